@@ -1,0 +1,1 @@
+//! `airlock-iam`: not built yet (see its issue).

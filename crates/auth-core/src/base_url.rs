@@ -1,0 +1,201 @@
+//! Base URLs, validated once: `https://`, or plain `http://` for loopback addresses only.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use url::{Host, Url};
+
+use crate::ConfigError;
+
+/// A validated base URL for a provider's API.
+///
+/// Rules: scheme `https`, or `http` when the host is a loopback address (`127.0.0.0/8`, `::1`,
+/// `localhost`); no user name or password, query or fragment. A trailing `/` is removed, and
+/// [`BaseUrl::join`] appends paths verbatim (`base + path`), as the official SDKs do.
+///
+/// ```
+/// use auth_core::BaseUrl;
+///
+/// let base = BaseUrl::parse("https://api.example.com/v1/").unwrap();
+/// assert_eq!(base.join("/users/u1").as_str(), "https://api.example.com/v1/users/u1");
+/// assert!(BaseUrl::parse("http://127.0.0.1:8080").is_ok());
+/// assert!(BaseUrl::parse("http://api.example.com").is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct BaseUrl {
+    url: Url,
+    text: String,
+}
+
+impl BaseUrl {
+    /// Parses and validates a base URL.
+    pub fn parse(input: &str) -> Result<Self, ConfigError> {
+        let invalid = |reason: &str| ConfigError::InvalidUrl {
+            url: redact_userinfo(input),
+            reason: reason.to_owned(),
+        };
+        let url = Url::parse(input.trim()).map_err(|e| invalid(&e.to_string()))?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid("a base URL may not carry credentials"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(invalid("a base URL may not have a query or fragment"));
+        }
+        let host = url.host().ok_or_else(|| invalid("no host"))?;
+        match url.scheme() {
+            "https" => {}
+            "http" => {
+                if !is_loopback(&host) {
+                    return Err(ConfigError::InsecureScheme {
+                        host: host.to_string(),
+                    });
+                }
+            }
+            other => return Err(invalid(&format!("unsupported scheme `{other}`"))),
+        }
+        let mut text = url.as_str().to_owned();
+        while text.ends_with('/') {
+            text.pop();
+        }
+        Ok(BaseUrl { url, text })
+    }
+
+    /// The base URL without a trailing slash.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The parsed URL.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The host (name or address) of the base URL.
+    pub fn host(&self) -> &str {
+        self.url.host_str().unwrap_or_default()
+    }
+
+    /// Whether the base URL points at a loopback address.
+    pub fn is_loopback(&self) -> bool {
+        self.url.host().is_some_and(|h| is_loopback(&h))
+    }
+
+    /// The path part of the base URL, without a trailing slash (`""` for none).
+    pub fn path(&self) -> &str {
+        self.url.path().trim_end_matches('/')
+    }
+
+    /// Appends `path` (which should start with `/`) verbatim.
+    pub fn join(&self, path: &str) -> Url {
+        let joined = if path.starts_with('/') || path.is_empty() {
+            format!("{}{path}", self.text)
+        } else {
+            format!("{}/{path}", self.text)
+        };
+        // A valid base plus a path cannot fail to parse unless the path holds characters the
+        // URL parser rejects outright; fall back to the base itself rather than panicking.
+        Url::parse(&joined).unwrap_or_else(|_| self.url.clone())
+    }
+}
+
+fn is_loopback(host: &Host<&str>) -> bool {
+    match host {
+        Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        Host::Ipv4(ip) => IpAddr::V4(*ip).is_loopback(),
+        Host::Ipv6(ip) => IpAddr::V6(*ip).is_loopback(),
+    }
+}
+
+fn redact_userinfo(input: &str) -> String {
+    match Url::parse(input) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => input.to_owned(),
+    }
+}
+
+impl fmt::Debug for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BaseUrl({})", self.text)
+    }
+}
+
+impl fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::str::FromStr for BaseUrl {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        BaseUrl::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_https_anywhere_and_http_on_loopback() {
+        for ok in [
+            "https://api.launchkey.com",
+            "https://example.com:8443/prefix/",
+            "http://127.0.0.1:1234",
+            "http://127.8.9.10",
+            "http://localhost:80/x",
+            "http://[::1]:9000",
+        ] {
+            assert!(BaseUrl::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn rejects_plain_http_elsewhere() {
+        for bad in [
+            "http://example.com",
+            "http://10.0.0.1",
+            "http://192.168.1.1",
+            "http://[::2]",
+            "http://localhost.evil.com",
+        ] {
+            assert!(
+                matches!(BaseUrl::parse(bad), Err(ConfigError::InsecureScheme { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_junk() {
+        for bad in [
+            "ftp://example.com",
+            "not a url",
+            "https://u:p@example.com",
+            "https://example.com/?q=1",
+            "https://example.com/#f",
+        ] {
+            assert!(
+                matches!(BaseUrl::parse(bad), Err(ConfigError::InvalidUrl { .. })),
+                "{bad}"
+            );
+        }
+        let err = BaseUrl::parse("https://u:hunter2@example.com").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn join_is_verbatim() {
+        let b = BaseUrl::parse("https://h.example/v1/").unwrap();
+        assert_eq!(b.as_str(), "https://h.example/v1");
+        assert_eq!(b.join("/a/b").as_str(), "https://h.example/v1/a/b");
+        assert_eq!(b.join("a").as_str(), "https://h.example/v1/a");
+        assert_eq!(b.path(), "/v1");
+        assert_eq!(b.host(), "h.example");
+        assert!(!b.is_loopback());
+    }
+}

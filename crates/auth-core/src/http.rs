@@ -1,0 +1,446 @@
+//! HTTP transport: a tiny pluggable client trait, a reqwest + rustls default, and [`Transport`],
+//! which adds the workspace's rules on top of any client.
+//!
+//! Provider crates build `http::Request<Vec<u8>>` values and read `http::Response<Vec<u8>>`
+//! values; they never see reqwest. Users can
+//! - take the default (reqwest + rustls, timeouts on, redirects off, bounded bodies),
+//! - hand in their own configured `reqwest::Client` (proxies, custom roots, mTLS) with
+//!   [`TransportBuilder::reqwest_client`], or
+//! - implement [`HttpClient`] for any other stack (a closure works too).
+//!
+//! [`Transport`] adds, whatever the client: the validated [`BaseUrl`], the user agent, refusal
+//! of redirects (a `3xx` on an API call is an error, never followed), the response size limit,
+//! and the [`RetryPolicy`] with its replay rules.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use http::header::{HeaderValue, USER_AGENT};
+use http::{Method, Request, Response};
+
+use crate::clock::{SharedClock, system_clock};
+use crate::retry::{Replay, RetryPolicy, retry_after};
+use crate::{BaseUrl, ConfigError, Error, TransportError, TransportErrorKind};
+
+/// An outgoing request.
+pub type HttpRequest = Request<Vec<u8>>;
+/// A complete response.
+pub type HttpResponse = Response<Vec<u8>>;
+
+/// Sends one request and returns the complete response. Implement it to bring your own stack.
+///
+/// Any `Fn(HttpRequest) -> impl Future<Output = Result<HttpResponse, TransportError>>` closure
+/// implements it, which is handy in tests.
+#[async_trait]
+pub trait HttpClient: Send + Sync {
+    /// Sends `request` once. Must not follow redirects.
+    async fn execute(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
+}
+
+#[async_trait]
+impl<F, Fut> HttpClient for F
+where
+    F: Fn(HttpRequest) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<HttpResponse, TransportError>> + Send,
+{
+    async fn execute(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        (self)(request).await
+    }
+}
+
+/// Settings for the default client and the limits [`Transport`] enforces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// Time allowed to establish a connection (default 10 s).
+    pub connect_timeout: Duration,
+    /// Time allowed for a whole request, body included (default 30 s).
+    pub timeout: Duration,
+    /// The largest response body accepted (default 1 MiB).
+    pub max_response_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            max_response_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// The default [`HttpClient`]: reqwest with rustls.
+#[cfg(feature = "reqwest")]
+#[derive(Debug, Clone)]
+pub struct ReqwestClient {
+    client: reqwest::Client,
+    timeout: Duration,
+    max_response_bytes: usize,
+}
+
+#[cfg(feature = "reqwest")]
+impl ReqwestClient {
+    /// A client with the given timeouts, no redirects and no cookies.
+    pub fn new(config: &HttpConfig) -> Result<Self, ConfigError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ConfigError::Invalid {
+                name: "http client",
+                reason: e.to_string(),
+            })?;
+        Ok(Self::with_client(client, config))
+    }
+
+    /// Wraps a client you configured yourself (proxies, root certificates, mTLS).
+    ///
+    /// The total timeout from `config` is still applied to every request. Configure your client
+    /// with `redirect::Policy::none()`: should it follow a redirect anyway, the response is
+    /// refused with [`TransportErrorKind::Redirect`].
+    pub fn with_client(client: reqwest::Client, config: &HttpConfig) -> Self {
+        ReqwestClient {
+            client,
+            timeout: config.timeout,
+            max_response_bytes: config.max_response_bytes,
+        }
+    }
+}
+
+#[cfg(feature = "reqwest")]
+fn classify(e: &reqwest::Error) -> TransportErrorKind {
+    if e.is_timeout() {
+        return TransportErrorKind::Timeout;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        let text = s.to_string().to_ascii_lowercase();
+        if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
+            return TransportErrorKind::Tls;
+        }
+        source = s.source();
+    }
+    if e.is_connect() {
+        TransportErrorKind::Connect
+    } else if e.is_request() {
+        // Failures while sending (connection reset, closed before a response).
+        TransportErrorKind::Connect
+    } else {
+        TransportErrorKind::Other
+    }
+}
+
+#[cfg(feature = "reqwest")]
+#[async_trait]
+impl HttpClient for ReqwestClient {
+    async fn execute(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let sent_url = request.uri().to_string();
+        let mut req = reqwest::Request::try_from(request)
+            .map_err(|e| TransportError::new(TransportErrorKind::Other, e))?;
+        *req.timeout_mut() = Some(self.timeout);
+        let mut resp = self
+            .client
+            .execute(req)
+            .await
+            .map_err(|e| TransportError::new(classify(&e), e))?;
+        if resp.url().as_str() != sent_url && resp.url().as_str() != format!("{sent_url}/") {
+            return Err(TransportError::new(
+                TransportErrorKind::Redirect,
+                format!("the client followed a redirect to {}", resp.url()),
+            ));
+        }
+        if resp
+            .content_length()
+            .is_some_and(|n| n > self.max_response_bytes as u64)
+        {
+            return Err(too_large(self.max_response_bytes));
+        }
+        let mut builder = Response::builder()
+            .status(resp.status())
+            .version(resp.version());
+        if let Some(h) = builder.headers_mut() {
+            *h = std::mem::take(resp.headers_mut());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| TransportError::new(classify(&e), e))?
+        {
+            if body.len() + chunk.len() > self.max_response_bytes {
+                return Err(too_large(self.max_response_bytes));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        builder
+            .body(body)
+            .map_err(|e| TransportError::new(TransportErrorKind::Other, e))
+    }
+}
+
+fn too_large(limit: usize) -> TransportError {
+    TransportError::new(
+        TransportErrorKind::BodyTooLarge,
+        format!("response body exceeds the limit of {limit} bytes"),
+    )
+}
+
+/// A provider's connection to its API: base URL, client, clock, retry policy and limits.
+///
+/// Cheap to clone; clones share the client (and its connection pool).
+#[derive(Clone)]
+pub struct Transport {
+    base: BaseUrl,
+    client: Arc<dyn HttpClient>,
+    clock: SharedClock,
+    retry: RetryPolicy,
+    user_agent: HeaderValue,
+    max_response_bytes: usize,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("base", &self.base)
+            .field("clock", &self.clock)
+            .field("retry", &self.retry)
+            .field("user_agent", &self.user_agent)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Transport`].
+///
+/// ```
+/// use auth_core::{BaseUrl, Transport};
+///
+/// let transport = Transport::builder(BaseUrl::parse("https://api.example.com").unwrap())
+///     .user_agent("my-provider", "1.2.3")
+///     .build()
+///     .unwrap();
+/// assert_eq!(transport.base_url().as_str(), "https://api.example.com");
+/// ```
+pub struct TransportBuilder {
+    base: BaseUrl,
+    client: Option<Arc<dyn HttpClient>>,
+    #[cfg(feature = "reqwest")]
+    reqwest: Option<reqwest::Client>,
+    clock: Option<SharedClock>,
+    retry: RetryPolicy,
+    config: HttpConfig,
+    user_agent: String,
+}
+
+impl fmt::Debug for TransportBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransportBuilder")
+            .field("base", &self.base)
+            .field("retry", &self.retry)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TransportBuilder {
+    /// Uses your own [`HttpClient`] instead of the default.
+    pub fn http_client(mut self, client: Arc<dyn HttpClient>) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// Uses your own configured `reqwest::Client` (proxies, roots, mTLS) with the default adapter.
+    #[cfg(feature = "reqwest")]
+    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
+        self.reqwest = Some(client);
+        self
+    }
+
+    /// Sets the clock (default: the system clock).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Sets the retry policy (default: [`RetryPolicy::default`]).
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets timeouts and limits (default: [`HttpConfig::default`]).
+    pub fn config(mut self, config: HttpConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Sets the user agent to `<name>/<version> oob-auth` (default: `auth-core/<version>`).
+    pub fn user_agent(mut self, name: &str, version: &str) -> Self {
+        self.user_agent = format!("{name}/{version} (oob-auth)");
+        self
+    }
+
+    /// Builds the transport.
+    pub fn build(self) -> Result<Transport, Error> {
+        if self.config.max_response_bytes == 0 {
+            return Err(ConfigError::Invalid {
+                name: "max_response_bytes",
+                reason: "must be above zero".into(),
+            }
+            .into());
+        }
+        if self.retry.max_attempts == 0 {
+            return Err(ConfigError::Invalid {
+                name: "retry.max_attempts",
+                reason: "must be at least 1".into(),
+            }
+            .into());
+        }
+        let client = match self.client {
+            Some(c) => c,
+            None => self.default_client()?,
+        };
+        let user_agent =
+            HeaderValue::from_str(&self.user_agent).map_err(|e| ConfigError::Invalid {
+                name: "user_agent",
+                reason: e.to_string(),
+            })?;
+        Ok(Transport {
+            base: self.base,
+            client,
+            clock: self.clock.unwrap_or_else(system_clock),
+            retry: self.retry,
+            user_agent,
+            max_response_bytes: self.config.max_response_bytes,
+        })
+    }
+
+    #[cfg(feature = "reqwest")]
+    fn default_client(&self) -> Result<Arc<dyn HttpClient>, Error> {
+        Ok(match &self.reqwest {
+            Some(c) => Arc::new(ReqwestClient::with_client(c.clone(), &self.config)),
+            None => Arc::new(ReqwestClient::new(&self.config)?),
+        })
+    }
+
+    #[cfg(not(feature = "reqwest"))]
+    fn default_client(&self) -> Result<Arc<dyn HttpClient>, Error> {
+        Err(ConfigError::Invalid {
+            name: "http_client",
+            reason: "the `reqwest` feature is off: pass an HttpClient".into(),
+        }
+        .into())
+    }
+}
+
+impl Transport {
+    /// Starts building a transport for `base`.
+    pub fn builder(base: BaseUrl) -> TransportBuilder {
+        TransportBuilder {
+            base,
+            client: None,
+            #[cfg(feature = "reqwest")]
+            reqwest: None,
+            clock: None,
+            retry: RetryPolicy::default(),
+            config: HttpConfig::default(),
+            user_agent: format!("auth-core/{} (oob-auth)", env!("CARGO_PKG_VERSION")),
+        }
+    }
+
+    /// The validated base URL.
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.base
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// A request builder for `method` on `base + path`.
+    pub fn request(&self, method: Method, path: &str) -> http::request::Builder {
+        Request::builder()
+            .method(method)
+            .uri(self.base.join(path).as_str())
+    }
+
+    /// Sends `request`, retrying only as `replay` and the retry policy allow.
+    ///
+    /// Returns the response whatever its status, except that a `3xx` is an error (redirects
+    /// are never followed on API calls). Retryable statuses (429, 503) are returned as they are
+    /// once the attempts are used up.
+    pub async fn send(&self, request: HttpRequest, replay: Replay) -> Result<HttpResponse, Error> {
+        let (mut parts, body) = request.into_parts();
+        if !parts.headers.contains_key(USER_AGENT) {
+            parts.headers.insert(USER_AGENT, self.user_agent.clone());
+        }
+        let may_replay = replay.allows(&parts.method);
+        let max_attempts = if may_replay {
+            self.retry.max_attempts
+        } else {
+            1
+        };
+        let mut attempt = 1;
+        loop {
+            let mut req = Request::new(body.clone());
+            *req.method_mut() = parts.method.clone();
+            *req.uri_mut() = parts.uri.clone();
+            *req.headers_mut() = parts.headers.clone();
+            let outcome = self.client.execute(req).await;
+            let retry_hint = match &outcome {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        TransportErrorKind::Connect | TransportErrorKind::Timeout
+                    ) =>
+                {
+                    Some(None)
+                }
+                Ok(resp) if RetryPolicy::retryable_status(resp.status()) => {
+                    Some(retry_after(resp.headers(), self.clock.now()))
+                }
+                _ => None,
+            };
+            match retry_hint {
+                Some(hint) if attempt < max_attempts => {
+                    let delay = self.retry.delay(attempt, hint);
+                    self.clock.sleep(delay).await;
+                    attempt += 1;
+                }
+                _ => return self.finish(outcome?),
+            }
+        }
+    }
+
+    fn finish(&self, response: HttpResponse) -> Result<HttpResponse, Error> {
+        if response.status().is_redirection() {
+            let to = response
+                .headers()
+                .get(http::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("(no location)")
+                .to_owned();
+            return Err(TransportError::new(
+                TransportErrorKind::Redirect,
+                format!(
+                    "refused to follow a {} redirect to {to}",
+                    response.status().as_u16()
+                ),
+            )
+            .into());
+        }
+        if response.body().len() > self.max_response_bytes {
+            return Err(too_large(self.max_response_bytes).into());
+        }
+        Ok(response)
+    }
+}

@@ -1,0 +1,69 @@
+//! # auth-core
+//!
+//! What every oob-auth provider crate shares, and nothing more:
+//!
+//! | module | what |
+//! | --- | --- |
+//! | [`error`] | [`Error`]: transport, HTTP status (bounded, scrubbed body), decode (JSON path), configuration, deadline, cancelled |
+//! | [`secret`] | secret newtypes: redacted `Debug`, no `Display`, zeroized on drop |
+//! | [`base_url`] | [`BaseUrl`]: `https://`, or `http://` for loopback only, validated once |
+//! | [`http`] | [`HttpClient`] (bring your own), the reqwest + rustls default, [`Transport`] |
+//! | [`retry`] | [`RetryPolicy`]: only safe-to-repeat requests, 429/503/connection errors, `Retry-After` |
+//! | [`clock`] | [`Clock`]: injectable time and sleep; [`clock::FakeClock`] for tests |
+//! | [`poll`] | [`poll::poll_until`]: interval, back-off, server hints, deadline |
+//! | [`stepup`] | [`StepUp`]: one provider-neutral step-up interface, and a test double |
+//! | [`json`] | JSON decoding that names the failing field's path |
+//!
+//! auth-core has no cryptography of its own (no RSA, ed25519 or JOSE crates): a service that
+//! depends on one provider crate compiles only what that provider needs.
+//!
+//! ## Example
+//!
+//! A provider crate's call, end to end, against a local server:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), auth_core::Error> {
+//! use auth_core::{BaseUrl, Replay, Transport};
+//! use http::Method;
+//! # let server = wiremock::MockServer::start().await;
+//! # wiremock::Mock::given(wiremock::matchers::path("/v1/ping"))
+//! #     .respond_with(wiremock::ResponseTemplate::new(200).set_body_string(r#"{"ok":true}"#))
+//! #     .mount(&server).await;
+//!
+//! let base = BaseUrl::parse(&format!("{}/v1", server.uri()))?;
+//! let transport = Transport::builder(base).user_agent("my-provider", "0.1.0").build()?;
+//!
+//! let request = transport.request(Method::GET, "/ping").body(Vec::new()).unwrap();
+//! let response = transport.send(request, Replay::ByMethod).await?;
+//! #[derive(serde::Deserialize)]
+//! struct Pong { ok: bool }
+//! let pong: Pong = auth_core::json::from_slice("ping response", response.body())?;
+//! assert!(pong.ok);
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod base_url;
+pub mod clock;
+pub mod error;
+pub mod http;
+pub mod json;
+pub mod poll;
+pub mod retry;
+pub mod secret;
+pub mod stepup;
+
+pub use base_url::BaseUrl;
+pub use clock::{Clock, FakeClock, SharedClock, SystemClock};
+pub use error::{ConfigError, Error, ErrorBody, TransportError, TransportErrorKind};
+#[cfg(feature = "reqwest")]
+pub use http::ReqwestClient;
+pub use http::{HttpClient, HttpConfig, HttpRequest, HttpResponse, Transport, TransportBuilder};
+pub use poll::{PollConfig, PollStatus, poll_until};
+pub use retry::{Replay, RetryPolicy};
+pub use stepup::{Evidence, StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};
+
+/// Re-exported so provider crates and users name one version of these.
+pub use ::http as http_types;
+pub use async_trait::async_trait;

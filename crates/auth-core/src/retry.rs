@@ -1,0 +1,157 @@
+//! Retries: only what is safe to repeat, only when repeating may help.
+//!
+//! A request is *replayable* when its method is safe or idempotent (`GET`, `HEAD`, `OPTIONS`,
+//! `DELETE`, `PUT`) or when the caller vouches that it carries an idempotency key
+//! ([`Replay::IdempotencyKey`]). Anything else — a `POST` that creates an authorization request
+//! and pushes to a phone — is sent exactly once, whatever happens.
+//!
+//! A replayable request is retried on connection errors, timeouts, 429 and 503, honouring
+//! `Retry-After` (seconds or HTTP date, capped), otherwise with full-jitter exponential back-off.
+
+use std::time::{Duration, SystemTime};
+
+use http::{HeaderMap, Method, StatusCode};
+
+/// Whether a request may be sent more than once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Replay {
+    /// Decide by method: `GET`, `HEAD`, `OPTIONS`, `DELETE` and `PUT` may be repeated.
+    ByMethod,
+    /// The request carries an idempotency key the server honours, so repeating it cannot
+    /// create a second resource.
+    IdempotencyKey,
+    /// Never repeat, whatever the method.
+    Never,
+}
+
+impl Replay {
+    /// Whether a request with this method may be sent again.
+    pub fn allows(self, method: &Method) -> bool {
+        match self {
+            Replay::ByMethod => matches!(
+                *method,
+                Method::GET | Method::HEAD | Method::OPTIONS | Method::DELETE | Method::PUT
+            ),
+            Replay::IdempotencyKey => true,
+            Replay::Never => false,
+        }
+    }
+}
+
+/// How often and how long to retry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Total attempts, the first included (1 = never retry).
+    pub max_attempts: u32,
+    /// Back-off before the first retry; doubles each time.
+    pub base_delay: Duration,
+    /// The longest back-off (and the longest `Retry-After` honoured).
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy that never retries.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// Whether a response status may succeed on retry.
+    pub fn retryable_status(status: StatusCode) -> bool {
+        status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE
+    }
+
+    /// The delay before retry number `retry` (1-based): the server's `Retry-After` when given
+    /// (capped at `max_delay`), else full jitter over `base_delay * 2^(retry-1)` (capped).
+    pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(hint) = retry_after {
+            return hint.min(self.max_delay);
+        }
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << retry.saturating_sub(1).min(16))
+            .min(self.max_delay);
+        let millis = u64::try_from(exp.as_millis()).unwrap_or(u64::MAX);
+        // Full jitter, but never less than half the back-off so retries do not bunch up.
+        Duration::from_millis(millis / 2 + fastrand::u64(0..=millis / 2))
+    }
+}
+
+/// Reads a `Retry-After` header: delta-seconds or an HTTP date (relative to `now`).
+pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_rules() {
+        assert!(Replay::ByMethod.allows(&Method::GET));
+        assert!(Replay::ByMethod.allows(&Method::DELETE));
+        assert!(!Replay::ByMethod.allows(&Method::POST));
+        assert!(!Replay::ByMethod.allows(&Method::PATCH));
+        assert!(Replay::IdempotencyKey.allows(&Method::POST));
+        assert!(!Replay::Never.allows(&Method::GET));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = RetryPolicy {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
+        for _ in 0..50 {
+            let d1 = p.delay(1, None);
+            assert!(d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100));
+            let d3 = p.delay(3, None);
+            assert!(d3 >= Duration::from_millis(200) && d3 <= Duration::from_millis(400));
+            assert!(p.delay(30, None) <= Duration::from_secs(1));
+        }
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(60))),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            p.delay(1, Some(Duration::from_millis(300))),
+            Duration::from_millis(300)
+        );
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+        let mut h = HeaderMap::new();
+        h.insert(http::header::RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(7)));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        h.insert(http::header::RETRY_AFTER, later.parse().unwrap());
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(30)));
+        h.insert(http::header::RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&h, now), None);
+    }
+}

@@ -1,0 +1,135 @@
+//! Secret newtypes: redacted in `Debug`, no `Display`, zeroized on drop.
+//!
+//! Built on [`secrecy`]: a secret is read only through [`ExposeSecret::expose_secret`], at the one
+//! place that needs it, which keeps every use greppable.
+//!
+//! ```
+//! use auth_core::secret::{ExposeSecret, SecretString};
+//!
+//! auth_core::secret_type! {
+//!     /// An API key.
+//!     pub struct ApiKey;
+//! }
+//!
+//! let key = ApiKey::new("sk_live_123");
+//! assert_eq!(format!("{key:?}"), "ApiKey([redacted])");
+//! assert_eq!(key.expose_secret(), "sk_live_123");
+//! ```
+
+pub use secrecy::{ExposeSecret, SecretBox, SecretString};
+
+/// Defines a string secret newtype with a redacted `Debug`, no `Display`, zeroize on drop,
+/// `new(impl Into<String>)` and `expose_secret(&self) -> &str`.
+#[macro_export]
+macro_rules! secret_type {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident;) => {
+        $(#[$meta])*
+        #[derive(Clone)]
+        $vis struct $name($crate::secret::SecretString);
+
+        impl $name {
+            /// Wraps a secret value.
+            pub fn new(value: impl Into<String>) -> Self {
+                $name($crate::secret::SecretString::from(value.into()))
+            }
+
+            /// The secret value. Use it only where it must be sent or computed with.
+            pub fn expose_secret(&self) -> &str {
+                $crate::secret::ExposeSecret::expose_secret(&self.0)
+            }
+        }
+
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "([redacted])"))
+            }
+        }
+
+        impl ::std::convert::From<String> for $name {
+            fn from(value: String) -> Self {
+                $name::new(value)
+            }
+        }
+
+        impl ::std::convert::From<&str> for $name {
+            fn from(value: &str) -> Self {
+                $name::new(value)
+            }
+        }
+    };
+}
+
+/// Secret bytes (keys, PINs, CEKs): redacted `Debug`, zeroized on drop.
+#[derive(Clone)]
+pub struct SecretBytes(SecretBox<[u8]>);
+
+impl SecretBytes {
+    /// Wraps secret bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        SecretBytes(SecretBox::from(bytes.into().into_boxed_slice()))
+    }
+
+    /// The secret bytes. Use them only where they must be computed with.
+    pub fn expose_secret(&self) -> &[u8] {
+        self.0.expose_secret()
+    }
+
+    /// How many bytes.
+    pub fn len(&self) -> usize {
+        self.expose_secret().len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl std::fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretBytes([redacted])")
+    }
+}
+
+impl From<Vec<u8>> for SecretBytes {
+    fn from(value: Vec<u8>) -> Self {
+        SecretBytes::new(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    crate::secret_type! {
+        /// Test secret.
+        pub struct Token;
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let t = Token::new("hunter2-very-secret");
+        let dbg = format!("{t:?} {:?}", vec![t.clone()]);
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+        assert!(dbg.contains("[redacted]"));
+        assert_eq!(t.expose_secret(), "hunter2-very-secret");
+
+        let b = SecretBytes::new(b"pin-1234".to_vec());
+        let dbg = format!("{b:?}");
+        assert!(!dbg.contains("pin"), "{dbg}");
+        assert_eq!(b.expose_secret(), b"pin-1234");
+        assert_eq!(b.len(), 8);
+    }
+
+    #[test]
+    fn secrets_are_scrubbed_from_error_bodies() {
+        let err = crate::Error::status(
+            401,
+            b"{\"error\":\"bad key sk_live_abc\"}",
+            &["sk_live_abc"],
+        );
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("sk_live_abc"), "{shown}");
+        assert!(shown.contains("[redacted]"));
+    }
+}

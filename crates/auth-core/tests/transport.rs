@@ -1,0 +1,288 @@
+//! The transport against real sockets: retries only when safe, timeouts, limits, redirects.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use auth_core::clock::FakeClock;
+use auth_core::{
+    BaseUrl, Error, HttpConfig, HttpRequest, HttpResponse, Replay, RetryPolicy, Transport,
+    TransportError, TransportErrorKind,
+};
+use http::Method;
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpListener;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn transport(uri: &str, clock: &FakeClock) -> Transport {
+    Transport::builder(BaseUrl::parse(uri).unwrap())
+        .clock(Arc::new(clock.clone()))
+        .retry(RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(20),
+        })
+        .user_agent("auth-core-test", "9.9.9")
+        .build()
+        .unwrap()
+}
+
+fn req(t: &Transport, m: Method, p: &str) -> HttpRequest {
+    t.request(m, p).body(b"{}".to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn unsafe_request_is_never_sent_twice() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "1"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let clock = FakeClock::at_unix(1_000);
+    let t = transport(&server.uri(), &clock);
+    let resp = t
+        .send(req(&t, Method::POST, "/auths"), Replay::ByMethod)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    assert!(clock.sleeps().is_empty());
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn safe_request_retries_on_503_and_honours_retry_after() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "7"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&server)
+        .await;
+    let clock = FakeClock::at_unix(1_000);
+    let t = transport(&server.uri(), &clock);
+    let resp = t
+        .send(req(&t, Method::GET, "/x"), Replay::ByMethod)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let sleeps = clock.sleeps();
+    assert_eq!(sleeps.len(), 2);
+    assert_eq!(sleeps[0], Duration::from_secs(7));
+    assert!(sleeps[1] >= Duration::from_millis(100) && sleeps[1] <= Duration::from_millis(200));
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn post_with_idempotency_key_is_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201))
+        .mount(&server)
+        .await;
+    let clock = FakeClock::at_unix(1_000);
+    let t = transport(&server.uri(), &clock);
+    let resp = t
+        .send(req(&t, Method::POST, "/track"), Replay::IdempotencyKey)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}
+
+/// A server that reads each request and drops the connection without answering.
+async fn dropping_server() -> (String, Arc<AtomicU32>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(AtomicU32::new(0));
+    let c = count.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = [0u8; 4096];
+            if let Ok(n) = sock.read(&mut buf).await {
+                if n > 0 {
+                    c.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            drop(sock);
+        }
+    });
+    (format!("http://{addr}"), count)
+}
+
+#[tokio::test]
+async fn dropped_connection_retries_get_but_not_post() {
+    let (uri, count) = dropping_server().await;
+    let clock = FakeClock::at_unix(1_000);
+    let t = transport(&uri, &clock);
+    let err = t
+        .send(req(&t, Method::POST, "/auths"), Replay::ByMethod)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert_eq!(count.load(Ordering::SeqCst), 1, "a POST was sent twice");
+
+    count.store(0, Ordering::SeqCst);
+    let err = t
+        .send(req(&t, Method::GET, "/auths/1"), Replay::ByMethod)
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    assert_eq!(count.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn never_answering_server_times_out() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    let t = Transport::builder(BaseUrl::parse(&format!("http://{addr}")).unwrap())
+        .config(HttpConfig {
+            timeout: Duration::from_millis(300),
+            ..HttpConfig::default()
+        })
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = t
+        .send(req(&t, Method::GET, "/"), Replay::ByMethod)
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+}
+
+#[tokio::test]
+async fn body_limit_and_redirects_and_user_agent() {
+    let server = MockServer::start().await;
+    Mock::given(path("/big"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b'a'; 10_000]))
+        .mount(&server)
+        .await;
+    Mock::given(path("/moved"))
+        .respond_with(ResponseTemplate::new(302).insert_header("Location", "/elsewhere"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/elsewhere"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    Mock::given(path("/ua"))
+        .and(wiremock::matchers::header(
+            "user-agent",
+            "auth-core-test/9.9.9 (oob-auth)",
+        ))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    let t = Transport::builder(BaseUrl::parse(&server.uri()).unwrap())
+        .config(HttpConfig {
+            max_response_bytes: 1024,
+            ..HttpConfig::default()
+        })
+        .user_agent("auth-core-test", "9.9.9")
+        .build()
+        .unwrap();
+    let err = t
+        .send(req(&t, Method::GET, "/big"), Replay::ByMethod)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Transport(e) if e.kind() == TransportErrorKind::BodyTooLarge),
+        "{err:?}"
+    );
+    let err = t
+        .send(req(&t, Method::GET, "/moved"), Replay::ByMethod)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Transport(e) if e.kind() == TransportErrorKind::Redirect),
+        "{err:?}"
+    );
+    let resp = t
+        .send(req(&t, Method::GET, "/ua"), Replay::ByMethod)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn user_supplied_reqwest_client_and_custom_http_client() {
+    let server = MockServer::start().await;
+    Mock::given(path("/hello"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("hi"))
+        .mount(&server)
+        .await;
+    let own = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let t = Transport::builder(BaseUrl::parse(&server.uri()).unwrap())
+        .reqwest_client(own)
+        .build()
+        .unwrap();
+    let resp = t
+        .send(req(&t, Method::GET, "/hello"), Replay::ByMethod)
+        .await
+        .unwrap();
+    assert_eq!(resp.body(), b"hi");
+
+    // Any closure is an HttpClient: it sees the outgoing request.
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    let client = move |r: HttpRequest| {
+        let s3 = s2.clone();
+        async move {
+            s3.lock().unwrap().push(r.uri().to_string());
+            Ok::<HttpResponse, TransportError>(http::Response::new(b"fake".to_vec()))
+        }
+    };
+    let t = Transport::builder(BaseUrl::parse("https://api.example.com/v1").unwrap())
+        .http_client(Arc::new(client))
+        .build()
+        .unwrap();
+    let resp = t
+        .send(req(&t, Method::GET, "/users/u1"), Replay::ByMethod)
+        .await
+        .unwrap();
+    assert_eq!(resp.body(), b"fake");
+    assert_eq!(
+        seen.lock().unwrap().as_slice(),
+        ["https://api.example.com/v1/users/u1"]
+    );
+}
+
+#[tokio::test]
+async fn error_bodies_are_bounded() {
+    let big = "x".repeat(10_000);
+    let err = Error::status(500, big.as_bytes(), &[]);
+    let Error::Status { body, .. } = &err else {
+        unreachable!()
+    };
+    assert!(body.is_truncated());
+    assert_eq!(body.as_str().len(), auth_core::error::ERROR_BODY_LIMIT);
+    assert!(err.to_string().len() < 2200);
+}

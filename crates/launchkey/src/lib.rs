@@ -1,0 +1,1 @@
+//! `launchkey`: not built yet (see its issue).

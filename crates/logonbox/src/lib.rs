@@ -1,0 +1,1 @@
+//! `logonbox`: not built yet (see its issue).

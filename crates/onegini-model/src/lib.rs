@@ -1,0 +1,1 @@
+//! `onegini-model`: not built yet (see its issue).
