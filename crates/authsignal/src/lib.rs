@@ -1,1 +1,1 @@
-//! `authsignal`: not built yet (see its issue).
+//! x

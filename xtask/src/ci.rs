@@ -1,0 +1,212 @@
+//! `cargo xtask ci`: everything CI checks, in one command (the README's test command).
+//!
+//! Steps: fmt, clippy (all targets, all features, warnings denied), tests (nextest when
+//! installed, else cargo test) and doctests, a no-default-features build of auth-core, the
+//! dependency rules (light crates stay light), the conformance table, and cargo-deny offline
+//! against `../shared/advisory-db`. Every step runs; the task fails if any failed, after a summary.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use crate::util::{cargo, output, root, run as run_cmd, show, table};
+
+/// Crates that must never appear in the trees named in [`LIGHT_TREES`].
+const HEAVY: &[&str] = &[
+    "rsa",
+    "ed25519-dalek",
+    "ed25519",
+    "curve25519-dalek",
+    "jsonwebtoken",
+    "josekit",
+    "biscuit",
+    "jwt-simple",
+    "ring",
+    "openssl",
+    "openssl-sys",
+];
+
+/// (package, extra cargo-tree flags, also forbid aws-lc-rs): trees that must stay light.
+const LIGHT_TREES: &[(&str, &[&str], bool)] = &[
+    // Without its reqwest default, auth-core has no cryptography at all.
+    ("auth-core", &["--no-default-features"], true),
+    // With it, TLS inside reqwest aside, still none.
+    ("auth-core", &[], false),
+    ("authsignal", &[], false),
+    ("airlock-iam", &[], false),
+];
+
+pub fn run(args: &[&str]) -> Result<(), String> {
+    if !args.is_empty() {
+        return Err("usage: cargo xtask ci".into());
+    }
+    let started = Instant::now();
+    let mut results: Vec<Vec<String>> = Vec::new();
+    let mut failed = 0;
+    let mut step = |name: &str, f: &mut dyn FnMut() -> Result<(), String>| {
+        eprintln!("\n==> {name}");
+        let t = Instant::now();
+        let r = f();
+        let secs = format!("{:.0}s", t.elapsed().as_secs_f64());
+        match r {
+            Ok(()) => results.push(vec![name.into(), "ok".into(), secs]),
+            Err(e) => {
+                eprintln!("!! {name}: {e}");
+                failed += 1;
+                results.push(vec![name.into(), "FAILED".into(), secs]);
+            }
+        }
+    };
+
+    step("fmt", &mut || run_cmd(cargo().args(["fmt", "--all", "--", "--check"])));
+    step("clippy", &mut || {
+        run_cmd(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    });
+    step("tests", &mut || {
+        if has_nextest() {
+            run_cmd(cargo().args([
+                "nextest",
+                "run",
+                "--workspace",
+                "--all-features",
+                "--locked",
+                "--no-fail-fast",
+            ]))
+        } else {
+            run_cmd(cargo().args(["test", "--workspace", "--all-features", "--locked"]))
+        }
+    });
+    step("doctests", &mut || {
+        run_cmd(cargo().args(["test", "--workspace", "--all-features", "--locked", "--doc"]))
+    });
+    step("auth-core without reqwest", &mut || {
+        run_cmd(cargo().args(["check", "-p", "auth-core", "--no-default-features", "--locked"]))
+    });
+    step("dependency rules", &mut dependency_rules);
+    step("conformance", &mut || crate::conformance::run(&[]));
+    step("cargo-deny", &mut deny);
+
+    println!();
+    table(&["step", "result", "time"], &results);
+    println!(
+        "ci: {} passed, {failed} failed ({:.0}s)",
+        results.len() - failed,
+        started.elapsed().as_secs_f64()
+    );
+    if failed > 0 {
+        Err(format!("{failed} step(s) failed"))
+    } else {
+        Ok(())
+    }
+}
+
+fn has_nextest() -> bool {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Light crates stay light: a user who depends on `authsignal` alone compiles no RSA, ed25519
+/// or JOSE code.
+fn dependency_rules() -> Result<(), String> {
+    let mut problems = Vec::new();
+    for (package, flags, no_aws_lc) in LIGHT_TREES {
+        let mut cmd = cargo();
+        cmd.args(["tree", "--locked", "-p", package, "-e", "normal", "--prefix", "none"])
+            .args(*flags)
+            .args(["--format", "{p}"]);
+        let tree = output(&mut cmd)?;
+        let names: Vec<&str> = tree
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        for heavy in HEAVY.iter().copied().chain(no_aws_lc.then_some("aws-lc-rs")) {
+            if names.contains(&heavy) {
+                problems.push(format!("`{}` pulls in `{heavy}`", show(&cmd)));
+            }
+        }
+        println!("{package} {}: {} crates, none heavy", flags.join(" "), {
+            let mut n = names.clone();
+            n.sort_unstable();
+            n.dedup();
+            n.len()
+        });
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
+/// cargo-deny offline: licences, bans, sources, and advisories from `../shared/advisory-db`
+/// (copied into a git repository under `target/`, as cargo-deny 0.20 reads the commit time).
+fn deny() -> Result<(), String> {
+    let root = root();
+    let snapshot = root.join("../shared/advisory-db");
+    let mut checks = vec!["check"];
+    if snapshot.join("crates").is_dir() {
+        let db = root.join("target/advisory-dbs/advisory-db-3157b0e258782691");
+        if db.exists() {
+            std::fs::remove_dir_all(&db).map_err(|e| format!("removing {}: {e}", db.display()))?;
+        }
+        copy_dir(&snapshot, &db)?;
+        let git = |args: &[&str]| {
+            let mut c = Command::new("git");
+            c.arg("-C").arg(&db).args(args);
+            c.env("GIT_COMMITTER_DATE", "2026-08-21T00:00:00Z")
+                .env("GIT_AUTHOR_DATE", "2026-08-21T00:00:00Z");
+            c
+        };
+        run_cmd(&mut git(&["init", "-q"]))?;
+        run_cmd(&mut git(&["add", "-A"]))?;
+        run_cmd(&mut git(&[
+            "-c",
+            "user.name=ci",
+            "-c",
+            "user.email=ci@localhost",
+            "-c",
+            "commit.gpgsign=false",
+            "commit",
+            "-qm",
+            "snapshot",
+        ]))?;
+        let age = output(&mut git(&["show", "-s", "--format=advisory-db snapshot of %cI", "HEAD"]))?;
+        println!("{}", age.trim());
+    } else {
+        eprintln!(
+            "!!!!!!!! WARNING: {} is missing: advisories are NOT checked (licenses, bans, sources only)",
+            snapshot.display()
+        );
+        checks.extend(["licenses", "bans", "sources"]);
+    }
+    run_cmd(cargo().args(["fetch", "--locked"]))?;
+    run_cmd(cargo().arg("deny").arg("--offline").args(&checks))
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(to).map_err(|e| format!("creating {}: {e}", to.display()))?;
+    let entries = std::fs::read_dir(from).map_err(|e| format!("reading {}: {e}", from.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let kind = entry.file_type().map_err(|e| e.to_string())?;
+        let target = to.join(entry.file_name());
+        if kind.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &target)
+                .map_err(|e| format!("copying {}: {e}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}

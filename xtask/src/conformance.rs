@@ -1,0 +1,95 @@
+//! `cargo xtask conformance [provider]`: each provider crate's `tests/conformance.rs` (its client
+//! against its emulator, and against the recorded transcripts in `fixtures/<provider>/`), as one
+//! table of provider, scenario and result.
+//!
+//! The suites are built with the same flags as `cargo xtask ci`'s test step, so nothing is
+//! rebuilt; then each suite's binary is run and its per-test lines read.
+
+use std::process::Command;
+
+use crate::PROVIDERS;
+use crate::util::{build_artifacts, root, table};
+
+/// The flags every test build in xtask uses, so artifacts are shared.
+pub const TEST_BUILD: &[&str] = &["test", "--workspace", "--all-features", "--locked", "--no-run"];
+
+pub fn run(args: &[&str]) -> Result<(), String> {
+    let selected: Vec<&str> = match args {
+        [] => PROVIDERS.to_vec(),
+        [one] if PROVIDERS.contains(one) => vec![*one],
+        _ => {
+            return Err(format!(
+                "usage: cargo xtask conformance [{}]",
+                PROVIDERS.join("|")
+            ));
+        }
+    };
+    let artifacts = build_artifacts(TEST_BUILD)?;
+    let mut rows = Vec::new();
+    let mut failed = 0;
+    let mut passed = 0;
+    for provider in selected {
+        let suite = root().join("crates").join(provider).join("tests/conformance.rs");
+        if !suite.exists() {
+            rows.push(vec![provider.into(), "-".into(), "not built yet".into()]);
+            continue;
+        }
+        let Some(bin) = artifacts
+            .iter()
+            .find(|a| a.package == provider && a.target == "conformance" && a.kind == "test")
+        else {
+            rows.push(vec![provider.into(), "(suite)".into(), "FAILED: not built".into()]);
+            failed += 1;
+            continue;
+        };
+        let out = Command::new(&bin.executable)
+            .args(["--test-threads", "2"])
+            .current_dir(root().join("crates").join(provider))
+            .env("CARGO_MANIFEST_DIR", root().join("crates").join(provider))
+            .output()
+            .map_err(|e| format!("could not run {}: {e}", bin.executable.display()))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let mut seen = 0;
+        let mut lines: Vec<(String, String)> = stdout
+            .lines()
+            .filter_map(|l| {
+                let rest = l.strip_prefix("test ")?;
+                let (name, result) = rest.rsplit_once(" ... ")?;
+                Some((name.to_owned(), result.to_owned()))
+            })
+            .collect();
+        lines.sort();
+        for (name, result) in lines {
+            seen += 1;
+            let shown = match result.as_str() {
+                "ok" => {
+                    passed += 1;
+                    "ok".to_owned()
+                }
+                r if r.starts_with("ignored") => r.to_owned(),
+                r => {
+                    failed += 1;
+                    r.to_owned()
+                }
+            };
+            rows.push(vec![provider.into(), name, shown]);
+        }
+        if !out.status.success() && seen == 0 {
+            failed += 1;
+            rows.push(vec![provider.into(), "(suite)".into(), format!("FAILED ({})", out.status)]);
+        }
+        if !out.status.success() {
+            eprintln!("--- {provider} conformance output ---\n{stdout}");
+            eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    println!();
+    table(&["provider", "scenario", "result"], &rows);
+    println!();
+    println!("conformance: {passed} passed, {failed} failed");
+    if failed > 0 {
+        Err(format!("{failed} conformance scenario(s) failed"))
+    } else {
+        Ok(())
+    }
+}

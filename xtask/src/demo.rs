@@ -1,0 +1,52 @@
+//! `cargo xtask demo`: every provider's end-to-end flow against its built-in emulator.
+//!
+//! Each provider crate has an example `<provider>-demo` (`examples/demo.rs`, feature
+//! `emulator`) that prints its steps: who asked, what the phone answered, the outcome.
+
+use std::process::Command;
+
+use crate::PROVIDERS;
+use crate::util::{build_artifacts, root};
+
+pub fn run(args: &[&str]) -> Result<(), String> {
+    if !args.is_empty() {
+        return Err("usage: cargo xtask demo".into());
+    }
+    eprintln!("building the demos (first run on a fresh machine takes a few minutes)…");
+    let artifacts = build_artifacts(&[
+        "build",
+        "--workspace",
+        "--all-features",
+        "--locked",
+        "--examples",
+    ])?;
+    let mut failures = Vec::new();
+    for provider in PROVIDERS {
+        let wanted = format!("{provider}-demo");
+        println!();
+        println!("══════════ {provider} ══════════");
+        let Some(demo) = artifacts
+            .iter()
+            .find(|a| a.package == *provider && a.target == wanted && a.kind == "example")
+        else {
+            println!("(not built yet: crates/{provider} has no `{wanted}` example)");
+            continue;
+        };
+        let status = Command::new(&demo.executable)
+            .current_dir(root().join("crates").join(provider))
+            .env("CARGO_MANIFEST_DIR", root().join("crates").join(provider))
+            .status()
+            .map_err(|e| format!("could not run {}: {e}", demo.executable.display()))?;
+        if !status.success() {
+            println!("!! {provider} demo failed ({status})");
+            failures.push(*provider);
+        }
+    }
+    println!();
+    if failures.is_empty() {
+        println!("demo: every built provider ran end to end against its emulator");
+        Ok(())
+    } else {
+        Err(format!("demo failed for: {}", failures.join(", ")))
+    }
+}
