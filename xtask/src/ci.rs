@@ -94,6 +94,7 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     step("dependency rules", &mut dependency_rules);
     step("conformance", &mut || crate::conformance::run(&[]));
     step("cargo-deny", &mut deny);
+    step("cargo-deny rejects rsa (Marvin)", &mut deny_rejects_timing_leaky_rsa);
 
     println!();
     table(&["step", "result", "time"], &results);
@@ -209,4 +210,52 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The advisory check must fail for a private-key RSA crate with an open timing advisory: a probe
+/// crate depending on `rsa` 0.9 (RUSTSEC-2023-0071) is checked with our deny.toml, advisories
+/// only (the ban on `rsa` is a second, separate line of defence).
+fn deny_rejects_timing_leaky_rsa() -> Result<(), String> {
+    let root = root();
+    if !root.join("target/advisory-dbs/advisory-db-3157b0e258782691").is_dir() {
+        eprintln!("!!!!!!!! WARNING: no advisory database: probe skipped");
+        return Ok(());
+    }
+    let probe = root.join("target/deny-probe");
+    std::fs::create_dir_all(probe.join("src")).map_err(|e| e.to_string())?;
+    let write = |name: &str, text: &str| {
+        std::fs::write(probe.join(name), text).map_err(|e| format!("writing {name}: {e}"))
+    };
+    write(
+        "Cargo.toml",
+        "[package]\nname = \"deny-probe\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\
+         publish = false\nlicense = \"MIT\"\n\n[dependencies]\nrsa = \"=0.9.10\"\n\n[workspace]\n",
+    )?;
+    write("src/lib.rs", "")?;
+    let config = std::fs::read_to_string(root.join("deny.toml")).map_err(|e| e.to_string())?;
+    write(
+        "deny.toml",
+        &config.replace("db-path = \"target/advisory-dbs\"", "db-path = \"../advisory-dbs\""),
+    )?;
+    let cargo_at_probe = || {
+        let mut c = cargo();
+        c.current_dir(&probe);
+        c
+    };
+    run_cmd(cargo_at_probe().args(["fetch", "--quiet"]))?;
+    let out = cargo_at_probe()
+        .args(["deny", "--offline", "check", "advisories"])
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if !out.status.success() && text.contains("RUSTSEC-2023-0071") {
+        println!("cargo-deny rejects rsa 0.9 with RUSTSEC-2023-0071, as it must");
+        Ok(())
+    } else {
+        Err(format!("cargo-deny did not reject rsa 0.9 for RUSTSEC-2023-0071:\n{text}"))
+    }
 }

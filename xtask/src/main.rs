@@ -7,6 +7,7 @@ mod ci;
 mod conformance;
 mod demo;
 mod fixtures;
+mod tidy;
 mod util;
 
 use std::process::ExitCode;
