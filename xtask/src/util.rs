@@ -67,7 +67,16 @@ pub struct Artifact {
 pub fn build_artifacts(args: &[&str]) -> Result<Vec<Artifact>, String> {
     let mut cmd = cargo();
     cmd.args(args).arg("--message-format=json-render-diagnostics");
-    let out = output(&mut cmd)?;
+    eprintln!("$ {}", show(&cmd));
+    // Diagnostics are rendered on stderr; stdout carries one JSON message per line.
+    let done = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("could not start `{}`: {e}", show(&cmd)))?;
+    if !done.status.success() {
+        return Err(format!("`{}` failed ({}): see the errors above", show(&cmd), done.status));
+    }
+    let out = String::from_utf8_lossy(&done.stdout);
     let mut found = Vec::new();
     for line in out.lines() {
         let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
