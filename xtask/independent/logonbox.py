@@ -9,8 +9,10 @@ encoding written here from RFC 4251), and signatures made by PyNaCl (Ed25519) an
 Deterministic except the RSA key itself (generated fresh on each run: the checked-in file is the
 record). Prints nothing secret: only public keys, blobs and signatures are written.
 
-Usage: python3 xtask/independent/logonbox.py   (needs `pip install cryptography pynacl`)
+Usage: cargo xtask fixtures --independent logonbox
+   or: python3 xtask/independent/logonbox.py   (needs `pip install cryptography pynacl`)
 """
+# requires: cryptography PyNaCl
 import base64
 import hashlib
 import json

@@ -1,1 +1,141 @@
-//! `launchkey`: not built yet (see its issue).
+//! # launchkey
+//!
+//! A Rust LaunchKey **Service Client** (iovation / TransUnion TruValidate Multifactor, API v3):
+//! push an authorization request to a user's phone, learn the answer by polling or by webhook,
+//! and start and end the user's session — what the official Python/Java/.NET SDKs 4.x do.
+//!
+//! ## The flow
+//!
+//! 1. Build a [`ServiceClient`] with the service id and the service's RSA private key (PEM,
+//!    PKCS#1 or PKCS#8; upload its public key on the LaunchKey dashboard).
+//! 2. [`ServiceClient::authorize`] pushes an [`AuthorizationRequest`] to the user's phone and
+//!    returns its [`AuthRequestId`]. The request is validated first (ttl 30–600 s, lengths,
+//!    [`DenialReason`] rules); invalid requests are never sent.
+//! 3. Learn the answer by polling ([`ServiceClient::get_authorization_response`] once, or
+//!    [`ServiceClient::wait_for_response`] until it settles) or by webhook
+//!    ([`ServiceClient::handle_webhook`]). An [`AuthorizationResponse`] is `authorized` only for
+//!    `type == AUTHORIZED` **and** `reason == APPROVED`.
+//! 4. After an approval call [`ServiceClient::session_start`]; on logout (or on a
+//!    [`WebhookPackage::ServiceUserSessionEnd`]) call [`ServiceClient::session_end`].
+//!
+//! ```
+//! # #[cfg(feature = "emulator")]
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), launchkey::Error> {
+//! use std::time::Duration;
+//! use auth_core::poll::PollConfig;
+//! use launchkey::{AuthorizationRequest, ServiceClient, ServiceId, ServicePrivateKey};
+//! # let emulator = launchkey::emulator::Emulator::start().await?;
+//! # let pem = include_str!("../../../fixtures/launchkey/keys/service-a-pkcs1.pem");
+//! # emulator.register_service("9e4a2c8b-5d3f-4b1a-8c7e-6f5d4c3b2a19".parse()?, include_str!("../../../fixtures/launchkey/keys/service-a-pkcs1.pub.pem"))?;
+//! # emulator.add_user("alice");
+//! # let base_url = emulator.base_url();
+//!
+//! let client = ServiceClient::builder(
+//!     ServiceId::parse("9e4a2c8b-5d3f-4b1a-8c7e-6f5d4c3b2a19")?,
+//!     ServicePrivateKey::from_pem(pem)?,
+//! )
+//! .base_url(base_url) // default: https://api.launchkey.com
+//! .build()?;
+//!
+//! let request = AuthorizationRequest::new("alice")
+//!     .context("Log in to ACME from Firefox?")
+//!     .ttl(Duration::from_secs(120));
+//! let created = client.authorize(&request).await?;
+//! # emulator.approve(&created.id)?;
+//!
+//! let poll = PollConfig::every(Duration::from_secs(1), Duration::from_secs(130));
+//! let answer = client.wait_for_response(&created.id, &poll).await?;
+//! if answer.authorized {
+//!     client.session_start("alice", Some(&created.id)).await?;
+//! } else if answer.fraud {
+//!     println!("alice says she did not ask for this");
+//! }
+//! # Ok(()) }
+//! # #[cfg(not(feature = "emulator"))] fn main() {}
+//! ```
+//!
+//! ## Transport and security
+//!
+//! Every call is made the way the platform expects (see the `launchkey.md` protocol spec):
+//!
+//! * requests carry `Authorization: IOV-JWT <jws>` (RS512 by default; RS256/RS384 selectable)
+//!   with `iss`/`sub` = `svc:<id>`, `aud` = `lka`, a 5-second lifetime on the **server's** clock
+//!   (from `GET /public/v3/ping`), a fresh `jti`, and a `request` claim binding method, path and
+//!   the SHA-256 of the exact body bytes;
+//! * request bodies are compact JWEs (`RSA-OAEP-256` by default, `RSA-OAEP` selectable, with
+//!   `A256CBC-HS512`) to the API's current public key (cached 300 s; keys by kid forever);
+//! * every response's `X-IOV-JWT` is verified before the body is touched: allow-listed
+//!   algorithm, signature under the API key its `kid` names (an unknown kid is fetched from the
+//!   configured base URL, misses are remembered), `iss`, `aud`, `sub`, times (30 s leeway),
+//!   the `jti` echo, `response.status` equal to the HTTP status, and the body hash. Response
+//!   bodies are decrypted with the service key their `kid` names;
+//! * `POST` calls are never retried on transport errors or 429/5xx (a create pushes to a
+//!   phone); after a 401 — which the API answers before acting — a call is signed again once
+//!   with a freshly pinged server time. Redirects are never followed;
+//!   `http://` base URLs are accepted for loopback addresses only.
+//!
+//! All RSA private-key operations run in AWS-LC (aws-lc-rs): blinded, constant-time OAEP
+//! decryption and PKCS#1 v1.5 signing. The JOSE code ([`jose`]) is tested against RFC 7518
+//! App. B.3, Wycheproof, and fixtures made independently with Python `jwcrypto`. Every JWE
+//! decryption failure is the same [`Error::Decryption`]. Private keys, tokens and decrypted
+//! packages never appear in `Debug`, `Display` or errors.
+//!
+//! ## Webhooks
+//!
+//! Hand [`ServiceClient::handle_webhook`] the headers, the **raw** body bytes, the method and
+//! the path as the platform addressed them; it accepts `X-IOV-JWT` and, failing that,
+//! `Authorization: IOV-JWT …`. See `examples/axum_webhook.rs` for an axum route.
+//!
+//! ## Testing your integration
+//!
+//! The `emulator` feature provides [`emulator::Emulator`]: the LaunchKey API over real HTTP on a
+//! loopback port with its own keys, where a test plays the user's phone. The client also
+//! implements [`auth_core::StepUp`] (start = create a request, check = poll).
+//!
+//! ## Cargo features
+//!
+//! * `reqwest` (default): the reqwest + rustls HTTP client. Without it, pass your own
+//!   [`auth_core::HttpClient`] with [`ServiceClientBuilder::http_client`].
+//! * `emulator`: the in-process API emulator.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod client;
+mod error;
+mod ids;
+pub mod jose;
+mod keys;
+mod md5;
+mod policy;
+mod request;
+mod response;
+mod stepup;
+mod time;
+mod webhook;
+mod wire_enum;
+
+#[cfg(feature = "emulator")]
+pub mod emulator;
+
+pub use client::{
+    API_ENTITY, CURRENT_KEY_TTL, DEFAULT_BASE_URL, DEFAULT_LEEWAY, OFFSET_TTL, ServiceClient,
+    ServiceClientBuilder, X_IOV_JWT, X_IOV_KEY_ID,
+};
+pub use error::{AuthorizationInProgress, Error, VerificationError};
+pub use ids::{AuthRequestId, Kid, ServiceId};
+pub use jose::jwe::JweAlgorithm;
+pub use jose::jws::JwsAlgorithm;
+pub use keys::{RsaPublicKey, ServicePrivateKey};
+pub use policy::{
+    AuthPolicy, FactorRequirement, FactorType, Fence, Geofence, PolicyRequirement, ResponsePolicy,
+};
+pub use request::{
+    AuthorizationRequest, AuthorizationRequestCreated, DEFAULT_TTL, DenialReason,
+    MAX_CONTEXT_CHARS, MAX_TITLE_CHARS, MAX_TTL, MIN_TTL,
+};
+pub use response::{
+    AuthMethod, AuthMethodType, AuthResponseReason, AuthResponseType, AuthorizationPoll,
+    AuthorizationResponse,
+};
+pub use stepup::PROVIDER;
+pub use webhook::{SessionEnd, WebhookPackage};

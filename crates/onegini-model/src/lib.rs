@@ -1,1 +1,133 @@
-//! `onegini-model`: not built yet (see its issue).
+//! # onegini-model
+//!
+//! An **executable model** of the Onegini mobile SDK's user authentication: the client side
+//! (what the SDK does for the app: [`UserClient`]) and, behind the `emulator` feature, an
+//! in-process **Token Server model** to run it against ([`emulator::TokenServer`]). It exists so
+//! the protocol can be read, run, tested and reused. It is not Onegini's SDK.
+//!
+//! **Documented vs model choice.** Onegini documents the OAuth endpoints, the error codes, the
+//! handler shapes, the PIN policy rules, that DCR is proven with OCRA including a timestamp
+//! (ten minutes tolerance), and that a PIN is validated only by the server through the
+//! refresh token it decrypts. The SDK's own wire protocol is not public: the DCR path and fields,
+//! the OCRA suite (`OCRA-1:HOTP-SHA256-8:QH64-T1M`), the PIN-to-key derivation (PBKDF2 + an
+//! untagged HMAC keystream), the wrong-PIN error fields, the revocation path and the fingerprint
+//! registration endpoint are **this model's choices** (see [`wire`] and the spec).
+//!
+//! | module | what |
+//! | --- | --- |
+//! | [`ocra`] | RFC 6287 OCRA, complete: suites, all data inputs, one-way / mutual / signature |
+//! | [`client`] | [`UserClient`] and the SDK-shaped handlers |
+//! | [`pin`] | [`pin::Pin`], the PIN policy and its errors (9011–9014) |
+//! | [`crypto`] | PIN-protected refresh token (untagged, no offline PIN test), PKCE S256 |
+//! | [`storage`] | [`storage::Storage`] with memory and file implementations |
+//! | [`wire`] | serde wire types (no crypto: wasm-clean) |
+//! | [`error`] | [`Error`] with the SDK's codes |
+//! | [`stepup`] | [`auth_core::StepUp`]: re-authentication of a profile |
+//! | [`testing`] | scripted users (PINs, fingerprints) for tests and demos |
+//! | `emulator` | the Token Server model and an emulated browser (feature `emulator`) |
+//!
+//! ## The lifecycle
+//!
+//! ```text
+//! app start ─> DCR (automatic) ─> registerUser: browser → IdP login → consent → redirect
+//!           ─> code + PKCE at the token endpoint ─> PIN creation ─> authenticated
+//! authenticateUser (PIN / fingerprint = refresh grant) ─> authenticated ─> logout (refresh token kept)
+//! deregisterUser ─> that profile gone (credentials and other profiles kept)
+//! ```
+//!
+//! ## Example: the whole lifecycle against the Token Server model
+//!
+//! ```
+//! # #[cfg(feature = "emulator")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use onegini_model::emulator::{AppConfig, AppVersion, Consent, TokenServer};
+//! use onegini_model::testing::ScriptedUser;
+//! use onegini_model::{ApplicationSignature, ClientConfig, MemoryStorage, UserClient};
+//!
+//! // The Token Server, with one app version and one IdP user.
+//! let signature = ApplicationSignature::new("3F:1A:…:signing-cert-sha256");
+//! let app = AppConfig::new(
+//!     "ExampleApp",
+//!     "oneginiexample://loginsuccess",
+//!     AppVersion::new("1.0.0", "android", signature.clone()),
+//! )?;
+//! let server = TokenServer::start(app, auth_core::clock::system_clock()).await;
+//! server.add_user("alice", "correct horse");
+//!
+//! // The app's client.
+//! let config = ClientConfig::new(
+//!     server.base_url()?,
+//!     "ExampleApp",
+//!     "android",
+//!     "1.0.0",
+//!     signature,
+//!     "oneginiexample://loginsuccess",
+//! )?
+//! .pbkdf2_iterations(1_000)?;
+//! let client = UserClient::builder(config, Arc::new(MemoryStorage::new())).build()?;
+//!
+//! // Register: the browser logs in and consents; the user creates a PIN.
+//! let browser = server.browser("alice", "correct horse", Consent::Allow)?;
+//! let user = ScriptedUser::typing(["12345", "31415"]); // the first is a sequence (9012)
+//! let profile = client.register_user(&["read"], &browser, &user).await?;
+//! assert_eq!(client.authenticated_user_profile(), Some(profile.clone()));
+//!
+//! // Log out (the refresh token stays), log in again with the PIN, no browser.
+//! client.logout().await?;
+//! user.then_type(["31415"]);
+//! client.authenticate_user(&profile, &user, None).await?;
+//! assert!(client.fetch_user_resource().await.is_ok());
+//!
+//! // Deregister.
+//! client.deregister_user(&profile).await?;
+//! assert!(client.user_profiles()?.is_empty());
+//! # Ok(()) }
+//! # #[cfg(not(feature = "emulator"))]
+//! # fn main() {}
+//! ```
+//!
+//! ## Not modelled (yet)
+//!
+//! `OneginiClient.start` reporting profiles removed on the server (there is no model endpoint
+//! for it; removed profiles surface as 9003 on their next use), mobile authentication (push/OTP
+//! enrollment, spec §1.11), custom registration, `INVALID_DATETIME` (9031), the
+//! `client_credentials` grant, persistent consent, ID tokens and PrivateKeyJWT client
+//! authentication.
+//!
+//! ## Security properties the model keeps
+//!
+//! * The PIN never leaves the device and is never stored; [`pin::Pin`] is zeroized on drop.
+//! * The stored refresh token carries no tag: a wrong PIN gives a well-formed wrong candidate,
+//!   so only the server (with its attempt counter) can tell. Fresh salt on every re-encryption.
+//! * The access token lives only in memory; secrets never appear in `Debug`, `Display` or errors.
+//! * OCRA responses, client secrets and refresh-token secrets are compared in constant time.
+//! * Every time comes from an [`auth_core::Clock`]; tests move time with `FakeClock`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod client;
+pub mod crypto;
+#[cfg(feature = "emulator")]
+pub mod emulator;
+pub mod error;
+pub mod hex;
+pub mod ocra;
+pub mod pin;
+pub mod stepup;
+pub mod storage;
+pub mod testing;
+pub mod wire;
+
+pub use client::{
+    ApplicationSignature, AttemptCounter, Authenticator, BrowserRegistrationAnswer,
+    BrowserRegistrationHandler, ClientConfig, CreatePinHandler, FingerprintHandler,
+    FingerprintScan, PinAnswer, PinAuthenticationHandler, UserClient, UserClientBuilder,
+    UserProfile,
+};
+pub use error::Error;
+pub use ocra::{OcraError, OcraInputs, OcraSuite};
+pub use pin::{Pin, PinPolicy, PinValidationError};
+pub use stepup::OneginiStepUp;
+pub use storage::{FileStorage, MemoryStorage, Storage};

@@ -1,0 +1,774 @@
+//! The Loginapp REST client and its per-user [`Flow`].
+
+use std::fmt;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Poll;
+
+use auth_core::poll::{PollConfig, PollStatus, poll_until};
+use auth_core::{
+    BaseUrl, ConfigError, ErrorBody, HttpClient, HttpConfig, Replay, RetryPolicy, SharedClock,
+    Transport,
+};
+use http::header::{ACCEPT, CONTENT_TYPE, COOKIE, HeaderName, HeaderValue};
+use http::{Method, Request};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::Error;
+use crate::cookie::CookieJar;
+use crate::document::{
+    Device, MobileAuthUri, MobileOnlyChallenge, QrCode, StepResponse, parse_error, parse_success,
+};
+use crate::endpoints::{Endpoints, fill};
+use crate::model::{ApplicationId, DeviceId, ErrorCode, FlowState, NextAuthStep, Otp, Password};
+
+/// The CSRF header the Loginapp requires when "CSRF Protection" is on (documented S3, S4).
+pub const X_SAME_DOMAIN: HeaderName = HeaderName::from_static("x-same-domain");
+
+/// The longest user name, password or OTP accepted before sending (a guard against mistakes,
+/// not an Airlock rule).
+pub const MAX_INPUT_BYTES: usize = 1024;
+
+/// A Loginapp REST client: base URL, REST path, CSRF header value, endpoint table, transport.
+///
+/// Cheap to clone and `Send + Sync`; it holds no cookies. Every authentication flow gets its
+/// own [`Flow`] (its own cookie jar) from [`AirlockClient::flow`], so concurrent flows of
+/// different users never share a session.
+#[derive(Clone)]
+pub struct AirlockClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    transport: Transport,
+    rest_root: String,
+    csrf: HeaderValue,
+    endpoints: Endpoints,
+    application: Option<ApplicationId>,
+    poll: PollConfig,
+}
+
+impl fmt::Debug for AirlockClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AirlockClient")
+            .field("loginapp", &self.inner.transport.base_url())
+            .field("rest_root", &self.inner.rest_root)
+            .field("application", &self.inner.application)
+            .field("poll", &self.inner.poll)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`AirlockClient`].
+pub struct AirlockClientBuilder {
+    base: Result<BaseUrl, ConfigError>,
+    rest_path: String,
+    csrf: String,
+    endpoints: Endpoints,
+    application: Option<ApplicationId>,
+    poll: PollConfig,
+    http_client: Option<Arc<dyn HttpClient>>,
+    http_config: HttpConfig,
+    clock: Option<SharedClock>,
+    retry: RetryPolicy,
+}
+
+impl fmt::Debug for AirlockClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AirlockClientBuilder")
+            .field("base", &self.base)
+            .field("rest_path", &self.rest_path)
+            .field("application", &self.application)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AirlockClientBuilder {
+    /// The REST root below the Loginapp URL (default `/rest`; `""` when the base URL already
+    /// ends in the REST root).
+    pub fn rest_path(mut self, path: &str) -> Self {
+        self.rest_path = path.to_owned();
+        self
+    }
+
+    /// The `X-Same-Domain` value (default `1`; any non-empty value works, documented S4).
+    pub fn csrf_value(mut self, value: &str) -> Self {
+        self.csrf = value.to_owned();
+        self
+    }
+
+    /// Starts flows with `applications/{id}/access/` for this application (default: the
+    /// default application).
+    pub fn application(mut self, application: ApplicationId) -> Self {
+        self.application = Some(application);
+        self
+    }
+
+    /// Overrides endpoint paths (see [`Endpoints`]).
+    pub fn endpoints(mut self, endpoints: Endpoints) -> Self {
+        self.endpoints = endpoints;
+        self
+    }
+
+    /// The default polling interval and deadline for [`Flow::wait`] (default: every 1.5 s, for
+    /// at most 3 minutes — the interval the Loginapp UI uses is unconfirmed).
+    pub fn poll_config(mut self, poll: PollConfig) -> Self {
+        self.poll = poll;
+        self
+    }
+
+    /// Sends through your own [`HttpClient`]. To use your own configured `reqwest::Client`
+    /// (proxies, roots, mTLS), wrap it: `Arc::new(auth_core::ReqwestClient::with_client(client,
+    /// &config))`.
+    pub fn http_client(mut self, client: Arc<dyn HttpClient>) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Timeouts and the response size limit (default [`HttpConfig::default`]).
+    pub fn http_config(mut self, config: HttpConfig) -> Self {
+        self.http_config = config;
+        self
+    }
+
+    /// The clock for polling, cookie expiry and retries (default: the system clock).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The retry policy. Only the status poll is ever repeated; step calls (which send pushes
+    /// or count failed attempts) are sent once.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Validates everything and builds the client.
+    pub fn build(self) -> Result<AirlockClient, Error> {
+        let base = self.base?;
+        if self.csrf.trim().is_empty() {
+            return Err(ConfigError::Invalid {
+                name: "csrf_value",
+                reason: "X-Same-Domain must be non-empty".into(),
+            }
+            .into());
+        }
+        let csrf = HeaderValue::from_str(&self.csrf).map_err(|e| ConfigError::Invalid {
+            name: "csrf_value",
+            reason: e.to_string(),
+        })?;
+        let rest = self.rest_path.trim_matches('/');
+        if rest.contains(['?', '#']) {
+            return Err(ConfigError::Invalid {
+                name: "rest_path",
+                reason: "must be a path".into(),
+            }
+            .into());
+        }
+        let rest_root = if rest.is_empty() {
+            String::new()
+        } else {
+            format!("/{rest}")
+        };
+        let mut transport = Transport::builder(base)
+            .user_agent("airlock-iam", env!("CARGO_PKG_VERSION"))
+            .config(self.http_config)
+            .retry(self.retry);
+        if let Some(clock) = self.clock {
+            transport = transport.clock(clock);
+        }
+        if let Some(client) = self.http_client {
+            transport = transport.http_client(client);
+        }
+        let transport = transport.build()?;
+        Ok(AirlockClient {
+            inner: Arc::new(Inner {
+                transport,
+                rest_root,
+                csrf,
+                endpoints: self.endpoints,
+                application: self.application,
+                poll: self.poll,
+            }),
+        })
+    }
+}
+
+impl AirlockClient {
+    /// Starts building a client for the Loginapp at `loginapp_url`, e.g.
+    /// `https://iam.example.com/auth` (behind Airlock Gateway) or
+    /// `https://iam.example.com/auth-login` (internal). `https://` is required except for
+    /// loopback hosts.
+    ///
+    /// ```
+    /// use airlock_iam::{AirlockClient, ApplicationId};
+    ///
+    /// let client = AirlockClient::builder("https://iam.example.com/auth")
+    ///     .application(ApplicationId::new("ebanking").unwrap())
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(
+    ///     client.url("public/authentication/password/check/").as_str(),
+    ///     "https://iam.example.com/auth/rest/public/authentication/password/check/"
+    /// );
+    /// assert!(AirlockClient::new("http://iam.example.com/auth").is_err());
+    /// ```
+    pub fn builder(loginapp_url: &str) -> AirlockClientBuilder {
+        AirlockClientBuilder {
+            base: BaseUrl::parse(loginapp_url),
+            rest_path: "/rest".into(),
+            csrf: "1".into(),
+            endpoints: Endpoints::default(),
+            application: None,
+            poll: PollConfig::every(
+                std::time::Duration::from_millis(1500),
+                std::time::Duration::from_secs(180),
+            ),
+            http_client: None,
+            http_config: HttpConfig::default(),
+            clock: None,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// A client with every default.
+    pub fn new(loginapp_url: &str) -> Result<Self, Error> {
+        Self::builder(loginapp_url).build()
+    }
+
+    /// A new flow with an empty cookie jar (a new server session).
+    pub fn flow(&self) -> Flow {
+        Flow {
+            client: self.clone(),
+            inner: Mutex::new(FlowInner {
+                jar: CookieJar::new(),
+                state: FlowState::Start,
+                session_id: None,
+            }),
+        }
+    }
+
+    /// Resumes a flow saved with [`Flow::save`] (e.g. kept by a web application between two
+    /// of its own HTTP requests).
+    pub fn resume(&self, saved: SavedFlow) -> Flow {
+        Flow {
+            client: self.clone(),
+            inner: Mutex::new(FlowInner {
+                jar: saved.cookies,
+                state: saved.state,
+                session_id: saved.session_id,
+            }),
+        }
+    }
+
+    /// The full URL of an endpoint path (relative to the REST root).
+    pub fn url(&self, endpoint: &str) -> Url {
+        let path = format!("{}/{}", self.inner.rest_root, endpoint.trim_start_matches('/'));
+        self.inner.transport.base_url().join(&path)
+    }
+
+    /// The endpoint table.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.inner.endpoints
+    }
+
+    /// The application flows start with, if configured.
+    pub fn application(&self) -> Option<&ApplicationId> {
+        self.inner.application.as_ref()
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &SharedClock {
+        self.inner.transport.clock()
+    }
+
+    /// The default polling configuration.
+    pub fn poll_config(&self) -> &PollConfig {
+        &self.inner.poll
+    }
+}
+
+/// A saved flow: its cookies, the step it is at and the session's `data.id`.
+///
+/// Serializable, for a web application that keeps the flow in its own session store between
+/// requests. It holds the session cookies in clear when serialized: store it like a secret.
+/// `Debug` redacts the cookie values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SavedFlow {
+    /// The format version (1).
+    pub version: u32,
+    /// The step the flow was at.
+    pub state: FlowState,
+    /// The last `data.id` of an `authentication.session` document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// The flow's cookies.
+    pub cookies: CookieJar,
+}
+
+struct FlowInner {
+    jar: CookieJar,
+    state: FlowState,
+    session_id: Option<String>,
+}
+
+/// One authentication flow of one user: its own cookie jar and the step it is at.
+///
+/// Methods take `&self` (the jar sits behind a mutex that is never held across an `.await`),
+/// so a flow can be polled from one task while another reads its state.
+pub struct Flow {
+    client: AirlockClient,
+    inner: Mutex<FlowInner>,
+}
+
+impl fmt::Debug for Flow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = self.lock();
+        f.debug_struct("Flow")
+            .field("state", &inner.state)
+            .field("session_id", &inner.session_id)
+            .field("cookies", &inner.jar)
+            .finish()
+    }
+}
+
+/// What a call sends.
+struct Call<'a> {
+    what: &'static str,
+    method: Method,
+    endpoint: String,
+    body: Option<Value>,
+    replay: Replay,
+    secrets: Vec<&'a str>,
+}
+
+impl Flow {
+    fn lock(&self) -> MutexGuard<'_, FlowInner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The client this flow runs on.
+    pub fn client(&self) -> &AirlockClient {
+        &self.client
+    }
+
+    /// Where the flow stands.
+    pub fn state(&self) -> FlowState {
+        self.lock().state.clone()
+    }
+
+    /// The last `data.id` of the session document (an identifier, not a bearer token).
+    pub fn session_id(&self) -> Option<String> {
+        self.lock().session_id.clone()
+    }
+
+    /// How many cookies the flow holds.
+    pub fn cookie_count(&self) -> usize {
+        self.lock().jar.len()
+    }
+
+    /// Snapshot of cookies and state, to resume later with [`AirlockClient::resume`].
+    pub fn save(&self) -> SavedFlow {
+        let inner = self.lock();
+        SavedFlow {
+            version: 1,
+            state: inner.state.clone(),
+            session_id: inner.session_id.clone(),
+            cookies: inner.jar.clone(),
+        }
+    }
+
+    async fn send(&self, call: Call<'_>) -> Result<(u16, Vec<u8>), Error> {
+        let url = self.client.url(&call.endpoint);
+        let transport = &self.client.inner.transport;
+        let now = transport.clock().now();
+        let cookie = self.lock().jar.cookie_header(&url, now);
+        let body = match &call.body {
+            Some(v) => serde_json::to_vec(v).map_err(|e| Error::InvalidInput {
+                field: "request body",
+                reason: e.to_string(),
+            })?,
+            None => Vec::new(),
+        };
+        let mut builder = Request::builder()
+            .method(call.method.clone())
+            .uri(url.as_str())
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, "application/json")
+            .header(X_SAME_DOMAIN, self.client.inner.csrf.clone());
+        if let Some(cookie) = cookie {
+            builder = builder.header(COOKIE, cookie);
+        }
+        let request = builder.body(body).map_err(|e| Error::InvalidInput {
+            field: "request",
+            reason: e.to_string(),
+        })?;
+        tracing::debug!(what = call.what, method = %call.method, endpoint = %call.endpoint, "Loginapp call");
+        let response = transport.send(request, call.replay).await?;
+        let status = response.status().as_u16();
+        tracing::debug!(what = call.what, status, "Loginapp answer");
+        {
+            let mut inner = self.lock();
+            inner
+                .jar
+                .store_response(&url, response.headers(), transport.clock().now());
+        }
+        if response.status().is_success() {
+            return Ok((status, response.into_body()));
+        }
+        let body = response.into_body();
+        match parse_error(status, &body) {
+            Ok(doc) => {
+                if let Some(next) = doc.next_auth_step() {
+                    self.lock().state = FlowState::Next(next.clone());
+                }
+                Err(Error::from_document(doc))
+            }
+            Err(()) => {
+                let cookies = self.lock().jar.values();
+                let mut secrets: Vec<&str> = call.secrets.clone();
+                secrets.extend(cookies.iter().map(String::as_str));
+                Err(Error::UnexpectedResponse {
+                    status,
+                    body: ErrorBody::new(&body, &secrets),
+                })
+            }
+        }
+    }
+
+    async fn step(&self, call: Call<'_>) -> Result<StepResponse, Error> {
+        let what = call.what;
+        let (_, body) = self.send(call).await?;
+        let (resource, meta) = parse_success(what, &body)?.single(what)?;
+        let step = StepResponse::from_resource(resource, meta)?;
+        self.record(&step);
+        Ok(step)
+    }
+
+    fn record(&self, step: &StepResponse) {
+        let mut inner = self.lock();
+        inner.state = match &step.next {
+            Some(next) => FlowState::Next(next.clone()),
+            None => FlowState::Done,
+        };
+        inner.session_id = Some(step.id.clone());
+    }
+
+    fn post(what: &'static str, endpoint: &str, body: Option<Value>) -> Call<'static> {
+        Call {
+            what,
+            method: Method::POST,
+            endpoint: endpoint.to_owned(),
+            body,
+            replay: Replay::Never,
+            secrets: Vec::new(),
+        }
+    }
+
+    /// Starts the flow: accesses the configured application (or the default application).
+    /// See [`Flow::access_application`].
+    pub async fn start(&self) -> Result<FlowState, Error> {
+        match self.client.inner.application.clone() {
+            Some(app) => self.access_application(&app).await,
+            None => self.access_default_application().await,
+        }
+    }
+
+    /// `POST public/authentication/applications/{id}/access/`: selects an application.
+    ///
+    /// Before the user is authenticated enough, the Loginapp answers 401 `NOT_AUTHORIZED` with
+    /// the first step in `meta.nextAuthStep` — the normal start of a flow, returned here as
+    /// `Ok(FlowState::Next(step))`. A 2xx answer means "authorized": `Ok(FlowState::Done)`.
+    pub async fn access_application(&self, app: &ApplicationId) -> Result<FlowState, Error> {
+        let endpoint = fill(
+            &self.client.inner.endpoints.application_access,
+            "applicationId",
+            app.as_str(),
+        );
+        self.access(Self::post("application access", &endpoint, None))
+            .await
+    }
+
+    /// `POST public/authentication/default-application/access/`; as
+    /// [`Flow::access_application`].
+    pub async fn access_default_application(&self) -> Result<FlowState, Error> {
+        let endpoint = self.client.inner.endpoints.default_application_access.clone();
+        self.access(Self::post("default application access", &endpoint, None))
+            .await
+    }
+
+    async fn access(&self, call: Call<'_>) -> Result<FlowState, Error> {
+        let what = call.what;
+        match self.send(call).await {
+            Ok((_, body)) => {
+                let doc = parse_success(what, &body)?;
+                if let Ok((resource, meta)) = doc.single(what) {
+                    let step = StepResponse::from_resource(resource, meta)?;
+                    self.record(&step);
+                } else {
+                    self.lock().state = FlowState::Done;
+                }
+                Ok(self.state())
+            }
+            Err(Error::NotAuthorized { document }) => match document.next_auth_step() {
+                Some(next) => Ok(FlowState::Next(next.clone())),
+                None => Err(Error::NotAuthorized { document }),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST public/authentication/password/check/` `{"username","password"}`: the password
+    /// step (it also starts the default application's flow when nothing was accessed yet).
+    ///
+    /// Errors: [`Error::WrongPassword`] (with the temporary lock expiry; the flow stays at
+    /// `PASSWORD_REQUIRED`), [`Error::UserLocked`], [`Error::TemporarilyLocked`]. Never retried.
+    pub async fn check_password(
+        &self,
+        username: &str,
+        password: &Password,
+    ) -> Result<StepResponse, Error> {
+        check_input("username", username)?;
+        check_input("password", password.expose_secret())?;
+        let endpoint = self.client.inner.endpoints.password_check.clone();
+        let mut call = Self::post(
+            "password check",
+            &endpoint,
+            Some(json!({"username": username, "password": password.expose_secret()})),
+        );
+        call.secrets.push(password.expose_secret());
+        self.step(call).await
+    }
+
+    /// `POST public/authentication/otp/check/` `{"otp"}`: the generic OTP step
+    /// (`OTP_REQUIRED`, `MTAN_OTP_REQUIRED`). Wrong → [`Error::WrongOtp`], same step.
+    pub async fn check_otp(&self, otp: &Otp) -> Result<StepResponse, Error> {
+        check_input("otp", otp.expose_secret())?;
+        let endpoint = self.client.inner.endpoints.otp_check.clone();
+        let mut call = Self::post(
+            "OTP check",
+            &endpoint,
+            Some(json!({"otp": otp.expose_secret()})),
+        );
+        call.secrets.push(otp.expose_secret());
+        self.step(call).await
+    }
+
+    /// `POST .../airlock-2fa/mobile-only/challenge/retrieve/`: the mobile-only challenge, with
+    /// the `mobileAuthUri` split into its session token and user id.
+    ///
+    /// Afterwards the flow's state is `AIRLOCK_2FA_POLLING_REQUIRED` (the challenge document
+    /// carries no `nextAuthStep`; polling is what the observed transcript does next).
+    pub async fn retrieve_mobile_only_challenge(&self) -> Result<MobileOnlyChallenge, Error> {
+        let what = "mobile-only challenge";
+        let endpoint = self.client.inner.endpoints.mobile_only_challenge_retrieve.clone();
+        let (_, body) = self.send(Self::post(what, &endpoint, None)).await?;
+        let (resource, _) = parse_success(what, &body)?.single(what)?;
+        let uri = match resource.attributes.get("mobileAuthUri") {
+            Some(Value::String(s)) => MobileAuthUri::parse(s)?,
+            _ => {
+                return Err(auth_core::Error::decode(
+                    what,
+                    "data.attributes.mobileAuthUri",
+                    "missing or not a string",
+                )
+                .into());
+            }
+        };
+        self.lock().state = FlowState::Next(NextAuthStep::Airlock2faPollingRequired);
+        Ok(MobileOnlyChallenge {
+            id: resource.id,
+            uri,
+            attributes: resource.attributes,
+        })
+    }
+
+    /// `POST .../airlock-2fa/status/poll/` once: `Pending` while the answer carries a polling
+    /// code, `Ready` with the step response otherwise (the next step, or done).
+    ///
+    /// Errors end polling: [`Error::Rejected`], [`Error::TimedOut`], any other error document.
+    pub async fn poll(&self) -> Result<PollStatus<StepResponse>, Error> {
+        let endpoint = self.client.inner.endpoints.status_poll.clone();
+        let mut call = Self::post("status poll", &endpoint, None);
+        // Reading the status has no side effect: the only call safe to repeat (spec §7).
+        call.replay = Replay::IdempotencyKey;
+        let step = self.step(call).await?;
+        Ok(match &step.next {
+            Some(next) if next.is_polling() => PollStatus::pending(),
+            _ => PollStatus::Ready(step),
+        })
+    }
+
+    /// Polls with the client's [`PollConfig`] until the user decided.
+    pub async fn wait(&self) -> Result<StepResponse, Error> {
+        let config = self.client.inner.poll.clone();
+        self.wait_with(&config).await
+    }
+
+    /// Polls with `config` until the user decided; past the deadline the error is
+    /// [`auth_core::Error::DeadlineExceeded`] (see [`Error::is_timeout`]). Dropping the future
+    /// stops polling.
+    pub async fn wait_with(&self, config: &PollConfig) -> Result<StepResponse, Error> {
+        let clock = self.client.clock().clone();
+        poll_until(clock.as_ref(), config, |_| self.poll()).await
+    }
+
+    /// As [`Flow::wait_with`], but stops with [`auth_core::Error::Cancelled`] as soon as
+    /// `cancel` completes (e.g. the user closed the page, a shutdown signal).
+    pub async fn wait_or_cancel(
+        &self,
+        config: &PollConfig,
+        cancel: impl Future<Output = ()>,
+    ) -> Result<StepResponse, Error> {
+        let mut waiting = pin!(self.wait_with(config));
+        let mut cancel = pin!(cancel);
+        std::future::poll_fn(|cx| {
+            if cancel.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Err(Error::Core(auth_core::Error::Cancelled)));
+            }
+            waiting.as_mut().poll(cx)
+        })
+        .await
+    }
+
+    /// `POST .../airlock-2fa/devices/retrieve/`: the user's devices (after
+    /// `AIRLOCK_2FA_DEVICE_CHOICE_REQUIRED`).
+    pub async fn retrieve_devices(&self) -> Result<Vec<Device>, Error> {
+        let what = "device list";
+        let endpoint = self.client.inner.endpoints.devices_retrieve.clone();
+        let (_, body) = self.send(Self::post(what, &endpoint, None)).await?;
+        let (resources, _) = parse_success(what, &body)?.many(what)?;
+        resources.into_iter().map(Device::from_resource).collect()
+    }
+
+    /// `POST .../airlock-2fa/devices/{deviceId}/select/` (path unconfirmed): selects the device
+    /// the push goes to. Never retried (a retry could send a second push).
+    pub async fn select_device(&self, device: &DeviceId) -> Result<StepResponse, Error> {
+        let endpoint = fill(
+            &self.client.inner.endpoints.device_select,
+            "deviceId",
+            device.as_str(),
+        );
+        self.step(Self::post("device selection", &endpoint, None))
+            .await
+    }
+
+    /// `POST .../airlock-2fa/offline/switch/` (path unconfirmed): leaves One-Touch for an
+    /// offline factor (passcode, offline QR). The response names the OTP-entry step, and may
+    /// carry a QR attribute for offline QR.
+    pub async fn switch_to_offline(&self) -> Result<StepResponse, Error> {
+        let endpoint = self.client.inner.endpoints.offline_switch.clone();
+        self.step(Self::post("offline switch", &endpoint, None))
+            .await
+    }
+
+    /// `POST .../airlock-2fa/otp/check/` `{"otp"}` (path and key unconfirmed): checks an
+    /// Airlock 2FA passcode or offline-QR OTP. Wrong → [`Error::WrongOtp`].
+    pub async fn check_passcode(&self, passcode: &Otp) -> Result<StepResponse, Error> {
+        check_input("passcode", passcode.expose_secret())?;
+        let endpoint = self.client.inner.endpoints.passcode_check.clone();
+        let mut call = Self::post(
+            "passcode check",
+            &endpoint,
+            Some(json!({"otp": passcode.expose_secret()})),
+        );
+        call.secrets.push(passcode.expose_secret());
+        self.step(call).await
+    }
+
+    /// `POST .../airlock-2fa/qr-code/retrieve/` (path and attribute unconfirmed): the QR code
+    /// to show for the online QR factor; then [`Flow::wait`].
+    pub async fn retrieve_qr_code(&self) -> Result<QrCode, Error> {
+        let what = "QR code";
+        let endpoint = self.client.inner.endpoints.qr_code_retrieve.clone();
+        let (_, body) = self.send(Self::post(what, &endpoint, None)).await?;
+        let (resource, _) = parse_success(what, &body)?.single(what)?;
+        let image = resource
+            .attributes
+            .get("qrCode")
+            .and_then(Value::as_str)
+            .map(crate::model::SessionToken::new);
+        self.lock().state = FlowState::Next(NextAuthStep::Airlock2faPollingRequired);
+        Ok(QrCode {
+            id: resource.id,
+            image,
+            attributes: resource.attributes,
+        })
+    }
+
+    /// `POST public/authentication/password/change/` `{"oldPassword"?, "newPassword"}` (path,
+    /// keys and step code unconfirmed): the mandatory password change step.
+    pub async fn change_password(
+        &self,
+        old_password: Option<&Password>,
+        new_password: &Password,
+    ) -> Result<StepResponse, Error> {
+        check_input("new password", new_password.expose_secret())?;
+        let mut body = json!({"newPassword": new_password.expose_secret()});
+        let mut secrets = vec![new_password.expose_secret()];
+        if let Some(old) = old_password {
+            check_input("old password", old.expose_secret())?;
+            body["oldPassword"] = Value::from(old.expose_secret());
+            secrets.push(old.expose_secret());
+        }
+        let endpoint = self.client.inner.endpoints.password_change.clone();
+        let mut call = Self::post("password change", &endpoint, Some(body));
+        call.secrets = secrets;
+        self.step(call).await
+    }
+
+    /// Ends the flow: `POST public/logout/` (unconfirmed; Airlock's public logout call was not
+    /// found), then forgets the cookies whatever the answer, so the next call starts a new
+    /// server session. Returns whether the server confirmed (a 2xx answer); `Ok(false)` when it
+    /// answered 404/405 (no such endpoint) — the flow is abandoned locally anyway.
+    pub async fn abort(&self) -> Result<bool, Error> {
+        let endpoint = self.client.inner.endpoints.logout.clone();
+        let outcome = self.send(Self::post("logout", &endpoint, None)).await;
+        {
+            let mut inner = self.lock();
+            inner.jar.clear();
+            inner.state = FlowState::Start;
+            inner.session_id = None;
+        }
+        match outcome {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.http_status(), Some(404 | 405)) => Ok(false),
+            Err(e) if matches!(e.code(), Some(ErrorCode::UnexpectedCall)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn check_input(field: &'static str, value: &str) -> Result<(), Error> {
+    if value.is_empty() {
+        return Err(Error::InvalidInput {
+            field,
+            reason: "must not be empty".into(),
+        });
+    }
+    if value.len() > MAX_INPUT_BYTES {
+        return Err(Error::InvalidInput {
+            field,
+            reason: format!("longer than {MAX_INPUT_BYTES} bytes"),
+        });
+    }
+    if value.chars().any(|c| c.is_control()) {
+        return Err(Error::InvalidInput {
+            field,
+            reason: "contains control characters".into(),
+        });
+    }
+    Ok(())
+}
+
+#[allow(dead_code)]
+fn _assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<AirlockClient>();
+    is::<Flow>();
+}

@@ -1,0 +1,469 @@
+//! A small per-flow cookie store (RFC 6265 subset) on top of [`auth_core::Transport`].
+//!
+//! Airlock advises clients to store every cookie they receive and send them all back
+//! (documented S13); cookie names are not known, so nothing here depends on a name. One
+//! [`CookieJar`] belongs to one authentication flow: two users' flows never share cookies.
+//!
+//! Implemented: `Set-Cookie` name/value, `Domain` (host-only unless given; must domain-match the
+//! request host), `Path` (default path per RFC 6265 §5.1.4; path matching §5.1.4), `Expires`
+//! and `Max-Age` (Max-Age wins; a past expiry deletes), `Secure` (sent only over https, or to a
+//! loopback host), `HttpOnly` (kept, irrelevant for a non-browser client). Not implemented: the
+//! public-suffix list (a `Domain` that is a public suffix is accepted when it domain-matches),
+//! `SameSite` (no cross-site context here).
+//!
+//! Cookie values are secrets (session ids): `Debug` shows names only. The jar is serializable so
+//! a flow can be saved and resumed; the serialized form contains the values in clear — store it
+//! like a session secret.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::HeaderValue;
+use http::header::{HeaderMap, SET_COOKIE};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// Most cookies one jar keeps (older ones are evicted first).
+pub const MAX_COOKIES: usize = 50;
+/// Longest `name=value` pair accepted (RFC 6265 §6.1 minimum).
+pub const MAX_COOKIE_BYTES: usize = 4096;
+
+/// One stored cookie.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cookie {
+    name: String,
+    value: String,
+    domain: String,
+    host_only: bool,
+    path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires: Option<u64>,
+    #[serde(default)]
+    secure: bool,
+    #[serde(default)]
+    http_only: bool,
+}
+
+impl Cookie {
+    /// The cookie's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The cookie's value. A secret (usually a session id).
+    pub fn expose_value(&self) -> &str {
+        &self.value
+    }
+
+    /// The domain it is sent to.
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// The path it is sent under.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Whether it is sent only over secure connections.
+    pub fn secure(&self) -> bool {
+        self.secure
+    }
+
+    /// Whether the server marked it `HttpOnly`.
+    pub fn http_only(&self) -> bool {
+        self.http_only
+    }
+
+    /// When it expires (`None`: a session cookie, kept as long as the flow).
+    pub fn expires(&self) -> Option<SystemTime> {
+        self.expires.map(|s| UNIX_EPOCH + Duration::from_secs(s))
+    }
+
+    fn expired(&self, now: SystemTime) -> bool {
+        self.expires().is_some_and(|e| e <= now)
+    }
+
+    fn matches(&self, url: &Url, now: SystemTime) -> bool {
+        let Some(host) = url.host_str() else {
+            return false;
+        };
+        let host = host.to_ascii_lowercase();
+        let domain_ok = if self.host_only {
+            host == self.domain
+        } else {
+            domain_match(&host, &self.domain)
+        };
+        let secure_ok = !self.secure || url.scheme() == "https" || is_loopback(url);
+        domain_ok && secure_ok && path_match(url.path(), &self.path) && !self.expired(now)
+    }
+}
+
+impl fmt::Debug for Cookie {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cookie")
+            .field("name", &self.name)
+            .field("value", &"[redacted]")
+            .field("domain", &self.domain)
+            .field("host_only", &self.host_only)
+            .field("path", &self.path)
+            .field("expires", &self.expires)
+            .field("secure", &self.secure)
+            .field("http_only", &self.http_only)
+            .finish()
+    }
+}
+
+/// The cookies of one flow.
+///
+/// ```
+/// use airlock_iam::CookieJar;
+/// use std::time::SystemTime;
+/// use url::Url;
+///
+/// let mut jar = CookieJar::new();
+/// let url = Url::parse("https://iam.example.com/auth/rest/public/authentication/password/check/").unwrap();
+/// jar.store("JSESSIONID=abc123; Path=/; Secure; HttpOnly", &url, SystemTime::now());
+/// let header = jar.cookie_header(&url, SystemTime::now()).unwrap();
+/// assert_eq!(header.to_str().unwrap(), "JSESSIONID=abc123");
+/// assert!(!format!("{jar:?}").contains("abc123"));
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CookieJar {
+    cookies: Vec<Cookie>,
+}
+
+impl fmt::Debug for CookieJar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CookieJar")
+            .field("cookies", &self.cookies)
+            .finish()
+    }
+}
+
+impl CookieJar {
+    /// An empty jar.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many cookies are stored (expired ones included until the next store).
+    pub fn len(&self) -> usize {
+        self.cookies.len()
+    }
+
+    /// Whether the jar is empty.
+    pub fn is_empty(&self) -> bool {
+        self.cookies.is_empty()
+    }
+
+    /// The stored cookies.
+    pub fn cookies(&self) -> &[Cookie] {
+        &self.cookies
+    }
+
+    /// Forgets every cookie (the server session is then unreachable from this jar).
+    pub fn clear(&mut self) {
+        self.cookies.clear();
+    }
+
+    /// Stores every `Set-Cookie` header of a response to `url`.
+    pub fn store_response(&mut self, url: &Url, headers: &HeaderMap, now: SystemTime) {
+        for value in headers.get_all(SET_COOKIE) {
+            if let Ok(text) = value.to_str() {
+                self.store(text, url, now);
+            } else {
+                tracing::debug!("ignored a Set-Cookie header that is not visible ASCII");
+            }
+        }
+    }
+
+    /// Stores one `Set-Cookie` header value received from `url`. Invalid cookies are ignored
+    /// (RFC 6265 §5.2), and so are cookies for a domain `url` is not in. Returns whether the jar
+    /// changed.
+    pub fn store(&mut self, set_cookie: &str, url: &Url, now: SystemTime) -> bool {
+        let Some(cookie) = parse_set_cookie(set_cookie, url, now) else {
+            return false;
+        };
+        let before = self.cookies.len();
+        self.cookies.retain(|c| {
+            !(c.name == cookie.name && c.domain == cookie.domain && c.path == cookie.path)
+                && !c.expired(now)
+        });
+        let removed = before != self.cookies.len();
+        if cookie.expired(now) {
+            return removed;
+        }
+        if self.cookies.len() >= MAX_COOKIES {
+            self.cookies.remove(0);
+        }
+        self.cookies.push(cookie);
+        true
+    }
+
+    /// The `Cookie` header for a request to `url` (marked sensitive), or `None` when no cookie
+    /// applies. Longer paths first, then older cookies first (RFC 6265 §5.4).
+    pub fn cookie_header(&self, url: &Url, now: SystemTime) -> Option<HeaderValue> {
+        let mut matching: Vec<(usize, &Cookie)> = self
+            .cookies
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.matches(url, now))
+            .collect();
+        if matching.is_empty() {
+            return None;
+        }
+        matching.sort_by(|(ia, a), (ib, b)| b.path.len().cmp(&a.path.len()).then(ia.cmp(ib)));
+        let text = matching
+            .iter()
+            .map(|(_, c)| format!("{}={}", c.name, c.value))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut value = HeaderValue::from_str(&text).ok()?;
+        value.set_sensitive(true);
+        Some(value)
+    }
+
+    /// Every stored cookie value (to scrub them out of error bodies).
+    pub(crate) fn values(&self) -> Vec<String> {
+        self.cookies.iter().map(|c| c.value.clone()).collect()
+    }
+}
+
+fn parse_set_cookie(input: &str, url: &Url, now: SystemTime) -> Option<Cookie> {
+    let host = url.host_str()?.to_ascii_lowercase();
+    let mut parts = input.split(';');
+    let pair = parts.next()?;
+    let (name, value) = pair.split_once('=')?;
+    let name = name.trim();
+    let mut value = value.trim();
+    if value.len() >= 2 && value.starts_with('"') && value.ends_with('"') {
+        value = &value[1..value.len() - 1];
+    }
+    let valid = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_graphic() && b != b';' && b != b',' && b != b'"' && b != b'\\')
+    };
+    if name.is_empty() || !valid(name) || !valid(value) || name.len() + value.len() > MAX_COOKIE_BYTES
+    {
+        return None;
+    }
+    let mut domain: Option<String> = None;
+    let mut path: Option<String> = None;
+    let mut expires: Option<SystemTime> = None;
+    let mut max_age: Option<i64> = None;
+    let mut secure = false;
+    let mut http_only = false;
+    for attr in parts {
+        let (key, val) = match attr.split_once('=') {
+            Some((k, v)) => (k.trim(), v.trim()),
+            None => (attr.trim(), ""),
+        };
+        match key.to_ascii_lowercase().as_str() {
+            "domain" if !val.is_empty() => {
+                domain = Some(val.trim_start_matches('.').to_ascii_lowercase());
+            }
+            "path" if val.starts_with('/') => path = Some(val.to_owned()),
+            "expires" => expires = parse_cookie_date(val).or(expires),
+            "max-age" => {
+                if let Ok(n) = val.parse::<i64>() {
+                    max_age = Some(n);
+                }
+            }
+            "secure" => secure = true,
+            "httponly" => http_only = true,
+            _ => {}
+        }
+    }
+    let expiry = match (max_age, expires) {
+        (Some(n), _) if n <= 0 => Some(UNIX_EPOCH),
+        (Some(n), _) => Some(now + Duration::from_secs(n.unsigned_abs())),
+        (None, Some(t)) => Some(t),
+        (None, None) => None,
+    };
+    let (domain, host_only) = match domain {
+        Some(d) if d == host => (d, false),
+        Some(d) if domain_match(&host, &d) => (d, false),
+        Some(_) => return None,
+        None => (host, true),
+    };
+    Some(Cookie {
+        name: name.to_owned(),
+        value: value.to_owned(),
+        domain,
+        host_only,
+        path: path.unwrap_or_else(|| default_path(url.path())),
+        expires: expiry.map(|t| {
+            t.duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+        }),
+        secure,
+        http_only,
+    })
+}
+
+fn parse_cookie_date(value: &str) -> Option<SystemTime> {
+    if let Ok(t) = httpdate::parse_http_date(value) {
+        return Some(t);
+    }
+    // Netscape form `Wed, 21-Oct-2015 07:28:00 GMT`.
+    let (day, rest) = value.split_once(", ")?;
+    let fixed = format!("{day}, {}", rest.replacen('-', " ", 2));
+    httpdate::parse_http_date(&fixed).ok()
+}
+
+fn domain_match(host: &str, domain: &str) -> bool {
+    if host == domain {
+        return true;
+    }
+    host.parse::<std::net::IpAddr>().is_err()
+        && host.len() > domain.len()
+        && host.ends_with(domain)
+        && host.as_bytes()[host.len() - domain.len() - 1] == b'.'
+}
+
+fn default_path(request_path: &str) -> String {
+    if !request_path.starts_with('/') {
+        return "/".into();
+    }
+    match request_path.rfind('/') {
+        Some(0) | None => "/".into(),
+        Some(i) => request_path[..i].to_owned(),
+    }
+}
+
+fn path_match(request_path: &str, cookie_path: &str) -> bool {
+    let request_path = if request_path.is_empty() { "/" } else { request_path };
+    request_path == cookie_path
+        || (request_path.starts_with(cookie_path)
+            && (cookie_path.ends_with('/')
+                || request_path.as_bytes().get(cookie_path.len()) == Some(&b'/')))
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    fn now() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+    }
+
+    fn header(jar: &CookieJar, u: &str) -> Option<String> {
+        jar.cookie_header(&url(u), now())
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+
+    #[test]
+    fn host_only_path_and_order() {
+        let mut jar = CookieJar::new();
+        let from = url("https://iam.example.com/auth/rest/public/authentication/password/check/");
+        assert!(jar.store("JSESSIONID=s1; Path=/; HttpOnly", &from, now()));
+        assert!(jar.store("deep=d; Path=/auth/rest", &from, now()));
+        assert!(jar.store("dflt=x", &from, now()));
+        assert_eq!(jar.cookies()[2].path(), "/auth/rest/public/authentication/password/check");
+        assert_eq!(
+            header(&jar, "https://iam.example.com/auth/rest/public/x").as_deref(),
+            Some("deep=d; JSESSIONID=s1")
+        );
+        assert_eq!(header(&jar, "https://other.example.com/auth/rest/x"), None);
+        assert_eq!(header(&jar, "https://sub.iam.example.com/"), None);
+        assert_eq!(
+            header(&jar, "https://iam.example.com/auth/restless").as_deref(),
+            Some("JSESSIONID=s1")
+        );
+    }
+
+    #[test]
+    fn domain_attribute_rules() {
+        let mut jar = CookieJar::new();
+        let from = url("https://login.example.com/auth/");
+        assert!(jar.store("gw=1; Domain=.example.com; Path=/", &from, now()));
+        assert!(!jar.store("evil=1; Domain=attacker.com; Path=/", &from, now()));
+        assert!(!jar.store("evil=1; Domain=ample.com; Path=/", &from, now()));
+        assert_eq!(header(&jar, "https://api.example.com/x").as_deref(), Some("gw=1"));
+        assert_eq!(header(&jar, "https://example.com/x").as_deref(), Some("gw=1"));
+        assert_eq!(header(&jar, "https://notexample.com/x"), None);
+    }
+
+    #[test]
+    fn expiry_and_replacement() {
+        let mut jar = CookieJar::new();
+        let from = url("https://iam.example.com/");
+        jar.store("a=1; Max-Age=60", &from, now());
+        jar.store("b=2; Expires=Wed, 21 Oct 2015 07:28:00 GMT", &from, now());
+        jar.store("c=3; Expires=Wed, 21-Oct-2037 07:28:00 GMT", &from, now());
+        assert_eq!(jar.len(), 2, "{jar:?}");
+        assert_eq!(header(&jar, "https://iam.example.com/").as_deref(), Some("a=1; c=3"));
+        jar.store("a=9", &from, now());
+        assert_eq!(header(&jar, "https://iam.example.com/").as_deref(), Some("c=3; a=9"));
+        jar.store("a=; Max-Age=0", &from, now());
+        assert_eq!(header(&jar, "https://iam.example.com/").as_deref(), Some("c=3"));
+        let later = now() + Duration::from_secs(3600 * 24 * 365 * 30);
+        assert!(jar.cookie_header(&from, later).is_none());
+        // Max-Age wins over Expires.
+        jar.store("m=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT; Max-Age=10", &from, now());
+        assert!(header(&jar, "https://iam.example.com/").unwrap().contains("m=1"));
+    }
+
+    #[test]
+    fn secure_cookies_only_over_https_or_loopback() {
+        let mut jar = CookieJar::new();
+        jar.store("s=1; Secure", &url("https://iam.example.com/"), now());
+        assert_eq!(header(&jar, "http://iam.example.com/"), None);
+        let mut local = CookieJar::new();
+        local.store("s=1; Secure", &url("http://127.0.0.1:8080/"), now());
+        assert_eq!(header(&local, "http://127.0.0.1:8080/x").as_deref(), Some("s=1"));
+    }
+
+    #[test]
+    fn junk_is_ignored_never_panics() {
+        let mut jar = CookieJar::new();
+        let from = url("https://iam.example.com/");
+        for junk in ["", "=", "novalue", "=v", "a b=c", "a=b c", "a=\u{e9}", ";;;", "a=1; Max-Age=x; Path=nope"] {
+            jar.store(junk, &from, now());
+        }
+        assert_eq!(jar.len(), 1, "{jar:?}");
+        assert_eq!(jar.cookies()[0].path(), "/");
+        let long = format!("big={}", "x".repeat(MAX_COOKIE_BYTES));
+        assert!(!jar.store(&long, &from, now()));
+        for i in 0..(MAX_COOKIES + 5) {
+            jar.store(&format!("c{i}=v"), &from, now());
+        }
+        assert_eq!(jar.len(), MAX_COOKIES);
+    }
+
+    #[test]
+    fn debug_redacts_and_serde_round_trips() {
+        let mut jar = CookieJar::new();
+        jar.store(
+            "JSESSIONID=topsecret-session; Path=/; Max-Age=100",
+            &url("https://iam.example.com/"),
+            now(),
+        );
+        let dbg = format!("{jar:?}");
+        assert!(!dbg.contains("topsecret"), "{dbg}");
+        assert!(dbg.contains("JSESSIONID"));
+        let json = serde_json::to_string(&jar).unwrap();
+        let back: CookieJar = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, jar);
+        let h = back
+            .cookie_header(&url("https://iam.example.com/a"), now())
+            .unwrap();
+        assert!(h.is_sensitive());
+    }
+}

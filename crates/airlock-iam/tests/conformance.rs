@@ -1,0 +1,828 @@
+//! Conformance suite: the canonical exchanges of spec §8.1 replayed from
+//! `fixtures/airlock-iam/` (real HTTP, every request checked), and every flow variant and
+//! error against the emulator (real HTTP on loopback).
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use airlock_iam::emulator::{EmulatedUser, Emulator, SecondFactor, codes};
+use airlock_iam::{
+    AirlockClient, AirlockStepUp, ApplicationId, DeviceId, Endpoints, Error, ErrorCode,
+    FlowState, NextAuthStep, Otp, Password, PollConfig, PollStatus, SavedFlow, Timestamp,
+};
+use auth_core::clock::{Clock, FakeClock};
+use auth_core::{HttpClient, HttpConfig, HttpRequest, ReqwestClient, StepUp, StepUpOutcome, StepUpRequest};
+use common::Replay;
+
+fn fast() -> PollConfig {
+    PollConfig::every(Duration::from_millis(10), Duration::from_secs(10))
+}
+
+fn client(url: &str) -> AirlockClient {
+    AirlockClient::builder(url).poll_config(fast()).build().unwrap()
+}
+
+fn pw(s: &str) -> Password {
+    Password::new(s)
+}
+
+// ---- replays of the recorded transcripts ------------------------------------------------------
+
+#[tokio::test]
+async fn replay_mobile_only_transcript() {
+    let r = Replay::start("mobile_only_happy_path").await;
+    let flow = client(&r.loginapp_url()).flow();
+    let step = flow.check_password("jdoe", &pw("password1")).await.unwrap();
+    assert_eq!(
+        step.next,
+        Some(NextAuthStep::Airlock2faMobileOnlyChallengeRetrievalRequired)
+    );
+    assert_eq!(step.id, "551431015764101535");
+    assert_eq!(
+        step.meta.timestamp,
+        Some(Timestamp::parse("2024-05-01T10:00:00.000+02:00").unwrap())
+    );
+    let challenge = flow.retrieve_mobile_only_challenge().await.unwrap();
+    assert_eq!(challenge.id, "886213471502345678");
+    assert_eq!(challenge.uri.scheme(), "airlock2fa");
+    assert_eq!(challenge.uri.session_token().expose_secret(), "kq9XbT2mZr8sW1pN");
+    assert_eq!(challenge.uri.user_id(), "8c3d3ad0-6d3b-4f2e-9a3c-2d1f0e9b7a61");
+    assert!(matches!(flow.poll().await.unwrap(), PollStatus::Pending { .. }));
+    let done = flow.wait().await.unwrap();
+    assert!(done.is_done());
+    assert_eq!(flow.state(), FlowState::Done);
+    r.assert_complete();
+}
+
+async fn replay_one_touch(name: &str) -> Result<airlock_iam::StepResponse, Error> {
+    let r = Replay::start(name).await;
+    let flow = client(&r.loginapp_url()).flow();
+    let step = flow.check_password("alice", &pw("password1")).await.unwrap();
+    assert_eq!(step.next, Some(NextAuthStep::Airlock2faPollingOrOfflineRequired));
+    let out = flow.wait().await;
+    r.assert_complete();
+    out
+}
+
+#[tokio::test]
+async fn replay_one_touch_approved() {
+    assert!(replay_one_touch("one_touch_approved").await.unwrap().is_done());
+}
+
+#[tokio::test]
+async fn replay_one_touch_rejected() {
+    let err = replay_one_touch("one_touch_rejected").await.unwrap_err();
+    assert!(matches!(err, Error::Rejected { .. }), "{err:?}");
+    assert_eq!(err.http_status(), Some(400));
+}
+
+#[tokio::test]
+async fn replay_one_touch_timed_out() {
+    let err = replay_one_touch("one_touch_timed_out").await.unwrap_err();
+    assert!(matches!(err, Error::TimedOut { .. }), "{err:?}");
+    assert!(!err.is_timeout(), "a server timeout is not the client's deadline");
+}
+
+#[tokio::test]
+async fn replay_application_access_before_authentication() {
+    let r = Replay::start("application_access_before_authentication").await;
+    let c = AirlockClient::builder(&r.loginapp_url())
+        .application(ApplicationId::new("ebanking").unwrap())
+        .build()
+        .unwrap();
+    let flow = c.flow();
+    assert_eq!(
+        flow.start().await.unwrap(),
+        FlowState::Next(NextAuthStep::PasswordRequired)
+    );
+    let step = flow.check_password("carol", &pw("password1")).await.unwrap();
+    assert_eq!(step.next, Some(NextAuthStep::OtpRequired));
+    r.assert_complete();
+}
+
+#[tokio::test]
+async fn replay_wrong_password_then_temporarily_locked() {
+    let r = Replay::start("wrong_password_then_temporarily_locked").await;
+    let flow = client(&r.loginapp_url()).flow();
+    let expiry = Timestamp::parse("2024-05-01T10:00:03.000+02:00").unwrap();
+    match flow.check_password("jdoe", &pw("wrong-guess")).await {
+        Err(Error::WrongPassword {
+            temporary_lock_expiry,
+            document,
+        }) => {
+            assert_eq!(temporary_lock_expiry, Some(expiry));
+            assert_eq!(document.http_status, 400);
+            assert_eq!(document.errors[0].id.as_deref(), Some("5112:9070"));
+            assert_eq!(document.errors[0].status, Some(400));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(flow.state(), FlowState::Next(NextAuthStep::PasswordRequired));
+    match flow.check_password("jdoe", &pw("password1")).await {
+        Err(Error::TemporarilyLocked { until, .. }) => assert_eq!(until, Some(expiry)),
+        other => panic!("{other:?}"),
+    }
+    r.assert_complete();
+}
+
+#[tokio::test]
+async fn replay_locked_account() {
+    let r = Replay::start("locked_account").await;
+    let flow = client(&r.loginapp_url()).flow();
+    let err = flow.check_password("locked", &pw("password1")).await.unwrap_err();
+    assert!(matches!(err, Error::UserLocked { .. }), "{err:?}");
+    assert_eq!(err.http_status(), Some(403));
+    assert_eq!(err.next_auth_step(), None);
+    r.assert_complete();
+}
+
+#[tokio::test]
+async fn replay_password_and_otp() {
+    let r = Replay::start("password_and_otp").await;
+    let flow = client(&r.loginapp_url()).flow();
+    let step = flow.check_password("carol", &pw("password1")).await.unwrap();
+    assert_eq!(step.id, "c7a96a75-4b7e-4f7a-9c1e-3d5b2a1f0e9d");
+    let err = flow.check_otp(&Otp::new("000000")).await.unwrap_err();
+    assert!(
+        matches!(err, Error::WrongOtp { temporary_lock_expiry: Some(_), .. }),
+        "{err:?}"
+    );
+    assert_eq!(flow.state(), FlowState::Next(NextAuthStep::OtpRequired), "same step");
+    assert!(flow.check_otp(&Otp::new("123456")).await.unwrap().is_done());
+    r.assert_complete();
+}
+
+#[tokio::test]
+async fn replay_device_choice() {
+    let r = Replay::start("device_choice").await;
+    let flow = client(&r.loginapp_url()).flow();
+    let step = flow.check_password("bob", &pw("password1")).await.unwrap();
+    assert_eq!(step.next, Some(NextAuthStep::Airlock2faDeviceChoiceRequired));
+    let devices = flow.retrieve_devices().await.unwrap();
+    assert_eq!(devices.len(), 2);
+    assert_eq!(devices[0].display_name.as_deref(), Some("Bob's iPhone"));
+    assert!(devices[0].has_capability("ONE_TOUCH"));
+    assert_eq!(devices[0].kind.as_deref(), Some("IOS"));
+    assert_eq!(devices[0].app_version_supported, Some(true));
+    assert_eq!(devices[1].app_version, None);
+    let step = flow.select_device(&devices[0].id).await.unwrap();
+    assert_eq!(step.next, Some(NextAuthStep::Airlock2faPollingOrOfflineRequired));
+    assert!(flow.wait().await.unwrap().is_done());
+    r.assert_complete();
+}
+
+#[tokio::test]
+async fn replay_unknown_next_step_is_other() {
+    let r = Replay::start("unknown_next_step").await;
+    let flow = client(&r.loginapp_url()).flow();
+    let step = flow.check_password("frank", &pw("password1")).await.unwrap();
+    let other = NextAuthStep::Other("TERMS_OF_SERVICES_ACCEPTANCE_REQUIRED".into());
+    assert_eq!(step.next, Some(other.clone()));
+    assert_eq!(step.attribute_str("termsVersion"), Some("2024-01"));
+    assert_eq!(flow.state(), FlowState::Next(other));
+    r.assert_complete();
+}
+
+#[tokio::test]
+async fn replay_missing_csrf_header() {
+    let r = Replay::start("missing_csrf_header").await;
+    let flow = client(&r.loginapp_url()).flow();
+    let err = flow.check_password("jdoe", &pw("password1")).await.unwrap_err();
+    assert!(matches!(err, Error::CsrfHeaderMissing { .. }), "{err:?}");
+    assert_eq!(err.http_status(), Some(403));
+    r.assert_complete();
+}
+
+#[tokio::test]
+async fn replay_internal_base_path_with_uuid_ids() {
+    let r = Replay::start("internal_base_path_uuid_ids").await;
+    assert!(r.loginapp_url().ends_with("/auth-login"));
+    let flow = client(&r.loginapp_url()).flow();
+    assert_eq!(
+        flow.start().await.unwrap(),
+        FlowState::Next(NextAuthStep::PasswordRequired)
+    );
+    flow.check_password("alice", &pw("password1")).await.unwrap();
+    assert!(flow.wait().await.unwrap().is_done());
+    assert_eq!(flow.session_id().as_deref(), Some("c7a96a75-4b7e-4f7a-9c1e-3d5b2a1f0e9d"));
+    assert_eq!(flow.access_default_application().await.unwrap(), FlowState::Done);
+    r.assert_complete();
+}
+
+// ---- the seed's flow against the emulator, request by request --------------------------------
+
+#[tokio::test]
+async fn mobile_only_flow_step_by_step() {
+    let emu = Emulator::start().await;
+    let flow = client(&emu.loginapp_url()).flow();
+
+    let step = flow.check_password("jdoe", &pw("password1")).await.unwrap();
+    assert_eq!(step.kind, "authentication.session");
+    assert_eq!(
+        step.next,
+        Some(NextAuthStep::Airlock2faMobileOnlyChallengeRetrievalRequired)
+    );
+    let challenge = flow.retrieve_mobile_only_challenge().await.unwrap();
+    assert!(challenge.id.chars().all(|c| c.is_ascii_digit()));
+    assert_eq!(flow.state(), FlowState::Next(NextAuthStep::Airlock2faPollingRequired));
+    for _ in 0..2 {
+        assert!(matches!(flow.poll().await.unwrap(), PollStatus::Pending { .. }));
+    }
+    // The app hands the token to Futurae; the user approves.
+    assert!(emu.approve_session_token(challenge.uri.session_token().expose_secret()));
+    let done = match flow.poll().await.unwrap() {
+        PollStatus::Ready(s) => s,
+        other => panic!("{other:?}"),
+    };
+    assert!(done.is_done() && done.attributes.is_empty());
+
+    // The wire: the same requests, headers and bodies as the transcript.
+    let reqs = emu.received_requests().await;
+    let paths: Vec<&str> = reqs.iter().map(|r| r.url.path()).collect();
+    let a = "/auth/rest/public/authentication/";
+    assert_eq!(
+        paths,
+        vec![
+            format!("{a}password/check/"),
+            format!("{a}airlock-2fa/mobile-only/challenge/retrieve/"),
+            format!("{a}airlock-2fa/status/poll/"),
+            format!("{a}airlock-2fa/status/poll/"),
+            format!("{a}airlock-2fa/status/poll/"),
+        ]
+    );
+    let cookie = |i: usize| {
+        reqs[i]
+            .headers
+            .get("cookie")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    assert_eq!(cookie(0), None);
+    let session = cookie(1).unwrap();
+    assert!(session.starts_with("JSESSIONID="));
+    for (i, r) in reqs.iter().enumerate() {
+        assert_eq!(r.method.as_str(), "POST");
+        assert_eq!(r.headers.get("x-same-domain").unwrap(), "1");
+        assert_eq!(r.headers.get("content-type").unwrap(), "application/json");
+        if i > 0 {
+            assert_eq!(cookie(i).as_deref(), Some(session.as_str()));
+            assert!(r.body.is_empty(), "bodiless POST");
+        }
+    }
+    let body: serde_json::Value = serde_json::from_slice(&reqs[0].body).unwrap();
+    assert_eq!(body, serde_json::json!({"username": "jdoe", "password": "password1"}));
+}
+
+// ---- every variant ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn one_touch_approved_while_polling() {
+    let emu = Emulator::start().await;
+    let flow = client(&emu.loginapp_url()).flow();
+    let step = flow.check_password("alice", &pw("password1")).await.unwrap();
+    assert_eq!(step.next, Some(NextAuthStep::Airlock2faPollingOrOfflineRequired));
+    assert_eq!(emu.pushes("alice"), vec!["alice-phone".to_string()]);
+    let (done, approved) = tokio::join!(flow.wait(), async {
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        emu.approve("alice")
+    });
+    assert!(approved);
+    assert!(done.unwrap().is_done());
+    let polls = emu
+        .received_requests()
+        .await
+        .iter()
+        .filter(|r| r.url.path().ends_with("/status/poll/"))
+        .count();
+    assert!(polls >= 2, "polled {polls} times");
+}
+
+#[tokio::test]
+async fn one_touch_rejected_on_the_phone() {
+    let emu = Emulator::start().await;
+    let flow = client(&emu.loginapp_url()).flow();
+    flow.check_password("alice", &pw("password1")).await.unwrap();
+    assert!(emu.reject("alice"));
+    let err = flow.wait().await.unwrap_err();
+    assert!(matches!(err, Error::Rejected { .. }), "{err:?}");
+    assert_eq!(err.code(), Some(&ErrorCode::Airlock2faAuthenticationRejected));
+    // The emulator restarts the flow: another poll is an unexpected call.
+    let again = flow.poll().await.unwrap_err();
+    assert!(matches!(again, Error::UnexpectedCall { .. }), "{again:?}");
+    assert_eq!(flow.state(), FlowState::Next(NextAuthStep::PasswordRequired));
+}
+
+#[tokio::test]
+async fn one_touch_times_out_on_the_server() {
+    let clock = FakeClock::at_unix(1_800_000_000);
+    let emu = Emulator::builder()
+        .clock(Arc::new(clock.clone()))
+        .challenge_ttl(Duration::from_secs(60))
+        .start()
+        .await;
+    let c = AirlockClient::builder(&emu.loginapp_url())
+        .clock(Arc::new(clock.clone()))
+        .poll_config(PollConfig::every(Duration::from_secs(5), Duration::from_secs(300)))
+        .build()
+        .unwrap();
+    let flow = c.flow();
+    flow.check_password("alice", &pw("password1")).await.unwrap();
+    let err = flow.wait().await.unwrap_err();
+    assert!(matches!(err, Error::TimedOut { .. }), "{err:?}");
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(5); 12]);
+}
+
+#[tokio::test]
+async fn one_touch_time_out_hook() {
+    let emu = Emulator::start().await;
+    let flow = client(&emu.loginapp_url()).flow();
+    flow.check_password("alice", &pw("password1")).await.unwrap();
+    assert!(emu.time_out("alice"));
+    assert!(!emu.time_out("alice"), "nothing pending any more");
+    assert!(matches!(flow.wait().await, Err(Error::TimedOut { .. })));
+}
+
+#[tokio::test]
+async fn one_touch_switch_to_offline_passcode() {
+    let emu = Emulator::start().await;
+    let flow = client(&emu.loginapp_url()).flow();
+    flow.check_password("alice", &pw("password1")).await.unwrap();
+    let step = flow.switch_to_offline().await.unwrap();
+    assert_eq!(
+        step.next,
+        Some(NextAuthStep::Other(codes::AIRLOCK_2FA_OTP_REQUIRED.into()))
+    );
+    assert!(step.attributes.get("qrCode").is_none());
+    assert_eq!(emu.pending_count("alice"), 0, "the push was withdrawn");
+    let passcode = emu.passcode("alice").unwrap();
+    assert!(flow.check_passcode(&Otp::new(passcode)).await.unwrap().is_done());
+}
+
+#[tokio::test]
+async fn offline_qr_code_after_switch() {
+    let emu = Emulator::start().await;
+    let flow = client(&emu.loginapp_url()).flow();
+    flow.check_password("erin", &pw("password1")).await.unwrap();
+    let step = flow.switch_to_offline().await.unwrap();
+    let qr = step.attribute_str("qrCode").unwrap();
+    assert!(qr.starts_with("data:"));
+    let err = flow.check_passcode(&Otp::new("not-it")).await.unwrap_err();
+    assert!(matches!(err, Error::WrongOtp { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn device_choice_then_push() {
+    let emu = Emulator::start().await;
+    let flow = client(&emu.loginapp_url()).flow();
+    let step = flow.check_password("bob", &pw("password1")).await.unwrap();
+    assert_eq!(step.next, Some(NextAuthStep::Airlock2faDeviceChoiceRequired));
+    assert!(emu.pushes("bob").is_empty(), "no push before the choice");
+    let devices = flow.retrieve_devices().await.unwrap();
+    let ids: Vec<&str> = devices.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, vec!["bob-iphone", "bob-pixel"]);
+    let bad = flow
+        .select_device(&DeviceId::new("someone-else").unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(bad.code(), Some(ErrorCode::Other(c)) if c == codes::INVALID_DEVICE_ID),
+        "{bad:?}"
+    );
+    assert_eq!(flow.state(), FlowState::Next(NextAuthStep::Airlock2faDeviceChoiceRequired));
+    let step = flow.select_device(&devices[1].id).await.unwrap();
+    assert_eq!(step.next, Some(NextAuthStep::Airlock2faPollingOrOfflineRequired));
+    assert_eq!(emu.pushes("bob"), vec!["bob-pixel".to_string()]);
+    emu.approve("bob");
+    assert!(flow.wait().await.unwrap().is_done());
+}
+
+#[tokio::test]
+async fn push_to_all_skips_device_choice() {
+    let emu = Emulator::builder().push_to_all(true).start().await;
+    let flow = client(&emu.loginapp_url()).flow();
+    let step = flow.check_password("bob", &pw("password1")).await.unwrap();
+    assert_eq!(step.next, Some(NextAuthStep::Airlock2faPollingOrOfflineRequired));
+    assert_eq!(emu.pushes("bob").len(), 2);
+}
+
+#[tokio::test]
+async fn generic_otp_wrong_then_right() {
+    let clock = FakeClock::at_unix(1_800_000_000);
+    let emu = Emulator::builder().clock(Arc::new(clock.clone())).start().await;
+    let c = AirlockClient::builder(&emu.loginapp_url())
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    let flow = c.flow();
+    let step = flow.check_password("carol", &pw("password1")).await.unwrap();
+    assert_eq!(step.next, Some(NextAuthStep::OtpRequired));
+    let err = flow.check_otp(&Otp::new("999999x")).await.unwrap_err();
+    let expiry = match &err {
+        Error::WrongOtp {
+            temporary_lock_expiry: Some(t),
+            ..
+        } => *t,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(expiry.remaining(clock.now()), Duration::from_secs(3));
+    // Before the expiry even the right OTP is refused.
+    let right = emu.passcode("carol").unwrap();
+    let err = flow.check_otp(&Otp::new(right)).await.unwrap_err();
+    assert!(matches!(err, Error::TemporarilyLocked { .. }), "{err:?}");
+    clock.advance(Duration::from_secs(3));
+    let right = emu.passcode("carol").unwrap();
+    assert!(flow.check_otp(&Otp::new(right)).await.unwrap().is_done());
+}
+
+#[tokio::test]
+async fn online_qr_code_then_polling() {
+    let emu = Emulator::start().await;
+    let flow = client(&emu.loginapp_url()).flow();
+    let step = flow.check_password("dave", &pw("password1")).await.unwrap();
+    assert_eq!(
+        step.next,
+        Some(NextAuthStep::Other(codes::AIRLOCK_2FA_QR_CODE_RETRIEVAL_REQUIRED.into()))
+    );
+    let qr = flow.retrieve_qr_code().await.unwrap();
+    assert!(qr.image.as_ref().unwrap().expose_secret().starts_with("data:"));
+    assert!(!format!("{qr:?}").contains("session_token"));
+    assert!(matches!(flow.poll().await.unwrap(), PollStatus::Pending { .. }));
+    emu.approve("dave");
+    assert!(flow.wait().await.unwrap().is_done());
+}
+
+#[tokio::test]
+async fn mandatory_password_change() {
+    let emu = Emulator::start().await;
+    let c = client(&emu.loginapp_url());
+    let flow = c.flow();
+    let step = flow.check_password("grace", &pw("password1")).await.unwrap();
+    assert_eq!(
+        step.next,
+        Some(NextAuthStep::Other(codes::PASSWORD_CHANGE_REQUIRED.into()))
+    );
+    let weak = flow
+        .change_password(Some(&pw("password1")), &pw("short"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(weak.code(), Some(ErrorCode::Other(c)) if c == codes::PASSWORD_POLICY_VIOLATION),
+        "{weak:?}"
+    );
+    assert_eq!(
+        weak.next_auth_step(),
+        Some(&NextAuthStep::Other(codes::PASSWORD_CHANGE_REQUIRED.into()))
+    );
+    let step = flow
+        .change_password(Some(&pw("password1")), &pw("a-much-better-one"))
+        .await
+        .unwrap();
+    assert_eq!(
+        step.next,
+        Some(NextAuthStep::Airlock2faMobileOnlyChallengeRetrievalRequired)
+    );
+    let again = c.flow();
+    let step = again
+        .check_password("grace", &pw("a-much-better-one"))
+        .await
+        .unwrap();
+    assert!(step.next.is_some());
+}
+
+#[tokio::test]
+async fn unknown_step_code_surfaces_as_other() {
+    let emu = Emulator::start().await;
+    let flow = client(&emu.loginapp_url()).flow();
+    let step = flow.check_password("frank", &pw("password1")).await.unwrap();
+    let tos = NextAuthStep::Other("TERMS_OF_SERVICES_ACCEPTANCE_REQUIRED".into());
+    assert_eq!(step.next, Some(tos.clone()));
+    assert_eq!(flow.state(), FlowState::Next(tos));
+}
+
+#[tokio::test]
+async fn application_access_starts_and_confirms_the_flow() {
+    let emu = Emulator::start().await;
+    let c = AirlockClient::builder(&emu.loginapp_url())
+        .application(ApplicationId::new("ebanking").unwrap())
+        .poll_config(fast())
+        .build()
+        .unwrap();
+    let flow = c.flow();
+    assert_eq!(
+        flow.start().await.unwrap(),
+        FlowState::Next(NextAuthStep::PasswordRequired)
+    );
+    flow.check_password("alice", &pw("password1")).await.unwrap();
+    emu.approve("alice");
+    flow.wait().await.unwrap();
+    assert_eq!(flow.start().await.unwrap(), FlowState::Done, "authorized now");
+    let missing = flow
+        .access_application(&ApplicationId::new("nope").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(missing.http_status(), Some(404));
+}
+
+// ---- every error -----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn wrong_password_then_temporary_lock_then_success() {
+    let clock = FakeClock::at_unix(1_800_000_000);
+    let emu = Emulator::builder().clock(Arc::new(clock.clone())).start().await;
+    let c = AirlockClient::builder(&emu.loginapp_url())
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    let flow = c.flow();
+    let err = flow.check_password("jdoe", &pw("nope")).await.unwrap_err();
+    let Error::WrongPassword {
+        temporary_lock_expiry: Some(until),
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(until.remaining(clock.now()), Duration::from_secs(3));
+    assert_eq!(err.next_auth_step(), Some(&NextAuthStep::PasswordRequired));
+    let err = flow.check_password("jdoe", &pw("password1")).await.unwrap_err();
+    assert!(matches!(err, Error::TemporarilyLocked { until: Some(_), .. }), "{err:?}");
+    // Unknown users get the same answers (no user enumeration).
+    let err = c.flow().check_password("nobody", &pw("x")).await.unwrap_err();
+    assert!(matches!(err, Error::WrongPassword { .. }), "{err:?}");
+    clock.advance(Duration::from_secs(3));
+    assert!(flow.check_password("jdoe", &pw("password1")).await.is_ok());
+}
+
+#[tokio::test]
+async fn locked_user_and_lock_after_repeated_failures() {
+    let emu = Emulator::builder()
+        .temporary_lock(Duration::ZERO)
+        .max_failed_attempts(3)
+        .start()
+        .await;
+    let c = client(&emu.loginapp_url());
+    let err = c.flow().check_password("locked", &pw("password1")).await.unwrap_err();
+    assert!(matches!(err, Error::UserLocked { .. }), "{err:?}");
+    for _ in 0..3 {
+        let e = c.flow().check_password("alice", &pw("bad")).await.unwrap_err();
+        assert!(matches!(e, Error::WrongPassword { .. }), "{e:?}");
+    }
+    assert!(emu.is_locked("alice"));
+    let err = c.flow().check_password("alice", &pw("password1")).await.unwrap_err();
+    assert!(matches!(err, Error::UserLocked { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn unexpected_call_without_a_flow() {
+    let emu = Emulator::start().await;
+    let flow = client(&emu.loginapp_url()).flow();
+    let err = flow.poll().await.unwrap_err();
+    assert!(matches!(err, Error::UnexpectedCall { .. }), "{err:?}");
+    assert_eq!(err.http_status(), Some(400));
+    assert_eq!(flow.state(), FlowState::Next(NextAuthStep::PasswordRequired));
+    let err = flow.retrieve_devices().await.unwrap_err();
+    assert!(matches!(err, Error::UnexpectedCall { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn missing_csrf_header_is_refused() {
+    let emu = Emulator::start().await;
+    let inner = Arc::new(ReqwestClient::new(&HttpConfig::default()).unwrap());
+    let strip = move |mut req: HttpRequest| {
+        let inner = inner.clone();
+        async move {
+            req.headers_mut().remove("x-same-domain");
+            inner.execute(req).await
+        }
+    };
+    let c = AirlockClient::builder(&emu.loginapp_url())
+        .http_client(Arc::new(strip))
+        .build()
+        .unwrap();
+    let err = c.flow().check_password("jdoe", &pw("password1")).await.unwrap_err();
+    assert!(matches!(err, Error::CsrfHeaderMissing { .. }), "{err:?}");
+    assert_eq!(err.http_status(), Some(403));
+    // With protection off, the same request passes.
+    emu.set_csrf_protection(false);
+    assert!(c.flow().check_password("jdoe", &pw("password1")).await.is_ok());
+}
+
+#[tokio::test]
+async fn polling_deadline_and_cancellation() {
+    let emu = Emulator::start().await;
+    let clock = FakeClock::at_unix(1_800_000_000);
+    let c = AirlockClient::builder(&emu.loginapp_url())
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    let flow = c.flow();
+    flow.check_password("alice", &pw("password1")).await.unwrap();
+    let err = flow
+        .wait_with(&PollConfig::every(Duration::from_secs(2), Duration::from_secs(10)))
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(matches!(
+        err,
+        Error::Core(auth_core::Error::DeadlineExceeded { attempts: 6, .. })
+    ));
+
+    let real = client(&emu.loginapp_url()).flow();
+    real.check_password("alice", &pw("password1")).await.unwrap();
+    let err = real
+        .wait_or_cancel(&fast(), tokio::time::sleep(Duration::from_millis(50)))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Core(auth_core::Error::Cancelled)), "{err:?}");
+    assert_eq!(emu.pending_count("alice"), 2, "both pushes still pending");
+}
+
+// ---- sessions ---------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn two_concurrent_flows_are_isolated() {
+    let emu = Emulator::start().await;
+    let c = client(&emu.loginapp_url());
+    let (a, b) = (c.flow(), c.flow());
+    let password = pw("password1");
+    let (ra, rb) = tokio::join!(
+        a.check_password("jdoe", &password),
+        b.check_password("alice", &password)
+    );
+    assert_eq!(
+        ra.unwrap().next,
+        Some(NextAuthStep::Airlock2faMobileOnlyChallengeRetrievalRequired)
+    );
+    assert_eq!(
+        rb.unwrap().next,
+        Some(NextAuthStep::Airlock2faPollingOrOfflineRequired)
+    );
+    assert_eq!(emu.session_count(), 2);
+    let sa = a.save().cookies.cookies()[0].expose_value().to_owned();
+    let sb = b.save().cookies.cookies()[0].expose_value().to_owned();
+    assert_ne!(sa, sb);
+    a.retrieve_mobile_only_challenge().await.unwrap();
+    emu.approve("alice");
+    let (pa, pb) = tokio::join!(a.poll(), b.poll());
+    assert!(matches!(pa.unwrap(), PollStatus::Pending { .. }), "jdoe still waits");
+    assert!(matches!(pb.unwrap(), PollStatus::Ready(ref s) if s.is_done()));
+    // alice's device step is not reachable from jdoe's session.
+    assert!(matches!(a.switch_to_offline().await, Err(Error::UnexpectedCall { .. })));
+}
+
+#[tokio::test]
+async fn resume_a_saved_flow_in_another_client() {
+    let emu = Emulator::start().await;
+    let json = {
+        let flow = client(&emu.loginapp_url()).flow();
+        flow.check_password("jdoe", &pw("password1")).await.unwrap();
+        let challenge = flow.retrieve_mobile_only_challenge().await.unwrap();
+        emu.approve_session_token(challenge.uri.session_token().expose_secret());
+        let saved = flow.save();
+        assert!(!format!("{saved:?}").contains(saved.cookies.cookies()[0].expose_value()));
+        serde_json::to_string(&saved).unwrap()
+    };
+    let saved: SavedFlow = serde_json::from_str(&json).unwrap();
+    let flow = client(&emu.loginapp_url()).resume(saved);
+    assert_eq!(flow.state(), FlowState::Next(NextAuthStep::Airlock2faPollingRequired));
+    assert!(flow.wait().await.unwrap().is_done());
+}
+
+#[tokio::test]
+async fn abort_ends_the_server_session() {
+    let emu = Emulator::start().await;
+    let flow = client(&emu.loginapp_url()).flow();
+    flow.check_password("alice", &pw("password1")).await.unwrap();
+    assert_eq!(emu.session_count(), 1);
+    assert!(flow.abort().await.unwrap());
+    assert_eq!(emu.session_count(), 0);
+    assert_eq!(flow.state(), FlowState::Start);
+    assert_eq!(flow.cookie_count(), 0);
+    assert!(matches!(flow.poll().await, Err(Error::UnexpectedCall { .. })));
+}
+
+#[tokio::test]
+async fn base_paths_and_slashless_endpoints() {
+    let emu = Emulator::start().await;
+    let mut slashless = Endpoints::default();
+    slashless.password_check = "public/authentication/password/check".into();
+    slashless.status_poll = "public/authentication/airlock-2fa/status/poll".into();
+    for base in [emu.uri(), format!("{}/auth-login", emu.uri()), emu.loginapp_url()] {
+        let c = AirlockClient::builder(&base)
+            .endpoints(slashless.clone())
+            .build()
+            .unwrap();
+        let flow = c.flow();
+        flow.check_password("alice", &pw("password1")).await.unwrap();
+        emu.approve("alice");
+        assert!(matches!(flow.poll().await.unwrap(), PollStatus::Ready(ref s) if s.is_done()));
+    }
+    let paths: Vec<String> = emu
+        .received_requests()
+        .await
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert!(paths.contains(&"/rest/public/authentication/password/check".to_string()));
+    assert!(paths.contains(&"/auth-login/rest/public/authentication/airlock-2fa/status/poll".to_string()));
+}
+
+// ---- auth-core step-up interface ------------------------------------------------------------
+
+async fn logged_in(emu: &Emulator, user: &str) -> (AirlockClient, SavedFlow) {
+    let c = AirlockClient::builder(&emu.loginapp_url())
+        .application(ApplicationId::new("portal").unwrap())
+        .build()
+        .unwrap();
+    let flow = c.flow();
+    assert_eq!(
+        flow.start().await.unwrap(),
+        FlowState::Next(NextAuthStep::PasswordRequired)
+    );
+    let step = flow.check_password(user, &pw("password1")).await.unwrap();
+    assert!(step.is_done(), "portal needs the password only");
+    (c, flow.save())
+}
+
+#[tokio::test]
+async fn step_up_through_the_auth_core_interface() {
+    let emu = Emulator::start().await;
+    let (c, session) = logged_in(&emu, "alice").await;
+    let stepup = AirlockStepUp::new(c.clone(), ApplicationId::new("ebanking").unwrap());
+    stepup.attach_session("alice", session);
+    let handle = stepup
+        .start(StepUpRequest::new("alice", "Confirm", "Pay 120 EUR?"))
+        .await
+        .unwrap();
+    assert_eq!(handle.provider, "airlock-iam");
+    assert_eq!(emu.pushes("alice").len(), 1);
+    assert!(matches!(stepup.check(&handle).await.unwrap(), PollStatus::Pending { .. }));
+    emu.approve("alice");
+    let clock = FakeClock::at_unix(0);
+    let outcome = stepup.wait(&handle, &clock, &fast()).await.unwrap();
+    assert!(outcome.is_approved(), "{outcome:?}");
+    // The user's session now reaches the demanding application.
+    let upgraded = c.resume(stepup.session("alice").unwrap());
+    assert_eq!(
+        upgraded
+            .access_application(&ApplicationId::new("ebanking").unwrap())
+            .await
+            .unwrap(),
+        FlowState::Done
+    );
+    // No secret in the handle.
+    let shown = format!("{handle:?}");
+    assert!(!shown.contains("JSESSIONID="), "{shown}");
+}
+
+#[tokio::test]
+async fn step_up_mobile_only_denied_expired_and_unknown_user() {
+    let emu = Emulator::start().await;
+    let app = ApplicationId::new("ebanking").unwrap();
+    let (c, jdoe) = logged_in(&emu, "jdoe").await;
+    let (_, bob) = logged_in(&emu, "bob").await;
+    let (_, erin) = logged_in(&emu, "erin").await;
+    let stepup = AirlockStepUp::new(c, app);
+    stepup.attach_session("jdoe", jdoe);
+    stepup.attach_session("bob", bob);
+    stepup.attach_session("erin", erin);
+    let clock = FakeClock::at_unix(0);
+
+    let h = stepup.start(StepUpRequest::new("jdoe", "t", "m")).await.unwrap();
+    let uri = airlock_iam::MobileAuthUri::parse(h.user_url.as_deref().unwrap()).unwrap();
+    emu.reject_session_token(uri.session_token().expose_secret());
+    let out = stepup.wait(&h, &clock, &fast()).await.unwrap();
+    assert!(matches!(out, StepUpOutcome::Denied { fraud: false, .. }), "{out:?}");
+
+    let h = stepup.start(StepUpRequest::new("bob", "t", "m")).await.unwrap();
+    assert_eq!(emu.pushes("bob"), vec!["bob-iphone".to_string()], "device chosen");
+    emu.time_out("bob");
+    let out = stepup.wait(&h, &clock, &fast()).await.unwrap();
+    assert_eq!(out, StepUpOutcome::Expired);
+
+    let h = stepup.start(StepUpRequest::new("erin", "t", "m")).await.unwrap();
+    emu.approve("erin");
+    assert!(stepup.wait(&h, &clock, &fast()).await.unwrap().is_approved());
+
+    let err = stepup
+        .start(StepUpRequest::new("mallory", "t", "m"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NoSession { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn custom_users_and_no_default_users() {
+    let emu = Emulator::builder()
+        .without_default_users()
+        .user(EmulatedUser::new("zoe", "pw-zoe-123", SecondFactor::None))
+        .start()
+        .await;
+    let c = client(&emu.loginapp_url());
+    assert!(c.flow().check_password("zoe", &pw("pw-zoe-123")).await.unwrap().is_done());
+    assert!(matches!(
+        c.flow().check_password("jdoe", &pw("password1")).await,
+        Err(Error::WrongPassword { .. })
+    ));
+}

@@ -1,0 +1,818 @@
+//! The Server API client.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::http_types::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use auth_core::http_types::{Method, StatusCode};
+use auth_core::{BaseUrl, HttpClient, HttpConfig, Replay, RetryPolicy, SharedClock, Transport};
+use base64::Engine as _;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::Error;
+use crate::request::{
+    BatchEnrollBody, ChallengeRequest, ClaimBody, CreateSessionRequest,
+    EnrollVerifiedAuthenticatorRequest, GetChallengeRequest, PasskeyImport, QueryActionsRequest,
+    QueryUsersRequest, RefreshSessionBody, RevokeSessionBody, RevokeUserSessionsBody, TrackRequest,
+    UpdateActionBody, UpdateUserRequest, ValidateChallengeRequest, ValidateSessionBody, VerifyBody,
+};
+use crate::response::{
+    ActionResponse, ActionSummary, BatchEnrollResponse, ChallengeResponse, ClaimResponse, Device,
+    EnrollResponse, GetChallengeResponse, QueryUsersResponse, SessionTokens, TrackResponse,
+    UpdateActionResponse, UserAttributes, UserAuthenticator, UserResponse,
+    ValidateChallengeResponse, ValidateSessionResponse, VerifyResponse,
+};
+use crate::types::{
+    AccessToken, ActionCode, ActionState, AuthenticatorId, ChallengeId, ClientId, DeviceId,
+    IdempotencyKey, InvalidInput, RefreshToken, SecretKey, UserId, VerificationCode,
+};
+
+/// The crate's version, sent in `User-Agent` and `X-Authsignal-Version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// An Authsignal region. The base URL includes `/v1`.
+///
+/// A region not listed here (UK is mentioned only by third parties) is reachable with
+/// [`ClientBuilder::base_url`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Region {
+    /// US (Oregon): `https://api.authsignal.com/v1`, the default.
+    #[default]
+    Us,
+    /// AU (Sydney): `https://au.api.authsignal.com/v1`.
+    Au,
+    /// EU (Dublin): `https://eu.api.authsignal.com/v1`.
+    Eu,
+    /// CA (Montreal): `https://ca.api.authsignal.com/v1`.
+    Ca,
+}
+
+impl Region {
+    /// The region's base URL (with `/v1`).
+    pub fn base_url(self) -> &'static str {
+        match self {
+            Region::Us => "https://api.authsignal.com/v1",
+            Region::Au => "https://au.api.authsignal.com/v1",
+            Region::Eu => "https://eu.api.authsignal.com/v1",
+            Region::Ca => "https://ca.api.authsignal.com/v1",
+        }
+    }
+}
+
+/// The default timeouts: 5 s to connect, 10 s per request (the official SDKs use 2–10 s).
+pub fn default_http_config() -> HttpConfig {
+    HttpConfig {
+        connect_timeout: Duration::from_secs(5),
+        timeout: Duration::from_secs(10),
+        max_response_bytes: 1024 * 1024,
+    }
+}
+
+/// The default retry policy: at most 2 retries, backing off about 100 ms then 200 ms.
+///
+/// Only replayable requests are retried: `GET`/`DELETE`, and track (which always carries an
+/// idempotency key). Nothing that sends an OTP or changes state without a key is repeated.
+pub fn default_retry_policy() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(100),
+        max_delay: Duration::from_secs(5),
+    }
+}
+
+/// Builds a [`Client`].
+pub struct ClientBuilder {
+    secret: SecretKey,
+    base: String,
+    http_client: Option<Arc<dyn HttpClient>>,
+    #[cfg(feature = "reqwest")]
+    reqwest_client: Option<reqwest::Client>,
+    clock: Option<SharedClock>,
+    retry: RetryPolicy,
+    config: HttpConfig,
+    step_up_action: Option<ActionCode>,
+    step_up_redirect_url: Option<String>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base", &self.base)
+            .field("retry", &self.retry)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// Uses a region's base URL (default: [`Region::Us`]).
+    pub fn region(mut self, region: Region) -> Self {
+        self.base = region.base_url().to_owned();
+        self
+    }
+
+    /// Uses any base URL, including `/v1` (`https://`, or `http://` for loopback only; checked
+    /// by [`ClientBuilder::build`]).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base = url.into();
+        self
+    }
+
+    /// Uses your own [`HttpClient`].
+    pub fn http_client(mut self, client: Arc<dyn HttpClient>) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Uses your own `reqwest::Client` (proxies, root certificates, mTLS). Configure it with
+    /// `redirect::Policy::none()`; the request timeout still applies.
+    #[cfg(feature = "reqwest")]
+    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
+        self.reqwest_client = Some(client);
+        self
+    }
+
+    /// Sets the clock (retry back-off, step-up expiry).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Sets the retry policy (default: [`default_retry_policy`]).
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets the total time allowed per request (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeout = timeout;
+        self
+    }
+
+    /// Sets timeouts and limits at once (default: [`default_http_config`]).
+    pub fn http_config(mut self, config: HttpConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The action code [`auth_core::StepUp::start`] tracks (default `stepUp`).
+    pub fn step_up_action(mut self, action: ActionCode) -> Self {
+        self.step_up_action = Some(action);
+        self
+    }
+
+    /// The redirect URL [`auth_core::StepUp::start`] sends with track.
+    pub fn step_up_redirect_url(mut self, url: impl Into<String>) -> Self {
+        self.step_up_redirect_url = Some(url.into());
+        self
+    }
+
+    /// Builds the client; fails on a bad base URL, an empty key, or bad settings.
+    pub fn build(self) -> Result<Client, Error> {
+        let secret = self.secret.expose_secret();
+        if secret.trim().is_empty() {
+            return Err(InvalidInput::new("secret key", "must not be empty").into());
+        }
+        if secret.chars().any(char::is_control) {
+            return Err(InvalidInput::new("secret key", "must not contain control characters").into());
+        }
+        let base = BaseUrl::parse(&self.base).map_err(auth_core::Error::from)?;
+        let mut builder = Transport::builder(base)
+            .user_agent("authsignal-rust", VERSION)
+            .retry(self.retry)
+            .config(self.config);
+        if let Some(c) = self.http_client {
+            builder = builder.http_client(c);
+        }
+        #[cfg(feature = "reqwest")]
+        if let Some(c) = self.reqwest_client {
+            builder = builder.reqwest_client(c);
+        }
+        if let Some(c) = self.clock {
+            builder = builder.clock(c);
+        }
+        let transport = builder.build()?;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{secret}:"));
+        let mut auth = HeaderValue::from_str(&format!("Basic {encoded}"))
+            .map_err(|_| InvalidInput::new("secret key", "not a valid header value"))?;
+        auth.set_sensitive(true);
+        let step_up_action = match self.step_up_action {
+            Some(a) => a,
+            None => ActionCode::new("stepUp")?,
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                transport,
+                secret: self.secret,
+                auth,
+                step_up_action,
+                step_up_redirect_url: self.step_up_redirect_url,
+            }),
+        })
+    }
+}
+
+struct Inner {
+    transport: Transport,
+    secret: SecretKey,
+    auth: HeaderValue,
+    step_up_action: ActionCode,
+    step_up_redirect_url: Option<String>,
+}
+
+/// The Authsignal Server API client. Cheap to clone (clones share the connection pool).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), authsignal::Error> {
+/// use authsignal::{ActionCode, Client, Region, SecretKey, TrackRequest, UserId};
+///
+/// let client = Client::new(SecretKey::new(std::env::var("AUTHSIGNAL_SECRET").unwrap_or_default()), Region::Eu)?;
+/// let decision = client
+///     .track(&UserId::new("usr_123")?, &ActionCode::new("withdraw")?, TrackRequest::new())
+///     .await?;
+/// println!("{}", decision.state);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", self.inner.transport.base_url())
+            .field("secret", &self.inner.secret)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Percent-encodes one path segment fully (only RFC 3986 unreserved characters stay).
+pub(crate) fn seg(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    // `.` and `..` alone would be path navigation.
+    match out.as_str() {
+        "." => "%2E".to_owned(),
+        ".." => "%2E%2E".to_owned(),
+        _ => out,
+    }
+}
+
+fn with_query(path: String, query: &[(&'static str, String)]) -> String {
+    if query.is_empty() {
+        return path;
+    }
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())))
+        .finish();
+    format!("{path}?{q}")
+}
+
+const NO_BODY: Option<&()> = None;
+
+impl Client {
+    /// A client for `region` with the default timeouts and retry policy.
+    pub fn new(secret: SecretKey, region: Region) -> Result<Self, Error> {
+        Client::builder(secret).region(region).build()
+    }
+
+    /// Starts building a client (US region unless told otherwise).
+    pub fn builder(secret: SecretKey) -> ClientBuilder {
+        ClientBuilder {
+            secret,
+            base: Region::Us.base_url().to_owned(),
+            http_client: None,
+            #[cfg(feature = "reqwest")]
+            reqwest_client: None,
+            clock: None,
+            retry: default_retry_policy(),
+            config: default_http_config(),
+            step_up_action: None,
+            step_up_redirect_url: None,
+        }
+    }
+
+    /// The base URL in use.
+    pub fn base_url(&self) -> &BaseUrl {
+        self.inner.transport.base_url()
+    }
+
+    pub(crate) fn clock(&self) -> &SharedClock {
+        self.inner.transport.clock()
+    }
+
+    pub(crate) fn step_up_action(&self) -> &ActionCode {
+        &self.inner.step_up_action
+    }
+
+    pub(crate) fn step_up_redirect_url(&self) -> Option<&str> {
+        self.inner.step_up_redirect_url.as_deref()
+    }
+
+    async fn send<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        replay: Replay,
+    ) -> Result<Vec<u8>, Error> {
+        let t = &self.inner.transport;
+        let mut builder = t
+            .request(method.clone(), path)
+            .header(AUTHORIZATION, self.inner.auth.clone())
+            .header(ACCEPT, "application/json")
+            .header("X-Authsignal-Version", VERSION);
+        let bytes = match body {
+            Some(b) => {
+                builder = builder.header(CONTENT_TYPE, "application/json");
+                serde_json::to_vec(b).map_err(|e| InvalidInput::new("request body", e.to_string()))?
+            }
+            None => Vec::new(),
+        };
+        let request = builder
+            .body(bytes)
+            .map_err(|e| InvalidInput::new("request", e.to_string()))?;
+        tracing::debug!(target: "authsignal", %method, path = path.split('?').next().unwrap_or(""), "request");
+        let response = t.send(request, replay).await?;
+        let status = response.status();
+        tracing::debug!(target: "authsignal", status = status.as_u16(), "response");
+        if status.is_success() {
+            return Ok(response.into_body());
+        }
+        let retry_after = if status == StatusCode::TOO_MANY_REQUESTS {
+            auth_core::retry::retry_after(response.headers(), t.clock().now())
+        } else {
+            None
+        };
+        Err(Error::from_response(
+            status.as_u16(),
+            response.body(),
+            retry_after,
+            self.inner.secret.expose_secret(),
+        ))
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        what: &'static str,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        replay: Replay,
+    ) -> Result<T, Error> {
+        let bytes = self.send(method, path, body, replay).await?;
+        Ok(auth_core::json::from_slice(what, &bytes)?)
+    }
+
+    // ---- actions ------------------------------------------------------------------------
+
+    /// **Track** an action: the rules decide (`ALLOW`, `BLOCK`, `CHALLENGE_REQUIRED` with its
+    /// `url`/`token`, `REVIEW_REQUIRED` …).
+    ///
+    /// Always sends an idempotency key (yours, or a fresh UUID), so the retry policy may repeat
+    /// the request after a dropped connection without creating a second action.
+    pub async fn track(
+        &self,
+        user_id: &UserId,
+        action: &ActionCode,
+        mut request: TrackRequest,
+    ) -> Result<TrackResponse, Error> {
+        request.validate()?;
+        if request.idempotency_key.is_none() {
+            request.idempotency_key = Some(IdempotencyKey::generate());
+        }
+        let path = format!("/users/{}/actions/{}", seg(user_id.as_str()), seg(action.as_str()));
+        self.call("track response", Method::POST, &path, Some(&request), Replay::IdempotencyKey)
+            .await
+    }
+
+    /// **Get action**: its state, timestamps, matched rules. Unknown key: [`Error::NotFound`].
+    pub async fn get_action(
+        &self,
+        user_id: &UserId,
+        action: &ActionCode,
+        key: &IdempotencyKey,
+    ) -> Result<ActionResponse, Error> {
+        let path = action_path(user_id, action, key);
+        self.call("action", Method::GET, &path, NO_BODY, Replay::ByMethod)
+            .await
+    }
+
+    /// **Query user actions** (the last 30 days at most).
+    pub async fn query_actions(
+        &self,
+        user_id: &UserId,
+        query: &QueryActionsRequest,
+    ) -> Result<Vec<ActionSummary>, Error> {
+        let path = with_query(format!("/users/{}/actions", seg(user_id.as_str())), &query.query());
+        self.call("actions", Method::GET, &path, NO_BODY, Replay::ByMethod)
+            .await
+    }
+
+    /// **Update action**: set its state (e.g. `REVIEW_SUCCEEDED` after a manual review).
+    pub async fn update_action(
+        &self,
+        user_id: &UserId,
+        action: &ActionCode,
+        key: &IdempotencyKey,
+        state: &ActionState,
+    ) -> Result<UpdateActionResponse, Error> {
+        if let ActionState::Other(s) = state
+            && s.trim().is_empty()
+        {
+            return Err(InvalidInput::new("state", "must not be empty").into());
+        }
+        let path = action_path(user_id, action, key);
+        self.call(
+            "updated action",
+            Method::PATCH,
+            &path,
+            Some(&UpdateActionBody { state }),
+            Replay::ByMethod,
+        )
+        .await
+    }
+
+    // ---- users --------------------------------------------------------------------------
+
+    /// **Get user**: enrolment state and attributes. Unknown users are not an error
+    /// (`is_enrolled == false`).
+    pub async fn get_user(&self, user_id: &UserId) -> Result<UserResponse, Error> {
+        let path = format!("/users/{}", seg(user_id.as_str()));
+        self.call("user", Method::GET, &path, NO_BODY, Replay::ByMethod)
+            .await
+    }
+
+    /// **Get user** with a redirect URL (seed era): the response's `url` opens the enrolment /
+    /// self-service UI, which returns to `redirect_url`.
+    pub async fn get_user_with_redirect(
+        &self,
+        user_id: &UserId,
+        redirect_url: &str,
+    ) -> Result<UserResponse, Error> {
+        url::Url::parse(redirect_url)
+            .map_err(|e| InvalidInput::new("redirect URL", e.to_string()))?;
+        let path = with_query(
+            format!("/users/{}", seg(user_id.as_str())),
+            &[("redirectUrl", redirect_url.to_owned())],
+        );
+        self.call("user", Method::GET, &path, NO_BODY, Replay::ByMethod)
+            .await
+    }
+
+    /// **Update user** (an upsert: `PATCH /users/{userId}`); returns the attributes after the
+    /// update.
+    pub async fn update_user(
+        &self,
+        user_id: &UserId,
+        request: &UpdateUserRequest,
+    ) -> Result<UserAttributes, Error> {
+        request.validate()?;
+        let path = format!("/users/{}", seg(user_id.as_str()));
+        self.call("user attributes", Method::PATCH, &path, Some(request), Replay::ByMethod)
+            .await
+    }
+
+    /// **Identify** a user (the seed era's name for [`Client::update_user`], sent as the current
+    /// API's `PATCH`).
+    pub async fn identify(
+        &self,
+        user_id: &UserId,
+        request: &UpdateUserRequest,
+    ) -> Result<UserAttributes, Error> {
+        self.update_user(user_id, request).await
+    }
+
+    /// **Delete user** and their authenticators.
+    pub async fn delete_user(&self, user_id: &UserId) -> Result<(), Error> {
+        let path = format!("/users/{}", seg(user_id.as_str()));
+        self.send(Method::DELETE, &path, NO_BODY, Replay::ByMethod)
+            .await
+            .map(drop)
+    }
+
+    /// **Query users** (one page; repeat with `last_evaluated_user_id` while the response has
+    /// one).
+    pub async fn query_users(&self, query: &QueryUsersRequest) -> Result<QueryUsersResponse, Error> {
+        query.validate()?;
+        let path = with_query("/users".to_owned(), &query.query());
+        self.call("users", Method::GET, &path, NO_BODY, Replay::ByMethod)
+            .await
+    }
+
+    // ---- authenticators -----------------------------------------------------------------
+
+    /// **Get authenticators** of a user.
+    pub async fn get_authenticators(
+        &self,
+        user_id: &UserId,
+    ) -> Result<Vec<UserAuthenticator>, Error> {
+        let path = format!("/users/{}/authenticators", seg(user_id.as_str()));
+        self.call("authenticators", Method::GET, &path, NO_BODY, Replay::ByMethod)
+            .await
+    }
+
+    /// **Enroll a verified authenticator** (e.g. SMS to a phone number you verified).
+    pub async fn enroll_verified_authenticator(
+        &self,
+        user_id: &UserId,
+        request: &EnrollVerifiedAuthenticatorRequest,
+    ) -> Result<EnrollResponse, Error> {
+        request.validate()?;
+        let path = format!("/users/{}/authenticators", seg(user_id.as_str()));
+        self.call("enrolled authenticator", Method::POST, &path, Some(request), Replay::Never)
+            .await
+    }
+
+    /// **Batch enroll** passkeys (import).
+    pub async fn batch_enroll_authenticators(
+        &self,
+        authenticators: &[PasskeyImport],
+    ) -> Result<BatchEnrollResponse, Error> {
+        if authenticators.is_empty() {
+            return Err(InvalidInput::new("batch enroll", "no authenticators").into());
+        }
+        for a in authenticators {
+            a.validate()?;
+        }
+        self.call(
+            "batch enroll result",
+            Method::POST,
+            "/users/authenticators",
+            Some(&BatchEnrollBody { authenticators }),
+            Replay::Never,
+        )
+        .await
+    }
+
+    /// **Delete an authenticator**.
+    pub async fn delete_authenticator(
+        &self,
+        user_id: &UserId,
+        authenticator_id: &AuthenticatorId,
+    ) -> Result<(), Error> {
+        let path = format!(
+            "/users/{}/authenticators/{}",
+            seg(user_id.as_str()),
+            seg(authenticator_id.as_str())
+        );
+        self.send(Method::DELETE, &path, NO_BODY, Replay::ByMethod)
+            .await
+            .map(drop)
+    }
+
+    // ---- challenges ---------------------------------------------------------------------
+
+    /// **Validate** a challenge token server-side.
+    ///
+    /// With [`ValidateChallengeRequest::new`] the expected user and action are sent, and the
+    /// answer is checked too: a response for another user or action is
+    /// [`Error::TokenMismatch`]. Success means `is_valid == true` — look at nothing else.
+    pub async fn validate_challenge(
+        &self,
+        request: &ValidateChallengeRequest,
+    ) -> Result<ValidateChallengeResponse, Error> {
+        let resp: ValidateChallengeResponse = self
+            .call("validation", Method::POST, "/validate", Some(request), Replay::Never)
+            .await?;
+        let (user, action) = request.expected();
+        let user_ok = user.is_none_or(|u| resp.user_id.as_ref() == Some(u));
+        let action_ok = action.is_none_or(|a| resp.action() == Some(a));
+        let answered = resp.user_id.is_some() || resp.action().is_some();
+        if (resp.is_valid || answered) && !(user_ok && action_ok) {
+            return Err(Error::TokenMismatch {
+                user: resp
+                    .user_id
+                    .as_ref()
+                    .map(|u| u.as_str().to_owned())
+                    .unwrap_or_default(),
+                action: resp
+                    .action()
+                    .map(|a| a.as_str().to_owned())
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(resp)
+    }
+
+    /// **Challenge**: send an OTP by SMS, e-mail or WhatsApp (sent once, never retried).
+    pub async fn challenge(&self, request: &ChallengeRequest) -> Result<ChallengeResponse, Error> {
+        request.validate()?;
+        self.call("challenge", Method::POST, "/challenge", Some(request), Replay::Never)
+            .await
+    }
+
+    /// **Verify** the code the user typed.
+    pub async fn verify(
+        &self,
+        challenge_id: &ChallengeId,
+        code: &VerificationCode,
+    ) -> Result<VerifyResponse, Error> {
+        if code.expose_secret().trim().is_empty() {
+            return Err(InvalidInput::new("verification code", "must not be empty").into());
+        }
+        let body = VerifyBody {
+            challenge_id,
+            verification_code: code,
+        };
+        self.call("verification", Method::POST, "/verify", Some(&body), Replay::Never)
+            .await
+    }
+
+    /// **Claim** a verified challenge for a user: returns a token for `/validate` or
+    /// `/sessions`.
+    pub async fn claim_challenge(
+        &self,
+        challenge_id: &ChallengeId,
+        user_id: &UserId,
+        skip_verification_check: bool,
+    ) -> Result<ClaimResponse, Error> {
+        let body = ClaimBody {
+            challenge_id,
+            user_id,
+            skip_verification_check: skip_verification_check.then_some(true),
+        };
+        self.call("claim", Method::POST, "/claim", Some(&body), Replay::Never)
+            .await
+    }
+
+    /// **Get challenge** (`GET /challenges?…`).
+    pub async fn get_challenge(
+        &self,
+        request: &GetChallengeRequest,
+    ) -> Result<GetChallengeResponse, Error> {
+        let q = request.query();
+        if q.is_empty() {
+            return Err(InvalidInput::new("get challenge", "give a challenge id or user").into());
+        }
+        let path = with_query("/challenges".to_owned(), &q);
+        self.call("challenge", Method::GET, &path, NO_BODY, Replay::ByMethod)
+            .await
+    }
+
+    // ---- sessions -----------------------------------------------------------------------
+
+    /// **Create session**: exchange a challenge token for access and refresh tokens.
+    pub async fn create_session(
+        &self,
+        request: &CreateSessionRequest,
+    ) -> Result<SessionTokens, Error> {
+        self.call("session", Method::POST, "/sessions", Some(request), Replay::Never)
+            .await
+    }
+
+    /// **Validate session**: the access token's user, optionally only for `client_ids`.
+    pub async fn validate_session(
+        &self,
+        access_token: &AccessToken,
+        client_ids: &[ClientId],
+    ) -> Result<ValidateSessionResponse, Error> {
+        let body = ValidateSessionBody {
+            access_token,
+            client_ids,
+        };
+        self.call("session", Method::POST, "/sessions/validate", Some(&body), Replay::Never)
+            .await
+    }
+
+    /// **Refresh session**: new tokens for a refresh token (the old ones stop working).
+    pub async fn refresh_session(&self, refresh_token: &RefreshToken) -> Result<SessionTokens, Error> {
+        let body = RefreshSessionBody { refresh_token };
+        self.call("session", Method::POST, "/sessions/refresh", Some(&body), Replay::Never)
+            .await
+    }
+
+    /// **Revoke session**.
+    pub async fn revoke_session(&self, access_token: &AccessToken) -> Result<(), Error> {
+        let body = RevokeSessionBody { access_token };
+        self.send(Method::POST, "/sessions/revoke", Some(&body), Replay::Never)
+            .await
+            .map(drop)
+    }
+
+    /// **Revoke all sessions of a user**.
+    pub async fn revoke_user_sessions(&self, user_id: &UserId) -> Result<(), Error> {
+        let body = RevokeUserSessionsBody { user_id };
+        self.send(Method::POST, "/sessions/user/revoke", Some(&body), Replay::Never)
+            .await
+            .map(drop)
+    }
+
+    // ---- devices ------------------------------------------------------------------------
+
+    /// **Get devices** of a user.
+    pub async fn get_devices(&self, user_id: &UserId) -> Result<Vec<Device>, Error> {
+        let path = format!("/users/{}/devices", seg(user_id.as_str()));
+        self.call("devices", Method::GET, &path, NO_BODY, Replay::ByMethod)
+            .await
+    }
+
+    /// **Invalidate a device**: it will no longer count as known.
+    pub async fn invalidate_device(
+        &self,
+        user_id: &UserId,
+        device_id: &DeviceId,
+    ) -> Result<Device, Error> {
+        let path = format!(
+            "/users/{}/devices/{}/invalidate",
+            seg(user_id.as_str()),
+            seg(device_id.as_str())
+        );
+        self.call("device", Method::POST, &path, NO_BODY, Replay::Never)
+            .await
+    }
+}
+
+fn action_path(user_id: &UserId, action: &ActionCode, key: &IdempotencyKey) -> String {
+    format!(
+        "/users/{}/actions/{}/{}",
+        seg(user_id.as_str()),
+        seg(action.as_str()),
+        seg(key.as_str())
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auth_core::{HttpRequest, HttpResponse, TransportError};
+    use std::sync::Mutex;
+
+    #[test]
+    fn segments_are_fully_encoded() {
+        assert_eq!(seg("usr_1-a.b~c"), "usr_1-a.b~c");
+        assert_eq!(seg("a/b?c#d e"), "a%2Fb%3Fc%23d%20e");
+        assert_eq!(seg(".."), "%2E%2E");
+        assert_eq!(seg("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn regions_and_urls() {
+        assert_eq!(Region::default().base_url(), "https://api.authsignal.com/v1");
+        assert!(Client::builder(SecretKey::new("k")).base_url("http://example.com/v1").build().is_err());
+        assert!(Client::builder(SecretKey::new("")).build().is_err());
+        let c = Client::new(SecretKey::new("k"), Region::Au).unwrap();
+        assert_eq!(c.base_url().as_str(), "https://au.api.authsignal.com/v1");
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("\"k\""), "{dbg}");
+    }
+
+    #[tokio::test]
+    async fn request_shape_with_a_closure_client() {
+        let seen: Arc<Mutex<Vec<HttpRequest>>> = Arc::default();
+        let log = seen.clone();
+        let fake = move |req: HttpRequest| {
+            let log = log.clone();
+            async move {
+                log.lock().unwrap().push(req);
+                Ok::<_, TransportError>(
+                    HttpResponse::builder()
+                        .status(200)
+                        .header("content-type", "application/json; charset=utf-8")
+                        .body(br#"{"idempotencyKey":"k1","state":"ALLOW"}"#.to_vec())
+                        .unwrap(),
+                )
+            }
+        };
+        let client = Client::builder(SecretKey::new("YOUR_AUTHSIGNAL_SECRET_KEY"))
+            .http_client(Arc::new(fake))
+            .build()
+            .unwrap();
+        let r = client
+            .track(
+                &UserId::new("a/b").unwrap(),
+                &ActionCode::new("signIn").unwrap(),
+                TrackRequest::new(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.state, ActionState::Allow);
+        let reqs = seen.lock().unwrap();
+        let req = &reqs[0];
+        assert_eq!(
+            req.uri().to_string(),
+            "https://api.authsignal.com/v1/users/a%2Fb/actions/signIn"
+        );
+        assert_eq!(
+            req.headers()[AUTHORIZATION],
+            "Basic WU9VUl9BVVRIU0lHTkFMX1NFQ1JFVF9LRVk6"
+        );
+        assert!(req.headers()[AUTHORIZATION].is_sensitive());
+        assert_eq!(req.headers()["x-authsignal-version"], VERSION);
+        assert_eq!(req.headers()[CONTENT_TYPE], "application/json");
+        let body: serde_json::Value = serde_json::from_slice(req.body()).unwrap();
+        assert_eq!(body["idempotencyKey"].as_str().unwrap().len(), 36);
+        assert!(!format!("{req:?}").contains("WU9VUl9"));
+    }
+}

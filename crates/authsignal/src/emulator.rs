@@ -1,0 +1,1647 @@
+//! An Authsignal Server API emulator over real HTTP on a loopback port (feature `emulator`).
+//!
+//! It speaks the wire of the spec: HTTP Basic with per-tenant secret keys (401 with the
+//! official body on a bad key), camelCase JSON with `Content-Type: application/json`, error
+//! bodies with `error`, `errorCode`, `errorDescription` and the seed era's `message`, paths
+//! with or without `/v1`, and `PATCH` or `POST` on `/users/{userId}`.
+//!
+//! What it models:
+//! * **users** (unknown users read as `isEnrolled: false`), **authenticators** (verified
+//!   enrolment, passkey batch import, delete, recovery codes on the first one), **devices**;
+//! * **rules**: default `ALLOW`; the most severe matching [`Rule`] wins (`BLOCK` > review >
+//!   challenge > allow); a challenge becomes `CHALLENGE_REQUIRED` only for enrolled users, else
+//!   `ALLOW` with `isEnrolled: false`;
+//! * **idempotency**: a track with a known (user, action, key) returns the stored action with a
+//!   fresh token;
+//! * **challenges** completed or failed by the test ([`Emulator::complete_challenge`],
+//!   [`Emulator::fail_challenge`]), tokens (HS256, the seed-era claims) and `/validate`;
+//! * **OTP** `/challenge` → `/verify` → `/claim` (codes readable with [`Emulator::otp_code`] or
+//!   from the `sms.created` / `email.created` webhooks), `GET /challenges`;
+//! * **sessions** (create, validate, refresh with rotation, revoke, revoke all of a user);
+//! * **webhooks**: events queued and delivered, signed with `X-Signature-V2`, to a URL
+//!   ([`Emulator::set_webhook_url`], [`Emulator::deliver_webhooks`]), with key rotation
+//!   ([`Emulator::rotate_webhook_secret`]).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), authsignal::Error> {
+//! use authsignal::emulator::{Emulator, Rule, RuleOutcome};
+//! use authsignal::{ActionCode, ActionState, EnrollVerifiedAuthenticatorRequest, TrackRequest, UserId};
+//!
+//! let emulator = Emulator::start().await;
+//! emulator.add_rule(Rule::new("r1", RuleOutcome::Challenge).for_action("withdraw"));
+//! let client = emulator.client()?;
+//! let (user, action) = (UserId::new("ada")?, ActionCode::new("withdraw")?);
+//!
+//! // Not enrolled: the challenge rule yields ALLOW.
+//! let d = client.track(&user, &action, TrackRequest::new()).await?;
+//! assert_eq!((d.state, d.is_enrolled), (ActionState::Allow, false));
+//!
+//! client.enroll_verified_authenticator(&user, &EnrollVerifiedAuthenticatorRequest::sms("+64270000001")).await?;
+//! let d = client.track(&user, &action, TrackRequest::new()).await?;
+//! assert_eq!(d.state, ActionState::ChallengeRequired);
+//! # Ok(()) }
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use auth_core::{Clock, SharedClock, SystemClock};
+use aws_lc_rs::hmac;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value, json};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::client::{Client, ClientBuilder};
+use crate::types::{
+    ActionCode, ChallengeId, ChallengeToken, IdempotencyKey, SecretKey, Timestamp, UserId,
+    VerificationCode, VerificationMethod,
+};
+use crate::webhook;
+
+/// The 401 body of the real API (spec §3.1), verbatim.
+pub const UNAUTHORIZED_BODY: &str = r#"{"error":"unauthorized","errorCode":"unauthorized","errorDescription":"The request is unauthorized. Check that your API key and region base URL are correctly configured."}"#;
+
+const TOKEN_TTL: i64 = 600;
+const SESSION_TTL: i64 = 3600;
+const MAX_OTP_ATTEMPTS: u32 = 3;
+
+/// What a rule decides when it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum RuleOutcome {
+    /// Allow.
+    Allow,
+    /// Challenge (enrolled users only; others are allowed).
+    Challenge,
+    /// Manual review.
+    Review,
+    /// Block.
+    Block,
+}
+
+/// When a rule matches.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Condition {
+    /// Always.
+    Always,
+    /// The tracked `ipAddress` equals this.
+    IpAddress(String),
+    /// `custom[key]` equals the value.
+    CustomEquals(String, Value),
+    /// `custom[key]` is a number greater than the value.
+    CustomGreaterThan(String, f64),
+    /// A `deviceId` was given that the user has not used before (or that was invalidated).
+    NewDevice,
+}
+
+/// A rule of the emulated tenant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    id: String,
+    name: String,
+    action: Option<String>,
+    condition: Condition,
+    outcome: RuleOutcome,
+}
+
+impl Rule {
+    /// A rule for every action that always matches.
+    pub fn new(id: impl Into<String>, outcome: RuleOutcome) -> Self {
+        let id = id.into();
+        Rule {
+            name: format!("rule {id}"),
+            id,
+            action: None,
+            condition: Condition::Always,
+            outcome,
+        }
+    }
+
+    /// Only for this action code.
+    pub fn for_action(mut self, action: impl Into<String>) -> Self {
+        self.action = Some(action.into());
+        self
+    }
+
+    /// Only when `condition` holds.
+    pub fn when(mut self, condition: Condition) -> Self {
+        self.condition = condition;
+        self
+    }
+
+    /// A display name.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+}
+
+/// A control call of the emulator failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmulatorError {
+    /// No such action.
+    #[error("no action for this user, action and key")]
+    UnknownAction,
+    /// The action is not waiting for a challenge.
+    #[error("the action is in state {0}, not CHALLENGE_REQUIRED")]
+    NotChallenged(String),
+    /// No webhook URL set.
+    #[error("no webhook URL set")]
+    NoWebhookUrl,
+    /// Delivering a webhook failed.
+    #[error("webhook delivery failed: {0}")]
+    Delivery(String),
+}
+
+#[derive(Debug, Clone)]
+struct Authenticator {
+    id: String,
+    method: String,
+    email: Option<String>,
+    phone: Option<String>,
+    created_at: i64,
+    credential: Option<Value>,
+}
+
+impl Authenticator {
+    fn json(&self, user: &str) -> Value {
+        let mut m = json!({
+            "userAuthenticatorId": self.id,
+            "userId": user,
+            "verificationMethod": self.method,
+            "createdAt": ts(self.created_at),
+            "verifiedAt": ts(self.created_at),
+        });
+        if let Some(e) = &self.email {
+            m["email"] = json!(e);
+        }
+        if let Some(p) = &self.phone {
+            m["phoneNumber"] = json!(p);
+        }
+        if let Some(c) = &self.credential {
+            m["webauthnCredential"] = c.clone();
+        }
+        m
+    }
+}
+
+#[derive(Debug, Clone)]
+struct DeviceRec {
+    id: String,
+    created_at: i64,
+    authenticated_at: Option<i64>,
+    invalidated_at: Option<i64>,
+    last_method: Option<String>,
+}
+
+impl DeviceRec {
+    fn json(&self, user: &str) -> Value {
+        json!({
+            "userId": user,
+            "deviceId": self.id,
+            "createdAt": ts(self.created_at),
+            "authenticatedAt": self.authenticated_at.map(ts),
+            "invalidatedAt": self.invalidated_at.map(ts),
+            "lastVerificationMethod": self.last_method,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct User {
+    attrs: Map<String, Value>,
+    authenticators: Vec<Authenticator>,
+    devices: Vec<DeviceRec>,
+}
+
+impl User {
+    fn enrolled_methods(&self) -> Vec<String> {
+        let mut v: Vec<String> = Vec::new();
+        for a in &self.authenticators {
+            if !v.contains(&a.method) {
+                v.push(a.method.clone());
+            }
+        }
+        v
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Action {
+    user: String,
+    code: String,
+    key: String,
+    state: String,
+    created_at: i64,
+    updated_at: i64,
+    state_updated_at: i64,
+    verification_method: Option<String>,
+    rule_ids: Vec<String>,
+    device_id: Option<String>,
+    redirect_url: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct TokenInfo {
+    user: String,
+    action: String,
+    key: String,
+    expires_at: i64,
+    claims: Value,
+}
+
+#[derive(Debug, Clone)]
+struct OtpChallenge {
+    id: String,
+    code: String,
+    method: String,
+    action: String,
+    key: String,
+    email: Option<String>,
+    phone: Option<String>,
+    sms_channel: Option<String>,
+    user: Option<String>,
+    expires_at: i64,
+    attempts: u32,
+    verified: bool,
+    claimed: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Session {
+    user: String,
+    client_id: String,
+    refresh: String,
+    method: Option<String>,
+    expires_at: i64,
+}
+
+#[derive(Debug)]
+struct Tenant {
+    id: String,
+    secret: SecretKey,
+    users: BTreeMap<String, User>,
+    actions: Vec<Action>,
+    rules: Vec<Rule>,
+    tokens: HashMap<String, TokenInfo>,
+    challenges: Vec<OtpChallenge>,
+    sessions: HashMap<String, Session>,
+    outbox: Vec<Vec<u8>>,
+}
+
+impl Tenant {
+    fn new(secret: SecretKey) -> Self {
+        Tenant {
+            id: uuid::Uuid::new_v4().to_string(),
+            secret,
+            users: BTreeMap::new(),
+            actions: Vec::new(),
+            rules: Vec::new(),
+            tokens: HashMap::new(),
+            challenges: Vec::new(),
+            sessions: HashMap::new(),
+            outbox: Vec::new(),
+        }
+    }
+}
+
+struct State {
+    base: String,
+    tenants: Vec<Tenant>,
+    track_requests: usize,
+    webhook_url: Option<String>,
+    extra_webhook_secret: Option<SecretKey>,
+}
+
+/// The running emulator. Dropping it stops the server.
+pub struct Emulator {
+    server: MockServer,
+    state: Arc<Mutex<State>>,
+    clock: SharedClock,
+}
+
+impl fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emulator")
+            .field("uri", &self.server.uri())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn ts(secs: i64) -> String {
+    Timestamp::from_unix(secs).as_str().to_owned()
+}
+
+fn random_token(prefix: &str) -> String {
+    let mut b = [0u8; 24];
+    // SystemRandom only fails when the OS has no entropy; a uuid is the fallback.
+    if aws_lc_rs::rand::fill(&mut b).is_err() {
+        return format!("{prefix}{}", uuid::Uuid::new_v4().simple());
+    }
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(b))
+}
+
+fn random_code() -> String {
+    let mut b = [0u8; 4];
+    let n = if aws_lc_rs::rand::fill(&mut b).is_ok() {
+        u32::from_le_bytes(b)
+    } else {
+        uuid::Uuid::new_v4().as_u128() as u32
+    };
+    format!("{:06}", n % 1_000_000)
+}
+
+impl Emulator {
+    /// Starts an emulator with one tenant (random secret key) and the system clock.
+    pub async fn start() -> Self {
+        Self::start_with_clock(Arc::new(SystemClock)).await
+    }
+
+    /// Starts an emulator whose tokens, OTPs and sessions expire by `clock`.
+    pub async fn start_with_clock(clock: SharedClock) -> Self {
+        let server = MockServer::start().await;
+        let secret = SecretKey::new(random_token("sk_emu_"));
+        let state = Arc::new(Mutex::new(State {
+            base: format!("{}/v1", server.uri()),
+            tenants: vec![Tenant::new(secret)],
+            track_requests: 0,
+            webhook_url: None,
+            extra_webhook_secret: None,
+        }));
+        Mock::given(wiremock::matchers::any())
+            .respond_with(Router {
+                state: state.clone(),
+                clock: clock.clone(),
+            })
+            .mount(&server)
+            .await;
+        Emulator {
+            server,
+            state,
+            clock,
+        }
+    }
+
+    /// The base URL, with `/v1` (`http://127.0.0.1:<port>/v1`).
+    pub fn base_url(&self) -> String {
+        format!("{}/v1", self.server.uri())
+    }
+
+    /// The default tenant's secret key.
+    pub fn secret(&self) -> SecretKey {
+        lock(&self.state).tenants[0].secret.clone()
+    }
+
+    /// The default tenant's id.
+    pub fn tenant_id(&self) -> String {
+        lock(&self.state).tenants[0].id.clone()
+    }
+
+    /// A client builder for the default tenant (base URL and key set).
+    pub fn client_builder(&self) -> ClientBuilder {
+        Client::builder(self.secret()).base_url(self.base_url())
+    }
+
+    /// A client for the default tenant.
+    pub fn client(&self) -> Result<Client, crate::Error> {
+        self.client_builder().build()
+    }
+
+    /// Adds a tenant with its own key and data; returns its id.
+    pub fn add_tenant(&self, secret: SecretKey) -> String {
+        let t = Tenant::new(secret);
+        let id = t.id.clone();
+        lock(&self.state).tenants.push(t);
+        id
+    }
+
+    /// Adds a rule to the default tenant.
+    pub fn add_rule(&self, rule: Rule) {
+        lock(&self.state).tenants[0].rules.push(rule);
+    }
+
+    /// Removes every rule of the default tenant.
+    pub fn clear_rules(&self) {
+        lock(&self.state).tenants[0].rules.clear();
+    }
+
+    /// How many actions the default tenant holds.
+    pub fn action_count(&self) -> usize {
+        lock(&self.state).tenants[0].actions.len()
+    }
+
+    /// How many track requests reached the emulator (all tenants, replays included).
+    pub fn track_requests(&self) -> usize {
+        lock(&self.state).track_requests
+    }
+
+    /// Plays the user completing the challenge of an action with `method`; returns the token
+    /// the pre-built UI would append to the redirect URL.
+    pub fn complete_challenge(
+        &self,
+        user: &UserId,
+        action: &ActionCode,
+        key: &IdempotencyKey,
+        method: VerificationMethod,
+    ) -> Result<ChallengeToken, EmulatorError> {
+        self.finish_challenge(user, action, key, Some(method), "CHALLENGE_SUCCEEDED")
+    }
+
+    /// Plays the user failing the challenge; returns the redirect token.
+    pub fn fail_challenge(
+        &self,
+        user: &UserId,
+        action: &ActionCode,
+        key: &IdempotencyKey,
+    ) -> Result<ChallengeToken, EmulatorError> {
+        self.finish_challenge(user, action, key, None, "CHALLENGE_FAILED")
+    }
+
+    fn finish_challenge(
+        &self,
+        user: &UserId,
+        action: &ActionCode,
+        key: &IdempotencyKey,
+        method: Option<VerificationMethod>,
+        to: &str,
+    ) -> Result<ChallengeToken, EmulatorError> {
+        let now = self.clock.unix_seconds();
+        let mut st = lock(&self.state);
+        let t = &mut st.tenants[0];
+        let a = t
+            .actions
+            .iter_mut()
+            .find(|a| a.user == user.as_str() && a.code == action.as_str() && a.key == key.as_str())
+            .ok_or(EmulatorError::UnknownAction)?;
+        if a.state != "CHALLENGE_REQUIRED" {
+            return Err(EmulatorError::NotChallenged(a.state.clone()));
+        }
+        a.state = to.to_owned();
+        a.state_updated_at = now;
+        a.updated_at = now;
+        a.verification_method = method.as_ref().map(|m| m.as_str().to_owned());
+        let (user_s, code, k, device) =
+            (a.user.clone(), a.code.clone(), a.key.clone(), a.device_id.clone());
+        if let (Some(m), Some(d)) = (&method, device)
+            && let Some(u) = t.users.get_mut(&user_s)
+            && let Some(dev) = u.devices.iter_mut().find(|x| x.id == d)
+        {
+            dev.authenticated_at = Some(now);
+            dev.last_method = Some(m.as_str().to_owned());
+        }
+        let token = issue_token(t, &user_s, &code, &k, now);
+        Ok(ChallengeToken::new(token))
+    }
+
+    /// The code of an OTP challenge (what the user received).
+    pub fn otp_code(&self, challenge: &ChallengeId) -> Option<VerificationCode> {
+        lock(&self.state).tenants[0]
+            .challenges
+            .iter()
+            .find(|c| c.id == challenge.as_str())
+            .map(|c| VerificationCode::new(c.code.clone()))
+    }
+
+    /// Delivers webhooks of the default tenant to `url` (see [`Emulator::deliver_webhooks`]).
+    pub fn set_webhook_url(&self, url: impl Into<String>) {
+        lock(&self.state).webhook_url = Some(url.into());
+    }
+
+    /// Signs webhooks with `new_secret` as well as the tenant key (two `v2` values), as
+    /// Authsignal does while a secret is rotated.
+    pub fn rotate_webhook_secret(&self, new_secret: SecretKey) {
+        lock(&self.state).extra_webhook_secret = Some(new_secret);
+    }
+
+    /// The raw bodies of the events waiting for delivery.
+    pub fn pending_webhooks(&self) -> Vec<Vec<u8>> {
+        lock(&self.state).tenants[0].outbox.clone()
+    }
+
+    /// Posts every queued event (signed, `X-Signature-V2`) to the webhook URL; returns the
+    /// HTTP statuses. Events answered with a non-2xx status stay queued.
+    pub async fn deliver_webhooks(&self) -> Result<Vec<u16>, EmulatorError> {
+        let (url, bodies, secrets) = {
+            let mut st = lock(&self.state);
+            let url = st.webhook_url.clone().ok_or(EmulatorError::NoWebhookUrl)?;
+            let extra = st.extra_webhook_secret.clone();
+            let t = &mut st.tenants[0];
+            let mut secrets = vec![t.secret.clone()];
+            secrets.extend(extra);
+            (url, std::mem::take(&mut t.outbox), secrets)
+        };
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| EmulatorError::Delivery(e.to_string()))?;
+        let mut statuses = Vec::new();
+        let mut failed = Vec::new();
+        for body in bodies {
+            let refs: Vec<&SecretKey> = secrets.iter().collect();
+            let header = webhook::sign_header(&refs, self.clock.unix_seconds(), &body);
+            let result = http
+                .post(&url)
+                .header("content-type", "application/json")
+                .header(webhook::SIGNATURE_HEADER, header)
+                .body(body.clone())
+                .send()
+                .await;
+            match result {
+                Ok(r) => {
+                    statuses.push(r.status().as_u16());
+                    if !r.status().is_success() {
+                        failed.push(body);
+                    }
+                }
+                Err(e) => {
+                    failed.push(body);
+                    lock(&self.state).tenants[0].outbox.extend(failed);
+                    return Err(EmulatorError::Delivery(e.to_string()));
+                }
+            }
+        }
+        lock(&self.state).tenants[0].outbox.extend(failed);
+        Ok(statuses)
+    }
+}
+
+fn issue_token(t: &mut Tenant, user: &str, action: &str, key: &str, now: i64) -> String {
+    let iss = format!("https://challenge.authsignal.com/{}", t.id);
+    let user_rec = t.users.get(user);
+    let attr = |k: &str| user_rec.and_then(|u| u.attrs.get(k)).cloned();
+    let claims = json!({
+        "iat": now,
+        "exp": now + TOKEN_TTL,
+        "sub": user,
+        "iss": iss,
+        "aud": iss,
+        "scope": "read:authenticators",
+        "jti": uuid::Uuid::new_v4().to_string(),
+        "other": {
+            "tenantId": t.id,
+            "publishableKey": format!("pk_{}", &t.id[..8]),
+            "userId": user,
+            "email": attr("email"),
+            "phoneNumber": attr("phoneNumber"),
+            "actionCode": action,
+            "idempotencyKey": key,
+        }
+    });
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let signing_input = format!("{header}.{payload}");
+    let key_h = hmac::Key::new(hmac::HMAC_SHA256, t.secret.expose_secret().as_bytes());
+    let sig = URL_SAFE_NO_PAD.encode(hmac::sign(&key_h, signing_input.as_bytes()).as_ref());
+    let token = format!("{signing_input}.{sig}");
+    t.tokens.insert(
+        token.clone(),
+        TokenInfo {
+            user: user.to_owned(),
+            action: action.to_owned(),
+            key: key.to_owned(),
+            expires_at: now + TOKEN_TTL,
+            claims,
+        },
+    );
+    token
+}
+
+fn queue_event(t: &mut Tenant, now: i64, event_type: &str, data: Value) {
+    let event = json!({
+        "version": 1,
+        "id": uuid::Uuid::new_v4().to_string(),
+        "source": "https://authsignal.com",
+        "time": ts(now),
+        "tenantId": t.id,
+        "type": event_type,
+        "data": data,
+    });
+    t.outbox.push(event.to_string().into_bytes());
+}
+
+struct Router {
+    state: Arc<Mutex<State>>,
+    clock: SharedClock,
+}
+
+type Reply = (u16, Value);
+
+fn error(status: u16, code: &str, description: &str) -> Reply {
+    (
+        status,
+        json!({
+            "error": code,
+            "errorCode": code,
+            "errorDescription": description,
+            "message": description,
+        }),
+    )
+}
+
+fn bad_request(description: &str) -> Reply {
+    error(400, "invalid_request", description)
+}
+
+fn not_found(description: &str) -> Reply {
+    error(404, "not_found", description)
+}
+
+fn respond_json(status: u16, body: &Value) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_raw(body.to_string().into_bytes(), "application/json")
+}
+
+fn basic_secret(request: &Request) -> Option<String> {
+    let v = request.headers.get("authorization")?.to_str().ok()?;
+    let (scheme, b64) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (user, _password) = text.split_once(':')?;
+    Some(user.to_owned())
+}
+
+fn decode_segment(s: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(s.len());
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+impl Respond for Router {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let Some(secret) = basic_secret(request) else {
+            return ResponseTemplate::new(401)
+                .set_body_raw(UNAUTHORIZED_BODY.as_bytes().to_vec(), "application/json");
+        };
+        let mut st = lock(&self.state);
+        let Some(tenant_ix) = st.tenants.iter().position(|t| {
+            aws_lc_rs::constant_time::verify_slices_are_equal(
+                t.secret.expose_secret().as_bytes(),
+                secret.as_bytes(),
+            )
+            .is_ok()
+        }) else {
+            return ResponseTemplate::new(401)
+                .set_body_raw(UNAUTHORIZED_BODY.as_bytes().to_vec(), "application/json");
+        };
+        let path = request.url.path();
+        let path = path.strip_prefix("/v1").unwrap_or(path);
+        let Some(segments) = path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(decode_segment)
+            .collect::<Option<Vec<String>>>()
+        else {
+            let (s, b) = bad_request("Malformed path.");
+            return respond_json(s, &b);
+        };
+        let query: HashMap<String, String> = request.url.query_pairs().into_owned().collect();
+        let body: Value = if request.body.is_empty() {
+            Value::Object(Map::new())
+        } else {
+            match serde_json::from_slice::<Value>(&request.body) {
+                Ok(Value::Null) => Value::Object(Map::new()),
+                Ok(v @ Value::Object(_)) => v,
+                Ok(_) | Err(_) => {
+                    let (s, b) = bad_request("The request body must be a JSON object.");
+                    return respond_json(s, &b);
+                }
+            }
+        };
+        let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+        let now = self.clock.unix_seconds();
+        let method = request.method.as_str();
+        if method == "POST" && matches!(segs.as_slice(), ["users", _, "actions", _]) {
+            st.track_requests += 1;
+        }
+        let base = st.base.clone();
+        let t = &mut st.tenants[tenant_ix];
+        let mut ctx = Ctx {
+            t,
+            now,
+            base: &base,
+            body: &body,
+            query: &query,
+        };
+        let (status, reply) = ctx.route(method, &segs);
+        respond_json(status, &reply)
+    }
+}
+
+struct Ctx<'a> {
+    t: &'a mut Tenant,
+    now: i64,
+    base: &'a str,
+    body: &'a Value,
+    query: &'a HashMap<String, String>,
+}
+
+fn str_field<'v>(v: &'v Value, k: &str) -> Result<Option<&'v str>, Reply> {
+    match v.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(_) => Err(bad_request(&format!("`{k}` must be a string."))),
+    }
+}
+
+fn required<'v>(v: &'v Value, k: &str) -> Result<&'v str, Reply> {
+    match str_field(v, k)? {
+        Some(s) if !s.is_empty() => Ok(s),
+        _ => Err(bad_request(&format!("`{k}` is required."))),
+    }
+}
+
+fn valid_action_code(code: &str) -> Result<(), Reply> {
+    ActionCode::new(code)
+        .map(drop)
+        .map_err(|e| bad_request(&e.to_string()))
+}
+
+impl Ctx<'_> {
+    fn route(&mut self, method: &str, segs: &[&str]) -> Reply {
+        let r = match (method, segs) {
+            ("POST", ["users", "authenticators"]) => self.batch_enroll(),
+            ("POST", ["users", u, "actions", a]) => self.track(u, a),
+            ("GET", ["users", u, "actions", a, k]) => self.get_action(u, a, k),
+            ("PATCH", ["users", u, "actions", a, k]) => self.update_action(u, a, k),
+            ("GET", ["users", u, "actions"]) => self.query_actions(u),
+            ("GET", ["users", u]) => Ok(self.get_user(u)),
+            ("PATCH" | "POST", ["users", u]) => self.update_user(u),
+            ("DELETE", ["users", u]) => Ok(self.delete_user(u)),
+            ("GET", ["users"]) => self.query_users(),
+            ("GET", ["users", u, "authenticators"]) => Ok(self.authenticators(u)),
+            ("POST", ["users", u, "authenticators"]) => self.enroll(u),
+            ("DELETE", ["users", u, "authenticators", id]) => self.delete_authenticator(u, id),
+            ("GET", ["users", u, "devices"]) => Ok(self.devices(u)),
+            ("POST", ["users", u, "devices", d, "invalidate"]) => self.invalidate_device(u, d),
+            ("POST", ["validate"]) => self.validate(),
+            ("POST", ["challenge"]) => self.challenge(),
+            ("POST", ["verify"]) => self.verify(),
+            ("POST", ["claim"]) => self.claim(),
+            ("GET", ["challenges"]) => self.get_challenge(),
+            ("POST", ["sessions"]) => self.create_session(),
+            ("POST", ["sessions", "validate"]) => self.validate_session(),
+            ("POST", ["sessions", "refresh"]) => self.refresh_session(),
+            ("POST", ["sessions", "revoke"]) => self.revoke_session(),
+            ("POST", ["sessions", "user", "revoke"]) => self.revoke_user_sessions(),
+            _ => Err(not_found("The requested resource was not found.")),
+        };
+        r.unwrap_or_else(|e| e)
+    }
+
+    fn track(&mut self, user: &str, code: &str) -> Result<Reply, Reply> {
+        valid_action_code(code)?;
+        let b = self.body;
+        let key = match str_field(b, "idempotencyKey")? {
+            Some(k) if !k.is_empty() => k.to_owned(),
+            _ => uuid::Uuid::new_v4().to_string(),
+        };
+        let redirect_url = str_field(b, "redirectUrl")?.map(str::to_owned);
+        let existing = self
+            .t
+            .actions
+            .iter()
+            .position(|a| a.user == user && a.code == code && a.key == key);
+        let ix = match existing {
+            Some(ix) => ix,
+            None => {
+                let device = str_field(b, "deviceId")?.map(str::to_owned);
+                let ip = str_field(b, "ipAddress")?;
+                let custom = match b.get("custom") {
+                    None | Some(Value::Null) => Map::new(),
+                    Some(Value::Object(m)) => m.clone(),
+                    Some(_) => return Err(bad_request("`custom` must be an object.")),
+                };
+                let u = self.t.users.entry(user.to_owned()).or_default();
+                for k in ["email", "phoneNumber", "username"] {
+                    if let Some(v) = str_field(b, k)?
+                        && !u.attrs.contains_key(k)
+                    {
+                        u.attrs.insert(k.to_owned(), json!(v));
+                    }
+                }
+                let enrolled = !u.authenticators.is_empty();
+                let known_device = device.as_ref().is_some_and(|d| {
+                    u.devices
+                        .iter()
+                        .any(|x| &x.id == d && x.invalidated_at.is_none())
+                });
+                let mut outcome = RuleOutcome::Allow;
+                let mut rule_ids = Vec::new();
+                for r in &self.t.rules {
+                    if r.action.as_deref().is_some_and(|a| a != code) {
+                        continue;
+                    }
+                    let matches = match &r.condition {
+                        Condition::Always => true,
+                        Condition::IpAddress(want) => ip == Some(want.as_str()),
+                        Condition::CustomEquals(k, v) => custom.get(k) == Some(v),
+                        Condition::CustomGreaterThan(k, v) => custom
+                            .get(k)
+                            .and_then(Value::as_f64)
+                            .is_some_and(|x| x > *v),
+                        Condition::NewDevice => device.is_some() && !known_device,
+                    };
+                    if matches {
+                        rule_ids.push(r.id.clone());
+                        outcome = outcome.max(r.outcome);
+                    }
+                }
+                let state = match outcome {
+                    RuleOutcome::Allow => "ALLOW",
+                    RuleOutcome::Challenge if enrolled => "CHALLENGE_REQUIRED",
+                    RuleOutcome::Challenge => "ALLOW",
+                    RuleOutcome::Review => "REVIEW_REQUIRED",
+                    RuleOutcome::Block => "BLOCK",
+                };
+                if let Some(d) = &device
+                    && !u.devices.iter().any(|x| &x.id == d)
+                {
+                    u.devices.push(DeviceRec {
+                        id: d.clone(),
+                        created_at: self.now,
+                        authenticated_at: None,
+                        invalidated_at: None,
+                        last_method: None,
+                    });
+                }
+                self.t.actions.push(Action {
+                    user: user.to_owned(),
+                    code: code.to_owned(),
+                    key: key.clone(),
+                    state: state.to_owned(),
+                    created_at: self.now,
+                    updated_at: self.now,
+                    state_updated_at: self.now,
+                    verification_method: None,
+                    rule_ids,
+                    device_id: device,
+                    redirect_url,
+                });
+                self.t.actions.len() - 1
+            }
+        };
+        let a = self.t.actions[ix].clone();
+        let token = issue_token(self.t, user, code, &key, self.now);
+        let methods = self
+            .t
+            .users
+            .get(user)
+            .map(User::enrolled_methods)
+            .unwrap_or_default();
+        let url = format!(
+            "{}/ui/challenge?token={}",
+            self.base.trim_end_matches("/v1"),
+            token
+        );
+        let mut out = json!({
+            "idempotencyKey": a.key,
+            "state": a.state,
+            "url": url,
+            "token": token,
+            "isEnrolled": !methods.is_empty(),
+            "enrolledVerificationMethods": methods,
+            "allowedVerificationMethods": methods,
+            "defaultVerificationMethod": methods.first(),
+            "ruleIds": a.rule_ids,
+        });
+        if a.state == "CHALLENGE_REQUIRED" {
+            out["challengeUrl"] = json!(url);
+        }
+        Ok((200, out))
+    }
+
+    fn find_action(&self, user: &str, code: &str, key: &str) -> Result<usize, Reply> {
+        self.t
+            .actions
+            .iter()
+            .position(|a| a.user == user && a.code == code && a.key == key)
+            .ok_or_else(|| not_found("The action was not found."))
+    }
+
+    fn action_json(&self, a: &Action) -> Value {
+        let rules: Vec<Value> = a
+            .rule_ids
+            .iter()
+            .map(|id| {
+                let name = self.t.rules.iter().find(|r| &r.id == id).map(|r| r.name.clone());
+                json!({"ruleId": id, "name": name})
+            })
+            .collect();
+        json!({
+            "state": a.state,
+            "stateUpdatedAt": ts(a.state_updated_at),
+            "createdAt": ts(a.created_at),
+            "verificationMethod": a.verification_method,
+            "rules": rules,
+            "output": {},
+        })
+    }
+
+    fn get_action(&mut self, user: &str, code: &str, key: &str) -> Result<Reply, Reply> {
+        let ix = self.find_action(user, code, key)?;
+        Ok((200, self.action_json(&self.t.actions[ix])))
+    }
+
+    fn update_action(&mut self, user: &str, code: &str, key: &str) -> Result<Reply, Reply> {
+        let state = required(self.body, "state")?.to_owned();
+        const STATES: [&str; 8] = [
+            "ALLOW",
+            "BLOCK",
+            "CHALLENGE_REQUIRED",
+            "CHALLENGE_SUCCEEDED",
+            "CHALLENGE_FAILED",
+            "REVIEW_REQUIRED",
+            "REVIEW_SUCCEEDED",
+            "REVIEW_FAILED",
+        ];
+        if !STATES.contains(&state.as_str()) {
+            return Err(bad_request(&format!("`{state}` is not an action state.")));
+        }
+        let ix = self.find_action(user, code, key)?;
+        let a = &mut self.t.actions[ix];
+        a.state = state.clone();
+        a.state_updated_at = self.now;
+        a.updated_at = self.now;
+        Ok((200, json!({"state": state})))
+    }
+
+    fn query_actions(&mut self, user: &str) -> Result<Reply, Reply> {
+        let oldest = self.now - 30 * 86_400;
+        let from = match self.query.get("fromDate") {
+            Some(f) => Timestamp::new(f.as_str())
+                .unix_seconds()
+                .ok_or_else(|| bad_request("`fromDate` must be an ISO-8601 date."))?
+                .max(oldest),
+            None => oldest,
+        };
+        let codes: Option<Vec<&str>> = self.query.get("codes").map(|c| c.split(',').collect());
+        let state = self.query.get("state");
+        let list: Vec<Value> = self
+            .t
+            .actions
+            .iter()
+            .filter(|a| a.user == user && a.created_at >= from)
+            .filter(|a| codes.as_ref().is_none_or(|c| c.contains(&a.code.as_str())))
+            .filter(|a| state.is_none_or(|s| *s == a.state))
+            .map(|a| {
+                json!({
+                    "actionCode": a.code,
+                    "idempotencyKey": a.key,
+                    "createdAt": ts(a.created_at),
+                    "updatedAt": ts(a.updated_at),
+                    "state": a.state,
+                    "stateUpdatedAt": ts(a.state_updated_at),
+                    "verificationMethod": a.verification_method,
+                })
+            })
+            .collect();
+        Ok((200, Value::Array(list)))
+    }
+
+    fn get_user(&mut self, user: &str) -> Reply {
+        let u = self.t.users.get(user).cloned().unwrap_or_default();
+        let methods = u.enrolled_methods();
+        let mut out = json!({
+            "isEnrolled": !methods.is_empty(),
+            "emailVerified": false,
+            "phoneNumberVerified": false,
+            "enrolledVerificationMethods": methods,
+            "allowedVerificationMethods": methods,
+            "defaultVerificationMethod": methods.first(),
+        });
+        for (k, v) in &u.attrs {
+            out[k.as_str()] = v.clone();
+        }
+        if let Some(redirect) = self.query.get("redirectUrl") {
+            let token = issue_token(self.t, user, "manage-authenticators", "settings", self.now);
+            let q = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("token", &token)
+                .append_pair("redirectUrl", redirect)
+                .finish();
+            out["url"] = json!(format!("{}/ui/settings?{q}", self.base.trim_end_matches("/v1")));
+        }
+        (200, out)
+    }
+
+    fn update_user(&mut self, user: &str) -> Result<Reply, Reply> {
+        let b = self.body;
+        let mut changes = Map::new();
+        for k in ["email", "phoneNumber", "username", "displayName", "locale", "defaultVerificationMethod"] {
+            if let Some(v) = str_field(b, k)? {
+                changes.insert(k.to_owned(), json!(v));
+            }
+        }
+        for k in ["emailVerified", "phoneNumberVerified"] {
+            match b.get(k) {
+                None | Some(Value::Null) => {}
+                Some(Value::Bool(v)) => {
+                    changes.insert(k.to_owned(), json!(v));
+                }
+                Some(_) => return Err(bad_request(&format!("`{k}` must be a boolean."))),
+            }
+        }
+        let custom = match b.get("custom") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(m)) => Some(m.clone()),
+            Some(_) => return Err(bad_request("`custom` must be an object.")),
+        };
+        let u = self.t.users.entry(user.to_owned()).or_default();
+        u.attrs.extend(changes);
+        if let Some(c) = custom {
+            let entry = u
+                .attrs
+                .entry("custom".to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(m) = entry {
+                m.extend(c);
+            }
+        }
+        let mut out = Value::Object(u.attrs.clone());
+        out["userId"] = json!(user);
+        Ok((200, out))
+    }
+
+    fn delete_user(&mut self, user: &str) -> Reply {
+        self.t.users.remove(user);
+        self.t.sessions.retain(|_, s| s.user != user);
+        (200, json!({}))
+    }
+
+    fn query_users(&mut self) -> Result<Reply, Reply> {
+        let limit = match self.query.get("limit") {
+            Some(l) => l
+                .parse::<usize>()
+                .ok()
+                .filter(|l| (1..=1000).contains(l))
+                .ok_or_else(|| bad_request("`limit` must be between 1 and 1000."))?,
+            None => 100,
+        };
+        let mut token_payload = None;
+        let mut token_user = None;
+        if let Some(tok) = self.query.get("token") {
+            let info = self
+                .t
+                .tokens
+                .get(tok)
+                .ok_or_else(|| bad_request("The token is invalid."))?;
+            token_payload = Some(info.claims.clone());
+            token_user = Some(info.user.clone());
+        }
+        let filter = |k: &str, u: &User| {
+            self.query
+                .get(k)
+                .is_none_or(|want| u.attrs.get(k).and_then(Value::as_str) == Some(want.as_str()))
+        };
+        let after = self.query.get("lastEvaluatedUserId");
+        let matching: Vec<(&String, &User)> = self
+            .t
+            .users
+            .iter()
+            .filter(|(id, _)| after.is_none_or(|a| id.as_str() > a.as_str()))
+            .filter(|(id, _)| token_user.as_ref().is_none_or(|t| t == *id))
+            .filter(|(_, u)| filter("username", u) && filter("email", u) && filter("phoneNumber", u))
+            .collect();
+        let page: Vec<Value> = matching
+            .iter()
+            .take(limit)
+            .map(|(id, u)| {
+                let mut v = json!({
+                    "userId": id,
+                    "emailVerified": u.attrs.get("emailVerified").cloned().unwrap_or(json!(false)),
+                    "phoneNumberVerified": u.attrs.get("phoneNumberVerified").cloned().unwrap_or(json!(false)),
+                });
+                for k in ["email", "phoneNumber", "username"] {
+                    if let Some(x) = u.attrs.get(k) {
+                        v[k] = x.clone();
+                    }
+                }
+                v
+            })
+            .collect();
+        let mut out = json!({"users": page});
+        if matching.len() > limit
+            && let Some((id, _)) = matching.get(limit - 1)
+        {
+            out["lastEvaluatedUserId"] = json!(id);
+        }
+        if let Some(p) = token_payload {
+            out["tokenPayload"] = p;
+        }
+        Ok((200, out))
+    }
+
+    fn authenticators(&mut self, user: &str) -> Reply {
+        let list: Vec<Value> = self
+            .t
+            .users
+            .get(user)
+            .map(|u| u.authenticators.iter().map(|a| a.json(user)).collect())
+            .unwrap_or_default();
+        (200, Value::Array(list))
+    }
+
+    fn enroll(&mut self, user: &str) -> Result<Reply, Reply> {
+        let b = self.body;
+        let method = match str_field(b, "verificationMethod")? {
+            Some(m) => m,
+            // Seed era: `oobChannel`.
+            None => required(b, "oobChannel")?,
+        };
+        let email = str_field(b, "email")?.map(str::to_owned);
+        let phone = str_field(b, "phoneNumber")?.map(str::to_owned);
+        match method {
+            "SMS" | "WHATSAPP" if phone.is_none() => {
+                return Err(bad_request("`phoneNumber` is required for this method."));
+            }
+            "EMAIL_OTP" | "EMAIL_MAGIC_LINK" if email.is_none() => {
+                return Err(bad_request("`email` is required for this method."));
+            }
+            "AUTHENTICATOR_APP" => {
+                required(b, "otpUri")?;
+            }
+            "SMS" | "WHATSAPP" | "EMAIL_OTP" | "EMAIL_MAGIC_LINK" => {}
+            other => {
+                return Err(bad_request(&format!(
+                    "`{other}` cannot be enrolled as a verified authenticator."
+                )));
+            }
+        }
+        let a = Authenticator {
+            id: uuid::Uuid::new_v4().to_string(),
+            method: method.to_owned(),
+            email,
+            phone,
+            created_at: self.now,
+            credential: None,
+        };
+        let u = self.t.users.entry(user.to_owned()).or_default();
+        let first = u.authenticators.is_empty();
+        if let Some(p) = &a.phone {
+            u.attrs.insert("phoneNumber".into(), json!(p));
+            u.attrs.insert("phoneNumberVerified".into(), json!(true));
+        }
+        if let Some(e) = &a.email {
+            u.attrs.insert("email".into(), json!(e));
+            u.attrs.insert("emailVerified".into(), json!(true));
+        }
+        u.authenticators.push(a.clone());
+        let aj = a.json(user);
+        let mut out = json!({"authenticator": aj});
+        if first {
+            let codes: Vec<String> = (0..10).map(|_| random_token("")[..10].to_owned()).collect();
+            out["recoveryCodes"] = json!(codes);
+        }
+        queue_event(self.t, self.now, "authenticator.created", json!({"authenticator": aj}));
+        Ok((200, out))
+    }
+
+    fn batch_enroll(&mut self) -> Result<Reply, Reply> {
+        let list = match self.body.get("authenticators") {
+            Some(Value::Array(v)) => v.clone(),
+            _ => return Err(bad_request("`authenticators` must be an array.")),
+        };
+        let mut failures = Vec::new();
+        let mut ok = 0;
+        for item in &list {
+            let user = item.get("userId").and_then(Value::as_str).unwrap_or("");
+            let cred = item.get("credentialId").and_then(Value::as_str).unwrap_or("");
+            let key = item
+                .get("credentialPublicKey")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let method = item.get("verificationMethod").and_then(Value::as_str);
+            let fail = |code: &str, d: &str| {
+                json!({"userId": user, "credentialId": cred, "errorCode": code, "errorDescription": d})
+            };
+            if user.is_empty() || cred.is_empty() || key.is_empty() {
+                failures.push(fail("invalid_request", "userId, credentialId and credentialPublicKey are required"));
+                continue;
+            }
+            if method != Some("PASSKEY") {
+                failures.push(fail("invalid_request", "only PASSKEY can be imported"));
+                continue;
+            }
+            let dup = self.t.users.values().any(|u| {
+                u.authenticators.iter().any(|a| {
+                    a.credential
+                        .as_ref()
+                        .and_then(|c| c.get("credentialId"))
+                        .and_then(Value::as_str)
+                        == Some(cred)
+                })
+            });
+            if dup {
+                failures.push(fail("duplicate_credential", "this credential is already enrolled"));
+                continue;
+            }
+            let a = Authenticator {
+                id: uuid::Uuid::new_v4().to_string(),
+                method: "PASSKEY".into(),
+                email: None,
+                phone: None,
+                created_at: self.now,
+                credential: Some(json!({
+                    "credentialId": cred,
+                    "name": item.get("name").cloned().unwrap_or(json!("Imported passkey")),
+                    "aaguid": item.get("aaguid"),
+                })),
+            };
+            self.t
+                .users
+                .entry(user.to_owned())
+                .or_default()
+                .authenticators
+                .push(a);
+            ok += 1;
+        }
+        Ok((
+            200,
+            json!({"total": list.len(), "succeeded": ok, "failed": failures.len(), "failures": failures}),
+        ))
+    }
+
+    fn delete_authenticator(&mut self, user: &str, id: &str) -> Result<Reply, Reply> {
+        let u = self
+            .t
+            .users
+            .get_mut(user)
+            .ok_or_else(|| not_found("The authenticator was not found."))?;
+        let ix = u
+            .authenticators
+            .iter()
+            .position(|a| a.id == id)
+            .ok_or_else(|| not_found("The authenticator was not found."))?;
+        let a = u.authenticators.remove(ix);
+        let aj = a.json(user);
+        queue_event(self.t, self.now, "authenticator.deleted", json!({"authenticator": aj}));
+        Ok((200, json!({})))
+    }
+
+    fn devices(&mut self, user: &str) -> Reply {
+        let list: Vec<Value> = self
+            .t
+            .users
+            .get(user)
+            .map(|u| u.devices.iter().map(|d| d.json(user)).collect())
+            .unwrap_or_default();
+        (200, Value::Array(list))
+    }
+
+    fn invalidate_device(&mut self, user: &str, device: &str) -> Result<Reply, Reply> {
+        let now = self.now;
+        let d = self
+            .t
+            .users
+            .get_mut(user)
+            .and_then(|u| u.devices.iter_mut().find(|d| d.id == device))
+            .ok_or_else(|| not_found("The device was not found."))?;
+        d.invalidated_at = Some(now);
+        Ok((200, d.json(user)))
+    }
+
+    fn validate(&mut self) -> Result<Reply, Reply> {
+        let token = required(self.body, "token")?;
+        let want_user = str_field(self.body, "userId")?;
+        let want_action = str_field(self.body, "action")?;
+        let invalid = |e: &str| (200, json!({"isValid": false, "error": e}));
+        let Some(info) = self.t.tokens.get(token).cloned() else {
+            return Ok(invalid("The token is invalid."));
+        };
+        if info.expires_at <= self.now {
+            return Ok(invalid("The token has expired."));
+        }
+        if want_user.is_some_and(|u| u != info.user) || want_action.is_some_and(|a| a != info.action)
+        {
+            return Ok(invalid("The token was not issued for this user and action."));
+        }
+        let Some(a) = self
+            .t
+            .actions
+            .iter()
+            .find(|a| a.user == info.user && a.code == info.action && a.key == info.key)
+        else {
+            return Ok(invalid("The action no longer exists."));
+        };
+        Ok((
+            200,
+            json!({
+                "isValid": a.state == "CHALLENGE_SUCCEEDED",
+                "state": a.state,
+                "stateUpdatedAt": ts(a.state_updated_at),
+                "userId": a.user,
+                "action": a.code,
+                "actionCode": a.code,
+                "idempotencyKey": a.key,
+                "verificationMethod": a.verification_method,
+            }),
+        ))
+    }
+
+    fn challenge(&mut self) -> Result<Reply, Reply> {
+        let b = self.body;
+        let method = required(b, "verificationMethod")?.to_owned();
+        let action = required(b, "action")?.to_owned();
+        valid_action_code(&action)?;
+        let email = str_field(b, "email")?.map(str::to_owned);
+        let phone = str_field(b, "phoneNumber")?.map(str::to_owned);
+        let dest = match method.as_str() {
+            "SMS" | "WHATSAPP" => phone
+                .clone()
+                .ok_or_else(|| bad_request("`phoneNumber` is required for this method."))?,
+            "EMAIL_OTP" => email
+                .clone()
+                .ok_or_else(|| bad_request("`email` is required for this method."))?,
+            other => {
+                return Err(bad_request(&format!(
+                    "`{other}` is not supported for server-initiated challenges."
+                )));
+            }
+        };
+        let code = random_code();
+        let user = str_field(b, "userId")?.map(str::to_owned);
+        let key = str_field(b, "idempotencyKey")?
+            .map(str::to_owned)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let expires_at = self.now + TOKEN_TTL;
+        let id = match str_field(b, "challengeId")? {
+            Some(existing) => {
+                let c = self
+                    .t
+                    .challenges
+                    .iter_mut()
+                    .find(|c| c.id == existing)
+                    .ok_or_else(|| not_found("The challenge was not found."))?;
+                c.code = code.clone();
+                c.expires_at = expires_at;
+                c.attempts = 0;
+                c.id.clone()
+            }
+            None => {
+                let id = uuid::Uuid::new_v4().to_string();
+                self.t.challenges.push(OtpChallenge {
+                    id: id.clone(),
+                    code: code.clone(),
+                    method: method.clone(),
+                    action: action.clone(),
+                    key: key.clone(),
+                    email,
+                    phone,
+                    sms_channel: str_field(b, "smsChannel")?.map(str::to_owned),
+                    user: user.clone(),
+                    expires_at,
+                    attempts: 0,
+                    verified: false,
+                    claimed: false,
+                });
+                id
+            }
+        };
+        let event = if method == "EMAIL_OTP" { "email.created" } else { "sms.created" };
+        queue_event(
+            self.t,
+            self.now,
+            event,
+            json!({
+                "to": dest,
+                "code": code,
+                "userId": user,
+                "actionCode": action,
+                "idempotencyKey": key,
+                "verificationMethod": method,
+            }),
+        );
+        Ok((
+            200,
+            json!({"challengeId": id, "idempotencyKey": key, "expiresAt": expires_at}),
+        ))
+    }
+
+    fn verify(&mut self) -> Result<Reply, Reply> {
+        let id = required(self.body, "challengeId")?;
+        let code = required(self.body, "verificationCode")?;
+        let now = self.now;
+        let c = self
+            .t
+            .challenges
+            .iter_mut()
+            .find(|c| c.id == id)
+            .ok_or_else(|| not_found("The challenge was not found."))?;
+        if c.attempts >= MAX_OTP_ATTEMPTS {
+            return Ok((200, json!({"isVerified": false, "failureReason": "MAX_ATTEMPTS_EXCEEDED"})));
+        }
+        c.attempts += 1;
+        let right = aws_lc_rs::constant_time::verify_slices_are_equal(
+            c.code.as_bytes(),
+            code.as_bytes(),
+        )
+        .is_ok();
+        if !right || c.expires_at <= now {
+            return Ok((200, json!({"isVerified": false, "failureReason": "CODE_INVALID_OR_EXPIRED"})));
+        }
+        c.verified = true;
+        Ok((
+            200,
+            json!({
+                "isVerified": true,
+                "email": c.email,
+                "phoneNumber": c.phone,
+                "verificationMethod": c.method,
+            }),
+        ))
+    }
+
+    fn claim(&mut self) -> Result<Reply, Reply> {
+        let id = required(self.body, "challengeId")?;
+        let user = required(self.body, "userId")?.to_owned();
+        let skip = self.body.get("skipVerificationCheck") == Some(&Value::Bool(true));
+        let c = self
+            .t
+            .challenges
+            .iter_mut()
+            .find(|c| c.id == id)
+            .ok_or_else(|| not_found("The challenge was not found."))?;
+        if c.claimed {
+            return Err(bad_request("The challenge was already claimed."));
+        }
+        if !c.verified && !skip {
+            return Err(bad_request("The challenge has not been verified."));
+        }
+        if c.user.as_ref().is_some_and(|u| *u != user) {
+            return Err(bad_request("The challenge belongs to another user."));
+        }
+        c.claimed = true;
+        let c = c.clone();
+        let u = self.t.users.entry(user.clone()).or_default();
+        if let Some(p) = &c.phone {
+            u.attrs.insert("phoneNumber".into(), json!(p));
+            u.attrs.insert("phoneNumberVerified".into(), json!(true));
+        }
+        if let Some(e) = &c.email {
+            u.attrs.insert("email".into(), json!(e));
+            u.attrs.insert("emailVerified".into(), json!(true));
+        }
+        self.t.actions.push(Action {
+            user: user.clone(),
+            code: c.action.clone(),
+            key: c.key.clone(),
+            state: "CHALLENGE_SUCCEEDED".into(),
+            created_at: self.now,
+            updated_at: self.now,
+            state_updated_at: self.now,
+            verification_method: Some(c.method.clone()),
+            rule_ids: Vec::new(),
+            device_id: None,
+            redirect_url: None,
+        });
+        let token = issue_token(self.t, &user, &c.action, &c.key, self.now);
+        Ok((200, json!({"token": token, "verificationMethod": c.method})))
+    }
+
+    fn get_challenge(&mut self) -> Result<Reply, Reply> {
+        let q = self.query;
+        let found = if let Some(id) = q.get("challengeId") {
+            self.t.challenges.iter().find(|c| &c.id == id)
+        } else {
+            let user = q.get("userId").ok_or_else(|| bad_request("`challengeId` or `userId` is required."))?;
+            self.t.challenges.iter().rev().find(|c| {
+                c.user.as_ref() == Some(user)
+                    && q.get("action").is_none_or(|a| *a == c.action)
+                    && q.get("verificationMethod").is_none_or(|m| *m == c.method)
+            })
+        };
+        let c = found.ok_or_else(|| not_found("The challenge was not found."))?;
+        Ok((
+            200,
+            json!({
+                "challengeId": c.id,
+                "expiresAt": c.expires_at,
+                "verificationMethod": c.method,
+                "smsChannel": c.sms_channel,
+                "phoneNumber": c.phone,
+                "email": c.email,
+                "action": c.action,
+            }),
+        ))
+    }
+
+    fn new_session(&mut self, user: String, client_id: String, method: Option<String>) -> Value {
+        let access = random_token("ast_");
+        let refresh = random_token("rst_");
+        self.t.sessions.insert(
+            access.clone(),
+            Session {
+                user,
+                client_id,
+                refresh: refresh.clone(),
+                method,
+                expires_at: self.now + SESSION_TTL,
+            },
+        );
+        json!({"accessToken": access, "refreshToken": refresh})
+    }
+
+    fn create_session(&mut self) -> Result<Reply, Reply> {
+        let client_id = required(self.body, "clientId")?.to_owned();
+        let token = required(self.body, "token")?;
+        let action = str_field(self.body, "action")?;
+        let info = self
+            .t
+            .tokens
+            .get(token)
+            .cloned()
+            .filter(|i| i.expires_at > self.now)
+            .ok_or_else(|| bad_request("The token is invalid or has expired."))?;
+        if action.is_some_and(|a| a != info.action) {
+            return Err(bad_request("The token was not issued for this action."));
+        }
+        let a = self
+            .t
+            .actions
+            .iter()
+            .find(|a| a.user == info.user && a.code == info.action && a.key == info.key)
+            .ok_or_else(|| bad_request("The token's action no longer exists."))?;
+        if !matches!(a.state.as_str(), "CHALLENGE_SUCCEEDED" | "ALLOW" | "REVIEW_SUCCEEDED") {
+            return Err(bad_request("The token's action was not successful."));
+        }
+        let method = a.verification_method.clone();
+        Ok((200, self.new_session(info.user, client_id, method)))
+    }
+
+    fn validate_session(&mut self) -> Result<Reply, Reply> {
+        let access = required(self.body, "accessToken")?;
+        let s = self
+            .t
+            .sessions
+            .get(access)
+            .filter(|s| s.expires_at > self.now)
+            .ok_or_else(|| bad_request("The access token is invalid, expired or revoked."))?;
+        if let Some(Value::Array(ids)) = self.body.get("clientIds")
+            && !ids.is_empty()
+            && !ids.iter().any(|i| i.as_str() == Some(s.client_id.as_str()))
+        {
+            return Err(bad_request("The access token was issued for another client."));
+        }
+        let mut user = json!({"userId": s.user});
+        if let Some(u) = self.t.users.get(&s.user) {
+            for (k, v) in &u.attrs {
+                user[k.as_str()] = v.clone();
+            }
+        }
+        Ok((
+            200,
+            json!({"user": user, "expiresAt": s.expires_at, "verificationMethod": s.method}),
+        ))
+    }
+
+    fn refresh_session(&mut self) -> Result<Reply, Reply> {
+        let refresh = required(self.body, "refreshToken")?;
+        let access = self
+            .t
+            .sessions
+            .iter()
+            .find(|(_, s)| s.refresh == refresh)
+            .map(|(a, _)| a.clone())
+            .ok_or_else(|| bad_request("The refresh token is invalid or revoked."))?;
+        let Some(old) = self.t.sessions.remove(&access) else {
+            return Err(bad_request("The refresh token is invalid or revoked."));
+        };
+        Ok((200, self.new_session(old.user, old.client_id, old.method)))
+    }
+
+    fn revoke_session(&mut self) -> Result<Reply, Reply> {
+        let access = required(self.body, "accessToken")?;
+        self.t.sessions.remove(access);
+        Ok((200, json!({})))
+    }
+
+    fn revoke_user_sessions(&mut self) -> Result<Reply, Reply> {
+        let user = required(self.body, "userId")?.to_owned();
+        self.t.sessions.retain(|_, s| s.user != user);
+        Ok((200, json!({})))
+    }
+}

@@ -1,0 +1,1116 @@
+//! The Service Client: configuration, the signed JOSE transport, and the API calls.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use auth_core::http_types::header::{
+    AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER,
+};
+use auth_core::http_types::{Method, Response};
+use auth_core::poll::{PollConfig, PollStatus, poll_until};
+use auth_core::{BaseUrl, HttpClient, HttpConfig, Replay, RetryPolicy, SharedClock, Transport};
+use aws_lc_rs::digest;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::error::{AuthorizationInProgress, VerificationError};
+use crate::jose::jwe::{self, JweAlgorithm};
+use crate::jose::jws::{self, JwsAlgorithm, UnverifiedJws};
+use crate::keys::{RsaPublicKey, ServicePrivateKey};
+use crate::response::{AuthorizationPoll, CorePackage, decode_core, decrypt_jwe};
+use crate::{
+    AuthRequestId, AuthorizationRequest, AuthorizationRequestCreated, AuthorizationResponse, Error,
+    ServiceId,
+};
+
+/// The production API.
+pub const DEFAULT_BASE_URL: &str = "https://api.launchkey.com";
+/// The API's entity id (`aud` of requests, `iss` of responses).
+pub const API_ENTITY: &str = "lka";
+/// Request token lifetime (`exp = iat + 5`).
+pub const REQUEST_TOKEN_LIFETIME: i64 = 5;
+/// How long the server-time offset is trusted.
+pub const OFFSET_TTL: Duration = Duration::from_secs(300);
+/// How long the "current API key" is trusted before it is fetched again.
+pub const CURRENT_KEY_TTL: Duration = Duration::from_secs(300);
+/// Default leeway for response and webhook token times.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+/// How long an unknown API kid is remembered as unknown.
+pub const NEGATIVE_KID_TTL: Duration = Duration::from_secs(60);
+/// The most API keys kept by kid.
+pub const MAX_CACHED_API_KEYS: usize = 32;
+
+/// Header carrying the API's response (and webhook) JWT.
+pub const X_IOV_JWT: &str = "x-iov-jwt";
+/// Header carrying the API key id with `GET /public/v3/public-key`.
+pub const X_IOV_KEY_ID: &str = "x-iov-key-id";
+
+/// Builds a [`ServiceClient`].
+///
+/// ```no_run
+/// # fn main() -> Result<(), launchkey::Error> {
+/// use launchkey::{ServiceClient, ServiceId, ServicePrivateKey};
+///
+/// let key = ServicePrivateKey::from_pem(&std::fs::read_to_string("service-key.pem").unwrap())?;
+/// let client = ServiceClient::builder(ServiceId::parse("9e4a2c8b-5d3f-4b1a-8c7e-6f5d4c3b2a19")?, key)
+///     .build()?; // https://api.launchkey.com
+/// # let _ = client; Ok(()) }
+/// ```
+pub struct ServiceClientBuilder {
+    service_id: ServiceId,
+    keys: Vec<ServicePrivateKey>,
+    base_url: String,
+    clock: Option<SharedClock>,
+    http_client: Option<Arc<dyn HttpClient>>,
+    #[cfg(feature = "reqwest")]
+    reqwest_client: Option<reqwest::Client>,
+    jws: JwsAlgorithm,
+    jwe: JweAlgorithm,
+    leeway: Duration,
+    retry: RetryPolicy,
+    http: HttpConfig,
+    webhook_replay_protection: bool,
+}
+
+impl fmt::Debug for ServiceClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceClientBuilder")
+            .field("service_id", &self.service_id)
+            .field("keys", &self.keys)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceClientBuilder {
+    /// Adds another service key (rotation: responses name the key they used by kid). Requests
+    /// are always signed with the first key.
+    pub fn additional_key(mut self, key: ServicePrivateKey) -> Self {
+        self.keys.push(key);
+        self
+    }
+
+    /// Sets the API base URL (default `https://api.launchkey.com`; `http://` only for loopback).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// Sets the clock (default: the system clock).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Uses your own HTTP client. It must allow a body on `DELETE` (the session-end call has one).
+    pub fn http_client(mut self, client: Arc<dyn HttpClient>) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Uses your own configured `reqwest::Client` (proxies, roots, mTLS).
+    #[cfg(feature = "reqwest")]
+    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
+        self.reqwest_client = Some(client);
+        self
+    }
+
+    /// Sets the request JWS algorithm (default RS512).
+    pub fn jws_algorithm(mut self, alg: JwsAlgorithm) -> Self {
+        self.jws = alg;
+        self
+    }
+
+    /// Sets the request JWE algorithm (default RSA-OAEP-256).
+    pub fn jwe_algorithm(mut self, alg: JweAlgorithm) -> Self {
+        self.jwe = alg;
+        self
+    }
+
+    /// Sets the leeway for response and webhook token times (default 30 s, at most 300 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Sets the retry policy (only `GET`s are ever repeated).
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets timeouts and limits.
+    pub fn http_config(mut self, config: HttpConfig) -> Self {
+        self.http = config;
+        self
+    }
+
+    /// Rejects a webhook whose `jti` was already accepted (until its `exp` plus leeway has
+    /// passed) with [`VerificationError::Replayed`]. Off by default (the official SDKs have no
+    /// replay protection beyond `exp`); the cache lives in this client and its clones only.
+    pub fn webhook_replay_protection(mut self, on: bool) -> Self {
+        self.webhook_replay_protection = on;
+        self
+    }
+
+    /// Validates the settings and builds the client.
+    pub fn build(self) -> Result<ServiceClient, Error> {
+        let base = BaseUrl::parse(&self.base_url)?;
+        if self.leeway > Duration::from_secs(300) {
+            return Err(Error::InvalidConfig {
+                name: "leeway",
+                reason: "at most 300 seconds".into(),
+            });
+        }
+        let mut kids = std::collections::HashSet::new();
+        if !self.keys.iter().all(|k| kids.insert(k.kid().clone())) {
+            return Err(Error::InvalidConfig {
+                name: "keys",
+                reason: "the same key was added twice".into(),
+            });
+        }
+        let mut builder = Transport::builder(base)
+            .user_agent("launchkey-rust", env!("CARGO_PKG_VERSION"))
+            .retry(self.retry)
+            .config(self.http);
+        if let Some(clock) = &self.clock {
+            builder = builder.clock(clock.clone());
+        }
+        if let Some(client) = self.http_client {
+            builder = builder.http_client(client);
+        }
+        #[cfg(feature = "reqwest")]
+        if let Some(client) = self.reqwest_client {
+            builder = builder.reqwest_client(client);
+        }
+        let transport = builder.build()?;
+        let clock = transport.clock().clone();
+        let entity = self.service_id.entity();
+        Ok(ServiceClient {
+            inner: Arc::new(Inner {
+                service_id: self.service_id,
+                entity,
+                keys: self.keys,
+                transport,
+                clock,
+                jws: self.jws,
+                jwe: self.jwe,
+                leeway: i64::try_from(self.leeway.as_secs()).unwrap_or(30),
+                cache: Mutex::new(Cache::default()),
+                seen_webhooks: self
+                    .webhook_replay_protection
+                    .then(|| Mutex::new(HashMap::new())),
+            }),
+        })
+    }
+}
+
+#[derive(Default)]
+struct Cache {
+    offset: Option<(i64, SystemTime)>,
+    current: Option<(String, SystemTime)>,
+    keys: HashMap<String, Arc<RsaPublicKey>>,
+    misses: HashMap<String, SystemTime>,
+}
+
+struct Inner {
+    service_id: ServiceId,
+    entity: String,
+    keys: Vec<ServicePrivateKey>,
+    transport: Transport,
+    clock: SharedClock,
+    jws: JwsAlgorithm,
+    jwe: JweAlgorithm,
+    leeway: i64,
+    cache: Mutex<Cache>,
+    seen_webhooks: Option<Mutex<HashMap<String, i64>>>,
+}
+
+/// The LaunchKey Service Client. Cheap to clone: clones share the connection pool and the key
+/// and time caches.
+///
+/// See the crate documentation for a guided example.
+#[derive(Clone)]
+pub struct ServiceClient {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for ServiceClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceClient")
+            .field("service_id", &self.inner.service_id)
+            .field("keys", &self.inner.keys)
+            .field("base_url", self.inner.transport.base_url())
+            .field("jws", &self.inner.jws)
+            .field("jwe", &self.inner.jwe)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A response whose `X-IOV-JWT` passed every check.
+pub(crate) struct Verified {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+#[derive(Deserialize)]
+struct ApiErrorBody {
+    #[serde(default)]
+    error_code: Option<String>,
+    #[serde(default)]
+    error_detail: Option<Value>,
+    #[serde(default)]
+    error_data: Option<Value>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hex digest of `body` for a `func` value (`S256`, `S384`, `S512`).
+pub(crate) fn body_hash(func: &str, body: &[u8]) -> Option<String> {
+    let alg = match func {
+        "S256" => &digest::SHA256,
+        "S384" => &digest::SHA384,
+        "S512" => &digest::SHA512,
+        _ => return None,
+    };
+    Some(hex(digest::digest(alg, body).as_ref()))
+}
+
+/// Checks `func`/`hash` of a `request` or `response` claim against the raw body.
+pub(crate) fn check_body_hash(
+    claim: &Map<String, Value>,
+    body: &[u8],
+) -> Result<(), VerificationError> {
+    let func = claim.get("func").and_then(Value::as_str);
+    let hash = claim.get("hash").and_then(Value::as_str);
+    match (body.is_empty(), func, hash) {
+        (true, None, None) => Ok(()),
+        (true, _, _) => Err(VerificationError::BodyHash(
+            "hash claim present for an empty body",
+        )),
+        (false, Some(func), Some(hash)) => {
+            let expected = body_hash(func, body)
+                .ok_or(VerificationError::BodyHash("unknown hash function"))?;
+            if expected.eq_ignore_ascii_case(hash) {
+                Ok(())
+            } else {
+                Err(VerificationError::BodyHash("hash does not match the body"))
+            }
+        }
+        (false, _, _) => Err(VerificationError::BodyHash("body without func/hash claims")),
+    }
+}
+
+fn claim_time(claims: &Map<String, Value>, name: &'static str) -> Result<i64, VerificationError> {
+    let v = claims
+        .get(name)
+        .ok_or(VerificationError::MissingClaim(name))?;
+    v.as_i64()
+        .or_else(|| {
+            v.as_f64()
+                .filter(|f| f.is_finite())
+                .map(|f| f.floor() as i64)
+        })
+        .ok_or(VerificationError::MissingClaim(name))
+}
+
+fn claim_str(claims: &Map<String, Value>, name: &'static str) -> Result<String, VerificationError> {
+    claims
+        .get(name)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or(VerificationError::MissingClaim(name))
+}
+
+fn cache_list(s: &str) -> Vec<String> {
+    let mut v: Vec<String> = s
+        .split(',')
+        .map(|p| p.trim().to_ascii_lowercase())
+        .filter(|p| !p.is_empty())
+        .collect();
+    v.sort();
+    v
+}
+
+fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+impl ServiceClient {
+    /// Starts building a client for `service_id`, signing with `key`.
+    pub fn builder(service_id: ServiceId, key: ServicePrivateKey) -> ServiceClientBuilder {
+        ServiceClientBuilder {
+            service_id,
+            keys: vec![key],
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            clock: None,
+            http_client: None,
+            #[cfg(feature = "reqwest")]
+            reqwest_client: None,
+            jws: JwsAlgorithm::default(),
+            jwe: JweAlgorithm::default(),
+            leeway: DEFAULT_LEEWAY,
+            retry: RetryPolicy::default(),
+            http: HttpConfig::default(),
+            webhook_replay_protection: false,
+        }
+    }
+
+    /// A poll configuration for a request: every second, until its time to live plus 10 s.
+    pub fn poll_config_for(request: &AuthorizationRequest) -> PollConfig {
+        PollConfig::every(
+            Duration::from_secs(1),
+            request.effective_ttl() + Duration::from_secs(10),
+        )
+    }
+
+    /// Records a webhook token's `jti`; `Err(Replayed)` if it was seen and has not expired.
+    pub(crate) fn note_webhook_jti(
+        &self,
+        claims: &Map<String, Value>,
+    ) -> Result<(), VerificationError> {
+        let Some(seen) = &self.inner.seen_webhooks else {
+            return Ok(());
+        };
+        let jti = claim_str(claims, "jti")?;
+        let exp = claim_time(claims, "exp")?;
+        let now = self.cached_server_now();
+        let leeway = self.inner.leeway;
+        let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.retain(|_, e| e.saturating_add(leeway) >= now);
+        if seen.contains_key(&jti) {
+            return Err(VerificationError::Replayed);
+        }
+        if seen.len() >= 100_000 {
+            return Err(VerificationError::Replayed);
+        }
+        seen.insert(jti, exp);
+        Ok(())
+    }
+
+    /// The service id.
+    pub fn service_id(&self) -> ServiceId {
+        self.inner.service_id
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &BaseUrl {
+        self.inner.transport.base_url()
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &SharedClock {
+        &self.inner.clock
+    }
+
+    pub(crate) fn service_keys(&self) -> &[ServicePrivateKey] {
+        &self.inner.keys
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.inner.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn age(&self, since: SystemTime) -> Duration {
+        self.inner
+            .clock
+            .now()
+            .duration_since(since)
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// Server-adjusted now from the cached offset, without any network I/O (local time when no
+    /// offset is known yet).
+    pub(crate) fn cached_server_now(&self) -> i64 {
+        let offset = self.lock().offset.map(|(o, _)| o).unwrap_or(0);
+        self.inner.clock.unix_seconds().saturating_add(offset)
+    }
+
+    async fn unsigned_get(&self, path: &str) -> Result<Response<Vec<u8>>, Error> {
+        let req = self
+            .inner
+            .transport
+            .request(Method::GET, path)
+            .body(Vec::new())
+            .map_err(|e| Error::InvalidRequest {
+                field: "path",
+                reason: e.to_string(),
+            })?;
+        Ok(self.inner.transport.send(req, Replay::ByMethod).await?)
+    }
+
+    /// Server-adjusted now (Unix seconds), pinging the API when the offset is stale.
+    pub async fn server_time(&self) -> Result<i64, Error> {
+        let cached = self.lock().offset;
+        if let Some((offset, at)) = cached
+            && self.age(at) < OFFSET_TTL
+        {
+            return Ok(self.inner.clock.unix_seconds().saturating_add(offset));
+        }
+        let resp = self.unsigned_get("/public/v3/ping").await?;
+        if !resp.status().is_success() {
+            return Err(status_error(
+                resp.status().as_u16(),
+                resp.body(),
+                resp.headers(),
+            ));
+        }
+        #[derive(Deserialize)]
+        struct Ping {
+            api_time: String,
+        }
+        let ping: Ping = auth_core::json::from_slice("ping response", resp.body())?;
+        let api = crate::time::parse_iso8601(&ping.api_time).ok_or_else(|| {
+            auth_core::Error::decode("ping response", "api_time", "not an ISO-8601 UTC time")
+        })?;
+        let local = self.inner.clock.unix_seconds();
+        self.lock().offset = Some((api - local, self.inner.clock.now()));
+        Ok(api)
+    }
+
+    fn forget_offset(&self) {
+        self.lock().offset = None;
+    }
+
+    fn remember_key(&self, kid: &str, key: Arc<RsaPublicKey>) {
+        let mut c = self.lock();
+        if c.keys.len() >= MAX_CACHED_API_KEYS && !c.keys.contains_key(kid) {
+            let current = c.current.as_ref().map(|(k, _)| k.clone());
+            let victim = c
+                .keys
+                .keys()
+                .find(|k| Some(*k) != current.as_ref())
+                .cloned();
+            if let Some(v) = victim {
+                c.keys.remove(&v);
+            }
+        }
+        c.keys.insert(kid.to_owned(), key);
+        c.misses.remove(kid);
+    }
+
+    /// The current API public key and its kid (fetched when older than 300 s).
+    pub async fn current_api_key(&self) -> Result<(String, Arc<RsaPublicKey>), Error> {
+        {
+            let c = self.lock();
+            if let Some((kid, at)) = &c.current
+                && self.age(*at) < CURRENT_KEY_TTL
+                && let Some(k) = c.keys.get(kid)
+            {
+                return Ok((kid.clone(), k.clone()));
+            }
+        }
+        let resp = self.unsigned_get("/public/v3/public-key").await?;
+        if !resp.status().is_success() {
+            return Err(status_error(
+                resp.status().as_u16(),
+                resp.body(),
+                resp.headers(),
+            ));
+        }
+        let kid = header_str(resp.headers(), X_IOV_KEY_ID)
+            .ok_or_else(|| {
+                auth_core::Error::decode("public key response", "X-IOV-KEY-ID", "header missing")
+            })?
+            .to_owned();
+        crate::Kid::new(&kid)?;
+        let pem = std::str::from_utf8(resp.body())
+            .map_err(|_| auth_core::Error::decode("public key response", ".", "not UTF-8 PEM"))?;
+        let key = Arc::new(RsaPublicKey::from_pem(pem)?);
+        self.remember_key(&kid, key.clone());
+        self.lock().current = Some((kid.clone(), self.inner.clock.now()));
+        Ok((kid, key))
+    }
+
+    /// The API public key with id `kid`: from the cache, else `GET /public/v3/public-key/{kid}`.
+    pub async fn api_key(&self, kid: &str) -> Result<Arc<RsaPublicKey>, Error> {
+        {
+            let c = self.lock();
+            if let Some(k) = c.keys.get(kid) {
+                return Ok(k.clone());
+            }
+            if let Some(at) = c.misses.get(kid)
+                && self.age(*at) < NEGATIVE_KID_TTL
+            {
+                return Err(Error::ApiKeyNotFound {
+                    kid: kid.to_owned(),
+                });
+            }
+        }
+        if crate::Kid::new(kid).is_err() || kid.contains(['/', '?', '#', '%', '\\']) {
+            return Err(Error::ApiKeyNotFound {
+                kid: kid.chars().take(64).collect(),
+            });
+        }
+        let resp = self
+            .unsigned_get(&format!("/public/v3/public-key/{kid}"))
+            .await?;
+        if resp.status().as_u16() == 404 {
+            let now = self.inner.clock.now();
+            let mut c = self.lock();
+            if c.misses.len() >= 1024 {
+                c.misses.clear();
+            }
+            c.misses.insert(kid.to_owned(), now);
+            return Err(Error::ApiKeyNotFound {
+                kid: kid.to_owned(),
+            });
+        }
+        if !resp.status().is_success() {
+            return Err(status_error(
+                resp.status().as_u16(),
+                resp.body(),
+                resp.headers(),
+            ));
+        }
+        let pem = std::str::from_utf8(resp.body())
+            .map_err(|_| auth_core::Error::decode("public key response", ".", "not UTF-8 PEM"))?;
+        let key = Arc::new(RsaPublicKey::from_pem(pem)?);
+        self.remember_key(kid, key.clone());
+        Ok(key)
+    }
+
+    /// Verifies an API-signed JWT (response or webhook): allow-listed alg, signature under the
+    /// key named by `kid`, `iss`, `aud`, `sub`, and the times against the cached server time.
+    pub(crate) async fn verify_api_jwt(&self, token: &str) -> Result<Map<String, Value>, Error> {
+        let jws = UnverifiedJws::parse(token).map_err(VerificationError::from)?;
+        let kid = jws
+            .header()
+            .kid
+            .clone()
+            .ok_or(VerificationError::MissingKid)?;
+        let key = self.api_key(&kid).await?;
+        let payload = jws.verify(key.der()).map_err(VerificationError::from)?;
+        let claims: Map<String, Value> = serde_json::from_slice(payload)
+            .map_err(|_| VerificationError::Malformed("claims are not a JSON object".into()))?;
+        let iss = claim_str(&claims, "iss")?;
+        if iss != API_ENTITY {
+            return Err(VerificationError::Issuer {
+                expected: API_ENTITY.into(),
+                actual: iss,
+            }
+            .into());
+        }
+        let aud_ok = match claims.get("aud") {
+            Some(Value::String(s)) => s == &self.inner.entity,
+            Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(&self.inner.entity)),
+            _ => return Err(VerificationError::MissingClaim("aud").into()),
+        };
+        if !aud_ok {
+            return Err(VerificationError::Audience {
+                expected: self.inner.entity.clone(),
+                actual: claims.get("aud").map(Value::to_string).unwrap_or_default(),
+            }
+            .into());
+        }
+        let sub = claim_str(&claims, "sub")?;
+        if sub != self.inner.entity {
+            return Err(VerificationError::Subject {
+                expected: self.inner.entity.clone(),
+                actual: sub,
+            }
+            .into());
+        }
+        let (iat, nbf, exp) = (
+            claim_time(&claims, "iat")?,
+            claim_time(&claims, "nbf")?,
+            claim_time(&claims, "exp")?,
+        );
+        let now = self.cached_server_now();
+        let leeway = self.inner.leeway;
+        if exp.saturating_add(leeway) < now {
+            return Err(VerificationError::Expired.into());
+        }
+        if nbf.saturating_sub(leeway) > now || iat.saturating_sub(leeway) > now {
+            return Err(VerificationError::NotYetValid.into());
+        }
+        Ok(claims)
+    }
+
+    fn request_token(
+        &self,
+        method: &Method,
+        path: &str,
+        body: &[u8],
+        now: i64,
+        jti: &str,
+    ) -> Result<String, Error> {
+        let mut request = Map::new();
+        request.insert("meth".into(), json!(method.as_str()));
+        request.insert("path".into(), json!(path));
+        if !body.is_empty() {
+            request.insert("func".into(), json!("S256"));
+            request.insert("hash".into(), json!(body_hash("S256", body)));
+        }
+        let claims = json!({
+            "iss": self.inner.entity,
+            "sub": self.inner.entity,
+            "aud": API_ENTITY,
+            "iat": now,
+            "nbf": now,
+            "exp": now + REQUEST_TOKEN_LIFETIME,
+            "jti": jti,
+            "request": request,
+        });
+        let key = self.inner.keys.first().ok_or(Error::InvalidConfig {
+            name: "keys",
+            reason: "no service key".into(),
+        })?;
+        let payload =
+            serde_json::to_vec(&claims).map_err(|e| auth_core::Error::decode("claims", ".", e))?;
+        Ok(jws::sign(
+            self.inner.jws,
+            key.signer(),
+            Some(key.kid().as_str()),
+            &payload,
+        )?)
+    }
+
+    /// Sends a signed call; on a 401 refreshes the server time once and tries again.
+    pub(crate) async fn signed(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Verified, Error> {
+        match self.signed_once(method.clone(), path, body).await {
+            Err(Error::Unauthorized) => {
+                self.forget_offset();
+                self.signed_once(method, path, body).await
+            }
+            other => other,
+        }
+    }
+
+    async fn signed_once(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Verified, Error> {
+        let now = self.server_time().await?;
+        let full_path = format!("{}{}", self.inner.transport.base_url().path(), path);
+        let (body_bytes, content_type) = match body {
+            Some(v) => {
+                let (kid, key) = self.current_api_key().await?;
+                let plain = zeroize::Zeroizing::new(
+                    serde_json::to_vec(v)
+                        .map_err(|e| auth_core::Error::decode("request", ".", e))?,
+                );
+                let token = jwe::encrypt(
+                    self.inner.jwe,
+                    key.encrypting(),
+                    Some(&kid),
+                    Some("application/json"),
+                    &plain,
+                )?;
+                (token.into_bytes(), "application/jose")
+            }
+            None => (Vec::new(), "application/jwt"),
+        };
+        let jti = uuid::Uuid::new_v4().to_string();
+        let token = self.request_token(&method, &full_path, &body_bytes, now, &jti)?;
+        let replay = if method == Method::GET {
+            Replay::ByMethod
+        } else {
+            Replay::Never
+        };
+        let req = self
+            .inner
+            .transport
+            .request(method, path)
+            .header(AUTHORIZATION, format!("IOV-JWT {token}"))
+            .header(CONTENT_TYPE, content_type)
+            .body(body_bytes)
+            .map_err(|e| Error::InvalidRequest {
+                field: "path",
+                reason: e.to_string(),
+            })?;
+        let resp = self.inner.transport.send(req, replay).await?;
+        let status = resp.status().as_u16();
+        match status {
+            401 => return Err(Error::Unauthorized),
+            429 => {
+                return Err(Error::RateLimited {
+                    retry_after: header_str(resp.headers(), RETRY_AFTER.as_str())
+                        .and_then(|s| s.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs),
+                });
+            }
+            s if s >= 500 => return Err(Error::Server { status: s }),
+            _ => {}
+        }
+        self.verify_response(&resp, &jti).await?;
+        let (_, body) = resp.into_parts();
+        Ok(Verified { status, body })
+    }
+
+    async fn verify_response(&self, resp: &Response<Vec<u8>>, jti: &str) -> Result<(), Error> {
+        let token = header_str(resp.headers(), X_IOV_JWT).ok_or(VerificationError::MissingToken)?;
+        let claims = self.verify_api_jwt(token).await?;
+        if claims.get("jti").and_then(Value::as_str) != Some(jti) {
+            return Err(VerificationError::Jti.into());
+        }
+        let response = claims
+            .get("response")
+            .and_then(Value::as_object)
+            .ok_or(VerificationError::MissingClaim("response"))?;
+        let claim_status = response
+            .get("status")
+            .and_then(Value::as_i64)
+            .ok_or(VerificationError::MissingClaim("response.status"))?;
+        let http = resp.status().as_u16();
+        if claim_status != i64::from(http) {
+            return Err(VerificationError::Status {
+                claim: claim_status,
+                http,
+            }
+            .into());
+        }
+        check_body_hash(response, resp.body())?;
+        let location = header_str(resp.headers(), LOCATION.as_str());
+        let claim_location = response.get("location").and_then(Value::as_str);
+        if location != claim_location {
+            return Err(VerificationError::Location.into());
+        }
+        let cache = header_str(resp.headers(), CACHE_CONTROL.as_str()).map(cache_list);
+        let claim_cache = response
+            .get("cache")
+            .and_then(Value::as_str)
+            .map(cache_list);
+        if cache != claim_cache {
+            return Err(VerificationError::Cache.into());
+        }
+        Ok(())
+    }
+
+    /// Decrypts a verified 2xx body (must be a JWE) into JSON.
+    fn success_body(&self, v: &Verified) -> Result<Vec<u8>, Error> {
+        if !jwe::looks_like_jwe(&v.body) {
+            return Err(Error::Jose(crate::jose::JoseError::Malformed(
+                "a 2xx body of a signed call must be a compact JWE",
+            )));
+        }
+        decrypt_jwe(&self.inner.keys, &v.body)
+    }
+
+    /// Maps a verified non-2xx response to its typed error.
+    fn api_error(&self, v: &Verified) -> Error {
+        if !v.body.is_empty() {
+            let plain = if jwe::looks_like_jwe(&v.body) {
+                match decrypt_jwe(&self.inner.keys, &v.body) {
+                    Ok(p) => p,
+                    Err(e) => return e,
+                }
+            } else {
+                v.body.clone()
+            };
+            if let Ok(body) = serde_json::from_slice::<ApiErrorBody>(&plain)
+                && let Some(code) = body.error_code
+            {
+                return map_code(v.status, &code, body.error_detail, body.error_data);
+            }
+        }
+        match v.status {
+            403 => Error::Forbidden,
+            404 => Error::NotFound,
+            408 => Error::AuthorizationExpired,
+            409 => Error::Conflict,
+            s => Error::Api {
+                status: s,
+                code: format!("HTTP-{s}"),
+                detail: String::new(),
+            },
+        }
+    }
+
+    /// Creates an authorization request: validates it, then `POST /service/v3/auths` (sent
+    /// once and never retried on transport errors, 429 or 5xx: it pushes to the user's phone;
+    /// only a 401 leads to one re-signed attempt with a fresh server time).
+    pub async fn authorize(
+        &self,
+        request: &AuthorizationRequest,
+    ) -> Result<AuthorizationRequestCreated, Error> {
+        request.validate()?;
+        let v = self
+            .signed(Method::POST, "/service/v3/auths", Some(&request.to_wire()))
+            .await?;
+        if (200..300).contains(&v.status) {
+            let plain = self.success_body(&v)?;
+            return Ok(auth_core::json::from_slice("create auth response", &plain)?);
+        }
+        Err(self.api_error(&v))
+    }
+
+    /// Polls once: `GET /service/v3/auths/{id}`.
+    ///
+    /// The device package's `auth_request` must equal `id`, else
+    /// [`Error::AuthRequestMismatch`]. A cancelled request gives
+    /// [`Error::AuthorizationCanceled`].
+    pub async fn get_authorization_response(
+        &self,
+        id: &AuthRequestId,
+    ) -> Result<AuthorizationPoll, Error> {
+        let v = self
+            .signed(
+                Method::GET,
+                &format!("/service/v3/auths/{}", id.as_str()),
+                None,
+            )
+            .await?;
+        match v.status {
+            s if (200..300).contains(&s) && v.body.is_empty() => Ok(AuthorizationPoll::Pending),
+            s if (200..300).contains(&s) => {
+                let plain = self.success_body(&v)?;
+                let core: CorePackage =
+                    auth_core::json::from_slice("authorization response", &plain)?;
+                let response = decode_core(&self.inner.keys, core)?;
+                let same = AuthRequestId::parse(&response.authorization_request_id)
+                    .map(|r| &r == id)
+                    .unwrap_or(false);
+                if !same {
+                    return Err(Error::AuthRequestMismatch {
+                        expected: id.clone(),
+                        actual: response.authorization_request_id.chars().take(64).collect(),
+                    });
+                }
+                Ok(AuthorizationPoll::Responded(Box::new(response)))
+            }
+            408 => Ok(AuthorizationPoll::TimedOut),
+            _ => Err(self.api_error(&v)),
+        }
+    }
+
+    /// Polls until the user answers, the request times out ([`Error::AuthorizationExpired`]),
+    /// or the poll deadline passes.
+    pub async fn wait_for_response(
+        &self,
+        id: &AuthRequestId,
+        poll: &PollConfig,
+    ) -> Result<AuthorizationResponse, Error> {
+        poll_until(self.inner.clock.as_ref(), poll, |_| async move {
+            match self.get_authorization_response(id).await {
+                Ok(AuthorizationPoll::Pending) => Ok(PollStatus::pending()),
+                Ok(AuthorizationPoll::Responded(r)) => Ok(PollStatus::Ready(*r)),
+                Ok(AuthorizationPoll::TimedOut) => Err(Error::AuthorizationExpired),
+                Err(Error::RateLimited { retry_after }) => Ok(PollStatus::Pending {
+                    retry_after: Some(retry_after.unwrap_or(Duration::from_secs(5))),
+                }),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+    }
+
+    /// Cancels a pending request: `DELETE /service/v3/auths/{id}`.
+    pub async fn cancel_authorization_request(&self, id: &AuthRequestId) -> Result<(), Error> {
+        let v = self
+            .signed(
+                Method::DELETE,
+                &format!("/service/v3/auths/{}", id.as_str()),
+                None,
+            )
+            .await?;
+        if (200..300).contains(&v.status) {
+            return Ok(());
+        }
+        Err(self.api_error(&v))
+    }
+
+    /// Tells the API the user's session started: `POST /service/v3/sessions`.
+    pub async fn session_start(
+        &self,
+        username: &str,
+        auth_request: Option<&AuthRequestId>,
+    ) -> Result<(), Error> {
+        check_user("username", username)?;
+        let mut body = json!({"username": username});
+        if let (Some(id), Some(obj)) = (auth_request, body.as_object_mut()) {
+            obj.insert("auth_request".into(), json!(id.as_str()));
+        }
+        self.no_content(Method::POST, "/service/v3/sessions", &body)
+            .await
+    }
+
+    /// Tells the API the user's session ended: `DELETE /service/v3/sessions` (with a body).
+    pub async fn session_end(&self, username: &str) -> Result<(), Error> {
+        check_user("username", username)?;
+        self.no_content(
+            Method::DELETE,
+            "/service/v3/sessions",
+            &json!({"username": username}),
+        )
+        .await
+    }
+
+    /// Verifies a TOTP code (6–8 digits, as the official SDK documents) for a user:
+    /// `POST /service/v3/totp`. `Ok(false)` means the code is wrong; an unknown user or one
+    /// without TOTP is [`Error::NotFound`].
+    pub async fn verify_totp(&self, identifier: &str, otp: &str) -> Result<bool, Error> {
+        check_user("identifier", identifier)?;
+        if !(6..=8).contains(&otp.len()) || !otp.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::InvalidRequest {
+                field: "otp",
+                reason: "must be 6-8 digits".into(),
+            });
+        }
+        let v = self
+            .signed(
+                Method::POST,
+                "/service/v3/totp",
+                Some(&json!({"identifier": identifier, "otp": otp})),
+            )
+            .await?;
+        if (200..300).contains(&v.status) {
+            #[derive(Deserialize)]
+            struct Totp {
+                valid: bool,
+            }
+            let plain = self.success_body(&v)?;
+            let t: Totp = auth_core::json::from_slice("totp response", &plain)?;
+            return Ok(t.valid);
+        }
+        Err(self.api_error(&v))
+    }
+
+    async fn no_content(&self, method: Method, path: &str, body: &Value) -> Result<(), Error> {
+        let v = self.signed(method, path, Some(body)).await?;
+        if (200..300).contains(&v.status) {
+            return Ok(());
+        }
+        Err(self.api_error(&v))
+    }
+}
+
+fn check_user(field: &'static str, value: &str) -> Result<(), Error> {
+    if value.trim().is_empty() || value.chars().count() > crate::request::MAX_USERNAME_CHARS {
+        return Err(Error::InvalidRequest {
+            field,
+            reason: "must be 1-256 characters".into(),
+        });
+    }
+    Ok(())
+}
+
+fn status_error(status: u16, body: &[u8], headers: &HeaderMap) -> Error {
+    match status {
+        429 => Error::RateLimited {
+            retry_after: header_str(headers, RETRY_AFTER.as_str())
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .map(Duration::from_secs),
+        },
+        s if s >= 500 => Error::Server { status: s },
+        s => auth_core::Error::status(s, body, &[]).into(),
+    }
+}
+
+fn detail_text(detail: Option<Value>) -> String {
+    match detail {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s,
+        Some(other) => other.to_string(),
+    }
+}
+
+fn map_code(status: u16, code: &str, detail: Option<Value>, data: Option<Value>) -> Error {
+    let detail = detail_text(detail);
+    match code {
+        "ARG-001" => Error::InvalidParameters { detail },
+        "ARG-002" => Error::InvalidRoute { detail },
+        "SVC-002" => Error::InvalidPolicy { detail },
+        "SVC-003" => Error::PolicyFailure { detail },
+        "SVC-004" => Error::ServiceNotFound,
+        "SVC-005" => {
+            let data = data.unwrap_or(Value::Null);
+            let from_same_service = data
+                .get("from_same_service")
+                .and_then(Value::as_bool)
+                .or_else(|| data.get("my_auth").and_then(Value::as_bool))
+                .unwrap_or(false);
+            Error::AuthorizationInProgress(AuthorizationInProgress {
+                auth_request: data
+                    .get("auth_request")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .chars()
+                    .take(64)
+                    .collect(),
+                from_same_service,
+                expires: data
+                    .get("expires")
+                    .and_then(Value::as_str)
+                    .and_then(crate::time::parse_iso8601)
+                    .map(crate::time::to_system_time),
+            })
+        }
+        "SVC-006" => Error::AuthorizationResponseExists,
+        "SVC-007" => Error::AuthorizationCanceled,
+        "DIR-001" => Error::InvalidDirectoryIdentifier,
+        other => Error::Api {
+            status,
+            code: other.chars().take(32).collect(),
+            detail,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_and_cache_lists() {
+        assert_eq!(
+            body_hash("S256", b"Testing").unwrap(),
+            "e806a291cfc3e61f83b98d344ee57e3e8933cccece4fb45e1481f1f560e70eb1"
+        );
+        assert!(body_hash("S1", b"x").is_none());
+        assert_eq!(
+            cache_list("no-store, No-Cache"),
+            cache_list("no-cache,no-store")
+        );
+        let mut claim = Map::new();
+        assert!(check_body_hash(&claim, b"").is_ok());
+        assert!(check_body_hash(&claim, b"x").is_err());
+        claim.insert("func".into(), json!("S256"));
+        claim.insert(
+            "hash".into(),
+            json!(body_hash("S256", b"x").unwrap().to_uppercase()),
+        );
+        assert!(check_body_hash(&claim, b"x").is_ok());
+        assert!(check_body_hash(&claim, b"y").is_err());
+        assert!(check_body_hash(&claim, b"").is_err());
+    }
+
+    #[test]
+    fn error_codes_map() {
+        let e = map_code(
+            409,
+            "SVC-005",
+            Some(json!("busy")),
+            Some(json!({"auth_request":"a","my_auth":true,"expires":"2019-01-01T00:00:00Z"})),
+        );
+        match e {
+            Error::AuthorizationInProgress(p) => {
+                assert!(p.from_same_service);
+                assert_eq!(p.auth_request, "a");
+                assert_eq!(p.expires, Some(crate::time::to_system_time(1_546_300_800)));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(map_code(400, "ARG-001", Some(json!({"ttl":"bad"})), None), Error::InvalidParameters { detail } if detail.contains("ttl"))
+        );
+        assert!(matches!(
+            map_code(400, "SVC-007", None, None),
+            Error::AuthorizationCanceled
+        ));
+        assert!(
+            matches!(map_code(400, "KEY-001", None, None), Error::Api { code, .. } if code == "KEY-001")
+        );
+    }
+}

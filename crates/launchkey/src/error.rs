@@ -1,0 +1,312 @@
+//! The crate's error type.
+
+use std::time::{Duration, SystemTime};
+
+use crate::AuthRequestId;
+use crate::jose::JoseError;
+
+/// Every failure of the LaunchKey client, emulator and webhook handler.
+///
+/// No variant carries key material, tokens or decrypted packages.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A failure shared with the other provider crates (transport, unexpected status, decode,
+    /// configuration, deadline).
+    #[error(transparent)]
+    Core(#[from] auth_core::Error),
+    /// A client setting was invalid; nothing was sent.
+    #[error("invalid setting `{name}`: {reason}")]
+    InvalidConfig {
+        /// The setting.
+        name: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A private or public key could not be used (the message never contains key material).
+    #[error("invalid key: {reason}")]
+    InvalidKey {
+        /// Why.
+        reason: String,
+    },
+    /// A request failed local validation; nothing was sent.
+    #[error("invalid request field `{field}`: {reason}")]
+    InvalidRequest {
+        /// The offending field (wire name).
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// `ARG-001`: the API rejected the parameters.
+    #[error("ARG-001 invalid parameters: {detail}")]
+    InvalidParameters {
+        /// The API's `error_detail`.
+        detail: String,
+    },
+    /// `ARG-002`: route or method does not exist.
+    #[error("ARG-002 invalid route: {detail}")]
+    InvalidRoute {
+        /// The API's `error_detail`.
+        detail: String,
+    },
+    /// `SVC-002`: the policy in the request is invalid.
+    #[error("SVC-002 invalid policy: {detail}")]
+    InvalidPolicy {
+        /// The API's `error_detail`.
+        detail: String,
+    },
+    /// `SVC-003`: the user's devices cannot satisfy the policy.
+    #[error("SVC-003 policy failure: {detail}")]
+    PolicyFailure {
+        /// The API's `error_detail`.
+        detail: String,
+    },
+    /// `SVC-004`: the service does not exist.
+    #[error("SVC-004 service not found")]
+    ServiceNotFound,
+    /// `SVC-005`: another authorization request is pending for this user.
+    #[error(
+        "SVC-005 authorization in progress: request {} (from same service: {}) expires {:?}",
+        .0.auth_request, .0.from_same_service, .0.expires
+    )]
+    AuthorizationInProgress(AuthorizationInProgress),
+    /// `SVC-006`: the request already has a response.
+    #[error("SVC-006 authorization response exists")]
+    AuthorizationResponseExists,
+    /// `SVC-007`: the request was cancelled.
+    #[error("SVC-007 authorization request cancelled")]
+    AuthorizationCanceled,
+    /// `DIR-001`: invalid directory identifier.
+    #[error("DIR-001 invalid directory identifier")]
+    InvalidDirectoryIdentifier,
+    /// Another API error code.
+    #[error("API error {code} (HTTP {status}): {detail}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The `error_code` (`HTTP-<status>` when the body had none).
+        code: String,
+        /// The `error_detail`, as text.
+        detail: String,
+    },
+    /// HTTP 401: the API did not accept the request's signature or claims.
+    #[error("unauthorized (HTTP 401)")]
+    Unauthorized,
+    /// HTTP 403.
+    #[error("forbidden (HTTP 403)")]
+    Forbidden,
+    /// HTTP 404: unknown user, user without devices, unknown request id.
+    #[error("not found (HTTP 404)")]
+    NotFound,
+    /// HTTP 408: the authorization request expired without an answer.
+    #[error("authorization request expired (HTTP 408)")]
+    AuthorizationExpired,
+    /// HTTP 409 without a known error code.
+    #[error("conflict (HTTP 409)")]
+    Conflict,
+    /// HTTP 429.
+    #[error("rate limited (HTTP 429)")]
+    RateLimited {
+        /// The `Retry-After` hint, when sent.
+        retry_after: Option<Duration>,
+    },
+    /// HTTP 5xx.
+    #[error("server error (HTTP {status})")]
+    Server {
+        /// The status.
+        status: u16,
+    },
+    /// A response's `X-IOV-JWT`, or a webhook's JWT, failed a check.
+    #[error("response verification failed: {0}")]
+    ResponseVerification(#[from] VerificationError),
+    /// The API key named by a JWT's `kid` does not exist (`GET /public/v3/public-key/{kid}` 404).
+    #[error("API key `{kid}` not found")]
+    ApiKeyNotFound {
+        /// The key id.
+        kid: String,
+    },
+    /// A payload names a service key this client does not hold.
+    #[error("service key `{kid}` not configured")]
+    ServiceKeyNotFound {
+        /// The key id (as received, at most 64 characters).
+        kid: String,
+    },
+    /// A JWE or legacy package did not decrypt (deliberately undifferentiated).
+    #[error("decryption failed")]
+    Decryption,
+    /// A JOSE object was malformed or used a disallowed algorithm.
+    #[error("JOSE error: {0}")]
+    Jose(JoseError),
+    /// A device package answers a different request than the one asked about.
+    #[error("device package answers request {actual}, expected {expected}")]
+    AuthRequestMismatch {
+        /// The request id polled for.
+        expected: AuthRequestId,
+        /// The id inside the package.
+        actual: String,
+    },
+    /// A webhook of a kind this Service Client does not handle.
+    #[error("unsupported webhook type `{kind}`")]
+    UnsupportedWebhook {
+        /// The `type` field (truncated).
+        kind: String,
+    },
+}
+
+impl From<JoseError> for Error {
+    fn from(e: JoseError) -> Self {
+        match e {
+            JoseError::Decryption => Error::Decryption,
+            other => Error::Jose(other),
+        }
+    }
+}
+
+impl From<auth_core::ConfigError> for Error {
+    fn from(e: auth_core::ConfigError) -> Self {
+        Error::Core(e.into())
+    }
+}
+
+impl Error {
+    /// Whether repeating the same call later may succeed (transport failures, 429, 5xx).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Core(e) => e.is_transient(),
+            Error::RateLimited { .. } | Error::Server { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// The LaunchKey error code (`SVC-005`, …) for API errors, if any.
+    pub fn code(&self) -> Option<&str> {
+        Some(match self {
+            Error::InvalidParameters { .. } => "ARG-001",
+            Error::InvalidRoute { .. } => "ARG-002",
+            Error::InvalidPolicy { .. } => "SVC-002",
+            Error::PolicyFailure { .. } => "SVC-003",
+            Error::ServiceNotFound => "SVC-004",
+            Error::AuthorizationInProgress(_) => "SVC-005",
+            Error::AuthorizationResponseExists => "SVC-006",
+            Error::AuthorizationCanceled => "SVC-007",
+            Error::InvalidDirectoryIdentifier => "DIR-001",
+            Error::Api { code, .. } => code,
+            _ => return None,
+        })
+    }
+}
+
+/// `SVC-005` details: the pending request that blocks a new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuthorizationInProgress {
+    /// The pending request's id.
+    pub auth_request: String,
+    /// Whether that request was made by this service.
+    pub from_same_service: bool,
+    /// When it expires, if the API said.
+    pub expires: Option<SystemTime>,
+}
+
+/// Why a response JWT or webhook JWT was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerificationError {
+    /// No `X-IOV-JWT` header (nor, for webhooks, `Authorization: IOV-JWT`).
+    #[error("no X-IOV-JWT header")]
+    MissingToken,
+    /// The token is not a well-formed compact JWS or its claims are not JSON.
+    #[error("malformed token: {0}")]
+    Malformed(String),
+    /// The JWS header has no `kid`.
+    #[error("token has no kid")]
+    MissingKid,
+    /// The algorithm is not RS256/RS384/RS512.
+    #[error("algorithm `{0}` not allowed")]
+    Algorithm(String),
+    /// The signature does not verify under the key named by `kid`.
+    #[error("bad signature")]
+    Signature,
+    /// A required claim is absent.
+    #[error("missing claim `{0}`")]
+    MissingClaim(&'static str),
+    /// `iss` is wrong.
+    #[error("issuer: expected `{expected}`, got `{actual}`")]
+    Issuer {
+        /// Expected value.
+        expected: String,
+        /// Received value.
+        actual: String,
+    },
+    /// `aud` is wrong.
+    #[error("audience: expected `{expected}`, got `{actual}`")]
+    Audience {
+        /// Expected value.
+        expected: String,
+        /// Received value.
+        actual: String,
+    },
+    /// `sub` is wrong.
+    #[error("subject: expected `{expected}`, got `{actual}`")]
+    Subject {
+        /// Expected value.
+        expected: String,
+        /// Received value.
+        actual: String,
+    },
+    /// `jti` does not echo the request's.
+    #[error("jti does not echo the request's")]
+    Jti,
+    /// `exp` has passed (beyond the leeway).
+    #[error("token expired")]
+    Expired,
+    /// `nbf` or `iat` lies in the future (beyond the leeway).
+    #[error("token not yet valid")]
+    NotYetValid,
+    /// `response.status` differs from the HTTP status.
+    #[error("status claim {claim} does not match HTTP status {http}")]
+    Status {
+        /// The claim.
+        claim: i64,
+        /// The HTTP status.
+        http: u16,
+    },
+    /// The body hash (or its presence) does not match the body.
+    #[error("body hash: {0}")]
+    BodyHash(&'static str),
+    /// `response.location` does not match the `Location` header.
+    #[error("location claim does not match the Location header")]
+    Location,
+    /// `response.cache` does not match the `Cache-Control` header.
+    #[error("cache claim does not match the Cache-Control header")]
+    Cache,
+    /// A webhook token was already accepted (replay protection is on).
+    #[error("webhook token replayed")]
+    Replayed,
+    /// A webhook's `request.meth` differs from the received method.
+    #[error("method: expected `{expected}`, got `{actual}`")]
+    Method {
+        /// The method the token names.
+        expected: String,
+        /// The received method.
+        actual: String,
+    },
+    /// A webhook's `request.path` differs from the received path.
+    #[error("path: token names `{expected}`, request was to `{actual}`")]
+    Path {
+        /// The path the token names.
+        expected: String,
+        /// The received path.
+        actual: String,
+    },
+}
+
+impl From<JoseError> for VerificationError {
+    fn from(e: JoseError) -> Self {
+        match e {
+            JoseError::UnsupportedAlgorithm(a) => VerificationError::Algorithm(a),
+            JoseError::BadSignature => VerificationError::Signature,
+            other => VerificationError::Malformed(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Compact JWS with `RS256`, `RS384` and `RS512` only (RSASSA-PKCS1-v1_5, RFC 7518 §3.3).
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeyPair;
+use aws_lc_rs::signature::{self, RsaEncoding, UnparsedPublicKey, VerificationAlgorithm};
+use serde::{Deserialize, Serialize};
+
+use super::{JoseError, b64d, b64e};
+
+/// A JWS algorithm from the allow-list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum JwsAlgorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    RS256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384.
+    RS384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512 (the Python SDK's default, and ours).
+    #[default]
+    RS512,
+}
+
+impl JwsAlgorithm {
+    /// The `alg` header value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JwsAlgorithm::RS256 => "RS256",
+            JwsAlgorithm::RS384 => "RS384",
+            JwsAlgorithm::RS512 => "RS512",
+        }
+    }
+
+    /// Parses an `alg` header value; anything outside the allow-list is rejected.
+    pub fn parse(alg: &str) -> Result<Self, JoseError> {
+        match alg {
+            "RS256" => Ok(JwsAlgorithm::RS256),
+            "RS384" => Ok(JwsAlgorithm::RS384),
+            "RS512" => Ok(JwsAlgorithm::RS512),
+            other => Err(JoseError::UnsupportedAlgorithm(
+                other.chars().take(32).collect(),
+            )),
+        }
+    }
+
+    fn encoding(self) -> &'static dyn RsaEncoding {
+        match self {
+            JwsAlgorithm::RS256 => &signature::RSA_PKCS1_SHA256,
+            JwsAlgorithm::RS384 => &signature::RSA_PKCS1_SHA384,
+            JwsAlgorithm::RS512 => &signature::RSA_PKCS1_SHA512,
+        }
+    }
+
+    fn verification(self) -> &'static dyn VerificationAlgorithm {
+        match self {
+            JwsAlgorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+            JwsAlgorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+            JwsAlgorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+        }
+    }
+}
+
+/// The protected header of a JWS as far as LaunchKey uses it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JwsHeader {
+    /// The algorithm.
+    pub alg: String,
+    /// The key id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// The type (LaunchKey sends none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typ: Option<String>,
+}
+
+/// Signs `payload` as a compact JWS with header `{"alg":..,"kid":..}`.
+pub fn sign(
+    alg: JwsAlgorithm,
+    key: &KeyPair,
+    kid: Option<&str>,
+    payload: &[u8],
+) -> Result<String, JoseError> {
+    let header = JwsHeader {
+        alg: alg.as_str().to_owned(),
+        kid: kid.map(str::to_owned),
+        typ: None,
+    };
+    let header_json = serde_json::to_vec(&header).map_err(|_| JoseError::Crypto)?;
+    let signing_input = format!("{}.{}", b64e(&header_json), b64e(payload));
+    let sig = raw_sign(alg, key, signing_input.as_bytes())?;
+    Ok(format!("{signing_input}.{}", b64e(&sig)))
+}
+
+/// Signs `message` with RSASSA-PKCS1-v1_5 (exposed for vectors and the emulator).
+pub fn raw_sign(alg: JwsAlgorithm, key: &KeyPair, message: &[u8]) -> Result<Vec<u8>, JoseError> {
+    let mut sig = vec![0u8; key.public_modulus_len()];
+    key.sign(alg.encoding(), &SystemRandom::new(), message, &mut sig)
+        .map_err(|_| JoseError::Crypto)?;
+    Ok(sig)
+}
+
+/// Verifies an RSASSA-PKCS1-v1_5 signature; `public_key` is DER (SPKI or PKCS#1).
+pub fn raw_verify(
+    alg: JwsAlgorithm,
+    public_key: &[u8],
+    message: &[u8],
+    sig: &[u8],
+) -> Result<(), JoseError> {
+    UnparsedPublicKey::new(alg.verification(), public_key)
+        .verify(message, sig)
+        .map_err(|_| JoseError::BadSignature)
+}
+
+/// A parsed, not yet verified compact JWS.
+#[derive(Debug, Clone)]
+pub struct UnverifiedJws {
+    header: JwsHeader,
+    alg: JwsAlgorithm,
+    signing_input: String,
+    payload: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+impl UnverifiedJws {
+    /// Splits and decodes a compact JWS; rejects algorithms outside the allow-list.
+    pub fn parse(token: &str) -> Result<Self, JoseError> {
+        let token = token.trim();
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(JoseError::Malformed("a compact JWS has three parts"));
+        };
+        let header_bytes = b64d(h)?;
+        let header: JwsHeader = serde_json::from_slice(&header_bytes)
+            .map_err(|_| JoseError::Malformed("JWS header is not a JSON object"))?;
+        let alg = JwsAlgorithm::parse(&header.alg)?;
+        let payload = b64d(p)?;
+        let signature = b64d(s)?;
+        Ok(UnverifiedJws {
+            header,
+            alg,
+            signing_input: format!("{h}.{p}"),
+            payload,
+            signature,
+        })
+    }
+
+    /// The protected header.
+    pub fn header(&self) -> &JwsHeader {
+        &self.header
+    }
+
+    /// The algorithm (from the allow-list).
+    pub fn algorithm(&self) -> JwsAlgorithm {
+        self.alg
+    }
+
+    /// Verifies the signature with `public_key` (DER SPKI) and returns the payload.
+    pub fn verify(&self, public_key: &[u8]) -> Result<&[u8], JoseError> {
+        raw_verify(
+            self.alg,
+            public_key,
+            self.signing_input.as_bytes(),
+            &self.signature,
+        )?;
+        Ok(&self.payload)
+    }
+}

@@ -1,0 +1,64 @@
+//! The JOSE subset LaunchKey uses, on aws-lc-rs (constant-time RSA, AES, HMAC).
+//!
+//! | module | what |
+//! | --- | --- |
+//! | [`a256cbc_hs512`] | content encryption `A256CBC-HS512` (RFC 7518 §5.2.5) |
+//! | [`rsa_oaep`] | key encryption `RSA-OAEP` (SHA-1) and `RSA-OAEP-256` (SHA-256) |
+//! | [`jwe`] | compact JWE: exactly those two `alg`s with `enc` = `A256CBC-HS512` |
+//! | [`jws`] | compact JWS: `RS256`, `RS384`, `RS512` only |
+//!
+//! Everything else (other algorithms, `none`, `zip`, JSON serialisations) is rejected before
+//! any cryptography runs. Every decryption failure — bad RSA padding, bad tag, bad PKCS#7
+//! padding — is the same [`JoseError::Decryption`], so no error tells them apart.
+//!
+//! The client uses these modules for you; they are public so that other code (and the test
+//! suites) can check them against published vectors.
+
+pub mod a256cbc_hs512;
+pub mod jwe;
+pub mod jws;
+pub mod rsa_oaep;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// A JOSE failure. Carries no key material and no plaintext.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JoseError {
+    /// The compact serialisation is malformed (part count, base64url, header JSON).
+    #[error("malformed JOSE object: {0}")]
+    Malformed(&'static str),
+    /// The header names an algorithm outside the allow-list.
+    #[error("unsupported JOSE algorithm `{0}`")]
+    UnsupportedAlgorithm(String),
+    /// Decryption failed (deliberately undifferentiated).
+    #[error("decryption failed")]
+    Decryption,
+    /// The signature does not verify under the given key.
+    #[error("invalid signature")]
+    BadSignature,
+    /// A key was rejected (wrong type or size).
+    #[error("key rejected: {0}")]
+    KeyRejected(&'static str),
+    /// The crypto backend failed for another reason (random number generator…).
+    #[error("cryptographic operation failed")]
+    Crypto,
+}
+
+/// Encodes base64url without padding.
+pub fn b64e(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decodes base64url without padding (padding or other alphabets are rejected).
+pub fn b64d(text: &str) -> Result<Vec<u8>, JoseError> {
+    URL_SAFE_NO_PAD
+        .decode(text.as_bytes())
+        .map_err(|_| JoseError::Malformed("invalid base64url"))
+}
+
+/// Fills `out` from the system CSPRNG.
+pub(crate) fn random(out: &mut [u8]) -> Result<(), JoseError> {
+    aws_lc_rs::rand::fill(out).map_err(|_| JoseError::Crypto)
+}

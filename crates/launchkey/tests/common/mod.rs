@@ -1,0 +1,64 @@
+//! Shared test helpers: fixture keys, an emulator with a registered service and users, and a
+//! client wired to it.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use launchkey::{ServiceId, ServicePrivateKey};
+
+pub const SERVICE_A_PEM: &str =
+    include_str!("../../../../fixtures/launchkey/keys/service-a-pkcs1.pem");
+pub const SERVICE_A_PUB: &str =
+    include_str!("../../../../fixtures/launchkey/keys/service-a-pkcs1.pub.pem");
+pub const SERVICE_B_PEM: &str =
+    include_str!("../../../../fixtures/launchkey/keys/service-b-pkcs8.pem");
+pub const SERVICE_B_PUB: &str =
+    include_str!("../../../../fixtures/launchkey/keys/service-b-pkcs8.pub.pem");
+pub const API_PEM: &str = include_str!("../../../../fixtures/launchkey/keys/api.pem");
+pub const API_PUB: &str = include_str!("../../../../fixtures/launchkey/keys/api.pub.pem");
+
+pub fn key_a() -> ServicePrivateKey {
+    ServicePrivateKey::from_pem(SERVICE_A_PEM).unwrap()
+}
+
+pub fn key_b() -> ServicePrivateKey {
+    ServicePrivateKey::from_pem(SERVICE_B_PEM).unwrap()
+}
+
+pub fn new_service_id() -> ServiceId {
+    ServiceId::from_uuid(uuid::Uuid::new_v4())
+}
+
+#[cfg(feature = "emulator")]
+pub mod emu {
+    use super::*;
+    use launchkey::ServiceClient;
+    use launchkey::emulator::Emulator;
+
+    pub struct Setup {
+        pub emulator: Emulator,
+        pub client: ServiceClient,
+        pub service_id: ServiceId,
+    }
+
+    /// An emulator with one service (key A) and users alice, bob, carol; a client for it.
+    pub async fn setup() -> Setup {
+        let emulator = Emulator::start().await.unwrap();
+        let service_id = new_service_id();
+        emulator
+            .register_service(service_id, SERVICE_A_PUB)
+            .unwrap();
+        for u in ["alice", "bob", "carol"] {
+            emulator.add_user(u);
+        }
+        let client = ServiceClient::builder(service_id, key_a())
+            .base_url(emulator.base_url())
+            .build()
+            .unwrap();
+        Setup {
+            emulator,
+            client,
+            service_id,
+        }
+    }
+}
+
+pub mod replay;

@@ -1,0 +1,998 @@
+//! Every call against the emulator over real loopback sockets.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::poll::PollConfig;
+use auth_core::{FakeClock, StepUp, StepUpOutcome, StepUpRequest};
+use common::emu::setup;
+use launchkey::emulator::{Emulator, PhoneAnswer};
+use launchkey::{
+    AuthPolicy, AuthResponseReason, AuthResponseType, AuthorizationPoll, AuthorizationRequest,
+    DenialReason, Error, Geofence, JweAlgorithm, JwsAlgorithm, ServiceClient, WebhookPackage,
+};
+
+async fn poll(
+    client: &ServiceClient,
+    id: &launchkey::AuthRequestId,
+) -> launchkey::AuthorizationResponse {
+    match client.get_authorization_response(id).await.unwrap() {
+        AuthorizationPoll::Responded(r) => *r,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn create_poll_approve_with_every_field() {
+    let s = setup().await;
+    let req = AuthorizationRequest::new("alice")
+        .context("Log in to ACME")
+        .ttl(Duration::from_secs(120))
+        .policy(
+            AuthPolicy::factor_types(true, false, true)
+                .geofence(Geofence::new(36.1, -115.1, 200.0)),
+        );
+    let created = s.client.authorize(&req).await.unwrap();
+    assert_eq!(created.device_ids.len(), 1);
+    assert_eq!(created.push_package, None);
+    assert_eq!(
+        s.emulator.pending_request("alice"),
+        Some(created.id.clone())
+    );
+    assert_eq!(
+        s.client
+            .get_authorization_response(&created.id)
+            .await
+            .unwrap(),
+        AuthorizationPoll::Pending
+    );
+
+    s.emulator.approve(&created.id).unwrap();
+    let r = poll(&s.client, &created.id).await;
+    assert!(r.authorized && !r.fraud && !r.legacy_package);
+    assert_eq!(r.authorization_request_id, created.id.as_str());
+    assert_eq!(r.response_type, Some(AuthResponseType::Authorized));
+    assert_eq!(r.reason, Some(AuthResponseReason::Approved));
+    assert_eq!(r.device_id.as_deref(), Some(created.device_ids[0].as_str()));
+    assert_eq!(r.service_pins, ["1234", "3456", "5678"]);
+    assert!(r.service_user_hash.starts_with("suh"));
+    assert!(
+        r.organization_user_hash
+            .as_deref()
+            .unwrap()
+            .starts_with("ouh")
+    );
+    assert!(r.user_push_id.starts_with("upi"));
+    assert_eq!(r.policy.as_ref().unwrap().amount, Some(1));
+    assert_eq!(r.auth_methods.len(), 2);
+    assert_eq!(r.auth_methods[0].passed, Some(true));
+    assert_eq!(r.auth_methods[1].passed, None);
+    // The 200 is not delivered only once.
+    assert_eq!(poll(&s.client, &created.id).await, r);
+    // No longer pending: a new request may be made.
+    assert_eq!(s.emulator.pending_request("alice"), None);
+    s.client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn wire_shape_matches_the_platform() {
+    let s = setup().await;
+    let req = AuthorizationRequest::new("alice")
+        .context("c")
+        .title("t")
+        .ttl(Duration::from_secs(60))
+        .push_title("pt")
+        .push_body("pb")
+        .policy(AuthPolicy::factor_count(2))
+        .denial_reasons(vec![
+            DenialReason::new("1", "fraud", true),
+            DenialReason::new("2", "no", false),
+        ]);
+    let created = s.client.authorize(&req).await.unwrap();
+    assert!(created.push_package.is_some());
+    s.client
+        .get_authorization_response(&created.id)
+        .await
+        .unwrap();
+    let calls = s.emulator.received();
+    let create = &calls[0];
+    assert_eq!(
+        (create.method.as_str(), create.path.as_str()),
+        ("POST", "/service/v3/auths")
+    );
+    assert_eq!(create.content_type.as_deref(), Some("application/jose"));
+    assert_eq!(create.jws_alg, "RS512");
+    let c = &create.claims;
+    let entity = s.service_id.entity();
+    assert_eq!(c["iss"], entity.as_str());
+    assert_eq!(c["sub"], entity.as_str());
+    assert_eq!(c["aud"], "lka");
+    assert_eq!(c["iat"], c["nbf"]);
+    assert_eq!(c["exp"].as_i64().unwrap(), c["iat"].as_i64().unwrap() + 5);
+    assert_eq!(
+        uuid::Uuid::parse_str(c["jti"].as_str().unwrap())
+            .unwrap()
+            .get_version_num(),
+        4
+    );
+    assert_eq!(c["request"]["meth"], "POST");
+    assert_eq!(c["request"]["path"], "/service/v3/auths");
+    assert_eq!(c["request"]["func"], "S256");
+    assert_eq!(c["request"]["hash"].as_str().unwrap().len(), 64);
+    let h = create.jwe_header.as_ref().unwrap();
+    assert_eq!(h["alg"], "RSA-OAEP-256");
+    assert_eq!(h["enc"], "A256CBC-HS512");
+    assert_eq!(h["kid"], s.emulator.api_kid().as_str());
+    let body = create.body.as_ref().unwrap();
+    let mut keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "context",
+            "denial_reasons",
+            "policy",
+            "push_body",
+            "push_title",
+            "title",
+            "ttl",
+            "username"
+        ]
+    );
+    assert_eq!(body["policy"]["minimum_requirements"][0]["any"], 2);
+    let poll = &calls[1];
+    assert_eq!(poll.method, "GET");
+    assert_eq!(poll.path, format!("/service/v3/auths/{}", created.id));
+    assert_eq!(poll.content_type.as_deref(), Some("application/jwt"));
+    assert!(poll.claims["request"].get("func").is_none() && poll.body.is_none());
+}
+
+#[tokio::test]
+async fn python_style_algorithms_and_second_key() {
+    let emulator = Emulator::start().await.unwrap();
+    let id = common::new_service_id();
+    emulator
+        .register_service(id, common::SERVICE_A_PUB)
+        .unwrap();
+    emulator
+        .register_service(id, common::SERVICE_B_PUB)
+        .unwrap();
+    emulator.add_user("alice");
+    emulator.set_response_jwe_algorithm(JweAlgorithm::RsaOaep256);
+    emulator.set_response_jws_algorithm(JwsAlgorithm::RS512);
+    for (alg, jwe) in [
+        (JwsAlgorithm::RS256, JweAlgorithm::RsaOaep),
+        (JwsAlgorithm::RS384, JweAlgorithm::RsaOaep256),
+    ] {
+        // Signs with key B (PKCS#8); key A stays configured for rotation.
+        let client = ServiceClient::builder(id, common::key_b())
+            .additional_key(common::key_a())
+            .base_url(emulator.base_url())
+            .jws_algorithm(alg)
+            .jwe_algorithm(jwe)
+            .build()
+            .unwrap();
+        let created = client
+            .authorize(&AuthorizationRequest::new("alice"))
+            .await
+            .unwrap();
+        emulator.deny(&created.id, None).unwrap();
+        let r = poll(&client, &created.id).await;
+        assert!(!r.authorized && !r.fraud);
+        let last = emulator
+            .received()
+            .into_iter()
+            .rev()
+            .find(|c| c.method == "POST")
+            .unwrap();
+        assert_eq!(last.jws_alg, alg.as_str());
+    }
+    let calls = emulator.received();
+    assert_eq!(calls[0].jwe_header.as_ref().unwrap()["alg"], "RSA-OAEP");
+    assert_eq!(calls[0].jws_alg, "RS256");
+    assert_eq!(calls[2].jwe_header.as_ref().unwrap()["alg"], "RSA-OAEP-256");
+    assert_eq!(calls[2].jws_alg, "RS384");
+}
+
+#[tokio::test]
+async fn deny_deny_fraud_and_fail() {
+    let s = setup().await;
+    let reasons = vec![
+        DenialReason::new("F1", "Not me", true),
+        DenialReason::new("N1", "Changed my mind", false),
+    ];
+    let id = s
+        .client
+        .authorize(&AuthorizationRequest::new("alice").denial_reasons(reasons.clone()))
+        .await
+        .unwrap()
+        .id;
+    s.emulator.deny(&id, Some("N1")).unwrap();
+    let r = poll(&s.client, &id).await;
+    assert!(!r.authorized && !r.fraud);
+    assert_eq!(r.reason, Some(AuthResponseReason::Disapproved));
+    assert_eq!(r.denial_reason.as_deref(), Some("N1"));
+
+    let id = s
+        .client
+        .authorize(&AuthorizationRequest::new("bob").denial_reasons(reasons))
+        .await
+        .unwrap()
+        .id;
+    s.emulator.deny_fraud(&id, Some("F1")).unwrap();
+    let r = poll(&s.client, &id).await;
+    assert!(!r.authorized && r.fraud);
+    assert_eq!(r.response_type, Some(AuthResponseType::Denied));
+    assert_eq!(r.denial_reason.as_deref(), Some("F1"));
+
+    let id = s
+        .client
+        .authorize(&AuthorizationRequest::new("carol"))
+        .await
+        .unwrap()
+        .id;
+    s.emulator.fail(&id, AuthResponseReason::Sensor).unwrap();
+    let r = poll(&s.client, &id).await;
+    assert!(!r.authorized);
+    assert_eq!(r.response_type, Some(AuthResponseType::Failed));
+    assert_eq!(r.reason, Some(AuthResponseReason::Sensor));
+}
+
+#[tokio::test]
+async fn authorized_but_not_approved_fails_closed_and_unknown_values_survive() {
+    let s = setup().await;
+    let id = s
+        .client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap()
+        .id;
+    let mut answer = PhoneAnswer::new(
+        AuthResponseType::Authorized,
+        AuthResponseReason::Other("NEW_REASON".into()),
+    );
+    answer.auth_methods = serde_json::json!([{"method": "IRIS"}]);
+    s.emulator.respond(&id, answer).unwrap();
+    let r = poll(&s.client, &id).await;
+    assert!(
+        !r.authorized,
+        "AUTHORIZED without APPROVED must not count as approved"
+    );
+    assert_eq!(
+        r.reason,
+        Some(AuthResponseReason::Other("NEW_REASON".into()))
+    );
+    assert_eq!(
+        r.auth_methods[0].method,
+        launchkey::AuthMethodType::Other("IRIS".into())
+    );
+}
+
+#[tokio::test]
+async fn legacy_auth_package_decodes() {
+    let s = setup().await;
+    s.emulator.set_legacy_packages(true);
+    let id = s
+        .client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap()
+        .id;
+    s.emulator.approve(&id).unwrap();
+    let r = poll(&s.client, &id).await;
+    assert!(r.authorized && r.legacy_package);
+    assert_eq!(r.response_type, None);
+    assert_eq!(r.service_pins.len(), 3);
+    let id = s
+        .client
+        .authorize(&AuthorizationRequest::new("bob"))
+        .await
+        .unwrap()
+        .id;
+    s.emulator.deny(&id, None).unwrap();
+    assert!(!poll(&s.client, &id).await.authorized);
+}
+
+#[tokio::test]
+async fn one_pending_request_per_user() {
+    let s = setup().await;
+    let first = s
+        .client
+        .authorize(&AuthorizationRequest::new("alice").ttl(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    match s
+        .client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap_err()
+    {
+        Error::AuthorizationInProgress(p) => {
+            assert_eq!(p.auth_request, first.id.as_str());
+            assert!(p.from_same_service);
+            let expires = p.expires.unwrap();
+            let in_secs = expires
+                .duration_since(std::time::SystemTime::now())
+                .unwrap()
+                .as_secs();
+            assert!((50..=61).contains(&in_secs), "{in_secs}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Another service sees from_same_service = false.
+    let other_id = common::new_service_id();
+    s.emulator
+        .register_service(other_id, common::SERVICE_B_PUB)
+        .unwrap();
+    let other = ServiceClient::builder(other_id, common::key_b())
+        .base_url(s.emulator.base_url())
+        .build()
+        .unwrap();
+    match other
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap_err()
+    {
+        Error::AuthorizationInProgress(p) => assert!(!p.from_same_service),
+        e => panic!("{e:?}"),
+    }
+    // After expiry (poll 408) the user is unblocked.
+    s.emulator.expire(&first.id).unwrap();
+    assert_eq!(
+        s.client
+            .get_authorization_response(&first.id)
+            .await
+            .unwrap(),
+        AuthorizationPoll::TimedOut
+    );
+    s.client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn ttl_expiry_on_a_shared_fake_clock() {
+    let clock = FakeClock::at_unix(1_800_000_000);
+    let emulator = Emulator::start_with_clock(Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    let id = common::new_service_id();
+    emulator
+        .register_service(id, common::SERVICE_A_PUB)
+        .unwrap();
+    emulator.add_user("alice");
+    let client = ServiceClient::builder(id, common::key_a())
+        .base_url(emulator.base_url())
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    let created = client
+        .authorize(&AuthorizationRequest::new("alice").ttl(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    clock.advance(Duration::from_secs(29));
+    assert_eq!(
+        client
+            .get_authorization_response(&created.id)
+            .await
+            .unwrap(),
+        AuthorizationPoll::Pending
+    );
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(
+        client
+            .get_authorization_response(&created.id)
+            .await
+            .unwrap(),
+        AuthorizationPoll::TimedOut
+    );
+    assert!(matches!(
+        client.cancel_authorization_request(&created.id).await,
+        Err(Error::AuthorizationExpired)
+    ));
+    // wait_for_response ends with AuthorizationExpired.
+    let second = client
+        .authorize(&AuthorizationRequest::new("alice").ttl(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    let cfg = PollConfig::every(Duration::from_secs(5), Duration::from_secs(120));
+    assert!(matches!(
+        client.wait_for_response(&second.id, &cfg).await,
+        Err(Error::AuthorizationExpired)
+    ));
+}
+
+#[tokio::test]
+async fn wait_for_response_returns_the_answer() {
+    let s = setup().await;
+    let id = s
+        .client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap()
+        .id;
+    let (emulator, id2) = (&s.emulator, id.clone());
+    let answer = async move {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        emulator.approve(&id2).unwrap();
+    };
+    let cfg = PollConfig::every(Duration::from_millis(50), Duration::from_secs(10));
+    let (r, ()) = tokio::join!(s.client.wait_for_response(&id, &cfg), answer);
+    assert!(r.unwrap().authorized);
+}
+
+#[tokio::test]
+async fn unknown_request_polls_as_pending() {
+    let s = setup().await;
+    let unknown = launchkey::AuthRequestId::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
+    assert_eq!(
+        s.client.get_authorization_response(&unknown).await.unwrap(),
+        AuthorizationPoll::Pending
+    );
+    assert!(matches!(
+        s.client.cancel_authorization_request(&unknown).await,
+        Err(Error::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn cancel_then_poll_and_cancel_again() {
+    let s = setup().await;
+    let id = s
+        .client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap()
+        .id;
+    s.client.cancel_authorization_request(&id).await.unwrap();
+    assert!(matches!(
+        s.client.get_authorization_response(&id).await,
+        Err(Error::AuthorizationCanceled)
+    ));
+    assert!(matches!(
+        s.client.cancel_authorization_request(&id).await,
+        Err(Error::AuthorizationCanceled)
+    ));
+    assert_eq!(s.emulator.pending_request("alice"), None);
+    let id = s
+        .client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap()
+        .id;
+    s.emulator.approve(&id).unwrap();
+    assert!(matches!(
+        s.client.cancel_authorization_request(&id).await,
+        Err(Error::AuthorizationResponseExists)
+    ));
+}
+
+#[tokio::test]
+async fn sessions_start_and_end() {
+    let s = setup().await;
+    let id = s
+        .client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap()
+        .id;
+    s.emulator.approve(&id).unwrap();
+    s.client.session_start("alice", Some(&id)).await.unwrap();
+    assert!(s.emulator.has_session(s.service_id, "alice"));
+    s.client.session_start("bob", None).await.unwrap();
+    s.client.session_end("alice").await.unwrap();
+    assert!(!s.emulator.has_session(s.service_id, "alice"));
+    // Ending again (no open session) is fine; the DELETE carried a JWE body.
+    s.client.session_end("alice").await.unwrap();
+    let del = s
+        .emulator
+        .received()
+        .into_iter()
+        .find(|c| c.method == "DELETE")
+        .unwrap();
+    assert_eq!(del.body.unwrap(), serde_json::json!({"username": "alice"}));
+    assert!(matches!(
+        s.client.session_start("nobody", None).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        s.client.session_end("nobody").await,
+        Err(Error::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn totp_verify() {
+    let s = setup().await;
+    s.emulator.set_totp("alice", "123456");
+    assert!(s.client.verify_totp("alice", "123456").await.unwrap());
+    assert!(!s.client.verify_totp("alice", "654321").await.unwrap());
+    assert!(matches!(
+        s.client.verify_totp("nobody", "123456").await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        s.client.verify_totp("alice", "12345a").await,
+        Err(Error::InvalidRequest { field: "otp", .. })
+    ));
+}
+
+#[tokio::test]
+async fn unknown_user_is_not_found() {
+    let s = setup().await;
+    assert!(matches!(
+        s.client
+            .authorize(&AuthorizationRequest::new("mallory"))
+            .await,
+        Err(Error::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn every_api_error_code_is_typed() {
+    use launchkey::emulator::Fault;
+    let s = setup().await;
+    type Check = fn(&Error) -> bool;
+    let cases: Vec<(u16, &str, Check)> = vec![
+        (
+            400,
+            "ARG-001",
+            |e| matches!(e, Error::InvalidParameters { detail } if detail == "emulated"),
+        ),
+        (400, "ARG-002", |e| matches!(e, Error::InvalidRoute { .. })),
+        (400, "SVC-002", |e| matches!(e, Error::InvalidPolicy { .. })),
+        (400, "SVC-003", |e| matches!(e, Error::PolicyFailure { .. })),
+        (400, "SVC-004", |e| matches!(e, Error::ServiceNotFound)),
+        (400, "SVC-006", |e| {
+            matches!(e, Error::AuthorizationResponseExists)
+        }),
+        (400, "SVC-007", |e| {
+            matches!(e, Error::AuthorizationCanceled)
+        }),
+        (400, "DIR-001", |e| {
+            matches!(e, Error::InvalidDirectoryIdentifier)
+        }),
+        (
+            400,
+            "KEY-003",
+            |e| matches!(e, Error::Api { status: 400, code, .. } if code == "KEY-003"),
+        ),
+        (409, "SVC-001", |e| {
+            matches!(e, Error::Api { status: 409, .. })
+        }),
+    ];
+    for (status, code, check) in cases {
+        s.emulator
+            .inject(Fault::ApiError(status, code.into()))
+            .unwrap();
+        let err = s
+            .client
+            .authorize(&AuthorizationRequest::new("alice"))
+            .await
+            .unwrap_err();
+        assert!(check(&err), "{code}: {err:?}");
+        assert_eq!(err.code(), Some(code));
+    }
+    let statuses: Vec<(u16, Check)> = vec![
+        (403, |e| matches!(e, Error::Forbidden)),
+        (404, |e| matches!(e, Error::NotFound)),
+        (408, |e| matches!(e, Error::AuthorizationExpired)),
+        (409, |e| matches!(e, Error::Conflict)),
+        (429, |e| matches!(e, Error::RateLimited { .. })),
+        (500, |e| matches!(e, Error::Server { status: 500 })),
+        (
+            418,
+            |e| matches!(e, Error::Api { code, .. } if code == "HTTP-418"),
+        ),
+    ];
+    for (status, check) in statuses {
+        s.emulator.inject(Fault::Status(status)).unwrap();
+        let err = s
+            .client
+            .authorize(&AuthorizationRequest::new("alice"))
+            .await
+            .unwrap_err();
+        assert!(check(&err), "{status}: {err:?}");
+    }
+    // Nothing was created by any of them.
+    assert_eq!(s.emulator.pending_request("alice"), None);
+}
+
+#[tokio::test]
+async fn api_key_rotation_refetches_by_kid() {
+    let s = setup().await;
+    s.client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap();
+    let new_kid = s.emulator.rotate_api_key().unwrap();
+    // Responses are now signed under a kid the client has not seen: it fetches it by kid.
+    let id = s
+        .client
+        .authorize(&AuthorizationRequest::new("bob"))
+        .await
+        .unwrap()
+        .id;
+    assert_eq!(
+        s.client
+            .api_key(&new_kid)
+            .await
+            .unwrap()
+            .fingerprint()
+            .as_str(),
+        new_kid
+    );
+    s.emulator.approve(&id).unwrap();
+    assert!(poll(&s.client, &id).await.authorized);
+}
+
+#[tokio::test]
+async fn webhooks_authorization_response_and_session_end() {
+    let s = setup().await;
+    let id = s
+        .client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap()
+        .id;
+    s.emulator.deny_fraud(&id, None).unwrap();
+    let wh = s
+        .emulator
+        .authorization_webhook(&id, "/launchkey/webhook")
+        .unwrap();
+    assert!(wh.headers.contains_key("x-iov-jwt") && wh.headers.contains_key("authorization"));
+    match s
+        .client
+        .handle_webhook(&wh.headers, &wh.body, &wh.method, &wh.path)
+        .await
+        .unwrap()
+    {
+        WebhookPackage::AuthorizationResponse(r) => {
+            assert!(r.fraud && !r.authorized);
+            assert_eq!(r.authorization_request_id, id.as_str());
+        }
+        other => panic!("{other:?}"),
+    }
+    // Only the Authorization: IOV-JWT header (the public docs' form) is accepted too.
+    let mut headers = wh.headers.clone();
+    headers.remove("x-iov-jwt");
+    assert!(
+        s.client
+            .handle_webhook(&headers, &wh.body, "POST", &wh.path)
+            .await
+            .is_ok()
+    );
+
+    let end = s
+        .emulator
+        .session_end_webhook(s.service_id, "alice", "/launchkey/webhook")
+        .unwrap();
+    match s
+        .client
+        .handle_webhook(&end.headers, &end.body, "POST", &end.path)
+        .await
+        .unwrap()
+    {
+        WebhookPackage::ServiceUserSessionEnd(e) => {
+            assert!(e.service_user_hash.starts_with("suh"));
+            let age = std::time::SystemTime::now()
+                .duration_since(e.logout_requested)
+                .unwrap();
+            assert!(age < Duration::from_secs(30));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Without a Content-Type the plain body is recognised as JSON.
+    let mut headers = end.headers.clone();
+    headers.remove("content-type");
+    assert!(matches!(
+        s.client
+            .handle_webhook(&headers, &end.body, "POST", &end.path)
+            .await
+            .unwrap(),
+        WebhookPackage::ServiceUserSessionEnd(_)
+    ));
+}
+
+#[tokio::test]
+async fn webhook_does_no_network_io_once_the_key_is_cached() {
+    let s = setup().await;
+    let id = s
+        .client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap()
+        .id;
+    s.emulator.approve(&id).unwrap();
+    let wh = s.emulator.authorization_webhook(&id, "/wh").unwrap();
+    // A client that shares the caches but whose HTTP client refuses every request.
+    let offline = ServiceClient::builder(s.service_id, common::key_a())
+        .base_url(s.emulator.base_url())
+        .http_client(Arc::new(|_req: auth_core::HttpRequest| async {
+            Err::<auth_core::HttpResponse, _>(auth_core::TransportError::new(
+                auth_core::TransportErrorKind::Connect,
+                "offline",
+            ))
+        }))
+        .build()
+        .unwrap();
+    // Uncached: needs the key, fails with a transport error.
+    assert!(matches!(
+        offline
+            .handle_webhook(&wh.headers, &wh.body, "POST", "/wh")
+            .await,
+        Err(Error::Core(_))
+    ));
+    // Cached (the online client has fetched it): no I/O at all.
+    assert!(
+        s.client
+            .handle_webhook(&wh.headers, &wh.body, "POST", "/wh")
+            .await
+            .is_ok()
+    );
+    let n = s.emulator.received().len();
+    for _ in 0..3 {
+        assert!(
+            s.client
+                .handle_webhook(&wh.headers, &wh.body, "POST", "/wh")
+                .await
+                .is_ok()
+        );
+    }
+    assert_eq!(s.emulator.received().len(), n);
+}
+
+#[tokio::test]
+async fn step_up_interface() {
+    let s = setup().await;
+    let handle = s
+        .client
+        .start(
+            StepUpRequest::new("alice", "Confirm", "Pay 120 EUR?")
+                .with_ttl(Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(handle.provider, "launchkey");
+    assert!(handle.expires_at.is_some());
+    assert!(s.client.check(&handle).await.unwrap() == auth_core::PollStatus::pending());
+    let id = launchkey::AuthRequestId::parse(&handle.id).unwrap();
+    s.emulator.approve(&id).unwrap();
+    let out = s
+        .client
+        .wait(&handle, &auth_core::SystemClock, &PollConfig::default())
+        .await
+        .unwrap();
+    assert!(out.is_approved());
+
+    let handle = s
+        .client
+        .start(StepUpRequest::new("bob", "Confirm", "?"))
+        .await
+        .unwrap();
+    s.emulator
+        .deny_fraud(
+            &launchkey::AuthRequestId::parse(&handle.id).unwrap(),
+            Some("F"),
+        )
+        .unwrap();
+    assert!(matches!(
+        s.client.wait(&handle, &auth_core::SystemClock, &PollConfig::default()).await.unwrap(),
+        StepUpOutcome::Denied { fraud: true, reason: Some(r) } if r == "F"
+    ));
+
+    let handle = s
+        .client
+        .start(StepUpRequest::new("carol", "Confirm", "?"))
+        .await
+        .unwrap();
+    let id = launchkey::AuthRequestId::parse(&handle.id).unwrap();
+    s.emulator.fail(&id, AuthResponseReason::Policy).unwrap();
+    assert!(matches!(
+        s.client
+            .wait(&handle, &auth_core::SystemClock, &PollConfig::default())
+            .await
+            .unwrap(),
+        StepUpOutcome::Failed { .. }
+    ));
+
+    let handle = s
+        .client
+        .start(StepUpRequest::new("alice", "Confirm", "?"))
+        .await
+        .unwrap();
+    s.emulator
+        .expire(&launchkey::AuthRequestId::parse(&handle.id).unwrap())
+        .unwrap();
+    assert_eq!(
+        s.client
+            .wait(&handle, &auth_core::SystemClock, &PollConfig::default())
+            .await
+            .unwrap(),
+        StepUpOutcome::Expired
+    );
+}
+
+#[tokio::test]
+async fn signed_cache_and_location_headers() {
+    use launchkey::VerificationError as V;
+    use launchkey::emulator::Fault;
+    let s = setup().await;
+    s.client
+        .authorize(&AuthorizationRequest::new("carol"))
+        .await
+        .unwrap();
+    for (fault, ok) in [
+        (Fault::SignedCacheControl, true),
+        (Fault::SignedLocation, true),
+        (Fault::UnsignedCacheControl, false),
+        (Fault::WrongLocation, false),
+    ] {
+        let name = format!("{fault:?}");
+        s.emulator.inject(fault).unwrap();
+        let r = s
+            .client
+            .authorize(&AuthorizationRequest::new("alice"))
+            .await;
+        if ok {
+            assert!(r.is_ok(), "{name}: {r:?}");
+        } else {
+            assert!(
+                matches!(r, Err(Error::ResponseVerification(V::Cache | V::Location))),
+                "{name}: {r:?}"
+            );
+        }
+        if let Some(id) = s.emulator.pending_request("alice") {
+            s.client.cancel_authorization_request(&id).await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn plain_json_error_body_is_accepted_for_4xx() {
+    use launchkey::emulator::Fault;
+    let s = setup().await;
+    s.emulator
+        .inject(Fault::ApiError(400, "SVC-003".into()))
+        .unwrap();
+    s.emulator.inject(Fault::PlainBody).unwrap();
+    assert!(matches!(
+        s.client
+            .authorize(&AuthorizationRequest::new("alice"))
+            .await,
+        Err(Error::PolicyFailure { .. })
+    ));
+}
+
+#[tokio::test]
+async fn webhook_replay_protection_is_opt_in() {
+    let s = setup().await;
+    let guarded = ServiceClient::builder(s.service_id, common::key_a())
+        .base_url(s.emulator.base_url())
+        .webhook_replay_protection(true)
+        .build()
+        .unwrap();
+    let wh = s
+        .emulator
+        .session_end_webhook(s.service_id, "alice", "/wh")
+        .unwrap();
+    assert!(
+        guarded
+            .handle_webhook(&wh.headers, &wh.body, "POST", "/wh")
+            .await
+            .is_ok()
+    );
+    assert!(matches!(
+        guarded
+            .handle_webhook(&wh.headers, &wh.body, "POST", "/wh")
+            .await,
+        Err(Error::ResponseVerification(
+            launchkey::VerificationError::Replayed
+        ))
+    ));
+    // A fresh webhook (new jti) is fine; the default client accepts repeats.
+    let wh2 = s
+        .emulator
+        .session_end_webhook(s.service_id, "alice", "/wh")
+        .unwrap();
+    assert!(
+        guarded
+            .handle_webhook(&wh2.headers, &wh2.body, "POST", "/wh")
+            .await
+            .is_ok()
+    );
+    assert!(
+        s.client
+            .handle_webhook(&wh.headers, &wh.body, "POST", "/wh")
+            .await
+            .is_ok()
+    );
+    assert!(
+        s.client
+            .handle_webhook(&wh.headers, &wh.body, "POST", "/wh")
+            .await
+            .is_ok()
+    );
+}
+
+#[test]
+fn client_is_clone_send_sync_and_poll_config_follows_ttl() {
+    fn assert_traits<T: Clone + Send + Sync + 'static>() {}
+    assert_traits::<ServiceClient>();
+    assert_traits::<launchkey::AuthorizationResponse>();
+    let cfg = ServiceClient::poll_config_for(
+        &AuthorizationRequest::new("a").ttl(Duration::from_secs(60)),
+    );
+    assert_eq!(cfg.deadline, Duration::from_secs(70));
+    assert_eq!(
+        ServiceClient::poll_config_for(&AuthorizationRequest::new("a")).deadline,
+        Duration::from_secs(310)
+    );
+}
+
+#[tokio::test]
+async fn base_url_with_path_prefix_is_signed_with_the_full_path() {
+    // The request claim's path is the path as sent, prefix included.
+    let s = setup().await;
+    let prefixed = ServiceClient::builder(s.service_id, common::key_a())
+        .base_url(format!("{}/prefix/", s.emulator.base_url()))
+        .build()
+        .unwrap();
+    assert_eq!(prefixed.base_url().path(), "/prefix");
+    let id = prefixed
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap()
+        .id;
+    s.emulator.approve(&id).unwrap();
+    assert!(poll(&prefixed, &id).await.authorized);
+    let calls = s.emulator.received();
+    assert_eq!(calls[0].path, "/prefix/service/v3/auths");
+    assert_eq!(
+        calls[0].claims["request"]["path"],
+        "/prefix/service/v3/auths"
+    );
+    assert_eq!(
+        calls[1].claims["request"]["path"],
+        format!("/prefix/service/v3/auths/{id}")
+    );
+}
+
+#[tokio::test]
+async fn polling_survives_rate_limiting_and_server_errors() {
+    use launchkey::emulator::Fault;
+    let s = setup().await;
+    let id = s
+        .client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap()
+        .id;
+    s.emulator.approve(&id).unwrap();
+    // A GET is retried by the transport on 429/503 (same signed request, within its 5 s life).
+    s.emulator.inject(Fault::Status(429)).unwrap();
+    s.emulator.inject(Fault::Status(503)).unwrap();
+    let cfg = PollConfig::every(Duration::from_millis(20), Duration::from_secs(10));
+    assert!(
+        s.client
+            .wait_for_response(&id, &cfg)
+            .await
+            .unwrap()
+            .authorized
+    );
+    // A POST is never retried: one 503 surfaces as a typed error.
+    s.emulator.inject(Fault::Status(503)).unwrap();
+    assert!(matches!(
+        s.client.authorize(&AuthorizationRequest::new("bob")).await,
+        Err(Error::Server { status: 503 })
+    ));
+    assert_eq!(s.emulator.pending_request("bob"), None);
+}

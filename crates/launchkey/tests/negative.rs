@@ -1,0 +1,597 @@
+//! Negative cases: each gives a typed error, never a panic.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use auth_core::FakeClock;
+use common::emu::setup;
+use launchkey::emulator::{Emulator, Fault};
+use launchkey::jose::JoseError;
+use launchkey::{
+    AuthPolicy, AuthorizationRequest, DenialReason, Error, Geofence, ServiceClient,
+    VerificationError as V,
+};
+
+fn verification(e: &Error) -> Option<&V> {
+    match e {
+        Error::ResponseVerification(v) => Some(v),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn every_response_fault_is_a_typed_error() {
+    let s = setup().await;
+    // Warm the caches so that faults hit the call itself.
+    s.client
+        .authorize(&AuthorizationRequest::new("carol"))
+        .await
+        .unwrap();
+    type Check = fn(&Error) -> bool;
+    let cases: Vec<(Fault, Check)> = vec![
+        (Fault::TamperBody, |e| {
+            matches!(verification(e), Some(V::BodyHash(_)))
+        }),
+        (Fault::WrongBodyHash, |e| {
+            matches!(verification(e), Some(V::BodyHash(_)))
+        }),
+        (Fault::OmitBodyHash, |e| {
+            matches!(verification(e), Some(V::BodyHash(_)))
+        }),
+        (
+            Fault::UnknownKid,
+            |e| matches!(e, Error::ApiKeyNotFound { kid } if kid == "00:unknown:kid"),
+        ),
+        (Fault::ForeignSignature, |e| {
+            matches!(verification(e), Some(V::Signature))
+        }),
+        (Fault::WrongAudience, |e| {
+            matches!(verification(e), Some(V::Audience { .. }))
+        }),
+        (
+            Fault::WrongIssuer,
+            |e| matches!(verification(e), Some(V::Issuer { actual, .. }) if actual == "not-lka"),
+        ),
+        (Fault::WrongSubject, |e| {
+            matches!(verification(e), Some(V::Subject { .. }))
+        }),
+        (Fault::WrongJti, |e| matches!(verification(e), Some(V::Jti))),
+        (Fault::WrongStatusClaim, |e| {
+            matches!(
+                verification(e),
+                Some(V::Status {
+                    claim: 200,
+                    http: 201
+                })
+            )
+        }),
+        (Fault::ExpiredToken, |e| {
+            matches!(verification(e), Some(V::Expired))
+        }),
+        (Fault::FutureToken, |e| {
+            matches!(verification(e), Some(V::NotYetValid))
+        }),
+        (Fault::MissingJwt, |e| {
+            matches!(verification(e), Some(V::MissingToken))
+        }),
+        (
+            Fault::AlgNone,
+            |e| matches!(verification(e), Some(V::Algorithm(a)) if a == "none"),
+        ),
+        (Fault::TruncateJwe, |e| {
+            matches!(e, Error::Decryption | Error::Jose(JoseError::Malformed(_)))
+        }),
+        (Fault::GarbleJwe, |e| matches!(e, Error::Decryption)),
+        (Fault::BadTag, |e| matches!(e, Error::Decryption)),
+        (Fault::PlainBody, |e| {
+            matches!(e, Error::Jose(JoseError::Malformed(_)))
+        }),
+    ];
+    for (fault, check) in cases {
+        let name = format!("{fault:?}");
+        s.emulator.inject(fault).unwrap();
+        let err = s
+            .client
+            .authorize(&AuthorizationRequest::new("alice"))
+            .await
+            .unwrap_err();
+        assert!(check(&err), "{name}: {err:?}");
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("eyJ"), "{name} leaks a token: {shown}");
+        // The request was created server-side though: cancel it so the next case can create.
+        if let Some(id) = s.emulator.pending_request("alice") {
+            s.client.cancel_authorization_request(&id).await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn poll_answer_for_another_request_is_rejected() {
+    let s = setup().await;
+    let id = s
+        .client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap()
+        .id;
+    s.emulator.approve(&id).unwrap();
+    s.emulator.inject(Fault::WrongRequestId).unwrap();
+    match s.client.get_authorization_response(&id).await.unwrap_err() {
+        Error::AuthRequestMismatch { expected, actual } => {
+            assert_eq!(expected, id);
+            assert_ne!(actual, id.as_str());
+        }
+        other => panic!("{other:?}"),
+    }
+    s.emulator.inject(Fault::TamperBody).unwrap();
+    let err = s.client.get_authorization_response(&id).await.unwrap_err();
+    assert!(
+        matches!(verification(&err), Some(V::BodyHash(_))),
+        "{err:?}"
+    );
+    // Faults on body-less (204) responses too: a hash claim without a body.
+    let other = s
+        .client
+        .authorize(&AuthorizationRequest::new("bob"))
+        .await
+        .unwrap()
+        .id;
+    s.emulator.inject(Fault::WrongBodyHash).unwrap();
+    let err = s
+        .client
+        .get_authorization_response(&other)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(verification(&err), Some(V::BodyHash(_))),
+        "{err:?}"
+    );
+    s.emulator.inject(Fault::WrongStatusClaim).unwrap();
+    let err = s
+        .client
+        .get_authorization_response(&other)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            verification(&err),
+            Some(V::Status {
+                claim: 200,
+                http: 204
+            })
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn unregistered_service_is_unauthorized() {
+    let s = setup().await;
+    let stranger = ServiceClient::builder(common::new_service_id(), common::key_b())
+        .base_url(s.emulator.base_url())
+        .build()
+        .unwrap();
+    assert!(matches!(
+        stranger
+            .authorize(&AuthorizationRequest::new("alice"))
+            .await,
+        Err(Error::Unauthorized)
+    ));
+    assert!(s.emulator.received().is_empty());
+}
+
+#[tokio::test]
+async fn local_clock_skew_is_corrected_by_ping() {
+    let s = setup().await;
+    let skewed = FakeClock::new(SystemTime::now() - Duration::from_secs(3600));
+    let client = ServiceClient::builder(s.service_id, common::key_a())
+        .base_url(s.emulator.base_url())
+        .clock(Arc::new(skewed))
+        .build()
+        .unwrap();
+    client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap();
+    let t = client.server_time().await.unwrap();
+    let real = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((t - real).abs() <= 2, "{t} vs {real}");
+}
+
+#[tokio::test]
+async fn invalid_request_options_send_nothing() {
+    let s = setup().await;
+    let dr = DenialReason::new;
+    let bad: Vec<(AuthorizationRequest, &str)> = vec![
+        (AuthorizationRequest::new(""), "username"),
+        (
+            AuthorizationRequest::new("alice").ttl(Duration::from_secs(29)),
+            "ttl",
+        ),
+        (
+            AuthorizationRequest::new("alice").ttl(Duration::from_secs(601)),
+            "ttl",
+        ),
+        (
+            AuthorizationRequest::new("alice").context("x".repeat(401)),
+            "context",
+        ),
+        (
+            AuthorizationRequest::new("alice").title("x".repeat(201)),
+            "title",
+        ),
+        (
+            AuthorizationRequest::new("alice").push_title("x".repeat(401)),
+            "push_title",
+        ),
+        (
+            AuthorizationRequest::new("alice").push_body("x".repeat(401)),
+            "push_body",
+        ),
+        (
+            AuthorizationRequest::new("alice").denial_reasons(vec![dr("1", "a", true)]),
+            "denial_reasons",
+        ),
+        (
+            AuthorizationRequest::new("alice")
+                .denial_reasons(vec![dr("123456", "a", true), dr("2", "b", false)]),
+            "denial_reasons",
+        ),
+        (
+            AuthorizationRequest::new("alice")
+                .denial_reasons(vec![dr("1", "a", true), dr("1", "b", false)]),
+            "denial_reasons",
+        ),
+        (
+            AuthorizationRequest::new("alice")
+                .denial_reasons(vec![dr("1", "a", true), dr("2", "a", false)]),
+            "denial_reasons",
+        ),
+        (
+            AuthorizationRequest::new("alice")
+                .denial_reasons(vec![dr("1", "a", false), dr("2", "b", false)]),
+            "denial_reasons",
+        ),
+        (
+            AuthorizationRequest::new("alice")
+                .denial_reasons(vec![dr("1", "a", true), dr("2", "b", true)]),
+            "denial_reasons",
+        ),
+        (
+            AuthorizationRequest::new("alice").policy(AuthPolicy::factor_count(0)),
+            "policy.any",
+        ),
+        (
+            AuthorizationRequest::new("alice")
+                .policy(AuthPolicy::factor_types(false, false, false)),
+            "policy.types",
+        ),
+        (
+            AuthorizationRequest::new("alice")
+                .policy(AuthPolicy::new().geofence(Geofence::new(0.0, 0.0, -1.0))),
+            "policy.geofence",
+        ),
+    ];
+    for (req, want) in bad {
+        match s.client.authorize(&req).await {
+            Err(Error::InvalidRequest { field, .. }) => assert_eq!(field, want),
+            other => panic!("{want}: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        s.client.session_start(" ", None).await,
+        Err(Error::InvalidRequest { .. })
+    ));
+    assert!(matches!(
+        s.client.session_end("").await,
+        Err(Error::InvalidRequest { .. })
+    ));
+    assert!(matches!(
+        s.client.verify_totp("", "1").await,
+        Err(Error::InvalidRequest { .. })
+    ));
+    assert!(s.emulator.received().is_empty(), "nothing may be sent");
+}
+
+#[tokio::test]
+async fn webhook_rejections() {
+    let s = setup().await;
+    let id = s
+        .client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap()
+        .id;
+    s.emulator.approve(&id).unwrap();
+    let wh = s
+        .emulator
+        .authorization_webhook(&id, "/launchkey/webhook")
+        .unwrap();
+    let c = &s.client;
+    let (h, b, p) = (&wh.headers, &wh.body, wh.path.as_str());
+    assert!(c.handle_webhook(h, b, "POST", p).await.is_ok());
+
+    let err = c.handle_webhook(h, b, "PUT", p).await.unwrap_err();
+    assert!(
+        matches!(verification(&err), Some(V::Method { .. })),
+        "{err:?}"
+    );
+    let err = c
+        .handle_webhook(h, b, "POST", "/launchkey/webhook2")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(verification(&err), Some(V::Path { .. })),
+        "{err:?}"
+    );
+    let mut tampered = b.clone();
+    let n = tampered.len() - 3;
+    tampered[n] = if tampered[n] == b'A' { b'B' } else { b'A' };
+    let err = c.handle_webhook(h, &tampered, "POST", p).await.unwrap_err();
+    assert!(
+        matches!(verification(&err), Some(V::BodyHash(_))),
+        "{err:?}"
+    );
+    let err = c.handle_webhook(h, b"", "POST", p).await.unwrap_err();
+    assert!(
+        matches!(verification(&err), Some(V::BodyHash(_))),
+        "{err:?}"
+    );
+    let err = c
+        .handle_webhook(&http::HeaderMap::new(), b, "POST", p)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(verification(&err), Some(V::MissingToken)),
+        "{err:?}"
+    );
+    let mut garbled_token = h.clone();
+    garbled_token.insert("x-iov-jwt", "not.a.jwt".parse().unwrap());
+    assert!(matches!(
+        verification(
+            &c.handle_webhook(&garbled_token, b, "POST", p)
+                .await
+                .unwrap_err()
+        ),
+        Some(V::Malformed(_))
+    ));
+
+    // A webhook for another service: wrong audience.
+    let other_id = common::new_service_id();
+    s.emulator
+        .register_service(other_id, common::SERVICE_B_PUB)
+        .unwrap();
+    let other = ServiceClient::builder(other_id, common::key_b())
+        .base_url(s.emulator.base_url())
+        .build()
+        .unwrap();
+    let err = other.handle_webhook(h, b, "POST", p).await.unwrap_err();
+    assert!(
+        matches!(verification(&err), Some(V::Audience { .. })),
+        "{err:?}"
+    );
+
+    // Expired / future tokens: clients whose clocks are far off (and never pinged).
+    for (offset, want_expired) in [(600i64, true), (-600, false)] {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+            + offset;
+        let late = ServiceClient::builder(s.service_id, common::key_a())
+            .base_url(s.emulator.base_url())
+            .clock(Arc::new(FakeClock::at_unix(now as u64)))
+            .build()
+            .unwrap();
+        let err = late.handle_webhook(h, b, "POST", p).await.unwrap_err();
+        let v = verification(&err).cloned();
+        assert_eq!(
+            v,
+            Some(if want_expired {
+                V::Expired
+            } else {
+                V::NotYetValid
+            }),
+            "{err:?}"
+        );
+    }
+}
+
+/// Bodies whose JWE is truncated, garbled or has a bad tag, each re-signed with a matching
+/// hash by the "API", so that only decryption can notice.
+#[tokio::test]
+async fn webhook_bad_jwe_bodies() {
+    let s = setup().await;
+    let id = s
+        .client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap()
+        .id;
+    s.emulator.approve(&id).unwrap();
+    let good = s.emulator.authorization_webhook(&id, "/wh").unwrap();
+    let text = String::from_utf8(good.body.clone()).unwrap();
+    let parts: Vec<&str> = text.split('.').collect();
+    let flip = |i: usize| {
+        let mut p: Vec<String> = parts.iter().map(|x| x.to_string()).collect();
+        let mut bytes = launchkey::jose::b64d(&p[i]).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        p[i] = launchkey::jose::b64e(&bytes);
+        p.join(".")
+    };
+    type Check = fn(&Error) -> bool;
+    let cases: Vec<(String, Check)> = vec![
+        (parts[..4].join("."), |e| {
+            matches!(e, Error::Jose(JoseError::Malformed(_)))
+        }),
+        (text[..text.len() / 2].to_owned(), |e| {
+            matches!(e, Error::Jose(_) | Error::Decryption)
+        }),
+        (flip(3), |e| matches!(e, Error::Decryption)),
+        (flip(4), |e| matches!(e, Error::Decryption)),
+        (flip(1), |e| matches!(e, Error::Decryption)),
+        (
+            format!(
+                "{}.{}",
+                launchkey::jose::b64e(br#"{"alg":"RSA1_5","enc":"A256CBC-HS512"}"#),
+                parts[1..].join(".")
+            ),
+            |e| matches!(e, Error::Jose(JoseError::UnsupportedAlgorithm(_))),
+        ),
+    ];
+    for (body, check) in cases {
+        let wh = s.emulator.resign_webhook(&good, body.into_bytes()).unwrap();
+        let err = s
+            .client
+            .handle_webhook(&wh.headers, &wh.body, "POST", "/wh")
+            .await
+            .unwrap_err();
+        assert!(check(&err), "{err:?}");
+    }
+    // An unknown webhook type is typed, not a panic.
+    let wh = s
+        .emulator
+        .encrypted_webhook(
+            s.service_id,
+            common::SERVICE_A_PUB,
+            "/wh",
+            &serde_json::json!({"type": "DEVICE_LINK_COMPLETION", "device_id": "x"}),
+        )
+        .unwrap();
+    assert!(matches!(
+        s.client.handle_webhook(&wh.headers, &wh.body, "POST", "/wh").await,
+        Err(Error::UnsupportedWebhook { kind }) if kind == "DEVICE_LINK_COMPLETION"
+    ));
+}
+
+#[tokio::test]
+async fn no_secret_in_debug_or_display() {
+    let s = setup().await;
+    let id = s
+        .client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap()
+        .id;
+    s.emulator.approve(&id).unwrap();
+    let wh = s.emulator.authorization_webhook(&id, "/wh").unwrap();
+    let token = wh
+        .headers
+        .get("x-iov-jwt")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let key = common::key_a();
+    let pem_lines: Vec<&str> = common::SERVICE_A_PEM
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let builder = ServiceClient::builder(s.service_id, common::key_a());
+    let shown = [
+        format!("{key:?}"),
+        format!("{:?}", s.client),
+        format!("{builder:?}"),
+        format!("{wh:?}"),
+        format!("{:?}", s.emulator),
+        format!("{:?}", Error::InvalidKey { reason: "x".into() }),
+        format!(
+            "{:?}",
+            launchkey::ServicePrivateKey::from_pem(
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAK\n-----END RSA PRIVATE KEY-----\n"
+            )
+            .unwrap_err()
+        ),
+    ]
+    .join("\n");
+    for line in pem_lines {
+        assert!(
+            !shown.contains(line),
+            "private key material in Debug output"
+        );
+    }
+    assert!(!shown.contains(&token[..40]), "token in Debug output");
+    assert!(!shown.contains("MII"), "{shown}");
+    assert!(shown.contains(key.kid().as_str()));
+}
+
+#[tokio::test]
+async fn emulator_rejects_tampered_requests() {
+    // Requests signed for another path or with a wrong body hash get 401 from the emulator: a
+    // raw request built by hand, sent over real HTTP.
+    let emulator = Emulator::start().await.unwrap();
+    let id = common::new_service_id();
+    emulator
+        .register_service(id, common::SERVICE_A_PUB)
+        .unwrap();
+    let key = common::key_a();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = serde_json::json!({
+        "iss": id.entity(), "sub": id.entity(), "aud": "lka", "iat": now, "nbf": now, "exp": now + 5,
+        "jti": uuid::Uuid::new_v4().to_string(), "request": {"meth": "GET", "path": "/service/v3/auths/other"},
+    });
+    let token = key
+        .sign_jws(
+            launchkey::JwsAlgorithm::RS256,
+            claims.to_string().as_bytes(),
+        )
+        .unwrap();
+    let id_path = format!(
+        "{}/service/v3/auths/{}",
+        emulator.base_url(),
+        uuid::Uuid::new_v4()
+    );
+    let resp = reqwest::Client::new()
+        .get(id_path)
+        .header("Authorization", format!("IOV-JWT {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    assert!(emulator.received().is_empty());
+}
+
+#[tokio::test]
+async fn unknown_api_kids_are_fetched_once_and_never_with_path_tricks() {
+    use wiremock::matchers::{method, path_regex};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path_regex("^/public/v3/public-key/.+$"))
+        .respond_with(ResponseTemplate::new(404))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = ServiceClient::builder(common::new_service_id(), common::key_a())
+        .base_url(server.uri())
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        assert!(matches!(
+            client.api_key("00:11:22").await,
+            Err(Error::ApiKeyNotFound { .. })
+        ));
+    }
+    for tricky in ["../../x", "a?b", "a#b", "a%2Fb", "a b", ""] {
+        assert!(
+            matches!(
+                client.api_key(tricky).await,
+                Err(Error::ApiKeyNotFound { .. })
+            ),
+            "{tricky}"
+        );
+    }
+    // `.expect(1)` is checked when the server drops: one request for the unknown kid, none for
+    // the tricky ones, none for the repeats (negative cache).
+}

@@ -1,0 +1,87 @@
+//! A terminal direct flow: type a user name, the phone asks, the terminal shows the outcome.
+//!
+//! Against a real credential server:
+//! `cargo run -p logonbox --features emulator --example terminal_direct -- --host corp.logonbox.directory [--port 443] [--user lee@logonbox.com]`
+//!
+//! Without `--host` it starts the emulator and you play the phone as well: answer `y` or `n`
+//! when asked. With no terminal input (e.g. in CI) it runs with the defaults and approves.
+
+use std::time::Duration;
+
+use logonbox::emulator::{Behaviour, Emulator};
+use logonbox::{Client, Error, KeyType};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+async fn ask(
+    lines: &mut tokio::io::Lines<BufReader<tokio::io::Stdin>>,
+    question: &str,
+) -> Option<String> {
+    println!("{question}");
+    match lines.next_line().await {
+        Ok(Some(line)) if !line.trim().is_empty() => Some(line.trim().to_owned()),
+        _ => None,
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut emulator = None;
+    let client = match arg("--host") {
+        Some(host) => {
+            let port = arg("--port").map(|p| p.parse()).transpose()?.unwrap_or(443);
+            Client::builder(&host)
+                .port(port)
+                .sign_timeout(Duration::from_secs(120))
+                .build()?
+        }
+        None => {
+            let e = Emulator::start().await;
+            println!("(no --host: using the emulator at {})", e.uri());
+            let c = e.client_builder().build()?;
+            emulator = Some(e);
+            c
+        }
+    };
+
+    let user = match arg("--user") {
+        Some(u) => u,
+        None => ask(&mut lines, "User name [lee@logonbox.com]:")
+            .await
+            .unwrap_or_else(|| "lee@logonbox.com".to_owned()),
+    };
+
+    if let Some(e) = &emulator {
+        e.add_user(&user, &[KeyType::Ed25519])?;
+        let answer = ask(
+            &mut lines,
+            "You are the phone too. Approve the request? [Y/n]:",
+        )
+        .await;
+        if answer.is_some_and(|a| a.eq_ignore_ascii_case("n")) {
+            e.set_behaviour(&user, Behaviour::reject());
+        }
+    }
+
+    println!("Asking {user}'s phone on {} …", client.host());
+    match client.authenticate(user.as_str()).await {
+        Ok(approval) => println!(
+            "APPROVED: {} signed with {} ({})",
+            approval.principal(),
+            approval.key().fingerprint(),
+            approval.key().comment()
+        ),
+        Err(Error::Rejected { message }) => println!("REJECTED on the phone: {message}"),
+        Err(e) if e.is_not_enrolled() => println!("NOT ENROLLED: {e}"),
+        Err(e) if e.is_timeout() => println!("NO ANSWER in time: {e}"),
+        Err(e) => println!("FAILED: {e}"),
+    }
+    Ok(())
+}

@@ -1,0 +1,908 @@
+//! The client: configuration, key listing, the direct flow and the redirect flow.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::http_types::{Method, StatusCode, header};
+use auth_core::{
+    BaseUrl, HttpClient, HttpConfig, Replay, RetryPolicy, SharedClock, SystemClock, Transport,
+};
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use serde::Deserialize;
+use url::Url;
+
+use crate::b64;
+use crate::error::Error;
+use crate::key::{AuthorizedKey, Fingerprint, KeyListing, KeySelection, KeyType, RsaHash};
+use crate::request::{
+    AuthRequest, DEFAULT_AUTHORIZE_TEXT, DEFAULT_PROMPT_TEXT, DEFAULT_REMOTE_NAME, MAX_PAYLOAD_LEN,
+    PAYLOAD_LEN, PendingRequest, RedirectRequest, RequestBlob, ResponseBlob, SignForm,
+    encode_path_segment, replace_placeholders, validate_principal, validate_redirect_url,
+    validate_text,
+};
+
+/// The path of the key listing (spec §4 A); the principal follows as one segment.
+pub const KEYS_PATH: &str = "/app/api/authenticator/keys/";
+/// The path of the direct-flow sign call (spec §4 B).
+pub const SIGN_PAYLOAD_PATH: &str = "/app/api/authenticator/signPayload";
+/// The path of the browser sign page (spec §4 C); the request blob follows as one segment.
+pub const SIGN_PAGE_PATH: &str = "/authenticator/sign/";
+
+/// The URL scheme of the credential server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Scheme {
+    /// `https` (the default, and the only scheme the official SDKs know).
+    #[default]
+    Https,
+    /// Plain `http`, accepted for loopback hosts only (emulators, tests).
+    Http,
+}
+
+/// What a successful authentication proved: this key of this principal signed these bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Approval {
+    principal: String,
+    key: AuthorizedKey,
+    flags: u32,
+    signed_data: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+impl fmt::Debug for Approval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Approval")
+            .field("principal", &self.principal)
+            .field("key", &self.key)
+            .field("flags", &self.flags)
+            .field("signed_data_len", &self.signed_data.len())
+            .field("signature_len", &self.signature.len())
+            .finish()
+    }
+}
+
+impl Approval {
+    /// The authenticated principal.
+    pub fn principal(&self) -> &str {
+        &self.principal
+    }
+
+    /// The key that signed (as listed by the server, fetched by this client).
+    pub fn key(&self) -> &AuthorizedKey {
+        &self.key
+    }
+
+    /// The flags the signature was verified with.
+    pub fn flags(&self) -> u32 {
+        self.flags
+    }
+
+    /// The bytes that were signed: the payload (direct flow) or the request blob (redirect).
+    pub fn signed_data(&self) -> &[u8] {
+        &self.signed_data
+    }
+
+    /// The raw signature, already verified.
+    pub fn signature(&self) -> &[u8] {
+        &self.signature
+    }
+}
+
+/// Builds a [`Client`].
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let client = logonbox::Client::builder("corp.logonbox.directory")
+///     .port(443)
+///     .sign_timeout(Duration::from_secs(120))
+///     .remote_name("Payroll")
+///     .build()
+///     .unwrap();
+/// assert_eq!(client.host(), "corp.logonbox.directory");
+/// ```
+pub struct ClientBuilder {
+    host: String,
+    port: u16,
+    scheme: Scheme,
+    connect_timeout: Duration,
+    timeout: Duration,
+    sign_timeout: Duration,
+    max_response_bytes: usize,
+    http_client: Option<Arc<dyn HttpClient>>,
+    #[cfg(feature = "reqwest")]
+    reqwest_client: Option<reqwest::Client>,
+    clock: Option<SharedClock>,
+    retry: RetryPolicy,
+    remote_name: String,
+    prompt_text: String,
+    authorize_text: String,
+    key_types: Vec<KeyType>,
+    selection: KeySelection,
+    rsa_hash: RsaHash,
+    max_pending_age: Duration,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("scheme", &self.scheme)
+            .field("timeout", &self.timeout)
+            .field("sign_timeout", &self.sign_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    fn new(host: &str) -> Self {
+        ClientBuilder {
+            host: host.trim().to_owned(),
+            port: 443,
+            scheme: Scheme::Https,
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            sign_timeout: Duration::from_secs(180),
+            max_response_bytes: 1024 * 1024,
+            http_client: None,
+            #[cfg(feature = "reqwest")]
+            reqwest_client: None,
+            clock: None,
+            retry: RetryPolicy::default(),
+            remote_name: DEFAULT_REMOTE_NAME.to_owned(),
+            prompt_text: DEFAULT_PROMPT_TEXT.to_owned(),
+            authorize_text: DEFAULT_AUTHORIZE_TEXT.to_owned(),
+            key_types: KeyType::all().to_vec(),
+            selection: KeySelection::default(),
+            rsa_hash: RsaHash::default(),
+            max_pending_age: Duration::from_secs(300),
+        }
+    }
+
+    /// The port (default 443).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// The scheme (default https; [`Scheme::Http`] only for loopback hosts).
+    pub fn scheme(mut self, scheme: Scheme) -> Self {
+        self.scheme = scheme;
+        self
+    }
+
+    /// Time allowed to connect (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for the key listing (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Time allowed for the direct-flow sign call, which blocks until the user answers on the
+    /// phone (default 180 s; the official SDKs have none).
+    pub fn sign_timeout(mut self, timeout: Duration) -> Self {
+        self.sign_timeout = timeout;
+        self
+    }
+
+    /// The largest response accepted (default 1 MiB).
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// Uses your own [`HttpClient`]. Timeouts are then that client's business.
+    pub fn http_client(mut self, client: Arc<dyn HttpClient>) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Uses your own configured `reqwest::Client` (proxies, root certificates, mTLS) with the
+    /// default adapter; the timeouts set here are still applied per request. Configure it with
+    /// `redirect::Policy::none()`.
+    #[cfg(feature = "reqwest")]
+    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
+        self.reqwest_client = Some(client);
+        self
+    }
+
+    /// The clock (default: the system clock); it dates and ages pending redirect requests and
+    /// paces retries.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Retries of the key listing (a GET); the sign call is never repeated.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The requester's name shown to the user (default `LogonBox Authenticator API`).
+    pub fn remote_name(mut self, name: impl Into<String>) -> Self {
+        self.remote_name = name.into();
+        self
+    }
+
+    /// The default prompt text (placeholders `{username}`/`{principal}`, `{remoteName}`,
+    /// `{hostname}`).
+    pub fn prompt_text(mut self, text: impl Into<String>) -> Self {
+        self.prompt_text = text.into();
+        self
+    }
+
+    /// The default approve-button label (default `Authorize`).
+    pub fn authorize_text(mut self, text: impl Into<String>) -> Self {
+        self.authorize_text = text.into();
+        self
+    }
+
+    /// Which key types may be used (default both). The official SDKs' `rsa`/`ed25519` switches.
+    pub fn key_types(mut self, types: &[KeyType]) -> Self {
+        self.key_types = types.to_vec();
+        self
+    }
+
+    /// Which key to ask (default [`KeySelection::PreferEd25519`]).
+    pub fn key_selection(mut self, selection: KeySelection) -> Self {
+        self.selection = selection;
+        self
+    }
+
+    /// The hash RSA signatures are requested with (default SHA-512, flags 4).
+    pub fn rsa_hash(mut self, hash: RsaHash) -> Self {
+        self.rsa_hash = hash;
+        self
+    }
+
+    /// How old a pending redirect request may be when the browser comes back (default 5 min).
+    pub fn max_pending_age(mut self, age: Duration) -> Self {
+        self.max_pending_age = age;
+        self
+    }
+
+    /// Validates the configuration and builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        if self.host.is_empty() {
+            return Err(Error::config("host", "Hostname must be supplied"));
+        }
+        let colon_outside_brackets = self.host.contains(':') && !self.host.starts_with('[');
+        if colon_outside_brackets
+            || self
+                .host
+                .contains(|c: char| "/?#@\\ ".contains(c) || c.is_control())
+        {
+            return Err(Error::config("host", "must be a bare host name"));
+        }
+        if self.port == 0 {
+            return Err(Error::config("port", "must not be 0"));
+        }
+        if self.timeout.is_zero() || self.sign_timeout.is_zero() || self.connect_timeout.is_zero() {
+            return Err(Error::config("timeout", "timeouts must be above zero"));
+        }
+        if self.key_types.is_empty() {
+            return Err(Error::config("key_types", "allow at least one key type"));
+        }
+        for (name, text) in [
+            ("remote_name", &self.remote_name),
+            ("prompt_text", &self.prompt_text),
+            ("authorize_text", &self.authorize_text),
+        ] {
+            validate_text(name, text)?;
+        }
+        let scheme = match self.scheme {
+            Scheme::Https => "https",
+            Scheme::Http => "http",
+        };
+        let base = BaseUrl::parse(&format!("{scheme}://{}:{}", self.host, self.port))
+            .map_err(auth_core::Error::from)?;
+        let clock: SharedClock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let transport = |timeout: Duration, retry: RetryPolicy| -> Result<Transport, Error> {
+            let mut b = Transport::builder(base.clone())
+                .user_agent("logonbox", env!("CARGO_PKG_VERSION"))
+                .clock(clock.clone())
+                .retry(retry)
+                .config(HttpConfig {
+                    connect_timeout: self.connect_timeout,
+                    timeout,
+                    max_response_bytes: self.max_response_bytes,
+                });
+            if let Some(c) = &self.http_client {
+                b = b.http_client(c.clone());
+            }
+            #[cfg(feature = "reqwest")]
+            if let Some(c) = &self.reqwest_client {
+                b = b.reqwest_client(c.clone());
+            }
+            Ok(b.build()?)
+        };
+        let api = transport(self.timeout, self.retry.clone())?;
+        let sign = transport(self.sign_timeout, RetryPolicy::none())?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                host: base.host().to_owned(),
+                base,
+                api,
+                sign,
+                clock,
+                remote_name: self.remote_name,
+                prompt_text: self.prompt_text,
+                authorize_text: self.authorize_text,
+                key_types: self.key_types,
+                selection: self.selection,
+                rsa_hash: self.rsa_hash,
+                max_pending_age: self.max_pending_age,
+                rng: SystemRandom::new(),
+            }),
+        })
+    }
+}
+
+struct Inner {
+    host: String,
+    base: BaseUrl,
+    api: Transport,
+    sign: Transport,
+    clock: SharedClock,
+    remote_name: String,
+    prompt_text: String,
+    authorize_text: String,
+    key_types: Vec<KeyType>,
+    selection: KeySelection,
+    rsa_hash: RsaHash,
+    max_pending_age: Duration,
+    rng: SystemRandom,
+}
+
+/// A LogonBox Authenticator client for one credential server. Cheap to clone (shared state).
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.inner.base)
+            .field("key_types", &self.inner.key_types)
+            .field("selection", &self.inner.selection)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct SignResponse {
+    success: bool,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    signature: Option<String>,
+    #[serde(default)]
+    response: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ErrorMessage {
+    message: String,
+}
+
+impl Client {
+    /// Starts configuring a client for the credential server `host` (a bare host name such as
+    /// `corp.logonbox.directory`).
+    pub fn builder(host: &str) -> ClientBuilder {
+        ClientBuilder::new(host)
+    }
+
+    /// The credential server's host.
+    pub fn host(&self) -> &str {
+        &self.inner.host
+    }
+
+    /// The base URL (`https://host[:port]`).
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.inner.base
+    }
+
+    /// Fetches and parses `principal`'s key listing.
+    ///
+    /// A 404 → [`Error::UnknownUser`]; a listing without the `# Authorized` header →
+    /// [`Error::InvalidKeyListing`]; lines that do not parse are skipped (see
+    /// [`KeyListing::skipped`]).
+    pub async fn authorized_keys(&self, principal: &str) -> Result<KeyListing, Error> {
+        validate_principal(principal)?;
+        let inner = &self.inner;
+        let path = format!("{KEYS_PATH}{}", encode_path_segment(principal));
+        let request = inner
+            .api
+            .request(Method::GET, &path)
+            .header(header::ACCEPT, "text/plain")
+            .body(Vec::new())
+            .map_err(|e| Error::config("principal", e.to_string()))?;
+        let response = inner.api.send(request, Replay::ByMethod).await?;
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND {
+            tracing::debug!(principal, "the credential server does not know the user");
+            return Err(Error::UnknownUser {
+                principal: principal.to_owned(),
+            });
+        }
+        if status != StatusCode::OK {
+            return Err(auth_core::Error::status(status.as_u16(), response.body(), &[]).into());
+        }
+        let text = std::str::from_utf8(response.body())
+            .map_err(|e| Error::decode("key listing", ".", e))?;
+        let listing = KeyListing::parse(text).map_err(|reason| Error::InvalidKeyListing {
+            host: inner.host.clone(),
+            reason,
+        })?;
+        tracing::debug!(
+            principal,
+            keys = listing.keys().len(),
+            skipped = listing.skipped().len(),
+            fingerprints = ?listing.keys().iter().map(|k| k.fingerprint().as_str()).collect::<Vec<_>>(),
+            "fetched the key listing"
+        );
+        Ok(listing)
+    }
+
+    fn choose_key(
+        &self,
+        principal: &str,
+        listing: &KeyListing,
+        selection: Option<&KeySelection>,
+    ) -> Result<AuthorizedKey, Error> {
+        let selection = selection.unwrap_or(&self.inner.selection);
+        let key = listing
+            .select(selection, &self.inner.key_types)
+            .cloned()
+            .ok_or_else(|| Error::NoSuitableKey {
+                principal: principal.to_owned(),
+            })?;
+        tracing::debug!(
+            principal,
+            fingerprint = %key.fingerprint(),
+            key_type = %key.key_type(),
+            "chose a key"
+        );
+        Ok(key)
+    }
+
+    /// The direct flow: lists the user's keys, chooses one (see [`KeySelection`]), asks the
+    /// server to have the phone sign 128 fresh random bytes, waits for the user's answer (up
+    /// to the sign timeout) and verifies the signature with the listed key.
+    ///
+    /// Only one key is asked: a rejection or error ends the authentication (the user is never
+    /// prompted twice).
+    ///
+    /// Errors: [`Error::Rejected`] (the user said no), [`Error::UnknownUser`],
+    /// [`Error::NoSuitableKey`], [`Error::Server`], [`Error::InvalidServerResponse`],
+    /// [`Error::SignatureInvalid`], and timeouts/transport failures as [`Error::Core`].
+    pub async fn authenticate(&self, request: impl Into<AuthRequest>) -> Result<Approval, Error> {
+        self.authenticate_observed(request.into(), &mut false).await
+    }
+
+    /// [`Client::authenticate`], telling through `sent` whether the sign request went out (so
+    /// a timeout can be told apart: the user did not answer vs. the server was unreachable).
+    pub(crate) async fn authenticate_observed(
+        &self,
+        request: AuthRequest,
+        sent: &mut bool,
+    ) -> Result<Approval, Error> {
+        let inner = &self.inner;
+        let principal = request.principal.as_str();
+        validate_principal(principal)?;
+        let remote_name = request.remote_name.as_deref().unwrap_or(&inner.remote_name);
+        let template = request.prompt_text.as_deref().unwrap_or(&inner.prompt_text);
+        let authorize_text = request
+            .authorize_text
+            .as_deref()
+            .unwrap_or(&inner.authorize_text);
+        validate_text("remote_name", remote_name)?;
+        validate_text("prompt_text", template)?;
+        validate_text("authorize_text", authorize_text)?;
+        let payload = match &request.payload {
+            Some(p) if p.is_empty() || p.len() > MAX_PAYLOAD_LEN => {
+                return Err(Error::config(
+                    "payload",
+                    format!("must be 1 to {MAX_PAYLOAD_LEN} bytes"),
+                ));
+            }
+            Some(p) => p.clone(),
+            None => self.random(PAYLOAD_LEN)?,
+        };
+
+        let listing = self.authorized_keys(principal).await?;
+        let key = self.choose_key(principal, &listing, request.key.as_ref())?;
+        let flags = key.flags_for(inner.rsa_hash);
+        let text = replace_placeholders(template, principal, remote_name, &inner.host);
+        let form = SignForm {
+            username: principal,
+            fingerprint: key.fingerprint(),
+            remote_name,
+            text: &text,
+            authorize_text,
+            flags,
+            payload: &payload,
+        }
+        .encode();
+        let http_request = inner
+            .sign
+            .request(Method::POST, SIGN_PAYLOAD_PATH)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .body(form.into_bytes())
+            .map_err(|e| Error::config("sign request", e.to_string()))?;
+        tracing::debug!(
+            principal,
+            fingerprint = %key.fingerprint(),
+            flags,
+            "asking the phone to sign; waiting for the user"
+        );
+        *sent = true;
+        let response = inner.sign.send(http_request, Replay::Never).await?;
+        let status = response.status();
+        if status != StatusCode::OK {
+            if let Ok(m) = serde_json::from_slice::<ErrorMessage>(response.body()) {
+                return Err(Error::Server {
+                    status: status.as_u16(),
+                    message: m.message,
+                });
+            }
+            return Err(auth_core::Error::status(status.as_u16(), response.body(), &[]).into());
+        }
+        let answer: SignResponse = auth_core::json::from_slice("sign response", response.body())?;
+        let signature = interpret_sign_response(answer)?;
+        match key.verify(flags, &payload, &signature) {
+            Ok(()) => {
+                tracing::debug!(principal, fingerprint = %key.fingerprint(), "signature verified: approved");
+                Ok(Approval {
+                    principal: principal.to_owned(),
+                    key,
+                    flags,
+                    signed_data: payload,
+                    signature,
+                })
+            }
+            Err(e) => {
+                tracing::warn!(principal, fingerprint = %key.fingerprint(), error = %e, "signature refused");
+                Err(e)
+            }
+        }
+    }
+
+    /// The redirect flow, step 1: lists the user's keys, chooses one, and builds the request
+    /// blob (with a fresh nonce and noise). Keep the returned [`PendingRequest`] in the user's
+    /// session and send the browser to [`Client::sign_url`].
+    pub async fn generate_request(
+        &self,
+        request: RedirectRequest,
+    ) -> Result<PendingRequest, Error> {
+        let inner = &self.inner;
+        let principal = request.principal.as_str();
+        validate_principal(principal)?;
+        validate_redirect_url(&request.redirect_url)?;
+        let remote_name = request.remote_name.as_deref().unwrap_or(&inner.remote_name);
+        let template = request.prompt_text.as_deref().unwrap_or(&inner.prompt_text);
+        let authorize_text = request
+            .authorize_text
+            .as_deref()
+            .unwrap_or(&inner.authorize_text);
+        validate_text("remote_name", remote_name)?;
+        validate_text("prompt_text", template)?;
+        validate_text("authorize_text", authorize_text)?;
+
+        let listing = self.authorized_keys(principal).await?;
+        let key = self.choose_key(principal, &listing, request.key.as_ref())?;
+        let flags = key.flags_for(inner.rsa_hash);
+        let random = self.random(20)?;
+        let nonce = [random[0], random[1], random[2], random[3]];
+        let blob = RequestBlob {
+            principal: principal.to_owned(),
+            fingerprint: key.fingerprint().clone(),
+            remote_name: remote_name.to_owned(),
+            prompt_text: replace_placeholders(template, principal, remote_name, &inner.host),
+            authorize_text: authorize_text.to_owned(),
+            flags,
+            nonce,
+            redirect_url: request.redirect_url.clone(),
+            noise: random[4..].to_vec(),
+        };
+        tracing::debug!(principal, fingerprint = %key.fingerprint(), flags, "generated a redirect request");
+        Ok(PendingRequest {
+            blob: blob.to_bytes(),
+            principal: principal.to_owned(),
+            fingerprint: key.fingerprint().clone(),
+            flags,
+            created_at: u64::try_from(inner.clock.unix_seconds()).unwrap_or(0),
+        })
+    }
+
+    /// The redirect flow, step 2: where to send the browser,
+    /// `https://{host}[:{port}]/authenticator/sign/{blob}` (the port only when not the
+    /// scheme's default, as the Java SDK writes it).
+    pub fn sign_url(&self, pending: &PendingRequest) -> Url {
+        self.sign_url_for(&pending.encoded())
+    }
+
+    /// The sign URL for an already encoded request blob (base64url, as in the path).
+    pub fn sign_url_for(&self, encoded_blob: &str) -> Url {
+        self.inner.base.join(&format!(
+            "{SIGN_PAGE_PATH}{}",
+            encode_path_segment(encoded_blob)
+        ))
+    }
+
+    /// The redirect flow, step 3: checks the `response` query parameter the browser came back
+    /// with against the pending request, which it consumes.
+    ///
+    /// Checks, in order: the request's age; the response decodes (padded or unpadded
+    /// base64url); a rejection → [`Error::Rejected`]; flags are ones we accept
+    /// ([`Error::UnsupportedFlags`], SHA-1 never); username, fingerprint and flags equal the
+    /// request's ([`Error::ResponseMismatch`]); the key is fetched again from the server
+    /// ([`Error::KeyNotFound`]); the signature verifies over the whole request blob
+    /// ([`Error::SignatureInvalid`]). A response replayed onto another request fails, since
+    /// the blobs differ.
+    pub async fn process_response(
+        &self,
+        pending: PendingRequest,
+        response: &str,
+    ) -> Result<Approval, Error> {
+        let inner = &self.inner;
+        let now = u64::try_from(inner.clock.unix_seconds()).unwrap_or(0);
+        let age = Duration::from_secs(now.saturating_sub(pending.created_at));
+        if age > inner.max_pending_age || pending.created_at > now.saturating_add(60) {
+            return Err(Error::RequestExpired {
+                age,
+                max_age: inner.max_pending_age,
+            });
+        }
+        // A `+` of standard base64 may have been turned into a space by query decoding.
+        let bytes = b64::decode_lenient(&response.replace(' ', "+"))
+            .map_err(|e| Error::decode("redirect response", "response", e))?;
+        let parsed = ResponseBlob::parse(&bytes)
+            .map_err(|e| Error::decode("redirect response", "response", e))?;
+        let (username, fingerprint, flags, signature) = match parsed {
+            ResponseBlob::Rejected { message } => {
+                tracing::debug!(principal = %pending.principal, %message, "the user rejected the request");
+                return Err(Error::Rejected { message });
+            }
+            ResponseBlob::Signed {
+                username,
+                fingerprint,
+                flags,
+                signature,
+            } => (username, fingerprint, flags, signature),
+        };
+        if ![
+            crate::FLAGS_ED25519,
+            crate::FLAGS_RSA_SHA2_256,
+            crate::FLAGS_RSA_SHA2_512,
+        ]
+        .contains(&flags)
+        {
+            let key_type = if pending.flags == crate::FLAGS_ED25519 {
+                KeyType::Ed25519
+            } else {
+                KeyType::Rsa
+            };
+            return Err(Error::UnsupportedFlags { key_type, flags });
+        }
+        if username != pending.principal {
+            return Err(Error::ResponseMismatch { field: "username" });
+        }
+        if fingerprint != pending.fingerprint {
+            return Err(Error::ResponseMismatch {
+                field: "fingerprint",
+            });
+        }
+        if flags != pending.flags {
+            return Err(Error::ResponseMismatch { field: "flags" });
+        }
+        let listing = self.authorized_keys(&pending.principal).await?;
+        let key = listing
+            .find(&fingerprint)
+            .filter(|k| inner.key_types.contains(&k.key_type()))
+            .cloned()
+            .ok_or_else(|| Error::KeyNotFound {
+                fingerprint: fingerprint.clone(),
+            })?;
+        key.verify(flags, &pending.blob, &signature)?;
+        tracing::debug!(principal = %pending.principal, fingerprint = %fingerprint, "redirect response verified: approved");
+        Ok(Approval {
+            principal: pending.principal,
+            key,
+            flags,
+            signed_data: pending.blob,
+            signature,
+        })
+    }
+
+    /// Re-verifies a stored approval (used by the step-up `check`): fetches the key again and
+    /// verifies the signature over the signed data.
+    pub(crate) async fn reverify(
+        &self,
+        principal: &str,
+        fingerprint: &Fingerprint,
+        flags: u32,
+        signed_data: Vec<u8>,
+        signature: Vec<u8>,
+    ) -> Result<Approval, Error> {
+        let listing = self.authorized_keys(principal).await?;
+        let key = listing
+            .find(fingerprint)
+            .cloned()
+            .ok_or_else(|| Error::KeyNotFound {
+                fingerprint: fingerprint.clone(),
+            })?;
+        key.verify(flags, &signed_data, &signature)?;
+        Ok(Approval {
+            principal: principal.to_owned(),
+            key,
+            flags,
+            signed_data,
+            signature,
+        })
+    }
+
+    pub(crate) fn random(&self, n: usize) -> Result<Vec<u8>, Error> {
+        let mut bytes = vec![0u8; n];
+        self.inner
+            .rng
+            .fill(&mut bytes)
+            .map_err(|_| Error::config("rng", "the system random number generator failed"))?;
+        Ok(bytes)
+    }
+}
+
+/// Interprets a `signPayload` answer (spec §5.3) into the raw signature bytes.
+fn interpret_sign_response(answer: SignResponse) -> Result<Vec<u8>, Error> {
+    if !answer.success {
+        let message = answer.message.unwrap_or_default();
+        tracing::debug!(%message, "the credential server reported a failure");
+        return Err(Error::Server {
+            status: 200,
+            message,
+        });
+    }
+    let signature = answer.signature.unwrap_or_default();
+    if !signature.trim().is_empty() {
+        return b64::decode_lenient(&signature)
+            .map_err(|e| Error::decode("sign response", "signature", e));
+    }
+    let response = answer.response.unwrap_or_default();
+    if response.trim().is_empty() {
+        return Err(Error::InvalidServerResponse {
+            reason: "neither a signature nor a response".into(),
+        });
+    }
+    let bytes = b64::decode_lenient(&response)
+        .map_err(|e| Error::decode("sign response", "response", e))?;
+    let mut r = crate::wire::Reader::new(&bytes);
+    let ok = r
+        .boolean("success")
+        .map_err(|e| Error::decode("sign response", "response", e))?;
+    let message = r
+        .text("message")
+        .map_err(|e| Error::decode("sign response", "response", e))?
+        .to_owned();
+    r.finish()
+        .map_err(|e| Error::decode("sign response", "response", e))?;
+    if ok {
+        Err(Error::InvalidServerResponse {
+            reason: "an empty signature with a positive response".into(),
+        })
+    } else {
+        tracing::debug!(%message, "the user rejected the request");
+        Err(Error::Rejected { message })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(json: &str) -> Result<Vec<u8>, Error> {
+        interpret_sign_response(serde_json::from_str(json).unwrap())
+    }
+
+    #[test]
+    fn sign_answers() {
+        assert_eq!(
+            answer(r#"{"success":true,"message":"","signature":"AQID","response":""}"#).unwrap(),
+            vec![1, 2, 3]
+        );
+        assert!(matches!(
+            answer(r#"{"success":false,"message":"Boom"}"#),
+            Err(Error::Server { message, .. }) if message == "Boom"
+        ));
+        let mut w = crate::wire::Writer::new();
+        w.boolean(false)
+            .text("The keystore rejected the signature request.");
+        let rejected = b64::encode_url(&w.into_bytes());
+        assert!(matches!(
+            answer(&format!(r#"{{"success":true,"signature":"","response":"{rejected}"}}"#)),
+            Err(Error::Rejected { message }) if message.starts_with("The keystore")
+        ));
+        let mut w = crate::wire::Writer::new();
+        w.boolean(true).text("");
+        let positive = b64::encode_url_padded(&w.into_bytes());
+        assert!(matches!(
+            answer(&format!(
+                r#"{{"success":true,"signature":"","response":"{positive}"}}"#
+            )),
+            Err(Error::InvalidServerResponse { .. })
+        ));
+        assert!(matches!(
+            answer(r#"{"success":true,"signature":"","response":""}"#),
+            Err(Error::InvalidServerResponse { .. })
+        ));
+        assert!(matches!(
+            answer(r#"{"success":true,"signature":"@@"}"#),
+            Err(Error::Core(auth_core::Error::Decode { .. }))
+        ));
+    }
+
+    #[test]
+    fn builder_validation() {
+        assert!(Client::builder("").build().is_err());
+        assert!(Client::builder("a/b").build().is_err());
+        assert!(Client::builder("user@host").build().is_err());
+        assert!(Client::builder("h.example").port(0).build().is_err());
+        assert!(
+            Client::builder("h.example")
+                .scheme(Scheme::Http)
+                .build()
+                .is_err()
+        );
+        assert!(
+            Client::builder("127.0.0.1")
+                .scheme(Scheme::Http)
+                .port(8080)
+                .build()
+                .is_ok()
+        );
+        assert!(
+            Client::builder("[::1]")
+                .scheme(Scheme::Http)
+                .build()
+                .is_ok()
+        );
+        assert!(Client::builder("h.example").key_types(&[]).build().is_err());
+        assert!(
+            Client::builder("h.example")
+                .prompt_text("x".repeat(5000))
+                .build()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn sign_url_omits_default_port() {
+        let pending = PendingRequest::from_encoded(&b64::encode_url(&[0u8; 36]), 0).unwrap();
+        let c = Client::builder("test.mydomain.com").build().unwrap();
+        assert_eq!(
+            c.sign_url(&pending).as_str(),
+            format!(
+                "https://test.mydomain.com/authenticator/sign/{}",
+                pending.encoded()
+            )
+        );
+        let c = Client::builder("test.mydomain.com")
+            .port(8443)
+            .build()
+            .unwrap();
+        assert!(
+            c.sign_url(&pending)
+                .as_str()
+                .starts_with("https://test.mydomain.com:8443/authenticator/sign/")
+        );
+    }
+}

@@ -1,0 +1,999 @@
+//! LogonBox conformance: both flows with both key types against the emulator (real HTTP on
+//! loopback, real keys, real signatures), every documented failure, and replays of the
+//! recorded transcripts in fixtures/logonbox/transcripts/ (published vectors).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::FakeClock;
+use auth_core::poll::{PollConfig, PollStatus};
+use auth_core::stepup::{StepUp, StepUpOutcome, StepUpRequest};
+use base64::Engine;
+use logonbox::emulator::{Behaviour, Emulator, REJECT_MESSAGE, response_param};
+use logonbox::{
+    AuthRequest, Client, Error, KeySelection, KeyType, PendingRequest, RedirectRequest,
+    ResponseBlob, RsaHash,
+};
+use serde_json::Value;
+
+const LEE: &str = "lee@logonbox.com";
+const CALLBACK: &str = "http://127.0.0.1:9/finish?response={response}";
+
+async fn emulator_with(principal: &str, keys: &[KeyType]) -> (Emulator, Client) {
+    let emulator = Emulator::start().await;
+    emulator.add_user(principal, keys).unwrap();
+    let client = emulator.client_builder().build().unwrap();
+    (emulator, client)
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn decode(text: &str) -> Vec<u8> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text.trim_end_matches('='))
+        .unwrap()
+}
+
+/// Runs the browser leg of the redirect flow; returns the `response` parameter.
+async fn browse(emulator: &Emulator, client: &Client, pending: &PendingRequest) -> String {
+    let back = emulator
+        .follow_sign_url(&client.sign_url(pending))
+        .await
+        .unwrap();
+    assert!(
+        back.as_str()
+            .starts_with("http://127.0.0.1:9/finish?response=")
+    );
+    response_param(&back).unwrap()
+}
+
+async fn pending_for(client: &Client, principal: &str) -> PendingRequest {
+    client
+        .generate_request(RedirectRequest::new(principal, CALLBACK))
+        .await
+        .unwrap()
+}
+
+// ---------------------------------------------------------------- direct flow
+
+#[tokio::test]
+async fn direct_ed25519_approved() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    let keys = emulator.public_keys(LEE);
+    let approval = client.authenticate(LEE).await.unwrap();
+    assert_eq!(approval.principal(), LEE);
+    assert_eq!(approval.key().fingerprint(), keys[0].fingerprint());
+    assert_eq!(approval.flags(), 0);
+    assert_eq!(approval.signed_data().len(), 128);
+    assert_eq!(approval.signature().len(), 64);
+    // Our own check of the signature, independent of the client's.
+    keys[0]
+        .verify(0, approval.signed_data(), approval.signature())
+        .unwrap();
+
+    let signs = emulator.sign_requests();
+    assert_eq!(signs.len(), 1);
+    let s = &signs[0];
+    assert_eq!(s.flow, "direct");
+    assert_eq!(s.username, LEE);
+    assert_eq!(s.fingerprint, keys[0].fingerprint().as_str());
+    assert_eq!(s.flags, 0);
+    assert_eq!(s.remote_name, "LogonBox Authenticator API");
+    assert_eq!(s.authorize_text, "Authorize");
+    assert_eq!(
+        s.text,
+        format!(
+            "{LEE} wants to authenticate from LogonBox Authenticator API using your 127.0.0.1 credentials."
+        )
+    );
+    // The payload went out as unpadded base64url of exactly the signed bytes.
+    assert!(!s.payload_field.contains('='));
+    assert_eq!(decode(&s.payload_field), approval.signed_data());
+
+    // Fresh random payload each time.
+    let again = client.authenticate(LEE).await.unwrap();
+    assert_ne!(again.signed_data(), approval.signed_data());
+}
+
+#[tokio::test]
+async fn direct_rsa_approved() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Rsa]).await;
+    let key = emulator.public_keys(LEE).remove(0);
+    assert_eq!(key.rsa_bits(), Some(3072));
+    let approval = client.authenticate(LEE).await.unwrap();
+    assert_eq!(approval.key().key_type(), KeyType::Rsa);
+    assert_eq!(approval.flags(), 4);
+    assert_eq!(approval.signature().len(), 384);
+    key.verify(4, approval.signed_data(), approval.signature())
+        .unwrap();
+    // It is SHA-512: the same signature is not a SHA-256 one.
+    assert!(matches!(
+        key.verify(2, approval.signed_data(), approval.signature()),
+        Err(Error::SignatureInvalid)
+    ));
+    assert_eq!(emulator.sign_requests()[0].flags, 4);
+}
+
+#[tokio::test]
+async fn direct_rsa_sha256_when_configured() {
+    let (emulator, _) = emulator_with(LEE, &[KeyType::Rsa]).await;
+    let client = emulator
+        .client_builder()
+        .rsa_hash(RsaHash::Sha256)
+        .build()
+        .unwrap();
+    let approval = client.authenticate(LEE).await.unwrap();
+    assert_eq!(approval.flags(), 2);
+    assert_eq!(emulator.sign_requests()[0].flags, 2);
+}
+
+#[tokio::test]
+async fn direct_prefers_ed25519_and_never_prompts_twice() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Rsa, KeyType::Ed25519]).await;
+    let keys = emulator.public_keys(LEE);
+    let approval = client.authenticate(LEE).await.unwrap();
+    assert_eq!(approval.key().fingerprint(), keys[1].fingerprint());
+
+    // A rejection ends the authentication: the RSA key is not asked next (Java SDK bug).
+    emulator.set_behaviour(LEE, Behaviour::reject());
+    let err = client.authenticate(LEE).await.unwrap_err();
+    assert!(err.is_rejected(), "{err}");
+    let signs = emulator.sign_requests();
+    assert_eq!(signs.len(), 2, "one prompt per authentication");
+    assert!(signs.iter().all(|s| s.flags == 0));
+
+    // The official direct-flow rule is available explicitly.
+    emulator.set_behaviour(LEE, Behaviour::Approve);
+    let approval = client
+        .authenticate(AuthRequest::new(LEE).key(KeySelection::FirstListed))
+        .await
+        .unwrap();
+    assert_eq!(approval.key().fingerprint(), keys[0].fingerprint());
+    let approval = client
+        .authenticate(
+            AuthRequest::new(LEE).key(KeySelection::Fingerprint(keys[0].fingerprint().clone())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(approval.flags(), 4);
+}
+
+#[tokio::test]
+async fn direct_user_rejects() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    emulator.set_behaviour(LEE, Behaviour::reject());
+    match client.authenticate(LEE).await {
+        Err(Error::Rejected { message }) => assert_eq!(message, REJECT_MESSAGE),
+        other => panic!("{other:?}"),
+    }
+    emulator.set_padded_base64(true);
+    emulator.set_behaviour(
+        LEE,
+        Behaviour::Reject {
+            message: "Not me".into(),
+        },
+    );
+    match client.authenticate(LEE).await {
+        Err(Error::Rejected { message }) => assert_eq!(message, "Not me"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn direct_unknown_user() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    let err = client
+        .authenticate("nobody@logonbox.com")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::UnknownUser { principal } if principal == "nobody@logonbox.com"),
+        "{err:?}"
+    );
+    assert!(err.is_not_enrolled());
+    assert!(emulator.sign_requests().is_empty());
+}
+
+#[tokio::test]
+async fn direct_user_without_keys() {
+    let (emulator, client) = emulator_with(LEE, &[]).await;
+    let err = client.authenticate(LEE).await.unwrap_err();
+    assert!(matches!(err, Error::NoSuitableKey { .. }), "{err:?}");
+    assert!(err.is_not_enrolled());
+    assert!(emulator.sign_requests().is_empty());
+}
+
+#[tokio::test]
+async fn direct_key_type_filter() {
+    let (emulator, _) = emulator_with(LEE, &[KeyType::Rsa]).await;
+    let client = emulator
+        .client_builder()
+        .key_types(&[KeyType::Ed25519])
+        .build()
+        .unwrap();
+    assert!(matches!(
+        client.authenticate(LEE).await,
+        Err(Error::NoSuitableKey { .. })
+    ));
+    assert!(emulator.sign_requests().is_empty());
+}
+
+#[tokio::test]
+async fn direct_server_error() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    emulator.set_behaviour(
+        LEE,
+        Behaviour::Fail {
+            message: "Device unavailable".into(),
+        },
+    );
+    match client.authenticate(LEE).await {
+        Err(Error::Server { status, message }) => {
+            assert_eq!(status, 200);
+            assert_eq!(message, "Device unavailable");
+        }
+        other => panic!("{other:?}"),
+    }
+    emulator.set_behaviour(
+        LEE,
+        Behaviour::HttpStatus {
+            status: 500,
+            message: Some("Internal failure".into()),
+        },
+    );
+    match client.authenticate(LEE).await {
+        Err(Error::Server { status, message }) => {
+            assert_eq!(status, 500);
+            assert_eq!(message, "Internal failure");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A non-JSON 503 is an HTTP status error, and the sign call is not repeated.
+    emulator.set_behaviour(
+        LEE,
+        Behaviour::HttpStatus {
+            status: 503,
+            message: None,
+        },
+    );
+    match client.authenticate(LEE).await {
+        Err(Error::Core(auth_core::Error::Status { status, .. })) => assert_eq!(status, 503),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(emulator.sign_requests().len(), 3);
+}
+
+#[tokio::test]
+async fn direct_bad_signature() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519, KeyType::Rsa]).await;
+    emulator.set_behaviour(LEE, Behaviour::CorruptSignature);
+    let err = client.authenticate(LEE).await.unwrap_err();
+    assert!(matches!(err, Error::SignatureInvalid), "{err:?}");
+    assert!(err.is_verification_failure());
+    let err = client
+        .authenticate(AuthRequest::new(LEE).key(KeySelection::FirstListed))
+        .await;
+    assert!(matches!(err, Err(Error::SignatureInvalid)));
+    // Still one prompt per authentication.
+    assert_eq!(emulator.sign_requests().len(), 2);
+}
+
+#[tokio::test]
+async fn direct_signature_by_another_users_key() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    emulator
+        .add_user("mallory@evil.example", &[KeyType::Ed25519])
+        .unwrap();
+    emulator.set_behaviour(LEE, Behaviour::SignAs("mallory@evil.example".into()));
+    assert!(matches!(
+        client.authenticate(LEE).await,
+        Err(Error::SignatureInvalid)
+    ));
+}
+
+#[tokio::test]
+async fn direct_empty_signature_with_positive_response() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    emulator.set_behaviour(LEE, Behaviour::EmptySignaturePositive);
+    assert!(matches!(
+        client.authenticate(LEE).await,
+        Err(Error::InvalidServerResponse { .. })
+    ));
+}
+
+#[tokio::test]
+async fn direct_malformed_listing_lines_are_skipped() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    let good = emulator.public_keys(LEE).remove(0);
+    let listing = format!(
+        "# Authorized keys for {LEE}\n\
+         \n\
+         # a comment\n\
+         ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBA== ecdsa\n\
+         ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL0ISnrIwtSbFr9oRTZ truncated\n\
+         ssh-rsa not-base64!! junk\n\
+         ssh-ed25519\n\
+         just some words here\n\
+         \t\n\
+         {}\n",
+        good.to_line()
+    );
+    emulator.set_listing(LEE, listing);
+    let parsed = client.authorized_keys(LEE).await.unwrap();
+    assert_eq!(parsed.keys(), std::slice::from_ref(&good));
+    assert_eq!(parsed.skipped().len(), 5);
+    assert!(matches!(
+        parsed.skipped()[0].reason,
+        logonbox::SkipReason::UnsupportedType(ref t) if t == "ecdsa-sha2-nistp256"
+    ));
+    let approval = client.authenticate(LEE).await.unwrap();
+    assert_eq!(approval.key(), &good);
+}
+
+#[tokio::test]
+async fn direct_bad_listing_header() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    let line = emulator.public_keys(LEE)[0].to_line();
+    emulator.set_listing(LEE, format!("# XXXXXXXXXX\n{line}\n"));
+    match client.authenticate(LEE).await {
+        Err(Error::InvalidKeyListing { host, .. }) => assert_eq!(host, "127.0.0.1"),
+        other => panic!("{other:?}"),
+    }
+    emulator.set_listing(LEE, "");
+    assert!(matches!(
+        client.authenticate(LEE).await,
+        Err(Error::InvalidKeyListing { .. })
+    ));
+    assert!(emulator.sign_requests().is_empty());
+}
+
+#[tokio::test]
+async fn direct_user_answers_slowly() {
+    let (emulator, _) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    emulator.set_delay(LEE, Duration::from_millis(700));
+    let slow = emulator
+        .client_builder()
+        .sign_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    slow.authenticate(LEE).await.unwrap();
+    let impatient = emulator
+        .client_builder()
+        .sign_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let err = impatient.authenticate(LEE).await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    // Never re-sent.
+    assert_eq!(emulator.sign_requests().len(), 2);
+}
+
+#[tokio::test]
+async fn direct_custom_texts_and_payload() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    let payload = b"transfer 120 EUR to ACME, ref 42".to_vec();
+    let approval = client
+        .authenticate(
+            AuthRequest::new(LEE)
+                .prompt_text("{principal}@{hostname}: {remoteName} asks, {username}?")
+                .authorize_text("Pay")
+                .remote_name("ACME Bank")
+                .payload(payload.clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(approval.signed_data(), payload);
+    let s = &emulator.sign_requests()[0];
+    assert_eq!(s.text, format!("{LEE}@127.0.0.1: ACME Bank asks, {LEE}?"));
+    assert_eq!(s.authorize_text, "Pay");
+    assert_eq!(s.remote_name, "ACME Bank");
+    assert!(matches!(
+        client
+            .authenticate(AuthRequest::new(LEE).payload(Vec::new()))
+            .await,
+        Err(Error::Core(auth_core::Error::Config(_)))
+    ));
+}
+
+#[tokio::test]
+async fn direct_principal_is_percent_encoded() {
+    let odd = "a b/c?d#e%f@example.com";
+    let (emulator, client) = emulator_with(odd, &[KeyType::Ed25519]).await;
+    let approval = client.authenticate(odd).await.unwrap();
+    assert_eq!(approval.principal(), odd);
+    assert_eq!(emulator.sign_requests()[0].username, odd);
+}
+
+#[tokio::test]
+async fn direct_invalid_principal_sends_nothing() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    for bad in ["", "..", "a\nb"] {
+        assert!(matches!(
+            client.authenticate(bad).await,
+            Err(Error::InvalidPrincipal { .. })
+        ));
+    }
+    assert_eq!(emulator.listing_requests(), 0);
+}
+
+// ---------------------------------------------------------------- redirect flow
+
+#[tokio::test]
+async fn redirect_ed25519_approved() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Rsa, KeyType::Ed25519]).await;
+    let keys = emulator.public_keys(LEE);
+    let pending = pending_for(&client, LEE).await;
+    assert_eq!(pending.fingerprint(), keys[1].fingerprint());
+    assert_eq!(pending.flags(), 0);
+    let url = client.sign_url(&pending);
+    assert_eq!(
+        url.as_str(),
+        format!(
+            "{}/authenticator/sign/{}",
+            emulator.uri(),
+            pending.encoded()
+        )
+    );
+    // The blob carries the replaced prompt, and the phone saw it.
+    let response = browse(&emulator, &client, &pending).await;
+    let s = &emulator.sign_requests()[0];
+    assert_eq!(s.flow, "redirect");
+    assert!(s.text.starts_with(&format!("{LEE} wants to authenticate")));
+    // Serializable pending state, as an app keeps it in its session.
+    let session = serde_json::to_string(&pending).unwrap();
+    let restored: PendingRequest = serde_json::from_str(&session).unwrap();
+    let blob = restored.blob().to_vec();
+    let approval = client.process_response(restored, &response).await.unwrap();
+    assert_eq!(approval.principal(), LEE);
+    assert_eq!(approval.key(), &keys[1]);
+    assert_eq!(approval.signed_data(), blob);
+    keys[1].verify(0, &blob, approval.signature()).unwrap();
+}
+
+#[tokio::test]
+async fn redirect_rsa_approved() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Rsa]).await;
+    let pending = pending_for(&client, LEE).await;
+    assert_eq!(pending.flags(), 4);
+    let response = browse(&emulator, &client, &pending).await;
+    let approval = client.process_response(pending, &response).await.unwrap();
+    assert_eq!(approval.key().key_type(), KeyType::Rsa);
+    assert_eq!(approval.flags(), 4);
+    assert_eq!(approval.signature().len(), 384);
+}
+
+#[tokio::test]
+async fn redirect_padded_and_unpadded_response() {
+    // RSA: a 467-byte response blob, so padded base64url really has padding.
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Rsa]).await;
+    emulator.set_padded_base64(true);
+    let pending = pending_for(&client, LEE).await;
+    let response = browse(&emulator, &client, &pending).await;
+    assert!(response.ends_with('='), "{response}");
+    client
+        .process_response(pending.clone(), &response)
+        .await
+        .unwrap();
+    client
+        .process_response(pending.clone(), response.trim_end_matches('='))
+        .await
+        .unwrap();
+    // Standard-alphabet base64 of the same bytes too.
+    let std = base64::engine::general_purpose::STANDARD.encode(decode(&response));
+    client
+        .process_response(pending.clone(), &std)
+        .await
+        .unwrap();
+    // ... even after query decoding turned its `+` into spaces.
+    client
+        .process_response(pending, &std.replace('+', " "))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn redirect_rejected() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    emulator.set_behaviour(LEE, Behaviour::reject());
+    let pending = pending_for(&client, LEE).await;
+    let response = browse(&emulator, &client, &pending).await;
+    match client.process_response(pending, &response).await {
+        Err(Error::Rejected { message }) => assert_eq!(message, REJECT_MESSAGE),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn redirect_replay_onto_another_request_refused() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    let first = pending_for(&client, LEE).await;
+    let second = pending_for(&client, LEE).await;
+    assert_ne!(
+        first.blob(),
+        second.blob(),
+        "nonce and noise make blobs unique"
+    );
+    let response = browse(&emulator, &client, &first).await;
+    let err = client
+        .process_response(second, &response)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::SignatureInvalid), "{err:?}");
+    client.process_response(first, &response).await.unwrap();
+}
+
+#[tokio::test]
+async fn redirect_tampered_response_refused() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    let pending = pending_for(&client, LEE).await;
+    let response = browse(&emulator, &client, &pending).await;
+    let bytes = decode(&response);
+    let ResponseBlob::Signed {
+        username,
+        fingerprint,
+        flags,
+        signature,
+    } = ResponseBlob::parse(&bytes).unwrap()
+    else {
+        panic!("not signed");
+    };
+    let with = |username: &str, signature: Vec<u8>| {
+        b64url(
+            &ResponseBlob::Signed {
+                username: username.to_owned(),
+                fingerprint: fingerprint.clone(),
+                flags,
+                signature,
+            }
+            .to_bytes(),
+        )
+    };
+    let mut bad_sig = signature.clone();
+    bad_sig[5] ^= 0x40;
+    assert!(matches!(
+        client
+            .process_response(pending.clone(), &with(&username, bad_sig))
+            .await,
+        Err(Error::SignatureInvalid)
+    ));
+    assert!(matches!(
+        client
+            .process_response(
+                pending.clone(),
+                &with("eve@logonbox.com", signature.clone())
+            )
+            .await,
+        Err(Error::ResponseMismatch { field: "username" })
+    ));
+    let mut trailing = bytes.clone();
+    trailing.push(0);
+    let mut truncated = bytes.clone();
+    truncated.truncate(bytes.len() - 3);
+    for junk in [
+        b64url(&trailing),
+        b64url(&truncated),
+        "@@@".into(),
+        String::new(),
+    ] {
+        let err = client
+            .process_response(pending.clone(), &junk)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Core(auth_core::Error::Decode { .. })),
+            "{err:?}"
+        );
+    }
+    client.process_response(pending, &response).await.unwrap();
+}
+
+#[tokio::test]
+async fn redirect_response_signed_by_another_user_refused() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    emulator
+        .add_user("mallory@evil.example", &[KeyType::Ed25519])
+        .unwrap();
+    emulator.set_behaviour(LEE, Behaviour::SignAs("mallory@evil.example".into()));
+    let pending = pending_for(&client, LEE).await;
+    let response = browse(&emulator, &client, &pending).await;
+    // Official clients look the key up by the response's username and would accept this.
+    assert!(matches!(
+        client.process_response(pending, &response).await,
+        Err(Error::ResponseMismatch { field: "username" })
+    ));
+}
+
+#[tokio::test]
+async fn redirect_sha1_flags_refused() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Rsa]).await;
+    emulator.set_behaviour(LEE, Behaviour::AnswerWithFlags(1));
+    let pending = pending_for(&client, LEE).await;
+    let response = browse(&emulator, &client, &pending).await;
+    match client.process_response(pending, &response).await {
+        Err(Error::UnsupportedFlags { key_type, flags }) => {
+            assert_eq!(key_type, KeyType::Rsa);
+            assert_eq!(flags, 1);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn redirect_flags_downgrade_refused() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Rsa]).await;
+    // A genuine SHA-256 signature, but the request asked for SHA-512.
+    emulator.set_behaviour(LEE, Behaviour::AnswerWithFlags(2));
+    let pending = pending_for(&client, LEE).await;
+    let response = browse(&emulator, &client, &pending).await;
+    assert!(matches!(
+        client.process_response(pending, &response).await,
+        Err(Error::ResponseMismatch { field: "flags" })
+    ));
+}
+
+#[tokio::test]
+async fn redirect_expired_request_refused() {
+    let (emulator, _) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    let clock = FakeClock::at_unix(1_700_000_000);
+    let client = emulator
+        .client_builder()
+        .clock(Arc::new(clock.clone()))
+        .max_pending_age(Duration::from_secs(300))
+        .build()
+        .unwrap();
+    let pending = pending_for(&client, LEE).await;
+    assert_eq!(pending.created_at(), 1_700_000_000);
+    let response = browse(&emulator, &client, &pending).await;
+    clock.advance(Duration::from_secs(301));
+    match client.process_response(pending.clone(), &response).await {
+        Err(Error::RequestExpired { age, max_age }) => {
+            assert_eq!(age, Duration::from_secs(301));
+            assert_eq!(max_age, Duration::from_secs(300));
+        }
+        other => panic!("{other:?}"),
+    }
+    clock.set(std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_299));
+    client.process_response(pending, &response).await.unwrap();
+}
+
+#[tokio::test]
+async fn redirect_key_removed_before_the_response() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    let pending = pending_for(&client, LEE).await;
+    let response = browse(&emulator, &client, &pending).await;
+    // The user re-enrolls (new key) before the browser comes back.
+    emulator.add_user(LEE, &[KeyType::Ed25519]).unwrap();
+    assert!(matches!(
+        client.process_response(pending.clone(), &response).await,
+        Err(Error::KeyNotFound { .. })
+    ));
+    emulator.remove_user(LEE);
+    assert!(matches!(
+        client.process_response(pending, &response).await,
+        Err(Error::UnknownUser { .. })
+    ));
+}
+
+#[tokio::test]
+async fn redirect_request_validation() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    for bad in [
+        "https://app.example/finish",
+        "/relative?response={response}",
+        "https://app.example/?a={response}&b={response}",
+    ] {
+        assert!(matches!(
+            client
+                .generate_request(RedirectRequest::new(LEE, bad))
+                .await,
+            Err(Error::InvalidRedirectUrl { .. })
+        ));
+    }
+    assert_eq!(emulator.listing_requests(), 0);
+    assert!(matches!(
+        client
+            .generate_request(RedirectRequest::new("nobody", CALLBACK))
+            .await,
+        Err(Error::UnknownUser { .. })
+    ));
+    let (emulator2, client2) = emulator_with(LEE, &[]).await;
+    assert!(matches!(
+        client2
+            .generate_request(RedirectRequest::new(LEE, CALLBACK))
+            .await,
+        Err(Error::NoSuitableKey { .. })
+    ));
+    drop(emulator2);
+}
+
+// ---------------------------------------------------------------- step-up
+
+#[tokio::test]
+async fn stepup_approved_and_reverified() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    let handle = client
+        .start(StepUpRequest::new(
+            LEE,
+            "Confirm payment",
+            "Pay 120 EUR to ACME?",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(handle.provider, "logonbox");
+    assert_eq!(emulator.sign_requests()[0].text, "Pay 120 EUR to ACME?");
+    let clock = FakeClock::at_unix(0);
+    let outcome = client
+        .wait(&handle, &clock, &PollConfig::default())
+        .await
+        .unwrap();
+    match outcome {
+        StepUpOutcome::Approved { evidence } => {
+            assert_eq!(evidence.provider, "logonbox");
+            assert_eq!(evidence.details["principal"], LEE);
+            assert_eq!(
+                evidence.details["fingerprint"],
+                emulator.public_keys(LEE)[0].fingerprint().as_str()
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // A forged approval in the handle does not survive the check.
+    let mut forged = handle.clone();
+    let sig = forged.state["signature"].as_str().unwrap().to_owned();
+    let mut bytes = decode(&sig);
+    bytes[0] ^= 1;
+    forged.state["signature"] = Value::String(b64url(&bytes));
+    assert!(matches!(
+        client.check(&forged).await,
+        Err(Error::SignatureInvalid)
+    ));
+    let mut foreign = handle.clone();
+    foreign.provider = "launchkey".into();
+    assert!(client.check(&foreign).await.is_err());
+}
+
+#[tokio::test]
+async fn stepup_denied_expired_failed() {
+    let (emulator, _) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    let client = emulator
+        .client_builder()
+        .sign_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    emulator.set_behaviour(LEE, Behaviour::reject());
+    let h = client
+        .start(StepUpRequest::new(LEE, "t", ""))
+        .await
+        .unwrap();
+    assert!(matches!(
+        client.check(&h).await.unwrap(),
+        PollStatus::Ready(StepUpOutcome::Denied { fraud: false, reason: Some(r) }) if r == REJECT_MESSAGE
+    ));
+    emulator.set_behaviour(
+        LEE,
+        Behaviour::Fail {
+            message: "Device gone".into(),
+        },
+    );
+    let h = client
+        .start(StepUpRequest::new(LEE, "t", ""))
+        .await
+        .unwrap();
+    assert!(matches!(
+        client.check(&h).await.unwrap(),
+        PollStatus::Ready(StepUpOutcome::Failed { reason }) if reason == "Device gone"
+    ));
+    emulator.set_behaviour(LEE, Behaviour::Approve);
+    emulator.set_delay(LEE, Duration::from_secs(2));
+    let h = client
+        .start(StepUpRequest::new(LEE, "t", ""))
+        .await
+        .unwrap();
+    assert!(matches!(
+        client.check(&h).await.unwrap(),
+        PollStatus::Ready(StepUpOutcome::Expired)
+    ));
+    // Not enrolled: `start` fails.
+    assert!(matches!(
+        client.start(StepUpRequest::new("nobody", "t", "m")).await,
+        Err(Error::UnknownUser { .. })
+    ));
+}
+
+// ---------------------------------------------------------------- recorded transcripts
+
+async fn replay(name: &str) {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let file = format!(
+        "{}/../../fixtures/logonbox/transcripts/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let t: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let server = MockServer::start().await;
+    let exchanges = t["exchanges"].as_array().unwrap();
+    for x in exchanges {
+        let (req, resp) = (&x["request"], &x["response"]);
+        Mock::given(method(req["method"].as_str().unwrap()))
+            .and(path(req["path"].as_str().unwrap()))
+            .respond_with(
+                ResponseTemplate::new(u16::try_from(resp["status"].as_u64().unwrap()).unwrap())
+                    .set_body_raw(
+                        resp["body"].as_str().unwrap().as_bytes().to_vec(),
+                        resp["content_type"].as_str().unwrap(),
+                    ),
+            )
+            .expect(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+    }
+    // Anything unrecorded fails loudly.
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(500).set_body_string("unrecorded request"))
+        .expect(0)
+        .with_priority(10)
+        .mount(&server)
+        .await;
+
+    let address = server.address();
+    let client = Client::builder(&address.ip().to_string())
+        .port(address.port())
+        .scheme(logonbox::Scheme::Http)
+        .prompt_text(t["prompt_text"].as_str().unwrap())
+        .build()
+        .unwrap();
+    let payload = decode(t["payload"].as_str().unwrap());
+    let result = client
+        .authenticate(AuthRequest::new(t["principal"].as_str().unwrap()).payload(payload.clone()))
+        .await;
+
+    // The sign request went out exactly as recorded.
+    let received = server.received_requests().await.unwrap();
+    assert_eq!(received.len(), exchanges.len());
+    if let Some(sign) = exchanges.get(1) {
+        let sent = &received[1];
+        assert_eq!(
+            sent.headers["content-type"],
+            "application/x-www-form-urlencoded"
+        );
+        let form: Vec<(String, String)> = url::form_urlencoded::parse(&sent.body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let expected: Vec<(String, String)> = sign["request"]["form"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p[0].as_str().unwrap().to_owned(),
+                    p[1].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(form, expected);
+    }
+
+    let expect = &t["expect"];
+    match (expect["outcome"].as_str().unwrap(), result) {
+        ("approved", Ok(approval)) => {
+            assert_eq!(
+                approval.key().fingerprint().as_str(),
+                expect["fingerprint"].as_str().unwrap()
+            );
+            assert_eq!(approval.signed_data(), payload);
+        }
+        ("error", Err(err)) => {
+            let kind = expect["error"].as_str().unwrap();
+            let debug = format!("{err:?}");
+            assert!(debug.starts_with(kind), "expected {kind}, got {debug}");
+            if let Some(m) = expect["message"].as_str() {
+                assert!(err.to_string().contains(m), "{err}");
+            }
+        }
+        (want, got) => panic!("expected {want}, got {got:?}"),
+    }
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn transcript_direct_ed25519_zero_payload() {
+    replay("direct_ed25519_zero_payload").await;
+}
+
+#[tokio::test]
+async fn transcript_direct_ed25519_sequential_payload() {
+    replay("direct_ed25519_sequential_payload").await;
+}
+
+#[tokio::test]
+async fn transcript_direct_rsa_zero_payload() {
+    replay("direct_rsa_zero_payload").await;
+}
+
+#[tokio::test]
+async fn transcript_direct_rsa_sequential_payload() {
+    replay("direct_rsa_sequential_payload").await;
+}
+
+#[tokio::test]
+async fn transcript_direct_tampered_signature() {
+    replay("direct_tampered_signature").await;
+}
+
+#[tokio::test]
+async fn transcript_direct_rejected() {
+    replay("direct_rejected").await;
+}
+
+#[tokio::test]
+async fn transcript_direct_server_failure() {
+    replay("direct_server_failure").await;
+}
+
+#[tokio::test]
+async fn transcript_direct_empty_signature_positive_response() {
+    replay("direct_empty_signature_positive_response").await;
+}
+
+#[tokio::test]
+async fn transcript_direct_no_keys() {
+    replay("direct_no_keys").await;
+}
+
+// ---------------------------------------------------------------- emulator fidelity
+
+#[tokio::test]
+async fn emulator_accepts_java_style_padded_payload() {
+    // Java/Python send the payload padded, with a raw (unencoded) `=`; Node/PHP unpadded.
+    let (emulator, _) = emulator_with(LEE, &[KeyType::Rsa]).await;
+    let key = emulator.public_keys(LEE).remove(0);
+    let payload: Vec<u8> = (1..=128u8).collect();
+    let padded = base64::engine::general_purpose::URL_SAFE.encode(&payload);
+    assert!(padded.ends_with('='));
+    let http = reqwest::Client::new();
+    for field in [padded.clone(), padded.replace('=', "%3D"), b64url(&payload)] {
+        let body = format!(
+            "username=lee%40logonbox.com&fingerprint={}&remoteName=LogonBox+Authenticator+API\
+             &text=Sign+in%3F&authorizeText=Authorize&flags=4&payload={field}",
+            url::form_urlencoded::byte_serialize(key.fingerprint().as_str().as_bytes())
+                .collect::<String>()
+        );
+        let answer = http
+            .post(format!(
+                "{}/app/api/authenticator/signPayload",
+                emulator.uri()
+            ))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let answer: Value = serde_json::from_slice(&answer).unwrap();
+        assert_eq!(answer["success"], true, "{answer}");
+        let sig = decode(answer["signature"].as_str().unwrap());
+        key.verify(4, &payload, &sig).unwrap();
+    }
+    // The legacy listing path (Node SDK) serves the same keys.
+    let legacy = http
+        .get(format!(
+            "{}/authorizedKeys/lee@logonbox.com",
+            emulator.uri()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(legacy.starts_with("# Authorized keys for lee@logonbox.com\n"));
+    assert!(legacy.contains(&key.to_line()));
+}

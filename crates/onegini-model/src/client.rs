@@ -1,0 +1,1542 @@
+//! The client side: what the Onegini SDK does for the app (`UserClient`).
+//!
+//! Handlers mirror the SDK's (spec §5.6): the app implements [`BrowserRegistrationHandler`]
+//! (open the browser URL, hand back the redirect or deny), [`CreatePinHandler`] (collect a new
+//! PIN, again after a policy error), [`PinAuthenticationHandler`] (collect the PIN, again with the
+//! attempt counter after a wrong one) and [`FingerprintHandler`] (the OS fingerprint prompt).
+//! Where the SDK hands the app a callback object (`OneginiPinCallback.acceptAuthenticationRequest`
+//! / `denyAuthenticationRequest`, `handleRegistrationCallback` / `denyRegistration`), the Rust
+//! handler *returns* the answer ([`PinAnswer`], [`BrowserRegistrationAnswer`]).
+//!
+//! Secrets: the access token lives only in memory; the refresh token is stored only sealed
+//! under the PIN ([`crate::crypto::PinProtectedSecret`], untagged, spec §3.3); the PIN is never
+//! stored or sent; the client secret stays in the [`Storage`].
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use auth_core::{BaseUrl, HttpClient, Replay, SharedClock, Transport};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+use url::Url;
+use zeroize::Zeroizing;
+
+use crate::crypto::{self, PinProtectedSecret};
+use crate::error::Error;
+use crate::hex;
+use crate::ocra::{OcraInputs, OcraSuite};
+use crate::pin::{Pin, PinPolicy, PinValidationError};
+use crate::storage::{Storage, StoredCredentials, StoredProfile, StoredState};
+use crate::wire::{self, SecretField};
+
+auth_core::secret_type! {
+    /// The application signature configured for the app version on the Token Server (signing
+    /// certificate fingerprint, iOS App ID or binary checksum text). Its UTF-8 bytes are the
+    /// DCR OCRA key (model choice, spec §3.1).
+    pub struct ApplicationSignature;
+}
+
+auth_core::secret_type! {
+    /// An access token (in memory only).
+    struct AccessToken;
+}
+
+/// The model's default DCR suite (spec §3.1, model choice).
+pub const DEFAULT_DCR_SUITE: &str = "OCRA-1:HOTP-SHA256-8:QH64-T1M";
+
+/// Fingerprint mismatches the model's "OS" allows before it locks the sensor out (which the
+/// SDK treats like a sensor error: fingerprint is revoked and PIN is used).
+pub const FINGERPRINT_MAX_MISMATCHES: u32 = 5;
+
+/// A user profile: an opaque value with a profile id (`"W8DUJ2"`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UserProfile {
+    profile_id: String,
+}
+
+impl UserProfile {
+    /// A profile value for an id (e.g. one the app kept).
+    pub fn new(profile_id: impl Into<String>) -> Self {
+        UserProfile {
+            profile_id: profile_id.into(),
+        }
+    }
+
+    /// The profile id.
+    pub fn profile_id(&self) -> &str {
+        &self.profile_id
+    }
+}
+
+impl fmt::Display for UserProfile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.profile_id)
+    }
+}
+
+/// Authenticator types (documented values: `PIN = 0`, `FINGERPRINT = 1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Authenticator {
+    /// The PIN, always registered, cannot be deregistered.
+    Pin,
+    /// The fingerprint authenticator.
+    Fingerprint,
+}
+
+impl Authenticator {
+    /// The SDK's numeric type.
+    pub fn type_code(self) -> u8 {
+        match self {
+            Authenticator::Pin => 0,
+            Authenticator::Fingerprint => 1,
+        }
+    }
+}
+
+/// `AuthenticationAttemptCounter`: values from the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptCounter {
+    failed_attempts: u32,
+    max_attempts: u32,
+}
+
+impl AttemptCounter {
+    /// A counter.
+    pub fn new(failed_attempts: u32, max_attempts: u32) -> Self {
+        AttemptCounter {
+            failed_attempts,
+            max_attempts,
+        }
+    }
+
+    /// Failed attempts so far.
+    pub fn failed_attempts(&self) -> u32 {
+        self.failed_attempts
+    }
+
+    /// The maximum.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// `max − failed`.
+    pub fn remaining_attempts(&self) -> u32 {
+        self.max_attempts.saturating_sub(self.failed_attempts)
+    }
+}
+
+/// The app's answer to a PIN request (`OneginiPinCallback`).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PinAnswer {
+    /// `acceptAuthenticationRequest(pin)`.
+    Accept(Pin),
+    /// `denyAuthenticationRequest()`.
+    Deny,
+}
+
+/// The app's answer to the browser step (`OneginiBrowserRegistrationCallback`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum BrowserRegistrationAnswer {
+    /// `handleRegistrationCallback(uri)`: the redirect to the app's scheme.
+    Callback(Url),
+    /// `denyRegistration()`.
+    Deny,
+}
+
+/// `OneginiBrowserRegistrationRequestHandler`.
+#[async_trait]
+pub trait BrowserRegistrationHandler: Send + Sync {
+    /// Open `url` in a browser; answer with the redirect to the app's scheme, or deny.
+    async fn start_registration(&self, url: Url) -> BrowserRegistrationAnswer;
+}
+
+/// `OneginiCreatePinRequestHandler`. The PIN confirmation (second entry) is the app's job.
+#[async_trait]
+pub trait CreatePinHandler: Send + Sync {
+    /// Ask the user for a new PIN of `pin_length` digits.
+    async fn start_pin_creation(&self, profile: &UserProfile, pin_length: usize) -> PinAnswer;
+    /// The last PIN broke the policy: show `error`, ask again.
+    async fn on_next_pin_creation_attempt(&self, error: &PinValidationError) -> PinAnswer;
+    /// PIN creation is over (successfully or not).
+    async fn finish_pin_creation(&self) {}
+}
+
+/// The PIN part of `OneginiAuthenticationHandler`.
+#[async_trait]
+pub trait PinAuthenticationHandler: Send + Sync {
+    /// Ask the user for the PIN of `profile`.
+    async fn start_authentication(
+        &self,
+        profile: &UserProfile,
+        counter: AttemptCounter,
+    ) -> PinAnswer;
+    /// The PIN was wrong: show the counter, ask again.
+    async fn on_next_authentication_attempt(&self, counter: AttemptCounter) -> PinAnswer;
+    /// Authentication is over (successfully or not).
+    async fn finish_authentication(&self) {}
+}
+
+/// What the OS fingerprint prompt answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FingerprintScan {
+    /// A registered finger: the OS releases the fingerprint token.
+    Match,
+    /// Another finger: the OS asks again (no server call, no PIN counter).
+    NoMatch,
+    /// The user cancelled.
+    Canceled,
+    /// The OS fingerprint API failed (e.g. lockout): fingerprint is revoked, PIN is used.
+    SensorError,
+}
+
+/// The OS fingerprint prompt (the fingerprint part of `OneginiAuthenticationHandler`).
+#[async_trait]
+pub trait FingerprintHandler: Send + Sync {
+    /// Show the prompt (attempt 1, 2, …) and report the result.
+    async fn scan(&self, profile: &UserProfile, attempt: u32) -> FingerprintScan;
+    /// Fingerprint authentication is over.
+    async fn finish_authentication(&self) {}
+}
+
+/// The app configuration (spec §2.1).
+#[derive(Clone)]
+pub struct ClientConfig {
+    base_url: BaseUrl,
+    app_identifier: String,
+    app_platform: String,
+    app_version: String,
+    signature: ApplicationSignature,
+    redirect_uri: Url,
+    device_name: Option<String>,
+    dcr_suite: OcraSuite,
+    pbkdf2_iterations: u32,
+    fingerprint_available: bool,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("base_url", &self.base_url)
+            .field("app_identifier", &self.app_identifier)
+            .field("app_platform", &self.app_platform)
+            .field("app_version", &self.app_version)
+            .field("signature", &self.signature)
+            .field("redirect_uri", &self.redirect_uri.as_str())
+            .field("device_name", &self.device_name)
+            .field("dcr_suite", &self.dcr_suite)
+            .field("pbkdf2_iterations", &self.pbkdf2_iterations)
+            .field("fingerprint_available", &self.fingerprint_available)
+            .finish()
+    }
+}
+
+impl ClientConfig {
+    /// A configuration: the Token Server origin (`baseURL`, without `/oauth`), the app's
+    /// identifier, platform and version, its signature, and its redirect URI (custom scheme).
+    pub fn new(
+        base_url: BaseUrl,
+        app_identifier: impl Into<String>,
+        app_platform: impl Into<String>,
+        app_version: impl Into<String>,
+        signature: ApplicationSignature,
+        redirect_uri: &str,
+    ) -> Result<Self, Error> {
+        let redirect_uri = Url::parse(redirect_uri)
+            .map_err(|e| Error::Configuration(format!("redirect URI: {e}")))?;
+        let dcr_suite = OcraSuite::parse(DEFAULT_DCR_SUITE)?;
+        let config = ClientConfig {
+            base_url,
+            app_identifier: app_identifier.into(),
+            app_platform: app_platform.into(),
+            app_version: app_version.into(),
+            signature,
+            redirect_uri,
+            device_name: None,
+            dcr_suite,
+            pbkdf2_iterations: 10_000,
+            fingerprint_available: false,
+        };
+        if config.app_identifier.is_empty()
+            || config.app_platform.is_empty()
+            || config.app_version.is_empty()
+        {
+            return Err(Error::Configuration(
+                "application identifier, platform and version are required".into(),
+            ));
+        }
+        Ok(config)
+    }
+
+    /// Sets the device name sent with DCR.
+    pub fn device_name(mut self, name: impl Into<String>) -> Self {
+        self.device_name = Some(name.into());
+        self
+    }
+
+    /// Sets the DCR OCRA suite (default [`DEFAULT_DCR_SUITE`]); used unless the server names one.
+    pub fn dcr_suite(mut self, suite: &str) -> Result<Self, Error> {
+        self.dcr_suite = OcraSuite::parse(suite)?;
+        Ok(self)
+    }
+
+    /// Sets the PBKDF2 iteration count for new PIN-protected tokens (default 10 000).
+    pub fn pbkdf2_iterations(mut self, iterations: u32) -> Result<Self, Error> {
+        if iterations == 0 {
+            return Err(Error::Configuration(
+                "pbkdf2 iterations must be above 0".into(),
+            ));
+        }
+        self.pbkdf2_iterations = iterations;
+        Ok(self)
+    }
+
+    /// Whether the device has a usable fingerprint sensor (default `false`).
+    pub fn fingerprint_available(mut self, available: bool) -> Self {
+        self.fingerprint_available = available;
+        self
+    }
+
+    /// The redirect URI.
+    pub fn redirect_uri(&self) -> &Url {
+        &self.redirect_uri
+    }
+}
+
+/// Builds a [`UserClient`].
+pub struct UserClientBuilder {
+    config: ClientConfig,
+    storage: Arc<dyn Storage>,
+    clock: Option<SharedClock>,
+    http: Option<Arc<dyn HttpClient>>,
+}
+
+impl fmt::Debug for UserClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserClientBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UserClientBuilder {
+    /// Sets the clock (default: the system clock). OCRA time steps and token expiry use it.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Uses your own HTTP client (default: reqwest with rustls).
+    pub fn http_client(mut self, http: Arc<dyn HttpClient>) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Builds the client (`OneginiClient.start`): reads the storage once to check it.
+    pub fn build(self) -> Result<UserClient, Error> {
+        let clock = self.clock.unwrap_or_else(auth_core::clock::system_clock);
+        let mut transport = Transport::builder(self.config.base_url.clone())
+            .user_agent("onegini-model", env!("CARGO_PKG_VERSION"))
+            .clock(clock.clone());
+        if let Some(http) = self.http {
+            transport = transport.http_client(http);
+        }
+        let transport = transport.build()?;
+        self.storage.load()?;
+        Ok(UserClient {
+            inner: Arc::new(Inner {
+                config: self.config,
+                transport,
+                clock,
+                storage: self.storage,
+                session: Mutex::new(None),
+                busy: AtomicBool::new(false),
+            }),
+        })
+    }
+}
+
+struct Session {
+    profile: UserProfile,
+    access_token: AccessToken,
+    expires_at: Option<SystemTime>,
+}
+
+struct Inner {
+    config: ClientConfig,
+    transport: Transport,
+    clock: SharedClock,
+    storage: Arc<dyn Storage>,
+    session: Mutex<Option<Session>>,
+    busy: AtomicBool,
+}
+
+/// The SDK's `UserClient`: registration, PIN and fingerprint authentication, logout,
+/// deregistration. Cheap to clone; clones share state.
+#[derive(Clone)]
+pub struct UserClient {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for UserClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserClient")
+            .field("config", &self.inner.config)
+            .field("authenticated", &self.authenticated_user_profile())
+            .finish_non_exhaustive()
+    }
+}
+
+struct FlowGuard<'a>(&'a AtomicBool);
+
+impl Drop for FlowGuard<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// How a refresh grant ended, as the client reads the server's answer.
+enum RefreshFailure {
+    WrongPin {
+        remaining: Option<u32>,
+        max: Option<u32>,
+    },
+    UserGone,
+    Other(Error),
+}
+
+impl From<Error> for RefreshFailure {
+    fn from(e: Error) -> Self {
+        RefreshFailure::Other(e)
+    }
+}
+
+/// A refresh token split into its public id and secret.
+struct RefreshToken {
+    id: String,
+    secret: Zeroizing<Vec<u8>>,
+}
+
+fn split_refresh_token(token: &SecretField) -> Result<RefreshToken, Error> {
+    let malformed = || Error::General("the server sent a refresh token of an unknown shape".into());
+    let (id, secret) = token
+        .expose_secret()
+        .split_once('.')
+        .ok_or_else(malformed)?;
+    let secret = Zeroizing::new(hex::decode(secret).map_err(|_| malformed())?);
+    if id.is_empty() || secret.len() != 32 {
+        return Err(malformed());
+    }
+    Ok(RefreshToken {
+        id: id.to_owned(),
+        secret,
+    })
+}
+
+impl UserClient {
+    /// Starts building a client over `storage`.
+    pub fn builder(config: ClientConfig, storage: Arc<dyn Storage>) -> UserClientBuilder {
+        UserClientBuilder {
+            config,
+            storage,
+            clock: None,
+            http: None,
+        }
+    }
+
+    fn begin(&self) -> Result<FlowGuard<'_>, Error> {
+        self.inner
+            .busy
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .map_err(|_| Error::ActionAlreadyInProgress)?;
+        Ok(FlowGuard(&self.inner.busy))
+    }
+
+    fn load(&self) -> Result<StoredState, Error> {
+        Ok(self.inner.storage.load()?)
+    }
+
+    fn save(&self, state: &StoredState) -> Result<(), Error> {
+        Ok(self.inner.storage.save(state)?)
+    }
+
+    fn session(&self) -> std::sync::MutexGuard<'_, Option<Session>> {
+        self.inner.session.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The client id after DCR (the app may read it; the secret stays inside).
+    pub fn client_id(&self) -> Result<Option<String>, Error> {
+        Ok(self.load()?.credentials.map(|c| c.client_id))
+    }
+
+    /// `getUserProfiles()`.
+    pub fn user_profiles(&self) -> Result<BTreeSet<UserProfile>, Error> {
+        Ok(self
+            .load()?
+            .profiles
+            .into_iter()
+            .map(|p| UserProfile::new(p.profile_id))
+            .collect())
+    }
+
+    /// `isUserRegistered(profile)`.
+    pub fn is_user_registered(&self, profile: &UserProfile) -> Result<bool, Error> {
+        Ok(self
+            .load()?
+            .profiles
+            .iter()
+            .any(|p| p.profile_id == profile.profile_id))
+    }
+
+    /// `getAuthenticatedUserProfile()`: the profile whose access token is in memory and not
+    /// expired (by the client's clock).
+    pub fn authenticated_user_profile(&self) -> Option<UserProfile> {
+        let now = self.inner.clock.now();
+        self.session()
+            .as_ref()
+            .filter(|s| s.expires_at.is_none_or(|e| now < e))
+            .map(|s| s.profile.clone())
+    }
+
+    /// The PIN policy (runs DCR first if the device is not registered yet).
+    pub async fn pin_policy(&self) -> Result<PinPolicy, Error> {
+        Ok(self.ensure_credentials().await?.pin_policy)
+    }
+
+    /// `validatePinWithPolicy(pin)`: the local policy check (no server call besides DCR).
+    pub async fn validate_pin_with_policy(&self, pin: &Pin) -> Result<(), Error> {
+        Ok(self.pin_policy().await?.validate(pin)?)
+    }
+
+    /// The authenticators registered for `profile`.
+    pub fn registered_authenticators(
+        &self,
+        profile: &UserProfile,
+    ) -> Result<BTreeSet<Authenticator>, Error> {
+        let state = self.load()?;
+        let p = self.stored_profile(&state, profile)?;
+        let mut set = BTreeSet::from([Authenticator::Pin]);
+        if p.fingerprint_token.is_some() {
+            set.insert(Authenticator::Fingerprint);
+        }
+        Ok(set)
+    }
+
+    /// `getNotRegisteredAuthenticators(profile)`: fingerprint, when the device and the
+    /// application allow it and it is not registered yet.
+    pub fn not_registered_authenticators(
+        &self,
+        profile: &UserProfile,
+    ) -> Result<BTreeSet<Authenticator>, Error> {
+        let state = self.load()?;
+        let p = self.stored_profile(&state, profile)?;
+        let allowed = state
+            .credentials
+            .as_ref()
+            .is_some_and(|c| c.fingerprint_allowed)
+            && self.inner.config.fingerprint_available;
+        let mut set = BTreeSet::new();
+        if allowed && p.fingerprint_token.is_none() {
+            set.insert(Authenticator::Fingerprint);
+        }
+        Ok(set)
+    }
+
+    /// The preferred authenticator of `profile`.
+    pub fn preferred_authenticator(&self, profile: &UserProfile) -> Result<Authenticator, Error> {
+        Ok(self.stored_profile(&self.load()?, profile)?.preferred)
+    }
+
+    fn stored_profile<'s>(
+        &self,
+        state: &'s StoredState,
+        profile: &UserProfile,
+    ) -> Result<&'s StoredProfile, Error> {
+        state
+            .profiles
+            .iter()
+            .find(|p| p.profile_id == profile.profile_id)
+            .ok_or_else(|| Error::InvalidRequest(format!("profile {profile} is not registered")))
+    }
+
+    /// `OneginiClient.start`: asks the Token Server which stored profiles it removed (model
+    /// choice: [`wire::CLIENT_STATUS_PATH`]), deletes them locally and returns them.
+    ///
+    /// Errors as the SDK's start: 9002 `DEVICE_DEREGISTERED` (all local data wiped), 9004
+    /// `OUTDATED_APP`, 9001 when the server cannot be reached (the app may go on offline).
+    /// Before DCR there is nothing to check and the answer is empty.
+    pub async fn start(&self) -> Result<BTreeSet<UserProfile>, Error> {
+        let _guard = self.begin()?;
+        let state = self.load()?;
+        let Some(creds) = state.credentials.clone() else {
+            return Ok(BTreeSet::new());
+        };
+        let request = wire::ClientStatusRequest {
+            refresh_token_ids: state.profiles.iter().map(|p| p.rt_id.clone()).collect(),
+        };
+        let body = serde_json::to_vec(&request).map_err(|e| Error::General(e.to_string()))?;
+        let auth = Self::basic_auth(&creds);
+        let http_request = self
+            .post(wire::CLIENT_STATUS_PATH, "application/json")
+            .header(AUTHORIZATION, auth.as_str());
+        let response = self.send(http_request, body).await?;
+        let status: wire::ClientStatusResponse = match self.read_token_answer(&creds, response)? {
+            Ok(s) => s,
+            Err(e) => {
+                return Err(Error::General(format!(
+                    "the client status check answered `{}`",
+                    e.error
+                )));
+            }
+        };
+        let mut removed = BTreeSet::new();
+        for stored in &state.profiles {
+            if status.revoked.contains(&stored.rt_id) {
+                let profile = UserProfile::new(stored.profile_id.clone());
+                self.remove_profile_locally(&profile)?;
+                removed.insert(profile);
+            }
+        }
+        Ok(removed)
+    }
+
+    // ---------------------------------------------------------------- HTTP helpers
+
+    fn post(&self, path: &str, content_type: &str) -> http::request::Builder {
+        self.inner
+            .transport
+            .request(Method::POST, path)
+            .header(CONTENT_TYPE, content_type)
+            .header(ACCEPT, "application/json")
+    }
+
+    async fn send(
+        &self,
+        request: http::request::Builder,
+        body: Vec<u8>,
+    ) -> Result<auth_core::HttpResponse, Error> {
+        let request = request
+            .body(body)
+            .map_err(|e| Error::General(format!("could not build the request: {e}")))?;
+        Ok(self.inner.transport.send(request, Replay::Never).await?)
+    }
+
+    fn basic_auth(creds: &StoredCredentials) -> Zeroizing<String> {
+        let raw = Zeroizing::new(format!(
+            "{}:{}",
+            creds.client_id,
+            creds.client_secret.expose_secret()
+        ));
+        Zeroizing::new(format!("Basic {}", STANDARD.encode(raw.as_bytes())))
+    }
+
+    /// Wipes all local data (9002 `DEVICE_DEREGISTERED`).
+    fn wipe_all(&self) -> Error {
+        let removed = self
+            .load()
+            .map(|s| {
+                s.profiles
+                    .into_iter()
+                    .map(|p| UserProfile::new(p.profile_id))
+                    .collect()
+            })
+            .unwrap_or_default();
+        *self.session() = None;
+        if let Err(e) = self.save(&StoredState::default()) {
+            return e;
+        }
+        Error::DeviceDeregistered {
+            removed_profiles: removed,
+        }
+    }
+
+    /// Removes one profile's local data.
+    fn remove_profile_locally(
+        &self,
+        profile: &UserProfile,
+    ) -> Result<Option<StoredProfile>, Error> {
+        let mut state = self.load()?;
+        let pos = state
+            .profiles
+            .iter()
+            .position(|p| p.profile_id == profile.profile_id);
+        let removed = pos.map(|i| state.profiles.remove(i));
+        self.save(&state)?;
+        let mut session = self.session();
+        if session.as_ref().is_some_and(|s| &s.profile == profile) {
+            *session = None;
+        }
+        Ok(removed)
+    }
+
+    /// A token-endpoint call with client authentication. `invalid_client` wipes everything
+    /// (9002); a disabled app version is 9004; other errors come back as the server's answer.
+    async fn token_call(
+        &self,
+        creds: &StoredCredentials,
+        pairs: &[(&str, &str)],
+    ) -> Result<Result<wire::TokenResponse, wire::TokenError>, Error> {
+        let body = wire::form(pairs).into_bytes();
+        let auth = Self::basic_auth(creds);
+        let request = self
+            .post(wire::TOKEN_PATH, "application/x-www-form-urlencoded")
+            .header(AUTHORIZATION, auth.as_str());
+        let response = self.send(request, body).await?;
+        self.read_token_answer(creds, response)
+    }
+
+    fn read_token_answer<T: serde::de::DeserializeOwned>(
+        &self,
+        creds: &StoredCredentials,
+        response: auth_core::HttpResponse,
+    ) -> Result<Result<T, wire::TokenError>, Error> {
+        let status = response.status();
+        if status == StatusCode::OK {
+            return Ok(Ok(auth_core::json::from_slice(
+                "token response",
+                response.body(),
+            )?));
+        }
+        let secret = creds.client_secret.expose_secret();
+        let Ok(err) = serde_json::from_slice::<wire::TokenError>(response.body()) else {
+            return Err(
+                auth_core::Error::status(status.as_u16(), response.body(), &[secret]).into(),
+            );
+        };
+        if err.error == "invalid_client" {
+            return Err(self.wipe_all());
+        }
+        if err.error_description.as_deref() == Some("app_version_disabled") {
+            return Err(Error::OutdatedApp);
+        }
+        Ok(Err(err))
+    }
+
+    // ---------------------------------------------------------------- DCR
+
+    async fn ensure_credentials(&self) -> Result<StoredCredentials, Error> {
+        if let Some(creds) = self.load()?.credentials {
+            return Ok(creds);
+        }
+        self.dynamic_client_registration().await
+    }
+
+    /// DCR (model choice, spec §3.1, §4.1): ask for a challenge, answer it with OCRA keyed by
+    /// the application signature, store the credentials and application settings.
+    async fn dynamic_client_registration(&self) -> Result<StoredCredentials, Error> {
+        let cfg = &self.inner.config;
+        let round1 = wire::DcrChallengeRequest {
+            application_identifier: cfg.app_identifier.clone(),
+            application_platform: cfg.app_platform.clone(),
+            application_version: cfg.app_version.clone(),
+            device_name: cfg.device_name.clone(),
+        };
+        let body = serde_json::to_vec(&round1).map_err(|e| Error::General(e.to_string()))?;
+        let response = self
+            .send(self.post(wire::DCR_PATH, "application/json"), body)
+            .await?;
+        let challenge: wire::DcrChallenge = match response.status() {
+            StatusCode::OK => auth_core::json::from_slice("DCR challenge", response.body())?,
+            status => return Err(Self::dcr_failure(status, response.body())),
+        };
+        // The configured suite is authoritative; a server naming another one is a
+        // configuration mismatch, not something to follow silently.
+        if let Some(named) = &challenge.ocra_suite
+            && named != cfg.dcr_suite.as_str()
+        {
+            return Err(Error::Configuration(format!(
+                "the server expects the DCR suite `{named}`, the client is configured with `{}`",
+                cfg.dcr_suite
+            )));
+        }
+        let suite = &cfg.dcr_suite;
+        let mut inputs = OcraInputs::new(&challenge.challenge);
+        if let Some(step) = suite.timestamp() {
+            inputs = inputs.timestamp(step.counter_at(self.inner.clock.as_ref())?);
+        }
+        let ocra_response = suite
+            .compute(cfg.signature.expose_secret().as_bytes(), &inputs)
+            .map_err(|_| Error::DeviceRegistrationError)?;
+        let round2 = wire::DcrAnswer {
+            registration_id: challenge.registration_id,
+            ocra_response,
+        };
+        let body = serde_json::to_vec(&round2).map_err(|e| Error::General(e.to_string()))?;
+        let response = self
+            .send(self.post(wire::DCR_PATH, "application/json"), body)
+            .await?;
+        let issued: wire::DcrCredentials = match response.status() {
+            StatusCode::OK => auth_core::json::from_slice("DCR credentials", response.body())?,
+            status => return Err(Self::dcr_failure(status, response.body())),
+        };
+        issued
+            .pin_policy
+            .check()
+            .map_err(|e| Error::Configuration(e.to_string()))?;
+        let creds = StoredCredentials {
+            client_id: issued.client_id.clone(),
+            client_secret: issued.client_secret.clone(),
+            pin_policy: issued.pin_policy.clone(),
+            max_pin_failures: issued.max_pin_failures,
+            fingerprint_allowed: issued.fingerprint_allowed,
+        };
+        let mut state = self.load()?;
+        state.credentials = Some(creds.clone());
+        self.save(&state)?;
+        Ok(creds)
+    }
+
+    fn dcr_failure(status: StatusCode, body: &[u8]) -> Error {
+        match serde_json::from_slice::<wire::TokenError>(body) {
+            Ok(e) if e.error == "invalid_dcr" => Error::DeviceRegistrationError,
+            Ok(e) if e.error == "unsupported_app_version" => Error::OutdatedApp,
+            _ => auth_core::Error::status(status.as_u16(), body, &[]).into(),
+        }
+    }
+
+    // ---------------------------------------------------------------- registration
+
+    /// `registerUser(scopes, handlers)`: DCR when needed, the browser step, the code exchange
+    /// (PKCE S256), then PIN creation. The new profile becomes the authenticated one.
+    ///
+    /// Errors: 9006 when the browser step, the consent or the PIN is denied (tokens already
+    /// issued are revoked), 9008 / 9004 from DCR, 10015 for a redirect that is not ours or has
+    /// the wrong `state`.
+    pub async fn register_user(
+        &self,
+        scopes: &[&str],
+        browser: &dyn BrowserRegistrationHandler,
+        pin_handler: &dyn CreatePinHandler,
+    ) -> Result<UserProfile, Error> {
+        let _guard = self.begin()?;
+        let creds = self.ensure_credentials().await?;
+        let cfg = &self.inner.config;
+        let state_param = crypto::random_hex(16)?;
+        let verifier = Zeroizing::new(crypto::pkce_verifier()?);
+        let mut url = cfg.base_url.join(wire::AUTHORIZE_PATH);
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &creds.client_id)
+            .append_pair("redirect_uri", cfg.redirect_uri.as_str())
+            .append_pair("scope", &scopes.join(" "))
+            .append_pair("state", &state_param)
+            .append_pair("code_challenge", &crypto::pkce_s256(&verifier))
+            .append_pair("code_challenge_method", "S256");
+        let callback = match browser.start_registration(url).await {
+            BrowserRegistrationAnswer::Deny => {
+                return Err(Error::ActionCanceled("the registration was denied"));
+            }
+            BrowserRegistrationAnswer::Callback(u) => u,
+        };
+        let code = self.read_registration_callback(&callback, &state_param)?;
+        let answer = self
+            .token_call(
+                &creds,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", cfg.redirect_uri.as_str()),
+                    ("code_verifier", &verifier),
+                ],
+            )
+            .await?;
+        let tokens = answer.map_err(|e| {
+            Error::General(format!("the token endpoint refused the code: {}", e.error))
+        })?;
+        let refresh = tokens
+            .refresh_token
+            .as_ref()
+            .ok_or_else(|| Error::General("no refresh token was issued".into()))?;
+        let rt = split_refresh_token(refresh)?;
+
+        let taken = self.load()?;
+        let profile = loop {
+            let id = crypto::random_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 6)?;
+            if !taken.profiles.iter().any(|p| p.profile_id == id) {
+                break UserProfile::new(id);
+            }
+        };
+        let policy = &creds.pin_policy;
+        let mut answer = pin_handler
+            .start_pin_creation(&profile, policy.pin_length)
+            .await;
+        let pin = loop {
+            match answer {
+                PinAnswer::Deny => {
+                    pin_handler.finish_pin_creation().await;
+                    // Model choice: tokens already issued are revoked.
+                    let _ = self
+                        .revoke(&creds, refresh.expose_secret(), "refresh_token")
+                        .await;
+                    return Err(Error::ActionCanceled("PIN creation was denied"));
+                }
+                PinAnswer::Accept(pin) => match policy.validate(&pin) {
+                    Ok(()) => break pin,
+                    Err(e) => answer = pin_handler.on_next_pin_creation_attempt(&e).await,
+                },
+            }
+        };
+        let sealed = PinProtectedSecret::seal(&rt.secret, &pin, cfg.pbkdf2_iterations)?;
+        drop(pin);
+        let mut state = self.load()?;
+        state.profiles.push(StoredProfile {
+            profile_id: profile.profile_id.clone(),
+            rt_id: rt.id,
+            pin_secret: sealed,
+            fingerprint_token: None,
+            preferred: Authenticator::Pin,
+            failed_attempts: 0,
+        });
+        self.save(&state)?;
+        let previous = self.set_session(&profile, &tokens);
+        pin_handler.finish_pin_creation().await;
+        // The new profile is registered even if the old session's revocation fails.
+        let _ = self.revoke_quietly(previous).await;
+        Ok(profile)
+    }
+
+    fn read_registration_callback(
+        &self,
+        callback: &Url,
+        expected_state: &str,
+    ) -> Result<String, Error> {
+        let ours = &self.inner.config.redirect_uri;
+        let same_target = callback.scheme() == ours.scheme()
+            && callback.host_str() == ours.host_str()
+            && callback.port() == ours.port()
+            && callback.path().trim_end_matches('/') == ours.path().trim_end_matches('/');
+        if !same_target {
+            return Err(Error::InvalidRequest(
+                "the callback is not the app's redirect URI".into(),
+            ));
+        }
+        let mut code = None;
+        let mut state = None;
+        let mut error = None;
+        let mut description = None;
+        for (k, v) in callback.query_pairs() {
+            match &*k {
+                "code" => code = Some(v.into_owned()),
+                "state" => state = Some(v.into_owned()),
+                "error" => error = Some(v.into_owned()),
+                "error_description" => description = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+        let state_ok = state.as_deref().is_some_and(|s| {
+            aws_lc_rs::constant_time::verify_slices_are_equal(
+                s.as_bytes(),
+                expected_state.as_bytes(),
+            )
+            .is_ok()
+        });
+        if !state_ok {
+            return Err(Error::InvalidRequest(
+                "the callback's state does not match the request".into(),
+            ));
+        }
+        match (error.as_deref(), description.as_deref()) {
+            (Some("access_denied"), _) => {
+                return Err(Error::ActionCanceled("the user denied consent at the IdP"));
+            }
+            (Some(_), Some("app_version_disabled")) => return Err(Error::OutdatedApp),
+            (Some(e), _) => {
+                return Err(Error::General(format!(
+                    "the authorization server answered `{e}`"
+                )));
+            }
+            (None, _) => {}
+        }
+        code.filter(|c| !c.is_empty())
+            .ok_or_else(|| Error::InvalidRequest("the callback has no code".into()))
+    }
+
+    fn set_session(&self, profile: &UserProfile, tokens: &wire::TokenResponse) -> Option<Session> {
+        let expires_at = tokens
+            .expires_in
+            .map(|s| self.inner.clock.now() + Duration::from_secs(s));
+        self.session().replace(Session {
+            profile: profile.clone(),
+            access_token: AccessToken::new(tokens.access_token.expose_secret()),
+            expires_at,
+        })
+    }
+
+    /// Revokes a dropped session's access token (used when another profile takes over the
+    /// session). Failures are ignored, except that the server no longer knowing the client
+    /// (9002, all local data wiped) is reported.
+    async fn revoke_quietly(&self, previous: Option<Session>) -> Result<(), Error> {
+        if let (Some(prev), Ok(state)) = (previous, self.load())
+            && let Some(creds) = state.credentials
+        {
+            let result = self
+                .revoke(&creds, prev.access_token.expose_secret(), "access_token")
+                .await;
+            if let Err(e @ Error::DeviceDeregistered { .. }) = result {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- authentication
+
+    /// `authenticateUser(profile, handler)` with the profile's **preferred** authenticator.
+    /// `fingerprint` is needed only when that is the fingerprint.
+    ///
+    /// A user who is authenticated is logged out first. Wrong PINs are retried through the
+    /// handler with the server's counter; when the server says the attempts are exhausted the
+    /// profile is removed and the error is 9003 with the profile.
+    pub async fn authenticate_user(
+        &self,
+        profile: &UserProfile,
+        pin: &dyn PinAuthenticationHandler,
+        fingerprint: Option<&dyn FingerprintHandler>,
+    ) -> Result<UserProfile, Error> {
+        let preferred = self.preferred_authenticator(profile)?;
+        self.authenticate_user_with(profile, preferred, pin, fingerprint)
+            .await
+    }
+
+    /// `authenticateUser(profile, authenticator, handler)`: with a chosen authenticator, which
+    /// must be registered for the profile (10007 otherwise).
+    pub async fn authenticate_user_with(
+        &self,
+        profile: &UserProfile,
+        authenticator: Authenticator,
+        pin: &dyn PinAuthenticationHandler,
+        fingerprint: Option<&dyn FingerprintHandler>,
+    ) -> Result<UserProfile, Error> {
+        let _guard = self.begin()?;
+        let state = self.load()?;
+        let stored = self.stored_profile(&state, profile)?.clone();
+        let creds = state
+            .credentials
+            .clone()
+            .ok_or_else(|| Error::InvalidRequest("the device is not registered".into()))?;
+        // Logs the current user out first.
+        let previous = self.session().take();
+        self.revoke_quietly(previous).await?;
+        match authenticator {
+            Authenticator::Pin => {
+                let (_pin, tokens) = self.pin_refresh(&creds, &stored, pin).await?;
+                self.finish_pin_login(&stored, &tokens, &_pin)?;
+                self.set_session(profile, &tokens);
+                pin.finish_authentication().await;
+                Ok(profile.clone())
+            }
+            Authenticator::Fingerprint => {
+                let Some(token) = stored.fingerprint_token.clone() else {
+                    return Err(Error::AuthenticatorNotRegistered);
+                };
+                let Some(fp) = fingerprint else {
+                    return Err(Error::InvalidRequest(
+                        "fingerprint authentication needs a FingerprintHandler".into(),
+                    ));
+                };
+                self.fingerprint_login(&creds, &stored, &token, fp, pin)
+                    .await
+            }
+        }
+    }
+
+    /// Re-seals a rotated PIN refresh token under the same PIN (fresh salt) and resets the
+    /// stored counter.
+    fn finish_pin_login(
+        &self,
+        stored: &StoredProfile,
+        tokens: &wire::TokenResponse,
+        pin: &Pin,
+    ) -> Result<(), Error> {
+        let mut state = self.load()?;
+        if let Some(p) = state
+            .profiles
+            .iter_mut()
+            .find(|p| p.profile_id == stored.profile_id)
+        {
+            if let Some(rt) = &tokens.refresh_token {
+                let rt = split_refresh_token(rt)?;
+                p.pin_secret =
+                    PinProtectedSecret::seal(&rt.secret, pin, self.inner.config.pbkdf2_iterations)?;
+                p.rt_id = rt.id;
+            }
+            p.failed_attempts = 0;
+        }
+        self.save(&state)
+    }
+
+    /// The PIN loop: ask, decrypt the candidate, refresh grant; repeat on a wrong PIN.
+    /// Returns the PIN (to re-seal the rotated token) and the tokens.
+    async fn pin_refresh(
+        &self,
+        creds: &StoredCredentials,
+        stored: &StoredProfile,
+        handler: &dyn PinAuthenticationHandler,
+    ) -> Result<(Pin, wire::TokenResponse), Error> {
+        let profile = UserProfile::new(stored.profile_id.clone());
+        let mut counter = AttemptCounter::new(stored.failed_attempts, creds.max_pin_failures);
+        let mut answer = handler.start_authentication(&profile, counter).await;
+        loop {
+            let pin = match answer {
+                PinAnswer::Deny => {
+                    handler.finish_authentication().await;
+                    return Err(Error::ActionCanceled("PIN authentication was denied"));
+                }
+                PinAnswer::Accept(pin) => pin,
+            };
+            let candidate = stored.pin_secret.open(&pin)?;
+            let token = Zeroizing::new(format!("{}.{}", stored.rt_id, hex::encode(&*candidate)));
+            match self.refresh_grant(creds, &token).await {
+                Ok(tokens) => return Ok((pin, tokens)),
+                Err(RefreshFailure::WrongPin { remaining, max }) => {
+                    let max = max.unwrap_or(counter.max_attempts());
+                    let failed = match remaining {
+                        Some(r) => max.saturating_sub(r),
+                        None => counter.failed_attempts() + 1,
+                    };
+                    counter = AttemptCounter::new(failed, max);
+                    self.store_failed_attempts(&profile, failed)?;
+                    answer = handler.on_next_authentication_attempt(counter).await;
+                }
+                Err(RefreshFailure::UserGone) => {
+                    self.remove_profile_locally(&profile)?;
+                    handler.finish_authentication().await;
+                    return Err(Error::UserDeregistered { profile });
+                }
+                Err(RefreshFailure::Other(e)) => {
+                    handler.finish_authentication().await;
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    fn store_failed_attempts(&self, profile: &UserProfile, failed: u32) -> Result<(), Error> {
+        let mut state = self.load()?;
+        if let Some(p) = state
+            .profiles
+            .iter_mut()
+            .find(|p| p.profile_id == profile.profile_id)
+        {
+            p.failed_attempts = failed;
+        }
+        self.save(&state)
+    }
+
+    async fn refresh_grant(
+        &self,
+        creds: &StoredCredentials,
+        token: &str,
+    ) -> Result<wire::TokenResponse, RefreshFailure> {
+        let answer = self
+            .token_call(
+                creds,
+                &[("grant_type", "refresh_token"), ("refresh_token", token)],
+            )
+            .await?;
+        match answer {
+            Ok(tokens) => Ok(tokens),
+            Err(e) if e.error == "invalid_grant" => {
+                if e.error_description.as_deref() == Some("user_deregistered") {
+                    Err(RefreshFailure::UserGone)
+                } else {
+                    Err(RefreshFailure::WrongPin {
+                        remaining: e.remaining_attempts,
+                        max: e.max_attempts,
+                    })
+                }
+            }
+            Err(e) => Err(RefreshFailure::Other(Error::General(format!(
+                "the token endpoint answered `{}`",
+                e.error
+            )))),
+        }
+    }
+
+    async fn fingerprint_login(
+        &self,
+        creds: &StoredCredentials,
+        stored: &StoredProfile,
+        token: &SecretField,
+        fp: &dyn FingerprintHandler,
+        pin: &dyn PinAuthenticationHandler,
+    ) -> Result<UserProfile, Error> {
+        let profile = UserProfile::new(stored.profile_id.clone());
+        let mut mismatches = 0;
+        let mut attempt = 1;
+        loop {
+            let scan = fp.scan(&profile, attempt).await;
+            attempt += 1;
+            match scan {
+                FingerprintScan::Match => break,
+                FingerprintScan::NoMatch => {
+                    mismatches += 1;
+                    if mismatches >= FINGERPRINT_MAX_MISMATCHES {
+                        // The OS locks the sensor out: handled like a sensor error.
+                        return self
+                            .fingerprint_fallback(creds, stored, token, fp, pin)
+                            .await;
+                    }
+                }
+                FingerprintScan::Canceled => {
+                    fp.finish_authentication().await;
+                    return Err(Error::ActionCanceled(
+                        "fingerprint authentication was cancelled",
+                    ));
+                }
+                FingerprintScan::SensorError => {
+                    return self
+                        .fingerprint_fallback(creds, stored, token, fp, pin)
+                        .await;
+                }
+            }
+        }
+        match self.refresh_grant(creds, token.expose_secret()).await {
+            Ok(tokens) => {
+                let mut state = self.load()?;
+                if let (Some(p), Some(rt)) = (
+                    state
+                        .profiles
+                        .iter_mut()
+                        .find(|p| p.profile_id == stored.profile_id),
+                    tokens.refresh_token.clone(),
+                ) {
+                    p.fingerprint_token = Some(rt);
+                }
+                self.save(&state)?;
+                self.set_session(&profile, &tokens);
+                fp.finish_authentication().await;
+                Ok(profile)
+            }
+            Err(RefreshFailure::UserGone) => {
+                self.remove_profile_locally(&profile)?;
+                fp.finish_authentication().await;
+                Err(Error::UserDeregistered { profile })
+            }
+            Err(RefreshFailure::WrongPin { .. }) => {
+                fp.finish_authentication().await;
+                Err(Error::General(
+                    "the server refused the fingerprint token".into(),
+                ))
+            }
+            Err(RefreshFailure::Other(e)) => {
+                fp.finish_authentication().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// OS fingerprint failure: revoke fingerprint authentication, fall back to the PIN.
+    async fn fingerprint_fallback(
+        &self,
+        creds: &StoredCredentials,
+        stored: &StoredProfile,
+        token: &SecretField,
+        fp: &dyn FingerprintHandler,
+        pin: &dyn PinAuthenticationHandler,
+    ) -> Result<UserProfile, Error> {
+        fp.finish_authentication().await;
+        self.drop_fingerprint_locally(&UserProfile::new(stored.profile_id.clone()))?;
+        let _ = self
+            .revoke(creds, token.expose_secret(), "refresh_token")
+            .await;
+        let mut stored = stored.clone();
+        stored.fingerprint_token = None;
+        let profile = UserProfile::new(stored.profile_id.clone());
+        let (the_pin, tokens) = self.pin_refresh(creds, &stored, pin).await?;
+        self.finish_pin_login(&stored, &tokens, &the_pin)?;
+        self.set_session(&profile, &tokens);
+        pin.finish_authentication().await;
+        Ok(profile)
+    }
+
+    fn drop_fingerprint_locally(&self, profile: &UserProfile) -> Result<(), Error> {
+        let mut state = self.load()?;
+        if let Some(p) = state
+            .profiles
+            .iter_mut()
+            .find(|p| p.profile_id == profile.profile_id)
+        {
+            p.fingerprint_token = None;
+            p.preferred = Authenticator::Pin;
+        }
+        self.save(&state)
+    }
+
+    // ---------------------------------------------------------------- authenticators
+
+    /// `registerAuthenticator(FINGERPRINT)` for the authenticated profile: obtains a separate
+    /// fingerprint refresh token from the server (model choice). It does not become preferred.
+    pub async fn register_fingerprint(&self) -> Result<(), Error> {
+        let _guard = self.begin()?;
+        let (profile, access) = self.current_session()?;
+        let state = self.load()?;
+        let stored = self.stored_profile(&state, &profile)?;
+        if stored.fingerprint_token.is_some() {
+            return Err(Error::AuthenticatorAlreadyRegistered);
+        }
+        let creds = state
+            .credentials
+            .clone()
+            .ok_or_else(|| Error::InvalidRequest("the device is not registered".into()))?;
+        if !self.inner.config.fingerprint_available || !creds.fingerprint_allowed {
+            return Err(Error::AuthenticatorNotSupported);
+        }
+        let bearer = Zeroizing::new(format!("Bearer {}", access.expose_secret()));
+        let request = self
+            .post(wire::FINGERPRINT_PATH, "application/json")
+            .header(AUTHORIZATION, bearer.as_str());
+        let response = self.send(request, b"{}".to_vec()).await?;
+        if response.status() == StatusCode::UNAUTHORIZED {
+            *self.session() = None;
+            return Err(Error::UserNotAuthenticated);
+        }
+        let registration: wire::AuthenticatorRegistration =
+            match self.read_token_answer(&creds, response)? {
+                Ok(r) => r,
+                Err(e) if e.error == "authenticator_not_allowed" => {
+                    return Err(Error::AuthenticatorNotSupported);
+                }
+                Err(e) => {
+                    return Err(Error::General(format!(
+                        "fingerprint registration failed: `{}`",
+                        e.error
+                    )));
+                }
+            };
+        let mut state = self.load()?;
+        if let Some(p) = state
+            .profiles
+            .iter_mut()
+            .find(|p| p.profile_id == profile.profile_id)
+        {
+            p.fingerprint_token = Some(registration.refresh_token);
+        }
+        self.save(&state)
+    }
+
+    /// Deregisters the fingerprint authenticator of `profile` (revokes its token). The PIN
+    /// cannot be deregistered (10008).
+    pub async fn deregister_authenticator(
+        &self,
+        profile: &UserProfile,
+        authenticator: Authenticator,
+    ) -> Result<(), Error> {
+        if authenticator == Authenticator::Pin {
+            return Err(Error::PinDeregistrationNotPossible);
+        }
+        let _guard = self.begin()?;
+        let state = self.load()?;
+        let stored = self.stored_profile(&state, profile)?;
+        let Some(token) = stored.fingerprint_token.clone() else {
+            return Err(Error::AuthenticatorNotRegistered);
+        };
+        self.drop_fingerprint_locally(profile)?;
+        if let Some(creds) = &state.credentials {
+            self.revoke(creds, token.expose_secret(), "refresh_token")
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// `setPreferredAuthenticator` for the authenticated profile.
+    pub fn set_preferred_authenticator(&self, authenticator: Authenticator) -> Result<(), Error> {
+        let (profile, _) = self.current_session()?;
+        let mut state = self.load()?;
+        let p = state
+            .profiles
+            .iter_mut()
+            .find(|p| p.profile_id == profile.profile_id)
+            .ok_or(Error::UserNotAuthenticated)?;
+        if authenticator == Authenticator::Fingerprint && p.fingerprint_token.is_none() {
+            return Err(Error::AuthenticatorNotRegistered);
+        }
+        p.preferred = authenticator;
+        self.save(&state)
+    }
+
+    fn current_session(&self) -> Result<(UserProfile, AccessToken), Error> {
+        let now = self.inner.clock.now();
+        let session = self.session();
+        match session.as_ref() {
+            Some(s) if s.expires_at.is_none_or(|e| now < e) => {
+                Ok((s.profile.clone(), s.access_token.clone()))
+            }
+            _ => Err(Error::UserNotAuthenticated),
+        }
+    }
+
+    // ---------------------------------------------------------------- change PIN
+
+    /// `changePin`: PIN authentication of the authenticated profile (counter semantics as in
+    /// [`UserClient::authenticate_user`], can end in 9003), then PIN creation; the rotated
+    /// refresh token is sealed under the new PIN.
+    pub async fn change_pin(
+        &self,
+        current: &dyn PinAuthenticationHandler,
+        new_pin: &dyn CreatePinHandler,
+    ) -> Result<(), Error> {
+        let _guard = self.begin()?;
+        let (profile, _) = self.current_session()?;
+        let state = self.load()?;
+        let stored = self.stored_profile(&state, &profile)?.clone();
+        let creds = state
+            .credentials
+            .clone()
+            .ok_or_else(|| Error::InvalidRequest("the device is not registered".into()))?;
+        let (old_pin, tokens) = self.pin_refresh(&creds, &stored, current).await?;
+        current.finish_authentication().await;
+        // The rotated token is sealed under the old PIN first, so a denied PIN creation
+        // leaves a working profile behind.
+        self.finish_pin_login(&stored, &tokens, &old_pin)?;
+        drop(old_pin);
+        self.set_session(&profile, &tokens);
+        let policy = &creds.pin_policy;
+        let mut answer = new_pin
+            .start_pin_creation(&profile, policy.pin_length)
+            .await;
+        let pin = loop {
+            match answer {
+                PinAnswer::Deny => {
+                    new_pin.finish_pin_creation().await;
+                    return Err(Error::ActionCanceled("PIN creation was denied"));
+                }
+                PinAnswer::Accept(pin) => match policy.validate(&pin) {
+                    Ok(()) => break pin,
+                    Err(e) => answer = new_pin.on_next_pin_creation_attempt(&e).await,
+                },
+            }
+        };
+        if let Some(rt) = &tokens.refresh_token {
+            let rt = split_refresh_token(rt)?;
+            let mut state = self.load()?;
+            if let Some(p) = state
+                .profiles
+                .iter_mut()
+                .find(|p| p.profile_id == profile.profile_id)
+            {
+                p.pin_secret = PinProtectedSecret::seal(
+                    &rt.secret,
+                    &pin,
+                    self.inner.config.pbkdf2_iterations,
+                )?;
+                p.rt_id = rt.id;
+            }
+            self.save(&state)?;
+        }
+        new_pin.finish_pin_creation().await;
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- logout, deregistration
+
+    async fn revoke(
+        &self,
+        creds: &StoredCredentials,
+        token: &str,
+        hint: &str,
+    ) -> Result<(), Error> {
+        let body = wire::form(&[("token", token), ("token_type_hint", hint)]).into_bytes();
+        let auth = Self::basic_auth(creds);
+        let request = self
+            .post(wire::REVOKE_PATH, "application/x-www-form-urlencoded")
+            .header(AUTHORIZATION, auth.as_str());
+        let response = self.send(request, body).await?;
+        if response.status() == StatusCode::OK {
+            return Ok(());
+        }
+        match self.read_token_answer::<serde_json::Value>(creds, response)? {
+            Ok(_) => Ok(()),
+            Err(e) => Err(Error::General(format!("revocation failed: `{}`", e.error))),
+        }
+    }
+
+    /// `logout`: revokes the access token and drops it from memory; the refresh token stays,
+    /// so the next login needs only the PIN (or fingerprint). When the server call fails, the
+    /// local logout still happens and the error is 10009 `LOCAL_LOGOUT`.
+    pub async fn logout(&self) -> Result<(), Error> {
+        let _guard = self.begin()?;
+        let session = self.session().take().ok_or(Error::UserNotAuthenticated)?;
+        let creds = self.load()?.credentials;
+        let result = match creds {
+            Some(creds) => {
+                self.revoke(&creds, session.access_token.expose_secret(), "access_token")
+                    .await
+            }
+            None => Ok(()),
+        };
+        result.map_err(|e| Error::LocalLogout {
+            source: Box::new(e),
+        })
+    }
+
+    /// `deregisterUser(profile)`: removes the profile's data from the device (tokens,
+    /// authenticators) and asks the Token Server to revoke all of the user's tokens for this
+    /// client (model: revocation by the refresh token's public id, authenticated by the client
+    /// credentials). Client credentials and other profiles stay. When the server call fails the
+    /// local data is gone anyway and the error is 10003 `LOCAL_DEREGISTRATION`.
+    pub async fn deregister_user(&self, profile: &UserProfile) -> Result<(), Error> {
+        let _guard = self.begin()?;
+        let state = self.load()?;
+        self.stored_profile(&state, profile)?;
+        let removed = self.remove_profile_locally(profile)?;
+        let (Some(creds), Some(removed)) = (state.credentials, removed) else {
+            return Ok(());
+        };
+        let mut result = self.revoke(&creds, &removed.rt_id, "refresh_token").await;
+        if let (Ok(()), Some(fp)) = (&result, &removed.fingerprint_token) {
+            result = self
+                .revoke(&creds, fp.expose_secret(), "refresh_token")
+                .await;
+        }
+        result.map_err(|e| Error::LocalDeregistration {
+            source: Box::new(e),
+        })
+    }
+
+    // ---------------------------------------------------------------- resources
+
+    /// Fetches the model's user resource with the access token (what an app's resource call
+    /// does). 9010 when no profile is authenticated or the server refuses the token (the
+    /// access token is then dropped).
+    pub async fn fetch_user_resource(&self) -> Result<wire::UserResource, Error> {
+        let (_, access) = self.current_session()?;
+        let bearer = Zeroizing::new(format!("Bearer {}", access.expose_secret()));
+        let request = self
+            .inner
+            .transport
+            .request(Method::GET, wire::USER_RESOURCE_PATH)
+            .header(AUTHORIZATION, bearer.as_str())
+            .header(ACCEPT, "application/json")
+            .body(Vec::new())
+            .map_err(|e| Error::General(e.to_string()))?;
+        let response = self.inner.transport.send(request, Replay::ByMethod).await?;
+        match response.status() {
+            StatusCode::OK => Ok(auth_core::json::from_slice(
+                "user resource",
+                response.body(),
+            )?),
+            StatusCode::UNAUTHORIZED => {
+                *self.session() = None;
+                Err(Error::UserNotAuthenticated)
+            }
+            s => Err(auth_core::Error::status(
+                s.as_u16(),
+                response.body(),
+                &[access.expose_secret()],
+            )
+            .into()),
+        }
+    }
+}

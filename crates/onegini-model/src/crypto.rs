@@ -1,0 +1,254 @@
+//! The model's cryptography on aws-lc-rs: the PIN-protected refresh token (spec §3.3), PKCE
+//! `S256` (RFC 7636) and random values.
+//!
+//! # PIN-protected refresh token (model choice, spec §3.3)
+//!
+//! ```text
+//! key        = PBKDF2-HMAC-SHA256(PIN as ASCII digits, salt (16 random bytes), iterations, 32)
+//! keystream  = HMAC-SHA256(key, "onegini-model/rt" ‖ salt)
+//! ciphertext = rt_secret XOR keystream            (32 bytes, NO tag)
+//! ```
+//!
+//! Deliberately **untagged**: any PIN decrypts to a well-formed 32-byte candidate, so the
+//! stored blob cannot confirm a PIN guess offline; only the Token Server, which counts wrong
+//! attempts, can tell. Do not replace it with an AEAD. A fresh salt is drawn on every
+//! (re-)encryption so a keystream is never reused.
+//!
+//! ```
+//! use onegini_model::crypto::PinProtectedSecret;
+//! use onegini_model::pin::Pin;
+//!
+//! let secret = [7u8; 32];
+//! let blob = PinProtectedSecret::seal(&secret, &Pin::new("31415"), 1_000).unwrap();
+//! assert_eq!(blob.open(&Pin::new("31415")).unwrap().as_slice(), &secret);
+//! // A wrong PIN gives a different candidate, not an error: no offline PIN test.
+//! assert_ne!(blob.open(&Pin::new("27182")).unwrap().as_slice(), &secret);
+//! ```
+
+use std::fmt;
+use std::num::NonZeroU32;
+
+use aws_lc_rs::{digest, hmac, pbkdf2, rand};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::hex;
+use crate::pin::Pin;
+
+/// The keystream label (spec §3.3).
+pub const KEYSTREAM_LABEL: &[u8] = b"onegini-model/rt";
+
+/// The random source failed, or a parameter is out of range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CryptoError {
+    /// The system random generator failed.
+    #[error("the random generator failed")]
+    Random,
+    /// PBKDF2 iterations must be above zero.
+    #[error("PBKDF2 iterations must be above zero")]
+    ZeroIterations,
+    /// A stored blob is malformed (bad hex, wrong lengths).
+    #[error("malformed protected secret: {0}")]
+    Malformed(&'static str),
+}
+
+/// `n` random bytes from the system CSPRNG.
+pub fn random_bytes(n: usize) -> Result<Vec<u8>, CryptoError> {
+    let mut out = vec![0u8; n];
+    rand::fill(&mut out).map_err(|_| CryptoError::Random)?;
+    Ok(out)
+}
+
+/// `2n` random lowercase hex characters.
+pub fn random_hex(n: usize) -> Result<String, CryptoError> {
+    Ok(hex::encode(random_bytes(n)?))
+}
+
+/// A random string of `len` characters from `alphabet` (rejection sampling, no modulo bias).
+pub fn random_from(alphabet: &[u8], len: usize) -> Result<String, CryptoError> {
+    let n = alphabet.len();
+    if n == 0 || n > 256 {
+        return Err(CryptoError::Malformed("alphabet size"));
+    }
+    let limit = 256 - (256 % n);
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        for b in random_bytes(len * 2)? {
+            if usize::from(b) < limit && out.len() < len {
+                out.push(char::from(alphabet[usize::from(b) % n]));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// PKCE `S256` challenge of a verifier: `BASE64URL(SHA-256(ASCII(verifier)))` (RFC 7636 §4.2).
+pub fn pkce_s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()))
+}
+
+/// A new PKCE verifier: 32 random bytes, base64url (43 characters).
+pub fn pkce_verifier() -> Result<String, CryptoError> {
+    Ok(URL_SAFE_NO_PAD.encode(random_bytes(32)?))
+}
+
+/// A secret sealed under a PIN, as stored on the device: salt, iterations, ciphertext.
+/// Serializes as hex; `Debug` shows only the lengths and the iteration count.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinProtectedSecret {
+    /// 16 random bytes, hex.
+    salt: String,
+    /// PBKDF2 iterations (stored so the count can be raised later).
+    iterations: u32,
+    /// `secret XOR keystream`, hex (as long as the secret; no tag).
+    ciphertext: String,
+}
+
+impl fmt::Debug for PinProtectedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PinProtectedSecret")
+            .field("iterations", &self.iterations)
+            .field("ciphertext_len", &(self.ciphertext.len() / 2))
+            .finish_non_exhaustive()
+    }
+}
+
+fn keystream(
+    pin: &Pin,
+    salt: &[u8],
+    iterations: u32,
+    len: usize,
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let iterations = NonZeroU32::new(iterations).ok_or(CryptoError::ZeroIterations)?;
+    if len > 32 {
+        return Err(CryptoError::Malformed("secrets are at most 32 bytes"));
+    }
+    let mut key = Zeroizing::new([0u8; 32]);
+    pbkdf2::derive(
+        pbkdf2::PBKDF2_HMAC_SHA256,
+        iterations,
+        salt,
+        pin.expose_secret().as_bytes(),
+        key.as_mut(),
+    );
+    let mac_key = hmac::Key::new(hmac::HMAC_SHA256, key.as_ref());
+    let mut ctx = hmac::Context::with_key(&mac_key);
+    ctx.update(KEYSTREAM_LABEL);
+    ctx.update(salt);
+    let tag = ctx.sign();
+    Ok(Zeroizing::new(tag.as_ref()[..len].to_vec()))
+}
+
+impl PinProtectedSecret {
+    /// Seals `secret` (at most 32 bytes) under `pin` with a fresh random salt.
+    pub fn seal(secret: &[u8], pin: &Pin, iterations: u32) -> Result<Self, CryptoError> {
+        let salt = random_bytes(16)?;
+        Self::seal_with_salt(secret, pin, iterations, &salt)
+    }
+
+    /// Seals with a given salt. Only for deterministic fixtures: never reuse a salt.
+    pub fn seal_with_salt(
+        secret: &[u8],
+        pin: &Pin,
+        iterations: u32,
+        salt: &[u8],
+    ) -> Result<Self, CryptoError> {
+        let stream = keystream(pin, salt, iterations, secret.len())?;
+        let ciphertext: Vec<u8> = secret
+            .iter()
+            .zip(stream.iter())
+            .map(|(a, b)| a ^ b)
+            .collect();
+        Ok(PinProtectedSecret {
+            salt: hex::encode(salt),
+            iterations,
+            ciphertext: hex::encode(ciphertext),
+        })
+    }
+
+    /// Decrypts with `pin`. Always yields a candidate of the right length, whatever the PIN:
+    /// only the Token Server can say whether it is right.
+    pub fn open(&self, pin: &Pin) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let salt = hex::decode(&self.salt).map_err(|_| CryptoError::Malformed("salt"))?;
+        let ct = hex::decode(&self.ciphertext).map_err(|_| CryptoError::Malformed("ciphertext"))?;
+        let stream = keystream(pin, &salt, self.iterations, ct.len())?;
+        Ok(Zeroizing::new(
+            ct.iter().zip(stream.iter()).map(|(a, b)| a ^ b).collect(),
+        ))
+    }
+
+    /// The PBKDF2 iteration count.
+    pub fn iterations(&self) -> u32 {
+        self.iterations
+    }
+
+    /// The salt, hex.
+    pub fn salt_hex(&self) -> &str {
+        &self.salt
+    }
+
+    /// The ciphertext, hex.
+    pub fn ciphertext_hex(&self) -> &str {
+        &self.ciphertext
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_rfc7636_appendix_b() {
+        assert_eq!(
+            pkce_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+        let v = pkce_verifier().unwrap();
+        assert_eq!(v.len(), 43);
+    }
+
+    #[test]
+    fn sealing_is_untagged_and_salted_freshly() {
+        let secret = random_bytes(32).unwrap();
+        let pin = Pin::new("31415");
+        let a = PinProtectedSecret::seal(&secret, &pin, 1000).unwrap();
+        let b = PinProtectedSecret::seal(&secret, &pin, 1000).unwrap();
+        assert_ne!(a.salt_hex(), b.salt_hex());
+        assert_ne!(a.ciphertext_hex(), b.ciphertext_hex());
+        // No tag: ciphertext is exactly as long as the secret.
+        assert_eq!(a.ciphertext_hex().len(), 64);
+        assert_eq!(a.open(&pin).unwrap().as_slice(), secret.as_slice());
+        // Every wrong PIN yields a 32-byte candidate and no error.
+        for wrong in ["00000", "31416", "99999"] {
+            let c = a.open(&Pin::new(wrong)).unwrap();
+            assert_eq!(c.len(), 32);
+            assert_ne!(c.as_slice(), secret.as_slice());
+        }
+        assert!(!format!("{a:?}").contains(a.ciphertext_hex()));
+        assert_eq!(
+            PinProtectedSecret::seal(&secret, &pin, 0),
+            Err(CryptoError::ZeroIterations)
+        );
+    }
+
+    #[test]
+    fn malformed_blobs_are_errors() {
+        let blob: PinProtectedSecret =
+            serde_json::from_str(r#"{"salt":"zz","iterations":1,"ciphertext":"00"}"#).unwrap();
+        assert_eq!(
+            blob.open(&Pin::new("1")),
+            Err(CryptoError::Malformed("salt"))
+        );
+    }
+
+    #[test]
+    fn random_from_alphabet() {
+        let s = random_from(b"ABC", 50).unwrap();
+        assert_eq!(s.len(), 50);
+        assert!(s.bytes().all(|b| b"ABC".contains(&b)));
+        assert!(random_from(b"", 3).is_err());
+    }
+}

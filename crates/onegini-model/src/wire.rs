@@ -1,0 +1,258 @@
+//! Wire types: the JSON bodies the client and the Token Server model exchange.
+//!
+//! Plain serde types with no cryptography, so they compile for any target (wasm included).
+//! Secret fields are [`SecretField`]s: redacted `Debug`, zeroized on drop.
+//!
+//! What is documented and what is the model's own choice (spec §4):
+//! * authorization (`/oauth/authorize`, `/oauth/v1/authorize`) and token (`/oauth/token`,
+//!   `/oauth/v1/token`) endpoints follow RFC 6749 and are documented by Onegini;
+//! * **model choice**: DCR at `/oauth/client/v1/register` in two round trips
+//!   ([`DcrChallengeRequest`] → [`DcrChallenge`], [`DcrAnswer`] → [`DcrCredentials`]), the
+//!   wrong-PIN error fields ([`TokenError::remaining_attempts`]), revocation at `/oauth/revoke`
+//!   (RFC 7009 style), fingerprint authenticator registration at
+//!   `/oauth/v1/authenticators/fingerprint`, and the PIN policy delivered with the DCR answer.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroize;
+
+use crate::pin::PinPolicy;
+
+/// DCR path (model choice).
+pub const DCR_PATH: &str = "/oauth/client/v1/register";
+/// Authorization endpoint path (documented; `/oauth/authorize` is served too).
+pub const AUTHORIZE_PATH: &str = "/oauth/v1/authorize";
+/// Token endpoint path (documented; `/oauth/token` is served too).
+pub const TOKEN_PATH: &str = "/oauth/v1/token";
+/// Revocation endpoint path (model choice, RFC 7009 style; `/oauth/v1/revoke` is served too).
+pub const REVOKE_PATH: &str = "/oauth/revoke";
+/// Fingerprint authenticator registration path (model choice).
+pub const FINGERPRINT_PATH: &str = "/oauth/v1/authenticators/fingerprint";
+/// Client status at start: which stored refresh tokens the server no longer honours (model
+/// choice; the SDK's `start` reports profiles removed on the server, how it learns that is not
+/// documented).
+pub const CLIENT_STATUS_PATH: &str = "/oauth/v1/client/status";
+/// A user resource the model's resource gateway serves (model choice).
+pub const USER_RESOURCE_PATH: &str = "/resources/v1/user";
+
+/// A string that is a secret on the wire (client secret, token): redacted `Debug`, no
+/// `Display`, zeroized on drop, serialized transparently.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(transparent)]
+pub struct SecretField(String);
+
+impl SecretField {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        SecretField(value.into())
+    }
+
+    /// The secret value. Use it only where it must be sent or computed with.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Drop for SecretField {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+/// DCR round 1: the app identifies itself and asks for a challenge (model choice).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DcrChallengeRequest {
+    /// The application identifier configured on the Token Server.
+    pub application_identifier: String,
+    /// `android` / `ios`.
+    pub application_platform: String,
+    /// The application version.
+    pub application_version: String,
+    /// The device name, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
+}
+
+/// DCR round 1 answer: a pending registration and its OCRA challenge (model choice).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DcrChallenge {
+    /// The pending registration (single use, short-lived).
+    pub registration_id: String,
+    /// 64 hex characters, the OCRA question.
+    pub challenge: String,
+    /// The OCRA suite the server expects (the model's default is
+    /// `OCRA-1:HOTP-SHA256-8:QH64-T1M`). Optional; when present the client checks that it is
+    /// the suite it was configured with (a mismatch is a configuration error, 10001).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocra_suite: Option<String>,
+}
+
+/// DCR round 2: the OCRA response over the challenge (model choice).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DcrAnswer {
+    /// From [`DcrChallenge::registration_id`].
+    pub registration_id: String,
+    /// `OCRA(suite, K = application signature, Q = challenge, T = now / 60 s)`.
+    pub ocra_response: String,
+}
+
+/// DCR round 2 answer: the client credentials and the application's authentication settings
+/// (model choice: the PIN policy and maximum PIN failures travel with it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DcrCredentials {
+    /// 64 uppercase hex characters.
+    pub client_id: String,
+    /// 64 hex characters.
+    pub client_secret: SecretField,
+    /// The application's PIN policy.
+    pub pin_policy: PinPolicy,
+    /// Wrong PIN attempts before the user is deregistered.
+    pub max_pin_failures: u32,
+    /// Whether the application allows the fingerprint authenticator.
+    #[serde(default)]
+    pub fingerprint_allowed: bool,
+}
+
+/// An RFC 6749 token response (spec §9 #9: only `access_token` and `token_type` are required,
+/// unknown fields are ignored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// The access token.
+    pub access_token: SecretField,
+    /// `bearer`.
+    pub token_type: String,
+    /// Lifetime of the access token in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
+    /// The (rotated) refresh token, `<rt_id>.<rt_secret hex>` in the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<SecretField>,
+    /// Granted scopes, space separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// An ID token, when `openid` was requested (not produced by the model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<SecretField>,
+}
+
+/// An RFC 6749 error response, with the model's wrong-PIN fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenError {
+    /// `invalid_grant`, `invalid_client`, `invalid_request`, `unauthorized_client`, …
+    pub error: String,
+    /// Detail; the model uses `user_deregistered` and `app_version_disabled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+    /// Wrong PIN: attempts left (model choice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining_attempts: Option<u32>,
+    /// Wrong PIN: the maximum (model choice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+}
+
+impl TokenError {
+    /// An error with a code only.
+    pub fn new(error: &str) -> Self {
+        TokenError {
+            error: error.to_owned(),
+            error_description: None,
+            remaining_attempts: None,
+            max_attempts: None,
+        }
+    }
+
+    /// Adds a description.
+    pub fn with_description(mut self, description: &str) -> Self {
+        self.error_description = Some(description.to_owned());
+        self
+    }
+}
+
+/// Fingerprint authenticator registration answer (model choice).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthenticatorRegistration {
+    /// `fingerprint`.
+    pub authenticator: String,
+    /// A separate refresh token of kind fingerprint.
+    pub refresh_token: SecretField,
+}
+
+/// Start-up status request: the public ids of the stored PIN refresh tokens (model choice).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientStatusRequest {
+    /// The `rt_id`s (public parts) of the profiles' refresh tokens.
+    pub refresh_token_ids: Vec<String>,
+}
+
+/// Start-up status answer: the ids the server no longer honours (revoked, unknown, or another
+/// client's) (model choice).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientStatusResponse {
+    /// Refresh token ids whose profiles were removed on the server.
+    pub revoked: Vec<String>,
+}
+
+/// The model's user resource (what a resource gateway would return for the access token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserResource {
+    /// The IdP's user id (never shown on the device as the profile id).
+    pub user_id: String,
+    /// The access token's scopes.
+    pub scopes: Vec<String>,
+}
+
+/// `application/x-www-form-urlencoded` body from pairs.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    let mut ser = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        ser.append_pair(k, v);
+    }
+    ser.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_and_round_trip() {
+        let creds = DcrCredentials {
+            client_id: "ABC".into(),
+            client_secret: SecretField::new("s3cr3t-value"),
+            pin_policy: PinPolicy::default(),
+            max_pin_failures: 3,
+            fingerprint_allowed: true,
+        };
+        let dbg = format!("{creds:?}");
+        assert!(!dbg.contains("s3cr3t-value"), "{dbg}");
+        let json = serde_json::to_string(&creds).unwrap();
+        assert!(json.contains("\"client_secret\":\"s3cr3t-value\""));
+        let back: DcrCredentials = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, creds);
+    }
+
+    #[test]
+    fn token_response_tolerates_unknown_and_missing_optional_fields() {
+        let t: TokenResponse =
+            serde_json::from_str(r#"{"access_token":"at-1","token_type":"bearer","x_extra":1}"#)
+                .unwrap();
+        assert!(t.refresh_token.is_none());
+        assert!(!format!("{t:?}").contains("at-1"));
+        let missing =
+            auth_core::json::from_slice::<TokenResponse>("t", br#"{"token_type":"bearer"}"#);
+        assert!(matches!(missing, Err(auth_core::Error::Decode { .. })));
+    }
+
+    #[test]
+    fn form_encoding_escapes() {
+        assert_eq!(form(&[("a", "b c"), ("d", "&=")]), "a=b+c&d=%26%3D");
+    }
+}

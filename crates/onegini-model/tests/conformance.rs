@@ -1,0 +1,893 @@
+//! Conformance suite: every path of the Onegini user-authentication sequence, run by the client
+//! model against the Token Server model over real HTTP on loopback, with fake clocks.
+//! `cargo xtask conformance` prints these scenario names.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml covers only the tests).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::{PollConfig, StepUp, StepUpOutcome, StepUpRequest};
+use common::*;
+use onegini_model::emulator::{Consent, VersionStatus};
+use onegini_model::testing::{Prompt, ScriptedFingerprint, ScriptedUser};
+use onegini_model::{
+    Authenticator, Error, FingerprintScan, MemoryStorage, OneginiStepUp, Pin, PinValidationError,
+    Storage, UserProfile,
+};
+
+#[tokio::test]
+async fn registration_runs_dcr_browser_login_and_pin_creation() {
+    let w = World::new().await;
+    assert_eq!(w.client.client_id().unwrap(), None);
+    let browser = w.browser("alice");
+    let pins = ScriptedUser::typing([PIN]);
+    let profile = w
+        .client
+        .register_user(&["read", "write"], &browser, &pins)
+        .await
+        .unwrap();
+
+    // Profile id: 6 characters [A-Z0-9].
+    assert_eq!(profile.profile_id().len(), 6);
+    assert!(
+        profile
+            .profile_id()
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    );
+    assert_eq!(w.client.authenticated_user_profile(), Some(profile.clone()));
+    assert!(w.client.is_user_registered(&profile).unwrap());
+    // DCR happened once and the client id is the server's.
+    let client_id = w.client.client_id().unwrap().unwrap();
+    assert_eq!(w.server.client_ids(), vec![client_id.clone()]);
+    assert_eq!(client_id.len(), 64);
+    // The browser went authorize → IdP login → consent.
+    assert_eq!(
+        browser.trail(),
+        vec![
+            "GET /oauth/v1/authorize",
+            "GET /idp/login",
+            "POST /idp/login",
+            "GET /oauth/v1/consent",
+            "POST /oauth/v1/consent",
+        ]
+    );
+    assert_eq!(
+        pins.prompts(),
+        vec![
+            Prompt::CreatePin {
+                profile: profile.clone(),
+                pin_length: 5
+            },
+            Prompt::FinishPinCreation
+        ]
+    );
+    // The access token works at the resource server, with the requested scopes.
+    let resource = w.client.fetch_user_resource().await.unwrap();
+    assert_eq!(resource.scopes, vec!["read", "write"]);
+    assert_eq!(w.server.active_refresh_tokens("alice"), (1, 0));
+    // Stored: credentials and one profile; no access token, no plaintext refresh token.
+    let raw = w.storage.raw().unwrap();
+    assert!(raw.contains(&profile.profile_id().to_string()));
+    assert!(!raw.contains("access_token"));
+}
+
+#[tokio::test]
+async fn pin_creation_reports_policy_errors_and_accepts_a_retry() {
+    let w = World::new().await;
+    // Wrong length, block list, sequence, similar digits, then a valid PIN.
+    let pins = ScriptedUser::typing(["1234", "90210", "13579", "11150", PIN]);
+    let profile = w
+        .client
+        .register_user(&[], &w.browser("alice"), &pins)
+        .await
+        .unwrap();
+    let rejected: Vec<u16> = pins
+        .prompts()
+        .into_iter()
+        .filter_map(|p| match p {
+            Prompt::PinRejected(code) => Some(code),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rejected, vec![9014, 9011, 9012, 9013]);
+    // The PIN that was finally accepted is the one that unlocks the profile.
+    w.client.logout().await.unwrap();
+    let login = ScriptedUser::typing([PIN]);
+    w.client
+        .authenticate_user(&profile, &login, None)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn pin_policy_is_checkable_before_creation() {
+    let w = World::new().await;
+    let err = w
+        .client
+        .validate_pin_with_policy(&Pin::new("12345"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9012);
+    assert!(matches!(
+        err,
+        Error::PinValidation(PinValidationError::PinIsASequence)
+    ));
+    assert!(
+        w.client
+            .validate_pin_with_policy(&Pin::new(PIN))
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn denying_pin_creation_cancels_and_revokes_the_issued_tokens() {
+    let w = World::new().await;
+    let pins = ScriptedUser::default();
+    pins.then_type(["1"]);
+    pins.then_deny();
+    let err = w
+        .client
+        .register_user(&[], &w.browser("alice"), &pins)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9006);
+    assert!(w.client.user_profiles().unwrap().is_empty());
+    assert_eq!(w.client.authenticated_user_profile(), None);
+    assert_eq!(w.server.active_refresh_tokens("alice"), (0, 0));
+    assert_eq!(w.server.active_access_tokens("alice"), 0);
+    // The device registration stays.
+    assert!(w.client.client_id().unwrap().is_some());
+}
+
+#[tokio::test]
+async fn closing_the_browser_denies_the_registration() {
+    let w = World::new().await;
+    let browser = w
+        .server
+        .browser("alice", "alice-password", Consent::CloseBrowser)
+        .unwrap();
+    let err = w
+        .client
+        .register_user(&[], &browser, &ScriptedUser::typing([PIN]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ActionCanceled(_)), "{err}");
+}
+
+#[tokio::test]
+async fn denying_consent_at_the_idp_cancels_the_registration() {
+    let w = World::new().await;
+    let browser = w
+        .server
+        .browser("alice", "alice-password", Consent::Deny)
+        .unwrap();
+    let err = w
+        .client
+        .register_user(&[], &browser, &ScriptedUser::typing([PIN]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9006);
+    assert_eq!(w.server.active_refresh_tokens("alice"), (0, 0));
+}
+
+#[tokio::test]
+async fn authentication_with_the_valid_pin_rotates_the_refresh_token() {
+    let w = World::new().await;
+    let (profile, _) = w.register("alice").await;
+    let before = w.storage.raw().unwrap();
+    w.client.logout().await.unwrap();
+    let pins = ScriptedUser::typing([PIN]);
+    let who = w
+        .client
+        .authenticate_user(&profile, &pins, None)
+        .await
+        .unwrap();
+    assert_eq!(who, profile);
+    assert_eq!(w.client.authenticated_user_profile(), Some(profile.clone()));
+    assert!(w.client.fetch_user_resource().await.is_ok());
+    assert_eq!(
+        pins.prompts(),
+        vec![
+            Prompt::EnterPin {
+                profile: profile.clone(),
+                counter: onegini_model::AttemptCounter::new(0, 3)
+            },
+            Prompt::FinishAuthentication
+        ]
+    );
+    // Rotated on the server (one live PIN token) and re-sealed with a fresh salt locally.
+    assert_eq!(w.server.active_refresh_tokens("alice"), (1, 0));
+    assert_ne!(w.storage.raw().unwrap(), before);
+}
+
+#[tokio::test]
+async fn wrong_pin_counts_down_then_removes_the_profile() {
+    let w = World::new().await;
+    let (alice, _) = w.register("alice").await;
+    let (bob, _) = w.register("bob").await;
+    w.client.logout().await.unwrap();
+    let pins = ScriptedUser::typing(["11111", "22222", "33333"]);
+    let err = w
+        .client
+        .authenticate_user(&alice, &pins, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9003);
+    assert_eq!(err.removed_profile(), Some(&alice));
+    let counters: Vec<u32> = pins
+        .prompts()
+        .into_iter()
+        .filter_map(|p| match p {
+            Prompt::WrongPin(c) => Some(c.remaining_attempts()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(counters, vec![2, 1]);
+    assert_eq!(pins.prompts().last(), Some(&Prompt::FinishAuthentication));
+    // Alice is gone locally and on the server; Bob and the client stay.
+    assert!(!w.client.is_user_registered(&alice).unwrap());
+    assert!(w.client.is_user_registered(&bob).unwrap());
+    assert_eq!(w.server.active_refresh_tokens("alice"), (0, 0));
+    assert!(w.client.client_id().unwrap().is_some());
+    w.client
+        .authenticate_user(&bob, &ScriptedUser::typing([PIN]), None)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_correct_pin_resets_the_attempt_counter() {
+    let w = World::new().await;
+    let (profile, _) = w.register("alice").await;
+    let pins = ScriptedUser::typing(["11111", "22222", PIN]);
+    w.client
+        .authenticate_user(&profile, &pins, None)
+        .await
+        .unwrap();
+    assert_eq!(w.server.failed_pin_attempts("alice"), Some(0));
+    // Two more wrong PINs do not deregister: the counter started from zero again.
+    let pins = ScriptedUser::typing(["11111", "22222", PIN]);
+    w.client
+        .authenticate_user(&profile, &pins, None)
+        .await
+        .unwrap();
+    assert!(w.client.is_user_registered(&profile).unwrap());
+}
+
+#[tokio::test]
+async fn the_maximum_pin_failures_is_configurable_on_the_server() {
+    let mut app = app_config();
+    app.max_pin_failures = 5;
+    let w = World::with(app, 0).await;
+    let (profile, _) = w.register("alice").await;
+    let pins = ScriptedUser::typing(["11111", "22222", "33333", "44444", "55555"]);
+    let err = w
+        .client
+        .authenticate_user(&profile, &pins, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9003);
+    let wrong = pins
+        .prompts()
+        .iter()
+        .filter(|p| matches!(p, Prompt::WrongPin(_)))
+        .count();
+    assert_eq!(wrong, 4);
+}
+
+#[tokio::test]
+async fn fingerprint_registration_and_authentication() {
+    let w = World::new().await;
+    let (profile, _) = w.register("alice").await;
+    assert_eq!(
+        w.client.not_registered_authenticators(&profile).unwrap(),
+        [Authenticator::Fingerprint].into()
+    );
+    w.client.register_fingerprint().await.unwrap();
+    assert_eq!(
+        w.client.registered_authenticators(&profile).unwrap(),
+        [Authenticator::Pin, Authenticator::Fingerprint].into()
+    );
+    // Registration does not make it preferred.
+    assert_eq!(
+        w.client.preferred_authenticator(&profile).unwrap(),
+        Authenticator::Pin
+    );
+    w.client
+        .set_preferred_authenticator(Authenticator::Fingerprint)
+        .unwrap();
+    assert_eq!(w.server.active_refresh_tokens("alice"), (1, 1));
+    w.client.logout().await.unwrap();
+
+    let sensor = ScriptedFingerprint::scanning([FingerprintScan::NoMatch, FingerprintScan::Match]);
+    let pins = ScriptedUser::default();
+    w.client
+        .authenticate_user(&profile, &pins, Some(&sensor))
+        .await
+        .unwrap();
+    assert_eq!(sensor.scans_requested(), 2);
+    assert!(pins.prompts().is_empty(), "no PIN was asked");
+    assert!(w.client.fetch_user_resource().await.is_ok());
+    // A wrong finger never touches the PIN counter.
+    assert_eq!(w.server.failed_pin_attempts("alice"), Some(0));
+    assert_eq!(
+        w.client.register_fingerprint().await.unwrap_err().code(),
+        10004
+    );
+}
+
+#[tokio::test]
+async fn a_fingerprint_sensor_error_revokes_fingerprint_and_falls_back_to_pin() {
+    let w = World::new().await;
+    let (profile, _) = w.register("alice").await;
+    w.client.register_fingerprint().await.unwrap();
+    w.client
+        .set_preferred_authenticator(Authenticator::Fingerprint)
+        .unwrap();
+    let sensor = ScriptedFingerprint::scanning([FingerprintScan::SensorError]);
+    let pins = ScriptedUser::typing([PIN]);
+    w.client
+        .authenticate_user(&profile, &pins, Some(&sensor))
+        .await
+        .unwrap();
+    assert_eq!(pins.prompts().len(), 2, "the PIN was asked once");
+    assert_eq!(
+        w.client.registered_authenticators(&profile).unwrap(),
+        [Authenticator::Pin].into()
+    );
+    assert_eq!(w.server.active_refresh_tokens("alice"), (1, 0));
+    assert_eq!(
+        w.client.preferred_authenticator(&profile).unwrap(),
+        Authenticator::Pin
+    );
+}
+
+#[tokio::test]
+async fn logout_revokes_the_access_token_and_login_needs_no_browser() {
+    let w = World::new().await;
+    let browser = w.browser("alice");
+    let pins = ScriptedUser::typing([PIN]);
+    let profile = w.client.register_user(&[], &browser, &pins).await.unwrap();
+    assert_eq!(w.server.active_access_tokens("alice"), 1);
+    w.client.logout().await.unwrap();
+    assert_eq!(w.client.authenticated_user_profile(), None);
+    assert_eq!(w.server.active_access_tokens("alice"), 0);
+    // The refresh token stays.
+    assert_eq!(w.server.active_refresh_tokens("alice"), (1, 0));
+    assert_eq!(
+        w.client.fetch_user_resource().await.unwrap_err().code(),
+        9010
+    );
+    assert_eq!(w.client.logout().await.unwrap_err().code(), 9010);
+    let trail = browser.trail().len();
+    w.client
+        .authenticate_user(&profile, &ScriptedUser::typing([PIN]), None)
+        .await
+        .unwrap();
+    assert_eq!(browser.trail().len(), trail, "no browser for a login");
+    assert_eq!(w.server.active_access_tokens("alice"), 1);
+}
+
+#[tokio::test]
+async fn deregistration_removes_one_profile_and_keeps_the_rest() {
+    let w = World::new().await;
+    let (alice, _) = w.register("alice").await;
+    let (bob, _) = w.register("bob").await;
+    w.client.register_fingerprint().await.unwrap(); // Bob's
+    let client_id = w.client.client_id().unwrap();
+    w.client.deregister_user(&bob).await.unwrap();
+    assert_eq!(w.client.user_profiles().unwrap(), [alice.clone()].into());
+    assert_eq!(w.client.authenticated_user_profile(), None);
+    assert_eq!(w.server.active_refresh_tokens("bob"), (0, 0));
+    assert_eq!(w.server.active_access_tokens("bob"), 0);
+    assert_eq!(w.server.active_refresh_tokens("alice"), (1, 0));
+    assert_eq!(w.client.client_id().unwrap(), client_id);
+    w.client
+        .authenticate_user(&alice, &ScriptedUser::typing([PIN]), None)
+        .await
+        .unwrap();
+    // Deregistering an unknown profile is an invalid request.
+    assert_eq!(
+        w.client.deregister_user(&bob).await.unwrap_err().code(),
+        10015
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_token_forces_registration_again() {
+    let w = World::new().await;
+    let (profile, _) = w.register("alice").await;
+    w.client.logout().await.unwrap();
+    w.server.revoke_user_tokens("alice");
+    let err = w
+        .client
+        .authenticate_user(&profile, &ScriptedUser::typing([PIN]), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9003);
+    assert!(w.client.user_profiles().unwrap().is_empty());
+    // Registration again works, with the same device registration.
+    let (again, _) = w.register("alice").await;
+    assert_ne!(again, profile);
+    assert_eq!(w.server.client_ids().len(), 1);
+}
+
+#[tokio::test]
+async fn dcr_fails_with_the_device_clock_11_minutes_off() {
+    for offset in [11 * 60, -11 * 60] {
+        let w = World::with(app_config(), offset).await;
+        let err = w
+            .client
+            .register_user(&[], &w.browser("alice"), &ScriptedUser::typing([PIN]))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), 9008, "offset {offset}");
+        assert!(w.server.client_ids().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn dcr_passes_with_the_device_clock_9_minutes_off() {
+    for offset in [9 * 60, -9 * 60] {
+        let w = World::with(app_config(), offset).await;
+        w.register("alice").await;
+        assert_eq!(w.server.client_ids().len(), 1, "offset {offset}");
+    }
+}
+
+#[tokio::test]
+async fn dcr_with_a_wrong_signature_or_unknown_version_fails_generically() {
+    let w = World::new().await;
+    let storage = Arc::new(MemoryStorage::new());
+    let wrong = make_client(
+        &w.server,
+        storage,
+        &w.device_clock,
+        "not-the-signature",
+        false,
+    );
+    let err = wrong.pin_policy().await.unwrap_err();
+    assert!(matches!(err, Error::DeviceRegistrationError), "{err}");
+
+    // An unknown version answers exactly like a bad signature.
+    let mut app = app_config();
+    app.versions[0].version = "9.9.9".into();
+    let w2 = World::with(app, 0).await;
+    let err = w2.client.pin_policy().await.unwrap_err();
+    assert!(matches!(err, Error::DeviceRegistrationError), "{err}");
+}
+
+#[tokio::test]
+async fn dcr_in_development_mode_skips_the_signature() {
+    let mut app = app_config();
+    app.versions[0].development_mode = true;
+    let w = World::with(app, 0).await;
+    let storage = Arc::new(MemoryStorage::new());
+    let any = make_client(&w.server, storage, &w.device_clock, "whatever", false);
+    assert!(any.pin_policy().await.is_ok());
+}
+
+#[tokio::test]
+async fn a_disabled_app_version_is_an_outdated_app() {
+    let w = World::new().await;
+    w.server.set_version_status(
+        VERSION,
+        PLATFORM,
+        VersionStatus::LoginEnabledRegistrationDisabled,
+    );
+    assert_eq!(w.client.pin_policy().await.unwrap_err().code(), 9004);
+
+    let w = World::new().await;
+    let (profile, _) = w.register("alice").await;
+    w.server.set_version_status(
+        VERSION,
+        PLATFORM,
+        VersionStatus::LoginEnabledRegistrationDisabled,
+    );
+    // Existing installations keep logging in, new registrations are refused.
+    w.client
+        .authenticate_user(&profile, &ScriptedUser::typing([PIN]), None)
+        .await
+        .unwrap();
+    let err = w
+        .client
+        .register_user(&[], &w.browser("bob"), &ScriptedUser::typing([PIN]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9004);
+    w.server
+        .set_version_status(VERSION, PLATFORM, VersionStatus::Disabled);
+    let err = w
+        .client
+        .authenticate_user(&profile, &ScriptedUser::typing([PIN]), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9004);
+}
+
+#[tokio::test]
+async fn an_unknown_client_wipes_all_local_data() {
+    let w = World::new().await;
+    let (alice, _) = w.register("alice").await;
+    let (bob, _) = w.register("bob").await;
+    let client_id = w.client.client_id().unwrap().unwrap();
+    w.server.delete_client(&client_id);
+    let err = w
+        .client
+        .authenticate_user(&alice, &ScriptedUser::typing([PIN]), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9002);
+    match err {
+        Error::DeviceDeregistered { removed_profiles } => {
+            assert_eq!(removed_profiles.len(), 2);
+            assert!(removed_profiles.contains(&bob));
+        }
+        other => panic!("{other}"),
+    }
+    assert!(w.client.user_profiles().unwrap().is_empty());
+    assert_eq!(w.client.client_id().unwrap(), None);
+    // The next registration runs DCR again.
+    w.register("alice").await;
+    assert_eq!(w.server.client_ids().len(), 1);
+    assert_ne!(w.server.client_ids()[0], client_id);
+}
+
+#[tokio::test]
+async fn an_expired_access_token_means_user_not_authenticated() {
+    let w = World::new().await;
+    let (profile, _) = w.register("alice").await;
+    w.advance(Duration::from_secs(901));
+    assert_eq!(w.client.authenticated_user_profile(), None);
+    assert_eq!(
+        w.client.fetch_user_resource().await.unwrap_err().code(),
+        9010
+    );
+    w.client
+        .authenticate_user(&profile, &ScriptedUser::typing([PIN]), None)
+        .await
+        .unwrap();
+    assert!(w.client.fetch_user_resource().await.is_ok());
+}
+
+#[tokio::test]
+async fn the_pin_never_goes_over_the_wire() {
+    let w = World::new().await;
+    let (profile, _) = w.register("alice").await;
+    w.client
+        .authenticate_user(&profile, &ScriptedUser::typing(["88888", PIN]), None)
+        .await
+        .unwrap();
+    let bodies = w.server.received_bodies().await;
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains("grant_type=refresh_token"))
+    );
+    for b in &bodies {
+        assert!(!b.contains(PIN) && !b.contains("88888"), "{b}");
+    }
+}
+
+#[tokio::test]
+async fn no_pin_token_or_client_secret_in_debug_output() {
+    let w = World::new().await;
+    let (profile, _) = w.register("alice").await;
+    w.client.register_fingerprint().await.unwrap();
+    let stored: serde_json::Value = serde_json::from_str(&w.storage.raw().unwrap()).unwrap();
+    let secret = stored["credentials"]["client_secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let fp = stored["profiles"][0]["fingerprint_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ciphertext = stored["profiles"][0]["pin_secret"]["ciphertext"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let state = w.storage.load().unwrap();
+    let pin = Pin::new(PIN);
+    let shown = format!(
+        "{:?} {:?} {:?} {:?} {:?} {:?}",
+        w.client, state, pin, w.storage, w.server, profile
+    );
+    for needle in [secret.as_str(), fp.as_str(), ciphertext.as_str(), PIN] {
+        assert!(!shown.contains(needle), "leaked in {shown}");
+    }
+    // Errors carry no secrets either.
+    w.server
+        .delete_client(&w.client.client_id().unwrap().unwrap());
+    let err = w.client.register_fingerprint().await.unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(!text.contains(&secret));
+}
+
+#[tokio::test]
+async fn change_pin_reseals_the_refresh_token_under_the_new_pin() {
+    let w = World::new().await;
+    let (profile, _) = w.register("alice").await;
+    let current = ScriptedUser::typing([PIN]);
+    let new = ScriptedUser::typing(["12345", OTHER_PIN]);
+    w.client.change_pin(&current, &new).await.unwrap();
+    assert!(new.prompts().contains(&Prompt::PinRejected(9012)));
+    w.client.logout().await.unwrap();
+    let pins = ScriptedUser::typing([PIN, OTHER_PIN]);
+    w.client
+        .authenticate_user(&profile, &pins, None)
+        .await
+        .unwrap();
+    assert!(
+        pins.prompts()
+            .iter()
+            .any(|p| matches!(p, Prompt::WrongPin(c) if c.remaining_attempts() == 2))
+    );
+}
+
+#[tokio::test]
+async fn step_up_authenticates_the_profile_again() {
+    let w = World::new().await;
+    let (profile, _) = w.register("alice").await;
+    let pins = ScriptedUser::typing([PIN]);
+    let provider = OneginiStepUp::new(w.client.clone(), Arc::new(pins.clone()), None);
+    let handle = provider
+        .start(StepUpRequest::new(
+            profile.profile_id(),
+            "Confirm",
+            "Pay 10 EUR?",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(handle.provider, "onegini-model");
+    let outcome = provider
+        .wait(&handle, &w.device_clock, &PollConfig::default())
+        .await
+        .unwrap();
+    assert!(outcome.is_approved(), "{outcome:?}");
+
+    pins.then_deny();
+    let handle = provider
+        .start(StepUpRequest::new(
+            profile.profile_id(),
+            "Confirm",
+            "Again?",
+        ))
+        .await
+        .unwrap();
+    let outcome = provider
+        .wait(&handle, &w.device_clock, &PollConfig::default())
+        .await
+        .unwrap();
+    assert!(matches!(
+        outcome,
+        StepUpOutcome::Denied { fraud: false, .. }
+    ));
+
+    pins.then_type(["11111", "22222", "33333"]);
+    let handle = provider
+        .start(StepUpRequest::new(
+            profile.profile_id(),
+            "Confirm",
+            "Once more?",
+        ))
+        .await
+        .unwrap();
+    let outcome = provider
+        .wait(&handle, &w.device_clock, &PollConfig::default())
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, StepUpOutcome::Failed { .. }),
+        "{outcome:?}"
+    );
+    assert!(
+        provider
+            .start(StepUpRequest::new(
+                UserProfile::new("NOPE00").profile_id(),
+                "t",
+                "m"
+            ))
+            .await
+            .is_err()
+    );
+}
+
+/// Serves a recorded transcript in order; checks method, path and the presence of fields.
+struct Replay {
+    exchanges: std::sync::Mutex<std::collections::VecDeque<serde_json::Value>>,
+    mismatches: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl wiremock::Respond for Replay {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let next = self.exchanges.lock().unwrap().pop_front();
+        let Some(x) = next else {
+            self.mismatches.lock().unwrap().push(format!(
+                "unexpected {} {}",
+                request.method,
+                request.url.path()
+            ));
+            return wiremock::ResponseTemplate::new(500);
+        };
+        let want = &x["request"];
+        let mut problems = Vec::new();
+        if want["method"] != request.method.as_str() || want["path"] != request.url.path() {
+            problems.push(format!(
+                "expected {} {}, got {} {}",
+                want["method"],
+                want["path"],
+                request.method,
+                request.url.path()
+            ));
+        }
+        if let Some(fields) = want["json_fields"].as_array() {
+            let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
+            for f in fields {
+                if body.get(f.as_str().unwrap()).is_none() {
+                    problems.push(format!("missing JSON field {f}"));
+                }
+            }
+        }
+        if let Some(fields) = want["form_fields"].as_array() {
+            let form: std::collections::HashMap<String, String> =
+                url::form_urlencoded::parse(&request.body)
+                    .into_owned()
+                    .collect();
+            for f in fields {
+                let f = f.as_str().unwrap();
+                let ok = match f.split_once('=') {
+                    Some((k, v)) => form.get(k).map(String::as_str) == Some(v),
+                    None => form.contains_key(f),
+                };
+                if !ok {
+                    problems.push(format!("form field {f} missing or different"));
+                }
+            }
+        }
+        if want["basic_auth"] == true
+            && !request
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("Basic "))
+        {
+            problems.push("no client authentication".into());
+        }
+        if !problems.is_empty() {
+            self.mismatches
+                .lock()
+                .unwrap()
+                .push(format!("{}: {}", x["note"], problems.join("; ")));
+            return wiremock::ResponseTemplate::new(500);
+        }
+        let r = &x["response"];
+        let mut t = wiremock::ResponseTemplate::new(r["status"].as_u64().unwrap() as u16);
+        if !r["json"].is_null() {
+            t = t.set_body_json(r["json"].clone());
+        }
+        t
+    }
+}
+
+/// A browser that skips the IdP: answers with the recorded code and the request's state.
+struct RecordedBrowser;
+
+#[async_trait::async_trait]
+impl onegini_model::BrowserRegistrationHandler for RecordedBrowser {
+    async fn start_registration(&self, url: url::Url) -> onegini_model::BrowserRegistrationAnswer {
+        let state = url
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        onegini_model::BrowserRegistrationAnswer::Callback(
+            url::Url::parse(&format!("{REDIRECT}?code=rec-code-1&state={state}")).unwrap(),
+        )
+    }
+}
+
+#[tokio::test]
+async fn replay_of_a_recorded_registration_and_pin_login() {
+    let path = format!(
+        "{}/../../fixtures/onegini-model/transcripts/registration-and-pin-login.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let exchanges: std::collections::VecDeque<_> = doc["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .cloned()
+        .collect();
+    let total = exchanges.len();
+    let mismatches = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(Replay {
+            exchanges: std::sync::Mutex::new(exchanges),
+            mismatches: mismatches.clone(),
+        })
+        .mount(&server)
+        .await;
+    let config = onegini_model::ClientConfig::new(
+        auth_core::BaseUrl::parse(&server.uri()).unwrap(),
+        APP,
+        PLATFORM,
+        VERSION,
+        onegini_model::ApplicationSignature::new(SIGNATURE),
+        REDIRECT,
+    )
+    .unwrap()
+    .pbkdf2_iterations(1_000)
+    .unwrap();
+    let client = onegini_model::UserClient::builder(config, Arc::new(MemoryStorage::new()))
+        .clock(Arc::new(auth_core::FakeClock::at_unix(T0)))
+        .build()
+        .unwrap();
+    let pins = ScriptedUser::typing([PIN]);
+    let profile = client
+        .register_user(&["read"], &RecordedBrowser, &pins)
+        .await
+        .unwrap();
+    assert_eq!(client.pin_policy().await.unwrap().blocklist, vec!["90210"]);
+    client.logout().await.unwrap();
+    let pins = ScriptedUser::typing(["11111", "22222", PIN]);
+    client
+        .authenticate_user(&profile, &pins, None)
+        .await
+        .unwrap();
+    let counters: Vec<(u32, u32)> = pins
+        .prompts()
+        .into_iter()
+        .filter_map(|p| match p {
+            Prompt::WrongPin(c) => Some((c.failed_attempts(), c.max_attempts())),
+            _ => None,
+        })
+        .collect();
+    // From the server's fields, then counted by the client when the fields are missing.
+    assert_eq!(counters, vec![(1, 3), (2, 3)]);
+    assert!(
+        mismatches.lock().unwrap().is_empty(),
+        "{:?}",
+        mismatches.lock().unwrap()
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), total);
+}
+
+#[tokio::test]
+async fn start_reports_profiles_removed_on_the_server() {
+    let w = World::new().await;
+    assert!(
+        w.client.start().await.unwrap().is_empty(),
+        "nothing before DCR"
+    );
+    let (alice, _) = w.register("alice").await;
+    let (bob, _) = w.register("bob").await;
+    // Rotation keeps a profile valid.
+    w.client
+        .authenticate_user(&alice, &ScriptedUser::typing([PIN]), None)
+        .await
+        .unwrap();
+    assert!(w.client.start().await.unwrap().is_empty());
+    w.server.revoke_user_tokens("alice");
+    assert_eq!(w.client.start().await.unwrap(), [alice.clone()].into());
+    assert_eq!(w.client.user_profiles().unwrap(), [bob.clone()].into());
+    // A disabled version, then a deleted client.
+    w.server
+        .set_version_status(VERSION, PLATFORM, VersionStatus::Disabled);
+    assert_eq!(w.client.start().await.unwrap_err().code(), 9004);
+    w.server
+        .set_version_status(VERSION, PLATFORM, VersionStatus::Enabled);
+    w.server
+        .delete_client(&w.client.client_id().unwrap().unwrap());
+    assert_eq!(w.client.start().await.unwrap_err().code(), 9002);
+    assert!(w.client.user_profiles().unwrap().is_empty());
+    assert_eq!(w.client.client_id().unwrap(), None);
+}

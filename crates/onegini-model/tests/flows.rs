@@ -1,0 +1,921 @@
+//! More flows and the edges of each: storage across restarts, concurrency, failing server calls,
+//! tampered redirects, the Token Server model's own checks (PKCE, single-use codes and DCR
+//! registrations, client authentication), and the authenticator rules.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml covers only the tests).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use auth_core::{
+    FakeClock, HttpClient, HttpConfig, HttpRequest, HttpResponse, ReqwestClient, TransportError,
+    TransportErrorKind,
+};
+use common::*;
+use onegini_model::emulator::{Consent, EmulatedBrowser};
+use onegini_model::testing::{Prompt, ScriptedFingerprint, ScriptedUser};
+use onegini_model::{
+    ApplicationSignature, Authenticator, BrowserRegistrationAnswer, BrowserRegistrationHandler,
+    ClientConfig, CreatePinHandler, Error, FileStorage, FingerprintScan, MemoryStorage, PinAnswer,
+    PinValidationError, UserClient, UserProfile, crypto, wire,
+};
+use url::Url;
+
+fn http() -> ReqwestClient {
+    ReqwestClient::new(&HttpConfig::default()).unwrap()
+}
+
+async fn post(
+    url: String,
+    content_type: &str,
+    body: String,
+    basic: Option<(&str, &str)>,
+) -> (u16, serde_json::Value) {
+    let mut req = http::Request::builder()
+        .method("POST")
+        .uri(url)
+        .header("content-type", content_type);
+    if let Some((id, secret)) = basic {
+        use base64::Engine;
+        let b = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+        req = req.header("authorization", format!("Basic {b}"));
+    }
+    let resp = http()
+        .execute(req.body(body.into_bytes()).unwrap())
+        .await
+        .unwrap();
+    let json = serde_json::from_slice(resp.body()).unwrap_or(serde_json::Value::Null);
+    (resp.status().as_u16(), json)
+}
+
+/// The client credentials the client stored (read back from the storage's JSON).
+fn credentials(storage: &MemoryStorage) -> (String, String) {
+    let v: serde_json::Value = serde_json::from_str(&storage.raw().unwrap()).unwrap();
+    (
+        v["credentials"]["client_id"].as_str().unwrap().to_owned(),
+        v["credentials"]["client_secret"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn profiles_survive_a_restart_with_file_storage() {
+    let w = World::new().await;
+    let dir = std::env::temp_dir().join(format!(
+        "onegini-model-flow-{}",
+        crypto::random_hex(8).unwrap()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let storage = Arc::new(FileStorage::new(dir.join("device.json")));
+    let first = make_client(
+        &w.server,
+        storage.clone(),
+        &w.device_clock,
+        SIGNATURE,
+        false,
+    );
+    let profile = first
+        .register_user(&[], &w.browser("alice"), &ScriptedUser::typing([PIN]))
+        .await
+        .unwrap();
+    drop(first);
+    // "The app restarts": a new client over the same file. Not authenticated (the access token
+    // was only in memory), the profile is there, the PIN unlocks it.
+    let second = make_client(
+        &w.server,
+        storage.clone(),
+        &w.device_clock,
+        SIGNATURE,
+        false,
+    );
+    assert_eq!(second.authenticated_user_profile(), None);
+    assert_eq!(second.user_profiles().unwrap(), [profile.clone()].into());
+    second
+        .authenticate_user(&profile, &ScriptedUser::typing([PIN]), None)
+        .await
+        .unwrap();
+    let file = std::fs::read_to_string(storage.path()).unwrap();
+    assert!(!file.contains(PIN));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A PIN handler that tries to start another flow while asked for a PIN.
+struct Impatient {
+    client: Mutex<Option<UserClient>>,
+    seen: Mutex<Vec<u16>>,
+}
+
+#[async_trait]
+impl CreatePinHandler for Impatient {
+    async fn start_pin_creation(&self, _: &UserProfile, _: usize) -> PinAnswer {
+        let client = self.client.lock().unwrap().clone().unwrap();
+        let err = client.logout().await.unwrap_err();
+        self.seen.lock().unwrap().push(err.code());
+        PinAnswer::Accept(onegini_model::Pin::new(PIN))
+    }
+    async fn on_next_pin_creation_attempt(&self, _: &PinValidationError) -> PinAnswer {
+        PinAnswer::Deny
+    }
+}
+
+#[tokio::test]
+async fn a_second_flow_while_one_runs_is_action_already_in_progress() {
+    let w = World::new().await;
+    let handler = Impatient {
+        client: Mutex::new(Some(w.client.clone())),
+        seen: Mutex::new(Vec::new()),
+    };
+    w.client
+        .register_user(&[], &w.browser("alice"), &handler)
+        .await
+        .unwrap();
+    assert_eq!(*handler.seen.lock().unwrap(), vec![9007]);
+    // Once the flow is over, calls work again.
+    w.client.logout().await.unwrap();
+}
+
+/// Sends through reqwest, except that revocation requests fail as if the network dropped.
+struct NoRevocation(ReqwestClient);
+
+#[async_trait]
+impl HttpClient for NoRevocation {
+    async fn execute(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        if request.uri().path().ends_with("/revoke") {
+            return Err(TransportError::new(
+                TransportErrorKind::Connect,
+                "network down",
+            ));
+        }
+        self.0.execute(request).await
+    }
+}
+
+#[tokio::test]
+async fn failed_revocations_still_log_out_and_deregister_locally() {
+    let w = World::new().await;
+    let config = ClientConfig::new(
+        w.server.base_url().unwrap(),
+        APP,
+        PLATFORM,
+        VERSION,
+        ApplicationSignature::new(SIGNATURE),
+        REDIRECT,
+    )
+    .unwrap()
+    .pbkdf2_iterations(1_000)
+    .unwrap();
+    let client = UserClient::builder(config, Arc::new(MemoryStorage::new()))
+        .clock(Arc::new(w.device_clock.clone()))
+        .http_client(Arc::new(NoRevocation(http())))
+        .build()
+        .unwrap();
+    let profile = client
+        .register_user(&[], &w.browser("alice"), &ScriptedUser::typing([PIN]))
+        .await
+        .unwrap();
+    let err = client.logout().await.unwrap_err();
+    assert_eq!(err.code(), 10009);
+    match &err {
+        Error::LocalLogout { source } => assert_eq!(source.code(), 9001, "{source}"),
+        other => panic!("{other}"),
+    }
+    assert_eq!(client.authenticated_user_profile(), None);
+    assert_eq!(
+        w.server.active_access_tokens("alice"),
+        1,
+        "the server never heard of it"
+    );
+
+    let err = client.deregister_user(&profile).await.unwrap_err();
+    assert_eq!(err.code(), 10003);
+    assert!(client.user_profiles().unwrap().is_empty());
+    assert!(client.client_id().unwrap().is_some());
+}
+
+/// Runs the emulated browser, then hands the app a tampered redirect.
+struct Tamper {
+    browser: EmulatedBrowser,
+    change: fn(Url) -> Url,
+}
+
+#[async_trait]
+impl BrowserRegistrationHandler for Tamper {
+    async fn start_registration(&self, url: Url) -> BrowserRegistrationAnswer {
+        let callback = self.browser.run(&url).await.unwrap();
+        BrowserRegistrationAnswer::Callback((self.change)(callback))
+    }
+}
+
+#[tokio::test]
+async fn a_redirect_with_the_wrong_state_or_target_is_refused() {
+    let w = World::new().await;
+    let changes: [fn(Url) -> Url; 3] = [
+        |mut u| {
+            let code = u
+                .query_pairs()
+                .find(|(k, _)| k == "code")
+                .unwrap()
+                .1
+                .into_owned();
+            u.set_query(Some(&format!("code={code}&state=forged")));
+            u
+        },
+        |mut u| {
+            let code = u
+                .query_pairs()
+                .find(|(k, _)| k == "code")
+                .unwrap()
+                .1
+                .into_owned();
+            u.set_query(Some(&format!("code={code}")));
+            u
+        },
+        |u| {
+            Url::parse(
+                &u.as_str()
+                    .replace("oneginiexample://loginsuccess", "evil://elsewhere"),
+            )
+            .unwrap()
+        },
+    ];
+    for change in changes {
+        let tamper = Tamper {
+            browser: w.browser("alice"),
+            change,
+        };
+        let err = w
+            .client
+            .register_user(&[], &tamper, &ScriptedUser::typing([PIN]))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), 10015, "{err}");
+    }
+    assert_eq!(w.server.active_refresh_tokens("alice"), (0, 0));
+}
+
+/// Runs the browser, then waits `delay` on the server's clock before handing the code over.
+struct Slow {
+    browser: EmulatedBrowser,
+    clock: FakeClock,
+    delay: Duration,
+}
+
+#[async_trait]
+impl BrowserRegistrationHandler for Slow {
+    async fn start_registration(&self, url: Url) -> BrowserRegistrationAnswer {
+        let callback = self.browser.run(&url).await.unwrap();
+        self.clock.advance(self.delay);
+        BrowserRegistrationAnswer::Callback(callback)
+    }
+}
+
+#[tokio::test]
+async fn an_authorization_code_expires_after_the_grant_validity() {
+    let w = World::new().await;
+    let slow = Slow {
+        browser: w.browser("alice"),
+        clock: w.server_clock.clone(),
+        delay: Duration::from_secs(31),
+    };
+    let err = w
+        .client
+        .register_user(&[], &slow, &ScriptedUser::typing([PIN]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 10000, "{err}");
+    let slow = Slow {
+        browser: w.browser("alice"),
+        clock: w.server_clock.clone(),
+        delay: Duration::from_secs(29),
+    };
+    w.client
+        .register_user(&[], &slow, &ScriptedUser::typing([PIN]))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_unknown_scope_or_a_wrong_idp_password_fails_the_registration() {
+    let w = World::new().await;
+    let err = w
+        .client
+        .register_user(
+            &["admin"],
+            &w.browser("alice"),
+            &ScriptedUser::typing([PIN]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 10000, "{err}");
+
+    let browser = w.server.browser("alice", "wrong", Consent::Allow).unwrap();
+    let err = w
+        .client
+        .register_user(&[], &browser, &ScriptedUser::typing([PIN]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9006);
+    assert!(
+        browser
+            .trail()
+            .iter()
+            .any(|t| t.contains("refused the login"))
+    );
+    assert!(!format!("{browser:?}").contains("wrong"));
+}
+
+#[tokio::test]
+async fn the_token_server_enforces_pkce_and_single_use_codes() {
+    let w = World::new().await;
+    w.client.pin_policy().await.unwrap(); // DCR only
+    let (client_id, secret) = credentials(&w.storage);
+    let verifier = crypto::pkce_verifier().unwrap();
+    let mut url = Url::parse(&format!("{}{}", w.server.uri(), wire::AUTHORIZE_PATH)).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &client_id)
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("state", "s1")
+        .append_pair("code_challenge", &crypto::pkce_s256(&verifier))
+        .append_pair("code_challenge_method", "S256");
+    let callback = w.browser("alice").run(&url).await.unwrap();
+    let code = callback
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    assert!(
+        callback
+            .query_pairs()
+            .any(|(k, v)| k == "state" && v == "s1")
+    );
+    let token_url = format!("{}{}", w.server.uri(), wire::TOKEN_PATH);
+    let exchange = |v: &str| {
+        wire::form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", v),
+        ])
+    };
+    let form = "application/x-www-form-urlencoded";
+    // Wrong client secret: invalid_client.
+    let (status, body) = post(
+        token_url.clone(),
+        form,
+        exchange(&verifier),
+        Some((&client_id, "nope")),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    // Wrong verifier: refused, and the code is spent.
+    let (status, body) = post(
+        token_url.clone(),
+        form,
+        exchange("wrong-verifier"),
+        Some((&client_id, &secret)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (status, body) = post(
+        token_url.clone(),
+        form,
+        exchange(&verifier),
+        Some((&client_id, &secret)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error_description"].as_str()),
+        (400, Some("code already used"))
+    );
+    // Unsupported grant, form client authentication.
+    let body = wire::form(&[
+        ("grant_type", "password"),
+        ("client_id", &client_id),
+        ("client_secret", &secret),
+    ]);
+    let (status, json) = post(token_url.clone(), form, body, None).await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
+    // Revoking an unknown token is fine (RFC 7009).
+    let revoke = format!("{}/oauth/v1/revoke", w.server.uri());
+    let (status, _) = post(
+        revoke,
+        form,
+        wire::form(&[("token", "unknown")]),
+        Some((&client_id, &secret)),
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn dcr_registrations_are_single_use_and_short_lived() {
+    use onegini_model::{OcraInputs, OcraSuite};
+    let w = World::new().await;
+    let dcr_url = format!("{}{}", w.server.uri(), wire::DCR_PATH);
+    let ask = serde_json::json!({
+        "application_identifier": APP, "application_platform": PLATFORM, "application_version": VERSION
+    })
+    .to_string();
+    let suite: OcraSuite = onegini_model::client::DEFAULT_DCR_SUITE.parse().unwrap();
+    let answer = |challenge: &serde_json::Value, reg: &serde_json::Value, unix: i64| {
+        let t = suite.timestamp().unwrap().counter_for_unix(unix).unwrap();
+        let q = challenge.as_str().unwrap().to_owned();
+        let r = suite
+            .compute(SIGNATURE.as_bytes(), &OcraInputs::new(&q).timestamp(t))
+            .unwrap();
+        serde_json::json!({"registration_id": reg, "ocra_response": r}).to_string()
+    };
+    let json = "application/json";
+    let (status, c) = post(dcr_url.clone(), json, ask.clone(), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(c["challenge"].as_str().unwrap().len(), 64);
+    let body = answer(&c["challenge"], &c["registration_id"], T0 as i64);
+    let (status, creds) = post(dcr_url.clone(), json, body.clone(), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(creds["client_id"].as_str().unwrap().len(), 64);
+    // Replaying the same answer: the registration is spent.
+    let (status, e) = post(dcr_url.clone(), json, body, None).await;
+    assert_eq!((status, e["error"].as_str()), (400, Some("invalid_dcr")));
+    // A registration older than five minutes is gone, even with a fresh, correct answer.
+    let (_, c) = post(dcr_url.clone(), json, ask, None).await;
+    w.server_clock.advance(Duration::from_secs(301));
+    let body = answer(&c["challenge"], &c["registration_id"], T0 as i64 + 301);
+    let (status, e) = post(dcr_url.clone(), json, body, None).await;
+    assert_eq!((status, e["error"].as_str()), (400, Some("invalid_dcr")));
+    // Garbage is a typed OAuth error, not a crash.
+    let (status, e) = post(dcr_url, json, "{not json".into(), None).await;
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+}
+
+#[tokio::test]
+async fn authenticator_rules() {
+    let w = World::new().await;
+    // A device without a fingerprint sensor.
+    let storage = Arc::new(MemoryStorage::new());
+    let plain = make_client(&w.server, storage, &w.device_clock, SIGNATURE, false);
+    let profile = plain
+        .register_user(&[], &w.browser("alice"), &ScriptedUser::typing([PIN]))
+        .await
+        .unwrap();
+    assert!(
+        plain
+            .not_registered_authenticators(&profile)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        plain.register_fingerprint().await.unwrap_err().code(),
+        10006
+    );
+    assert_eq!(
+        plain
+            .deregister_authenticator(&profile, Authenticator::Pin)
+            .await
+            .unwrap_err()
+            .code(),
+        10008
+    );
+    assert_eq!(
+        plain
+            .deregister_authenticator(&profile, Authenticator::Fingerprint)
+            .await
+            .unwrap_err()
+            .code(),
+        10007
+    );
+    let sensor = ScriptedFingerprint::scanning([FingerprintScan::Match]);
+    let err = plain
+        .authenticate_user_with(
+            &profile,
+            Authenticator::Fingerprint,
+            &ScriptedUser::default(),
+            Some(&sensor),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 10007);
+    assert_eq!(
+        plain
+            .set_preferred_authenticator(Authenticator::Fingerprint)
+            .unwrap_err()
+            .code(),
+        9010,
+        "not authenticated any more after the failed attempt logged the user out"
+    );
+    // Not authenticated: no fingerprint registration.
+    assert_eq!(
+        w.client.register_fingerprint().await.unwrap_err().code(),
+        9010
+    );
+}
+
+#[tokio::test]
+async fn fingerprint_lockout_cancel_and_deregistration() {
+    let w = World::new().await;
+    let (profile, _) = w.register("alice").await;
+    w.client.register_fingerprint().await.unwrap();
+    w.client
+        .set_preferred_authenticator(Authenticator::Fingerprint)
+        .unwrap();
+    // Cancel.
+    let sensor = ScriptedFingerprint::scanning([FingerprintScan::Canceled]);
+    let err = w
+        .client
+        .authenticate_user(&profile, &ScriptedUser::default(), Some(&sensor))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9006);
+    // Five wrong fingers: the OS locks out, fingerprint is revoked, the PIN is used.
+    let sensor = ScriptedFingerprint::scanning([FingerprintScan::NoMatch; 5]);
+    let pins = ScriptedUser::typing([PIN]);
+    w.client
+        .authenticate_user(&profile, &pins, Some(&sensor))
+        .await
+        .unwrap();
+    assert_eq!(sensor.scans_requested(), 5);
+    assert_eq!(w.server.active_refresh_tokens("alice"), (1, 0));
+    assert_eq!(w.server.failed_pin_attempts("alice"), Some(0));
+    // Register again, then deregister it explicitly: only the fingerprint token is revoked.
+    w.client.register_fingerprint().await.unwrap();
+    assert_eq!(w.server.active_refresh_tokens("alice"), (1, 1));
+    w.client
+        .deregister_authenticator(&profile, Authenticator::Fingerprint)
+        .await
+        .unwrap();
+    assert_eq!(w.server.active_refresh_tokens("alice"), (1, 0));
+    assert_eq!(w.client.authenticated_user_profile(), Some(profile.clone()));
+    assert!(w.client.fetch_user_resource().await.is_ok());
+}
+
+#[tokio::test]
+async fn a_revoked_fingerprint_token_after_admin_revocation_removes_the_profile() {
+    let w = World::new().await;
+    let (profile, _) = w.register("alice").await;
+    w.client.register_fingerprint().await.unwrap();
+    w.server.revoke_user_tokens("alice");
+    let sensor = ScriptedFingerprint::scanning([FingerprintScan::Match]);
+    let err = w
+        .client
+        .authenticate_user_with(
+            &profile,
+            Authenticator::Fingerprint,
+            &ScriptedUser::default(),
+            Some(&sensor),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9003);
+    assert!(w.client.user_profiles().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn denying_the_new_pin_in_change_pin_keeps_the_old_one() {
+    let w = World::new().await;
+    let (profile, _) = w.register("alice").await;
+    let new = ScriptedUser::default();
+    new.then_deny();
+    let err = w
+        .client
+        .change_pin(&ScriptedUser::typing([PIN]), &new)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9006);
+    w.client.logout().await.unwrap();
+    let pins = ScriptedUser::typing([PIN]);
+    w.client
+        .authenticate_user(&profile, &pins, None)
+        .await
+        .unwrap();
+    assert!(
+        !pins
+            .prompts()
+            .iter()
+            .any(|p| matches!(p, Prompt::WrongPin(_)))
+    );
+}
+
+#[tokio::test]
+async fn authenticating_an_unknown_profile_is_an_invalid_request() {
+    let w = World::new().await;
+    let err = w
+        .client
+        .authenticate_user(
+            &UserProfile::new("NOPE00"),
+            &ScriptedUser::typing([PIN]),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 10015);
+    assert_eq!(err.name(), "INVALID_REQUEST");
+}
+
+#[tokio::test]
+async fn an_unreachable_token_server_is_server_not_reachable() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let config = ClientConfig::new(
+        auth_core::BaseUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap(),
+        APP,
+        PLATFORM,
+        VERSION,
+        ApplicationSignature::new(SIGNATURE),
+        REDIRECT,
+    )
+    .unwrap();
+    let client = UserClient::builder(config, Arc::new(MemoryStorage::new()))
+        .build()
+        .unwrap();
+    let err = client.pin_policy().await.unwrap_err();
+    assert_eq!(err.code(), 9001, "{err}");
+    assert_eq!(err.name(), "SERVER_NOT_REACHABLE");
+    assert!(err.is_transient());
+}
+
+#[tokio::test]
+async fn garbage_at_every_endpoint_is_a_client_error_never_a_crash() {
+    let w = World::new().await;
+    let (profile, _) = w.register("alice").await;
+    let (client_id, secret) = credentials(&w.storage);
+    let base = w.server.uri();
+    let form = "application/x-www-form-urlencoded";
+    let bodies = [
+        "",
+        "{",
+        "\u{0}",
+        "a=b&&&=",
+        "grant_type=refresh_token&refresh_token=...",
+        "refresh_token=zz.zz&grant_type=refresh_token",
+    ];
+    for path in [
+        wire::DCR_PATH,
+        "/oauth/token",
+        wire::TOKEN_PATH,
+        "/oauth/revoke",
+        wire::FINGERPRINT_PATH,
+        "/idp/login",
+        "/oauth/v1/consent",
+        "/nowhere",
+    ] {
+        for body in bodies {
+            for auth in [None, Some((client_id.as_str(), secret.as_str()))] {
+                let (status, _) = post(format!("{base}{path}"), form, body.to_owned(), auth).await;
+                assert!((200..500).contains(&status), "{path} {body:?} -> {status}");
+            }
+        }
+    }
+    for query in [
+        "",
+        "?client_id=x",
+        "?session=nope",
+        "?response_type=code&client_id=&redirect_uri=x",
+    ] {
+        for path in [
+            wire::AUTHORIZE_PATH,
+            "/idp/login",
+            "/oauth/v1/consent",
+            wire::USER_RESOURCE_PATH,
+        ] {
+            let req = http::Request::builder()
+                .uri(format!("{base}{path}{query}"))
+                .body(Vec::new())
+                .unwrap();
+            let status = http().execute(req).await.unwrap().status().as_u16();
+            assert!((200..500).contains(&status), "{path}{query} -> {status}");
+        }
+    }
+    // The server still works afterwards.
+    w.client.logout().await.unwrap();
+    w.client
+        .authenticate_user(&profile, &ScriptedUser::typing([PIN]), None)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_dcr_suite_is_configurable_on_both_sides() {
+    let mut app = app_config();
+    app.dcr_suite = "OCRA-1:HOTP-SHA512-10:QH64-S016-T30S".parse().unwrap();
+    // The client keeps the default suite: a configuration mismatch, reported as such.
+    let w = World::with(app.clone(), 0).await;
+    assert_eq!(w.client.pin_policy().await.unwrap_err().code(), 10001);
+    // Session information is not part of the model's DCR inputs: that suite cannot be answered.
+    let w = World::with(app, 0).await;
+    let config = ClientConfig::new(
+        w.server.base_url().unwrap(),
+        APP,
+        PLATFORM,
+        VERSION,
+        ApplicationSignature::new(SIGNATURE),
+        REDIRECT,
+    )
+    .unwrap()
+    .dcr_suite("OCRA-1:HOTP-SHA512-10:QH64-S016-T30S")
+    .unwrap();
+    let client = UserClient::builder(config, Arc::new(MemoryStorage::new()))
+        .clock(Arc::new(w.device_clock.clone()))
+        .build()
+        .unwrap();
+    assert_eq!(client.pin_policy().await.unwrap_err().code(), 9008);
+
+    // Another suite both sides agree on works, with its own time step (30 s: ±10 steps = ±5 min).
+    let mut app = app_config();
+    app.dcr_suite = "OCRA-1:HOTP-SHA1-10:QH64-T30S".parse().unwrap();
+    for (offset, ok) in [(290, true), (-290, true), (330, false)] {
+        let w = World::with(app.clone(), offset).await;
+        let config = ClientConfig::new(
+            w.server.base_url().unwrap(),
+            APP,
+            PLATFORM,
+            VERSION,
+            ApplicationSignature::new(SIGNATURE),
+            REDIRECT,
+        )
+        .unwrap()
+        .dcr_suite("OCRA-1:HOTP-SHA1-10:QH64-T30S")
+        .unwrap();
+        let client = UserClient::builder(config, Arc::new(MemoryStorage::new()))
+            .clock(Arc::new(w.device_clock.clone()))
+            .build()
+            .unwrap();
+        assert_eq!(client.pin_policy().await.is_ok(), ok, "offset {offset}");
+    }
+    assert!(
+        ClientConfig::new(
+            w_base(),
+            APP,
+            PLATFORM,
+            VERSION,
+            ApplicationSignature::new(SIGNATURE),
+            REDIRECT
+        )
+        .unwrap()
+        .dcr_suite("OCRA-1:HOTP-SHA1-10:QX64")
+        .is_err()
+    );
+}
+
+fn w_base() -> auth_core::BaseUrl {
+    auth_core::BaseUrl::parse("https://token-server.example.com").unwrap()
+}
+
+#[tokio::test]
+async fn broken_storage_is_data_storage_not_available() {
+    let w = World::new().await;
+    let storage = Arc::new(MemoryStorage::new());
+    let client = make_client(
+        &w.server,
+        storage.clone(),
+        &w.device_clock,
+        SIGNATURE,
+        false,
+    );
+    client.pin_policy().await.unwrap();
+    let missing_dir = std::env::temp_dir()
+        .join(format!(
+            "onegini-model-missing-{}",
+            crypto::random_hex(8).unwrap()
+        ))
+        .join("nested")
+        .join("device.json");
+    let config = ClientConfig::new(
+        w.server.base_url().unwrap(),
+        APP,
+        PLATFORM,
+        VERSION,
+        ApplicationSignature::new(SIGNATURE),
+        REDIRECT,
+    )
+    .unwrap();
+    let on_missing_dir =
+        UserClient::builder(config.clone(), Arc::new(FileStorage::new(&missing_dir)))
+            .clock(Arc::new(w.device_clock.clone()))
+            .build()
+            .unwrap();
+    let err = on_missing_dir.pin_policy().await.unwrap_err();
+    assert_eq!(err.code(), 9024, "{err}");
+
+    let corrupt = std::env::temp_dir().join(format!(
+        "onegini-model-corrupt-{}.json",
+        crypto::random_hex(8).unwrap()
+    ));
+    std::fs::write(&corrupt, b"not json").unwrap();
+    let err = UserClient::builder(config, Arc::new(FileStorage::new(&corrupt)))
+        .build()
+        .unwrap_err();
+    assert_eq!(err.code(), 9024);
+    std::fs::remove_file(&corrupt).unwrap();
+}
+
+#[test]
+fn the_client_and_its_futures_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: T) {}
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let w = World::new().await;
+        send_sync(&w.client);
+        let pins = ScriptedUser::typing([PIN]);
+        let browser = w.browser("alice");
+        send(w.client.register_user(&[], &browser, &pins));
+        send(
+            w.client
+                .authenticate_user(&UserProfile::new("X"), &pins, None),
+        );
+        send(w.client.logout());
+        send(w.client.deregister_user(&UserProfile::new("X")));
+        send(w.client.change_pin(&pins, &pins));
+        send(w.client.register_fingerprint());
+        // A whole registration on another task.
+        let client = w.client.clone();
+        let handle = tokio::spawn(async move {
+            client
+                .register_user(&[], &browser, &pins)
+                .await
+                .map(|p| p.profile_id().to_owned())
+        });
+        assert_eq!(handle.await.unwrap().unwrap().len(), 6);
+    });
+}
+
+#[tokio::test]
+async fn pkce_is_enforced_only_when_the_request_had_a_challenge() {
+    let w = World::new().await;
+    w.client.pin_policy().await.unwrap();
+    let (client_id, secret) = credentials(&w.storage);
+    let mut url = Url::parse(&format!("{}/oauth/authorize", w.server.uri())).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &client_id)
+        .append_pair("redirect_uri", REDIRECT);
+    let callback = w.browser("bob").run(&url).await.unwrap();
+    let code = callback
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let body = wire::form(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT),
+        ("client_id", &client_id),
+        ("client_secret", &secret),
+    ]);
+    let (status, tokens) = post(
+        format!("{}/oauth/token", w.server.uri()),
+        "application/x-www-form-urlencoded",
+        body,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(tokens["token_type"], "bearer");
+    assert_eq!(
+        tokens["scope"], "read",
+        "empty scope means the default scopes"
+    );
+    // A plain-method challenge is refused before the login.
+    let mut url = Url::parse(&format!("{}/oauth/authorize", w.server.uri())).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &client_id)
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("state", "s2")
+        .append_pair("code_challenge", "abc")
+        .append_pair("code_challenge_method", "plain");
+    let callback = w.browser("bob").run(&url).await.unwrap();
+    assert!(
+        callback
+            .query_pairs()
+            .any(|(k, v)| k == "error" && v == "invalid_request")
+    );
+    assert!(
+        callback
+            .query_pairs()
+            .any(|(k, v)| k == "state" && v == "s2")
+    );
+}
