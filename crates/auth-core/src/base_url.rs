@@ -85,16 +85,24 @@ impl BaseUrl {
         self.url.path().trim_end_matches('/')
     }
 
-    /// Appends `path` (which should start with `/`) verbatim.
+    /// Appends `path` (which should start with `/`; a `?query` part is kept as the query)
+    /// verbatim to the base path. Infallible: characters a URL path cannot hold are
+    /// percent-encoded, never dropped.
     pub fn join(&self, path: &str) -> Url {
-        let joined = if path.starts_with('/') || path.is_empty() {
-            format!("{}{path}", self.text)
-        } else {
-            format!("{}/{path}", self.text)
+        let (path, query) = match path.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (path, None),
         };
-        // A valid base plus a path cannot fail to parse unless the path holds characters the
-        // URL parser rejects outright; fall back to the base itself rather than panicking.
-        Url::parse(&joined).unwrap_or_else(|_| self.url.clone())
+        let mut url = self.url.clone();
+        let base_path = self.path();
+        let joined = if path.starts_with('/') || path.is_empty() {
+            format!("{base_path}{path}")
+        } else {
+            format!("{base_path}/{path}")
+        };
+        url.set_path(&joined);
+        url.set_query(query);
+        url
     }
 }
 
@@ -194,6 +202,13 @@ mod tests {
         assert_eq!(b.as_str(), "https://h.example/v1");
         assert_eq!(b.join("/a/b").as_str(), "https://h.example/v1/a/b");
         assert_eq!(b.join("a").as_str(), "https://h.example/v1/a");
+        assert_eq!(
+            b.join("/a b/c?x=1&y=%20").as_str(),
+            "https://h.example/v1/a%20b/c?x=1&y=%20"
+        );
+        let root = BaseUrl::parse("http://127.0.0.1:8080/").unwrap();
+        assert_eq!(root.join("/ping").as_str(), "http://127.0.0.1:8080/ping");
+        assert_eq!(root.join("").as_str(), "http://127.0.0.1:8080/");
         assert_eq!(b.path(), "/v1");
         assert_eq!(b.host(), "h.example");
         assert!(!b.is_loopback());

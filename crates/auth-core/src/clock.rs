@@ -114,7 +114,26 @@ impl Clock for FakeClock {
             .push(duration);
         self.advance(duration);
         // Let other tasks run, as a real sleep would.
-        tokio::task::yield_now().await;
+        YieldOnce(false).await;
+    }
+}
+
+/// Returns `Pending` once (waking itself), then `Ready`: a runtime-independent yield.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
     }
 }
 

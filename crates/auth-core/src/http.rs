@@ -51,6 +51,13 @@ where
     }
 }
 
+/// A per-request total timeout, overriding [`HttpConfig::timeout`] for one request.
+///
+/// Put it in the request's extensions (or use [`Transport::send_with_timeout`]); the default
+/// client honours it, and custom [`HttpClient`]s may read it too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestTimeout(pub Duration);
+
 /// Settings for the default client and the limits [`Transport`] enforces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpConfig {
@@ -139,9 +146,13 @@ fn classify(e: &reqwest::Error) -> TransportErrorKind {
 impl HttpClient for ReqwestClient {
     async fn execute(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         let sent_url = request.uri().to_string();
+        let timeout = request
+            .extensions()
+            .get::<RequestTimeout>()
+            .map_or(self.timeout, |t| t.0);
         let mut req = reqwest::Request::try_from(request)
             .map_err(|e| TransportError::new(TransportErrorKind::Other, e))?;
-        *req.timeout_mut() = Some(self.timeout);
+        *req.timeout_mut() = Some(timeout);
         let mut resp = self
             .client
             .execute(req)
@@ -395,6 +406,7 @@ impl Transport {
             *req.method_mut() = parts.method.clone();
             *req.uri_mut() = parts.uri.clone();
             *req.headers_mut() = parts.headers.clone();
+            *req.extensions_mut() = parts.extensions.clone();
             let outcome = self.client.execute(req).await;
             let retry_hint = match &outcome {
                 Err(e)
@@ -419,6 +431,18 @@ impl Transport {
                 _ => return self.finish(outcome?),
             }
         }
+    }
+
+    /// Like [`Transport::send`], with a total timeout for this request only (for instance a
+    /// call that waits for a user to answer on their phone).
+    pub async fn send_with_timeout(
+        &self,
+        mut request: HttpRequest,
+        replay: Replay,
+        timeout: Duration,
+    ) -> Result<HttpResponse, Error> {
+        request.extensions_mut().insert(RequestTimeout(timeout));
+        self.send(request, replay).await
     }
 
     fn finish(&self, response: HttpResponse) -> Result<HttpResponse, Error> {

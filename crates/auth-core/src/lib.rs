@@ -59,7 +59,9 @@ pub use clock::{Clock, FakeClock, SharedClock, SystemClock};
 pub use error::{ConfigError, Error, ErrorBody, TransportError, TransportErrorKind};
 #[cfg(feature = "reqwest")]
 pub use http::ReqwestClient;
-pub use http::{HttpClient, HttpConfig, HttpRequest, HttpResponse, Transport, TransportBuilder};
+pub use http::{
+    HttpClient, HttpConfig, HttpRequest, HttpResponse, RequestTimeout, Transport, TransportBuilder,
+};
 pub use poll::{PollConfig, PollStatus, poll_until};
 pub use retry::{Replay, RetryPolicy};
 pub use stepup::{Evidence, StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};

@@ -171,6 +171,21 @@ async fn never_answering_server_times_out() {
         .await
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
+
+    // A per-request timeout overrides the configured one (here: shorter than 10 s default).
+    let t = Transport::builder(BaseUrl::parse(&format!("http://{addr}")).unwrap())
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = t
+        .send_with_timeout(
+            req(&t, Method::GET, "/"),
+            Replay::ByMethod,
+            Duration::from_millis(200),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
 }
 
 #[tokio::test]
