@@ -2,7 +2,7 @@
 //! Server model over real HTTP on a loopback port, narrated step by step.
 //!
 //! ```text
-//! cargo run -p onegini-model --features emulator --example demo
+//! cargo run -p onegini-model --features emulator --example onegini-model-demo   (or: cargo xtask demo)
 //! ```
 
 use std::sync::Arc;
@@ -192,8 +192,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         phone.user_profiles()?.len()
     );
 
-    println!("\n9. Alice registers again (the device registration is kept) and then deregisters");
-    let again = ScriptedUser::typing(["31415"]);
+    println!("\n9. Alice registers again (the device registration is kept); an administrator then");
+    println!("   revokes her tokens; at the next app start the SDK learns the profile is gone");
+    let again = ScriptedUser::typing(["31415", "31415"]);
+    phone.register_user(&[], &browser, &again).await?;
+    server.revoke_user_tokens("alice");
+    let removed = phone.start().await?;
+    server_says(&server, &mut events);
+    println!(
+        "   -> start(): removed profiles {:?}",
+        removed.iter().map(|p| p.to_string()).collect::<Vec<_>>()
+    );
+
+    println!(
+        "\n10. Alice registers a third time, then deregisters: her data leaves the phone and the server"
+    );
     let profile = phone.register_user(&[], &browser, &again).await?;
     phone.deregister_user(&profile).await?;
     server_says(&server, &mut events);

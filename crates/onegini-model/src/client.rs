@@ -1030,8 +1030,9 @@ impl UserClient {
         self.revoke_quietly(previous).await?;
         match authenticator {
             Authenticator::Pin => {
-                let (_pin, tokens) = self.pin_refresh(&creds, &stored, pin).await?;
-                self.finish_pin_login(&stored, &tokens, &_pin)?;
+                let (the_pin, tokens) = self.pin_refresh(&creds, &stored, pin).await?;
+                self.finish_pin_login(&stored, &tokens, &the_pin)?;
+                drop(the_pin);
                 self.set_session(profile, &tokens);
                 pin.finish_authentication().await;
                 Ok(profile.clone())

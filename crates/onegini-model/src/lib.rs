@@ -29,7 +29,7 @@
 //! ## The lifecycle
 //!
 //! ```text
-//! app start ─> DCR (automatic) ─> registerUser: browser → IdP login → consent → redirect
+//! start (profiles removed on the server) ─> DCR (automatic) ─> registerUser: browser → IdP login → consent → redirect
 //!           ─> code + PKCE at the token endpoint ─> PIN creation ─> authenticated
 //! authenticateUser (PIN / fingerprint = refresh grant) ─> authenticated ─> logout (refresh token kept)
 //! deregisterUser ─> that profile gone (credentials and other profiles kept)
@@ -90,9 +90,8 @@
 //!
 //! ## Not modelled (yet)
 //!
-//! `OneginiClient.start` reporting profiles removed on the server (there is no model endpoint
-//! for it; removed profiles surface as 9003 on their next use), mobile authentication (push/OTP
-//! enrollment, spec §1.11), custom registration, `INVALID_DATETIME` (9031), the
+//! Mobile authentication (push/OTP enrollment, spec §1.11), custom registration,
+//! `INVALID_DATETIME` (9031), the
 //! `client_credentials` grant, persistent consent, ID tokens and PrivateKeyJWT client
 //! authentication.
 //!
