@@ -390,7 +390,30 @@ impl Transport {
     /// are never followed on API calls). Retryable statuses (429, 503) are returned as they are
     /// once the attempts are used up.
     pub async fn send(&self, request: HttpRequest, replay: Replay) -> Result<HttpResponse, Error> {
+        let response = self.send_inner(request, replay).await?;
+        self.finish(response, false)
+    }
+
+    /// Like [`Transport::send`], but a `3xx` answer is returned as a response (its `Location`
+    /// readable) instead of an error. It is still never followed. For browser-style steps, such
+    /// as an authorization endpoint that answers with a redirect to the app.
+    pub async fn send_reading_redirect(
+        &self,
+        request: HttpRequest,
+        replay: Replay,
+    ) -> Result<HttpResponse, Error> {
+        let response = self.send_inner(request, replay).await?;
+        self.finish(response, true)
+    }
+
+    async fn send_inner(
+        &self,
+        request: HttpRequest,
+        replay: Replay,
+    ) -> Result<HttpResponse, Error> {
         let (mut parts, body) = request.into_parts();
+        // Request bodies may carry secrets (tokens, OTPs): wipe our copy when done.
+        let body = zeroize::Zeroizing::new(body);
         if !parts.headers.contains_key(USER_AGENT) {
             parts.headers.insert(USER_AGENT, self.user_agent.clone());
         }
@@ -402,7 +425,7 @@ impl Transport {
         };
         let mut attempt = 1;
         loop {
-            let mut req = Request::new(body.clone());
+            let mut req = Request::new(body.to_vec());
             *req.method_mut() = parts.method.clone();
             *req.uri_mut() = parts.uri.clone();
             *req.headers_mut() = parts.headers.clone();
@@ -428,7 +451,7 @@ impl Transport {
                     self.clock.sleep(delay).await;
                     attempt += 1;
                 }
-                _ => return self.finish(outcome?),
+                _ => return Ok(outcome?),
             }
         }
     }
@@ -445,8 +468,8 @@ impl Transport {
         self.send(request, replay).await
     }
 
-    fn finish(&self, response: HttpResponse) -> Result<HttpResponse, Error> {
-        if response.status().is_redirection() {
+    fn finish(&self, response: HttpResponse, redirect_ok: bool) -> Result<HttpResponse, Error> {
+        if response.status().is_redirection() && !redirect_ok {
             let to = response
                 .headers()
                 .get(http::header::LOCATION)

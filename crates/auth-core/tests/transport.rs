@@ -237,6 +237,12 @@ async fn body_limit_and_redirects_and_user_agent() {
         "{err:?}"
     );
     let resp = t
+        .send_reading_redirect(req(&t, Method::GET, "/moved"), Replay::ByMethod)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 302);
+    assert_eq!(resp.headers()["location"], "/elsewhere");
+    let resp = t
         .send(req(&t, Method::GET, "/ua"), Replay::ByMethod)
         .await
         .unwrap();
