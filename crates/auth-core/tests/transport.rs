@@ -1,4 +1,5 @@
 //! The transport against real sockets: retries only when safe, timeouts, limits, redirects.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
