@@ -117,10 +117,10 @@ async fn dropping_server() -> (String, Arc<AtomicU32>) {
                 return;
             };
             let mut buf = [0u8; 4096];
-            if let Ok(n) = sock.read(&mut buf).await {
-                if n > 0 {
-                    c.fetch_add(1, Ordering::SeqCst);
-                }
+            if let Ok(n) = sock.read(&mut buf).await
+                && n > 0
+            {
+                c.fetch_add(1, Ordering::SeqCst);
             }
             drop(sock);
         }
