@@ -5,7 +5,9 @@ Writes fixtures/launchkey/independent/*.json from the checked-in TEST keys in
 fixtures/launchkey/keys/. JWS (RSASSA-PKCS1-v1_5) and the key ids are deterministic; RSA-OAEP
 and the JWE IV/CEK are randomized, so the checked-in output is the record.
 Prints nothing secret. Run from the workspace root: python3 xtask/independent/launchkey.py
+(or `cargo xtask fixtures --independent launchkey`).
 """
+# requires: jwcrypto==1.6.1 cryptography==50.0.2
 import base64
 import hashlib
 import json
@@ -123,5 +125,27 @@ def main():
                            "body": body, "device_package": device, "core": {k: v for k, v in core.items() if k not in ("auth", "auth_jwe")}})
 
 
+def check_rust_generated():
+    """The other direction: jwcrypto verifies the request tokens this crate generated
+    (fixtures/launchkey/generated/wire.json, RSASSA-PKCS1-v1_5 is deterministic)."""
+    path = os.path.join(ROOT, "fixtures", "launchkey", "generated", "wire.json")
+    if not os.path.exists(path):
+        print("skipped: generated/wire.json not found (run `cargo xtask fixtures`)")
+        return
+    with open(path) as f:
+        doc = json.load(f)
+    svc_pub = jwk.JWK.from_pem(load("service-a-pkcs1.pub.pem"))
+    for alg, token in sorted(doc["request_tokens_service_a"].items()):
+        t = jws.JWS()
+        t.deserialize(token)
+        t.verify(svc_pub, alg=alg)
+        assert json.loads(t.payload) == doc["request_token_claims"], alg
+        assert kid_of(load("service-a-pkcs1.pub.pem")) == json.loads(
+            base64.urlsafe_b64decode(token.split(".")[0] + "==")
+        )["kid"], alg
+        print("jwcrypto verified the crate's", alg, "request token")
+
+
 if __name__ == "__main__":
     main()
+    check_rust_generated()

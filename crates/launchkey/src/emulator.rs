@@ -255,6 +255,8 @@ struct State {
     response_jwe: JweAlgorithm,
     response_jws: JwsAlgorithm,
     legacy_packages: bool,
+    create_status: u16,
+    in_progress_status: u16,
     faults: VecDeque<Fault>,
     received: Vec<ReceivedCall>,
 }
@@ -310,6 +312,8 @@ impl Emulator {
             response_jwe: JweAlgorithm::RsaOaep,
             response_jws: JwsAlgorithm::RS256,
             legacy_packages: false,
+            create_status: 201,
+            in_progress_status: 409,
             faults: VecDeque::new(),
             received: Vec::new(),
         };
@@ -408,6 +412,14 @@ impl Emulator {
     /// Sends only the legacy RSA `auth` package (no `auth_jwe`) in responses and webhooks.
     pub fn set_legacy_packages(&self, legacy: bool) {
         self.shared.lock().legacy_packages = legacy;
+    }
+
+    /// Answers a successful create with `create_status` (default 201; the SDKs accept any 2xx)
+    /// and `SVC-005` with `in_progress_status` (default 409; older API versions used 400).
+    pub fn set_status_variants(&self, create_status: u16, in_progress_status: u16) {
+        let mut st = self.shared.lock();
+        st.create_status = create_status;
+        st.in_progress_status = in_progress_status;
     }
 
     /// Applies `fault` to the next signed response.
@@ -1270,7 +1282,7 @@ fn create(st: &mut State, caller: &Caller, body: &Value, now: i64) -> Reply {
         r.username == username && matches!(r.state, ReqState::Pending) && now < r.created + r.ttl
     }) {
         return Reply::error(
-            409,
+            st.in_progress_status,
             "SVC-005",
             "Authorization in progress",
             json!({
@@ -1296,7 +1308,7 @@ fn create(st: &mut State, caller: &Caller, body: &Value, now: i64) -> Reply {
     if obj.contains_key("push_title") || obj.contains_key("push_body") {
         out["push_package"] = json!(b64e(format!("push:{id}").as_bytes()));
     }
-    Reply::json(201, out)
+    Reply::json(st.create_status, out)
 }
 
 fn poll(st: &mut State, caller: &Caller, id: &str, now: i64) -> Reply {

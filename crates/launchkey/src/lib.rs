@@ -63,7 +63,8 @@
 //!   (from `GET /public/v3/ping`), a fresh `jti`, and a `request` claim binding method, path and
 //!   the SHA-256 of the exact body bytes;
 //! * request bodies are compact JWEs (`RSA-OAEP-256` by default, `RSA-OAEP` selectable, with
-//!   `A256CBC-HS512`) to the API's current public key (cached 300 s; keys by kid forever);
+//!   `A256CBC-HS512`) to the API's current public key (cached 300 s; keys seen are kept by
+//!   kid, at most 32);
 //! * every response's `X-IOV-JWT` is verified before the body is touched: allow-listed
 //!   algorithm, signature under the API key its `kid` names (an unknown kid is fetched from the
 //!   configured base URL, misses are remembered), `iss`, `aud`, `sub`, times (30 s leeway),

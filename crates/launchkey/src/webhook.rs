@@ -64,6 +64,11 @@ impl ServiceClient {
     /// `Content-Type` (`application/jose` = encrypted authorization response, `application/json`
     /// = session end), else on whether the body is a JSON object.
     ///
+    /// Token times are checked against the server-adjusted clock learned by earlier calls (call
+    /// [`ServiceClient::server_time`] once at start-up if the service only receives webhooks),
+    /// else against the local clock, with the configured leeway. The API key is fetched by kid
+    /// from the configured base URL only when it is not cached yet.
+    ///
     /// ```no_run
     /// # async fn f(client: launchkey::ServiceClient, headers: http::HeaderMap, body: Vec<u8>) -> Result<(), launchkey::Error> {
     /// use launchkey::WebhookPackage;

@@ -996,3 +996,27 @@ async fn polling_survives_rate_limiting_and_server_errors() {
     ));
     assert_eq!(s.emulator.pending_request("bob"), None);
 }
+
+#[tokio::test]
+async fn any_2xx_create_and_svc005_under_400_or_409() {
+    let s = setup().await;
+    s.emulator.set_status_variants(200, 400);
+    let first = s
+        .client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap();
+    match s
+        .client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+    {
+        Err(Error::AuthorizationInProgress(p)) => assert_eq!(p.auth_request, first.id.as_str()),
+        other => panic!("{other:?}"),
+    }
+    s.emulator.set_status_variants(202, 409);
+    s.client
+        .authorize(&AuthorizationRequest::new("bob"))
+        .await
+        .unwrap();
+}

@@ -595,3 +595,51 @@ async fn unknown_api_kids_are_fetched_once_and_never_with_path_tricks() {
     // `.expect(1)` is checked when the server drops: one request for the unknown kid, none for
     // the tricky ones, none for the repeats (negative cache).
 }
+
+#[test]
+fn weak_and_non_rsa_keys_are_rejected() {
+    for (name, pem) in [
+        (
+            "rsa-1024",
+            include_str!("../../../fixtures/launchkey/keys/weak-rsa-1024.pem"),
+        ),
+        (
+            "ec-p256",
+            include_str!("../../../fixtures/launchkey/keys/ec-p256-pkcs8.pem"),
+        ),
+    ] {
+        let err = launchkey::ServicePrivateKey::from_pem(pem).unwrap_err();
+        assert!(matches!(err, Error::InvalidKey { .. }), "{name}: {err:?}");
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("MII"), "{name}: {shown}");
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out_with_a_typed_error() {
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+        .mount(&server)
+        .await;
+    let client = ServiceClient::builder(common::new_service_id(), common::key_a())
+        .base_url(server.uri())
+        .http_config(auth_core::HttpConfig {
+            timeout: Duration::from_millis(300),
+            ..auth_core::HttpConfig::default()
+        })
+        .retry(auth_core::RetryPolicy {
+            max_attempts: 1,
+            ..auth_core::RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, Error::Core(e) if e.is_timeout()), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
