@@ -90,6 +90,29 @@ impl Error {
         }
     }
 
+    /// The HTTP status, for [`Error::Status`].
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Error::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether the server refused the credentials (HTTP 401).
+    pub fn is_unauthorized(&self) -> bool {
+        self.http_status() == Some(401)
+    }
+
+    /// Whether the server asked us to slow down (HTTP 429).
+    pub fn is_rate_limited(&self) -> bool {
+        self.http_status() == Some(429)
+    }
+
+    /// Whether the server failed (HTTP 5xx).
+    pub fn is_server_error(&self) -> bool {
+        self.http_status().is_some_and(|s| (500..600).contains(&s))
+    }
+
     /// Whether this is a timeout (transport timeout or an exceeded deadline).
     pub fn is_timeout(&self) -> bool {
         matches!(self, Error::DeadlineExceeded { .. })

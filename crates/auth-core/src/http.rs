@@ -411,25 +411,60 @@ impl Transport {
         request: HttpRequest,
         replay: Replay,
     ) -> Result<HttpResponse, Error> {
-        let (mut parts, body) = request.into_parts();
+        let (parts, body) = request.into_parts();
         // Request bodies may carry secrets (tokens, OTPs): wipe our copy when done.
         let body = zeroize::Zeroizing::new(body);
-        if !parts.headers.contains_key(USER_AGENT) {
-            parts.headers.insert(USER_AGENT, self.user_agent.clone());
-        }
-        let may_replay = replay.allows(&parts.method);
-        let max_attempts = if may_replay {
+        self.attempts(&parts.method, replay, |_| {
+            let mut req = Request::new(body.to_vec());
+            *req.method_mut() = parts.method.clone();
+            *req.uri_mut() = parts.uri.clone();
+            *req.headers_mut() = parts.headers.clone();
+            *req.extensions_mut() = parts.extensions.clone();
+            Ok(req)
+        })
+        .await
+    }
+
+    /// Sends a request built afresh for every attempt by `build` (called with the 1-based
+    /// attempt number), retrying only as `replay` and the retry policy allow.
+    ///
+    /// For providers that sign each request with a short-lived, single-use token (a JWT with
+    /// its own `jti` and `exp`): a retry then carries a new token instead of a replayed one.
+    /// Every request `build` returns must use `method`.
+    pub async fn send_built<F>(
+        &self,
+        method: &Method,
+        replay: Replay,
+        build: F,
+    ) -> Result<HttpResponse, Error>
+    where
+        F: FnMut(u32) -> Result<HttpRequest, Error> + Send,
+    {
+        let response = self.attempts(method, replay, build).await?;
+        self.finish(response, false)
+    }
+
+    async fn attempts<F>(
+        &self,
+        method: &Method,
+        replay: Replay,
+        mut build: F,
+    ) -> Result<HttpResponse, Error>
+    where
+        F: FnMut(u32) -> Result<HttpRequest, Error> + Send,
+    {
+        let max_attempts = if replay.allows(method) {
             self.retry.max_attempts
         } else {
             1
         };
         let mut attempt = 1;
         loop {
-            let mut req = Request::new(body.to_vec());
-            *req.method_mut() = parts.method.clone();
-            *req.uri_mut() = parts.uri.clone();
-            *req.headers_mut() = parts.headers.clone();
-            *req.extensions_mut() = parts.extensions.clone();
+            let mut req = build(attempt)?;
+            if !req.headers().contains_key(USER_AGENT) {
+                req.headers_mut()
+                    .insert(USER_AGENT, self.user_agent.clone());
+            }
             let outcome = self.client.execute(req).await;
             let retry_hint = match &outcome {
                 Err(e)

@@ -308,3 +308,63 @@ async fn error_bodies_are_bounded() {
     assert_eq!(body.as_str().len(), auth_core::error::ERROR_BODY_LIMIT);
     assert!(err.to_string().len() < 2200);
 }
+
+#[tokio::test]
+async fn send_built_makes_a_fresh_request_per_attempt() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let clock = FakeClock::at_unix(1_000);
+    let t = transport(&server.uri(), &clock);
+    let resp = t
+        .send_built(&Method::GET, Replay::ByMethod, |n| {
+            Ok(t.request(Method::GET, "/signed")
+                .header("x-token", format!("token-{n}"))
+                .body(Vec::new())
+                .unwrap())
+        })
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let tokens: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.headers["x-token"].to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(tokens, ["token-1", "token-2", "token-3"]);
+
+    // A POST built afresh is still sent once.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let t = transport(&server.uri(), &clock);
+    let resp = t
+        .send_built(&Method::POST, Replay::ByMethod, |_| {
+            Ok(t.request(Method::POST, "/auths").body(Vec::new()).unwrap())
+        })
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    server.verify().await;
+}
+
+#[test]
+fn status_classification() {
+    assert!(Error::status(401, b"", &[]).is_unauthorized());
+    assert!(Error::status(429, b"", &[]).is_rate_limited());
+    assert!(Error::status(502, b"", &[]).is_server_error());
+    assert!(!Error::status(404, b"", &[]).is_server_error());
+    assert_eq!(Error::Cancelled.http_status(), None);
+}
