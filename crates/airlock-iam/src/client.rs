@@ -205,10 +205,17 @@ impl AirlockClient {
     /// loopback hosts.
     ///
     /// ```
+    /// use std::sync::Arc;
     /// use airlock_iam::{AirlockClient, ApplicationId};
+    /// use auth_core::{HttpRequest, HttpResponse, TransportError, TransportErrorKind};
     ///
+    /// // Any `HttpClient` works; the default (feature `reqwest`) needs none.
+    /// let offline = |_: HttpRequest| async {
+    ///     Err::<HttpResponse, _>(TransportError::new(TransportErrorKind::Connect, "offline"))
+    /// };
     /// let client = AirlockClient::builder("https://iam.example.com/auth")
     ///     .application(ApplicationId::new("ebanking").unwrap())
+    ///     .http_client(Arc::new(offline))
     ///     .build()
     ///     .unwrap();
     /// assert_eq!(
@@ -253,21 +260,32 @@ impl AirlockClient {
     }
 
     /// Resumes a flow saved with [`Flow::save`] (e.g. kept by a web application between two
-    /// of its own HTTP requests).
-    pub fn resume(&self, saved: SavedFlow) -> Flow {
-        Flow {
+    /// of its own HTTP requests). Fails with [`Error::InvalidInput`] for a saved format this
+    /// version does not know.
+    pub fn resume(&self, saved: SavedFlow) -> Result<Flow, Error> {
+        if saved.version != SavedFlow::VERSION {
+            return Err(Error::InvalidInput {
+                field: "saved flow",
+                reason: format!("unknown format version {}", saved.version),
+            });
+        }
+        Ok(Flow {
             client: self.clone(),
             inner: Mutex::new(FlowInner {
                 jar: saved.cookies,
                 state: saved.state,
                 session_id: saved.session_id,
             }),
-        }
+        })
     }
 
     /// The full URL of an endpoint path (relative to the REST root).
     pub fn url(&self, endpoint: &str) -> Url {
-        let path = format!("{}/{}", self.inner.rest_root, endpoint.trim_start_matches('/'));
+        let path = format!(
+            "{}/{}",
+            self.inner.rest_root,
+            endpoint.trim_start_matches('/')
+        );
         self.inner.transport.base_url().join(&path)
     }
 
@@ -309,6 +327,11 @@ pub struct SavedFlow {
     pub session_id: Option<String>,
     /// The flow's cookies.
     pub cookies: CookieJar,
+}
+
+impl SavedFlow {
+    /// The format version this crate writes and reads.
+    pub const VERSION: u32 = 1;
 }
 
 struct FlowInner {
@@ -376,7 +399,7 @@ impl Flow {
     pub fn save(&self) -> SavedFlow {
         let inner = self.lock();
         SavedFlow {
-            version: 1,
+            version: SavedFlow::VERSION,
             state: inner.state.clone(),
             session_id: inner.session_id.clone(),
             cookies: inner.jar.clone(),
@@ -497,7 +520,12 @@ impl Flow {
     /// `POST public/authentication/default-application/access/`; as
     /// [`Flow::access_application`].
     pub async fn access_default_application(&self) -> Result<FlowState, Error> {
-        let endpoint = self.client.inner.endpoints.default_application_access.clone();
+        let endpoint = self
+            .client
+            .inner
+            .endpoints
+            .default_application_access
+            .clone();
         self.access(Self::post("default application access", &endpoint, None))
             .await
     }
@@ -566,11 +594,17 @@ impl Flow {
     /// carries no `nextAuthStep`; polling is what the observed transcript does next).
     pub async fn retrieve_mobile_only_challenge(&self) -> Result<MobileOnlyChallenge, Error> {
         let what = "mobile-only challenge";
-        let endpoint = self.client.inner.endpoints.mobile_only_challenge_retrieve.clone();
+        let endpoint = self
+            .client
+            .inner
+            .endpoints
+            .mobile_only_challenge_retrieve
+            .clone();
         let (_, body) = self.send(Self::post(what, &endpoint, None)).await?;
-        let (resource, _) = parse_success(what, &body)?.single(what)?;
-        let uri = match resource.attributes.get("mobileAuthUri") {
-            Some(Value::String(s)) => MobileAuthUri::parse(s)?,
+        let (mut resource, _) = parse_success(what, &body)?.single(what)?;
+        // Taken out of the attributes so the secret URI lives only in its redacting type.
+        let uri = match resource.attributes.remove("mobileAuthUri") {
+            Some(Value::String(s)) => MobileAuthUri::parse(&s)?,
             _ => {
                 return Err(auth_core::Error::decode(
                     what,
@@ -687,12 +721,16 @@ impl Flow {
         let what = "QR code";
         let endpoint = self.client.inner.endpoints.qr_code_retrieve.clone();
         let (_, body) = self.send(Self::post(what, &endpoint, None)).await?;
-        let (resource, _) = parse_success(what, &body)?.single(what)?;
-        let image = resource
-            .attributes
-            .get("qrCode")
-            .and_then(Value::as_str)
-            .map(crate::model::SessionToken::new);
+        let (mut resource, _) = parse_success(what, &body)?.single(what)?;
+        let image = match resource.attributes.remove("qrCode") {
+            Some(Value::String(s)) => Some(crate::model::SessionToken::new(s)),
+            Some(other) => {
+                // Not the string we expected: keep it where it was for the caller to read.
+                resource.attributes.insert("qrCode".into(), other);
+                None
+            }
+            None => None,
+        };
         self.lock().state = FlowState::Next(NextAuthStep::Airlock2faPollingRequired);
         Ok(QrCode {
             id: resource.id,
@@ -771,4 +809,121 @@ fn _assert_send_sync() {
     fn is<T: Send + Sync>() {}
     is::<AirlockClient>();
     is::<Flow>();
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex as StdMutex;
+
+    use auth_core::{HttpRequest, HttpResponse, TransportError};
+
+    use super::*;
+
+    type Seen = Arc<StdMutex<Vec<HttpRequest>>>;
+
+    /// A closure client that records requests and answers from a list.
+    fn fake(
+        answers: Vec<(u16, &'static str, Option<&'static str>)>,
+    ) -> (Arc<dyn HttpClient>, Seen) {
+        let seen: Seen = Arc::new(StdMutex::new(Vec::new()));
+        let answers = Arc::new(StdMutex::new(answers.into_iter()));
+        let s = seen.clone();
+        let client = move |req: HttpRequest| {
+            s.lock().unwrap().push(req);
+            let next = answers.lock().unwrap().next();
+            async move {
+                let (status, body, cookie) = next.ok_or_else(|| {
+                    TransportError::new(auth_core::TransportErrorKind::Other, "no more answers")
+                })?;
+                let mut b = http::Response::builder().status(status);
+                if let Some(c) = cookie {
+                    b = b.header("set-cookie", c);
+                }
+                Ok::<HttpResponse, TransportError>(b.body(body.as_bytes().to_vec()).unwrap())
+            }
+        };
+        (Arc::new(client), seen)
+    }
+
+    #[tokio::test]
+    async fn requests_carry_headers_cookies_and_bodies() {
+        let (http, seen) = fake(vec![
+            (
+                200,
+                r#"{"data":{"type":"authentication.session","id":"1","attributes":{"nextAuthStep":"OTP_REQUIRED"}}}"#,
+                Some("S=abc; Path=/; Secure"),
+            ),
+            (
+                200,
+                r#"{"data":{"type":"authentication.session","id":"1","attributes":{}}}"#,
+                None,
+            ),
+        ]);
+        let client = AirlockClient::builder("https://iam.example.com/auth-login")
+            .rest_path("/custom-rest/")
+            .csrf_value("yes")
+            .http_client(http)
+            .build()
+            .unwrap();
+        let flow = client.flow();
+        flow.check_password("jdoe", &Password::new("pw"))
+            .await
+            .unwrap();
+        assert!(flow.check_otp(&Otp::new("123456")).await.unwrap().is_done());
+        let seen = seen.lock().unwrap();
+        assert_eq!(
+            seen[0].uri(),
+            "https://iam.example.com/auth-login/custom-rest/public/authentication/password/check/"
+        );
+        assert_eq!(seen[0].method(), Method::POST);
+        assert_eq!(seen[0].headers()["x-same-domain"], "yes");
+        assert_eq!(seen[0].headers()["content-type"], "application/json");
+        assert!(seen[0].headers().get(COOKIE).is_none());
+        assert_eq!(
+            serde_json::from_slice::<Value>(seen[0].body()).unwrap(),
+            json!({"username": "jdoe", "password": "pw"})
+        );
+        let cookie = &seen[1].headers()[COOKIE];
+        assert_eq!(cookie, "S=abc");
+        assert!(cookie.is_sensitive());
+        assert_eq!(
+            serde_json::from_slice::<Value>(seen[1].body()).unwrap(),
+            json!({"otp": "123456"})
+        );
+        assert!(
+            seen[0].headers()["user-agent"]
+                .to_str()
+                .unwrap()
+                .starts_with("airlock-iam/")
+        );
+    }
+
+    #[tokio::test]
+    async fn step_calls_are_never_retried_but_the_poll_is() {
+        let (http, seen) = fake(vec![
+            (503, "", None),
+            (503, "", None),
+            (
+                200,
+                r#"{"data":{"type":"authentication.session","id":"1","attributes":{}}}"#,
+                None,
+            ),
+        ]);
+        let clock = auth_core::FakeClock::at_unix(0);
+        let client = AirlockClient::builder("https://iam.example.com/auth")
+            .http_client(http)
+            .clock(Arc::new(clock))
+            .build()
+            .unwrap();
+        let flow = client.flow();
+        let err = flow
+            .check_password("jdoe", &Password::new("pw"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.http_status(), Some(503));
+        assert_eq!(seen.lock().unwrap().len(), 1, "password check sent once");
+        // The poll is retried on 503 and then succeeds.
+        assert!(matches!(flow.poll().await.unwrap(), PollStatus::Ready(_)));
+        assert_eq!(seen.lock().unwrap().len(), 3);
+    }
 }

@@ -188,8 +188,8 @@ impl CookieJar {
         };
         let before = self.cookies.len();
         self.cookies.retain(|c| {
-            !(c.name == cookie.name && c.domain == cookie.domain && c.path == cookie.path)
-                && !c.expired(now)
+            let same = c.name == cookie.name && c.domain == cookie.domain && c.path == cookie.path;
+            !same && !c.expired(now)
         });
         let removed = before != self.cookies.len();
         if cookie.expired(now) {
@@ -245,7 +245,10 @@ fn parse_set_cookie(input: &str, url: &Url, now: SystemTime) -> Option<Cookie> {
         s.bytes()
             .all(|b| b.is_ascii_graphic() && b != b';' && b != b',' && b != b'"' && b != b'\\')
     };
-    if name.is_empty() || !valid(name) || !valid(value) || name.len() + value.len() > MAX_COOKIE_BYTES
+    if name.is_empty()
+        || !valid(name)
+        || !valid(value)
+        || name.len() + value.len() > MAX_COOKIE_BYTES
     {
         return None;
     }
@@ -335,7 +338,11 @@ fn default_path(request_path: &str) -> String {
 }
 
 fn path_match(request_path: &str, cookie_path: &str) -> bool {
-    let request_path = if request_path.is_empty() { "/" } else { request_path };
+    let request_path = if request_path.is_empty() {
+        "/"
+    } else {
+        request_path
+    };
     request_path == cookie_path
         || (request_path.starts_with(cookie_path)
             && (cookie_path.ends_with('/')
@@ -375,7 +382,10 @@ mod tests {
         assert!(jar.store("JSESSIONID=s1; Path=/; HttpOnly", &from, now()));
         assert!(jar.store("deep=d; Path=/auth/rest", &from, now()));
         assert!(jar.store("dflt=x", &from, now()));
-        assert_eq!(jar.cookies()[2].path(), "/auth/rest/public/authentication/password/check");
+        assert_eq!(
+            jar.cookies()[2].path(),
+            "/auth/rest/public/authentication/password/check"
+        );
         assert_eq!(
             header(&jar, "https://iam.example.com/auth/rest/public/x").as_deref(),
             Some("deep=d; JSESSIONID=s1")
@@ -395,8 +405,14 @@ mod tests {
         assert!(jar.store("gw=1; Domain=.example.com; Path=/", &from, now()));
         assert!(!jar.store("evil=1; Domain=attacker.com; Path=/", &from, now()));
         assert!(!jar.store("evil=1; Domain=ample.com; Path=/", &from, now()));
-        assert_eq!(header(&jar, "https://api.example.com/x").as_deref(), Some("gw=1"));
-        assert_eq!(header(&jar, "https://example.com/x").as_deref(), Some("gw=1"));
+        assert_eq!(
+            header(&jar, "https://api.example.com/x").as_deref(),
+            Some("gw=1")
+        );
+        assert_eq!(
+            header(&jar, "https://example.com/x").as_deref(),
+            Some("gw=1")
+        );
         assert_eq!(header(&jar, "https://notexample.com/x"), None);
     }
 
@@ -408,16 +424,33 @@ mod tests {
         jar.store("b=2; Expires=Wed, 21 Oct 2015 07:28:00 GMT", &from, now());
         jar.store("c=3; Expires=Wed, 21-Oct-2037 07:28:00 GMT", &from, now());
         assert_eq!(jar.len(), 2, "{jar:?}");
-        assert_eq!(header(&jar, "https://iam.example.com/").as_deref(), Some("a=1; c=3"));
+        assert_eq!(
+            header(&jar, "https://iam.example.com/").as_deref(),
+            Some("a=1; c=3")
+        );
         jar.store("a=9", &from, now());
-        assert_eq!(header(&jar, "https://iam.example.com/").as_deref(), Some("c=3; a=9"));
+        assert_eq!(
+            header(&jar, "https://iam.example.com/").as_deref(),
+            Some("c=3; a=9")
+        );
         jar.store("a=; Max-Age=0", &from, now());
-        assert_eq!(header(&jar, "https://iam.example.com/").as_deref(), Some("c=3"));
+        assert_eq!(
+            header(&jar, "https://iam.example.com/").as_deref(),
+            Some("c=3")
+        );
         let later = now() + Duration::from_secs(3600 * 24 * 365 * 30);
         assert!(jar.cookie_header(&from, later).is_none());
         // Max-Age wins over Expires.
-        jar.store("m=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT; Max-Age=10", &from, now());
-        assert!(header(&jar, "https://iam.example.com/").unwrap().contains("m=1"));
+        jar.store(
+            "m=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT; Max-Age=10",
+            &from,
+            now(),
+        );
+        assert!(
+            header(&jar, "https://iam.example.com/")
+                .unwrap()
+                .contains("m=1")
+        );
     }
 
     #[test]
@@ -427,14 +460,27 @@ mod tests {
         assert_eq!(header(&jar, "http://iam.example.com/"), None);
         let mut local = CookieJar::new();
         local.store("s=1; Secure", &url("http://127.0.0.1:8080/"), now());
-        assert_eq!(header(&local, "http://127.0.0.1:8080/x").as_deref(), Some("s=1"));
+        assert_eq!(
+            header(&local, "http://127.0.0.1:8080/x").as_deref(),
+            Some("s=1")
+        );
     }
 
     #[test]
     fn junk_is_ignored_never_panics() {
         let mut jar = CookieJar::new();
         let from = url("https://iam.example.com/");
-        for junk in ["", "=", "novalue", "=v", "a b=c", "a=b c", "a=\u{e9}", ";;;", "a=1; Max-Age=x; Path=nope"] {
+        for junk in [
+            "",
+            "=",
+            "novalue",
+            "=v",
+            "a b=c",
+            "a=b c",
+            "a=\u{e9}",
+            ";;;",
+            "a=1; Max-Age=x; Path=nope",
+        ] {
             jar.store(junk, &from, now());
         }
         assert_eq!(jar.len(), 1, "{jar:?}");
@@ -465,5 +511,22 @@ mod tests {
             .cookie_header(&url("https://iam.example.com/a"), now())
             .unwrap();
         assert!(h.is_sensitive());
+    }
+
+    #[test]
+    fn random_set_cookie_headers_never_panic() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let alphabet = b"abcXYZ=;, \t\"./-:0123456789DomainPathExpiresMax-AgeSecureHttpOnly";
+        let from = url("https://iam.example.com/auth/rest/x");
+        let mut jar = CookieJar::new();
+        for _ in 0..3000 {
+            let len = rng.usize(0..60);
+            let s: String = (0..len)
+                .map(|_| char::from(alphabet[rng.usize(..alphabet.len())]))
+                .collect();
+            jar.store(&s, &from, now());
+            let _ = jar.cookie_header(&from, now());
+        }
+        assert!(jar.len() <= MAX_COOKIES);
     }
 }

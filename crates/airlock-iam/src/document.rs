@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use url::Url;
 
+use crate::Error;
 use crate::model::{DeviceId, ErrorCode, NextAuthStep, SessionToken};
 use crate::timestamp::Timestamp;
-use crate::Error;
 
 /// The document-level `meta` object.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -24,10 +24,18 @@ pub struct DocumentMeta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<Timestamp>,
     /// `meta.nextAuthStep`: on error documents, where the flow continues.
-    #[serde(rename = "nextAuthStep", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "nextAuthStep",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub next_auth_step: Option<NextAuthStep>,
     /// `meta.temporaryLockExpiry`: no new attempt before this instant.
-    #[serde(rename = "temporaryLockExpiry", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "temporaryLockExpiry",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub temporary_lock_expiry: Option<Timestamp>,
     /// Every other member, kept as it came.
     #[serde(flatten)]
@@ -107,7 +115,11 @@ pub struct ApiError {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `status`: a number equal to the HTTP status (a string form is tolerated).
-    #[serde(default, deserialize_with = "opt_status", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_status",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub status: Option<u16>,
     /// `code`, kept verbatim when unknown.
     pub code: ErrorCode,
@@ -172,7 +184,7 @@ pub struct MobileOnlyChallenge {
     pub id: String,
     /// The parsed `mobileAuthUri`.
     pub uri: MobileAuthUri,
-    /// All attributes, as they came (`mobileAuthUri` is redacted in `Debug`).
+    /// The other attributes (`mobileAuthUri` is taken out: it lives only in [`Self::uri`]).
     pub attributes: Map<String, Value>,
 }
 
@@ -324,9 +336,9 @@ impl Device {
 pub struct QrCode {
     /// `data.id`.
     pub id: String,
-    /// `qrCode` (in the emulator, a data URI).
+    /// `qrCode` (in the emulator, a data URI), when it is a string.
     pub image: Option<SessionToken>,
-    /// All attributes, as they came.
+    /// The other attributes (a string `qrCode` is taken out: it lives only in [`Self::image`]).
     pub attributes: Map<String, Value>,
 }
 
@@ -361,21 +373,50 @@ pub(crate) struct SuccessDocument {
 impl SuccessDocument {
     pub(crate) fn single(self, what: &'static str) -> Result<(Resource, DocumentMeta), Error> {
         match self.data {
-            Some(v @ Value::Object(_)) => Ok((auth_core::json::from_value(what, v)?, self.meta)),
+            Some(v @ Value::Object(_)) => Ok((decode_at("data", what, v)?, self.meta)),
             _ => Err(auth_core::Error::decode(what, "data", "expected a resource object").into()),
         }
     }
 
     pub(crate) fn many(self, what: &'static str) -> Result<(Vec<Resource>, DocumentMeta), Error> {
         match self.data {
-            Some(v @ Value::Array(_)) => Ok((auth_core::json::from_value(what, v)?, self.meta)),
+            Some(v @ Value::Array(_)) => Ok((decode_at("data", what, v)?, self.meta)),
             // Tolerance: a single resource where a list was expected.
-            Some(v @ Value::Object(_)) => {
-                Ok((vec![auth_core::json::from_value(what, v)?], self.meta))
+            Some(v @ Value::Object(_)) => Ok((vec![decode_at("data", what, v)?], self.meta)),
+            _ => {
+                Err(auth_core::Error::decode(what, "data", "expected an array of resources").into())
             }
-            _ => Err(auth_core::Error::decode(what, "data", "expected an array of resources").into()),
         }
     }
+}
+
+/// Decodes `value` (found at `prefix` in the document), reporting the full JSON path.
+fn decode_at<T: serde::de::DeserializeOwned>(
+    prefix: &str,
+    what: &'static str,
+    value: Value,
+) -> Result<T, Error> {
+    auth_core::json::from_value(what, value).map_err(|e| match e {
+        auth_core::Error::Decode {
+            what,
+            path,
+            message,
+        } => {
+            let path = if path == "." {
+                prefix.to_owned()
+            } else if path.starts_with('[') {
+                format!("{prefix}{path}")
+            } else {
+                format!("{prefix}.{path}")
+            };
+            Error::Core(auth_core::Error::Decode {
+                what,
+                path,
+                message,
+            })
+        }
+        other => Error::Core(other),
+    })
 }
 
 /// Reads a success body (2xx): a JSON:API document whose `meta` and `data` decode.
@@ -509,5 +550,46 @@ mod tests {
         assert!(MobileAuthUri::parse("no uri").is_err());
         let err = MobileAuthUri::parse("x://a?session_token=leak").unwrap_err();
         assert!(!format!("{err} {err:?}").contains("leak"));
+    }
+
+    /// Random mutations of real document shapes never panic the parsers (a smoke fuzz; fixed
+    /// seed, so reproducible).
+    #[test]
+    fn mutated_documents_never_panic() {
+        let seeds: [&[u8]; 4] = [
+            br#"{"meta":{"type":"jsonapi.metadata.document","timestamp":"2024-05-01T10:00:00.000+02:00"},"data":{"type":"authentication.session","id":"551431015764101535","attributes":{"nextAuthStep":"AIRLOCK_2FA_POLLING_REQUIRED"}}}"#,
+            br#"{"meta":{"nextAuthStep":"PASSWORD_REQUIRED","temporaryLockExpiry":"2024-05-01T10:00:03.000+02:00"},"errors":[{"id":"5112:9070","status":400,"code":"USERNAME_PASSWORD_WRONG"}]}"#,
+            br#"{"data":[{"type":"d","id":"x","attributes":{"capabilities":["ONE_TOUCH"],"appVersionSupported":true}}]}"#,
+            br#"{"data":{"type":"authentication.airlock-2fa.mobile-only.challenge","id":"1","attributes":{"mobileAuthUri":"airlock2fa://auth?session_token=t&user_id=u"}}}"#,
+        ];
+        const PUNCT: &[u8] = b"{}[]\\\":,0-9e.";
+        let mut rng = fastrand::Rng::with_seed(0x5eed);
+        for _ in 0..4000 {
+            let mut doc = seeds[rng.usize(..seeds.len())].to_vec();
+            for _ in 0..rng.usize(1..6) {
+                let at = rng.usize(..doc.len());
+                match rng.u8(..3) {
+                    0 => doc[at] = rng.u8(..),
+                    1 => {
+                        doc.remove(at);
+                    }
+                    _ => doc.insert(at, PUNCT[rng.usize(..PUNCT.len())]),
+                }
+                if doc.is_empty() {
+                    break;
+                }
+            }
+            let _ = parse_error(400, &doc);
+            if let Ok(d) = parse_success("fuzz", &doc) {
+                if let Ok((r, m)) = d.clone().single("fuzz") {
+                    if let Some(Value::String(u)) = r.attributes.get("mobileAuthUri") {
+                        let _ = MobileAuthUri::parse(u);
+                    }
+                    let _ = StepResponse::from_resource(r.clone(), m);
+                    let _ = Device::from_resource(r);
+                }
+                let _ = d.many("fuzz");
+            }
+        }
     }
 }

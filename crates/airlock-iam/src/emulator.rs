@@ -203,7 +203,10 @@ enum Stage {
     Otp,
     MobileOnlyRetrieve,
     DeviceChoice,
-    Polling { token: String, offline_allowed: bool },
+    Polling {
+        token: String,
+        offline_allowed: bool,
+    },
     QrRetrieve,
     OfflineOtp,
     Extra(String),
@@ -560,14 +563,22 @@ fn passcode_at(user: &EmulatedUser, now: SystemTime) -> String {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() / 30)
         .unwrap_or(0);
-    let mut rng = fastrand::Rng::with_seed(user.passcode_seed ^ window.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut rng =
+        fastrand::Rng::with_seed(user.passcode_seed ^ window.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     format!("{:06}", rng.u32(0..1_000_000))
 }
 
 fn uuid_like(rng: &mut fastrand::Rng) -> String {
     let a = rng.u128(..);
     let h = format!("{a:032x}");
-    format!("{}-{}-4{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
 }
 
 fn random_digits(rng: &mut fastrand::Rng, n: usize) -> String {
@@ -656,7 +667,10 @@ fn route(method: &str, rest: &str) -> Option<Op> {
             Op::DeviceSelect(Some(decode(p[4])))
         }
         "POST" if auth(&["airlock-2fa", "offline", "switch"]) => Op::OfflineSwitch,
-        "POST" if auth(&["airlock-2fa", "otp", "check"]) || auth(&["airlock-2fa", "passcode", "check"]) => {
+        "POST"
+            if auth(&["airlock-2fa", "otp", "check"])
+                || auth(&["airlock-2fa", "passcode", "check"]) =>
+        {
             Op::PasscodeCheck
         }
         "POST" if auth(&["airlock-2fa", "qr-code", "retrieve"]) => Op::QrRetrieve,
@@ -678,10 +692,10 @@ fn session_cookie(request: &Request) -> Option<String> {
     for value in request.headers.get_all("cookie") {
         let Ok(text) = value.to_str() else { continue };
         for pair in text.split(';') {
-            if let Some((name, value)) = pair.trim().split_once('=') {
-                if name == SESSION_COOKIE {
-                    return Some(value.to_owned());
-                }
+            if let Some((name, value)) = pair.trim().split_once('=')
+                && name == SESSION_COOKIE
+            {
+                return Some(value.to_owned());
             }
         }
     }
@@ -698,12 +712,20 @@ impl State {
         m.insert("type".into(), "jsonapi.metadata.document".into());
         m.insert(
             "timestamp".into(),
-            Timestamp::from_system_time(self.now()).to_loginapp_string().into(),
+            Timestamp::from_system_time(self.now())
+                .to_loginapp_string()
+                .into(),
         );
         m
     }
 
-    fn error(&self, status: u16, code: &str, next: Option<String>, lock: Option<SystemTime>) -> Reply {
+    fn error(
+        &self,
+        status: u16,
+        code: &str,
+        next: Option<String>,
+        lock: Option<SystemTime>,
+    ) -> Reply {
         let mut meta = self.meta();
         if let Some(next) = next {
             meta.insert("nextAuthStep".into(), next.into());
@@ -711,7 +733,9 @@ impl State {
         if let Some(lock) = lock {
             meta.insert(
                 "temporaryLockExpiry".into(),
-                Timestamp::from_system_time(lock).to_loginapp_string().into(),
+                Timestamp::from_system_time(lock)
+                    .to_loginapp_string()
+                    .into(),
             );
         }
         let mut rng = fastrand::Rng::new();
@@ -764,10 +788,7 @@ impl State {
         };
         let cookie = session_cookie(request);
         let known = cookie.filter(|c| self.sessions.contains_key(c));
-        let creates = matches!(
-            op,
-            Op::PasswordCheck | Op::DefaultAccess | Op::AppAccess(_)
-        );
+        let creates = matches!(op, Op::PasswordCheck | Op::DefaultAccess | Op::AppAccess(_));
         let (sid, new_cookie) = match known {
             Some(sid) => (sid, None),
             None if creates => {
@@ -785,7 +806,10 @@ impl State {
                         stage: Stage::Password,
                     },
                 );
-                (sid.clone(), Some(format!("{SESSION_COOKIE}={sid}; Path=/; HttpOnly")))
+                (
+                    sid.clone(),
+                    Some(format!("{SESSION_COOKIE}={sid}; Path=/; HttpOnly")),
+                )
             }
             None => {
                 return match op {
@@ -794,8 +818,18 @@ impl State {
                         body: json!({"meta": self.meta()}),
                         set_cookie: None,
                     },
-                    Op::SessionInfo => self.error(401, "NOT_AUTHORIZED", Some("PASSWORD_REQUIRED".into()), None),
-                    _ => self.error(400, "UNEXPECTED_CALL", Some("PASSWORD_REQUIRED".into()), None),
+                    Op::SessionInfo => self.error(
+                        401,
+                        "NOT_AUTHORIZED",
+                        Some("PASSWORD_REQUIRED".into()),
+                        None,
+                    ),
+                    _ => self.error(
+                        400,
+                        "UNEXPECTED_CALL",
+                        Some("PASSWORD_REQUIRED".into()),
+                        None,
+                    ),
                 };
             }
         };
@@ -884,10 +918,10 @@ impl State {
         let n = self.failures.entry(username.to_owned()).or_insert(0);
         *n += 1;
         let n = *n;
-        if n >= self.max_failures {
-            if let Some(u) = self.users.get_mut(username) {
-                u.locked = true;
-            }
+        if n >= self.max_failures
+            && let Some(u) = self.users.get_mut(username)
+        {
+            u.locked = true;
         }
         until
     }
@@ -898,7 +932,12 @@ impl State {
             body.get("username").and_then(Value::as_str),
             body.get("password").and_then(Value::as_str),
         ) else {
-            return self.error(400, codes::INVALID_REQUEST, Some("PASSWORD_REQUIRED".into()), None);
+            return self.error(
+                400,
+                codes::INVALID_REQUEST,
+                Some("PASSWORD_REQUIRED".into()),
+                None,
+            );
         };
         // A new password check restarts the flow.
         s.user = None;
@@ -982,11 +1021,7 @@ impl State {
     }
 
     fn new_challenge(&mut self, user: &str, polling_code: &'static str) -> String {
-        let token = format!(
-            "{:016x}{:016x}",
-            fastrand::u64(..),
-            fastrand::u64(..)
-        );
+        let token = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
         let now = self.now();
         self.challenges.insert(
             token.clone(),
@@ -1018,16 +1053,17 @@ impl State {
             s.stage = Stage::Password;
         }
         match s.stage.code() {
-            None => {
-                let _ = requires;
-                self.session_doc(s)
-            }
+            None => self.session_doc(s),
             Some(code) => self.error(401, "NOT_AUTHORIZED", Some(code), None),
         }
     }
 
     fn otp_check(&mut self, s: &mut Session, request: &Request, airlock_2fa: bool) -> Reply {
-        let expected_stage = if airlock_2fa { Stage::OfflineOtp } else { Stage::Otp };
+        let expected_stage = if airlock_2fa {
+            Stage::OfflineOtp
+        } else {
+            Stage::Otp
+        };
         if s.stage != expected_stage {
             return self.unexpected(s);
         }
@@ -1201,10 +1237,13 @@ impl State {
             .as_ref()
             .and_then(|u| self.users.get(u))
             .is_some_and(|u| u.offline_qr);
-        if offline_qr {
-            if let Some(attrs) = reply.body.pointer_mut("/data/attributes").and_then(Value::as_object_mut) {
-                attrs.insert("qrCode".into(), qr_data_uri("offline", &token).into());
-            }
+        if offline_qr
+            && let Some(attrs) = reply
+                .body
+                .pointer_mut("/data/attributes")
+                .and_then(Value::as_object_mut)
+        {
+            attrs.insert("qrCode".into(), qr_data_uri("offline", &token).into());
         }
         reply
     }
@@ -1242,7 +1281,10 @@ impl State {
         };
         let body = Self::body(request).unwrap_or_default();
         let old = body.get("oldPassword").and_then(Value::as_str);
-        let new = body.get("newPassword").and_then(Value::as_str).unwrap_or_default();
+        let new = body
+            .get("newPassword")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let current = self
             .users
             .get(&username)
@@ -1275,13 +1317,21 @@ mod tests {
 
     #[test]
     fn routes_accept_any_prefix_and_both_slash_forms() {
-        assert!(matches!(route("POST", "public/authentication/password/check/"), Some(Op::PasswordCheck)));
-        assert!(matches!(route("POST", "public/authentication/password/check"), Some(Op::PasswordCheck)));
+        assert!(matches!(
+            route("POST", "public/authentication/password/check/"),
+            Some(Op::PasswordCheck)
+        ));
+        assert!(matches!(
+            route("POST", "public/authentication/password/check"),
+            Some(Op::PasswordCheck)
+        ));
         assert!(matches!(
             route("POST", "public/authentication/airlock-2fa/devices/a%2Fb/select/"),
             Some(Op::DeviceSelect(Some(ref d))) if d == "a/b"
         ));
-        assert!(matches!(route("POST", "public/authentication/applications/ebanking/access"), Some(Op::AppAccess(ref a)) if a == "ebanking"));
+        assert!(
+            matches!(route("POST", "public/authentication/applications/ebanking/access"), Some(Op::AppAccess(ref a)) if a == "ebanking")
+        );
         assert!(route("GET", "public/authentication/password/check/").is_none());
         assert!(route("POST", "public/public/authentication/password/check/").is_none());
     }
@@ -1290,7 +1340,10 @@ mod tests {
     fn passcodes_change_with_the_window() {
         let u = EmulatedUser::new("x", "y", SecondFactor::Otp);
         let t = UNIX_EPOCH + Duration::from_secs(1_700_000_010);
-        assert_eq!(passcode_at(&u, t), passcode_at(&u, t + Duration::from_secs(5)));
+        assert_eq!(
+            passcode_at(&u, t),
+            passcode_at(&u, t + Duration::from_secs(5))
+        );
         assert_eq!(passcode_at(&u, t).len(), 6);
         let many: std::collections::HashSet<String> = (0..20)
             .map(|i| passcode_at(&u, t + Duration::from_secs(30 * i)))

@@ -129,7 +129,8 @@ pub enum Error {
 }
 
 fn lock_note(t: &Option<Timestamp>) -> String {
-    t.map(|t| format!(" (locked until {t})")).unwrap_or_default()
+    t.map(|t| format!(" (locked until {t})"))
+        .unwrap_or_default()
 }
 
 fn next_note(d: &ErrorDocument) -> String {
@@ -209,7 +210,8 @@ impl Error {
 
     /// `meta.temporaryLockExpiry`: never retry before it.
     pub fn temporary_lock_expiry(&self) -> Option<Timestamp> {
-        self.document().and_then(ErrorDocument::temporary_lock_expiry)
+        self.document()
+            .and_then(ErrorDocument::temporary_lock_expiry)
     }
 
     /// Whether the client's own wait ended it: the polling deadline, or a transport timeout.
@@ -232,17 +234,28 @@ mod tests {
 
     #[test]
     fn every_known_code_has_its_variant() {
-        let cases: [(&str, fn(&Error) -> bool); 10] = [
+        type Check = fn(&Error) -> bool;
+        let cases: [(&str, Check); 10] = [
             ("USERNAME_PASSWORD_WRONG", |e| {
-                matches!(e, Error::WrongPassword { temporary_lock_expiry: Some(_), .. })
+                matches!(
+                    e,
+                    Error::WrongPassword {
+                        temporary_lock_expiry: Some(_),
+                        ..
+                    }
+                )
             }),
             ("USER_LOCKED", |e| matches!(e, Error::UserLocked { .. })),
             ("USER_TEMPORARILY_LOCKED", |e| {
                 matches!(e, Error::TemporarilyLocked { until: Some(_), .. })
             }),
             ("OTP_WRONG", |e| matches!(e, Error::WrongOtp { .. })),
-            ("UNEXPECTED_CALL", |e| matches!(e, Error::UnexpectedCall { .. })),
-            ("NOT_AUTHORIZED", |e| matches!(e, Error::NotAuthorized { .. })),
+            ("UNEXPECTED_CALL", |e| {
+                matches!(e, Error::UnexpectedCall { .. })
+            }),
+            ("NOT_AUTHORIZED", |e| {
+                matches!(e, Error::NotAuthorized { .. })
+            }),
             ("AIRLOCK_2FA_AUTHENTICATION_REJECTED", |e| {
                 matches!(e, Error::Rejected { .. })
             }),

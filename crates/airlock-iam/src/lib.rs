@@ -28,7 +28,7 @@
 //! hands its session token and user id to the Futurae SDK; the client polls until approved.
 //!
 //! ```
-//! # #[cfg(feature = "emulator")]
+//! # #[cfg(all(feature = "emulator", feature = "reqwest"))]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), airlock_iam::Error> {
 //! use airlock_iam::{AirlockClient, FlowState, NextAuthStep, Password};
@@ -53,7 +53,7 @@
 //! assert!(done.is_done());
 //! assert_eq!(flow.state(), FlowState::Done);
 //! # Ok(()) }
-//! # #[cfg(not(feature = "emulator"))]
+//! # #[cfg(not(all(feature = "emulator", feature = "reqwest")))]
 //! # fn main() {}
 //! ```
 //!
@@ -76,9 +76,34 @@
 //!
 //! ## Where the public documentation is silent
 //!
-//! Paths not confirmed by Airlock documentation live in [`Endpoints`] and can be overridden;
-//! error codes the emulator invents are labelled *model choice*. Unknown step and error codes
-//! are never errors by themselves: they are kept verbatim.
+//! The spec (`shared/specs/airlock-iam.md`) tags each fact; for the unconfirmed ones this crate
+//! decided as follows (the emulator follows the same choices, labelled *model choice*):
+//!
+//! - **Paths** of the offline switch, passcode check (body key `otp`), QR retrieval, device
+//!   selection (`devices/{deviceId}/select/`), password change and logout are in [`Endpoints`],
+//!   overridable; the trailing-slash form is sent.
+//! - **Step codes**: [`NextAuthStep`] has only the documented/observed codes; everything else
+//!   (including the emulator's `AIRLOCK_2FA_OTP_REQUIRED`, `AIRLOCK_2FA_QR_CODE_RETRIEVAL_REQUIRED`,
+//!   `PASSWORD_CHANGE_REQUIRED`) is [`NextAuthStep::Other`]. Both polling codes mean "poll
+//!   again" in every flow. After a challenge or QR retrieval (documents without
+//!   `nextAuthStep`) the flow's state is set to `AIRLOCK_2FA_POLLING_REQUIRED`.
+//! - **Error codes** for a rejected / timed-out 2FA and a missing CSRF header are the emulator's
+//!   (`AIRLOCK_2FA_AUTHENTICATION_REJECTED`, `AIRLOCK_2FA_AUTHENTICATION_TIMEOUT`,
+//!   `CSRF_HEADER_MISSING`); a real server's other codes arrive as [`Error::Api`] and end polling
+//!   all the same. `meta.nextAuthStep` on any error document moves the flow's state.
+//! - **Cookies**: a generic per-flow jar, no cookie name anywhere in the client.
+//! - **Media type**: bodies are parsed as JSON whatever the `Content-Type`; unknown members are
+//!   ignored; `errors[].status` may be a number or a string; `data.id` a string or a number.
+//! - **Timestamps**: RFC 3339, or any ISO-8601 form with an offset; anything else is a decode
+//!   error naming the JSON path.
+//! - **Polling**: every 1.5 s for at most 3 minutes by default ([`AirlockClient::builder`]);
+//!   only the status poll is ever retried by the transport.
+//! - **Abort**: `POST public/logout/`, then the cookies are dropped whatever the answer
+//!   ([`Flow::abort`]).
+//! - **Device list**: every attribute but `id` optional ([`Device`]); QR image read from
+//!   `qrCode` ([`QrCode`]).
+//! - **Step-up**: an access to a 2FA application from the user's logged-in session
+//!   ([`AirlockStepUp`]); the request's title and message cannot be shown on the phone.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

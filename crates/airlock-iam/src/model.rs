@@ -119,7 +119,8 @@ impl NextAuthStep {
     pub fn is_polling(&self) -> bool {
         matches!(
             self,
-            NextAuthStep::Airlock2faPollingRequired | NextAuthStep::Airlock2faPollingOrOfflineRequired
+            NextAuthStep::Airlock2faPollingRequired
+                | NextAuthStep::Airlock2faPollingOrOfflineRequired
         )
     }
 }

@@ -19,9 +19,9 @@ use auth_core::poll::PollStatus;
 use auth_core::{StepUp, StepUpHandle, StepUpOutcome, StepUpRequest, async_trait};
 use serde_json::json;
 
+use crate::Error;
 use crate::client::{AirlockClient, SavedFlow};
 use crate::model::{ApplicationId, FlowState, NextAuthStep};
-use crate::Error;
 
 /// The provider name in [`StepUpHandle::provider`].
 pub const PROVIDER: &str = "airlock-iam";
@@ -58,7 +58,11 @@ impl AirlockStepUp {
     }
 
     /// Drives the flow after the application access until the user has something to answer.
-    async fn prepare(&self, flow: &crate::Flow, mut state: FlowState) -> Result<Option<String>, Error> {
+    async fn prepare(
+        &self,
+        flow: &crate::Flow,
+        mut state: FlowState,
+    ) -> Result<Option<String>, Error> {
         for _ in 0..4 {
             match state {
                 FlowState::Done => return Ok(None),
@@ -105,10 +109,12 @@ impl StepUp for AirlockStepUp {
     type Error = Error;
 
     async fn start(&self, request: StepUpRequest) -> Result<StepUpHandle, Error> {
-        let session = self.session(&request.user).ok_or_else(|| Error::NoSession {
-            user: request.user.clone(),
-        })?;
-        let flow = self.client.resume(session);
+        let session = self
+            .session(&request.user)
+            .ok_or_else(|| Error::NoSession {
+                user: request.user.clone(),
+            })?;
+        let flow = self.client.resume(session)?;
         let state = flow.access_application(&self.application).await?;
         if state == FlowState::Next(NextAuthStep::PasswordRequired) {
             // The attached session is not logged in (any more).
@@ -140,7 +146,7 @@ impl StepUp for AirlockStepUp {
             .ok_or_else(|| Error::NoSession {
                 user: handle.user.clone(),
             })?;
-        let flow = self.client.resume(saved.clone());
+        let flow = self.client.resume(saved.clone())?;
         let settled = |outcome| {
             lock(&self.flows).remove(&handle.id);
             Ok(PollStatus::Ready(outcome))

@@ -131,8 +131,7 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a, c);
         assert_eq!(a.to_loginapp_string(), "2024-05-01T10:00:00.000+02:00");
-        let back: Timestamp =
-            serde_json::from_value(serde_json::to_value(a).unwrap()).unwrap();
+        let back: Timestamp = serde_json::from_value(serde_json::to_value(a).unwrap()).unwrap();
         assert_eq!(back, a);
     }
 

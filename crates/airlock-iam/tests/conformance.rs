@@ -2,6 +2,9 @@
 //! `fixtures/airlock-iam/` (real HTTP, every request checked), and every flow variant and
 //! error against the emulator (real HTTP on loopback).
 
+// Test code: panicking on a broken expectation is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::sync::Arc;
@@ -9,11 +12,13 @@ use std::time::Duration;
 
 use airlock_iam::emulator::{EmulatedUser, Emulator, SecondFactor, codes};
 use airlock_iam::{
-    AirlockClient, AirlockStepUp, ApplicationId, DeviceId, Endpoints, Error, ErrorCode,
-    FlowState, NextAuthStep, Otp, Password, PollConfig, PollStatus, SavedFlow, Timestamp,
+    AirlockClient, AirlockStepUp, ApplicationId, DeviceId, Endpoints, Error, ErrorCode, FlowState,
+    NextAuthStep, Otp, Password, PollConfig, PollStatus, SavedFlow, Timestamp,
 };
 use auth_core::clock::{Clock, FakeClock};
-use auth_core::{HttpClient, HttpConfig, HttpRequest, ReqwestClient, StepUp, StepUpOutcome, StepUpRequest};
+use auth_core::{
+    HttpClient, HttpConfig, HttpRequest, ReqwestClient, StepUp, StepUpOutcome, StepUpRequest,
+};
 use common::Replay;
 
 fn fast() -> PollConfig {
@@ -21,7 +26,10 @@ fn fast() -> PollConfig {
 }
 
 fn client(url: &str) -> AirlockClient {
-    AirlockClient::builder(url).poll_config(fast()).build().unwrap()
+    AirlockClient::builder(url)
+        .poll_config(fast())
+        .build()
+        .unwrap()
 }
 
 fn pw(s: &str) -> Password {
@@ -47,9 +55,18 @@ async fn replay_mobile_only_transcript() {
     let challenge = flow.retrieve_mobile_only_challenge().await.unwrap();
     assert_eq!(challenge.id, "886213471502345678");
     assert_eq!(challenge.uri.scheme(), "airlock2fa");
-    assert_eq!(challenge.uri.session_token().expose_secret(), "kq9XbT2mZr8sW1pN");
-    assert_eq!(challenge.uri.user_id(), "8c3d3ad0-6d3b-4f2e-9a3c-2d1f0e9b7a61");
-    assert!(matches!(flow.poll().await.unwrap(), PollStatus::Pending { .. }));
+    assert_eq!(
+        challenge.uri.session_token().expose_secret(),
+        "kq9XbT2mZr8sW1pN"
+    );
+    assert_eq!(
+        challenge.uri.user_id(),
+        "8c3d3ad0-6d3b-4f2e-9a3c-2d1f0e9b7a61"
+    );
+    assert!(matches!(
+        flow.poll().await.unwrap(),
+        PollStatus::Pending { .. }
+    ));
     let done = flow.wait().await.unwrap();
     assert!(done.is_done());
     assert_eq!(flow.state(), FlowState::Done);
@@ -59,8 +76,14 @@ async fn replay_mobile_only_transcript() {
 async fn replay_one_touch(name: &str) -> Result<airlock_iam::StepResponse, Error> {
     let r = Replay::start(name).await;
     let flow = client(&r.loginapp_url()).flow();
-    let step = flow.check_password("alice", &pw("password1")).await.unwrap();
-    assert_eq!(step.next, Some(NextAuthStep::Airlock2faPollingOrOfflineRequired));
+    let step = flow
+        .check_password("alice", &pw("password1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        step.next,
+        Some(NextAuthStep::Airlock2faPollingOrOfflineRequired)
+    );
     let out = flow.wait().await;
     r.assert_complete();
     out
@@ -68,7 +91,12 @@ async fn replay_one_touch(name: &str) -> Result<airlock_iam::StepResponse, Error
 
 #[tokio::test]
 async fn replay_one_touch_approved() {
-    assert!(replay_one_touch("one_touch_approved").await.unwrap().is_done());
+    assert!(
+        replay_one_touch("one_touch_approved")
+            .await
+            .unwrap()
+            .is_done()
+    );
 }
 
 #[tokio::test]
@@ -82,7 +110,10 @@ async fn replay_one_touch_rejected() {
 async fn replay_one_touch_timed_out() {
     let err = replay_one_touch("one_touch_timed_out").await.unwrap_err();
     assert!(matches!(err, Error::TimedOut { .. }), "{err:?}");
-    assert!(!err.is_timeout(), "a server timeout is not the client's deadline");
+    assert!(
+        !err.is_timeout(),
+        "a server timeout is not the client's deadline"
+    );
 }
 
 #[tokio::test]
@@ -97,7 +128,10 @@ async fn replay_application_access_before_authentication() {
         flow.start().await.unwrap(),
         FlowState::Next(NextAuthStep::PasswordRequired)
     );
-    let step = flow.check_password("carol", &pw("password1")).await.unwrap();
+    let step = flow
+        .check_password("carol", &pw("password1"))
+        .await
+        .unwrap();
     assert_eq!(step.next, Some(NextAuthStep::OtpRequired));
     r.assert_complete();
 }
@@ -119,7 +153,10 @@ async fn replay_wrong_password_then_temporarily_locked() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(flow.state(), FlowState::Next(NextAuthStep::PasswordRequired));
+    assert_eq!(
+        flow.state(),
+        FlowState::Next(NextAuthStep::PasswordRequired)
+    );
     match flow.check_password("jdoe", &pw("password1")).await {
         Err(Error::TemporarilyLocked { until, .. }) => assert_eq!(until, Some(expiry)),
         other => panic!("{other:?}"),
@@ -131,7 +168,10 @@ async fn replay_wrong_password_then_temporarily_locked() {
 async fn replay_locked_account() {
     let r = Replay::start("locked_account").await;
     let flow = client(&r.loginapp_url()).flow();
-    let err = flow.check_password("locked", &pw("password1")).await.unwrap_err();
+    let err = flow
+        .check_password("locked", &pw("password1"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::UserLocked { .. }), "{err:?}");
     assert_eq!(err.http_status(), Some(403));
     assert_eq!(err.next_auth_step(), None);
@@ -142,14 +182,27 @@ async fn replay_locked_account() {
 async fn replay_password_and_otp() {
     let r = Replay::start("password_and_otp").await;
     let flow = client(&r.loginapp_url()).flow();
-    let step = flow.check_password("carol", &pw("password1")).await.unwrap();
+    let step = flow
+        .check_password("carol", &pw("password1"))
+        .await
+        .unwrap();
     assert_eq!(step.id, "c7a96a75-4b7e-4f7a-9c1e-3d5b2a1f0e9d");
     let err = flow.check_otp(&Otp::new("000000")).await.unwrap_err();
     assert!(
-        matches!(err, Error::WrongOtp { temporary_lock_expiry: Some(_), .. }),
+        matches!(
+            err,
+            Error::WrongOtp {
+                temporary_lock_expiry: Some(_),
+                ..
+            }
+        ),
         "{err:?}"
     );
-    assert_eq!(flow.state(), FlowState::Next(NextAuthStep::OtpRequired), "same step");
+    assert_eq!(
+        flow.state(),
+        FlowState::Next(NextAuthStep::OtpRequired),
+        "same step"
+    );
     assert!(flow.check_otp(&Otp::new("123456")).await.unwrap().is_done());
     r.assert_complete();
 }
@@ -159,7 +212,10 @@ async fn replay_device_choice() {
     let r = Replay::start("device_choice").await;
     let flow = client(&r.loginapp_url()).flow();
     let step = flow.check_password("bob", &pw("password1")).await.unwrap();
-    assert_eq!(step.next, Some(NextAuthStep::Airlock2faDeviceChoiceRequired));
+    assert_eq!(
+        step.next,
+        Some(NextAuthStep::Airlock2faDeviceChoiceRequired)
+    );
     let devices = flow.retrieve_devices().await.unwrap();
     assert_eq!(devices.len(), 2);
     assert_eq!(devices[0].display_name.as_deref(), Some("Bob's iPhone"));
@@ -168,7 +224,10 @@ async fn replay_device_choice() {
     assert_eq!(devices[0].app_version_supported, Some(true));
     assert_eq!(devices[1].app_version, None);
     let step = flow.select_device(&devices[0].id).await.unwrap();
-    assert_eq!(step.next, Some(NextAuthStep::Airlock2faPollingOrOfflineRequired));
+    assert_eq!(
+        step.next,
+        Some(NextAuthStep::Airlock2faPollingOrOfflineRequired)
+    );
     assert!(flow.wait().await.unwrap().is_done());
     r.assert_complete();
 }
@@ -177,7 +236,10 @@ async fn replay_device_choice() {
 async fn replay_unknown_next_step_is_other() {
     let r = Replay::start("unknown_next_step").await;
     let flow = client(&r.loginapp_url()).flow();
-    let step = flow.check_password("frank", &pw("password1")).await.unwrap();
+    let step = flow
+        .check_password("frank", &pw("password1"))
+        .await
+        .unwrap();
     let other = NextAuthStep::Other("TERMS_OF_SERVICES_ACCEPTANCE_REQUIRED".into());
     assert_eq!(step.next, Some(other.clone()));
     assert_eq!(step.attribute_str("termsVersion"), Some("2024-01"));
@@ -189,7 +251,10 @@ async fn replay_unknown_next_step_is_other() {
 async fn replay_missing_csrf_header() {
     let r = Replay::start("missing_csrf_header").await;
     let flow = client(&r.loginapp_url()).flow();
-    let err = flow.check_password("jdoe", &pw("password1")).await.unwrap_err();
+    let err = flow
+        .check_password("jdoe", &pw("password1"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::CsrfHeaderMissing { .. }), "{err:?}");
     assert_eq!(err.http_status(), Some(403));
     r.assert_complete();
@@ -204,10 +269,18 @@ async fn replay_internal_base_path_with_uuid_ids() {
         flow.start().await.unwrap(),
         FlowState::Next(NextAuthStep::PasswordRequired)
     );
-    flow.check_password("alice", &pw("password1")).await.unwrap();
+    flow.check_password("alice", &pw("password1"))
+        .await
+        .unwrap();
     assert!(flow.wait().await.unwrap().is_done());
-    assert_eq!(flow.session_id().as_deref(), Some("c7a96a75-4b7e-4f7a-9c1e-3d5b2a1f0e9d"));
-    assert_eq!(flow.access_default_application().await.unwrap(), FlowState::Done);
+    assert_eq!(
+        flow.session_id().as_deref(),
+        Some("c7a96a75-4b7e-4f7a-9c1e-3d5b2a1f0e9d")
+    );
+    assert_eq!(
+        flow.access_default_application().await.unwrap(),
+        FlowState::Done
+    );
     r.assert_complete();
 }
 
@@ -226,9 +299,15 @@ async fn mobile_only_flow_step_by_step() {
     );
     let challenge = flow.retrieve_mobile_only_challenge().await.unwrap();
     assert!(challenge.id.chars().all(|c| c.is_ascii_digit()));
-    assert_eq!(flow.state(), FlowState::Next(NextAuthStep::Airlock2faPollingRequired));
+    assert_eq!(
+        flow.state(),
+        FlowState::Next(NextAuthStep::Airlock2faPollingRequired)
+    );
     for _ in 0..2 {
-        assert!(matches!(flow.poll().await.unwrap(), PollStatus::Pending { .. }));
+        assert!(matches!(
+            flow.poll().await.unwrap(),
+            PollStatus::Pending { .. }
+        ));
     }
     // The app hands the token to Futurae; the user approves.
     assert!(emu.approve_session_token(challenge.uri.session_token().expose_secret()));
@@ -271,7 +350,10 @@ async fn mobile_only_flow_step_by_step() {
         }
     }
     let body: serde_json::Value = serde_json::from_slice(&reqs[0].body).unwrap();
-    assert_eq!(body, serde_json::json!({"username": "jdoe", "password": "password1"}));
+    assert_eq!(
+        body,
+        serde_json::json!({"username": "jdoe", "password": "password1"})
+    );
 }
 
 // ---- every variant ---------------------------------------------------------------------------
@@ -280,8 +362,14 @@ async fn mobile_only_flow_step_by_step() {
 async fn one_touch_approved_while_polling() {
     let emu = Emulator::start().await;
     let flow = client(&emu.loginapp_url()).flow();
-    let step = flow.check_password("alice", &pw("password1")).await.unwrap();
-    assert_eq!(step.next, Some(NextAuthStep::Airlock2faPollingOrOfflineRequired));
+    let step = flow
+        .check_password("alice", &pw("password1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        step.next,
+        Some(NextAuthStep::Airlock2faPollingOrOfflineRequired)
+    );
     assert_eq!(emu.pushes("alice"), vec!["alice-phone".to_string()]);
     let (done, approved) = tokio::join!(flow.wait(), async {
         tokio::time::sleep(Duration::from_millis(60)).await;
@@ -302,15 +390,23 @@ async fn one_touch_approved_while_polling() {
 async fn one_touch_rejected_on_the_phone() {
     let emu = Emulator::start().await;
     let flow = client(&emu.loginapp_url()).flow();
-    flow.check_password("alice", &pw("password1")).await.unwrap();
+    flow.check_password("alice", &pw("password1"))
+        .await
+        .unwrap();
     assert!(emu.reject("alice"));
     let err = flow.wait().await.unwrap_err();
     assert!(matches!(err, Error::Rejected { .. }), "{err:?}");
-    assert_eq!(err.code(), Some(&ErrorCode::Airlock2faAuthenticationRejected));
+    assert_eq!(
+        err.code(),
+        Some(&ErrorCode::Airlock2faAuthenticationRejected)
+    );
     // The emulator restarts the flow: another poll is an unexpected call.
     let again = flow.poll().await.unwrap_err();
     assert!(matches!(again, Error::UnexpectedCall { .. }), "{again:?}");
-    assert_eq!(flow.state(), FlowState::Next(NextAuthStep::PasswordRequired));
+    assert_eq!(
+        flow.state(),
+        FlowState::Next(NextAuthStep::PasswordRequired)
+    );
 }
 
 #[tokio::test]
@@ -323,11 +419,16 @@ async fn one_touch_times_out_on_the_server() {
         .await;
     let c = AirlockClient::builder(&emu.loginapp_url())
         .clock(Arc::new(clock.clone()))
-        .poll_config(PollConfig::every(Duration::from_secs(5), Duration::from_secs(300)))
+        .poll_config(PollConfig::every(
+            Duration::from_secs(5),
+            Duration::from_secs(300),
+        ))
         .build()
         .unwrap();
     let flow = c.flow();
-    flow.check_password("alice", &pw("password1")).await.unwrap();
+    flow.check_password("alice", &pw("password1"))
+        .await
+        .unwrap();
     let err = flow.wait().await.unwrap_err();
     assert!(matches!(err, Error::TimedOut { .. }), "{err:?}");
     assert_eq!(clock.sleeps(), vec![Duration::from_secs(5); 12]);
@@ -337,7 +438,9 @@ async fn one_touch_times_out_on_the_server() {
 async fn one_touch_time_out_hook() {
     let emu = Emulator::start().await;
     let flow = client(&emu.loginapp_url()).flow();
-    flow.check_password("alice", &pw("password1")).await.unwrap();
+    flow.check_password("alice", &pw("password1"))
+        .await
+        .unwrap();
     assert!(emu.time_out("alice"));
     assert!(!emu.time_out("alice"), "nothing pending any more");
     assert!(matches!(flow.wait().await, Err(Error::TimedOut { .. })));
@@ -347,7 +450,9 @@ async fn one_touch_time_out_hook() {
 async fn one_touch_switch_to_offline_passcode() {
     let emu = Emulator::start().await;
     let flow = client(&emu.loginapp_url()).flow();
-    flow.check_password("alice", &pw("password1")).await.unwrap();
+    flow.check_password("alice", &pw("password1"))
+        .await
+        .unwrap();
     let step = flow.switch_to_offline().await.unwrap();
     assert_eq!(
         step.next,
@@ -356,7 +461,12 @@ async fn one_touch_switch_to_offline_passcode() {
     assert!(step.attributes.get("qrCode").is_none());
     assert_eq!(emu.pending_count("alice"), 0, "the push was withdrawn");
     let passcode = emu.passcode("alice").unwrap();
-    assert!(flow.check_passcode(&Otp::new(passcode)).await.unwrap().is_done());
+    assert!(
+        flow.check_passcode(&Otp::new(passcode))
+            .await
+            .unwrap()
+            .is_done()
+    );
 }
 
 #[tokio::test]
@@ -376,7 +486,10 @@ async fn device_choice_then_push() {
     let emu = Emulator::start().await;
     let flow = client(&emu.loginapp_url()).flow();
     let step = flow.check_password("bob", &pw("password1")).await.unwrap();
-    assert_eq!(step.next, Some(NextAuthStep::Airlock2faDeviceChoiceRequired));
+    assert_eq!(
+        step.next,
+        Some(NextAuthStep::Airlock2faDeviceChoiceRequired)
+    );
     assert!(emu.pushes("bob").is_empty(), "no push before the choice");
     let devices = flow.retrieve_devices().await.unwrap();
     let ids: Vec<&str> = devices.iter().map(|d| d.id.as_str()).collect();
@@ -389,9 +502,15 @@ async fn device_choice_then_push() {
         matches!(bad.code(), Some(ErrorCode::Other(c)) if c == codes::INVALID_DEVICE_ID),
         "{bad:?}"
     );
-    assert_eq!(flow.state(), FlowState::Next(NextAuthStep::Airlock2faDeviceChoiceRequired));
+    assert_eq!(
+        flow.state(),
+        FlowState::Next(NextAuthStep::Airlock2faDeviceChoiceRequired)
+    );
     let step = flow.select_device(&devices[1].id).await.unwrap();
-    assert_eq!(step.next, Some(NextAuthStep::Airlock2faPollingOrOfflineRequired));
+    assert_eq!(
+        step.next,
+        Some(NextAuthStep::Airlock2faPollingOrOfflineRequired)
+    );
     assert_eq!(emu.pushes("bob"), vec!["bob-pixel".to_string()]);
     emu.approve("bob");
     assert!(flow.wait().await.unwrap().is_done());
@@ -402,20 +521,29 @@ async fn push_to_all_skips_device_choice() {
     let emu = Emulator::builder().push_to_all(true).start().await;
     let flow = client(&emu.loginapp_url()).flow();
     let step = flow.check_password("bob", &pw("password1")).await.unwrap();
-    assert_eq!(step.next, Some(NextAuthStep::Airlock2faPollingOrOfflineRequired));
+    assert_eq!(
+        step.next,
+        Some(NextAuthStep::Airlock2faPollingOrOfflineRequired)
+    );
     assert_eq!(emu.pushes("bob").len(), 2);
 }
 
 #[tokio::test]
 async fn generic_otp_wrong_then_right() {
     let clock = FakeClock::at_unix(1_800_000_000);
-    let emu = Emulator::builder().clock(Arc::new(clock.clone())).start().await;
+    let emu = Emulator::builder()
+        .clock(Arc::new(clock.clone()))
+        .start()
+        .await;
     let c = AirlockClient::builder(&emu.loginapp_url())
         .clock(Arc::new(clock.clone()))
         .build()
         .unwrap();
     let flow = c.flow();
-    let step = flow.check_password("carol", &pw("password1")).await.unwrap();
+    let step = flow
+        .check_password("carol", &pw("password1"))
+        .await
+        .unwrap();
     assert_eq!(step.next, Some(NextAuthStep::OtpRequired));
     let err = flow.check_otp(&Otp::new("999999x")).await.unwrap_err();
     let expiry = match &err {
@@ -442,12 +570,23 @@ async fn online_qr_code_then_polling() {
     let step = flow.check_password("dave", &pw("password1")).await.unwrap();
     assert_eq!(
         step.next,
-        Some(NextAuthStep::Other(codes::AIRLOCK_2FA_QR_CODE_RETRIEVAL_REQUIRED.into()))
+        Some(NextAuthStep::Other(
+            codes::AIRLOCK_2FA_QR_CODE_RETRIEVAL_REQUIRED.into()
+        ))
     );
     let qr = flow.retrieve_qr_code().await.unwrap();
-    assert!(qr.image.as_ref().unwrap().expose_secret().starts_with("data:"));
+    assert!(
+        qr.image
+            .as_ref()
+            .unwrap()
+            .expose_secret()
+            .starts_with("data:")
+    );
     assert!(!format!("{qr:?}").contains("session_token"));
-    assert!(matches!(flow.poll().await.unwrap(), PollStatus::Pending { .. }));
+    assert!(matches!(
+        flow.poll().await.unwrap(),
+        PollStatus::Pending { .. }
+    ));
     emu.approve("dave");
     assert!(flow.wait().await.unwrap().is_done());
 }
@@ -457,7 +596,10 @@ async fn mandatory_password_change() {
     let emu = Emulator::start().await;
     let c = client(&emu.loginapp_url());
     let flow = c.flow();
-    let step = flow.check_password("grace", &pw("password1")).await.unwrap();
+    let step = flow
+        .check_password("grace", &pw("password1"))
+        .await
+        .unwrap();
     assert_eq!(
         step.next,
         Some(NextAuthStep::Other(codes::PASSWORD_CHANGE_REQUIRED.into()))
@@ -494,7 +636,10 @@ async fn mandatory_password_change() {
 async fn unknown_step_code_surfaces_as_other() {
     let emu = Emulator::start().await;
     let flow = client(&emu.loginapp_url()).flow();
-    let step = flow.check_password("frank", &pw("password1")).await.unwrap();
+    let step = flow
+        .check_password("frank", &pw("password1"))
+        .await
+        .unwrap();
     let tos = NextAuthStep::Other("TERMS_OF_SERVICES_ACCEPTANCE_REQUIRED".into());
     assert_eq!(step.next, Some(tos.clone()));
     assert_eq!(flow.state(), FlowState::Next(tos));
@@ -513,10 +658,16 @@ async fn application_access_starts_and_confirms_the_flow() {
         flow.start().await.unwrap(),
         FlowState::Next(NextAuthStep::PasswordRequired)
     );
-    flow.check_password("alice", &pw("password1")).await.unwrap();
+    flow.check_password("alice", &pw("password1"))
+        .await
+        .unwrap();
     emu.approve("alice");
     flow.wait().await.unwrap();
-    assert_eq!(flow.start().await.unwrap(), FlowState::Done, "authorized now");
+    assert_eq!(
+        flow.start().await.unwrap(),
+        FlowState::Done,
+        "authorized now"
+    );
     let missing = flow
         .access_application(&ApplicationId::new("nope").unwrap())
         .await
@@ -529,7 +680,10 @@ async fn application_access_starts_and_confirms_the_flow() {
 #[tokio::test]
 async fn wrong_password_then_temporary_lock_then_success() {
     let clock = FakeClock::at_unix(1_800_000_000);
-    let emu = Emulator::builder().clock(Arc::new(clock.clone())).start().await;
+    let emu = Emulator::builder()
+        .clock(Arc::new(clock.clone()))
+        .start()
+        .await;
     let c = AirlockClient::builder(&emu.loginapp_url())
         .clock(Arc::new(clock.clone()))
         .build()
@@ -545,10 +699,20 @@ async fn wrong_password_then_temporary_lock_then_success() {
     };
     assert_eq!(until.remaining(clock.now()), Duration::from_secs(3));
     assert_eq!(err.next_auth_step(), Some(&NextAuthStep::PasswordRequired));
-    let err = flow.check_password("jdoe", &pw("password1")).await.unwrap_err();
-    assert!(matches!(err, Error::TemporarilyLocked { until: Some(_), .. }), "{err:?}");
+    let err = flow
+        .check_password("jdoe", &pw("password1"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::TemporarilyLocked { until: Some(_), .. }),
+        "{err:?}"
+    );
     // Unknown users get the same answers (no user enumeration).
-    let err = c.flow().check_password("nobody", &pw("x")).await.unwrap_err();
+    let err = c
+        .flow()
+        .check_password("nobody", &pw("x"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::WrongPassword { .. }), "{err:?}");
     clock.advance(Duration::from_secs(3));
     assert!(flow.check_password("jdoe", &pw("password1")).await.is_ok());
@@ -562,14 +726,26 @@ async fn locked_user_and_lock_after_repeated_failures() {
         .start()
         .await;
     let c = client(&emu.loginapp_url());
-    let err = c.flow().check_password("locked", &pw("password1")).await.unwrap_err();
+    let err = c
+        .flow()
+        .check_password("locked", &pw("password1"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::UserLocked { .. }), "{err:?}");
     for _ in 0..3 {
-        let e = c.flow().check_password("alice", &pw("bad")).await.unwrap_err();
+        let e = c
+            .flow()
+            .check_password("alice", &pw("bad"))
+            .await
+            .unwrap_err();
         assert!(matches!(e, Error::WrongPassword { .. }), "{e:?}");
     }
     assert!(emu.is_locked("alice"));
-    let err = c.flow().check_password("alice", &pw("password1")).await.unwrap_err();
+    let err = c
+        .flow()
+        .check_password("alice", &pw("password1"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::UserLocked { .. }), "{err:?}");
 }
 
@@ -580,7 +756,10 @@ async fn unexpected_call_without_a_flow() {
     let err = flow.poll().await.unwrap_err();
     assert!(matches!(err, Error::UnexpectedCall { .. }), "{err:?}");
     assert_eq!(err.http_status(), Some(400));
-    assert_eq!(flow.state(), FlowState::Next(NextAuthStep::PasswordRequired));
+    assert_eq!(
+        flow.state(),
+        FlowState::Next(NextAuthStep::PasswordRequired)
+    );
     let err = flow.retrieve_devices().await.unwrap_err();
     assert!(matches!(err, Error::UnexpectedCall { .. }), "{err:?}");
 }
@@ -600,12 +779,21 @@ async fn missing_csrf_header_is_refused() {
         .http_client(Arc::new(strip))
         .build()
         .unwrap();
-    let err = c.flow().check_password("jdoe", &pw("password1")).await.unwrap_err();
+    let err = c
+        .flow()
+        .check_password("jdoe", &pw("password1"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::CsrfHeaderMissing { .. }), "{err:?}");
     assert_eq!(err.http_status(), Some(403));
     // With protection off, the same request passes.
     emu.set_csrf_protection(false);
-    assert!(c.flow().check_password("jdoe", &pw("password1")).await.is_ok());
+    assert!(
+        c.flow()
+            .check_password("jdoe", &pw("password1"))
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -617,9 +805,14 @@ async fn polling_deadline_and_cancellation() {
         .build()
         .unwrap();
     let flow = c.flow();
-    flow.check_password("alice", &pw("password1")).await.unwrap();
+    flow.check_password("alice", &pw("password1"))
+        .await
+        .unwrap();
     let err = flow
-        .wait_with(&PollConfig::every(Duration::from_secs(2), Duration::from_secs(10)))
+        .wait_with(&PollConfig::every(
+            Duration::from_secs(2),
+            Duration::from_secs(10),
+        ))
         .await
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
@@ -629,12 +822,17 @@ async fn polling_deadline_and_cancellation() {
     ));
 
     let real = client(&emu.loginapp_url()).flow();
-    real.check_password("alice", &pw("password1")).await.unwrap();
+    real.check_password("alice", &pw("password1"))
+        .await
+        .unwrap();
     let err = real
         .wait_or_cancel(&fast(), tokio::time::sleep(Duration::from_millis(50)))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Core(auth_core::Error::Cancelled)), "{err:?}");
+    assert!(
+        matches!(err, Error::Core(auth_core::Error::Cancelled)),
+        "{err:?}"
+    );
     assert_eq!(emu.pending_count("alice"), 2, "both pushes still pending");
 }
 
@@ -665,10 +863,16 @@ async fn two_concurrent_flows_are_isolated() {
     a.retrieve_mobile_only_challenge().await.unwrap();
     emu.approve("alice");
     let (pa, pb) = tokio::join!(a.poll(), b.poll());
-    assert!(matches!(pa.unwrap(), PollStatus::Pending { .. }), "jdoe still waits");
+    assert!(
+        matches!(pa.unwrap(), PollStatus::Pending { .. }),
+        "jdoe still waits"
+    );
     assert!(matches!(pb.unwrap(), PollStatus::Ready(ref s) if s.is_done()));
     // alice's device step is not reachable from jdoe's session.
-    assert!(matches!(a.switch_to_offline().await, Err(Error::UnexpectedCall { .. })));
+    assert!(matches!(
+        a.switch_to_offline().await,
+        Err(Error::UnexpectedCall { .. })
+    ));
 }
 
 #[tokio::test]
@@ -683,9 +887,19 @@ async fn resume_a_saved_flow_in_another_client() {
         assert!(!format!("{saved:?}").contains(saved.cookies.cookies()[0].expose_value()));
         serde_json::to_string(&saved).unwrap()
     };
-    let saved: SavedFlow = serde_json::from_str(&json).unwrap();
-    let flow = client(&emu.loginapp_url()).resume(saved);
-    assert_eq!(flow.state(), FlowState::Next(NextAuthStep::Airlock2faPollingRequired));
+    let mut saved: SavedFlow = serde_json::from_str(&json).unwrap();
+    let other = client(&emu.loginapp_url());
+    saved.version = 99;
+    assert!(matches!(
+        other.resume(saved.clone()),
+        Err(Error::InvalidInput { .. })
+    ));
+    saved.version = SavedFlow::VERSION;
+    let flow = other.resume(saved).unwrap();
+    assert_eq!(
+        flow.state(),
+        FlowState::Next(NextAuthStep::Airlock2faPollingRequired)
+    );
     assert!(flow.wait().await.unwrap().is_done());
 }
 
@@ -693,13 +907,18 @@ async fn resume_a_saved_flow_in_another_client() {
 async fn abort_ends_the_server_session() {
     let emu = Emulator::start().await;
     let flow = client(&emu.loginapp_url()).flow();
-    flow.check_password("alice", &pw("password1")).await.unwrap();
+    flow.check_password("alice", &pw("password1"))
+        .await
+        .unwrap();
     assert_eq!(emu.session_count(), 1);
     assert!(flow.abort().await.unwrap());
     assert_eq!(emu.session_count(), 0);
     assert_eq!(flow.state(), FlowState::Start);
     assert_eq!(flow.cookie_count(), 0);
-    assert!(matches!(flow.poll().await, Err(Error::UnexpectedCall { .. })));
+    assert!(matches!(
+        flow.poll().await,
+        Err(Error::UnexpectedCall { .. })
+    ));
 }
 
 #[tokio::test]
@@ -708,13 +927,19 @@ async fn base_paths_and_slashless_endpoints() {
     let mut slashless = Endpoints::default();
     slashless.password_check = "public/authentication/password/check".into();
     slashless.status_poll = "public/authentication/airlock-2fa/status/poll".into();
-    for base in [emu.uri(), format!("{}/auth-login", emu.uri()), emu.loginapp_url()] {
+    for base in [
+        emu.uri(),
+        format!("{}/auth-login", emu.uri()),
+        emu.loginapp_url(),
+    ] {
         let c = AirlockClient::builder(&base)
             .endpoints(slashless.clone())
             .build()
             .unwrap();
         let flow = c.flow();
-        flow.check_password("alice", &pw("password1")).await.unwrap();
+        flow.check_password("alice", &pw("password1"))
+            .await
+            .unwrap();
         emu.approve("alice");
         assert!(matches!(flow.poll().await.unwrap(), PollStatus::Ready(ref s) if s.is_done()));
     }
@@ -725,7 +950,11 @@ async fn base_paths_and_slashless_endpoints() {
         .map(|r| r.url.path().to_owned())
         .collect();
     assert!(paths.contains(&"/rest/public/authentication/password/check".to_string()));
-    assert!(paths.contains(&"/auth-login/rest/public/authentication/airlock-2fa/status/poll".to_string()));
+    assert!(
+        paths.contains(
+            &"/auth-login/rest/public/authentication/airlock-2fa/status/poll".to_string()
+        )
+    );
 }
 
 // ---- auth-core step-up interface ------------------------------------------------------------
@@ -757,13 +986,16 @@ async fn step_up_through_the_auth_core_interface() {
         .unwrap();
     assert_eq!(handle.provider, "airlock-iam");
     assert_eq!(emu.pushes("alice").len(), 1);
-    assert!(matches!(stepup.check(&handle).await.unwrap(), PollStatus::Pending { .. }));
+    assert!(matches!(
+        stepup.check(&handle).await.unwrap(),
+        PollStatus::Pending { .. }
+    ));
     emu.approve("alice");
     let clock = FakeClock::at_unix(0);
     let outcome = stepup.wait(&handle, &clock, &fast()).await.unwrap();
     assert!(outcome.is_approved(), "{outcome:?}");
     // The user's session now reaches the demanding application.
-    let upgraded = c.resume(stepup.session("alice").unwrap());
+    let upgraded = c.resume(stepup.session("alice").unwrap()).unwrap();
     assert_eq!(
         upgraded
             .access_application(&ApplicationId::new("ebanking").unwrap())
@@ -789,21 +1021,43 @@ async fn step_up_mobile_only_denied_expired_and_unknown_user() {
     stepup.attach_session("erin", erin);
     let clock = FakeClock::at_unix(0);
 
-    let h = stepup.start(StepUpRequest::new("jdoe", "t", "m")).await.unwrap();
+    let h = stepup
+        .start(StepUpRequest::new("jdoe", "t", "m"))
+        .await
+        .unwrap();
     let uri = airlock_iam::MobileAuthUri::parse(h.user_url.as_deref().unwrap()).unwrap();
     emu.reject_session_token(uri.session_token().expose_secret());
     let out = stepup.wait(&h, &clock, &fast()).await.unwrap();
-    assert!(matches!(out, StepUpOutcome::Denied { fraud: false, .. }), "{out:?}");
+    assert!(
+        matches!(out, StepUpOutcome::Denied { fraud: false, .. }),
+        "{out:?}"
+    );
 
-    let h = stepup.start(StepUpRequest::new("bob", "t", "m")).await.unwrap();
-    assert_eq!(emu.pushes("bob"), vec!["bob-iphone".to_string()], "device chosen");
+    let h = stepup
+        .start(StepUpRequest::new("bob", "t", "m"))
+        .await
+        .unwrap();
+    assert_eq!(
+        emu.pushes("bob"),
+        vec!["bob-iphone".to_string()],
+        "device chosen"
+    );
     emu.time_out("bob");
     let out = stepup.wait(&h, &clock, &fast()).await.unwrap();
     assert_eq!(out, StepUpOutcome::Expired);
 
-    let h = stepup.start(StepUpRequest::new("erin", "t", "m")).await.unwrap();
+    let h = stepup
+        .start(StepUpRequest::new("erin", "t", "m"))
+        .await
+        .unwrap();
     emu.approve("erin");
-    assert!(stepup.wait(&h, &clock, &fast()).await.unwrap().is_approved());
+    assert!(
+        stepup
+            .wait(&h, &clock, &fast())
+            .await
+            .unwrap()
+            .is_approved()
+    );
 
     let err = stepup
         .start(StepUpRequest::new("mallory", "t", "m"))
@@ -820,9 +1074,274 @@ async fn custom_users_and_no_default_users() {
         .start()
         .await;
     let c = client(&emu.loginapp_url());
-    assert!(c.flow().check_password("zoe", &pw("pw-zoe-123")).await.unwrap().is_done());
+    assert!(
+        c.flow()
+            .check_password("zoe", &pw("pw-zoe-123"))
+            .await
+            .unwrap()
+            .is_done()
+    );
     assert!(matches!(
         c.flow().check_password("jdoe", &pw("password1")).await,
         Err(Error::WrongPassword { .. })
     ));
+}
+
+// ---- the emulator speaks the transcripts' shapes ----------------------------------------------
+
+/// Sends a transcript's requests to the emulator (same method, path below the emulator, body,
+/// `X-Same-Domain`, echoed cookies), playing the phone where the transcript's user decided, and
+/// compares every answer's shape: status, `data.type`, `nextAuthStep`, error code, and which
+/// `meta` members are present.
+async fn drive_transcript_against_emulator(name: &str) {
+    use airlock_iam::CookieJar;
+    use auth_core::clock::SystemClock;
+    let fixture = common::load(name);
+    let emu = Emulator::builder()
+        .temporary_lock(if name.contains("temporarily") {
+            Duration::from_secs(30)
+        } else {
+            Duration::ZERO
+        })
+        .start()
+        .await;
+    let http = ReqwestClient::new(&HttpConfig::default()).unwrap();
+    let mut jar = CookieJar::new();
+    let exchanges = fixture["exchanges"].as_array().unwrap();
+    let user = exchanges
+        .iter()
+        .find_map(|e| e["request"]["body"]["username"].as_str())
+        .unwrap_or("jdoe")
+        .to_owned();
+    for (i, ex) in exchanges.iter().enumerate() {
+        let (req, want) = (&ex["request"], &ex["response"]);
+        let path = req["path"].as_str().unwrap();
+        let want_status = want["status"].as_u64().unwrap();
+        let want_code = want["body"]["errors"][0]["code"].as_str();
+        // Play the phone (or the user typing the passcode) as the transcript says.
+        let mut body = req.get("body").cloned();
+        if path.ends_with("/status/poll/")
+            && want_status == 200
+            && want["body"]["data"]["attributes"]["nextAuthStep"].is_null()
+        {
+            assert!(emu.approve(&user), "{name}#{i}: nothing to approve");
+        }
+        match want_code {
+            Some("AIRLOCK_2FA_AUTHENTICATION_REJECTED") => assert!(emu.reject(&user)),
+            Some("AIRLOCK_2FA_AUTHENTICATION_TIMEOUT") => assert!(emu.time_out(&user)),
+            _ => {}
+        }
+        if path.ends_with("/otp/check/") && want_status == 200 {
+            body = Some(serde_json::json!({"otp": emu.passcode(&user).unwrap()}));
+        }
+        let url = url::Url::parse(&format!("{}{path}", emu.uri())).unwrap();
+        let mut builder = http::Request::builder()
+            .method(req["method"].as_str().unwrap())
+            .uri(url.as_str())
+            .header("content-type", "application/json");
+        if name != "missing_csrf_header" {
+            builder = builder.header("x-same-domain", "1");
+        }
+        if let Some(c) = jar.cookie_header(&url, SystemClock.now()) {
+            builder = builder.header("cookie", c);
+        }
+        let bytes = body
+            .map(|b| serde_json::to_vec(&b).unwrap())
+            .unwrap_or_default();
+        let resp = http.execute(builder.body(bytes).unwrap()).await.unwrap();
+        jar.store_response(&url, resp.headers(), SystemClock.now());
+        let got: serde_json::Value = serde_json::from_slice(resp.body()).unwrap();
+        let w = &want["body"];
+        let ctx = format!("{name}#{i}: got {got}");
+        assert_eq!(u64::from(resp.status().as_u16()), want_status, "{ctx}");
+        assert_eq!(got["meta"]["type"], w["meta"]["type"], "{ctx}");
+        assert!(
+            Timestamp::parse(got["meta"]["timestamp"].as_str().unwrap()).is_ok(),
+            "{ctx}"
+        );
+        for key in ["nextAuthStep", "temporaryLockExpiry"] {
+            assert_eq!(
+                got["meta"].get(key).is_some(),
+                w["meta"].get(key).is_some(),
+                "{ctx}: meta.{key}"
+            );
+        }
+        assert_eq!(
+            got["meta"]["nextAuthStep"], w["meta"]["nextAuthStep"],
+            "{ctx}"
+        );
+        assert_eq!(got["errors"][0]["code"], w["errors"][0]["code"], "{ctx}");
+        assert_eq!(
+            got["errors"][0]["status"], w["errors"][0]["status"],
+            "{ctx}"
+        );
+        if w["data"].is_array() {
+            assert_eq!(
+                got["data"].as_array().unwrap().len(),
+                w["data"].as_array().unwrap().len(),
+                "{ctx}"
+            );
+            assert_eq!(got["data"][0]["id"], w["data"][0]["id"], "{ctx}");
+        } else {
+            assert_eq!(got["data"]["type"], w["data"]["type"], "{ctx}");
+            assert_eq!(
+                got["data"]["attributes"]["nextAuthStep"], w["data"]["attributes"]["nextAuthStep"],
+                "{ctx}"
+            );
+            assert_eq!(
+                got["data"]["attributes"].is_object(),
+                w["data"]["attributes"].is_object(),
+                "{ctx}"
+            );
+        }
+        if want["headers"]["Set-Cookie"].is_string() {
+            assert!(
+                resp.headers().get("set-cookie").is_some(),
+                "{ctx}: no session cookie"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn emulator_answers_every_transcript_in_the_same_shapes() {
+    let dir = common::fixtures_dir();
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            e.unwrap()
+                .file_name()
+                .into_string()
+                .unwrap()
+                .strip_suffix(".json")
+                .map(str::to_owned)
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 12);
+    for name in names {
+        drive_transcript_against_emulator(&name).await;
+    }
+}
+
+#[tokio::test]
+async fn secrets_never_in_debug_or_display() {
+    let emu = Emulator::builder()
+        .temporary_lock(Duration::ZERO)
+        .start()
+        .await;
+    let c = client(&emu.loginapp_url());
+    let flow = c.flow();
+    let mut shown = Vec::new();
+    let wrong = flow
+        .check_password("jdoe", &pw("hunter2-typo"))
+        .await
+        .unwrap_err();
+    shown.push(format!("{wrong} {wrong:?}"));
+    let flow = c.flow();
+    let step = flow.check_password("jdoe", &pw("password1")).await.unwrap();
+    shown.push(format!("{step:?}"));
+    let challenge = flow.retrieve_mobile_only_challenge().await.unwrap();
+    shown.push(format!("{challenge:?} {:?}", challenge.attributes));
+    let saved = flow.save();
+    shown.push(format!("{flow:?} {saved:?} {c:?}"));
+    let cookie = saved.cookies.cookies()[0].expose_value().to_owned();
+    let token = challenge.uri.session_token().expose_secret().to_owned();
+    let err = flow.check_otp(&Otp::new("135790")).await.unwrap_err();
+    shown.push(format!("{err} {err:?}"));
+    let all = shown.join("\n");
+    for secret in [
+        "hunter2-typo",
+        "password1",
+        cookie.as_str(),
+        token.as_str(),
+        "135790",
+    ] {
+        assert!(!all.contains(secret), "{secret} leaked in:\n{all}");
+    }
+    assert!(all.contains("JSESSIONID"), "cookie names are fine to show");
+}
+
+/// One raw request to the emulator with a flow's cookies (for the emulator-only endpoints).
+async fn raw(
+    emu: &Emulator,
+    method: &str,
+    path: &str,
+    saved: &SavedFlow,
+) -> (u16, serde_json::Value) {
+    use auth_core::clock::SystemClock;
+    let url = url::Url::parse(&format!("{}{path}", emu.loginapp_url())).unwrap();
+    let mut b = http::Request::builder()
+        .method(method)
+        .uri(url.as_str())
+        .header("x-same-domain", "1")
+        .header("content-type", "application/json");
+    if let Some(c) = saved.cookies.cookie_header(&url, SystemClock.now()) {
+        b = b.header("cookie", c);
+    }
+    let http = ReqwestClient::new(&HttpConfig::default()).unwrap();
+    let resp = http.execute(b.body(Vec::new()).unwrap()).await.unwrap();
+    (
+        resp.status().as_u16(),
+        serde_json::from_slice(resp.body()).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn emulator_session_info_and_flow_delete() {
+    let emu = Emulator::start().await;
+    let flow = client(&emu.loginapp_url()).flow();
+    flow.check_password("alice", &pw("password1"))
+        .await
+        .unwrap();
+    let (status, body) = raw(&emu, "GET", "/rest/protected/my/session", &flow.save()).await;
+    assert_eq!(status, 401, "not done yet: {body}");
+    assert_eq!(
+        body["meta"]["nextAuthStep"],
+        "AIRLOCK_2FA_POLLING_OR_OFFLINE_REQUIRED"
+    );
+    emu.approve("alice");
+    flow.wait().await.unwrap();
+    let saved = flow.save();
+    let (status, body) = raw(&emu, "GET", "/rest/protected/my/session", &saved).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["attributes"]["username"], "alice");
+    assert_eq!(body["data"]["id"].as_str(), flow.session_id().as_deref());
+    let (status, _) = raw(&emu, "DELETE", "/rest/public/authentication/flow", &saved).await;
+    assert_eq!(status, 200);
+    let (status, body) = raw(&emu, "GET", "/rest/protected/my/session", &saved).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(emu.session_count(), 0);
+}
+
+#[tokio::test]
+async fn step_up_refuses_sessions_it_cannot_drive() {
+    let emu = Emulator::start().await;
+    let c = client(&emu.loginapp_url());
+    let stepup = AirlockStepUp::new(c.clone(), ApplicationId::new("ebanking").unwrap());
+    // A session that never logged in.
+    let anonymous = c.flow();
+    anonymous.access_default_application().await.unwrap();
+    stepup.attach_session("ghost", anonymous.save());
+    let err = stepup
+        .start(StepUpRequest::new("ghost", "t", "m"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NoSession { .. }), "{err:?}");
+    // A user whose flow stops at a step the interface cannot drive (generic OTP to type).
+    let (_, carol) = logged_in(&emu, "carol").await;
+    stepup.attach_session("carol", carol);
+    let err = stepup
+        .start(StepUpRequest::new("carol", "t", "m"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::UnsupportedStep {
+                step: NextAuthStep::OtpRequired
+            }
+        ),
+        "{err:?}"
+    );
 }

@@ -1,7 +1,7 @@
 //! Test support: replaying the hand-written transcripts of `fixtures/airlock-iam/` from a real
 //! local HTTP server that checks every request the client sends.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -38,8 +38,11 @@ impl Respond for Replayer {
         let i = p.next;
         p.next += 1;
         let Some(ex) = self.exchanges.get(i) else {
-            p.mismatches
-                .push(format!("request #{i} {} {}: transcript exhausted", request.method, request.url.path()));
+            p.mismatches.push(format!(
+                "request #{i} {} {}: transcript exhausted",
+                request.method,
+                request.url.path()
+            ));
             return ResponseTemplate::new(599).set_body_string("transcript exhausted");
         };
         let want = &ex["request"];
@@ -50,7 +53,13 @@ impl Respond for Replayer {
         if want["path"].as_str() != Some(request.url.path()) {
             problems.push(format!("path {} != {}", request.url.path(), want["path"]));
         }
-        let header = |n: &str| request.headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let header = |n: &str| {
+            request
+                .headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         if header("x-same-domain").is_none_or(|v| v.trim().is_empty()) {
             problems.push("no X-Same-Domain header".into());
         }
@@ -83,7 +92,8 @@ impl Respond for Replayer {
             problems.push(format!("unexpected cookie {cookie:?}"));
         }
         if !problems.is_empty() {
-            p.mismatches.push(format!("request #{i}: {}", problems.join("; ")));
+            p.mismatches
+                .push(format!("request #{i}: {}", problems.join("; ")));
             return ResponseTemplate::new(599).set_body_string(problems.join("; "));
         }
         let resp = &ex["response"];
@@ -93,7 +103,10 @@ impl Respond for Replayer {
                 t = t.append_header(k.as_str(), v.as_str().unwrap());
             }
         }
-        t.set_body_raw(serde_json::to_vec(&resp["body"]).unwrap(), "application/json")
+        t.set_body_raw(
+            serde_json::to_vec(&resp["body"]).unwrap(),
+            "application/json",
+        )
     }
 }
 
@@ -127,7 +140,9 @@ impl Replay {
 
     /// The Loginapp URL: the server root plus the transcript's prefix before `/rest/`.
     pub fn loginapp_url(&self) -> String {
-        let first = self.fixture["exchanges"][0]["request"]["path"].as_str().unwrap();
+        let first = self.fixture["exchanges"][0]["request"]["path"]
+            .as_str()
+            .unwrap();
         let prefix = &first[..first.find("/rest/").unwrap()];
         format!("{}{prefix}", self.server.uri())
     }

@@ -1,0 +1,209 @@
+//! Errors and redaction over real HTTP: bodies that are not JSON:API documents, malformed
+//! documents, input validation, and no secret in any `Debug`/`Display`.
+
+// Test code: panicking on a broken expectation is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use airlock_iam::{
+    AirlockClient, Error, FlowState, MobileAuthUri, NextAuthStep, Otp, Password, PollConfig,
+};
+use wiremock::matchers::{any, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const PASSWORD: &str = "correct-horse-battery-staple";
+
+async fn server_answering(status: u16, body: &str) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(status)
+                .insert_header("Set-Cookie", "GWSESSION=gw-cookie-secret-42; Path=/")
+                .set_body_string(body),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn gateway_html_page_is_an_unexpected_response_with_scrubbed_body() {
+    let body = format!("<html>Bad gateway for password={PASSWORD} gw-cookie-secret-42</html>");
+    let server = server_answering(502, &body).await;
+    let flow = AirlockClient::new(&server.uri()).unwrap().flow();
+    let err = flow
+        .check_password("jdoe", &Password::new(PASSWORD))
+        .await
+        .unwrap_err();
+    match &err {
+        Error::UnexpectedResponse { status, body } => {
+            assert_eq!(*status, 502);
+            assert!(body.as_str().contains("Bad gateway"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains(PASSWORD), "{shown}");
+    assert!(!shown.contains("gw-cookie-secret-42"), "{shown}");
+    assert!(shown.contains("[redacted]"));
+    assert_eq!(err.http_status(), Some(502));
+}
+
+#[tokio::test]
+async fn malformed_success_documents_are_decode_errors_with_a_path() {
+    for (body, want_path) in [
+        ("not json", "."),
+        (r#"{"data":{"type":"authentication.session"}}"#, "data"),
+        (
+            r#"{"data":{"type":"authentication.session","id":true}}"#,
+            "data.id",
+        ),
+        (
+            r#"{"data":{"type":"authentication.session","id":"1","attributes":{"nextAuthStep":["x"]}}}"#,
+            "data.attributes.nextAuthStep",
+        ),
+        (
+            r#"{"meta":{"temporaryLockExpiry":"soon"},"data":null}"#,
+            "meta",
+        ),
+    ] {
+        let server = server_answering(200, body).await;
+        let flow = AirlockClient::new(&server.uri()).unwrap().flow();
+        let err = flow
+            .check_password("jdoe", &Password::new(PASSWORD))
+            .await
+            .unwrap_err();
+        match &err {
+            Error::Core(auth_core::Error::Decode { path, .. }) => {
+                assert!(
+                    path.starts_with(want_path) || want_path == ".",
+                    "{body}: {path}"
+                )
+            }
+            other => panic!("{body}: {other:?}"),
+        }
+        assert!(!format!("{err:?}").contains(PASSWORD));
+    }
+}
+
+#[tokio::test]
+async fn error_documents_on_a_success_status_never_panic() {
+    // 200 with a mobile-only challenge lacking its URI, and with a bad URI.
+    for attrs in [
+        r#"{}"#,
+        r#"{"mobileAuthUri":"airlock2fa://auth?session_token=only"}"#,
+    ] {
+        let body = format!(
+            r#"{{"data":{{"type":"authentication.airlock-2fa.mobile-only.challenge","id":"1","attributes":{attrs}}}}}"#
+        );
+        let server = server_answering(200, &body).await;
+        let flow = AirlockClient::new(&server.uri()).unwrap().flow();
+        let err = flow.retrieve_mobile_only_challenge().await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidMobileAuthUri { .. } | Error::Core(auth_core::Error::Decode { .. })
+            ),
+            "{err:?}"
+        );
+        assert_eq!(flow.state(), FlowState::Start, "state unchanged on failure");
+    }
+}
+
+#[tokio::test]
+async fn an_error_document_with_next_step_moves_the_flow() {
+    let server = MockServer::start().await;
+    Mock::given(path("/rest/public/authentication/airlock-2fa/status/poll/"))
+        .respond_with(ResponseTemplate::new(401).set_body_string(
+            r#"{"meta":{"nextAuthStep":"SELECTION_REQUIRED"},"errors":[{"status":401,"code":"SESSION_GONE","title":"t","detail":"d"}]}"#,
+        ))
+        .mount(&server)
+        .await;
+    let flow = AirlockClient::new(&server.uri()).unwrap().flow();
+    let err = flow
+        .wait_with(&PollConfig::every(
+            Duration::from_millis(5),
+            Duration::from_secs(1),
+        ))
+        .await
+        .unwrap_err();
+    let doc = err.document().unwrap();
+    assert_eq!(doc.errors[0].title.as_deref(), Some("t"));
+    assert_eq!(doc.errors[0].detail.as_deref(), Some("d"));
+    assert!(matches!(err, Error::Api { .. }));
+    assert_eq!(
+        flow.state(),
+        FlowState::Next(NextAuthStep::Other("SELECTION_REQUIRED".into()))
+    );
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "errors end polling"
+    );
+}
+
+#[tokio::test]
+async fn invalid_input_is_refused_before_sending() {
+    let server = server_answering(500, "should not be called").await;
+    let c = AirlockClient::new(&server.uri()).unwrap();
+    let flow = c.flow();
+    for (user, password) in [("", "x"), ("jdoe", ""), ("jd\noe", "x")] {
+        let err = flow
+            .check_password(user, &Password::new(password))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    }
+    let long = "1".repeat(5000);
+    assert!(matches!(
+        flow.check_otp(&Otp::new(long)).await,
+        Err(Error::InvalidInput { .. })
+    ));
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[test]
+fn configuration_is_validated() {
+    assert!(AirlockClient::new("http://iam.example.com/auth").is_err());
+    assert!(AirlockClient::new("not a url").is_err());
+    assert!(
+        AirlockClient::builder("https://iam.example.com/auth")
+            .csrf_value("")
+            .build()
+            .is_err()
+    );
+    assert!(
+        AirlockClient::builder("https://iam.example.com/auth")
+            .csrf_value("a\nb")
+            .build()
+            .is_err()
+    );
+    assert!(
+        AirlockClient::builder("https://iam.example.com/auth")
+            .rest_path("/rest?x")
+            .build()
+            .is_err()
+    );
+    let c = AirlockClient::builder("https://iam.example.com/auth-login/rest/")
+        .rest_path("")
+        .build()
+        .unwrap();
+    assert_eq!(
+        c.url("public/authentication/otp/check/").as_str(),
+        "https://iam.example.com/auth-login/rest/public/authentication/otp/check/"
+    );
+}
+
+#[test]
+fn no_secret_in_debug() {
+    let p = Password::new(PASSWORD);
+    let o = Otp::new("246810");
+    let uri =
+        MobileAuthUri::parse("airlock2fa://auth?session_token=tok-SECRET-9&user_id=u-1").unwrap();
+    let shown = format!("{p:?} {o:?} {uri:?}");
+    for secret in [PASSWORD, "246810", "tok-SECRET-9"] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+    assert!(shown.contains("u-1"));
+}
