@@ -95,6 +95,11 @@ impl FakeClock {
         *self.now.lock().unwrap_or_else(|p| p.into_inner()) = to;
     }
 
+    /// The fake time (the same as [`Clock::now`], without importing the trait).
+    pub fn now(&self) -> SystemTime {
+        *self.now.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Every duration passed to `sleep` so far, in order.
     pub fn sleeps(&self) -> Vec<Duration> {
         self.slept.lock().unwrap_or_else(|p| p.into_inner()).clone()
@@ -104,7 +109,7 @@ impl FakeClock {
 #[async_trait]
 impl Clock for FakeClock {
     fn now(&self) -> SystemTime {
-        *self.now.lock().unwrap_or_else(|p| p.into_inner())
+        FakeClock::now(self)
     }
 
     async fn sleep(&self, duration: Duration) {

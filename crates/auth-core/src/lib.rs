@@ -62,7 +62,7 @@ pub use http::ReqwestClient;
 pub use http::{
     HttpClient, HttpConfig, HttpRequest, HttpResponse, RequestTimeout, Transport, TransportBuilder,
 };
-pub use poll::{PollConfig, PollStatus, poll_until};
+pub use poll::{PollConfig, PollStatus, poll_until, poll_until_cancelled};
 pub use retry::{Replay, RetryPolicy};
 pub use stepup::{Evidence, StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};
 

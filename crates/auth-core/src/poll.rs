@@ -120,6 +120,47 @@ where
     }
 }
 
+/// Like [`poll_until`], but stops with [`Error::Cancelled`] as soon as `cancel` completes (a
+/// user pressed "cancel", a shutdown signal, a oneshot receiver…), even mid-attempt or
+/// mid-sleep.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use auth_core::clock::SystemClock;
+/// use auth_core::poll::{poll_until_cancelled, PollConfig, PollStatus};
+/// use std::time::Duration;
+///
+/// let cfg = PollConfig::every(Duration::from_millis(10), Duration::from_secs(60));
+/// let cancel = tokio::time::sleep(Duration::from_millis(30));
+/// let r: Result<(), auth_core::Error> =
+///     poll_until_cancelled(&SystemClock, &cfg, cancel, |_| async { Ok(PollStatus::pending()) })
+///         .await;
+/// assert!(matches!(r, Err(auth_core::Error::Cancelled)));
+/// # }
+/// ```
+pub async fn poll_until_cancelled<T, E, F, Fut, C>(
+    clock: &dyn Clock,
+    config: &PollConfig,
+    cancel: C,
+    attempt: F,
+) -> Result<T, E>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<PollStatus<T>, E>>,
+    E: From<Error>,
+    C: Future,
+{
+    let mut polling = std::pin::pin!(poll_until(clock, config, attempt));
+    let mut cancel = std::pin::pin!(cancel);
+    std::future::poll_fn(|cx| {
+        if cancel.as_mut().poll(cx).is_ready() {
+            return std::task::Poll::Ready(Err(Error::Cancelled.into()));
+        }
+        polling.as_mut().poll(cx)
+    })
+    .await
+}
+
 fn scale(d: Duration, factor: f64) -> Duration {
     if !factor.is_finite() || factor <= 1.0 {
         return d;
@@ -184,6 +225,37 @@ mod tests {
             poll_until(&clock, &cfg, |_| async { Err(Error::Cancelled) }).await;
         assert!(matches!(r, Err(Error::Cancelled)));
         assert!(clock.sleeps().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_cancel_future_stops_polling() {
+        let clock = FakeClock::at_unix(0);
+        let cfg = PollConfig::every(Duration::from_secs(1), Duration::from_secs(60));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let mut tx = Some(tx);
+        let r: Result<(), Error> = poll_until_cancelled(&clock, &cfg, rx, |n| {
+            if n == 3
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(());
+            }
+            async { Ok(PollStatus::pending()) }
+        })
+        .await;
+        assert!(matches!(r, Err(Error::Cancelled)), "{r:?}");
+        assert!(clock.sleeps().len() <= 3);
+
+        // A settled poll wins over a cancel future that never completes.
+        let r: Result<u32, Error> =
+            poll_until_cancelled(&clock, &cfg, std::future::pending::<()>(), |n| async move {
+                Ok(if n < 2 {
+                    PollStatus::pending()
+                } else {
+                    PollStatus::Ready(n)
+                })
+            })
+            .await;
+        assert_eq!(r.unwrap(), 2);
     }
 
     #[tokio::test]

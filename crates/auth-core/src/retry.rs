@@ -21,6 +21,9 @@ pub enum Replay {
     /// The request carries an idempotency key the server honours, so repeating it cannot
     /// create a second resource.
     IdempotencyKey,
+    /// The request has no side effect whatever its method (a status poll sent as `POST`), so
+    /// it may be repeated.
+    SideEffectFree,
     /// Never repeat, whatever the method.
     Never,
 }
@@ -33,7 +36,7 @@ impl Replay {
                 *method,
                 Method::GET | Method::HEAD | Method::OPTIONS | Method::DELETE | Method::PUT
             ),
-            Replay::IdempotencyKey => true,
+            Replay::IdempotencyKey | Replay::SideEffectFree => true,
             Replay::Never => false,
         }
     }
@@ -115,6 +118,7 @@ mod tests {
         assert!(!Replay::ByMethod.allows(&Method::POST));
         assert!(!Replay::ByMethod.allows(&Method::PATCH));
         assert!(Replay::IdempotencyKey.allows(&Method::POST));
+        assert!(Replay::SideEffectFree.allows(&Method::POST));
         assert!(!Replay::Never.allows(&Method::GET));
     }
 
