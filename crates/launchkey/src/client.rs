@@ -1,12 +1,12 @@
 //! The Service Client: configuration, the signed JOSE transport, and the API calls.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use auth_core::http_types::header::{
-    AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER,
+    AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderMap, LOCATION,
 };
 use auth_core::http_types::{Method, Response};
 use auth_core::poll::{PollConfig, PollStatus, poll_until};
@@ -41,6 +41,11 @@ pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 pub const NEGATIVE_KID_TTL: Duration = Duration::from_secs(60);
 /// The most API keys kept by kid.
 pub const MAX_CACHED_API_KEYS: usize = 32;
+/// The most fetches of *unknown* API kids per [`KID_FETCH_WINDOW`] (anyone can send a webhook
+/// naming a random kid: without a budget each one would cost a request to the API).
+pub const MAX_KID_FETCHES_PER_WINDOW: usize = 10;
+/// The window of [`MAX_KID_FETCHES_PER_WINDOW`].
+pub const KID_FETCH_WINDOW: Duration = Duration::from_secs(60);
 
 /// Header carrying the API's response (and webhook) JWT.
 pub const X_IOV_JWT: &str = "x-iov-jwt";
@@ -213,6 +218,9 @@ struct Cache {
     current: Option<(String, SystemTime)>,
     keys: HashMap<String, Arc<RsaPublicKey>>,
     misses: HashMap<String, SystemTime>,
+    /// When each recent fetch of an unknown kid started (at most
+    /// [`MAX_KID_FETCHES_PER_WINDOW`] within [`KID_FETCH_WINDOW`]).
+    kid_fetches: VecDeque<SystemTime>,
 }
 
 struct Inner {
@@ -453,11 +461,7 @@ impl ServiceClient {
         }
         let resp = self.unsigned_get("/public/v3/ping").await?;
         if !resp.status().is_success() {
-            return Err(status_error(
-                resp.status().as_u16(),
-                resp.body(),
-                resp.headers(),
-            ));
+            return Err(self.status_error(&resp));
         }
         #[derive(Deserialize)]
         struct Ping {
@@ -470,6 +474,13 @@ impl ServiceClient {
         let local = self.inner.clock.unix_seconds();
         self.lock().offset = Some((api - local, self.inner.clock.now()));
         Ok(api)
+    }
+
+    /// The typed error for an unexpected status of an unsigned call.
+    fn status_error(&self, resp: &Response<Vec<u8>>) -> Error {
+        let status = resp.status().as_u16();
+        shared_status_error(status, resp.headers(), self.inner.clock.now())
+            .unwrap_or_else(|| auth_core::Error::status(status, resp.body(), &[]).into())
     }
 
     fn forget_offset(&self) {
@@ -506,11 +517,7 @@ impl ServiceClient {
         }
         let resp = self.unsigned_get("/public/v3/public-key").await?;
         if !resp.status().is_success() {
-            return Err(status_error(
-                resp.status().as_u16(),
-                resp.body(),
-                resp.headers(),
-            ));
+            return Err(self.status_error(&resp));
         }
         let kid = header_str(resp.headers(), X_IOV_KEY_ID)
             .ok_or_else(|| {
@@ -546,6 +553,7 @@ impl ServiceClient {
                 kid: kid.chars().take(64).collect(),
             });
         }
+        self.take_kid_fetch_budget(kid)?;
         let resp = self
             .unsigned_get(&format!("/public/v3/public-key/{kid}"))
             .await?;
@@ -561,17 +569,31 @@ impl ServiceClient {
             });
         }
         if !resp.status().is_success() {
-            return Err(status_error(
-                resp.status().as_u16(),
-                resp.body(),
-                resp.headers(),
-            ));
+            return Err(self.status_error(&resp));
         }
         let pem = std::str::from_utf8(resp.body())
             .map_err(|_| auth_core::Error::decode("public key response", ".", "not UTF-8 PEM"))?;
         let key = Arc::new(RsaPublicKey::from_pem(pem)?);
         self.remember_key(kid, key.clone());
         Ok(key)
+    }
+
+    /// Counts one fetch of an unknown kid against the budget, or refuses it.
+    fn take_kid_fetch_budget(&self, kid: &str) -> Result<(), Error> {
+        let now = self.inner.clock.now();
+        let mut c = self.lock();
+        while let Some(first) = c.kid_fetches.front()
+            && now.duration_since(*first).unwrap_or(Duration::ZERO) >= KID_FETCH_WINDOW
+        {
+            c.kid_fetches.pop_front();
+        }
+        if c.kid_fetches.len() >= MAX_KID_FETCHES_PER_WINDOW {
+            return Err(Error::ApiKeyFetchThrottled {
+                kid: kid.chars().take(64).collect(),
+            });
+        }
+        c.kid_fetches.push_back(now);
+        Ok(())
     }
 
     /// Verifies an API-signed JWT (response or webhook): allow-listed alg, signature under the
@@ -712,37 +734,54 @@ impl ServiceClient {
             }
             None => (Vec::new(), "application/jwt"),
         };
-        let jti = uuid::Uuid::new_v4().to_string();
-        let token = self.request_token(&method, &full_path, &body_bytes, now, &jti)?;
         let replay = if method == Method::GET {
             Replay::ByMethod
         } else {
             Replay::Never
         };
-        let req = self
+        // Every attempt gets its own token (fresh `jti`, `iat` from the server-adjusted clock
+        // at that moment): a retried GET never replays a spent 5-second token. POSTs and
+        // DELETEs are sent once.
+        let mut jti = String::new();
+        let mut build_error: Option<Error> = None;
+        let sent = self
             .inner
             .transport
-            .request(method, path)
-            .header(AUTHORIZATION, format!("IOV-JWT {token}"))
-            .header(CONTENT_TYPE, content_type)
-            .body(body_bytes)
-            .map_err(|e| Error::InvalidRequest {
-                field: "path",
-                reason: e.to_string(),
-            })?;
-        let resp = self.inner.transport.send(req, replay).await?;
+            .send_built(&method, replay, |attempt| {
+                let now = if attempt == 1 {
+                    now
+                } else {
+                    self.cached_server_now()
+                };
+                jti = uuid::Uuid::new_v4().to_string();
+                let built = self
+                    .request_token(&method, &full_path, &body_bytes, now, &jti)
+                    .and_then(|token| {
+                        self.inner
+                            .transport
+                            .request(method.clone(), path)
+                            .header(AUTHORIZATION, format!("IOV-JWT {token}"))
+                            .header(CONTENT_TYPE, content_type)
+                            .body(body_bytes.clone())
+                            .map_err(|e| Error::InvalidRequest {
+                                field: "path",
+                                reason: e.to_string(),
+                            })
+                    });
+                built.map_err(|e| {
+                    build_error = Some(e);
+                    // Only a marker: the real error is returned below.
+                    auth_core::Error::Cancelled
+                })
+            })
+            .await;
+        if let Some(e) = build_error {
+            return Err(e);
+        }
+        let resp = sent?;
         let status = resp.status().as_u16();
-        match status {
-            401 => return Err(Error::Unauthorized),
-            429 => {
-                return Err(Error::RateLimited {
-                    retry_after: header_str(resp.headers(), RETRY_AFTER.as_str())
-                        .and_then(|s| s.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs),
-                });
-            }
-            s if s >= 500 => return Err(Error::Server { status: s }),
-            _ => {}
+        if let Some(e) = shared_status_error(status, resp.headers(), self.inner.clock.now()) {
+            return Err(e);
         }
         self.verify_response(&resp, &jti).await?;
         let (_, body) = resp.into_parts();
@@ -752,7 +791,7 @@ impl ServiceClient {
     async fn verify_response(&self, resp: &Response<Vec<u8>>, jti: &str) -> Result<(), Error> {
         let token = header_str(resp.headers(), X_IOV_JWT).ok_or(VerificationError::MissingToken)?;
         let claims = self.verify_api_jwt(token).await?;
-        if claims.get("jti").and_then(Value::as_str) != Some(jti) {
+        if claim_str(&claims, "jti")? != jti {
             return Err(VerificationError::Jti.into());
         }
         let response = claims
@@ -996,15 +1035,17 @@ fn check_user(field: &'static str, value: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn status_error(status: u16, body: &[u8], headers: &HeaderMap) -> Error {
+/// The errors every call shares, decided by the status alone: 401, 429 (with its
+/// `Retry-After`, delta-seconds or HTTP date) and 5xx. The one place they are classified; see
+/// [`Error::http_status`] and friends for reading them back.
+fn shared_status_error(status: u16, headers: &HeaderMap, now: SystemTime) -> Option<Error> {
     match status {
-        429 => Error::RateLimited {
-            retry_after: header_str(headers, RETRY_AFTER.as_str())
-                .and_then(|s| s.trim().parse::<u64>().ok())
-                .map(Duration::from_secs),
-        },
-        s if s >= 500 => Error::Server { status: s },
-        s => auth_core::Error::status(s, body, &[]).into(),
+        401 => Some(Error::Unauthorized),
+        429 => Some(Error::RateLimited {
+            retry_after: auth_core::retry::retry_after(headers, now),
+        }),
+        500..=599 => Some(Error::Server { status }),
+        _ => None,
     }
 }
 
@@ -1061,6 +1102,202 @@ fn map_code(status: u16, code: &str, detail: Option<Value>, data: Option<Value>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SERVICE_PEM: &str = include_str!("../../../fixtures/launchkey/keys/service-a-pkcs1.pem");
+    const API_PEM: &str = include_str!("../../../fixtures/launchkey/keys/api.pem");
+    const SERVICE: &str = "9e4a2c8b-5d3f-4b1a-8c7e-6f5d4c3b2a19";
+
+    /// A client whose HTTP client serves the API public key by kid (and 404 for anything
+    /// else), plus the API key to sign tokens with.
+    fn client_and_api() -> (ServiceClient, ServicePrivateKey) {
+        let api = ServicePrivateKey::from_pem(API_PEM).unwrap();
+        let path = format!("/public/v3/public-key/{}", api.kid());
+        let pem = api.public_key_pem();
+        let http = move |req: auth_core::HttpRequest| {
+            let found = req.uri().path() == path;
+            let pem = pem.clone();
+            async move {
+                let status = if found { 200 } else { 404 };
+                Ok(http::Response::builder()
+                    .status(status)
+                    .body(if found { pem.into_bytes() } else { Vec::new() })
+                    .unwrap())
+            }
+        };
+        let client = ServiceClient::builder(
+            ServiceId::parse(SERVICE).unwrap(),
+            ServicePrivateKey::from_pem(SERVICE_PEM).unwrap(),
+        )
+        .base_url("http://127.0.0.1:9")
+        .http_client(Arc::new(http))
+        .build()
+        .unwrap();
+        (client, api)
+    }
+
+    fn full_claims(client: &ServiceClient) -> Map<String, Value> {
+        let now = client.cached_server_now();
+        let entity = client.service_id().entity();
+        json!({
+            "iss": "lka", "aud": entity, "sub": entity, "iat": now, "nbf": now, "exp": now + 5,
+            "jti": "j-1",
+            "response": {"status": 204},
+            "request": {"meth": "POST", "path": "/wh"},
+        })
+        .as_object()
+        .unwrap()
+        .clone()
+    }
+
+    fn sign(api: &ServicePrivateKey, claims: &Map<String, Value>) -> String {
+        api.sign_jws(JwsAlgorithm::RS256, &serde_json::to_vec(claims).unwrap())
+            .unwrap()
+    }
+
+    fn missing(r: Result<impl fmt::Debug, Error>) -> &'static str {
+        match r {
+            Err(Error::ResponseVerification(VerificationError::MissingClaim(c))) => c,
+            other => panic!("expected a missing claim, got {other:?}"),
+        }
+    }
+
+    /// Each required claim, when absent (or of the wrong JSON type), is reported missing by
+    /// name: not only wrong values are caught.
+    #[tokio::test]
+    async fn every_required_claim_is_checked_for_absence() {
+        let (client, api) = client_and_api();
+        let full = full_claims(&client);
+        client.verify_api_jwt(&sign(&api, &full)).await.unwrap();
+        for name in ["iss", "aud", "sub", "iat", "nbf", "exp"] {
+            let mut c = full.clone();
+            c.remove(name);
+            assert_eq!(missing(client.verify_api_jwt(&sign(&api, &c)).await), name);
+            let mut c = full.clone();
+            c.insert(name.into(), json!({"wrong": "type"}));
+            assert_eq!(missing(client.verify_api_jwt(&sign(&api, &c)).await), name);
+        }
+
+        // Response tokens: `jti`, `response`, `response.status`.
+        let respond = |claims: &Map<String, Value>| {
+            http::Response::builder()
+                .status(204)
+                .header(X_IOV_JWT, sign(&api, claims))
+                .body(Vec::new())
+                .unwrap()
+        };
+        client
+            .verify_response(&respond(&full), "j-1")
+            .await
+            .unwrap();
+        let mut c = full.clone();
+        c.remove("jti");
+        assert_eq!(
+            missing(client.verify_response(&respond(&c), "j-1").await),
+            "jti"
+        );
+        let mut c = full.clone();
+        c.remove("response");
+        assert_eq!(
+            missing(client.verify_response(&respond(&c), "j-1").await),
+            "response"
+        );
+        let mut c = full.clone();
+        c.insert("response".into(), json!({}));
+        assert_eq!(
+            missing(client.verify_response(&respond(&c), "j-1").await),
+            "response.status"
+        );
+
+        // Webhook tokens: `request`, `request.meth`, `request.path`.
+        let hook = |claims: &Map<String, Value>| {
+            let mut h = HeaderMap::new();
+            h.insert(X_IOV_JWT, sign(&api, claims).parse().unwrap());
+            h
+        };
+        let body = br#"{"service_user_hash":"h","api_time":"2019-01-01T00:00:00Z"}"#;
+        let mut c = full.clone();
+        c.insert(
+            "request".into(),
+            json!({"meth": "POST", "path": "/wh", "func": "S256", "hash": body_hash("S256", body)}),
+        );
+        client
+            .handle_webhook(&hook(&c), body, "POST", "/wh")
+            .await
+            .unwrap();
+        for (drop, name) in [
+            (None, "request"),
+            (Some("meth"), "request.meth"),
+            (Some("path"), "request.path"),
+        ] {
+            let mut c = c.clone();
+            match drop {
+                None => {
+                    c.remove("request");
+                }
+                Some(field) => {
+                    c.get_mut("request")
+                        .and_then(Value::as_object_mut)
+                        .unwrap()
+                        .remove(field);
+                }
+            }
+            assert_eq!(
+                missing(client.handle_webhook(&hook(&c), body, "POST", "/wh").await),
+                name
+            );
+        }
+    }
+
+    #[test]
+    fn shared_statuses_are_classified_in_one_place() {
+        let mut h = HeaderMap::new();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+        assert!(matches!(
+            shared_status_error(401, &h, now),
+            Some(Error::Unauthorized)
+        ));
+        assert!(matches!(
+            shared_status_error(429, &h, now),
+            Some(Error::RateLimited { retry_after: None })
+        ));
+        h.insert(http::header::RETRY_AFTER, "7".parse().unwrap());
+        assert!(matches!(
+            shared_status_error(429, &h, now),
+            Some(Error::RateLimited { retry_after: Some(d) }) if d == Duration::from_secs(7)
+        ));
+        // An HTTP date works too (auth-core's parser).
+        let later = httpdate_in(now, 30);
+        h.insert(http::header::RETRY_AFTER, later.parse().unwrap());
+        assert!(matches!(
+            shared_status_error(429, &h, now),
+            Some(Error::RateLimited { retry_after: Some(d) }) if d == Duration::from_secs(30)
+        ));
+        assert!(matches!(
+            shared_status_error(502, &h, now),
+            Some(Error::Server { status: 502 })
+        ));
+        for s in [200, 204, 400, 403, 404, 408, 409] {
+            assert!(shared_status_error(s, &h, now).is_none(), "{s}");
+        }
+    }
+
+    /// `now + secs` as an IMF-fixdate (RFC 9110), without a date crate.
+    fn httpdate_in(now: SystemTime, secs: u64) -> String {
+        let t = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + secs;
+        let iso = crate::time::format_iso8601(t as i64); // YYYY-MM-DDTHH:MM:SSZ
+        let (y, m, d) = (&iso[0..4], &iso[5..7], &iso[8..10]);
+        let months = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let days = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+        let wd = days[((t / 86_400) % 7) as usize];
+        let mon = months[m.parse::<usize>().unwrap() - 1];
+        format!("{wd}, {d} {mon} {y} {} GMT", &iso[11..19])
+    }
 
     #[test]
     fn hashes_and_cache_lists() {

@@ -968,13 +968,11 @@ impl Router {
     fn route(&self, method: Method, path: &str, caller: &Caller, now: i64) -> Reply {
         let body = caller.body.clone().unwrap_or(Value::Null);
         let mut st = self.shared.lock();
+        // Only peek: `sign_reply` consumes the fault of this response (popping here too would
+        // swallow the next injected fault).
         match st.faults.front().cloned() {
-            Some(Fault::Status(s)) => {
-                st.faults.pop_front();
-                return Reply::empty(s);
-            }
+            Some(Fault::Status(s)) => return Reply::empty(s),
             Some(Fault::ApiError(s, code)) => {
-                st.faults.pop_front();
                 return Reply::error(s, &code, "emulated", Value::Null);
             }
             _ => {}

@@ -89,7 +89,9 @@ pub enum Error {
         /// The `error_detail`, as text.
         detail: String,
     },
-    /// HTTP 401: the API did not accept the request's signature or claims.
+    /// HTTP 401: the API did not accept the request's signature or claims. (401, 429 and 5xx
+    /// are typed here, with the `Retry-After` hint for 429; [`Error::http_status`] and the
+    /// `is_*` helpers read them and [`auth_core::Error::Status`] alike.)
     #[error("unauthorized (HTTP 401)")]
     Unauthorized,
     /// HTTP 403.
@@ -123,6 +125,16 @@ pub enum Error {
     #[error("API key `{kid}` not found")]
     ApiKeyNotFound {
         /// The key id.
+        kid: String,
+    },
+    /// An unknown API kid was not fetched: more than
+    /// [`MAX_KID_FETCHES_PER_WINDOW`](crate::MAX_KID_FETCHES_PER_WINDOW) unknown kids were
+    /// looked up within [`KID_FETCH_WINDOW`](crate::KID_FETCH_WINDOW) (a flood of tokens naming
+    /// random kids, e.g. forged webhooks). Transient: a genuine new key is fetched once the
+    /// window has passed.
+    #[error("API key `{kid}` not fetched: too many unknown key ids recently")]
+    ApiKeyFetchThrottled {
+        /// The key id (as received, at most 64 characters).
         kid: String,
     },
     /// A payload names a service key this client does not hold.
@@ -169,13 +181,46 @@ impl From<auth_core::ConfigError> for Error {
 }
 
 impl Error {
-    /// Whether repeating the same call later may succeed (transport failures, 429, 5xx).
+    /// Whether repeating the same call later may succeed (transport failures, 429, 5xx, a
+    /// throttled key fetch).
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Core(e) => e.is_transient(),
-            Error::RateLimited { .. } | Error::Server { .. } => true,
-            _ => false,
+            Error::ApiKeyFetchThrottled { .. } => true,
+            _ => self.is_rate_limited() || self.is_server_error(),
         }
+    }
+
+    /// The HTTP status the API answered with, for errors that come from one (the typed status
+    /// variants, [`Error::Api`], and a wrapped [`auth_core::Error::Status`]). Errors mapped from
+    /// an `error_code` (`ARG-001`, `SVC-005`, …) report their code through [`Error::code`].
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Error::Core(e) => e.http_status(),
+            Error::Unauthorized => Some(401),
+            Error::Forbidden => Some(403),
+            Error::NotFound => Some(404),
+            Error::AuthorizationExpired => Some(408),
+            Error::Conflict => Some(409),
+            Error::RateLimited { .. } => Some(429),
+            Error::Server { status } | Error::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether the API refused the request's credentials (HTTP 401).
+    pub fn is_unauthorized(&self) -> bool {
+        self.http_status() == Some(401)
+    }
+
+    /// Whether the API asked us to slow down (HTTP 429).
+    pub fn is_rate_limited(&self) -> bool {
+        self.http_status() == Some(429)
+    }
+
+    /// Whether the API (or a proxy in front of it) failed (HTTP 5xx).
+    pub fn is_server_error(&self) -> bool {
+        self.http_status().is_some_and(|s| (500..600).contains(&s))
     }
 
     /// The LaunchKey error code (`SVC-005`, …) for API errors, if any.

@@ -114,8 +114,21 @@ impl std::str::FromStr for AuthRequestId {
 /// A key id: for service keys the MD5 fingerprint of the DER SubjectPublicKeyInfo
 /// (`39:bc:93:…`), for API keys the opaque `X-IOV-KEY-ID` value.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct Kid(String);
+
+impl TryFrom<String> for Kid {
+    type Error = Error;
+    fn try_from(value: String) -> Result<Self, Error> {
+        Kid::new(&value)
+    }
+}
+
+impl From<Kid> for String {
+    fn from(value: Kid) -> Self {
+        value.0
+    }
+}
 
 impl Kid {
     /// Wraps a key id as received (non-empty, at most 256 visible ASCII characters).
@@ -173,5 +186,10 @@ mod tests {
         assert!(Kid::new("").is_err());
         assert!(Kid::new("a b").is_err());
         assert_eq!(Kid::fingerprint(b"").as_str().len(), 47);
+        // Deserialising validates like `Kid::new`.
+        assert!(serde_json::from_str::<Kid>("\"a b\"").is_err());
+        assert!(serde_json::from_str::<Kid>("\"\"").is_err());
+        let k: Kid = serde_json::from_str("\"39:bc:93\"").unwrap();
+        assert_eq!(serde_json::to_string(&k).unwrap(), "\"39:bc:93\"");
     }
 }

@@ -138,7 +138,9 @@ struct LegacyDevicePackage {
 }
 
 /// A user's answer to an authorization request, decrypted and checked.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `Debug` shows how many service PINs there are, never the PINs.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AuthorizationResponse {
     /// The request this answers (as the device package says).
@@ -170,6 +172,30 @@ pub struct AuthorizationResponse {
     pub auth_methods: Vec<AuthMethod>,
     /// Whether this came from the legacy RSA `auth` package (no type/reason).
     pub legacy_package: bool,
+}
+
+impl std::fmt::Debug for AuthorizationResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizationResponse")
+            .field("authorization_request_id", &self.authorization_request_id)
+            .field("authorized", &self.authorized)
+            .field("response_type", &self.response_type)
+            .field("reason", &self.reason)
+            .field("denial_reason", &self.denial_reason)
+            .field("fraud", &self.fraud)
+            .field("device_id", &self.device_id)
+            .field(
+                "service_pins",
+                &format_args!("[{} redacted]", self.service_pins.len()),
+            )
+            .field("service_user_hash", &self.service_user_hash)
+            .field("organization_user_hash", &self.organization_user_hash)
+            .field("user_push_id", &self.user_push_id)
+            .field("policy", &self.policy)
+            .field("auth_methods", &self.auth_methods)
+            .field("legacy_package", &self.legacy_package)
+            .finish()
+    }
 }
 
 impl AuthorizationResponse {
@@ -211,7 +237,8 @@ pub(crate) fn decode_core(
     core: CorePackage,
 ) -> Result<AuthorizationResponse, Error> {
     if let Some(jwe) = core.auth_jwe.as_deref().filter(|s| !s.is_empty()) {
-        let plain = decrypt_jwe(keys, jwe.as_bytes())?;
+        // The device package carries the service PINs: wipe the plaintext once parsed.
+        let plain = zeroize::Zeroizing::new(decrypt_jwe(keys, jwe.as_bytes())?);
         let dp: DevicePackage = auth_core::json::from_slice("device package", &plain)?;
         let authorized = dp.kind == Some(AuthResponseType::Authorized)
             && dp.reason == Some(AuthResponseReason::Approved);

@@ -116,6 +116,14 @@ mod tests {
             "2017-10-03T22:50:15",
             "x017-10-03T22:50:15Z",
             "2017-10-03T22:50:15.Z",
+            // Multi-byte characters where digits are expected: refused, never a panic on a
+            // char boundary.
+            "2017-10-03T22:50:1é",
+            "2017-10-03T22:50:1éZ",
+            "2017-10-03T22:50:15éééé",
+            "2017-10-03T22:50:15.1é",
+            "éééééééééééééééééééé",
+            "2017-10-03T22:5€:15Z",
         ] {
             assert_eq!(parse_iso8601(bad), None, "{bad}");
         }

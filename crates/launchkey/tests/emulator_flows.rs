@@ -5,6 +5,7 @@
 mod common;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use auth_core::poll::PollConfig;
@@ -702,52 +703,102 @@ async fn webhooks_authorization_response_and_session_end() {
     ));
 }
 
+/// An [`auth_core::HttpClient`] that talks to the network until it is switched off, then
+/// fails every call and counts the attempts.
+struct Switchable {
+    inner: auth_core::ReqwestClient,
+    offline: AtomicBool,
+    calls_while_offline: AtomicUsize,
+}
+
+#[auth_core::async_trait]
+impl auth_core::HttpClient for Switchable {
+    async fn execute(
+        &self,
+        request: auth_core::HttpRequest,
+    ) -> Result<auth_core::HttpResponse, auth_core::TransportError> {
+        if self.offline.load(Ordering::SeqCst) {
+            self.calls_while_offline.fetch_add(1, Ordering::SeqCst);
+            return Err(auth_core::TransportError::new(
+                auth_core::TransportErrorKind::Connect,
+                "switched off",
+            ));
+        }
+        self.inner.execute(request).await
+    }
+}
+
 #[tokio::test]
 async fn webhook_does_no_network_io_once_the_key_is_cached() {
     let s = setup().await;
-    let id = s
-        .client
+    let http = Arc::new(Switchable {
+        inner: auth_core::ReqwestClient::new(&auth_core::HttpConfig::default()).unwrap(),
+        offline: AtomicBool::new(false),
+        calls_while_offline: AtomicUsize::new(0),
+    });
+    let client = ServiceClient::builder(s.service_id, common::key_a())
+        .base_url(s.emulator.base_url())
+        .http_client(http.clone())
+        .retry(auth_core::RetryPolicy {
+            max_attempts: 1,
+            ..auth_core::RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+    // Warm-up: a create pings and fetches the current API key (the one webhooks are signed by).
+    let id = client
         .authorize(&AuthorizationRequest::new("alice"))
         .await
         .unwrap()
         .id;
     s.emulator.approve(&id).unwrap();
-    let wh = s.emulator.authorization_webhook(&id, "/wh").unwrap();
-    // A client that shares the caches but whose HTTP client refuses every request.
-    let offline = ServiceClient::builder(s.service_id, common::key_a())
-        .base_url(s.emulator.base_url())
-        .http_client(Arc::new(|_req: auth_core::HttpRequest| async {
-            Err::<auth_core::HttpResponse, _>(auth_core::TransportError::new(
-                auth_core::TransportErrorKind::Connect,
-                "offline",
-            ))
-        }))
-        .build()
+    let approved = s.emulator.authorization_webhook(&id, "/wh").unwrap();
+    let logout = s
+        .emulator
+        .session_end_webhook(s.service_id, "alice", "/wh")
         .unwrap();
-    // Uncached: needs the key, fails with a transport error.
-    assert!(matches!(
-        offline
-            .handle_webhook(&wh.headers, &wh.body, "POST", "/wh")
-            .await,
-        Err(Error::Core(_))
-    ));
-    // Cached (the online client has fetched it): no I/O at all.
-    assert!(
-        s.client
-            .handle_webhook(&wh.headers, &wh.body, "POST", "/wh")
-            .await
-            .is_ok()
-    );
-    let n = s.emulator.received().len();
+
+    http.offline.store(true, Ordering::SeqCst);
     for _ in 0..3 {
+        let w = client
+            .handle_webhook(&approved.headers, &approved.body, "POST", "/wh")
+            .await
+            .unwrap();
         assert!(
-            s.client
-                .handle_webhook(&wh.headers, &wh.body, "POST", "/wh")
+            matches!(&w, WebhookPackage::AuthorizationResponse(r) if r.authorized),
+            "{w:?}"
+        );
+        let w = client
+            .handle_webhook(&logout.headers, &logout.body, "POST", "/wh")
+            .await
+            .unwrap();
+        assert!(
+            matches!(w, WebhookPackage::ServiceUserSessionEnd(_)),
+            "{w:?}"
+        );
+        // A rejected webhook does no I/O either.
+        assert!(
+            client
+                .handle_webhook(&approved.headers, &approved.body, "POST", "/other")
                 .await
-                .is_ok()
+                .is_err()
         );
     }
-    assert_eq!(s.emulator.received().len(), n);
+    assert_eq!(http.calls_while_offline.load(Ordering::SeqCst), 0);
+
+    // The switch works: a webhook signed by a key the client has not seen needs the network,
+    // and fails with the transport error.
+    s.emulator.rotate_api_key().unwrap();
+    let rotated = s.emulator.authorization_webhook(&id, "/wh").unwrap();
+    let err = client
+        .handle_webhook(&rotated.headers, &rotated.body, "POST", "/wh")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Core(auth_core::Error::Transport(_))),
+        "{err:?}"
+    );
+    assert_eq!(http.calls_while_offline.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
@@ -977,9 +1028,24 @@ async fn polling_survives_rate_limiting_and_server_errors() {
         .unwrap()
         .id;
     s.emulator.approve(&id).unwrap();
-    // A GET is retried by the transport on 429/503 (same signed request, within its 5 s life).
+    // A GET is retried by the transport on 429/503, each attempt signed afresh.
     s.emulator.inject(Fault::Status(429)).unwrap();
     s.emulator.inject(Fault::Status(503)).unwrap();
+    let before = s.emulator.received().len();
+    assert!(matches!(
+        s.client.get_authorization_response(&id).await.unwrap(),
+        AuthorizationPoll::Responded(r) if r.authorized
+    ));
+    // One call, three attempts (429, 503, 200): each attempt carried its own token.
+    let attempts: Vec<_> = s.emulator.received()[before..].to_vec();
+    assert_eq!(attempts.len(), 3, "{attempts:?}");
+    let jtis: std::collections::HashSet<&str> = attempts
+        .iter()
+        .map(|c| c.claims["jti"].as_str().unwrap())
+        .collect();
+    assert_eq!(jtis.len(), 3, "a retried GET replayed its token");
+    // And polling until settled works through the same faults.
+    s.emulator.inject(Fault::Status(429)).unwrap();
     let cfg = PollConfig::every(Duration::from_millis(20), Duration::from_secs(10));
     assert!(
         s.client

@@ -299,3 +299,94 @@ fn mutated_tokens_never_panic() {
         }
     }
 }
+
+/// Hostile sizes and shapes are refused before any decoding or cryptography: over-long
+/// tokens, over-long headers, thousands of dots, `crit` and `b64` extensions.
+#[test]
+fn hostile_compact_serialisations_are_bounded() {
+    use launchkey::jose::{MAX_HEADER_LEN, MAX_JWE_LEN, MAX_JWS_LEN};
+    let key = common::key_a();
+    let public = RsaPublicKey::from_der(key.public_key_der()).unwrap();
+    let good = jwe::encrypt_to(JweAlgorithm::RsaOaep256, &public, None, None, b"{}").unwrap();
+    let parts: Vec<&str> = good.split('.').collect();
+
+    // Too long overall (the ciphertext padded out past the limit).
+    let long_ct = "A".repeat(MAX_JWE_LEN);
+    let t = format!(
+        "{}.{}.{}.{long_ct}.{}",
+        parts[0], parts[1], parts[2], parts[4]
+    );
+    assert!(!jwe::looks_like_jwe(t.as_bytes()));
+    assert_eq!(
+        ParsedJwe::parse(&t).unwrap_err(),
+        JoseError::Malformed("compact serialisation too long")
+    );
+    let t = format!("e30.{}.AA", "A".repeat(MAX_JWS_LEN));
+    assert_eq!(
+        UnverifiedJws::parse(&t).unwrap_err(),
+        JoseError::Malformed("compact serialisation too long")
+    );
+    // A header longer than the limit (valid JSON, padded with spaces) is not parsed.
+    let padded = format!(
+        r#"{{"alg":"RSA-OAEP","enc":"A256CBC-HS512"{}}}"#,
+        " ".repeat(MAX_HEADER_LEN)
+    );
+    let t = format!("{}.{}", b64e(padded.as_bytes()), parts[1..].join("."));
+    assert_eq!(
+        ParsedJwe::parse(&t).unwrap_err(),
+        JoseError::Malformed("protected header too long")
+    );
+    let t = format!(
+        "{}.e30.AA",
+        b64e(padded.replace("RSA-OAEP", "RS256").as_bytes())
+    );
+    assert_eq!(
+        UnverifiedJws::parse(&t).unwrap_err(),
+        JoseError::Malformed("protected header too long")
+    );
+    // Many parts: refused without splitting them all.
+    let dots = ".".repeat(100_000);
+    assert!(matches!(
+        ParsedJwe::parse(&dots),
+        Err(JoseError::Malformed(_))
+    ));
+    assert!(matches!(
+        UnverifiedJws::parse(&dots),
+        Err(JoseError::Malformed(_))
+    ));
+    assert!(!jwe::looks_like_jwe(format!("{good}.AA").as_bytes()));
+    // Empty parts decode to nothing and fail as one undifferentiated decryption error.
+    let t = format!("{}....", parts[0]);
+    assert_eq!(
+        ParsedJwe::parse(&t)
+            .unwrap()
+            .decrypt_with_key(&key)
+            .unwrap_err(),
+        JoseError::Decryption
+    );
+
+    // `crit` (and RFC 7797 `b64`) name extensions we do not implement: refused.
+    for header in [
+        r#"{"alg":"RSA-OAEP","enc":"A256CBC-HS512","crit":["exp"],"exp":1}"#,
+        r#"{"alg":"RSA-OAEP","enc":"A256CBC-HS512","crit":[]}"#,
+    ] {
+        let t = format!("{}.{}", b64e(header.as_bytes()), parts[1..].join("."));
+        assert!(
+            matches!(ParsedJwe::parse(&t), Err(JoseError::Malformed(_))),
+            "{header}"
+        );
+    }
+    let signed = key.sign_jws(JwsAlgorithm::RS256, b"{}").unwrap();
+    let sig = signed.rsplit('.').next().unwrap();
+    for header in [
+        r#"{"alg":"RS256","crit":["b64"],"b64":false}"#,
+        r#"{"alg":"RS256","b64":false}"#,
+        r#"{"alg":"RS256","crit":["x"]}"#,
+    ] {
+        let t = format!("{}.e30.{sig}", b64e(header.as_bytes()));
+        assert!(
+            matches!(UnverifiedJws::parse(&t), Err(JoseError::Malformed(_))),
+            "{header}"
+        );
+    }
+}

@@ -481,8 +481,25 @@ async fn no_secret_in_debug_or_display() {
         .await
         .unwrap()
         .id;
-    s.emulator.approve(&id).unwrap();
+    let mut answer = launchkey::emulator::PhoneAnswer::new(
+        launchkey::AuthResponseType::Authorized,
+        launchkey::AuthResponseReason::Approved,
+    );
+    answer.service_pins = vec!["914273".into(), "605118".into()];
+    s.emulator.respond(&id, answer).unwrap();
     let wh = s.emulator.authorization_webhook(&id, "/wh").unwrap();
+    let package = s
+        .client
+        .handle_webhook(&wh.headers, &wh.body, "POST", "/wh")
+        .await
+        .unwrap();
+    let polled = s.client.get_authorization_response(&id).await.unwrap();
+    match &package {
+        launchkey::WebhookPackage::AuthorizationResponse(r) => {
+            assert_eq!(r.service_pins, ["914273", "605118"]);
+        }
+        other => panic!("{other:?}"),
+    }
     let token = wh
         .headers
         .get("x-iov-jwt")
@@ -503,6 +520,8 @@ async fn no_secret_in_debug_or_display() {
         format!("{wh:?}"),
         format!("{:?}", s.emulator),
         format!("{:?}", Error::InvalidKey { reason: "x".into() }),
+        format!("{package:?}"),
+        format!("{polled:?}"),
         format!(
             "{:?}",
             launchkey::ServicePrivateKey::from_pem(
@@ -520,6 +539,11 @@ async fn no_secret_in_debug_or_display() {
     }
     assert!(!shown.contains(&token[..40]), "token in Debug output");
     assert!(!shown.contains("MII"), "{shown}");
+    assert!(
+        !shown.contains("914273") && !shown.contains("605118"),
+        "service PINs in Debug output: {shown}"
+    );
+    assert!(shown.contains("[2 redacted]"), "{shown}");
     assert!(shown.contains(key.kid().as_str()));
 }
 
@@ -642,4 +666,87 @@ async fn a_server_that_never_answers_times_out_with_a_typed_error() {
         .unwrap_err();
     assert!(matches!(&err, Error::Core(e) if e.is_timeout()), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn unknown_kid_fetches_are_rate_limited() {
+    use wiremock::matchers::{method, path_regex};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let limit = launchkey::MAX_KID_FETCHES_PER_WINDOW;
+    Mock::given(method("GET"))
+        .and(path_regex("^/public/v3/public-key/.+$"))
+        .respond_with(ResponseTemplate::new(404))
+        .expect(limit as u64 + 1)
+        .mount(&server)
+        .await;
+    let clock = Arc::new(FakeClock::at_unix(1_700_000_000));
+    let client = ServiceClient::builder(common::new_service_id(), common::key_a())
+        .base_url(server.uri())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    // A flood of random kids (forged webhooks): only `limit` reach the API.
+    for i in 0..limit {
+        let err = client.api_key(&format!("kid-{i}")).await.unwrap_err();
+        assert!(matches!(err, Error::ApiKeyNotFound { .. }), "{err:?}");
+    }
+    for i in limit..limit + 5 {
+        let err = client.api_key(&format!("kid-{i}")).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::ApiKeyFetchThrottled { kid } if kid == &format!("kid-{i}")),
+            "{err:?}"
+        );
+        assert!(err.is_transient());
+    }
+    // A kid already known to be missing is answered from the negative cache, not throttled.
+    assert!(matches!(
+        client.api_key("kid-0").await,
+        Err(Error::ApiKeyNotFound { .. })
+    ));
+    // Once the window has passed, a new kid is fetched again (the `limit + 1`-th request).
+    clock.advance(launchkey::KID_FETCH_WINDOW);
+    assert!(matches!(
+        client.api_key("kid-late").await,
+        Err(Error::ApiKeyNotFound { .. })
+    ));
+    // `.expect(limit + 1)` is checked when the server drops.
+}
+
+#[tokio::test]
+async fn status_classification_helpers() {
+    let s = setup().await;
+    s.client
+        .authorize(&AuthorizationRequest::new("carol"))
+        .await
+        .unwrap();
+    for (status, check) in [
+        (401u16, Error::is_unauthorized as fn(&Error) -> bool),
+        (429, Error::is_rate_limited),
+        (500, Error::is_server_error),
+        (503, Error::is_server_error),
+    ] {
+        let mut n = 1;
+        s.emulator.inject(Fault::Status(status)).unwrap();
+        // 401 is re-signed once; 429/503 on a POST are never retried.
+        if status == 401 {
+            s.emulator.inject(Fault::Status(status)).unwrap();
+            n = 2;
+        }
+        let before = s.emulator.received().len();
+        let err = s
+            .client
+            .authorize(&AuthorizationRequest::new("alice"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.http_status(), Some(status), "{err:?}");
+        assert!(check(&err), "{status}: {err:?}");
+        assert_eq!(s.emulator.received().len() - before, n, "{status}");
+        assert_eq!(s.emulator.pending_request("alice"), None);
+    }
+    // A wrapped auth-core status is classified the same way.
+    let core: Error = auth_core::Error::status(429, b"", &[]).into();
+    assert!(core.is_rate_limited() && core.is_transient());
+    assert!(!Error::NotFound.is_server_error());
+    assert_eq!(Error::NotFound.http_status(), Some(404));
 }

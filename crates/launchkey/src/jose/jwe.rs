@@ -6,7 +6,7 @@ use zeroize::Zeroizing;
 
 use super::a256cbc_hs512::{self, IV_LEN, KEY_LEN};
 use super::rsa_oaep::{self, OaepHash};
-use super::{JoseError, b64d, b64e, random};
+use super::{JoseError, MAX_JWE_LEN, b64d, b64e, random, split_compact};
 
 /// The content encryption algorithm: always `A256CBC-HS512`.
 pub const ENC: &str = "A256CBC-HS512";
@@ -54,6 +54,7 @@ impl JweAlgorithm {
 
 /// The protected header of a JWE as far as LaunchKey uses it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct JweHeader {
     /// Key management algorithm.
     pub alg: String,
@@ -68,6 +69,9 @@ pub struct JweHeader {
     /// Compression (never supported; present only to reject it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zip: Option<String>,
+    /// Critical extensions (none is understood; present only to reject it, RFC 7516 §4.1.13).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crit: Option<serde_json::Value>,
 }
 
 /// Encrypts `plaintext` to `key` as a compact JWE with a fresh CEK and IV.
@@ -96,9 +100,9 @@ pub fn encrypt_to(
     encrypt(alg, key.encrypting(), kid, cty, plaintext)
 }
 
-/// Like [`encrypt`] with a caller-chosen CEK and IV (for vectors and tests only: reusing
-/// either breaks the encryption).
-pub fn encrypt_with(
+/// [`encrypt`] with the CEK and IV it drew. Private: a caller-chosen CEK or IV (reused, or
+/// predictable) would break the encryption, so no public API accepts them.
+fn encrypt_with(
     alg: JweAlgorithm,
     key: &PublicEncryptingKey,
     kid: Option<&str>,
@@ -113,6 +117,7 @@ pub fn encrypt_with(
         kid: kid.map(str::to_owned),
         cty: cty.map(str::to_owned),
         zip: None,
+        crit: None,
     };
     let header_json = serde_json::to_vec(&header).map_err(|_| JoseError::Crypto)?;
     let aad = b64e(&header_json);
@@ -133,7 +138,8 @@ pub fn looks_like_jwe(text: &[u8]) -> bool {
         Ok(t) => t.trim(),
         Err(_) => return false,
     };
-    t.split('.').count() == 5
+    t.len() <= MAX_JWE_LEN
+        && t.bytes().filter(|&b| b == b'.').count() == 4
         && t.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
@@ -155,12 +161,15 @@ impl ParsedJwe {
     /// before any cryptography.
     pub fn parse(token: &str) -> Result<Self, JoseError> {
         let token = token.trim();
-        let parts: Vec<&str> = token.split('.').collect();
-        let [h, k, iv, ct, tag] = parts.as_slice() else {
-            return Err(JoseError::Malformed("a compact JWE has five parts"));
-        };
+        let [h, k, iv, ct, tag] =
+            split_compact::<5>(token, MAX_JWE_LEN, "a compact JWE has five parts")?;
         let header: JweHeader = serde_json::from_slice(&b64d(h)?)
             .map_err(|_| JoseError::Malformed("JWE header is not a JSON object"))?;
+        if header.crit.is_some() {
+            return Err(JoseError::Malformed(
+                "JWE header has `crit`: no extension is understood",
+            ));
+        }
         let alg = JweAlgorithm::parse(&header.alg)?;
         if header.enc != ENC {
             return Err(JoseError::UnsupportedAlgorithm(
@@ -176,7 +185,7 @@ impl ParsedJwe {
         Ok(ParsedJwe {
             header,
             alg,
-            aad: (*h).to_owned(),
+            aad: h.to_owned(),
             encrypted_key: b64d(k)?,
             iv: b64d(iv)?,
             ciphertext: b64d(ct)?,

@@ -5,7 +5,7 @@ use aws_lc_rs::rsa::KeyPair;
 use aws_lc_rs::signature::{self, RsaEncoding, UnparsedPublicKey, VerificationAlgorithm};
 use serde::{Deserialize, Serialize};
 
-use super::{JoseError, b64d, b64e};
+use super::{JoseError, MAX_JWS_LEN, b64d, b64e, split_compact};
 
 /// A JWS algorithm from the allow-list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -61,6 +61,7 @@ impl JwsAlgorithm {
 
 /// The protected header of a JWS as far as LaunchKey uses it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct JwsHeader {
     /// The algorithm.
     pub alg: String,
@@ -70,6 +71,12 @@ pub struct JwsHeader {
     /// The type (LaunchKey sends none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub typ: Option<String>,
+    /// Critical extensions (none is understood; present only to reject it, RFC 7515 §4.1.11).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crit: Option<serde_json::Value>,
+    /// RFC 7797 unencoded payload flag (not supported; present only to reject it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub b64: Option<serde_json::Value>,
 }
 
 /// Signs `payload` as a compact JWS with header `{"alg":..,"kid":..}`.
@@ -83,6 +90,8 @@ pub fn sign(
         alg: alg.as_str().to_owned(),
         kid: kid.map(str::to_owned),
         typ: None,
+        crit: None,
+        b64: None,
     };
     let header_json = serde_json::to_vec(&header).map_err(|_| JoseError::Crypto)?;
     let signing_input = format!("{}.{}", b64e(&header_json), b64e(payload));
@@ -124,15 +133,15 @@ impl UnverifiedJws {
     /// Splits and decodes a compact JWS; rejects algorithms outside the allow-list.
     pub fn parse(token: &str) -> Result<Self, JoseError> {
         let token = token.trim();
-        let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(JoseError::Malformed("a compact JWS has three parts"));
-        };
+        let [h, p, s] = split_compact::<3>(token, MAX_JWS_LEN, "a compact JWS has three parts")?;
         let header_bytes = b64d(h)?;
         let header: JwsHeader = serde_json::from_slice(&header_bytes)
             .map_err(|_| JoseError::Malformed("JWS header is not a JSON object"))?;
+        if header.crit.is_some() || header.b64.is_some() {
+            return Err(JoseError::Malformed(
+                "JWS header has `crit`/`b64`: no extension is understood",
+            ));
+        }
         let alg = JwsAlgorithm::parse(&header.alg)?;
         let payload = b64d(p)?;
         let signature = b64d(s)?;

@@ -22,6 +22,14 @@ pub mod rsa_oaep;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+/// The longest compact JWS accepted (64 KiB): LaunchKey tokens are about 1 KiB. Longer input
+/// is rejected before it is split or decoded.
+pub const MAX_JWS_LEN: usize = 64 * 1024;
+/// The longest compact JWE accepted (4 MiB; the transport's default body limit is 1 MiB).
+pub const MAX_JWE_LEN: usize = 4 * 1024 * 1024;
+/// The longest encoded protected header accepted (4 KiB), for JWS and JWE alike.
+pub const MAX_HEADER_LEN: usize = 4 * 1024;
+
 /// A JOSE failure. Carries no key material and no plaintext.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -56,6 +64,30 @@ pub fn b64d(text: &str) -> Result<Vec<u8>, JoseError> {
     URL_SAFE_NO_PAD
         .decode(text.as_bytes())
         .map_err(|_| JoseError::Malformed("invalid base64url"))
+}
+
+/// Splits a compact serialisation into exactly `N` parts without allocating per part, after
+/// checking the overall and header lengths (hostile input is bounded before any work).
+pub(crate) fn split_compact<'t, const N: usize>(
+    token: &'t str,
+    max_len: usize,
+    what: &'static str,
+) -> Result<[&'t str; N], JoseError> {
+    if token.len() > max_len {
+        return Err(JoseError::Malformed("compact serialisation too long"));
+    }
+    let mut out = [""; N];
+    let mut parts = token.splitn(N + 1, '.');
+    for slot in out.iter_mut() {
+        *slot = parts.next().ok_or(JoseError::Malformed(what))?;
+    }
+    if parts.next().is_some() {
+        return Err(JoseError::Malformed(what));
+    }
+    if out[0].len() > MAX_HEADER_LEN {
+        return Err(JoseError::Malformed("protected header too long"));
+    }
+    Ok(out)
 }
 
 /// Fills `out` from the system CSPRNG.
