@@ -430,18 +430,32 @@ impl Transport {
     ///
     /// For providers that sign each request with a short-lived, single-use token (a JWT with
     /// its own `jti` and `exp`): a retry then carries a new token instead of a replayed one.
-    /// Every request `build` returns must use `method`.
-    pub async fn send_built<F>(
+    /// Every request `build` returns must use `method`. `build` may fail with the provider's
+    /// own error type; that error is returned as it is and nothing more is sent.
+    pub async fn send_built<F, E>(
         &self,
         method: &Method,
         replay: Replay,
-        build: F,
-    ) -> Result<HttpResponse, Error>
+        mut build: F,
+    ) -> Result<HttpResponse, E>
     where
-        F: FnMut(u32) -> Result<HttpRequest, Error> + Send,
+        F: FnMut(u32) -> Result<HttpRequest, E> + Send,
+        E: From<Error> + Send,
     {
-        let response = self.attempts(method, replay, build).await?;
-        self.finish(response, false)
+        let mut failed: Option<E> = None;
+        let sent = self
+            .attempts(method, replay, |n| {
+                build(n).map_err(|e| {
+                    failed = Some(e);
+                    // Stops the attempts; the caller's own error is returned below.
+                    Error::Cancelled
+                })
+            })
+            .await;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        Ok(self.finish(sent?, false)?)
     }
 
     async fn attempts<F>(

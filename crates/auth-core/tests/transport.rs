@@ -324,7 +324,7 @@ async fn send_built_makes_a_fresh_request_per_attempt() {
     let clock = FakeClock::at_unix(1_000);
     let t = transport(&server.uri(), &clock);
     let resp = t
-        .send_built(&Method::GET, Replay::ByMethod, |n| {
+        .send_built::<_, Error>(&Method::GET, Replay::ByMethod, |n| {
             Ok(t.request(Method::GET, "/signed")
                 .header("x-token", format!("token-{n}"))
                 .body(Vec::new())
@@ -351,12 +351,39 @@ async fn send_built_makes_a_fresh_request_per_attempt() {
         .await;
     let t = transport(&server.uri(), &clock);
     let resp = t
-        .send_built(&Method::POST, Replay::ByMethod, |_| {
+        .send_built::<_, Error>(&Method::POST, Replay::ByMethod, |_| {
             Ok(t.request(Method::POST, "/auths").body(Vec::new()).unwrap())
         })
         .await
         .unwrap();
     assert_eq!(resp.status(), 503);
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn send_built_returns_the_builders_own_error_and_sends_nothing() {
+    #[derive(Debug, PartialEq)]
+    enum MyError {
+        Signing,
+        Core,
+    }
+    impl From<Error> for MyError {
+        fn from(_: Error) -> Self {
+            MyError::Core
+        }
+    }
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let clock = FakeClock::at_unix(1_000);
+    let t = transport(&server.uri(), &clock);
+    let r = t
+        .send_built(&Method::GET, Replay::ByMethod, |_| Err(MyError::Signing))
+        .await;
+    assert_eq!(r.unwrap_err(), MyError::Signing);
     server.verify().await;
 }
 

@@ -743,8 +743,7 @@ impl ServiceClient {
         // at that moment): a retried GET never replays a spent 5-second token. POSTs and
         // DELETEs are sent once.
         let mut jti = String::new();
-        let mut build_error: Option<Error> = None;
-        let sent = self
+        let resp = self
             .inner
             .transport
             .send_built(&method, replay, |attempt| {
@@ -754,8 +753,7 @@ impl ServiceClient {
                     self.cached_server_now()
                 };
                 jti = uuid::Uuid::new_v4().to_string();
-                let built = self
-                    .request_token(&method, &full_path, &body_bytes, now, &jti)
+                self.request_token(&method, &full_path, &body_bytes, now, &jti)
                     .and_then(|token| {
                         self.inner
                             .transport
@@ -767,18 +765,9 @@ impl ServiceClient {
                                 field: "path",
                                 reason: e.to_string(),
                             })
-                    });
-                built.map_err(|e| {
-                    build_error = Some(e);
-                    // Only a marker: the real error is returned below.
-                    auth_core::Error::Cancelled
-                })
+                    })
             })
-            .await;
-        if let Some(e) = build_error {
-            return Err(e);
-        }
-        let resp = sent?;
+            .await?;
         let status = resp.status().as_u16();
         if let Some(e) = shared_status_error(status, resp.headers(), self.inner.clock.now()) {
             return Err(e);
