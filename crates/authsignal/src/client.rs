@@ -178,7 +178,9 @@ impl ClientBuilder {
             return Err(InvalidInput::new("secret key", "must not be empty").into());
         }
         if secret.chars().any(char::is_control) {
-            return Err(InvalidInput::new("secret key", "must not contain control characters").into());
+            return Err(
+                InvalidInput::new("secret key", "must not contain control characters").into(),
+            );
         }
         let base = BaseUrl::parse(&self.base).map_err(auth_core::Error::from)?;
         let mut builder = Transport::builder(base)
@@ -336,7 +338,8 @@ impl Client {
         let bytes = match body {
             Some(b) => {
                 builder = builder.header(CONTENT_TYPE, "application/json");
-                serde_json::to_vec(b).map_err(|e| InvalidInput::new("request body", e.to_string()))?
+                serde_json::to_vec(b)
+                    .map_err(|e| InvalidInput::new("request body", e.to_string()))?
             }
             None => Vec::new(),
         };
@@ -375,6 +378,17 @@ impl Client {
         Ok(auth_core::json::from_slice(what, &bytes)?)
     }
 
+    /// A `POST` sent exactly once (CallConnect).
+    pub(crate) async fn post_once<B: Serialize, T: DeserializeOwned>(
+        &self,
+        what: &'static str,
+        path: &str,
+        body: &B,
+    ) -> Result<T, Error> {
+        self.call(what, Method::POST, path, Some(body), Replay::Never)
+            .await
+    }
+
     // ---- actions ------------------------------------------------------------------------
 
     /// **Track** an action: the rules decide (`ALLOW`, `BLOCK`, `CHALLENGE_REQUIRED` with its
@@ -392,9 +406,19 @@ impl Client {
         if request.idempotency_key.is_none() {
             request.idempotency_key = Some(IdempotencyKey::generate());
         }
-        let path = format!("/users/{}/actions/{}", seg(user_id.as_str()), seg(action.as_str()));
-        self.call("track response", Method::POST, &path, Some(&request), Replay::IdempotencyKey)
-            .await
+        let path = format!(
+            "/users/{}/actions/{}",
+            seg(user_id.as_str()),
+            seg(action.as_str())
+        );
+        self.call(
+            "track response",
+            Method::POST,
+            &path,
+            Some(&request),
+            Replay::IdempotencyKey,
+        )
+        .await
     }
 
     /// **Get action**: its state, timestamps, matched rules. Unknown key: [`Error::NotFound`].
@@ -415,7 +439,10 @@ impl Client {
         user_id: &UserId,
         query: &QueryActionsRequest,
     ) -> Result<Vec<ActionSummary>, Error> {
-        let path = with_query(format!("/users/{}/actions", seg(user_id.as_str())), &query.query());
+        let path = with_query(
+            format!("/users/{}/actions", seg(user_id.as_str())),
+            &query.query(),
+        );
         self.call("actions", Method::GET, &path, NO_BODY, Replay::ByMethod)
             .await
     }
@@ -480,8 +507,14 @@ impl Client {
     ) -> Result<UserAttributes, Error> {
         request.validate()?;
         let path = format!("/users/{}", seg(user_id.as_str()));
-        self.call("user attributes", Method::PATCH, &path, Some(request), Replay::ByMethod)
-            .await
+        self.call(
+            "user attributes",
+            Method::PATCH,
+            &path,
+            Some(request),
+            Replay::ByMethod,
+        )
+        .await
     }
 
     /// **Identify** a user (the seed era's name for [`Client::update_user`], sent as the current
@@ -504,7 +537,10 @@ impl Client {
 
     /// **Query users** (one page; repeat with `last_evaluated_user_id` while the response has
     /// one).
-    pub async fn query_users(&self, query: &QueryUsersRequest) -> Result<QueryUsersResponse, Error> {
+    pub async fn query_users(
+        &self,
+        query: &QueryUsersRequest,
+    ) -> Result<QueryUsersResponse, Error> {
         query.validate()?;
         let path = with_query("/users".to_owned(), &query.query());
         self.call("users", Method::GET, &path, NO_BODY, Replay::ByMethod)
@@ -519,8 +555,14 @@ impl Client {
         user_id: &UserId,
     ) -> Result<Vec<UserAuthenticator>, Error> {
         let path = format!("/users/{}/authenticators", seg(user_id.as_str()));
-        self.call("authenticators", Method::GET, &path, NO_BODY, Replay::ByMethod)
-            .await
+        self.call(
+            "authenticators",
+            Method::GET,
+            &path,
+            NO_BODY,
+            Replay::ByMethod,
+        )
+        .await
     }
 
     /// **Enroll a verified authenticator** (e.g. SMS to a phone number you verified).
@@ -531,8 +573,14 @@ impl Client {
     ) -> Result<EnrollResponse, Error> {
         request.validate()?;
         let path = format!("/users/{}/authenticators", seg(user_id.as_str()));
-        self.call("enrolled authenticator", Method::POST, &path, Some(request), Replay::Never)
-            .await
+        self.call(
+            "enrolled authenticator",
+            Method::POST,
+            &path,
+            Some(request),
+            Replay::Never,
+        )
+        .await
     }
 
     /// **Batch enroll** passkeys (import).
@@ -584,7 +632,13 @@ impl Client {
         request: &ValidateChallengeRequest,
     ) -> Result<ValidateChallengeResponse, Error> {
         let resp: ValidateChallengeResponse = self
-            .call("validation", Method::POST, "/validate", Some(request), Replay::Never)
+            .call(
+                "validation",
+                Method::POST,
+                "/validate",
+                Some(request),
+                Replay::Never,
+            )
             .await?;
         let (user, action) = request.expected();
         let user_ok = user.is_none_or(|u| resp.user_id.as_ref() == Some(u));
@@ -609,8 +663,14 @@ impl Client {
     /// **Challenge**: send an OTP by SMS, e-mail or WhatsApp (sent once, never retried).
     pub async fn challenge(&self, request: &ChallengeRequest) -> Result<ChallengeResponse, Error> {
         request.validate()?;
-        self.call("challenge", Method::POST, "/challenge", Some(request), Replay::Never)
-            .await
+        self.call(
+            "challenge",
+            Method::POST,
+            "/challenge",
+            Some(request),
+            Replay::Never,
+        )
+        .await
     }
 
     /// **Verify** the code the user typed.
@@ -626,8 +686,14 @@ impl Client {
             challenge_id,
             verification_code: code,
         };
-        self.call("verification", Method::POST, "/verify", Some(&body), Replay::Never)
-            .await
+        self.call(
+            "verification",
+            Method::POST,
+            "/verify",
+            Some(&body),
+            Replay::Never,
+        )
+        .await
     }
 
     /// **Claim** a verified challenge for a user: returns a token for `/validate` or
@@ -668,8 +734,14 @@ impl Client {
         &self,
         request: &CreateSessionRequest,
     ) -> Result<SessionTokens, Error> {
-        self.call("session", Method::POST, "/sessions", Some(request), Replay::Never)
-            .await
+        self.call(
+            "session",
+            Method::POST,
+            "/sessions",
+            Some(request),
+            Replay::Never,
+        )
+        .await
     }
 
     /// **Validate session**: the access token's user, optionally only for `client_ids`.
@@ -682,15 +754,30 @@ impl Client {
             access_token,
             client_ids,
         };
-        self.call("session", Method::POST, "/sessions/validate", Some(&body), Replay::Never)
-            .await
+        self.call(
+            "session",
+            Method::POST,
+            "/sessions/validate",
+            Some(&body),
+            Replay::Never,
+        )
+        .await
     }
 
     /// **Refresh session**: new tokens for a refresh token (the old ones stop working).
-    pub async fn refresh_session(&self, refresh_token: &RefreshToken) -> Result<SessionTokens, Error> {
+    pub async fn refresh_session(
+        &self,
+        refresh_token: &RefreshToken,
+    ) -> Result<SessionTokens, Error> {
         let body = RefreshSessionBody { refresh_token };
-        self.call("session", Method::POST, "/sessions/refresh", Some(&body), Replay::Never)
-            .await
+        self.call(
+            "session",
+            Method::POST,
+            "/sessions/refresh",
+            Some(&body),
+            Replay::Never,
+        )
+        .await
     }
 
     /// **Revoke session**.
@@ -704,9 +791,14 @@ impl Client {
     /// **Revoke all sessions of a user**.
     pub async fn revoke_user_sessions(&self, user_id: &UserId) -> Result<(), Error> {
         let body = RevokeUserSessionsBody { user_id };
-        self.send(Method::POST, "/sessions/user/revoke", Some(&body), Replay::Never)
-            .await
-            .map(drop)
+        self.send(
+            Method::POST,
+            "/sessions/user/revoke",
+            Some(&body),
+            Replay::Never,
+        )
+        .await
+        .map(drop)
     }
 
     // ---- devices ------------------------------------------------------------------------
@@ -746,7 +838,7 @@ fn action_path(user_id: &UserId, action: &ActionCode, key: &IdempotencyKey) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auth_core::{HttpRequest, HttpResponse, TransportError};
+    use auth_core::{HttpRequest, TransportError};
     use std::sync::Mutex;
 
     #[test]
@@ -757,10 +849,19 @@ mod tests {
         assert_eq!(seg("é"), "%C3%A9");
     }
 
+    #[cfg(feature = "reqwest")]
     #[test]
     fn regions_and_urls() {
-        assert_eq!(Region::default().base_url(), "https://api.authsignal.com/v1");
-        assert!(Client::builder(SecretKey::new("k")).base_url("http://example.com/v1").build().is_err());
+        assert_eq!(
+            Region::default().base_url(),
+            "https://api.authsignal.com/v1"
+        );
+        assert!(
+            Client::builder(SecretKey::new("k"))
+                .base_url("http://example.com/v1")
+                .build()
+                .is_err()
+        );
         assert!(Client::builder(SecretKey::new("")).build().is_err());
         let c = Client::new(SecretKey::new("k"), Region::Au).unwrap();
         assert_eq!(c.base_url().as_str(), "https://au.api.authsignal.com/v1");
@@ -777,7 +878,7 @@ mod tests {
             async move {
                 log.lock().unwrap().push(req);
                 Ok::<_, TransportError>(
-                    HttpResponse::builder()
+                    http::Response::builder()
                         .status(200)
                         .header("content-type", "application/json; charset=utf-8")
                         .body(br#"{"idempotencyKey":"k1","state":"ALLOW"}"#.to_vec())
@@ -814,5 +915,134 @@ mod tests {
         let body: serde_json::Value = serde_json::from_slice(req.body()).unwrap();
         assert_eq!(body["idempotencyKey"].as_str().unwrap().len(), 36);
         assert!(!format!("{req:?}").contains("WU9VUl9"));
+    }
+
+    #[test]
+    fn timeouts_are_on_by_default() {
+        let c = default_http_config();
+        assert_eq!(c.timeout, Duration::from_secs(10));
+        assert_eq!(c.connect_timeout, Duration::from_secs(5));
+        assert_eq!(default_retry_policy().max_attempts, 3);
+    }
+
+    /// A fake that fails the first `fail` calls with a connection error, then answers.
+    fn flaky(
+        fail: usize,
+        log: Arc<Mutex<Vec<HttpRequest>>>,
+    ) -> impl Fn(
+        HttpRequest,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<auth_core::HttpResponse, TransportError>>
+                + Send,
+        >,
+    > + Send
+    + Sync {
+        move |req: HttpRequest| {
+            let log = log.clone();
+            Box::pin(async move {
+                let n = {
+                    let mut l = log.lock().unwrap();
+                    l.push(req);
+                    l.len()
+                };
+                if n <= fail {
+                    return Err(TransportError::new(
+                        auth_core::TransportErrorKind::Connect,
+                        "connection reset",
+                    ));
+                }
+                Ok(http::Response::builder()
+                    .status(200)
+                    .body(
+                        br#"{"idempotencyKey":"from-server","state":"ALLOW","challengeId":"c"}"#
+                            .to_vec(),
+                    )
+                    .unwrap())
+            })
+        }
+    }
+
+    fn flaky_client(fail: usize) -> (Client, Arc<Mutex<Vec<HttpRequest>>>, auth_core::FakeClock) {
+        let log: Arc<Mutex<Vec<HttpRequest>>> = Arc::default();
+        let clock = auth_core::FakeClock::at_unix(0);
+        let client = Client::builder(SecretKey::new("k"))
+            .http_client(Arc::new(flaky(fail, log.clone())))
+            .clock(Arc::new(clock.clone()))
+            .build()
+            .unwrap();
+        (client, log, clock)
+    }
+
+    #[tokio::test]
+    async fn track_retries_with_the_same_generated_key() {
+        let (client, log, clock) = flaky_client(2);
+        client
+            .track(
+                &UserId::new("u").unwrap(),
+                &ActionCode::new("a").unwrap(),
+                TrackRequest::new(),
+            )
+            .await
+            .unwrap();
+        let reqs = log.lock().unwrap();
+        assert_eq!(reqs.len(), 3);
+        let keys: Vec<String> = reqs
+            .iter()
+            .map(|r| {
+                let v: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+                v["idempotencyKey"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
+        assert_eq!(clock.sleeps().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn otp_and_claim_are_sent_once() {
+        let (client, log, _) = flaky_client(1);
+        let err = client
+            .challenge(&ChallengeRequest::sms(ActionCode::new("a").unwrap(), "+1"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Core(auth_core::Error::Transport(_))),
+            "{err:?}"
+        );
+        assert_eq!(log.lock().unwrap().len(), 1);
+        // A read is retried.
+        let (client, log, _) = flaky_client(1);
+        client
+            .get_challenge(&GetChallengeRequest::by_id(ChallengeId::new("c").unwrap()))
+            .await
+            .unwrap();
+        assert_eq!(log.lock().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn reads_carry_no_body_and_no_content_type() {
+        let (client, log, _) = flaky_client(0);
+        client.get_user(&UserId::new("u 1").unwrap()).await.unwrap();
+        client
+            .delete_user(&UserId::new("u").unwrap())
+            .await
+            .unwrap();
+        let reqs = log.lock().unwrap();
+        for r in reqs.iter() {
+            assert!(r.body().is_empty());
+            assert!(r.headers().get(CONTENT_TYPE).is_none());
+            assert_eq!(r.headers()[ACCEPT], "application/json");
+            assert!(
+                r.headers()["user-agent"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("authsignal-rust/")
+            );
+        }
+        assert_eq!(
+            reqs[0].uri().to_string(),
+            "https://api.authsignal.com/v1/users/u%201"
+        );
+        assert_eq!(reqs[1].method(), Method::DELETE);
     }
 }

@@ -20,7 +20,8 @@
 //! * **sessions** (create, validate, refresh with rotation, revoke, revoke all of a user);
 //! * **webhooks**: events queued and delivered, signed with `X-Signature-V2`, to a URL
 //!   ([`Emulator::set_webhook_url`], [`Emulator::deliver_webhooks`]), with key rotation
-//!   ([`Emulator::rotate_webhook_secret`]).
+//!   ([`Emulator::rotate_webhook_secret`]);
+//! * **CallConnect** `/call/start` and `/call/finish` at [`Emulator::call_connect_url`].
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), authsignal::Error> {
@@ -47,7 +48,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use auth_core::{Clock, SharedClock, SystemClock};
+use auth_core::{SharedClock, SystemClock};
 use aws_lc_rs::hmac;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -243,7 +244,6 @@ struct Action {
     verification_method: Option<String>,
     rule_ids: Vec<String>,
     device_id: Option<String>,
-    redirect_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -281,6 +281,12 @@ struct Session {
     expires_at: i64,
 }
 
+#[derive(Debug, Clone)]
+struct CallRec {
+    reference: String,
+    state: Option<String>,
+}
+
 #[derive(Debug)]
 struct Tenant {
     id: String,
@@ -292,6 +298,7 @@ struct Tenant {
     challenges: Vec<OtpChallenge>,
     sessions: HashMap<String, Session>,
     outbox: Vec<Vec<u8>>,
+    calls: Vec<CallRec>,
 }
 
 impl Tenant {
@@ -306,6 +313,7 @@ impl Tenant {
             challenges: Vec::new(),
             sessions: HashMap::new(),
             outbox: Vec::new(),
+            calls: Vec::new(),
         }
     }
 }
@@ -394,6 +402,20 @@ impl Emulator {
     /// The base URL, with `/v1` (`http://127.0.0.1:<port>/v1`).
     pub fn base_url(&self) -> String {
         format!("{}/v1", self.server.uri())
+    }
+
+    /// The CallConnect base URL (the same server, no `/v1`).
+    pub fn call_connect_url(&self) -> String {
+        self.server.uri()
+    }
+
+    /// The state a CallConnect call was finished with (`None`: unknown or not finished).
+    pub fn call_state(&self, reference_id: &str) -> Option<String> {
+        lock(&self.state).tenants[0]
+            .calls
+            .iter()
+            .find(|c| c.reference == reference_id)
+            .and_then(|c| c.state.clone())
     }
 
     /// The default tenant's secret key.
@@ -489,8 +511,12 @@ impl Emulator {
         a.state_updated_at = now;
         a.updated_at = now;
         a.verification_method = method.as_ref().map(|m| m.as_str().to_owned());
-        let (user_s, code, k, device) =
-            (a.user.clone(), a.code.clone(), a.key.clone(), a.device_id.clone());
+        let (user_s, code, k, device) = (
+            a.user.clone(),
+            a.code.clone(),
+            a.key.clone(),
+            a.device_id.clone(),
+        );
         if let (Some(m), Some(d)) = (&method, device)
             && let Some(u) = t.users.get_mut(&user_s)
             && let Some(dev) = u.devices.iter_mut().find(|x| x.id == d)
@@ -546,8 +572,9 @@ impl Emulator {
             .map_err(|e| EmulatorError::Delivery(e.to_string()))?;
         let mut statuses = Vec::new();
         let mut failed = Vec::new();
-        for body in bodies {
-            let refs: Vec<&SecretKey> = secrets.iter().collect();
+        let mut queue = bodies.into_iter();
+        let refs: Vec<&SecretKey> = secrets.iter().collect();
+        while let Some(body) = queue.next() {
             let header = webhook::sign_header(&refs, self.clock.unix_seconds(), &body);
             let result = http
                 .post(&url)
@@ -564,13 +591,23 @@ impl Emulator {
                     }
                 }
                 Err(e) => {
+                    // Keep this event and every one not tried yet, in order.
                     failed.push(body);
-                    lock(&self.state).tenants[0].outbox.extend(failed);
+                    failed.extend(queue);
+                    let mut st = lock(&self.state);
+                    let outbox = &mut st.tenants[0].outbox;
+                    let newer = std::mem::take(outbox);
+                    outbox.extend(failed);
+                    outbox.extend(newer);
                     return Err(EmulatorError::Delivery(e.to_string()));
                 }
             }
         }
-        lock(&self.state).tenants[0].outbox.extend(failed);
+        let mut st = lock(&self.state);
+        let outbox = &mut st.tenants[0].outbox;
+        let newer = std::mem::take(outbox);
+        outbox.extend(failed);
+        outbox.extend(newer);
         Ok(statuses)
     }
 }
@@ -808,6 +845,8 @@ impl Ctx<'_> {
             ("POST", ["sessions", "refresh"]) => self.refresh_session(),
             ("POST", ["sessions", "revoke"]) => self.revoke_session(),
             ("POST", ["sessions", "user", "revoke"]) => self.revoke_user_sessions(),
+            ("POST", ["call", "start"]) => self.start_call(),
+            ("POST", ["call", "finish"]) => self.finish_call(),
             _ => Err(not_found("The requested resource was not found.")),
         };
         r.unwrap_or_else(|e| e)
@@ -820,7 +859,7 @@ impl Ctx<'_> {
             Some(k) if !k.is_empty() => k.to_owned(),
             _ => uuid::Uuid::new_v4().to_string(),
         };
-        let redirect_url = str_field(b, "redirectUrl")?.map(str::to_owned);
+        str_field(b, "redirectUrl")?;
         let existing = self
             .t
             .actions
@@ -900,7 +939,6 @@ impl Ctx<'_> {
                     verification_method: None,
                     rule_ids,
                     device_id: device,
-                    redirect_url,
                 });
                 self.t.actions.len() - 1
             }
@@ -948,7 +986,12 @@ impl Ctx<'_> {
             .rule_ids
             .iter()
             .map(|id| {
-                let name = self.t.rules.iter().find(|r| &r.id == id).map(|r| r.name.clone());
+                let name = self
+                    .t
+                    .rules
+                    .iter()
+                    .find(|r| &r.id == id)
+                    .map(|r| r.name.clone());
                 json!({"ruleId": id, "name": name})
             })
             .collect();
@@ -1043,7 +1086,10 @@ impl Ctx<'_> {
                 .append_pair("token", &token)
                 .append_pair("redirectUrl", redirect)
                 .finish();
-            out["url"] = json!(format!("{}/ui/settings?{q}", self.base.trim_end_matches("/v1")));
+            out["url"] = json!(format!(
+                "{}/ui/settings?{q}",
+                self.base.trim_end_matches("/v1")
+            ));
         }
         (200, out)
     }
@@ -1051,7 +1097,14 @@ impl Ctx<'_> {
     fn update_user(&mut self, user: &str) -> Result<Reply, Reply> {
         let b = self.body;
         let mut changes = Map::new();
-        for k in ["email", "phoneNumber", "username", "displayName", "locale", "defaultVerificationMethod"] {
+        for k in [
+            "email",
+            "phoneNumber",
+            "username",
+            "displayName",
+            "locale",
+            "defaultVerificationMethod",
+        ] {
             if let Some(v) = str_field(b, k)? {
                 changes.insert(k.to_owned(), json!(v));
             }
@@ -1124,7 +1177,9 @@ impl Ctx<'_> {
             .iter()
             .filter(|(id, _)| after.is_none_or(|a| id.as_str() > a.as_str()))
             .filter(|(id, _)| token_user.as_ref().is_none_or(|t| t == *id))
-            .filter(|(_, u)| filter("username", u) && filter("email", u) && filter("phoneNumber", u))
+            .filter(|(_, u)| {
+                filter("username", u) && filter("email", u) && filter("phoneNumber", u)
+            })
             .collect();
         let page: Vec<Value> = matching
             .iter()
@@ -1216,7 +1271,12 @@ impl Ctx<'_> {
             let codes: Vec<String> = (0..10).map(|_| random_token("")[..10].to_owned()).collect();
             out["recoveryCodes"] = json!(codes);
         }
-        queue_event(self.t, self.now, "authenticator.created", json!({"authenticator": aj}));
+        queue_event(
+            self.t,
+            self.now,
+            "authenticator.created",
+            json!({"authenticator": aj}),
+        );
         Ok((200, out))
     }
 
@@ -1229,17 +1289,21 @@ impl Ctx<'_> {
         let mut ok = 0;
         for item in &list {
             let user = item.get("userId").and_then(Value::as_str).unwrap_or("");
-            let cred = item.get("credentialId").and_then(Value::as_str).unwrap_or("");
+            let cred = item
+                .get("credentialId")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             let key = item
                 .get("credentialPublicKey")
                 .and_then(Value::as_str)
                 .unwrap_or("");
             let method = item.get("verificationMethod").and_then(Value::as_str);
-            let fail = |code: &str, d: &str| {
-                json!({"userId": user, "credentialId": cred, "errorCode": code, "errorDescription": d})
-            };
+            let fail = |code: &str, d: &str| json!({"userId": user, "credentialId": cred, "errorCode": code, "errorDescription": d});
             if user.is_empty() || cred.is_empty() || key.is_empty() {
-                failures.push(fail("invalid_request", "userId, credentialId and credentialPublicKey are required"));
+                failures.push(fail(
+                    "invalid_request",
+                    "userId, credentialId and credentialPublicKey are required",
+                ));
                 continue;
             }
             if method != Some("PASSKEY") {
@@ -1256,7 +1320,10 @@ impl Ctx<'_> {
                 })
             });
             if dup {
-                failures.push(fail("duplicate_credential", "this credential is already enrolled"));
+                failures.push(fail(
+                    "duplicate_credential",
+                    "this credential is already enrolled",
+                ));
                 continue;
             }
             let a = Authenticator {
@@ -1298,7 +1365,12 @@ impl Ctx<'_> {
             .ok_or_else(|| not_found("The authenticator was not found."))?;
         let a = u.authenticators.remove(ix);
         let aj = a.json(user);
-        queue_event(self.t, self.now, "authenticator.deleted", json!({"authenticator": aj}));
+        queue_event(
+            self.t,
+            self.now,
+            "authenticator.deleted",
+            json!({"authenticator": aj}),
+        );
         Ok((200, json!({})))
     }
 
@@ -1335,9 +1407,12 @@ impl Ctx<'_> {
         if info.expires_at <= self.now {
             return Ok(invalid("The token has expired."));
         }
-        if want_user.is_some_and(|u| u != info.user) || want_action.is_some_and(|a| a != info.action)
+        if want_user.is_some_and(|u| u != info.user)
+            || want_action.is_some_and(|a| a != info.action)
         {
-            return Ok(invalid("The token was not issued for this user and action."));
+            return Ok(invalid(
+                "The token was not issued for this user and action.",
+            ));
         }
         let Some(a) = self
             .t
@@ -1421,7 +1496,11 @@ impl Ctx<'_> {
                 id
             }
         };
-        let event = if method == "EMAIL_OTP" { "email.created" } else { "sms.created" };
+        let event = if method == "EMAIL_OTP" {
+            "email.created"
+        } else {
+            "sms.created"
+        };
         queue_event(
             self.t,
             self.now,
@@ -1452,16 +1531,20 @@ impl Ctx<'_> {
             .find(|c| c.id == id)
             .ok_or_else(|| not_found("The challenge was not found."))?;
         if c.attempts >= MAX_OTP_ATTEMPTS {
-            return Ok((200, json!({"isVerified": false, "failureReason": "MAX_ATTEMPTS_EXCEEDED"})));
+            return Ok((
+                200,
+                json!({"isVerified": false, "failureReason": "MAX_ATTEMPTS_EXCEEDED"}),
+            ));
         }
         c.attempts += 1;
-        let right = aws_lc_rs::constant_time::verify_slices_are_equal(
-            c.code.as_bytes(),
-            code.as_bytes(),
-        )
-        .is_ok();
+        let right =
+            aws_lc_rs::constant_time::verify_slices_are_equal(c.code.as_bytes(), code.as_bytes())
+                .is_ok();
         if !right || c.expires_at <= now {
-            return Ok((200, json!({"isVerified": false, "failureReason": "CODE_INVALID_OR_EXPIRED"})));
+            return Ok((
+                200,
+                json!({"isVerified": false, "failureReason": "CODE_INVALID_OR_EXPIRED"}),
+            ));
         }
         c.verified = true;
         Ok((
@@ -1516,7 +1599,6 @@ impl Ctx<'_> {
             verification_method: Some(c.method.clone()),
             rule_ids: Vec::new(),
             device_id: None,
-            redirect_url: None,
         });
         let token = issue_token(self.t, &user, &c.action, &c.key, self.now);
         Ok((200, json!({"token": token, "verificationMethod": c.method})))
@@ -1527,7 +1609,9 @@ impl Ctx<'_> {
         let found = if let Some(id) = q.get("challengeId") {
             self.t.challenges.iter().find(|c| &c.id == id)
         } else {
-            let user = q.get("userId").ok_or_else(|| bad_request("`challengeId` or `userId` is required."))?;
+            let user = q
+                .get("userId")
+                .ok_or_else(|| bad_request("`challengeId` or `userId` is required."))?;
             self.t.challenges.iter().rev().find(|c| {
                 c.user.as_ref() == Some(user)
                     && q.get("action").is_none_or(|a| *a == c.action)
@@ -1585,7 +1669,10 @@ impl Ctx<'_> {
             .iter()
             .find(|a| a.user == info.user && a.code == info.action && a.key == info.key)
             .ok_or_else(|| bad_request("The token's action no longer exists."))?;
-        if !matches!(a.state.as_str(), "CHALLENGE_SUCCEEDED" | "ALLOW" | "REVIEW_SUCCEEDED") {
+        if !matches!(
+            a.state.as_str(),
+            "CHALLENGE_SUCCEEDED" | "ALLOW" | "REVIEW_SUCCEEDED"
+        ) {
             return Err(bad_request("The token's action was not successful."));
         }
         let method = a.verification_method.clone();
@@ -1604,7 +1691,9 @@ impl Ctx<'_> {
             && !ids.is_empty()
             && !ids.iter().any(|i| i.as_str() == Some(s.client_id.as_str()))
         {
-            return Err(bad_request("The access token was issued for another client."));
+            return Err(bad_request(
+                "The access token was issued for another client.",
+            ));
         }
         let mut user = json!({"userId": s.user});
         if let Some(u) = self.t.users.get(&s.user) {
@@ -1643,5 +1732,74 @@ impl Ctx<'_> {
         let user = required(self.body, "userId")?.to_owned();
         self.t.sessions.retain(|_, s| s.user != user);
         Ok((200, json!({})))
+    }
+
+    fn start_call(&mut self) -> Result<Reply, Reply> {
+        let b = self.body;
+        let reference = required(b, "referenceId")?.to_owned();
+        let phone = str_field(b, "phoneNumber")?.map(str::to_owned);
+        let email = str_field(b, "email")?.map(str::to_owned);
+        let user = str_field(b, "userId")?;
+        let (phone, email) = match (phone, email, user) {
+            (None, None, Some(u)) => {
+                let attrs = self
+                    .t
+                    .users
+                    .get(u)
+                    .map(|x| x.attrs.clone())
+                    .unwrap_or_default();
+                let get = |k: &str| attrs.get(k).and_then(Value::as_str).map(str::to_owned);
+                (get("phoneNumber"), get("email"))
+            }
+            other => (other.0, other.1),
+        };
+        let channel = match str_field(b, "channel")? {
+            Some(c) => c.to_owned(),
+            None if phone.is_some() => "SMS".to_owned(),
+            None => "EMAIL".to_owned(),
+        };
+        let ok = match channel.as_str() {
+            "SMS" | "WHATSAPP" => phone.is_some(),
+            "EMAIL" => email.is_some(),
+            _ => return Err(bad_request("`channel` must be WHATSAPP, SMS or EMAIL.")),
+        };
+        if !ok {
+            return Ok((
+                200,
+                json!({"error": "no_destination", "errorCode": "no_destination",
+                       "errorDescription": "No phone number or e-mail address for this channel."}),
+            ));
+        }
+        let message_id = uuid::Uuid::new_v4().to_string();
+        self.t.calls.retain(|c| c.reference != reference);
+        self.t.calls.push(CallRec {
+            reference,
+            state: None,
+        });
+        let mut out = json!({"messageId": message_id, "channel": channel});
+        if channel == "EMAIL" {
+            out["email"] = json!(email);
+        } else {
+            out["phoneNumber"] = json!(phone);
+        }
+        Ok((200, out))
+    }
+
+    fn finish_call(&mut self) -> Result<Reply, Reply> {
+        let reference = required(self.body, "referenceId")?;
+        let state = required(self.body, "state")?;
+        if !matches!(state, "CHALLENGE_SUCCEEDED" | "CHALLENGE_FAILED") {
+            return Err(bad_request(
+                "`state` must be CHALLENGE_SUCCEEDED or CHALLENGE_FAILED.",
+            ));
+        }
+        let call = self
+            .t
+            .calls
+            .iter_mut()
+            .find(|c| c.reference == reference)
+            .ok_or_else(|| not_found("The call was not found."))?;
+        call.state = Some(state.to_owned());
+        Ok((200, json!({"success": true})))
     }
 }

@@ -188,7 +188,9 @@ mod tests {
         assert!(e.to_string().contains("region"));
 
         let e = Error::from_response(400, br#"{"error":"invalid_request"}"#, None, "");
-        assert!(matches!(&e, Error::InvalidRequest(a) if a.code == "invalid_request" && a.description.is_none()));
+        assert!(
+            matches!(&e, Error::InvalidRequest(a) if a.code == "invalid_request" && a.description.is_none())
+        );
 
         let e = Error::from_response(404, br#"{"message":"Not Found"}"#, None, "");
         assert!(matches!(&e, Error::NotFound(a) if a.code == "Not Found"));
@@ -219,10 +221,7 @@ mod tests {
                 ..
             }
         ));
-        assert_eq!(
-            Error::from_response(418, b"", None, "").status(),
-            Some(418)
-        );
+        assert_eq!(Error::from_response(418, b"", None, "").status(), Some(418));
     }
 
     #[test]

@@ -36,12 +36,7 @@ macro_rules! setters {
 
 fn serialize_scopes<S: Serializer>(scopes: &Option<Vec<Scope>>, s: S) -> Result<S::Ok, S::Error> {
     match scopes {
-        Some(v) => s.serialize_str(
-            &v.iter()
-                .map(Scope::as_str)
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
+        Some(v) => s.serialize_str(&v.iter().map(Scope::as_str).collect::<Vec<_>>().join(" ")),
         None => s.serialize_none(),
     }
 }
@@ -91,12 +86,12 @@ fn check_nonempty(what: &'static str, value: &Option<String>) -> Result<(), Inva
 /// one, else a fresh UUID, so a retried track never creates a second action.
 ///
 /// ```
-/// use authsignal::TrackRequest;
+/// use authsignal::{DeviceId, TrackRequest};
 /// let req = TrackRequest::new()
 ///     .redirect_url("https://app.example/callback")
 ///     .email("ada@example.com")
 ///     .phone_number("+64270000000")
-///     .device_id("d-1")
+///     .device_id(DeviceId::new("d-1").unwrap())
 ///     .user_agent("Mozilla/5.0")
 ///     .ip_address("203.0.113.7")
 ///     .custom("amount", 120)
@@ -384,7 +379,10 @@ impl QueryUsersRequest {
         push("username", self.username.as_deref());
         push("email", self.email.as_deref());
         push("phoneNumber", self.phone_number.as_deref());
-        push("token", self.token.as_ref().map(ChallengeToken::expose_secret));
+        push(
+            "token",
+            self.token.as_ref().map(ChallengeToken::expose_secret),
+        );
         push(
             "lastEvaluatedUserId",
             self.last_evaluated_user_id.as_ref().map(UserId::as_str),

@@ -1,6 +1,8 @@
 //! Response bodies: camelCase on the wire, unknown fields ignored, missing optional fields
 //! defaulted, unknown enum values kept.
 
+use std::fmt;
+
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
@@ -45,7 +47,9 @@ where
 }
 
 /// The answer to **track**: the rules' decision.
-#[derive(Debug, Clone, Deserialize)]
+///
+/// `Debug` redacts the token, and the query of `url` / `challenge_url` (it carries the token).
+#[derive(Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct TrackResponse {
@@ -77,6 +81,43 @@ pub struct TrackResponse {
     /// The rules that matched.
     #[serde(default, deserialize_with = "null_as_default")]
     pub rule_ids: Vec<String>,
+}
+
+/// A URL for `Debug` output: the query (which may carry a token) replaced by `[redacted]`.
+pub(crate) fn redact_query(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, _)) => format!("{base}?[redacted]"),
+        None => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for TrackResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrackResponse")
+            .field("idempotency_key", &self.idempotency_key)
+            .field("state", &self.state)
+            .field("url", &self.url.as_deref().map(redact_query))
+            .field(
+                "challenge_url",
+                &self.challenge_url.as_deref().map(redact_query),
+            )
+            .field("token", &self.token)
+            .field("is_enrolled", &self.is_enrolled)
+            .field(
+                "enrolled_verification_methods",
+                &self.enrolled_verification_methods,
+            )
+            .field(
+                "allowed_verification_methods",
+                &self.allowed_verification_methods,
+            )
+            .field(
+                "default_verification_method",
+                &self.default_verification_method,
+            )
+            .field("rule_ids", &self.rule_ids)
+            .finish()
+    }
 }
 
 impl TrackResponse {
@@ -166,8 +207,8 @@ pub struct UpdateActionResponse {
 }
 
 /// The answer to **get user**. Unknown (or deleted) users come back with
-/// `is_enrolled == false`, not as an error.
-#[derive(Debug, Clone, Deserialize)]
+/// `is_enrolled == false`, not as an error. `Debug` redacts the query of `url`.
+#[derive(Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct UserResponse {
@@ -207,6 +248,34 @@ pub struct UserResponse {
     /// Seed era: the enrolment / self-service UI link, when a redirect URL was given.
     #[serde(default)]
     pub url: Option<String>,
+}
+
+impl fmt::Debug for UserResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserResponse")
+            .field("is_enrolled", &self.is_enrolled)
+            .field("email", &self.email)
+            .field("email_verified", &self.email_verified)
+            .field("phone_number", &self.phone_number)
+            .field("phone_number_verified", &self.phone_number_verified)
+            .field("username", &self.username)
+            .field("display_name", &self.display_name)
+            .field("custom", &self.custom)
+            .field(
+                "enrolled_verification_methods",
+                &self.enrolled_verification_methods,
+            )
+            .field(
+                "allowed_verification_methods",
+                &self.allowed_verification_methods,
+            )
+            .field(
+                "default_verification_method",
+                &self.default_verification_method,
+            )
+            .field("url", &self.url.as_deref().map(redact_query))
+            .finish()
+    }
 }
 
 /// A user's attributes, as **update user** returns them.

@@ -1,11 +1,11 @@
 //! auth-core's provider-neutral step-up interface on Authsignal: track → challenge → get
 //! action / validate.
 //!
-//! [`StepUp::start`](auth_core::StepUp::start) tracks the configured action (default
+//! [`StepUp::start`] tracks the configured action (default
 //! `stepUp`, see [`ClientBuilder::step_up_action`](crate::ClientBuilder::step_up_action)) with
 //! the request's title and message as `custom` data. The handle's `user_url` is where to send
 //! the user's browser when a challenge is required; its `id` is the action's idempotency key.
-//! [`StepUp::check`](auth_core::StepUp::check) reads the action back:
+//! [`StepUp::check`] reads the action back:
 //!
 //! | action state | outcome |
 //! | --- | --- |

@@ -43,7 +43,10 @@ fn check_opaque(what: &'static str, value: &str, max: usize) -> Result<(), Inval
         ));
     }
     if value.chars().any(char::is_control) {
-        return Err(InvalidInput::new(what, "must not contain control characters"));
+        return Err(InvalidInput::new(
+            what,
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }
@@ -635,7 +638,10 @@ mod tests {
         let k = SecretKey::new("sk-very-secret");
         let t: ChallengeToken = serde_json::from_str("\"eyJ.secret.token\"").unwrap();
         let shown = format!("{k:?} {t:?}");
-        assert!(!shown.contains("very-secret") && !shown.contains("eyJ"), "{shown}");
+        assert!(
+            !shown.contains("very-secret") && !shown.contains("eyJ"),
+            "{shown}"
+        );
         assert_eq!(serde_json::to_string(&t).unwrap(), "\"eyJ.secret.token\"");
         assert_eq!(k, SecretKey::new("sk-very-secret"));
         assert_ne!(k, SecretKey::new("sk-very-secreT"));

@@ -37,7 +37,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::{Clock, SharedClock, SystemClock};
+use auth_core::{SharedClock, SystemClock};
 use aws_lc_rs::hmac;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
@@ -294,7 +294,11 @@ impl WebhookVerifier {
     }
 
     /// Verifies the signature, then parses the body into an event (or a batch of log events).
-    pub fn verify(&self, body: &[u8], header: Option<&str>) -> Result<WebhookPayload, WebhookError> {
+    pub fn verify(
+        &self,
+        body: &[u8],
+        header: Option<&str>,
+    ) -> Result<WebhookPayload, WebhookError> {
         self.verify_signature(body, header)?;
         WebhookPayload::parse(body)
     }
@@ -338,7 +342,11 @@ impl WebhookPayload {
             }
             let batch: RawBatch = decode_value(value)?;
             return Ok(WebhookPayload::Batch(
-                batch.records.into_iter().map(RawEvent::into_event).collect(),
+                batch
+                    .records
+                    .into_iter()
+                    .map(RawEvent::into_event)
+                    .collect(),
             ));
         }
         let raw: RawEvent = decode_value(value)?;
@@ -412,7 +420,6 @@ impl RawEvent {
         }
     }
 }
-
 
 /// An event's `type`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -617,7 +624,10 @@ mod tests {
     fn negative_cases() {
         let v = verifier_at(T as u64);
         let h = format!("t={T},v2={SIG}");
-        assert_eq!(v.verify(BODY, None).unwrap_err(), WebhookError::MissingHeader);
+        assert_eq!(
+            v.verify(BODY, None).unwrap_err(),
+            WebhookError::MissingHeader
+        );
         assert!(matches!(
             v.verify(BODY, Some("t=1740016316")).unwrap_err(),
             WebhookError::Malformed { .. }
@@ -639,13 +649,20 @@ mod tests {
         // stale and future, with the boundary exactly at the tolerance
         assert!(verifier_at(T as u64 + 300).verify(BODY, Some(&h)).is_ok());
         assert!(matches!(
-            verifier_at(T as u64 + 301).verify(BODY, Some(&h)).unwrap_err(),
+            verifier_at(T as u64 + 301)
+                .verify(BODY, Some(&h))
+                .unwrap_err(),
             WebhookError::Stale { age_secs: 301, .. }
         ));
         assert!(verifier_at(T as u64 - 300).verify(BODY, Some(&h)).is_ok());
         assert!(matches!(
-            verifier_at(T as u64 - 301).verify(BODY, Some(&h)).unwrap_err(),
-            WebhookError::FromTheFuture { ahead_secs: 301, .. }
+            verifier_at(T as u64 - 301)
+                .verify(BODY, Some(&h))
+                .unwrap_err(),
+            WebhookError::FromTheFuture {
+                ahead_secs: 301,
+                ..
+            }
         ));
         assert!(
             verifier_at(0)

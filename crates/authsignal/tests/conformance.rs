@@ -1,1 +1,779 @@
-//! Placeholder.
+//! The authsignal conformance suite (`cargo xtask conformance`): the provider's flows against
+//! the emulator over real loopback sockets, and replays of the recorded transcripts in
+//! `fixtures/authsignal/transcripts/` served by a wiremock server and driven through the client.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use auth_core::poll::PollConfig;
+use auth_core::{FakeClock, RetryPolicy, StepUp, StepUpOutcome, StepUpRequest};
+use authsignal::emulator::{Emulator, Rule, RuleOutcome};
+use authsignal::webhook::{EventType, WebhookPayload, WebhookVerifier};
+use authsignal::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn uid(s: &str) -> UserId {
+    UserId::new(s).unwrap()
+}
+
+fn code(s: &str) -> ActionCode {
+    ActionCode::new(s).unwrap()
+}
+
+async fn enrolled(emu: &Emulator, client: &Client, user: &UserId) {
+    client
+        .enroll_verified_authenticator(
+            user,
+            &EnrollVerifiedAuthenticatorRequest::sms("+64270000100"),
+        )
+        .await
+        .unwrap();
+    let _ = emu;
+}
+
+// ---- flows against the emulator ---------------------------------------------------------
+
+#[tokio::test]
+async fn step_up_challenge_then_validate() {
+    let emu = Emulator::start().await;
+    emu.add_rule(Rule::new("wd", RuleOutcome::Challenge).for_action("withdraw"));
+    let client = emu.client().unwrap();
+    let (u, a) = (uid("ada"), code("withdraw"));
+    enrolled(&emu, &client, &u).await;
+    let t = client
+        .track(
+            &u,
+            &a,
+            TrackRequest::new().redirect_url("https://bank.example/done"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.state, ActionState::ChallengeRequired);
+    let token = emu
+        .complete_challenge(&u, &a, &t.idempotency_key, VerificationMethod::Sms)
+        .unwrap();
+    let v = client
+        .validate_challenge(&ValidateChallengeRequest::new(token, u.clone(), a.clone()))
+        .await
+        .unwrap();
+    assert!(v.is_valid);
+    assert_eq!(v.state, Some(ActionState::ChallengeSucceeded));
+    let action = client.get_action(&u, &a, &t.idempotency_key).await.unwrap();
+    assert_eq!(action.state, ActionState::ChallengeSucceeded);
+}
+
+#[tokio::test]
+async fn unenrolled_user_is_allowed_despite_a_challenge_rule() {
+    let emu = Emulator::start().await;
+    emu.add_rule(Rule::new("always", RuleOutcome::Challenge));
+    let client = emu.client().unwrap();
+    let t = client
+        .track(&uid("new"), &code("signIn"), TrackRequest::new())
+        .await
+        .unwrap();
+    assert_eq!(t.state, ActionState::Allow);
+    assert!(!t.is_enrolled);
+    assert_eq!(t.rule_ids, vec!["always".to_owned()]);
+}
+
+#[tokio::test]
+async fn block_rule_blocks_and_default_is_allow() {
+    let emu = Emulator::start().await;
+    let client = emu.client().unwrap();
+    let t = client
+        .track(&uid("x"), &code("signIn"), TrackRequest::new())
+        .await
+        .unwrap();
+    assert_eq!(t.state, ActionState::Allow);
+    emu.add_rule(Rule::new("stop", RuleOutcome::Block).for_action("signIn"));
+    let t = client
+        .track(&uid("x"), &code("signIn"), TrackRequest::new())
+        .await
+        .unwrap();
+    assert_eq!(t.state, ActionState::Block);
+}
+
+#[tokio::test]
+async fn review_then_operator_approves() {
+    let emu = Emulator::start().await;
+    emu.add_rule(Rule::new("rv", RuleOutcome::Review));
+    let client = emu.client().unwrap();
+    let (u, a) = (uid("rev"), code("payout"));
+    let t = client.track(&u, &a, TrackRequest::new()).await.unwrap();
+    assert_eq!(t.state, ActionState::ReviewRequired);
+    client
+        .update_action(&u, &a, &t.idempotency_key, &ActionState::ReviewSucceeded)
+        .await
+        .unwrap();
+    let got = client.get_action(&u, &a, &t.idempotency_key).await.unwrap();
+    assert_eq!(got.state, ActionState::ReviewSucceeded);
+}
+
+#[tokio::test]
+async fn idempotent_track_same_key_same_action() {
+    let emu = Emulator::start().await;
+    let client = emu.client().unwrap();
+    let key = IdempotencyKey::new("k-1").unwrap();
+    let (u, a) = (uid("idem"), code("pay"));
+    let first = client
+        .track(&u, &a, TrackRequest::new().idempotency_key(key.clone()))
+        .await
+        .unwrap();
+    let again = client
+        .track(&u, &a, TrackRequest::new().idempotency_key(key.clone()))
+        .await
+        .unwrap();
+    assert_eq!(first.idempotency_key, again.idempotency_key);
+    assert_eq!(emu.action_count(), 1);
+}
+
+/// A TCP proxy that forwards HTTP/1.1 requests to `upstream` and, for the first `drop_first`
+/// requests, closes the client's connection after the upstream answered — the response is
+/// lost, as when a connection drops mid-request.
+async fn dropping_proxy(upstream: SocketAddr, drop_first: usize) -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let Ok(mut up) = TcpStream::connect(upstream).await else {
+                    return;
+                };
+                loop {
+                    let Some(req) = read_message(&mut client).await else {
+                        return;
+                    };
+                    if up.write_all(&req).await.is_err() {
+                        return;
+                    }
+                    let Some(resp) = read_message(&mut up).await else {
+                        return;
+                    };
+                    let n = counter.fetch_add(1, Ordering::SeqCst);
+                    if n < drop_first {
+                        return; // drop the connection: the client never sees the response
+                    }
+                    if client.write_all(&resp).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, seen)
+}
+
+/// Reads one HTTP/1.1 message (headers + Content-Length body).
+async fn read_message(s: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Some(buf)
+}
+
+fn emulator_addr(emu: &Emulator) -> SocketAddr {
+    let url = url::Url::parse(&emu.base_url()).unwrap();
+    format!("127.0.0.1:{}", url.port().unwrap())
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn track_retried_after_a_dropped_connection_creates_one_action() {
+    let emu = Emulator::start().await;
+    let (proxy, seen) = dropping_proxy(emulator_addr(&emu), 1).await;
+    let client = Client::builder(emu.secret())
+        .base_url(format!("http://{proxy}/v1"))
+        .build()
+        .unwrap();
+    // No key given: the client generates one, so the retry is safe.
+    let t = client
+        .track(&uid("flaky"), &code("pay"), TrackRequest::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        2,
+        "first response dropped, then retried"
+    );
+    assert_eq!(emu.track_requests(), 2, "the server saw the request twice");
+    assert_eq!(emu.action_count(), 1, "but created one action");
+    let got = emu
+        .client()
+        .unwrap()
+        .get_action(&uid("flaky"), &code("pay"), &t.idempotency_key)
+        .await
+        .unwrap();
+    assert_eq!(got.state, ActionState::Allow);
+}
+
+#[tokio::test]
+async fn otp_challenge_is_never_retried_after_a_dropped_connection() {
+    let emu = Emulator::start().await;
+    let (proxy, seen) = dropping_proxy(emulator_addr(&emu), 1).await;
+    let client = Client::builder(emu.secret())
+        .base_url(format!("http://{proxy}/v1"))
+        .build()
+        .unwrap();
+    let err = client
+        .challenge(&ChallengeRequest::sms(code("signIn"), "+64270000101"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Core(auth_core::Error::Transport(_))),
+        "{err:?}"
+    );
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        1,
+        "sent once: an SMS is not sent twice"
+    );
+    assert_eq!(emu.pending_webhooks().len(), 1);
+}
+
+#[tokio::test]
+async fn otp_challenge_verify_claim_and_session() {
+    let emu = Emulator::start().await;
+    let client = emu.client().unwrap();
+    let c = client
+        .challenge(&ChallengeRequest::email_otp(
+            code("signIn"),
+            "otp@example.com",
+        ))
+        .await
+        .unwrap();
+    let codev = emu.otp_code(&c.challenge_id).unwrap();
+    assert!(
+        client
+            .verify(&c.challenge_id, &codev)
+            .await
+            .unwrap()
+            .is_verified
+    );
+    let claim = client
+        .claim_challenge(&c.challenge_id, &uid("otp"), false)
+        .await
+        .unwrap();
+    let s = client
+        .create_session(&CreateSessionRequest::new(
+            ClientId::new("web").unwrap(),
+            claim.token,
+        ))
+        .await
+        .unwrap();
+    let v = client.validate_session(&s.access_token, &[]).await.unwrap();
+    assert_eq!(v.user.user_id, uid("otp"));
+    assert_eq!(v.user.attributes.email.as_deref(), Some("otp@example.com"));
+}
+
+#[tokio::test]
+async fn webhooks_are_delivered_signed_and_verify() {
+    let emu = Emulator::start().await;
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hooks"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    emu.set_webhook_url(format!("{}/hooks", receiver.uri()));
+    let client = emu.client().unwrap();
+    client
+        .enroll_verified_authenticator(
+            &uid("wh"),
+            &EnrollVerifiedAuthenticatorRequest::sms("+64270000102"),
+        )
+        .await
+        .unwrap();
+    let c = client
+        .challenge(&ChallengeRequest::sms(code("signIn"), "+64270000102"))
+        .await
+        .unwrap();
+    // Rotation: from now on two signatures; a receiver that only knows the new key accepts.
+    let new_key = SecretKey::new("sk_rotated_webhook_key");
+    emu.rotate_webhook_secret(new_key.clone());
+    assert_eq!(emu.deliver_webhooks().await.unwrap(), vec![200, 200]);
+
+    let old = WebhookVerifier::new(emu.secret());
+    let new = WebhookVerifier::new(new_key);
+    let mut types = Vec::new();
+    for req in receiver.received_requests().await.unwrap() {
+        let header = req.headers.get("x-signature-v2").unwrap().to_str().unwrap();
+        assert_eq!(header.matches("v2=").count(), 2);
+        let p = old.verify(&req.body, Some(header)).unwrap();
+        assert_eq!(p, new.verify(&req.body, Some(header)).unwrap());
+        let WebhookPayload::Event(e) = p else {
+            panic!("batch")
+        };
+        if e.event_type == EventType::SmsCreated {
+            let d = e.delivery().unwrap().unwrap();
+            assert_eq!(d.code.unwrap(), emu.otp_code(&c.challenge_id).unwrap());
+            assert_eq!(d.to, "+64270000102");
+        }
+        assert_eq!(e.tenant_id.as_deref(), Some(emu.tenant_id().as_str()));
+        types.push(e.event_type);
+        // Tampered bodies fail.
+        let mut bad = req.body.clone();
+        bad[5] ^= 0x20;
+        assert!(old.verify(&bad, Some(header)).is_err());
+    }
+    assert_eq!(
+        types,
+        vec![EventType::AuthenticatorCreated, EventType::SmsCreated]
+    );
+    assert!(emu.pending_webhooks().is_empty());
+}
+
+#[tokio::test]
+async fn step_up_trait_approved_after_challenge() {
+    let emu = Emulator::start().await;
+    emu.add_rule(Rule::new("all", RuleOutcome::Challenge));
+    let client = emu
+        .client_builder()
+        .step_up_action(code("confirmPayment"))
+        .step_up_redirect_url("https://shop.example/back")
+        .build()
+        .unwrap();
+    enrolled(&emu, &client, &uid("su")).await;
+    let h = client
+        .start(StepUpRequest::new("su", "Confirm payment", "Pay 120 EUR?"))
+        .await
+        .unwrap();
+    assert_eq!(h.provider, "authsignal");
+    assert!(h.user_url.is_some());
+    assert!(matches!(
+        client.check(&h).await.unwrap(),
+        auth_core::PollStatus::Pending { .. }
+    ));
+    let key = IdempotencyKey::new(h.id.as_str()).unwrap();
+    let token = emu
+        .complete_challenge(
+            &uid("su"),
+            &code("confirmPayment"),
+            &key,
+            VerificationMethod::Sms,
+        )
+        .unwrap();
+    let clock = FakeClock::at_unix(0);
+    let out = client
+        .wait(&h, &clock, &PollConfig::default())
+        .await
+        .unwrap();
+    assert!(out.is_approved(), "{out:?}");
+    let out = client.finish_step_up(&h, token).await.unwrap();
+    assert!(out.is_approved());
+}
+
+#[tokio::test]
+async fn step_up_trait_denied_and_expired() {
+    let emu = Emulator::start().await;
+    emu.add_rule(Rule::new("all", RuleOutcome::Challenge));
+    let clock = FakeClock::at_unix(1_800_000_000);
+    let client = emu
+        .client_builder()
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    enrolled(&emu, &client, &uid("sd")).await;
+    let h = client
+        .start(StepUpRequest::new("sd", "t", "m"))
+        .await
+        .unwrap();
+    let key = IdempotencyKey::new(h.id.as_str()).unwrap();
+    let token = emu
+        .fail_challenge(&uid("sd"), &code("stepUp"), &key)
+        .unwrap();
+    let out = client
+        .wait(&h, &clock, &PollConfig::default())
+        .await
+        .unwrap();
+    assert!(matches!(out, StepUpOutcome::Denied { .. }), "{out:?}");
+    assert!(matches!(
+        client.finish_step_up(&h, token).await.unwrap(),
+        StepUpOutcome::Denied { .. }
+    ));
+
+    let h = client
+        .start(StepUpRequest::new("sd", "t", "m").with_ttl(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    let cfg = PollConfig::every(Duration::from_secs(10), Duration::from_secs(300));
+    let out = client.wait(&h, &clock, &cfg).await.unwrap();
+    assert_eq!(out, StepUpOutcome::Expired);
+}
+
+#[tokio::test]
+async fn bad_secret_key_is_unauthorized() {
+    let emu = Emulator::start().await;
+    let client = Client::builder(SecretKey::new("sk_nope"))
+        .base_url(emu.base_url())
+        .build()
+        .unwrap();
+    let err = client
+        .track(&uid("u"), &code("a"), TrackRequest::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unauthorized(_)), "{err:?}");
+    assert!(!format!("{err:?}").contains("sk_nope"));
+}
+
+#[tokio::test]
+async fn never_answering_server_times_out() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let client = Client::builder(SecretKey::new("sk"))
+        .base_url(format!("http://{addr}/v1"))
+        .timeout(Duration::from_millis(300))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = client.get_user(&uid("u")).await.unwrap_err();
+    assert!(matches!(&err, Error::Core(e) if e.is_timeout()), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    hold.abort();
+}
+
+#[tokio::test]
+async fn server_errors_retry_reads_but_not_otp_sends() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(3)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let clock = FakeClock::at_unix(0);
+    let client = Client::builder(SecretKey::new("sk"))
+        .base_url(format!("{}/v1", server.uri()))
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    let err = client.get_user(&uid("u")).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Server(e) if e.status == 503),
+        "{err:?}"
+    );
+    let err = client
+        .challenge(&ChallengeRequest::sms(code("a"), "+64270000000"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Server(_)));
+    assert_eq!(clock.sleeps().len(), 2, "two back-offs, for the GET only");
+    server.verify().await;
+}
+
+// ---- replays of recorded transcripts ----------------------------------------------------
+
+fn transcript(name: &str) -> serde_json::Value {
+    let p: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "..",
+        "..",
+        "fixtures",
+        "authsignal",
+        "transcripts",
+        name,
+    ]
+    .iter()
+    .collect();
+    serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
+}
+
+/// Serves the transcript's response for exactly its request (method, path, Basic header);
+/// anything else gets a readable 500. Returns the client and the server.
+async fn replay(name: &str) -> (Client, MockServer, serde_json::Value) {
+    let t = transcript(name);
+    let server = MockServer::start().await;
+    let req = &t["request"];
+    let resp = &t["response"];
+    let body = match resp.get("text") {
+        Some(text) => text.as_str().unwrap().as_bytes().to_vec(),
+        None => resp["body"].to_string().into_bytes(),
+    };
+    let mut template = ResponseTemplate::new(resp["status"].as_u64().unwrap() as u16)
+        .set_body_raw(body, resp["contentType"].as_str().unwrap());
+    if let Some(ra) = resp.get("retryAfter") {
+        template = template.insert_header("retry-after", ra.as_str().unwrap());
+    }
+    Mock::given(method(req["method"].as_str().unwrap()))
+        .and(path(req["path"].as_str().unwrap()))
+        .and(header(
+            "authorization",
+            req["authorization"].as_str().unwrap(),
+        ))
+        .respond_with(template)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(500).set_body_string("unmatched request in replay"))
+        .with_priority(10)
+        .mount(&server)
+        .await;
+    let client = Client::builder(SecretKey::new("YOUR_AUTHSIGNAL_SECRET_KEY"))
+        .base_url(format!("{}/v1", server.uri()))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    (client, server, t)
+}
+
+async fn sent_body(server: &MockServer) -> serde_json::Value {
+    let reqs = server.received_requests().await.unwrap();
+    serde_json::from_slice(&reqs[0].body).unwrap()
+}
+
+#[tokio::test]
+async fn replay_track_challenge_required() {
+    let (client, server, t) = replay("track_challenge_required.json").await;
+    let want = &t["request"]["body"];
+    let r = client
+        .track(
+            &uid("usr_123"),
+            &code("withdrawFunds"),
+            TrackRequest::new()
+                .idempotency_key(
+                    IdempotencyKey::new(want["idempotencyKey"].as_str().unwrap()).unwrap(),
+                )
+                .redirect_url("https://bank.example/done")
+                .email("ada@example.com")
+                .ip_address("203.0.113.7")
+                .user_agent("Mozilla/5.0")
+                .device_id(DeviceId::new("dev-1").unwrap())
+                .custom("amount", 5000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(&sent_body(&server).await, want, "the exact request body");
+    assert_eq!(r.state, ActionState::ChallengeRequired);
+    assert!(r.is_enrolled);
+    assert_eq!(
+        r.default_verification_method,
+        Some(VerificationMethod::Passkey)
+    );
+    assert!(
+        r.challenge_url()
+            .unwrap()
+            .starts_with("https://signal.authsignal.com/challenge")
+    );
+    assert_eq!(
+        r.token.unwrap().expose_secret(),
+        "eyJhbGciOiJIUzI1NiJ9.e30.sig"
+    );
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn replay_track_seed_era_response() {
+    let (client, server, _) = replay("track_seed_era.json").await;
+    let r = client
+        .track(
+            &uid("usr_seed"),
+            &code("signIn"),
+            TrackRequest::new().idempotency_key(IdempotencyKey::new("seed-key-1").unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.challenge_url(),
+        Some("https://signal.authsignal.com/challenge/abc")
+    );
+    assert!(r.token.is_none());
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn replay_get_action_review() {
+    let (client, server, _) = replay("get_action_review.json").await;
+    let a = client
+        .get_action(
+            &uid("usr_123"),
+            &code("withdrawFunds"),
+            &IdempotencyKey::new("0f4bdc6e-4b0e-4a6f-9c8a-2d1c3f7e9a10").unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.state, ActionState::ReviewRequired);
+    assert_eq!(
+        a.state_updated_at.unwrap().unix_seconds(),
+        Some(1_740_016_316)
+    );
+    assert_eq!(a.rules[0].name.as_deref(), Some("Large withdrawal"));
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn replay_validate_answer_for_another_user_is_rejected() {
+    let (client, server, t) = replay("validate_token_for_other_user.json").await;
+    let err = client
+        .validate_challenge(&ValidateChallengeRequest::new(
+            ChallengeToken::new("tok-1"),
+            uid("usr_123"),
+            code("withdrawFunds"),
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::TokenMismatch { user, .. } if user == "usr_other"),
+        "{err:?}"
+    );
+    assert_eq!(sent_body(&server).await, t["request"]["body"]);
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn replay_unauthorized_401() {
+    let (client, server, _) = replay("unauthorized_401.json").await;
+    let err = client.get_user(&uid("usr_123")).await.unwrap_err();
+    let Error::Unauthorized(e) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(e.code, "unauthorized");
+    assert!(
+        e.description
+            .as_deref()
+            .unwrap()
+            .contains("region base URL")
+    );
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn replay_not_found_with_seed_message() {
+    let (client, server, _) = replay("not_found_seed_message.json").await;
+    let err = client
+        .get_action(
+            &uid("usr_123"),
+            &code("signIn"),
+            &IdempotencyKey::new("unknown-key").unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::NotFound(e) if e.code == "Not Found"),
+        "{err:?}"
+    );
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn replay_rate_limited_with_retry_after() {
+    let (client, server, _) = replay("rate_limited_429.json").await;
+    let err = client
+        .get_authenticators(&uid("usr_123"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::RateLimited { error, retry_after: Some(d) } if error.code == "too_many_requests" && *d == Duration::from_secs(7)),
+        "{err:?}"
+    );
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn replay_unknown_user_with_charset_media_type() {
+    let (client, server, _) = replay("get_user_unknown_charset.json").await;
+    let u = client.get_user(&uid("usr_never_seen")).await.unwrap();
+    assert!(!u.is_enrolled);
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn replay_challenge_with_epoch_expiry() {
+    let (client, server, t) = replay("challenge_epoch_expiry.json").await;
+    let c = client
+        .challenge(&ChallengeRequest::sms(code("signIn"), "+64270000000"))
+        .await
+        .unwrap();
+    assert_eq!(c.expires_at.unwrap().0, 1_740_016_916);
+    assert_eq!(sent_body(&server).await, t["request"]["body"]);
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn replay_bad_gateway_html_body() {
+    let (client, server, _) = replay("bad_gateway_html.json").await;
+    let err = client
+        .verify(
+            &ChallengeId::new("ch-1").unwrap(),
+            &VerificationCode::new("123456"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Server(e) if e.code == "HTTP-502" && e.status == 502),
+        "{err:?}"
+    );
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn call_connect_start_then_finish() {
+    use authsignal::call_connect::{CallConnect, CallState, FinishCallRequest, StartCallRequest};
+    let emu = Emulator::start().await;
+    let cc =
+        CallConnect::from_builder(Client::builder(emu.secret()).base_url(emu.call_connect_url()))
+            .unwrap();
+    let started = cc
+        .start_call(&StartCallRequest::new("call-9").phone_number("+64270000103"))
+        .await
+        .unwrap();
+    assert!(started.message_id.is_some());
+    assert!(
+        cc.finish_call(&FinishCallRequest::new(
+            "call-9",
+            CallState::ChallengeFailed
+        ))
+        .await
+        .unwrap()
+        .success
+    );
+    assert_eq!(
+        emu.call_state("call-9").as_deref(),
+        Some("CHALLENGE_FAILED")
+    );
+}

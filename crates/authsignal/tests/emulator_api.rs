@@ -1,1 +1,1172 @@
-//! Placeholder.
+//! Every call of the client over real loopback sockets against the emulator, errors included.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::FakeClock;
+use authsignal::emulator::{Condition, Emulator, Rule, RuleOutcome, UNAUTHORIZED_BODY};
+use authsignal::*;
+
+fn uid(s: &str) -> UserId {
+    UserId::new(s).unwrap()
+}
+
+fn code(s: &str) -> ActionCode {
+    ActionCode::new(s).unwrap()
+}
+
+#[tokio::test]
+async fn bad_key_is_401_with_the_official_body() {
+    let emu = Emulator::start().await;
+    let client = Client::builder(SecretKey::new("sk_wrong"))
+        .base_url(emu.base_url())
+        .build()
+        .unwrap();
+    let err = client.get_user(&uid("u1")).await.unwrap_err();
+    let Error::Unauthorized(api) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(api.status, 401);
+    assert_eq!(api.code, "unauthorized");
+    let official: serde_json::Value = serde_json::from_str(UNAUTHORIZED_BODY).unwrap();
+    assert_eq!(
+        api.description.as_deref(),
+        official["errorDescription"].as_str()
+    );
+    let shown = format!("{err} {err:?} {client:?}");
+    assert!(!shown.contains("sk_wrong"), "{shown}");
+    assert!(!shown.contains(emu.secret().expose_secret()));
+}
+
+#[tokio::test]
+async fn raw_http_shapes_and_seed_era_verbs() {
+    let emu = Emulator::start().await;
+    let http = reqwest::Client::new();
+    let secret = emu.secret();
+    // Seed-era identify: POST /users/{u}, path without /v1 accepted too.
+    let root = emu.base_url().trim_end_matches("/v1").to_owned();
+    let r = http
+        .post(format!("{root}/users/seed-user"))
+        .basic_auth(secret.expose_secret(), Some(""))
+        .header("content-type", "application/json")
+        .body(r#"{"email":"seed@example.com"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap(),
+        "application/json"
+    );
+    // Seed-era enrol: oobChannel.
+    let r = http
+        .post(format!("{}/users/seed-user/authenticators", emu.base_url()))
+        .basic_auth(secret.expose_secret(), Some(""))
+        .body(r#"{"oobChannel":"SMS","phoneNumber":"+64270000009"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let client = emu.client().unwrap();
+    let user = client.get_user(&uid("seed-user")).await.unwrap();
+    assert!(user.is_enrolled);
+    assert_eq!(user.email.as_deref(), Some("seed@example.com"));
+    // Seed-era track with a JSON `null` body (Python 0.1.1 without payload): accepted.
+    let r = http
+        .post(format!("{}/users/seed-user/actions/signIn", emu.base_url()))
+        .basic_auth(secret.expose_secret(), Some(""))
+        .header("content-type", "application/json")
+        .body("null")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["state"], "ALLOW");
+    assert_eq!(body["idempotencyKey"].as_str().unwrap().len(), 36);
+    // An action code the server rejects.
+    let r = http
+        .post(format!(
+            "{}/users/seed-user/actions/bad%20code",
+            emu.base_url()
+        ))
+        .basic_auth(secret.expose_secret(), Some(""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    // An unknown route.
+    let r = http
+        .get(format!("{}/nothing/here", emu.base_url()))
+        .basic_auth(secret.expose_secret(), Some(""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // No auth header at all.
+    let r = http
+        .get(format!("{}/users/x", emu.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.text().await.unwrap(), UNAUTHORIZED_BODY);
+    // Not JSON.
+    let r = http
+        .patch(format!("{}/users/x", emu.base_url()))
+        .basic_auth(secret.expose_secret(), Some(""))
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["error"], "invalid_request");
+    assert_eq!(body["errorCode"], "invalid_request");
+    assert!(body["message"].is_string());
+}
+
+#[tokio::test]
+async fn track_get_update_and_query_actions() {
+    let emu = Emulator::start().await;
+    let client = emu.client().unwrap();
+    let (u, a) = (uid("alice"), code("transfer"));
+    emu.add_rule(
+        Rule::new("review-big", RuleOutcome::Review)
+            .when(Condition::CustomGreaterThan("amount".into(), 1000.0)),
+    );
+
+    let small = client
+        .track(&u, &a, TrackRequest::new().custom("amount", 10))
+        .await
+        .unwrap();
+    assert_eq!(small.state, ActionState::Allow);
+    assert!(small.rule_ids.is_empty());
+    assert_eq!(small.idempotency_key.as_str().len(), 36, "generated UUID");
+
+    let big = client
+        .track(
+            &u,
+            &a,
+            TrackRequest::new()
+                .custom("amount", 5000)
+                .email("alice@example.com"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(big.state, ActionState::ReviewRequired);
+    assert_eq!(big.rule_ids, vec!["review-big".to_owned()]);
+
+    let got = client
+        .get_action(&u, &a, &big.idempotency_key)
+        .await
+        .unwrap();
+    assert_eq!(got.state, ActionState::ReviewRequired);
+    assert_eq!(got.rules[0].rule_id, "review-big");
+    assert!(got.created_at.unwrap().unix_seconds().is_some());
+
+    let upd = client
+        .update_action(&u, &a, &big.idempotency_key, &ActionState::ReviewSucceeded)
+        .await
+        .unwrap();
+    assert_eq!(upd.state, ActionState::ReviewSucceeded);
+    let got = client
+        .get_action(&u, &a, &big.idempotency_key)
+        .await
+        .unwrap();
+    assert_eq!(got.state, ActionState::ReviewSucceeded);
+
+    let all = client
+        .query_actions(&u, &QueryActionsRequest::new())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2);
+    let allowed = client
+        .query_actions(
+            &u,
+            &QueryActionsRequest::new()
+                .state(ActionState::Allow)
+                .code(a.clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(allowed.len(), 1);
+    assert_eq!(allowed[0].idempotency_key, small.idempotency_key);
+    let other = client
+        .query_actions(&u, &QueryActionsRequest::new().code(code("signIn")))
+        .await
+        .unwrap();
+    assert!(other.is_empty());
+
+    // 404 for an unknown key, 400 for an unknown state.
+    let missing = IdempotencyKey::new("no-such-key").unwrap();
+    let err = client.get_action(&u, &a, &missing).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::NotFound(e) if e.code == "not_found"),
+        "{err:?}"
+    );
+    let err = client
+        .update_action(
+            &u,
+            &a,
+            &big.idempotency_key,
+            &ActionState::Other("MAYBE".into()),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
+    let err = client
+        .update_action(&u, &a, &missing, &ActionState::Block)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404));
+}
+
+#[tokio::test]
+async fn rules_block_challenge_and_new_device() {
+    let emu = Emulator::start().await;
+    let client = emu.client().unwrap();
+    emu.add_rule(
+        Rule::new("bad-ip", RuleOutcome::Block).when(Condition::IpAddress("198.51.100.66".into())),
+    );
+    emu.add_rule(
+        Rule::new("new-device", RuleOutcome::Challenge)
+            .for_action("signIn")
+            .when(Condition::NewDevice),
+    );
+    let u = uid("bob");
+    let blocked = client
+        .track(
+            &u,
+            &code("signIn"),
+            TrackRequest::new().ip_address("198.51.100.66"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(blocked.state, ActionState::Block);
+
+    // New device but not enrolled: allowed, not enrolled.
+    let d1 = DeviceId::new("device-1").unwrap();
+    let r = client
+        .track(
+            &u,
+            &code("signIn"),
+            TrackRequest::new().device_id(d1.clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.state, r.is_enrolled), (ActionState::Allow, false));
+
+    client
+        .enroll_verified_authenticator(
+            &u,
+            &EnrollVerifiedAuthenticatorRequest::email_otp("bob@example.com"),
+        )
+        .await
+        .unwrap();
+    // Known device: allowed; a new one: challenge.
+    let r = client
+        .track(
+            &u,
+            &code("signIn"),
+            TrackRequest::new().device_id(d1.clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.state, ActionState::Allow);
+    let r = client
+        .track(
+            &u,
+            &code("signIn"),
+            TrackRequest::new().device_id(DeviceId::new("device-2").unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.state, ActionState::ChallengeRequired);
+    assert!(r.is_enrolled);
+    assert_eq!(
+        r.enrolled_verification_methods,
+        vec![VerificationMethod::EmailOtp]
+    );
+    assert!(r.challenge_url().unwrap().contains("/ui/challenge?token="));
+    assert!(r.token.is_some());
+    // Other action: the rule is scoped.
+    let r = client
+        .track(
+            &u,
+            &code("withdraw"),
+            TrackRequest::new().device_id(DeviceId::new("device-3").unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.state, ActionState::Allow);
+
+    // Devices.
+    let devices = client.get_devices(&u).await.unwrap();
+    assert_eq!(devices.len(), 3);
+    let inv = client.invalidate_device(&u, &d1).await.unwrap();
+    assert!(inv.invalidated_at.is_some());
+    let r = client
+        .track(
+            &u,
+            &code("signIn"),
+            TrackRequest::new().device_id(d1.clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.state,
+        ActionState::ChallengeRequired,
+        "invalidated device is new again"
+    );
+    let err = client
+        .invalidate_device(&u, &DeviceId::new("nope").unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)));
+}
+
+#[tokio::test]
+async fn idempotent_track_returns_the_same_action() {
+    let emu = Emulator::start().await;
+    let client = emu.client().unwrap();
+    let (u, a) = (uid("carol"), code("pay"));
+    let key = IdempotencyKey::new("order-42").unwrap();
+    let first = client
+        .track(&u, &a, TrackRequest::new().idempotency_key(key.clone()))
+        .await
+        .unwrap();
+    // A rule added in between must not change the stored decision.
+    emu.add_rule(Rule::new("block-all", RuleOutcome::Block));
+    let second = client
+        .track(&u, &a, TrackRequest::new().idempotency_key(key.clone()))
+        .await
+        .unwrap();
+    assert_eq!(first.idempotency_key, key);
+    assert_eq!(second.idempotency_key, key);
+    assert_eq!(second.state, first.state);
+    assert_eq!(emu.action_count(), 1);
+    assert_eq!(emu.track_requests(), 2);
+    // Same key, other action: a separate action.
+    let other = client
+        .track(
+            &u,
+            &code("refund"),
+            TrackRequest::new().idempotency_key(key.clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(other.state, ActionState::Block);
+    assert_eq!(emu.action_count(), 2);
+}
+
+#[tokio::test]
+async fn users_update_get_query_delete() {
+    let emu = Emulator::start().await;
+    let client = emu.client().unwrap();
+    // Unknown user: 200, not enrolled.
+    let nobody = client.get_user(&uid("ghost")).await.unwrap();
+    assert!(!nobody.is_enrolled);
+    assert!(nobody.email.is_none());
+
+    for (i, name) in ["u-a", "u-b", "u-c", "u-d", "u-e"].iter().enumerate() {
+        let attrs = client
+            .update_user(
+                &uid(name),
+                &UpdateUserRequest::new()
+                    .email(format!("{name}@example.com"))
+                    .username(if i % 2 == 0 { "even" } else { "odd" })
+                    .custom("tier", i as i64),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            attrs.email.as_deref(),
+            Some(&*format!("{name}@example.com"))
+        );
+    }
+    let attrs = client
+        .identify(
+            &uid("u-a"),
+            &UpdateUserRequest::new()
+                .display_name("Ada")
+                .email_verified(true),
+        )
+        .await
+        .unwrap();
+    assert_eq!(attrs.display_name.as_deref(), Some("Ada"));
+    assert_eq!(
+        attrs.email.as_deref(),
+        Some("u-a@example.com"),
+        "upsert keeps fields"
+    );
+    let user = client.get_user(&uid("u-a")).await.unwrap();
+    assert!(user.email_verified);
+    assert_eq!(user.custom.unwrap()["tier"], 0);
+
+    let evens = client
+        .query_users(&QueryUsersRequest::new().username("even"))
+        .await
+        .unwrap();
+    assert_eq!(evens.users.len(), 3);
+    let by_mail = client
+        .query_users(&QueryUsersRequest::new().email("u-d@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(by_mail.users[0].user_id, uid("u-d"));
+
+    // Pagination.
+    let mut seen = Vec::new();
+    let mut q = QueryUsersRequest::new().limit(2u32);
+    loop {
+        let page = client.query_users(&q).await.unwrap();
+        seen.extend(page.users.iter().map(|u| u.user_id.clone()));
+        match page.last_evaluated_user_id {
+            Some(last) => {
+                q = QueryUsersRequest::new()
+                    .limit(2u32)
+                    .last_evaluated_user_id(last)
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5);
+
+    // Seed-era URL.
+    let with_url = client
+        .get_user_with_redirect(&uid("u-a"), "https://app.example/back")
+        .await
+        .unwrap();
+    assert!(
+        with_url
+            .url
+            .unwrap()
+            .contains("redirectUrl=https%3A%2F%2Fapp.example%2Fback")
+    );
+
+    client.delete_user(&uid("u-a")).await.unwrap();
+    let gone = client.get_user(&uid("u-a")).await.unwrap();
+    assert!(gone.email.is_none() && !gone.is_enrolled);
+
+    // Bad input is rejected before sending.
+    let err = client
+        .update_user(
+            &uid("u-b"),
+            &UpdateUserRequest::new().custom("obj", serde_json::json!([1])),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)));
+    let err = client
+        .query_users(&QueryUsersRequest::new().limit(0u32))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)));
+}
+
+#[tokio::test]
+async fn path_segments_are_encoded() {
+    let emu = Emulator::start().await;
+    let client = emu.client().unwrap();
+    let odd = uid("a/b?c#d %2F..");
+    client
+        .update_user(&odd, &UpdateUserRequest::new().email("odd@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(
+        client.get_user(&odd).await.unwrap().email.as_deref(),
+        Some("odd@example.com")
+    );
+    // A user named "a" is a different user.
+    assert!(client.get_user(&uid("a")).await.unwrap().email.is_none());
+    let r = client
+        .track(&odd, &code("x"), TrackRequest::new())
+        .await
+        .unwrap();
+    client
+        .get_action(&odd, &code("x"), &r.idempotency_key)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn authenticators_enroll_list_delete_batch() {
+    let emu = Emulator::start().await;
+    let client = emu.client().unwrap();
+    let u = uid("dave");
+    let first = client
+        .enroll_verified_authenticator(&u, &EnrollVerifiedAuthenticatorRequest::sms("+64270000002"))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.authenticator.verification_method,
+        VerificationMethod::Sms
+    );
+    assert_eq!(
+        first.authenticator.phone_number.as_deref(),
+        Some("+64270000002")
+    );
+    assert_eq!(first.recovery_codes.len(), 10);
+    assert!(!format!("{first:?}").contains(first.recovery_codes[0].expose_secret()));
+    let second = client
+        .enroll_verified_authenticator(
+            &u,
+            &EnrollVerifiedAuthenticatorRequest::email_magic_link("d@example.com"),
+        )
+        .await
+        .unwrap();
+    assert!(second.recovery_codes.is_empty());
+    let list = client.get_authenticators(&u).await.unwrap();
+    assert_eq!(list.len(), 2);
+    let user = client.get_user(&u).await.unwrap();
+    assert!(user.is_enrolled && user.phone_number_verified);
+
+    client
+        .delete_authenticator(&u, &first.authenticator.user_authenticator_id)
+        .await
+        .unwrap();
+    assert_eq!(client.get_authenticators(&u).await.unwrap().len(), 1);
+    let err = client
+        .delete_authenticator(&u, &first.authenticator.user_authenticator_id)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)));
+
+    // Local validation, then the server's own 400.
+    let err = client
+        .enroll_verified_authenticator(
+            &u,
+            &EnrollVerifiedAuthenticatorRequest::new(VerificationMethod::Sms),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)));
+    let err = client
+        .enroll_verified_authenticator(
+            &u,
+            &EnrollVerifiedAuthenticatorRequest::new(VerificationMethod::Passkey),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidRequest(e) if e.code == "invalid_request"),
+        "{err:?}"
+    );
+
+    let batch = client
+        .batch_enroll_authenticators(&[
+            PasskeyImport::new(uid("eve"), "cred-1", "pk-1")
+                .name("Laptop")
+                .transport("internal"),
+            PasskeyImport::new(uid("eve"), "cred-1", "pk-1"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!((batch.total, batch.succeeded, batch.failed), (2, 1, 1));
+    assert_eq!(
+        batch.failures[0].error_code.as_deref(),
+        Some("duplicate_credential")
+    );
+    let eve = client.get_authenticators(&uid("eve")).await.unwrap();
+    assert_eq!(eve[0].verification_method, VerificationMethod::Passkey);
+    assert_eq!(
+        eve[0]
+            .webauthn_credential
+            .as_ref()
+            .unwrap()
+            .credential_id
+            .as_deref(),
+        Some("cred-1")
+    );
+}
+
+#[tokio::test]
+async fn challenge_then_validate() {
+    let emu = Emulator::start().await;
+    emu.add_rule(Rule::new("always", RuleOutcome::Challenge));
+    let client = emu.client().unwrap();
+    let (u, a) = (uid("frank"), code("signIn"));
+    client
+        .enroll_verified_authenticator(&u, &EnrollVerifiedAuthenticatorRequest::sms("+64270000003"))
+        .await
+        .unwrap();
+    let t = client.track(&u, &a, TrackRequest::new()).await.unwrap();
+    assert_eq!(t.state, ActionState::ChallengeRequired);
+
+    // The fresh track token: not valid yet, state CHALLENGE_REQUIRED.
+    let v = client
+        .validate_challenge(&ValidateChallengeRequest::new(
+            t.token.clone().unwrap(),
+            u.clone(),
+            a.clone(),
+        ))
+        .await
+        .unwrap();
+    assert!(!v.is_valid);
+    assert_eq!(v.state, Some(ActionState::ChallengeRequired));
+    assert_eq!(v.user_id.as_ref(), Some(&u));
+
+    let token = emu
+        .complete_challenge(&u, &a, &t.idempotency_key, VerificationMethod::Sms)
+        .unwrap();
+    let v = client
+        .validate_challenge(&ValidateChallengeRequest::new(
+            token.clone(),
+            u.clone(),
+            a.clone(),
+        ))
+        .await
+        .unwrap();
+    assert!(v.is_valid);
+    assert_eq!(v.state, Some(ActionState::ChallengeSucceeded));
+    assert_eq!(v.verification_method, Some(VerificationMethod::Sms));
+    assert_eq!(v.idempotency_key.as_ref(), Some(&t.idempotency_key));
+    let got = client.get_action(&u, &a, &t.idempotency_key).await.unwrap();
+    assert_eq!(got.verification_method, Some(VerificationMethod::Sms));
+
+    // For another user: not valid (the server refuses), no mismatch leaks through.
+    let v = client
+        .validate_challenge(&ValidateChallengeRequest::new(
+            token.clone(),
+            uid("mallory"),
+            a.clone(),
+        ))
+        .await
+        .unwrap();
+    assert!(!v.is_valid);
+    assert!(v.error.is_some());
+    // Garbage token.
+    let v = client
+        .validate_challenge(&ValidateChallengeRequest::token_only(ChallengeToken::new(
+            "junk",
+        )))
+        .await
+        .unwrap();
+    assert!(!v.is_valid);
+
+    // Failed challenge.
+    let t2 = client.track(&u, &a, TrackRequest::new()).await.unwrap();
+    let tok2 = emu.fail_challenge(&u, &a, &t2.idempotency_key).unwrap();
+    let v = client
+        .validate_challenge(&ValidateChallengeRequest::new(tok2, u.clone(), a.clone()))
+        .await
+        .unwrap();
+    assert!(!v.is_valid);
+    assert_eq!(v.state, Some(ActionState::ChallengeFailed));
+    assert!(emu.fail_challenge(&u, &a, &t2.idempotency_key).is_err());
+}
+
+#[tokio::test]
+async fn tokens_expire() {
+    let clock = FakeClock::at_unix(1_800_000_000);
+    let emu = Emulator::start_with_clock(Arc::new(clock.clone())).await;
+    emu.add_rule(Rule::new("always", RuleOutcome::Challenge));
+    let client = emu.client().unwrap();
+    let (u, a) = (uid("gina"), code("signIn"));
+    client
+        .enroll_verified_authenticator(&u, &EnrollVerifiedAuthenticatorRequest::sms("+64270000004"))
+        .await
+        .unwrap();
+    let t = client.track(&u, &a, TrackRequest::new()).await.unwrap();
+    let token = emu
+        .complete_challenge(&u, &a, &t.idempotency_key, VerificationMethod::Sms)
+        .unwrap();
+    clock.advance(Duration::from_secs(601));
+    let v = client
+        .validate_challenge(&ValidateChallengeRequest::new(token, u, a))
+        .await
+        .unwrap();
+    assert!(!v.is_valid);
+    assert!(v.error.unwrap().contains("expired"));
+}
+
+#[tokio::test]
+async fn otp_challenge_verify_claim_and_get() {
+    let emu = Emulator::start().await;
+    let client = emu.client().unwrap();
+    let a = code("signUp");
+    let c = client
+        .challenge(&ChallengeRequest::sms(a.clone(), "+64270000005").user_id(uid("hank")))
+        .await
+        .unwrap();
+    assert!(c.expires_at.unwrap().0 > 1_700_000_000);
+
+    let got = client
+        .get_challenge(&GetChallengeRequest::by_id(c.challenge_id.clone()))
+        .await
+        .unwrap();
+    assert_eq!(got.phone_number.as_deref(), Some("+64270000005"));
+    assert_eq!(got.verification_method, Some(VerificationMethod::Sms));
+    let latest = client
+        .get_challenge(&GetChallengeRequest::latest(
+            uid("hank"),
+            a.clone(),
+            VerificationMethod::Sms,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(latest.challenge_id.as_ref(), Some(&c.challenge_id));
+
+    // Claim before verification: 400.
+    let err = client
+        .claim_challenge(&c.challenge_id, &uid("hank"), false)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
+
+    let wrong = client
+        .verify(&c.challenge_id, &VerificationCode::new("000000x"))
+        .await
+        .unwrap();
+    assert!(!wrong.is_verified);
+    assert_eq!(
+        wrong.failure_reason,
+        Some(VerifyFailureReason::CodeInvalidOrExpired)
+    );
+    let right = emu.otp_code(&c.challenge_id).unwrap();
+    let ok = client.verify(&c.challenge_id, &right).await.unwrap();
+    assert!(ok.is_verified);
+    assert_eq!(ok.phone_number.as_deref(), Some("+64270000005"));
+
+    let claim = client
+        .claim_challenge(&c.challenge_id, &uid("hank"), false)
+        .await
+        .unwrap();
+    assert_eq!(claim.verification_method, Some(VerificationMethod::Sms));
+    let v = client
+        .validate_challenge(&ValidateChallengeRequest::new(
+            claim.token.clone(),
+            uid("hank"),
+            a.clone(),
+        ))
+        .await
+        .unwrap();
+    assert!(v.is_valid);
+    assert_eq!(v.idempotency_key, c.idempotency_key);
+    let user = client.get_user(&uid("hank")).await.unwrap();
+    assert!(user.phone_number_verified);
+    // Claimed twice: 400.
+    assert!(
+        client
+            .claim_challenge(&c.challenge_id, &uid("hank"), false)
+            .await
+            .is_err()
+    );
+
+    // Max attempts.
+    let c2 = client
+        .challenge(&ChallengeRequest::email_otp(a.clone(), "i@example.com"))
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let r = client
+            .verify(&c2.challenge_id, &VerificationCode::new("bad"))
+            .await
+            .unwrap();
+        assert_eq!(
+            r.failure_reason,
+            Some(VerifyFailureReason::CodeInvalidOrExpired)
+        );
+    }
+    let right = emu.otp_code(&c2.challenge_id).unwrap();
+    let r = client.verify(&c2.challenge_id, &right).await.unwrap();
+    assert_eq!(
+        r.failure_reason,
+        Some(VerifyFailureReason::MaxAttemptsExceeded)
+    );
+
+    // Errors.
+    let missing = ChallengeId::new("nope").unwrap();
+    assert!(matches!(
+        client.verify(&missing, &right).await.unwrap_err(),
+        Error::NotFound(_)
+    ));
+    assert!(matches!(
+        client
+            .get_challenge(&GetChallengeRequest::by_id(missing))
+            .await
+            .unwrap_err(),
+        Error::NotFound(_)
+    ));
+    assert!(matches!(
+        client
+            .challenge(&ChallengeRequest::new(VerificationMethod::Sms, a.clone()))
+            .await
+            .unwrap_err(),
+        Error::InvalidInput(_)
+    ));
+    let err = client
+        .challenge(&ChallengeRequest::new(VerificationMethod::Passkey, a).email("x@example.com"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn sessions_lifecycle() {
+    let emu = Emulator::start().await;
+    let client = emu.client().unwrap();
+    let a = code("signIn");
+    let u = uid("ivy");
+    let c = client
+        .challenge(&ChallengeRequest::sms(a.clone(), "+64270000006"))
+        .await
+        .unwrap();
+    client
+        .verify(&c.challenge_id, &emu.otp_code(&c.challenge_id).unwrap())
+        .await
+        .unwrap();
+    let claim = client
+        .claim_challenge(&c.challenge_id, &u, false)
+        .await
+        .unwrap();
+    let web = ClientId::new("web").unwrap();
+
+    let err = client
+        .create_session(
+            &CreateSessionRequest::new(web.clone(), claim.token.clone()).action(code("other")),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest(_)));
+    let s = client
+        .create_session(
+            &CreateSessionRequest::new(web.clone(), claim.token.clone()).action(a.clone()),
+        )
+        .await
+        .unwrap();
+    let v = client
+        .validate_session(&s.access_token, std::slice::from_ref(&web))
+        .await
+        .unwrap();
+    assert_eq!(v.user.user_id, u);
+    assert_eq!(
+        v.user.attributes.phone_number.as_deref(),
+        Some("+64270000006")
+    );
+    assert_eq!(v.verification_method, Some(VerificationMethod::Sms));
+    assert!(
+        client
+            .validate_session(&s.access_token, &[ClientId::new("mobile").unwrap()])
+            .await
+            .is_err()
+    );
+
+    let s2 = client.refresh_session(&s.refresh_token).await.unwrap();
+    assert_ne!(s2.access_token, s.access_token);
+    assert!(
+        client.validate_session(&s.access_token, &[]).await.is_err(),
+        "old token rotated out"
+    );
+    assert!(
+        client.refresh_session(&s.refresh_token).await.is_err(),
+        "old refresh token rotated out"
+    );
+    client
+        .validate_session(&s2.access_token, &[])
+        .await
+        .unwrap();
+
+    client.revoke_session(&s2.access_token).await.unwrap();
+    let err = client
+        .validate_session(&s2.access_token, &[])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest(_)));
+
+    let s3 = client
+        .create_session(&CreateSessionRequest::new(web.clone(), claim.token.clone()))
+        .await
+        .unwrap();
+    let s4 = client
+        .create_session(&CreateSessionRequest::new(web, claim.token))
+        .await
+        .unwrap();
+    client.revoke_user_sessions(&u).await.unwrap();
+    assert!(
+        client
+            .validate_session(&s3.access_token, &[])
+            .await
+            .is_err()
+    );
+    assert!(
+        client
+            .validate_session(&s4.access_token, &[])
+            .await
+            .is_err()
+    );
+    assert!(!format!("{s3:?}").contains(s3.access_token.expose_secret()));
+}
+
+#[tokio::test]
+async fn tenants_are_isolated() {
+    let emu = Emulator::start().await;
+    let other_key = SecretKey::new("sk_tenant_two");
+    emu.add_tenant(other_key.clone());
+    let one = emu.client().unwrap();
+    let two = Client::builder(other_key)
+        .base_url(emu.base_url())
+        .build()
+        .unwrap();
+    two.update_user(
+        &uid("shared-id"),
+        &UpdateUserRequest::new().email("two@example.com"),
+    )
+    .await
+    .unwrap();
+    assert!(
+        one.get_user(&uid("shared-id"))
+            .await
+            .unwrap()
+            .email
+            .is_none()
+    );
+    assert_eq!(
+        two.get_user(&uid("shared-id"))
+            .await
+            .unwrap()
+            .email
+            .as_deref(),
+        Some("two@example.com")
+    );
+}
+
+#[tokio::test]
+async fn call_connect_start_and_finish() {
+    use authsignal::call_connect::{
+        CallChannel, CallConnect, CallState, FinishCallRequest, StartCallRequest,
+    };
+    let emu = Emulator::start().await;
+    let cc =
+        CallConnect::from_builder(Client::builder(emu.secret()).base_url(emu.call_connect_url()))
+            .unwrap();
+    let r = cc
+        .start_call(&StartCallRequest::new("call-1").phone_number("+64270000010"))
+        .await
+        .unwrap();
+    assert_eq!(r.channel, Some(CallChannel::Sms));
+    assert!(r.message_id.is_some() && r.error.is_none());
+    // By user id, with the user's e-mail address.
+    emu.client()
+        .unwrap()
+        .update_user(
+            &uid("cc-user"),
+            &UpdateUserRequest::new().email("cc@example.com"),
+        )
+        .await
+        .unwrap();
+    let r = cc
+        .start_call(
+            &StartCallRequest::new("call-2")
+                .user_id("cc-user")
+                .channel(CallChannel::Email),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.email.as_deref(), Some("cc@example.com"));
+    // No destination: 200 with an error.
+    let r = cc
+        .start_call(&StartCallRequest::new("call-3").user_id("nobody"))
+        .await
+        .unwrap();
+    assert_eq!(r.error_code.as_deref(), Some("no_destination"));
+    assert!(matches!(
+        cc.start_call(&StartCallRequest::new("call-4"))
+            .await
+            .unwrap_err(),
+        Error::InvalidInput(_)
+    ));
+
+    let f = cc
+        .finish_call(
+            &FinishCallRequest::new("call-1", CallState::ChallengeSucceeded)
+                .payload("agent", "a-7"),
+        )
+        .await
+        .unwrap();
+    assert!(f.success);
+    assert_eq!(
+        emu.call_state("call-1").as_deref(),
+        Some("CHALLENGE_SUCCEEDED")
+    );
+    let err = cc
+        .finish_call(&FinishCallRequest::new(
+            "call-unknown",
+            CallState::ChallengeFailed,
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)));
+    let bad = CallConnect::from_builder(
+        Client::builder(SecretKey::new("sk_bad")).base_url(emu.call_connect_url()),
+    )
+    .unwrap();
+    assert!(matches!(
+        bad.start_call(&StartCallRequest::new("x").phone_number("+1"))
+            .await
+            .unwrap_err(),
+        Error::Unauthorized(_)
+    ));
+}
+
+#[tokio::test]
+async fn webhook_delivery_failures_stay_queued() {
+    let emu = Emulator::start().await;
+    let client = emu.client().unwrap();
+    client
+        .enroll_verified_authenticator(
+            &uid("q"),
+            &EnrollVerifiedAuthenticatorRequest::sms("+64270000011"),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        emu.deliver_webhooks().await,
+        Err(authsignal::emulator::EmulatorError::NoWebhookUrl)
+    ));
+    // Nobody listening: delivery fails, the event stays queued.
+    let dead = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_addr = dead.local_addr().unwrap();
+    drop(dead);
+    emu.set_webhook_url(format!("http://{dead_addr}/hooks"));
+    assert!(emu.deliver_webhooks().await.is_err());
+    assert_eq!(emu.pending_webhooks().len(), 1);
+    // A 500 keeps it queued too; a 200 clears it.
+    let receiver = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .mount(&receiver)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    emu.set_webhook_url(receiver.uri());
+    assert_eq!(emu.deliver_webhooks().await.unwrap(), vec![500]);
+    assert_eq!(emu.pending_webhooks().len(), 1);
+    assert_eq!(emu.deliver_webhooks().await.unwrap(), vec![200]);
+    assert!(emu.pending_webhooks().is_empty());
+}
+
+#[tokio::test]
+async fn secrets_never_show_in_debug_or_errors() {
+    let emu = Emulator::start().await;
+    emu.add_rule(Rule::new("c", RuleOutcome::Challenge));
+    let secret = emu.secret();
+    let key = secret.expose_secret().to_owned();
+    let builder = emu.client_builder();
+    let client = emu.client().unwrap();
+    let u = uid("redact");
+    let enrolled = client
+        .enroll_verified_authenticator(&u, &EnrollVerifiedAuthenticatorRequest::sms("+64270000012"))
+        .await
+        .unwrap();
+    let track = client
+        .track(&u, &code("signIn"), TrackRequest::new())
+        .await
+        .unwrap();
+    let settings = client
+        .get_user_with_redirect(&u, "https://app.example/back")
+        .await
+        .unwrap();
+    let settings_url = settings.url.clone().unwrap();
+    let settings_token = settings_url
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    let c = client
+        .challenge(&ChallengeRequest::sms(code("signIn"), "+64270000012"))
+        .await
+        .unwrap();
+    let otp = emu.otp_code(&c.challenge_id).unwrap();
+    client.verify(&c.challenge_id, &otp).await.unwrap();
+    let claim = client
+        .claim_challenge(&c.challenge_id, &u, false)
+        .await
+        .unwrap();
+    let session = client
+        .create_session(&CreateSessionRequest::new(
+            ClientId::new("web").unwrap(),
+            claim.token.clone(),
+        ))
+        .await
+        .unwrap();
+    let bad = Client::builder(SecretKey::new("sk_bad_secret_value"))
+        .base_url(emu.base_url())
+        .build()
+        .unwrap();
+    let err = bad.get_user(&u).await.unwrap_err();
+    let events: Vec<String> = emu
+        .pending_webhooks()
+        .iter()
+        .map(|b| {
+            format!(
+                "{:?}",
+                authsignal::webhook::WebhookPayload::parse(b).unwrap()
+            )
+        })
+        .collect();
+    let shown = format!(
+        "{client:?} {builder:?} {emu:?} {secret:?} {enrolled:?} {track:?} {claim:?} {session:?} {otp:?} {err} {err:?} {events:?} {bad:?} {settings:?}"
+    );
+    let secrets = [
+        key.clone(),
+        "sk_bad_secret_value".to_owned(),
+        track.token.as_ref().unwrap().expose_secret().to_owned(),
+        claim.token.expose_secret().to_owned(),
+        session.access_token.expose_secret().to_owned(),
+        session.refresh_token.expose_secret().to_owned(),
+        otp.expose_secret().to_owned(),
+        enrolled.recovery_codes[0].expose_secret().to_owned(),
+        settings_token,
+    ];
+    for (i, s) in secrets.iter().enumerate() {
+        assert!(
+            !shown.contains(s.as_str()),
+            "secret #{i} leaked into Debug/Display"
+        );
+    }
+    assert!(shown.contains("[redacted]"));
+}
+
+#[tokio::test]
+async fn own_reqwest_client_and_regions() {
+    let emu = Emulator::start().await;
+    let custom = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("my-app/1.0")
+        .build()
+        .unwrap();
+    let client = emu.client_builder().reqwest_client(custom).build().unwrap();
+    assert!(!client.get_user(&uid("x")).await.unwrap().is_enrolled);
+    for (region, host) in [
+        (Region::Us, "api.authsignal.com"),
+        (Region::Au, "au.api.authsignal.com"),
+        (Region::Eu, "eu.api.authsignal.com"),
+        (Region::Ca, "ca.api.authsignal.com"),
+    ] {
+        let c = Client::new(SecretKey::new("k"), region).unwrap();
+        assert_eq!(c.base_url().host(), host);
+        assert_eq!(c.base_url().path(), "/v1");
+    }
+    // UK is only reachable as a custom URL; plain http only on loopback.
+    assert!(
+        Client::builder(SecretKey::new("k"))
+            .base_url("https://uk.api.authsignal.com/v1")
+            .build()
+            .is_ok()
+    );
+    assert!(
+        Client::builder(SecretKey::new("k"))
+            .base_url("http://api.authsignal.com/v1")
+            .build()
+            .is_err()
+    );
+}
