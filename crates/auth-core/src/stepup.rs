@@ -77,7 +77,10 @@ impl StepUpRequest {
 }
 
 /// A started step-up: enough to check it later, and to show the user where to go if needed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Its `Debug` output is safe for logs: the query of `user_url` (challenge URLs carry tokens
+/// there) and the provider `state` are redacted.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepUpHandle {
     /// The provider crate's name (`"launchkey"`, `"authsignal"`, …).
     pub provider: String,
@@ -91,6 +94,26 @@ pub struct StepUpHandle {
     pub expires_at: Option<SystemTime>,
     /// Provider-specific state needed to check (opaque to the application).
     pub state: serde_json::Value,
+}
+
+impl std::fmt::Debug for StepUpHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = self
+            .user_url
+            .as_deref()
+            .map(|u| match u.split_once(['?', '#']) {
+                Some((before, _)) => format!("{before}?[redacted]"),
+                None => u.to_owned(),
+            });
+        f.debug_struct("StepUpHandle")
+            .field("provider", &self.provider)
+            .field("id", &self.id)
+            .field("user", &self.user)
+            .field("user_url", &url)
+            .field("expires_at", &self.expires_at)
+            .field("state", &"[redacted]")
+            .finish()
+    }
 }
 
 /// How a step-up ended.
