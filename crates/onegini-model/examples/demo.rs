@@ -111,7 +111,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     phone.pin_policy().await?;
     println!(
         "   -> device registered, client id {}…",
-        &phone.client_id()?.unwrap_or_default()[..12]
+        phone
+            .client_id()?
+            .map(|id| id.as_str().chars().take(12).collect::<String>())
+            .unwrap_or_default()
     );
     server_says(&server, &mut events);
 

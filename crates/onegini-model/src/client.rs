@@ -55,6 +55,30 @@ pub const DEFAULT_DCR_SUITE: &str = "OCRA-1:HOTP-SHA256-8:QH64-T1M";
 /// SDK treats like a sensor error: fingerprint is revoked and PIN is used).
 pub const FINGERPRINT_MAX_MISMATCHES: u32 = 5;
 
+/// The client id the Token Server issued at DCR (64 uppercase hex characters in the model).
+/// Not a secret: the app may read it (the client secret stays in the [`Storage`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClientId(String);
+
+impl ClientId {
+    /// A client id value.
+    pub fn new(id: impl Into<String>) -> Self {
+        ClientId(id.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A user profile: an opaque value with a profile id (`"W8DUJ2"`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct UserProfile {
@@ -476,8 +500,8 @@ impl UserClient {
     }
 
     /// The client id after DCR (the app may read it; the secret stays inside).
-    pub fn client_id(&self) -> Result<Option<String>, Error> {
-        Ok(self.load()?.credentials.map(|c| c.client_id))
+    pub fn client_id(&self) -> Result<Option<ClientId>, Error> {
+        Ok(self.load()?.credentials.map(|c| ClientId::new(c.client_id)))
     }
 
     /// `getUserProfiles()`.
@@ -963,9 +987,12 @@ impl UserClient {
     }
 
     fn set_session(&self, profile: &UserProfile, tokens: &wire::TokenResponse) -> Option<Session> {
+        // `expires_in` comes from the server: an absurd value must not overflow the clock
+        // (no local expiry then; the server still refuses the token when it expires).
+        let now = self.inner.clock.now();
         let expires_at = tokens
             .expires_in
-            .map(|s| self.inner.clock.now() + Duration::from_secs(s));
+            .and_then(|s| now.checked_add(Duration::from_secs(s)));
         self.session().replace(Session {
             profile: profile.clone(),
             access_token: AccessToken::new(tokens.access_token.expose_secret()),
@@ -1097,7 +1124,8 @@ impl UserClient {
                 PinAnswer::Accept(pin) => pin,
             };
             let candidate = stored.pin_secret.open(&pin)?;
-            let token = Zeroizing::new(format!("{}.{}", stored.rt_id, hex::encode(&*candidate)));
+            let candidate_hex = Zeroizing::new(hex::encode(&*candidate));
+            let token = Zeroizing::new(format!("{}.{}", stored.rt_id, candidate_hex.as_str()));
             match self.refresh_grant(creds, &token).await {
                 Ok(tokens) => return Ok((pin, tokens)),
                 Err(RefreshFailure::WrongPin { remaining, max }) => {
@@ -1465,7 +1493,8 @@ impl UserClient {
 
     /// `logout`: revokes the access token and drops it from memory; the refresh token stays,
     /// so the next login needs only the PIN (or fingerprint). When the server call fails, the
-    /// local logout still happens and the error is 10009 `LOCAL_LOGOUT`.
+    /// local logout still happens and the error is 10009 `LOCAL_LOGOUT`; when the server no
+    /// longer knows the client, all local data is wiped and the error is 9002.
     pub async fn logout(&self) -> Result<(), Error> {
         let _guard = self.begin()?;
         let session = self.session().take().ok_or(Error::UserNotAuthenticated)?;
@@ -1477,8 +1506,12 @@ impl UserClient {
             }
             None => Ok(()),
         };
-        result.map_err(|e| Error::LocalLogout {
-            source: Box::new(e),
+        result.map_err(|e| match e {
+            // Stronger than a failed logout: everything was wiped; say so.
+            e @ Error::DeviceDeregistered { .. } => e,
+            e => Error::LocalLogout {
+                source: Box::new(e),
+            },
         })
     }
 
@@ -1486,7 +1519,8 @@ impl UserClient {
     /// authenticators) and asks the Token Server to revoke all of the user's tokens for this
     /// client (model: revocation by the refresh token's public id, authenticated by the client
     /// credentials). Client credentials and other profiles stay. When the server call fails the
-    /// local data is gone anyway and the error is 10003 `LOCAL_DEREGISTRATION`.
+    /// local data is gone anyway and the error is 10003 `LOCAL_DEREGISTRATION`; when the server
+    /// no longer knows the client, all local data is wiped and the error is 9002.
     pub async fn deregister_user(&self, profile: &UserProfile) -> Result<(), Error> {
         let _guard = self.begin()?;
         let state = self.load()?;
@@ -1501,8 +1535,12 @@ impl UserClient {
                 .revoke(&creds, fp.expose_secret(), "refresh_token")
                 .await;
         }
-        result.map_err(|e| Error::LocalDeregistration {
-            source: Box::new(e),
+        result.map_err(|e| match e {
+            // Stronger than a failed deregistration: everything was wiped; say so.
+            e @ Error::DeviceDeregistered { .. } => e,
+            e => Error::LocalDeregistration {
+                source: Box::new(e),
+            },
         })
     }
 

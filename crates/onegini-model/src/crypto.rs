@@ -67,11 +67,18 @@ pub fn random_hex(n: usize) -> Result<String, CryptoError> {
     Ok(hex::encode(random_bytes(n)?))
 }
 
-/// A random string of `len` characters from `alphabet` (rejection sampling, no modulo bias).
+/// The longest string [`random_from`] makes.
+pub const MAX_RANDOM_LEN: usize = 4096;
+
+/// A random string of `len` (at most [`MAX_RANDOM_LEN`]) characters from `alphabet`
+/// (rejection sampling, no modulo bias).
 pub fn random_from(alphabet: &[u8], len: usize) -> Result<String, CryptoError> {
     let n = alphabet.len();
     if n == 0 || n > 256 {
         return Err(CryptoError::Malformed("alphabet size"));
+    }
+    if len > MAX_RANDOM_LEN {
+        return Err(CryptoError::Malformed("random string length"));
     }
     let limit = 256 - (256 % n);
     let mut out = String::with_capacity(len);
@@ -235,12 +242,80 @@ mod tests {
     }
 
     #[test]
+    fn no_offline_pin_oracle() {
+        // What is stored: salt, iterations and a ciphertext exactly as long as the secret.
+        // Nothing else (no tag, no hash, no check value) that a PIN guess could be tested on.
+        let secret = random_bytes(32).unwrap();
+        let blob = PinProtectedSecret::seal(&secret, &Pin::new("31415"), 1).unwrap();
+        let json = serde_json::to_value(&blob).unwrap();
+        let mut keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["ciphertext", "iterations", "salt"]);
+        assert_eq!(blob.ciphertext_hex().len(), 2 * secret.len());
+        // Every wrong PIN opens without an error to a full-length candidate; the candidates
+        // differ from the secret and from each other in about half of their bits, so none is
+        // recognisable as "almost right" or "malformed".
+        let mut seen = std::collections::HashSet::new();
+        let mut differing_bits = 0u32;
+        let wrong: Vec<String> = (0..300).map(|i| format!("{:05}", i * 7 + 1)).collect();
+        for pin in &wrong {
+            let candidate = blob.open(&Pin::new(pin.as_str())).unwrap();
+            assert_eq!(candidate.len(), 32);
+            assert_ne!(candidate.as_slice(), secret.as_slice(), "{pin}");
+            assert!(seen.insert(candidate.to_vec()), "{pin} repeats a candidate");
+            differing_bits += candidate
+                .iter()
+                .zip(&secret)
+                .map(|(a, b)| (a ^ b).count_ones())
+                .sum::<u32>();
+        }
+        let ratio = f64::from(differing_bits) / (300.0 * 256.0);
+        assert!(
+            (0.47..0.53).contains(&ratio),
+            "bit difference ratio {ratio}"
+        );
+        // Empty and non-digit "PINs" are no special case either.
+        for odd in ["", "abcde", "３１４１５"] {
+            assert_eq!(blob.open(&Pin::new(odd)).unwrap().len(), 32);
+        }
+    }
+
+    #[test]
     fn malformed_blobs_are_errors() {
         let blob: PinProtectedSecret =
             serde_json::from_str(r#"{"salt":"zz","iterations":1,"ciphertext":"00"}"#).unwrap();
         assert_eq!(
             blob.open(&Pin::new("1")),
             Err(CryptoError::Malformed("salt"))
+        );
+        for (json, err) in [
+            (
+                r#"{"salt":"00","iterations":1,"ciphertext":"0"}"#.to_owned(),
+                CryptoError::Malformed("ciphertext"),
+            ),
+            (
+                r#"{"salt":"00","iterations":0,"ciphertext":"00"}"#.to_owned(),
+                CryptoError::ZeroIterations,
+            ),
+            (
+                format!(
+                    r#"{{"salt":"00","iterations":1,"ciphertext":"{}"}}"#,
+                    "00".repeat(33)
+                ),
+                CryptoError::Malformed("secrets are at most 32 bytes"),
+            ),
+        ] {
+            let blob: PinProtectedSecret = serde_json::from_str(&json).unwrap();
+            assert_eq!(blob.open(&Pin::new("1")), Err(err), "{json}");
+        }
+        assert_eq!(
+            PinProtectedSecret::seal(&[0u8; 33], &Pin::new("1"), 1),
+            Err(CryptoError::Malformed("secrets are at most 32 bytes"))
         );
     }
 
@@ -250,5 +325,14 @@ mod tests {
         assert_eq!(s.len(), 50);
         assert!(s.bytes().all(|b| b"ABC".contains(&b)));
         assert!(random_from(b"", 3).is_err());
+        assert!(random_from(&[b'x'; 257], 3).is_err());
+        assert_eq!(
+            random_from(b"ABC", usize::MAX),
+            Err(CryptoError::Malformed("random string length"))
+        );
+        assert_eq!(
+            random_from(b"A", MAX_RANDOM_LEN).unwrap().len(),
+            MAX_RANDOM_LEN
+        );
     }
 }

@@ -18,6 +18,12 @@
 //! The control API ([`TokenServer`]'s methods) lets a test act as the administrator: add IdP
 //! users, change an app version's status, revoke a user's tokens, delete a client, read the
 //! attempt counter, and see the server's event log.
+//!
+//! The [`EmulatedBrowser`] plays the user's browser over real HTTP too: it reads each redirect
+//! (`auth_core::Transport::send_reading_redirect`, never followed automatically), refuses to
+//! leave the Token Server's origin, and hands the final redirect to the app's scheme back.
+//! Expired pending DCRs, login sessions, codes and access tokens are forgotten as time passes,
+//! so the model's memory stays bounded.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -25,14 +31,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use auth_core::{BaseUrl, HttpClient, HttpConfig, ReqwestClient, SharedClock};
+use auth_core::{BaseUrl, Replay, SharedClock, Transport};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http::Method;
 use url::Url;
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
-use crate::client::{ApplicationSignature, BrowserRegistrationAnswer, BrowserRegistrationHandler};
+use crate::client::{
+    ApplicationSignature, BrowserRegistrationAnswer, BrowserRegistrationHandler, ClientId,
+};
 use crate::crypto::{self, random_hex};
 use crate::hex;
 use crate::ocra::{OcraInputs, OcraSuite};
@@ -234,6 +242,16 @@ impl State {
         }
     }
 
+    /// Drops pending DCRs, login sessions, codes and access tokens whose time is over, so a
+    /// client hammering the endpoints cannot grow the server's memory without bound. (A used
+    /// code stays until it expires, so its reuse is still reported as such.)
+    fn forget_expired(&mut self, now: SystemTime) {
+        self.pending_dcr.retain(|_, p| now < p.expires);
+        self.sessions.retain(|_, x| now < x.expires);
+        self.codes.retain(|_, c| now < c.expires);
+        self.access_tokens.retain(|_, a| now < a.expires);
+    }
+
     fn version_status(&self, version: &(String, String)) -> Option<VersionStatus> {
         self.app
             .versions
@@ -348,15 +366,23 @@ impl TokenServer {
     }
 
     /// Administrator action: removes a device registration (client); its tokens stop working.
-    pub fn delete_client(&self, client_id: &str) {
+    pub fn delete_client(&self, client_id: &ClientId) {
         let mut s = self.lock();
-        s.clients.remove(client_id);
-        s.event(format!("admin: deleted client {}", short(client_id)));
+        s.clients.remove(client_id.as_str());
+        s.event(format!(
+            "admin: deleted client {}",
+            short(client_id.as_str())
+        ));
     }
 
     /// Registered client ids.
-    pub fn client_ids(&self) -> Vec<String> {
-        self.lock().clients.keys().cloned().collect()
+    pub fn client_ids(&self) -> Vec<ClientId> {
+        self.lock()
+            .clients
+            .keys()
+            .cloned()
+            .map(ClientId::new)
+            .collect()
     }
 
     /// Failed PIN attempts on the user's live PIN refresh token(s) (the highest), if any.
@@ -429,15 +455,25 @@ impl TokenServer {
         password: &str,
         consent: Consent,
     ) -> Result<EmulatedBrowser, crate::Error> {
-        let http = ReqwestClient::new(&HttpConfig::default()).map_err(auth_core::Error::from)?;
+        // The browser only ever talks to this server; redirects are read, never followed by
+        // the HTTP client (`send_reading_redirect`), so each hop is visible and checked.
+        let transport = Transport::builder(self.base_url()?)
+            .user_agent("onegini-model-emulated-browser", env!("CARGO_PKG_VERSION"))
+            .build()?;
         Ok(EmulatedBrowser {
-            http: Arc::new(http),
+            transport,
             username: username.into(),
             password: SecretField::new(password),
             consent,
             trail: Arc::new(Mutex::new(Vec::new())),
         })
     }
+}
+
+/// `now + validity`; a validity too large for the clock fails closed (expires at once)
+/// instead of panicking on overflow.
+fn later(now: SystemTime, validity: Duration) -> SystemTime {
+    now.checked_add(validity).unwrap_or(now)
 }
 
 fn short(id: &str) -> String {
@@ -492,6 +528,7 @@ impl Respond for Router {
     fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
         let now = self.clock.now();
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.forget_expired(now);
         let path = request.url.path().to_owned();
         match (&request.method, path.as_str()) {
             (&Method::POST, wire::DCR_PATH) => dcr(&mut s, request, now, self.clock.unix_seconds()),
@@ -551,7 +588,7 @@ fn dcr(s: &mut State, request: &wiremock::Request, now: SystemTime, unix: i64) -
             PendingDcr {
                 version: status.map(|_| key),
                 challenge: challenge.clone(),
-                expires: now + s.app.dcr_pending_validity,
+                expires: later(now, s.app.dcr_pending_validity),
             },
         );
         s.event(format!(
@@ -722,7 +759,7 @@ fn authorize(s: &mut State, request: &wiremock::Request, now: SystemTime) -> Res
             state: state_param,
             code_challenge,
             user_id: None,
-            expires: now + Duration::from_secs(600),
+            expires: later(now, Duration::from_secs(600)),
         },
     );
     s.event(format!(
@@ -837,7 +874,7 @@ fn consent(s: &mut State, request: &wiremock::Request, now: SystemTime) -> Respo
             scopes: session.scopes,
             redirect_uri: session.redirect_uri.clone(),
             code_challenge: session.code_challenge,
-            expires: now + s.app.grant_validity,
+            expires: later(now, s.app.grant_validity),
             used: false,
         },
     );
@@ -891,7 +928,7 @@ fn issue_access(
             client_id: client_id.to_owned(),
             user_id: user_id.to_owned(),
             scopes: scopes.to_vec(),
-            expires: now + s.app.token_validity,
+            expires: later(now, s.app.token_validity),
             revoked: false,
         },
     );
@@ -1246,7 +1283,7 @@ pub enum Consent {
 pub enum BrowserError {
     /// The HTTP call failed.
     #[error("browser request failed: {0}")]
-    Http(#[from] auth_core::TransportError),
+    Http(#[from] auth_core::Error),
     /// A page answered something a browser could not follow.
     #[error("unexpected page: {0}")]
     Unexpected(String),
@@ -1258,7 +1295,7 @@ pub enum BrowserError {
 /// [`crate::UserClient::register_user`] directly.
 #[derive(Clone)]
 pub struct EmulatedBrowser {
-    http: Arc<dyn HttpClient>,
+    transport: Transport,
     username: String,
     password: SecretField,
     consent: Consent,
@@ -1294,6 +1331,12 @@ impl EmulatedBrowser {
         form: Option<String>,
     ) -> Result<(u16, Option<String>), BrowserError> {
         self.note(method.as_str(), url);
+        if url.origin() != self.transport.base_url().url().origin() {
+            return Err(BrowserError::Unexpected(format!(
+                "the browser was sent off the Token Server to {}",
+                url.origin().ascii_serialization()
+            )));
+        }
         let mut builder = http::Request::builder().method(method).uri(url.as_str());
         if form.is_some() {
             builder = builder.header("content-type", "application/x-www-form-urlencoded");
@@ -1301,7 +1344,10 @@ impl EmulatedBrowser {
         let request = builder
             .body(form.unwrap_or_default().into_bytes())
             .map_err(|e| BrowserError::Unexpected(e.to_string()))?;
-        let response = self.http.execute(request).await?;
+        let response = self
+            .transport
+            .send_reading_redirect(request, Replay::Never)
+            .await?;
         let location = response
             .headers()
             .get("location")

@@ -103,6 +103,13 @@
 //! * The access token lives only in memory; secrets never appear in `Debug`, `Display` or errors.
 //! * OCRA responses, client secrets and refresh-token secrets are compared in constant time.
 //! * Every time comes from an [`auth_core::Clock`]; tests move time with `FakeClock`.
+//!
+//! ## Cost
+//!
+//! Measured only in criterion benchmarks (`cargo bench -p onegini-model`, `benches/crypto.rs`):
+//! OCRA suite parsing and computation, the server's ±10-step DCR window check, and sealing /
+//! opening the PIN-protected refresh token, whose cost is PBKDF2's (linear in the iteration
+//! count of [`ClientConfig::pbkdf2_iterations`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -121,7 +128,7 @@ pub mod wire;
 
 pub use client::{
     ApplicationSignature, AttemptCounter, Authenticator, BrowserRegistrationAnswer,
-    BrowserRegistrationHandler, ClientConfig, CreatePinHandler, FingerprintHandler,
+    BrowserRegistrationHandler, ClientConfig, ClientId, CreatePinHandler, FingerprintHandler,
     FingerprintScan, PinAnswer, PinAuthenticationHandler, UserClient, UserClientBuilder,
     UserProfile,
 };

@@ -292,7 +292,13 @@ impl OcraSuite {
         let hash =
             OcraHash::parse(hash).ok_or_else(|| bad("the hash must be SHA1, SHA256 or SHA512"))?;
         let digits: u32 = match *digits {
-            d if !d.is_empty() && d.len() <= 2 && d.bytes().all(|b| b.is_ascii_digit()) => {
+            // Canonical decimal only (`6`, `10`, not `06`): the suite text is hashed into the
+            // DataInput, so two spellings of one suite would give different responses.
+            d if !d.is_empty()
+                && d.len() <= 2
+                && !(d.len() == 2 && d.starts_with('0'))
+                && d.bytes().all(|b| b.is_ascii_digit()) =>
+            {
                 d.parse().map_err(|_| bad("bad digit count"))?
             }
             _ => return Err(bad("the digit count must be 0 or 4..10")),
@@ -371,13 +377,15 @@ impl OcraSuite {
                     "H" => TimeUnit::Hours,
                     _ => return Err(bad("the time step unit must be S, M or H")),
                 };
-                let count =
-                    if !num.is_empty() && num.len() <= 2 && num.bytes().all(|b| b.is_ascii_digit())
-                    {
-                        num.parse::<u32>().map_err(|_| bad("bad time step"))?
-                    } else {
-                        return Err(bad("the time step must be 1..59 S, 1..59 M or 1..48 H"));
-                    };
+                let count = if !num.is_empty()
+                    && num.len() <= 2
+                    && !num.starts_with('0')
+                    && num.bytes().all(|b| b.is_ascii_digit())
+                {
+                    num.parse::<u32>().map_err(|_| bad("bad time step"))?
+                } else {
+                    return Err(bad("the time step must be 1..59 S, 1..59 M or 1..48 H"));
+                };
                 let max = if unit == TimeUnit::Hours { 48 } else { 59 };
                 if !(1..=max).contains(&count) {
                     return Err(bad("the time step must be 1..59 S, 1..59 M or 1..48 H"));
@@ -894,6 +902,29 @@ mod tests {
             "OCRA-1:HOTP-SHA1-6:QN08-X",
             "OCRA-1:HOTP-SHA1-6:QN08-T1M-T1M",
             "OCRA-1:HOTP-SHA1-6:QN08-ü",
+            // Non-canonical numbers: the suite text is part of the DataInput.
+            "OCRA-1:HOTP-SHA1-06:QN08",
+            "OCRA-1:HOTP-SHA1-00:QN08",
+            "OCRA-1:HOTP-SHA1-6:QN08-T01M",
+            "OCRA-1:HOTP-SHA1-6:QN08-T00S",
+            "OCRA-1:HOTP-SHA1-6:QN08-T+1M",
+            "OCRA-1:HOTP-SHA1-+6:QN08",
+            "OCRA-1:HOTP-SHA1-6:QN+8",
+            "OCRA-1:HOTP-SHA1-6:QN08-S+64",
+            // Wrong case, stray separators, empty parts.
+            "ocra-1:HOTP-SHA1-6:QN08",
+            "OCRA-1:HOTP-sha1-6:QN08",
+            "OCRA-1:HOTP-SHA1-6:qn08",
+            "OCRA-1:HOTP-SHA1-6:QN08-t1m",
+            "OCRA-1:HOTP-SHA1-6:QN08-",
+            "OCRA-1:HOTP-SHA1-6:-QN08",
+            "OCRA-1:HOTP-SHA1-6:C-C-QN08",
+            "OCRA-1:HOTP-SHA1-6:QN08-PSHA1-PSHA1",
+            "OCRA-1:HOTP-SHA1-6:QN08-S064-S064",
+            "OCRA-1:HOTP-SHA1-6:QN08-T1M-S064",
+            "OCRA-1:HOTP-SHA1--6:QN08",
+            "OCRA-1::QN08",
+            ":::",
         ] {
             assert!(
                 matches!(OcraSuite::parse(bad), Err(OcraError::InvalidSuite { .. })),
@@ -915,6 +946,24 @@ mod tests {
         assert_eq!(s.pin_hash(), Some(OcraHash::Sha256));
         assert_eq!(s.session_len(), Some(128));
         assert_eq!(s.timestamp().unwrap().seconds(), 48 * 3600);
+        // Every step size the RFC allows parses, with its length in seconds.
+        for (t, secs) in [
+            ("1S", 1),
+            ("59S", 59),
+            ("1M", 60),
+            ("59M", 59 * 60),
+            ("1H", 3600),
+            ("48H", 48 * 3600),
+        ] {
+            let s: OcraSuite = format!("OCRA-1:HOTP-SHA1-6:QN08-T{t}").parse().unwrap();
+            assert_eq!(s.timestamp().unwrap().seconds(), secs, "{t}");
+        }
+        for digits in [0, 4, 5, 6, 7, 8, 9, 10] {
+            let s: OcraSuite = format!("OCRA-1:HOTP-SHA256-{digits}:QN08").parse().unwrap();
+            assert_eq!(s.digits(), digits);
+            let r = s.compute(b"k", &OcraInputs::new("1")).unwrap();
+            assert_eq!(r.len(), if digits == 0 { 64 } else { digits as usize });
+        }
         let s: OcraSuite = "OCRA-1:HOTP-SHA1-0:QA04-T30S".parse().unwrap();
         assert_eq!(s.digits(), 0);
         assert_eq!(s.timestamp().unwrap().seconds(), 30);

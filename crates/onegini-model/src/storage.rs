@@ -166,9 +166,15 @@ impl Storage for FileStorage {
         let mut tmp = self.path.clone().into_os_string();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
+        // A leftover temporary file (an earlier crash) may have other permissions: start
+        // from a new file, so the mode below applies.
+        match std::fs::remove_file(&tmp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
         {
             let mut options = std::fs::OpenOptions::new();
-            options.write(true).create(true).truncate(true);
+            options.write(true).create_new(true);
             #[cfg(unix)]
             {
                 use std::os::unix::fs::OpenOptionsExt;
@@ -233,6 +239,28 @@ mod tests {
         }
         std::fs::write(file.path(), b"{not json").unwrap();
         assert!(matches!(file.load(), Err(StorageError::Corrupt(_))));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_leftover_temporary_file_does_not_lend_its_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!(
+            "onegini-model-storage-{}",
+            crate::crypto::random_hex(8).unwrap()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = FileStorage::new(dir.join("state.json"));
+        let tmp = dir.join("state.json.tmp");
+        std::fs::write(&tmp, b"stale").unwrap();
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let state = sample();
+        file.save(&state).unwrap();
+        let mode = std::fs::metadata(file.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(!tmp.exists());
+        assert_eq!(file.load().unwrap(), state);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -43,9 +43,11 @@ pub enum Prompt {
     FinishAuthentication,
 }
 
+/// The queued answers are [`Pin`]s, so `Debug` of a scripted user shows `Pin([redacted])`,
+/// never the PINs it will type.
 #[derive(Debug, Default)]
 struct Script {
-    answers: VecDeque<Option<String>>,
+    answers: VecDeque<Option<Pin>>,
     prompts: Vec<Prompt>,
 }
 
@@ -74,7 +76,8 @@ impl ScriptedUser {
         S: Into<String>,
     {
         let mut s = self.script.lock().unwrap_or_else(|p| p.into_inner());
-        s.answers.extend(pins.into_iter().map(|p| Some(p.into())));
+        s.answers
+            .extend(pins.into_iter().map(|p| Some(Pin::new(p.into()))));
     }
 
     /// Queues a denial.
@@ -99,7 +102,7 @@ impl ScriptedUser {
         let mut s = self.script.lock().unwrap_or_else(|p| p.into_inner());
         s.prompts.push(prompt);
         match s.answers.pop_front() {
-            Some(Some(pin)) => PinAnswer::Accept(Pin::new(pin)),
+            Some(Some(pin)) => PinAnswer::Accept(pin),
             _ => PinAnswer::Deny,
         }
     }
@@ -191,5 +194,22 @@ impl FingerprintHandler for ScriptedFingerprint {
             .unwrap_or_else(|p| p.into_inner())
             .pop_front()
             .unwrap_or(FingerprintScan::Canceled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_queued_pins() {
+        let user = ScriptedUser::typing(["31415", "27182"]);
+        user.then_deny();
+        let shown = format!("{user:?}");
+        assert!(
+            !shown.contains("31415") && !shown.contains("27182"),
+            "{shown}"
+        );
+        assert!(shown.contains("redacted"), "{shown}");
     }
 }

@@ -43,7 +43,7 @@ async fn registration_runs_dcr_browser_login_and_pin_creation() {
     // DCR happened once and the client id is the server's.
     let client_id = w.client.client_id().unwrap().unwrap();
     assert_eq!(w.server.client_ids(), vec![client_id.clone()]);
-    assert_eq!(client_id.len(), 64);
+    assert_eq!(client_id.as_str().len(), 64);
     // The browser went authorize → IdP login → consent.
     assert_eq!(
         browser.trail(),
@@ -260,6 +260,45 @@ async fn a_correct_pin_resets_the_attempt_counter() {
 }
 
 #[tokio::test]
+async fn the_server_owns_the_attempt_counter_not_the_device() {
+    let w = World::new().await;
+    let (profile, _) = w.register("alice").await;
+    w.client.logout().await.unwrap();
+    // Two wrong PINs, then the user gives up.
+    let pins = ScriptedUser::typing(["11111", "22222"]);
+    let err = w
+        .client
+        .authenticate_user(&profile, &pins, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9006);
+    assert_eq!(w.server.failed_pin_attempts("alice"), Some(2));
+    // Someone resets the device's copy of the counter (or restores a backup)…
+    let mut state = w.storage.load().unwrap();
+    assert_eq!(state.profiles[0].failed_attempts, 2);
+    state.profiles[0].failed_attempts = 0;
+    w.storage.save(&state).unwrap();
+    // …the device shows 3 attempts left, but the server counts on: one more wrong PIN
+    // removes the profile.
+    let pins = ScriptedUser::typing(["33333", PIN]);
+    let err = w
+        .client
+        .authenticate_user(&profile, &pins, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9003);
+    assert_eq!(
+        pins.prompts().first(),
+        Some(&Prompt::EnterPin {
+            profile: profile.clone(),
+            counter: onegini_model::AttemptCounter::new(0, 3)
+        })
+    );
+    assert!(!w.client.is_user_registered(&profile).unwrap());
+    assert_eq!(w.server.active_refresh_tokens("alice"), (0, 0));
+}
+
+#[tokio::test]
 async fn the_maximum_pin_failures_is_configurable_on_the_server() {
     let mut app = app_config();
     app.max_pin_failures = 5;
@@ -278,6 +317,24 @@ async fn the_maximum_pin_failures_is_configurable_on_the_server() {
         .filter(|p| matches!(p, Prompt::WrongPin(_)))
         .count();
     assert_eq!(wrong, 4);
+
+    // The administrator lowers the maximum at run time: it applies to the next wrong PIN.
+    let w = World::new().await;
+    let (profile, _) = w.register("alice").await;
+    w.server.set_max_pin_failures(1);
+    let pins = ScriptedUser::typing(["11111", PIN]);
+    let err = w
+        .client
+        .authenticate_user(&profile, &pins, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9003);
+    assert!(
+        !pins
+            .prompts()
+            .iter()
+            .any(|p| matches!(p, Prompt::WrongPin(_)))
+    );
 }
 
 #[tokio::test]
@@ -441,6 +498,30 @@ async fn dcr_passes_with_the_device_clock_9_minutes_off() {
 }
 
 #[tokio::test]
+async fn dcr_accepts_ten_minutes_of_skew_either_way_and_not_a_second_more() {
+    // The server's clock sits on a minute boundary (T0); T1M floors the device's time, so the
+    // last accepted device times are T0 + 10 min 59 s and T0 − 10 min.
+    for (offset, accepted) in [
+        (10 * 60, true),
+        (10 * 60 + 59, true),
+        (11 * 60, false),
+        (-10 * 60, true),
+        (-10 * 60 - 1, false),
+    ] {
+        let w = World::with(app_config(), offset).await;
+        let result = w.client.pin_policy().await;
+        match (accepted, result) {
+            (true, Ok(_)) => assert_eq!(w.server.client_ids().len(), 1),
+            (false, Err(e)) => {
+                assert_eq!(e.code(), 9008, "offset {offset}");
+                assert!(w.server.client_ids().is_empty());
+            }
+            (want, got) => panic!("offset {offset}: expected accepted={want}, got {got:?}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn dcr_with_a_wrong_signature_or_unknown_version_fails_generically() {
     let w = World::new().await;
     let storage = Arc::new(MemoryStorage::new());
@@ -574,11 +655,44 @@ async fn the_pin_never_goes_over_the_wire() {
     }
 }
 
+/// Form fields of every request body the server received, as (method+path, fields).
+async fn received_forms(
+    server: &onegini_model::emulator::TokenServer,
+) -> Vec<std::collections::HashMap<String, String>> {
+    server
+        .received_bodies()
+        .await
+        .iter()
+        .filter_map(|line| line.splitn(3, ' ').nth(2).map(str::to_owned))
+        .map(|body| {
+            url::form_urlencoded::parse(body.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn no_pin_token_or_client_secret_in_debug_output() {
     let w = World::new().await;
-    let (profile, _) = w.register("alice").await;
+    let browser = w.browser("alice");
+    let registration_pins = ScriptedUser::typing([PIN]);
+    let profile = w
+        .client
+        .register_user(&["read"], &browser, &registration_pins)
+        .await
+        .unwrap();
     w.client.register_fingerprint().await.unwrap();
+    // Logout sends the first access token to the revocation endpoint; a PIN login sends the
+    // PIN refresh token to the token endpoint: that is how the test learns them.
+    w.client.logout().await.unwrap();
+    let login_pins = ScriptedUser::typing(["88888", PIN]);
+    w.client
+        .authenticate_user(&profile, &login_pins, None)
+        .await
+        .unwrap();
+    let queued = ScriptedUser::typing([OTHER_PIN]);
+
     let stored: serde_json::Value = serde_json::from_str(&w.storage.raw().unwrap()).unwrap();
     let secret = stored["credentials"]["client_secret"]
         .as_str()
@@ -594,19 +708,89 @@ async fn no_pin_token_or_client_secret_in_debug_output() {
         .to_owned();
     let state = w.storage.load().unwrap();
     let pin = Pin::new(PIN);
+    // Everything a developer could print while a profile is authenticated.
     let shown = format!(
-        "{:?} {:?} {:?} {:?} {:?} {:?}",
-        w.client, state, pin, w.storage, w.server, profile
+        "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+        w.client,
+        state,
+        pin,
+        w.storage,
+        w.server,
+        profile,
+        browser,
+        registration_pins,
+        login_pins,
+        queued,
+        common::app_config(),
     );
-    for needle in [secret.as_str(), fp.as_str(), ciphertext.as_str(), PIN] {
-        assert!(!shown.contains(needle), "leaked in {shown}");
+    // The access token in memory right now is revealed by the next logout.
+    w.client.logout().await.unwrap();
+    let forms = received_forms(&w.server).await;
+    let access_tokens: Vec<String> = forms
+        .iter()
+        .filter(|f| f.get("token_type_hint").map(String::as_str) == Some("access_token"))
+        .filter_map(|f| f.get("token").cloned())
+        .collect();
+    assert_eq!(access_tokens.len(), 2, "two logouts, two access tokens");
+    let refresh_tokens: Vec<String> = forms
+        .iter()
+        .filter(|f| f.get("grant_type").map(String::as_str) == Some("refresh_token"))
+        .filter_map(|f| f.get("refresh_token").cloned())
+        .collect();
+    // The wrong PIN's candidate and the right one.
+    assert_eq!(refresh_tokens.len(), 2);
+    let (fp_on_disk, ciphertext_on_disk) = (fp.clone(), ciphertext.clone());
+    let mut needles = vec![
+        secret.clone(),
+        fp,
+        ciphertext,
+        PIN.to_owned(),
+        OTHER_PIN.to_owned(),
+        "88888".to_owned(),
+        SIGNATURE.to_owned(),
+        "alice-password".to_owned(),
+    ];
+    needles.extend(access_tokens);
+    for rt in &refresh_tokens {
+        // The secret part (the public id alone is not a secret).
+        needles.push(rt.split_once('.').unwrap().1.to_owned());
+    }
+    for needle in &needles {
+        assert!(
+            !shown.contains(needle.as_str()),
+            "{needle} leaked in {shown}"
+        );
+    }
+    // On the "disk": no access token (memory only), no refresh-token secret in clear (only
+    // sealed under the PIN), no PIN, no signature.
+    let disk = w.storage.raw().unwrap();
+    for needle in needles
+        .iter()
+        .filter(|n| ![&secret, &fp_on_disk, &ciphertext_on_disk].contains(n))
+    {
+        assert!(!disk.contains(needle.as_str()), "{needle} stored in clear");
+    }
+    // The server's event log names no secret either.
+    let events = w.server.events().join("\n");
+    for needle in &needles {
+        assert!(
+            !events.contains(needle.as_str()),
+            "{needle} in the event log"
+        );
     }
     // Errors carry no secrets either.
     w.server
         .delete_client(&w.client.client_id().unwrap().unwrap());
-    let err = w.client.register_fingerprint().await.unwrap_err();
+    let err = w
+        .client
+        .authenticate_user(&profile, &ScriptedUser::typing([PIN]), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9002);
     let text = format!("{err} {err:?}");
-    assert!(!text.contains(&secret));
+    for needle in &needles {
+        assert!(!text.contains(needle.as_str()), "{needle} in {text}");
+    }
 }
 
 #[tokio::test]

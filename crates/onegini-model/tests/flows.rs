@@ -919,3 +919,304 @@ async fn pkce_is_enforced_only_when_the_request_had_a_challenge() {
             .any(|(k, v)| k == "state" && v == "s2")
     );
 }
+
+/// A Token Server that answers with whatever a test wants: for checking that the client turns
+/// hostile or broken answers into typed errors, never a panic.
+#[derive(Clone)]
+struct Hostile {
+    challenge: String,
+    credentials: String,
+    code_grant: (u16, String),
+    refresh_grant: (u16, String),
+}
+
+impl Default for Hostile {
+    fn default() -> Self {
+        let tokens = format!(
+            r#"{{"access_token":"at-1","token_type":"bearer","expires_in":900,"refresh_token":"0011223344556677.{}"}}"#,
+            "ab".repeat(32)
+        );
+        Hostile {
+            challenge: format!(
+                r#"{{"registration_id":"r-1","challenge":"{}"}}"#,
+                "5f".repeat(32)
+            ),
+            credentials: r#"{"client_id":"CID","client_secret":"cs","max_pin_failures":3,
+                "pin_policy":{"pin_length":5,"sequences_allowed":false}}"#
+                .into(),
+            code_grant: (200, tokens.clone()),
+            refresh_grant: (200, tokens),
+        }
+    }
+}
+
+impl wiremock::Respond for Hostile {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let body = String::from_utf8_lossy(&request.body);
+        let raw = |status: u16, text: &str| {
+            wiremock::ResponseTemplate::new(status)
+                .set_body_raw(text.as_bytes().to_vec(), "application/json")
+        };
+        match request.url.path() {
+            wire::DCR_PATH if body.contains("registration_id") => raw(200, &self.credentials),
+            wire::DCR_PATH => raw(200, &self.challenge),
+            wire::TOKEN_PATH if body.contains("grant_type=refresh_token") => {
+                raw(self.refresh_grant.0, &self.refresh_grant.1)
+            }
+            wire::TOKEN_PATH => raw(self.code_grant.0, &self.code_grant.1),
+            _ => wiremock::ResponseTemplate::new(200),
+        }
+    }
+}
+
+/// Skips the IdP: answers with a code and the request's own `state`.
+struct CodeBrowser;
+
+#[async_trait]
+impl BrowserRegistrationHandler for CodeBrowser {
+    async fn start_registration(&self, url: Url) -> BrowserRegistrationAnswer {
+        let state = url
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        BrowserRegistrationAnswer::Callback(
+            Url::parse(&format!("{REDIRECT}?code=c-1&state={state}")).unwrap(),
+        )
+    }
+}
+
+async fn hostile_client(hostile: Hostile) -> (wiremock::MockServer, UserClient) {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(hostile)
+        .mount(&server)
+        .await;
+    let config = ClientConfig::new(
+        auth_core::BaseUrl::parse(&server.uri()).unwrap(),
+        APP,
+        PLATFORM,
+        VERSION,
+        ApplicationSignature::new(SIGNATURE),
+        REDIRECT,
+    )
+    .unwrap()
+    .pbkdf2_iterations(1_000)
+    .unwrap();
+    let client = UserClient::builder(config, Arc::new(MemoryStorage::new()))
+        .clock(Arc::new(FakeClock::at_unix(T0)))
+        .build()
+        .unwrap();
+    (server, client)
+}
+
+#[tokio::test]
+async fn hostile_token_server_answers_are_typed_errors_never_a_panic() {
+    let tokens_with = |refresh: &str, expires_in: &str| {
+        (
+            200,
+            format!(
+                r#"{{"access_token":"at-1","token_type":"bearer","expires_in":{expires_in},"refresh_token":"{refresh}"}}"#
+            ),
+        )
+    };
+    let good_rt = format!("0011223344556677.{}", "ab".repeat(32));
+    let cases: Vec<(&str, Hostile, Option<u16>)> = vec![
+        (
+            "non-hex challenge",
+            Hostile {
+                challenge: r#"{"registration_id":"r-1","challenge":"zz"}"#.into(),
+                ..Hostile::default()
+            },
+            Some(9008),
+        ),
+        (
+            "oversized challenge",
+            Hostile {
+                challenge: format!(
+                    r#"{{"registration_id":"r-1","challenge":"{}"}}"#,
+                    "a".repeat(100_000)
+                ),
+                ..Hostile::default()
+            },
+            Some(9008),
+        ),
+        (
+            "unusable PIN policy",
+            Hostile {
+                credentials: r#"{"client_id":"CID","client_secret":"cs","max_pin_failures":3,
+                    "pin_policy":{"pin_length":100000,"sequences_allowed":false}}"#
+                    .into(),
+                ..Hostile::default()
+            },
+            Some(10001),
+        ),
+        (
+            "credentials without a secret",
+            Hostile {
+                credentials: r#"{"client_id":"CID"}"#.into(),
+                ..Hostile::default()
+            },
+            Some(10000),
+        ),
+        (
+            "expires_in beyond the clock's range",
+            Hostile {
+                code_grant: tokens_with(&good_rt, "18446744073709551615"),
+                ..Hostile::default()
+            },
+            None,
+        ),
+        (
+            "negative expires_in",
+            Hostile {
+                code_grant: tokens_with(&good_rt, "-1"),
+                ..Hostile::default()
+            },
+            Some(10000),
+        ),
+        (
+            "refresh token without an id",
+            Hostile {
+                code_grant: tokens_with("no-dot-at-all", "900"),
+                ..Hostile::default()
+            },
+            Some(10000),
+        ),
+        (
+            "refresh token with a non-hex secret",
+            Hostile {
+                code_grant: tokens_with("id.zz", "900"),
+                ..Hostile::default()
+            },
+            Some(10000),
+        ),
+        (
+            "refresh token with a short secret",
+            Hostile {
+                code_grant: tokens_with(&format!("id.{}", "ab".repeat(31)), "900"),
+                ..Hostile::default()
+            },
+            Some(10000),
+        ),
+        (
+            "token endpoint answering text",
+            Hostile {
+                code_grant: (200, "<html>hello</html>".into()),
+                ..Hostile::default()
+            },
+            Some(10000),
+        ),
+        (
+            "token endpoint answering 500",
+            Hostile {
+                code_grant: (500, "{".into()),
+                ..Hostile::default()
+            },
+            Some(10000),
+        ),
+        (
+            "absurd wrong-PIN counter on the code grant",
+            Hostile {
+                code_grant: (
+                    400,
+                    r#"{"error":"invalid_grant","remaining_attempts":4294967295,"max_attempts":0}"#
+                        .into(),
+                ),
+                ..Hostile::default()
+            },
+            Some(10000),
+        ),
+    ];
+    for (name, hostile, expected) in cases {
+        let (_server, client) = hostile_client(hostile).await;
+        let result = client
+            .register_user(&["read"], &CodeBrowser, &ScriptedUser::typing([PIN]))
+            .await;
+        match (expected, result) {
+            (None, Ok(profile)) => {
+                assert_eq!(client.authenticated_user_profile(), Some(profile), "{name}");
+            }
+            (Some(code), Err(e)) => assert_eq!(e.code(), code, "{name}: {e}"),
+            (want, got) => panic!("{name}: expected {want:?}, got {got:?}"),
+        }
+    }
+
+    // A wrong-PIN answer with an absurd counter: the user is asked again, nothing overflows.
+    let (_server, client) = hostile_client(Hostile {
+        refresh_grant: (
+            400,
+            r#"{"error":"invalid_grant","remaining_attempts":4294967295,"max_attempts":0}"#.into(),
+        ),
+        ..Hostile::default()
+    })
+    .await;
+    let profile = client
+        .register_user(&["read"], &CodeBrowser, &ScriptedUser::typing([PIN]))
+        .await
+        .unwrap();
+    client.logout().await.unwrap();
+    let pins = ScriptedUser::typing([PIN, PIN]);
+    let err = client
+        .authenticate_user(&profile, &pins, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9006, "the script ran out: denied");
+    let wrong = pins
+        .prompts()
+        .iter()
+        .filter(|p| matches!(p, Prompt::WrongPin(_)))
+        .count();
+    assert_eq!(wrong, 2);
+}
+
+#[tokio::test]
+async fn the_emulated_browser_stays_on_the_token_server() {
+    let w = World::new().await;
+    let browser = w.browser("alice");
+    // Another origin (scheme, host or port) is refused before any request is sent.
+    let port = Url::parse(&w.server.uri()).unwrap().port().unwrap();
+    for elsewhere in [
+        "http://example.com/oauth/v1/authorize".to_owned(),
+        format!(
+            "http://127.0.0.1:{}/oauth/v1/authorize",
+            port.wrapping_add(1)
+        ),
+        format!("https://127.0.0.1:{port}/oauth/v1/authorize"),
+    ] {
+        let err = browser
+            .run(&Url::parse(&elsewhere).unwrap())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, onegini_model::emulator::BrowserError::Unexpected(_)),
+            "{elsewhere}: {err}"
+        );
+    }
+    assert!(browser.trail().iter().all(|t| t.starts_with("GET ")));
+    assert!(w.server.received_bodies().await.is_empty());
+}
+
+#[tokio::test]
+async fn logout_or_deregistration_against_a_deleted_client_reports_device_deregistered() {
+    let w = World::new().await;
+    w.register("alice").await;
+    w.register("bob").await;
+    w.server
+        .delete_client(&w.client.client_id().unwrap().unwrap());
+    // Not "LOCAL_LOGOUT": the server said the whole device registration is gone.
+    let err = w.client.logout().await.unwrap_err();
+    assert_eq!(err.code(), 9002, "{err}");
+    assert!(w.client.user_profiles().unwrap().is_empty());
+    assert_eq!(w.client.client_id().unwrap(), None);
+
+    let w = World::new().await;
+    let (alice2, _) = w.register("alice").await;
+    let (bob, _) = w.register("bob").await;
+    w.server
+        .delete_client(&w.client.client_id().unwrap().unwrap());
+    let err = w.client.deregister_user(&alice2).await.unwrap_err();
+    assert_eq!(err.code(), 9002, "{err}");
+    assert!(!w.client.is_user_registered(&bob).unwrap());
+    assert_eq!(w.client.client_id().unwrap(), None);
+}
