@@ -58,7 +58,9 @@ pub fn run(args: &[&str]) -> Result<(), String> {
         }
     };
 
-    step("fmt", &mut || run_cmd(cargo().args(["fmt", "--all", "--", "--check"])));
+    step("fmt", &mut || {
+        run_cmd(cargo().args(["fmt", "--all", "--", "--check"]))
+    });
     step("clippy", &mut || {
         run_cmd(cargo().args([
             "clippy",
@@ -89,12 +91,21 @@ pub fn run(args: &[&str]) -> Result<(), String> {
         run_cmd(cargo().args(["test", "--workspace", "--all-features", "--locked", "--doc"]))
     });
     step("auth-core without reqwest", &mut || {
-        run_cmd(cargo().args(["check", "-p", "auth-core", "--no-default-features", "--locked"]))
+        run_cmd(cargo().args([
+            "check",
+            "-p",
+            "auth-core",
+            "--no-default-features",
+            "--locked",
+        ]))
     });
     step("dependency rules", &mut dependency_rules);
     step("conformance", &mut || crate::conformance::run(&[]));
     step("cargo-deny", &mut deny);
-    step("cargo-deny rejects rsa (Marvin)", &mut deny_rejects_timing_leaky_rsa);
+    step(
+        "cargo-deny rejects rsa (Marvin)",
+        &mut deny_rejects_timing_leaky_rsa,
+    );
 
     println!();
     table(&["step", "result", "time"], &results);
@@ -123,15 +134,21 @@ fn dependency_rules() -> Result<(), String> {
     let mut problems = Vec::new();
     for (package, flags, no_aws_lc) in LIGHT_TREES {
         let mut cmd = cargo();
-        cmd.args(["tree", "--locked", "-p", package, "-e", "normal", "--prefix", "none"])
-            .args(*flags)
-            .args(["--format", "{p}"]);
+        cmd.args([
+            "tree", "--locked", "-p", package, "-e", "normal", "--prefix", "none",
+        ])
+        .args(*flags)
+        .args(["--format", "{p}"]);
         let tree = output(&mut cmd)?;
         let names: Vec<&str> = tree
             .lines()
             .filter_map(|l| l.split_whitespace().next())
             .collect();
-        for heavy in HEAVY.iter().copied().chain(no_aws_lc.then_some("aws-lc-rs")) {
+        for heavy in HEAVY
+            .iter()
+            .copied()
+            .chain(no_aws_lc.then_some("aws-lc-rs"))
+        {
             if names.contains(&heavy) {
                 problems.push(format!("`{}` pulls in `{heavy}`", show(&cmd)));
             }
@@ -182,7 +199,12 @@ fn deny() -> Result<(), String> {
             "-qm",
             "snapshot",
         ]))?;
-        let age = output(&mut git(&["show", "-s", "--format=advisory-db snapshot of %cI", "HEAD"]))?;
+        let age = output(&mut git(&[
+            "show",
+            "-s",
+            "--format=advisory-db snapshot of %cI",
+            "HEAD",
+        ]))?;
         println!("{}", age.trim());
     } else {
         eprintln!(
@@ -197,7 +219,8 @@ fn deny() -> Result<(), String> {
 
 fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
     std::fs::create_dir_all(to).map_err(|e| format!("creating {}: {e}", to.display()))?;
-    let entries = std::fs::read_dir(from).map_err(|e| format!("reading {}: {e}", from.display()))?;
+    let entries =
+        std::fs::read_dir(from).map_err(|e| format!("reading {}: {e}", from.display()))?;
     for entry in entries {
         let entry = entry.map_err(|e| e.to_string())?;
         let kind = entry.file_type().map_err(|e| e.to_string())?;
@@ -217,7 +240,10 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
 /// only (the ban on `rsa` is a second, separate line of defence).
 fn deny_rejects_timing_leaky_rsa() -> Result<(), String> {
     let root = root();
-    if !root.join("target/advisory-dbs/advisory-db-3157b0e258782691").is_dir() {
+    if !root
+        .join("target/advisory-dbs/advisory-db-3157b0e258782691")
+        .is_dir()
+    {
         eprintln!("!!!!!!!! WARNING: no advisory database: probe skipped");
         return Ok(());
     }
@@ -235,7 +261,10 @@ fn deny_rejects_timing_leaky_rsa() -> Result<(), String> {
     let config = std::fs::read_to_string(root.join("deny.toml")).map_err(|e| e.to_string())?;
     write(
         "deny.toml",
-        &config.replace("db-path = \"target/advisory-dbs\"", "db-path = \"../advisory-dbs\""),
+        &config.replace(
+            "db-path = \"target/advisory-dbs\"",
+            "db-path = \"../advisory-dbs\"",
+        ),
     )?;
     let cargo_at_probe = || {
         let mut c = cargo();
@@ -256,6 +285,8 @@ fn deny_rejects_timing_leaky_rsa() -> Result<(), String> {
         println!("cargo-deny rejects rsa 0.9 with RUSTSEC-2023-0071, as it must");
         Ok(())
     } else {
-        Err(format!("cargo-deny did not reject rsa 0.9 for RUSTSEC-2023-0071:\n{text}"))
+        Err(format!(
+            "cargo-deny did not reject rsa 0.9 for RUSTSEC-2023-0071:\n{text}"
+        ))
     }
 }

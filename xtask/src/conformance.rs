@@ -11,7 +11,13 @@ use crate::PROVIDERS;
 use crate::util::{build_artifacts, root, table};
 
 /// The flags every test build in xtask uses, so artifacts are shared.
-pub const TEST_BUILD: &[&str] = &["test", "--workspace", "--all-features", "--locked", "--no-run"];
+pub const TEST_BUILD: &[&str] = &[
+    "test",
+    "--workspace",
+    "--all-features",
+    "--locked",
+    "--no-run",
+];
 
 pub fn run(args: &[&str]) -> Result<(), String> {
     let selected: Vec<&str> = match args {
@@ -29,7 +35,10 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     let mut failed = 0;
     let mut passed = 0;
     for provider in selected {
-        let suite = root().join("crates").join(provider).join("tests/conformance.rs");
+        let suite = root()
+            .join("crates")
+            .join(provider)
+            .join("tests/conformance.rs");
         if !suite.exists() {
             rows.push(vec![provider.into(), "-".into(), "not built yet".into()]);
             continue;
@@ -38,7 +47,11 @@ pub fn run(args: &[&str]) -> Result<(), String> {
             .iter()
             .find(|a| a.package == provider && a.target == "conformance" && a.kind == "test")
         else {
-            rows.push(vec![provider.into(), "(suite)".into(), "FAILED: not built".into()]);
+            rows.push(vec![
+                provider.into(),
+                "(suite)".into(),
+                "FAILED: not built".into(),
+            ]);
             failed += 1;
             continue;
         };
@@ -76,7 +89,11 @@ pub fn run(args: &[&str]) -> Result<(), String> {
         }
         if !out.status.success() && seen == 0 {
             failed += 1;
-            rows.push(vec![provider.into(), "(suite)".into(), format!("FAILED ({})", out.status)]);
+            rows.push(vec![
+                provider.into(),
+                "(suite)".into(),
+                format!("FAILED ({})", out.status),
+            ]);
         }
         if !out.status.success() {
             eprintln!("--- {provider} conformance output ---\n{stdout}");

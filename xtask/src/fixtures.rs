@@ -63,7 +63,9 @@ fn independent(providers: &[&str]) -> Result<(), String> {
     }
     let mut ran = 0;
     for provider in providers {
-        let script: PathBuf = root().join("xtask/independent").join(format!("{provider}.py"));
+        let script: PathBuf = root()
+            .join("xtask/independent")
+            .join(format!("{provider}.py"));
         let Ok(text) = std::fs::read_to_string(&script) else {
             println!("{provider}: no independent fixture script");
             continue;

@@ -66,7 +66,8 @@ pub struct Artifact {
 /// Builds with `cargo <args> --message-format=json` and returns the executables it produced.
 pub fn build_artifacts(args: &[&str]) -> Result<Vec<Artifact>, String> {
     let mut cmd = cargo();
-    cmd.args(args).arg("--message-format=json-render-diagnostics");
+    cmd.args(args)
+        .arg("--message-format=json-render-diagnostics");
     eprintln!("$ {}", show(&cmd));
     // Diagnostics are rendered on stderr; stdout carries one JSON message per line.
     let done = cmd
@@ -74,7 +75,11 @@ pub fn build_artifacts(args: &[&str]) -> Result<Vec<Artifact>, String> {
         .output()
         .map_err(|e| format!("could not start `{}`: {e}", show(&cmd)))?;
     if !done.status.success() {
-        return Err(format!("`{}` failed ({}): see the errors above", show(&cmd), done.status));
+        return Err(format!(
+            "`{}` failed ({}): see the errors above",
+            show(&cmd),
+            done.status
+        ));
     }
     let out = String::from_utf8_lossy(&done.stdout);
     let mut found = Vec::new();
@@ -95,10 +100,16 @@ pub fn build_artifacts(args: &[&str]) -> Result<Vec<Artifact>, String> {
             .and_then(Path::file_name)
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let kind = msg["target"]["kind"][0].as_str().unwrap_or_default().to_owned();
+        let kind = msg["target"]["kind"][0]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         found.push(Artifact {
             package,
-            target: msg["target"]["name"].as_str().unwrap_or_default().to_owned(),
+            target: msg["target"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
             kind,
             executable: PathBuf::from(exe),
         });
