@@ -1,7 +1,7 @@
 //! `cargo xtask demo` for airlock-iam: the Loginapp REST flows end to end against the
 //! emulator (real HTTP on a loopback port), told step by step.
 //!
-//! Run: `cargo run -p airlock-iam --features emulator --example demo`
+//! Run: `cargo run -p airlock-iam --features emulator --example airlock-iam-demo` (or `cargo xtask demo`)
 
 use std::time::Duration;
 

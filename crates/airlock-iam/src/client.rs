@@ -2,11 +2,9 @@
 
 use std::fmt;
 use std::future::Future;
-use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::Poll;
 
-use auth_core::poll::{PollConfig, PollStatus, poll_until};
+use auth_core::poll::{PollConfig, PollStatus, poll_until, poll_until_cancelled};
 use auth_core::{
     BaseUrl, ConfigError, ErrorBody, HttpClient, HttpConfig, Replay, RetryPolicy, SharedClock,
     Transport,
@@ -20,7 +18,7 @@ use url::Url;
 use crate::Error;
 use crate::cookie::CookieJar;
 use crate::document::{
-    Device, MobileAuthUri, MobileOnlyChallenge, QrCode, StepResponse, parse_error, parse_success,
+    Device, MobileOnlyChallenge, QrCode, StepResponse, parse_error, parse_success,
 };
 use crate::endpoints::{Endpoints, fill};
 use crate::model::{ApplicationId, DeviceId, ErrorCode, FlowState, NextAuthStep, Otp, Password};
@@ -123,6 +121,10 @@ impl AirlockClientBuilder {
     /// Sends through your own [`HttpClient`]. To use your own configured `reqwest::Client`
     /// (proxies, roots, mTLS), wrap it: `Arc::new(auth_core::ReqwestClient::with_client(client,
     /// &config))`.
+    ///
+    /// The client must not keep cookies of its own (no `reqwest` `cookie_store`): each [`Flow`]
+    /// sends exactly its own jar's cookies, and a client-wide store would mix the sessions of
+    /// concurrent flows. Redirects must stay off (auth-core refuses a `3xx` anyway).
     pub fn http_client(mut self, client: Arc<dyn HttpClient>) -> Self {
         self.http_client = Some(client);
         self
@@ -260,13 +262,27 @@ impl AirlockClient {
     }
 
     /// Resumes a flow saved with [`Flow::save`] (e.g. kept by a web application between two
-    /// of its own HTTP requests). Fails with [`Error::InvalidInput`] for a saved format this
-    /// version does not know.
+    /// of its own HTTP requests).
+    ///
+    /// The saved state came from outside the process, so it is validated before anything is
+    /// sent: the format version, every cookie ([`CookieJar::validate_for`]: valid names and
+    /// values, and a domain this client's Loginapp host belongs to — a flow saved for another
+    /// Loginapp is refused, never sent elsewhere) and the session id. Any failure is
+    /// [`Error::InvalidInput`], naming what was wrong but no cookie value.
     pub fn resume(&self, saved: SavedFlow) -> Result<Flow, Error> {
         if saved.version != SavedFlow::VERSION {
             return Err(Error::InvalidInput {
                 field: "saved flow",
                 reason: format!("unknown format version {}", saved.version),
+            });
+        }
+        saved.cookies.validate_for(&self.url(""))?;
+        if let Some(id) = &saved.session_id
+            && (id.len() > MAX_INPUT_BYTES || id.chars().any(char::is_control))
+        {
+            return Err(Error::InvalidInput {
+                field: "saved flow",
+                reason: "the session id is too long or has control characters".into(),
             });
         }
         Ok(Flow {
@@ -445,30 +461,27 @@ impl Flow {
             return Ok((status, response.into_body()));
         }
         let body = response.into_body();
+        let cookies = self.lock().jar.values();
+        let mut secrets: Vec<&str> = call.secrets.clone();
+        secrets.extend(cookies.iter().map(String::as_str));
         match parse_error(status, &body) {
-            Ok(doc) => {
+            Ok(mut doc) => {
+                doc.scrub(&secrets);
                 if let Some(next) = doc.next_auth_step() {
                     self.lock().state = FlowState::Next(next.clone());
                 }
                 Err(Error::from_document(doc))
             }
-            Err(()) => {
-                let cookies = self.lock().jar.values();
-                let mut secrets: Vec<&str> = call.secrets.clone();
-                secrets.extend(cookies.iter().map(String::as_str));
-                Err(Error::UnexpectedResponse {
-                    status,
-                    body: ErrorBody::new(&body, &secrets),
-                })
-            }
+            Err(()) => Err(Error::UnexpectedResponse {
+                status,
+                body: ErrorBody::new(&body, &secrets),
+            }),
         }
     }
 
     async fn step(&self, call: Call<'_>) -> Result<StepResponse, Error> {
-        let what = call.what;
         let (_, body) = self.send(call).await?;
-        let (resource, meta) = parse_success(what, &body)?.single(what)?;
-        let step = StepResponse::from_resource(resource, meta)?;
+        let step = StepResponse::from_json(&body)?;
         self.record(&step);
         Ok(step)
     }
@@ -601,25 +614,9 @@ impl Flow {
             .mobile_only_challenge_retrieve
             .clone();
         let (_, body) = self.send(Self::post(what, &endpoint, None)).await?;
-        let (mut resource, _) = parse_success(what, &body)?.single(what)?;
-        // Taken out of the attributes so the secret URI lives only in its redacting type.
-        let uri = match resource.attributes.remove("mobileAuthUri") {
-            Some(Value::String(s)) => MobileAuthUri::parse(&s)?,
-            _ => {
-                return Err(auth_core::Error::decode(
-                    what,
-                    "data.attributes.mobileAuthUri",
-                    "missing or not a string",
-                )
-                .into());
-            }
-        };
+        let challenge = MobileOnlyChallenge::from_json(&body)?;
         self.lock().state = FlowState::Next(NextAuthStep::Airlock2faPollingRequired);
-        Ok(MobileOnlyChallenge {
-            id: resource.id,
-            uri,
-            attributes: resource.attributes,
-        })
+        Ok(challenge)
     }
 
     /// `POST .../airlock-2fa/status/poll/` once: `Pending` while the answer carries a polling
@@ -630,7 +627,7 @@ impl Flow {
         let endpoint = self.client.inner.endpoints.status_poll.clone();
         let mut call = Self::post("status poll", &endpoint, None);
         // Reading the status has no side effect: the only call safe to repeat (spec §7).
-        call.replay = Replay::IdempotencyKey;
+        call.replay = Replay::SideEffectFree;
         let step = self.step(call).await?;
         Ok(match &step.next {
             Some(next) if next.is_polling() => PollStatus::pending(),
@@ -657,17 +654,10 @@ impl Flow {
     pub async fn wait_or_cancel(
         &self,
         config: &PollConfig,
-        cancel: impl Future<Output = ()>,
+        cancel: impl Future,
     ) -> Result<StepResponse, Error> {
-        let mut waiting = pin!(self.wait_with(config));
-        let mut cancel = pin!(cancel);
-        std::future::poll_fn(|cx| {
-            if cancel.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Err(Error::Core(auth_core::Error::Cancelled)));
-            }
-            waiting.as_mut().poll(cx)
-        })
-        .await
+        let clock = self.client.clock().clone();
+        poll_until_cancelled(clock.as_ref(), config, cancel, |_| self.poll()).await
     }
 
     /// `POST .../airlock-2fa/devices/retrieve/`: the user's devices (after
@@ -676,8 +666,7 @@ impl Flow {
         let what = "device list";
         let endpoint = self.client.inner.endpoints.devices_retrieve.clone();
         let (_, body) = self.send(Self::post(what, &endpoint, None)).await?;
-        let (resources, _) = parse_success(what, &body)?.many(what)?;
-        resources.into_iter().map(Device::from_resource).collect()
+        Device::list_from_json(&body)
     }
 
     /// `POST .../airlock-2fa/devices/{deviceId}/select/` (path unconfirmed): selects the device
@@ -721,22 +710,9 @@ impl Flow {
         let what = "QR code";
         let endpoint = self.client.inner.endpoints.qr_code_retrieve.clone();
         let (_, body) = self.send(Self::post(what, &endpoint, None)).await?;
-        let (mut resource, _) = parse_success(what, &body)?.single(what)?;
-        let image = match resource.attributes.remove("qrCode") {
-            Some(Value::String(s)) => Some(crate::model::SessionToken::new(s)),
-            Some(other) => {
-                // Not the string we expected: keep it where it was for the caller to read.
-                resource.attributes.insert("qrCode".into(), other);
-                None
-            }
-            None => None,
-        };
+        let qr = QrCode::from_json(&body)?;
         self.lock().state = FlowState::Next(NextAuthStep::Airlock2faPollingRequired);
-        Ok(QrCode {
-            id: resource.id,
-            image,
-            attributes: resource.attributes,
-        })
+        Ok(qr)
     }
 
     /// `POST public/authentication/password/change/` `{"oldPassword"?, "newPassword"}` (path,

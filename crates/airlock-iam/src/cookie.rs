@@ -78,25 +78,25 @@ impl Cookie {
 
     /// When it expires (`None`: a session cookie, kept as long as the flow).
     pub fn expires(&self) -> Option<SystemTime> {
-        self.expires.map(|s| UNIX_EPOCH + Duration::from_secs(s))
+        self.expires.map(from_unix)
     }
 
     fn expired(&self, now: SystemTime) -> bool {
         self.expires().is_some_and(|e| e <= now)
     }
 
-    fn matches(&self, url: &Url, now: SystemTime) -> bool {
-        let Some(host) = url.host_str() else {
-            return false;
-        };
-        let host = host.to_ascii_lowercase();
+    /// Whether the cookie goes with a request to `host` (lower case) / `path`, over a secure
+    /// channel or not, at `now`.
+    fn matches(&self, host: &str, path: &str, secure_channel: bool, now: SystemTime) -> bool {
         let domain_ok = if self.host_only {
             host == self.domain
         } else {
-            domain_match(&host, &self.domain)
+            domain_match(host, &self.domain)
         };
-        let secure_ok = !self.secure || url.scheme() == "https" || is_loopback(url);
-        domain_ok && secure_ok && path_match(url.path(), &self.path) && !self.expired(now)
+        domain_ok
+            && (!self.secure || secure_channel)
+            && path_match(path, &self.path)
+            && !self.expired(now)
     }
 }
 
@@ -205,30 +205,108 @@ impl CookieJar {
     /// The `Cookie` header for a request to `url` (marked sensitive), or `None` when no cookie
     /// applies. Longer paths first, then older cookies first (RFC 6265 §5.4).
     pub fn cookie_header(&self, url: &Url, now: SystemTime) -> Option<HeaderValue> {
-        let mut matching: Vec<(usize, &Cookie)> = self
+        // The url crate lower-cases domain hosts already; done once here, not per cookie.
+        let host = url.host_str()?.to_ascii_lowercase();
+        let secure_channel = url.scheme() == "https" || is_loopback(url);
+        let mut matching: Vec<&Cookie> = self
             .cookies
             .iter()
-            .enumerate()
-            .filter(|(_, c)| c.matches(url, now))
+            .filter(|c| c.matches(&host, url.path(), secure_channel, now))
             .collect();
         if matching.is_empty() {
             return None;
         }
-        matching.sort_by(|(ia, a), (ib, b)| b.path.len().cmp(&a.path.len()).then(ia.cmp(ib)));
-        let text = matching
-            .iter()
-            .map(|(_, c)| format!("{}={}", c.name, c.value))
-            .collect::<Vec<_>>()
-            .join("; ");
+        // Stable sort: equal path lengths keep their (oldest first) order.
+        matching.sort_by_key(|c| std::cmp::Reverse(c.path.len()));
+        let mut text = String::new();
+        for (i, c) in matching.iter().enumerate() {
+            if i > 0 {
+                text.push_str("; ");
+            }
+            text.push_str(&c.name);
+            text.push('=');
+            text.push_str(&c.value);
+        }
         let mut value = HeaderValue::from_str(&text).ok()?;
         value.set_sensitive(true);
         Some(value)
+    }
+
+    /// Checks a jar that came from outside this process (a [`SavedFlow`](crate::SavedFlow) being
+    /// resumed) before any of it is sent to `url`: at most [`MAX_COOKIES`] cookies, each with a
+    /// valid name and value within [`MAX_COOKIE_BYTES`], a path starting with `/`, and a domain
+    /// that `url`'s host belongs to — so a saved flow of another Loginapp (or a tampered one)
+    /// is refused instead of silently sending nothing or sending cookies elsewhere.
+    ///
+    /// The error names the offending cookie by position and name, never by value.
+    ///
+    /// ```
+    /// use airlock_iam::CookieJar;
+    /// use std::time::SystemTime;
+    /// use url::Url;
+    ///
+    /// let iam = Url::parse("https://iam.example.com/auth/rest/x").unwrap();
+    /// let mut jar = CookieJar::new();
+    /// jar.store("JSESSIONID=abc; Path=/", &iam, SystemTime::now());
+    /// assert!(jar.validate_for(&iam).is_ok());
+    /// let other = Url::parse("https://iam.other.example/auth/rest/x").unwrap();
+    /// assert!(jar.validate_for(&other).is_err());
+    /// ```
+    pub fn validate_for(&self, url: &Url) -> Result<(), crate::Error> {
+        let invalid = |reason: String| crate::Error::InvalidInput {
+            field: "saved cookies",
+            reason,
+        };
+        if self.cookies.len() > MAX_COOKIES {
+            return Err(invalid(format!("more than {MAX_COOKIES} cookies")));
+        }
+        let host = url
+            .host_str()
+            .ok_or_else(|| invalid("the URL has no host".into()))?
+            .to_ascii_lowercase();
+        for (i, c) in self.cookies.iter().enumerate() {
+            // The name is shown only once it is known to be a short, printable token.
+            if !valid_pair(&c.name, &c.value) {
+                return Err(invalid(format!("cookie #{i}: invalid name or value")));
+            }
+            // Host-only: exactly this host. Domain cookie: this host or a parent domain that is
+            // not a single label (the same rules as when storing).
+            let covers = if c.host_only {
+                c.domain == host
+            } else {
+                c.domain == host || (c.domain.contains('.') && domain_match(&host, &c.domain))
+            };
+            let problem = if !c.path.starts_with('/') || c.path.chars().any(char::is_control) {
+                Some("its path does not start with `/`")
+            } else if c.domain.is_empty() || c.domain != c.domain.to_ascii_lowercase() {
+                Some("its domain is empty or not lower case")
+            } else if !covers && c.host_only {
+                Some("it belongs to another host")
+            } else if !covers {
+                Some("its domain does not cover this host")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(invalid(format!("cookie #{i} `{}`: {problem}", c.name)));
+            }
+        }
+        Ok(())
     }
 
     /// Every stored cookie value (to scrub them out of error bodies).
     pub(crate) fn values(&self) -> Vec<String> {
         self.cookies.iter().map(|c| c.value.clone()).collect()
     }
+}
+
+/// RFC 6265 cookie-name / cookie-value characters, and the size limit.
+fn valid_pair(name: &str, value: &str) -> bool {
+    let valid = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_graphic() && b != b';' && b != b',' && b != b'"' && b != b'\\')
+    };
+    !name.is_empty() && valid(name) && valid(value) && name.len() + value.len() <= MAX_COOKIE_BYTES
 }
 
 fn parse_set_cookie(input: &str, url: &Url, now: SystemTime) -> Option<Cookie> {
@@ -241,15 +319,7 @@ fn parse_set_cookie(input: &str, url: &Url, now: SystemTime) -> Option<Cookie> {
     if value.len() >= 2 && value.starts_with('"') && value.ends_with('"') {
         value = &value[1..value.len() - 1];
     }
-    let valid = |s: &str| {
-        s.bytes()
-            .all(|b| b.is_ascii_graphic() && b != b';' && b != b',' && b != b'"' && b != b'\\')
-    };
-    if name.is_empty()
-        || !valid(name)
-        || !valid(value)
-        || name.len() + value.len() > MAX_COOKIE_BYTES
-    {
+    if !valid_pair(name, value) {
         return None;
     }
     let mut domain: Option<String> = None;
@@ -281,13 +351,18 @@ fn parse_set_cookie(input: &str, url: &Url, now: SystemTime) -> Option<Cookie> {
     }
     let expiry = match (max_age, expires) {
         (Some(n), _) if n <= 0 => Some(UNIX_EPOCH),
-        (Some(n), _) => Some(now + Duration::from_secs(n.unsigned_abs())),
+        (Some(n), _) => Some(
+            now.checked_add(Duration::from_secs(n.unsigned_abs()))
+                .unwrap_or_else(|| from_unix(MAX_EXPIRY_UNIX)),
+        ),
         (None, Some(t)) => Some(t),
         (None, None) => None,
     };
     let (domain, host_only) = match domain {
         Some(d) if d == host => (d, false),
-        Some(d) if domain_match(&host, &d) => (d, false),
+        // A single-label domain (`com`, `local`) would send the cookie to every host under it:
+        // refused, a cheap stand-in for the public-suffix list.
+        Some(d) if domain_match(&host, &d) && d.contains('.') => (d, false),
         Some(_) => return None,
         None => (host, true),
     };
@@ -297,14 +372,24 @@ fn parse_set_cookie(input: &str, url: &Url, now: SystemTime) -> Option<Cookie> {
         domain,
         host_only,
         path: path.unwrap_or_else(|| default_path(url.path())),
-        expires: expiry.map(|t| {
-            t.duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0)
-        }),
+        expires: expiry.map(to_unix),
         secure,
         http_only,
     })
+}
+
+/// The latest expiry kept (year 9999): later ones are clamped, so no date arithmetic on hostile
+/// `Max-Age`/`Expires` values or on a resumed saved flow can overflow.
+const MAX_EXPIRY_UNIX: u64 = 253_402_300_799;
+
+fn from_unix(seconds: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(seconds.min(MAX_EXPIRY_UNIX))
+}
+
+fn to_unix(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        .min(MAX_EXPIRY_UNIX)
 }
 
 fn parse_cookie_date(value: &str) -> Option<SystemTime> {
@@ -528,5 +613,99 @@ mod tests {
             let _ = jar.cookie_header(&from, now());
         }
         assert!(jar.len() <= MAX_COOKIES);
+    }
+
+    #[test]
+    fn hostile_expiry_values_never_overflow() {
+        let from = url("https://iam.example.com/");
+        let mut jar = CookieJar::new();
+        for attr in [
+            "Max-Age=9223372036854775807",
+            "Max-Age=-9223372036854775808",
+            "Max-Age=18446744073709551616",
+            "Expires=Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            jar.store(&format!("a=1; {attr}"), &from, now());
+            let _ = jar.cookie_header(&from, now());
+        }
+        assert!(jar.store("big=1; Max-Age=9223372036854775807", &from, now()));
+        let big = jar.cookies().iter().find(|c| c.name() == "big").unwrap();
+        assert_eq!(big.expires(), Some(from_unix(MAX_EXPIRY_UNIX)));
+        // A saved jar with an absurd expiry (tampered or hostile) is clamped, not a panic.
+        let json = serde_json::json!({"cookies": [{"name": "s", "value": "v",
+            "domain": "iam.example.com", "hostOnly": true, "path": "/", "expires": u64::MAX}]});
+        let saved: CookieJar = serde_json::from_value(json).unwrap();
+        assert_eq!(
+            saved.cookies()[0].expires(),
+            Some(from_unix(MAX_EXPIRY_UNIX))
+        );
+        assert_eq!(
+            header(&saved, "https://iam.example.com/").as_deref(),
+            Some("s=v")
+        );
+    }
+
+    #[test]
+    fn single_label_domains_are_refused() {
+        let mut jar = CookieJar::new();
+        let from = url("https://login.example.com/");
+        assert!(!jar.store("tld=1; Domain=com; Path=/", &from, now()));
+        assert!(!jar.store("tld=1; Domain=.com; Path=/", &from, now()));
+        assert_eq!(header(&jar, "https://evil.com/"), None);
+        // Equal to the host is fine even without a dot (e.g. `localhost`).
+        let local = url("http://localhost:8080/");
+        assert!(jar.store("l=1; Domain=localhost", &local, now()));
+        assert_eq!(header(&jar, "http://localhost:9/x").as_deref(), Some("l=1"));
+        // IP hosts never domain-match anything but themselves.
+        let ip = url("http://127.0.0.1/");
+        assert!(!jar.store("ip=1; Domain=0.0.1", &ip, now()));
+        assert!(jar.store("ip=1; Domain=127.0.0.1", &ip, now()));
+        assert_eq!(header(&jar, "http://127.0.0.1/").as_deref(), Some("ip=1"));
+    }
+
+    #[test]
+    fn saved_jars_are_validated_for_the_host() {
+        let iam = url("https://iam.example.com/auth/rest/x");
+        let mut jar = CookieJar::new();
+        jar.store("JSESSIONID=s1; Path=/", &iam, now());
+        jar.store("gw=g; Domain=example.com; Path=/", &iam, now());
+        jar.validate_for(&iam).unwrap();
+        jar.validate_for(&url("https://api.example.com/"))
+            .unwrap_err();
+        jar.validate_for(&url("https://iam.example.org/"))
+            .unwrap_err();
+        let tampered = |c: serde_json::Value| {
+            let jar: CookieJar =
+                serde_json::from_value(serde_json::json!({ "cookies": [c] })).unwrap();
+            jar.validate_for(&iam)
+        };
+        let ok = serde_json::json!({"name": "s", "value": "v", "domain": "iam.example.com",
+            "hostOnly": true, "path": "/"});
+        tampered(ok.clone()).unwrap();
+        for (key, bad) in [
+            ("value", serde_json::json!("a b")),
+            ("value", serde_json::json!("line\r\nX-Injected: 1")),
+            ("name", serde_json::json!("")),
+            ("path", serde_json::json!("auth")),
+            ("domain", serde_json::json!("evil.example")),
+            ("domain", serde_json::json!("IAM.example.com")),
+        ] {
+            let mut c = ok.clone();
+            c[key] = bad.clone();
+            let err = tampered(c).unwrap_err();
+            assert!(
+                matches!(err, crate::Error::InvalidInput { .. }),
+                "{key}={bad}"
+            );
+            assert!(!err.to_string().contains("line"), "{err}");
+        }
+        let mut c = ok.clone();
+        c["hostOnly"] = false.into();
+        c["domain"] = "com".into();
+        tampered(c).unwrap_err();
+        let many: Vec<_> = (0..=MAX_COOKIES).map(|_| ok.clone()).collect();
+        let jar: CookieJar =
+            serde_json::from_value(serde_json::json!({ "cookies": many })).unwrap();
+        jar.validate_for(&iam).unwrap_err();
     }
 }

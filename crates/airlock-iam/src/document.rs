@@ -85,6 +85,24 @@ impl StepResponse {
         self.attributes.get(name).and_then(Value::as_str)
     }
 
+    /// Parses the body of a 2xx step answer (any JSON media type).
+    ///
+    /// ```
+    /// use airlock_iam::{NextAuthStep, StepResponse};
+    ///
+    /// let body = br#"{"meta":{"type":"jsonapi.metadata.document"},
+    ///   "data":{"type":"authentication.session","id":"551431015764101535",
+    ///           "attributes":{"nextAuthStep":"AIRLOCK_2FA_POLLING_REQUIRED"}}}"#;
+    /// let step = StepResponse::from_json(body).unwrap();
+    /// assert_eq!(step.next, Some(NextAuthStep::Airlock2faPollingRequired));
+    /// assert!(StepResponse::from_json(b"<html>").is_err());
+    /// ```
+    pub fn from_json(body: &[u8]) -> Result<Self, Error> {
+        const WHAT: &str = "step response";
+        let (resource, meta) = parse_success(WHAT, body)?.single(WHAT)?;
+        StepResponse::from_resource(resource, meta)
+    }
+
     pub(crate) fn from_resource(resource: Resource, meta: DocumentMeta) -> Result<Self, Error> {
         let next = match resource.attributes.get("nextAuthStep") {
             None | Some(Value::Null) => None,
@@ -147,6 +165,56 @@ pub struct ErrorDocument {
 }
 
 impl ErrorDocument {
+    /// Parses the body of a non-2xx answer: `Some` when it is a JSON:API error document with at
+    /// least one error, `None` for anything else (a gateway's HTML page, an empty body…).
+    ///
+    /// ```
+    /// use airlock_iam::{ErrorCode, ErrorDocument};
+    ///
+    /// let body = br#"{"meta":{"temporaryLockExpiry":"2024-05-01T10:00:03.000+02:00"},
+    ///   "errors":[{"id":"5112:9070","status":400,"code":"OTP_WRONG"}]}"#;
+    /// let doc = ErrorDocument::from_json(400, body).unwrap();
+    /// assert_eq!(doc.code(), &ErrorCode::OtpWrong);
+    /// assert!(doc.temporary_lock_expiry().is_some());
+    /// assert!(ErrorDocument::from_json(403, b"<html>denied</html>").is_none());
+    /// ```
+    pub fn from_json(http_status: u16, body: &[u8]) -> Option<Self> {
+        parse_error(http_status, body).ok()
+    }
+
+    /// Replaces every occurrence of each secret (the request's password/OTP, the flow's cookie
+    /// values) in every string the server sent back, so a server that echoes input cannot put a
+    /// secret into an error message.
+    pub(crate) fn scrub(&mut self, secrets: &[&str]) {
+        let secrets: Vec<&str> = secrets.iter().copied().filter(|s| !s.is_empty()).collect();
+        if secrets.is_empty() {
+            return;
+        }
+        for e in &mut self.errors {
+            for text in [&mut e.id, &mut e.title, &mut e.detail]
+                .into_iter()
+                .flatten()
+            {
+                scrub_str(text, &secrets);
+            }
+            if let ErrorCode::Other(code) = &mut e.code {
+                scrub_str(code, &secrets);
+            }
+            if let Some(meta) = &mut e.meta {
+                scrub_value(meta, &secrets);
+            }
+        }
+        if let Some(kind) = &mut self.meta.kind {
+            scrub_str(kind, &secrets);
+        }
+        if let Some(NextAuthStep::Other(code)) = &mut self.meta.next_auth_step {
+            scrub_str(code, &secrets);
+        }
+        for value in self.meta.extra.values_mut() {
+            scrub_value(value, &secrets);
+        }
+    }
+
     /// The first error's code (the one the flow engine reports).
     pub fn code(&self) -> &ErrorCode {
         // `errors` is never empty (checked when parsing); fall back defensively anyway.
@@ -186,6 +254,32 @@ pub struct MobileOnlyChallenge {
     pub uri: MobileAuthUri,
     /// The other attributes (`mobileAuthUri` is taken out: it lives only in [`Self::uri`]).
     pub attributes: Map<String, Value>,
+}
+
+impl MobileOnlyChallenge {
+    /// Parses the body of a 2xx `mobile-only/challenge/retrieve/` answer; `mobileAuthUri` is
+    /// taken out of the attributes and parsed into its session token and user id.
+    pub fn from_json(body: &[u8]) -> Result<Self, Error> {
+        const WHAT: &str = "mobile-only challenge";
+        let (mut resource, _) = parse_success(WHAT, body)?.single(WHAT)?;
+        // Taken out of the attributes so the secret URI lives only in its redacting type.
+        let uri = match resource.attributes.remove("mobileAuthUri") {
+            Some(Value::String(s)) => MobileAuthUri::parse(&s)?,
+            _ => {
+                return Err(auth_core::Error::decode(
+                    WHAT,
+                    "data.attributes.mobileAuthUri",
+                    "missing or not a string",
+                )
+                .into());
+            }
+        };
+        Ok(MobileOnlyChallenge {
+            id: resource.id,
+            uri,
+            attributes: resource.attributes,
+        })
+    }
 }
 
 impl fmt::Debug for MobileOnlyChallenge {
@@ -322,6 +416,14 @@ impl Device {
         })
     }
 
+    /// Parses the body of a 2xx `devices/retrieve/` answer (`data` an array of resources; a
+    /// single resource is tolerated).
+    pub fn list_from_json(body: &[u8]) -> Result<Vec<Device>, Error> {
+        const WHAT: &str = "device list";
+        let (resources, _) = parse_success(WHAT, body)?.many(WHAT)?;
+        resources.into_iter().map(Device::from_resource).collect()
+    }
+
     /// Whether the device lists a capability (e.g. `ONE_TOUCH`).
     pub fn has_capability(&self, capability: &str) -> bool {
         self.capabilities.iter().any(|c| c == capability)
@@ -342,12 +444,51 @@ pub struct QrCode {
     pub attributes: Map<String, Value>,
 }
 
+impl QrCode {
+    /// Parses the body of a 2xx `qr-code/retrieve/` answer.
+    pub fn from_json(body: &[u8]) -> Result<Self, Error> {
+        const WHAT: &str = "QR code";
+        let (mut resource, _) = parse_success(WHAT, body)?.single(WHAT)?;
+        let image = match resource.attributes.remove("qrCode") {
+            Some(Value::String(s)) => Some(SessionToken::new(s)),
+            Some(other) => {
+                // Not the string we expected: keep it where it was for the caller to read.
+                resource.attributes.insert("qrCode".into(), other);
+                None
+            }
+            None => None,
+        };
+        Ok(QrCode {
+            id: resource.id,
+            image,
+            attributes: resource.attributes,
+        })
+    }
+}
+
 impl fmt::Debug for QrCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("QrCode")
             .field("id", &self.id)
             .field("image", &self.image.as_ref().map(|_| "[redacted]"))
             .finish_non_exhaustive()
+    }
+}
+
+fn scrub_str(text: &mut String, secrets: &[&str]) {
+    for secret in secrets {
+        if text.contains(secret) {
+            *text = text.replace(secret, "[redacted]");
+        }
+    }
+}
+
+fn scrub_value(value: &mut Value, secrets: &[&str]) {
+    match value {
+        Value::String(s) => scrub_str(s, secrets),
+        Value::Array(items) => items.iter_mut().for_each(|v| scrub_value(v, secrets)),
+        Value::Object(map) => map.values_mut().for_each(|v| scrub_value(v, secrets)),
+        _ => {}
     }
 }
 
@@ -412,11 +553,38 @@ fn decode_at<T: serde::de::DeserializeOwned>(
             Error::Core(auth_core::Error::Decode {
                 what,
                 path,
-                message,
+                message: redact_quoted(&message),
             })
         }
         other => Error::Core(other),
     })
+}
+
+/// serde quotes the offending value in its messages (`invalid type: string "…", expected a
+/// map`); that value may be a secret (a `mobileAuthUri` where an object was expected), so it is
+/// cut out. The JSON path still says where the problem is.
+fn redact_quoted(message: &str) -> String {
+    match (message.find('"'), message.rfind('"')) {
+        (Some(first), Some(last)) if last > first => {
+            format!("{}\"[value]\"{}", &message[..first], &message[last + 1..])
+        }
+        _ => message.to_owned(),
+    }
+}
+
+fn redact_decode(e: auth_core::Error) -> Error {
+    match e {
+        auth_core::Error::Decode {
+            what,
+            path,
+            message,
+        } => Error::Core(auth_core::Error::Decode {
+            what,
+            path,
+            message: redact_quoted(&message),
+        }),
+        other => Error::Core(other),
+    }
 }
 
 /// Reads a success body (2xx): a JSON:API document whose `meta` and `data` decode.
@@ -427,7 +595,7 @@ pub(crate) fn parse_success(what: &'static str, body: &[u8]) -> Result<SuccessDo
             data: None,
         });
     }
-    let doc: WireDocument = auth_core::json::from_slice(what, body)?;
+    let doc: WireDocument = auth_core::json::from_slice(what, body).map_err(redact_decode)?;
     Ok(SuccessDocument {
         meta: doc.meta.unwrap_or_default(),
         data: doc.data,
@@ -550,6 +718,62 @@ mod tests {
         assert!(MobileAuthUri::parse("no uri").is_err());
         let err = MobileAuthUri::parse("x://a?session_token=leak").unwrap_err();
         assert!(!format!("{err} {err:?}").contains("leak"));
+    }
+
+    #[test]
+    fn hostile_shapes_are_typed_errors() {
+        // Nesting far beyond serde_json's recursion limit: an error, not a stack overflow.
+        let deep = format!(
+            r#"{{"data":{{"type":"t","id":"1","attributes":{{"x":{}{}}}}}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert!(StepResponse::from_json(deep.as_bytes()).is_err());
+        assert!(ErrorDocument::from_json(400, deep.as_bytes()).is_none());
+        // Wrong types everywhere a value is read.
+        for body in [
+            br#"{"data":{"type":1,"id":"1"}}"#.as_slice(),
+            br#"{"data":{"type":"t","id":{"a":1}}}"#,
+            br#"{"data":{"type":"t","id":"1","attributes":[]}}"#,
+            br#"{"meta":[],"data":{"type":"t","id":"1"}}"#,
+            br#"{"meta":{"nextAuthStep":7},"data":{"type":"t","id":"1"}}"#,
+            br#"{"meta":{"temporaryLockExpiry":"2024-02-30T00:00:00Z"},"data":{}}"#,
+            br#"[]"#,
+            br#"null"#,
+            b"\xff\xfe",
+        ] {
+            assert!(StepResponse::from_json(body).is_err(), "{body:?}");
+        }
+        for body in [
+            br#"{"errors":[{"code":null}]}"#.as_slice(),
+            br#"{"errors":[{"code":"X","status":70000}]}"#,
+            br#"{"errors":[{"code":"X","status":"4OO"}]}"#,
+            br#"{"errors":{"code":"X"}}"#,
+            br#"{"errors":[{"code":"X"}],"meta":{"temporaryLockExpiry":5}}"#,
+        ] {
+            assert!(ErrorDocument::from_json(400, body).is_none(), "{body:?}");
+        }
+        // Many errors are kept (the body size is bounded by the transport's limit).
+        let many = format!(
+            r#"{{"errors":[{}]}}"#,
+            vec![r#"{"code":"A"}"#; 10_000].join(",")
+        );
+        assert_eq!(
+            ErrorDocument::from_json(400, many.as_bytes())
+                .unwrap()
+                .errors
+                .len(),
+            10_000
+        );
+        // A device list with a dot-segment id is a typed error.
+        let body = br#"{"data":[{"type":"d","id":".."}]}"#;
+        assert!(matches!(
+            Device::list_from_json(body),
+            Err(Error::InvalidInput {
+                field: "device id",
+                ..
+            })
+        ));
     }
 
     /// Random mutations of real document shapes never panic the parsers (a smoke fuzz; fixed

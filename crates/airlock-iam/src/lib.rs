@@ -74,36 +74,73 @@
 //! and comes back as `Ok(FlowState::Next(..))`) or directly with the password check.
 //! [`Flow::abort`] ends a flow. [`AirlockStepUp`] implements [`auth_core::StepUp`].
 //!
-//! ## Where the public documentation is silent
+//! ## Decisions
 //!
-//! The spec (`shared/specs/airlock-iam.md`) tags each fact; for the unconfirmed ones this crate
-//! decided as follows (the emulator follows the same choices, labelled *model choice*):
+//! The spec (`shared/specs/airlock-iam.md`) tags each fact; for every point it marks
+//! *unconfirmed* this crate decided as follows (the emulator follows the same choices and labels
+//! them *model choice*; none of them is a claim about Airlock). Spec sections in parentheses.
 //!
-//! - **Paths** of the offline switch, passcode check (body key `otp`), QR retrieval, device
-//!   selection (`devices/{deviceId}/select/`), password change and logout are in [`Endpoints`],
-//!   overridable; the trailing-slash form is sent.
-//! - **Step codes**: [`NextAuthStep`] has only the documented/observed codes; everything else
-//!   (including the emulator's `AIRLOCK_2FA_OTP_REQUIRED`, `AIRLOCK_2FA_QR_CODE_RETRIEVAL_REQUIRED`,
-//!   `PASSWORD_CHANGE_REQUIRED`) is [`NextAuthStep::Other`]. Both polling codes mean "poll
-//!   again" in every flow. After a challenge or QR retrieval (documents without
-//!   `nextAuthStep`) the flow's state is set to `AIRLOCK_2FA_POLLING_REQUIRED`.
-//! - **Error codes** for a rejected / timed-out 2FA and a missing CSRF header are the emulator's
-//!   (`AIRLOCK_2FA_AUTHENTICATION_REJECTED`, `AIRLOCK_2FA_AUTHENTICATION_TIMEOUT`,
-//!   `CSRF_HEADER_MISSING`); a real server's other codes arrive as [`Error::Api`] and end polling
-//!   all the same. `meta.nextAuthStep` on any error document moves the flow's state.
-//! - **Cookies**: a generic per-flow jar, no cookie name anywhere in the client.
-//! - **Media type**: bodies are parsed as JSON whatever the `Content-Type`; unknown members are
-//!   ignored; `errors[].status` may be a number or a string; `data.id` a string or a number.
-//! - **Timestamps**: RFC 3339, or any ISO-8601 form with an offset; anything else is a decode
-//!   error naming the JSON path.
-//! - **Polling**: every 1.5 s for at most 3 minutes by default ([`AirlockClient::builder`]);
-//!   only the status poll is ever retried by the transport.
-//! - **Abort**: `POST public/logout/`, then the cookies are dropped whatever the answer
-//!   ([`Flow::abort`]).
-//! - **Device list**: every attribute but `id` optional ([`Device`]); QR image read from
-//!   `qrCode` ([`QrCode`]).
-//! - **Step-up**: an access to a 2FA application from the user's logged-in session
-//!   ([`AirlockStepUp`]); the request's title and message cannot be shown on the phone.
+//! - **Session binding** (§1.1, §9 #3): flow state is assumed to live in a cookie-bound server
+//!   session. A generic per-flow [`CookieJar`] stores and echoes every cookie; no cookie name
+//!   appears in the client. The jar implements the RFC 6265 subset that matters for isolation:
+//!   host-only cookies go to their host only, a `Domain` must cover the answering host and may
+//!   not be a single label (`com`; a stand-in for the public-suffix list), IP hosts match only
+//!   themselves, `Path` and `Secure` are honoured, expiry arithmetic is clamped (a hostile
+//!   `Max-Age` cannot overflow). At most [`cookie::MAX_COOKIES`] per flow.
+//! - **Saved flows** (the issue's resume requirement): [`SavedFlow`] is versioned
+//!   ([`SavedFlow::VERSION`]); [`AirlockClient::resume`] refuses another version, cookies with
+//!   invalid names/values/paths, cookies whose domain the client's Loginapp host does not belong
+//!   to (a flow saved for another Loginapp is refused, never sent anywhere) and bad session ids,
+//!   before anything is sent.
+//! - **Paths** (§1.6, §1.7, §1.8, §1.10, §1.11, §9 #1) of the offline switch, passcode check
+//!   (body key `otp`, not `passcode`), QR retrieval, device selection (`devices/{deviceId}/select/`,
+//!   not the body form the emulator also accepts), password change and logout are in
+//!   [`Endpoints`], each overridable; the trailing-slash form is sent. A device id may not be
+//!   `.`/`..` ([`DeviceId`]), so it can never re-target the selection call.
+//! - **Step codes** (§5.1, §9 #4, #5): [`NextAuthStep`] has only the documented/observed codes;
+//!   everything else (including the emulator's `AIRLOCK_2FA_OTP_REQUIRED`,
+//!   `AIRLOCK_2FA_QR_CODE_RETRIEVAL_REQUIRED`, `PASSWORD_CHANGE_REQUIRED`) is
+//!   [`NextAuthStep::Other`], with the raw attributes in [`StepResponse::attributes`]. Both
+//!   polling codes mean "poll again" in every flow. After a challenge or QR retrieval (documents
+//!   without `nextAuthStep`) the flow's state is set to `AIRLOCK_2FA_POLLING_REQUIRED`.
+//! - **Error codes** (§1.4, §6.1, §9 #2): a rejected / timed-out 2FA and a missing CSRF header
+//!   are recognised by the emulator's codes (`AIRLOCK_2FA_AUTHENTICATION_REJECTED`,
+//!   `AIRLOCK_2FA_AUTHENTICATION_TIMEOUT`, `CSRF_HEADER_MISSING`); a real server's other codes
+//!   arrive as [`Error::Api`] with [`ErrorCode::Other`] and end polling all the same. Codes are
+//!   classified by `errors[0].code` whatever the HTTP status (the status of `UNEXPECTED_CALL` is
+//!   unconfirmed). `meta.nextAuthStep` on any error document moves the flow's state.
+//! - **Error members** (§3.5, §9 #7): `title`, `detail` and per-error `meta` are kept when
+//!   present ([`ApiError`]); unknown members are ignored everywhere. Every string of an error
+//!   document is scrubbed of the call's password/OTP and the flow's cookie values before it
+//!   reaches an [`Error`], so a server echoing input cannot leak a secret into a message.
+//! - **Media type** (§9 #6): bodies are parsed as JSON whatever the `Content-Type`;
+//!   `errors[].status` may be a number or a string; `data.id` a string or a number. A non-2xx
+//!   body that is no error document is [`Error::UnexpectedResponse`] (truncated, scrubbed).
+//! - **Timestamps**: RFC 3339, or any ISO-8601 form with an offset ([`Timestamp`]); anything
+//!   else is a decode error naming the JSON path. Decode messages never quote the offending
+//!   value (it could be a secret).
+//! - **Polling** (§1.12): no interval is documented; every 1.5 s for at most 3 minutes by
+//!   default ([`AirlockClientBuilder::poll_config`]), with auth-core's poller (deadline,
+//!   cancellation via [`Flow::wait_or_cancel`]). Only the status poll is ever retried by the
+//!   transport ([`auth_core::Replay::SideEffectFree`]); the password, OTP, device-selection and
+//!   offline-switch calls are sent once (a retry could send a second push or count a failure).
+//! - **Device list and QR** (§1.6, §1.8, §9 #8): every device attribute but `id` is optional
+//!   ([`Device`]); the QR image is read from `qrCode` ([`QrCode`]), other shapes stay in the raw
+//!   attributes.
+//! - **Mandatory password change** (§1.10): `password/change/` with `oldPassword` (optional)
+//!   and `newPassword` ([`Flow::change_password`]); its step code arrives as
+//!   [`NextAuthStep::Other`].
+//! - **Application access after completion** (§1.2, §9 #9): a 2xx answer to an access call is
+//!   read as "authorized" ([`FlowState::Done`]); 401 `NOT_AUTHORIZED` with `meta.nextAuthStep`
+//!   as "the flow continues there". No "final session / redirect" call was found (§1.11): a
+//!   client confirms with [`Flow::access_application`].
+//! - **Abort** (§1.11): no public logout was found; [`Flow::abort`] sends `POST public/logout/`
+//!   (overridable) and then drops the cookies whatever the answer (404/405/`UNEXPECTED_CALL`
+//!   count as "no such call", `Ok(false)`), so the next call starts a new server session.
+//! - **Step-up** (§1.1, S19): an access to a 2FA application from the user's logged-in session
+//!   ([`AirlockStepUp`]); the request's title and message cannot be shown on the phone. The
+//!   `mobileAuthUri` is kept out of [`auth_core::StepUpHandle`] (whose `Debug` shows every
+//!   field): read it with [`AirlockStepUp::mobile_auth_uri`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

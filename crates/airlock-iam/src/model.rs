@@ -52,9 +52,12 @@ macro_rules! code_enum {
             }
         }
 
+        /// Shows the code; an unknown code longer than [`DISPLAY_LIMIT`] bytes is cut (with
+        /// `…`), so a hostile server cannot blow up error messages. [`Self::as_str`] keeps it
+        /// whole.
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
+                write_bounded(f, self.as_str())
             }
         }
 
@@ -70,6 +73,21 @@ macro_rules! code_enum {
             }
         }
     };
+}
+
+/// The longest code `Display` shows in full (error messages stay short whatever the server
+/// sends).
+pub const DISPLAY_LIMIT: usize = 128;
+
+fn write_bounded(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    if text.len() <= DISPLAY_LIMIT {
+        return f.write_str(text);
+    }
+    let mut cut = DISPLAY_LIMIT;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    write!(f, "{}…", &text[..cut])
 }
 
 code_enum! {
@@ -232,7 +250,11 @@ impl<'de> Deserialize<'de> for ApplicationId {
 }
 
 /// An Airlock 2FA device id, as listed by the device retrieval (opaque; non-empty, at most 256
-/// bytes, no control characters).
+/// bytes, no control characters, not `.` or `..`).
+///
+/// The id becomes a path segment of the device selection call; `.` and `..` (even
+/// percent-encoded) would be normalised away by the URL parser and send the call elsewhere, so
+/// a server listing such an id gets a typed error instead.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct DeviceId(String);
 
@@ -243,6 +265,12 @@ impl DeviceId {
             return Err(Error::InvalidInput {
                 field: "device id",
                 reason: "must be 1 to 256 bytes without control characters".into(),
+            });
+        }
+        if id == "." || id == ".." {
+            return Err(Error::InvalidInput {
+                field: "device id",
+                reason: "a dot segment cannot be a device id".into(),
             });
         }
         Ok(DeviceId(id.to_owned()))
@@ -302,6 +330,12 @@ mod tests {
         assert_eq!(odd, NextAuthStep::Other("SELECTION_REQUIRED".into()));
         assert_eq!(odd.to_string(), "SELECTION_REQUIRED");
         assert!(!odd.is_polling());
+        let huge = "É".repeat(100_000);
+        let code = ErrorCode::from_code(&huge);
+        assert_eq!(code.as_str(), huge, "kept verbatim");
+        let shown = code.to_string();
+        assert!(shown.len() <= DISPLAY_LIMIT + "…".len(), "{}", shown.len());
+        assert!(shown.ends_with('…'));
     }
 
     #[test]
@@ -324,5 +358,17 @@ mod tests {
         assert!(DeviceId::new("").is_err());
         assert!(DeviceId::new("a\nb").is_err());
         assert_eq!(DeviceId::new("dev 1").unwrap().as_str(), "dev 1");
+        assert!(DeviceId::new(".").is_err());
+        assert!(DeviceId::new("..").is_err());
+        // Other ids with dots or escapes stay one segment once encoded.
+        let base = auth_core::BaseUrl::parse("https://iam.example.com/auth").unwrap();
+        for id in ["...", ".hidden", "%2e%2e", "a/../b"] {
+            let id = DeviceId::new(id).unwrap();
+            let path =
+                crate::endpoints::fill("devices/{deviceId}/select/", "deviceId", id.as_str());
+            let url = base.join(&format!("/rest/{path}"));
+            assert!(url.path().starts_with("/auth/rest/devices/"), "{url}");
+            assert!(url.path().ends_with("/select/"), "{url}");
+        }
     }
 }

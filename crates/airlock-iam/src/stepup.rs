@@ -9,8 +9,12 @@
 //! [`StepUpRequest::message`] cannot be shown on the phone (no such parameter in the Loginapp
 //! REST API); they are ignored.
 //!
-//! The flows' cookies stay in the `AirlockStepUp` (in memory); the [`StepUpHandle`] carries no
-//! secret except, for mobile-only, `user_url` = the `mobileAuthUri` to open on the phone.
+//! The flows' cookies stay in the `AirlockStepUp` (in memory), and so does the mobile-only
+//! `mobileAuthUri`: it carries a Futurae session token, and [`StepUpHandle`] (auth-core's type)
+//! prints and serializes every field in clear, so [`StepUpHandle::user_url`] stays `None` and
+//! the app gets the URI from [`AirlockStepUp::mobile_auth_uri`] (a redacting type). The handle
+//! carries no secret. Each pending step-up is bound to the user it was started for: a handle
+//! whose `user` was edited is refused with [`Error::NoSession`].
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -21,6 +25,7 @@ use serde_json::json;
 
 use crate::Error;
 use crate::client::{AirlockClient, SavedFlow};
+use crate::document::MobileAuthUri;
 use crate::model::{ApplicationId, FlowState, NextAuthStep};
 
 /// The provider name in [`StepUpHandle::provider`].
@@ -32,7 +37,9 @@ pub struct AirlockStepUp {
     client: AirlockClient,
     application: ApplicationId,
     sessions: Mutex<HashMap<String, SavedFlow>>,
-    flows: Mutex<HashMap<String, SavedFlow>>,
+    /// Pending step-ups by handle id: the user they were started for, and the flow.
+    flows: Mutex<HashMap<String, (String, SavedFlow)>>,
+    challenges: Mutex<HashMap<String, MobileAuthUri>>,
 }
 
 impl AirlockStepUp {
@@ -43,6 +50,7 @@ impl AirlockStepUp {
             application,
             sessions: Mutex::new(HashMap::new()),
             flows: Mutex::new(HashMap::new()),
+            challenges: Mutex::new(HashMap::new()),
         }
     }
 
@@ -57,18 +65,24 @@ impl AirlockStepUp {
         lock(&self.sessions).get(user).cloned()
     }
 
+    /// The `mobileAuthUri` of a pending mobile-only step-up, to open on the phone (app-to-app)
+    /// or to hand to the Futurae SDK; `None` for other factors and once the step-up settled.
+    pub fn mobile_auth_uri(&self, handle: &StepUpHandle) -> Option<MobileAuthUri> {
+        lock(&self.challenges).get(&handle.id).cloned()
+    }
+
     /// Drives the flow after the application access until the user has something to answer.
     async fn prepare(
         &self,
         flow: &crate::Flow,
         mut state: FlowState,
-    ) -> Result<Option<String>, Error> {
+    ) -> Result<Option<MobileAuthUri>, Error> {
         for _ in 0..4 {
             match state {
                 FlowState::Done => return Ok(None),
                 FlowState::Next(NextAuthStep::Airlock2faMobileOnlyChallengeRetrievalRequired) => {
                     let challenge = flow.retrieve_mobile_only_challenge().await?;
-                    return Ok(Some(challenge.uri.expose_secret().to_owned()));
+                    return Ok(Some(challenge.uri));
                 }
                 FlowState::Next(ref step) if step.is_polling() => return Ok(None),
                 FlowState::Next(NextAuthStep::Airlock2faDeviceChoiceRequired) => {
@@ -120,14 +134,14 @@ impl StepUp for AirlockStepUp {
             // The attached session is not logged in (any more).
             return Err(Error::NoSession { user: request.user });
         }
-        let user_url = self.prepare(&flow, state).await?;
+        let challenge = self.prepare(&flow, state).await?;
         let id = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
         let saved = flow.save();
         let handle = StepUpHandle {
             provider: PROVIDER.into(),
             id: id.clone(),
             user: request.user,
-            user_url,
+            user_url: None,
             expires_at: None,
             state: json!({
                 "application": self.application.as_str(),
@@ -135,20 +149,29 @@ impl StepUp for AirlockStepUp {
                 "sessionId": saved.session_id,
             }),
         };
-        lock(&self.flows).insert(id, saved);
+        if let Some(uri) = challenge {
+            lock(&self.challenges).insert(id.clone(), uri);
+        }
+        lock(&self.flows).insert(id, (handle.user.clone(), saved));
         Ok(handle)
     }
 
     async fn check(&self, handle: &StepUpHandle) -> Result<PollStatus<StepUpOutcome>, Error> {
-        let saved = lock(&self.flows)
-            .get(&handle.id)
-            .cloned()
-            .ok_or_else(|| Error::NoSession {
-                user: handle.user.clone(),
-            })?;
+        // The handle may have travelled through the application's storage: its `user` is
+        // checked against the user the step-up was started for, so an edited handle cannot
+        // attach someone else's upgraded session to another user.
+        let saved = match lock(&self.flows).get(&handle.id) {
+            Some((user, saved)) if *user == handle.user => saved.clone(),
+            _ => {
+                return Err(Error::NoSession {
+                    user: handle.user.clone(),
+                });
+            }
+        };
         let flow = self.client.resume(saved.clone())?;
         let settled = |outcome| {
             lock(&self.flows).remove(&handle.id);
+            lock(&self.challenges).remove(&handle.id);
             Ok(PollStatus::Ready(outcome))
         };
         if saved.state == FlowState::Done {
@@ -180,11 +203,11 @@ impl StepUp for AirlockStepUp {
             Err(Error::TimedOut { .. }) => settled(StepUpOutcome::Expired),
             Ok(_) => {
                 // Still pending: keep the (possibly refreshed) cookies.
-                lock(&self.flows).insert(handle.id.clone(), flow.save());
+                lock(&self.flows).insert(handle.id.clone(), (handle.user.clone(), flow.save()));
                 Ok(PollStatus::pending())
             }
             Err(e) => {
-                lock(&self.flows).insert(handle.id.clone(), flow.save());
+                lock(&self.flows).insert(handle.id.clone(), (handle.user.clone(), flow.save()));
                 Err(e)
             }
         }

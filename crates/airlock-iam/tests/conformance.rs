@@ -15,7 +15,7 @@ use airlock_iam::{
     AirlockClient, AirlockStepUp, ApplicationId, DeviceId, Endpoints, Error, ErrorCode, FlowState,
     NextAuthStep, Otp, Password, PollConfig, PollStatus, SavedFlow, Timestamp,
 };
-use auth_core::clock::{Clock, FakeClock};
+use auth_core::clock::FakeClock;
 use auth_core::{
     HttpClient, HttpConfig, HttpRequest, ReqwestClient, StepUp, StepUpOutcome, StepUpRequest,
 };
@@ -904,6 +904,45 @@ async fn resume_a_saved_flow_in_another_client() {
 }
 
 #[tokio::test]
+async fn resume_refuses_foreign_or_tampered_saved_state() {
+    let emu = Emulator::start().await;
+    let flow = client(&emu.loginapp_url()).flow();
+    flow.check_password("alice", &pw("password1"))
+        .await
+        .unwrap();
+    let saved = flow.save();
+    let json = serde_json::to_value(&saved).unwrap();
+    // The same emulator under another host name: the host-only session cookie is not its own.
+    let port = url::Url::parse(&emu.uri()).unwrap().port().unwrap();
+    let foreign = client(&format!("http://localhost:{port}/auth"));
+    let err = foreign.resume(saved.clone()).map(|_| ()).unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    assert!(err.to_string().contains("another host"), "{err}");
+    // Tampered cookies and session ids are refused before anything is sent.
+    let before = emu.received_requests().await.len();
+    let tamper = |pointer: &str, value: serde_json::Value| {
+        let mut j = json.clone();
+        *j.pointer_mut(pointer).unwrap() = value;
+        serde_json::from_value::<SavedFlow>(j).unwrap()
+    };
+    let own = client(&emu.loginapp_url());
+    for bad in [
+        tamper("/cookies/cookies/0/value", "v\r\nX-Injected: 1".into()),
+        tamper("/cookies/cookies/0/domain", "evil.example".into()),
+        tamper("/cookies/cookies/0/path", "no-slash".into()),
+        tamper("/session_id", "id\u{0}".into()),
+    ] {
+        let err = own.resume(bad).map(|_| ()).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    }
+    assert_eq!(emu.received_requests().await.len(), before, "nothing sent");
+    // The untouched state resumes and continues the same server session.
+    let resumed = own.resume(saved).unwrap();
+    emu.approve("alice");
+    assert!(resumed.wait().await.unwrap().is_done());
+}
+
+#[tokio::test]
 async fn abort_ends_the_server_session() {
     let emu = Emulator::start().await;
     let flow = client(&emu.loginapp_url()).flow();
@@ -991,6 +1030,13 @@ async fn step_up_through_the_auth_core_interface() {
         PollStatus::Pending { .. }
     ));
     emu.approve("alice");
+    // A handle whose user was edited (it may travel through the app's storage) is refused and
+    // leaves the real step-up untouched: alice's upgraded session never goes to mallory.
+    let mut edited = handle.clone();
+    edited.user = "mallory".into();
+    let err = stepup.check(&edited).await.unwrap_err();
+    assert!(matches!(err, Error::NoSession { .. }), "{err:?}");
+    assert!(stepup.session("mallory").is_none());
     let clock = FakeClock::at_unix(0);
     let outcome = stepup.wait(&handle, &clock, &fast()).await.unwrap();
     assert!(outcome.is_approved(), "{outcome:?}");
@@ -1025,12 +1071,20 @@ async fn step_up_mobile_only_denied_expired_and_unknown_user() {
         .start(StepUpRequest::new("jdoe", "t", "m"))
         .await
         .unwrap();
-    let uri = airlock_iam::MobileAuthUri::parse(h.user_url.as_deref().unwrap()).unwrap();
-    emu.reject_session_token(uri.session_token().expose_secret());
+    assert_eq!(h.user_url, None, "the secret URI stays out of the handle");
+    let uri = stepup.mobile_auth_uri(&h).unwrap();
+    let token = uri.session_token().expose_secret().to_owned();
+    let shown = format!("{h:?} {}", serde_json::to_string(&h).unwrap());
+    assert!(!shown.contains(&token), "{shown}");
+    emu.reject_session_token(&token);
     let out = stepup.wait(&h, &clock, &fast()).await.unwrap();
     assert!(
         matches!(out, StepUpOutcome::Denied { fraud: false, .. }),
         "{out:?}"
+    );
+    assert!(
+        stepup.mobile_auth_uri(&h).is_none(),
+        "forgotten once settled"
     );
 
     let h = stepup
@@ -1095,7 +1149,6 @@ async fn custom_users_and_no_default_users() {
 /// `meta` members are present.
 async fn drive_transcript_against_emulator(name: &str) {
     use airlock_iam::CookieJar;
-    use auth_core::clock::SystemClock;
     let fixture = common::load(name);
     let emu = Emulator::builder()
         .temporary_lock(if name.contains("temporarily") {
@@ -1142,14 +1195,14 @@ async fn drive_transcript_against_emulator(name: &str) {
         if name != "missing_csrf_header" {
             builder = builder.header("x-same-domain", "1");
         }
-        if let Some(c) = jar.cookie_header(&url, SystemClock.now()) {
+        if let Some(c) = jar.cookie_header(&url, std::time::SystemTime::now()) {
             builder = builder.header("cookie", c);
         }
         let bytes = body
             .map(|b| serde_json::to_vec(&b).unwrap())
             .unwrap_or_default();
         let resp = http.execute(builder.body(bytes).unwrap()).await.unwrap();
-        jar.store_response(&url, resp.headers(), SystemClock.now());
+        jar.store_response(&url, resp.headers(), std::time::SystemTime::now());
         let got: serde_json::Value = serde_json::from_slice(resp.body()).unwrap();
         let w = &want["body"];
         let ctx = format!("{name}#{i}: got {got}");
@@ -1269,14 +1322,16 @@ async fn raw(
     path: &str,
     saved: &SavedFlow,
 ) -> (u16, serde_json::Value) {
-    use auth_core::clock::SystemClock;
     let url = url::Url::parse(&format!("{}{path}", emu.loginapp_url())).unwrap();
     let mut b = http::Request::builder()
         .method(method)
         .uri(url.as_str())
         .header("x-same-domain", "1")
         .header("content-type", "application/json");
-    if let Some(c) = saved.cookies.cookie_header(&url, SystemClock.now()) {
+    if let Some(c) = saved
+        .cookies
+        .cookie_header(&url, std::time::SystemTime::now())
+    {
         b = b.header("cookie", c);
     }
     let http = ReqwestClient::new(&HttpConfig::default()).unwrap();

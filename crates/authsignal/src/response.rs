@@ -83,9 +83,10 @@ pub struct TrackResponse {
     pub rule_ids: Vec<String>,
 }
 
-/// A URL for `Debug` output: the query (which may carry a token) replaced by `[redacted]`.
+/// A URL for `Debug` output: the query and fragment (which may carry a token) replaced by
+/// `[redacted]`, as auth-core's `StepUpHandle` does.
 pub(crate) fn redact_query(url: &str) -> String {
-    match url.split_once('?') {
+    match url.split_once(['?', '#']) {
         Some((base, _)) => format!("{base}?[redacted]"),
         None => url.to_owned(),
     }
@@ -720,6 +721,23 @@ mod tests {
             r.enrolled_verification_methods[1],
             VerificationMethod::Other("FUTURE_METHOD".into())
         );
+    }
+
+    #[test]
+    fn debug_redacts_tokens_in_urls() {
+        let r: TrackResponse = serde_json::from_str(
+            r#"{"idempotencyKey":"k","state":"CHALLENGE_REQUIRED","token":"tok-a",
+                "url":"https://ui.example/challenge#token=tok-b",
+                "challengeUrl":"https://ui.example/c?token=tok-c"}"#,
+        )
+        .unwrap();
+        let u: UserResponse =
+            serde_json::from_str(r#"{"url":"https://ui.example/s?token=tok-d"}"#).unwrap();
+        let shown = format!("{r:?} {u:?}");
+        for t in ["tok-a", "tok-b", "tok-c", "tok-d"] {
+            assert!(!shown.contains(t), "{shown}");
+        }
+        assert!(shown.contains("https://ui.example/challenge?[redacted]"));
     }
 
     #[test]

@@ -38,9 +38,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::{SharedClock, SystemClock};
-use aws_lc_rs::hmac;
+use aws_lc_rs::{constant_time, hmac};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use base64::engine::general_purpose::STANDARD_NO_PAD;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -54,6 +54,13 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 
 /// Longest header accepted (a header carries a handful of signatures).
 const MAX_HEADER_LEN: usize = 4096;
+
+/// The most `v2` values a header may carry (Authsignal sends one per active secret: two while
+/// a secret is rotated).
+pub const MAX_SIGNATURES: usize = 16;
+
+/// The length of an HMAC-SHA256 tag.
+const TAG_LEN: usize = 32;
 
 /// Why a webhook was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -117,6 +124,10 @@ pub struct SignatureHeader {
 
 impl SignatureHeader {
     /// Parses `t=<secs>,v2=<sig>[,v2=<sig>…]`. Unknown keys (`v1`, future schemes) are ignored.
+    ///
+    /// Hostile input is cheap to refuse: a header longer than 4096 bytes, or with more than
+    /// [`MAX_SIGNATURES`] `v2` values, is [`WebhookError::Malformed`] before anything is
+    /// computed, so the work per request is bounded whatever the header holds.
     pub fn parse(header: &str) -> Result<Self, WebhookError> {
         if header.len() > MAX_HEADER_LEN {
             return Err(WebhookError::Malformed {
@@ -146,7 +157,14 @@ impl SignatureHeader {
                         reason: "`t` is out of range",
                     })?);
                 }
-                "v2" => signatures.push(v.trim().to_owned()),
+                "v2" => {
+                    if signatures.len() == MAX_SIGNATURES {
+                        return Err(WebhookError::Malformed {
+                            reason: "too many `v2` signatures",
+                        });
+                    }
+                    signatures.push(v.trim().to_owned());
+                }
                 _ => {}
             }
         }
@@ -165,10 +183,21 @@ impl SignatureHeader {
     }
 }
 
+/// Decodes one `v2` value (unpadded standard base64 as Authsignal sends it, or padded) into a
+/// SHA-256 tag; `None` for anything else.
+fn decode_tag(sig: &str) -> Option<[u8; TAG_LEN]> {
+    // A 32-byte tag is 43 characters unpadded: refuse anything else before decoding.
+    let unpadded = sig.strip_suffix('=').unwrap_or(sig);
+    if unpadded.len() != 43 {
+        return None;
+    }
+    let bytes = STANDARD_NO_PAD.decode(unpadded).ok()?;
+    bytes.try_into().ok()
+}
+
 /// Computes the `v2` signature (unpadded standard base64) for `timestamp` and `body`.
 pub fn signature(secret: &SecretKey, timestamp: i64, body: &[u8]) -> String {
-    let tag = hmac::sign(&key(secret), &message(timestamp, body));
-    STANDARD_NO_PAD.encode(tag.as_ref())
+    STANDARD_NO_PAD.encode(tag(&key(secret), timestamp, body).as_ref())
 }
 
 /// Builds a complete `X-Signature-V2` header value, one `v2` per secret (as Authsignal does
@@ -186,21 +215,27 @@ fn key(secret: &SecretKey) -> hmac::Key {
     hmac::Key::new(hmac::HMAC_SHA256, secret.expose_secret().as_bytes())
 }
 
-fn message(timestamp: i64, body: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(body.len() + 21);
-    m.extend_from_slice(timestamp.to_string().as_bytes());
-    m.push(b'.');
-    m.extend_from_slice(body);
-    m
+/// HMAC-SHA256 over `"<t>.<raw body>"`, streamed (the body is not copied).
+fn tag(key: &hmac::Key, timestamp: i64, body: &[u8]) -> hmac::Tag {
+    let mut ctx = hmac::Context::with_key(key);
+    ctx.update(timestamp.to_string().as_bytes());
+    ctx.update(b".");
+    ctx.update(body);
+    ctx.sign()
 }
 
 /// Verifies Authsignal webhooks.
 ///
 /// Cheap to clone. Holds one or more secrets (add the new one with
 /// [`WebhookVerifier::also_accept`] while you rotate), the tolerance and a clock.
+///
+/// Work per call is bounded: one HMAC over the body per secret (never one per `v2` value),
+/// then a constant-time comparison of each of at most [`MAX_SIGNATURES`] decoded tags.
+/// An empty secret never verifies anything (a missing environment variable must not turn
+/// into a key everyone knows).
 #[derive(Clone)]
 pub struct WebhookVerifier {
-    secrets: Vec<SecretKey>,
+    keys: Vec<hmac::Key>,
     tolerance: Option<Duration>,
     clock: SharedClock,
 }
@@ -208,7 +243,7 @@ pub struct WebhookVerifier {
 impl fmt::Debug for WebhookVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookVerifier")
-            .field("secrets", &self.secrets.len())
+            .field("secrets", &self.keys.len())
             .field("tolerance", &self.tolerance)
             .finish_non_exhaustive()
     }
@@ -218,19 +253,23 @@ impl WebhookVerifier {
     /// A verifier for the tenant's secret key, with a 5-minute tolerance and the system clock.
     pub fn new(secret: SecretKey) -> Self {
         WebhookVerifier {
-            secrets: vec![secret],
+            keys: Vec::new(),
             tolerance: Some(DEFAULT_TOLERANCE),
             clock: Arc::new(SystemClock),
         }
+        .also_accept(secret)
     }
 
     /// Also accepts signatures made with `secret` (your side of a key rotation).
     pub fn also_accept(mut self, secret: SecretKey) -> Self {
-        self.secrets.push(secret);
+        if !secret.expose_secret().is_empty() {
+            self.keys.push(key(&secret));
+        }
         self
     }
 
-    /// Sets how far the timestamp may be from now, either way.
+    /// Sets how far the timestamp may be from now, either way (default 5 minutes; zero means
+    /// the same second only).
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
         self.tolerance = Some(tolerance);
         self
@@ -249,42 +288,53 @@ impl WebhookVerifier {
         self
     }
 
+    /// Checks the timestamp against the tolerance, either way.
+    fn check_time(&self, timestamp: i64) -> Result<(), WebhookError> {
+        let Some(tolerance) = self.tolerance else {
+            return Ok(());
+        };
+        // i128: no overflow whatever the clock or the header says.
+        let age = i128::from(self.clock.unix_seconds()) - i128::from(timestamp);
+        let tol = i128::from(tolerance.as_secs());
+        let clamp = |x: i128| i64::try_from(x).unwrap_or(i64::MAX);
+        if age > tol {
+            return Err(WebhookError::Stale {
+                timestamp,
+                age_secs: clamp(age),
+                tolerance_secs: tolerance.as_secs(),
+            });
+        }
+        if -age > tol {
+            return Err(WebhookError::FromTheFuture {
+                timestamp,
+                ahead_secs: clamp(-age),
+                tolerance_secs: tolerance.as_secs(),
+            });
+        }
+        Ok(())
+    }
+
     /// Checks the signature header against the raw body; returns the header's timestamp.
+    ///
+    /// Order: header present → well-formed → timestamp within the tolerance → some `v2`
+    /// matches some secret (constant-time comparison). The body is not parsed.
     pub fn verify_signature(&self, body: &[u8], header: Option<&str>) -> Result<i64, WebhookError> {
         let header = header.ok_or(WebhookError::MissingHeader)?;
         let parsed = SignatureHeader::parse(header)?;
-        if let Some(tolerance) = self.tolerance {
-            let now = self.clock.unix_seconds();
-            let tol = i64::try_from(tolerance.as_secs()).unwrap_or(i64::MAX);
-            let age = now.saturating_sub(parsed.timestamp);
-            if age > tol {
-                return Err(WebhookError::Stale {
-                    timestamp: parsed.timestamp,
-                    age_secs: age,
-                    tolerance_secs: tolerance.as_secs(),
-                });
-            }
-            if -age > tol {
-                return Err(WebhookError::FromTheFuture {
-                    timestamp: parsed.timestamp,
-                    ahead_secs: -age,
-                    tolerance_secs: tolerance.as_secs(),
-                });
-            }
-        }
-        let msg = message(parsed.timestamp, body);
-        let keys: Vec<hmac::Key> = self.secrets.iter().map(key).collect();
-        for sig in &parsed.signatures {
-            // Accept both the unpadded form Authsignal sends and a padded one.
-            let Ok(tag) = STANDARD_NO_PAD
-                .decode(sig.trim_end_matches('='))
-                .or_else(|_| STANDARD.decode(sig))
-            else {
-                continue;
-            };
-            for k in &keys {
-                if hmac::verify(k, &msg, &tag).is_ok() {
-                    return Ok(parsed.timestamp);
+        self.check_time(parsed.timestamp)?;
+        let tags: Vec<[u8; TAG_LEN]> = parsed
+            .signatures
+            .iter()
+            .filter_map(|s| decode_tag(s))
+            .collect();
+        if !tags.is_empty() {
+            for k in &self.keys {
+                let expected = tag(k, parsed.timestamp, body);
+                for candidate in &tags {
+                    if constant_time::verify_slices_are_equal(expected.as_ref(), candidate).is_ok()
+                    {
+                        return Ok(parsed.timestamp);
+                    }
                 }
             }
         }
@@ -518,9 +568,7 @@ impl fmt::Debug for WebhookEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // `data.code` is an OTP: never print `data` as is.
         let mut shown = self.data.clone();
-        if let Some(code) = shown.get_mut("code") {
-            *code = Value::String("[redacted]".into());
-        }
+        redact_secrets(&mut shown);
         f.debug_struct("WebhookEvent")
             .field("id", &self.id)
             .field("event_type", &self.event_type)
@@ -528,6 +576,34 @@ impl fmt::Debug for WebhookEvent {
             .field("tenant_id", &self.tenant_id)
             .field("data", &shown)
             .finish_non_exhaustive()
+    }
+}
+
+/// Keys whose values are secrets wherever they appear in an event (OTPs, tokens, codes).
+const SECRET_FIELDS: [&str; 7] = [
+    "code",
+    "verificationCode",
+    "token",
+    "accessToken",
+    "refreshToken",
+    "recoveryCodes",
+    "otpUri",
+];
+
+/// Replaces the value of every [`SECRET_FIELDS`] key, at any depth, by `"[redacted]"`.
+fn redact_secrets(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for (k, x) in map.iter_mut() {
+                if SECRET_FIELDS.contains(&k.as_str()) {
+                    *x = Value::String("[redacted]".into());
+                } else {
+                    redact_secrets(x);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_secrets),
+        _ => {}
     }
 }
 
@@ -673,6 +749,88 @@ mod tests {
         // rotation: a wrong v2 (and junk) before the right one
         let rot = format!("t={T},v2=AAAA,v2=!!notbase64!!,v2={SIG}");
         assert!(v.verify(BODY, Some(&rot)).is_ok());
+    }
+
+    #[test]
+    fn hostile_headers_are_refused_cheaply() {
+        let v = verifier_at(T as u64);
+        // Thousands of entries: over the length limit, refused before any work.
+        let huge = format!("t={T},{}v2={SIG}", "v2=AAAA,".repeat(3000));
+        assert_eq!(
+            v.verify(BODY, Some(&huge)).unwrap_err(),
+            WebhookError::Malformed {
+                reason: "header too long"
+            }
+        );
+        // A thousand unknown entries under the limit are skipped without allocating.
+        let unknown = format!("t={T},{}v2={SIG}", "x=1,".repeat(1000));
+        assert!(unknown.len() < 4096);
+        assert!(v.verify(BODY, Some(&unknown)).is_ok());
+        // At most MAX_SIGNATURES `v2` values.
+        let junk = "v2=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA,";
+        let ok = format!("t={T},{}v2={SIG}", junk.repeat(MAX_SIGNATURES - 1));
+        assert!(v.verify(BODY, Some(&ok)).is_ok());
+        let too_many = format!("t={T},{}v2={SIG}", junk.repeat(MAX_SIGNATURES));
+        assert_eq!(
+            v.verify(BODY, Some(&too_many)).unwrap_err(),
+            WebhookError::Malformed {
+                reason: "too many `v2` signatures"
+            }
+        );
+        // Wrong lengths and bad base64 are skipped, not errors.
+        for sig in ["", "=", "A", &SIG[..42], &format!("{SIG}A"), &format!("{SIG}=="), "é"] {
+            let h = format!("t={T},v2={sig}");
+            assert_eq!(
+                v.verify(BODY, Some(&h)).unwrap_err(),
+                WebhookError::NoMatchingSignature { count: 1 },
+                "{sig}"
+            );
+        }
+    }
+
+    #[test]
+    fn extreme_timestamps_and_clocks_do_not_overflow() {
+        let h = format!("t={},v2={SIG}", i64::MAX);
+        assert!(matches!(
+            verifier_at(0).verify(BODY, Some(&h)).unwrap_err(),
+            WebhookError::FromTheFuture { ahead_secs: i64::MAX, .. }
+        ));
+        // A clock long before the epoch and the largest `t`: the difference exceeds i64.
+        let before = std::time::UNIX_EPOCH - Duration::from_secs(1_000_000_000_000);
+        let v = WebhookVerifier::new(SecretKey::new("YOUR_AUTHSIGNAL_SECRET_KEY"))
+            .clock(Arc::new(FakeClock::new(before)));
+        assert!(matches!(
+            v.verify(BODY, Some(&h)).unwrap_err(),
+            WebhookError::FromTheFuture { ahead_secs: i64::MAX, .. }
+        ));
+        // A huge tolerance is fine too.
+        let v = verifier_at(T as u64).tolerance(Duration::from_secs(u64::MAX));
+        assert!(v.verify(BODY, Some(&format!("t={T},v2={SIG}"))).is_ok());
+    }
+
+    #[test]
+    fn an_empty_secret_never_verifies() {
+        let empty = SecretKey::new("");
+        let h = sign_header(&[&empty], T, BODY);
+        let v = WebhookVerifier::new(SecretKey::new(""))
+            .clock(Arc::new(FakeClock::at_unix(T as u64)));
+        assert_eq!(
+            v.verify(BODY, Some(&h)).unwrap_err(),
+            WebhookError::NoMatchingSignature { count: 1 }
+        );
+        // … while a real secret next to it still works.
+        let v = v.also_accept(SecretKey::new("YOUR_AUTHSIGNAL_SECRET_KEY"));
+        assert!(v.verify(BODY, Some(&format!("t={T},v2={SIG}"))).is_ok());
+    }
+
+    #[test]
+    fn event_debug_redacts_nested_secrets() {
+        let body = br#"{"records":[{"id":"e1","type":"sms.created","record":{"to":"+1","code":"918273","nested":{"token":"tok-secret-1"},"list":[{"verificationCode":"564738"}]}}]}"#;
+        let shown = format!("{:?}", WebhookPayload::parse(body).unwrap());
+        for secret in ["918273", "tok-secret-1", "564738"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("+1"));
     }
 
     #[test]

@@ -39,10 +39,32 @@ struct Finish {
     response: String,
 }
 
-fn session_id() -> String {
+fn session_id() -> Option<String> {
     let mut bytes = [0u8; 16];
-    let _ = SystemRandom::new().fill(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    // No randomness, no session: never fall back to a guessable id.
+    SystemRandom::new().fill(&mut bytes).ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Escapes text for HTML: user names and messages come from the browser and the credential
+/// server, so they are never written into a page raw.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(status: StatusCode, text: &str) -> Response {
+    (status, Html(format!("<p>{}</p>", escape(text)))).into_response()
 }
 
 fn cookie(headers: &HeaderMap) -> Option<String> {
@@ -69,7 +91,12 @@ async fn login(State(app): State<Arc<App>>, Query(q): Query<Login>) -> Response 
     {
         Ok(pending) => {
             let url = app.client.sign_url(&pending);
-            let sid = session_id();
+            let Some(sid) = session_id() else {
+                return page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "no randomness for a session",
+                );
+            };
             app.sessions
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -86,10 +113,8 @@ async fn login(State(app): State<Arc<App>>, Query(q): Query<Login>) -> Response 
             )
                 .into_response()
         }
-        Err(e) if e.is_not_enrolled() => {
-            (StatusCode::FORBIDDEN, Html(format!("<p>{e}</p>"))).into_response()
-        }
-        Err(e) => (StatusCode::BAD_GATEWAY, Html(format!("<p>{e}</p>"))).into_response(),
+        Err(e) if e.is_not_enrolled() => page(StatusCode::FORBIDDEN, &e.to_string()),
+        Err(e) => page(StatusCode::BAD_GATEWAY, &e.to_string()),
     }
 }
 
@@ -106,26 +131,37 @@ async fn finish(
             .remove(&sid)
     });
     let Some(pending) = pending else {
-        return (
-            StatusCode::BAD_REQUEST,
-            Html("<p>No sign-in in progress</p>"),
-        )
-            .into_response();
+        return page(StatusCode::BAD_REQUEST, "No sign-in in progress");
     };
     match app.client.process_response(pending, &q.response).await {
-        Ok(approval) => Html(format!(
-            "<p>Welcome, {}! (key {})</p>",
-            approval.principal(),
-            approval.key().fingerprint()
-        ))
-        .into_response(),
-        Err(Error::Rejected { message }) => (
-            StatusCode::FORBIDDEN,
-            Html(format!("<p>Rejected: {message}</p>")),
-        )
-            .into_response(),
-        Err(e) => (StatusCode::FORBIDDEN, Html(format!("<p>Refused: {e}</p>"))).into_response(),
+        Ok(approval) => page(
+            StatusCode::OK,
+            &format!(
+                "Welcome, {}! (key {})",
+                approval.principal(),
+                approval.key().fingerprint()
+            ),
+        ),
+        Err(Error::Rejected { message }) => {
+            page(StatusCode::FORBIDDEN, &format!("Rejected: {message}"))
+        }
+        Err(e) => page(StatusCode::FORBIDDEN, &format!("Refused: {e}")),
     }
+}
+
+/// The app's routes: `client` talks to the credential server, `callback` is this app's own
+/// `/finish` URL with the `{response}` placeholder.
+pub fn app(client: Client, callback: String) -> Router {
+    let state = Arc::new(App {
+        client,
+        sessions: Mutex::default(),
+        callback,
+    });
+    Router::new()
+        .route("/", get(index))
+        .route("/login", get(login))
+        .route("/finish", get(finish))
+        .with_state(state)
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -134,16 +170,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     emulator.add_user("lee@logonbox.com", &[KeyType::Ed25519])?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let app = Arc::new(App {
-        client: emulator.client_builder().remote_name("Axum demo").build()?,
-        sessions: Mutex::default(),
-        callback: format!("http://{addr}/finish?response={{response}}"),
-    });
-    let router = Router::new()
-        .route("/", get(index))
-        .route("/login", get(login))
-        .route("/finish", get(finish))
-        .with_state(app);
+    let router = app(
+        emulator.client_builder().remote_name("Axum demo").build()?,
+        format!("http://{addr}/finish?response={{response}}"),
+    );
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
     println!(
         "App on http://{addr}/ ; credential server (emulator) on {}",
@@ -187,7 +217,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .to_owned();
     println!(
         "2. The phone approved; 302 back to the app: {}…",
-        &back[..back.len().min(80)]
+        back.chars().take(80).collect::<String>()
     );
     let page = browser
         .get(&back)
@@ -195,6 +225,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .send()
         .await?;
     println!("3. /finish -> {} {}", page.status(), page.text().await?);
+    // A user name with markup is shown escaped, never as markup.
+    let hostile_url = url::Url::parse_with_params(
+        &format!("http://{addr}/login"),
+        [("user", "<script>alert(1)</script>")],
+    )?;
+    let hostile = browser
+        .get(hostile_url.as_str())
+        .send()
+        .await?
+        .text()
+        .await?;
+    if hostile.contains("<script>") {
+        return Err("the app reflected markup".into());
+    }
     let again = browser
         .get(&back)
         .header(header::COOKIE, &sid)

@@ -1,7 +1,8 @@
 //! The client: configuration, key listing, the direct flow and the redirect flow.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use auth_core::http_types::{Method, StatusCode, header};
@@ -288,6 +289,12 @@ impl ClientBuilder {
         if self.timeout.is_zero() || self.sign_timeout.is_zero() || self.connect_timeout.is_zero() {
             return Err(Error::config("timeout", "timeouts must be above zero"));
         }
+        if self.max_response_bytes == 0 {
+            return Err(Error::config(
+                "max_response_bytes",
+                "must allow a non-empty answer",
+            ));
+        }
         if self.key_types.is_empty() {
             return Err(Error::config("key_types", "allow at least one key type"));
         }
@@ -341,6 +348,7 @@ impl ClientBuilder {
                 rsa_hash: self.rsa_hash,
                 max_pending_age: self.max_pending_age,
                 rng: SystemRandom::new(),
+                approved: Mutex::default(),
             }),
         })
     }
@@ -360,6 +368,9 @@ struct Inner {
     rsa_hash: RsaHash,
     max_pending_age: Duration,
     rng: SystemRandom,
+    /// SHA-256 of each request blob that produced an approval, with the request's creation
+    /// time; entries leave once the request would have expired anyway.
+    approved: Mutex<HashMap<[u8; 32], u64>>,
 }
 
 /// A LogonBox Authenticator client for one credential server. Cheap to clone (shared state).
@@ -643,13 +654,21 @@ impl Client {
     /// The redirect flow, step 3: checks the `response` query parameter the browser came back
     /// with against the pending request, which it consumes.
     ///
-    /// Checks, in order: the request's age; the response decodes (padded or unpadded
-    /// base64url); a rejection → [`Error::Rejected`]; flags are ones we accept
+    /// Checks, in order: the request's age; the response decodes (base64url or standard
+    /// base64, padded or unpadded, also with `+` turned into a space or padding still
+    /// percent-encoded by URL handling); a rejection → [`Error::Rejected`]; flags are ones we accept
     /// ([`Error::UnsupportedFlags`], SHA-1 never); username, fingerprint and flags equal the
     /// request's ([`Error::ResponseMismatch`]); the key is fetched again from the server
     /// ([`Error::KeyNotFound`]); the signature verifies over the whole request blob
     /// ([`Error::SignatureInvalid`]). A response replayed onto another request fails, since
     /// the blobs differ.
+    ///
+    /// Single use: keep the pending request where only your server can change it and remove it
+    /// before calling this. As a second line of defence (e.g. for sessions kept in signed
+    /// cookies, which an attacker can present again), this client (and its clones) also
+    /// remembers each request that produced an approval until it would have expired, and
+    /// refuses it again with [`Error::RequestAlreadyUsed`]. That memory is per process: it does
+    /// not replace removing the request from a shared session store.
     pub async fn process_response(
         &self,
         pending: PendingRequest,
@@ -664,9 +683,12 @@ impl Client {
                 max_age: inner.max_pending_age,
             });
         }
-        // A `+` of standard base64 may have been turned into a space by query decoding.
-        let bytes = b64::decode_lenient(&response.replace(' ', "+"))
-            .map_err(|e| Error::decode("redirect response", "response", e))?;
+        let digest = blob_digest(&pending.blob);
+        if self.already_approved(&digest, now) {
+            tracing::warn!(principal = %pending.principal, "a pending request was presented again after its approval");
+            return Err(Error::RequestAlreadyUsed);
+        }
+        let bytes = decode_response_param(response)?;
         let parsed = ResponseBlob::parse(&bytes)
             .map_err(|e| Error::decode("redirect response", "response", e))?;
         let (username, fingerprint, flags, signature) = match parsed {
@@ -715,6 +737,10 @@ impl Client {
                 fingerprint: fingerprint.clone(),
             })?;
         key.verify(flags, &pending.blob, &signature)?;
+        if !self.record_approval(digest, pending.created_at) {
+            // Another task approved the same request at the same time.
+            return Err(Error::RequestAlreadyUsed);
+        }
         tracing::debug!(principal = %pending.principal, fingerprint = %fingerprint, "redirect response verified: approved");
         Ok(Approval {
             principal: pending.principal,
@@ -723,6 +749,26 @@ impl Client {
             signed_data: pending.blob,
             signature,
         })
+    }
+
+    fn approved_set(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], u64>> {
+        self.inner
+            .approved
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether this blob already produced an approval; forgets requests past their age limit.
+    fn already_approved(&self, digest: &[u8; 32], now: u64) -> bool {
+        let max_age = self.inner.max_pending_age.as_secs();
+        let mut approved = self.approved_set();
+        approved.retain(|_, created_at| now.saturating_sub(*created_at) <= max_age);
+        approved.contains_key(digest)
+    }
+
+    /// Records an approval; `false` when it was already recorded.
+    fn record_approval(&self, digest: [u8; 32], created_at: u64) -> bool {
+        self.approved_set().insert(digest, created_at).is_none()
     }
 
     /// Re-verifies a stored approval (used by the step-up `check`): fetches the key again and
@@ -738,6 +784,7 @@ impl Client {
         let listing = self.authorized_keys(principal).await?;
         let key = listing
             .find(fingerprint)
+            .filter(|k| self.inner.key_types.contains(&k.key_type()))
             .cloned()
             .ok_or_else(|| Error::KeyNotFound {
                 fingerprint: fingerprint.clone(),
@@ -760,6 +807,52 @@ impl Client {
             .map_err(|_| Error::config("rng", "the system random number generator failed"))?;
         Ok(bytes)
     }
+}
+
+fn blob_digest(blob: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, blob);
+    for (o, d) in out.iter_mut().zip(digest.as_ref()) {
+        *o = *d;
+    }
+    out
+}
+
+/// Decodes the redirect `response` parameter: base64url or standard base64, padded or not,
+/// with what URL handling may have done to it undone.
+fn decode_response_param(response: &str) -> Result<Vec<u8>, Error> {
+    // A space is a `+` of standard base64 that form decoding turned into one, unless it is
+    // whitespace around the value; both readings are tried (the signature decides).
+    let unescaped = undo_percent_encoding(response);
+    b64::decode_lenient(&unescaped.replace(' ', "+"))
+        .or_else(|e| b64::decode_lenient(&unescaped).map_err(|_| e))
+        .map_err(|e| Error::decode("redirect response", "response", e))
+}
+
+/// Decodes `%3D`, `%2B` and `%2F` (either case): padding and `+`/`/` still percent-encoded
+/// in a raw query value. `%` cannot occur in base64, so this never changes a well-formed value.
+fn undo_percent_encoding(response: &str) -> String {
+    let mut out = String::with_capacity(response.len());
+    let mut rest = response;
+    while let Some(c) = rest.chars().next() {
+        let decoded = match rest.get(..3) {
+            Some(e) if e.eq_ignore_ascii_case("%3D") => Some('='),
+            Some(e) if e.eq_ignore_ascii_case("%2B") => Some('+'),
+            Some(e) if e.eq_ignore_ascii_case("%2F") => Some('/'),
+            _ => None,
+        };
+        match decoded {
+            Some(d) => {
+                out.push(d);
+                rest = rest.get(3..).unwrap_or("");
+            }
+            None => {
+                out.push(c);
+                rest = rest.get(c.len_utf8()..).unwrap_or("");
+            }
+        }
+    }
+    out
 }
 
 /// Interprets a `signPayload` answer (spec §5.3) into the raw signature bytes.
@@ -851,6 +944,70 @@ mod tests {
     }
 
     #[test]
+    fn percent_encoding_is_undone() {
+        assert_eq!(undo_percent_encoding("ab+c/d=="), "ab+c/d==");
+        assert_eq!(undo_percent_encoding("ab c%2Fd%3d%3D"), "ab c/d==");
+        assert_eq!(undo_percent_encoding("a%2bb%"), "a+b%");
+        assert_eq!(undo_percent_encoding("é%3"), "é%3");
+        assert_eq!(undo_percent_encoding("%41"), "%41");
+        assert_eq!(undo_percent_encoding(""), "");
+    }
+
+    #[test]
+    fn response_param_spellings() {
+        // Standard base64 `AAA+` / url-safe `AAA-` = 00 00 3e: a `+` at the very end.
+        for spelling in ["AAA+", "AAA-", "AAA ", " AAA+\n", "AAA%2B", "AAA%2b"] {
+            assert_eq!(
+                decode_response_param(spelling).unwrap(),
+                [0, 0, 0x3e],
+                "{spelling:?}"
+            );
+        }
+        // `+` first, and padding in every form.
+        for spelling in ["+A==", "-A==", " A==", "+A", "+A%3D%3d", "%2BA%3D%3D"] {
+            assert_eq!(
+                decode_response_param(spelling).unwrap(),
+                [0xf8],
+                "{spelling:?}"
+            );
+        }
+        // Whitespace around a value that has no `+`.
+        assert_eq!(decode_response_param("\tAAAA \n").unwrap(), [0, 0, 0]);
+        for junk in ["%", "A", "AB+C-D", "é", "A A A"] {
+            assert!(
+                matches!(
+                    decode_response_param(junk),
+                    Err(Error::Core(auth_core::Error::Decode { .. }))
+                ),
+                "{junk:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn random_response_params_never_panic() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        let alphabet: Vec<char> = "AZaz09+/-_= %3D2Bb2Ff\u{e9}\n".chars().collect();
+        for _ in 0..5000 {
+            let len = rng.usize(0..24);
+            let text: String = (0..len)
+                .map(|_| alphabet[rng.usize(..alphabet.len())])
+                .collect();
+            let _ = decode_response_param(&text);
+        }
+    }
+
+    #[test]
+    fn client_is_clone_send_sync() {
+        fn check<T: Clone + Send + Sync + 'static>() {}
+        check::<Client>();
+        check::<Approval>();
+        check::<PendingRequest>();
+        fn error<T: std::error::Error + Send + Sync + 'static>() {}
+        error::<Error>();
+    }
+
+    #[test]
     fn builder_validation() {
         assert!(Client::builder("").build().is_err());
         assert!(Client::builder("a/b").build().is_err());
@@ -876,6 +1033,12 @@ mod tests {
                 .is_ok()
         );
         assert!(Client::builder("h.example").key_types(&[]).build().is_err());
+        assert!(
+            Client::builder("h.example")
+                .max_response_bytes(0)
+                .build()
+                .is_err()
+        );
         assert!(
             Client::builder("h.example")
                 .prompt_text("x".repeat(5000))

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::key::{Fingerprint, KeyType};
+use crate::key::{Fingerprint, KeyType, ListingError};
 
 /// Everything that can go wrong talking to a LogonBox credential server.
 ///
@@ -36,7 +36,7 @@ pub enum Error {
         /// The credential server's host.
         host: String,
         /// What was wrong.
-        reason: String,
+        reason: ListingError,
     },
     /// The server does not know the user (it answered 404 to the key listing).
     #[error("{principal} is not registered in the LogonBox Authenticator directory")]
@@ -82,7 +82,8 @@ pub enum Error {
     /// Redirect flow: the response is for another user, key or flags than the request.
     #[error("the response does not match the request: {field} differs")]
     ResponseMismatch {
-        /// Which field differs: `username`, `fingerprint` or `flags`.
+        /// Which field differs: `username`, `fingerprint` or `flags` (redirect flow), or
+        /// `handle id` (a step-up handle whose recorded approval belongs to another handle).
         field: &'static str,
     },
     /// The flags do not select an algorithm this client accepts for the key (SHA-1 is never
@@ -97,6 +98,10 @@ pub enum Error {
     /// The signature does not verify with the user's key: do not let the user in.
     #[error("the signature does not verify with the user's key")]
     SignatureInvalid,
+    /// Redirect flow: this pending request already produced an approval on this client (a
+    /// replay of a completed sign-in).
+    #[error("the pending request was already used for a sign-in")]
+    RequestAlreadyUsed,
     /// Redirect flow: the pending request is older than the configured limit.
     #[error("the pending request expired ({age:?} old, limit {max_age:?})")]
     RequestExpired {
@@ -138,6 +143,7 @@ impl Error {
                 | Error::ResponseMismatch { .. }
                 | Error::UnsupportedFlags { .. }
                 | Error::KeyNotFound { .. }
+                | Error::RequestAlreadyUsed
         )
     }
 

@@ -402,13 +402,28 @@ pub struct KeyListing {
 /// The header every listing starts with (spec §5.1).
 pub const LISTING_HEADER: &str = "# Authorized";
 
+/// Why a key listing was refused as a whole (single bad key lines are skipped instead, see
+/// [`SkippedLine`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ListingError {
+    /// The body is empty or blank.
+    #[error("the listing is empty")]
+    Empty,
+    /// The first non-blank line does not start with `# Authorized`.
+    #[error("the listing does not start with `# Authorized`")]
+    MissingHeader,
+}
+
 impl KeyListing {
     /// Parses a listing: the first non-empty line must start with `# Authorized`; then `#`
     /// comments and blank lines are skipped, key lines are parsed, and lines that do not parse
     /// (or hold another key type) are skipped and reported in [`KeyListing::skipped`] (and as a
     /// `tracing` event at `debug` level).
     ///
-    /// Returns the reason when the header is missing.
+    /// A listing without the header is refused with a [`ListingError`] (the official SDKs'
+    /// "Failed to list keys."): it is not a key listing at all (an HTML login page, a proxy's
+    /// error page), and reading keys out of it would be guesswork.
     ///
     /// ```
     /// let listing = logonbox::KeyListing::parse(
@@ -420,17 +435,13 @@ impl KeyListing {
     /// assert_eq!(listing.keys().len(), 1);
     /// assert_eq!(listing.skipped().len(), 1);
     /// ```
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, ListingError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim()));
         match lines.find(|(_, l)| !l.is_empty()) {
             Some((_, first)) if first.starts_with(LISTING_HEADER) => {}
-            Some(_) => {
-                return Err(format!(
-                    "the listing does not start with `{LISTING_HEADER}`"
-                ));
-            }
-            None => return Err("the listing is empty".into()),
+            Some(_) => return Err(ListingError::MissingHeader),
+            None => return Err(ListingError::Empty),
         }
         let mut listing = KeyListing::default();
         for (line, text) in lines {
@@ -589,9 +600,17 @@ mod tests {
 
     #[test]
     fn listing_header_rules() {
-        assert!(KeyListing::parse("# XXXXXXXXXX\n").is_err());
-        assert!(KeyListing::parse("").is_err());
-        assert!(KeyListing::parse("\n\n").is_err());
+        assert_eq!(
+            KeyListing::parse("# XXXXXXXXXX\n"),
+            Err(ListingError::MissingHeader)
+        );
+        // A key line first (no header) is refused too, not read.
+        assert_eq!(
+            KeyListing::parse(&format!("{ED}\n")),
+            Err(ListingError::MissingHeader)
+        );
+        assert_eq!(KeyListing::parse(""), Err(ListingError::Empty));
+        assert_eq!(KeyListing::parse("\n \r\n"), Err(ListingError::Empty));
         let l = KeyListing::parse("# Authorized keys for x\n").unwrap();
         assert!(l.keys().is_empty());
         let l =

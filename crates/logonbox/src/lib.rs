@@ -65,7 +65,11 @@
 //! Beyond the official SDKs, [`Client::process_response`] checks that the response's user, key
 //! fingerprint and flags are the request's (no official client does: without it a response
 //! signed by *another* user's key over the same blob verifies), consumes the
-//! [`PendingRequest`] and refuses one older than 5 minutes.
+//! [`PendingRequest`], refuses one older than 5 minutes and, within that time, one that already
+//! produced an approval on this client ([`Error::RequestAlreadyUsed`]: a session kept in a
+//! signed cookie can be presented twice). A `PendingRequest` read back from
+//! a session store is checked against its own blob, and the `response` parameter is accepted
+//! as base64url or standard base64, padded or not, even if URL handling mangled `+` or `=`.
 //!
 //! ## Against the emulator
 //!
@@ -126,7 +130,7 @@ pub use client::{Approval, Client, ClientBuilder, Scheme};
 pub use error::Error;
 pub use key::{
     AuthorizedKey, FLAGS_ED25519, FLAGS_RSA_SHA2_256, FLAGS_RSA_SHA2_512, Fingerprint, KeyListing,
-    KeySelection, KeyType, RsaHash, SkipReason, SkippedLine,
+    KeySelection, KeyType, ListingError, RsaHash, SkipReason, SkippedLine,
 };
 pub use request::{
     AuthRequest, DEFAULT_AUTHORIZE_TEXT, DEFAULT_PROMPT_TEXT, DEFAULT_REMOTE_NAME, PendingRequest,

@@ -133,7 +133,9 @@ pub fn replace_placeholders(
 ///     .remote_name("Payroll");
 /// # let _ = request;
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows the payload's length only, never its bytes.
+#[derive(Clone, PartialEq, Eq)]
 pub struct AuthRequest {
     pub(crate) principal: String,
     pub(crate) prompt_text: Option<String>,
@@ -141,6 +143,19 @@ pub struct AuthRequest {
     pub(crate) remote_name: Option<String>,
     pub(crate) payload: Option<Vec<u8>>,
     pub(crate) key: Option<KeySelection>,
+}
+
+impl std::fmt::Debug for AuthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthRequest")
+            .field("principal", &self.principal)
+            .field("prompt_text", &self.prompt_text)
+            .field("authorize_text", &self.authorize_text)
+            .field("remote_name", &self.remote_name)
+            .field("payload_len", &self.payload.as_ref().map(Vec::len))
+            .field("key", &self.key)
+            .finish()
+    }
 }
 
 impl AuthRequest {
@@ -423,7 +438,12 @@ impl ResponseBlob {
 ///
 /// Keep it in the user's server-side session (it is serializable) and hand it to
 /// [`crate::Client::process_response`], which consumes it: one response per request.
+///
+/// Deserializing checks that the stored principal, fingerprint and flags are the ones inside
+/// the stored blob (the bytes the phone signs), so a session entry whose fields were edited
+/// apart from its blob is refused rather than verified against the wrong user or key.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StoredPendingRequest")]
 pub struct PendingRequest {
     #[serde(with = "blob_b64")]
     pub(crate) blob: Vec<u8>,
@@ -442,6 +462,47 @@ impl std::fmt::Debug for PendingRequest {
             .field("created_at", &self.created_at)
             .field("blob_len", &self.blob.len())
             .finish()
+    }
+}
+
+/// The serialized form of a [`PendingRequest`], checked on the way in.
+#[derive(Deserialize)]
+struct StoredPendingRequest {
+    #[serde(with = "blob_b64")]
+    blob: Vec<u8>,
+    principal: String,
+    fingerprint: Fingerprint,
+    flags: u32,
+    created_at: u64,
+}
+
+impl TryFrom<StoredPendingRequest> for PendingRequest {
+    type Error = String;
+
+    fn try_from(stored: StoredPendingRequest) -> Result<Self, String> {
+        let parsed =
+            RequestBlob::parse(&stored.blob).map_err(|e| format!("invalid request blob: {e}"))?;
+        let mismatch = if parsed.principal != stored.principal {
+            Some("principal")
+        } else if parsed.fingerprint != stored.fingerprint {
+            Some("fingerprint")
+        } else if parsed.flags != stored.flags {
+            Some("flags")
+        } else {
+            None
+        };
+        if let Some(field) = mismatch {
+            return Err(format!(
+                "the pending request's {field} is not the one in its blob"
+            ));
+        }
+        Ok(PendingRequest {
+            blob: stored.blob,
+            principal: stored.principal,
+            fingerprint: stored.fingerprint,
+            flags: stored.flags,
+            created_at: stored.created_at,
+        })
     }
 }
 
@@ -614,6 +675,49 @@ mod tests {
         let back: PendingRequest = serde_json::from_str(&json).unwrap();
         assert_eq!(back, pending);
         assert_eq!(back.blob(), q.to_bytes());
+    }
+
+    #[test]
+    fn a_pending_request_edited_apart_from_its_blob_is_refused() {
+        let blob = RequestBlob {
+            principal: "lee@logonbox.com".into(),
+            fingerprint: Fingerprint::new("SHA256:lee"),
+            remote_name: "r".into(),
+            prompt_text: "t".into(),
+            authorize_text: "a".into(),
+            flags: 0,
+            nonce: [1, 2, 3, 4],
+            redirect_url: "https://x/{response}".into(),
+            noise: vec![7; 16],
+        };
+        let pending =
+            PendingRequest::from_encoded(&crate::b64::encode_url(&blob.to_bytes()), 9).unwrap();
+        let stored = serde_json::to_value(&pending).unwrap();
+        let back: PendingRequest = serde_json::from_value(stored.clone()).unwrap();
+        assert_eq!(back, pending);
+        for (field, value) in [
+            ("principal", serde_json::json!("eve@logonbox.com")),
+            ("fingerprint", serde_json::json!("SHA256:eve")),
+            ("flags", serde_json::json!(4)),
+            ("blob", serde_json::json!("AAAA")),
+        ] {
+            let mut edited = stored.clone();
+            edited[field] = value;
+            let err = serde_json::from_value::<PendingRequest>(edited).unwrap_err();
+            assert!(
+                err.to_string().contains(field) || err.to_string().contains("blob"),
+                "{field}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn auth_request_debug_hides_the_payload() {
+        let request = AuthRequest::new("lee").payload(b"pay 120 EUR to ACME".to_vec());
+        let shown = format!("{request:?}");
+        assert!(shown.contains("payload_len: Some(19)"), "{shown}");
+        assert!(!shown.contains("112, 97, 121"), "{shown}");
+        assert!(!shown.contains("ACME"), "{shown}");
     }
 
     #[test]

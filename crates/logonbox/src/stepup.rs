@@ -5,7 +5,9 @@
 //! timeout) and records the settled outcome in the handle; [`StepUp::check`] returns it at
 //! once. An approval recorded in a handle is **verified again** by `check` (the key is fetched
 //! from the server again and the signature checked over the signed bytes), so a handle edited
-//! in an application's session cannot turn into an approval.
+//! in an application's session cannot turn into an approval. The signed payload starts with
+//! the handle's id (16 random bytes, then 112 more), so an approval recorded for one handle
+//! does not pass `check` when pasted into another.
 //!
 //! Mapping: [`StepUpRequest::message`] becomes the prompt text on the phone (placeholders are
 //! replaced), an empty message keeps the client's prompt; [`StepUpRequest::title`] has no place
@@ -25,10 +27,13 @@ use crate::b64;
 use crate::client::Client;
 use crate::error::Error;
 use crate::key::Fingerprint;
-use crate::request::AuthRequest;
+use crate::request::{AuthRequest, PAYLOAD_LEN};
 
 /// The provider name in [`StepUpHandle::provider`].
 pub const PROVIDER: &str = "logonbox";
+
+/// Bytes of the handle id, which the signed payload starts with.
+const HANDLE_ID_LEN: usize = 16;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -53,7 +58,10 @@ impl StepUp for Client {
     type Error = Error;
 
     async fn start(&self, request: StepUpRequest) -> Result<StepUpHandle, Error> {
-        let mut auth = AuthRequest::new(request.user.clone());
+        let id = self.random(HANDLE_ID_LEN)?;
+        let mut payload = id.clone();
+        payload.extend_from_slice(&self.random(PAYLOAD_LEN - HANDLE_ID_LEN)?);
+        let mut auth = AuthRequest::new(request.user.clone()).payload(payload);
         if !request.message.trim().is_empty() {
             auth = auth.prompt_text(request.message.clone());
         }
@@ -75,7 +83,7 @@ impl StepUp for Client {
             serde_json::to_value(&recorded).map_err(|e| Error::decode("step-up state", ".", e))?;
         Ok(StepUpHandle {
             provider: PROVIDER.to_owned(),
-            id: b64::encode_url(&self.random(16)?),
+            id: b64::encode_url(&id),
             user: request.user,
             user_url: None,
             // Already settled: there is nothing left to expire.
@@ -102,6 +110,11 @@ impl StepUp for Client {
             } => {
                 let payload = b64::decode_lenient(&payload)
                     .map_err(|e| Error::decode("step-up state", "payload", e))?;
+                let id = b64::decode_lenient(&handle.id)
+                    .map_err(|e| Error::decode("step-up handle", "id", e))?;
+                if id.len() != HANDLE_ID_LEN || !payload.starts_with(&id) {
+                    return Err(Error::ResponseMismatch { field: "handle id" });
+                }
                 let signature_bytes = b64::decode_lenient(&signature)
                     .map_err(|e| Error::decode("step-up state", "signature", e))?;
                 let approval = self

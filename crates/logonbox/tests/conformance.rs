@@ -466,33 +466,78 @@ async fn redirect_rsa_approved() {
     assert_eq!(approval.signature().len(), 384);
 }
 
+/// Rewrites a `response` parameter as some server or URL handling may deliver it.
+type Spell = fn(&str) -> String;
+
 #[tokio::test]
 async fn redirect_padded_and_unpadded_response() {
     // RSA: a 467-byte response blob, so padded base64url really has padding.
     let (emulator, client) = emulator_with(LEE, &[KeyType::Rsa]).await;
     emulator.set_padded_base64(true);
+    // Each spelling of the same response blob, as servers and URL handling may deliver it.
+    let spellings: [(&str, Spell); 7] = [
+        ("padded base64url", |r| r.to_owned()),
+        ("unpadded base64url", |r| r.trim_end_matches('=').to_owned()),
+        ("standard base64", |r| {
+            base64::engine::general_purpose::STANDARD.encode(decode(r))
+        }),
+        // Query decoding turned its `+` into spaces.
+        ("standard base64, + as space", |r| {
+            base64::engine::general_purpose::STANDARD
+                .encode(decode(r))
+                .replace('+', " ")
+        }),
+        // A raw, still percent-encoded query value.
+        ("percent-encoded padding", |r| r.replace('=', "%3D")),
+        ("percent-encoded standard base64", |r| {
+            base64::engine::general_purpose::STANDARD
+                .encode(decode(r))
+                .replace('+', "%2B")
+                .replace('/', "%2f")
+                .replace('=', "%3d")
+        }),
+        ("surrounding whitespace", |r| format!(" {r}\n")),
+    ];
+    for (name, spell) in spellings {
+        let pending = pending_for(&client, LEE).await;
+        let response = browse(&emulator, &client, &pending).await;
+        assert!(response.ends_with('='), "{response}");
+        let approval = client
+            .process_response(pending, &spell(&response))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(approval.flags(), 4, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn redirect_completed_request_cannot_be_replayed() {
+    // A session kept in a signed cookie can be presented again with the same response: the
+    // client refuses a request that already produced an approval.
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
     let pending = pending_for(&client, LEE).await;
     let response = browse(&emulator, &client, &pending).await;
-    assert!(response.ends_with('='), "{response}");
+    let cookie = serde_json::to_string(&pending).unwrap();
     client
         .process_response(pending.clone(), &response)
         .await
         .unwrap();
-    client
-        .process_response(pending.clone(), response.trim_end_matches('='))
+    let replayed: PendingRequest = serde_json::from_str(&cookie).unwrap();
+    let err = client
+        .process_response(replayed, &response)
         .await
-        .unwrap();
-    // Standard-alphabet base64 of the same bytes too.
-    let std = base64::engine::general_purpose::STANDARD.encode(decode(&response));
-    client
-        .process_response(pending.clone(), &std)
-        .await
-        .unwrap();
-    // ... even after query decoding turned its `+` into spaces.
-    client
-        .process_response(pending, &std.replace('+', " "))
-        .await
-        .unwrap();
+        .unwrap_err();
+    assert!(matches!(err, Error::RequestAlreadyUsed), "{err:?}");
+    assert!(err.is_verification_failure());
+    // Clones of the client share that memory.
+    assert!(matches!(
+        client.clone().process_response(pending, &response).await,
+        Err(Error::RequestAlreadyUsed)
+    ));
+    // Other requests are unaffected.
+    let other = pending_for(&client, LEE).await;
+    let response = browse(&emulator, &client, &other).await;
+    client.process_response(other, &response).await.unwrap();
 }
 
 #[tokio::test]
@@ -605,6 +650,68 @@ async fn redirect_response_signed_by_another_user_refused() {
         client.process_response(pending, &response).await,
         Err(Error::ResponseMismatch { field: "username" })
     ));
+}
+
+#[tokio::test]
+async fn redirect_response_from_another_key_of_the_same_user_refused() {
+    // Lee has two ed25519 keys; the request asks the first. A genuine signature over the same
+    // blob by the second key, naming the second key, is still not what was asked for.
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519, KeyType::Ed25519]).await;
+    let keys = emulator.public_keys(LEE);
+    let pending = pending_for(&client, LEE).await;
+    assert_eq!(pending.fingerprint(), keys[0].fingerprint());
+    let signature = emulator.sign_with(LEE, 1, 0, pending.blob()).unwrap();
+    keys[1].verify(0, pending.blob(), &signature).unwrap();
+    let response = |fingerprint: &logonbox::Fingerprint, signature: Vec<u8>| {
+        b64url(
+            &ResponseBlob::Signed {
+                username: LEE.to_owned(),
+                fingerprint: fingerprint.clone(),
+                flags: 0,
+                signature,
+            }
+            .to_bytes(),
+        )
+    };
+    assert!(matches!(
+        client
+            .process_response(
+                pending.clone(),
+                &response(keys[1].fingerprint(), signature.clone())
+            )
+            .await,
+        Err(Error::ResponseMismatch {
+            field: "fingerprint"
+        })
+    ));
+    // Naming the requested key with the other key's signature: the signature check refuses.
+    assert!(matches!(
+        client
+            .process_response(pending.clone(), &response(keys[0].fingerprint(), signature))
+            .await,
+        Err(Error::SignatureInvalid)
+    ));
+    // The requested key's own signature passes (the test can fail the other way too).
+    let good = emulator.sign_with(LEE, 0, 0, pending.blob()).unwrap();
+    client
+        .process_response(pending, &response(keys[0].fingerprint(), good))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn redirect_session_edited_apart_from_the_blob_refused() {
+    // An application keeps the pending request in a session store an attacker can write to:
+    // changing the principal next to the blob must not make Eve's approval Lee's.
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    emulator
+        .add_user("eve@logonbox.com", &[KeyType::Ed25519])
+        .unwrap();
+    let pending = pending_for(&client, "eve@logonbox.com").await;
+    let mut stored = serde_json::to_value(&pending).unwrap();
+    stored["principal"] = Value::String(LEE.into());
+    stored["fingerprint"] = Value::String(emulator.public_keys(LEE)[0].fingerprint().to_string());
+    assert!(serde_json::from_value::<PendingRequest>(stored).is_err());
 }
 
 #[tokio::test]
@@ -750,6 +857,18 @@ async fn stepup_approved_and_reverified() {
     assert!(matches!(
         client.check(&forged).await,
         Err(Error::SignatureInvalid)
+    ));
+    // An approval recorded for another handle does not pass for this one.
+    let other = client
+        .start(StepUpRequest::new(LEE, "Confirm", "Something else?"))
+        .await
+        .unwrap();
+    client.check(&other).await.unwrap();
+    let mut pasted = other.clone();
+    pasted.state = handle.state.clone();
+    assert!(matches!(
+        client.check(&pasted).await,
+        Err(Error::ResponseMismatch { field: "handle id" })
     ));
     let mut foreign = handle.clone();
     foreign.provider = "launchkey".into();
