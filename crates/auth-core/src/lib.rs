@@ -13,6 +13,7 @@
 //! | [`poll`] | [`poll::poll_until`]: interval, back-off, server hints, deadline |
 //! | [`stepup`] | [`StepUp`]: one provider-neutral step-up interface, and a test double |
 //! | [`json`] | JSON decoding that names the failing field's path |
+//! | [`wire`] | [`wire_enum!`]: wire enums that keep unknown values as `Other(String)` |
 //!
 //! auth-core has no cryptography of its own (no RSA, ed25519 or JOSE crates): a service that
 //! depends on one provider crate compiles only what that provider needs.
@@ -53,6 +54,7 @@ pub mod poll;
 pub mod retry;
 pub mod secret;
 pub mod stepup;
+pub mod wire;
 
 pub use base_url::BaseUrl;
 pub use clock::{Clock, FakeClock, SharedClock, SystemClock};

@@ -122,7 +122,6 @@ mod response;
 mod stepup;
 mod time;
 mod webhook;
-mod wire_enum;
 
 #[cfg(feature = "emulator")]
 pub mod emulator;

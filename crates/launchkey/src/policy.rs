@@ -214,9 +214,9 @@ impl AuthPolicy {
     }
 }
 
-crate::wire_enum! {
+auth_core::wire_enum! {
     /// The policy requirement a response reports (`auth_policy.requirement`).
-    PolicyRequirement {
+    pub enum PolicyRequirement {
         /// A number of factors (`amount`).
         Amount => "amount",
         /// Specific factor types (`types`).
@@ -226,9 +226,9 @@ crate::wire_enum! {
     }
 }
 
-crate::wire_enum! {
+auth_core::wire_enum! {
     /// A factor type (`KNOWLEDGE`, `INHERENCE`, `POSSESSION`).
-    FactorType {
+    pub enum FactorType {
         /// Knowledge.
         Knowledge => "KNOWLEDGE",
         /// Inherence.

@@ -9,9 +9,9 @@ use crate::keys::ServicePrivateKey;
 use crate::policy::ResponsePolicy;
 use crate::{AuthRequestId, Error};
 
-crate::wire_enum! {
+auth_core::wire_enum! {
     /// The device package `type`.
-    AuthResponseType {
+    pub enum AuthResponseType {
         /// The user approved.
         Authorized => "AUTHORIZED",
         /// The user (or the policy) denied.
@@ -21,9 +21,9 @@ crate::wire_enum! {
     }
 }
 
-crate::wire_enum! {
+auth_core::wire_enum! {
     /// The device package `reason`.
-    AuthResponseReason {
+    pub enum AuthResponseReason {
         /// Approved.
         Approved => "APPROVED",
         /// The user said no.
@@ -45,9 +45,9 @@ crate::wire_enum! {
     }
 }
 
-crate::wire_enum! {
+auth_core::wire_enum! {
     /// An authentication method on the device.
-    AuthMethodType {
+    pub enum AuthMethodType {
         /// PIN code.
         PinCode => "PIN_CODE",
         /// Circle code.
