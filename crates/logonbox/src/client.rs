@@ -693,7 +693,7 @@ impl Client {
             .map_err(|e| Error::decode("redirect response", "response", e))?;
         let (username, fingerprint, flags, signature) = match parsed {
             ResponseBlob::Rejected { message } => {
-                tracing::debug!(principal = %pending.principal, %message, "the user rejected the request");
+                tracing::debug!(principal = %pending.principal, ?message, "the user rejected the request");
                 return Err(Error::Rejected { message });
             }
             ResponseBlob::Signed {
@@ -859,7 +859,8 @@ fn undo_percent_encoding(response: &str) -> String {
 fn interpret_sign_response(answer: SignResponse) -> Result<Vec<u8>, Error> {
     if !answer.success {
         let message = answer.message.unwrap_or_default();
-        tracing::debug!(%message, "the credential server reported a failure");
+        // `?`: text from the server or the browser is logged escaped (no forged log lines).
+        tracing::debug!(?message, "the credential server reported a failure");
         return Err(Error::Server {
             status: 200,
             message,
@@ -893,7 +894,7 @@ fn interpret_sign_response(answer: SignResponse) -> Result<Vec<u8>, Error> {
             reason: "an empty signature with a positive response".into(),
         })
     } else {
-        tracing::debug!(%message, "the user rejected the request");
+        tracing::debug!(?message, "the user rejected the request");
         Err(Error::Rejected { message })
     }
 }

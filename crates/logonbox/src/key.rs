@@ -451,7 +451,7 @@ impl KeyListing {
             match AuthorizedKey::parse_line(text) {
                 Ok(key) => listing.keys.push(key),
                 Err(reason) => {
-                    tracing::debug!(line, %reason, "skipping a line of the key listing");
+                    tracing::debug!(line, ?reason, "skipping a line of the key listing");
                     listing.skipped.push(SkippedLine { line, reason });
                 }
             }

@@ -63,6 +63,14 @@ async fn logs_keys_and_outcomes_but_never_payloads_or_signatures() {
     let approval = client.authenticate(lee).await.unwrap();
     emulator.set_behaviour(lee, Behaviour::CorruptSignature);
     assert!(client.authenticate(lee).await.is_err());
+    // Text from the phone/server cannot forge a log line.
+    emulator.set_behaviour(
+        lee,
+        Behaviour::Reject {
+            message: "no\nINFO forged: approved".into(),
+        },
+    );
+    assert!(client.authenticate(lee).await.unwrap_err().is_rejected());
 
     let lines = capture.0.lock().unwrap().clone();
     let ours: Vec<&String> = lines.iter().filter(|l| l.contains(" logonbox")).collect();
@@ -79,6 +87,8 @@ async fn logs_keys_and_outcomes_but_never_payloads_or_signatures() {
         all.contains("WARN") && all.contains("signature refused"),
         "{all}"
     );
+    assert!(all.contains("user rejected"), "{all}");
+    assert!(!lines.iter().any(|l| l.contains('\n')), "{all}");
     // Neither the payload nor the signature, in any base64 flavour or as bytes.
     for secret in [approval.signed_data(), approval.signature()] {
         for engine in [
