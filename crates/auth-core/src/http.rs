@@ -63,7 +63,8 @@ pub struct RequestTimeout(pub Duration);
 pub struct HttpConfig {
     /// Time allowed to establish a connection (default 10 s).
     pub connect_timeout: Duration,
-    /// Time allowed for a whole request, body included (default 30 s).
+    /// Time allowed for a whole request, body included (default 30 s). Enforced by
+    /// [`Transport`] for every client, and passed to the default client as well.
     pub timeout: Duration,
     /// The largest response body accepted (default 1 MiB).
     pub max_response_bytes: usize,
@@ -211,6 +212,7 @@ pub struct Transport {
     retry: RetryPolicy,
     user_agent: HeaderValue,
     max_response_bytes: usize,
+    timeout: Duration,
 }
 
 impl fmt::Debug for Transport {
@@ -326,6 +328,7 @@ impl TransportBuilder {
             retry: self.retry,
             user_agent,
             max_response_bytes: self.config.max_response_bytes,
+            timeout: self.config.timeout,
         })
     }
 
@@ -479,7 +482,18 @@ impl Transport {
                 req.headers_mut()
                     .insert(USER_AGENT, self.user_agent.clone());
             }
-            let outcome = self.client.execute(req).await;
+            // The total timeout is enforced here too, whatever the client does with it.
+            let limit = req
+                .extensions()
+                .get::<RequestTimeout>()
+                .map_or(self.timeout, |t| t.0);
+            let outcome = match tokio::time::timeout(limit, self.client.execute(req)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(TransportError::new(
+                    TransportErrorKind::Timeout,
+                    format!("no complete response within {limit:?}"),
+                )),
+            };
             let retry_hint = match &outcome {
                 Err(e)
                     if matches!(

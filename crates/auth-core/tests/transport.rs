@@ -395,3 +395,32 @@ fn status_classification() {
     assert!(!Error::status(404, b"", &[]).is_server_error());
     assert_eq!(Error::Cancelled.http_status(), None);
 }
+
+#[tokio::test]
+async fn the_timeout_holds_for_custom_clients_too() {
+    // A client that never answers and ignores every timeout hint.
+    let hanging = |_r: HttpRequest| std::future::pending::<Result<HttpResponse, TransportError>>();
+    let t = Transport::builder(BaseUrl::parse("https://api.example.com").unwrap())
+        .http_client(Arc::new(hanging))
+        .config(HttpConfig {
+            timeout: Duration::from_millis(100),
+            ..HttpConfig::default()
+        })
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = t
+        .send(req(&t, Method::GET, "/"), Replay::ByMethod)
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    let err = t
+        .send_with_timeout(
+            req(&t, Method::GET, "/"),
+            Replay::ByMethod,
+            Duration::from_millis(50),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+}
