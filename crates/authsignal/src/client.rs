@@ -16,7 +16,8 @@ use crate::request::{
     BatchEnrollBody, ChallengeRequest, ClaimBody, CreateSessionRequest,
     EnrollVerifiedAuthenticatorRequest, GetChallengeRequest, PasskeyImport, QueryActionsRequest,
     QueryUsersRequest, RefreshSessionBody, RevokeSessionBody, RevokeUserSessionsBody, TrackRequest,
-    UpdateActionBody, UpdateUserRequest, ValidateChallengeRequest, ValidateSessionBody, VerifyBody,
+    UpdateActionBody, UpdateDeviceBody, UpdateUserRequest, ValidateChallengeRequest,
+    ValidateSessionBody, VerifyBody,
 };
 use crate::response::{
     ActionResponse, ActionSummary, BatchEnrollResponse, ChallengeResponse, ClaimResponse, Device,
@@ -26,7 +27,7 @@ use crate::response::{
 };
 use crate::types::{
     AccessToken, ActionCode, ActionState, AuthenticatorId, ChallengeId, ClientId, DeviceId,
-    IdempotencyKey, InvalidInput, RefreshToken, SecretKey, UserId, VerificationCode,
+    IdempotencyKey, InvalidInput, RefreshToken, SecretKey, Timestamp, UserId, VerificationCode,
 };
 
 /// The crate's version, sent in `User-Agent` and `X-Authsignal-Version`.
@@ -283,6 +284,30 @@ fn with_query(path: String, query: &[(&'static str, String)]) -> String {
 
 const NO_BODY: Option<&()> = None;
 
+/// Rebuilds a transport error without `secrets` (as sent, or form-encoded as in a query):
+/// the HTTP client's error text includes the request URL.
+fn scrub_transport_error(e: auth_core::Error, secrets: &[&str]) -> auth_core::Error {
+    let auth_core::Error::Transport(t) = e else {
+        return e;
+    };
+    if secrets.iter().all(|s| s.is_empty()) {
+        return auth_core::Error::Transport(t);
+    }
+    let mut parts = Vec::new();
+    let mut source = std::error::Error::source(&t);
+    while let Some(s) = source {
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    let mut text = parts.join(": ");
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        text = text.replace(*secret, "[redacted]");
+        text = text.replace(&encoded, "[redacted]");
+    }
+    auth_core::TransportError::new(t.kind(), text).into()
+}
+
 impl Client {
     /// A client for `region` with the default timeouts and retry policy.
     pub fn new(secret: SecretKey, region: Region) -> Result<Self, Error> {
@@ -329,6 +354,19 @@ impl Client {
         body: Option<&B>,
         replay: Replay,
     ) -> Result<Vec<u8>, Error> {
+        self.send_scrubbed(method, path, body, replay, &[]).await
+    }
+
+    /// [`Client::send`] for a request whose URL carries secrets (a token in the query): a
+    /// transport error's text names the URL, so it is rebuilt with `secrets` redacted.
+    async fn send_scrubbed<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        replay: Replay,
+        secrets: &[&str],
+    ) -> Result<Vec<u8>, Error> {
         let t = &self.inner.transport;
         let mut builder = t
             .request(method.clone(), path)
@@ -347,7 +385,10 @@ impl Client {
             .body(bytes)
             .map_err(|e| InvalidInput::new("request", e.to_string()))?;
         tracing::debug!(target: "authsignal", %method, path = path.split('?').next().unwrap_or(""), "request");
-        let response = t.send(request, replay).await?;
+        let response = t
+            .send(request, replay)
+            .await
+            .map_err(|e| scrub_transport_error(e, secrets))?;
         let status = response.status();
         tracing::debug!(target: "authsignal", status = status.as_u16(), "response");
         if status.is_success() {
@@ -358,11 +399,19 @@ impl Client {
         } else {
             None
         };
+        // As sent, and form-encoded (as in a query the server may echo).
+        let encoded: Vec<String> = secrets
+            .iter()
+            .map(|s| url::form_urlencoded::byte_serialize(s.as_bytes()).collect())
+            .collect();
+        let mut scrub: Vec<&str> = vec![self.inner.secret.expose_secret()];
+        scrub.extend_from_slice(secrets);
+        scrub.extend(encoded.iter().map(String::as_str));
         Err(Error::from_response(
             status.as_u16(),
             response.body(),
             retry_after,
-            self.inner.secret.expose_secret(),
+            &scrub,
         ))
     }
 
@@ -374,7 +423,24 @@ impl Client {
         body: Option<&B>,
         replay: Replay,
     ) -> Result<T, Error> {
-        let bytes = self.send(method, path, body, replay).await?;
+        self.call_scrubbed(what, method, path, body, replay, &[])
+            .await
+    }
+
+    /// [`Client::call`] for a request carrying secrets (tokens, codes): they are scrubbed
+    /// from error texts should the server or the HTTP client echo them.
+    async fn call_scrubbed<B: Serialize, T: DeserializeOwned>(
+        &self,
+        what: &'static str,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        replay: Replay,
+        secrets: &[&str],
+    ) -> Result<T, Error> {
+        let bytes = self
+            .send_scrubbed(method, path, body, replay, secrets)
+            .await?;
         Ok(auth_core::json::from_slice(what, &bytes)?)
     }
 
@@ -488,8 +554,7 @@ impl Client {
         user_id: &UserId,
         redirect_url: &str,
     ) -> Result<UserResponse, Error> {
-        url::Url::parse(redirect_url)
-            .map_err(|e| InvalidInput::new("redirect URL", e.to_string()))?;
+        crate::request::check_url("redirect URL", &Some(redirect_url.to_owned()))?;
         let path = with_query(
             format!("/users/{}", seg(user_id.as_str())),
             &[("redirectUrl", redirect_url.to_owned())],
@@ -543,8 +608,17 @@ impl Client {
     ) -> Result<QueryUsersResponse, Error> {
         query.validate()?;
         let path = with_query("/users".to_owned(), &query.query());
-        self.call("users", Method::GET, &path, NO_BODY, Replay::ByMethod)
-            .await
+        let token = query.token_secret();
+        let bytes = self
+            .send_scrubbed(
+                Method::GET,
+                &path,
+                NO_BODY,
+                Replay::ByMethod,
+                token.as_slice(),
+            )
+            .await?;
+        Ok(auth_core::json::from_slice("users", &bytes)?)
     }
 
     // ---- authenticators -----------------------------------------------------------------
@@ -632,12 +706,13 @@ impl Client {
         request: &ValidateChallengeRequest,
     ) -> Result<ValidateChallengeResponse, Error> {
         let resp: ValidateChallengeResponse = self
-            .call(
+            .call_scrubbed(
                 "validation",
                 Method::POST,
                 "/validate",
                 Some(request),
                 Replay::Never,
+                &[request.token_secret()],
             )
             .await?;
         let (user, action) = request.expected();
@@ -686,12 +761,13 @@ impl Client {
             challenge_id,
             verification_code: code,
         };
-        self.call(
+        self.call_scrubbed(
             "verification",
             Method::POST,
             "/verify",
             Some(&body),
             Replay::Never,
+            &[code.expose_secret()],
         )
         .await
     }
@@ -734,12 +810,13 @@ impl Client {
         &self,
         request: &CreateSessionRequest,
     ) -> Result<SessionTokens, Error> {
-        self.call(
+        self.call_scrubbed(
             "session",
             Method::POST,
             "/sessions",
             Some(request),
             Replay::Never,
+            &[request.token_secret()],
         )
         .await
     }
@@ -754,12 +831,14 @@ impl Client {
             access_token,
             client_ids,
         };
-        self.call(
+        // Reads only: safe to repeat after a dropped connection.
+        self.call_scrubbed(
             "session",
             Method::POST,
             "/sessions/validate",
             Some(&body),
-            Replay::Never,
+            Replay::SideEffectFree,
+            &[access_token.expose_secret()],
         )
         .await
     }
@@ -770,12 +849,13 @@ impl Client {
         refresh_token: &RefreshToken,
     ) -> Result<SessionTokens, Error> {
         let body = RefreshSessionBody { refresh_token };
-        self.call(
+        self.call_scrubbed(
             "session",
             Method::POST,
             "/sessions/refresh",
             Some(&body),
             Replay::Never,
+            &[refresh_token.expose_secret()],
         )
         .await
     }
@@ -783,9 +863,15 @@ impl Client {
     /// **Revoke session**.
     pub async fn revoke_session(&self, access_token: &AccessToken) -> Result<(), Error> {
         let body = RevokeSessionBody { access_token };
-        self.send(Method::POST, "/sessions/revoke", Some(&body), Replay::Never)
-            .await
-            .map(drop)
+        self.send_scrubbed(
+            Method::POST,
+            "/sessions/revoke",
+            Some(&body),
+            Replay::Never,
+            &[access_token.expose_secret()],
+        )
+        .await
+        .map(drop)
     }
 
     /// **Revoke all sessions of a user**.
@@ -816,14 +902,44 @@ impl Client {
         user_id: &UserId,
         device_id: &DeviceId,
     ) -> Result<Device, Error> {
-        let path = format!(
-            "/users/{}/devices/{}/invalidate",
-            seg(user_id.as_str()),
-            seg(device_id.as_str())
-        );
+        let path = format!("{}/invalidate", device_path(user_id, device_id));
         self.call("device", Method::POST, &path, NO_BODY, Replay::Never)
             .await
     }
+
+    /// **Update a device**: remember it until `remembered_until` (`PATCH
+    /// /users/{userId}/devices/{deviceId}`, listed in the docs; no official SDK wraps it).
+    pub async fn update_device(
+        &self,
+        user_id: &UserId,
+        device_id: &DeviceId,
+        remembered_until: &Timestamp,
+    ) -> Result<Device, Error> {
+        if remembered_until.unix_seconds().is_none() {
+            return Err(InvalidInput::new(
+                "remembered until",
+                format!("`{remembered_until}` is not an RFC 3339 time"),
+            )
+            .into());
+        }
+        let body = UpdateDeviceBody { remembered_until };
+        self.call(
+            "device",
+            Method::PATCH,
+            &device_path(user_id, device_id),
+            Some(&body),
+            Replay::Never,
+        )
+        .await
+    }
+}
+
+fn device_path(user_id: &UserId, device_id: &DeviceId) -> String {
+    format!(
+        "/users/{}/devices/{}",
+        seg(user_id.as_str()),
+        seg(device_id.as_str())
+    )
 }
 
 fn action_path(user_id: &UserId, action: &ActionCode, key: &IdempotencyKey) -> String {
@@ -915,6 +1031,122 @@ mod tests {
         let body: serde_json::Value = serde_json::from_slice(req.body()).unwrap();
         assert_eq!(body["idempotencyKey"].as_str().unwrap().len(), 36);
         assert!(!format!("{req:?}").contains("WU9VUl9"));
+    }
+
+    /// The HTTP client's error text names the URL: a token in the query must not leak
+    /// through it (connection refused on a port nobody listens on).
+    #[cfg(feature = "reqwest")]
+    #[tokio::test]
+    async fn a_token_in_the_query_never_shows_in_transport_errors() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let client = Client::builder(SecretKey::new("k"))
+            .base_url(format!("http://127.0.0.1:{port}/v1"))
+            .retry(RetryPolicy::none())
+            .build()
+            .unwrap();
+        let token = "eyJ.tok+en/secret=";
+        let err = client
+            .query_users(&QueryUsersRequest::new().token(crate::ChallengeToken::new(token)))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Core(auth_core::Error::Transport(t))
+                if t.kind() == auth_core::TransportErrorKind::Connect),
+            "{err:?}"
+        );
+        let shown = format!("{err} {err:?}");
+        let encoded: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+        assert!(
+            !shown.contains(token) && !shown.contains(&encoded),
+            "{shown}"
+        );
+        assert!(shown.contains("[redacted]"), "{shown}");
+        // Without a token the error keeps its full text.
+        let err = client
+            .get_user(&UserId::new("u").unwrap())
+            .await
+            .unwrap_err();
+        assert!(format!("{err}").contains("127.0.0.1"), "{err}");
+    }
+
+    /// A server that echoes the request body in its error description: the tokens and codes
+    /// the request carried are scrubbed from the error.
+    #[tokio::test]
+    async fn secrets_echoed_by_the_server_are_scrubbed_from_api_errors() {
+        let echo = |req: HttpRequest| async move {
+            let sent = String::from_utf8_lossy(req.body()).replace('"', "'");
+            let body = serde_json::json!({"errorCode": "invalid_request", "errorDescription": format!("bad body {sent}")});
+            Ok::<_, TransportError>(
+                http::Response::builder()
+                    .status(400)
+                    .body(body.to_string().into_bytes())
+                    .unwrap(),
+            )
+        };
+        let client = Client::builder(SecretKey::new("k"))
+            .http_client(Arc::new(echo))
+            .build()
+            .unwrap();
+        let (u, a) = (UserId::new("u").unwrap(), ActionCode::new("a").unwrap());
+        let token = crate::ChallengeToken::new("tok-echoed-1");
+        let mut errors = vec![
+            client
+                .validate_challenge(&ValidateChallengeRequest::new(token.clone(), u.clone(), a))
+                .await
+                .unwrap_err(),
+            client
+                .verify(
+                    &ChallengeId::new("c").unwrap(),
+                    &VerificationCode::new("otp-918273"),
+                )
+                .await
+                .unwrap_err(),
+            client
+                .create_session(&CreateSessionRequest::new(
+                    ClientId::new("web").unwrap(),
+                    token,
+                ))
+                .await
+                .unwrap_err(),
+            client
+                .refresh_session(&RefreshToken::new("rst-echoed-2"))
+                .await
+                .unwrap_err(),
+            client
+                .validate_session(&AccessToken::new("ast-echoed-3"), &[])
+                .await
+                .unwrap_err(),
+        ];
+        errors.push(
+            client
+                .revoke_session(&AccessToken::new("ast-echoed-4"))
+                .await
+                .unwrap_err(),
+        );
+        let shown = format!(
+            "{errors:?} {}",
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        for secret in [
+            "tok-echoed-1",
+            "otp-918273",
+            "rst-echoed-2",
+            "ast-echoed-3",
+            "ast-echoed-4",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        // The rest of the description is kept.
+        assert!(errors.iter().all(|e| matches!(e, Error::InvalidRequest(a)
+            if a.description.as_deref().is_some_and(|d| d.contains("bad body") && d.contains("[redacted]")))), "{shown}");
     }
 
     #[test]

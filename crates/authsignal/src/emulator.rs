@@ -198,6 +198,7 @@ struct DeviceRec {
     authenticated_at: Option<i64>,
     invalidated_at: Option<i64>,
     last_method: Option<String>,
+    remembered_until: Option<i64>,
 }
 
 impl DeviceRec {
@@ -209,6 +210,7 @@ impl DeviceRec {
             "authenticatedAt": self.authenticated_at.map(ts),
             "invalidatedAt": self.invalidated_at.map(ts),
             "lastVerificationMethod": self.last_method,
+            "rememberedUntil": self.remembered_until.map(ts),
         })
     }
 }
@@ -835,6 +837,7 @@ impl Ctx<'_> {
             ("DELETE", ["users", u, "authenticators", id]) => self.delete_authenticator(u, id),
             ("GET", ["users", u, "devices"]) => Ok(self.devices(u)),
             ("POST", ["users", u, "devices", d, "invalidate"]) => self.invalidate_device(u, d),
+            ("PATCH", ["users", u, "devices", d]) => self.update_device(u, d),
             ("POST", ["validate"]) => self.validate(),
             ("POST", ["challenge"]) => self.challenge(),
             ("POST", ["verify"]) => self.verify(),
@@ -926,6 +929,7 @@ impl Ctx<'_> {
                         authenticated_at: None,
                         invalidated_at: None,
                         last_method: None,
+                        remembered_until: None,
                     });
                 }
                 self.t.actions.push(Action {
@@ -1393,6 +1397,21 @@ impl Ctx<'_> {
             .and_then(|u| u.devices.iter_mut().find(|d| d.id == device))
             .ok_or_else(|| not_found("The device was not found."))?;
         d.invalidated_at = Some(now);
+        Ok((200, d.json(user)))
+    }
+
+    fn update_device(&mut self, user: &str, device: &str) -> Result<Reply, Reply> {
+        let until = required(self.body, "rememberedUntil")?;
+        let until = Timestamp::new(until)
+            .unix_seconds()
+            .ok_or_else(|| bad_request("`rememberedUntil` must be an ISO-8601 date."))?;
+        let d = self
+            .t
+            .users
+            .get_mut(user)
+            .and_then(|u| u.devices.iter_mut().find(|d| d.id == device))
+            .ok_or_else(|| not_found("The device was not found."))?;
+        d.remembered_until = Some(until);
         Ok((200, d.json(user)))
     }
 

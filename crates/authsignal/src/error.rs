@@ -31,15 +31,16 @@ impl std::fmt::Display for ApiError {
 }
 
 impl ApiError {
-    /// Reads an error body (JSON or not) for `status`, scrubbing `secret` out of the texts.
-    pub(crate) fn from_body(status: u16, body: &[u8], secret: &str) -> Self {
+    /// Reads an error body (JSON or not) for `status`, scrubbing `secrets` (the key, and
+    /// tokens or codes the request carried) out of the texts.
+    pub(crate) fn from_body(status: u16, body: &[u8], secrets: &[&str]) -> Self {
         let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
         let field = |name: &str| {
             json.as_ref()
                 .and_then(|j| j.get(name))
                 .and_then(|v| v.as_str())
                 .filter(|s| !s.is_empty())
-                .map(|s| scrub(s, secret))
+                .map(|s| scrub(s, secrets))
         };
         let code = field("errorCode")
             .or_else(|| field("error"))
@@ -57,12 +58,15 @@ impl ApiError {
     }
 }
 
-fn scrub(text: &str, secret: &str) -> String {
-    let mut out: String = text.chars().take(1024).collect();
-    if !secret.is_empty() && out.contains(secret) {
-        out = out.replace(secret, "[redacted]");
+fn scrub(text: &str, secrets: &[&str]) -> String {
+    // Scrub the whole text first, so a secret cut by the length limit cannot survive.
+    let mut out = text.to_owned();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        if out.contains(secret) {
+            out = out.replace(secret, "[redacted]");
+        }
     }
-    out
+    out.chars().take(1024).collect()
 }
 
 /// Everything that can go wrong in this crate.
@@ -138,7 +142,30 @@ impl Error {
 
     /// The HTTP status, for errors that came from an API response.
     pub fn status(&self) -> Option<u16> {
-        self.api_error().map(|e| e.status)
+        match self {
+            Error::Core(e) => e.http_status(),
+            _ => self.api_error().map(|e| e.status),
+        }
+    }
+
+    /// Whether the server refused the secret key (401: a wrong key, or a wrong region).
+    pub fn is_unauthorized(&self) -> bool {
+        self.status() == Some(401)
+    }
+
+    /// Whether the server asked us to slow down (429), after the retries.
+    pub fn is_rate_limited(&self) -> bool {
+        self.status() == Some(429)
+    }
+
+    /// Whether the server failed (5xx), after the retries.
+    pub fn is_server_error(&self) -> bool {
+        self.status().is_some_and(|s| (500..600).contains(&s))
+    }
+
+    /// Whether the request timed out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Core(e) if e.is_timeout())
     }
 
     /// Whether repeating the call later may succeed (connection failures, timeouts, 429, 5xx).
@@ -155,9 +182,9 @@ impl Error {
         status: u16,
         body: &[u8],
         retry_after: Option<Duration>,
-        secret: &str,
+        secrets: &[&str],
     ) -> Self {
-        let e = ApiError::from_body(status, body, secret);
+        let e = ApiError::from_body(status, body, secrets);
         match (status, e.code.as_str()) {
             (_, "invalid_request_token") => Error::InvalidRequestToken(e),
             (401, _) | (_, "unauthorized") => Error::Unauthorized(e),
@@ -183,19 +210,19 @@ mod tests {
     #[test]
     fn error_codes_and_fallbacks() {
         let body = br#"{"error":"unauthorized","errorCode":"unauthorized","errorDescription":"The request is unauthorized. Check that your API key and region base URL are correctly configured."}"#;
-        let e = Error::from_response(401, body, None, "sk");
+        let e = Error::from_response(401, body, None, &["sk"]);
         assert!(matches!(&e, Error::Unauthorized(a) if a.code == "unauthorized"));
         assert!(e.to_string().contains("region"));
 
-        let e = Error::from_response(400, br#"{"error":"invalid_request"}"#, None, "");
+        let e = Error::from_response(400, br#"{"error":"invalid_request"}"#, None, &[]);
         assert!(
             matches!(&e, Error::InvalidRequest(a) if a.code == "invalid_request" && a.description.is_none())
         );
 
-        let e = Error::from_response(404, br#"{"message":"Not Found"}"#, None, "");
+        let e = Error::from_response(404, br#"{"message":"Not Found"}"#, None, &[]);
         assert!(matches!(&e, Error::NotFound(a) if a.code == "Not Found"));
 
-        let e = Error::from_response(502, b"<html>bad gateway</html>", None, "");
+        let e = Error::from_response(502, b"<html>bad gateway</html>", None, &[]);
         assert!(matches!(&e, Error::Server(a) if a.code == "HTTP-502"));
         assert!(e.is_transient());
 
@@ -203,16 +230,16 @@ mod tests {
             400,
             br#"{"errorCode":"AUTHENTICATOR_NOT_FOUND","errorDescription":"none configured"}"#,
             None,
-            "",
+            &[],
         );
         assert!(matches!(&e, Error::Api(_)));
-        let e = Error::from_response(422, br#"{"errorCode":"invalid_request_token"}"#, None, "");
+        let e = Error::from_response(422, br#"{"errorCode":"invalid_request_token"}"#, None, &[]);
         assert!(matches!(&e, Error::InvalidRequestToken(_)));
         let e = Error::from_response(
             429,
             br#"{"errorCode":"too_many_requests"}"#,
             Some(Duration::from_secs(3)),
-            "",
+            &[],
         );
         assert!(matches!(
             e,
@@ -221,18 +248,30 @@ mod tests {
                 ..
             }
         ));
-        assert_eq!(Error::from_response(418, b"", None, "").status(), Some(418));
+        assert_eq!(
+            Error::from_response(418, b"", None, &[]).status(),
+            Some(418)
+        );
+        let unauthorized = Error::from_response(401, b"", None, &[]);
+        assert!(unauthorized.is_unauthorized() && !unauthorized.is_transient());
+        let limited = Error::from_response(429, b"", None, &[]);
+        assert!(limited.is_rate_limited() && limited.is_transient());
+        let failed = Error::from_response(503, b"", None, &[]);
+        assert!(failed.is_server_error() && !failed.is_rate_limited());
+        let core = Error::from(auth_core::Error::status(401, b"", &[]));
+        assert!(core.is_unauthorized() && !core.is_timeout());
     }
 
     #[test]
     fn secret_is_scrubbed_from_descriptions() {
         let e = Error::from_response(
             400,
-            br#"{"errorCode":"invalid_request","errorDescription":"key sk_live_XYZ is odd"}"#,
+            br#"{"errorCode":"invalid_request","errorDescription":"key sk_live_XYZ is odd, code otp-918273 too"}"#,
             None,
-            "sk_live_XYZ",
+            &["sk_live_XYZ", "otp-918273"],
         );
         let shown = format!("{e} {e:?}");
         assert!(!shown.contains("sk_live_XYZ"), "{shown}");
+        assert!(!shown.contains("otp-918273"), "{shown}");
     }
 }

@@ -83,7 +83,7 @@
 //! | authenticators | [`Client::get_authenticators`], [`Client::enroll_verified_authenticator`], [`Client::batch_enroll_authenticators`], [`Client::delete_authenticator`] |
 //! | challenges | [`Client::validate_challenge`], [`Client::challenge`], [`Client::verify`], [`Client::claim_challenge`], [`Client::get_challenge`] |
 //! | sessions | [`Client::create_session`], [`Client::validate_session`], [`Client::refresh_session`], [`Client::revoke_session`], [`Client::revoke_user_sessions`] |
-//! | devices | [`Client::get_devices`], [`Client::invalidate_device`] |
+//! | devices | [`Client::get_devices`], [`Client::invalidate_device`], [`Client::update_device`] |
 //! | webhooks | [`webhook::WebhookVerifier`] (`X-Signature-V2`, rotation, constant time, ±tolerance) |
 //! | CallConnect | [`call_connect::CallConnect`]: `start_call`, `finish_call` (on `us-connect.authsignal.com`) |
 //! | step-up | [`auth_core::StepUp`] for [`Client`], [`Client::finish_step_up`] |
@@ -95,17 +95,33 @@
 //!
 //! ## Where this crate differs from the official SDKs (deliberately)
 //!
-//! * Track always carries an idempotency key (generated when you give none), and only track
-//!   is retried among `POST`s; OTP challenges, claims, sessions and enrolments are sent once.
-//!   (Node retries any request that got no response, which can send a second SMS.)
-//! * Timeouts are always on. Path segments are percent-encoded fully (`/` included).
-//! * Webhooks: constant-time comparison, every `v2` in the header is tried in any order, and
-//!   the timestamp must be within the tolerance **either way** (the official SDKs reject only
-//!   old timestamps).
-//! * [`ValidateChallengeRequest::new`] always sends the expected user and action and checks
-//!   the answer ([`Error::TokenMismatch`]).
-//! * `Debug` never shows the secret key, tokens, OTP or recovery codes, nor the query of the
-//!   challenge URLs (it carries the token).
+//! The spec (`shared/specs/authsignal.md`) records what each official SDK does; where they
+//! disagree with each other or with safe behaviour, this crate chose:
+//!
+//! | topic | official SDKs | this crate |
+//! | --- | --- | --- |
+//! | retries | Node/Java/.NET retry any request that got no response (a second SMS); Python/Go/PHP never retry | at most 2 retries (≈100 ms, 200 ms) of `GET`/`DELETE`, `/sessions/validate`, and track — which **always** carries an idempotency key (yours or a fresh UUID), so a retry finds the same action. OTP challenges, claims, sessions, enrolments are sent once |
+//! | timeouts | Python 4.x's never applies (hangs forever); Node/Java/.NET none | always on: 5 s connect, 10 s per request |
+//! | path parameters | unencoded (Node/Go/Java/.NET), `/` left raw (Python 4.x) | every segment percent-encoded, `/` included; action codes validated (`^[a-zA-Z0-9_-]{1,64}$`) |
+//! | error code | `error` (Node/Java/.NET/Ruby) or `errorCode` (Python/Go/PHP) | `errorCode`, else `error`, else the seed era's `message`, else `HTTP-<status>`; typed by status and code |
+//! | transport errors | Python: `ApiException` with `None` fields; Node: fake status 500 | a distinct transport error, never a made-up status |
+//! | webhook comparison | `===` / `==` (all but Go) | constant time (aws-lc-rs), one HMAC per configured secret, at most [`webhook::MAX_SIGNATURES`] `v2` values and 4096 header bytes |
+//! | webhook timestamp | only too-old rejected; tolerance ≤ 0 disables | within the tolerance **either way** (default 5 min); disabling is [`WebhookVerifier::insecure_disable_timestamp_check`]; an empty secret never verifies |
+//! | webhook `v2` padding | Node strips one `=`, others all | the unpadded and the padded form both accepted |
+//! | validate | token sent, answer trusted | [`ValidateChallengeRequest::new`] always sends the expected user and action, and an answer for another user or action is [`Error::TokenMismatch`] |
+//! | update user | `PATCH` (Node/Python/Go/.NET/PHP), `POST` (Java/Ruby, seed `identify`) | `PATCH` ([`Client::identify`] is an alias) |
+//! | get challenge | `POST /challenges` (Java/.NET), double `/v1` (Go) | `GET /challenges?…` as Node |
+//! | `redirectToSettings` | Go sends `null`, .NET `false` by default | omitted unless set |
+//! | response media type | Python 4.x crashes on `application/json; charset=utf-8` | any media type parsed as JSON |
+//! | UK region | third-party READMEs only | no [`Region`] variant; reachable with [`ClientBuilder::base_url`] |
+//! | secrets | key in a header; tokens, OTPs, recovery codes in bodies | `Debug` never shows the key, tokens, OTP or recovery codes, nor the query of the challenge URLs; they are scrubbed from error texts, the HTTP client's included |
+//!
+//! The spec left some points open; the emulator and this crate take the tolerant reading:
+//! re-tracking with a known key returns the stored action (never assumed to be new); a bad
+//! token at `/validate` may be a 200 with `isValid: false` or a 4xx (both handled); success is
+//! `isValid == true` only; timestamps are kept raw and parsed on demand; track's `crypto`
+//! amounts (Go only) are sent as whatever JSON value you give ([`TrackCrypto`]); `PATCH
+//! /users/{u}/devices/{d}` ([`Client::update_device`]) is in the docs but in no SDK.
 //!
 //! ## Errors
 //!
@@ -134,7 +150,7 @@ pub use error::{ApiError, Error};
 pub use request::{
     ChallengeRequest, CreateSessionRequest, EnrollVerifiedAuthenticatorRequest,
     GetChallengeRequest, OtpUri, PasskeyImport, QueryActionsRequest, QueryUsersRequest,
-    TrackRequest, UpdateUserRequest, ValidateChallengeRequest,
+    TrackCrypto, TrackRequest, UpdateUserRequest, ValidateChallengeRequest,
 };
 pub use response::*;
 pub use types::*;

@@ -59,7 +59,7 @@ fn check_custom(custom: &Option<Map<String, Value>>) -> Result<(), InvalidInput>
     Ok(())
 }
 
-fn check_url(what: &'static str, value: &Option<String>) -> Result<(), InvalidInput> {
+pub(crate) fn check_url(what: &'static str, value: &Option<String>) -> Result<(), InvalidInput> {
     if let Some(v) = value {
         let u = url::Url::parse(v).map_err(|e| InvalidInput::new(what, e.to_string()))?;
         // App links (`myapp://…`) are fine; `javascript:` and friends are not.
@@ -135,6 +135,48 @@ pub struct TrackRequest {
     locale: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     custom_domain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    crypto: Option<TrackCrypto>,
+}
+
+/// Crypto transaction details for the rules (track's `crypto`, sent only by the Go SDK:
+/// `{asset, address, txnHash, assetAmount, assetAmountUsd}`).
+///
+/// The amounts' wire type is not established (number or string), so they are taken as any
+/// JSON value and sent as given.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrackCrypto {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    asset: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    txn_hash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    asset_amount: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    asset_amount_usd: Option<Value>,
+}
+
+impl TrackCrypto {
+    /// No details yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    setters! {
+        /// The asset (`BTC`, `ETH` …).
+        asset: String;
+        /// The destination address.
+        address: String;
+        /// The transaction hash.
+        txn_hash: String;
+        /// The amount in the asset's unit.
+        asset_amount: Value;
+        /// The amount in US dollars.
+        asset_amount_usd: Value;
+    }
 }
 
 impl TrackRequest {
@@ -168,6 +210,8 @@ impl TrackRequest {
         locale: String;
         /// A custom domain for the pre-built UI.
         custom_domain: String;
+        /// Crypto transaction details for the rules.
+        crypto: TrackCrypto;
     }
 
     /// Adds a permission to the track token's `scope`.
@@ -393,6 +437,11 @@ impl QueryUsersRequest {
         q
     }
 
+    /// The token, if the query carries one (to scrub it from transport errors).
+    pub(crate) fn token_secret(&self) -> Option<&str> {
+        self.token.as_ref().map(ChallengeToken::expose_secret)
+    }
+
     pub(crate) fn validate(&self) -> Result<(), InvalidInput> {
         if self.limit == Some(0) {
             return Err(InvalidInput::new("limit", "must be at least 1"));
@@ -599,6 +648,11 @@ impl ValidateChallengeRequest {
             user_id: None,
             action: None,
         }
+    }
+
+    /// The token (to scrub it from error texts).
+    pub(crate) fn token_secret(&self) -> &str {
+        self.token.expose_secret()
     }
 
     pub(crate) fn expected(&self) -> (Option<&UserId>, Option<&ActionCode>) {
@@ -830,6 +884,11 @@ impl CreateSessionRequest {
         self.action = Some(action);
         self
     }
+
+    /// The token (to scrub it from error texts).
+    pub(crate) fn token_secret(&self) -> &str {
+        self.token.expose_secret()
+    }
 }
 
 /// The body of **validate session** (`POST /sessions/validate`).
@@ -860,6 +919,13 @@ pub(crate) struct RevokeSessionBody<'a> {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RevokeUserSessionsBody<'a> {
     pub(crate) user_id: &'a UserId,
+}
+
+/// The body of **update device** (`PATCH /users/{u}/devices/{d}`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UpdateDeviceBody<'a> {
+    pub(crate) remembered_until: &'a Timestamp,
 }
 
 #[cfg(test)]
@@ -905,6 +971,59 @@ mod tests {
         assert_eq!(
             json,
             serde_json::json!({"scope": "read:authenticators add:authenticators", "redirectToSettings": false})
+        );
+    }
+
+    #[test]
+    fn track_serializes_every_spec_field_in_camel_case() {
+        let req = TrackRequest::new()
+            .idempotency_key(IdempotencyKey::new("k-1").unwrap())
+            .redirect_url("https://app.example/cb")
+            .redirect_to_settings(true)
+            .email("ada@example.com")
+            .phone_number("+64270000000")
+            .username("ada")
+            .ip_address("203.0.113.7")
+            .user_agent("Mozilla/5.0")
+            .device_id(DeviceId::new("d-1").unwrap())
+            .scope(Scope::AddAuthenticators)
+            .custom("amount", 120)
+            .challenge_id(ChallengeId::new("c-1").unwrap())
+            .locale("de-DE")
+            .custom_domain("auth.example")
+            .crypto(
+                TrackCrypto::new()
+                    .asset("ETH")
+                    .address("0xabc")
+                    .txn_hash("0xdef")
+                    .asset_amount(1.5)
+                    .asset_amount_usd("4200.00"),
+            );
+        assert!(req.validate().is_ok());
+        assert_eq!(
+            serde_json::to_value(&req).unwrap(),
+            serde_json::json!({
+                "idempotencyKey": "k-1",
+                "redirectUrl": "https://app.example/cb",
+                "redirectToSettings": true,
+                "email": "ada@example.com",
+                "phoneNumber": "+64270000000",
+                "username": "ada",
+                "ipAddress": "203.0.113.7",
+                "userAgent": "Mozilla/5.0",
+                "deviceId": "d-1",
+                "scope": "add:authenticators",
+                "custom": {"amount": 120},
+                "challengeId": "c-1",
+                "locale": "de-DE",
+                "customDomain": "auth.example",
+                "crypto": {"asset": "ETH", "address": "0xabc", "txnHash": "0xdef",
+                           "assetAmount": 1.5, "assetAmountUsd": "4200.00"},
+            })
+        );
+        assert_eq!(
+            serde_json::to_value(TrackRequest::new()).unwrap(),
+            serde_json::json!({})
         );
     }
 

@@ -700,6 +700,9 @@ pub struct Device {
     /// The method last used on it.
     #[serde(default)]
     pub last_verification_method: Option<VerificationMethod>,
+    /// Until when it is remembered (set with `update_device`).
+    #[serde(default)]
+    pub remembered_until: Option<Timestamp>,
 }
 
 #[cfg(test)]

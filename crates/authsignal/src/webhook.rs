@@ -7,8 +7,10 @@
 //!
 //! [`WebhookVerifier::verify`] works on the **raw body bytes as received** — never on JSON you
 //! parsed and re-serialized — and in this order: parse the header, check the timestamp against
-//! the tolerance (in **both** directions, default 5 minutes), compare every `v2` in constant time
-//! (HMAC verification of aws-lc-rs), and only then parse the JSON.
+//! the tolerance (in **both** directions, default 5 minutes, against an injectable clock),
+//! compute one HMAC per configured secret and compare it with every `v2` in constant time
+//! (aws-lc-rs), and only then parse the JSON. Hostile headers cost little: more than 4096
+//! bytes or more than [`MAX_SIGNATURES`] `v2` values are refused before any HMAC.
 //!
 //! ```
 //! use authsignal::webhook::{WebhookVerifier, WebhookPayload, EventType};
@@ -778,7 +780,15 @@ mod tests {
             }
         );
         // Wrong lengths and bad base64 are skipped, not errors.
-        for sig in ["", "=", "A", &SIG[..42], &format!("{SIG}A"), &format!("{SIG}=="), "é"] {
+        for sig in [
+            "",
+            "=",
+            "A",
+            &SIG[..42],
+            &format!("{SIG}A"),
+            &format!("{SIG}=="),
+            "é",
+        ] {
             let h = format!("t={T},v2={sig}");
             assert_eq!(
                 v.verify(BODY, Some(&h)).unwrap_err(),
@@ -793,7 +803,10 @@ mod tests {
         let h = format!("t={},v2={SIG}", i64::MAX);
         assert!(matches!(
             verifier_at(0).verify(BODY, Some(&h)).unwrap_err(),
-            WebhookError::FromTheFuture { ahead_secs: i64::MAX, .. }
+            WebhookError::FromTheFuture {
+                ahead_secs: i64::MAX,
+                ..
+            }
         ));
         // A clock long before the epoch and the largest `t`: the difference exceeds i64.
         let before = std::time::UNIX_EPOCH - Duration::from_secs(1_000_000_000_000);
@@ -801,7 +814,10 @@ mod tests {
             .clock(Arc::new(FakeClock::new(before)));
         assert!(matches!(
             v.verify(BODY, Some(&h)).unwrap_err(),
-            WebhookError::FromTheFuture { ahead_secs: i64::MAX, .. }
+            WebhookError::FromTheFuture {
+                ahead_secs: i64::MAX,
+                ..
+            }
         ));
         // A huge tolerance is fine too.
         let v = verifier_at(T as u64).tolerance(Duration::from_secs(u64::MAX));
@@ -812,8 +828,8 @@ mod tests {
     fn an_empty_secret_never_verifies() {
         let empty = SecretKey::new("");
         let h = sign_header(&[&empty], T, BODY);
-        let v = WebhookVerifier::new(SecretKey::new(""))
-            .clock(Arc::new(FakeClock::at_unix(T as u64)));
+        let v =
+            WebhookVerifier::new(SecretKey::new("")).clock(Arc::new(FakeClock::at_unix(T as u64)));
         assert_eq!(
             v.verify(BODY, Some(&h)).unwrap_err(),
             WebhookError::NoMatchingSignature { count: 1 }

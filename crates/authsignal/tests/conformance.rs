@@ -230,7 +230,14 @@ async fn track_retried_after_a_dropped_connection_creates_one_action() {
         "first response dropped, then retried"
     );
     assert_eq!(emu.track_requests(), 2, "the server saw the request twice");
+    // Without a key in the body the emulator (like Authsignal) would generate one per
+    // request, and this would be 2: the assertion fails if the client stopped sending it.
     assert_eq!(emu.action_count(), 1, "but created one action");
+    assert_eq!(
+        t.idempotency_key.as_str().len(),
+        36,
+        "a client-generated UUID"
+    );
     let got = emu
         .client()
         .unwrap()
@@ -262,6 +269,65 @@ async fn otp_challenge_is_never_retried_after_a_dropped_connection() {
         "sent once: an SMS is not sent twice"
     );
     assert_eq!(emu.pending_webhooks().len(), 1);
+}
+
+#[tokio::test]
+async fn session_validation_is_retried_after_a_dropped_connection_refresh_is_not() {
+    let emu = Emulator::start().await;
+    let client = emu.client().unwrap();
+    let u = uid("sess-retry");
+    let c = client
+        .challenge(&ChallengeRequest::sms(code("signIn"), "+64270000103"))
+        .await
+        .unwrap();
+    let otp = emu.otp_code(&c.challenge_id).unwrap();
+    assert!(
+        client
+            .verify(&c.challenge_id, &otp)
+            .await
+            .unwrap()
+            .is_verified
+    );
+    let claim = client
+        .claim_challenge(&c.challenge_id, &u, false)
+        .await
+        .unwrap();
+    let tokens = client
+        .create_session(&CreateSessionRequest::new(
+            ClientId::new("web").unwrap(),
+            claim.token,
+        ))
+        .await
+        .unwrap();
+
+    // Validating reads only: the lost first answer is retried.
+    let (proxy, seen) = dropping_proxy(emulator_addr(&emu), 1).await;
+    let proxied = Client::builder(emu.secret())
+        .base_url(format!("http://{proxy}/v1"))
+        .build()
+        .unwrap();
+    let v = proxied
+        .validate_session(&tokens.access_token, &[])
+        .await
+        .unwrap();
+    assert_eq!(v.user.user_id, u);
+    assert_eq!(seen.load(Ordering::SeqCst), 2);
+
+    // Refreshing rotates the tokens: never sent twice.
+    let (proxy, seen) = dropping_proxy(emulator_addr(&emu), 1).await;
+    let proxied = Client::builder(emu.secret())
+        .base_url(format!("http://{proxy}/v1"))
+        .build()
+        .unwrap();
+    let err = proxied
+        .refresh_session(&tokens.refresh_token)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Core(auth_core::Error::Transport(_))),
+        "{err:?}"
+    );
+    assert_eq!(seen.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
@@ -468,6 +534,7 @@ async fn never_answering_server_times_out() {
     let started = std::time::Instant::now();
     let err = client.get_user(&uid("u")).await.unwrap_err();
     assert!(matches!(&err, Error::Core(e) if e.is_timeout()), "{err:?}");
+    assert!(err.is_timeout() && err.is_transient() && err.status().is_none());
     assert!(started.elapsed() < Duration::from_secs(5));
     hold.abort();
 }

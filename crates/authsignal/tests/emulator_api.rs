@@ -326,6 +326,24 @@ async fn rules_block_challenge_and_new_device() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NotFound(_)));
+
+    // Update device (remember it): read back, 404 for an unknown device, bad input refused.
+    let until = Timestamp::new("2031-01-02T03:04:05.000Z");
+    let d = client.update_device(&u, &d1, &until).await.unwrap();
+    assert_eq!(d.remembered_until.as_ref(), Some(&until));
+    let listed = client.get_devices(&u).await.unwrap();
+    let again = listed.iter().find(|x| x.device_id == d1).unwrap();
+    assert_eq!(again.remembered_until.as_ref(), Some(&until));
+    let err = client
+        .update_device(&u, &DeviceId::new("nope").unwrap(), &until)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+    let err = client
+        .update_device(&u, &d1, &Timestamp::new("next week"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
 }
 
 #[tokio::test]
@@ -445,6 +463,13 @@ async fn users_update_get_query_delete() {
             .unwrap()
             .contains("redirectUrl=https%3A%2F%2Fapp.example%2Fback")
     );
+    for bad in ["not a url", "javascript:alert(1)"] {
+        let err = client
+            .get_user_with_redirect(&uid("u-a"), bad)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{bad}: {err:?}");
+    }
 
     client.delete_user(&uid("u-a")).await.unwrap();
     let gone = client.get_user(&uid("u-a")).await.unwrap();
