@@ -142,6 +142,13 @@ fn classify(e: &reqwest::Error) -> TransportErrorKind {
     }
 }
 
+/// Classifies a reqwest error and drops its URL: query strings may carry tokens, and errors end
+/// up in logs.
+#[cfg(feature = "reqwest")]
+fn transport_error(e: reqwest::Error) -> TransportError {
+    TransportError::new(classify(&e), e.without_url())
+}
+
 #[cfg(feature = "reqwest")]
 #[async_trait]
 impl HttpClient for ReqwestClient {
@@ -154,11 +161,7 @@ impl HttpClient for ReqwestClient {
         let mut req = reqwest::Request::try_from(request)
             .map_err(|e| TransportError::new(TransportErrorKind::Other, e))?;
         *req.timeout_mut() = Some(timeout);
-        let mut resp = self
-            .client
-            .execute(req)
-            .await
-            .map_err(|e| TransportError::new(classify(&e), e))?;
+        let mut resp = self.client.execute(req).await.map_err(transport_error)?;
         if resp.url().as_str() != sent_url && resp.url().as_str() != format!("{sent_url}/") {
             return Err(TransportError::new(
                 TransportErrorKind::Redirect,
@@ -178,11 +181,7 @@ impl HttpClient for ReqwestClient {
             *h = std::mem::take(resp.headers_mut());
         }
         let mut body = Vec::new();
-        while let Some(chunk) = resp
-            .chunk()
-            .await
-            .map_err(|e| TransportError::new(classify(&e), e))?
-        {
+        while let Some(chunk) = resp.chunk().await.map_err(transport_error)? {
             if body.len() + chunk.len() > self.max_response_bytes {
                 return Err(too_large(self.max_response_bytes));
             }

@@ -140,6 +140,17 @@ async fn dropped_connection_retries_get_but_not_post() {
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
     assert_eq!(count.load(Ordering::SeqCst), 1, "a POST was sent twice");
 
+    // Transport errors never carry the URL: its query may hold a token.
+    let err = t
+        .send(
+            req(&t, Method::GET, "/users?token=tok_very_secret"),
+            Replay::Never,
+        )
+        .await
+        .unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("tok_very_secret"), "{shown}");
+
     count.store(0, Ordering::SeqCst);
     let err = t
         .send(req(&t, Method::GET, "/auths/1"), Replay::ByMethod)
