@@ -1064,13 +1064,8 @@ mod tests {
             !shown.contains(token) && !shown.contains(&encoded),
             "{shown}"
         );
-        assert!(shown.contains("[redacted]"), "{shown}");
-        // Without a token the error keeps its full text.
-        let err = client
-            .get_user(&UserId::new("u").unwrap())
-            .await
-            .unwrap_err();
-        assert!(format!("{err}").contains("127.0.0.1"), "{err}");
+        // (auth-core's reqwest adapter drops URLs from transport errors; this crate also
+        // scrubs request secrets from them, for custom HttpClients that keep the URL.)
     }
 
     /// A server that echoes the request body in its error description: the tokens and codes

@@ -300,80 +300,28 @@ secret_wire!(
     RecoveryCode
 );
 
-macro_rules! wire_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal,)* }) => {
-        $(#[$meta])*
-        ///
-        /// Unknown wire values are kept in `Other`.
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum $name {
-            $($(#[$vmeta])* $variant,)*
-            /// A value this crate does not know, as sent.
-            Other(String),
-        }
-
-        impl $name {
-            /// The wire value.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $($name::$variant => $wire,)*
-                    $name::Other(s) => s,
-                }
-            }
-
-            /// Parses a wire value (never fails: unknown values become `Other`).
-            pub fn from_wire(s: &str) -> Self {
-                match s {
-                    $($wire => $name::$variant,)*
-                    other => $name::Other(other.to_owned()),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                Ok($name::from_wire(&s))
-            }
-        }
-    };
-}
-
-wire_enum!(
+auth_core::wire_enum! {
     /// The state of an action (`state`): the rules' decision, then the challenge's or
     /// review's outcome.
-    ActionState {
+    pub enum ActionState {
         /// Let the user through.
-        Allow = "ALLOW",
+        Allow => "ALLOW",
         /// Stop the user.
-        Block = "BLOCK",
+        Block => "BLOCK",
         /// The user must complete a challenge (see `url` / `token`).
-        ChallengeRequired = "CHALLENGE_REQUIRED",
+        ChallengeRequired => "CHALLENGE_REQUIRED",
         /// The challenge succeeded.
-        ChallengeSucceeded = "CHALLENGE_SUCCEEDED",
+        ChallengeSucceeded => "CHALLENGE_SUCCEEDED",
         /// The challenge failed.
-        ChallengeFailed = "CHALLENGE_FAILED",
+        ChallengeFailed => "CHALLENGE_FAILED",
         /// An operator must review the action.
-        ReviewRequired = "REVIEW_REQUIRED",
+        ReviewRequired => "REVIEW_REQUIRED",
         /// The review approved the action.
-        ReviewSucceeded = "REVIEW_SUCCEEDED",
+        ReviewSucceeded => "REVIEW_SUCCEEDED",
         /// The review rejected the action.
-        ReviewFailed = "REVIEW_FAILED",
+        ReviewFailed => "REVIEW_FAILED",
     }
-);
+}
 
 impl ActionState {
     /// Whether the action is still waiting for the user or a reviewer.
@@ -393,73 +341,73 @@ impl ActionState {
     }
 }
 
-wire_enum!(
+auth_core::wire_enum! {
     /// An authentication method (`verificationMethod`).
-    VerificationMethod {
+    pub enum VerificationMethod {
         /// SMS one-time code.
-        Sms = "SMS",
+        Sms => "SMS",
         /// TOTP authenticator app.
-        AuthenticatorApp = "AUTHENTICATOR_APP",
+        AuthenticatorApp => "AUTHENTICATOR_APP",
         /// E-mail magic link.
-        EmailMagicLink = "EMAIL_MAGIC_LINK",
+        EmailMagicLink => "EMAIL_MAGIC_LINK",
         /// E-mail one-time code.
-        EmailOtp = "EMAIL_OTP",
+        EmailOtp => "EMAIL_OTP",
         /// Passkey.
-        Passkey = "PASSKEY",
+        Passkey => "PASSKEY",
         /// Security key.
-        SecurityKey = "SECURITY_KEY",
+        SecurityKey => "SECURITY_KEY",
         /// Push notification.
-        Push = "PUSH",
+        Push => "PUSH",
         /// Device credential.
-        Device = "DEVICE",
+        Device => "DEVICE",
         /// Recovery code.
-        RecoveryCode = "RECOVERY_CODE",
+        RecoveryCode => "RECOVERY_CODE",
         /// WhatsApp one-time code.
-        Whatsapp = "WHATSAPP",
+        Whatsapp => "WHATSAPP",
         /// Veriff identity verification.
-        Veriff = "VERIFF",
+        Veriff => "VERIFF",
         /// iProov.
-        Iproov = "IPROOV",
+        Iproov => "IPROOV",
         /// IDVerse.
-        Idverse = "IDVERSE",
+        Idverse => "IDVERSE",
         /// Palm biometrics.
-        PalmBiometricsRr = "PALM_BIOMETRICS_RR",
+        PalmBiometricsRr => "PALM_BIOMETRICS_RR",
     }
-);
+}
 
-wire_enum!(
+auth_core::wire_enum! {
     /// The channel of an SMS challenge (`smsChannel`).
-    SmsChannel {
+    pub enum SmsChannel {
         /// The tenant's default channel.
-        Default = "DEFAULT",
+        Default => "DEFAULT",
         /// WhatsApp.
-        Whatsapp = "WHATSAPP",
+        Whatsapp => "WHATSAPP",
     }
-);
+}
 
-wire_enum!(
+auth_core::wire_enum! {
     /// Why an OTP verification failed (`failureReason`).
-    VerifyFailureReason {
+    pub enum VerifyFailureReason {
         /// Wrong or expired code.
-        CodeInvalidOrExpired = "CODE_INVALID_OR_EXPIRED",
+        CodeInvalidOrExpired => "CODE_INVALID_OR_EXPIRED",
         /// Too many wrong codes.
-        MaxAttemptsExceeded = "MAX_ATTEMPTS_EXCEEDED",
+        MaxAttemptsExceeded => "MAX_ATTEMPTS_EXCEEDED",
     }
-);
+}
 
-wire_enum!(
+auth_core::wire_enum! {
     /// A permission of the track token (`scope`, space-separated on the wire).
-    Scope {
+    pub enum Scope {
         /// Read the user's authenticators (the default).
-        ReadAuthenticators = "read:authenticators",
+        ReadAuthenticators => "read:authenticators",
         /// Add authenticators.
-        AddAuthenticators = "add:authenticators",
+        AddAuthenticators => "add:authenticators",
         /// Update authenticators.
-        UpdateAuthenticators = "update:authenticators",
+        UpdateAuthenticators => "update:authenticators",
         /// Remove authenticators.
-        RemoveAuthenticators = "remove:authenticators",
+        RemoveAuthenticators => "remove:authenticators",
     }
-);
+}
 
 /// An ISO-8601 timestamp as the server sent it, parsed on demand.
 ///
