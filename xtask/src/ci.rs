@@ -1,7 +1,8 @@
 //! `cargo xtask ci`: everything CI checks, in one command (the README's test command).
 //!
 //! Steps: fmt, clippy (all targets, all features, warnings denied), tests (nextest when
-//! installed, else cargo test) and doctests, a no-default-features build of auth-core, the
+//! installed, else cargo test) and doctests, rustdoc with warnings denied (broken intra-doc
+//! links), a no-default-features build of auth-core, the
 //! dependency rules (light crates stay light), the conformance table, and cargo-deny offline
 //! against `../shared/advisory-db`. Every step runs; the task fails if any failed, after a summary.
 
@@ -89,6 +90,19 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     });
     step("doctests", &mut || {
         run_cmd(cargo().args(["test", "--workspace", "--all-features", "--locked", "--doc"]))
+    });
+    step("docs", &mut || {
+        run_cmd(
+            cargo()
+                .args([
+                    "doc",
+                    "--workspace",
+                    "--all-features",
+                    "--no-deps",
+                    "--locked",
+                ])
+                .env("RUSTDOCFLAGS", "-D warnings"),
+        )
     });
     step("auth-core without reqwest", &mut || {
         run_cmd(cargo().args([

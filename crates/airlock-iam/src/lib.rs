@@ -141,6 +141,20 @@
 //!   ([`AirlockStepUp`]); the request's title and message cannot be shown on the phone. The
 //!   `mobileAuthUri` is kept out of [`auth_core::StepUpHandle`] (whose `Debug` shows every
 //!   field): read it with [`AirlockStepUp::mobile_auth_uri`].
+//!
+//! ## Dependencies, and why
+//!
+//! | crate | why |
+//! | --- | --- |
+//! | `time` (parsing/formatting only) | RFC 3339 / ISO 8601 timestamps in documents and errors |
+//! | `percent-encoding`, `url` | path segments (device ids) and cookie domain/path matching |
+//! | `httpdate` | cookie `Expires` dates |
+//! | `serde`, `serde_json`, `http`, `thiserror`, `tracing` | documents, transport types, errors, logging |
+//! | `fastrand` | step-up handle ids (opaque, bound to their user; not a secret) |
+//! | `wiremock`, `tokio` (feature `emulator`) | the emulator's HTTP server on a loopback port |
+//!
+//! No cryptography of its own, and no reqwest cookie store: each flow keeps its own jar, so
+//! concurrent flows never share a session.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

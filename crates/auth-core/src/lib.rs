@@ -42,6 +42,24 @@
 //! assert!(pong.ok);
 //! # Ok(()) }
 //! ```
+//!
+//! ## Dependencies, and why
+//!
+//! | crate | why |
+//! | --- | --- |
+//! | `http` | request/response types shared by every provider, independent of any client |
+//! | `reqwest` (feature `reqwest`, default) | the default client: rustls on AWS-LC, HTTP/2; kept out of public signatures so a reqwest upgrade is not a breaking change |
+//! | `async-trait` | `dyn HttpClient`, `dyn Clock`, `StepUp` as trait objects (native `async fn` in traits is not `dyn`-compatible) |
+//! | `tokio` (`time` only) | the system clock's sleep and the transport's timeout |
+//! | `secrecy`, `zeroize` | redacted, zeroized secrets |
+//! | `serde`, `serde_json`, `serde_path_to_error` | wire types, and the JSON path of a field that fails to decode |
+//! | `thiserror` | the error enum |
+//! | `url` | base-URL validation (already in reqwest's tree) |
+//! | `httpdate` | `Retry-After` as an HTTP date |
+//! | `fastrand` | back-off jitter (no cryptographic need) |
+//!
+//! No cryptography: `ring`, `rsa`, `ed25519-dalek` and `jsonwebtoken` live (or not) only in the
+//! provider crates that need them, and `cargo xtask ci` checks it.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

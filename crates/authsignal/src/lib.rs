@@ -130,6 +130,18 @@
 //! *or wrong region*), [`Error::InvalidRequest`], [`Error::NotFound`], [`Error::RateLimited`],
 //! [`Error::Server`] …. Bad input is rejected before sending ([`Error::InvalidInput`]).
 //! Unknown enum values from the server are kept (`Other(String)`), never an error.
+//!
+//! ## Dependencies, and why
+//!
+//! | crate | why |
+//! | --- | --- |
+//! | `aws-lc-rs` | HMAC-SHA-256 and constant-time comparison for webhook signatures; already in the tree as rustls' crypto provider, so it costs nothing extra |
+//! | `uuid` | idempotency keys generated for every track call |
+//! | `base64`, `url`, `serde`, `serde_json`, `http`, `thiserror`, `tracing`, `async-trait` | Basic auth, path encoding, wire types, errors, logging |
+//! | `wiremock` (feature `emulator`) | the emulator's HTTP server on a loopback port |
+//!
+//! Light on purpose: no RSA, ed25519 or JOSE crate is in this crate's tree (checked by
+//! `cargo xtask ci` and by `tests/dependencies.rs`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

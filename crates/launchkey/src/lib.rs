@@ -107,6 +107,21 @@
 //! * `reqwest` (default): the reqwest + rustls HTTP client. Without it, pass your own
 //!   [`auth_core::HttpClient`] with [`ServiceClientBuilder::http_client`].
 //! * `emulator`: the in-process API emulator.
+//!
+//! ## Dependencies, and why
+//!
+//! | crate | why |
+//! | --- | --- |
+//! | `aws-lc-rs` | every primitive: RSA-OAEP (SHA-1, SHA-256) encrypt/decrypt with constant-time (blinded) private-key operations, RSA PKCS#1 v1.5 sign/verify, AES-256-CBC, HMAC-SHA-512, CSPRNG, constant-time compare. The same AWS-LC that rustls already builds, so no second C crypto library |
+//! | `rustls-pki-types` | PEM/DER decoding only (no arithmetic) |
+//! | `base64`, `serde`, `serde_json`, `uuid`, `zeroize`, `thiserror`, `http`, `async-trait` | JOSE encodings, wire types, `jti`s, wiping keys and CEKs, errors, transport types |
+//! | `wiremock` (feature `emulator`) | the emulator's HTTP server on a loopback port |
+//!
+//! Not used: `rsa` (RUSTSEC-2023-0071, timing leak on private-key operations; `deny.toml` bans
+//! it), `ring` (no RSA-OAEP, no AES-CBC), `jsonwebtoken` (no JWE; its crypto-provider selection
+//! panics when unconfigured or doubly configured). The JOSE here is deliberately small: exactly
+//! `RSA-OAEP`/`RSA-OAEP-256` with `A256CBC-HS512`, and `RS256/384/512`, checked against RFC 7518
+//! and Wycheproof vectors and against fixtures made with Python's `jwcrypto`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -113,6 +113,17 @@
 //! signatures.
 //!
 //! Wire reference: `shared/specs/logonbox.md` of the oob-auth workspace.
+//!
+//! ## Dependencies, and why
+//!
+//! | crate | why |
+//! | --- | --- |
+//! | `aws-lc-rs` | Ed25519 verification, RSA PKCS#1 v1.5 verification (SHA-256/SHA-512) from `(n, e)` components, SHA-256 fingerprints, CSPRNG; Ed25519/RSA signing in the emulator. One backend, the same AWS-LC rustls builds |
+//! | `base64`, `url`, `serde`, `serde_json`, `http`, `thiserror`, `tracing`, `async-trait` | the SSH and base64 encodings, URLs, wire types, errors, the SDKs' logger option |
+//! | `wiremock` (feature `emulator`) | the credential server's HTTP on a loopback port |
+//!
+//! Not used: `ed25519-dalek` (a second backend for one verification), `ssh-key` (still a release
+//! candidate; the SSH wire format is a small bounds-checked module here (`wire`), fuzzed in `fuzz/`), `rsa`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -110,6 +110,18 @@
 //! OCRA suite parsing and computation, the server's ±10-step DCR window check, and sealing /
 //! opening the PIN-protected refresh token, whose cost is PBKDF2's (linear in the iteration
 //! count of [`ClientConfig::pbkdf2_iterations`]).
+//!
+//! ## Dependencies, and why
+//!
+//! | crate | why |
+//! | --- | --- |
+//! | `aws-lc-rs` | HMAC-SHA1/256/512 for OCRA, PBKDF2 for the PIN-protected refresh token, SHA-256 for PKCE, CSPRNG |
+//! | `zeroize` | PINs, refresh-token secrets and derived keys are wiped |
+//! | `base64`, `url`, `serde`, `serde_json`, `http`, `thiserror`, `async-trait` | wire types (kept free of crypto types), handlers as async traits |
+//! | `wiremock` (feature `emulator`) | the Token Server model's HTTP on a loopback port |
+//!
+//! The refresh token's PIN protection is deliberately *untagged* (no AEAD such as AES-GCM), so
+//! a wrong PIN cannot be told from the right one offline; see the `crypto` module.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
