@@ -349,6 +349,71 @@ impl TransportBuilder {
     }
 }
 
+/// The transport settings a provider's client builder collects before it builds its
+/// [`Transport`]: your own client (or reqwest client), clock, retry policy, timeouts and limits.
+///
+/// Provider builders hold one of these and expose setters for it, so every provider offers the
+/// same knobs with the same defaults and builds its transport the same way.
+///
+/// ```
+/// use auth_core::{BaseUrl, HttpConfig, TransportOptions};
+/// use std::time::Duration;
+///
+/// let mut options = TransportOptions::default();
+/// options.config = HttpConfig { timeout: Duration::from_secs(5), ..HttpConfig::default() };
+/// let transport = options
+///     .build(BaseUrl::parse("https://api.example.com").unwrap(), "my-provider", "1.0.0")
+///     .unwrap();
+/// assert_eq!(transport.base_url().host(), "api.example.com");
+/// ```
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct TransportOptions {
+    /// Your own [`HttpClient`] (default: reqwest + rustls).
+    pub http_client: Option<Arc<dyn HttpClient>>,
+    /// Your own configured `reqwest::Client` for the default adapter.
+    #[cfg(feature = "reqwest")]
+    pub reqwest_client: Option<reqwest::Client>,
+    /// The clock (default: the system clock).
+    pub clock: Option<SharedClock>,
+    /// The retry policy (default: [`RetryPolicy::default`]).
+    pub retry: RetryPolicy,
+    /// Timeouts and limits (default: [`HttpConfig::default`]).
+    pub config: HttpConfig,
+}
+
+impl fmt::Debug for TransportOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransportOptions")
+            .field("http_client", &self.http_client.as_ref().map(|_| "custom"))
+            .field("clock", &self.clock)
+            .field("retry", &self.retry)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TransportOptions {
+    /// Builds the transport for `base`, with the user agent `<name>/<version> (oob-auth)`.
+    pub fn build(self, base: BaseUrl, name: &str, version: &str) -> Result<Transport, Error> {
+        let mut builder = Transport::builder(base)
+            .user_agent(name, version)
+            .retry(self.retry)
+            .config(self.config);
+        if let Some(client) = self.http_client {
+            builder = builder.http_client(client);
+        }
+        #[cfg(feature = "reqwest")]
+        if let Some(client) = self.reqwest_client {
+            builder = builder.reqwest_client(client);
+        }
+        if let Some(clock) = self.clock {
+            builder = builder.clock(clock);
+        }
+        builder.build()
+    }
+}
+
 impl Transport {
     /// Starts building a transport for `base`.
     pub fn builder(base: BaseUrl) -> TransportBuilder {

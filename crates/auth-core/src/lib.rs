@@ -81,6 +81,7 @@ pub use error::{ConfigError, Error, ErrorBody, TransportError, TransportErrorKin
 pub use http::ReqwestClient;
 pub use http::{
     HttpClient, HttpConfig, HttpRequest, HttpResponse, RequestTimeout, Transport, TransportBuilder,
+    TransportOptions,
 };
 pub use poll::{PollConfig, PollStatus, poll_until, poll_until_cancelled};
 pub use retry::{Replay, RetryPolicy};

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use auth_core::http_types::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use auth_core::http_types::{Method, StatusCode};
-use auth_core::{BaseUrl, HttpClient, HttpConfig, Replay, RetryPolicy, SharedClock, Transport};
+use auth_core::{
+    BaseUrl, HttpClient, HttpConfig, Replay, RetryPolicy, SharedClock, Transport, TransportOptions,
+};
 use base64::Engine as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -88,12 +90,7 @@ pub fn default_retry_policy() -> RetryPolicy {
 pub struct ClientBuilder {
     secret: SecretKey,
     base: String,
-    http_client: Option<Arc<dyn HttpClient>>,
-    #[cfg(feature = "reqwest")]
-    reqwest_client: Option<reqwest::Client>,
-    clock: Option<SharedClock>,
-    retry: RetryPolicy,
-    config: HttpConfig,
+    transport: TransportOptions,
     step_up_action: Option<ActionCode>,
     step_up_redirect_url: Option<String>,
 }
@@ -102,8 +99,7 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("base", &self.base)
-            .field("retry", &self.retry)
-            .field("config", &self.config)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }
@@ -124,7 +120,7 @@ impl ClientBuilder {
 
     /// Uses your own [`HttpClient`].
     pub fn http_client(mut self, client: Arc<dyn HttpClient>) -> Self {
-        self.http_client = Some(client);
+        self.transport.http_client = Some(client);
         self
     }
 
@@ -132,31 +128,31 @@ impl ClientBuilder {
     /// `redirect::Policy::none()`; the request timeout still applies.
     #[cfg(feature = "reqwest")]
     pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
-        self.reqwest_client = Some(client);
+        self.transport.reqwest_client = Some(client);
         self
     }
 
     /// Sets the clock (retry back-off, step-up expiry).
     pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = Some(clock);
+        self.transport.clock = Some(clock);
         self
     }
 
     /// Sets the retry policy (default: [`default_retry_policy`]).
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.transport.retry = retry;
         self
     }
 
     /// Sets the total time allowed per request (default 10 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.config.timeout = timeout;
+        self.transport.config.timeout = timeout;
         self
     }
 
     /// Sets timeouts and limits at once (default: [`default_http_config`]).
     pub fn http_config(mut self, config: HttpConfig) -> Self {
-        self.config = config;
+        self.transport.config = config;
         self
     }
 
@@ -184,21 +180,7 @@ impl ClientBuilder {
             );
         }
         let base = BaseUrl::parse(&self.base).map_err(auth_core::Error::from)?;
-        let mut builder = Transport::builder(base)
-            .user_agent("authsignal-rust", VERSION)
-            .retry(self.retry)
-            .config(self.config);
-        if let Some(c) = self.http_client {
-            builder = builder.http_client(c);
-        }
-        #[cfg(feature = "reqwest")]
-        if let Some(c) = self.reqwest_client {
-            builder = builder.reqwest_client(c);
-        }
-        if let Some(c) = self.clock {
-            builder = builder.clock(c);
-        }
-        let transport = builder.build()?;
+        let transport = self.transport.build(base, "authsignal-rust", VERSION)?;
         let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{secret}:"));
         let mut auth = HeaderValue::from_str(&format!("Basic {encoded}"))
             .map_err(|_| InvalidInput::new("secret key", "not a valid header value"))?;
@@ -319,12 +301,12 @@ impl Client {
         ClientBuilder {
             secret,
             base: Region::Us.base_url().to_owned(),
-            http_client: None,
-            #[cfg(feature = "reqwest")]
-            reqwest_client: None,
-            clock: None,
-            retry: default_retry_policy(),
-            config: default_http_config(),
+            transport: {
+                let mut options = TransportOptions::default();
+                options.retry = default_retry_policy();
+                options.config = default_http_config();
+                options
+            },
             step_up_action: None,
             step_up_redirect_url: None,
         }
