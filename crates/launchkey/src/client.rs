@@ -10,7 +10,9 @@ use auth_core::http_types::header::{
 };
 use auth_core::http_types::{Method, Response};
 use auth_core::poll::{PollConfig, PollStatus, poll_until};
-use auth_core::{BaseUrl, HttpClient, HttpConfig, Replay, RetryPolicy, SharedClock, Transport};
+use auth_core::{
+    BaseUrl, HttpClient, HttpConfig, Replay, RetryPolicy, SharedClock, Transport, TransportOptions,
+};
 use aws_lc_rs::digest;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -67,15 +69,10 @@ pub struct ServiceClientBuilder {
     service_id: ServiceId,
     keys: Vec<ServicePrivateKey>,
     base_url: String,
-    clock: Option<SharedClock>,
-    http_client: Option<Arc<dyn HttpClient>>,
-    #[cfg(feature = "reqwest")]
-    reqwest_client: Option<reqwest::Client>,
+    transport: TransportOptions,
     jws: JwsAlgorithm,
     jwe: JweAlgorithm,
     leeway: Duration,
-    retry: RetryPolicy,
-    http: HttpConfig,
     webhook_replay_protection: bool,
 }
 
@@ -105,20 +102,20 @@ impl ServiceClientBuilder {
 
     /// Sets the clock (default: the system clock).
     pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = Some(clock);
+        self.transport.clock = Some(clock);
         self
     }
 
     /// Uses your own HTTP client. It must allow a body on `DELETE` (the session-end call has one).
     pub fn http_client(mut self, client: Arc<dyn HttpClient>) -> Self {
-        self.http_client = Some(client);
+        self.transport.http_client = Some(client);
         self
     }
 
     /// Uses your own configured `reqwest::Client` (proxies, roots, mTLS).
     #[cfg(feature = "reqwest")]
     pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
-        self.reqwest_client = Some(client);
+        self.transport.reqwest_client = Some(client);
         self
     }
 
@@ -142,13 +139,13 @@ impl ServiceClientBuilder {
 
     /// Sets the retry policy (only `GET`s are ever repeated).
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.transport.retry = retry;
         self
     }
 
     /// Sets timeouts and limits.
     pub fn http_config(mut self, config: HttpConfig) -> Self {
-        self.http = config;
+        self.transport.config = config;
         self
     }
 
@@ -176,21 +173,9 @@ impl ServiceClientBuilder {
                 reason: "the same key was added twice".into(),
             });
         }
-        let mut builder = Transport::builder(base)
-            .user_agent("launchkey-rust", env!("CARGO_PKG_VERSION"))
-            .retry(self.retry)
-            .config(self.http);
-        if let Some(clock) = &self.clock {
-            builder = builder.clock(clock.clone());
-        }
-        if let Some(client) = self.http_client {
-            builder = builder.http_client(client);
-        }
-        #[cfg(feature = "reqwest")]
-        if let Some(client) = self.reqwest_client {
-            builder = builder.reqwest_client(client);
-        }
-        let transport = builder.build()?;
+        let transport = self
+            .transport
+            .build(base, "launchkey-rust", env!("CARGO_PKG_VERSION"))?;
         let clock = transport.clock().clone();
         let entity = self.service_id.entity();
         Ok(ServiceClient {
@@ -355,15 +340,10 @@ impl ServiceClient {
             service_id,
             keys: vec![key],
             base_url: DEFAULT_BASE_URL.to_owned(),
-            clock: None,
-            http_client: None,
-            #[cfg(feature = "reqwest")]
-            reqwest_client: None,
+            transport: TransportOptions::default(),
             jws: JwsAlgorithm::default(),
             jwe: JweAlgorithm::default(),
             leeway: DEFAULT_LEEWAY,
-            retry: RetryPolicy::default(),
-            http: HttpConfig::default(),
             webhook_replay_protection: false,
         }
     }
