@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use auth_core::poll::{PollConfig, PollStatus, poll_until, poll_until_cancelled};
 use auth_core::{
     BaseUrl, ConfigError, ErrorBody, HttpClient, HttpConfig, Replay, RetryPolicy, SharedClock,
-    Transport,
+    Transport, TransportOptions,
 };
 use http::header::{ACCEPT, CONTENT_TYPE, COOKIE, HeaderName, HeaderValue};
 use http::{Method, Request};
@@ -68,10 +68,7 @@ pub struct AirlockClientBuilder {
     endpoints: Endpoints,
     application: Option<ApplicationId>,
     poll: PollConfig,
-    http_client: Option<Arc<dyn HttpClient>>,
-    http_config: HttpConfig,
-    clock: Option<SharedClock>,
-    retry: RetryPolicy,
+    transport: TransportOptions,
 }
 
 impl fmt::Debug for AirlockClientBuilder {
@@ -126,26 +123,26 @@ impl AirlockClientBuilder {
     /// sends exactly its own jar's cookies, and a client-wide store would mix the sessions of
     /// concurrent flows. Redirects must stay off (auth-core refuses a `3xx` anyway).
     pub fn http_client(mut self, client: Arc<dyn HttpClient>) -> Self {
-        self.http_client = Some(client);
+        self.transport.http_client = Some(client);
         self
     }
 
     /// Timeouts and the response size limit (default [`HttpConfig::default`]).
     pub fn http_config(mut self, config: HttpConfig) -> Self {
-        self.http_config = config;
+        self.transport.config = config;
         self
     }
 
     /// The clock for polling, cookie expiry and retries (default: the system clock).
     pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = Some(clock);
+        self.transport.clock = Some(clock);
         self
     }
 
     /// The retry policy. Only the status poll is ever repeated; step calls (which send pushes
     /// or count failed attempts) are sent once.
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.transport.retry = retry;
         self
     }
 
@@ -176,17 +173,9 @@ impl AirlockClientBuilder {
         } else {
             format!("/{rest}")
         };
-        let mut transport = Transport::builder(base)
-            .user_agent("airlock-iam", env!("CARGO_PKG_VERSION"))
-            .config(self.http_config)
-            .retry(self.retry);
-        if let Some(clock) = self.clock {
-            transport = transport.clock(clock);
-        }
-        if let Some(client) = self.http_client {
-            transport = transport.http_client(client);
-        }
-        let transport = transport.build()?;
+        let transport = self
+            .transport
+            .build(base, "airlock-iam", env!("CARGO_PKG_VERSION"))?;
         Ok(AirlockClient {
             inner: Arc::new(Inner {
                 transport,
@@ -237,10 +226,7 @@ impl AirlockClient {
                 std::time::Duration::from_millis(1500),
                 std::time::Duration::from_secs(180),
             ),
-            http_client: None,
-            http_config: HttpConfig::default(),
-            clock: None,
-            retry: RetryPolicy::default(),
+            transport: TransportOptions::default(),
         }
     }
 
