@@ -8,6 +8,7 @@ use std::time::Duration;
 use auth_core::http_types::{Method, StatusCode, header};
 use auth_core::{
     BaseUrl, HttpClient, HttpConfig, Replay, RetryPolicy, SharedClock, SystemClock, Transport,
+    TransportOptions,
 };
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use serde::Deserialize;
@@ -111,11 +112,8 @@ pub struct ClientBuilder {
     timeout: Duration,
     sign_timeout: Duration,
     max_response_bytes: usize,
-    http_client: Option<Arc<dyn HttpClient>>,
-    #[cfg(feature = "reqwest")]
-    reqwest_client: Option<reqwest::Client>,
-    clock: Option<SharedClock>,
-    retry: RetryPolicy,
+    /// Client, clock and retry policy; the timeouts above are applied per transport at build.
+    transport: TransportOptions,
     remote_name: String,
     prompt_text: String,
     authorize_text: String,
@@ -147,11 +145,7 @@ impl ClientBuilder {
             timeout: Duration::from_secs(30),
             sign_timeout: Duration::from_secs(180),
             max_response_bytes: 1024 * 1024,
-            http_client: None,
-            #[cfg(feature = "reqwest")]
-            reqwest_client: None,
-            clock: None,
-            retry: RetryPolicy::default(),
+            transport: TransportOptions::default(),
             remote_name: DEFAULT_REMOTE_NAME.to_owned(),
             prompt_text: DEFAULT_PROMPT_TEXT.to_owned(),
             authorize_text: DEFAULT_AUTHORIZE_TEXT.to_owned(),
@@ -201,7 +195,7 @@ impl ClientBuilder {
 
     /// Uses your own [`HttpClient`]. Timeouts are then that client's business.
     pub fn http_client(mut self, client: Arc<dyn HttpClient>) -> Self {
-        self.http_client = Some(client);
+        self.transport.http_client = Some(client);
         self
     }
 
@@ -210,20 +204,20 @@ impl ClientBuilder {
     /// `redirect::Policy::none()`.
     #[cfg(feature = "reqwest")]
     pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
-        self.reqwest_client = Some(client);
+        self.transport.reqwest_client = Some(client);
         self
     }
 
     /// The clock (default: the system clock); it dates and ages pending redirect requests and
     /// paces retries.
     pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = Some(clock);
+        self.transport.clock = Some(clock);
         self
     }
 
     /// Retries of the key listing (a GET); the sign call is never repeated.
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.transport.retry = retry;
         self
     }
 
@@ -311,27 +305,25 @@ impl ClientBuilder {
         };
         let base = BaseUrl::parse(&format!("{scheme}://{}:{}", self.host, self.port))
             .map_err(auth_core::Error::from)?;
-        let clock: SharedClock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let clock: SharedClock = self
+            .transport
+            .clock
+            .clone()
+            .unwrap_or_else(|| Arc::new(SystemClock));
+        // Two transports over one client: the listing (retried, short timeout) and the sign
+        // call (never repeated, waits for the user).
         let transport = |timeout: Duration, retry: RetryPolicy| -> Result<Transport, Error> {
-            let mut b = Transport::builder(base.clone())
-                .user_agent("logonbox", env!("CARGO_PKG_VERSION"))
-                .clock(clock.clone())
-                .retry(retry)
-                .config(HttpConfig {
-                    connect_timeout: self.connect_timeout,
-                    timeout,
-                    max_response_bytes: self.max_response_bytes,
-                });
-            if let Some(c) = &self.http_client {
-                b = b.http_client(c.clone());
-            }
-            #[cfg(feature = "reqwest")]
-            if let Some(c) = &self.reqwest_client {
-                b = b.reqwest_client(c.clone());
-            }
-            Ok(b.build()?)
+            let mut options = self.transport.clone();
+            options.clock = Some(clock.clone());
+            options.retry = retry;
+            options.config = HttpConfig {
+                connect_timeout: self.connect_timeout,
+                timeout,
+                max_response_bytes: self.max_response_bytes,
+            };
+            Ok(options.build(base.clone(), "logonbox", env!("CARGO_PKG_VERSION"))?)
         };
-        let api = transport(self.timeout, self.retry.clone())?;
+        let api = transport(self.timeout, self.transport.retry.clone())?;
         let sign = transport(self.sign_timeout, RetryPolicy::none())?;
         Ok(Client {
             inner: Arc::new(Inner {
