@@ -276,8 +276,8 @@ impl CookieJar {
             } else {
                 c.domain == host || (c.domain.contains('.') && domain_match(&host, &c.domain))
             };
-            let problem = if !c.path.starts_with('/') || c.path.chars().any(char::is_control) {
-                Some("its path does not start with `/`")
+            let problem = if !valid_path(&c.path) {
+                Some("its path is not absolute or holds control characters")
             } else if c.domain.is_empty() || c.domain != c.domain.to_ascii_lowercase() {
                 Some("its domain is empty or not lower case")
             } else if !covers && c.host_only {
@@ -298,6 +298,13 @@ impl CookieJar {
     pub(crate) fn values(&self) -> Vec<String> {
         self.cookies.iter().map(|c| c.value.clone()).collect()
     }
+}
+
+/// A cookie path we store and accept on resume: absolute and free of control characters. Used
+/// by both [`CookieJar::store`] and [`CookieJar::validate_for`], so a jar filled from responses
+/// always validates.
+fn valid_path(path: &str) -> bool {
+    path.starts_with('/') && !path.chars().any(char::is_control)
 }
 
 /// RFC 6265 cookie-name / cookie-value characters, and the size limit.
@@ -337,7 +344,9 @@ fn parse_set_cookie(input: &str, url: &Url, now: SystemTime) -> Option<Cookie> {
             "domain" if !val.is_empty() => {
                 domain = Some(val.trim_start_matches('.').to_ascii_lowercase());
             }
-            "path" if val.starts_with('/') => path = Some(val.to_owned()),
+            // A malformed Path is ignored (the default path applies), as RFC 6265 §5.2.4 does
+            // for one that does not start with `/`.
+            "path" if valid_path(val) => path = Some(val.to_owned()),
             "expires" => expires = parse_cookie_date(val).or(expires),
             "max-age" => {
                 if let Ok(n) = val.parse::<i64>() {
@@ -643,6 +652,26 @@ mod tests {
             header(&saved, "https://iam.example.com/").as_deref(),
             Some("s=v")
         );
+    }
+
+    /// Found by `fuzz/fuzz_targets/airlock_iam_cookies.rs` (reproducers in
+    /// `fuzz/regressions/airlock_iam_cookies/`): a `Path` with a control character was stored,
+    /// and the saved jar then failed `validate_for`, so the flow could not be resumed.
+    #[test]
+    fn a_jar_filled_from_responses_always_validates() {
+        let from = url("https://iam.example.com/auth/rest/");
+        let mut jar = CookieJar::new();
+        assert!(jar.store(
+            "JSESSIONID=4f1c0b7e; Path=/auth\trest; HttpOnly",
+            &from,
+            now()
+        ));
+        assert!(jar.store("Q=; Path=/\u{0}", &from, now()));
+        assert!(jar.validate_for(&from).is_ok());
+        // The malformed paths were ignored: the default path applies and the cookies are sent.
+        let header = jar.cookie_header(&from, now()).unwrap();
+        let header = header.to_str().unwrap();
+        assert!(header.contains("JSESSIONID=4f1c0b7e"), "{header}");
     }
 
     #[test]
