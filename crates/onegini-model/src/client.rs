@@ -317,10 +317,11 @@ impl ClientConfig {
 
     /// Sets the PBKDF2 iteration count for new PIN-protected tokens (default 10 000).
     pub fn pbkdf2_iterations(mut self, iterations: u32) -> Result<Self, Error> {
-        if iterations == 0 {
-            return Err(Error::Configuration(
-                "pbkdf2 iterations must be above 0".into(),
-            ));
+        if iterations == 0 || iterations > crate::crypto::MAX_ITERATIONS {
+            return Err(Error::Configuration(format!(
+                "pbkdf2 iterations must be between 1 and {}",
+                crate::crypto::MAX_ITERATIONS
+            )));
         }
         self.pbkdf2_iterations = iterations;
         Ok(self)

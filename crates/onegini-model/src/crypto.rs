@@ -40,6 +40,11 @@ use crate::pin::Pin;
 /// The keystream label (spec §3.3).
 pub const KEYSTREAM_LABEL: &[u8] = b"onegini-model/rt";
 
+/// The most PBKDF2 iterations a blob may ask for (about 1.7 s on a laptop-class core; the
+/// default is 10 000). The count is read from storage, so without a bound an edited file could
+/// make one PIN attempt run for many minutes.
+pub const MAX_ITERATIONS: u32 = 10_000_000;
+
 /// The random source failed, or a parameter is out of range.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -50,6 +55,9 @@ pub enum CryptoError {
     /// PBKDF2 iterations must be above zero.
     #[error("PBKDF2 iterations must be above zero")]
     ZeroIterations,
+    /// More PBKDF2 iterations than [`MAX_ITERATIONS`].
+    #[error("PBKDF2 iterations above the maximum of {MAX_ITERATIONS}")]
+    TooManyIterations,
     /// A stored blob is malformed (bad hex, wrong lengths).
     #[error("malformed protected secret: {0}")]
     Malformed(&'static str),
@@ -130,6 +138,9 @@ fn keystream(
     len: usize,
 ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     let iterations = NonZeroU32::new(iterations).ok_or(CryptoError::ZeroIterations)?;
+    if iterations.get() > MAX_ITERATIONS {
+        return Err(CryptoError::TooManyIterations);
+    }
     if len > 32 {
         return Err(CryptoError::Malformed("secrets are at most 32 bytes"));
     }
@@ -301,6 +312,12 @@ mod tests {
             (
                 r#"{"salt":"00","iterations":0,"ciphertext":"00"}"#.to_owned(),
                 CryptoError::ZeroIterations,
+            ),
+            (
+                // Found by fuzz/fuzz_targets/onegini_model_pin_secret.rs: an edited count would
+                // make one PIN attempt run for many minutes.
+                r#"{"salt":"00","iterations":4294967295,"ciphertext":"00"}"#.to_owned(),
+                CryptoError::TooManyIterations,
             ),
             (
                 format!(
