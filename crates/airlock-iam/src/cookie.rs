@@ -207,7 +207,7 @@ impl CookieJar {
     pub fn cookie_header(&self, url: &Url, now: SystemTime) -> Option<HeaderValue> {
         // The url crate lower-cases domain hosts already; done once here, not per cookie.
         let host = url.host_str()?.to_ascii_lowercase();
-        let secure_channel = url.scheme() == "https" || is_loopback(url);
+        let secure_channel = url.scheme() == "https" || auth_core::base_url::is_loopback_url(url);
         let mut matching: Vec<&Cookie> = self
             .cookies
             .iter()
@@ -441,15 +441,6 @@ fn path_match(request_path: &str, cookie_path: &str) -> bool {
         || (request_path.starts_with(cookie_path)
             && (cookie_path.ends_with('/')
                 || request_path.as_bytes().get(cookie_path.len()) == Some(&b'/')))
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }
 
 #[cfg(test)]

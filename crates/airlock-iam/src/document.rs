@@ -476,10 +476,8 @@ impl fmt::Debug for QrCode {
 }
 
 fn scrub_str(text: &mut String, secrets: &[&str]) {
-    for secret in secrets {
-        if text.contains(secret) {
-            *text = text.replace(secret, "[redacted]");
-        }
+    if secrets.iter().any(|s| !s.is_empty() && text.contains(s)) {
+        *text = auth_core::error::scrub_secrets(text, secrets);
     }
 }
 

@@ -77,7 +77,7 @@ impl BaseUrl {
 
     /// Whether the base URL points at a loopback address.
     pub fn is_loopback(&self) -> bool {
-        self.url.host().is_some_and(|h| is_loopback(&h))
+        is_loopback_url(&self.url)
     }
 
     /// The path part of the base URL, without a trailing slash (`""` for none).
@@ -104,6 +104,13 @@ impl BaseUrl {
         url.set_query(query);
         url
     }
+}
+
+/// Whether `url`'s host is a loopback address (`127.0.0.0/8`, `::1`, `localhost`): the one place
+/// where plain `http://` is allowed, and where a provider may treat `http` like `https` (e.g.
+/// sending `Secure` cookies to a local emulator).
+pub fn is_loopback_url(url: &Url) -> bool {
+    url.host().is_some_and(|h| is_loopback(&h))
 }
 
 fn is_loopback(host: &Host<&str>) -> bool {

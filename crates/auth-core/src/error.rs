@@ -134,12 +134,7 @@ impl ErrorBody {
     /// Scrubbing happens on the whole body before truncation, so a secret cut in half by the
     /// limit cannot survive either.
     pub fn new(raw: &[u8], secrets: &[&str]) -> Self {
-        let mut text = String::from_utf8_lossy(raw).into_owned();
-        for secret in secrets.iter().filter(|s| !s.is_empty()) {
-            if text.contains(secret) {
-                text = text.replace(secret, "[redacted]");
-            }
-        }
+        let mut text = scrub_secrets(&String::from_utf8_lossy(raw), secrets);
         let truncated = text.len() > ERROR_BODY_LIMIT;
         if truncated {
             let mut cut = ERROR_BODY_LIMIT;
@@ -188,6 +183,28 @@ impl fmt::Display for ErrorBody {
         }
         Ok(())
     }
+}
+
+/// Replaces every occurrence of each non-empty string in `secrets` by `[redacted]`.
+///
+/// For text that may echo what a request carried (error descriptions, provider messages)
+/// before it reaches an error, a log or `Debug`. Scrub before truncating, so a secret cut in
+/// half by a length limit cannot survive.
+///
+/// ```
+/// assert_eq!(
+///     auth_core::error::scrub_secrets("bad code 123456 for tok_abc", &["123456", "tok_abc", ""]),
+///     "bad code [redacted] for [redacted]"
+/// );
+/// ```
+pub fn scrub_secrets(text: &str, secrets: &[&str]) -> String {
+    let mut out = text.to_owned();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        if out.contains(secret) {
+            out = out.replace(secret, "[redacted]");
+        }
+    }
+    out
 }
 
 /// What kind of transport failure happened.

@@ -60,13 +60,10 @@ impl ApiError {
 
 fn scrub(text: &str, secrets: &[&str]) -> String {
     // Scrub the whole text first, so a secret cut by the length limit cannot survive.
-    let mut out = text.to_owned();
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        if out.contains(secret) {
-            out = out.replace(secret, "[redacted]");
-        }
-    }
-    out.chars().take(1024).collect()
+    auth_core::error::scrub_secrets(text, secrets)
+        .chars()
+        .take(1024)
+        .collect()
 }
 
 /// Everything that can go wrong in this crate.
