@@ -20,8 +20,49 @@ pub use secrecy::{ExposeSecret, SecretBox, SecretString};
 
 /// Defines a string secret newtype with a redacted `Debug`, no `Display`, zeroize on drop,
 /// `new(impl Into<String>)` and `expose_secret(&self) -> &str`.
+///
+/// Ending the definition with `serde` also makes it (de)serialize as a plain JSON string, for
+/// secrets that are part of a wire format (tokens in responses, stored state). Opt-in, because
+/// serializing exposes the value: never put such a type in anything that is logged.
+///
+/// ```
+/// auth_core::secret_type! {
+///     /// A session token, as the API sends it.
+///     pub struct SessionToken;
+///     serde
+/// }
+///
+/// let t: SessionToken = serde_json::from_str("\"tok_123\"").unwrap();
+/// assert_eq!(t.expose_secret(), "tok_123");
+/// assert_eq!(format!("{t:?}"), "SessionToken([redacted])");
+/// assert_eq!(serde_json::to_string(&t).unwrap(), "\"tok_123\"");
+/// ```
 #[macro_export]
 macro_rules! secret_type {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident; serde) => {
+        $crate::secret_type! {
+            $(#[$meta])*
+            $vis struct $name;
+        }
+
+        impl $crate::wire::__serde::Serialize for $name {
+            fn serialize<S: $crate::wire::__serde::Serializer>(
+                &self,
+                s: S,
+            ) -> ::std::result::Result<S::Ok, S::Error> {
+                s.serialize_str(self.expose_secret())
+            }
+        }
+
+        impl<'de> $crate::wire::__serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::wire::__serde::Deserializer<'de>>(
+                d: D,
+            ) -> ::std::result::Result<Self, D::Error> {
+                <::std::string::String as $crate::wire::__serde::Deserialize>::deserialize(d)
+                    .map($name::new)
+            }
+        }
+    };
     ($(#[$meta:meta])* $vis:vis struct $name:ident;) => {
         $(#[$meta])*
         #[derive(Clone)]

@@ -12,10 +12,7 @@
 //!   (RFC 7009 style), fingerprint authenticator registration at
 //!   `/oauth/v1/authenticators/fingerprint`, and the PIN policy delivered with the DCR answer.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroize;
 
 use crate::pin::PinPolicy;
 
@@ -36,35 +33,26 @@ pub const CLIENT_STATUS_PATH: &str = "/oauth/v1/client/status";
 /// A user resource the model's resource gateway serves (model choice).
 pub const USER_RESOURCE_PATH: &str = "/resources/v1/user";
 
-/// A string that is a secret on the wire (client secret, token): redacted `Debug`, no
-/// `Display`, zeroized on drop, serialized transparently.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(transparent)]
-pub struct SecretField(String);
+auth_core::secret_type! {
+    /// A secret string on the wire (tokens, client secret): redacted `Debug`, no `Display`,
+    /// zeroized on drop, serialized transparently.
+    pub struct SecretField;
+    serde
+}
 
-impl SecretField {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        SecretField(value.into())
-    }
-
-    /// The secret value. Use it only where it must be sent or computed with.
-    pub fn expose_secret(&self) -> &str {
-        &self.0
+impl Default for SecretField {
+    fn default() -> Self {
+        SecretField::new(String::new())
     }
 }
 
-impl fmt::Debug for SecretField {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
+impl PartialEq for SecretField {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose_secret() == other.expose_secret()
     }
 }
 
-impl Drop for SecretField {
-    fn drop(&mut self) {
-        self.0.zeroize();
-    }
-}
+impl Eq for SecretField {}
 
 /// DCR round 1: the app identifies itself and asks for a challenge (model choice).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
