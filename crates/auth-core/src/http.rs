@@ -36,7 +36,8 @@ pub type HttpResponse = Response<Vec<u8>>;
 /// implements it, which is handy in tests.
 #[async_trait]
 pub trait HttpClient: Send + Sync {
-    /// Sends `request` once. Must not follow redirects.
+    /// Sends `request` once. Must not follow redirects, and its errors must not quote the
+    /// request URL (queries may carry tokens; the default client drops it).
     async fn execute(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
 }
 

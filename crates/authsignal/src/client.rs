@@ -266,30 +266,6 @@ fn with_query(path: String, query: &[(&'static str, String)]) -> String {
 
 const NO_BODY: Option<&()> = None;
 
-/// Rebuilds a transport error without `secrets` (as sent, or form-encoded as in a query):
-/// the HTTP client's error text includes the request URL.
-fn scrub_transport_error(e: auth_core::Error, secrets: &[&str]) -> auth_core::Error {
-    let auth_core::Error::Transport(t) = e else {
-        return e;
-    };
-    if secrets.iter().all(|s| s.is_empty()) {
-        return auth_core::Error::Transport(t);
-    }
-    let mut parts = Vec::new();
-    let mut source = std::error::Error::source(&t);
-    while let Some(s) = source {
-        parts.push(s.to_string());
-        source = s.source();
-    }
-    let mut text = parts.join(": ");
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-        text = text.replace(*secret, "[redacted]");
-        text = text.replace(&encoded, "[redacted]");
-    }
-    auth_core::TransportError::new(t.kind(), text).into()
-}
-
 impl Client {
     /// A client for `region` with the default timeouts and retry policy.
     pub fn new(secret: SecretKey, region: Region) -> Result<Self, Error> {
@@ -339,8 +315,9 @@ impl Client {
         self.send_scrubbed(method, path, body, replay, &[]).await
     }
 
-    /// [`Client::send`] for a request whose URL carries secrets (a token in the query): a
-    /// transport error's text names the URL, so it is rebuilt with `secrets` redacted.
+    /// [`Client::send`] for a request carrying secrets (a token in the query, codes in the
+    /// body): they are scrubbed, raw and form-encoded, from the API's error answers. Transport
+    /// errors never name the URL (auth-core's adapter drops it).
     async fn send_scrubbed<B: Serialize>(
         &self,
         method: Method,
@@ -367,10 +344,8 @@ impl Client {
             .body(bytes)
             .map_err(|e| InvalidInput::new("request", e.to_string()))?;
         tracing::debug!(target: "authsignal", %method, path = path.split('?').next().unwrap_or(""), "request");
-        let response = t
-            .send(request, replay)
-            .await
-            .map_err(|e| scrub_transport_error(e, secrets))?;
+        // Transport errors carry no URL (auth-core's adapter drops it), so no token either.
+        let response = t.send(request, replay).await?;
         let status = response.status();
         tracing::debug!(target: "authsignal", status = status.as_u16(), "response");
         if status.is_success() {
@@ -1046,8 +1021,7 @@ mod tests {
             !shown.contains(token) && !shown.contains(&encoded),
             "{shown}"
         );
-        // (auth-core's reqwest adapter drops URLs from transport errors; this crate also
-        // scrubs request secrets from them, for custom HttpClients that keep the URL.)
+        // (auth-core's reqwest adapter drops URLs from transport errors.)
     }
 
     /// A server that echoes the request body in its error description: the tokens and codes
