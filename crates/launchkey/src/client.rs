@@ -258,7 +258,7 @@ struct ApiErrorBody {
     error_data: Option<Value>,
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -289,10 +289,6 @@ impl fmt::Debug for Emulator {
     }
 }
 
-fn hex_id(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl Emulator {
     /// Starts an emulator on a random loopback port, on the system clock.
     pub async fn start() -> Result<Self, Error> {
@@ -361,9 +357,9 @@ impl Emulator {
         let d = crate::md5::md5(username.as_bytes());
         let user = EmulatedUser {
             username: username.to_owned(),
-            service_user_hash: format!("suh{}", hex_id(&d)),
-            org_user_hash: format!("ouh{}", hex_id(&d[..8])),
-            user_push_id: format!("upi{}", hex_id(&d[8..])),
+            service_user_hash: format!("suh{}", crate::client::hex(&d)),
+            org_user_hash: format!("ouh{}", crate::client::hex(&d[..8])),
+            user_push_id: format!("upi{}", crate::client::hex(&d[8..])),
             device_id: uuid::Uuid::new_v4().to_string(),
         };
         self.shared
