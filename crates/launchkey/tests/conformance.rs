@@ -56,11 +56,8 @@ async fn authorize_and_poll_until_approved() {
 async fn user_denies() {
     let s = setup().await;
     let id = s
-        .client
         .authorize(&AuthorizationRequest::new("alice").denial_reasons(reasons()))
-        .await
-        .unwrap()
-        .id;
+        .await;
     s.emulator.deny(&id, Some("NO")).unwrap();
     let r = s.client.wait_for_response(&id, &fast_poll()).await.unwrap();
     assert!(!r.authorized && !r.fraud);
@@ -71,11 +68,8 @@ async fn user_denies() {
 async fn user_denies_as_fraud_with_denial_reason() {
     let s = setup().await;
     let id = s
-        .client
         .authorize(&AuthorizationRequest::new("alice").denial_reasons(reasons()))
-        .await
-        .unwrap()
-        .id;
+        .await;
     s.emulator.deny_fraud(&id, Some("FR")).unwrap();
     let r = s.client.wait_for_response(&id, &fast_poll()).await.unwrap();
     assert!(!r.authorized && r.fraud);
@@ -86,12 +80,7 @@ async fn user_denies_as_fraud_with_denial_reason() {
 #[tokio::test]
 async fn authorization_fails_on_device() {
     let s = setup().await;
-    let id = s
-        .client
-        .authorize(&AuthorizationRequest::new("alice"))
-        .await
-        .unwrap()
-        .id;
+    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
     s.emulator.fail(&id, AuthResponseReason::Sensor).unwrap();
     let r = s.client.wait_for_response(&id, &fast_poll()).await.unwrap();
     assert!(!r.authorized);
@@ -102,12 +91,7 @@ async fn authorization_fails_on_device() {
 async fn legacy_auth_package_is_decoded() {
     let s = setup().await;
     s.emulator.set_legacy_packages(true);
-    let id = s
-        .client
-        .authorize(&AuthorizationRequest::new("alice"))
-        .await
-        .unwrap()
-        .id;
+    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
     s.emulator.approve(&id).unwrap();
     let r = s.client.wait_for_response(&id, &fast_poll()).await.unwrap();
     assert!(r.authorized && r.legacy_package);
@@ -138,11 +122,8 @@ async fn second_request_while_pending_is_authorization_in_progress() {
 async fn request_expires_after_ttl() {
     let s = setup().await;
     let id = s
-        .client
         .authorize(&AuthorizationRequest::new("alice").ttl(Duration::from_secs(30)))
-        .await
-        .unwrap()
-        .id;
+        .await;
     s.emulator.expire(&id).unwrap();
     assert_eq!(
         s.client.get_authorization_response(&id).await.unwrap(),
@@ -161,12 +142,7 @@ async fn request_expires_after_ttl() {
 #[tokio::test]
 async fn cancel_pending_request() {
     let s = setup().await;
-    let id = s
-        .client
-        .authorize(&AuthorizationRequest::new("alice"))
-        .await
-        .unwrap()
-        .id;
+    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
     s.client.cancel_authorization_request(&id).await.unwrap();
     assert!(matches!(
         s.client.get_authorization_response(&id).await,
@@ -177,12 +153,7 @@ async fn cancel_pending_request() {
 #[tokio::test]
 async fn session_start_and_end() {
     let s = setup().await;
-    let id = s
-        .client
-        .authorize(&AuthorizationRequest::new("alice"))
-        .await
-        .unwrap()
-        .id;
+    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
     s.emulator.approve(&id).unwrap();
     s.client.session_start("alice", Some(&id)).await.unwrap();
     assert!(s.emulator.has_session(s.service_id, "alice"));
@@ -201,12 +172,7 @@ async fn totp_verify() {
 #[tokio::test]
 async fn webhook_authorization_response() {
     let s = setup().await;
-    let id = s
-        .client
-        .authorize(&AuthorizationRequest::new("alice"))
-        .await
-        .unwrap()
-        .id;
+    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
     s.emulator.approve(&id).unwrap();
     let wh = s
         .emulator

@@ -210,11 +210,8 @@ async fn deny_deny_fraud_and_fail() {
         DenialReason::new("N1", "Changed my mind", false),
     ];
     let id = s
-        .client
         .authorize(&AuthorizationRequest::new("alice").denial_reasons(reasons.clone()))
-        .await
-        .unwrap()
-        .id;
+        .await;
     s.emulator.deny(&id, Some("N1")).unwrap();
     let r = poll(&s.client, &id).await;
     assert!(!r.authorized && !r.fraud);
@@ -222,23 +219,15 @@ async fn deny_deny_fraud_and_fail() {
     assert_eq!(r.denial_reason.as_deref(), Some("N1"));
 
     let id = s
-        .client
         .authorize(&AuthorizationRequest::new("bob").denial_reasons(reasons))
-        .await
-        .unwrap()
-        .id;
+        .await;
     s.emulator.deny_fraud(&id, Some("F1")).unwrap();
     let r = poll(&s.client, &id).await;
     assert!(!r.authorized && r.fraud);
     assert_eq!(r.response_type, Some(AuthResponseType::Denied));
     assert_eq!(r.denial_reason.as_deref(), Some("F1"));
 
-    let id = s
-        .client
-        .authorize(&AuthorizationRequest::new("carol"))
-        .await
-        .unwrap()
-        .id;
+    let id = s.authorize(&AuthorizationRequest::new("carol")).await;
     s.emulator.fail(&id, AuthResponseReason::Sensor).unwrap();
     let r = poll(&s.client, &id).await;
     assert!(!r.authorized);
@@ -249,12 +238,7 @@ async fn deny_deny_fraud_and_fail() {
 #[tokio::test]
 async fn authorized_but_not_approved_fails_closed_and_unknown_values_survive() {
     let s = setup().await;
-    let id = s
-        .client
-        .authorize(&AuthorizationRequest::new("alice"))
-        .await
-        .unwrap()
-        .id;
+    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
     let mut answer = PhoneAnswer::new(
         AuthResponseType::Authorized,
         AuthResponseReason::Other("NEW_REASON".into()),
@@ -280,23 +264,13 @@ async fn authorized_but_not_approved_fails_closed_and_unknown_values_survive() {
 async fn legacy_auth_package_decodes() {
     let s = setup().await;
     s.emulator.set_legacy_packages(true);
-    let id = s
-        .client
-        .authorize(&AuthorizationRequest::new("alice"))
-        .await
-        .unwrap()
-        .id;
+    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
     s.emulator.approve(&id).unwrap();
     let r = poll(&s.client, &id).await;
     assert!(r.authorized && r.legacy_package);
     assert_eq!(r.response_type, None);
     assert_eq!(r.service_pins.len(), 3);
-    let id = s
-        .client
-        .authorize(&AuthorizationRequest::new("bob"))
-        .await
-        .unwrap()
-        .id;
+    let id = s.authorize(&AuthorizationRequest::new("bob")).await;
     s.emulator.deny(&id, None).unwrap();
     assert!(!poll(&s.client, &id).await.authorized);
 }
@@ -414,12 +388,7 @@ async fn ttl_expiry_on_a_shared_fake_clock() {
 #[tokio::test]
 async fn wait_for_response_returns_the_answer() {
     let s = setup().await;
-    let id = s
-        .client
-        .authorize(&AuthorizationRequest::new("alice"))
-        .await
-        .unwrap()
-        .id;
+    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
     let (emulator, id2) = (&s.emulator, id.clone());
     let answer = async move {
         tokio::time::sleep(Duration::from_millis(150)).await;
@@ -447,12 +416,7 @@ async fn unknown_request_polls_as_pending() {
 #[tokio::test]
 async fn cancel_then_poll_and_cancel_again() {
     let s = setup().await;
-    let id = s
-        .client
-        .authorize(&AuthorizationRequest::new("alice"))
-        .await
-        .unwrap()
-        .id;
+    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
     s.client.cancel_authorization_request(&id).await.unwrap();
     assert!(matches!(
         s.client.get_authorization_response(&id).await,
@@ -463,12 +427,7 @@ async fn cancel_then_poll_and_cancel_again() {
         Err(Error::AuthorizationCanceled)
     ));
     assert_eq!(s.emulator.pending_request("alice"), None);
-    let id = s
-        .client
-        .authorize(&AuthorizationRequest::new("alice"))
-        .await
-        .unwrap()
-        .id;
+    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
     s.emulator.approve(&id).unwrap();
     assert!(matches!(
         s.client.cancel_authorization_request(&id).await,
@@ -479,12 +438,7 @@ async fn cancel_then_poll_and_cancel_again() {
 #[tokio::test]
 async fn sessions_start_and_end() {
     let s = setup().await;
-    let id = s
-        .client
-        .authorize(&AuthorizationRequest::new("alice"))
-        .await
-        .unwrap()
-        .id;
+    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
     s.emulator.approve(&id).unwrap();
     s.client.session_start("alice", Some(&id)).await.unwrap();
     assert!(s.emulator.has_session(s.service_id, "alice"));
@@ -616,12 +570,7 @@ async fn api_key_rotation_refetches_by_kid() {
         .unwrap();
     let new_kid = s.emulator.rotate_api_key().unwrap();
     // Responses are now signed under a kid the client has not seen: it fetches it by kid.
-    let id = s
-        .client
-        .authorize(&AuthorizationRequest::new("bob"))
-        .await
-        .unwrap()
-        .id;
+    let id = s.authorize(&AuthorizationRequest::new("bob")).await;
     assert_eq!(
         s.client
             .api_key(&new_kid)
@@ -638,12 +587,7 @@ async fn api_key_rotation_refetches_by_kid() {
 #[tokio::test]
 async fn webhooks_authorization_response_and_session_end() {
     let s = setup().await;
-    let id = s
-        .client
-        .authorize(&AuthorizationRequest::new("alice"))
-        .await
-        .unwrap()
-        .id;
+    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
     s.emulator.deny_fraud(&id, None).unwrap();
     let wh = s
         .emulator
@@ -1021,12 +965,7 @@ async fn base_url_with_path_prefix_is_signed_with_the_full_path() {
 async fn polling_survives_rate_limiting_and_server_errors() {
     use launchkey::emulator::Fault;
     let s = setup().await;
-    let id = s
-        .client
-        .authorize(&AuthorizationRequest::new("alice"))
-        .await
-        .unwrap()
-        .id;
+    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
     s.emulator.approve(&id).unwrap();
     // A GET is retried by the transport on 429/503, each attempt signed afresh.
     s.emulator.inject(Fault::Status(429)).unwrap();

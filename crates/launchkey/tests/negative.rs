@@ -112,12 +112,7 @@ async fn every_response_fault_is_a_typed_error() {
 #[tokio::test]
 async fn poll_answer_for_another_request_is_rejected() {
     let s = setup().await;
-    let id = s
-        .client
-        .authorize(&AuthorizationRequest::new("alice"))
-        .await
-        .unwrap()
-        .id;
+    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
     s.emulator.approve(&id).unwrap();
     s.emulator.inject(Fault::WrongRequestId).unwrap();
     match s.client.get_authorization_response(&id).await.unwrap_err() {
@@ -134,12 +129,7 @@ async fn poll_answer_for_another_request_is_rejected() {
         "{err:?}"
     );
     // Faults on body-less (204) responses too: a hash claim without a body.
-    let other = s
-        .client
-        .authorize(&AuthorizationRequest::new("bob"))
-        .await
-        .unwrap()
-        .id;
+    let other = s.authorize(&AuthorizationRequest::new("bob")).await;
     s.emulator.inject(Fault::WrongBodyHash).unwrap();
     let err = s
         .client
@@ -303,12 +293,7 @@ async fn invalid_request_options_send_nothing() {
 #[tokio::test]
 async fn webhook_rejections() {
     let s = setup().await;
-    let id = s
-        .client
-        .authorize(&AuthorizationRequest::new("alice"))
-        .await
-        .unwrap()
-        .id;
+    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
     s.emulator.approve(&id).unwrap();
     let wh = s
         .emulator
@@ -409,12 +394,7 @@ async fn webhook_rejections() {
 #[tokio::test]
 async fn webhook_bad_jwe_bodies() {
     let s = setup().await;
-    let id = s
-        .client
-        .authorize(&AuthorizationRequest::new("alice"))
-        .await
-        .unwrap()
-        .id;
+    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
     s.emulator.approve(&id).unwrap();
     let good = s.emulator.authorization_webhook(&id, "/wh").unwrap();
     let text = String::from_utf8(good.body.clone()).unwrap();
@@ -475,12 +455,7 @@ async fn webhook_bad_jwe_bodies() {
 #[tokio::test]
 async fn no_secret_in_debug_or_display() {
     let s = setup().await;
-    let id = s
-        .client
-        .authorize(&AuthorizationRequest::new("alice"))
-        .await
-        .unwrap()
-        .id;
+    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
     let mut answer = launchkey::emulator::PhoneAnswer::new(
         launchkey::AuthResponseType::Authorized,
         launchkey::AuthResponseReason::Approved,

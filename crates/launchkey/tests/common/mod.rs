@@ -39,6 +39,16 @@ pub mod emu {
         pub service_id: ServiceId,
     }
 
+    impl Setup {
+        /// Creates an authorization request (which must succeed) and returns its id.
+        pub async fn authorize(
+            &self,
+            request: &launchkey::AuthorizationRequest,
+        ) -> launchkey::AuthRequestId {
+            self.client.authorize(request).await.unwrap().id
+        }
+    }
+
     /// An emulator with one service (key A) and users alice, bob, carol; a client for it.
     pub async fn setup() -> Setup {
         let emulator = Emulator::start().await.unwrap();
