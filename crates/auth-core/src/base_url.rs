@@ -31,7 +31,7 @@ impl BaseUrl {
     /// Parses and validates a base URL.
     pub fn parse(input: &str) -> Result<Self, ConfigError> {
         let invalid = |reason: &str| ConfigError::InvalidUrl {
-            url: redact_userinfo(input),
+            url: redact_url(input),
             reason: reason.to_owned(),
         };
         let url = Url::parse(input.trim()).map_err(|e| invalid(&e.to_string()))?;
@@ -121,15 +121,76 @@ fn is_loopback(host: &Host<&str>) -> bool {
     }
 }
 
-fn redact_userinfo(input: &str) -> String {
-    match Url::parse(input) {
-        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
-            let _ = u.set_username("");
-            let _ = u.set_password(None);
-            u.to_string()
+/// A URL (absolute or relative, valid or not) fit for an error message or a log: user name and
+/// password, query values and the fragment are replaced by `[redacted]`; scheme, host, port,
+/// path and query parameter names are kept.
+///
+/// Queries and fragments carry tokens (`?token=…`, OAuth's `#access_token=…`), and a URL that
+/// fails to parse is just as likely to: the redaction is textual, so it works on both.
+///
+/// ```
+/// use auth_core::base_url::redact_url;
+///
+/// assert_eq!(
+///     redact_url("https://user:PW@host:99999/v1?token=abc&x=1#frag"),
+///     "https://[redacted]@host:99999/v1?token=[redacted]&x=[redacted]#[redacted]"
+/// );
+/// assert_eq!(redact_url("/v1/users?token=abc"), "/v1/users?token=[redacted]");
+/// assert_eq!(redact_url("https://api.example.com/v1"), "https://api.example.com/v1");
+/// ```
+pub fn redact_url(input: &str) -> String {
+    const R: &str = "[redacted]";
+    let (before_fragment, fragment) = match input.split_once('#') {
+        Some((b, _)) => (b, true),
+        None => (input, false),
+    };
+    let (before_query, query) = match before_fragment.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (before_fragment, None),
+    };
+    let mut out = String::with_capacity(input.len());
+    match before_query.split_once("://") {
+        Some((scheme, rest)) => {
+            out.push_str(scheme);
+            out.push_str("://");
+            let (authority, path) = match rest.find('/') {
+                Some(i) => rest.split_at(i),
+                None => (rest, ""),
+            };
+            match authority.rsplit_once('@') {
+                Some((_, host)) => {
+                    out.push_str(R);
+                    out.push('@');
+                    out.push_str(host);
+                }
+                None => out.push_str(authority),
+            }
+            out.push_str(path);
         }
-        _ => input.to_owned(),
+        None => out.push_str(before_query),
     }
+    if let Some(query) = query {
+        out.push('?');
+        for (i, pair) in query.split('&').enumerate() {
+            if i > 0 {
+                out.push('&');
+            }
+            match pair.split_once('=') {
+                Some((name, _)) => {
+                    out.push_str(name);
+                    out.push('=');
+                    out.push_str(R);
+                }
+                None if pair.is_empty() => {}
+                None => out.push_str(R),
+            }
+        }
+    }
+    if fragment {
+        out.push('#');
+        out.push_str(R);
+    }
+    out
 }
 
 impl fmt::Debug for BaseUrl {
@@ -201,6 +262,18 @@ mod tests {
         }
         let err = BaseUrl::parse("https://u:hunter2@example.com").unwrap_err();
         assert!(!err.to_string().contains("hunter2"));
+        // A URL that does not even parse is redacted too: credentials and query values.
+        for (bad, secret) in [
+            ("https://user:PW1234@host:99999", "PW1234"),
+            ("https://host:99999/?token=tok_abc", "tok_abc"),
+            ("https://example.com/?token=tok_abc", "tok_abc"),
+            ("https://example.com/#access_token=tok_abc", "tok_abc"),
+        ] {
+            let err = BaseUrl::parse(bad).unwrap_err();
+            let shown = format!("{err} {err:?}");
+            assert!(!shown.contains(secret), "{shown}");
+            assert!(shown.contains("[redacted]"), "{shown}");
+        }
     }
 
     #[test]

@@ -51,6 +51,20 @@ pub enum Error {
         /// How many attempts were made before it passed.
         attempts: u32,
     },
+    /// The server asked to be called again later than the deadline allows (a `Retry-After` or
+    /// poll hint that reaches past it), so waiting was given up at once instead of at the
+    /// deadline.
+    #[error(
+        "the server asked to wait {retry_after:?}, past the deadline ({remaining:?} left) after {attempts} attempt(s)"
+    )]
+    HintBeyondDeadline {
+        /// What the server asked for.
+        retry_after: Duration,
+        /// What was left of the deadline.
+        remaining: Duration,
+        /// How many attempts were made.
+        attempts: u32,
+    },
     /// The operation was cancelled by the caller.
     #[error("cancelled")]
     Cancelled,
@@ -115,8 +129,10 @@ impl Error {
 
     /// Whether this is a timeout (transport timeout or an exceeded deadline).
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::DeadlineExceeded { .. })
-            || matches!(self, Error::Transport(t) if t.kind() == TransportErrorKind::Timeout)
+        matches!(
+            self,
+            Error::DeadlineExceeded { .. } | Error::HintBeyondDeadline { .. }
+        ) || matches!(self, Error::Transport(t) if t.kind() == TransportErrorKind::Timeout)
     }
 }
 
@@ -185,26 +201,154 @@ impl fmt::Display for ErrorBody {
     }
 }
 
-/// Replaces every occurrence of each non-empty string in `secrets` by `[redacted]`.
+/// Replaces every occurrence of each non-empty string in `secrets`, in every spelling a server
+/// may echo it in, by `[redacted]`.
 ///
 /// For text that may echo what a request carried (error descriptions, provider messages)
 /// before it reaches an error, a log or `Debug`. Scrub before truncating, so a secret cut in
 /// half by a length limit cannot survive.
 ///
+/// Besides the raw text, each secret is caught
+/// - JSON-escaped (`"` and `\` escaped, and non-ASCII as `\u00fc` or `\u00FC`),
+/// - percent-encoded (RFC 3986 or form style, space as `+` or `%20`, upper- or lower-case hex),
+/// - base64-encoded (standard or URL-safe alphabet), also inside a longer encoded value at any
+///   alignment: `Basic base64(client_id:secret)` loses the secret's part.
+///
+/// Encoded forms shorter than [`MIN_ENCODED_FORM`] characters are not scrubbed, so a short
+/// secret cannot blank out unrelated text.
+///
 /// ```
+/// use auth_core::error::scrub_secrets;
+///
 /// assert_eq!(
-///     auth_core::error::scrub_secrets("bad code 123456 for tok_abc", &["123456", "tok_abc", ""]),
+///     scrub_secrets("bad code 123456 for tok_abc", &["123456", "tok_abc", ""]),
 ///     "bad code [redacted] for [redacted]"
+/// );
+/// // base64 of "client:s3cr3t-value", as in an HTTP Basic header
+/// let echoed = "got Authorization: Basic Y2xpZW50OnMzY3IzdC12YWx1ZQ==";
+/// assert!(!scrub_secrets(echoed, &["s3cr3t-value"]).contains("MzY3IzdC12YWx1"));
+/// // a password with a quote, echoed inside JSON
+/// assert_eq!(
+///     scrub_secrets(r#"{"password":"p\"w\u00fcrd"}"#, &["p\"würd"]),
+///     r#"{"password":"[redacted]"}"#
 /// );
 /// ```
 pub fn scrub_secrets(text: &str, secrets: &[&str]) -> String {
     let mut out = text.to_owned();
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        if out.contains(secret) {
-            out = out.replace(secret, "[redacted]");
+        for form in secret_forms(secret) {
+            if out.contains(form.as_str()) {
+                out = out.replace(form.as_str(), "[redacted]");
+            }
         }
     }
     out
+}
+
+/// The shortest encoded form of a secret that [`scrub_secrets`] removes (the raw form is always
+/// removed, whatever its length).
+pub const MIN_ENCODED_FORM: usize = 6;
+
+/// Every spelling of `secret` that [`scrub_secrets`] looks for, longest first.
+fn secret_forms(secret: &str) -> Vec<String> {
+    let mut forms = vec![secret.to_owned()];
+    let mut add = |form: String| {
+        if form.len() >= MIN_ENCODED_FORM && !forms.contains(&form) {
+            forms.push(form);
+        }
+    };
+    add(json_escaped(secret, false, false));
+    add(json_escaped(secret, true, false));
+    add(json_escaped(secret, true, true));
+    add(json_escaped(secret, false, false).replace('/', "\\/"));
+    for upper in [true, false] {
+        for plus in [true, false] {
+            for whatwg in [true, false] {
+                add(percent_encoded(secret, plus, whatwg, upper));
+            }
+        }
+    }
+    for core in base64_cores(secret.as_bytes()) {
+        add(core);
+    }
+    forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    forms
+}
+
+/// JSON string escaping (without the quotes); `ascii` also escapes non-ASCII as `\uXXXX`.
+fn json_escaped(s: &str, ascii: bool, upper_hex: bool) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut utf16 = [0u16; 2];
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || (ascii && !c.is_ascii()) => {
+                for unit in c.encode_utf16(&mut utf16) {
+                    let _ = if upper_hex {
+                        write!(out, "\\u{unit:04X}")
+                    } else {
+                        write!(out, "\\u{unit:04x}")
+                    };
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Percent-encoding of every byte but the unreserved ones: RFC 3986's (`-._~`) or, with
+/// `whatwg`, the form encoder's (`*-._`); `plus` writes a space as `+`.
+fn percent_encoded(s: &str, plus: bool, whatwg: bool, upper_hex: bool) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(s.len() * 3);
+    for &b in s.as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => out.push(char::from(b)),
+            b'~' if !whatwg => out.push('~'),
+            b'*' if whatwg => out.push('*'),
+            b' ' if plus => out.push('+'),
+            b => {
+                let _ = if upper_hex {
+                    write!(out, "%{b:02X}")
+                } else {
+                    write!(out, "%{b:02x}")
+                };
+            }
+        }
+    }
+    out
+}
+
+/// The base64 characters that `secret` alone determines when it sits at each of the three byte
+/// alignments inside a longer encoded value, in both alphabets.
+fn base64_cores(secret: &[u8]) -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let mut cores = Vec::new();
+    for offset in 0..3usize {
+        let mut buf = vec![0u8; offset];
+        buf.extend_from_slice(secret);
+        // Character i covers bits [6i, 6i+6): keep those inside the secret's bits.
+        let start = (8 * offset).div_ceil(6);
+        let end = 8 * (offset + secret.len()) / 6;
+        if end <= start {
+            continue;
+        }
+        for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+            let encoded = engine.encode(&buf);
+            if let Some(core) = encoded.get(start..end) {
+                cores.push(core.to_owned());
+            }
+        }
+        zeroize::Zeroize::zeroize(&mut buf);
+    }
+    cores
 }
 
 /// What kind of transport failure happened.
@@ -278,4 +422,105 @@ pub enum ConfigError {
         /// Why it was rejected.
         reason: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+
+    const SECRETS: &[&str] = &[
+        "sk_live_4f1e\"9\\ü/x y+z",
+        "123456",
+        "rt.eyJhbGciOi-_~long.refresh",
+        "pässwörd \"quoted\" \\ back",
+    ];
+
+    fn assert_scrubbed(text: &str, secret: &str) {
+        let out = scrub_secrets(text, &[secret]);
+        assert!(out.contains("[redacted]"), "nothing scrubbed in {text:?}");
+        for form in secret_forms(secret) {
+            assert!(!out.contains(&form), "{form:?} survived in {out:?}");
+        }
+    }
+
+    #[test]
+    fn raw_json_and_percent_forms_are_scrubbed() {
+        for secret in SECRETS {
+            assert_scrubbed(&format!("raw: {secret}."), secret);
+            // serde_json's escaping, and an ASCII-only escaper (Python's json.dumps).
+            let json = serde_json::to_string(secret).unwrap();
+            assert_scrubbed(&format!("{{\"echo\":{json}}}"), secret);
+            assert_scrubbed(
+                &format!("echo: \"{}\"", json_escaped(secret, true, false)),
+                secret,
+            );
+            assert_scrubbed(
+                &format!("echo: \"{}\"", json_escaped(secret, true, true)),
+                secret,
+            );
+            // Form encoding (as a body echoed back) and strict percent-encoding (a path or query).
+            let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+            assert_scrubbed(&format!("body was code={form}&x=1"), secret);
+            assert_scrubbed(
+                &format!("path /v1/{}", percent_encoded(secret, false, false, false)),
+                secret,
+            );
+        }
+    }
+
+    #[test]
+    fn base64_at_any_alignment_is_scrubbed() {
+        for secret in SECRETS {
+            for prefix in ["", "a", "ab", "client_id:", "x:"] {
+                for suffix in ["", ":", "tail"] {
+                    let plain = format!("{prefix}{secret}{suffix}");
+                    let std = STANDARD.encode(plain.as_bytes());
+                    let out = scrub_secrets(&format!("Authorization: Basic {std}"), &[secret]);
+                    assert!(out.contains("[redacted]"), "{plain:?} -> {out}");
+                    let url = URL_SAFE_NO_PAD.encode(plain.as_bytes());
+                    let out2 = scrub_secrets(&format!("state={url}"), &[secret]);
+                    assert!(out2.contains("[redacted]"), "{plain:?} -> {out2}");
+                    // What survives can no longer be decoded back to the secret.
+                    for survivor in [out, out2] {
+                        for piece in survivor.split("[redacted]") {
+                            let tail = piece.rsplit(' ').next().unwrap_or_default();
+                            let decoded = STANDARD
+                                .decode(tail.trim_start_matches("state="))
+                                .unwrap_or_default();
+                            assert!(
+                                !String::from_utf8_lossy(&decoded).contains(secret),
+                                "{survivor}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn short_encoded_forms_do_not_blank_out_text() {
+        // A 2-character secret: its raw form goes, its tiny encodings are left alone.
+        let out = scrub_secrets("ok ab T0s= done", &["ab"]);
+        assert_eq!(out, "ok [redacted] T0s= done");
+        assert_eq!(scrub_secrets("nothing here", &["123456"]), "nothing here");
+    }
+
+    #[test]
+    fn error_body_keeps_no_form_of_a_secret() {
+        let secret = "p\"w\\ü rd-0123";
+        let body = format!(
+            "{{\"message\":\"bad password {}\",\"form\":\"{}\",\"auth\":\"{}\"}}",
+            json_escaped(secret, true, false),
+            percent_encoded(secret, true, false, true),
+            STANDARD.encode(format!("user:{secret}"))
+        );
+        let err = Error::status(400, body.as_bytes(), &[secret]);
+        let shown = format!("{err} {err:?}");
+        for form in secret_forms(secret) {
+            assert!(!shown.contains(&form), "{form:?} in {shown}");
+        }
+    }
 }

@@ -159,7 +159,11 @@ impl HttpClient for ReqwestClient {
             .extensions()
             .get::<RequestTimeout>()
             .map_or(self.timeout, |t| t.0);
-        let mut req = reqwest::Request::try_from(request)
+        // Request bodies carry secrets (tokens, OTPs, passwords): reqwest gets a buffer that is
+        // wiped when it lets go of it, not a plain copy left behind in freed memory.
+        let (parts, body) = request.into_parts();
+        let body = bytes::Bytes::from_owner(WipedOnDrop(body));
+        let mut req = reqwest::Request::try_from(Request::from_parts(parts, body))
             .map_err(|e| TransportError::new(TransportErrorKind::Other, e))?;
         *req.timeout_mut() = Some(timeout);
         let mut resp = self.client.execute(req).await.map_err(transport_error)?;
@@ -191,6 +195,24 @@ impl HttpClient for ReqwestClient {
         builder
             .body(body)
             .map_err(|e| TransportError::new(TransportErrorKind::Other, e))
+    }
+}
+
+/// A request body that zeroizes itself when reqwest drops it.
+#[cfg(feature = "reqwest")]
+struct WipedOnDrop(Vec<u8>);
+
+#[cfg(feature = "reqwest")]
+impl AsRef<[u8]> for WipedOnDrop {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+#[cfg(feature = "reqwest")]
+impl Drop for WipedOnDrop {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
     }
 }
 
@@ -540,6 +562,10 @@ impl Transport {
         } else {
             1
         };
+        // One overall deadline for the call: every attempt and every pause between attempts
+        // comes out of it (a slow server cannot take the timeout once per attempt).
+        let mut limit: Option<Duration> = None;
+        let mut remaining = Duration::MAX;
         let mut attempt = 1;
         loop {
             let mut req = build(attempt)?;
@@ -547,18 +573,26 @@ impl Transport {
                 req.headers_mut()
                     .insert(USER_AGENT, self.user_agent.clone());
             }
-            // The total timeout is enforced here too, whatever the client does with it.
-            let limit = req
-                .extensions()
-                .get::<RequestTimeout>()
-                .map_or(self.timeout, |t| t.0);
-            let outcome = match tokio::time::timeout(limit, self.client.execute(req)).await {
+            let total = *limit.get_or_insert_with(|| {
+                req.extensions()
+                    .get::<RequestTimeout>()
+                    .map_or(self.timeout, |t| t.0)
+            });
+            if remaining == Duration::MAX {
+                remaining = total;
+            }
+            // The client gets what is left of the deadline, and the deadline is enforced here
+            // too, whatever the client does with it.
+            req.extensions_mut().insert(RequestTimeout(remaining));
+            let sent_at = tokio::time::Instant::now();
+            let outcome = match tokio::time::timeout(remaining, self.client.execute(req)).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err(TransportError::new(
                     TransportErrorKind::Timeout,
-                    format!("no complete response within {limit:?}"),
+                    format!("no complete response within {total:?} ({attempt} attempt(s))"),
                 )),
             };
+            remaining = remaining.saturating_sub(sent_at.elapsed());
             let retry_hint = match &outcome {
                 Err(e)
                     if matches!(
@@ -576,7 +610,13 @@ impl Transport {
             match retry_hint {
                 Some(hint) if attempt < max_attempts => {
                     let delay = self.retry.delay(attempt, hint);
+                    if delay >= remaining {
+                        // The pause (often the server's own Retry-After) reaches past the
+                        // deadline: hand back what we have instead of waiting in vain.
+                        return Ok(outcome?);
+                    }
                     self.clock.sleep(delay).await;
+                    remaining -= delay;
                     attempt += 1;
                 }
                 _ => return Ok(outcome?),
@@ -602,8 +642,7 @@ impl Transport {
                 .headers()
                 .get(http::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
-                .unwrap_or("(no location)")
-                .to_owned();
+                .map_or_else(|| "(no location)".to_owned(), crate::base_url::redact_url);
             return Err(TransportError::new(
                 TransportErrorKind::Redirect,
                 format!(

@@ -30,16 +30,24 @@ impl<T> PollStatus<T> {
 }
 
 /// How to poll.
+///
+/// Build it with [`PollConfig::default`] or [`PollConfig::every`] and the `with_*` methods; it
+/// may gain fields.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct PollConfig {
     /// Wait before the second attempt (default 1 s).
     pub interval: Duration,
     /// Multiplier applied to the wait after each pending attempt (default 1.0: a fixed interval).
     pub backoff: f64,
-    /// The longest wait between two attempts (default 10 s).
+    /// The longest wait between two attempts that the poller chooses itself (default 10 s). A
+    /// server's hint may be longer: it is honoured up to the deadline.
     pub max_interval: Duration,
     /// Give up this long after the first attempt (default 5 minutes).
     pub deadline: Duration,
+    /// Random spread of each wait, as a fraction (default 0.1: ±10 %), so that step-ups started
+    /// together do not poll in lockstep. A server's hint is only ever lengthened by it.
+    pub jitter: f64,
 }
 
 impl Default for PollConfig {
@@ -49,9 +57,13 @@ impl Default for PollConfig {
             backoff: 1.0,
             max_interval: Duration::from_secs(10),
             deadline: Duration::from_secs(300),
+            jitter: DEFAULT_JITTER,
         }
     }
 }
+
+/// The default spread of poll waits: ±10 %.
+pub const DEFAULT_JITTER: f64 = 0.1;
 
 impl PollConfig {
     /// A fixed interval with the given deadline.
@@ -62,6 +74,25 @@ impl PollConfig {
             max_interval: interval.max(Duration::from_secs(10)),
             ..PollConfig::default()
         }
+    }
+
+    /// Sets the deadline.
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Sets the back-off multiplier and the longest self-chosen wait.
+    pub fn with_backoff(mut self, backoff: f64, max_interval: Duration) -> Self {
+        self.backoff = backoff;
+        self.max_interval = max_interval;
+        self
+    }
+
+    /// Sets the jitter fraction (0 turns it off: waits are then exact, as tests like them).
+    pub fn with_jitter(mut self, jitter: f64) -> Self {
+        self.jitter = jitter;
+        self
     }
 }
 
@@ -76,7 +107,7 @@ impl PollConfig {
 /// use std::time::Duration;
 ///
 /// let clock = FakeClock::at_unix(0);
-/// let cfg = PollConfig::every(Duration::from_secs(2), Duration::from_secs(60));
+/// let cfg = PollConfig::every(Duration::from_secs(2), Duration::from_secs(60)).with_jitter(0.0);
 /// let value: Result<u32, auth_core::Error> = poll_until(&clock, &cfg, |n| async move {
 ///     Ok(if n < 3 { PollStatus::pending() } else { PollStatus::Ready(n) })
 /// })
@@ -113,8 +144,21 @@ where
             .into());
         }
         let remaining = config.deadline - spent;
-        let pause = hint.unwrap_or(wait).min(config.max_interval).min(remaining);
-        clock.sleep(pause).await;
+        // A server's hint never shortens the interval, and is honoured beyond `max_interval`
+        // up to the deadline; one that reaches past the deadline ends the wait now, saying so.
+        let pause = match hint {
+            Some(hint) if hint > remaining => {
+                return Err(Error::HintBeyondDeadline {
+                    retry_after: hint,
+                    remaining,
+                    attempts: n,
+                }
+                .into());
+            }
+            Some(hint) => jittered(hint.max(wait), 0.0, config.jitter),
+            None => jittered(wait, config.jitter, config.jitter),
+        };
+        clock.sleep(pause.min(remaining)).await;
         wait = scale(wait, config.backoff).min(config.max_interval);
         n = n.saturating_add(1);
     }
@@ -161,6 +205,23 @@ where
     .await
 }
 
+/// `d` spread randomly over `[d·(1-below), d·(1+above)]` (fractions clamped to 0..=0.5).
+fn jittered(d: Duration, below: f64, above: f64) -> Duration {
+    let clamp = |f: f64| {
+        if f.is_finite() {
+            f.clamp(0.0, 0.5)
+        } else {
+            0.0
+        }
+    };
+    let (below, above) = (clamp(below), clamp(above));
+    if below == 0.0 && above == 0.0 {
+        return d;
+    }
+    let factor = 1.0 - below + fastrand::f64() * (below + above);
+    Duration::try_from_secs_f64(d.as_secs_f64() * factor).unwrap_or(d)
+}
+
 fn scale(d: Duration, factor: f64) -> Duration {
     if !factor.is_finite() || factor <= 1.0 {
         return d;
@@ -176,7 +237,8 @@ mod tests {
     #[tokio::test]
     async fn stops_at_deadline_with_typed_error() {
         let clock = FakeClock::at_unix(0);
-        let cfg = PollConfig::every(Duration::from_secs(3), Duration::from_secs(10));
+        let cfg =
+            PollConfig::every(Duration::from_secs(3), Duration::from_secs(10)).with_jitter(0.0);
         let r: Result<(), Error> =
             poll_until(&clock, &cfg, |_| async { Ok(PollStatus::pending()) }).await;
         match r {
@@ -198,6 +260,7 @@ mod tests {
             backoff: 2.0,
             max_interval: Duration::from_secs(5),
             deadline: Duration::from_secs(100),
+            jitter: 0.0,
         };
         let r: Result<u32, Error> = poll_until(&clock, &cfg, |n| async move {
             Ok(match n {
@@ -214,7 +277,89 @@ mod tests {
         .await;
         assert_eq!(r.unwrap(), 7);
         let secs: Vec<u64> = clock.sleeps().iter().map(|d| d.as_secs()).collect();
-        assert_eq!(secs, vec![1, 2, 4, 5, 4, 5]);
+        // A hint shorter than the interval does not shorten it; a long one is honoured in
+        // full (beyond max_interval), since it fits before the deadline.
+        assert_eq!(secs, vec![1, 2, 4, 5, 5, 60]);
+    }
+
+    #[tokio::test]
+    async fn a_zero_hint_never_makes_a_tight_loop() {
+        let clock = FakeClock::at_unix(0);
+        let cfg =
+            PollConfig::every(Duration::from_secs(2), Duration::from_secs(20)).with_jitter(0.0);
+        let r: Result<(), Error> = poll_until(&clock, &cfg, |_| async {
+            Ok(PollStatus::Pending {
+                retry_after: Some(Duration::ZERO),
+            })
+        })
+        .await;
+        assert!(
+            matches!(r, Err(Error::DeadlineExceeded { attempts: 11, .. })),
+            "{r:?}"
+        );
+        assert!(clock.sleeps().iter().all(|d| *d == Duration::from_secs(2)));
+    }
+
+    #[tokio::test]
+    async fn a_hint_past_the_deadline_ends_the_wait_with_a_typed_error() {
+        let clock = FakeClock::at_unix(0);
+        let cfg = PollConfig::every(Duration::from_secs(1), Duration::from_secs(30));
+        let r: Result<(), Error> = poll_until(&clock, &cfg, |n| async move {
+            Ok(PollStatus::Pending {
+                retry_after: (n == 2).then_some(Duration::from_secs(120)),
+            })
+        })
+        .await;
+        match r {
+            Err(Error::HintBeyondDeadline {
+                retry_after,
+                remaining,
+                attempts,
+            }) => {
+                assert_eq!(retry_after, Duration::from_secs(120));
+                assert!(remaining < Duration::from_secs(30));
+                assert_eq!(attempts, 2);
+            }
+            other => panic!("{other:?}"),
+        }
+        // It did not sleep the hint away first.
+        assert!(clock.unix_seconds() < 5);
+    }
+
+    #[tokio::test]
+    async fn waits_are_spread_by_jitter_and_hints_are_only_lengthened() {
+        let clock = FakeClock::at_unix(0);
+        let cfg = PollConfig::every(Duration::from_secs(10), Duration::from_secs(100_000));
+        let r: Result<u32, Error> = poll_until(&clock, &cfg, |n| async move {
+            Ok(match n {
+                200 => PollStatus::Ready(n),
+                n if n % 2 == 0 => PollStatus::Pending {
+                    retry_after: Some(Duration::from_secs(20)),
+                },
+                _ => PollStatus::pending(),
+            })
+        })
+        .await;
+        assert_eq!(r.unwrap(), 200);
+        let sleeps = clock.sleeps();
+        let (hinted, plain): (Vec<_>, Vec<_>) = sleeps
+            .iter()
+            .enumerate()
+            .partition(|(i, _)| (i + 1) % 2 == 0);
+        for (_, d) in &plain {
+            assert!(
+                **d >= Duration::from_secs(9) && **d <= Duration::from_secs(11),
+                "{d:?}"
+            );
+        }
+        for (_, d) in &hinted {
+            assert!(
+                **d >= Duration::from_secs(20) && **d <= Duration::from_secs(22),
+                "{d:?}"
+            );
+        }
+        let distinct: std::collections::HashSet<_> = plain.iter().map(|(_, d)| **d).collect();
+        assert!(distinct.len() > 10, "waits are not spread: {distinct:?}");
     }
 
     #[tokio::test]

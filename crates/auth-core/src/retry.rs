@@ -6,7 +6,8 @@
 //! and pushes to a phone — is sent exactly once, whatever happens.
 //!
 //! A replayable request is retried on connection errors, timeouts, 429 and 503, honouring
-//! `Retry-After` (seconds or HTTP date, capped), otherwise with full-jitter exponential back-off.
+//! `Retry-After` (seconds or HTTP date; never shorter than the back-off, bounded by the call's
+//! overall deadline), otherwise with full-jitter exponential back-off.
 
 use std::time::{Duration, SystemTime};
 
@@ -49,7 +50,8 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// Back-off before the first retry; doubles each time.
     pub base_delay: Duration,
-    /// The longest back-off (and the longest `Retry-After` honoured).
+    /// The longest back-off the policy chooses itself (a server's `Retry-After` may be longer;
+    /// the call's overall deadline bounds it).
     pub max_delay: Duration,
 }
 
@@ -77,19 +79,25 @@ impl RetryPolicy {
         status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE
     }
 
-    /// The delay before retry number `retry` (1-based): the server's `Retry-After` when given
-    /// (capped at `max_delay`), else full jitter over `base_delay * 2^(retry-1)` (capped).
+    /// The delay before retry number `retry` (1-based): full jitter over
+    /// `base_delay * 2^(retry-1)` (capped at `max_delay`, never below half of it), or the
+    /// server's `Retry-After` when that is longer.
+    ///
+    /// A hint never shortens the back-off (a `Retry-After: 0` does not make a tight loop), and
+    /// it is not cut at `max_delay`: the server knows best. What bounds it is the call's overall
+    /// deadline, which the transport checks: a hint that reaches past it ends the retries.
     pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
-        if let Some(hint) = retry_after {
-            return hint.min(self.max_delay);
-        }
         let exp = self
             .base_delay
             .saturating_mul(1u32 << retry.saturating_sub(1).min(16))
             .min(self.max_delay);
         let millis = u64::try_from(exp.as_millis()).unwrap_or(u64::MAX);
         // Full jitter, but never less than half the back-off so retries do not bunch up.
-        Duration::from_millis(millis / 2 + fastrand::u64(0..=millis / 2))
+        let backoff = Duration::from_millis(millis / 2 + fastrand::u64(0..=millis / 2));
+        match retry_after {
+            Some(hint) => hint.max(backoff),
+            None => backoff,
+        }
     }
 }
 
@@ -136,14 +144,20 @@ mod tests {
             assert!(d3 >= Duration::from_millis(200) && d3 <= Duration::from_millis(400));
             assert!(p.delay(30, None) <= Duration::from_secs(1));
         }
+        // A long hint is honoured as it is (the call's deadline bounds it, not max_delay).
         assert_eq!(
             p.delay(1, Some(Duration::from_secs(60))),
-            Duration::from_secs(1)
+            Duration::from_secs(60)
         );
         assert_eq!(
             p.delay(1, Some(Duration::from_millis(300))),
             Duration::from_millis(300)
         );
+        // A zero (or short) hint never shortens the back-off.
+        for _ in 0..50 {
+            assert!(p.delay(1, Some(Duration::ZERO)) >= Duration::from_millis(50));
+            assert!(p.delay(3, Some(Duration::from_millis(1))) >= Duration::from_millis(200));
+        }
     }
 
     #[test]

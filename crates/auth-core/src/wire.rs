@@ -28,11 +28,50 @@
 /// assert_eq!(serde_json::to_string(&new).unwrap(), "\"QUARANTINE\"");
 /// assert_eq!(Decision::Block.to_string(), "BLOCK");
 /// ```
+///
+/// Where a provider's official SDK normalises case before comparing (LaunchKey upper-cases auth
+/// method types and lower-cases policy factor types), start the body with `case_insensitive;`:
+/// known values then match in any ASCII case, and unknown ones are still kept exactly as sent.
+///
+/// ```
+/// auth_core::wire_enum! {
+///     case_insensitive;
+///     /// A factor.
+///     pub enum Factor {
+///         /// Something the user knows.
+///         Knowledge => "KNOWLEDGE",
+///     }
+/// }
+///
+/// assert_eq!(Factor::from_wire("knowledge"), Factor::Knowledge);
+/// assert_eq!(Factor::from_wire("Knowledge").as_str(), "KNOWLEDGE");
+/// assert_eq!(Factor::from_wire("telepathy"), Factor::Other("telepathy".into()));
+/// ```
 #[macro_export]
 macro_rules! wire_enum {
+    (case_insensitive; $(#[$meta:meta])* $vis:vis enum $name:ident {
+        $($(#[$vmeta:meta])* $variant:ident => $wire:literal,)*
+    }) => {
+        $crate::wire_enum!(@define [$(#[$meta])*] $vis $name
+            [$($(#[$vmeta])* $variant => $wire,)*]
+            |s| {
+                $(if s.eq_ignore_ascii_case($wire) { return $name::$variant; })*
+                $name::Other(s.to_owned())
+            });
+    };
     ($(#[$meta:meta])* $vis:vis enum $name:ident {
         $($(#[$vmeta:meta])* $variant:ident => $wire:literal,)*
     }) => {
+        $crate::wire_enum!(@define [$(#[$meta])*] $vis $name
+            [$($(#[$vmeta])* $variant => $wire,)*]
+            |s| match s {
+                $($wire => $name::$variant,)*
+                other => $name::Other(other.to_owned()),
+            });
+    };
+    (@define [$(#[$meta:meta])*] $vis:vis $name:ident
+        [$($(#[$vmeta:meta])* $variant:ident => $wire:literal,)*]
+        |$s:ident| $from_wire:expr) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         #[non_exhaustive]
@@ -52,11 +91,8 @@ macro_rules! wire_enum {
             }
 
             /// Maps a wire string (unknown values become `Other`; never fails).
-            pub fn from_wire(s: &str) -> Self {
-                match s {
-                    $($wire => $name::$variant,)*
-                    other => $name::Other(other.to_owned()),
-                }
+            pub fn from_wire($s: &str) -> Self {
+                $from_wire
             }
         }
 

@@ -435,3 +435,148 @@ async fn the_timeout_holds_for_custom_clients_too() {
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
 }
+
+/// A server that answers every request with `status` and the given `Retry-After`, counting them.
+async fn hinting_server(status: u16, retry_after: &str) -> (MockServer, Arc<AtomicU32>) {
+    let server = MockServer::start().await;
+    let count = Arc::new(AtomicU32::new(0));
+    let c = count.clone();
+    let retry_after = retry_after.to_owned();
+    Mock::given(method("GET"))
+        .respond_with(move |_: &wiremock::Request| {
+            c.fetch_add(1, Ordering::SeqCst);
+            ResponseTemplate::new(status).insert_header("Retry-After", retry_after.as_str())
+        })
+        .mount(&server)
+        .await;
+    (server, count)
+}
+
+#[tokio::test]
+async fn retry_after_zero_does_not_retry_without_a_pause() {
+    let (server, count) = hinting_server(429, "0").await;
+    let clock = FakeClock::at_unix(1_000);
+    let t = transport(&server.uri(), &clock);
+    let resp = t
+        .send(req(&t, Method::GET, "/x"), Replay::ByMethod)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    assert_eq!(count.load(Ordering::SeqCst), 3);
+    let sleeps = clock.sleeps();
+    assert_eq!(sleeps.len(), 2);
+    // The back-off (100 ms base, doubling, at least half of it) still applies.
+    assert!(sleeps[0] >= Duration::from_millis(50), "{sleeps:?}");
+    assert!(sleeps[1] >= Duration::from_millis(100), "{sleeps:?}");
+}
+
+#[tokio::test]
+async fn a_long_retry_after_is_honoured_in_full_within_the_deadline() {
+    // max_delay is 20 s in `transport`; take a policy whose max_delay is far shorter.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "25"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let clock = FakeClock::at_unix(1_000);
+    let t = Transport::builder(BaseUrl::parse(&server.uri()).unwrap())
+        .clock(Arc::new(clock.clone()))
+        .retry(RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        })
+        .build()
+        .unwrap();
+    let resp = t
+        .send(req(&t, Method::GET, "/x"), Replay::ByMethod)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(25)]);
+}
+
+#[tokio::test]
+async fn a_retry_after_past_the_deadline_ends_the_retries_at_once() {
+    let (server, count) = hinting_server(503, "120").await;
+    let clock = FakeClock::at_unix(1_000);
+    let t = transport(&server.uri(), &clock); // total timeout: 30 s (default)
+    let resp = t
+        .send(req(&t, Method::GET, "/x"), Replay::ByMethod)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+    assert!(clock.sleeps().is_empty(), "{:?}", clock.sleeps());
+}
+
+#[tokio::test]
+async fn one_deadline_covers_every_attempt_of_a_call() {
+    // A slowloris server: accepts, reads, never answers. Three attempts are allowed, yet the
+    // call as a whole ends after one total timeout (before: one timeout per attempt).
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicU32::new(0));
+    let a = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            a.fetch_add(1, Ordering::SeqCst);
+            held.push(sock);
+        }
+    });
+    let timeout = Duration::from_millis(400);
+    let t = Transport::builder(BaseUrl::parse(&format!("http://{addr}")).unwrap())
+        .config(HttpConfig {
+            timeout,
+            ..HttpConfig::default()
+        })
+        .retry(RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(20),
+        })
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = t
+        .send(req(&t, Method::GET, "/"), Replay::ByMethod)
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(err.is_timeout(), "{err:?}");
+    // Three full attempts would take three timeouts; one deadline takes one (plus slack).
+    assert!(took < timeout * 2, "took {took:?}");
+    assert!(accepted.load(Ordering::SeqCst) >= 1);
+}
+
+#[tokio::test]
+async fn a_refused_redirect_does_not_quote_the_location_query() {
+    let server = MockServer::start().await;
+    Mock::given(path("/moved"))
+        .respond_with(ResponseTemplate::new(301).insert_header(
+            "Location",
+            "https://u:pw@evil.example/v1/users?token=tok_SECRET#at=x",
+        ))
+        .mount(&server)
+        .await;
+    let t = Transport::builder(BaseUrl::parse(&server.uri()).unwrap())
+        .build()
+        .unwrap();
+    let err = t
+        .send(req(&t, Method::GET, "/moved"), Replay::ByMethod)
+        .await
+        .unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("tok_SECRET"), "{shown}");
+    assert!(!shown.contains(":pw@"), "{shown}");
+    assert!(
+        shown.contains("evil.example/v1/users?token=[redacted]"),
+        "{shown}"
+    );
+}
