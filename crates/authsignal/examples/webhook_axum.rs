@@ -48,7 +48,8 @@ async fn webhook(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Sta
                     // Send `d.code` through your own SMS / e-mail provider here. Never log it.
                     println!(
                         "   {}: deliver a code to {} (code not shown)",
-                        event.event_type, d.to
+                        event.event_type,
+                        d.to.as_deref().unwrap_or("(no address)")
                     );
                 }
             }

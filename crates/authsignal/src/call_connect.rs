@@ -238,8 +238,8 @@ impl FinishCallRequest {
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
 pub struct FinishCallResponse {
-    /// Whether the outcome was recorded.
-    #[serde(default)]
+    /// Whether the outcome was recorded (`null` reads as `false`).
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub success: bool,
 }
 

@@ -1,5 +1,25 @@
 //! Response bodies: camelCase on the wire, unknown fields ignored, missing optional fields
 //! defaulted, unknown enum values kept.
+//!
+//! `null` reads as absent everywhere, as in the official SDKs: optional fields are `Option`s,
+//! and lists, flags and counters take `null` as their default. Only the fields a response is
+//! meaningless without are required (checked by `tests/null_tolerance.rs`, which sets every
+//! field of every recorded response to `null` in turn):
+//!
+//! | type | required fields |
+//! | --- | --- |
+//! | [`TrackResponse`] | `idempotencyKey`, `state` |
+//! | [`ActionResponse`], [`UpdateActionResponse`] | `state` |
+//! | [`ActionSummary`] | `actionCode`, `idempotencyKey`, `state` |
+//! | [`MatchedRule`] | `ruleId` |
+//! | [`UserSummary`] | `userId` |
+//! | [`UserAuthenticator`] | `userAuthenticatorId`, `verificationMethod` |
+//! | [`EnrollResponse`] | `authenticator` |
+//! | [`ChallengeResponse`] | `challengeId` |
+//! | [`ClaimResponse`] | `token` |
+//! | [`SessionTokens`] | `accessToken`, `refreshToken` |
+//! | [`ValidateSessionResponse`] | `user` (and its `userId`) |
+//! | [`Device`] | `deviceId` |
 
 use std::fmt;
 
@@ -38,14 +58,6 @@ impl<'de> Deserialize<'de> for EpochSeconds {
     }
 }
 
-fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
-
 /// The answer to **track**: the rules' decision.
 ///
 /// `Debug` redacts the token, and the query of `url` / `challenge_url` (it carries the token).
@@ -67,19 +79,19 @@ pub struct TrackResponse {
     #[serde(default)]
     pub token: Option<ChallengeToken>,
     /// Whether the user has at least one authenticator.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub is_enrolled: bool,
     /// Methods the user has enrolled.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub enrolled_verification_methods: Vec<VerificationMethod>,
     /// Methods the user may use for this action.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub allowed_verification_methods: Vec<VerificationMethod>,
     /// The method offered first.
     #[serde(default)]
     pub default_verification_method: Option<VerificationMethod>,
     /// The rules that matched.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub rule_ids: Vec<String>,
 }
 
@@ -163,7 +175,7 @@ pub struct ActionResponse {
     #[serde(default)]
     pub verification_method: Option<VerificationMethod>,
     /// The rules that matched.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub rules: Vec<MatchedRule>,
     /// Free-form output of the rules.
     #[serde(default)]
@@ -214,19 +226,19 @@ pub struct UpdateActionResponse {
 #[non_exhaustive]
 pub struct UserResponse {
     /// Whether the user has at least one authenticator.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub is_enrolled: bool,
     /// E-mail address.
     #[serde(default)]
     pub email: Option<String>,
     /// Whether the e-mail address is verified.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub email_verified: bool,
     /// Phone number.
     #[serde(default)]
     pub phone_number: Option<String>,
     /// Whether the phone number is verified.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub phone_number_verified: bool,
     /// User name.
     #[serde(default)]
@@ -238,10 +250,10 @@ pub struct UserResponse {
     #[serde(default)]
     pub custom: Option<Map<String, Value>>,
     /// Enrolled methods.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub enrolled_verification_methods: Vec<VerificationMethod>,
     /// Allowed methods.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub allowed_verification_methods: Vec<VerificationMethod>,
     /// The default method.
     #[serde(default)]
@@ -324,13 +336,13 @@ pub struct UserSummary {
     #[serde(default)]
     pub email: Option<String>,
     /// Whether the e-mail address is verified.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub email_verified: bool,
     /// Phone number.
     #[serde(default)]
     pub phone_number: Option<String>,
     /// Whether the phone number is verified.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub phone_number_verified: bool,
     /// User name.
     #[serde(default)]
@@ -343,7 +355,7 @@ pub struct UserSummary {
 #[non_exhaustive]
 pub struct QueryUsersResponse {
     /// The users on this page.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub users: Vec<UserSummary>,
     /// Present when there are more pages: pass it back as `last_evaluated_user_id`.
     #[serde(default)]
@@ -477,7 +489,7 @@ pub struct EnrollResponse {
     /// The new authenticator.
     pub authenticator: UserAuthenticator,
     /// Recovery codes (secrets: show them to the user once).
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub recovery_codes: Vec<RecoveryCode>,
 }
 
@@ -506,16 +518,16 @@ pub struct BatchEnrollFailure {
 #[non_exhaustive]
 pub struct BatchEnrollResponse {
     /// How many were sent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub total: u64,
     /// How many were imported.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub succeeded: u64,
     /// How many failed.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub failed: u64,
     /// The failures.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub failures: Vec<BatchEnrollFailure>,
 }
 
@@ -525,7 +537,7 @@ pub struct BatchEnrollResponse {
 #[non_exhaustive]
 pub struct ValidateChallengeResponse {
     /// True only when the challenge completed successfully.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub is_valid: bool,
     /// The action's state.
     #[serde(default)]
@@ -584,7 +596,7 @@ pub struct ChallengeResponse {
 #[non_exhaustive]
 pub struct VerifyResponse {
     /// Whether the code was right.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub is_verified: bool,
     /// The e-mail address verified.
     #[serde(default)]

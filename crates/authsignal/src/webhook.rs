@@ -468,7 +468,11 @@ impl RawEvent {
             time: self.time,
             tenant_id: self.tenant_id,
             event_type: self.event_type,
-            data: self.data.or(self.record).unwrap_or(Value::Null),
+            // `null` or absent: an empty object, so typed views see missing fields.
+            data: self
+                .data
+                .or(self.record)
+                .unwrap_or_else(|| Value::Object(serde_json::Map::new())),
         }
     }
 }
@@ -561,8 +565,9 @@ pub struct WebhookEvent {
     pub tenant_id: Option<String>,
     /// The type.
     pub event_type: EventType,
-    /// The event's `data` (or a batched log event's `record`). For `*.created` events it holds
-    /// an OTP in `code`: use [`WebhookEvent::delivery`] and never log `data`.
+    /// The event's `data` (or a batched log event's `record`; an empty object when absent or
+    /// `null`). For `*.created` events it holds an OTP in `code`: use
+    /// [`WebhookEvent::delivery`] and never log `data`.
     pub data: Value,
 }
 
@@ -614,8 +619,9 @@ fn redact_secrets(v: &mut Value) {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Delivery {
-    /// Where to send it.
-    pub to: String,
+    /// Where to send it (`email.created`, `sms.created`; `push.created` has none).
+    #[serde(default)]
+    pub to: Option<String>,
     /// The OTP (a secret).
     #[serde(default)]
     pub code: Option<VerificationCode>,
