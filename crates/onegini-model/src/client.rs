@@ -813,7 +813,9 @@ impl UserClient {
             client_id: issued.client_id.clone(),
             client_secret: issued.client_secret.clone(),
             pin_policy: issued.pin_policy.clone(),
-            max_pin_failures: issued.max_pin_failures,
+            max_pin_failures: issued
+                .max_pin_failures
+                .unwrap_or(wire::DEFAULT_MAX_PIN_FAILURES),
             fingerprint_allowed: issued.fingerprint_allowed,
         };
         let mut state = self.load()?;

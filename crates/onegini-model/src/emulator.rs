@@ -692,7 +692,7 @@ fn dcr_answer(
             client_id,
             client_secret: SecretField::new(secret),
             pin_policy: s.app.pin_policy.clone(),
-            max_pin_failures: s.app.max_pin_failures,
+            max_pin_failures: Some(s.app.max_pin_failures),
             fingerprint_allowed: s.app.fingerprint_allowed,
         },
     )

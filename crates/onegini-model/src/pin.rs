@@ -32,10 +32,15 @@ pub struct PinPolicy {
     /// The most times any one digit may occur (`None`: no limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_similar_digits: Option<usize>,
-    /// Whether sequences such as `12345` or `13579` are allowed.
+    /// Whether sequences such as `12345` or `13579` are allowed (absent or `null`: no).
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub sequences_allowed: bool,
     /// PINs that are never accepted.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "auth_core::json::null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub blocklist: Vec<String>,
 }
 

@@ -1,7 +1,16 @@
 //! Wire types: the JSON bodies the client and the Token Server model exchange.
 //!
-//! Plain serde types with no cryptography, so they compile for any target (wasm included).
-//! Secret fields are [`SecretField`]s: redacted `Debug`, zeroized on drop.
+//! Plain serde types. Secret fields are [`SecretField`]s: redacted `Debug`, zeroized on drop,
+//! compared in constant time.
+//!
+//! Reading is tolerant, as the official SDKs read: unknown fields are ignored, and `null` is the
+//! same as absent for every optional field and every list (`Option` fields read `null` as
+//! `None`; lists and defaulted fields use [`auth_core::json::null_as_default`]). Only these
+//! fields are required: [`DcrChallenge`] `registration_id` and `challenge`, [`DcrCredentials`]
+//! `client_id`, `client_secret` and (when a policy is sent) its `pin_length`,
+//! [`TokenResponse`] `access_token` and `token_type` (RFC 6749 §5.1), [`TokenError`] `error`
+//! (RFC 6749 §5.2), [`AuthenticatorRegistration`] `refresh_token` and [`UserResource`]
+//! `user_id`. `tests/tolerance.rs` checks this over every recorded response.
 //!
 //! What is documented and what is the model's own choice (spec §4):
 //! * authorization (`/oauth/authorize`, `/oauth/v1/authorize`) and token (`/oauth/token`,
@@ -32,6 +41,9 @@ pub const FINGERPRINT_PATH: &str = "/oauth/v1/authenticators/fingerprint";
 pub const CLIENT_STATUS_PATH: &str = "/oauth/v1/client/status";
 /// A user resource the model's resource gateway serves (model choice).
 pub const USER_RESOURCE_PATH: &str = "/resources/v1/user";
+/// Wrong PIN attempts before deregistration when the DCR answer does not say (the default of
+/// older Onegini client configurations, `max_pin_failures` / `kOGMaxPinFailures`).
+pub const DEFAULT_MAX_PIN_FAILURES: u32 = 3;
 
 auth_core::secret_type! {
     /// A secret string on the wire (tokens, client secret): redacted `Debug`, no `Display`,
@@ -99,12 +111,15 @@ pub struct DcrCredentials {
     pub client_id: String,
     /// 64 hex characters.
     pub client_secret: SecretField,
-    /// The application's PIN policy.
+    /// The application's PIN policy; absent or `null`: [`PinPolicy::default`].
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub pin_policy: PinPolicy,
-    /// Wrong PIN attempts before the user is deregistered.
-    pub max_pin_failures: u32,
-    /// Whether the application allows the fingerprint authenticator.
-    #[serde(default)]
+    /// Wrong PIN attempts before the user is deregistered; absent or `null`:
+    /// [`DEFAULT_MAX_PIN_FAILURES`] (the client only shows it: the server owns the counter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pin_failures: Option<u32>,
+    /// Whether the application allows the fingerprint authenticator (absent or `null`: no).
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub fingerprint_allowed: bool,
 }
 
@@ -167,7 +182,8 @@ impl TokenError {
 /// Fingerprint authenticator registration answer (model choice).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthenticatorRegistration {
-    /// `fingerprint`.
+    /// `fingerprint` (informative; absent or `null`: empty).
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub authenticator: String,
     /// A separate refresh token of kind fingerprint.
     pub refresh_token: SecretField,
@@ -177,6 +193,7 @@ pub struct AuthenticatorRegistration {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientStatusRequest {
     /// The `rt_id`s (public parts) of the profiles' refresh tokens.
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub refresh_token_ids: Vec<String>,
 }
 
@@ -185,6 +202,7 @@ pub struct ClientStatusRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientStatusResponse {
     /// Refresh token ids whose profiles were removed on the server.
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub revoked: Vec<String>,
 }
 
@@ -194,6 +212,7 @@ pub struct UserResource {
     /// The IdP's user id (never shown on the device as the profile id).
     pub user_id: String,
     /// The access token's scopes.
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub scopes: Vec<String>,
 }
 
@@ -216,7 +235,7 @@ mod tests {
             client_id: "ABC".into(),
             client_secret: SecretField::new("s3cr3t-value"),
             pin_policy: PinPolicy::default(),
-            max_pin_failures: 3,
+            max_pin_failures: Some(3),
             fingerprint_allowed: true,
         };
         let dbg = format!("{creds:?}");
