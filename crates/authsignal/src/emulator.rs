@@ -43,7 +43,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -138,6 +138,42 @@ impl Rule {
     pub fn named(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
         self
+    }
+}
+
+/// A failure the emulator answers the next authenticated request with, instead of serving it
+/// (see [`Emulator::inject`]). Faults queue up: one per request, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// This status, with an error body (`error`, `errorCode`, `errorDescription`, `message`).
+    Status(u16),
+    /// 429 `too_many_requests` with `Retry-After: <retry_after_secs>`.
+    RateLimited {
+        /// The `Retry-After` value, in seconds.
+        retry_after_secs: u64,
+    },
+}
+
+impl Fault {
+    fn reply(&self) -> (Reply, Option<u64>) {
+        let (status, retry_after) = match self {
+            Fault::Status(s) => (*s, None),
+            Fault::RateLimited { retry_after_secs } => (429, Some(*retry_after_secs)),
+        };
+        let code = match status {
+            400 | 422 => "invalid_request",
+            401 => "unauthorized",
+            403 => "forbidden",
+            404 => "not_found",
+            429 => "too_many_requests",
+            500..=599 => "internal_error",
+            _ => "error",
+        };
+        (
+            error(status, code, "Injected by the emulator."),
+            retry_after,
+        )
     }
 }
 
@@ -326,6 +362,7 @@ struct State {
     track_requests: usize,
     webhook_url: Option<String>,
     extra_webhook_secret: Option<SecretKey>,
+    faults: VecDeque<Fault>,
 }
 
 /// The running emulator. Dropping it stops the server.
@@ -386,6 +423,7 @@ impl Emulator {
             track_requests: 0,
             webhook_url: None,
             extra_webhook_secret: None,
+            faults: VecDeque::new(),
         }));
         Mock::given(wiremock::matchers::any())
             .respond_with(Router {
@@ -456,6 +494,12 @@ impl Emulator {
     /// Removes every rule of the default tenant.
     pub fn clear_rules(&self) {
         lock(&self.state).tenants[0].rules.clear();
+    }
+
+    /// Answers the next authenticated request (any tenant, any endpoint) with `fault`; several
+    /// calls queue several faults, one per request. A retried request meets the next one.
+    pub fn inject(&self, fault: Fault) {
+        lock(&self.state).faults.push_back(fault);
     }
 
     /// How many actions the default tenant holds.
@@ -747,6 +791,14 @@ impl Respond for Router {
             return ResponseTemplate::new(401)
                 .set_body_raw(UNAUTHORIZED_BODY.as_bytes().to_vec(), "application/json");
         };
+        if let Some(fault) = st.faults.pop_front() {
+            let ((status, body), retry_after) = fault.reply();
+            let mut r = respond_json(status, &body);
+            if let Some(secs) = retry_after {
+                r = r.insert_header("retry-after", secs.to_string().as_str());
+            }
+            return r;
+        }
         let path = request.url.path();
         let path = path.strip_prefix("/v1").unwrap_or(path);
         let Some(segments) = path

@@ -13,6 +13,7 @@
 //! | `CHALLENGE_REQUIRED`, `REVIEW_REQUIRED` | pending (`Expired` once the handle's TTL passed) |
 //! | `BLOCK`, `CHALLENGE_FAILED`, `REVIEW_FAILED` | `Denied` |
 //! | anything else | `Failed` |
+//! | *429 after the transport's retries* | pending, with the server's `Retry-After` as the hint (else [`RATE_LIMITED_WAIT`]); `Expired` once the handle's TTL passed |
 //!
 //! When the user comes back from the pre-built UI with `?token=`, prefer
 //! [`Client::finish_step_up`], which validates the token server-side for the handle's user and
@@ -34,6 +35,9 @@ pub const PROVIDER: &str = "authsignal";
 
 /// How long a step-up waits by default: the track token's lifetime (10 minutes).
 pub const DEFAULT_STEP_UP_TTL: Duration = Duration::from_secs(600);
+
+/// How long [`StepUp::check`] asks the poller to wait after a 429 without `Retry-After`.
+pub const RATE_LIMITED_WAIT: Duration = Duration::from_secs(5);
 
 fn outcome_for(state: &ActionState, details: serde_json::Value) -> PollStatus<StepUpOutcome> {
     match state {
@@ -155,7 +159,26 @@ impl StepUp for Client {
 
     async fn check(&self, handle: &StepUpHandle) -> Result<PollStatus<StepUpOutcome>, Error> {
         let p = parse_handle(handle)?;
-        let action = self.get_action(&p.user, &p.action, &p.key).await?;
+        let expired = || {
+            handle
+                .expires_at
+                .is_some_and(|exp| self.clock().now() >= exp)
+        };
+        let action = match self.get_action(&p.user, &p.action, &p.key).await {
+            Ok(action) => action,
+            // Rate limited once the transport's retries are spent: the action is still
+            // waiting for all we know, so keep polling — with the server's hint — until the
+            // handle expires (the rule of every provider crate).
+            Err(Error::RateLimited { retry_after, .. }) => {
+                if expired() {
+                    return Ok(PollStatus::Ready(StepUpOutcome::Expired));
+                }
+                return Ok(PollStatus::Pending {
+                    retry_after: Some(retry_after.unwrap_or(RATE_LIMITED_WAIT)),
+                });
+            }
+            Err(e) => return Err(e),
+        };
         let details = json!({
             "state": action.state.as_str(),
             "verificationMethod": action.verification_method.as_ref().map(|m| m.as_str()),
@@ -163,11 +186,7 @@ impl StepUp for Client {
             "ruleIds": action.rules.iter().map(|r| r.rule_id.as_str()).collect::<Vec<_>>(),
         });
         let status = outcome_for(&action.state, details);
-        if matches!(status, PollStatus::Pending { .. })
-            && handle
-                .expires_at
-                .is_some_and(|exp| self.clock().now() >= exp)
-        {
+        if matches!(status, PollStatus::Pending { .. }) && expired() {
             return Ok(PollStatus::Ready(StepUpOutcome::Expired));
         }
         Ok(status)

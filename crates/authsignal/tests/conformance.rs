@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use auth_core::poll::PollConfig;
 use auth_core::{FakeClock, RetryPolicy, StepUp, StepUpOutcome, StepUpRequest};
-use authsignal::emulator::{Emulator, Rule, RuleOutcome};
+use authsignal::emulator::{Emulator, Fault, Rule, RuleOutcome};
 use authsignal::webhook::{EventType, WebhookPayload, WebhookVerifier};
 use authsignal::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -498,6 +498,80 @@ async fn step_up_trait_denied_and_expired() {
     let cfg = PollConfig::every(Duration::from_secs(10), Duration::from_secs(300));
     let out = client.wait(&h, &clock, &cfg).await.unwrap();
     assert_eq!(out, StepUpOutcome::Expired);
+}
+
+#[tokio::test]
+async fn step_up_stays_pending_while_rate_limited_until_it_expires() {
+    use auth_core::PollStatus;
+    let emu = Emulator::start().await;
+    emu.add_rule(Rule::new("all", RuleOutcome::Challenge));
+    let clock = FakeClock::at_unix(1_800_000_000);
+    let client = emu
+        .client_builder()
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    enrolled(&emu, &client, &uid("rl")).await;
+    let h = client
+        .start(StepUpRequest::new("rl", "t", "m"))
+        .await
+        .unwrap();
+    // 429 on the first attempt and on both retries of one check: still pending, with the
+    // server's Retry-After as the hint …
+    for _ in 0..3 {
+        emu.inject(Fault::RateLimited {
+            retry_after_secs: 7,
+        });
+    }
+    assert_eq!(
+        client.check(&h).await.unwrap(),
+        PollStatus::Pending {
+            retry_after: Some(Duration::from_secs(7))
+        }
+    );
+    // … or the default wait without one.
+    for _ in 0..3 {
+        emu.inject(Fault::Status(429));
+    }
+    assert_eq!(
+        client.check(&h).await.unwrap(),
+        PollStatus::Pending {
+            retry_after: Some(authsignal::stepup::RATE_LIMITED_WAIT)
+        }
+    );
+    // Polling goes through a rate-limited check and approves once the user is done.
+    let key = IdempotencyKey::new(h.id.as_str()).unwrap();
+    emu.complete_challenge(&uid("rl"), &code("stepUp"), &key, VerificationMethod::Sms)
+        .unwrap();
+    for _ in 0..3 {
+        emu.inject(Fault::RateLimited {
+            retry_after_secs: 2,
+        });
+    }
+    let out = client
+        .wait(&h, &clock, &PollConfig::default())
+        .await
+        .unwrap();
+    assert!(out.is_approved(), "{out:?}");
+    // Other errors still fail the check.
+    emu.inject(Fault::Status(400));
+    assert!(matches!(
+        client.check(&h).await,
+        Err(Error::InvalidRequest(_))
+    ));
+    // Past the handle's deadline a 429 ends the step-up as expired.
+    let h = client
+        .start(StepUpRequest::new("rl", "t", "m").with_ttl(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    clock.advance(Duration::from_secs(31));
+    for _ in 0..3 {
+        emu.inject(Fault::Status(429));
+    }
+    assert_eq!(
+        client.check(&h).await.unwrap(),
+        PollStatus::Ready(StepUpOutcome::Expired)
+    );
 }
 
 #[tokio::test]
