@@ -65,6 +65,14 @@ pub enum Error {
         /// How many attempts were made.
         attempts: u32,
     },
+    /// A step-up handle from another provider (or edited) was given to this one.
+    #[error("this step-up handle belongs to `{found}`, not `{expected}`")]
+    ForeignHandle {
+        /// This provider's name.
+        expected: &'static str,
+        /// The provider named in the handle (cut to 32 characters).
+        found: String,
+    },
     /// The operation was cancelled by the caller.
     #[error("cancelled")]
     Cancelled,
@@ -93,13 +101,14 @@ impl Error {
     /// Whether the operation may succeed if repeated (connection failures, timeouts, 429, 5xx).
     ///
     /// This says nothing about whether repeating is *safe*; see [`crate::RetryPolicy`].
+    /// The same answer as [`Classify::is_retryable`].
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Transport(t) => matches!(
                 t.kind(),
                 TransportErrorKind::Connect | TransportErrorKind::Timeout
             ),
-            Error::Status { status, .. } => *status == 429 || *status == 503 || *status == 502,
+            Error::Status { status, .. } => matches!(*status, 429 | 502 | 503 | 504),
             _ => false,
         }
     }
@@ -133,6 +142,112 @@ impl Error {
             self,
             Error::DeadlineExceeded { .. } | Error::HintBeyondDeadline { .. }
         ) || matches!(self, Error::Transport(t) if t.kind() == TransportErrorKind::Timeout)
+    }
+}
+
+/// What kind of failure an error is: one classification, implemented by every crate's error
+/// (see [`Classify`]), so that applications and generic code decide the same way for every
+/// provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The network failed: no connection, a reset, a TLS failure, a malformed response.
+    Transport,
+    /// A timeout or a deadline passed.
+    Timeout,
+    /// The provider asked us to slow down (HTTP 429, or its own rate-limit code).
+    RateLimited,
+    /// The provider refused our credentials (API key, signature, client secret, session).
+    Unauthorized,
+    /// The user (or the provider's rules on their behalf) said no.
+    Rejected,
+    /// The provider answered, but not as its protocol says (unexpected status, undecodable
+    /// body, failed verification), or refused the request as invalid.
+    Protocol,
+    /// The client or a request was configured wrongly; nothing was sent.
+    Configuration,
+    /// The caller cancelled.
+    Cancelled,
+}
+
+impl ErrorKind {
+    /// Whether a failure of this kind may succeed if the operation is repeated later
+    /// (transport failures, timeouts, rate limits). Whether repeating is *safe* is another
+    /// matter: see [`crate::RetryPolicy`].
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::RateLimited
+        )
+    }
+}
+
+/// The one error classification every oob-auth error implements (after smithy-rs's
+/// `ProvideErrorKind`): kind, HTTP status, the provider's own error code, retryable or not,
+/// and the server's hint for when to try again.
+///
+/// ```
+/// use auth_core::{Classify, Error, ErrorKind};
+///
+/// let e = Error::status(429, b"{}", &[]);
+/// assert_eq!(e.kind(), ErrorKind::RateLimited);
+/// assert_eq!(e.http_status(), Some(429));
+/// assert!(e.is_retryable());
+/// ```
+pub trait Classify {
+    /// The kind of failure.
+    fn kind(&self) -> ErrorKind;
+
+    /// The HTTP status the provider answered with, if the failure came from one.
+    fn http_status(&self) -> Option<u16> {
+        None
+    }
+
+    /// The provider's own error code (`ARG-001`, `invalid_grant`, `9022`…), when it sent one.
+    fn provider_code(&self) -> Option<&str> {
+        None
+    }
+
+    /// How long the provider asked us to wait before trying again, when it said.
+    fn retry_after(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Whether the operation may succeed if repeated later (by default: by [`Classify::kind`]).
+    fn is_retryable(&self) -> bool {
+        self.kind().is_retryable()
+    }
+}
+
+impl Classify for Error {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Transport(t) => match t.kind() {
+                TransportErrorKind::Timeout => ErrorKind::Timeout,
+                _ => ErrorKind::Transport,
+            },
+            Error::Status { status: 429, .. } => ErrorKind::RateLimited,
+            Error::Status {
+                status: 401 | 403, ..
+            } => ErrorKind::Unauthorized,
+            Error::Status {
+                status: 502..=504, ..
+            } => ErrorKind::Transport,
+            Error::Status { .. } | Error::Decode { .. } => ErrorKind::Protocol,
+            Error::Config(_) | Error::ForeignHandle { .. } => ErrorKind::Configuration,
+            Error::DeadlineExceeded { .. } | Error::HintBeyondDeadline { .. } => ErrorKind::Timeout,
+            Error::Cancelled => ErrorKind::Cancelled,
+        }
+    }
+
+    fn http_status(&self) -> Option<u16> {
+        Error::http_status(self)
+    }
+
+    /// Connection failures, timeouts of one request, 429, 502, 503 and 504; not a TLS
+    /// failure, a refused redirect, an over-size body, nor an overall deadline that passed.
+    fn is_retryable(&self) -> bool {
+        self.is_transient()
     }
 }
 

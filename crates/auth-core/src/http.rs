@@ -94,7 +94,14 @@ pub struct ReqwestClient {
 impl ReqwestClient {
     /// A client with the given timeouts, no redirects and no cookies.
     pub fn new(config: &HttpConfig) -> Result<Self, ConfigError> {
+        Self::with_pool(config, DEFAULT_MAX_IN_FLIGHT)
+    }
+
+    /// Like [`ReqwestClient::new`], keeping at most `max_idle` idle connections per host (the
+    /// transport's in-flight limit: more could never be reused).
+    pub fn with_pool(config: &HttpConfig, max_idle: usize) -> Result<Self, ConfigError> {
         let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(max_idle)
             .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -235,7 +242,12 @@ pub struct Transport {
     user_agent: HeaderValue,
     max_response_bytes: usize,
     timeout: Duration,
+    in_flight: Arc<tokio::sync::Semaphore>,
+    max_in_flight: usize,
 }
+
+/// The default limit on a client's requests in flight (see [`TransportBuilder::max_in_flight`]).
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
 
 impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -244,6 +256,7 @@ impl fmt::Debug for Transport {
             .field("clock", &self.clock)
             .field("retry", &self.retry)
             .field("user_agent", &self.user_agent)
+            .field("max_in_flight", &self.max_in_flight)
             .finish_non_exhaustive()
     }
 }
@@ -268,6 +281,7 @@ pub struct TransportBuilder {
     retry: RetryPolicy,
     config: HttpConfig,
     user_agent: String,
+    max_in_flight: usize,
 }
 
 impl fmt::Debug for TransportBuilder {
@@ -312,9 +326,26 @@ impl TransportBuilder {
         self
     }
 
-    /// Sets the user agent to `<name>/<version> oob-auth` (default: `auth-core/<version>`).
+    /// Sets the user agent to `<name>/<version> (oob-auth)` (default: `auth-core/<version>`).
     pub fn user_agent(mut self, name: &str, version: &str) -> Self {
         self.user_agent = format!("{name}/{version} (oob-auth)");
+        self
+    }
+
+    /// Puts the application's own product token (`my-bank/2.1`) before the user agent.
+    pub fn application(mut self, product: &str) -> Self {
+        if !product.trim().is_empty() {
+            self.user_agent = format!("{} {}", product.trim(), self.user_agent);
+        }
+        self
+    }
+
+    /// Limits the requests this transport (and its clones) has in flight at once (default
+    /// [`DEFAULT_MAX_IN_FLIGHT`]). A request waits for a slot, and the wait counts against its
+    /// deadline: thousands of pending step-ups share a few connections instead of opening one
+    /// each.
+    pub fn max_in_flight(mut self, limit: usize) -> Self {
+        self.max_in_flight = limit;
         self
     }
 
@@ -330,6 +361,13 @@ impl TransportBuilder {
         if self.retry.max_attempts == 0 {
             return Err(ConfigError::Invalid {
                 name: "retry.max_attempts",
+                reason: "must be at least 1".into(),
+            }
+            .into());
+        }
+        if self.max_in_flight == 0 || self.max_in_flight > tokio::sync::Semaphore::MAX_PERMITS {
+            return Err(ConfigError::Invalid {
+                name: "max_in_flight",
                 reason: "must be at least 1".into(),
             }
             .into());
@@ -351,6 +389,8 @@ impl TransportBuilder {
             user_agent,
             max_response_bytes: self.config.max_response_bytes,
             timeout: self.config.timeout,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(self.max_in_flight)),
+            max_in_flight: self.max_in_flight,
         })
     }
 
@@ -358,7 +398,7 @@ impl TransportBuilder {
     fn default_client(&self) -> Result<Arc<dyn HttpClient>, Error> {
         Ok(match &self.reqwest {
             Some(c) => Arc::new(ReqwestClient::with_client(c.clone(), &self.config)),
-            None => Arc::new(ReqwestClient::new(&self.config)?),
+            None => Arc::new(ReqwestClient::with_pool(&self.config, self.max_in_flight)?),
         })
     }
 
@@ -372,70 +412,8 @@ impl TransportBuilder {
     }
 }
 
-/// The transport settings a provider's client builder collects before it builds its
-/// [`Transport`]: your own client (or reqwest client), clock, retry policy, timeouts and limits.
-///
-/// Provider builders hold one of these and expose setters for it, so every provider offers the
-/// same knobs with the same defaults and builds its transport the same way.
-///
-/// ```
-/// use auth_core::{BaseUrl, HttpConfig, TransportOptions};
-/// use std::time::Duration;
-///
-/// let mut options = TransportOptions::default();
-/// options.config = HttpConfig { timeout: Duration::from_secs(5), ..HttpConfig::default() };
-/// let transport = options
-///     .build(BaseUrl::parse("https://api.example.com").unwrap(), "my-provider", "1.0.0")
-///     .unwrap();
-/// assert_eq!(transport.base_url().host(), "api.example.com");
-/// ```
-#[derive(Clone, Default)]
-#[non_exhaustive]
-pub struct TransportOptions {
-    /// Your own [`HttpClient`] (default: reqwest + rustls).
-    pub http_client: Option<Arc<dyn HttpClient>>,
-    /// Your own configured `reqwest::Client` for the default adapter.
-    #[cfg(feature = "reqwest")]
-    pub reqwest_client: Option<reqwest::Client>,
-    /// The clock (default: the system clock).
-    pub clock: Option<SharedClock>,
-    /// The retry policy (default: [`RetryPolicy::default`]).
-    pub retry: RetryPolicy,
-    /// Timeouts and limits (default: [`HttpConfig::default`]).
-    pub config: HttpConfig,
-}
-
-impl fmt::Debug for TransportOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TransportOptions")
-            .field("http_client", &self.http_client.as_ref().map(|_| "custom"))
-            .field("clock", &self.clock)
-            .field("retry", &self.retry)
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
-
-impl TransportOptions {
-    /// Builds the transport for `base`, with the user agent `<name>/<version> (oob-auth)`.
-    pub fn build(self, base: BaseUrl, name: &str, version: &str) -> Result<Transport, Error> {
-        let mut builder = Transport::builder(base)
-            .user_agent(name, version)
-            .retry(self.retry)
-            .config(self.config);
-        if let Some(client) = self.http_client {
-            builder = builder.http_client(client);
-        }
-        #[cfg(feature = "reqwest")]
-        if let Some(client) = self.reqwest_client {
-            builder = builder.reqwest_client(client);
-        }
-        if let Some(clock) = self.clock {
-            builder = builder.clock(clock);
-        }
-        builder.build()
-    }
-}
+/// The former name of [`Config`](crate::Config), kept while provider crates move over.
+pub type TransportOptions = crate::config::Config;
 
 impl Transport {
     /// Starts building a transport for `base`.
@@ -449,7 +427,13 @@ impl Transport {
             retry: RetryPolicy::default(),
             config: HttpConfig::default(),
             user_agent: format!("auth-core/{} (oob-auth)", env!("CARGO_PKG_VERSION")),
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
+    }
+
+    /// The most requests this transport has in flight at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight
     }
 
     /// The validated base URL.
@@ -581,16 +565,28 @@ impl Transport {
             if remaining == Duration::MAX {
                 remaining = total;
             }
-            // The client gets what is left of the deadline, and the deadline is enforced here
-            // too, whatever the client does with it.
-            req.extensions_mut().insert(RequestTimeout(remaining));
+            // The client gets what is left of the deadline once it has a slot, and the
+            // deadline is enforced here too, whatever the client does with it.
             let sent_at = tokio::time::Instant::now();
-            let outcome = match tokio::time::timeout(remaining, self.client.execute(req)).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(TransportError::new(
+            let timed_out = || {
+                TransportError::new(
                     TransportErrorKind::Timeout,
                     format!("no complete response within {total:?} ({attempt} attempt(s))"),
-                )),
+                )
+            };
+            let outcome = match tokio::time::timeout(remaining, async {
+                // Waiting for a slot counts against the deadline, like the request itself.
+                let _slot = self.in_flight.acquire().await.map_err(|_| {
+                    TransportError::new(TransportErrorKind::Other, "the transport was closed")
+                })?;
+                req.extensions_mut()
+                    .insert(RequestTimeout(remaining.saturating_sub(sent_at.elapsed())));
+                self.client.execute(req).await
+            })
+            .await
+            {
+                Ok(outcome) => outcome,
+                Err(_) => Err(timed_out()),
             };
             remaining = remaining.saturating_sub(sent_at.elapsed());
             let retry_hint = match &outcome {

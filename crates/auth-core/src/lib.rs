@@ -5,6 +5,7 @@
 //! | module | what |
 //! | --- | --- |
 //! | [`error`] | [`Error`]: transport, HTTP status (bounded, scrubbed body), decode (JSON path), configuration, deadline, cancelled |
+//! | [`config`] | [`Config`]: one client configuration for every provider, and the builder setters they share |
 //! | [`secret`] | secret newtypes: redacted `Debug`, no `Display`, zeroized on drop |
 //! | [`base_url`] | [`BaseUrl`]: `https://`, or `http://` for loopback only, validated once |
 //! | [`http`] | [`HttpClient`] (bring your own), the reqwest + rustls default, [`Transport`] |
@@ -65,6 +66,7 @@
 
 pub mod base_url;
 pub mod clock;
+pub mod config;
 pub mod error;
 pub mod http;
 pub mod json;
@@ -76,7 +78,10 @@ pub mod wire;
 
 pub use base_url::BaseUrl;
 pub use clock::{Clock, FakeClock, SharedClock, SystemClock};
-pub use error::{ConfigError, Error, ErrorBody, TransportError, TransportErrorKind};
+pub use config::{Config, IntoBaseUrl};
+pub use error::{
+    Classify, ConfigError, Error, ErrorBody, ErrorKind, TransportError, TransportErrorKind,
+};
 #[cfg(feature = "reqwest")]
 pub use http::ReqwestClient;
 pub use http::{
@@ -89,4 +94,7 @@ pub use stepup::{Evidence, StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};
 
 /// Re-exported so provider crates and users name one version of these.
 pub use ::http as http_types;
+#[cfg(feature = "reqwest")]
+#[doc(hidden)]
+pub use ::reqwest;
 pub use async_trait::async_trait;

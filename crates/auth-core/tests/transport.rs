@@ -580,3 +580,120 @@ async fn a_refused_redirect_does_not_quote_the_location_query() {
         "{shown}"
     );
 }
+
+#[tokio::test]
+async fn requests_in_flight_are_bounded_per_client() {
+    // A server that holds each request 50 ms and records the most it saw at once.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let now = Arc::new(AtomicU32::new(0));
+    let peak = Arc::new(AtomicU32::new(0));
+    let (n, p) = (now.clone(), peak.clone());
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let (n, p) = (n.clone(), p.clone());
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                let mut buf = vec![0u8; 4096];
+                loop {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                    let cur = n.fetch_add(1, Ordering::SeqCst) + 1;
+                    p.fetch_max(cur, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    n.fetch_sub(1, Ordering::SeqCst);
+                    let _ = sock
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                        .await;
+                }
+            });
+        }
+    });
+    let t = Transport::builder(BaseUrl::parse(&format!("http://{addr}")).unwrap())
+        .max_in_flight(3)
+        .build()
+        .unwrap();
+    assert_eq!(t.max_in_flight(), 3);
+    let calls = (0..24).map(|_| {
+        let t = t.clone();
+        async move { t.send(req(&t, Method::GET, "/"), Replay::ByMethod).await }
+    });
+    let results = futures_join_all(calls).await;
+    assert!(
+        results
+            .iter()
+            .all(|r| r.as_ref().is_ok_and(|r| r.status() == 200))
+    );
+    let seen = peak.load(Ordering::SeqCst);
+    assert!((1..=3).contains(&seen), "peak in flight {seen}");
+}
+
+#[tokio::test]
+async fn waiting_for_a_slot_counts_against_the_deadline() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    let t = Transport::builder(BaseUrl::parse(&format!("http://{addr}")).unwrap())
+        .max_in_flight(1)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    // The first call holds the only slot for 2 s; the second may wait 200 ms in all.
+    let hog = {
+        let t = t.clone();
+        tokio::spawn(async move {
+            t.send_with_timeout(
+                req(&t, Method::GET, "/"),
+                Replay::ByMethod,
+                Duration::from_secs(2),
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let started = std::time::Instant::now();
+    let err = t
+        .send_with_timeout(
+            req(&t, Method::GET, "/"),
+            Replay::ByMethod,
+            Duration::from_millis(200),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    hog.abort();
+}
+
+#[test]
+fn a_zero_in_flight_limit_is_a_configuration_error() {
+    let err = Transport::builder(BaseUrl::parse("https://api.example.com").unwrap())
+        .max_in_flight(0)
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
+}
+
+async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futs.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
