@@ -469,6 +469,87 @@ fn split_refresh_token(token: &SecretField) -> Result<RefreshToken, Error> {
     })
 }
 
+/// The secrets one request sends (client secret and its Basic header, tokens, PKCE verifier,
+/// codes, PIN-derived refresh-token candidates). Whatever the server answers is scrubbed of
+/// them, in every spelling [`auth_core::error::scrub_secrets`] knows (raw, JSON-escaped,
+/// percent-encoded, base64 at any alignment), before it can reach an error's `Display` or
+/// `Debug`: a server that echoes a request back must not turn an error into a leak.
+#[derive(Default)]
+struct Sent(Vec<Zeroizing<String>>);
+
+impl Sent {
+    /// Form fields whose values are secrets.
+    const SECRET_FIELDS: [&'static str; 5] = [
+        "client_secret",
+        "code",
+        "code_verifier",
+        "refresh_token",
+        "token",
+    ];
+
+    /// A request authenticated with the client credentials (HTTP Basic): the secret, the
+    /// `client_id:secret` pair and its base64 as it is in the header.
+    fn client(creds: &StoredCredentials) -> Self {
+        let secret = creds.client_secret.expose_secret();
+        let pair = Zeroizing::new(format!("{}:{secret}", creds.client_id));
+        let header = Zeroizing::new(STANDARD.encode(pair.as_bytes()));
+        Sent(vec![Zeroizing::new(secret.to_owned()), pair, header])
+    }
+
+    /// Adds a secret; for a `<id>.<secret>` refresh token, its secret part on its own as well.
+    fn with(mut self, secret: &str) -> Self {
+        if let Some((_, part)) = secret.split_once('.') {
+            self.0.push(Zeroizing::new(part.to_owned()));
+        }
+        self.0.push(Zeroizing::new(secret.to_owned()));
+        self
+    }
+
+    /// Adds the secret values of a form.
+    fn with_form(mut self, pairs: &[(&str, &str)]) -> Self {
+        for (k, v) in pairs {
+            if Self::SECRET_FIELDS.contains(k) {
+                self = self.with(v);
+            }
+        }
+        self
+    }
+
+    fn scrub(&self, text: &str) -> String {
+        let secrets: Vec<&str> = self.0.iter().map(|s| s.as_str()).collect();
+        auth_core::error::scrub_secrets(text, &secrets)
+    }
+
+    /// An unexpected status: the body kept in the error is bounded and scrubbed.
+    fn status(&self, status: StatusCode, body: &[u8]) -> Error {
+        let secrets: Vec<&str> = self.0.iter().map(|s| s.as_str()).collect();
+        auth_core::Error::status(status.as_u16(), body, &secrets).into()
+    }
+
+    /// Decodes a JSON answer; a decoding error (whose message may quote a value) is scrubbed.
+    fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &'static str,
+        body: &[u8],
+    ) -> Result<T, Error> {
+        auth_core::json::from_slice(what, body).map_err(|e| match e {
+            auth_core::Error::Decode {
+                what,
+                path,
+                message,
+            } => auth_core::Error::decode(what, self.scrub(&path), self.scrub(&message)).into(),
+            e => e.into(),
+        })
+    }
+
+    /// The server's OAuth error with its free-text fields scrubbed.
+    fn scrub_oauth_error(&self, mut e: wire::TokenError) -> wire::TokenError {
+        e.error = self.scrub(&e.error);
+        e.error_description = e.error_description.map(|d| self.scrub(&d));
+        e
+    }
+}
+
 impl UserClient {
     /// Starts building a client over `storage`.
     pub fn builder(config: ClientConfig, storage: Arc<dyn Storage>) -> UserClientBuilder {
@@ -616,7 +697,8 @@ impl UserClient {
             .post(wire::CLIENT_STATUS_PATH, "application/json")
             .header(AUTHORIZATION, auth.as_str());
         let response = self.send(http_request, body).await?;
-        let status: wire::ClientStatusResponse = match self.read_token_answer(&creds, response)? {
+        let sent = Sent::client(&creds);
+        let status: wire::ClientStatusResponse = match self.read_token_answer(&sent, response)? {
             Ok(s) => s,
             Err(e) => {
                 return Err(Error::General(format!(
@@ -718,26 +800,23 @@ impl UserClient {
             .post(wire::TOKEN_PATH, "application/x-www-form-urlencoded")
             .header(AUTHORIZATION, auth.as_str());
         let response = self.send(request, body).await?;
-        self.read_token_answer(creds, response)
+        self.read_token_answer(&Sent::client(creds).with_form(pairs), response)
     }
 
+    /// Reads a Token Server answer to a request that sent `sent`: 200 decodes as `T`, an OAuth
+    /// error comes back scrubbed (`invalid_client` wipes everything, 9002; a disabled app
+    /// version is 9004), anything else is a status error with a scrubbed body.
     fn read_token_answer<T: serde::de::DeserializeOwned>(
         &self,
-        creds: &StoredCredentials,
+        sent: &Sent,
         response: auth_core::HttpResponse,
     ) -> Result<Result<T, wire::TokenError>, Error> {
         let status = response.status();
         if status == StatusCode::OK {
-            return Ok(Ok(auth_core::json::from_slice(
-                "token response",
-                response.body(),
-            )?));
+            return Ok(Ok(sent.decode("token response", response.body())?));
         }
-        let secret = creds.client_secret.expose_secret();
         let Ok(err) = serde_json::from_slice::<wire::TokenError>(response.body()) else {
-            return Err(
-                auth_core::Error::status(status.as_u16(), response.body(), &[secret]).into(),
-            );
+            return Err(sent.status(status, response.body()));
         };
         if err.error == "invalid_client" {
             return Err(self.wipe_all());
@@ -745,7 +824,7 @@ impl UserClient {
         if err.error_description.as_deref() == Some("app_version_disabled") {
             return Err(Error::OutdatedApp);
         }
-        Ok(Err(err))
+        Ok(Err(sent.scrub_oauth_error(err)))
     }
 
     // ---------------------------------------------------------------- DCR
@@ -772,8 +851,8 @@ impl UserClient {
             .send(self.post(wire::DCR_PATH, "application/json"), body)
             .await?;
         let challenge: wire::DcrChallenge = match response.status() {
-            StatusCode::OK => auth_core::json::from_slice("DCR challenge", response.body())?,
-            status => return Err(Self::dcr_failure(status, response.body())),
+            StatusCode::OK => Sent::default().decode("DCR challenge", response.body())?,
+            status => return Err(Self::dcr_failure(&Sent::default(), status, response.body())),
         };
         // The configured suite is authoritative; a server naming another one is a
         // configuration mismatch, not something to follow silently.
@@ -801,9 +880,10 @@ impl UserClient {
         let response = self
             .send(self.post(wire::DCR_PATH, "application/json"), body)
             .await?;
+        let sent = Sent::default().with(&round2.ocra_response);
         let issued: wire::DcrCredentials = match response.status() {
-            StatusCode::OK => auth_core::json::from_slice("DCR credentials", response.body())?,
-            status => return Err(Self::dcr_failure(status, response.body())),
+            StatusCode::OK => sent.decode("DCR credentials", response.body())?,
+            status => return Err(Self::dcr_failure(&sent, status, response.body())),
         };
         issued
             .pin_policy
@@ -824,11 +904,11 @@ impl UserClient {
         Ok(creds)
     }
 
-    fn dcr_failure(status: StatusCode, body: &[u8]) -> Error {
+    fn dcr_failure(sent: &Sent, status: StatusCode, body: &[u8]) -> Error {
         match serde_json::from_slice::<wire::TokenError>(body) {
             Ok(e) if e.error == "invalid_dcr" => Error::DeviceRegistrationError,
             Ok(e) if e.error == "unsupported_app_version" => Error::OutdatedApp,
-            _ => auth_core::Error::status(status.as_u16(), body, &[]).into(),
+            _ => sent.status(status, body),
         }
     }
 
@@ -1334,8 +1414,9 @@ impl UserClient {
             *self.session() = None;
             return Err(Error::UserNotAuthenticated);
         }
+        let sent = Sent::default().with(access.expose_secret());
         let registration: wire::AuthenticatorRegistration =
-            match self.read_token_answer(&creds, response)? {
+            match self.read_token_answer(&sent, response)? {
                 Ok(r) => r,
                 Err(e) if e.error == "authenticator_not_allowed" => {
                     return Err(Error::AuthenticatorNotSupported);
@@ -1488,7 +1569,8 @@ impl UserClient {
         if response.status() == StatusCode::OK {
             return Ok(());
         }
-        match self.read_token_answer::<serde_json::Value>(creds, response)? {
+        let sent = Sent::client(creds).with(token);
+        match self.read_token_answer::<serde_json::Value>(&sent, response)? {
             Ok(_) => Ok(()),
             Err(e) => Err(Error::General(format!("revocation failed: `{}`", e.error))),
         }
@@ -1564,21 +1646,14 @@ impl UserClient {
             .body(Vec::new())
             .map_err(|e| Error::General(e.to_string()))?;
         let response = self.inner.transport.send(request, Replay::ByMethod).await?;
+        let sent = Sent::default().with(access.expose_secret());
         match response.status() {
-            StatusCode::OK => Ok(auth_core::json::from_slice(
-                "user resource",
-                response.body(),
-            )?),
+            StatusCode::OK => sent.decode("user resource", response.body()),
             StatusCode::UNAUTHORIZED => {
                 *self.session() = None;
                 Err(Error::UserNotAuthenticated)
             }
-            s => Err(auth_core::Error::status(
-                s.as_u16(),
-                response.body(),
-                &[access.expose_secret()],
-            )
-            .into()),
+            s => Err(sent.status(s, response.body())),
         }
     }
 }

@@ -101,7 +101,11 @@
 //! * The stored refresh token carries no tag: a wrong PIN gives a well-formed wrong candidate,
 //!   so only the server (with its attempt counter) can tell. Fresh salt on every re-encryption.
 //! * The access token lives only in memory; secrets never appear in `Debug`, `Display` or errors.
-//! * OCRA responses, client secrets and refresh-token secrets are compared in constant time.
+//!   Whatever the server answers is scrubbed, before it reaches an error, of every secret the
+//!   request sent (client secret and its Basic header, tokens, PIN-derived refresh-token
+//!   candidates, PKCE verifier, code) in every spelling `auth_core::error::scrub_secrets` knows.
+//! * OCRA responses, client secrets, refresh-token secrets and every [`wire::SecretField`] are
+//!   compared in constant time.
 //! * Every time comes from an [`auth_core::Clock`]; tests move time with `FakeClock`.
 //!
 //! ## Cost

@@ -58,9 +58,15 @@ impl Default for SecretField {
     }
 }
 
+/// Constant time in the contents (aws-lc-rs `verify_slices_are_equal`); only the lengths are
+/// compared in variable time.
 impl PartialEq for SecretField {
     fn eq(&self, other: &Self) -> bool {
-        self.expose_secret() == other.expose_secret()
+        aws_lc_rs::constant_time::verify_slices_are_equal(
+            self.expose_secret().as_bytes(),
+            other.expose_secret().as_bytes(),
+        )
+        .is_ok()
     }
 }
 
@@ -256,6 +262,16 @@ mod tests {
         let missing =
             auth_core::json::from_slice::<TokenResponse>("t", br#"{"token_type":"bearer"}"#);
         assert!(matches!(missing, Err(auth_core::Error::Decode { .. })));
+    }
+
+    #[test]
+    fn secret_fields_compare_by_value() {
+        let a = SecretField::new("0123456789abcdef");
+        assert_eq!(a, SecretField::new("0123456789abcdef"));
+        assert_ne!(a, SecretField::new("0123456789abcdeF"));
+        assert_ne!(a, SecretField::new("0123456789abcde"));
+        assert_ne!(a, SecretField::new(""));
+        assert_eq!(SecretField::new(""), SecretField::default());
     }
 
     #[test]
