@@ -1,0 +1,1 @@
+//! A CIBA OpenID Provider emulator (feature `emulator`); being written.

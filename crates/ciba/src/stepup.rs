@@ -1,0 +1,123 @@
+//! [`auth_core::StepUp`] for CIBA: start = a backchannel authentication request, check = one
+//! token request (poll and ping modes) or a look at the pushed results (push mode).
+
+use std::time::Duration;
+
+use auth_core::poll::PollStatus;
+use auth_core::{StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};
+use serde_json::{Value, json};
+
+use crate::request::DEFAULT_INTERVAL;
+use crate::types::{AuthReqId, DeliveryMode};
+use crate::{AuthenticationRequest, Client, Error, Outcome};
+
+/// The provider name in [`StepUpHandle::provider`].
+pub const PROVIDER: &str = "ciba";
+
+/// The step-up's approval evidence: the validated ID token claims, never the tokens.
+fn evidence(outcome: &Outcome) -> Value {
+    match outcome {
+        Outcome::Approved(t) => {
+            let c = &t.claims;
+            json!({
+                "auth_req_id": t.auth_req_id.as_str(),
+                "iss": c.iss,
+                "sub": c.sub,
+                "aud": c.aud,
+                "iat": c.iat,
+                "auth_time": c.auth_time,
+                "acr": c.acr,
+                "amr": c.amr,
+                "scope": t.scope,
+            })
+        }
+        _ => Value::Null,
+    }
+}
+
+fn to_step_up(outcome: Outcome) -> StepUpOutcome {
+    match &outcome {
+        Outcome::Approved(_) => StepUpOutcome::approved(PROVIDER, evidence(&outcome)),
+        Outcome::Denied { description } => StepUpOutcome::Denied {
+            fraud: false,
+            reason: description.clone(),
+        },
+        Outcome::Expired => StepUpOutcome::Expired,
+        Outcome::Failed { description } => StepUpOutcome::Failed {
+            reason: description.clone().unwrap_or_else(|| "transaction_failed".into()),
+        },
+    }
+}
+
+#[async_trait::async_trait]
+impl StepUp for Client {
+    type Error = Error;
+
+    /// Sends a backchannel authentication request with `login_hint` = `request.user`,
+    /// `binding_message` = `request.message` (shown on the user's device) and
+    /// `requested_expiry` = `request.ttl`. `title` has no CIBA parameter and is not sent.
+    async fn start(&self, request: StepUpRequest) -> Result<StepUpHandle, Error> {
+        let mut auth = AuthenticationRequest::login_hint(request.user.clone());
+        if !request.message.is_empty() {
+            auth = auth.binding_message(request.message.clone());
+        }
+        if let Some(ttl) = request.ttl {
+            auth = auth.requested_expiry(ttl);
+        }
+        let started = self.authenticate(auth).await?;
+        Ok(StepUpHandle {
+            provider: PROVIDER.into(),
+            id: started.auth_req_id.as_str().to_owned(),
+            user: request.user,
+            user_url: None,
+            expires_at: Some(started.expires_at),
+            // No secret here: the notification token stays in the client.
+            state: json!({
+                "interval": started.interval.as_secs(),
+                "mode": started.delivery_mode.as_str(),
+            }),
+        })
+    }
+
+    /// One token request when the interval has passed (poll and ping modes), or a look at what
+    /// [`Client::handle_push`] received (push mode). Never sends after the request expired.
+    async fn check(&self, handle: &StepUpHandle) -> Result<PollStatus<StepUpOutcome>, Error> {
+        if handle.provider != PROVIDER {
+            return Err(Error::InvalidInput {
+                field: "provider",
+                reason: format!(
+                    "the handle belongs to `{}`",
+                    handle.provider.chars().take(32).collect::<String>()
+                ),
+            });
+        }
+        let id = AuthReqId::new(handle.id.clone())?;
+        let expires_at = handle.expires_at.ok_or(Error::InvalidInput {
+            field: "expires_at",
+            reason: "a CIBA handle always has one".into(),
+        })?;
+        let interval = handle
+            .state
+            .get("interval")
+            .and_then(Value::as_u64)
+            .filter(|s| *s > 0)
+            .map_or(DEFAULT_INTERVAL, Duration::from_secs);
+        if *self.delivery_mode() == DeliveryMode::Push {
+            if let Some(outcome) = self.take_pushed(&id) {
+                return Ok(PollStatus::Ready(to_step_up(outcome)));
+            }
+            let now = self.clock().now();
+            if now >= expires_at {
+                return Ok(PollStatus::Ready(StepUpOutcome::Expired));
+            }
+            return Ok(PollStatus::Pending {
+                retry_after: Some(Duration::from_secs(1)),
+            });
+        }
+        Ok(match self.step(&id, expires_at, interval).await? {
+            PollStatus::Ready(outcome) => PollStatus::Ready(to_step_up(outcome)),
+            PollStatus::Pending { retry_after } => PollStatus::Pending { retry_after },
+            _ => PollStatus::pending(),
+        })
+    }
+}
