@@ -680,7 +680,8 @@ impl UserClient {
     /// choice: [`wire::CLIENT_STATUS_PATH`]), deletes them locally and returns them.
     ///
     /// Errors as the SDK's start: 9002 `DEVICE_DEREGISTERED` (all local data wiped), 9004
-    /// `OUTDATED_APP`, 9001 when the server cannot be reached (the app may go on offline).
+    /// `OUTDATED_APP`, 9000 `NETWORK_CONNECTIVITY_PROBLEM` when no connection can be made and
+    /// 9001 `SERVER_NOT_REACHABLE` for other transport failures (the app may go on offline).
     /// Before DCR there is nothing to check and the answer is empty.
     pub async fn start(&self) -> Result<BTreeSet<UserProfile>, Error> {
         let _guard = self.begin()?;

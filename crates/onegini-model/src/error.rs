@@ -14,8 +14,10 @@ use crate::storage::StorageError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A shared failure (transport, unexpected status, decode, configuration). Its code:
-    /// 9001 for transport failures, 10001 for configuration errors, 10000 otherwise.
+    /// A shared failure (transport, unexpected status, decode, configuration). Its code: 9000
+    /// `NETWORK_CONNECTIVITY_PROBLEM` when no connection could be made (no network, no route,
+    /// refused), 9001 `SERVER_NOT_REACHABLE` for the other transport failures (timeouts, TLS, a
+    /// broken response), 10001 for configuration errors, 10000 otherwise.
     #[error(transparent)]
     Core(#[from] auth_core::Error),
     /// 9002 `DEVICE_DEREGISTERED`: the Token Server no longer knows the client; all local data
@@ -114,6 +116,11 @@ impl Error {
     /// The SDK's numeric error code.
     pub fn code(&self) -> u16 {
         match self {
+            Error::Core(auth_core::Error::Transport(t))
+                if t.kind() == auth_core::TransportErrorKind::Connect =>
+            {
+                9000
+            }
             Error::Core(auth_core::Error::Transport(_)) => 9001,
             Error::Core(auth_core::Error::Config(_)) => 10001,
             Error::Core(_) => 10000,
@@ -142,6 +149,7 @@ impl Error {
     /// The SDK's error name (`USER_DEREGISTERED`, …).
     pub fn name(&self) -> &'static str {
         match self.code() {
+            9000 => "NETWORK_CONNECTIVITY_PROBLEM",
             9001 => "SERVER_NOT_REACHABLE",
             9002 => "DEVICE_DEREGISTERED",
             9003 => "USER_DEREGISTERED",
@@ -194,6 +202,15 @@ mod tests {
                 auth_core::Error::Transport(auth_core::TransportError::new(
                     auth_core::TransportErrorKind::Connect,
                     "refused",
+                ))
+                .into(),
+                9000,
+                "NETWORK_CONNECTIVITY_PROBLEM",
+            ),
+            (
+                auth_core::Error::Transport(auth_core::TransportError::new(
+                    auth_core::TransportErrorKind::Timeout,
+                    "no answer",
                 ))
                 .into(),
                 9001,

@@ -181,7 +181,7 @@ async fn failed_revocations_still_log_out_and_deregister_locally() {
     let err = client.logout().await.unwrap_err();
     assert_eq!(err.code(), 10009);
     match &err {
-        Error::LocalLogout { source } => assert_eq!(source.code(), 9001, "{source}"),
+        Error::LocalLogout { source } => assert_eq!(source.code(), 9000, "{source}"),
         other => panic!("{other}"),
     }
     assert_eq!(client.authenticated_user_profile(), None);
@@ -630,7 +630,7 @@ async fn authenticating_an_unknown_profile_is_an_invalid_request() {
 }
 
 #[tokio::test]
-async fn an_unreachable_token_server_is_server_not_reachable() {
+async fn no_network_is_network_connectivity_problem_9000() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
@@ -646,10 +646,38 @@ async fn an_unreachable_token_server_is_server_not_reachable() {
     let client = UserClient::builder(config, Arc::new(MemoryStorage::new()))
         .build()
         .unwrap();
+    // A closed port: no connection can be made.
     let err = client.pin_policy().await.unwrap_err();
-    assert_eq!(err.code(), 9001, "{err}");
-    assert_eq!(err.name(), "SERVER_NOT_REACHABLE");
+    assert_eq!(err.code(), 9000, "{err}");
+    assert_eq!(err.name(), "NETWORK_CONNECTIVITY_PROBLEM");
     assert!(err.is_transient());
+    // `start` reports it too (the SDK's start error the app may ignore for offline use).
+    let storage = Arc::new(MemoryStorage::new());
+    let w = World::new().await;
+    let online = make_client(
+        &w.server,
+        storage.clone(),
+        &w.device_clock,
+        SIGNATURE,
+        false,
+    );
+    online
+        .register_user(&[], &w.browser("alice"), &ScriptedUser::typing([PIN]))
+        .await
+        .unwrap();
+    let config = ClientConfig::new(
+        auth_core::BaseUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap(),
+        APP,
+        PLATFORM,
+        VERSION,
+        ApplicationSignature::new(SIGNATURE),
+        REDIRECT,
+    )
+    .unwrap();
+    let offline = UserClient::builder(config, storage).build().unwrap();
+    let err = offline.start().await.unwrap_err();
+    assert_eq!(err.code(), 9000, "{err}");
+    assert_eq!(offline.user_profiles().unwrap().len(), 1, "nothing removed");
 }
 
 #[tokio::test]
