@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::Error;
-use crate::model::{DeviceId, ErrorCode, NextAuthStep, SessionToken};
+use crate::model::{Bounded, DeviceId, ErrorCode, NextAuthStep, SessionToken};
 use crate::timestamp::Timestamp;
 
 /// The document-level `meta` object.
@@ -53,7 +53,7 @@ pub struct Resource {
     #[serde(deserialize_with = "string_or_number")]
     pub id: String,
     /// `attributes` (absent is read as empty).
-    #[serde(default, deserialize_with = "null_as_empty")]
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub attributes: Map<String, Value>,
 }
 
@@ -235,9 +235,14 @@ impl ErrorDocument {
 
 impl fmt::Display for ErrorDocument {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "HTTP {} {}", self.http_status, self.code())?;
+        write!(
+            f,
+            "HTTP {} {}",
+            self.http_status,
+            Bounded(self.code().as_str())
+        )?;
         if let Some(next) = self.next_auth_step() {
-            write!(f, " (next step {next})")?;
+            write!(f, " (next step {})", Bounded(next.as_str()))?;
         }
         Ok(())
     }
@@ -620,10 +625,6 @@ fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D:
         Value::Number(n) => Ok(n.to_string()),
         _ => Err(serde::de::Error::custom("expected a string or number id")),
     }
-}
-
-fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Map<String, Value>, D::Error> {
-    Ok(Option::<Map<String, Value>>::deserialize(d)?.unwrap_or_default())
 }
 
 fn opt_status<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {

@@ -7,7 +7,7 @@
 use auth_core::ErrorBody;
 
 use crate::document::ErrorDocument;
-use crate::model::{ErrorCode, NextAuthStep};
+use crate::model::{Bounded, ErrorCode, NextAuthStep};
 use crate::timestamp::Timestamp;
 
 /// An Airlock IAM client error.
@@ -117,7 +117,10 @@ pub enum Error {
         user: String,
     },
     /// The step-up interface met a step it cannot drive by itself.
-    #[error("the flow needs step {step}, which the step-up interface cannot drive")]
+    #[error(
+        "the flow needs step {}, which the step-up interface cannot drive",
+        Bounded(.step.as_str())
+    )]
     UnsupportedStep {
         /// The step.
         step: NextAuthStep,
@@ -135,7 +138,7 @@ fn lock_note(t: &Option<Timestamp>) -> String {
 
 fn next_note(d: &ErrorDocument) -> String {
     d.next_auth_step()
-        .map(|s| format!(" (next step {s})"))
+        .map(|s| format!(" (next step {})", Bounded(s.as_str())))
         .unwrap_or_default()
 }
 

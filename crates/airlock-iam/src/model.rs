@@ -2,95 +2,33 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::Error;
 
-macro_rules! code_enum {
-    (
-        $(#[$meta:meta])*
-        pub enum $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident => $code:literal, )*
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Clone, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )*
-            /// A code this crate does not know, kept verbatim.
-            Other(String),
-        }
-
-        impl $name {
-            /// The code as it appears on the wire.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $( $name::$variant => $code, )*
-                    $name::Other(code) => code,
-                }
-            }
-
-            /// Parses a wire code; unknown codes become `Other` (never an error).
-            pub fn from_code(code: &str) -> Self {
-                match code {
-                    $( $code => $name::$variant, )*
-                    other => $name::Other(other.to_owned()),
-                }
-            }
-
-            /// Every code this crate knows, in wire form.
-            pub const KNOWN: &'static [&'static str] = &[$($code),*];
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                match self {
-                    $name::Other(code) => write!(f, "Other({code:?})"),
-                    known => f.write_str(known.as_str()),
-                }
-            }
-        }
-
-        /// Shows the code; an unknown code longer than [`DISPLAY_LIMIT`] bytes is cut (with
-        /// `…`), so a hostile server cannot blow up error messages. [`Self::as_str`] keeps it
-        /// whole.
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write_bounded(f, self.as_str())
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                Ok($name::from_code(&String::deserialize(d)?))
-            }
-        }
-    };
-}
-
-/// The longest code `Display` shows in full (error messages stay short whatever the server
-/// sends).
+/// The most bytes of a code that error messages show: an unknown code longer than this is cut
+/// (with `…`) in every `Display` of an [`Error`] or [`ErrorDocument`](crate::ErrorDocument), so
+/// a hostile server cannot blow up error messages. The code itself is kept whole (`as_str`).
 pub const DISPLAY_LIMIT: usize = 128;
 
-fn write_bounded(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
-    if text.len() <= DISPLAY_LIMIT {
-        return f.write_str(text);
+/// Displays a code cut to [`DISPLAY_LIMIT`] bytes (on a character boundary).
+pub(crate) struct Bounded<'a>(pub(crate) &'a str);
+
+impl fmt::Display for Bounded<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.0;
+        if text.len() <= DISPLAY_LIMIT {
+            return f.write_str(text);
+        }
+        let mut cut = DISPLAY_LIMIT;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        write!(f, "{}…", &text[..cut])
     }
-    let mut cut = DISPLAY_LIMIT;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    write!(f, "{}…", &text[..cut])
 }
 
-code_enum! {
+auth_core::wire_enum! {
     /// The `nextAuthStep` code: which call the flow expects next.
     ///
     /// The variants are the codes confirmed by Airlock documentation or the observed
@@ -131,6 +69,12 @@ code_enum! {
 }
 
 impl NextAuthStep {
+    /// Parses a wire code; unknown codes become `Other` (never an error). The same as
+    /// [`NextAuthStep::from_wire`].
+    pub fn from_code(code: &str) -> Self {
+        Self::from_wire(code)
+    }
+
     /// Whether this code means "the user has not decided yet: poll again".
     ///
     /// Both polling codes count, in every flow (the spec leaves open which flows use which).
@@ -143,7 +87,7 @@ impl NextAuthStep {
     }
 }
 
-code_enum! {
+auth_core::wire_enum! {
     /// The `errors[].code` of a Loginapp error document.
     ///
     /// Codes marked *model choice* are what this crate's emulator answers where Airlock's
@@ -169,6 +113,14 @@ code_enum! {
         Airlock2faAuthenticationTimeout => "AIRLOCK_2FA_AUTHENTICATION_TIMEOUT",
         /// `CSRF_HEADER_MISSING`: no `X-Same-Domain` header (model choice).
         CsrfHeaderMissing => "CSRF_HEADER_MISSING",
+    }
+}
+
+impl ErrorCode {
+    /// Parses a wire code; unknown codes become `Other` (never an error). The same as
+    /// [`ErrorCode::from_wire`].
+    pub fn from_code(code: &str) -> Self {
+        Self::from_wire(code)
     }
 }
 
@@ -316,16 +268,34 @@ mod tests {
 
     #[test]
     fn codes_round_trip_and_unknown_codes_are_kept() {
-        for code in NextAuthStep::KNOWN {
+        let steps = [
+            "PASSWORD_REQUIRED",
+            "OTP_REQUIRED",
+            "MTAN_OTP_REQUIRED",
+            "FIDO_AUTHENTICATION_CHALLENGE_RETRIEVAL_REQUIRED",
+            "AIRLOCK_2FA_POLLING_OR_OFFLINE_REQUIRED",
+            "AIRLOCK_2FA_DEVICE_CHOICE_REQUIRED",
+            "AIRLOCK_2FA_MOBILE_ONLY_CHALLENGE_RETRIEVAL_REQUIRED",
+            "AIRLOCK_2FA_POLLING_REQUIRED",
+        ];
+        for code in steps {
             let step = NextAuthStep::from_code(code);
             assert!(!matches!(step, NextAuthStep::Other(_)), "{code}");
-            assert_eq!(step.as_str(), *code);
+            assert_eq!(step.as_str(), code);
             let json = serde_json::to_string(&step).unwrap();
             assert_eq!(serde_json::from_str::<NextAuthStep>(&json).unwrap(), step);
         }
-        for code in ErrorCode::KNOWN {
-            assert_eq!(ErrorCode::from_code(code).as_str(), *code);
+        for code in ["NOT_AUTHORIZED", "OTP_WRONG", "CSRF_HEADER_MISSING"] {
+            let known = ErrorCode::from_code(code);
+            assert!(!matches!(known, ErrorCode::Other(_)), "{code}");
+            assert_eq!(known.as_str(), code);
         }
+        // Exact case, as sent: no official SDK exists to say Airlock's codes are
+        // case-insensitive, so a differently cased code is an unknown one (kept verbatim).
+        assert_eq!(
+            NextAuthStep::from_code("otp_required"),
+            NextAuthStep::Other("otp_required".into())
+        );
         let odd = NextAuthStep::from_code("SELECTION_REQUIRED");
         assert_eq!(odd, NextAuthStep::Other("SELECTION_REQUIRED".into()));
         assert_eq!(odd.to_string(), "SELECTION_REQUIRED");
@@ -333,7 +303,7 @@ mod tests {
         let huge = "É".repeat(100_000);
         let code = ErrorCode::from_code(&huge);
         assert_eq!(code.as_str(), huge, "kept verbatim");
-        let shown = code.to_string();
+        let shown = Bounded(code.as_str()).to_string();
         assert!(shown.len() <= DISPLAY_LIMIT + "…".len(), "{}", shown.len());
         assert!(shown.ends_with('…'));
     }

@@ -26,7 +26,7 @@ use serde_json::json;
 use crate::Error;
 use crate::client::{AirlockClient, SavedFlow};
 use crate::document::MobileAuthUri;
-use crate::model::{ApplicationId, FlowState, NextAuthStep};
+use crate::model::{ApplicationId, Bounded, FlowState, NextAuthStep};
 
 /// The provider name in [`StepUpHandle::provider`].
 pub const PROVIDER: &str = "airlock-iam";
@@ -193,12 +193,17 @@ impl StepUp for AirlockStepUp {
             Ok(PollStatus::Ready(step)) => settled(StepUpOutcome::Failed {
                 reason: format!(
                     "the flow continues at step {}",
-                    step.next.map(|s| s.to_string()).unwrap_or_default()
+                    Bounded(
+                        step.next
+                            .as_ref()
+                            .map(NextAuthStep::as_str)
+                            .unwrap_or_default()
+                    )
                 ),
             }),
             Err(Error::Rejected { document }) => settled(StepUpOutcome::Denied {
                 fraud: false,
-                reason: Some(document.code().to_string()),
+                reason: Some(Bounded(document.code().as_str()).to_string()),
             }),
             Err(Error::TimedOut { .. }) => settled(StepUpOutcome::Expired),
             Ok(_) => {

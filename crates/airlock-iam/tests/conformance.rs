@@ -419,10 +419,9 @@ async fn one_touch_times_out_on_the_server() {
         .await;
     let c = AirlockClient::builder(&emu.loginapp_url())
         .clock(Arc::new(clock.clone()))
-        .poll_config(PollConfig::every(
-            Duration::from_secs(5),
-            Duration::from_secs(300),
-        ))
+        .poll_config(
+            PollConfig::every(Duration::from_secs(5), Duration::from_secs(300)).with_jitter(0.0),
+        )
         .build()
         .unwrap();
     let flow = c.flow();
