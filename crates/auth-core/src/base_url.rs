@@ -193,6 +193,73 @@ pub fn redact_url(input: &str) -> String {
     out
 }
 
+/// Percent-encodes `value` as one URL path segment: every byte but RFC 3986's unreserved ones
+/// (`A-Z a-z 0-9 - . _ ~`) is encoded, so an id can never add a segment (`/`), a query (`?`)
+/// or a traversal (`..` is encoded as `%2E%2E`).
+///
+/// ```
+/// use auth_core::base_url::encode_path_segment;
+///
+/// assert_eq!(encode_path_segment("usr_ada"), "usr_ada");
+/// assert_eq!(encode_path_segment("a/b?c d"), "a%2Fb%3Fc%20d");
+/// assert_eq!(encode_path_segment(".."), "%2E%2E");
+/// assert_eq!(encode_path_segment("ü"), "%C3%BC");
+/// ```
+pub fn encode_path_segment(value: &str) -> String {
+    use std::fmt::Write as _;
+    if value == "." || value == ".." {
+        return value.bytes().map(|_| "%2E").collect();
+    }
+    let mut out = String::with_capacity(value.len());
+    for &b in value.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// Decodes percent-escapes (`%2F` → `/`); `None` for a malformed escape or bytes that are not
+/// UTF-8. With `plus_is_space`, `+` decodes to a space (form encoding).
+///
+/// ```
+/// use auth_core::base_url::percent_decode;
+///
+/// assert_eq!(percent_decode("a%2Fb%20c", false).as_deref(), Some("a/b c"));
+/// assert_eq!(percent_decode("a+b", true).as_deref(), Some("a b"));
+/// assert_eq!(percent_decode("a+b", false).as_deref(), Some("a+b"));
+/// assert_eq!(percent_decode("%zz", false), None);
+/// assert_eq!(percent_decode("%FF", false), None);
+/// ```
+pub fn percent_decode(value: &str, plus_is_space: bool) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = value.get(i + 1..i + 3)?;
+                if !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+                    return None;
+                }
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' if plus_is_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 impl fmt::Debug for BaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "BaseUrl({})", self.text)

@@ -13,6 +13,9 @@
 //! | [`clock`] | [`Clock`]: injectable time and sleep; [`clock::FakeClock`] for tests |
 //! | [`poll`] | [`poll::poll_until`]: interval, back-off, server hints, deadline |
 //! | [`stepup`] | [`StepUp`]: one provider-neutral step-up interface, and a test double |
+//! | [`id`] | [`id_type!`]: validated identifier newtypes |
+//! | [`time`] | [`time::Timestamp`]: RFC 3339 instants with their offset |
+//! | [`sync`] | the one rule for poisoned locks |
 //! | [`json`] | JSON decoding that names the failing field's path |
 //! | [`wire`] | [`wire_enum!`]: wire enums that keep unknown values as `Other(String)` |
 //!
@@ -69,11 +72,14 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod id;
 pub mod json;
 pub mod poll;
 pub mod retry;
 pub mod secret;
 pub mod stepup;
+pub mod sync;
+pub mod time;
 pub mod wire;
 
 pub use base_url::BaseUrl;

@@ -78,7 +78,15 @@ macro_rules! secret_type {
             pub fn expose_secret(&self) -> &str {
                 $crate::secret::ExposeSecret::expose_secret(&self.0)
             }
+
+            /// Compares with a presented value in constant time (in its content; the length
+            /// may show).
+            #[allow(dead_code)]
+            pub fn matches(&self, presented: &str) -> bool {
+                $crate::secret::constant_time_eq(self.expose_secret().as_bytes(), presented.as_bytes())
+            }
         }
+
 
         impl ::std::fmt::Debug for $name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -136,6 +144,25 @@ impl From<Vec<u8>> for SecretBytes {
     fn from(value: Vec<u8>) -> Self {
         SecretBytes::new(value)
     }
+}
+
+/// Compares two byte strings in time that depends on their lengths only, not on where they
+/// differ: for secrets presented by a caller (webhook tokens, notification tokens, PINs).
+///
+/// ```
+/// use auth_core::secret::constant_time_eq;
+///
+/// assert!(constant_time_eq(b"s3cret", b"s3cret"));
+/// assert!(!constant_time_eq(b"s3cret", b"s3creT"));
+/// assert!(!constant_time_eq(b"s3cret", b"s3cre"));
+/// ```
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    // Keep the optimiser from turning the fold into an early exit.
+    std::hint::black_box(diff) == 0
 }
 
 #[cfg(test)]
