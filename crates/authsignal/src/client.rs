@@ -181,10 +181,9 @@ impl ClientBuilder {
         }
         let base = BaseUrl::parse(&self.base).map_err(auth_core::Error::from)?;
         let transport = self.transport.build(base, "authsignal-rust", VERSION)?;
-        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{secret}:"));
-        let mut auth = HeaderValue::from_str(&format!("Basic {encoded}"))
-            .map_err(|_| InvalidInput::new("secret key", "not a valid header value"))?;
-        auth.set_sensitive(true);
+        let auth = BasicAuth::for_secret(secret);
+        // Checked once here, so building the header per request cannot fail.
+        auth.header()?;
         let step_up_action = match self.step_up_action {
             Some(a) => a,
             None => ActionCode::new("stepUp")?,
@@ -201,10 +200,49 @@ impl ClientBuilder {
     }
 }
 
+auth_core::secret_type! {
+    /// The `Authorization` value, `Basic base64("<secret>:")`: a secret for the client's
+    /// lifetime (zeroized on drop, redacted `Debug`).
+    struct BasicAuth;
+}
+
+impl BasicAuth {
+    /// `Basic base64("<secret>:")`. Every intermediate copy of the secret is a secret too
+    /// (zeroized on drop), each built at its exact size so no reallocation leaves a copy
+    /// behind.
+    fn for_secret(secret: &str) -> Self {
+        let mut user_pass = String::with_capacity(secret.len() + 1);
+        user_pass.push_str(secret);
+        user_pass.push(':');
+        let user_pass = BasicAuth::new(user_pass);
+        let encoded = BasicAuth::new(
+            base64::engine::general_purpose::STANDARD.encode(user_pass.expose_secret()),
+        );
+        let mut value = String::with_capacity("Basic ".len() + encoded.expose_secret().len());
+        value.push_str("Basic ");
+        value.push_str(encoded.expose_secret());
+        BasicAuth::new(value)
+    }
+
+    /// The base64 credentials (what a server echoing the header would show).
+    fn credentials(&self) -> &str {
+        let value = self.expose_secret();
+        value.strip_prefix("Basic ").unwrap_or(value)
+    }
+
+    /// The header for one request, marked sensitive (`http` then hides it from `Debug`).
+    fn header(&self) -> Result<HeaderValue, InvalidInput> {
+        let mut h = HeaderValue::from_str(self.expose_secret())
+            .map_err(|_| InvalidInput::new("secret key", "not a valid header value"))?;
+        h.set_sensitive(true);
+        Ok(h)
+    }
+}
+
 struct Inner {
     transport: Transport,
     secret: SecretKey,
-    auth: HeaderValue,
+    auth: BasicAuth,
     step_up_action: ActionCode,
     step_up_redirect_url: Option<String>,
 }
@@ -316,8 +354,9 @@ impl Client {
     }
 
     /// [`Client::send`] for a request carrying secrets (a token in the query, codes in the
-    /// body): they are scrubbed, raw and form-encoded, from the API's error answers. Transport
-    /// errors never name the URL (auth-core's adapter drops it).
+    /// body): they are scrubbed from the API's error answers, in every spelling
+    /// [`auth_core::error::scrub_secrets`] knows (raw, JSON-escaped, percent-encoded, base64).
+    /// Transport errors never name the URL (auth-core's adapter drops it).
     async fn send_scrubbed<B: Serialize>(
         &self,
         method: Method,
@@ -329,7 +368,7 @@ impl Client {
         let t = &self.inner.transport;
         let mut builder = t
             .request(method.clone(), path)
-            .header(AUTHORIZATION, self.inner.auth.clone())
+            .header(AUTHORIZATION, self.inner.auth.header()?)
             .header(ACCEPT, "application/json")
             .header("X-Authsignal-Version", VERSION);
         let bytes = match body {
@@ -356,14 +395,14 @@ impl Client {
         } else {
             None
         };
-        // As sent, and form-encoded (as in a query the server may echo).
-        let encoded: Vec<String> = secrets
-            .iter()
-            .map(|s| url::form_urlencoded::byte_serialize(s.as_bytes()).collect())
-            .collect();
-        let mut scrub: Vec<&str> = vec![self.inner.secret.expose_secret()];
+        // The key, the exact credentials of the Basic header, and what this request carried;
+        // the scrubber also catches their JSON-escaped, percent-encoded and base64 forms.
+        // (The whole credentials first: scrubbing the key first would leave their tail.)
+        let mut scrub: Vec<&str> = vec![
+            self.inner.auth.credentials(),
+            self.inner.secret.expose_secret(),
+        ];
         scrub.extend_from_slice(secrets);
-        scrub.extend(encoded.iter().map(String::as_str));
         Err(Error::from_response(
             status.as_u16(),
             response.body(),
@@ -604,12 +643,13 @@ impl Client {
     ) -> Result<EnrollResponse, Error> {
         request.validate()?;
         let path = format!("/users/{}/authenticators", seg(user_id.as_str()));
-        self.call(
+        self.call_scrubbed(
             "enrolled authenticator",
             Method::POST,
             &path,
             Some(request),
             Replay::Never,
+            &request.secrets(),
         )
         .await
     }
@@ -763,6 +803,8 @@ impl Client {
     // ---- sessions -----------------------------------------------------------------------
 
     /// **Create session**: exchange a challenge token for access and refresh tokens.
+    ///
+    /// A refused token is [`Error::InvalidSession`], as on every session call.
     pub async fn create_session(
         &self,
         request: &CreateSessionRequest,
@@ -776,9 +818,13 @@ impl Client {
             &[request.token_secret()],
         )
         .await
+        .map_err(Error::for_session)
     }
 
     /// **Validate session**: the access token's user, optionally only for `client_ids`.
+    ///
+    /// An expired, revoked or unknown token is [`Error::InvalidSession`] (the API's 401), not
+    /// [`Error::Unauthorized`]: the secret key is fine.
     pub async fn validate_session(
         &self,
         access_token: &AccessToken,
@@ -798,6 +844,7 @@ impl Client {
             &[access_token.expose_secret()],
         )
         .await
+        .map_err(Error::for_session)
     }
 
     /// **Refresh session**: new tokens for a refresh token (the old ones stop working).
@@ -815,6 +862,7 @@ impl Client {
             &[refresh_token.expose_secret()],
         )
         .await
+        .map_err(Error::for_session)
     }
 
     /// **Revoke session**.
@@ -829,6 +877,7 @@ impl Client {
         )
         .await
         .map(drop)
+        .map_err(Error::for_session)
     }
 
     /// **Revoke all sessions of a user**.
@@ -938,8 +987,25 @@ mod tests {
         assert!(Client::builder(SecretKey::new("")).build().is_err());
         let c = Client::new(SecretKey::new("k"), Region::Au).unwrap();
         assert_eq!(c.base_url().as_str(), "https://au.api.authsignal.com/v1");
-        let dbg = format!("{c:?}");
-        assert!(!dbg.contains("\"k\""), "{dbg}");
+    }
+
+    /// The client keeps the key and the ready-made `Basic base64("<key>:")` value for its
+    /// whole life, both in zeroizing secret types: its `Debug` (and the builder's) shows
+    /// neither, in any form.
+    #[test]
+    fn debug_of_the_client_shows_no_secret() {
+        let key = "YOUR_AUTHSIGNAL_SECRET_KEY";
+        let builder = Client::builder(SecretKey::new(key));
+        let shown_builder = format!("{builder:?}");
+        let client = builder.build().unwrap();
+        let basic = "WU9VUl9BVVRIU0lHTkFMX1NFQ1JFVF9LRVk6";
+        assert_eq!(client.inner.auth.credentials(), basic);
+        assert_eq!(format!("{:?}", client.inner.auth), "BasicAuth([redacted])");
+        let shown = format!("{client:?} {:?} {shown_builder}", client.clone());
+        for form in [key, basic, "WU9VUl9BVVRI", "Basic "] {
+            assert!(!shown.contains(form), "{form} in {shown}");
+        }
+        assert!(shown.contains("[redacted]"), "{shown}");
     }
 
     #[tokio::test]

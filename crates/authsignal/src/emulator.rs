@@ -1757,7 +1757,13 @@ impl Ctx<'_> {
             .sessions
             .get(access)
             .filter(|s| s.expires_at > self.now)
-            .ok_or_else(|| bad_request("The access token is invalid, expired or revoked."))?;
+            .ok_or_else(|| {
+                error(
+                    401,
+                    "unauthorized",
+                    "The access token is invalid, expired or revoked.",
+                )
+            })?;
         if let Some(Value::Array(ids)) = self.body.get("clientIds")
             && !ids.is_empty()
             && !ids.iter().any(|i| i.as_str() == Some(s.client_id.as_str()))
@@ -1786,9 +1792,19 @@ impl Ctx<'_> {
             .iter()
             .find(|(_, s)| s.refresh == refresh)
             .map(|(a, _)| a.clone())
-            .ok_or_else(|| bad_request("The refresh token is invalid or revoked."))?;
+            .ok_or_else(|| {
+                error(
+                    401,
+                    "unauthorized",
+                    "The refresh token is invalid or revoked.",
+                )
+            })?;
         let Some(old) = self.t.sessions.remove(&access) else {
-            return Err(bad_request("The refresh token is invalid or revoked."));
+            return Err(error(
+                401,
+                "unauthorized",
+                "The refresh token is invalid or revoked.",
+            ));
         };
         Ok((200, self.new_session(old.user, old.client_id, old.method)))
     }

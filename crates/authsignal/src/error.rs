@@ -79,6 +79,12 @@ pub enum Error {
     /// 401: the secret key is wrong — or the base URL is for another region.
     #[error("unauthorized ({0}); check the secret key and the region base URL")]
     Unauthorized(ApiError),
+    /// 401 on a session call (create, validate, refresh, revoke): the token it carried is
+    /// invalid, expired or revoked. Start a new session; the secret key is not the problem
+    /// (a refused key keeps the API's own "check your API key" description, and stays
+    /// [`Error::Unauthorized`]).
+    #[error("the session token was refused (invalid, expired or revoked): {0}")]
+    InvalidSession(ApiError),
     /// 400 (or 422 other than a bad token): the request failed validation.
     #[error("invalid request: {0}")]
     InvalidRequest(ApiError),
@@ -126,6 +132,7 @@ impl Error {
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
             Error::Unauthorized(e)
+            | Error::InvalidSession(e)
             | Error::InvalidRequest(e)
             | Error::Forbidden(e)
             | Error::NotFound(e)
@@ -145,9 +152,19 @@ impl Error {
         }
     }
 
-    /// Whether the server refused the secret key (401: a wrong key, or a wrong region).
+    /// Whether the server refused the secret key (401: a wrong key, or a wrong region). A
+    /// refused session token is not this: see [`Error::is_invalid_session`].
     pub fn is_unauthorized(&self) -> bool {
-        self.status() == Some(401)
+        match self {
+            Error::Unauthorized(_) => true,
+            Error::Core(e) => e.http_status() == Some(401),
+            _ => false,
+        }
+    }
+
+    /// Whether a session call's token was refused (expired, revoked or unknown).
+    pub fn is_invalid_session(&self) -> bool {
+        matches!(self, Error::InvalidSession(_))
     }
 
     /// Whether the server asked us to slow down (429), after the retries.
@@ -171,6 +188,24 @@ impl Error {
             Error::Core(e) => e.is_transient(),
             Error::RateLimited { .. } | Error::Server(_) => true,
             _ => false,
+        }
+    }
+
+    /// On a session endpoint, a 401 is about the token the call carried — unless the body is
+    /// the API's refused-key answer (its description names the API key), which stays
+    /// [`Error::Unauthorized`].
+    pub(crate) fn for_session(self) -> Self {
+        match self {
+            Error::Unauthorized(e)
+                if e.status == 401
+                    && !e
+                        .description
+                        .as_deref()
+                        .is_some_and(|d| d.to_ascii_lowercase().contains("api key")) =>
+            {
+                Error::InvalidSession(e)
+            }
+            other => other,
         }
     }
 

@@ -114,7 +114,7 @@
 //! | `redirectToSettings` | Go sends `null`, .NET `false` by default | omitted unless set |
 //! | response media type | Python 4.x crashes on `application/json; charset=utf-8` | any media type parsed as JSON |
 //! | UK region | third-party READMEs only | no [`Region`] variant; reachable with [`ClientBuilder::base_url`] |
-//! | secrets | key in a header; tokens, OTPs, recovery codes in bodies | `Debug` never shows the key, tokens, OTP or recovery codes, nor the query of the challenge URLs; they are scrubbed from error texts, the HTTP client's included |
+//! | secrets | key in a header; tokens, OTPs, recovery codes in bodies | the key and the ready-made `Basic` value live in zeroizing secret types; `Debug` never shows the key, tokens, OTP or recovery codes, magic links, webhook payload values (only their shape), nor the query of the challenge URLs; they are scrubbed from error texts — raw, JSON-escaped, percent-encoded or base64, as a server may echo them |
 //!
 //! The spec left some points open; the emulator and this crate take the tolerant reading:
 //! re-tracking with a known key returns the stored action (never assumed to be new); a bad
@@ -127,8 +127,10 @@
 //!
 //! [`Error`] separates transport failures ([`Error::Core`]) from API errors, which carry the
 //! API's `errorCode` and `errorDescription` ([`ApiError`]): [`Error::Unauthorized`] (wrong key
-//! *or wrong region*), [`Error::InvalidRequest`], [`Error::NotFound`], [`Error::RateLimited`],
-//! [`Error::Server`] …. Bad input is rejected before sending ([`Error::InvalidInput`]).
+//! *or wrong region*), [`Error::InvalidSession`] (a 401 on a session call: the token it
+//! carried is expired, revoked or unknown), [`Error::InvalidRequest`], [`Error::NotFound`],
+//! [`Error::RateLimited`], [`Error::Server`] …. Bad input is rejected before sending
+//! ([`Error::InvalidInput`]).
 //! Unknown enum values from the server are kept (`Other(String)`), never an error.
 //!
 //! ## Dependencies, and why

@@ -525,6 +525,21 @@ impl EnrollVerifiedAuthenticatorRequest {
         &self.verification_method
     }
 
+    /// What the request carries that must never show in an error: the `otpauth://` URI and
+    /// the TOTP seed in it (the server may echo either).
+    pub(crate) fn secrets(&self) -> Vec<&str> {
+        let Some(uri) = &self.otp_uri else {
+            return Vec::new();
+        };
+        let uri = uri.expose_secret();
+        let seed = uri
+            .split_once('?')
+            .into_iter()
+            .flat_map(|(_, q)| q.split('&'))
+            .find_map(|pair| pair.strip_prefix("secret="));
+        std::iter::once(uri).chain(seed).collect()
+    }
+
     /// Checks that the method has what it needs.
     pub fn validate(&self) -> Result<(), InvalidInput> {
         check_nonempty("phone number", &self.phone_number)?;

@@ -572,59 +572,70 @@ pub struct WebhookEvent {
 }
 
 impl fmt::Debug for WebhookEvent {
+    /// The envelope, and the payload's *shape*: keys and value types, never values. A payload
+    /// carries OTPs (`code`), magic links (`url`), tokens and whatever a future event type
+    /// adds; no list of secret field names can keep up, so none is trusted.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `data.code` is an OTP: never print `data` as is.
-        let mut shown = self.data.clone();
-        redact_secrets(&mut shown);
         f.debug_struct("WebhookEvent")
             .field("id", &self.id)
             .field("event_type", &self.event_type)
             .field("time", &self.time)
             .field("tenant_id", &self.tenant_id)
-            .field("data", &shown)
+            .field("data", &Shape(&self.data))
             .finish_non_exhaustive()
     }
 }
 
-/// Keys whose values are secrets wherever they appear in an event (OTPs, tokens, codes).
-const SECRET_FIELDS: [&str; 7] = [
-    "code",
-    "verificationCode",
-    "token",
-    "accessToken",
-    "refreshToken",
-    "recoveryCodes",
-    "otpUri",
-];
+/// `Debug` of a JSON value showing its structure (keys, value types) but no value.
+///
+/// ```text
+/// {"to": string, "code": string, "list": [number, {"ok": bool}], "x": null}
+/// ```
+pub(crate) struct Shape<'a>(pub(crate) &'a Value);
 
-/// Replaces the value of every [`SECRET_FIELDS`] key, at any depth, by `"[redacted]"`.
-fn redact_secrets(v: &mut Value) {
-    match v {
-        Value::Object(map) => {
-            for (k, x) in map.iter_mut() {
-                if SECRET_FIELDS.contains(&k.as_str()) {
-                    *x = Value::String("[redacted]".into());
-                } else {
-                    redact_secrets(x);
-                }
-            }
+impl fmt::Debug for Shape<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Value::Null => f.write_str("null"),
+            Value::Bool(_) => f.write_str("bool"),
+            Value::Number(_) => f.write_str("number"),
+            Value::String(_) => f.write_str("string"),
+            Value::Array(items) => f.debug_list().entries(items.iter().map(Shape)).finish(),
+            Value::Object(map) => f
+                .debug_map()
+                .entries(map.iter().map(|(k, v)| (k, Shape(v))))
+                .finish(),
         }
-        Value::Array(items) => items.iter_mut().for_each(redact_secrets),
-        _ => {}
     }
 }
 
+auth_core::secret_type! {
+    /// The magic link of an `email.created` event (`data.url`): whoever has it signs in, so
+    /// it is a secret (redacted `Debug`, zeroized on drop).
+    pub struct MagicLinkUrl;
+    serde
+}
+
 /// The `data` of `email.created` / `sms.created` / `push.created`: a message to deliver.
-#[derive(Debug, Clone, Deserialize)]
+///
+/// `Debug` shows where it goes and for which action, never the code or the link, and only the
+/// shape of `custom_variables`.
+#[derive(Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Delivery {
     /// Where to send it (`email.created`, `sms.created`; `push.created` has none).
     #[serde(default)]
     pub to: Option<String>,
-    /// The OTP (a secret).
+    /// The OTP (a secret): e-mail OTP, SMS.
     #[serde(default)]
     pub code: Option<VerificationCode>,
+    /// The magic link (a secret): e-mail magic link.
+    #[serde(default)]
+    pub url: Option<MagicLinkUrl>,
+    /// The push challenge (`push.created`).
+    #[serde(default)]
+    pub challenge_id: Option<String>,
     /// The user.
     #[serde(default)]
     pub user_id: Option<String>,
@@ -640,6 +651,25 @@ pub struct Delivery {
     /// Template variables.
     #[serde(default)]
     pub custom_variables: Option<Value>,
+}
+
+impl fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Delivery")
+            .field("to", &self.to)
+            .field("code", &self.code)
+            .field("url", &self.url)
+            .field("challenge_id", &self.challenge_id)
+            .field("user_id", &self.user_id)
+            .field("action_code", &self.action_code)
+            .field("idempotency_key", &self.idempotency_key)
+            .field("verification_method", &self.verification_method)
+            .field(
+                "custom_variables",
+                &self.custom_variables.as_ref().map(Shape),
+            )
+            .finish()
+    }
 }
 
 impl WebhookEvent {
@@ -852,7 +882,45 @@ mod tests {
         for secret in ["918273", "tok-secret-1", "564738"] {
             assert!(!shown.contains(secret), "{shown}");
         }
-        assert!(shown.contains("+1"));
+        assert!(shown.contains("\"to\": string"), "{shown}");
+    }
+
+    /// A magic link (`data.url`) — or any field no list of secret names knows — never shows:
+    /// `Debug` prints the payload's keys and value types only.
+    #[test]
+    fn event_debug_shows_the_payload_shape_not_its_values() {
+        let body = br#"{"version":1,"id":"evt-ml","type":"email.created","data":{"to":"ada@example.com","url":"https://mfa.example/magic?t=ml-secret-7","userId":"u1","idempotencyKey":"k1","futureSecret":"fs-secret-9","n":42,"ok":true,"none":null,"customVariables":{"nested":["cv-secret-3"]}}}"#;
+        let p = WebhookPayload::parse(body).unwrap();
+        let e = &p.events()[0];
+        let shown = format!("{p:?} {e:?}");
+        for value in [
+            "ml-secret-7",
+            "mfa.example",
+            "ada@example.com",
+            "fs-secret-9",
+            "cv-secret-3",
+            "42",
+            "true",
+        ] {
+            assert!(!shown.contains(value), "{value} in {shown}");
+        }
+        assert!(
+            shown.contains(r#"data: {"customVariables": {"nested": [string]}, "futureSecret": string, "idempotencyKey": string, "n": number, "none": null, "ok": bool, "to": string, "url": string, "userId": string}"#),
+            "{shown}"
+        );
+        assert!(shown.contains("evt-ml") && shown.contains("EmailCreated"));
+        // The typed view hands the link over, and keeps it out of its own Debug.
+        let d = e.delivery().unwrap().unwrap();
+        assert_eq!(
+            d.url.as_ref().unwrap().expose_secret(),
+            "https://mfa.example/magic?t=ml-secret-7"
+        );
+        let shown = format!("{d:?}");
+        assert!(
+            !shown.contains("ml-secret-7") && !shown.contains("cv-secret-3"),
+            "{shown}"
+        );
+        assert!(shown.contains("ada@example.com"), "{shown}");
     }
 
     #[test]

@@ -899,7 +899,7 @@ async fn sessions_lifecycle() {
         .validate_session(&s2.access_token, &[])
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidRequest(_)));
+    assert!(matches!(err, Error::InvalidSession(_)), "{err:?}");
 
     let s3 = client
         .create_session(&CreateSessionRequest::new(web.clone(), claim.token.clone()))
