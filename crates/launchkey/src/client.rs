@@ -248,14 +248,27 @@ pub(crate) struct Verified {
     pub body: Vec<u8>,
 }
 
+/// An API error body (400/409): every field may be absent or `null`.
 #[derive(Deserialize)]
-struct ApiErrorBody {
+pub(crate) struct ApiErrorBody {
     #[serde(default)]
-    error_code: Option<String>,
+    pub(crate) error_code: Option<String>,
     #[serde(default)]
-    error_detail: Option<Value>,
+    pub(crate) error_detail: Option<Value>,
     #[serde(default)]
-    error_data: Option<Value>,
+    pub(crate) error_data: Option<Value>,
+}
+
+/// `GET /public/v3/ping`: `api_time` is required.
+#[derive(Deserialize)]
+pub(crate) struct Ping {
+    pub(crate) api_time: String,
+}
+
+/// `POST /service/v3/totp`: `valid` is required.
+#[derive(Deserialize)]
+pub(crate) struct Totp {
+    pub(crate) valid: bool,
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -309,6 +322,25 @@ fn claim_time(claims: &Map<String, Value>, name: &'static str) -> Result<i64, Ve
                 .map(|f| f.floor() as i64)
         })
         .ok_or(VerificationError::MissingClaim(name))
+}
+
+/// The received `aud` for an error message: a string as it is (not JSON-quoted), a list as its
+/// strings joined by `, `; at most 256 characters.
+fn audience_text(aud: Option<&Value>) -> String {
+    let text = match aud {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    text.chars().take(256).collect()
 }
 
 fn claim_str(claims: &Map<String, Value>, name: &'static str) -> Result<String, VerificationError> {
@@ -442,10 +474,6 @@ impl ServiceClient {
         let resp = self.unsigned_get("/public/v3/ping").await?;
         if !resp.status().is_success() {
             return Err(self.status_error(&resp));
-        }
-        #[derive(Deserialize)]
-        struct Ping {
-            api_time: String,
         }
         let ping: Ping = auth_core::json::from_slice("ping response", resp.body())?;
         let api = crate::time::parse_iso8601(&ping.api_time).ok_or_else(|| {
@@ -605,7 +633,7 @@ impl ServiceClient {
         if !aud_ok {
             return Err(VerificationError::Audience {
                 expected: self.inner.entity.clone(),
-                actual: claims.get("aud").map(Value::to_string).unwrap_or_default(),
+                actual: audience_text(claims.get("aud")),
             }
             .into());
         }
@@ -974,10 +1002,6 @@ impl ServiceClient {
             )
             .await?;
         if (200..300).contains(&v.status) {
-            #[derive(Deserialize)]
-            struct Totp {
-                valid: bool,
-            }
             let plain = self.success_body(&v)?;
             let t: Totp = auth_core::json::from_slice("totp response", &plain)?;
             return Ok(t.valid);
@@ -1026,7 +1050,12 @@ fn detail_text(detail: Option<Value>) -> String {
     }
 }
 
-fn map_code(status: u16, code: &str, detail: Option<Value>, data: Option<Value>) -> Error {
+pub(crate) fn map_code(
+    status: u16,
+    code: &str,
+    detail: Option<Value>,
+    data: Option<Value>,
+) -> Error {
     let detail = detail_text(detail);
     match code {
         "ARG-001" => Error::InvalidParameters { detail },
@@ -1215,6 +1244,34 @@ mod tests {
                 name
             );
         }
+    }
+
+    /// The audience error shows the received value once, unquoted (a list as its entries).
+    #[tokio::test]
+    async fn audience_error_shows_the_received_value_as_is() {
+        let (client, api) = client_and_api();
+        let entity = client.service_id().entity();
+        let other = "svc:00000000-0000-4000-8000-000000000000";
+        let mut c = full_claims(&client);
+        c.insert("aud".into(), json!(other));
+        let err = client.verify_api_jwt(&sign(&api, &c)).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("response verification failed: audience: expected `{entity}`, got `{other}`")
+        );
+        assert!(matches!(
+            &err,
+            Error::ResponseVerification(VerificationError::Audience { actual, .. }) if actual == other
+        ));
+        c.insert("aud".into(), json!([other, "svc:b"]));
+        let err = client.verify_api_jwt(&sign(&api, &c)).await.unwrap_err();
+        assert!(
+            err.to_string().ends_with(&format!("got `{other}, svc:b`")),
+            "{err}"
+        );
+        // A list naming us is accepted.
+        c.insert("aud".into(), json!([other, entity]));
+        client.verify_api_jwt(&sign(&api, &c)).await.unwrap();
     }
 
     #[test]

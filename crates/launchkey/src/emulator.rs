@@ -133,8 +133,9 @@ pub struct PhoneAnswer {
     pub denial_reason: Option<String>,
     /// Service PINs.
     pub service_pins: Vec<String>,
-    /// `auth_policy` as sent by the device.
-    pub auth_policy: Value,
+    /// `auth_policy` as sent by the device; `None`: the policy the request asked for (see
+    /// [`Emulator::respond`]).
+    pub auth_policy: Option<Value>,
     /// `auth_methods` as sent by the device.
     pub auth_methods: Value,
 }
@@ -147,7 +148,7 @@ impl PhoneAnswer {
             reason,
             denial_reason: None,
             service_pins: vec!["1234".into(), "3456".into(), "5678".into()],
-            auth_policy: json!({"requirement": "amount", "amount": 1, "types": [], "geofences": []}),
+            auth_policy: None,
             auth_methods: json!([
                 {"method": "PIN_CODE", "set": true, "active": true, "allowed": true, "supported": true, "user_required": true, "passed": true, "error": false},
                 {"method": "FINGERPRINT", "set": false, "active": false, "allowed": true, "supported": true, "user_required": null, "passed": null, "error": null}
@@ -158,6 +159,19 @@ impl PhoneAnswer {
     /// Sets the denial reason id.
     pub fn with_denial_reason(mut self, id: impl Into<String>) -> Self {
         self.denial_reason = Some(id.into());
+        self
+    }
+
+    /// Sends this `auth_policy` as it is (any JSON, `null`s and lower-case values included)
+    /// instead of the one derived from the request.
+    pub fn with_auth_policy(mut self, policy: Value) -> Self {
+        self.auth_policy = Some(policy);
+        self
+    }
+
+    /// Sends these `auth_methods` as they are (any JSON).
+    pub fn with_auth_methods(mut self, methods: Value) -> Self {
+        self.auth_methods = methods;
         self
     }
 }
@@ -720,7 +734,9 @@ fn core_package(
             "auth_request": id,
             "device_id": user.device_id,
             "service_pins": answer.service_pins,
-            "auth_policy": answer.auth_policy,
+            "auth_policy": answer.auth_policy.clone().unwrap_or_else(
+                || json!({"requirement": "amount", "amount": 1, "types": [], "geofences": []}),
+            ),
             "auth_methods": answer.auth_methods,
         });
         let plain = serde_json::to_vec(&device)

@@ -131,6 +131,8 @@ mod ids;
 pub mod jose;
 mod keys;
 mod md5;
+#[cfg(test)]
+mod null_tolerance;
 mod policy;
 mod request;
 mod response;

@@ -215,7 +215,9 @@ impl AuthPolicy {
 }
 
 auth_core::wire_enum! {
-    /// The policy requirement a response reports (`auth_policy.requirement`).
+    case_insensitive;
+    /// The policy requirement a response reports (`auth_policy.requirement`). Matched in any
+    /// case, as the official SDK upper-cases it before comparing.
     pub enum PolicyRequirement {
         /// A number of factors (`amount`).
         Amount => "amount",
@@ -227,7 +229,10 @@ auth_core::wire_enum! {
 }
 
 auth_core::wire_enum! {
-    /// A factor type (`KNOWLEDGE`, `INHERENCE`, `POSSESSION`).
+    case_insensitive;
+    /// A factor type (`KNOWLEDGE`, `INHERENCE`, `POSSESSION`). Matched in any case, as the
+    /// official SDK lower-cases it before comparing (`"knowledge"` is
+    /// [`FactorType::Knowledge`]).
     pub enum FactorType {
         /// Knowledge.
         Knowledge => "KNOWLEDGE",
@@ -273,42 +278,56 @@ pub enum Fence {
 
 #[derive(Deserialize)]
 struct RawFence {
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default)]
     kind: Option<String>,
+    #[serde(default)]
     name: Option<String>,
+    #[serde(default)]
     latitude: Option<f64>,
+    #[serde(default)]
     longitude: Option<f64>,
+    #[serde(default)]
     radius: Option<f64>,
+    #[serde(default)]
     country: Option<String>,
+    #[serde(default)]
     administrative_area: Option<String>,
+    #[serde(default)]
     postal_code: Option<String>,
 }
 
+impl RawFence {
+    fn circle<E: serde::de::Error>(self) -> Result<Fence, E> {
+        Ok(Fence::Circle {
+            name: self.name,
+            latitude: self.latitude.ok_or_else(|| E::missing_field("latitude"))?,
+            longitude: self
+                .longitude
+                .ok_or_else(|| E::missing_field("longitude"))?,
+            radius: self.radius.ok_or_else(|| E::missing_field("radius"))?,
+        })
+    }
+
+    fn territory<E: serde::de::Error>(self) -> Result<Fence, E> {
+        Ok(Fence::Territory {
+            name: self.name,
+            country: self.country.ok_or_else(|| E::missing_field("country"))?,
+            administrative_area: self.administrative_area,
+            postal_code: self.postal_code,
+        })
+    }
+}
+
+/// A fence without a `type` (absent or `null`) is the legacy circle; one that has no
+/// coordinates but a `country` is read as the territory it evidently is. The required fields
+/// are a circle's `latitude`, `longitude` and `radius` and a territory's `country`.
 impl<'de> Deserialize<'de> for Fence {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error as _;
         let raw = RawFence::deserialize(d)?;
         match raw.kind.as_deref() {
-            None | Some("GEO_CIRCLE") => Ok(Fence::Circle {
-                name: raw.name,
-                latitude: raw
-                    .latitude
-                    .ok_or_else(|| D::Error::missing_field("latitude"))?,
-                longitude: raw
-                    .longitude
-                    .ok_or_else(|| D::Error::missing_field("longitude"))?,
-                radius: raw
-                    .radius
-                    .ok_or_else(|| D::Error::missing_field("radius"))?,
-            }),
-            Some("TERRITORY") => Ok(Fence::Territory {
-                name: raw.name,
-                country: raw
-                    .country
-                    .ok_or_else(|| D::Error::missing_field("country"))?,
-                administrative_area: raw.administrative_area,
-                postal_code: raw.postal_code,
-            }),
+            None if raw.latitude.is_none() && raw.country.is_some() => raw.territory(),
+            None | Some("GEO_CIRCLE") => raw.circle(),
+            Some("TERRITORY") => raw.territory(),
             Some(other) => Ok(Fence::Other {
                 kind: other.to_owned(),
             }),
@@ -316,7 +335,8 @@ impl<'de> Deserialize<'de> for Fence {
     }
 }
 
-/// The policy the device evaluated, as reported in a response (`auth_policy`).
+/// The policy the device evaluated, as reported in a response (`auth_policy`). Every field may
+/// be absent or `null`.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[non_exhaustive]
 pub struct ResponsePolicy {
@@ -326,11 +346,11 @@ pub struct ResponsePolicy {
     /// The factor count, for `amount`.
     #[serde(default)]
     pub amount: Option<u32>,
-    /// The factor types, for `types`.
-    #[serde(default)]
+    /// The factor types, for `types` (absent or `null`: none).
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub types: Vec<FactorType>,
-    /// The fences.
-    #[serde(default)]
+    /// The fences (absent or `null`: none).
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub geofences: Vec<Fence>,
 }
 
@@ -436,5 +456,44 @@ mod tests {
         assert_eq!(p.geofences.len(), 4);
         assert!(matches!(p.geofences[2], Fence::Territory { .. }));
         assert!(matches!(p.geofences[3], Fence::Other { .. }));
+    }
+
+    /// The official SDK lower-cases factor types and upper-cases the requirement before
+    /// comparing: lower- or mixed-case platform data means the same.
+    #[test]
+    fn factor_types_and_requirement_match_in_any_case() {
+        let p: ResponsePolicy = serde_json::from_value(json!({
+            "requirement": "TYPES", "types": ["knowledge", "Inherence", "possession"]
+        }))
+        .unwrap();
+        assert_eq!(p.requirement, Some(PolicyRequirement::Types));
+        assert!(p.knowledge_required() && p.inherence_required() && p.possession_required());
+        assert_eq!(p.types[0].as_str(), "KNOWLEDGE");
+        let p: ResponsePolicy =
+            serde_json::from_value(json!({"requirement": "Cond_Geo", "types": ["telepathy"]}))
+                .unwrap();
+        assert_eq!(p.requirement, Some(PolicyRequirement::CondGeo));
+        assert_eq!(p.types, [FactorType::Other("telepathy".into())]);
+    }
+
+    /// `null` lists and fields are the same as absent; an untyped fence with a country is a
+    /// territory, one with coordinates a circle.
+    #[test]
+    fn nulls_are_absent_and_untyped_fences_are_recognised() {
+        let p: ResponsePolicy = serde_json::from_value(json!({
+            "requirement": null, "amount": null, "types": null, "geofences": null
+        }))
+        .unwrap();
+        assert_eq!(p, ResponsePolicy::default());
+        let p: ResponsePolicy = serde_json::from_value(json!({"geofences": [
+            {"type": null, "name": null, "latitude": 1.0, "longitude": 2.0, "radius": 3.0},
+            {"type": null, "country": "US", "postal_code": null},
+        ]}))
+        .unwrap();
+        assert!(matches!(p.geofences[0], Fence::Circle { name: None, .. }));
+        assert!(matches!(&p.geofences[1], Fence::Territory { country, .. } if country == "US"));
+        let err = serde_json::from_value::<ResponsePolicy>(json!({"geofences": [{"name": "x"}]}))
+            .unwrap_err();
+        assert!(err.to_string().contains("latitude"), "{err}");
     }
 }

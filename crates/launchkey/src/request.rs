@@ -266,7 +266,7 @@ impl AuthorizationRequest {
     }
 }
 
-/// The API's answer to a create request.
+/// The API's answer to a create request. Only `auth_request` is required.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct AuthorizationRequestCreated {
@@ -276,8 +276,8 @@ pub struct AuthorizationRequestCreated {
     /// The push package (Directory services with third-party push only).
     #[serde(default)]
     pub push_package: Option<String>,
-    /// The devices the request went to.
-    #[serde(default)]
+    /// The devices the request went to (absent or `null`: none reported).
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
     pub device_ids: Vec<String>,
 }
 

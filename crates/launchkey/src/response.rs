@@ -46,7 +46,9 @@ auth_core::wire_enum! {
 }
 
 auth_core::wire_enum! {
-    /// An authentication method on the device.
+    case_insensitive;
+    /// An authentication method on the device. Matched in any case, as the official SDK
+    /// upper-cases it before comparing (`"pin_code"` is [`AuthMethodType::PinCode`]).
     pub enum AuthMethodType {
         /// PIN code.
         PinCode => "PIN_CODE",
@@ -95,6 +97,9 @@ pub struct AuthMethod {
 }
 
 /// The response package ("core"): poll body and webhook body.
+///
+/// `service_user_hash`, `user_push_id` and `public_key_id` are required (as in the official
+/// SDKs); every other field may be absent or `null`.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct CorePackage {
     #[serde(default)]
@@ -108,9 +113,11 @@ pub(crate) struct CorePackage {
     pub public_key_id: String,
 }
 
+/// The decrypted `auth_jwe`. Only `auth_request` is required; `null` is the same as absent
+/// for every other field.
 #[derive(Deserialize)]
-struct DevicePackage {
-    #[serde(rename = "type")]
+pub(crate) struct DevicePackage {
+    #[serde(rename = "type", default)]
     kind: Option<AuthResponseType>,
     #[serde(default)]
     reason: Option<AuthResponseReason>,
@@ -119,22 +126,23 @@ struct DevicePackage {
     auth_request: String,
     #[serde(default)]
     device_id: Option<String>,
-    #[serde(default)]
-    service_pins: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
+    service_pins: Vec<String>,
     #[serde(default)]
     auth_policy: Option<ResponsePolicy>,
-    #[serde(default)]
-    auth_methods: Option<Vec<AuthMethod>>,
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
+    auth_methods: Vec<AuthMethod>,
 }
 
+/// The decrypted legacy `auth` package: `auth_request` and `response` are required.
 #[derive(Deserialize)]
-struct LegacyDevicePackage {
+pub(crate) struct LegacyDevicePackage {
     auth_request: String,
     response: bool,
     #[serde(default)]
     device_id: Option<String>,
-    #[serde(default)]
-    service_pins: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
+    service_pins: Vec<String>,
 }
 
 /// A user's answer to an authorization request, decrypted and checked.
@@ -251,12 +259,12 @@ pub(crate) fn decode_core(
             denial_reason: dp.denial_reason,
             fraud,
             device_id: dp.device_id,
-            service_pins: dp.service_pins.unwrap_or_default(),
+            service_pins: dp.service_pins,
             service_user_hash: core.service_user_hash,
             organization_user_hash: core.org_user_hash,
             user_push_id: core.user_push_id,
             policy: dp.auth_policy,
-            auth_methods: dp.auth_methods.unwrap_or_default(),
+            auth_methods: dp.auth_methods,
             legacy_package: false,
         });
     }
@@ -281,7 +289,7 @@ pub(crate) fn decode_core(
         denial_reason: None,
         fraud: false,
         device_id: dp.device_id,
-        service_pins: dp.service_pins.unwrap_or_default(),
+        service_pins: dp.service_pins,
         service_user_hash: core.service_user_hash,
         organization_user_hash: core.org_user_hash,
         user_push_id: core.user_push_id,
@@ -301,4 +309,30 @@ pub enum AuthorizationPoll {
     Responded(Box<AuthorizationResponse>),
     /// The request expired without an answer (HTTP 408).
     TimedOut,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The official SDK upper-cases auth method types before comparing; `type` and `reason` it
+    /// compares as sent (so a lower-case `authorized` stays unknown and never approves).
+    #[test]
+    fn method_types_match_in_any_case() {
+        let m: Vec<AuthMethod> = serde_json::from_value(json!([
+            {"method": "pin_code", "passed": true},
+            {"method": "Wearables", "passed": null},
+            {"method": "iris"},
+        ]))
+        .unwrap();
+        assert_eq!(m[0].method, AuthMethodType::PinCode);
+        assert_eq!(m[0].method.as_str(), "PIN_CODE");
+        assert_eq!(m[1].method, AuthMethodType::Wearables);
+        assert_eq!(m[2].method, AuthMethodType::Other("iris".into()));
+        assert_eq!(
+            AuthResponseType::from_wire("authorized"),
+            AuthResponseType::Other("authorized".into())
+        );
+    }
 }

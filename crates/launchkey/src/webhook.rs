@@ -37,6 +37,7 @@ pub struct SessionEnd {
     pub logout_requested: SystemTime,
 }
 
+/// A session-end webhook body: both fields are required.
 #[derive(Deserialize)]
 struct SessionEndBody {
     service_user_hash: String,
@@ -149,7 +150,7 @@ impl ServiceClient {
     }
 }
 
-fn session_end(body: &[u8]) -> Result<WebhookPackage, Error> {
+pub(crate) fn session_end(body: &[u8]) -> Result<WebhookPackage, Error> {
     let b: SessionEndBody = auth_core::json::from_slice("session end webhook", body)?;
     let t = crate::time::parse_iso8601(&b.api_time).ok_or_else(|| {
         auth_core::Error::decode(

@@ -1025,3 +1025,97 @@ async fn any_2xx_create_and_svc005_under_400_or_409() {
         .await
         .unwrap();
 }
+
+/// The device package the platform was seen to send: `auth_policy` with `null` requirement,
+/// amount and types. Polling, `wait_for_response`, `StepUp::check` and a webhook all read it
+/// as "no policy details" (null = absent), not as a decode error at `auth_policy.types`.
+#[tokio::test]
+async fn null_auth_policy_fields_through_polling_webhook_and_step_up() {
+    let s = setup().await;
+    let nulls =
+        serde_json::json!({"requirement": null, "amount": null, "types": null, "geofences": []});
+    let answer = || {
+        PhoneAnswer::new(AuthResponseType::Authorized, AuthResponseReason::Approved)
+            .with_auth_policy(nulls.clone())
+            .with_auth_methods(serde_json::json!(null))
+    };
+    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
+    s.emulator.respond(&id, answer()).unwrap();
+
+    let polled = poll(&s.client, &id).await;
+    assert!(polled.authorized);
+    assert_eq!(polled.policy, Some(launchkey::ResponsePolicy::default()));
+    assert!(polled.auth_methods.is_empty());
+    let waited = s
+        .client
+        .wait_for_response(
+            &id,
+            &PollConfig::every(Duration::from_millis(20), Duration::from_secs(5)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(waited, polled);
+
+    let wh = s.emulator.authorization_webhook(&id, "/wh").unwrap();
+    match s
+        .client
+        .handle_webhook(&wh.headers, &wh.body, &wh.method, &wh.path)
+        .await
+        .unwrap()
+    {
+        WebhookPackage::AuthorizationResponse(r) => assert_eq!(*r, polled),
+        other => panic!("{other:?}"),
+    }
+
+    let handle = s
+        .client
+        .start(StepUpRequest::new("bob", "Confirm", "?"))
+        .await
+        .unwrap();
+    let bob = launchkey::AuthRequestId::parse(&handle.id).unwrap();
+    s.emulator.respond(&bob, answer()).unwrap();
+    match s.client.check(&handle).await.unwrap() {
+        auth_core::PollStatus::Ready(out) => assert!(out.is_approved(), "{out:?}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Lower-case platform data: the official SDK upper-cases method types and lower-cases factor
+/// types before comparing, so "pin_code" passed and "knowledge" required are recognised.
+#[tokio::test]
+async fn lower_case_methods_and_factor_types_are_recognised() {
+    let s = setup().await;
+    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
+    s.emulator
+        .respond(
+            &id,
+            PhoneAnswer::new(AuthResponseType::Authorized, AuthResponseReason::Approved)
+                .with_auth_policy(serde_json::json!({"requirement": "types", "amount": 0,
+                    "types": ["knowledge", "inherence"], "geofences": null}))
+                .with_auth_methods(serde_json::json!([
+                    {"method": "pin_code", "set": true, "active": true, "allowed": true,
+                     "supported": true, "user_required": true, "passed": true, "error": false},
+                    {"method": "wearables", "set": false, "active": null, "allowed": true,
+                     "supported": true, "user_required": null, "passed": null, "error": null}
+                ])),
+        )
+        .unwrap();
+    let r = poll(&s.client, &id).await;
+    let policy = r.policy.as_ref().unwrap();
+    assert_eq!(
+        policy.requirement,
+        Some(launchkey::PolicyRequirement::Types)
+    );
+    assert!(policy.knowledge_required() && policy.inherence_required());
+    assert!(!policy.possession_required());
+    let pin = r
+        .auth_methods
+        .iter()
+        .find(|m| m.method == launchkey::AuthMethodType::PinCode)
+        .expect("pin_code is PIN_CODE");
+    assert_eq!(pin.passed, Some(true));
+    assert_eq!(
+        r.auth_methods[1].method,
+        launchkey::AuthMethodType::Wearables
+    );
+}
