@@ -381,6 +381,8 @@ impl fmt::Debug for Client {
     }
 }
 
+/// The JSON answer of `signPayload` (spec §5.3). Only `success` is required: `null` and an
+/// absent member mean the same for the others.
 #[derive(Deserialize)]
 struct SignResponse {
     success: bool,
@@ -392,9 +394,11 @@ struct SignResponse {
     response: Option<String>,
 }
 
+/// The JSON body of a non-200 answer, when it has one (`message`: absent or `null` → none).
 #[derive(Deserialize)]
 struct ErrorMessage {
-    message: String,
+    #[serde(default)]
+    message: Option<String>,
 }
 
 impl Client {
@@ -551,18 +555,7 @@ impl Client {
         );
         *sent = true;
         let response = inner.sign.send(http_request, Replay::Never).await?;
-        let status = response.status();
-        if status != StatusCode::OK {
-            if let Ok(m) = serde_json::from_slice::<ErrorMessage>(response.body()) {
-                return Err(Error::Server {
-                    status: status.as_u16(),
-                    message: m.message,
-                });
-            }
-            return Err(auth_core::Error::status(status.as_u16(), response.body(), &[]).into());
-        }
-        let answer: SignResponse = auth_core::json::from_slice("sign response", response.body())?;
-        let signature = interpret_sign_response(answer)?;
+        let signature = read_sign_answer(response.status(), response.body())?;
         match key.verify(flags, &payload, &signature) {
             Ok(()) => {
                 tracing::debug!(principal, fingerprint = %key.fingerprint(), "signature verified: approved");
@@ -848,6 +841,24 @@ fn undo_percent_encoding(response: &str) -> String {
 }
 
 /// Interprets a `signPayload` answer (spec §5.3) into the raw signature bytes.
+/// Reads the answer of `signPayload`: the raw signature bytes, or the typed failure.
+fn read_sign_answer(status: StatusCode, body: &[u8]) -> Result<Vec<u8>, Error> {
+    if status != StatusCode::OK {
+        if let Ok(ErrorMessage {
+            message: Some(message),
+        }) = serde_json::from_slice::<ErrorMessage>(body)
+        {
+            return Err(Error::Server {
+                status: status.as_u16(),
+                message,
+            });
+        }
+        return Err(auth_core::Error::status(status.as_u16(), body, &[]).into());
+    }
+    let answer: SignResponse = auth_core::json::from_slice("sign response", body)?;
+    interpret_sign_response(answer)
+}
+
 fn interpret_sign_response(answer: SignResponse) -> Result<Vec<u8>, Error> {
     if !answer.success {
         let message = answer.message.unwrap_or_default();
@@ -934,6 +945,159 @@ mod tests {
             answer(r#"{"success":true,"signature":"@@"}"#),
             Err(Error::Core(auth_core::Error::Decode { .. }))
         ));
+    }
+
+    /// The members of the sign answer that may not be `null` (and why).
+    const REQUIRED: &[(&str, &str)] = &[(
+        "success",
+        "every official client branches on it first; there is no answer without it",
+    )];
+
+    /// Every answer in `bodies` (status, JSON text) still reads with any one member set to
+    /// `null`: the wire types parse, and reading the answer never fails with a decode error.
+    /// Returns the required members that were refused (each must be, to stay on the list).
+    fn check_null_variants(bodies: &[(u16, String)]) -> std::collections::BTreeSet<String> {
+        let mut refused = std::collections::BTreeSet::new();
+        let mut failures = Vec::new();
+        for (status, body) in bodies {
+            let value: serde_json::Value = serde_json::from_str(body).unwrap();
+            let status = StatusCode::from_u16(*status).unwrap();
+            for (field, nulled) in auth_core::json::null_variants(&value) {
+                let bytes = serde_json::to_vec(&nulled).unwrap();
+                let parsed = if status == StatusCode::OK {
+                    auth_core::json::from_slice::<SignResponse>("sign response", &bytes)
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                } else {
+                    serde_json::from_slice::<ErrorMessage>(&bytes)
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                };
+                let read = read_sign_answer(status, &bytes);
+                let decode_error =
+                    matches!(read, Err(Error::Core(auth_core::Error::Decode { .. })));
+                if REQUIRED.iter().any(|(name, _)| *name == field) {
+                    if parsed.is_err() || decode_error {
+                        refused.insert(field);
+                    }
+                    continue;
+                }
+                if let Err(e) = parsed {
+                    failures.push(format!("{status} {body}: {field} = null: {e}"));
+                } else if decode_error {
+                    failures.push(format!("{status} {body}: {field} = null: {read:?}"));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        refused
+    }
+
+    /// The sign answers of the recorded transcripts (`fixtures/logonbox/transcripts/`).
+    fn recorded_sign_answers() -> Vec<(u16, String)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/logonbox/transcripts");
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let fixture: serde_json::Value = serde_json::from_str(&text).unwrap();
+            for ex in fixture["exchanges"].as_array().unwrap() {
+                if ex["request"]["path"] == SIGN_PAYLOAD_PATH {
+                    out.push((
+                        ex["response"]["status"].as_u64().unwrap() as u16,
+                        ex["response"]["body"].as_str().unwrap().to_owned(),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn null_is_the_same_as_absent_in_recorded_sign_answers() {
+        let bodies = recorded_sign_answers();
+        assert!(bodies.len() >= 8, "{} recorded answers", bodies.len());
+        let refused = check_null_variants(&bodies);
+        let required: std::collections::BTreeSet<String> =
+            REQUIRED.iter().map(|(p, _)| (*p).to_owned()).collect();
+        assert_eq!(refused, required, "the required list is exact");
+        // An error body whose message is null reads as one without a message.
+        let err = read_sign_answer(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            br#"{"success":false,"message":null}"#,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Core(auth_core::Error::Status { status: 500, .. })
+            ),
+            "{err:?}"
+        );
+    }
+
+    /// What the emulator answers for every behaviour of the phone, padded and not.
+    #[cfg(feature = "emulator")]
+    #[tokio::test]
+    async fn null_is_the_same_as_absent_in_emulator_sign_answers() {
+        use crate::emulator::{Behaviour, Emulator};
+        type Seen = Arc<Mutex<Vec<(u16, String)>>>;
+        let seen: Seen = Arc::default();
+        let log = seen.clone();
+        let http = Arc::new(auth_core::ReqwestClient::new(&HttpConfig::default()).unwrap());
+        let recorder = move |req: auth_core::HttpRequest| {
+            let log = log.clone();
+            let http = http.clone();
+            async move {
+                let sign = req.uri().path() == SIGN_PAYLOAD_PATH;
+                let resp = http.execute(req).await?;
+                if sign {
+                    log.lock().unwrap().push((
+                        resp.status().as_u16(),
+                        String::from_utf8(resp.body().clone()).unwrap(),
+                    ));
+                }
+                Ok::<_, auth_core::TransportError>(resp)
+            }
+        };
+        let emulator = Emulator::start().await;
+        emulator
+            .add_user("ed@example.com", &[KeyType::Ed25519])
+            .unwrap();
+        emulator
+            .add_user("rsa@example.com", &[KeyType::Rsa])
+            .unwrap();
+        let client = emulator
+            .client_builder()
+            .http_client(Arc::new(recorder))
+            .build()
+            .unwrap();
+        let behaviours = [
+            Behaviour::Approve,
+            Behaviour::reject(),
+            Behaviour::Fail {
+                message: "The directory is down".into(),
+            },
+            Behaviour::HttpStatus {
+                status: 503,
+                message: Some("Try later".into()),
+            },
+            Behaviour::CorruptSignature,
+            Behaviour::EmptySignaturePositive,
+            Behaviour::SignAs("rsa@example.com".into()),
+        ];
+        for padded in [false, true] {
+            emulator.set_padded_base64(padded);
+            for behaviour in &behaviours {
+                emulator.set_behaviour("ed@example.com", behaviour.clone());
+                let _ = client.authenticate("ed@example.com").await;
+            }
+            let _ = client.authenticate("rsa@example.com").await.unwrap();
+        }
+        let bodies = seen.lock().unwrap().clone();
+        assert_eq!(bodies.len(), 2 * (behaviours.len() + 1));
+        let refused = check_null_variants(&bodies);
+        assert!(refused.contains("success"));
     }
 
     #[test]
