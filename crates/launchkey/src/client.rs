@@ -22,6 +22,7 @@ use crate::jose::jwe::{self, JweAlgorithm};
 use crate::jose::jws::{self, JwsAlgorithm, UnverifiedJws};
 use crate::keys::{RsaPublicKey, ServicePrivateKey};
 use crate::response::{AuthorizationPoll, CorePackage, decode_core, decrypt_jwe};
+use crate::single_flight::SingleFlight;
 use crate::{
     AuthRequestId, AuthorizationRequest, AuthorizationRequestCreated, AuthorizationResponse, Error,
     ServiceId,
@@ -43,9 +44,16 @@ pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 pub const NEGATIVE_KID_TTL: Duration = Duration::from_secs(60);
 /// The most API keys kept by kid.
 pub const MAX_CACHED_API_KEYS: usize = 32;
-/// The most fetches of *unknown* API kids per [`KID_FETCH_WINDOW`] (anyone can send a webhook
-/// naming a random kid: without a budget each one would cost a request to the API).
+/// The most fetches of *unknown* API kids named by unauthenticated input (webhooks,
+/// [`ServiceClient::api_key`]) per [`KID_FETCH_WINDOW`]: anyone can send a webhook naming a
+/// random kid, and without a budget each one would cost a request to the API. Kids named by
+/// responses to the client's own signed calls are fetched without spending it, so junk
+/// webhooks cannot starve the client's own calls.
 pub const MAX_KID_FETCHES_PER_WINDOW: usize = 10;
+/// How often an unknown kid from unauthenticated input may make the client fetch the API's
+/// current key again (the platform signs webhooks with it, so a genuine webhook after a key
+/// rotation is resolved this way without spending the unknown-kid budget).
+pub const CURRENT_KEY_RECHECK: Duration = Duration::from_secs(30);
 /// The window of [`MAX_KID_FETCHES_PER_WINDOW`].
 pub const KID_FETCH_WINDOW: Duration = Duration::from_secs(60);
 
@@ -189,6 +197,9 @@ impl ServiceClientBuilder {
                 jwe: self.jwe,
                 leeway: i64::try_from(self.leeway.as_secs()).unwrap_or(30),
                 cache: Mutex::new(Cache::default()),
+                ping_flight: SingleFlight::default(),
+                current_flight: SingleFlight::default(),
+                kid_flights: SingleFlight::default(),
                 seen_webhooks: self
                     .webhook_replay_protection
                     .then(|| Mutex::new(HashMap::new())),
@@ -203,6 +214,8 @@ struct Cache {
     current: Option<(String, SystemTime)>,
     keys: HashMap<String, Arc<RsaPublicKey>>,
     misses: HashMap<String, SystemTime>,
+    /// When the current key was last asked for (successfully or not).
+    current_attempt: Option<SystemTime>,
     /// When each recent fetch of an unknown kid started (at most
     /// [`MAX_KID_FETCHES_PER_WINDOW`] within [`KID_FETCH_WINDOW`]).
     kid_fetches: VecDeque<SystemTime>,
@@ -218,7 +231,18 @@ struct Inner {
     jwe: JweAlgorithm,
     leeway: i64,
     cache: Mutex<Cache>,
+    ping_flight: SingleFlight<(), i64>,
+    current_flight: SingleFlight<(), (String, Arc<RsaPublicKey>)>,
+    kid_flights: SingleFlight<String, Arc<RsaPublicKey>>,
     seen_webhooks: Option<Mutex<HashMap<String, i64>>>,
+}
+
+/// Who named an API kid: a response to one of our own signed calls, or unauthenticated input
+/// (a webhook, a caller of [`ServiceClient::api_key`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyOrigin {
+    OwnCall,
+    Untrusted,
 }
 
 /// The LaunchKey Service Client. Cheap to clone: clones share the connection pool and the key
@@ -463,14 +487,35 @@ impl ServiceClient {
         Ok(self.inner.transport.send(req, Replay::ByMethod).await?)
     }
 
-    /// Server-adjusted now (Unix seconds), pinging the API when the offset is stale.
+    /// Server-adjusted now (Unix seconds), pinging the API when the offset is stale. Concurrent
+    /// callers share one ping.
     pub async fn server_time(&self) -> Result<i64, Error> {
+        let offset = match self.fresh_offset() {
+            Some(offset) => offset,
+            None => {
+                self.inner
+                    .ping_flight
+                    .run((), || async {
+                        match self.fresh_offset() {
+                            Some(offset) => Ok(offset),
+                            None => self.ping().await,
+                        }
+                    })
+                    .await?
+            }
+        };
+        Ok(self.inner.clock.unix_seconds().saturating_add(offset))
+    }
+
+    fn fresh_offset(&self) -> Option<i64> {
         let cached = self.lock().offset;
-        if let Some((offset, at)) = cached
-            && self.age(at) < OFFSET_TTL
-        {
-            return Ok(self.inner.clock.unix_seconds().saturating_add(offset));
-        }
+        cached
+            .filter(|(_, at)| self.age(*at) < OFFSET_TTL)
+            .map(|(offset, _)| offset)
+    }
+
+    /// `GET /public/v3/ping`: learns and caches the server-time offset.
+    async fn ping(&self) -> Result<i64, Error> {
         let resp = self.unsigned_get("/public/v3/ping").await?;
         if !resp.status().is_success() {
             return Err(self.status_error(&resp));
@@ -479,9 +524,9 @@ impl ServiceClient {
         let api = crate::time::parse_iso8601(&ping.api_time).ok_or_else(|| {
             auth_core::Error::decode("ping response", "api_time", "not an ISO-8601 UTC time")
         })?;
-        let local = self.inner.clock.unix_seconds();
-        self.lock().offset = Some((api - local, self.inner.clock.now()));
-        Ok(api)
+        let offset = api - self.inner.clock.unix_seconds();
+        self.lock().offset = Some((offset, self.inner.clock.now()));
+        Ok(offset)
     }
 
     /// The typed error for an unexpected status of an unsigned call.
@@ -512,17 +557,36 @@ impl ServiceClient {
         c.misses.remove(kid);
     }
 
-    /// The current API public key and its kid (fetched when older than 300 s).
-    pub async fn current_api_key(&self) -> Result<(String, Arc<RsaPublicKey>), Error> {
-        {
-            let c = self.lock();
-            if let Some((kid, at)) = &c.current
-                && self.age(*at) < CURRENT_KEY_TTL
-                && let Some(k) = c.keys.get(kid)
-            {
-                return Ok((kid.clone(), k.clone()));
-            }
+    /// The cached current key, if it was fetched less than `max_age` ago.
+    fn cached_current(&self, max_age: Duration) -> Option<(String, Arc<RsaPublicKey>)> {
+        let c = self.lock();
+        let (kid, at) = c.current.as_ref()?;
+        if self.age(*at) >= max_age {
+            return None;
         }
+        c.keys.get(kid).map(|k| (kid.clone(), k.clone()))
+    }
+
+    /// The current API public key and its kid (fetched when older than 300 s). Concurrent
+    /// callers share one fetch.
+    pub async fn current_api_key(&self) -> Result<(String, Arc<RsaPublicKey>), Error> {
+        if let Some(current) = self.cached_current(CURRENT_KEY_TTL) {
+            return Ok(current);
+        }
+        self.inner
+            .current_flight
+            .run((), || async {
+                match self.cached_current(CURRENT_KEY_TTL) {
+                    Some(current) => Ok(current),
+                    None => self.fetch_current_key().await,
+                }
+            })
+            .await
+    }
+
+    /// `GET /public/v3/public-key`: caches the key by kid and as the current key.
+    async fn fetch_current_key(&self) -> Result<(String, Arc<RsaPublicKey>), Error> {
+        self.lock().current_attempt = Some(self.inner.clock.now());
         let resp = self.unsigned_get("/public/v3/public-key").await?;
         if !resp.status().is_success() {
             return Err(self.status_error(&resp));
@@ -541,27 +605,94 @@ impl ServiceClient {
         Ok((kid, key))
     }
 
-    /// The API public key with id `kid`: from the cache, else `GET /public/v3/public-key/{kid}`.
-    pub async fn api_key(&self, kid: &str) -> Result<Arc<RsaPublicKey>, Error> {
-        {
+    /// Refreshes the current key on behalf of an unknown kid from unauthenticated input, at
+    /// most once per [`CURRENT_KEY_RECHECK`] (joining a refresh already running). Errors are
+    /// left to the by-kid lookup that follows.
+    async fn recheck_current_key(&self) {
+        let due = {
             let c = self.lock();
-            if let Some(k) = c.keys.get(kid) {
-                return Ok(k.clone());
-            }
-            if let Some(at) = c.misses.get(kid)
-                && self.age(*at) < NEGATIVE_KID_TTL
-            {
-                return Err(Error::ApiKeyNotFound {
-                    kid: kid.to_owned(),
-                });
-            }
+            c.current_attempt
+                .is_none_or(|at| self.age(at) >= CURRENT_KEY_RECHECK)
+        };
+        if !due && !self.inner.current_flight.is_running(&()) {
+            return;
+        }
+        let _ = self
+            .inner
+            .current_flight
+            .run((), || async {
+                let recent = {
+                    let c = self.lock();
+                    c.current_attempt
+                        .is_some_and(|at| self.age(at) < CURRENT_KEY_RECHECK)
+                };
+                match (recent, self.cached_current(Duration::MAX)) {
+                    (true, Some(current)) => Ok(current),
+                    (true, None) => Err(Error::ApiKeyNotFound { kid: String::new() }),
+                    (false, _) => self.fetch_current_key().await,
+                }
+            })
+            .await;
+    }
+
+    /// The API public key with id `kid`: from the cache, else `GET /public/v3/public-key/{kid}`.
+    ///
+    /// This is the lookup for a kid from unauthenticated input (a webhook): misses are
+    /// remembered for [`NEGATIVE_KID_TTL`], the current key is consulted first (the platform
+    /// signs webhooks with it; see [`CURRENT_KEY_RECHECK`]), and fetches of other unknown kids
+    /// are limited to [`MAX_KID_FETCHES_PER_WINDOW`] per [`KID_FETCH_WINDOW`]. Kids named by
+    /// responses to this client's own signed calls never spend that budget. Concurrent lookups
+    /// of the same kid share one fetch.
+    pub async fn api_key(&self, kid: &str) -> Result<Arc<RsaPublicKey>, Error> {
+        self.resolve_api_key(kid, KeyOrigin::Untrusted).await
+    }
+
+    pub(crate) async fn resolve_api_key(
+        &self,
+        kid: &str,
+        origin: KeyOrigin,
+    ) -> Result<Arc<RsaPublicKey>, Error> {
+        if let Some(k) = self.lock().keys.get(kid) {
+            return Ok(k.clone());
         }
         if crate::Kid::new(kid).is_err() || kid.contains(['/', '?', '#', '%', '\\']) {
             return Err(Error::ApiKeyNotFound {
                 kid: kid.chars().take(64).collect(),
             });
         }
-        self.take_kid_fetch_budget(kid)?;
+        if origin == KeyOrigin::Untrusted {
+            {
+                let c = self.lock();
+                if let Some(at) = c.misses.get(kid)
+                    && self.age(*at) < NEGATIVE_KID_TTL
+                {
+                    return Err(Error::ApiKeyNotFound {
+                        kid: kid.to_owned(),
+                    });
+                }
+            }
+            self.recheck_current_key().await;
+            if let Some(k) = self.lock().keys.get(kid) {
+                return Ok(k.clone());
+            }
+            if !self.inner.kid_flights.is_running(&kid.to_owned()) {
+                self.take_kid_fetch_budget(kid)?;
+            }
+        }
+        self.inner
+            .kid_flights
+            .run(kid.to_owned(), || async {
+                let cached = self.lock().keys.get(kid).cloned();
+                match cached {
+                    Some(k) => Ok(k),
+                    None => self.fetch_key_by_kid(kid).await,
+                }
+            })
+            .await
+    }
+
+    /// `GET /public/v3/public-key/{kid}`; a 404 is remembered as a miss.
+    async fn fetch_key_by_kid(&self, kid: &str) -> Result<Arc<RsaPublicKey>, Error> {
         let resp = self
             .unsigned_get(&format!("/public/v3/public-key/{kid}"))
             .await?;
@@ -586,7 +717,8 @@ impl ServiceClient {
         Ok(key)
     }
 
-    /// Counts one fetch of an unknown kid against the budget, or refuses it.
+    /// Counts one fetch of an unknown kid from unauthenticated input against the budget, or
+    /// refuses it.
     fn take_kid_fetch_budget(&self, kid: &str) -> Result<(), Error> {
         let now = self.inner.clock.now();
         let mut c = self.lock();
@@ -606,14 +738,18 @@ impl ServiceClient {
 
     /// Verifies an API-signed JWT (response or webhook): allow-listed alg, signature under the
     /// key named by `kid`, `iss`, `aud`, `sub`, and the times against the cached server time.
-    pub(crate) async fn verify_api_jwt(&self, token: &str) -> Result<Map<String, Value>, Error> {
+    pub(crate) async fn verify_api_jwt(
+        &self,
+        token: &str,
+        origin: KeyOrigin,
+    ) -> Result<Map<String, Value>, Error> {
         let jws = UnverifiedJws::parse(token).map_err(VerificationError::from)?;
         let kid = jws
             .header()
             .kid
             .clone()
             .ok_or(VerificationError::MissingKid)?;
-        let key = self.api_key(&kid).await?;
+        let key = self.resolve_api_key(&kid, origin).await?;
         let payload = jws.verify(key.der()).map_err(VerificationError::from)?;
         let claims: Map<String, Value> = serde_json::from_slice(payload)
             .map_err(|_| VerificationError::Malformed("claims are not a JSON object".into()))?;
@@ -787,7 +923,7 @@ impl ServiceClient {
 
     async fn verify_response(&self, resp: &Response<Vec<u8>>, jti: &str) -> Result<(), Error> {
         let token = header_str(resp.headers(), X_IOV_JWT).ok_or(VerificationError::MissingToken)?;
-        let claims = self.verify_api_jwt(token).await?;
+        let claims = self.verify_api_jwt(token, KeyOrigin::OwnCall).await?;
         if claim_str(&claims, "jti")? != jti {
             return Err(VerificationError::Jti.into());
         }
@@ -1165,14 +1301,31 @@ mod tests {
     async fn every_required_claim_is_checked_for_absence() {
         let (client, api) = client_and_api();
         let full = full_claims(&client);
-        client.verify_api_jwt(&sign(&api, &full)).await.unwrap();
+        client
+            .verify_api_jwt(&sign(&api, &full), KeyOrigin::Untrusted)
+            .await
+            .unwrap();
         for name in ["iss", "aud", "sub", "iat", "nbf", "exp"] {
             let mut c = full.clone();
             c.remove(name);
-            assert_eq!(missing(client.verify_api_jwt(&sign(&api, &c)).await), name);
+            assert_eq!(
+                missing(
+                    client
+                        .verify_api_jwt(&sign(&api, &c), KeyOrigin::Untrusted)
+                        .await
+                ),
+                name
+            );
             let mut c = full.clone();
             c.insert(name.into(), json!({"wrong": "type"}));
-            assert_eq!(missing(client.verify_api_jwt(&sign(&api, &c)).await), name);
+            assert_eq!(
+                missing(
+                    client
+                        .verify_api_jwt(&sign(&api, &c), KeyOrigin::Untrusted)
+                        .await
+                ),
+                name
+            );
         }
 
         // Response tokens: `jti`, `response`, `response.status`.
@@ -1254,7 +1407,10 @@ mod tests {
         let other = "svc:00000000-0000-4000-8000-000000000000";
         let mut c = full_claims(&client);
         c.insert("aud".into(), json!(other));
-        let err = client.verify_api_jwt(&sign(&api, &c)).await.unwrap_err();
+        let err = client
+            .verify_api_jwt(&sign(&api, &c), KeyOrigin::Untrusted)
+            .await
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             format!("response verification failed: audience: expected `{entity}`, got `{other}`")
@@ -1264,14 +1420,20 @@ mod tests {
             Error::ResponseVerification(VerificationError::Audience { actual, .. }) if actual == other
         ));
         c.insert("aud".into(), json!([other, "svc:b"]));
-        let err = client.verify_api_jwt(&sign(&api, &c)).await.unwrap_err();
+        let err = client
+            .verify_api_jwt(&sign(&api, &c), KeyOrigin::Untrusted)
+            .await
+            .unwrap_err();
         assert!(
             err.to_string().ends_with(&format!("got `{other}, svc:b`")),
             "{err}"
         );
         // A list naming us is accepted.
         c.insert("aud".into(), json!([other, entity]));
-        client.verify_api_jwt(&sign(&api, &c)).await.unwrap();
+        client
+            .verify_api_jwt(&sign(&api, &c), KeyOrigin::Untrusted)
+            .await
+            .unwrap();
     }
 
     #[test]

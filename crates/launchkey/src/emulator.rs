@@ -273,6 +273,29 @@ struct State {
     in_progress_status: u16,
     faults: VecDeque<Fault>,
     received: Vec<ReceivedCall>,
+    counts: EndpointCounts,
+}
+
+/// How many requests each kind of endpoint has answered (for asserting on caching and
+/// single-flight behaviour from the outside).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EndpointCounts {
+    /// `GET /public/v3/ping`.
+    pub ping: u64,
+    /// `GET /public/v3/public-key` (the current key).
+    pub current_key: u64,
+    /// `GET /public/v3/public-key/{kid}`, found or not.
+    pub key_by_kid: u64,
+    /// Signed `/service/v3/*` calls, accepted or not.
+    pub signed: u64,
+}
+
+impl EndpointCounts {
+    /// Both public-key endpoints together.
+    pub fn key_fetches(&self) -> u64 {
+        self.current_key + self.key_by_kid
+    }
 }
 
 struct Shared {
@@ -326,6 +349,7 @@ impl Emulator {
             in_progress_status: 409,
             faults: VecDeque::new(),
             received: Vec::new(),
+            counts: EndpointCounts::default(),
         };
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
@@ -445,6 +469,11 @@ impl Emulator {
     /// Every accepted signed call so far, with decrypted bodies.
     pub fn received(&self) -> Vec<ReceivedCall> {
         self.shared.lock().received.clone()
+    }
+
+    /// How many requests each kind of endpoint has answered so far.
+    pub fn counts(&self) -> EndpointCounts {
+        self.shared.lock().counts
     }
 
     /// The pending (unanswered, unexpired, not cancelled) request for `username`.
@@ -804,13 +833,19 @@ impl Respond for Router {
         let now = self.shared.now();
         if req.method == Method::GET {
             if path == "/public/v3/ping" {
+                self.shared.lock().counts.ping += 1;
                 return ResponseTemplate::new(200).set_body_raw(
                     json!({"api_time": crate::time::format_iso8601(now)}).to_string(),
                     "application/json",
                 );
             }
             if let Some(rest) = path.strip_prefix("/public/v3/public-key") {
-                let st = self.shared.lock();
+                let mut st = self.shared.lock();
+                if rest.is_empty() {
+                    st.counts.current_key += 1;
+                } else {
+                    st.counts.key_by_kid += 1;
+                }
                 let key = if rest.is_empty() {
                     st.api_keys.last().cloned()
                 } else {
@@ -829,6 +864,7 @@ impl Respond for Router {
                 };
             }
         }
+        self.shared.lock().counts.signed += 1;
         let caller = match self.verify(req, now) {
             Ok(c) => c,
             Err(jti) => return self.unauthorized(jti, now),

@@ -67,10 +67,15 @@
 //!   kid, at most 32);
 //! * every response's `X-IOV-JWT` is verified before the body is touched: allow-listed
 //!   algorithm, signature under the API key its `kid` names (an unknown kid is fetched from the
-//!   configured base URL, misses are remembered, at most 10 unknown kids a minute), `iss`,
-//!   `aud`, `sub`, times (30 s leeway),
+//!   configured base URL), `iss`, `aud`, `sub`, times (30 s leeway),
 //!   the `jti` echo, `response.status` equal to the HTTP status, and the body hash. Response
 //!   bodies are decrypted with the service key their `kid` names;
+//! * the ping, the current API key and each key by kid are fetched single-flight: concurrent
+//!   callers share one request and its result. A kid named by a response to the client's own
+//!   signed call is always fetched; a kid named by unauthenticated input (a webhook) is first
+//!   looked for in the current key (the platform signs webhooks with it), misses are
+//!   remembered, and at most 10 other unknown kids a minute are fetched — so junk webhooks
+//!   naming random kids cannot starve genuine webhooks or the client's own calls;
 //! * only `GET`s are retried (on transport errors, 429 and 503), each attempt with a freshly
 //!   signed token; `POST` calls are never retried on transport errors or 429/5xx (a create
 //!   pushes to a phone); after a 401 — which the API answers before acting — a call is signed again once
@@ -136,6 +141,7 @@ mod null_tolerance;
 mod policy;
 mod request;
 mod response;
+mod single_flight;
 mod stepup;
 mod time;
 mod webhook;
@@ -144,9 +150,10 @@ mod webhook;
 pub mod emulator;
 
 pub use client::{
-    API_ENTITY, CURRENT_KEY_TTL, DEFAULT_BASE_URL, DEFAULT_LEEWAY, KID_FETCH_WINDOW,
-    MAX_CACHED_API_KEYS, MAX_KID_FETCHES_PER_WINDOW, NEGATIVE_KID_TTL, OFFSET_TTL,
-    REQUEST_TOKEN_LIFETIME, ServiceClient, ServiceClientBuilder, X_IOV_JWT, X_IOV_KEY_ID,
+    API_ENTITY, CURRENT_KEY_RECHECK, CURRENT_KEY_TTL, DEFAULT_BASE_URL, DEFAULT_LEEWAY,
+    KID_FETCH_WINDOW, MAX_CACHED_API_KEYS, MAX_KID_FETCHES_PER_WINDOW, NEGATIVE_KID_TTL,
+    OFFSET_TTL, REQUEST_TOKEN_LIFETIME, ServiceClient, ServiceClientBuilder, X_IOV_JWT,
+    X_IOV_KEY_ID,
 };
 pub use error::{AuthorizationInProgress, Error, VerificationError};
 pub use ids::{AuthRequestId, Kid, ServiceId};

@@ -11,7 +11,7 @@ use auth_core::http_types::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::client::{X_IOV_JWT, check_body_hash};
+use crate::client::{KeyOrigin, X_IOV_JWT, check_body_hash};
 use crate::error::VerificationError;
 use crate::response::{AuthorizationResponse, CorePackage, decode_core, decrypt_jwe};
 use crate::{Error, ServiceClient};
@@ -88,7 +88,7 @@ impl ServiceClient {
         path: &str,
     ) -> Result<WebhookPackage, Error> {
         let token = webhook_token(headers).ok_or(VerificationError::MissingToken)?;
-        let claims = self.verify_api_jwt(token).await?;
+        let claims = self.verify_api_jwt(token, KeyOrigin::Untrusted).await?;
         let request = claims
             .get("request")
             .and_then(Value::as_object)

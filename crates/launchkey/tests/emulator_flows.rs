@@ -1119,3 +1119,251 @@ async fn lower_case_methods_and_factor_types_are_recognised() {
         launchkey::AuthMethodType::Wearables
     );
 }
+
+/// A webhook whose JWT names `kid` and is signed by nobody (anyone can send one): the body
+/// and headers of `genuine`, only the token replaced.
+fn junk_webhook(
+    genuine: &launchkey::emulator::WebhookRequest,
+    kid: &str,
+) -> launchkey::emulator::WebhookRequest {
+    use launchkey::jose::b64e;
+    let header = serde_json::json!({"alg": "RS256", "kid": kid}).to_string();
+    let claims = serde_json::json!({"iss": "lka", "sub": "x", "aud": "x"}).to_string();
+    let token = format!(
+        "{}.{}.{}",
+        b64e(header.as_bytes()),
+        b64e(claims.as_bytes()),
+        b64e(b"not a signature")
+    );
+    let mut junk = genuine.clone();
+    junk.headers.insert("x-iov-jwt", token.parse().unwrap());
+    junk.headers.remove("authorization");
+    junk
+}
+
+fn cold_client(s: &common::emu::Setup) -> ServiceClient {
+    ServiceClient::builder(s.service_id, common::key_a())
+        .base_url(s.emulator.base_url())
+        .build()
+        .unwrap()
+}
+
+/// A cold client hit by 1,000 concurrent genuine webhooks: all accepted, and the API key is
+/// fetched exactly once (everyone waits for the one fetch instead of spending the unknown-kid
+/// budget). Requests are counted at the emulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_webhooks_at_a_cold_client_fetch_the_key_once() {
+    let s = setup().await;
+    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
+    s.emulator.approve(&id).unwrap();
+    let wh = s.emulator.authorization_webhook(&id, "/wh").unwrap();
+    let client = cold_client(&s);
+    let before = s.emulator.counts();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..1000 {
+        let (client, wh) = (client.clone(), wh.clone());
+        set.spawn(async move {
+            client
+                .handle_webhook(&wh.headers, &wh.body, &wh.method, &wh.path)
+                .await
+        });
+    }
+    let mut accepted = 0;
+    while let Some(r) = set.join_next().await {
+        match r.unwrap() {
+            Ok(WebhookPackage::AuthorizationResponse(r)) if r.authorized => accepted += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(accepted, 1000);
+    let after = s.emulator.counts();
+    assert_eq!(after.key_fetches() - before.key_fetches(), 1, "{after:?}");
+    assert_eq!(after.ping, before.ping, "webhooks never ping");
+}
+
+/// Junk webhooks naming random kids spend the unknown-kid budget, not the genuine webhook's
+/// chance: it is signed with the platform's current key, which the client learns without the
+/// budget. After a key rotation, the new current key is learnt again (at most every
+/// `CURRENT_KEY_RECHECK`), even while junk keeps the budget exhausted.
+#[tokio::test]
+async fn junk_kids_do_not_starve_genuine_webhooks() {
+    let clock = Arc::new(FakeClock::new(std::time::SystemTime::now()));
+    let emulator = Emulator::start_with_clock(clock.clone()).await.unwrap();
+    let service_id = common::new_service_id();
+    emulator
+        .register_service(service_id, common::SERVICE_A_PUB)
+        .unwrap();
+    emulator.add_user("alice");
+    let client = ServiceClient::builder(service_id, common::key_a())
+        .base_url(emulator.base_url())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let id = client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap()
+        .id;
+    emulator.approve(&id).unwrap();
+    let genuine = emulator.authorization_webhook(&id, "/wh").unwrap();
+    // A webhook-only service: its own client has never called the API.
+    let hooks = ServiceClient::builder(service_id, common::key_a())
+        .base_url(emulator.base_url())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let before = emulator.counts();
+    let flood = launchkey::MAX_KID_FETCHES_PER_WINDOW + 5;
+    let mut throttled = 0;
+    for i in 0..flood {
+        let junk = junk_webhook(&genuine, &format!("00:junk:{i}"));
+        match hooks
+            .handle_webhook(&junk.headers, &junk.body, "POST", "/wh")
+            .await
+        {
+            Err(Error::ApiKeyNotFound { .. }) => {}
+            Err(Error::ApiKeyFetchThrottled { .. }) => throttled += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(throttled, 5);
+    let w = hooks
+        .handle_webhook(&genuine.headers, &genuine.body, "POST", "/wh")
+        .await
+        .unwrap();
+    assert!(matches!(w, WebhookPackage::AuthorizationResponse(r) if r.authorized));
+    let after = emulator.counts();
+    assert_eq!(
+        after.key_by_kid - before.key_by_kid,
+        launchkey::MAX_KID_FETCHES_PER_WINDOW as u64
+    );
+    assert_eq!(after.current_key - before.current_key, 1);
+
+    // The platform rotates its key; junk keeps coming; the next genuine webhook is signed
+    // with the new key.
+    emulator.rotate_api_key().unwrap();
+    clock.advance(launchkey::CURRENT_KEY_RECHECK);
+    for i in 0..3 {
+        let junk = junk_webhook(&genuine, &format!("00:more-junk:{i}"));
+        assert!(
+            hooks
+                .handle_webhook(&junk.headers, &junk.body, "POST", "/wh")
+                .await
+                .is_err()
+        );
+    }
+    let rotated = emulator.authorization_webhook(&id, "/wh").unwrap();
+    let w = hooks
+        .handle_webhook(&rotated.headers, &rotated.body, "POST", "/wh")
+        .await
+        .unwrap();
+    assert!(matches!(w, WebhookPackage::AuthorizationResponse(r) if r.authorized));
+}
+
+/// After an API key rotation, the response to the client's own `authorize` is signed with a
+/// kid it has never seen. A flood of junk webhooks has used up the unknown-kid budget, but the
+/// kid of a response to our own signed call is always fetched: `authorize` returns the
+/// request id (before, the POST reached the API — the user got a push — and the app got
+/// `ApiKeyFetchThrottled`).
+#[tokio::test]
+async fn key_rotation_after_a_junk_flood_still_returns_the_request_id() {
+    let s = setup().await;
+    let id = s.authorize(&AuthorizationRequest::new("bob")).await;
+    s.emulator.approve(&id).unwrap();
+    let genuine = s.emulator.authorization_webhook(&id, "/wh").unwrap();
+    for i in 0..launchkey::MAX_KID_FETCHES_PER_WINDOW + 1 {
+        let junk = junk_webhook(&genuine, &format!("00:junk:{i}"));
+        assert!(
+            s.client
+                .handle_webhook(&junk.headers, &junk.body, "POST", "/wh")
+                .await
+                .is_err()
+        );
+    }
+    let probe = junk_webhook(&genuine, "00:junk:probe");
+    assert!(matches!(
+        s.client
+            .handle_webhook(&probe.headers, &probe.body, "POST", "/wh")
+            .await,
+        Err(Error::ApiKeyFetchThrottled { .. })
+    ));
+
+    let new_kid = s.emulator.rotate_api_key().unwrap();
+    let created = s
+        .client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.emulator.pending_request("alice"),
+        Some(created.id.clone())
+    );
+    // The new key is cached now: a webhook signed with it needs no budget.
+    s.emulator.approve(&created.id).unwrap();
+    let wh = s
+        .emulator
+        .authorization_webhook(&created.id, "/wh")
+        .unwrap();
+    assert!(
+        s.client
+            .handle_webhook(&wh.headers, &wh.body, "POST", "/wh")
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        s.client
+            .api_key(&new_kid)
+            .await
+            .unwrap()
+            .fingerprint()
+            .as_str(),
+        new_kid
+    );
+}
+
+/// Cold starts under load: 1,000 concurrent `server_time` and `current_api_key` calls, then 50
+/// concurrent `authorize`s on another cold client, each send one ping and one key fetch in
+/// total.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cold_starts_share_one_ping_and_one_key_fetch() {
+    let s = setup().await;
+    let client = cold_client(&s);
+    let before = s.emulator.counts();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..1000 {
+        let client = client.clone();
+        set.spawn(async move {
+            if i % 2 == 0 {
+                client.server_time().await.map(drop)
+            } else {
+                client.current_api_key().await.map(drop)
+            }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap().unwrap();
+    }
+    let after = s.emulator.counts();
+    assert_eq!(after.ping - before.ping, 1, "{after:?}");
+    assert_eq!(after.current_key - before.current_key, 1, "{after:?}");
+    assert_eq!(after.key_by_kid, before.key_by_kid);
+
+    let users: Vec<String> = (0..50).map(|i| format!("user-{i}")).collect();
+    for u in &users {
+        s.emulator.add_user(u);
+    }
+    let client = cold_client(&s);
+    let before = s.emulator.counts();
+    let mut set = tokio::task::JoinSet::new();
+    for u in users {
+        let client = client.clone();
+        set.spawn(async move { client.authorize(&AuthorizationRequest::new(u)).await });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap().unwrap();
+    }
+    let after = s.emulator.counts();
+    assert_eq!(after.ping - before.ping, 1, "{after:?}");
+    assert_eq!(after.key_fetches() - before.key_fetches(), 1, "{after:?}");
+    assert_eq!(after.signed - before.signed, 50);
+}
