@@ -57,6 +57,13 @@ pub const CURRENT_KEY_RECHECK: Duration = Duration::from_secs(30);
 /// The window of [`MAX_KID_FETCHES_PER_WINDOW`].
 pub const KID_FETCH_WINDOW: Duration = Duration::from_secs(60);
 
+/// The longest `Retry-After` a [`Error::RateLimited`] reports (a larger or far-future value
+/// is clamped to it).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+/// How long polling waits after a 429 that carries no `Retry-After` (the platform asked to slow
+/// down without saying how much).
+pub const RATE_LIMIT_BACKOFF: Duration = Duration::from_secs(5);
+
 /// Header carrying the API's response (and webhook) JWT.
 pub const X_IOV_JWT: &str = "x-iov-jwt";
 /// Header carrying the API key id with `GET /public/v3/public-key`.
@@ -1058,7 +1065,9 @@ impl ServiceClient {
     }
 
     /// Polls until the user answers, the request times out ([`Error::AuthorizationExpired`]),
-    /// or the poll deadline passes.
+    /// or the poll deadline passes. A 429 keeps polling: after the server's `Retry-After`
+    /// (at most [`MAX_RETRY_AFTER`]), or [`RATE_LIMIT_BACKOFF`] without one; never faster than
+    /// the poll interval.
     pub async fn wait_for_response(
         &self,
         id: &AuthRequestId,
@@ -1070,7 +1079,7 @@ impl ServiceClient {
                 Ok(AuthorizationPoll::Responded(r)) => Ok(PollStatus::Ready(*r)),
                 Ok(AuthorizationPoll::TimedOut) => Err(Error::AuthorizationExpired),
                 Err(Error::RateLimited { retry_after }) => Ok(PollStatus::Pending {
-                    retry_after: Some(retry_after.unwrap_or(Duration::from_secs(5))),
+                    retry_after: rate_limited_poll_hint(retry_after),
                 }),
                 Err(e) => Err(e),
             }
@@ -1164,6 +1173,16 @@ fn check_user(field: &'static str, value: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// The poll hint for a 429: the server's `Retry-After` as it is (`Retry-After: 0` gives no hint,
+/// so the poll interval applies and the loop never spins); without one, [`RATE_LIMIT_BACKOFF`].
+pub(crate) fn rate_limited_poll_hint(retry_after: Option<Duration>) -> Option<Duration> {
+    match retry_after {
+        Some(d) if d.is_zero() => None,
+        Some(d) => Some(d),
+        None => Some(RATE_LIMIT_BACKOFF),
+    }
+}
+
 /// The errors every call shares, decided by the status alone: 401, 429 (with its
 /// `Retry-After`, delta-seconds or HTTP date) and 5xx. The one place they are classified; see
 /// [`Error::http_status`] and friends for reading them back.
@@ -1171,7 +1190,8 @@ fn shared_status_error(status: u16, headers: &HeaderMap, now: SystemTime) -> Opt
     match status {
         401 => Some(Error::Unauthorized),
         429 => Some(Error::RateLimited {
-            retry_after: auth_core::retry::retry_after(headers, now),
+            retry_after: auth_core::retry::retry_after(headers, now)
+                .map(|d| d.min(MAX_RETRY_AFTER)),
         }),
         500..=599 => Some(Error::Server { status }),
         _ => None,
@@ -1467,6 +1487,37 @@ mod tests {
         for s in [200, 204, 400, 403, 404, 408, 409] {
             assert!(shared_status_error(s, &h, now).is_none(), "{s}");
         }
+    }
+
+    /// `RateLimited.retry_after` is clamped to an hour, whatever the header says; polling gets
+    /// the true hint, no hint for `Retry-After: 0`, and a back-off when there is none.
+    #[test]
+    fn retry_after_is_clamped_and_passed_to_polling_as_is() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+        let limited = |value: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(http::header::RETRY_AFTER, value.parse().unwrap());
+            match shared_status_error(429, &h, now) {
+                Some(Error::RateLimited { retry_after }) => retry_after,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(limited("99999999999"), Some(MAX_RETRY_AFTER));
+        assert_eq!(limited(&u64::MAX.to_string()), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            limited(&httpdate_in(now, 86_400 * 365)),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(limited("3600"), Some(Duration::from_secs(3600)));
+        assert_eq!(limited("120"), Some(Duration::from_secs(120)));
+        assert_eq!(limited("0"), Some(Duration::ZERO));
+
+        assert_eq!(rate_limited_poll_hint(Some(Duration::ZERO)), None);
+        assert_eq!(
+            rate_limited_poll_hint(Some(Duration::from_secs(120))),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(rate_limited_poll_hint(None), Some(RATE_LIMIT_BACKOFF));
     }
 
     /// `now + secs` as an IMF-fixdate (RFC 9110), without a date crate.

@@ -107,6 +107,8 @@ pub enum Fault {
     WrongRequestId,
     /// Answer with this HTTP status and an empty body (signed).
     Status(u16),
+    /// Answer 429 with an empty body (signed) and, when given, `Retry-After: <seconds>`.
+    RateLimited(Option<u64>),
     /// Send a `Cache-Control` header and sign it in `response.cache` (listed in another order,
     /// which must still match).
     SignedCacheControl,
@@ -1020,6 +1022,7 @@ impl Router {
         // swallow the next injected fault).
         match st.faults.front().cloned() {
             Some(Fault::Status(s)) => return Reply::empty(s),
+            Some(Fault::RateLimited(_)) => return Reply::empty(429),
             Some(Fault::ApiError(s, code)) => {
                 return Reply::error(s, &code, "emulated", Value::Null);
             }
@@ -1209,6 +1212,9 @@ impl Router {
             }
             Some(Fault::SignedLocation | Fault::WrongLocation) => {
                 resp = resp.insert_header("location", "/service/v3/auths/x");
+            }
+            Some(Fault::RateLimited(Some(secs))) => {
+                resp = resp.insert_header("retry-after", secs.to_string().as_str());
             }
             _ => {}
         }

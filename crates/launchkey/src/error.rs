@@ -109,7 +109,8 @@ pub enum Error {
     /// HTTP 429.
     #[error("rate limited (HTTP 429)")]
     RateLimited {
-        /// The `Retry-After` hint, when sent.
+        /// The `Retry-After` hint, when sent (at most
+        /// [`MAX_RETRY_AFTER`](crate::MAX_RETRY_AFTER)).
         retry_after: Option<Duration>,
     },
     /// HTTP 5xx.

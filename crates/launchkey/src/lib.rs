@@ -76,6 +76,9 @@
 //!   looked for in the current key (the platform signs webhooks with it), misses are
 //!   remembered, and at most 10 other unknown kids a minute are fetched — so junk webhooks
 //!   naming random kids cannot starve genuine webhooks or the client's own calls;
+//! * a 429 is [`Error::RateLimited`] with the server's `Retry-After` (at most an hour);
+//!   [`ServiceClient::wait_for_response`] and [`auth_core::StepUp::check`] keep polling after
+//!   it, never faster than the poll interval;
 //! * only `GET`s are retried (on transport errors, 429 and 503), each attempt with a freshly
 //!   signed token; `POST` calls are never retried on transport errors or 429/5xx (a create
 //!   pushes to a phone); after a 401 — which the API answers before acting — a call is signed again once
@@ -151,9 +154,9 @@ pub mod emulator;
 
 pub use client::{
     API_ENTITY, CURRENT_KEY_RECHECK, CURRENT_KEY_TTL, DEFAULT_BASE_URL, DEFAULT_LEEWAY,
-    KID_FETCH_WINDOW, MAX_CACHED_API_KEYS, MAX_KID_FETCHES_PER_WINDOW, NEGATIVE_KID_TTL,
-    OFFSET_TTL, REQUEST_TOKEN_LIFETIME, ServiceClient, ServiceClientBuilder, X_IOV_JWT,
-    X_IOV_KEY_ID,
+    KID_FETCH_WINDOW, MAX_CACHED_API_KEYS, MAX_KID_FETCHES_PER_WINDOW, MAX_RETRY_AFTER,
+    NEGATIVE_KID_TTL, OFFSET_TTL, RATE_LIMIT_BACKOFF, REQUEST_TOKEN_LIFETIME, ServiceClient,
+    ServiceClientBuilder, X_IOV_JWT, X_IOV_KEY_ID,
 };
 pub use error::{AuthorizationInProgress, Error, VerificationError};
 pub use ids::{AuthRequestId, Kid, ServiceId};

@@ -81,9 +81,10 @@ impl StepUp for ServiceClient {
             Err(Error::AuthorizationCanceled) => StepUpOutcome::Failed {
                 reason: "cancelled".into(),
             },
+            // Rate limited: still pending (until the caller's deadline), with the server's hint.
             Err(Error::RateLimited { retry_after }) => {
                 return Ok(PollStatus::Pending {
-                    retry_after: Some(retry_after.unwrap_or(Duration::from_secs(5))),
+                    retry_after: crate::client::rate_limited_poll_hint(retry_after),
                 });
             }
             Err(e) => return Err(e),

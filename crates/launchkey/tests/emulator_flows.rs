@@ -1367,3 +1367,78 @@ async fn cold_starts_share_one_ping_and_one_key_fetch() {
     assert_eq!(after.key_fetches() - before.key_fetches(), 1, "{after:?}");
     assert_eq!(after.signed - before.signed, 50);
 }
+
+/// A 429 never makes polling spin: `Retry-After: 0` polls at the interval, a real hint is
+/// passed through as it is, no hint backs off; `StepUp::check` stays pending with the same
+/// hints. Measured on a fake clock (the sleeps the poller asked for), not in wall time.
+#[tokio::test]
+async fn rate_limited_polling_honours_retry_after_and_never_spins() {
+    use launchkey::emulator::Fault;
+    let clock = Arc::new(FakeClock::new(std::time::SystemTime::now()));
+    let emulator = Emulator::start_with_clock(clock.clone()).await.unwrap();
+    let service_id = common::new_service_id();
+    emulator
+        .register_service(service_id, common::SERVICE_A_PUB)
+        .unwrap();
+    emulator.add_user("alice");
+    emulator.add_user("bob");
+    let client = ServiceClient::builder(service_id, common::key_a())
+        .base_url(emulator.base_url())
+        .clock(clock.clone())
+        .retry(auth_core::RetryPolicy::none())
+        .build()
+        .unwrap();
+    let id = client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap()
+        .id;
+    emulator.approve(&id).unwrap();
+    for fault in [
+        Fault::RateLimited(Some(0)),
+        Fault::RateLimited(Some(0)),
+        Fault::RateLimited(Some(0)),
+        Fault::RateLimited(Some(7)),
+        Fault::RateLimited(None),
+    ] {
+        emulator.inject(fault).unwrap();
+    }
+    let slept_before = clock.sleeps().len();
+    let cfg = PollConfig::every(Duration::from_secs(1), Duration::from_secs(120)).with_jitter(0.0);
+    assert!(
+        client
+            .wait_for_response(&id, &cfg)
+            .await
+            .unwrap()
+            .authorized
+    );
+    let s = |n| Duration::from_secs(n);
+    assert_eq!(
+        clock.sleeps()[slept_before..],
+        [s(1), s(1), s(1), s(7), launchkey::RATE_LIMIT_BACKOFF]
+    );
+
+    // StepUp: a 429 is still pending, with the true hint.
+    let handle = client
+        .start(StepUpRequest::new("bob", "Confirm", "?"))
+        .await
+        .unwrap();
+    for (fault, hint) in [
+        (Fault::RateLimited(Some(0)), None),
+        (Fault::RateLimited(Some(90)), Some(s(90))),
+        (
+            Fault::RateLimited(Some(999_999)),
+            Some(launchkey::MAX_RETRY_AFTER),
+        ),
+    ] {
+        emulator.inject(fault).unwrap();
+        assert_eq!(
+            client.check(&handle).await.unwrap(),
+            auth_core::PollStatus::Pending { retry_after: hint }
+        );
+    }
+    assert_eq!(
+        client.check(&handle).await.unwrap(),
+        auth_core::PollStatus::pending()
+    );
+}
