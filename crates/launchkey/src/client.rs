@@ -978,7 +978,7 @@ impl ServiceClient {
     }
 
     /// Maps a verified non-2xx response to its typed error.
-    fn api_error(&self, v: &Verified) -> Error {
+    pub(crate) fn api_error(&self, v: &Verified) -> Error {
         if !v.body.is_empty() {
             let plain = if jwe::looks_like_jwe(&v.body) {
                 match decrypt_jwe(&self.inner.keys, &v.body) {

@@ -53,6 +53,13 @@ use crate::{AuthRequestId, AuthResponseReason, AuthResponseType, Error, ServiceI
 /// Leeway the emulator allows on request token times.
 const REQUEST_LEEWAY: i64 = 30;
 
+/// How many accepted calls [`Emulator::received`] keeps by default (the most recent ones).
+pub const DEFAULT_LOG_CAPACITY: usize = 1000;
+/// How many settled (answered, cancelled or expired) authorization requests the emulator keeps
+/// by default; older settled ones are forgotten (a poll for them then answers 204, as the
+/// platform does for an unknown id). Pending requests are always kept.
+pub const DEFAULT_SETTLED_CAPACITY: usize = 1000;
+
 static FIRST_API_KEY: OnceLock<Arc<ServicePrivateKey>> = OnceLock::new();
 
 fn first_api_key() -> Result<Arc<ServicePrivateKey>, Error> {
@@ -253,7 +260,15 @@ struct AuthReq {
     username: String,
     created: i64,
     ttl: i64,
+    /// The `auth_policy` the device reports: the one the request asked for.
+    auth_policy: Value,
     state: ReqState,
+}
+
+impl AuthReq {
+    fn settled(&self, now: i64) -> bool {
+        !matches!(self.state, ReqState::Pending) || now >= self.created + self.ttl
+    }
 }
 
 struct Service {
@@ -266,6 +281,9 @@ struct State {
     services: HashMap<ServiceId, Service>,
     users: HashMap<String, EmulatedUser>,
     requests: HashMap<String, AuthReq>,
+    /// Request ids in creation order (for forgetting the oldest settled ones).
+    request_order: VecDeque<String>,
+    settled_capacity: usize,
     sessions: HashMap<(ServiceId, String), Option<String>>,
     totp: HashMap<String, String>,
     response_jwe: JweAlgorithm,
@@ -274,7 +292,8 @@ struct State {
     create_status: u16,
     in_progress_status: u16,
     faults: VecDeque<Fault>,
-    received: Vec<ReceivedCall>,
+    received: VecDeque<ReceivedCall>,
+    log_capacity: usize,
     counts: EndpointCounts,
 }
 
@@ -342,6 +361,8 @@ impl Emulator {
             services: HashMap::new(),
             users: HashMap::new(),
             requests: HashMap::new(),
+            request_order: VecDeque::new(),
+            settled_capacity: DEFAULT_SETTLED_CAPACITY,
             sessions: HashMap::new(),
             totp: HashMap::new(),
             response_jwe: JweAlgorithm::RsaOaep,
@@ -350,7 +371,8 @@ impl Emulator {
             create_status: 201,
             in_progress_status: 409,
             faults: VecDeque::new(),
-            received: Vec::new(),
+            received: VecDeque::new(),
+            log_capacity: DEFAULT_LOG_CAPACITY,
             counts: EndpointCounts::default(),
         };
         let shared = Arc::new(Shared {
@@ -468,14 +490,35 @@ impl Emulator {
         Ok(())
     }
 
-    /// Every accepted signed call so far, with decrypted bodies.
+    /// The accepted signed calls, oldest first, with decrypted bodies: the most recent
+    /// [`DEFAULT_LOG_CAPACITY`] (see [`Emulator::set_retention`]).
     pub fn received(&self) -> Vec<ReceivedCall> {
-        self.shared.lock().received.clone()
+        self.shared.lock().received.iter().cloned().collect()
     }
 
     /// How many requests each kind of endpoint has answered so far.
     pub fn counts(&self) -> EndpointCounts {
         self.shared.lock().counts
+    }
+
+    /// Bounds what the emulator keeps: the last `log` accepted calls for
+    /// [`Emulator::received`], and at most `settled_requests` settled authorization requests
+    /// (pending ones are always kept). Defaults: [`DEFAULT_LOG_CAPACITY`],
+    /// [`DEFAULT_SETTLED_CAPACITY`].
+    pub fn set_retention(&self, log: usize, settled_requests: usize) {
+        let mut st = self.shared.lock();
+        st.log_capacity = log;
+        st.settled_capacity = settled_requests;
+        while st.received.len() > log {
+            st.received.pop_front();
+        }
+        let now = self.shared.now();
+        prune_settled(&mut st, now);
+    }
+
+    /// How many authorization requests the emulator holds (pending and settled).
+    pub fn stored_requests(&self) -> usize {
+        self.shared.lock().requests.len()
     }
 
     /// The pending (unanswered, unexpired, not cancelled) request for `username`.
@@ -501,6 +544,10 @@ impl Emulator {
     }
 
     /// The phone answers `id` with `answer`.
+    ///
+    /// The device package reports `answer.auth_policy`, or, when that is `None`, the policy
+    /// the request asked for (its legacy `minimum_requirements` and geofences; "any one
+    /// factor" when it sent none).
     pub fn respond(&self, id: &AuthRequestId, answer: PhoneAnswer) -> Result<(), Error> {
         let now = self.shared.now();
         let mut st = self.shared.lock();
@@ -508,6 +555,7 @@ impl Emulator {
         match r.state {
             ReqState::Pending if now < r.created + r.ttl => {
                 r.state = ReqState::Responded(answer);
+                prune_settled(&mut st, now);
                 Ok(())
             }
             ReqState::Pending => Err(Error::AuthorizationExpired),
@@ -765,9 +813,7 @@ fn core_package(
             "auth_request": id,
             "device_id": user.device_id,
             "service_pins": answer.service_pins,
-            "auth_policy": answer.auth_policy.clone().unwrap_or_else(
-                || json!({"requirement": "amount", "amount": 1, "types": [], "geofences": []}),
-            ),
+            "auth_policy": answer.auth_policy.clone().unwrap_or_else(|| r.auth_policy.clone()),
             "auth_methods": answer.auth_methods,
         });
         let plain = serde_json::to_vec(&device)
@@ -983,7 +1029,14 @@ impl Router {
             body: body.clone(),
         };
         drop(st);
-        self.shared.lock().received.push(call);
+        let mut st = self.shared.lock();
+        if st.log_capacity > 0 {
+            if st.received.len() >= st.log_capacity {
+                st.received.pop_front();
+            }
+            st.received.push_back(call);
+        }
+        drop(st);
         Ok(Caller {
             service,
             kid,
@@ -1252,10 +1305,14 @@ fn garble(body: &[u8], index: usize) -> Vec<u8> {
     parts.join(".").into_bytes()
 }
 
-fn create(st: &mut State, caller: &Caller, body: &Value, now: i64) -> Reply {
-    let Some(obj) = body.as_object() else {
-        return Reply::error(400, "ARG-001", "body must be an object", Value::Null);
-    };
+/// `ARG-001` with `detail`.
+fn invalid(detail: &str) -> Reply {
+    Reply::error(400, "ARG-001", detail, Value::Null)
+}
+
+/// The platform's parameter rules for a create (spec §5.1, §5.3), applied to whatever the
+/// client sent: `Err` is the `ARG-001` reply.
+fn check_create(obj: &Map<String, Value>) -> Result<(), Reply> {
     const KEYS: [&str; 8] = [
         "username",
         "context",
@@ -1267,57 +1324,164 @@ fn create(st: &mut State, caller: &Caller, body: &Value, now: i64) -> Reply {
         "denial_reasons",
     ];
     if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
-        return Reply::error(
+        return Err(invalid(&format!("unexpected field {k}")));
+    }
+    match obj.get("username").and_then(Value::as_str) {
+        Some(u) if !u.trim().is_empty() => {}
+        _ => return Err(invalid("username is required")),
+    }
+    if let Some(v) = obj.get("ttl")
+        && !v.as_i64().is_some_and(|t| (30..=600).contains(&t))
+    {
+        return Err(Reply::error(
             400,
             "ARG-001",
-            &format!("unexpected field {k}"),
-            Value::Null,
-        );
+            "ttl must be 30..600",
+            json!({"ttl": "invalid"}),
+        ));
     }
-    let Some(username) = obj.get("username").and_then(Value::as_str) else {
-        return Reply::error(400, "ARG-001", "username is required", Value::Null);
-    };
-    let ttl = match obj.get("ttl") {
-        None => 300,
-        Some(v) => match v.as_i64() {
-            Some(t) if (30..=600).contains(&t) => t,
-            _ => {
-                return Reply::error(
-                    400,
-                    "ARG-001",
-                    "ttl must be 30..600",
-                    json!({"ttl": "invalid"}),
-                );
+    for (field, max) in [
+        ("context", 400),
+        ("title", 200),
+        ("push_title", usize::MAX),
+        ("push_body", usize::MAX),
+    ] {
+        match obj.get(field) {
+            None => {}
+            Some(Value::String(text)) if text.chars().count() <= max => {}
+            Some(Value::String(_)) => {
+                return Err(invalid(&format!("{field} is longer than {max} characters")));
             }
-        },
-    };
-    if let Some(c) = obj.get("context").and_then(Value::as_str)
-        && c.chars().count() > 400
-    {
-        return Reply::error(400, "ARG-001", "context too long", Value::Null);
-    }
-    if let Some(dr) = obj.get("denial_reasons") {
-        let Some(list) = dr.as_array() else {
-            return Reply::error(
-                400,
-                "ARG-001",
-                "denial_reasons must be an array",
-                Value::Null,
-            );
-        };
-        let fraud = list
-            .iter()
-            .filter(|d| d.get("fraud").and_then(Value::as_bool) == Some(true))
-            .count();
-        if list.len() < 2 || fraud == 0 || fraud == list.len() {
-            return Reply::error(
-                400,
-                "ARG-001",
-                "denial_reasons need fraud and non-fraud entries",
-                Value::Null,
-            );
+            Some(_) => return Err(invalid(&format!("{field} must be a string"))),
         }
     }
+    if let Some(dr) = obj.get("denial_reasons") {
+        check_denial_reasons(dr)?;
+    }
+    Ok(())
+}
+
+/// Denial reasons: a list of at least two `{id, reason, fraud}` objects, ids 1–5 characters
+/// and unique, at least one fraud and one non-fraud reason.
+fn check_denial_reasons(value: &Value) -> Result<(), Reply> {
+    let Some(list) = value.as_array() else {
+        return Err(invalid("denial_reasons must be an array"));
+    };
+    if list.len() < 2 {
+        return Err(invalid("at least two denial_reasons are required"));
+    }
+    let mut ids = std::collections::HashSet::new();
+    let (mut fraud, mut not_fraud) = (false, false);
+    for entry in list {
+        let id = entry.get("id").and_then(Value::as_str);
+        let reason = entry.get("reason").and_then(Value::as_str);
+        let is_fraud = entry.get("fraud").and_then(Value::as_bool);
+        let (Some(id), Some(reason), Some(is_fraud)) = (id, reason, is_fraud) else {
+            return Err(invalid("each denial reason needs id, reason and fraud"));
+        };
+        if !(1..=5).contains(&id.chars().count()) {
+            return Err(invalid("denial reason ids must be 1-5 characters"));
+        }
+        if reason.trim().is_empty() {
+            return Err(invalid("denial reason text must not be empty"));
+        }
+        if !ids.insert(id) {
+            return Err(invalid("denial reason ids must be unique"));
+        }
+        fraud |= is_fraud;
+        not_fraud |= !is_fraud;
+    }
+    if !(fraud && not_fraud) {
+        return Err(invalid("denial_reasons need fraud and non-fraud entries"));
+    }
+    Ok(())
+}
+
+/// The `auth_policy` a device reports for a request: what the request's legacy policy asked
+/// for (the emulated services have no policy of their own to merge it with), or "any one
+/// factor" when the request sent no policy.
+fn reported_policy(policy: Option<&Value>) -> Value {
+    let Some(policy) = policy else {
+        return json!({"requirement": "amount", "amount": 1, "types": [], "geofences": []});
+    };
+    let minimum = policy
+        .get("minimum_requirements")
+        .and_then(Value::as_array)
+        .and_then(|list| list.first());
+    let number = |key: &str| {
+        minimum.and_then(|m| m.get(key)).map_or(0, |v| match v {
+            Value::Bool(b) => i64::from(*b),
+            other => other.as_i64().unwrap_or(0),
+        })
+    };
+    let types: Vec<&str> = [
+        ("knowledge", "KNOWLEDGE"),
+        ("inherence", "INHERENCE"),
+        ("possession", "POSSESSION"),
+    ]
+    .into_iter()
+    .filter(|(key, _)| number(key) > 0)
+    .map(|(_, wire)| wire)
+    .collect();
+    let fences: Vec<Value> = policy
+        .get("factors")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|f| f.get("factor").and_then(Value::as_str) == Some("geofence"))
+        .filter_map(|f| f.pointer("/attributes/locations").and_then(Value::as_array))
+        .flatten()
+        .map(|l| {
+            let mut fence = json!({
+                "latitude": l.get("latitude"), "longitude": l.get("longitude"), "radius": l.get("radius"),
+            });
+            if let (Some(name), Some(obj)) = (l.get("name"), fence.as_object_mut()) {
+                obj.insert("name".into(), name.clone());
+            }
+            fence
+        })
+        .collect();
+    let any = number("any");
+    let (requirement, amount) = if any > 0 {
+        (json!("amount"), any)
+    } else if !types.is_empty() {
+        (json!("types"), 0)
+    } else {
+        (Value::Null, 0)
+    };
+    json!({"requirement": requirement, "amount": amount, "types": types, "geofences": fences})
+}
+
+/// Forgets the oldest settled requests beyond the configured capacity.
+fn prune_settled(st: &mut State, now: i64) {
+    let settled = |st: &State| st.requests.values().filter(|r| r.settled(now)).count();
+    let mut excess = settled(st).saturating_sub(st.settled_capacity);
+    let mut kept = VecDeque::with_capacity(st.request_order.len());
+    while let Some(id) = st.request_order.pop_front() {
+        let drop_it = excess > 0 && st.requests.get(&id).is_none_or(|r| r.settled(now));
+        if drop_it {
+            if st.requests.remove(&id).is_some() {
+                excess -= 1;
+            }
+        } else {
+            kept.push_back(id);
+        }
+    }
+    st.request_order = kept;
+}
+
+fn create(st: &mut State, caller: &Caller, body: &Value, now: i64) -> Reply {
+    let Some(obj) = body.as_object() else {
+        return invalid("body must be an object");
+    };
+    if let Err(reply) = check_create(obj) {
+        return reply;
+    }
+    let username = obj
+        .get("username")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let ttl = obj.get("ttl").and_then(Value::as_i64).unwrap_or(300);
     if let Some(p) = obj.get("policy")
         && (p
             .get("minimum_requirements")
@@ -1353,9 +1517,12 @@ fn create(st: &mut State, caller: &Caller, body: &Value, now: i64) -> Reply {
             username: username.to_owned(),
             created: now,
             ttl,
+            auth_policy: reported_policy(obj.get("policy")),
             state: ReqState::Pending,
         },
     );
+    st.request_order.push_back(id.clone());
+    prune_settled(st, now);
     let mut out = json!({"auth_request": id, "device_ids": [user.device_id]});
     if obj.contains_key("push_title") || obj.contains_key("push_body") {
         out["push_package"] = json!(b64e(format!("push:{id}").as_bytes()));
@@ -1422,6 +1589,7 @@ fn cancel(st: &mut State, caller: &Caller, id: &str, now: i64) -> Reply {
         ReqState::Pending if now >= r.created + r.ttl => Reply::empty(408),
         ReqState::Pending => {
             r.state = ReqState::Canceled;
+            prune_settled(st, now);
             Reply::empty(204)
         }
     }
@@ -1430,6 +1598,113 @@ fn cancel(st: &mut State, caller: &Caller, id: &str, now: i64) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{ServiceClient, ServicePrivateKey};
+
+    /// The platform's create rules hold whoever the client is: bodies this crate's client would
+    /// never send (it validates first) are sent signed and encrypted as they are, and the
+    /// emulator answers `ARG-001` as the API does.
+    #[tokio::test]
+    async fn create_rules_apply_whoever_the_client_is() {
+        let emulator = Emulator::start().await.unwrap();
+        let service_id = ServiceId::from_uuid(uuid::Uuid::new_v4());
+        let key = ServicePrivateKey::generate().unwrap();
+        emulator
+            .register_service(service_id, &key.public_key_pem())
+            .unwrap();
+        emulator.add_user("alice");
+        let client = ServiceClient::builder(service_id, key)
+            .base_url(emulator.base_url())
+            .build()
+            .unwrap();
+        let reasons = |list: Value| json!({"username": "alice", "denial_reasons": list});
+        let dr =
+            |id: &str, fraud: bool| json!({"id": id, "reason": format!("r{id}"), "fraud": fraud});
+        let cases = [
+            (
+                json!({"username": "alice", "title": "t".repeat(201)}),
+                "title",
+            ),
+            (
+                json!({"username": "alice", "title": "é".repeat(201)}),
+                "title",
+            ),
+            (json!({"username": "alice", "title": 5}), "title"),
+            (
+                json!({"username": "alice", "context": "c".repeat(401)}),
+                "context",
+            ),
+            (json!({"username": "alice", "ttl": 10}), "ttl"),
+            (json!({"username": "alice", "ttl": "60"}), "ttl"),
+            (json!({"username": " "}), "username"),
+            (json!({"username": "alice", "colour": "red"}), "unexpected"),
+            (reasons(json!([dr("123456", true), dr("2", false)])), "1-5"),
+            (reasons(json!([dr("", true), dr("2", false)])), "1-5"),
+            (reasons(json!([dr("1", true), dr("1", false)])), "unique"),
+            (reasons(json!([dr("1", true)])), "two"),
+            (reasons(json!([dr("1", true), dr("2", true)])), "fraud"),
+            (reasons(json!([dr("1", false), dr("2", false)])), "fraud"),
+            (
+                reasons(json!([{"id": "1", "fraud": true}, dr("2", false)])),
+                "needs",
+            ),
+            (reasons(json!({"id": "1"})), "array"),
+        ];
+        for (body, expected) in cases {
+            let v = client
+                .signed(Method::POST, "/service/v3/auths", Some(&body))
+                .await
+                .unwrap();
+            assert_eq!(v.status, 400, "{body}");
+            match client.api_error(&v) {
+                Error::InvalidParameters { detail } => {
+                    assert!(detail.contains(expected), "{body}: {detail}")
+                }
+                other => panic!("{body}: {other:?}"),
+            }
+            assert_eq!(emulator.pending_request("alice"), None, "{body}");
+        }
+        // The limits themselves are allowed (200 and 400 characters, 5-character ids).
+        let ok = json!({"username": "alice", "title": "é".repeat(200), "context": "c".repeat(400),
+                        "ttl": 30, "denial_reasons": [dr("12345", true), dr("2", false)]});
+        let v = client
+            .signed(Method::POST, "/service/v3/auths", Some(&ok))
+            .await
+            .unwrap();
+        assert_eq!(v.status, 201);
+    }
+
+    #[test]
+    fn reported_policy_follows_the_legacy_request_policy() {
+        use crate::{AuthPolicy, Geofence};
+        assert_eq!(
+            reported_policy(None),
+            json!({"requirement": "amount", "amount": 1, "types": [], "geofences": []})
+        );
+        let p = AuthPolicy::factor_count(2).to_wire();
+        assert_eq!(
+            reported_policy(Some(&p)),
+            json!({"requirement": "amount", "amount": 2, "types": [], "geofences": []})
+        );
+        let p = AuthPolicy::factor_types(true, false, true)
+            .geofence(Geofence::new(36.1, -115.1, 200.0).named("hq"))
+            .geofence(Geofence::new(1.0, 2.0, 3.0))
+            .to_wire();
+        assert_eq!(
+            reported_policy(Some(&p)),
+            json!({"requirement": "types", "amount": 0, "types": ["KNOWLEDGE", "POSSESSION"],
+                   "geofences": [{"name": "hq", "latitude": 36.1, "longitude": -115.1, "radius": 200.0},
+                                 {"latitude": 1.0, "longitude": 2.0, "radius": 3.0}]})
+        );
+        let p = AuthPolicy::new().deny_rooted_jailbroken(true).to_wire();
+        assert_eq!(
+            reported_policy(Some(&p)),
+            json!({"requirement": null, "amount": 0, "types": [], "geofences": []})
+        );
+        // Flags written as booleans (a hand-made policy) count too.
+        let p = json!({"minimum_requirements": [{"requirement": "authenticated", "any": 0,
+                       "knowledge": true, "inherence": false, "possession": false}], "factors": []});
+        assert_eq!(reported_policy(Some(&p))["types"], json!(["KNOWLEDGE"]));
+    }
 
     #[test]
     fn percent_decoding() {

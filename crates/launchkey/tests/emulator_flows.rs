@@ -68,7 +68,23 @@ async fn create_poll_approve_with_every_field() {
             .starts_with("ouh")
     );
     assert!(r.user_push_id.starts_with("upi"));
-    assert_eq!(r.policy.as_ref().unwrap().amount, Some(1));
+    // The device reports the policy the request asked for.
+    let policy = r.policy.as_ref().unwrap();
+    assert_eq!(
+        policy.requirement,
+        Some(launchkey::PolicyRequirement::Types)
+    );
+    assert!(policy.knowledge_required() && policy.possession_required());
+    assert!(!policy.inherence_required());
+    assert_eq!(
+        policy.geofences,
+        [launchkey::Fence::Circle {
+            name: None,
+            latitude: 36.1,
+            longitude: -115.1,
+            radius: 200.0
+        }]
+    );
     assert_eq!(r.auth_methods.len(), 2);
     assert_eq!(r.auth_methods[0].passed, Some(true));
     assert_eq!(r.auth_methods[1].passed, None);
@@ -1440,5 +1456,42 @@ async fn rate_limited_polling_honours_retry_after_and_never_spins() {
     assert_eq!(
         client.check(&handle).await.unwrap(),
         auth_core::PollStatus::pending()
+    );
+}
+
+/// The emulator keeps a bounded log and forgets the oldest settled requests beyond its
+/// capacity; pending requests are never forgotten, and the newest settled ones still answer.
+#[tokio::test]
+async fn emulator_memory_is_bounded() {
+    let s = setup().await;
+    s.emulator.set_retention(5, 3);
+    let pending = s.authorize(&AuthorizationRequest::new("bob")).await;
+    let mut settled = Vec::new();
+    for _ in 0..10 {
+        let id = s.authorize(&AuthorizationRequest::new("alice")).await;
+        s.emulator.approve(&id).unwrap();
+        settled.push(id);
+    }
+    assert_eq!(s.emulator.stored_requests(), 3 + 1);
+    assert_eq!(s.emulator.received().len(), 5);
+    assert_eq!(s.emulator.pending_request("bob"), Some(pending.clone()));
+    assert_eq!(
+        s.client.get_authorization_response(&pending).await.unwrap(),
+        AuthorizationPoll::Pending
+    );
+    assert!(poll(&s.client, settled.last().unwrap()).await.authorized);
+    // The oldest answered request is forgotten: like any unknown id, it polls as pending.
+    assert_eq!(
+        s.client
+            .get_authorization_response(&settled[0])
+            .await
+            .unwrap(),
+        AuthorizationPoll::Pending
+    );
+    // The log holds the most recent calls.
+    let last = s.emulator.received().last().cloned().unwrap();
+    assert_eq!(
+        last.path,
+        format!("/service/v3/auths/{}", settled[0].as_str())
     );
 }
