@@ -438,6 +438,9 @@ enum RefreshFailure {
         max: Option<u32>,
     },
     UserGone,
+    /// The fingerprint token was revoked on its own: the authenticator is gone, the profile
+    /// stays (model choice: `invalid_grant` + `authenticator_deregistered`).
+    AuthenticatorGone,
     Other(Error),
 }
 
@@ -1227,6 +1230,12 @@ impl UserClient {
                     handler.finish_authentication().await;
                     return Err(Error::UserDeregistered { profile });
                 }
+                Err(RefreshFailure::AuthenticatorGone) => {
+                    handler.finish_authentication().await;
+                    return Err(Error::General(
+                        "the server called the PIN refresh token an authenticator's".into(),
+                    ));
+                }
                 Err(RefreshFailure::Other(e)) => {
                     handler.finish_authentication().await;
                     return Err(e);
@@ -1260,16 +1269,14 @@ impl UserClient {
             .await?;
         match answer {
             Ok(tokens) => Ok(tokens),
-            Err(e) if e.error == "invalid_grant" => {
-                if e.error_description.as_deref() == Some("user_deregistered") {
-                    Err(RefreshFailure::UserGone)
-                } else {
-                    Err(RefreshFailure::WrongPin {
-                        remaining: e.remaining_attempts,
-                        max: e.max_attempts,
-                    })
-                }
-            }
+            Err(e) if e.error == "invalid_grant" => match e.error_description.as_deref() {
+                Some("user_deregistered") => Err(RefreshFailure::UserGone),
+                Some("authenticator_deregistered") => Err(RefreshFailure::AuthenticatorGone),
+                _ => Err(RefreshFailure::WrongPin {
+                    remaining: e.remaining_attempts,
+                    max: e.max_attempts,
+                }),
+            },
             Err(e) => Err(RefreshFailure::Other(Error::General(format!(
                 "the token endpoint answered `{}`",
                 e.error
@@ -1336,6 +1343,12 @@ impl UserClient {
                 self.remove_profile_locally(&profile)?;
                 fp.finish_authentication().await;
                 Err(Error::UserDeregistered { profile })
+            }
+            Err(RefreshFailure::AuthenticatorGone) => {
+                // Only the fingerprint is gone: drop it, keep the profile; PIN is preferred.
+                self.drop_fingerprint_locally(&profile)?;
+                fp.finish_authentication().await;
+                Err(Error::AuthenticatorDeregistered)
             }
             Err(RefreshFailure::WrongPin { .. }) => {
                 fp.finish_authentication().await;

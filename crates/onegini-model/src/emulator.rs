@@ -9,8 +9,8 @@
 //! | `GET /oauth/authorize`, `/oauth/v1/authorize` | authorization request; redirects to the IdP login | documented (RFC 6749) |
 //! | `GET`/`POST /idp/login` | the IdP's login form (username + password) | model |
 //! | `GET`/`POST /oauth/v1/consent` | consent; redirects to the app's scheme with `code` or `error=access_denied` | model |
-//! | `POST /oauth/token`, `/oauth/v1/token` | `authorization_code` (+ PKCE S256 when the request had a challenge), `refresh_token` with the wrong-PIN counter | documented grants; counter fields model |
-//! | `POST /oauth/revoke`, `/oauth/v1/revoke` | RFC 7009 style; revoking a PIN refresh token revokes the user's tokens for the client | model choice |
+//! | `POST /oauth/token`, `/oauth/v1/token` | `authorization_code` (+ PKCE S256 when the request had a challenge), `refresh_token` with the wrong-PIN counter; a fingerprint token revoked on its own → `authenticator_deregistered` | documented grants; counter fields and `authenticator_deregistered` model |
+//! | `POST /oauth/revoke`, `/oauth/v1/revoke` | RFC 7009 style; revoking a PIN refresh token revokes the user's tokens for the client, revoking a fingerprint token only that one | model choice |
 //! | `POST /oauth/v1/authenticators/fingerprint` | fingerprint refresh token for the bearer's user | model choice |
 //! | `GET /resources/v1/user` | a user resource for the bearer | model |
 //! | `POST /oauth/v1/client/status` | which stored refresh tokens were revoked (for `start`) | model choice |
@@ -180,22 +180,37 @@ struct CodeRecord {
     used: bool,
 }
 
+/// A live refresh token. Revoked and rotated tokens are removed (only a fingerprint token
+/// leaves a [`RetiredFingerprint`] behind).
 struct RefreshRecord {
     client_id: String,
     user_id: String,
+    /// The registration (code exchange) the token descends from: a PIN token and the
+    /// fingerprint tokens registered with its access tokens share it, across rotations.
+    grant: String,
     kind: TokenKind,
     secret: Vec<u8>,
     scopes: Vec<String>,
     failed: u32,
-    revoked: bool,
 }
 
+/// A live access token (revoked ones are removed, expired ones forgotten).
 struct AccessRecord {
     client_id: String,
     user_id: String,
+    grant: String,
     scopes: Vec<String>,
     expires: SystemTime,
-    revoked: bool,
+}
+
+/// A fingerprint token that is no longer honoured while its registration's PIN token still
+/// is (revoked on its own, or rotated away): presenting it is answered with
+/// `authenticator_deregistered`, not `user_deregistered`. At most one per registration.
+struct RetiredFingerprint {
+    client_id: String,
+    user_id: String,
+    grant: String,
+    secret: Vec<u8>,
 }
 
 struct IdpUser {
@@ -211,6 +226,7 @@ struct State {
     sessions: HashMap<String, AuthSession>,
     codes: HashMap<String, CodeRecord>,
     refresh_tokens: HashMap<String, RefreshRecord>,
+    retired_fingerprints: HashMap<String, RetiredFingerprint>,
     access_tokens: HashMap<String, AccessRecord>,
     events: Vec<String>,
 }
@@ -228,18 +244,47 @@ impl State {
             .unwrap_or_else(|| user_id.to_owned())
     }
 
+    /// Revokes every token of `user_id` (for one client, or all): refresh tokens of both
+    /// kinds, access tokens, and what is remembered of retired fingerprint tokens.
     fn revoke_user(&mut self, client_id: Option<&str>, user_id: &str) {
-        let matches = |c: &str, u: &str| u == user_id && client_id.is_none_or(|id| id == c);
-        for rt in self.refresh_tokens.values_mut() {
-            if matches(&rt.client_id, &rt.user_id) {
-                rt.revoked = true;
-            }
-        }
-        for at in self.access_tokens.values_mut() {
-            if matches(&at.client_id, &at.user_id) {
-                at.revoked = true;
-            }
-        }
+        let keep = |c: &str, u: &str| u != user_id || client_id.is_some_and(|id| id != c);
+        self.refresh_tokens
+            .retain(|_, r| keep(&r.client_id, &r.user_id));
+        self.access_tokens
+            .retain(|_, a| keep(&a.client_id, &a.user_id));
+        self.retired_fingerprints
+            .retain(|_, r| keep(&r.client_id, &r.user_id));
+    }
+
+    /// Takes the fingerprint token `rt_id` out of service while its registration's PIN token
+    /// lives on: it is remembered (one per registration) so that presenting it is answered
+    /// with `authenticator_deregistered`.
+    fn retire_fingerprint(&mut self, rt_id: &str) {
+        let Some(record) = self
+            .refresh_tokens
+            .remove(rt_id)
+            .filter(|r| r.kind == TokenKind::Fingerprint)
+        else {
+            return;
+        };
+        self.retired_fingerprints
+            .retain(|_, r| r.grant != record.grant);
+        self.retired_fingerprints.insert(
+            rt_id.to_owned(),
+            RetiredFingerprint {
+                client_id: record.client_id,
+                user_id: record.user_id,
+                grant: record.grant,
+                secret: record.secret,
+            },
+        );
+    }
+
+    /// Whether the registration `grant` still has a live PIN token.
+    fn pin_token_lives(&self, grant: &str) -> bool {
+        self.refresh_tokens
+            .values()
+            .any(|r| r.grant == grant && r.kind == TokenKind::Pin)
     }
 
     /// Drops pending DCRs, login sessions, codes and access tokens whose time is over, so a
@@ -288,6 +333,7 @@ impl TokenServer {
             sessions: HashMap::new(),
             codes: HashMap::new(),
             refresh_tokens: HashMap::new(),
+            retired_fingerprints: HashMap::new(),
             access_tokens: HashMap::new(),
             events: Vec::new(),
         }));
@@ -365,10 +411,38 @@ impl TokenServer {
         }
     }
 
+    /// Administrator action: revokes only the fingerprint refresh tokens of `username` (all
+    /// clients); the PIN tokens stay. The client learns it at its next fingerprint
+    /// authentication (`authenticator_deregistered`, 9022) and falls back to the PIN.
+    pub fn revoke_fingerprint_tokens(&self, username: &str) {
+        let mut s = self.lock();
+        let Some(user_id) = s.users.get(username).map(|u| u.user_id.clone()) else {
+            return;
+        };
+        let ids: Vec<String> = s
+            .refresh_tokens
+            .iter()
+            .filter(|(_, r)| r.user_id == user_id && r.kind == TokenKind::Fingerprint)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &ids {
+            s.retire_fingerprint(id);
+        }
+        s.event(format!(
+            "admin: revoked {} fingerprint token(s) of {username}",
+            ids.len()
+        ));
+    }
+
     /// Administrator action: removes a device registration (client); its tokens stop working.
     pub fn delete_client(&self, client_id: &ClientId) {
         let mut s = self.lock();
-        s.clients.remove(client_id.as_str());
+        let id = client_id.as_str();
+        s.clients.remove(id);
+        s.refresh_tokens.retain(|_, r| r.client_id != id);
+        s.retired_fingerprints.retain(|_, r| r.client_id != id);
+        s.access_tokens.retain(|_, a| a.client_id != id);
+        s.codes.retain(|_, c| c.client_id != id);
         s.event(format!(
             "admin: deleted client {}",
             short(client_id.as_str())
@@ -391,7 +465,7 @@ impl TokenServer {
         let user_id = &s.users.get(username)?.user_id;
         s.refresh_tokens
             .values()
-            .filter(|r| &r.user_id == user_id && r.kind == TokenKind::Pin && !r.revoked)
+            .filter(|r| &r.user_id == user_id && r.kind == TokenKind::Pin)
             .map(|r| r.failed)
             .max()
     }
@@ -405,7 +479,7 @@ impl TokenServer {
         let live = |k| {
             s.refresh_tokens
                 .values()
-                .filter(|r| r.user_id == user.user_id && r.kind == k && !r.revoked)
+                .filter(|r| r.user_id == user.user_id && r.kind == k)
                 .count()
         };
         (live(TokenKind::Pin), live(TokenKind::Fingerprint))
@@ -420,7 +494,7 @@ impl TokenServer {
         };
         s.access_tokens
             .values()
-            .filter(|a| a.user_id == user.user_id && !a.revoked && now < a.expires)
+            .filter(|a| a.user_id == user.user_id && now < a.expires)
             .count()
     }
 
@@ -914,47 +988,43 @@ fn authenticate_client(
     ct_eq(client.secret.as_bytes(), secret.as_bytes()).then_some(id)
 }
 
-fn issue_access(
-    s: &mut State,
-    client_id: &str,
-    user_id: &str,
-    scopes: &[String],
-    now: SystemTime,
-) -> Option<String> {
+/// Who a token is issued to: client, user, registration (grant) and scopes.
+struct Holder {
+    client_id: String,
+    user_id: String,
+    grant: String,
+    scopes: Vec<String>,
+}
+
+fn issue_access(s: &mut State, to: &Holder, now: SystemTime) -> Option<String> {
     let token = random_hex(32).ok()?;
     s.access_tokens.insert(
         token.clone(),
         AccessRecord {
-            client_id: client_id.to_owned(),
-            user_id: user_id.to_owned(),
-            scopes: scopes.to_vec(),
+            client_id: to.client_id.clone(),
+            user_id: to.user_id.clone(),
+            grant: to.grant.clone(),
+            scopes: to.scopes.clone(),
             expires: later(now, s.app.token_validity),
-            revoked: false,
         },
     );
     Some(token)
 }
 
-fn issue_refresh(
-    s: &mut State,
-    client_id: &str,
-    user_id: &str,
-    scopes: &[String],
-    kind: TokenKind,
-) -> Option<String> {
+fn issue_refresh(s: &mut State, to: &Holder, kind: TokenKind) -> Option<String> {
     let id = random_hex(8).ok()?;
     let secret = crypto::random_bytes(32).ok()?;
     let token = format!("{id}.{}", hex::encode(&secret));
     s.refresh_tokens.insert(
         id,
         RefreshRecord {
-            client_id: client_id.to_owned(),
-            user_id: user_id.to_owned(),
+            client_id: to.client_id.clone(),
+            user_id: to.user_id.clone(),
+            grant: to.grant.clone(),
             kind,
             secret,
-            scopes: scopes.to_vec(),
+            scopes: to.scopes.clone(),
             failed: 0,
-            revoked: false,
         },
     );
     Some(token)
@@ -1031,18 +1101,26 @@ fn code_grant(
             return invalid("PKCE verification failed");
         }
     }
-    let (user_id, scopes) = (record.user_id.clone(), record.scopes.clone());
+    let Ok(grant) = random_hex(8) else {
+        return oauth_error(500, TokenError::new("server_error"));
+    };
+    let to = Holder {
+        client_id: client_id.to_owned(),
+        user_id: record.user_id.clone(),
+        grant,
+        scopes: record.scopes.clone(),
+    };
     let (Some(access), Some(refresh)) = (
-        issue_access(s, client_id, &user_id, &scopes, now),
-        issue_refresh(s, client_id, &user_id, &scopes, TokenKind::Pin),
+        issue_access(s, &to, now),
+        issue_refresh(s, &to, TokenKind::Pin),
     ) else {
         return oauth_error(500, TokenError::new("server_error"));
     };
     s.event(format!(
         "token: code exchanged (PKCE checked); access + PIN refresh token issued to {}",
-        s.user_name(&user_id)
+        s.user_name(&to.user_id)
     ));
-    token_response(s, access, Some(refresh), &scopes)
+    token_response(s, access, Some(refresh), &to.scopes)
 }
 
 fn refresh_grant(
@@ -1062,15 +1140,14 @@ fn refresh_grant(
         return oauth_error(400, TokenError::new("invalid_request"));
     };
     let max = s.app.max_pin_failures;
+    let presented_secret = hex::decode(secret_hex).unwrap_or_default();
     let Some(record) = s
         .refresh_tokens
         .get_mut(rt_id)
-        .filter(|r| !r.revoked && r.client_id == client_id)
+        .filter(|r| r.client_id == client_id)
     else {
-        s.event("token: unknown or revoked refresh token → user deregistered".into());
-        return deregistered();
+        return no_longer_honoured(s, rt_id, &presented_secret, client_id);
     };
-    let presented_secret = hex::decode(secret_hex).unwrap_or_default();
     if !ct_eq(&presented_secret, &record.secret) {
         if record.kind == TokenKind::Fingerprint {
             return oauth_error(400, TokenError::new("invalid_grant"));
@@ -1101,14 +1178,26 @@ fn refresh_grant(
         );
     }
     // Correct: reset the counter, rotate the refresh token, issue an access token.
-    record.revoked = true;
-    let (user_id, scopes, kind) = (record.user_id.clone(), record.scopes.clone(), record.kind);
-    let (Some(access), Some(refresh)) = (
-        issue_access(s, client_id, &user_id, &scopes, now),
-        issue_refresh(s, client_id, &user_id, &scopes, kind),
-    ) else {
+    let kind = record.kind;
+    let to = Holder {
+        client_id: client_id.to_owned(),
+        user_id: record.user_id.clone(),
+        grant: record.grant.clone(),
+        scopes: record.scopes.clone(),
+    };
+    match kind {
+        TokenKind::Pin => {
+            s.refresh_tokens.remove(rt_id);
+        }
+        // A fingerprint token rotated away is remembered: a client still holding it (the
+        // answer was lost) is told its fingerprint authenticator is gone, not its profile.
+        TokenKind::Fingerprint => s.retire_fingerprint(rt_id),
+    }
+    let (Some(access), Some(refresh)) = (issue_access(s, &to, now), issue_refresh(s, &to, kind))
+    else {
         return oauth_error(500, TokenError::new("server_error"));
     };
+    let (user_id, scopes) = (to.user_id, to.scopes);
     let name = s.user_name(&user_id);
     s.event(match kind {
         TokenKind::Pin => {
@@ -1121,20 +1210,64 @@ fn refresh_grant(
     token_response(s, access, Some(refresh), &scopes)
 }
 
+/// The answer to a refresh token that is not (or no longer) live.
+///
+/// A retired fingerprint token whose registration still has its PIN token: the fingerprint
+/// authenticator is gone, the profile is not (`authenticator_deregistered`; any fingerprint
+/// token of that registration is retired too, since the client drops its fingerprint).
+/// Anything else: `user_deregistered`; the user's tokens are already gone, so the client
+/// removing the profile leaves nothing behind on the server.
+fn no_longer_honoured(
+    s: &mut State,
+    rt_id: &str,
+    presented_secret: &[u8],
+    client_id: &str,
+) -> ResponseTemplate {
+    let retired = s
+        .retired_fingerprints
+        .get(rt_id)
+        .filter(|r| r.client_id == client_id && ct_eq(presented_secret, &r.secret))
+        .map(|r| (r.grant.clone(), r.user_id.clone()));
+    if let Some((grant, user_id)) = retired
+        && s.pin_token_lives(&grant)
+    {
+        let live: Vec<String> = s
+            .refresh_tokens
+            .iter()
+            .filter(|(_, r)| r.grant == grant && r.kind == TokenKind::Fingerprint)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &live {
+            s.retire_fingerprint(id);
+        }
+        let name = s.user_name(&user_id);
+        s.event(format!(
+            "token: revoked fingerprint token of {name} → fingerprint authenticator deregistered; PIN token kept"
+        ));
+        return oauth_error(
+            400,
+            TokenError::new("invalid_grant").with_description("authenticator_deregistered"),
+        );
+    }
+    s.event("token: unknown or revoked refresh token → user deregistered".into());
+    oauth_error(
+        400,
+        TokenError::new("invalid_grant").with_description("user_deregistered"),
+    )
+}
+
 fn revoke(s: &mut State, request: &wiremock::Request) -> ResponseTemplate {
     let f = form_map(&request.body);
     let Some(client_id) = authenticate_client(s, request, &f) else {
         return oauth_error(401, TokenError::new("invalid_client"));
     };
     let token = f.get("token").cloned().unwrap_or_default();
-    if let Some(at) = s
-        .access_tokens
-        .get_mut(&token)
-        .filter(|a| a.client_id == client_id)
+    if s.access_tokens
+        .get(&token)
+        .is_some_and(|a| a.client_id == client_id)
+        && let Some(at) = s.access_tokens.remove(&token)
     {
-        at.revoked = true;
-        let user = at.user_id.clone();
-        let name = s.user_name(&user);
+        let name = s.user_name(&at.user_id);
         s.event(format!("revoke: access token of {name} revoked"));
         return ResponseTemplate::new(200);
     }
@@ -1162,9 +1295,7 @@ fn revoke(s: &mut State, request: &wiremock::Request) -> ResponseTemplate {
             ));
         }
         Some((user_id, TokenKind::Fingerprint)) => {
-            if let Some(r) = s.refresh_tokens.get_mut(&rt_id) {
-                r.revoked = true;
-            }
+            s.retire_fingerprint(&rt_id);
             let name = s.user_name(&user_id);
             s.event(format!(
                 "revoke: fingerprint refresh token of {name} revoked"
@@ -1193,9 +1324,9 @@ fn client_status(s: &mut State, request: &wiremock::Request) -> ResponseTemplate
         .refresh_token_ids
         .into_iter()
         .filter(|id| {
-            !s.refresh_tokens
+            s.refresh_tokens
                 .get(id)
-                .is_some_and(|r| !r.revoked && r.client_id == client_id)
+                .is_none_or(|r| r.client_id != client_id)
         })
         .collect();
     s.event(format!(
@@ -1219,7 +1350,7 @@ fn bearer<'r>(
         .strip_prefix("Bearer ")?;
     s.access_tokens
         .get(token)
-        .filter(|a| !a.revoked && now < a.expires && s.clients.contains_key(&a.client_id))
+        .filter(|a| now < a.expires && s.clients.contains_key(&a.client_id))
 }
 
 fn register_fingerprint(
@@ -1233,13 +1364,26 @@ fn register_fingerprint(
     if !s.app.fingerprint_allowed {
         return oauth_error(400, TokenError::new("authenticator_not_allowed"));
     }
-    let (client_id, user_id, scopes) =
-        (at.client_id.clone(), at.user_id.clone(), at.scopes.clone());
-    let Some(refresh) = issue_refresh(s, &client_id, &user_id, &scopes, TokenKind::Fingerprint)
-    else {
+    let to = Holder {
+        client_id: at.client_id.clone(),
+        user_id: at.user_id.clone(),
+        grant: at.grant.clone(),
+        scopes: at.scopes.clone(),
+    };
+    // One fingerprint token per registration: a new one replaces (retires) the old.
+    let old: Vec<String> = s
+        .refresh_tokens
+        .iter()
+        .filter(|(_, r)| r.grant == to.grant && r.kind == TokenKind::Fingerprint)
+        .map(|(id, _)| id.clone())
+        .collect();
+    for id in &old {
+        s.retire_fingerprint(id);
+    }
+    let Some(refresh) = issue_refresh(s, &to, TokenKind::Fingerprint) else {
         return oauth_error(500, TokenError::new("server_error"));
     };
-    let name = s.user_name(&user_id);
+    let name = s.user_name(&to.user_id);
     s.event(format!("authenticators: fingerprint registered for {name}"));
     json(
         200,

@@ -156,7 +156,9 @@ pub struct TokenResponse {
 pub struct TokenError {
     /// `invalid_grant`, `invalid_client`, `invalid_request`, `unauthorized_client`, …
     pub error: String,
-    /// Detail; the model uses `user_deregistered` and `app_version_disabled`.
+    /// Detail; the model uses `user_deregistered` (the profile is gone, 9003),
+    /// `authenticator_deregistered` (a fingerprint token revoked on its own: the authenticator
+    /// is gone, the profile stays, 9022) and `app_version_disabled` (9004).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
     /// Wrong PIN: attempts left (model choice).

@@ -405,6 +405,51 @@ async fn a_fingerprint_sensor_error_revokes_fingerprint_and_falls_back_to_pin() 
 }
 
 #[tokio::test]
+async fn a_fingerprint_token_revoked_on_its_own_is_9022_and_the_pin_still_works() {
+    let w = World::new().await;
+    let (profile, _) = w.register("alice").await;
+    w.client.register_fingerprint().await.unwrap();
+    w.client
+        .set_preferred_authenticator(Authenticator::Fingerprint)
+        .unwrap();
+    w.client.logout().await.unwrap();
+    // The administrator revokes only the fingerprint token; the PIN token stays.
+    w.server.revoke_fingerprint_tokens("alice");
+    assert_eq!(w.server.active_refresh_tokens("alice"), (1, 0));
+    let sensor = ScriptedFingerprint::scanning([FingerprintScan::Match]);
+    let pins = ScriptedUser::default();
+    let err = w
+        .client
+        .authenticate_user(&profile, &pins, Some(&sensor))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9022, "{err}");
+    assert_eq!(err.name(), "AUTHENTICATOR_DEREGISTERED");
+    assert_eq!(err.removed_profile(), None);
+    // The profile stays, without the fingerprint; the PIN is preferred again.
+    assert_eq!(w.client.user_profiles().unwrap(), [profile.clone()].into());
+    assert_eq!(
+        w.client.registered_authenticators(&profile).unwrap(),
+        [Authenticator::Pin].into()
+    );
+    assert_eq!(
+        w.client.preferred_authenticator(&profile).unwrap(),
+        Authenticator::Pin
+    );
+    assert_eq!(w.server.active_refresh_tokens("alice"), (1, 0));
+    // PIN authentication works, with the same PIN refresh token chain (no re-registration).
+    w.client
+        .authenticate_user(&profile, &ScriptedUser::typing([PIN]), None)
+        .await
+        .unwrap();
+    assert!(w.client.fetch_user_resource().await.is_ok());
+    assert_eq!(w.server.active_refresh_tokens("alice"), (1, 0));
+    // The fingerprint can be registered again.
+    w.client.register_fingerprint().await.unwrap();
+    assert_eq!(w.server.active_refresh_tokens("alice"), (1, 1));
+}
+
+#[tokio::test]
 async fn logout_revokes_the_access_token_and_login_needs_no_browser() {
     let w = World::new().await;
     let browser = w.browser("alice");

@@ -567,10 +567,12 @@ async fn fingerprint_lockout_cancel_and_deregistration() {
 }
 
 #[tokio::test]
-async fn a_revoked_fingerprint_token_after_admin_revocation_removes_the_profile() {
+async fn a_full_user_revocation_is_9003_with_every_token_of_the_user_revoked() {
     let w = World::new().await;
+    let (bob, _) = w.register("bob").await;
     let (profile, _) = w.register("alice").await;
     w.client.register_fingerprint().await.unwrap();
+    assert_eq!(w.server.active_refresh_tokens("alice"), (1, 1));
     w.server.revoke_user_tokens("alice");
     let sensor = ScriptedFingerprint::scanning([FingerprintScan::Match]);
     let err = w
@@ -584,7 +586,105 @@ async fn a_revoked_fingerprint_token_after_admin_revocation_removes_the_profile(
         .await
         .unwrap_err();
     assert_eq!(err.code(), 9003);
-    assert!(w.client.user_profiles().unwrap().is_empty());
+    assert_eq!(err.removed_profile(), Some(&profile));
+    assert_eq!(w.client.user_profiles().unwrap(), [bob.clone()].into());
+    // Nothing of Alice's is left on the server; Bob's tokens are untouched.
+    assert_eq!(w.server.active_refresh_tokens("alice"), (0, 0));
+    assert_eq!(w.server.active_access_tokens("alice"), 0);
+    assert_eq!(w.server.active_refresh_tokens("bob"), (1, 0));
+    w.client
+        .authenticate_user(&bob, &ScriptedUser::typing([PIN]), None)
+        .await
+        .unwrap();
+}
+
+/// Sends through reqwest; when armed, forwards the next token request and then loses the
+/// answer (the connection drops after the server acted).
+struct LoseTokenAnswer {
+    http: ReqwestClient,
+    armed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[async_trait]
+impl HttpClient for LoseTokenAnswer {
+    async fn execute(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let token = request.uri().path() == wire::TOKEN_PATH;
+        let response = self.http.execute(request).await?;
+        if token && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            return Err(TransportError::new(
+                TransportErrorKind::Other,
+                "connection reset before the answer arrived",
+            ));
+        }
+        Ok(response)
+    }
+}
+
+#[tokio::test]
+async fn a_lost_fingerprint_answer_costs_the_fingerprint_not_the_profile() {
+    let w = World::new().await;
+    let armed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let config = ClientConfig::new(
+        w.server.base_url().unwrap(),
+        APP,
+        PLATFORM,
+        VERSION,
+        ApplicationSignature::new(SIGNATURE),
+        REDIRECT,
+    )
+    .unwrap()
+    .pbkdf2_iterations(1_000)
+    .unwrap()
+    .fingerprint_available(true);
+    let client = UserClient::builder(config, Arc::new(MemoryStorage::new()))
+        .clock(Arc::new(w.device_clock.clone()))
+        .http_client(Arc::new(LoseTokenAnswer {
+            http: http(),
+            armed: armed.clone(),
+        }))
+        .build()
+        .unwrap();
+    let profile = client
+        .register_user(&[], &w.browser("alice"), &ScriptedUser::typing([PIN]))
+        .await
+        .unwrap();
+    client.register_fingerprint().await.unwrap();
+    // The server rotates the fingerprint token, the answer never arrives: the client keeps
+    // the old one.
+    armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let match_once = || ScriptedFingerprint::scanning([FingerprintScan::Match]);
+    let err = client
+        .authenticate_user_with(
+            &profile,
+            Authenticator::Fingerprint,
+            &ScriptedUser::default(),
+            Some(&match_once()),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9001, "{err}");
+    // The old token is no longer honoured: only the fingerprint authenticator goes.
+    let err = client
+        .authenticate_user_with(
+            &profile,
+            Authenticator::Fingerprint,
+            &ScriptedUser::default(),
+            Some(&match_once()),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9022, "{err}");
+    assert_eq!(client.user_profiles().unwrap(), [profile.clone()].into());
+    assert_eq!(
+        client.registered_authenticators(&profile).unwrap(),
+        [Authenticator::Pin].into()
+    );
+    // The rotated fingerprint token nobody holds was revoked with it; the PIN token lives.
+    assert_eq!(w.server.active_refresh_tokens("alice"), (1, 0));
+    client
+        .authenticate_user(&profile, &ScriptedUser::typing([PIN]), None)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
