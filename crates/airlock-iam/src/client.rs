@@ -26,6 +26,10 @@ use crate::model::{ApplicationId, DeviceId, ErrorCode, FlowState, NextAuthStep, 
 /// The CSRF header the Loginapp requires when "CSRF Protection" is on (documented S3, S4).
 pub const X_SAME_DOMAIN: HeaderName = HeaderName::from_static("x-same-domain");
 
+/// How long polling waits after a 429 that carried no `Retry-After` (the same rule in every
+/// provider crate).
+pub const RATE_LIMITED_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The longest user name, password or OTP accepted before sending (a guard against mistakes,
 /// not an Airlock rule).
 pub const MAX_INPUT_BYTES: usize = 1024;
@@ -446,6 +450,11 @@ impl Flow {
         if response.status().is_success() {
             return Ok((status, response.into_body()));
         }
+        if status == 429 {
+            let retry_after =
+                auth_core::retry::retry_after(response.headers(), transport.clock().now());
+            return Err(Error::RateLimited { retry_after });
+        }
         let body = response.into_body();
         let cookies = self.lock().jar.values();
         let mut secrets: Vec<&str> = call.secrets.clone();
@@ -608,13 +617,25 @@ impl Flow {
     /// `POST .../airlock-2fa/status/poll/` once: `Pending` while the answer carries a polling
     /// code, `Ready` with the step response otherwise (the next step, or done).
     ///
-    /// Errors end polling: [`Error::Rejected`], [`Error::TimedOut`], any other error document.
+    /// A 429 that outlasts the transport's retries is no answer: still `Pending`, with the
+    /// server's `Retry-After` (or [`RATE_LIMITED_WAIT`]) as the wait before the next poll, so
+    /// [`Flow::wait`] keeps going until its deadline. Errors end polling: [`Error::Rejected`],
+    /// [`Error::TimedOut`], any other error document.
     pub async fn poll(&self) -> Result<PollStatus<StepResponse>, Error> {
         let endpoint = self.client.inner.endpoints.status_poll.clone();
         let mut call = Self::post("status poll", &endpoint, None);
         // Reading the status has no side effect: the only call safe to repeat (spec §7).
         call.replay = Replay::SideEffectFree;
-        let step = self.step(call).await?;
+        let step = match self.step(call).await {
+            Ok(step) => step,
+            Err(Error::RateLimited { retry_after }) => {
+                tracing::debug!(?retry_after, "status poll rate limited; still pending");
+                return Ok(PollStatus::Pending {
+                    retry_after: Some(retry_after.unwrap_or(RATE_LIMITED_WAIT)),
+                });
+            }
+            Err(e) => return Err(e),
+        };
         Ok(match &step.next {
             Some(next) if next.is_polling() => PollStatus::pending(),
             _ => PollStatus::Ready(step),

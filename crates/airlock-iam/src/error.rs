@@ -4,6 +4,8 @@
 //! No variant carries a password, OTP, cookie or session token: error documents hold codes and
 //! ids only, and bodies that are not JSON:API documents are truncated and scrubbed.
 
+use std::time::Duration;
+
 use auth_core::ErrorBody;
 
 use crate::document::ErrorDocument;
@@ -87,6 +89,18 @@ pub enum Error {
         /// The whole error document.
         document: Box<ErrorDocument>,
     },
+    /// HTTP 429, after the transport's retries were spent: the server (or the gateway in front
+    /// of it) asks the client to slow down. Polling does not fail on it: [`Flow::poll`] and the
+    /// step-up's `check` stay pending and ask again after `retry_after` (or
+    /// [`RATE_LIMITED_WAIT`]), until their deadline.
+    ///
+    /// [`Flow::poll`]: crate::Flow::poll
+    /// [`RATE_LIMITED_WAIT`]: crate::client::RATE_LIMITED_WAIT
+    #[error("rate limited by the server{}", retry_note(.retry_after))]
+    RateLimited {
+        /// The `Retry-After` hint, when the answer had one.
+        retry_after: Option<Duration>,
+    },
     /// A non-2xx answer that is not a JSON:API error document (e.g. a gateway's HTML page).
     #[error("unexpected HTTP {status} response: {body}")]
     UnexpectedResponse {
@@ -133,6 +147,12 @@ pub enum Error {
 
 fn lock_note(t: &Option<Timestamp>) -> String {
     t.map(|t| format!(" (locked until {t})"))
+        .unwrap_or_default()
+}
+
+fn retry_note(after: &Option<Duration>) -> String {
+    after
+        .map(|d| format!(" (retry after {} s)", d.as_secs()))
         .unwrap_or_default()
 }
 
@@ -201,6 +221,7 @@ impl Error {
     pub fn http_status(&self) -> Option<u16> {
         match self {
             Error::UnexpectedResponse { status, .. } => Some(*status),
+            Error::RateLimited { .. } => Some(429),
             Error::Core(auth_core::Error::Status { status, .. }) => Some(*status),
             other => other.document().map(|d| d.http_status),
         }

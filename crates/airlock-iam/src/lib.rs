@@ -124,6 +124,9 @@
 //!   cancellation via [`Flow::wait_or_cancel`]). Only the status poll is ever retried by the
 //!   transport ([`auth_core::Replay::SideEffectFree`]); the password, OTP, device-selection and
 //!   offline-switch calls are sent once (a retry could send a second push or count a failure).
+//!   A 429 that outlasts the retries is [`Error::RateLimited`]; while polling (also through
+//!   [`AirlockStepUp`]) it keeps the flow pending, waiting `Retry-After` (or 5 s), until the
+//!   deadline — the rule of every provider crate.
 //! - **Device list and QR** (§1.6, §1.8, §9 #8): every device attribute but `id` is optional
 //!   ([`Device`]); the QR image is read from `qrCode` ([`QrCode`]), other shapes stay in the raw
 //!   attributes.

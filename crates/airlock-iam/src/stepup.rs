@@ -206,10 +206,15 @@ impl StepUp for AirlockStepUp {
                 reason: Some(Bounded(document.code().as_str()).to_string()),
             }),
             Err(Error::TimedOut { .. }) => settled(StepUpOutcome::Expired),
-            Ok(_) => {
-                // Still pending: keep the (possibly refreshed) cookies.
+            Ok(pending) => {
+                // Still pending (a rate-limited poll included, with the server's hint): keep
+                // the (possibly refreshed) cookies.
                 lock(&self.flows).insert(handle.id.clone(), (handle.user.clone(), flow.save()));
-                Ok(PollStatus::pending())
+                let retry_after = match pending {
+                    PollStatus::Pending { retry_after } => retry_after,
+                    _ => None,
+                };
+                Ok(PollStatus::Pending { retry_after })
             }
             Err(e) => {
                 lock(&self.flows).insert(handle.id.clone(), (handle.user.clone(), flow.save()));

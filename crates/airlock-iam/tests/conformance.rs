@@ -808,10 +808,9 @@ async fn polling_deadline_and_cancellation() {
         .await
         .unwrap();
     let err = flow
-        .wait_with(&PollConfig::every(
-            Duration::from_secs(2),
-            Duration::from_secs(10),
-        ))
+        .wait_with(
+            &PollConfig::every(Duration::from_secs(2), Duration::from_secs(10)).with_jitter(0.0),
+        )
         .await
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");

@@ -207,3 +207,124 @@ fn no_secret_in_debug() {
     }
     assert!(shown.contains("u-1"));
 }
+
+/// A Loginapp whose application access starts a One-Touch step and whose status poll answers
+/// 429 (with `Retry-After: 7` when `hint`), every time.
+async fn rate_limited_loginapp(hint: bool) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(path(
+        "/rest/public/authentication/applications/ebanking/access/",
+    ))
+    .respond_with(ResponseTemplate::new(401).set_body_string(
+        r#"{"meta":{"nextAuthStep":"AIRLOCK_2FA_POLLING_OR_OFFLINE_REQUIRED"},
+                "errors":[{"status":401,"code":"NOT_AUTHORIZED"}]}"#,
+    ))
+    .mount(&server)
+    .await;
+    let mut limited = ResponseTemplate::new(429).set_body_string("slow down");
+    if hint {
+        limited = limited.insert_header("Retry-After", "7");
+    }
+    Mock::given(path("/rest/public/authentication/airlock-2fa/status/poll/"))
+        .respond_with(limited)
+        .mount(&server)
+        .await;
+    server
+}
+
+fn polls(requests: &[wiremock::Request]) -> usize {
+    requests
+        .iter()
+        .filter(|r| r.url.path().ends_with("/status/poll/"))
+        .count()
+}
+
+#[tokio::test]
+async fn rate_limited_poll_stays_pending_with_the_hint() {
+    for (hint, want) in [(true, 7), (false, 5)] {
+        let server = rate_limited_loginapp(hint).await;
+        let clock = auth_core::FakeClock::at_unix(1_800_000_000);
+        let client = AirlockClient::builder(&server.uri())
+            .clock(std::sync::Arc::new(clock.clone()))
+            .build()
+            .unwrap();
+        let flow = client.flow();
+        match flow.poll().await.unwrap() {
+            auth_core::PollStatus::Pending { retry_after } => {
+                assert_eq!(retry_after, Some(Duration::from_secs(want)));
+            }
+            other => panic!("{other:?}"),
+        }
+        // The transport's retries were spent first (the poll is safe to repeat).
+        let sent = polls(&server.received_requests().await.unwrap());
+        assert_eq!(
+            sent,
+            auth_core::RetryPolicy::default().max_attempts as usize
+        );
+        // Past its deadline, waiting ends as the client's own timeout, not as a failure.
+        let err = flow
+            .wait_with(
+                &PollConfig::every(Duration::from_secs(1), Duration::from_secs(30))
+                    .with_jitter(0.0),
+            )
+            .await
+            .unwrap_err();
+        assert!(err.is_timeout(), "{err:?}");
+    }
+}
+
+#[tokio::test]
+async fn rate_limited_step_up_stays_pending_until_the_deadline() {
+    use auth_core::{PollStatus, StepUp, StepUpOutcome, StepUpRequest};
+    let server = rate_limited_loginapp(true).await;
+    let clock = auth_core::FakeClock::at_unix(1_800_000_000);
+    let client = AirlockClient::builder(&server.uri())
+        .clock(std::sync::Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    let stepup = airlock_iam::AirlockStepUp::new(
+        client.clone(),
+        airlock_iam::ApplicationId::new("ebanking").unwrap(),
+    );
+    stepup.attach_session("alice", client.flow().save());
+    let handle = stepup
+        .start(StepUpRequest::new("alice", "Pay", "Pay 10 CHF?"))
+        .await
+        .unwrap();
+    // Retries spent, the poll still answers 429: pending, with the server's hint.
+    let status = stepup.check(&handle).await.unwrap();
+    assert_eq!(
+        status,
+        PollStatus::Pending {
+            retry_after: Some(Duration::from_secs(7))
+        }
+    );
+    // Waiting honours the hint and ends at the deadline as a timeout, not as a failed step-up.
+    let before = clock.sleeps().len();
+    let err = stepup
+        .wait(
+            &handle,
+            &clock,
+            &PollConfig::every(Duration::from_secs(1), Duration::from_secs(20)).with_jitter(0.0),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(
+        clock.sleeps()[before..].contains(&Duration::from_secs(7)),
+        "{:?}",
+        clock.sleeps()
+    );
+    // The step-up is still there: once the server answers again, it settles.
+    server.reset().await;
+    Mock::given(path("/rest/public/authentication/airlock-2fa/status/poll/"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            r#"{"data":{"type":"authentication.session","id":"9","attributes":{}}}"#,
+        ))
+        .mount(&server)
+        .await;
+    match stepup.check(&handle).await.unwrap() {
+        PollStatus::Ready(StepUpOutcome::Approved { .. }) => {}
+        other => panic!("{other:?}"),
+    }
+}
