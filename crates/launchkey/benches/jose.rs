@@ -165,15 +165,19 @@ fn webhook(service_id: ServiceId, api: &ServicePrivateKey) -> (http::HeaderMap, 
 fn bench_webhook(c: &mut Criterion) {
     let api = ServicePrivateKey::from_pem(API_PEM).unwrap();
     let service_id = ServiceId::parse("9e4a2c8b-5d3f-4b1a-8c7e-6f5d4c3b2a19").unwrap();
-    // The HTTP client serves the API key once (it is cached from then on); nothing else.
-    let key_path = format!("/public/v3/public-key/{}", api.kid());
+    // The HTTP client serves the API key, current and by kid (it is cached after the first
+    // webhook); nothing else.
+    let kid = api.kid().as_str().to_owned();
+    let key_path = format!("/public/v3/public-key/{kid}");
     let pem = api.public_key_pem();
     let http = move |req: auth_core::HttpRequest| {
-        let found = req.uri().path() == key_path;
-        let pem = pem.clone();
+        let path = req.uri().path();
+        let found = path == key_path || path == "/public/v3/public-key";
+        let (pem, kid) = (pem.clone(), kid.clone());
         async move {
             Ok(http::Response::builder()
                 .status(if found { 200 } else { 404 })
+                .header("x-iov-key-id", kid)
                 .body(if found { pem.into_bytes() } else { Vec::new() })
                 .unwrap())
         }
@@ -184,7 +188,9 @@ fn bench_webhook(c: &mut Criterion) {
         .build()
         .unwrap();
     let (headers, body) = webhook(service_id, &api);
+    // The transport wraps every request in a timeout: the runtime needs its timer (and IO).
     let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .unwrap();
     let handle = || {
