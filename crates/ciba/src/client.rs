@@ -18,16 +18,22 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::json;
 use url::Url;
 
+use crate::Error;
 use crate::discovery::{Endpoints, ProviderMetadata};
 use crate::error::{Endpoint, NotificationError};
 use crate::id_token::{Expected, IdTokenClaims, IdTokenVerifier};
 use crate::jwks::{JwksCache, KeySet};
 use crate::keys::{Algorithm, SigningKey, install_jwt_crypto};
-use crate::notification::{PingNotification, PushNotification, PushPayload, VerifiedPing, VerifiedPush};
+use crate::notification::{
+    PingNotification, PushNotification, PushPayload, VerifiedPing, VerifiedPush,
+};
 use crate::request::{Acknowledgement, AuthRequest, AuthenticationRequest};
-use crate::token::{CIBA_GRANT_TYPE, ErrorBody, Outcome, TokenPoll, TokenResponse, Tokens, classify};
-use crate::types::{AuthReqId, ClientId, ClientNotificationToken, ClientSecret, DeliveryMode, ErrorCode};
-use crate::Error;
+use crate::token::{
+    CIBA_GRANT_TYPE, ErrorBody, Outcome, TokenPoll, TokenResponse, Tokens, classify,
+};
+use crate::types::{
+    AuthReqId, ClientId, ClientNotificationToken, ClientSecret, DeliveryMode, ErrorCode,
+};
 
 /// The crate's version, sent in `User-Agent`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -267,6 +273,22 @@ impl ClientBuilder {
                 reason: format!("unknown mode `{m}`"),
             });
         }
+        if self.fapi {
+            match &self.auth {
+                ClientAuth::ClientSecretBasic(_) => {
+                    return Err(Error::Profile("client_secret_basic"));
+                }
+                ClientAuth::ClientSecretPost(_) => {
+                    return Err(Error::Profile("client_secret_post"));
+                }
+                ClientAuth::PrivateKeyJwt(k) if !k.algorithm().fapi_allowed() => {
+                    return Err(Error::Profile(
+                        "RS256 client assertions (use PS256 or ES256)",
+                    ));
+                }
+                ClientAuth::PrivateKeyJwt(_) => {}
+            }
+        }
         let signed = self.signed_requests.unwrap_or(self.fapi);
         let request_key = if signed {
             match (self.request_signing_key, &self.auth) {
@@ -294,14 +316,6 @@ impl ClientBuilder {
             });
         }
         if self.fapi {
-            match &self.auth {
-                ClientAuth::ClientSecretBasic(_) => return Err(Error::Profile("client_secret_basic")),
-                ClientAuth::ClientSecretPost(_) => return Err(Error::Profile("client_secret_post")),
-                ClientAuth::PrivateKeyJwt(k) if !k.algorithm().fapi_allowed() => {
-                    return Err(Error::Profile("RS256 client assertions (use PS256 or ES256)"));
-                }
-                ClientAuth::PrivateKeyJwt(_) => {}
-            }
             match &request_key {
                 None => return Err(Error::Profile("unsigned authentication requests")),
                 Some(k) if !k.algorithm().fapi_allowed() => {
@@ -310,7 +324,9 @@ impl ClientBuilder {
                 Some(_) => {}
             }
             if algorithms.iter().any(|a| !a.fapi_allowed()) {
-                return Err(Error::Profile("ID token algorithms other than PS256 and ES256"));
+                return Err(Error::Profile(
+                    "ID token algorithms other than PS256 and ES256",
+                ));
             }
             if self.delivery_mode == DeliveryMode::Push {
                 return Err(Error::Profile("push mode"));
@@ -511,7 +527,9 @@ impl Client {
         if !m.grant_types_supported.is_empty()
             && !m.grant_types_supported.iter().any(|g| g == CIBA_GRANT_TYPE)
         {
-            return Err(Error::Discovery("the OP does not list the CIBA grant type".into()));
+            return Err(Error::Discovery(
+                "the OP does not list the CIBA grant type".into(),
+            ));
         }
         if let Some(key) = &self.inner.request_key {
             let algs = &m.backchannel_authentication_request_signing_alg_values_supported;
@@ -554,7 +572,8 @@ impl Client {
         let status = response.status().as_u16();
         let mut secrets: Vec<&str> = extra.iter().map(String::as_str).collect();
         let secret_text;
-        if let ClientAuth::ClientSecretBasic(s) | ClientAuth::ClientSecretPost(s) = &self.inner.auth {
+        if let ClientAuth::ClientSecretBasic(s) | ClientAuth::ClientSecretPost(s) = &self.inner.auth
+        {
             secret_text = [s.expose_secret().to_owned(), form_encode(s.expose_secret())];
             secrets.extend(secret_text.iter().map(String::as_str));
         }
@@ -564,7 +583,9 @@ impl Client {
             None
         };
         match ErrorBody::parse(response.body()) {
-            Some(b) => Error::Provider(b.into_provider_error(endpoint, status, retry_after, &secrets)),
+            Some(b) => {
+                Error::Provider(b.into_provider_error(endpoint, status, retry_after, &secrets))
+            }
             None => Error::Core(auth_core::Error::status(status, response.body(), &secrets)),
         }
     }
@@ -579,7 +600,9 @@ impl Client {
     ) -> Result<HttpResponse, Error> {
         self.inner
             .transport
-            .send_built(&Method::POST, replay, |_| self.build_post(url, audience, params))
+            .send_built(&Method::POST, replay, |_| {
+                self.build_post(url, audience, params)
+            })
             .await
     }
 
@@ -601,7 +624,11 @@ impl Client {
         let client_id = self.inner.client_id.as_str();
         match &self.inner.auth {
             ClientAuth::ClientSecretBasic(secret) => {
-                let pair = format!("{}:{}", form_encode(client_id), form_encode(secret.expose_secret()));
+                let pair = format!(
+                    "{}:{}",
+                    form_encode(client_id),
+                    form_encode(secret.expose_secret())
+                );
                 let encoded = zeroize::Zeroizing::new(STANDARD.encode(pair.as_bytes()));
                 drop(zeroize::Zeroizing::new(pair));
                 let mut value = HeaderValue::from_str(&format!("Basic {}", encoded.as_str()))
@@ -683,7 +710,10 @@ impl Client {
                     self.inner.request_object_lifetime,
                     &random_id()?,
                 );
-                params.push(("request".into(), key.sign(&claims, Some("oauth-authz-req+jwt"))?));
+                params.push((
+                    "request".into(),
+                    key.sign(&claims, Some("oauth-authz-req+jwt"))?,
+                ));
             }
             None => {
                 params.extend(
@@ -700,7 +730,12 @@ impl Client {
             secrets.push(t.expose_secret().to_owned());
         }
         let response = self
-            .post_form(&resolved.endpoints.backchannel_authentication, &issuer, &params, Replay::Never)
+            .post_form(
+                &resolved.endpoints.backchannel_authentication,
+                &issuer,
+                &params,
+                Replay::Never,
+            )
             .await?;
         if !response.status().is_success() {
             return Err(self.error_from(Endpoint::Backchannel, &response, &secrets));
@@ -762,7 +797,12 @@ impl Client {
         // Callers that poll treat "not processed" errors (connection refused, 429, 503) as
         // "ask again after the interval".
         let response = self
-            .post_form(&resolved.endpoints.token, &resolved.endpoints.issuer, &params, Replay::Never)
+            .post_form(
+                &resolved.endpoints.token,
+                &resolved.endpoints.issuer,
+                &params,
+                Replay::Never,
+            )
             .await?;
         let status = response.status();
         if !status.is_success() {
@@ -780,9 +820,7 @@ impl Client {
             return Err(self.error_from(Endpoint::Token, &response, &[]));
         }
         let tokens = TokenResponse::parse(response.body())?;
-        let approved = self
-            .verify_tokens(tokens, auth_req_id, false)
-            .await?;
+        let approved = self.verify_tokens(tokens, auth_req_id, false).await?;
         Ok(TokenPoll::Done(Outcome::Approved(Box::new(approved))))
     }
 
@@ -802,7 +840,9 @@ impl Client {
             auth_req_id: Some(auth_req_id),
             push,
         };
-        let claims = self.validate_id_token(id_token.expose_secret(), &expected).await?;
+        let claims = self
+            .validate_id_token(id_token.expose_secret(), &expected)
+            .await?;
         Ok(Tokens {
             auth_req_id: auth_req_id.clone(),
             expires_in: t.expires_in(),
@@ -841,7 +881,8 @@ impl Client {
     /// has passed since the last one (never sooner, never after `expires_in`), else nothing.
     /// `Pending` says how long to wait before the next step.
     pub async fn poll_once(&self, request: &AuthRequest) -> Result<PollStatus<Outcome>, Error> {
-        self.step(&request.auth_req_id, request.expires_at, request.interval).await
+        self.step(&request.auth_req_id, request.expires_at, request.interval)
+            .await
     }
 
     pub(crate) async fn step(
@@ -858,7 +899,11 @@ impl Client {
         let wait_until = |at: SystemTime| {
             let t = at.min(expires_at);
             PollStatus::Pending {
-                retry_after: Some(t.duration_since(now).unwrap_or(Duration::ZERO).max(Duration::from_millis(1))),
+                retry_after: Some(
+                    t.duration_since(now)
+                        .unwrap_or(Duration::ZERO)
+                        .max(Duration::from_millis(1)),
+                ),
             }
         };
         let current = {
@@ -946,7 +991,9 @@ impl Client {
         }
         let id = push.auth_req_id;
         let outcome = match push.payload {
-            PushPayload::Tokens(t) => Outcome::Approved(Box::new(self.verify_tokens(t, &id, true).await?)),
+            PushPayload::Tokens(t) => {
+                Outcome::Approved(Box::new(self.verify_tokens(t, &id, true).await?))
+            }
             PushPayload::Error { error, description } => {
                 let description = description.map(|d| crate::error::clean_description(&d, &[]));
                 match error {
@@ -1024,7 +1071,13 @@ impl Client {
         }
         if pushed.len() < MAX_TRACKED_REQUESTS {
             // Kept a little past the request's end, for a StepUp::check that comes late.
-            pushed.insert(id.clone(), (outcome.clone(), expires_at.max(now) + Duration::from_secs(300)));
+            pushed.insert(
+                id.clone(),
+                (
+                    outcome.clone(),
+                    expires_at.max(now) + Duration::from_secs(300),
+                ),
+            );
         }
         Ok((id, outcome))
     }

@@ -163,17 +163,48 @@ mod tests {
         let e = Endpoints::from_metadata("https://op.example/", &m).unwrap();
         assert_eq!(e.jwks.as_str(), "https://keys.example/jwks");
         assert!(Endpoints::from_metadata("https://other.example", &m).is_err());
-        let no_ciba = metadata(r#"{"issuer":"https://op.example","token_endpoint":"https://op.example/token","jwks_uri":"https://op.example/jwks"}"#);
-        assert!(matches!(Endpoints::from_metadata("https://op.example", &no_ciba), Err(Error::Discovery(_))));
+        let no_ciba = metadata(
+            r#"{"issuer":"https://op.example","token_endpoint":"https://op.example/token","jwks_uri":"https://op.example/jwks"}"#,
+        );
+        assert!(matches!(
+            Endpoints::from_metadata("https://op.example", &no_ciba),
+            Err(Error::Discovery(_))
+        ));
     }
 
     #[test]
     fn endpoint_urls_are_https_or_loopback() {
-        assert!(Endpoints::new("http://127.0.0.1:9", "http://127.0.0.1:9/bc", "http://localhost/t", "http://[::1]/j").is_ok());
-        assert!(Endpoints::new("https://op.example", "http://op.example/bc", "https://op.example/t", "https://op.example/j").is_err());
-        assert!(Endpoints::new("https://op.example", "https://u:p@op.example/bc", "https://op.example/t", "https://op.example/j").is_err());
+        assert!(
+            Endpoints::new(
+                "http://127.0.0.1:9",
+                "http://127.0.0.1:9/bc",
+                "http://localhost/t",
+                "http://[::1]/j"
+            )
+            .is_ok()
+        );
+        assert!(
+            Endpoints::new(
+                "https://op.example",
+                "http://op.example/bc",
+                "https://op.example/t",
+                "https://op.example/j"
+            )
+            .is_err()
+        );
+        assert!(
+            Endpoints::new(
+                "https://op.example",
+                "https://u:p@op.example/bc",
+                "https://op.example/t",
+                "https://op.example/j"
+            )
+            .is_err()
+        );
         assert_eq!(
-            Endpoints::discovery_url("https://op.example/tenant/").unwrap().as_str(),
+            Endpoints::discovery_url("https://op.example/tenant/")
+                .unwrap()
+                .as_str(),
             "https://op.example/tenant/.well-known/openid-configuration"
         );
     }

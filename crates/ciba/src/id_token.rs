@@ -50,16 +50,28 @@ pub struct IdTokenClaims {
     #[serde(deserialize_with = "numeric_date")]
     pub iat: i64,
     /// When the user authenticated.
-    #[serde(default, deserialize_with = "opt_numeric_date", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_numeric_date",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub auth_time: Option<i64>,
     /// Not before.
-    #[serde(default, deserialize_with = "opt_numeric_date", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_numeric_date",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub nbf: Option<i64>,
     /// Authentication context class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acr: Option<String>,
     /// Authentication methods.
-    #[serde(default, deserialize_with = "auth_core::json::null_as_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "auth_core::json::null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub amr: Vec<String>,
     /// Authorized party.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -74,7 +86,11 @@ pub struct IdTokenClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rt_hash: Option<String>,
     /// The request this token answers (push mode).
-    #[serde(rename = "urn:openid:params:jwt:claim:auth_req_id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "urn:openid:params:jwt:claim:auth_req_id",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub auth_req_id: Option<String>,
     /// Every other claim (`name`, `email`, …).
     #[serde(flatten)]
@@ -98,7 +114,11 @@ fn to_seconds<E: serde::de::Error>(v: &Value) -> Result<i64, E> {
     match v {
         Value::Number(n) => n
             .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.is_finite() && f.abs() < 1e15).map(|f| f as i64))
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.is_finite() && f.abs() < 1e15)
+                    .map(|f| f as i64)
+            })
             .ok_or_else(|| E::custom("not a NumericDate")),
         _ => Err(E::custom("a NumericDate must be a number")),
     }
@@ -375,11 +395,11 @@ mod tests {
     const NOW: u64 = 1_800_000_000;
 
     fn setup() -> (SigningKey, KeySet, IdTokenVerifier) {
-        let key = SigningKey::generate(Algorithm::ES256).unwrap().with_kid("k1");
-        let set = KeySet::parse(
-            &serde_json::to_vec(&json!({"keys": [key.public_jwk()]})).unwrap(),
-        )
-        .unwrap();
+        let key = SigningKey::generate(Algorithm::ES256)
+            .unwrap()
+            .with_kid("k1");
+        let set = KeySet::parse(&serde_json::to_vec(&json!({"keys": [key.public_jwk()]})).unwrap())
+            .unwrap();
         let v = IdTokenVerifier::new("https://op.example", ClientId::new("c1").unwrap());
         (key, set, v)
     }
@@ -397,7 +417,10 @@ mod tests {
         // OIDC Core A.4 (RS256): access token "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y",
         // at_hash "77QmUPtjPfzWtF2AnpK9RQ".
         assert_eq!(
-            token_hash(Algorithm::RS256, "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
+            token_hash(
+                Algorithm::RS256,
+                "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
+            ),
             "77QmUPtjPfzWtF2AnpK9RQ"
         );
     }
@@ -406,21 +429,43 @@ mod tests {
     fn a_good_token_verifies_and_each_claim_fault_is_named() {
         let (key, set, v) = setup();
         let ok = key.sign(&claims(), Some("JWT")).unwrap();
-        let c = v.verify(&ok, &set, at(NOW + 1), &Expected::default()).unwrap();
+        let c = v
+            .verify(&ok, &set, at(NOW + 1), &Expected::default())
+            .unwrap();
         assert_eq!(c.sub, "alice");
         assert_eq!(c.aud, vec!["c1".to_string()]);
 
         let cases: Vec<(Value, fn(&IdTokenError) -> bool)> = vec![
-            (json!({"iss": "https://evil.example"}), |e| matches!(e, IdTokenError::Issuer { .. })),
-            (json!({"aud": "c2"}), |e| matches!(e, IdTokenError::Audience { .. })),
-            (json!({"aud": ["c1", "c2"]}), |e| matches!(e, IdTokenError::AuthorizedParty { actual: None, .. })),
-            (json!({"azp": "c2"}), |e| matches!(e, IdTokenError::AuthorizedParty { .. })),
-            (json!({"exp": NOW - 61}), |e| matches!(e, IdTokenError::Expired { .. })),
-            (json!({"iat": NOW + 120}), |e| matches!(e, IdTokenError::NotYetValid { .. })),
-            (json!({"nbf": NOW + 120}), |e| matches!(e, IdTokenError::NotYetValid { .. })),
-            (json!({"sub": null}), |e| matches!(e, IdTokenError::MissingClaim("sub"))),
-            (json!({"exp": null}), |e| matches!(e, IdTokenError::MissingClaim("exp"))),
-            (json!({"iat": "yesterday"}), |e| matches!(e, IdTokenError::Malformed(_))),
+            (json!({"iss": "https://evil.example"}), |e| {
+                matches!(e, IdTokenError::Issuer { .. })
+            }),
+            (json!({"aud": "c2"}), |e| {
+                matches!(e, IdTokenError::Audience { .. })
+            }),
+            (json!({"aud": ["c1", "c2"]}), |e| {
+                matches!(e, IdTokenError::AuthorizedParty { actual: None, .. })
+            }),
+            (json!({"azp": "c2"}), |e| {
+                matches!(e, IdTokenError::AuthorizedParty { .. })
+            }),
+            (json!({"exp": NOW - 61}), |e| {
+                matches!(e, IdTokenError::Expired { .. })
+            }),
+            (json!({"iat": NOW + 120}), |e| {
+                matches!(e, IdTokenError::NotYetValid { .. })
+            }),
+            (json!({"nbf": NOW + 120}), |e| {
+                matches!(e, IdTokenError::NotYetValid { .. })
+            }),
+            (json!({"sub": null}), |e| {
+                matches!(e, IdTokenError::MissingClaim("sub"))
+            }),
+            (json!({"exp": null}), |e| {
+                matches!(e, IdTokenError::MissingClaim("exp"))
+            }),
+            (json!({"iat": "yesterday"}), |e| {
+                matches!(e, IdTokenError::Malformed(_))
+            }),
         ];
         for (patch, check) in cases {
             let mut c = claims();
@@ -428,7 +473,9 @@ mod tests {
                 c[k] = val.clone();
             }
             let jwt = key.sign(&c, None).unwrap();
-            let err = v.verify(&jwt, &set, at(NOW), &Expected::default()).unwrap_err();
+            let err = v
+                .verify(&jwt, &set, at(NOW), &Expected::default())
+                .unwrap_err();
             assert!(check(&err), "{patch}: {err:?}");
         }
         // Within the leeway.
@@ -453,33 +500,67 @@ mod tests {
         sig[5] ^= 1;
         parts[2] = URL_SAFE_NO_PAD.encode(sig);
         let bad = parts.join(".");
-        assert_eq!(v.verify(&bad, &set, at(NOW), &Expected::default()), Err(IdTokenError::BadSignature));
+        assert_eq!(
+            v.verify(&bad, &set, at(NOW), &Expected::default()),
+            Err(IdTokenError::BadSignature)
+        );
         // Change a claim after signing.
         let mut p = parts.clone();
         p[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&json!({"iss": "https://op.example", "sub": "mallory", "aud": "c1", "exp": NOW + 600, "iat": NOW})).unwrap());
         let forged = p.join(".");
-        assert!(v.verify(&forged, &set, at(NOW), &Expected::default()).is_err());
+        assert!(
+            v.verify(&forged, &set, at(NOW), &Expected::default())
+                .is_err()
+        );
         // alg none and HS256.
         for alg in ["none", "HS256"] {
             let h = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"{alg}","kid":"k1"}}"#));
             let jwt = format!("{h}.{}.", parts[1]);
-            assert!(matches!(v.verify(&jwt, &set, at(NOW), &Expected::default()), Err(IdTokenError::AlgorithmNotAllowed(_))));
+            assert!(matches!(
+                v.verify(&jwt, &set, at(NOW), &Expected::default()),
+                Err(IdTokenError::AlgorithmNotAllowed(_))
+            ));
         }
         // crit.
         let h = URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256","kid":"k1","crit":["exp"]}"#);
-        assert_eq!(v.verify(&format!("{h}.{}.{}", parts[1], parts[2]), &set, at(NOW), &Expected::default()), Err(IdTokenError::CriticalHeader));
+        assert_eq!(
+            v.verify(
+                &format!("{h}.{}.{}", parts[1], parts[2]),
+                &set,
+                at(NOW),
+                &Expected::default()
+            ),
+            Err(IdTokenError::CriticalHeader)
+        );
         // Unknown kid.
         let other = key.clone().with_kid("k2").sign(&claims(), None).unwrap();
-        assert!(matches!(v.verify(&other, &set, at(NOW), &Expected::default()), Err(IdTokenError::UnknownKey { .. })));
+        assert!(matches!(
+            v.verify(&other, &set, at(NOW), &Expected::default()),
+            Err(IdTokenError::UnknownKey { .. })
+        ));
         // An algorithm the allow-list does not have.
         let strict = v.clone().algorithms(&[Algorithm::PS256]);
-        assert!(matches!(strict.verify(&ok, &set, at(NOW), &Expected::default()), Err(IdTokenError::AlgorithmNotAllowed(_))));
+        assert!(matches!(
+            strict.verify(&ok, &set, at(NOW), &Expected::default()),
+            Err(IdTokenError::AlgorithmNotAllowed(_))
+        ));
         // RS256 header against an EC key.
-        let rsa = SigningKey::generate(Algorithm::RS256).unwrap().with_kid("k1");
+        let rsa = SigningKey::generate(Algorithm::RS256)
+            .unwrap()
+            .with_kid("k1");
         let jwt = rsa.sign(&claims(), None).unwrap();
-        assert!(matches!(v.verify(&jwt, &set, at(NOW), &Expected::default()), Err(IdTokenError::KeyMismatch { .. })));
+        assert!(matches!(
+            v.verify(&jwt, &set, at(NOW), &Expected::default()),
+            Err(IdTokenError::KeyMismatch { .. })
+        ));
         // Junk.
-        for junk in ["", "a.b", "a.b.c.d", "!!.!!.!!", &"a".repeat(MAX_ID_TOKEN_BYTES + 1)] {
+        for junk in [
+            "",
+            "a.b",
+            "a.b.c.d",
+            "!!.!!.!!",
+            &"a".repeat(MAX_ID_TOKEN_BYTES + 1),
+        ] {
             assert!(v.verify(junk, &set, at(NOW), &Expected::default()).is_err());
         }
     }
@@ -493,17 +574,40 @@ mod tests {
         c["rt_hash"] = json!(token_hash(Algorithm::ES256, "rt-1"));
         c[AUTH_REQ_ID_CLAIM] = json!("req-1");
         let jwt = key.sign(&c, None).unwrap();
-        let push = Expected { access_token: Some("at-1"), refresh_token: Some("rt-1"), auth_req_id: Some(&id), push: true };
+        let push = Expected {
+            access_token: Some("at-1"),
+            refresh_token: Some("rt-1"),
+            auth_req_id: Some(&id),
+            push: true,
+        };
         let claims_ok = v.verify(&jwt, &set, at(NOW), &push).unwrap();
         assert_eq!(claims_ok.auth_req_id.as_deref(), Some("req-1"));
 
-        let wrong_at = Expected { access_token: Some("at-2"), ..push };
-        assert_eq!(v.verify(&jwt, &set, at(NOW), &wrong_at), Err(IdTokenError::AccessTokenHash));
-        let wrong_rt = Expected { refresh_token: Some("rt-2"), ..push };
-        assert_eq!(v.verify(&jwt, &set, at(NOW), &wrong_rt), Err(IdTokenError::RefreshTokenHash));
+        let wrong_at = Expected {
+            access_token: Some("at-2"),
+            ..push
+        };
+        assert_eq!(
+            v.verify(&jwt, &set, at(NOW), &wrong_at),
+            Err(IdTokenError::AccessTokenHash)
+        );
+        let wrong_rt = Expected {
+            refresh_token: Some("rt-2"),
+            ..push
+        };
+        assert_eq!(
+            v.verify(&jwt, &set, at(NOW), &wrong_rt),
+            Err(IdTokenError::RefreshTokenHash)
+        );
         let other = AuthReqId::new("req-2").unwrap();
-        let wrong_id = Expected { auth_req_id: Some(&other), ..push };
-        assert!(matches!(v.verify(&jwt, &set, at(NOW), &wrong_id), Err(IdTokenError::AuthReqId { .. })));
+        let wrong_id = Expected {
+            auth_req_id: Some(&other),
+            ..push
+        };
+        assert!(matches!(
+            v.verify(&jwt, &set, at(NOW), &wrong_id),
+            Err(IdTokenError::AuthReqId { .. })
+        ));
 
         for missing in ["at_hash", "rt_hash", AUTH_REQ_ID_CLAIM] {
             let mut c2 = c.clone();
@@ -511,7 +615,10 @@ mod tests {
             let jwt = key.sign(&c2, None).unwrap();
             assert!(v.verify(&jwt, &set, at(NOW), &push).is_err(), "{missing}");
             // Poll mode does not require them.
-            let poll = Expected { push: false, ..push };
+            let poll = Expected {
+                push: false,
+                ..push
+            };
             assert!(v.verify(&jwt, &set, at(NOW), &poll).is_ok(), "{missing}");
         }
     }

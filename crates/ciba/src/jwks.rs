@@ -300,7 +300,9 @@ fn decide(st: &mut CacheState, kid: Option<&str>, now: SystemTime) -> Decision {
 enum Decision {
     Use(Arc<KeySet>),
     /// `refresh`: no keys yet, or too old (not counted against the unknown-kid budget).
-    Fetch { refresh: bool },
+    Fetch {
+        refresh: bool,
+    },
 }
 
 #[cfg(test)]
@@ -335,10 +337,18 @@ mod tests {
         let set = KeySet::parse(&serde_json::to_vec(&doc).unwrap()).unwrap();
         assert_eq!(set.keys().len(), 2);
         assert!(set.keys()[0].fits(Algorithm::RS256));
-        assert!(!set.keys()[0].fits(Algorithm::PS256), "the JWK says alg RS256");
+        assert!(
+            !set.keys()[0].fits(Algorithm::PS256),
+            "the JWK says alg RS256"
+        );
         assert!(set.keys()[1].fits(Algorithm::ES256));
         assert!(!set.keys()[1].fits(Algorithm::ES384));
-        assert!(KeySet::parse(br#"{"keys": null}"#).unwrap().keys().is_empty());
+        assert!(
+            KeySet::parse(br#"{"keys": null}"#)
+                .unwrap()
+                .keys()
+                .is_empty()
+        );
         assert!(KeySet::parse(b"\"keys\"").is_err());
     }
 
@@ -351,27 +361,45 @@ mod tests {
             fetches.fetch_add(1, Ordering::SeqCst);
             async move { Ok(set_with(kids)) }
         };
-        cache.keys_for(Some("a"), t0, || fetch(&["a"])).await.unwrap();
-        cache.keys_for(Some("a"), t0, || fetch(&["a"])).await.unwrap();
+        cache
+            .keys_for(Some("a"), t0, || fetch(&["a"]))
+            .await
+            .unwrap();
+        cache
+            .keys_for(Some("a"), t0, || fetch(&["a"]))
+            .await
+            .unwrap();
         assert_eq!(fetches.load(Ordering::SeqCst), 1);
         // Rotation: "b" appears.
-        let keys = cache.keys_for(Some("b"), t0, || fetch(&["b", "a"])).await.unwrap();
+        let keys = cache
+            .keys_for(Some("b"), t0, || fetch(&["b", "a"]))
+            .await
+            .unwrap();
         assert!(keys.has_kid("b"));
         assert_eq!(fetches.load(Ordering::SeqCst), 2);
         // A kid that never appears: one refetch, then remembered as unknown.
         for _ in 0..10 {
-            cache.keys_for(Some("zz"), t0, || fetch(&["b", "a"])).await.unwrap();
+            cache
+                .keys_for(Some("zz"), t0, || fetch(&["b", "a"]))
+                .await
+                .unwrap();
         }
         assert_eq!(fetches.load(Ordering::SeqCst), 3);
         // Many different unknown kids: at most the budget per window.
         for i in 0..50 {
             let kid = format!("random-{i}");
-            cache.keys_for(Some(&kid), t0, || fetch(&["b", "a"])).await.unwrap();
+            cache
+                .keys_for(Some(&kid), t0, || fetch(&["b", "a"]))
+                .await
+                .unwrap();
         }
         assert_eq!(fetches.load(Ordering::SeqCst), MAX_UNKNOWN_KID_FETCHES + 1);
         // After the window, the budget is back; after the max age, a plain refresh happens.
         let later = t0 + JWKS_MAX_AGE;
-        cache.keys_for(Some("a"), later, || fetch(&["a"])).await.unwrap();
+        cache
+            .keys_for(Some("a"), later, || fetch(&["a"]))
+            .await
+            .unwrap();
         assert_eq!(fetches.load(Ordering::SeqCst), MAX_UNKNOWN_KID_FETCHES + 2);
     }
 

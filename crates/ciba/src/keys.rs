@@ -10,9 +10,7 @@ use std::fmt;
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
-use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _,
-};
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{EncodingKey, Header};
@@ -186,9 +184,10 @@ impl SigningKey {
     pub fn from_pkcs8_der(der: &[u8], alg: Algorithm) -> Result<Self, Error> {
         match alg {
             Algorithm::RS256 | Algorithm::PS256 => {
-                RsaKeyPair::from_pkcs8(der).map_err(|e| key_error(format!("RSA key rejected: {e}")))?;
-                let pkcs1 = pkcs8_inner_key(der)
-                    .ok_or_else(|| key_error("malformed PKCS#8 structure"))?;
+                RsaKeyPair::from_pkcs8(der)
+                    .map_err(|e| key_error(format!("RSA key rejected: {e}")))?;
+                let pkcs1 =
+                    pkcs8_inner_key(der).ok_or_else(|| key_error("malformed PKCS#8 structure"))?;
                 Self::from_rsa_pkcs1(pkcs1, alg)
             }
             Algorithm::ES256 => {
@@ -318,7 +317,10 @@ pub(crate) fn thumbprint(jwk: &Value) -> String {
     } else {
         format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, s("e"), s("n"))
     };
-    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes()))
+    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        canonical.as_bytes(),
+    ))
 }
 
 /// One DER element: (tag, contents, rest).
@@ -378,7 +380,10 @@ mod tests {
             assert_eq!(header.kid.as_deref(), Some(key.kid()));
             assert_eq!(header.alg, alg.jwt());
             let shown = format!("{key:?}");
-            assert!(shown.contains("[redacted]") && !shown.contains("MII"), "{shown}");
+            assert!(
+                shown.contains("[redacted]") && !shown.contains("MII"),
+                "{shown}"
+            );
             let jwk = key.public_jwk();
             assert_eq!(jwk["kid"], json!(key.kid()));
             assert!(jwk.get("d").is_none());
@@ -395,7 +400,10 @@ mod tests {
             "alg": "RS256",
             "kid": "2011-04-29"
         });
-        assert_eq!(thumbprint(&jwk), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            thumbprint(&jwk),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
     }
 
     #[test]
@@ -409,7 +417,9 @@ mod tests {
         let a = SigningKey::from_pem(&pem8, Algorithm::PS256).unwrap();
         let pkcs1 = pkcs8_inner_key(pkcs8.as_ref()).unwrap();
         let b64 = base64::engine::general_purpose::STANDARD.encode(pkcs1);
-        let pem1 = format!("-----BEGIN RSA PRIVATE KEY-----\r\n{b64}\r\n-----END RSA PRIVATE KEY-----\r\n");
+        let pem1 = format!(
+            "-----BEGIN RSA PRIVATE KEY-----\r\n{b64}\r\n-----END RSA PRIVATE KEY-----\r\n"
+        );
         let b = SigningKey::from_pem(&pem1, Algorithm::RS256).unwrap();
         assert_eq!(a.kid(), b.kid());
         assert!(SigningKey::from_pem(&pem8, Algorithm::ES256).is_err());

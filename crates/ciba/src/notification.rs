@@ -92,7 +92,10 @@ impl PingNotification {
     }
 
     /// Checks the bearer token against the request's `client_notification_token`.
-    pub fn verify(self, expected: &ClientNotificationToken) -> Result<VerifiedPing, NotificationError> {
+    pub fn verify(
+        self,
+        expected: &ClientNotificationToken,
+    ) -> Result<VerifiedPing, NotificationError> {
         if same_token(&self.bearer, expected) {
             Ok(VerifiedPing {
                 auth_req_id: self.auth_req_id,
@@ -165,7 +168,9 @@ impl PushNotification {
             let t = TokenResponse::parse(body)
                 .map_err(|e| NotificationError::Malformed(e.to_string()))?;
             if t.id_token.is_none() {
-                return Err(NotificationError::Malformed("a pushed token response needs an id_token".into()));
+                return Err(NotificationError::Malformed(
+                    "a pushed token response needs an id_token".into(),
+                ));
             }
             PushPayload::Tokens(t)
         };
@@ -182,7 +187,10 @@ impl PushNotification {
     }
 
     /// Checks the bearer token against the request's `client_notification_token`.
-    pub fn verify(self, expected: &ClientNotificationToken) -> Result<VerifiedPush, NotificationError> {
+    pub fn verify(
+        self,
+        expected: &ClientNotificationToken,
+    ) -> Result<VerifiedPush, NotificationError> {
         if same_token(&self.bearer, expected) {
             Ok(VerifiedPush {
                 auth_req_id: self.auth_req_id,
@@ -224,27 +232,61 @@ mod tests {
         let body = br#"{"auth_req_id":"1c266114-a1be-4252-8ad1-04986c5b9ac1"}"#;
         let header = b"Bearer 8d67dc78-7faa-4d41-aabd-67707b374255";
         let ping = PingNotification::parse(Some(header), body).unwrap();
-        assert_eq!(ping.auth_req_id().as_str(), "1c266114-a1be-4252-8ad1-04986c5b9ac1");
+        assert_eq!(
+            ping.auth_req_id().as_str(),
+            "1c266114-a1be-4252-8ad1-04986c5b9ac1"
+        );
         assert!(ping.verify(&token).is_ok());
-        let lower = PingNotification::parse(Some(b"bearer 8d67dc78-7faa-4d41-aabd-67707b374255"), body).unwrap();
+        let lower =
+            PingNotification::parse(Some(b"bearer 8d67dc78-7faa-4d41-aabd-67707b374255"), body)
+                .unwrap();
         assert!(lower.verify(&token).is_ok());
-        let wrong = PingNotification::parse(Some(b"Bearer 8d67dc78-7faa-4d41-aabd-67707b374256"), body).unwrap();
-        assert_eq!(wrong.verify(&token).unwrap_err(), NotificationError::WrongToken);
+        let wrong =
+            PingNotification::parse(Some(b"Bearer 8d67dc78-7faa-4d41-aabd-67707b374256"), body)
+                .unwrap();
+        assert_eq!(
+            wrong.verify(&token).unwrap_err(),
+            NotificationError::WrongToken
+        );
         let short = PingNotification::parse(Some(b"Bearer 8d67"), body).unwrap();
-        assert_eq!(short.verify(&token).unwrap_err(), NotificationError::WrongToken);
-        for h in [None, Some(&b"Basic abc"[..]), Some(b"Bearer"), Some(b"Bearer a b"), Some(b"\xff")] {
-            assert_eq!(PingNotification::parse(h, body).unwrap_err(), NotificationError::MissingBearer);
+        assert_eq!(
+            short.verify(&token).unwrap_err(),
+            NotificationError::WrongToken
+        );
+        for h in [
+            None,
+            Some(&b"Basic abc"[..]),
+            Some(b"Bearer"),
+            Some(b"Bearer a b"),
+            Some(b"\xff"),
+        ] {
+            assert_eq!(
+                PingNotification::parse(h, body).unwrap_err(),
+                NotificationError::MissingBearer
+            );
         }
-        assert!(matches!(PingNotification::parse(Some(header), b"{}"), Err(NotificationError::Malformed(_))));
-        assert!(matches!(PingNotification::parse(Some(header), &[b' '; MAX_PING_BODY + 1]), Err(NotificationError::TooLarge(_))));
-        assert!(!format!("{:?}", PingNotification::parse(Some(header), body).unwrap()).contains("8d67dc78"));
+        assert!(matches!(
+            PingNotification::parse(Some(header), b"{}"),
+            Err(NotificationError::Malformed(_))
+        ));
+        assert!(matches!(
+            PingNotification::parse(Some(header), &[b' '; MAX_PING_BODY + 1]),
+            Err(NotificationError::TooLarge(_))
+        ));
+        assert!(
+            !format!("{:?}", PingNotification::parse(Some(header), body).unwrap())
+                .contains("8d67dc78")
+        );
     }
 
     #[test]
     fn push_bodies_are_tokens_or_errors() {
         let h = Some(&b"Bearer tok"[..]);
         let tokens = br#"{"auth_req_id":"r1","access_token":"at","token_type":"Bearer","id_token":"a.b.c","expires_in":60}"#;
-        assert!(matches!(PushNotification::parse(h, tokens).unwrap().payload, PushPayload::Tokens(_)));
+        assert!(matches!(
+            PushNotification::parse(h, tokens).unwrap().payload,
+            PushPayload::Tokens(_)
+        ));
         let err = br#"{"auth_req_id":"r1","error":"transaction_failed","error_description":"phone broke"}"#;
         match PushNotification::parse(h, err).unwrap().payload {
             PushPayload::Error { error, description } => {

@@ -6,7 +6,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::Error;
-use crate::types::{AuthReqId, ClientNotificationToken, DeliveryMode, IdTokenJwt, LoginHintToken, UserCode};
+use crate::types::{
+    AuthReqId, ClientNotificationToken, DeliveryMode, IdTokenJwt, LoginHintToken, UserCode,
+};
 
 /// The interval to use when the OP sends none (CIBA §7.3).
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
@@ -202,7 +204,10 @@ impl AuthenticationRequest {
             return Err(invalid(self.hint.name(), "must not be empty"));
         }
         if hint.chars().any(char::is_control) {
-            return Err(invalid(self.hint.name(), "must not contain control characters"));
+            return Err(invalid(
+                self.hint.name(),
+                "must not contain control characters",
+            ));
         }
         for (name, _) in &self.extra {
             if RESERVED.contains(&name.as_str()) {
@@ -217,8 +222,15 @@ impl AuthenticationRequest {
                 return Err(invalid("param", "names must be plain, non-empty words"));
             }
         }
-        if self.scopes.iter().any(|s| s.chars().any(|c| c.is_control() || c == '"' || c == '\\')) {
-            return Err(invalid("scope", "scope tokens may not contain control characters, `\"` or `\\`"));
+        if self
+            .scopes
+            .iter()
+            .any(|s| s.chars().any(|c| c.is_control() || c == '"' || c == '\\'))
+        {
+            return Err(invalid(
+                "scope",
+                "scope tokens may not contain control characters, `\"` or `\\`",
+            ));
         }
         if let Some(m) = &self.binding_message {
             if m.trim().is_empty() {
@@ -231,20 +243,33 @@ impl AuthenticationRequest {
                 });
             }
             if m.chars().any(char::is_control) {
-                return Err(invalid("binding_message", "must not contain control characters"));
+                return Err(invalid(
+                    "binding_message",
+                    "must not contain control characters",
+                ));
             }
         }
         if let Some(c) = &self.user_code
             && (c.expose_secret().is_empty() || c.expose_secret().chars().any(char::is_control))
         {
-            return Err(invalid("user_code", "must be non-empty, without control characters"));
+            return Err(invalid(
+                "user_code",
+                "must be non-empty, without control characters",
+            ));
         }
         if let Some(e) = self.requested_expiry
             && (e < Duration::from_secs(1) || e > MAX_EXPIRY)
         {
-            return Err(invalid("requested_expiry", "must be between 1 second and 1 day"));
+            return Err(invalid(
+                "requested_expiry",
+                "must be between 1 second and 1 day",
+            ));
         }
-        if self.acr_values.iter().any(|v| v.is_empty() || v.contains(' ') || v.chars().any(char::is_control)) {
+        if self
+            .acr_values
+            .iter()
+            .any(|v| v.is_empty() || v.contains(' ') || v.chars().any(char::is_control))
+        {
             return Err(invalid("acr_values", "each value must be a non-empty word"));
         }
         if let Some(t) = &self.client_notification_token {
@@ -260,7 +285,10 @@ impl AuthenticationRequest {
     }
 
     /// The request's parameters (without client authentication), in a fixed order.
-    pub(crate) fn params(&self, notification_token: Option<&ClientNotificationToken>) -> Vec<(&'static str, String)> {
+    pub(crate) fn params(
+        &self,
+        notification_token: Option<&ClientNotificationToken>,
+    ) -> Vec<(&'static str, String)> {
         let mut p: Vec<(&'static str, String)> = vec![("scope", self.scopes.join(" "))];
         if let Some(t) = notification_token {
             p.push(("client_notification_token", t.expose_secret().to_owned()));
@@ -300,7 +328,9 @@ impl AuthenticationRequest {
         let mut claims = Map::new();
         for (k, v) in self.params(notification_token) {
             let value = if k == "requested_expiry" {
-                v.parse::<u64>().map(Value::from).unwrap_or(Value::String(v))
+                v.parse::<u64>()
+                    .map(Value::from)
+                    .unwrap_or(Value::String(v))
             } else {
                 Value::String(v)
             };
@@ -328,7 +358,10 @@ impl AuthenticationRequest {
         if let Some(t) = &self.client_notification_token {
             s.push(t.expose_secret().to_owned());
         }
-        if matches!(self.hint, UserHint::IdTokenHint(_) | UserHint::LoginHintToken(_)) {
+        if matches!(
+            self.hint,
+            UserHint::IdTokenHint(_) | UserHint::LoginHintToken(_)
+        ) {
             s.push(self.hint.value().to_owned());
         }
         s
@@ -434,7 +467,11 @@ mod tests {
     #[test]
     fn validation_refuses_bad_requests_before_sending() {
         let poll = DeliveryMode::Poll;
-        assert!(AuthenticationRequest::login_hint("alice").validate(&poll).is_ok());
+        assert!(
+            AuthenticationRequest::login_hint("alice")
+                .validate(&poll)
+                .is_ok()
+        );
         let bad = [
             AuthenticationRequest::login_hint(" "),
             AuthenticationRequest::login_hint("a\nb"),
@@ -452,10 +489,12 @@ mod tests {
             assert!(r.validate(&poll).is_err(), "{r:?}");
         }
         let ping = DeliveryMode::Ping;
-        assert!(AuthenticationRequest::login_hint("a")
-            .client_notification_token(ClientNotificationToken::new("not a token"))
-            .validate(&ping)
-            .is_err());
+        assert!(
+            AuthenticationRequest::login_hint("a")
+                .client_notification_token(ClientNotificationToken::new("not a token"))
+                .validate(&ping)
+                .is_err()
+        );
     }
 
     #[test]
@@ -469,31 +508,67 @@ mod tests {
         let p = r.params(None);
         assert_eq!(p[0], ("scope", "openid email profile".to_string()));
         assert!(p.contains(&("requested_expiry", "90".to_string())));
-        let c = r.request_object_claims(None, "c1", "https://op", 1000, Duration::from_secs(300), "j1");
+        let c = r.request_object_claims(
+            None,
+            "c1",
+            "https://op",
+            1000,
+            Duration::from_secs(300),
+            "j1",
+        );
         assert_eq!(c["requested_expiry"], json!(90));
         assert_eq!(c["login_hint"], json!("alice"));
         assert_eq!(c["request_context"], json!("{}"));
-        assert_eq!((c["nbf"].as_i64(), c["exp"].as_i64()), (Some(1000), Some(1300)));
+        assert_eq!(
+            (c["nbf"].as_i64(), c["exp"].as_i64()),
+            (Some(1000), Some(1300))
+        );
         assert_eq!(r.secrets(), vec!["2468".to_string()]);
-        let shown = format!("{:?}", AuthenticationRequest::new(UserHint::IdTokenHint(IdTokenJwt::new("eyJsecret"))).user_code(UserCode::new("2468")));
-        assert!(!shown.contains("eyJsecret") && !shown.contains("2468"), "{shown}");
+        let shown = format!(
+            "{:?}",
+            AuthenticationRequest::new(UserHint::IdTokenHint(IdTokenJwt::new("eyJsecret")))
+                .user_code(UserCode::new("2468"))
+        );
+        assert!(
+            !shown.contains("eyJsecret") && !shown.contains("2468"),
+            "{shown}"
+        );
     }
 
     #[test]
     fn acknowledgements_are_checked_and_tolerant() {
         let now = SystemTime::UNIX_EPOCH;
-        let ack: Acknowledgement = serde_json::from_str(r#"{"auth_req_id":"r1","expires_in":120}"#).unwrap();
+        let ack: Acknowledgement =
+            serde_json::from_str(r#"{"auth_req_id":"r1","expires_in":120}"#).unwrap();
         let r = ack.into_request(now, None, DeliveryMode::Poll).unwrap();
         assert_eq!(r.interval, DEFAULT_INTERVAL);
         assert_eq!(r.expires_at, now + Duration::from_secs(120));
-        let ack: Acknowledgement = serde_json::from_str(r#"{"auth_req_id":"r1","expires_in":120.5,"interval":null}"#).unwrap();
-        assert_eq!(ack.into_request(now, None, DeliveryMode::Poll).unwrap().expires_in, Duration::from_secs(121));
-        let ack: Acknowledgement = serde_json::from_str(r#"{"auth_req_id":"r1","expires_in":"60","interval":2}"#).unwrap();
-        assert_eq!(ack.into_request(now, None, DeliveryMode::Poll).unwrap().interval, Duration::from_secs(2));
-        let ack: Acknowledgement = serde_json::from_str(r#"{"auth_req_id":"r1","expires_in":0}"#).unwrap();
+        let ack: Acknowledgement =
+            serde_json::from_str(r#"{"auth_req_id":"r1","expires_in":120.5,"interval":null}"#)
+                .unwrap();
+        assert_eq!(
+            ack.into_request(now, None, DeliveryMode::Poll)
+                .unwrap()
+                .expires_in,
+            Duration::from_secs(121)
+        );
+        let ack: Acknowledgement =
+            serde_json::from_str(r#"{"auth_req_id":"r1","expires_in":"60","interval":2}"#).unwrap();
+        assert_eq!(
+            ack.into_request(now, None, DeliveryMode::Poll)
+                .unwrap()
+                .interval,
+            Duration::from_secs(2)
+        );
+        let ack: Acknowledgement =
+            serde_json::from_str(r#"{"auth_req_id":"r1","expires_in":0}"#).unwrap();
         assert!(ack.into_request(now, None, DeliveryMode::Poll).is_err());
-        let ack: Acknowledgement = serde_json::from_str(r#"{"auth_req_id":"","expires_in":10}"#).unwrap();
+        let ack: Acknowledgement =
+            serde_json::from_str(r#"{"auth_req_id":"","expires_in":10}"#).unwrap();
         assert!(ack.into_request(now, None, DeliveryMode::Poll).is_err());
-        assert!(serde_json::from_str::<Acknowledgement>(r#"{"auth_req_id":"r1","expires_in":-1}"#).is_err());
+        assert!(
+            serde_json::from_str::<Acknowledgement>(r#"{"auth_req_id":"r1","expires_in":-1}"#)
+                .is_err()
+        );
     }
 }

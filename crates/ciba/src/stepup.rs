@@ -44,7 +44,9 @@ fn to_step_up(outcome: Outcome) -> StepUpOutcome {
         },
         Outcome::Expired => StepUpOutcome::Expired,
         Outcome::Failed { description } => StepUpOutcome::Failed {
-            reason: description.clone().unwrap_or_else(|| "transaction_failed".into()),
+            reason: description
+                .clone()
+                .unwrap_or_else(|| "transaction_failed".into()),
         },
     }
 }

@@ -46,7 +46,11 @@ impl TokenResponse {
         match self.expires_in.as_ref()? {
             serde_json::Value::Number(n) => n
                 .as_u64()
-                .or_else(|| n.as_f64().filter(|f| f.is_finite() && *f >= 0.0 && *f < 1e12).map(|f| f as u64))
+                .or_else(|| {
+                    n.as_f64()
+                        .filter(|f| f.is_finite() && *f >= 0.0 && *f < 1e12)
+                        .map(|f| f as u64)
+                })
                 .map(Duration::from_secs),
             serde_json::Value::String(s) => s.trim().parse().ok().map(Duration::from_secs),
             _ => None,
@@ -148,10 +152,14 @@ impl ErrorBody {
             endpoint,
             status,
             code: match self.error {
-                ErrorCode::Other(s) => ErrorCode::Other(clean_description(&s, secrets).chars().take(64).collect()),
+                ErrorCode::Other(s) => {
+                    ErrorCode::Other(clean_description(&s, secrets).chars().take(64).collect())
+                }
                 known => known,
             },
-            description: self.error_description.map(|d| clean_description(&d, secrets)),
+            description: self
+                .error_description
+                .map(|d| clean_description(&d, secrets)),
             uri: self.error_uri.map(|u| clean_description(&u, secrets)),
             retry_after,
         }
@@ -183,7 +191,10 @@ mod tests {
         assert_eq!(t.expires_in(), Some(Duration::from_secs(3600)));
         assert!(t.refresh_token.is_none());
         let shown = format!("{t:?}");
-        assert!(!shown.contains("at-secret") && !shown.contains("eyJ"), "{shown}");
+        assert!(
+            !shown.contains("at-secret") && !shown.contains("eyJ"),
+            "{shown}"
+        );
         let err = TokenResponse::parse(br#"{"token_type":"Bearer"}"#).unwrap_err();
         assert!(err.to_string().contains("access_token"), "{err}");
     }
@@ -205,9 +216,15 @@ mod tests {
     fn error_codes_map_to_outcomes() {
         for (body, expect) in [
             (r#"{"error":"authorization_pending"}"#, "Pending"),
-            (r#"{"error":"slow_down","error_description":"easy"}"#, "SlowDown"),
+            (
+                r#"{"error":"slow_down","error_description":"easy"}"#,
+                "SlowDown",
+            ),
             (r#"{"error":"expired_token"}"#, "Expired"),
-            (r#"{"error":"access_denied","error_description":"no"}"#, "Denied"),
+            (
+                r#"{"error":"access_denied","error_description":"no"}"#,
+                "Denied",
+            ),
             (r#"{"error":"transaction_failed"}"#, "Failed"),
         ] {
             let e = ErrorBody::parse(body.as_bytes()).unwrap();
@@ -218,9 +235,11 @@ mod tests {
         assert!(classify(&e.error, None).is_none());
         assert!(ErrorBody::parse(b"<html>").is_none());
         assert!(ErrorBody::parse(br#"{"error":""}"#).is_none());
-        let p = ErrorBody::parse(br#"{"error":"invalid_request","error_description":"bad user_code 246810"}"#)
-            .unwrap()
-            .into_provider_error(Endpoint::Backchannel, 400, None, &["246810"]);
+        let p = ErrorBody::parse(
+            br#"{"error":"invalid_request","error_description":"bad user_code 246810"}"#,
+        )
+        .unwrap()
+        .into_provider_error(Endpoint::Backchannel, 400, None, &["246810"]);
         assert_eq!(p.description.as_deref(), Some("bad user_code [redacted]"));
     }
 }

@@ -59,7 +59,9 @@ impl ClientNotificationToken {
         let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
         aws_lc_rs::rand::fill(bytes.as_mut())
             .map_err(|_| Error::Signing("the system random generator failed".into()))?;
-        Ok(ClientNotificationToken::new(URL_SAFE_NO_PAD.encode(bytes.as_ref())))
+        Ok(ClientNotificationToken::new(
+            URL_SAFE_NO_PAD.encode(bytes.as_ref()),
+        ))
     }
 
     /// Checks the RFC 6750 `b64token` syntax and the length limit.
@@ -84,9 +86,9 @@ pub(crate) fn is_b64token(s: &str) -> bool {
     }
     let body = s.trim_end_matches('=');
     !body.is_empty()
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
 }
 
 /// An OAuth client identifier: 1–255 characters, no control characters.

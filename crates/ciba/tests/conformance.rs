@@ -1,0 +1,1345 @@
+//! CIBA conformance suite: the client against the emulated OP over real loopback HTTP — poll,
+//! ping and push modes, client authentication, signed requests, the FAPI-CIBA switch, ID token
+//! validation and JWKS rotation, faults. `cargo xtask conformance` prints one row per test.
+//! (The same client against a real, certified OP: `tests/real_op.rs`.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use auth_core::poll::{PollConfig, PollStatus};
+use auth_core::{FakeClock, StepUp, StepUpOutcome, StepUpRequest};
+use ciba::emulator::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatedClient, Emulator, Fault, RequestState,
+};
+use ciba::{
+    Algorithm, AuthenticationRequest, Client, ClientAuth, ClientId, DeliveryMode, Endpoints, Error,
+    ErrorCode, IdTokenError, IdTokenJwt, NotificationError, Outcome, SigningKey, TokenPoll,
+    UserCode, UserHint,
+};
+
+const T0: u64 = 1_800_000_000;
+
+struct Setup {
+    emulator: Emulator,
+    clock: FakeClock,
+    client: Client,
+}
+
+async fn setup() -> Setup {
+    let clock = FakeClock::at_unix(T0);
+    let emulator = Emulator::start_with_clock(Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    emulator.add_user("alice");
+    emulator.add_user("bob");
+    let client = emulator.client().unwrap();
+    Setup {
+        emulator,
+        clock,
+        client,
+    }
+}
+
+fn id(s: &str) -> ClientId {
+    ClientId::new(s).unwrap()
+}
+
+fn approved(outcome: Outcome) -> Box<ciba::Tokens> {
+    match outcome {
+        Outcome::Approved(t) => t,
+        other => panic!("expected an approval, got {other:?}"),
+    }
+}
+
+/// A client of `emulator` with its own registration.
+fn client_for(emulator: &Emulator, client_id: &str, auth: ClientAuth) -> ciba::ClientBuilder {
+    Client::builder(id(client_id), auth)
+        .issuer(emulator.issuer())
+        .clock(emulator.clock())
+}
+
+#[tokio::test]
+async fn discovery_reads_the_ciba_endpoints_and_modes() {
+    let s = setup().await;
+    let endpoints = s.client.discover().await.unwrap();
+    assert_eq!(endpoints.issuer, s.emulator.issuer());
+    assert!(
+        endpoints
+            .backchannel_authentication
+            .as_str()
+            .ends_with("/backchannel")
+    );
+    let m = s.client.metadata().await.unwrap().unwrap();
+    assert_eq!(
+        m.backchannel_token_delivery_modes_supported,
+        [DeliveryMode::Poll, DeliveryMode::Ping, DeliveryMode::Push]
+    );
+    assert!(m.backchannel_user_code_parameter_supported);
+    // Fetched once, however many calls.
+    s.client.discover().await.unwrap();
+    assert_eq!(s.emulator.received_at("discovery").len(), 1);
+}
+
+#[tokio::test]
+async fn discovery_refuses_an_op_without_ciba_or_the_mode() {
+    let s = setup().await;
+    s.emulator.set_metadata(
+        "backchannel_token_delivery_modes_supported",
+        serde_json::json!(["poll"]),
+    );
+    let ping = client_for(
+        &s.emulator,
+        DEFAULT_CLIENT_ID,
+        ClientAuth::secret_basic(DEFAULT_CLIENT_SECRET),
+    )
+    .delivery_mode(DeliveryMode::Ping)
+    .build()
+    .unwrap();
+    assert!(matches!(ping.discover().await, Err(Error::Discovery(m)) if m.contains("ping")));
+    s.emulator.set_metadata(
+        "backchannel_authentication_endpoint",
+        serde_json::Value::Null,
+    );
+    let err = s.emulator.client().unwrap().discover().await.unwrap_err();
+    assert!(matches!(err, Error::Discovery(_)), "{err}");
+    // The same OP with the endpoints set by hand.
+    let i = s.emulator.issuer();
+    let manual = Client::builder(
+        id(DEFAULT_CLIENT_ID),
+        ClientAuth::secret_basic(DEFAULT_CLIENT_SECRET),
+    )
+    .endpoints(
+        Endpoints::new(
+            &i,
+            &format!("{i}/backchannel"),
+            &format!("{i}/token"),
+            &format!("{i}/jwks"),
+        )
+        .unwrap(),
+    )
+    .clock(s.emulator.clock())
+    .build()
+    .unwrap();
+    let started = manual
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    s.emulator.approve(&started.auth_req_id).unwrap();
+    assert!(manual.poll(&started).await.unwrap().is_approved());
+}
+
+#[tokio::test]
+async fn poll_mode_approval_yields_verified_id_token_claims() {
+    let s = setup().await;
+    let started = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("alice").scope("profile email"))
+        .await
+        .unwrap();
+    assert_eq!(started.interval, Duration::from_secs(5));
+    assert_eq!(started.expires_in, Duration::from_secs(120));
+    assert!(started.client_notification_token.is_none());
+    assert!(matches!(
+        s.client.token_request(&started.auth_req_id).await.unwrap(),
+        TokenPoll::Pending
+    ));
+    s.emulator.approve(&started.auth_req_id).unwrap();
+    let tokens = approved(s.client.poll(&started).await.unwrap());
+    assert_eq!(tokens.claims.sub, "alice");
+    assert_eq!(tokens.claims.iss, s.emulator.issuer());
+    assert_eq!(tokens.claims.aud, [DEFAULT_CLIENT_ID]);
+    assert_eq!(tokens.claims.acr.as_deref(), Some("urn:emulator:acr:phone"));
+    assert_eq!(tokens.claims.other["email"], "alice@example.com");
+    assert!(tokens.refresh_token.is_some());
+    assert_eq!(tokens.expires_in, Some(Duration::from_secs(3600)));
+    // The tokens were consumed: asking again is invalid_grant.
+    let again = s
+        .client
+        .token_request(&started.auth_req_id)
+        .await
+        .unwrap_err();
+    assert_eq!(again.error_code(), Some(&ErrorCode::InvalidGrant));
+}
+
+#[tokio::test]
+async fn client_secret_post_sends_the_secret_in_the_body() {
+    let s = setup().await;
+    s.emulator
+        .register_client(EmulatedClient::secret_post("post-client", "post-secret"));
+    let client = client_for(
+        &s.emulator,
+        "post-client",
+        ClientAuth::secret_post("post-secret"),
+    )
+    .build()
+    .unwrap();
+    let started = client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    let call = &s.emulator.received_at("backchannel")[0];
+    assert_eq!(call.params["client_id"], "post-client");
+    assert_eq!(call.params["client_secret"], "[redacted]");
+    s.emulator.approve(&started.auth_req_id).unwrap();
+    assert!(client.poll(&started).await.unwrap().is_approved());
+}
+
+#[tokio::test]
+async fn private_key_jwt_with_rs256_ps256_and_es256() {
+    let s = setup().await;
+    for alg in [Algorithm::RS256, Algorithm::PS256, Algorithm::ES256] {
+        let key = SigningKey::generate(alg).unwrap();
+        let name = format!("jwt-{alg}");
+        s.emulator
+            .register_client(EmulatedClient::private_key_jwt(&name, &key).id_token_alg(alg));
+        let client = client_for(&s.emulator, &name, ClientAuth::private_key_jwt(key))
+            .build()
+            .unwrap();
+        let started = client
+            .authenticate(AuthenticationRequest::login_hint("bob"))
+            .await
+            .unwrap();
+        s.emulator.approve(&started.auth_req_id).unwrap();
+        let tokens = approved(client.poll(&started).await.unwrap());
+        assert_eq!(tokens.claims.sub, "bob", "{alg}");
+    }
+    // Each assertion had its own jti (the emulator refuses a replayed one): 3 × (request + ≥1 poll).
+    assert!(s.emulator.received().iter().all(|c| c.status != 401));
+}
+
+#[tokio::test]
+async fn denial_is_a_typed_outcome() {
+    let s = setup().await;
+    let started = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    s.emulator.deny(&started.auth_req_id).unwrap();
+    match s.client.poll(&started).await.unwrap() {
+        Outcome::Denied { description } => {
+            assert_eq!(description.as_deref(), Some("the user denied the request"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn expiry_ends_polling_without_asking_past_expires_in() {
+    let s = setup().await;
+    let started = s
+        .client
+        .authenticate(
+            AuthenticationRequest::login_hint("alice").requested_expiry(Duration::from_secs(12)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(started.expires_in, Duration::from_secs(12));
+    let outcome = s.client.poll(&started).await.unwrap();
+    assert!(matches!(outcome, Outcome::Expired), "{outcome:?}");
+    let polls = s.emulator.received_at("token");
+    // Polls at +5 and +10; at +12 the client stops on its own.
+    let times: Vec<u64> = polls
+        .iter()
+        .map(|c| {
+            c.at.duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+                - T0
+        })
+        .collect();
+    assert_eq!(times, [5, 10]);
+    // An OP's own expired_token (asked regardless of the deadline) is the same outcome.
+    s.emulator.set_expiry(30);
+    let started = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("bob"))
+        .await
+        .unwrap();
+    s.emulator.expire(&started.auth_req_id).unwrap();
+    assert!(matches!(
+        s.client.token_request(&started.auth_req_id).await.unwrap(),
+        TokenPoll::Done(Outcome::Expired)
+    ));
+}
+
+#[tokio::test]
+async fn slow_down_adds_five_seconds_for_the_rest_of_the_request() {
+    let s = setup().await;
+    let started = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    s.emulator.inject(Fault::SlowDown);
+    // Polls at +5 (slow_down: interval 10), +15, +25; approve before the fourth at +35.
+    let client = s.client.clone();
+    let started2 = started.clone();
+    let poller = tokio::spawn(async move { client.poll(&started2).await });
+    while s.emulator.received_at("token").len() < 3 {
+        tokio::task::yield_now().await;
+    }
+    s.emulator.approve(&started.auth_req_id).unwrap();
+    assert!(poller.await.unwrap().unwrap().is_approved());
+    let times: Vec<u64> = s
+        .emulator
+        .received_at("token")
+        .iter()
+        .map(|c| {
+            c.at.duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+                - T0
+        })
+        .collect();
+    assert_eq!(times[0], 5);
+    assert!(times.len() >= 4, "{times:?}");
+    assert!(
+        times.windows(2).all(|w| w[1] - w[0] == 10),
+        "10 s apart after slow_down: {times:?}"
+    );
+    let statuses: Vec<u16> = s
+        .emulator
+        .received_at("token")
+        .iter()
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(statuses.last(), Some(&200));
+}
+
+#[tokio::test]
+async fn polls_never_come_faster_than_the_interval() {
+    let s = setup().await;
+    s.emulator.set_interval(Some(7));
+    let started = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    // poll_once right away, and again and again: nothing is sent before +7.
+    for _ in 0..5 {
+        match s.client.poll_once(&started).await.unwrap() {
+            PollStatus::Pending { retry_after } => {
+                assert_eq!(retry_after, Some(Duration::from_secs(7)))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(s.emulator.received_at("token").is_empty());
+    s.clock.advance(Duration::from_secs(7));
+    assert!(matches!(
+        s.client.poll_once(&started).await.unwrap(),
+        PollStatus::Pending { .. }
+    ));
+    assert!(matches!(
+        s.client.poll_once(&started).await.unwrap(),
+        PollStatus::Pending { .. }
+    ));
+    assert_eq!(s.emulator.received_at("token").len(), 1);
+    // StepUp::wait with a 1 s PollConfig keeps to the 7 s interval as well; the OP (which
+    // answers slow_down to early polls) never had to.
+    let handle = s
+        .client
+        .start(StepUpRequest::new("bob", "t", "Sign in?"))
+        .await
+        .unwrap();
+    let req = ciba::AuthReqId::new(handle.id.clone()).unwrap();
+    let emulator = &s.emulator;
+    let every_second = PollConfig::every(Duration::from_secs(1), Duration::from_secs(60));
+    let wait = s.client.wait(&handle, &s.clock, &every_second);
+    let approve = async {
+        while emulator.request(&req).unwrap().polls < 3 {
+            tokio::task::yield_now().await;
+        }
+        emulator.approve(&req).unwrap();
+    };
+    let (outcome, ()) = tokio::join!(wait, approve);
+    assert!(outcome.unwrap().is_approved());
+    let slow_downs = s
+        .emulator
+        .requests()
+        .iter()
+        .filter(|r| r.interval != 7)
+        .count();
+    assert_eq!(slow_downs, 0, "the OP never had to say slow_down");
+}
+
+#[tokio::test]
+async fn default_interval_is_five_seconds_when_the_op_sends_none() {
+    let s = setup().await;
+    s.emulator.set_interval(None);
+    let started = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    assert_eq!(started.interval, Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn exactly_one_hint_and_other_checks_happen_before_sending() {
+    let s = setup().await;
+    let refused = [
+        AuthenticationRequest::login_hint("alice").param("id_token_hint", "x"),
+        AuthenticationRequest::login_hint("alice").param("login_hint_token", "x"),
+        AuthenticationRequest::login_hint(""),
+        AuthenticationRequest::login_hint("alice").binding_message("line\nbreak"),
+        AuthenticationRequest::login_hint("alice").requested_expiry(Duration::ZERO),
+    ];
+    for r in refused {
+        let err = s.client.authenticate(r).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+    }
+    assert!(s.emulator.received_at("backchannel").is_empty());
+}
+
+#[tokio::test]
+async fn unknown_user_is_a_typed_error() {
+    let s = setup().await;
+    let err = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("mallory"))
+        .await
+        .unwrap_err();
+    assert!(err.is_unknown_user(), "{err}");
+}
+
+#[tokio::test]
+async fn wrong_client_secret_is_invalid_client_and_never_leaks() {
+    let s = setup().await;
+    let client = client_for(
+        &s.emulator,
+        DEFAULT_CLIENT_ID,
+        ClientAuth::secret_basic("wrong-secret-123"),
+    )
+    .build()
+    .unwrap();
+    let err = client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap_err();
+    assert!(err.is_invalid_client(), "{err}");
+    let shown = format!("{err} {err:?} {client:?}");
+    assert!(!shown.contains("wrong-secret-123"), "{shown}");
+}
+
+#[tokio::test]
+async fn binding_message_acr_values_and_user_code_are_passed_through() {
+    let s = setup().await;
+    s.emulator.add_user_with_code("carol", "2468");
+    let started = s
+        .client
+        .authenticate(
+            AuthenticationRequest::login_hint("carol")
+                .binding_message("Pay 120 EUR to ACME? 7B")
+                .acr_values(["urn:emulator:acr:phone"])
+                .user_code(UserCode::new("2468")),
+        )
+        .await
+        .unwrap();
+    let seen = s.emulator.request(&started.auth_req_id).unwrap();
+    assert_eq!(
+        seen.binding_message.as_deref(),
+        Some("Pay 120 EUR to ACME? 7B")
+    );
+    assert_eq!(seen.acr_values.as_deref(), Some("urn:emulator:acr:phone"));
+    assert!(seen.user_code_checked);
+    let wrong = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("carol").user_code(UserCode::new("1111")))
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.error_code(), Some(&ErrorCode::InvalidUserCode));
+    assert!(!format!("{wrong:?}").contains("1111"));
+    let missing = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("carol"))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.error_code(), Some(&ErrorCode::MissingUserCode));
+    let long = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("alice").binding_message("x".repeat(101)))
+        .await
+        .unwrap_err();
+    assert_eq!(long.error_code(), Some(&ErrorCode::InvalidBindingMessage));
+}
+
+#[tokio::test]
+async fn user_code_is_refused_when_the_op_does_not_support_it() {
+    let s = setup().await;
+    s.emulator.set_metadata(
+        "backchannel_user_code_parameter_supported",
+        serde_json::json!(false),
+    );
+    let err = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("alice").user_code(UserCode::new("2468")))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput {
+                field: "user_code",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(s.emulator.received_at("backchannel").is_empty());
+}
+
+#[tokio::test]
+async fn signed_authentication_requests_carry_every_parameter_in_the_jwt() {
+    let s = setup().await;
+    for alg in [Algorithm::RS256, Algorithm::PS256, Algorithm::ES256] {
+        let key = SigningKey::generate(alg).unwrap();
+        let name = format!("signed-{alg}");
+        s.emulator.register_client(
+            EmulatedClient::private_key_jwt(&name, &key).require_signed_requests(),
+        );
+        let client = client_for(&s.emulator, &name, ClientAuth::private_key_jwt(key))
+            .signed_requests(true)
+            .build()
+            .unwrap();
+        let started = client
+            .authenticate(
+                AuthenticationRequest::login_hint("alice")
+                    .binding_message("Sign in? 42")
+                    .requested_expiry(Duration::from_secs(60)),
+            )
+            .await
+            .unwrap();
+        let seen = s.emulator.request(&started.auth_req_id).unwrap();
+        assert!(seen.signed);
+        assert_eq!(seen.binding_message.as_deref(), Some("Sign in? 42"));
+        assert_eq!(seen.requested_expiry, Some(60));
+        let call = s.emulator.received_at("backchannel").pop().unwrap();
+        let outside: Vec<&String> = call
+            .params
+            .keys()
+            .filter(|k| !k.starts_with("client_") && *k != "request")
+            .collect();
+        assert!(outside.is_empty(), "{outside:?}");
+    }
+    // An unsigned request from such a client is refused by the OP.
+    let key = SigningKey::generate(Algorithm::PS256).unwrap();
+    s.emulator.register_client(
+        EmulatedClient::private_key_jwt("must-sign", &key).require_signed_requests(),
+    );
+    let unsigned = client_for(&s.emulator, "must-sign", ClientAuth::private_key_jwt(key))
+        .build()
+        .unwrap();
+    let err = unsigned
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_code(), Some(&ErrorCode::InvalidRequest));
+}
+
+#[tokio::test]
+async fn fapi_ciba_profile_refuses_what_it_forbids_and_runs_with_ps256() {
+    let s = setup().await;
+    let refused = [
+        (
+            client_for(&s.emulator, "f", ClientAuth::secret_basic("s")).fapi_ciba(),
+            "client_secret_basic",
+        ),
+        (
+            client_for(&s.emulator, "f", ClientAuth::secret_post("s")).fapi_ciba(),
+            "client_secret_post",
+        ),
+        (
+            client_for(
+                &s.emulator,
+                "f",
+                ClientAuth::private_key_jwt(SigningKey::generate(Algorithm::RS256).unwrap()),
+            )
+            .fapi_ciba(),
+            "RS256",
+        ),
+        (
+            client_for(
+                &s.emulator,
+                "f",
+                ClientAuth::private_key_jwt(SigningKey::generate(Algorithm::PS256).unwrap()),
+            )
+            .fapi_ciba()
+            .signed_requests(false),
+            "unsigned",
+        ),
+        (
+            client_for(
+                &s.emulator,
+                "f",
+                ClientAuth::private_key_jwt(SigningKey::generate(Algorithm::ES256).unwrap()),
+            )
+            .fapi_ciba()
+            .id_token_algorithms(&[Algorithm::RS256, Algorithm::PS256]),
+            "ID token",
+        ),
+        (
+            client_for(
+                &s.emulator,
+                "f",
+                ClientAuth::private_key_jwt(SigningKey::generate(Algorithm::ES256).unwrap()),
+            )
+            .fapi_ciba()
+            .delivery_mode(DeliveryMode::Push),
+            "push",
+        ),
+    ];
+    for (builder, what) in refused {
+        match builder.build() {
+            Err(Error::Profile(m)) => assert!(m.contains(what), "{m} vs {what}"),
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+    let key = SigningKey::generate(Algorithm::PS256).unwrap();
+    let key_copy = key.clone();
+    s.emulator.register_client(
+        EmulatedClient::private_key_jwt("fapi", &key)
+            .id_token_alg(Algorithm::PS256)
+            .require_signed_requests(),
+    );
+    let client = client_for(&s.emulator, "fapi", ClientAuth::private_key_jwt(key))
+        .fapi_ciba()
+        .build()
+        .unwrap();
+    let started = client
+        .authenticate(AuthenticationRequest::login_hint("alice").binding_message("FAPI 1"))
+        .await
+        .unwrap();
+    assert!(s.emulator.request(&started.auth_req_id).unwrap().signed);
+    s.emulator.approve(&started.auth_req_id).unwrap();
+    assert!(client.poll(&started).await.unwrap().is_approved());
+    // An OP that signs ID tokens with RS256 is refused under the profile.
+    s.emulator.register_client(
+        EmulatedClient::private_key_jwt("fapi", &key_copy)
+            .id_token_alg(Algorithm::RS256)
+            .require_signed_requests(),
+    );
+    let started = client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    s.emulator.approve(&started.auth_req_id).unwrap();
+    assert!(matches!(
+        client.poll(&started).await,
+        Err(Error::IdToken(IdTokenError::AlgorithmNotAllowed(a))) if a == "RS256"
+    ));
+}
+
+/// A loopback notification endpoint running `handle` for each POST; collects the results.
+async fn notification_endpoint<F, Fut, T>(handle: F) -> (String, Arc<Mutex<Vec<T>>>)
+where
+    F: Fn(Option<Vec<u8>>, Vec<u8>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = (u16, Option<T>)> + Send,
+    T: Send + 'static,
+{
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, StatusCode};
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    let app = axum::Router::new().route(
+        "/cb",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let handle = handle.clone();
+            let seen = seen2.clone();
+            async move {
+                let auth = headers.get("authorization").map(|v| v.as_bytes().to_vec());
+                let (status, result) = handle(auth, body.to_vec()).await;
+                if let Some(r) = result {
+                    seen.lock().unwrap().push(r);
+                }
+                StatusCode::from_u16(status).unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/cb", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+async fn ping_setup() -> (Setup, Client, String, Arc<Mutex<Vec<TokenPoll>>>) {
+    let s = setup().await;
+    let slot: Arc<Mutex<Option<Client>>> = Arc::new(Mutex::new(None));
+    let slot2 = slot.clone();
+    let (url, seen) = notification_endpoint(move |auth, body| {
+        let client = slot2.lock().unwrap().clone().unwrap();
+        async move {
+            match client.handle_ping(auth.as_deref(), &body).await {
+                Ok((_, poll)) => (204, Some(poll)),
+                Err(Error::Notification(e)) => (e.http_status(), None),
+                Err(_) => (500, None),
+            }
+        }
+    })
+    .await;
+    s.emulator.register_client(
+        EmulatedClient::secret_basic("ping-client", "ping-secret").notify(DeliveryMode::Ping, &url),
+    );
+    let client = client_for(
+        &s.emulator,
+        "ping-client",
+        ClientAuth::secret_basic("ping-secret"),
+    )
+    .delivery_mode(DeliveryMode::Ping)
+    .build()
+    .unwrap();
+    *slot.lock().unwrap() = Some(client.clone());
+    (s, client, url, seen)
+}
+
+#[tokio::test]
+async fn ping_mode_verifies_the_bearer_then_fetches_the_token_once() {
+    let (s, client, _url, seen) = ping_setup().await;
+    let started = client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    let token = started.client_notification_token.clone().unwrap();
+    assert_eq!(token.expose_secret().len(), 43, "256 random bits");
+    assert_eq!(
+        s.emulator.received_at("backchannel")[0].params["client_notification_token"],
+        "[redacted]"
+    );
+    s.emulator.approve(&started.auth_req_id).unwrap();
+    assert_eq!(s.emulator.deliver_notifications().await.unwrap(), [204]);
+    let results = std::mem::take(&mut *seen.lock().unwrap());
+    assert_eq!(results.len(), 1);
+    match &results[0] {
+        TokenPoll::Done(Outcome::Approved(t)) => assert_eq!(t.claims.sub, "alice"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        s.emulator.received_at("token").len(),
+        1,
+        "exactly one token request"
+    );
+    // A ping client may also deny, and the ping carries that too.
+    let started = client
+        .authenticate(AuthenticationRequest::login_hint("bob"))
+        .await
+        .unwrap();
+    s.emulator.deny(&started.auth_req_id).unwrap();
+    assert_eq!(s.emulator.deliver_notifications().await.unwrap(), [204]);
+    assert!(matches!(
+        seen.lock().unwrap()[0],
+        TokenPoll::Done(Outcome::Denied { .. })
+    ));
+}
+
+#[tokio::test]
+async fn ping_with_a_wrong_bearer_token_fetches_nothing() {
+    let (s, client, url, seen) = ping_setup().await;
+    let started = client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    let body = format!(r#"{{"auth_req_id":"{}"}}"#, started.auth_req_id);
+    let e = &s.emulator;
+    assert_eq!(
+        e.send_raw_notification(&url, Some("Bearer guessed-token"), &body)
+            .await
+            .unwrap(),
+        401
+    );
+    assert_eq!(
+        e.send_raw_notification(&url, None, &body).await.unwrap(),
+        401
+    );
+    let real = format!(
+        "Bearer {}",
+        started
+            .client_notification_token
+            .as_ref()
+            .unwrap()
+            .expose_secret()
+    );
+    assert_eq!(
+        e.send_raw_notification(&url, Some(&real), r#"{"auth_req_id":"someone-elses"}"#)
+            .await
+            .unwrap(),
+        404
+    );
+    assert_eq!(
+        e.send_raw_notification(&url, Some(&real), "not json")
+            .await
+            .unwrap(),
+        400
+    );
+    assert!(s.emulator.received_at("token").is_empty());
+    assert!(seen.lock().unwrap().is_empty());
+    // The ping types on their own.
+    let ping =
+        ciba::notification::PingNotification::parse(Some(b"Bearer guessed-token"), body.as_bytes())
+            .unwrap();
+    assert_eq!(
+        ping.verify(started.client_notification_token.as_ref().unwrap())
+            .unwrap_err(),
+        NotificationError::WrongToken
+    );
+}
+
+async fn push_setup() -> (Setup, Client, Arc<Mutex<Vec<Result<Outcome, String>>>>) {
+    let s = setup().await;
+    let slot: Arc<Mutex<Option<Client>>> = Arc::new(Mutex::new(None));
+    let slot2 = slot.clone();
+    let (url, seen) = notification_endpoint(move |auth, body| {
+        let client = slot2.lock().unwrap().clone().unwrap();
+        async move {
+            match client.handle_push(auth.as_deref(), &body).await {
+                Ok((_, outcome)) => (204, Some(Ok(outcome))),
+                Err(Error::Notification(e)) => (e.http_status(), None),
+                Err(e) => (400, Some(Err(e.to_string()))),
+            }
+        }
+    })
+    .await;
+    s.emulator.register_client(
+        EmulatedClient::secret_basic("push-client", "push-secret")
+            .notify(DeliveryMode::Push, &url)
+            .id_token_alg(Algorithm::ES256),
+    );
+    let client = client_for(
+        &s.emulator,
+        "push-client",
+        ClientAuth::secret_basic("push-secret"),
+    )
+    .delivery_mode(DeliveryMode::Push)
+    .build()
+    .unwrap();
+    *slot.lock().unwrap() = Some(client.clone());
+    (s, client, seen)
+}
+
+#[tokio::test]
+async fn push_mode_validates_at_hash_rt_hash_and_auth_req_id() {
+    let (s, client, seen) = push_setup().await;
+    let started = client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    s.emulator.approve(&started.auth_req_id).unwrap();
+    assert_eq!(s.emulator.deliver_notifications().await.unwrap(), [204]);
+    let outcome = seen.lock().unwrap().pop().unwrap().unwrap();
+    let tokens = approved(outcome);
+    assert_eq!(
+        tokens.claims.auth_req_id.as_deref(),
+        Some(started.auth_req_id.as_str())
+    );
+    assert!(tokens.claims.at_hash.is_some() && tokens.claims.rt_hash.is_some());
+    assert!(
+        s.emulator.received_at("token").is_empty(),
+        "push mode never polls"
+    );
+    // StepUp in push mode: check looks at what the notification endpoint received.
+    let stepup = client
+        .start(StepUpRequest::new("bob", "t", "Push?"))
+        .await
+        .unwrap();
+    let bob = ciba::AuthReqId::new(stepup.id.clone()).unwrap();
+    assert!(matches!(
+        client.check(&stepup).await.unwrap(),
+        PollStatus::Pending { .. }
+    ));
+    s.emulator.approve(&bob).unwrap();
+    s.emulator.deliver_notifications().await.unwrap();
+    match client.check(&stepup).await.unwrap() {
+        PollStatus::Ready(StepUpOutcome::Approved { evidence }) => {
+            assert_eq!(evidence.details["sub"], "bob")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn push_with_a_forged_token_hash_or_request_id_is_rejected() {
+    let (s, client, seen) = push_setup().await;
+    for (fault, expect) in [
+        (Fault::WrongAtHash, "at_hash"),
+        (Fault::MissingAtHash, "at_hash"),
+        (Fault::WrongRtHash, "rt_hash"),
+        (Fault::MissingRtHash, "rt_hash"),
+        (Fault::WrongAuthReqId, "auth_req_id"),
+        (Fault::MissingAuthReqId, "auth_req_id"),
+    ] {
+        let started = client
+            .authenticate(AuthenticationRequest::login_hint("alice"))
+            .await
+            .unwrap();
+        s.emulator.inject(fault.clone());
+        s.emulator.approve(&started.auth_req_id).unwrap();
+        assert_eq!(
+            s.emulator.deliver_notifications().await.unwrap(),
+            [400],
+            "{fault:?}"
+        );
+        let err = seen.lock().unwrap().pop().unwrap().unwrap_err();
+        assert!(err.contains(expect), "{fault:?}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn push_error_payloads_become_outcomes() {
+    let (s, client, seen) = push_setup().await;
+    let a = client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    let b = client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    let c = client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    s.emulator.deny(&a.auth_req_id).unwrap();
+    s.emulator.fail(&b.auth_req_id).unwrap();
+    s.emulator.expire(&c.auth_req_id).unwrap();
+    assert_eq!(
+        s.emulator.deliver_notifications().await.unwrap(),
+        [204, 204, 204]
+    );
+    let got: Vec<Outcome> = seen.lock().unwrap().drain(..).map(Result::unwrap).collect();
+    assert!(matches!(got[0], Outcome::Denied { .. }), "{got:?}");
+    assert!(
+        matches!(&got[1], Outcome::Failed { description: Some(d) } if d.contains("device failed")),
+        "{got:?}"
+    );
+    assert!(matches!(got[2], Outcome::Expired), "{got:?}");
+}
+
+#[tokio::test]
+async fn id_token_faults_are_each_rejected() {
+    let s = setup().await;
+    let cases: Vec<(Fault, fn(&IdTokenError) -> bool)> = vec![
+        (Fault::WrongIssuer, |e| {
+            matches!(e, IdTokenError::Issuer { .. })
+        }),
+        (Fault::WrongAudience, |e| {
+            matches!(e, IdTokenError::Audience { .. })
+        }),
+        (Fault::ExtraAudienceWithoutAzp, |e| {
+            matches!(e, IdTokenError::AuthorizedParty { .. })
+        }),
+        (Fault::WrongAzp, |e| {
+            matches!(e, IdTokenError::AuthorizedParty { .. })
+        }),
+        (Fault::ExpiredIdToken, |e| {
+            matches!(e, IdTokenError::Expired { .. })
+        }),
+        (Fault::FutureIdToken, |e| {
+            matches!(e, IdTokenError::NotYetValid { .. })
+        }),
+        (Fault::BadSignature, |e| {
+            matches!(e, IdTokenError::BadSignature)
+        }),
+        (Fault::UnknownKid, |e| {
+            matches!(e, IdTokenError::UnknownKey { .. })
+        }),
+        (Fault::AlgNone, |e| {
+            matches!(e, IdTokenError::AlgorithmNotAllowed(_))
+        }),
+        (Fault::Hs256, |e| {
+            matches!(e, IdTokenError::AlgorithmNotAllowed(_))
+        }),
+        (Fault::WrongAtHash, |e| {
+            matches!(e, IdTokenError::AccessTokenHash)
+        }),
+        (Fault::WrongRtHash, |e| {
+            matches!(e, IdTokenError::RefreshTokenHash)
+        }),
+        (Fault::WrongAuthReqId, |e| {
+            matches!(e, IdTokenError::AuthReqId { .. })
+        }),
+    ];
+    for (fault, check) in cases {
+        let started = s
+            .client
+            .authenticate(AuthenticationRequest::login_hint("alice"))
+            .await
+            .unwrap();
+        s.emulator.inject(fault.clone());
+        s.emulator.approve(&started.auth_req_id).unwrap();
+        match s.client.poll(&started).await {
+            Err(Error::IdToken(e)) => assert!(check(&e), "{fault:?}: {e:?}"),
+            other => panic!("{fault:?}: {other:?}"),
+        }
+    }
+    let started = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    s.emulator.inject(Fault::NoIdToken);
+    s.emulator.approve(&started.auth_req_id).unwrap();
+    assert!(matches!(
+        s.client.poll(&started).await,
+        Err(Error::Protocol { .. })
+    ));
+}
+
+#[tokio::test]
+async fn null_optional_fields_in_the_token_response_are_tolerated() {
+    let s = setup().await;
+    let started = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    s.emulator.register_client(
+        EmulatedClient::secret_basic(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
+            .refresh_tokens(false),
+    );
+    s.emulator.inject(Fault::NullOptionalFields);
+    s.emulator.approve(&started.auth_req_id).unwrap();
+    let tokens = approved(s.client.poll(&started).await.unwrap());
+    assert!(
+        tokens.refresh_token.is_none() && tokens.scope.is_none() && tokens.expires_in.is_none()
+    );
+}
+
+#[tokio::test]
+async fn jwks_rotation_is_picked_up_with_one_refetch() {
+    let s = setup().await;
+    let login = |c: Client| async move {
+        c.authenticate(AuthenticationRequest::login_hint("alice"))
+            .await
+            .unwrap()
+    };
+    let started = login(s.client.clone()).await;
+    s.emulator.approve(&started.auth_req_id).unwrap();
+    s.client.poll(&started).await.unwrap();
+    assert_eq!(s.emulator.jwks_fetches(), 1);
+    let kids = s.emulator.rotate_keys().unwrap();
+    // Several logins finishing at once with the new key: one JWKS fetch between them.
+    let mut started_all = Vec::new();
+    for _ in 0..4 {
+        let st = login(s.client.clone()).await;
+        s.emulator.approve(&st.auth_req_id).unwrap();
+        started_all.push(st);
+    }
+    let polls = started_all.iter().map(|st| {
+        let c = s.client.clone();
+        let st = st.clone();
+        async move { c.poll(&st).await }
+    });
+    for outcome in futures_join_all(polls).await {
+        assert!(outcome.unwrap().is_approved());
+    }
+    assert_eq!(s.emulator.jwks_fetches(), 2, "new kids {kids:?}");
+}
+
+async fn futures_join_all<F: std::future::Future>(
+    futs: impl IntoIterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F: Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futs.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn unknown_kids_cannot_make_the_client_hammer_the_jwks() {
+    let s = setup().await;
+    for _ in 0..8 {
+        let started = s
+            .client
+            .authenticate(AuthenticationRequest::login_hint("alice"))
+            .await
+            .unwrap();
+        s.emulator.inject(Fault::UnknownKid);
+        s.emulator.approve(&started.auth_req_id).unwrap();
+        assert!(matches!(
+            s.client.poll(&started).await,
+            Err(Error::IdToken(IdTokenError::UnknownKey { .. }))
+        ));
+    }
+    // 1 initial fetch + at most 5 refetches for unknown kids per minute.
+    assert_eq!(
+        s.emulator.jwks_fetches(),
+        1 + ciba::jwks::MAX_UNKNOWN_KID_FETCHES
+    );
+}
+
+#[tokio::test]
+async fn unavailable_op_is_asked_again_at_the_next_interval_honouring_retry_after() {
+    let s = setup().await;
+    let started = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    s.emulator.inject(Fault::Unavailable(12));
+    s.emulator.approve(&started.auth_req_id).unwrap();
+    assert!(s.client.poll(&started).await.unwrap().is_approved());
+    let times: Vec<u64> = s
+        .emulator
+        .received_at("token")
+        .iter()
+        .map(|c| {
+            c.at.duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+                - T0
+        })
+        .collect();
+    assert_eq!(times, [5, 17], "503 at +5, Retry-After 12 s");
+}
+
+#[tokio::test]
+async fn the_backchannel_request_is_sent_once_even_on_503() {
+    let s = setup().await;
+    s.emulator.inject(Fault::Unavailable(1));
+    let err = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_code(), Some(&ErrorCode::TemporarilyUnavailable));
+    assert!(err.is_unprocessed());
+    assert_eq!(s.emulator.received_at("backchannel").len(), 1);
+    s.emulator.inject(Fault::Status(502));
+    assert!(
+        s.client
+            .authenticate(AuthenticationRequest::login_hint("alice"))
+            .await
+            .is_err()
+    );
+    assert_eq!(s.emulator.received_at("backchannel").len(), 2);
+}
+
+#[tokio::test]
+async fn a_token_request_for_another_clients_request_is_invalid_grant() {
+    let s = setup().await;
+    let started = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    s.emulator
+        .register_client(EmulatedClient::secret_basic("other", "other-secret"));
+    let other = client_for(
+        &s.emulator,
+        "other",
+        ClientAuth::secret_basic("other-secret"),
+    )
+    .build()
+    .unwrap();
+    let err = other.token_request(&started.auth_req_id).await.unwrap_err();
+    assert_eq!(err.error_code(), Some(&ErrorCode::InvalidGrant));
+}
+
+#[tokio::test]
+async fn id_token_hint_from_an_earlier_login_finds_the_user() {
+    let s = setup().await;
+    let first = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("bob"))
+        .await
+        .unwrap();
+    s.emulator.approve(&first.auth_req_id).unwrap();
+    let tokens = approved(s.client.poll(&first).await.unwrap());
+    let again = s
+        .client
+        .authenticate(AuthenticationRequest::new(UserHint::IdTokenHint(
+            tokens.id_token.clone(),
+        )))
+        .await
+        .unwrap();
+    assert_eq!(s.emulator.request(&again.auth_req_id).unwrap().user, "bob");
+    let forged = AuthenticationRequest::new(UserHint::IdTokenHint(IdTokenJwt::new(
+        "eyJhbGciOiJub25lIn0.e30.",
+    )));
+    assert!(
+        s.client
+            .authenticate(forged)
+            .await
+            .unwrap_err()
+            .is_unknown_user()
+    );
+    s.emulator.add_login_hint_token("lht-123", "alice");
+    let by_token = s
+        .client
+        .authenticate(AuthenticationRequest::new(UserHint::LoginHintToken(
+            ciba::LoginHintToken::new("lht-123"),
+        )))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.emulator.request(&by_token.auth_req_id).unwrap().user,
+        "alice"
+    );
+}
+
+#[tokio::test]
+async fn stepup_approval_carries_the_id_token_claims_as_evidence() {
+    let s = setup().await;
+    let handle = s
+        .client
+        .start(
+            StepUpRequest::new("alice", "Confirm", "Pay 120 EUR?")
+                .with_ttl(Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(handle.provider, ciba::PROVIDER);
+    let seen = s.emulator.requests().pop().unwrap();
+    assert_eq!(seen.binding_message.as_deref(), Some("Pay 120 EUR?"));
+    assert_eq!(seen.requested_expiry, Some(60));
+    assert_eq!(
+        handle.expires_at,
+        Some(SystemTime::UNIX_EPOCH + Duration::from_secs(T0 + 60))
+    );
+    // The handle survives a round trip through the application's session.
+    let handle: auth_core::StepUpHandle =
+        serde_json::from_str(&serde_json::to_string(&handle).unwrap()).unwrap();
+    s.emulator
+        .approve(&ciba::AuthReqId::new(handle.id.clone()).unwrap())
+        .unwrap();
+    let outcome = s
+        .client
+        .wait(&handle, &s.clock, &PollConfig::default())
+        .await
+        .unwrap();
+    let StepUpOutcome::Approved { evidence } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(evidence.provider, "ciba");
+    assert_eq!(evidence.details["sub"], "alice");
+    assert_eq!(evidence.details["acr"], "urn:emulator:acr:phone");
+    let shown = serde_json::to_string(&evidence).unwrap();
+    assert!(!shown.contains("eyJ"), "no tokens in evidence: {shown}");
+}
+
+#[tokio::test]
+async fn stepup_denied_and_expired() {
+    let s = setup().await;
+    let denied = s
+        .client
+        .start(StepUpRequest::new("alice", "t", "Sign in?"))
+        .await
+        .unwrap();
+    s.emulator
+        .deny(&ciba::AuthReqId::new(denied.id.clone()).unwrap())
+        .unwrap();
+    let out = s
+        .client
+        .wait(&denied, &s.clock, &PollConfig::default())
+        .await
+        .unwrap();
+    assert!(
+        matches!(out, StepUpOutcome::Denied { fraud: false, .. }),
+        "{out:?}"
+    );
+    let expired = s
+        .client
+        .start(StepUpRequest::new("bob", "t", "Sign in?").with_ttl(Duration::from_secs(8)))
+        .await
+        .unwrap();
+    let before = s.emulator.received_at("token").len();
+    let out = s
+        .client
+        .wait(&expired, &s.clock, &PollConfig::default())
+        .await
+        .unwrap();
+    assert_eq!(out, StepUpOutcome::Expired);
+    assert_eq!(
+        s.emulator.received_at("token").len() - before,
+        1,
+        "one poll at +5, none after +8"
+    );
+    let foreign = auth_core::StepUpHandle {
+        provider: "launchkey".into(),
+        ..expired
+    };
+    assert!(s.client.check(&foreign).await.is_err());
+}
+
+#[tokio::test]
+async fn secrets_never_appear_in_debug_or_errors() {
+    let s = setup().await;
+    s.emulator.add_user_with_code("carol", "97531");
+    let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    let started = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    s.emulator.approve(&started.auth_req_id).unwrap();
+    let tokens = approved(s.client.poll(&started).await.unwrap());
+    let err = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("carol").user_code(UserCode::new("13579")))
+        .await
+        .unwrap_err();
+    let shown = format!(
+        "{tokens:?} {:?} {:?} {key:?} {started:?} {err} {err:?} {:?}",
+        s.client,
+        ClientAuth::secret_post(DEFAULT_CLIENT_SECRET),
+        s.emulator.received()
+    );
+    for secret in [
+        tokens.access_token.expose_secret(),
+        tokens.refresh_token.as_ref().unwrap().expose_secret(),
+        tokens.id_token.expose_secret(),
+        DEFAULT_CLIENT_SECRET,
+        "13579",
+    ] {
+        assert!(!shown.contains(secret), "leaked {secret}");
+    }
+}
+
+#[tokio::test]
+async fn a_never_answering_op_times_out() {
+    let s = setup().await;
+    let client = s
+        .emulator
+        .client_builder()
+        .unwrap()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    client.discover().await.unwrap();
+    s.emulator.inject(Fault::Delay(Duration::from_secs(5)));
+    let err = client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, Error::Core(e) if e.is_timeout()), "{err}");
+    assert!(!err.is_unprocessed(), "a timeout may have reached the OP");
+}
+
+#[tokio::test]
+async fn emulator_requests_show_state_changes() {
+    let s = setup().await;
+    let started = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.emulator.request(&started.auth_req_id).unwrap().state,
+        RequestState::Pending
+    );
+    s.emulator.approve(&started.auth_req_id).unwrap();
+    assert!(s.emulator.approve(&started.auth_req_id).is_err());
+    s.client.poll(&started).await.unwrap();
+    assert_eq!(
+        s.emulator.request(&started.auth_req_id).unwrap().state,
+        RequestState::Done
+    );
+}
