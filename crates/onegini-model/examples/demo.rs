@@ -12,7 +12,8 @@ use auth_core::FakeClock;
 use onegini_model::emulator::{AppConfig, AppVersion, Consent, TokenServer};
 use onegini_model::testing::{Prompt, ScriptedFingerprint, ScriptedUser};
 use onegini_model::{
-    ApplicationSignature, Authenticator, ClientConfig, FingerprintScan, MemoryStorage, UserClient,
+    ApplicationSignature, Authenticator, ClientConfig, FingerprintScan, MemoryKeystore,
+    MemoryStorage, UserClient,
 };
 
 const SIGNATURE: &str = "AB:CD:EF:01:23:45:67:89:signing-cert-sha256";
@@ -32,7 +33,9 @@ fn client(
     .device_name("Pixel 8")
     .pbkdf2_iterations(10_000)?
     .fingerprint_available(true);
+    // The phone's keystore: the fingerprint token is sealed under a key it holds.
     Ok(UserClient::builder(config, Arc::new(MemoryStorage::new()))
+        .keystore(Arc::new(MemoryKeystore::new()))
         .clock(Arc::new(clock.clone()))
         .build()?)
 }

@@ -31,9 +31,10 @@ use zeroize::Zeroizing;
 use crate::crypto::{self, PinProtectedSecret};
 use crate::error::Error;
 use crate::hex;
+use crate::keystore::{Keystore, KeystoreError};
 use crate::ocra::{OcraInputs, OcraSuite};
 use crate::pin::{Pin, PinPolicy, PinValidationError};
-use crate::storage::{Storage, StoredCredentials, StoredProfile, StoredState};
+use crate::storage::{Storage, StoredCredentials, StoredFingerprint, StoredProfile, StoredState};
 use crate::wire::{self, SecretField};
 
 auth_core::secret_type! {
@@ -343,6 +344,7 @@ impl ClientConfig {
 pub struct UserClientBuilder {
     config: ClientConfig,
     storage: Arc<dyn Storage>,
+    keystore: Option<Arc<dyn Keystore>>,
     clock: Option<SharedClock>,
     http: Option<Arc<dyn HttpClient>>,
 }
@@ -368,6 +370,14 @@ impl UserClientBuilder {
         self
     }
 
+    /// The platform keystore the fingerprint refresh token is sealed under (see
+    /// [`crate::keystore`]). Without one the fingerprint authenticator is not offered (10006):
+    /// the storage alone must never hold a usable fingerprint token.
+    pub fn keystore(mut self, keystore: Arc<dyn Keystore>) -> Self {
+        self.keystore = Some(keystore);
+        self
+    }
+
     /// Builds the client (`OneginiClient.start`): reads the storage once to check it.
     pub fn build(self) -> Result<UserClient, Error> {
         let clock = self.clock.unwrap_or_else(auth_core::clock::system_clock);
@@ -385,6 +395,7 @@ impl UserClientBuilder {
                 transport,
                 clock,
                 storage: self.storage,
+                keystore: self.keystore,
                 session: Mutex::new(None),
                 busy: AtomicBool::new(false),
             }),
@@ -403,6 +414,7 @@ struct Inner {
     transport: Transport,
     clock: SharedClock,
     storage: Arc<dyn Storage>,
+    keystore: Option<Arc<dyn Keystore>>,
     session: Mutex<Option<Session>>,
     busy: AtomicBool,
 }
@@ -559,6 +571,7 @@ impl UserClient {
         UserClientBuilder {
             config,
             storage,
+            keystore: None,
             clock: None,
             http: None,
         }
@@ -636,14 +649,14 @@ impl UserClient {
         let state = self.load()?;
         let p = self.stored_profile(&state, profile)?;
         let mut set = BTreeSet::from([Authenticator::Pin]);
-        if p.fingerprint_token.is_some() {
+        if p.fingerprint.is_some() {
             set.insert(Authenticator::Fingerprint);
         }
         Ok(set)
     }
 
-    /// `getNotRegisteredAuthenticators(profile)`: fingerprint, when the device and the
-    /// application allow it and it is not registered yet.
+    /// `getNotRegisteredAuthenticators(profile)`: fingerprint, when the device (sensor and
+    /// keystore) and the application allow it and it is not registered yet.
     pub fn not_registered_authenticators(
         &self,
         profile: &UserProfile,
@@ -653,10 +666,9 @@ impl UserClient {
         let allowed = state
             .credentials
             .as_ref()
-            .is_some_and(|c| c.fingerprint_allowed)
-            && self.inner.config.fingerprint_available;
+            .is_some_and(|c| self.fingerprint_supported(c));
         let mut set = BTreeSet::new();
-        if allowed && p.fingerprint_token.is_none() {
+        if allowed && p.fingerprint.is_none() {
             set.insert(Authenticator::Fingerprint);
         }
         Ok(set)
@@ -754,7 +766,7 @@ impl UserClient {
 
     /// Wipes all local data (9002 `DEVICE_DEREGISTERED`).
     fn wipe_all(&self) -> Error {
-        let removed = self
+        let removed: Vec<UserProfile> = self
             .load()
             .map(|s| {
                 s.profiles
@@ -763,6 +775,9 @@ impl UserClient {
                     .collect()
             })
             .unwrap_or_default();
+        for profile in &removed {
+            self.delete_fingerprint_key(profile.profile_id());
+        }
         *self.session() = None;
         if let Err(e) = self.save(&StoredState::default()) {
             return e;
@@ -784,6 +799,9 @@ impl UserClient {
             .position(|p| p.profile_id == profile.profile_id);
         let removed = pos.map(|i| state.profiles.remove(i));
         self.save(&state)?;
+        if removed.as_ref().is_some_and(|p| p.fingerprint.is_some()) {
+            self.delete_fingerprint_key(&profile.profile_id);
+        }
         let mut session = self.session();
         if session.as_ref().is_some_and(|s| &s.profile == profile) {
             *session = None;
@@ -1005,7 +1023,7 @@ impl UserClient {
             profile_id: profile.profile_id.clone(),
             rt_id: rt.id,
             pin_secret: sealed,
-            fingerprint_token: None,
+            fingerprint: None,
             preferred: Authenticator::Pin,
             failed_attempts: 0,
         });
@@ -1152,7 +1170,7 @@ impl UserClient {
                 Ok(profile.clone())
             }
             Authenticator::Fingerprint => {
-                let Some(token) = stored.fingerprint_token.clone() else {
+                let Some(sealed) = stored.fingerprint.clone() else {
                     return Err(Error::AuthenticatorNotRegistered);
                 };
                 let Some(fp) = fingerprint else {
@@ -1160,7 +1178,7 @@ impl UserClient {
                         "fingerprint authentication needs a FingerprintHandler".into(),
                     ));
                 };
-                self.fingerprint_login(&creds, &stored, &token, fp, pin)
+                self.fingerprint_login(&creds, &stored, &sealed, fp, pin)
                     .await
             }
         }
@@ -1284,11 +1302,75 @@ impl UserClient {
         }
     }
 
+    /// The fingerprint authenticator is usable on this client: a sensor, a keystore to seal
+    /// its token under, and the application allows it.
+    fn fingerprint_supported(&self, creds: &StoredCredentials) -> bool {
+        self.inner.config.fingerprint_available
+            && self.inner.keystore.is_some()
+            && creds.fingerprint_allowed
+    }
+
+    /// The keystore alias of a profile's fingerprint key (model choice).
+    fn fingerprint_alias(profile_id: &str) -> String {
+        format!("onegini-model/fingerprint/{profile_id}")
+    }
+
+    /// Seals a fingerprint refresh token under the profile's keystore key; only the token's
+    /// public id and the sealed bytes go to the storage.
+    fn seal_fingerprint(
+        &self,
+        profile_id: &str,
+        token: &SecretField,
+    ) -> Result<StoredFingerprint, Error> {
+        let rt = split_refresh_token(token)?;
+        let keystore = self
+            .inner
+            .keystore
+            .as_ref()
+            .ok_or(Error::AuthenticatorNotSupported)?;
+        let sealed = keystore
+            .seal(
+                &Self::fingerprint_alias(profile_id),
+                token.expose_secret().as_bytes(),
+            )
+            .map_err(|e| Error::DataStorageNotAvailable(e.into()))?;
+        Ok(StoredFingerprint {
+            rt_id: rt.id,
+            sealed: hex::encode(sealed),
+        })
+    }
+
+    /// Opens the sealed fingerprint token (after the OS matched the finger). No keystore on
+    /// this client is the same as a lost key.
+    fn open_fingerprint(
+        &self,
+        profile_id: &str,
+        stored: &StoredFingerprint,
+    ) -> Result<SecretField, KeystoreError> {
+        let keystore = self
+            .inner
+            .keystore
+            .as_ref()
+            .ok_or(KeystoreError::KeyNotFound)?;
+        let sealed = hex::decode(&stored.sealed).map_err(|_| KeystoreError::Unsealing)?;
+        let plain = keystore.open(&Self::fingerprint_alias(profile_id), &sealed)?;
+        let text = std::str::from_utf8(&plain).map_err(|_| KeystoreError::Unsealing)?;
+        Ok(SecretField::new(text))
+    }
+
+    /// Deletes a profile's fingerprint key (best effort: a key left behind opens nothing the
+    /// storage still holds).
+    fn delete_fingerprint_key(&self, profile_id: &str) {
+        if let Some(keystore) = &self.inner.keystore {
+            let _ = keystore.delete(&Self::fingerprint_alias(profile_id));
+        }
+    }
+
     async fn fingerprint_login(
         &self,
         creds: &StoredCredentials,
         stored: &StoredProfile,
-        token: &SecretField,
+        sealed: &StoredFingerprint,
         fp: &dyn FingerprintHandler,
         pin: &dyn PinAuthenticationHandler,
     ) -> Result<UserProfile, Error> {
@@ -1305,7 +1387,7 @@ impl UserClient {
                     if mismatches >= FINGERPRINT_MAX_MISMATCHES {
                         // The OS locks the sensor out: handled like a sensor error.
                         return self
-                            .fingerprint_fallback(creds, stored, token, fp, pin)
+                            .fingerprint_fallback(creds, stored, sealed, fp, pin)
                             .await;
                     }
                 }
@@ -1317,24 +1399,48 @@ impl UserClient {
                 }
                 FingerprintScan::SensorError => {
                     return self
-                        .fingerprint_fallback(creds, stored, token, fp, pin)
+                        .fingerprint_fallback(creds, stored, sealed, fp, pin)
                         .await;
                 }
             }
         }
+        // The finger matched: the keystore releases the token.
+        let token = match self.open_fingerprint(&stored.profile_id, sealed) {
+            Ok(token) => token,
+            Err(e) if e.is_key_lost() => {
+                // No key on this device (a copied storage, or the key was invalidated): the
+                // fingerprint authenticator is gone; revoke its token by id, keep the profile.
+                fp.finish_authentication().await;
+                self.drop_fingerprint_locally(&profile)?;
+                let _ = self.revoke(creds, &sealed.rt_id, "refresh_token").await;
+                return Err(Error::AuthenticatorDeregistered);
+            }
+            Err(e) => {
+                fp.finish_authentication().await;
+                return Err(Error::DataStorageNotAvailable(e.into()));
+            }
+        };
         match self.refresh_grant(creds, token.expose_secret()).await {
             Ok(tokens) => {
-                let mut state = self.load()?;
-                if let (Some(p), Some(rt)) = (
-                    state
+                if let Some(rt) = &tokens.refresh_token {
+                    let resealed = match self.seal_fingerprint(&stored.profile_id, rt) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            fp.finish_authentication().await;
+                            self.drop_fingerprint_locally(&profile)?;
+                            return Err(e);
+                        }
+                    };
+                    let mut state = self.load()?;
+                    if let Some(p) = state
                         .profiles
                         .iter_mut()
-                        .find(|p| p.profile_id == stored.profile_id),
-                    tokens.refresh_token.clone(),
-                ) {
-                    p.fingerprint_token = Some(rt);
+                        .find(|p| p.profile_id == stored.profile_id)
+                    {
+                        p.fingerprint = Some(resealed);
+                    }
+                    self.save(&state)?;
                 }
-                self.save(&state)?;
                 self.set_session(&profile, &tokens);
                 fp.finish_authentication().await;
                 Ok(profile)
@@ -1363,22 +1469,21 @@ impl UserClient {
         }
     }
 
-    /// OS fingerprint failure: revoke fingerprint authentication, fall back to the PIN.
+    /// OS fingerprint failure: revoke fingerprint authentication (by the token's public id:
+    /// the biometric-gated key cannot be used now), fall back to the PIN.
     async fn fingerprint_fallback(
         &self,
         creds: &StoredCredentials,
         stored: &StoredProfile,
-        token: &SecretField,
+        sealed: &StoredFingerprint,
         fp: &dyn FingerprintHandler,
         pin: &dyn PinAuthenticationHandler,
     ) -> Result<UserProfile, Error> {
         fp.finish_authentication().await;
         self.drop_fingerprint_locally(&UserProfile::new(stored.profile_id.clone()))?;
-        let _ = self
-            .revoke(creds, token.expose_secret(), "refresh_token")
-            .await;
+        let _ = self.revoke(creds, &sealed.rt_id, "refresh_token").await;
         let mut stored = stored.clone();
-        stored.fingerprint_token = None;
+        stored.fingerprint = None;
         let profile = UserProfile::new(stored.profile_id.clone());
         let (the_pin, tokens) = self.pin_refresh(creds, &stored, pin).await?;
         self.finish_pin_login(&stored, &tokens, &the_pin)?;
@@ -1387,6 +1492,8 @@ impl UserClient {
         Ok(profile)
     }
 
+    /// Removes the fingerprint authenticator locally (sealed token and keystore key); the PIN
+    /// becomes the preferred authenticator.
     fn drop_fingerprint_locally(&self, profile: &UserProfile) -> Result<(), Error> {
         let mut state = self.load()?;
         if let Some(p) = state
@@ -1394,10 +1501,12 @@ impl UserClient {
             .iter_mut()
             .find(|p| p.profile_id == profile.profile_id)
         {
-            p.fingerprint_token = None;
+            p.fingerprint = None;
             p.preferred = Authenticator::Pin;
         }
-        self.save(&state)
+        self.save(&state)?;
+        self.delete_fingerprint_key(&profile.profile_id);
+        Ok(())
     }
 
     // ---------------------------------------------------------------- authenticators
@@ -1409,14 +1518,14 @@ impl UserClient {
         let (profile, access) = self.current_session()?;
         let state = self.load()?;
         let stored = self.stored_profile(&state, &profile)?;
-        if stored.fingerprint_token.is_some() {
+        if stored.fingerprint.is_some() {
             return Err(Error::AuthenticatorAlreadyRegistered);
         }
         let creds = state
             .credentials
             .clone()
             .ok_or_else(|| Error::InvalidRequest("the device is not registered".into()))?;
-        if !self.inner.config.fingerprint_available || !creds.fingerprint_allowed {
+        if !self.fingerprint_supported(&creds) {
             return Err(Error::AuthenticatorNotSupported);
         }
         let bearer = Zeroizing::new(format!("Bearer {}", access.expose_secret()));
@@ -1442,19 +1551,29 @@ impl UserClient {
                     )));
                 }
             };
+        let sealed = match self.seal_fingerprint(&profile.profile_id, &registration.refresh_token) {
+            Ok(sealed) => sealed,
+            Err(e) => {
+                // Never stored in clear: give the token back instead.
+                if let Some((id, _)) = registration.refresh_token.expose_secret().split_once('.') {
+                    let _ = self.revoke(&creds, id, "refresh_token").await;
+                }
+                return Err(e);
+            }
+        };
         let mut state = self.load()?;
         if let Some(p) = state
             .profiles
             .iter_mut()
             .find(|p| p.profile_id == profile.profile_id)
         {
-            p.fingerprint_token = Some(registration.refresh_token);
+            p.fingerprint = Some(sealed);
         }
         self.save(&state)
     }
 
-    /// Deregisters the fingerprint authenticator of `profile` (revokes its token). The PIN
-    /// cannot be deregistered (10008).
+    /// Deregisters the fingerprint authenticator of `profile` (revokes its token by its public
+    /// id, so no biometric is needed). The PIN cannot be deregistered (10008).
     pub async fn deregister_authenticator(
         &self,
         profile: &UserProfile,
@@ -1466,13 +1585,12 @@ impl UserClient {
         let _guard = self.begin()?;
         let state = self.load()?;
         let stored = self.stored_profile(&state, profile)?;
-        let Some(token) = stored.fingerprint_token.clone() else {
+        let Some(sealed) = stored.fingerprint.clone() else {
             return Err(Error::AuthenticatorNotRegistered);
         };
         self.drop_fingerprint_locally(profile)?;
         if let Some(creds) = &state.credentials {
-            self.revoke(creds, token.expose_secret(), "refresh_token")
-                .await?;
+            self.revoke(creds, &sealed.rt_id, "refresh_token").await?;
         }
         Ok(())
     }
@@ -1486,7 +1604,7 @@ impl UserClient {
             .iter_mut()
             .find(|p| p.profile_id == profile.profile_id)
             .ok_or(Error::UserNotAuthenticated)?;
-        if authenticator == Authenticator::Fingerprint && p.fingerprint_token.is_none() {
+        if authenticator == Authenticator::Fingerprint && p.fingerprint.is_none() {
             return Err(Error::AuthenticatorNotRegistered);
         }
         p.preferred = authenticator;
@@ -1629,10 +1747,8 @@ impl UserClient {
             return Ok(());
         };
         let mut result = self.revoke(&creds, &removed.rt_id, "refresh_token").await;
-        if let (Ok(()), Some(fp)) = (&result, &removed.fingerprint_token) {
-            result = self
-                .revoke(&creds, fp.expose_secret(), "refresh_token")
-                .await;
+        if let (Ok(()), Some(fp)) = (&result, &removed.fingerprint) {
+            result = self.revoke(&creds, &fp.rt_id, "refresh_token").await;
         }
         result.map_err(|e| match e {
             // Stronger than a failed deregistration: everything was wiped; say so.

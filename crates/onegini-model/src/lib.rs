@@ -20,6 +20,7 @@
 //! | [`pin`] | [`pin::Pin`], the PIN policy and its errors (9011–9014) |
 //! | [`crypto`] | PIN-protected refresh token (untagged, no offline PIN test), PKCE S256 |
 //! | [`storage`] | [`storage::Storage`] with memory and file implementations |
+//! | [`keystore`] | [`keystore::Keystore`], the platform keystore the fingerprint token is sealed under, with [`MemoryKeystore`] |
 //! | [`wire`] | serde wire types (no crypto: wasm-clean) |
 //! | [`error`] | [`Error`] with the SDK's codes |
 //! | [`stepup`] | [`auth_core::StepUp`]: re-authentication of a profile |
@@ -104,6 +105,8 @@
 //!   Whatever the server answers is scrubbed, before it reaches an error, of every secret the
 //!   request sent (client secret and its Basic header, tokens, PIN-derived refresh-token
 //!   candidates, PKCE verifier, code) in every spelling `auth_core::error::scrub_secrets` knows.
+//! * The fingerprint refresh token is stored only sealed by the platform [`Keystore`], under
+//!   a key the storage does not hold: a copy of the storage on another device cannot use it.
 //! * OCRA responses, client secrets, refresh-token secrets and every [`wire::SecretField`] are
 //!   compared in constant time.
 //! * Every time comes from an [`auth_core::Clock`]; tests move time with `FakeClock`.
@@ -135,6 +138,7 @@ pub mod crypto;
 pub mod emulator;
 pub mod error;
 pub mod hex;
+pub mod keystore;
 pub mod ocra;
 pub mod pin;
 pub mod stepup;
@@ -149,6 +153,7 @@ pub use client::{
     UserProfile,
 };
 pub use error::Error;
+pub use keystore::{Keystore, MemoryKeystore};
 pub use ocra::{OcraError, OcraInputs, OcraSuite};
 pub use pin::{Pin, PinPolicy, PinValidationError};
 pub use stepup::OneginiStepUp;

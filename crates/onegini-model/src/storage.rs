@@ -5,10 +5,15 @@
 //! secret ([`PinProtectedSecret`]: salt, iterations, untagged ciphertext), the registered
 //! authenticators and the preferred one. Never the PIN, never the access token.
 //!
-//! Model notes: the client secret stands for what the SDK keeps in the platform's secure
-//! storage; the fingerprint refresh token stands for a token under an OS-keystore key gated
-//! by biometrics — the model's gate is the [`crate::client::FingerprintHandler`] answering
-//! `Match`. A real app would put both behind the platform keystore.
+//! The fingerprint refresh token is stored only sealed by the platform keystore
+//! ([`crate::keystore::Keystore`]) under a key the storage does not hold
+//! ([`StoredFingerprint`]): the storage alone (a copied file on another device) cannot use it.
+//! Its public id is kept in clear, so it can be revoked without the biometric. An older file
+//! with a `fingerprint_token` in clear is read without it (the fingerprint is then simply not
+//! registered) and the next save drops it from the disk.
+//!
+//! Model note: the client secret stands for what the SDK keeps in the platform's secure
+//! storage; a real app would put it behind the platform keystore as well.
 
 use std::fmt;
 use std::io::Write;
@@ -19,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::Authenticator;
 use crate::crypto::PinProtectedSecret;
+use crate::keystore::KeystoreError;
 use crate::pin::PinPolicy;
 use crate::wire::SecretField;
 
@@ -32,6 +38,9 @@ pub enum StorageError {
     /// The stored data does not decode.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The platform keystore failed.
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
 }
 
 /// Everything the client keeps on the device.
@@ -69,14 +78,25 @@ pub struct StoredProfile {
     pub rt_id: String,
     /// The PIN refresh token's secret, sealed under the PIN.
     pub pin_secret: PinProtectedSecret,
-    /// The fingerprint refresh token, when that authenticator is registered.
+    /// The fingerprint refresh token (sealed by the keystore), when that authenticator is
+    /// registered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fingerprint_token: Option<SecretField>,
+    pub fingerprint: Option<StoredFingerprint>,
     /// The preferred authenticator.
     pub preferred: Authenticator,
     /// Failed PIN attempts as last reported by the server (the server owns the counter).
     #[serde(default)]
     pub failed_attempts: u32,
+}
+
+/// The fingerprint refresh token as stored: its public id, and the whole token sealed by the
+/// platform keystore under the profile's key (model choice, see [`crate::keystore`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFingerprint {
+    /// The token's public id (16 hex), to revoke it without opening the sealed token.
+    pub rt_id: String,
+    /// What [`crate::keystore::Keystore::seal`] returned, hex.
+    pub sealed: String,
 }
 
 /// Where the client keeps its data.
@@ -207,7 +227,10 @@ mod tests {
                 profile_id: "W8DUJ2".into(),
                 rt_id: "00112233aabbccdd".into(),
                 pin_secret: PinProtectedSecret::seal(&[1u8; 32], &Pin::new("31415"), 10).unwrap(),
-                fingerprint_token: Some(SecretField::new("fp-token-xyz")),
+                fingerprint: Some(StoredFingerprint {
+                    rt_id: "0011223344556677".into(),
+                    sealed: "00ff".into(),
+                }),
                 preferred: Authenticator::Pin,
                 failed_attempts: 1,
             }],
@@ -268,6 +291,19 @@ mod tests {
     fn debug_hides_secrets() {
         let dbg = format!("{:?}", sample());
         assert!(!dbg.contains("client-secret-xyz"), "{dbg}");
-        assert!(!dbg.contains("fp-token-xyz"), "{dbg}");
+    }
+
+    #[test]
+    fn a_fingerprint_token_in_clear_from_an_older_file_is_not_read() {
+        let mut json = serde_json::to_value(sample()).unwrap();
+        let profile = json["profiles"][0].as_object_mut().unwrap();
+        profile.remove("fingerprint");
+        profile.insert("fingerprint_token".into(), "fp-token-in-clear".into());
+        let mem = MemoryStorage::new();
+        *mem.json.lock().unwrap() = Some(json.to_string());
+        let state = mem.load().unwrap();
+        assert_eq!(state.profiles[0].fingerprint, None);
+        mem.save(&state).unwrap();
+        assert!(!mem.raw().unwrap().contains("fp-token-in-clear"));
     }
 }

@@ -743,7 +743,9 @@ async fn no_pin_token_or_client_secret_in_debug_output() {
         .as_str()
         .unwrap()
         .to_owned();
-    let fp = stored["profiles"][0]["fingerprint_token"]
+    // Only the fingerprint token's public id is stored; the token itself is sealed by the
+    // keystore. A fingerprint login below sends it, which is how the test learns it.
+    let fp_id = stored["profiles"][0]["fingerprint"]["rt_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -770,6 +772,15 @@ async fn no_pin_token_or_client_secret_in_debug_output() {
     );
     // The access token in memory right now is revealed by the next logout.
     w.client.logout().await.unwrap();
+    w.client
+        .authenticate_user_with(
+            &profile,
+            Authenticator::Fingerprint,
+            &ScriptedUser::default(),
+            Some(&ScriptedFingerprint::scanning([FingerprintScan::Match])),
+        )
+        .await
+        .unwrap();
     let forms = received_forms(&w.server).await;
     let access_tokens: Vec<String> = forms
         .iter()
@@ -777,14 +788,16 @@ async fn no_pin_token_or_client_secret_in_debug_output() {
         .filter_map(|f| f.get("token").cloned())
         .collect();
     assert_eq!(access_tokens.len(), 2, "two logouts, two access tokens");
-    let refresh_tokens: Vec<String> = forms
+    let (fp, refresh_tokens): (Vec<String>, Vec<String>) = forms
         .iter()
         .filter(|f| f.get("grant_type").map(String::as_str) == Some("refresh_token"))
         .filter_map(|f| f.get("refresh_token").cloned())
-        .collect();
-    // The wrong PIN's candidate and the right one.
+        .partition(|t| t.starts_with(&format!("{fp_id}.")));
+    // The fingerprint token; the wrong PIN's candidate and the right one.
+    assert_eq!(fp.len(), 1);
     assert_eq!(refresh_tokens.len(), 2);
-    let (fp_on_disk, ciphertext_on_disk) = (fp.clone(), ciphertext.clone());
+    let fp = fp[0].clone();
+    let ciphertext_on_disk = ciphertext.clone();
     let mut needles = vec![
         secret.clone(),
         fp,
@@ -806,12 +819,13 @@ async fn no_pin_token_or_client_secret_in_debug_output() {
             "{needle} leaked in {shown}"
         );
     }
-    // On the "disk": no access token (memory only), no refresh-token secret in clear (only
-    // sealed under the PIN), no PIN, no signature.
+    // On the "disk": no access token (memory only), no refresh-token secret in clear (the
+    // PIN token only sealed under the PIN, the fingerprint token only sealed by the keystore),
+    // no PIN, no signature.
     let disk = w.storage.raw().unwrap();
     for needle in needles
         .iter()
-        .filter(|n| ![&secret, &fp_on_disk, &ciphertext_on_disk].contains(n))
+        .filter(|n| ![&secret, &ciphertext_on_disk].contains(n))
     {
         assert!(!disk.contains(needle.as_str()), "{needle} stored in clear");
     }

@@ -19,8 +19,8 @@ use onegini_model::emulator::{Consent, EmulatedBrowser};
 use onegini_model::testing::{Prompt, ScriptedFingerprint, ScriptedUser};
 use onegini_model::{
     ApplicationSignature, Authenticator, BrowserRegistrationAnswer, BrowserRegistrationHandler,
-    ClientConfig, CreatePinHandler, Error, FileStorage, FingerprintScan, MemoryStorage, PinAnswer,
-    PinValidationError, UserClient, UserProfile, crypto, wire,
+    ClientConfig, CreatePinHandler, Error, FileStorage, FingerprintScan, MemoryKeystore,
+    MemoryStorage, PinAnswer, PinValidationError, UserClient, UserProfile, crypto, wire,
 };
 use url::Url;
 
@@ -101,6 +101,156 @@ async fn profiles_survive_a_restart_with_file_storage() {
         .unwrap();
     let file = std::fs::read_to_string(storage.path()).unwrap();
     assert!(!file.contains(PIN));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Sends through reqwest and keeps every request and response body as text.
+#[derive(Clone, Default)]
+struct Tap {
+    requests: Arc<Mutex<Vec<String>>>,
+    responses: Arc<Mutex<Vec<String>>>,
+}
+
+#[async_trait]
+impl HttpClient for Tap {
+    async fn execute(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.requests
+            .lock()
+            .unwrap()
+            .push(String::from_utf8_lossy(request.body()).into_owned());
+        let response = http().execute(request).await?;
+        self.responses
+            .lock()
+            .unwrap()
+            .push(String::from_utf8_lossy(response.body()).into_owned());
+        Ok(response)
+    }
+}
+
+fn device(
+    w: &World,
+    storage: Arc<FileStorage>,
+    keystore: Arc<MemoryKeystore>,
+    tap: &Tap,
+) -> UserClient {
+    let config = ClientConfig::new(
+        w.server.base_url().unwrap(),
+        APP,
+        PLATFORM,
+        VERSION,
+        ApplicationSignature::new(SIGNATURE),
+        REDIRECT,
+    )
+    .unwrap()
+    .pbkdf2_iterations(1_000)
+    .unwrap()
+    .fingerprint_available(true);
+    UserClient::builder(config, storage)
+        .keystore(keystore)
+        .clock(Arc::new(w.device_clock.clone()))
+        .http_client(Arc::new(tap.clone()))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_fingerprint_token_is_sealed_under_a_key_the_storage_file_does_not_hold() {
+    let w = World::new().await;
+    let dir = std::env::temp_dir().join(format!(
+        "onegini-model-keystore-{}",
+        crypto::random_hex(8).unwrap()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file_a = Arc::new(FileStorage::new(dir.join("device-a.json")));
+    let keystore_a = Arc::new(MemoryKeystore::new());
+    let tap_a = Tap::default();
+    let a = device(&w, file_a.clone(), keystore_a.clone(), &tap_a);
+    let profile = a
+        .register_user(&[], &w.browser("alice"), &ScriptedUser::typing([PIN]))
+        .await
+        .unwrap();
+    a.register_fingerprint().await.unwrap();
+    a.set_preferred_authenticator(Authenticator::Fingerprint)
+        .unwrap();
+    drop(a);
+    // The app restarts on the same device (same file, same keystore): the finger unlocks it.
+    let a = device(&w, file_a.clone(), keystore_a.clone(), &tap_a);
+    let no_pin = ScriptedUser::default();
+    a.authenticate_user(
+        &profile,
+        &no_pin,
+        Some(&ScriptedFingerprint::scanning([FingerprintScan::Match])),
+    )
+    .await
+    .unwrap();
+    assert!(no_pin.prompts().is_empty());
+    // Every refresh token the server issued (PIN and fingerprint, before and after rotation):
+    // none is in the file, neither whole nor its secret part.
+    let issued: Vec<String> = tap_a
+        .responses
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+        .filter_map(|v| v["refresh_token"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        issued.len(),
+        3,
+        "code exchange, fingerprint registration, rotation"
+    );
+    let file = std::fs::read_to_string(file_a.path()).unwrap();
+    assert!(file.contains("\"fingerprint\""), "{file}");
+    for token in &issued {
+        let secret = token.split_once('.').unwrap().1;
+        assert!(!file.contains(secret), "{token} is in the file");
+    }
+
+    // The file copied to another device, which has its own keystore: the fingerprint token
+    // cannot be opened, so it is never sent; the authenticator is gone (9022), the profile
+    // stays, and the PIN works.
+    let file_b = Arc::new(FileStorage::new(dir.join("device-b.json")));
+    std::fs::copy(file_a.path(), file_b.path()).unwrap();
+    let tap_b = Tap::default();
+    let b = device(&w, file_b.clone(), Arc::new(MemoryKeystore::new()), &tap_b);
+    let err = b
+        .authenticate_user(
+            &profile,
+            &ScriptedUser::default(),
+            Some(&ScriptedFingerprint::scanning([FingerprintScan::Match])),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9022, "{err}");
+    assert!(
+        !tap_b
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|body| body.contains("grant_type=refresh_token")),
+        "the copy never sent a refresh grant"
+    );
+    assert_eq!(b.user_profiles().unwrap(), [profile.clone()].into());
+    assert_eq!(
+        b.registered_authenticators(&profile).unwrap(),
+        [Authenticator::Pin].into()
+    );
+    // The copy gave the token it could not use back to the server (by its public id), so the
+    // server honours it nowhere; the first device learns it at its next fingerprint login.
+    assert_eq!(w.server.active_refresh_tokens("alice"), (1, 0));
+    let err = a
+        .authenticate_user(
+            &profile,
+            &ScriptedUser::default(),
+            Some(&ScriptedFingerprint::scanning([FingerprintScan::Match])),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9022, "{err}");
+    a.authenticate_user(&profile, &ScriptedUser::typing([PIN]), None)
+        .await
+        .unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -637,6 +787,7 @@ async fn a_lost_fingerprint_answer_costs_the_fingerprint_not_the_profile() {
     .unwrap()
     .fingerprint_available(true);
     let client = UserClient::builder(config, Arc::new(MemoryStorage::new()))
+        .keystore(Arc::new(onegini_model::MemoryKeystore::new()))
         .clock(Arc::new(w.device_clock.clone()))
         .http_client(Arc::new(LoseTokenAnswer {
             http: http(),

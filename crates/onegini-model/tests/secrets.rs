@@ -218,6 +218,7 @@ async fn setup() -> Setup {
     .fingerprint_available(true);
     let clock: SharedClock = Arc::new(world.device_clock.clone());
     let client = UserClient::builder(config, Arc::new(MemoryStorage::new()))
+        .keystore(Arc::new(onegini_model::MemoryKeystore::new()))
         .clock(clock)
         .http_client(Arc::new(Switch {
             http: ReqwestClient::new(&HttpConfig::default()).unwrap(),

@@ -101,6 +101,7 @@ fn recording_client(
     .fingerprint_available(true);
     let clock: SharedClock = Arc::new(w.device_clock.clone());
     UserClient::builder(config, storage)
+        .keystore(Arc::new(onegini_model::MemoryKeystore::new()))
         .clock(clock)
         .http_client(Arc::new(Recorder {
             http: ReqwestClient::new(&HttpConfig::default()).unwrap(),

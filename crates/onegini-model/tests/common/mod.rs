@@ -9,7 +9,8 @@ use auth_core::{FakeClock, SharedClock};
 use onegini_model::emulator::{AppConfig, AppVersion, Consent, EmulatedBrowser, TokenServer};
 use onegini_model::testing::ScriptedUser;
 use onegini_model::{
-    ApplicationSignature, ClientConfig, MemoryStorage, Storage, UserClient, UserProfile,
+    ApplicationSignature, ClientConfig, MemoryKeystore, MemoryStorage, Storage, UserClient,
+    UserProfile,
 };
 
 /// 2026-01-01T00:00:00Z.
@@ -107,8 +108,9 @@ pub fn make_client(
     .unwrap()
     .fingerprint_available(fingerprint);
     let clock: SharedClock = Arc::new(clock.clone());
-    UserClient::builder(config, storage)
-        .clock(clock)
-        .build()
-        .unwrap()
+    let mut builder = UserClient::builder(config, storage).clock(clock);
+    if fingerprint {
+        builder = builder.keystore(Arc::new(MemoryKeystore::new()));
+    }
+    builder.build().unwrap()
 }
