@@ -210,9 +210,7 @@ impl ErrorDocument {
         if let Some(NextAuthStep::Other(code)) = &mut self.meta.next_auth_step {
             scrub_str(code, &secrets);
         }
-        for value in self.meta.extra.values_mut() {
-            scrub_value(value, &secrets);
-        }
+        scrub_map(&mut self.meta.extra, &secrets);
     }
 
     /// The first error's code (the one the flow engine reports).
@@ -480,9 +478,13 @@ impl fmt::Debug for QrCode {
     }
 }
 
+/// Scrubs every spelling of the secrets that auth-core knows (raw, JSON-escaped,
+/// percent-encoded, base64…): no raw-form pre-check, since a server may echo only an encoded
+/// form.
 fn scrub_str(text: &mut String, secrets: &[&str]) {
-    if secrets.iter().any(|s| !s.is_empty() && text.contains(s)) {
-        *text = auth_core::error::scrub_secrets(text, secrets);
+    let scrubbed = auth_core::error::scrub_secrets(text, secrets);
+    if scrubbed != *text {
+        *text = scrubbed;
     }
 }
 
@@ -490,8 +492,18 @@ fn scrub_value(value: &mut Value, secrets: &[&str]) {
     match value {
         Value::String(s) => scrub_str(s, secrets),
         Value::Array(items) => items.iter_mut().for_each(|v| scrub_value(v, secrets)),
-        Value::Object(map) => map.values_mut().for_each(|v| scrub_value(v, secrets)),
+        Value::Object(map) => scrub_map(map, secrets),
         _ => {}
+    }
+}
+
+/// Scrubs the values and the member names of an object (a server may echo input as a name).
+fn scrub_map(map: &mut Map<String, Value>, secrets: &[&str]) {
+    let members = std::mem::take(map);
+    for (mut name, mut value) in members {
+        scrub_str(&mut name, secrets);
+        scrub_value(&mut value, secrets);
+        map.insert(name, value);
     }
 }
 

@@ -313,3 +313,170 @@ async fn local_errors_and_every_secret_holding_type() {
     let _: Value = Value::Null;
     let _ = Duration::ZERO;
 }
+
+// ---- secrets with quotes, backslashes and umlauts, echoed back in every encoding ------------
+
+const ODD_PASSWORD: &str = "S3cr\"et\\Grüezi";
+const ODD_NEW_PASSWORD: &str = "N3w\\\"Pässwort";
+const ODD_OTP: &str = "98\"7\\6ü5";
+
+fn base64_std(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ABC[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn percent(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// Every spelling of `secret` that must not show: raw, JSON-escaped (as `Debug` and JSON
+/// write it, and with `\u00fc` escapes), percent-encoded, form-encoded and base64.
+fn spellings(secret: &str) -> Vec<String> {
+    let json = serde_json::to_string(secret).unwrap();
+    let json = json[1..json.len() - 1].to_owned();
+    let ascii: String = json
+        .chars()
+        .map(|c| {
+            if c.is_ascii() {
+                c.to_string()
+            } else {
+                format!("\\u{:04x}", c as u32)
+            }
+        })
+        .collect();
+    let debug = format!("{secret:?}");
+    vec![
+        secret.to_owned(),
+        json,
+        ascii,
+        debug[1..debug.len() - 1].to_owned(),
+        percent(secret),
+        url::form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
+        base64_std(secret.as_bytes())
+            .trim_end_matches('=')
+            .to_owned(),
+    ]
+}
+
+/// Answers every request with `status` and a body that echoes the request: as an error document
+/// whose members hold the request's values raw, percent-encoded and base64 (and the whole body
+/// as text), or as an HTML page with the same echoes.
+struct Echo {
+    status: u16,
+    document: bool,
+}
+
+impl wiremock::Respond for Echo {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let raw_body = String::from_utf8_lossy(&request.body).into_owned();
+        let sent: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let values: Vec<String> = sent
+            .as_object()
+            .map(|o| {
+                o.values()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let echoes: Vec<String> = values
+            .iter()
+            .flat_map(|v| [v.clone(), percent(v), base64_std(v.as_bytes())])
+            .collect();
+        let text = format!("you sent {raw_body}; values {}", echoes.join(" "));
+        if !self.document {
+            return ResponseTemplate::new(self.status)
+                .set_body_raw(format!("<html><p>{text}</p></html>"), "text/html");
+        }
+        let mut meta = serde_json::Map::new();
+        meta.insert("echo".into(), sent.clone());
+        for (i, v) in echoes.iter().enumerate() {
+            meta.insert(v.clone(), Value::from(i));
+        }
+        let body = json!({
+            "meta": meta,
+            "errors": [{
+                "status": self.status,
+                "code": "OTP_WRONG",
+                "title": raw_body,
+                "detail": text,
+                "meta": {"input": echoes},
+            }],
+        });
+        ResponseTemplate::new(self.status)
+            .set_body_raw(serde_json::to_vec(&body).unwrap(), "application/json")
+    }
+}
+
+#[tokio::test]
+async fn echoed_secrets_with_quotes_backslashes_and_umlauts_never_show() {
+    let secrets = [ODD_PASSWORD, ODD_NEW_PASSWORD, ODD_OTP];
+    let forbidden: Vec<(String, &str)> = secrets
+        .iter()
+        .flat_map(|s| spellings(s).into_iter().map(move |f| (f, *s)))
+        .collect();
+    for (status, document) in [
+        (400, true),
+        (403, true),
+        (500, false),
+        (502, false),
+        (500, true),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(Echo { status, document })
+            .mount(&server)
+            .await;
+        let flow = client(&server).flow();
+        let errors = [
+            flow.check_password("jdoe", &Password::new(ODD_PASSWORD))
+                .await
+                .unwrap_err(),
+            flow.check_otp(&Otp::new(ODD_OTP)).await.unwrap_err(),
+            flow.check_passcode(&Otp::new(ODD_OTP)).await.unwrap_err(),
+            flow.change_password(
+                Some(&Password::new(ODD_PASSWORD)),
+                &Password::new(ODD_NEW_PASSWORD),
+            )
+            .await
+            .unwrap_err(),
+        ];
+        // The server did echo them (so the check below can fail).
+        let echoed = server.received_requests().await.unwrap().len();
+        assert_eq!(echoed, 4);
+        for err in &errors {
+            assert_eq!(err.http_status(), Some(status), "{err:?}");
+            assert_eq!(err.document().is_some(), document, "{err:?}");
+            let mut shown = both(err);
+            if let Some(doc) = err.document() {
+                shown.push_str(&format!(" {doc} {doc:?} {:?}", doc.errors));
+            }
+            assert!(
+                shown.contains("[redacted]"),
+                "nothing was scrubbed: {shown}"
+            );
+            for (form, secret) in &forbidden {
+                assert!(
+                    !shown.contains(form.as_str()),
+                    "{status}: {secret:?} leaked as {form:?} in:\n{shown}"
+                );
+            }
+        }
+    }
+}
