@@ -16,6 +16,7 @@
 //! | [`id`] | [`id_type!`]: validated identifier newtypes |
 //! | [`time`] | [`time::Timestamp`]: RFC 3339 instants with their offset |
 //! | [`sync`] | the one rule for poisoned locks |
+//! | `emulator` (feature) | what every provider's emulator shares: model trait, control vocabulary, in-process client, server |
 //! | [`json`] | JSON decoding that names the failing field's path |
 //! | [`wire`] | [`wire_enum!`]: wire enums that keep unknown values as `Other(String)` |
 //!
@@ -70,6 +71,8 @@
 pub mod base_url;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "emulator")]
+pub mod emulator;
 pub mod error;
 pub mod http;
 pub mod id;

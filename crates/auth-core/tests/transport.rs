@@ -697,3 +697,76 @@ where
     }
     out
 }
+
+/// The emulator server (feature `emulator`): a body shorter than its Content-Length gets a
+/// prompt 400 instead of a hung connection, and a model answers through it and in-process.
+#[cfg(feature = "emulator")]
+mod emulator_server {
+    use super::*;
+    use auth_core::emulator::{
+        BODY_READ_TIMEOUT, Control, ControlError, InProcess, Model, PendingStepUp, serve,
+    };
+    use auth_core::{HttpClient, HttpRequest, HttpResponse};
+    use tokio::io::AsyncWriteExt;
+
+    struct Echo;
+
+    #[auth_core::async_trait]
+    impl Model for Echo {
+        fn provider(&self) -> &'static str {
+            "echo"
+        }
+        async fn handle(&self, request: HttpRequest) -> HttpResponse {
+            http::Response::builder()
+                .status(200)
+                .body(request.into_body())
+                .unwrap()
+        }
+        fn control(&self, command: Control) -> Result<serde_json::Value, ControlError> {
+            Err(ControlError::Unsupported {
+                provider: "echo",
+                command: command.name(),
+            })
+        }
+        fn pending(&self) -> Vec<PendingStepUp> {
+            Vec::new()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_short_body_gets_a_prompt_400() {
+        let server = serve(Arc::new(Echo), "127.0.0.1:0").await.unwrap();
+        let mut sock = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        sock.write_all(b"POST /v1/users HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"a\":1}")
+            .await
+            .unwrap();
+        let mut buf = vec![0u8; 1024];
+        let n = tokio::time::timeout(BODY_READ_TIMEOUT * 3, sock.read(&mut buf))
+            .await
+            .expect("the server hung on a short body")
+            .unwrap();
+        let head = String::from_utf8_lossy(&buf[..n]);
+        assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+        assert!(head.contains("\"message\""), "{head}");
+
+        // A whole request is answered by the model, over the socket and in-process alike.
+        let t = Transport::builder(server.base_url().clone())
+            .build()
+            .unwrap();
+        let resp = t
+            .send(req(&t, Method::POST, "/x"), Replay::Never)
+            .await
+            .unwrap();
+        assert_eq!(resp.body(), b"{}");
+        let direct = InProcess::new(Arc::new(Echo));
+        let resp = direct
+            .execute(
+                http::Request::post("http://e.invalid/")
+                    .body(b"hi".to_vec())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.body(), b"hi");
+    }
+}

@@ -1,0 +1,658 @@
+//! What every provider's emulator shares (feature `emulator`): the protocol-model trait, one
+//! control vocabulary, a bounded request log, an in-process [`HttpClient`] that calls a model
+//! with no socket, and a real-port HTTP server for tests (and the `oob-auth-emulator` binary)
+//! that need one.
+//!
+//! A provider's emulator is a [`Model`]: it takes an HTTP request of the provider's wire
+//! protocol and returns the response, takes [`Control`] commands (play the user, change the
+//! tenant, inject a fault, move the clock), and runs on an injected [`Clock`]. It has no socket
+//! code: [`InProcess`] and [`serve`] put it on the wire.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use auth_core::emulator::{Control, ControlError, Model, PendingStepUp, serve, InProcess};
+//! use auth_core::{HttpClient, HttpRequest, HttpResponse};
+//!
+//! /// A toy provider: GET /ping answers "pong".
+//! struct Toy;
+//!
+//! #[auth_core::async_trait]
+//! impl Model for Toy {
+//!     fn provider(&self) -> &'static str { "toy" }
+//!     async fn handle(&self, request: HttpRequest) -> HttpResponse {
+//!         let status = if request.uri().path() == "/ping" { 200 } else { 404 };
+//!         http::Response::builder().status(status).body(b"pong".to_vec()).unwrap()
+//!     }
+//!     fn control(&self, command: Control) -> Result<serde_json::Value, ControlError> {
+//!         Err(ControlError::Unsupported { provider: "toy", command: command.name() })
+//!     }
+//!     fn pending(&self) -> Vec<PendingStepUp> { Vec::new() }
+//! }
+//!
+//! // No socket:
+//! let client = InProcess::new(std::sync::Arc::new(Toy));
+//! let req = http::Request::get("http://toy.invalid/ping").body(Vec::new()).unwrap();
+//! assert_eq!(client.execute(req).await.unwrap().body(), b"pong");
+//!
+//! // A real port on loopback:
+//! let server = serve(std::sync::Arc::new(Toy), "127.0.0.1:0").await.unwrap();
+//! assert!(server.base_url().as_str().starts_with("http://127.0.0.1:"));
+//! # }
+//! ```
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::sync::lock;
+use crate::{BaseUrl, Clock, HttpClient, HttpRequest, HttpResponse, TransportError};
+
+/// A provider's protocol model: its wire protocol in, responses out, control commands, no
+/// sockets.
+#[async_trait]
+pub trait Model: Send + Sync + 'static {
+    /// The provider's name (`"launchkey"`, …), as in step-up handles.
+    fn provider(&self) -> &'static str;
+
+    /// Answers one request of the provider's wire protocol. Never panics on bad input: a
+    /// request the provider would refuse gets the provider's error response. It may wait (a
+    /// provider whose request blocks until the user answers).
+    async fn handle(&self, request: HttpRequest) -> HttpResponse;
+
+    /// Runs a control command; the answer is JSON (what was created, the log, …).
+    fn control(&self, command: Control) -> Result<serde_json::Value, ControlError>;
+
+    /// The step-ups waiting for the user, with the text the user would see.
+    fn pending(&self) -> Vec<PendingStepUp>;
+}
+
+/// The one control vocabulary of every emulator: a test in any language plays the user and
+/// the provider's back office with it (JSON: `{"command": "approve", "id": "…"}`).
+///
+/// A model answers the commands that make sense for its provider and
+/// [`ControlError::Unsupported`] for the rest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Control {
+    /// Creates a user (with provider-specific details: devices, phone, PIN, keys…).
+    AddUser {
+        /// The user's id at the provider.
+        user: String,
+        /// Provider-specific details.
+        #[serde(default)]
+        details: serde_json::Value,
+    },
+    /// The user approves the pending step-up `id`.
+    Approve {
+        /// The step-up's id (as in [`PendingStepUp::id`]).
+        id: String,
+    },
+    /// The user denies the pending step-up `id`.
+    Deny {
+        /// The step-up's id.
+        id: String,
+        /// The user says they did not start it.
+        #[serde(default)]
+        fraud: bool,
+        /// The reason the user picked, where the provider has reasons.
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// The step-up `id` runs out of time now.
+    Expire {
+        /// The step-up's id.
+        id: String,
+    },
+    /// The step-up `id` fails on the user's side (the factor cannot be used).
+    Fail {
+        /// The step-up's id.
+        id: String,
+        /// Why.
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// Replaces the provider's decision rules (Authsignal's tenant rules).
+    SetRules {
+        /// Provider-specific rules.
+        rules: serde_json::Value,
+    },
+    /// Rotates the provider's signing keys.
+    RotateKeys,
+    /// Makes the next matching requests fail.
+    InjectFault {
+        /// What to inject.
+        fault: Fault,
+    },
+    /// Moves the emulator's clock forward.
+    AdvanceClock {
+        /// How far, in seconds.
+        seconds: u64,
+    },
+    /// The most recent requests (method, path, status; never bodies).
+    ReadLog {
+        /// At most this many, newest last (default: all that are kept).
+        #[serde(default)]
+        limit: Option<usize>,
+    },
+    /// The pending step-ups (as [`Model::pending`]).
+    ListPending,
+    /// A provider-specific command (its own JSON shape).
+    Provider {
+        /// The command.
+        body: serde_json::Value,
+    },
+}
+
+impl Control {
+    /// The command's wire name (`"approve"`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Control::AddUser { .. } => "add_user",
+            Control::Approve { .. } => "approve",
+            Control::Deny { .. } => "deny",
+            Control::Expire { .. } => "expire",
+            Control::Fail { .. } => "fail",
+            Control::SetRules { .. } => "set_rules",
+            Control::RotateKeys => "rotate_keys",
+            Control::InjectFault { .. } => "inject_fault",
+            Control::AdvanceClock { .. } => "advance_clock",
+            Control::ReadLog { .. } => "read_log",
+            Control::ListPending => "list_pending",
+            Control::Provider { .. } => "provider",
+        }
+    }
+}
+
+/// A fault for the next requests that match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Fault {
+    /// Only requests whose path contains this (every request when absent).
+    #[serde(default)]
+    pub path_contains: Option<String>,
+    /// Answer with this status (e.g. 429, 503).
+    pub status: u16,
+    /// With this `Retry-After` (seconds).
+    #[serde(default)]
+    pub retry_after: Option<u64>,
+    /// For this many requests (default 1).
+    #[serde(default = "one")]
+    pub times: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A control command the model could not run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ControlError {
+    /// The provider has no such thing (`approve` on a provider without push…).
+    #[error("{provider} does not support `{command}`")]
+    Unsupported {
+        /// The provider.
+        provider: &'static str,
+        /// The command's wire name.
+        command: &'static str,
+    },
+    /// No step-up, user or key with that id.
+    #[error("no {what} `{id}`")]
+    NotFound {
+        /// What was looked for.
+        what: &'static str,
+        /// The id given.
+        id: String,
+    },
+    /// The command does not fit the current state (approving a settled step-up…).
+    #[error("{0}")]
+    Conflict(String),
+    /// The command's arguments are invalid.
+    #[error("invalid command: {0}")]
+    Invalid(String),
+}
+
+impl ControlError {
+    /// The HTTP status a control API answers this error with.
+    pub fn status(&self) -> u16 {
+        match self {
+            ControlError::Unsupported { .. } => 501,
+            ControlError::NotFound { .. } => 404,
+            ControlError::Conflict(_) => 409,
+            ControlError::Invalid(_) => 400,
+        }
+    }
+}
+
+/// A step-up waiting for the user, as the user's phone (or browser) would show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PendingStepUp {
+    /// The provider.
+    pub provider: String,
+    /// The id to approve or deny it with.
+    pub id: String,
+    /// The user it asks.
+    pub user: String,
+    /// The title the user sees.
+    pub title: String,
+    /// The text the user sees.
+    pub message: String,
+    /// When it was created.
+    pub created_at: SystemTime,
+    /// When it runs out, if it does.
+    pub expires_at: Option<SystemTime>,
+    /// A page the user answers on instead of the phone (a browser challenge), if any.
+    pub page: Option<String>,
+}
+
+impl PendingStepUp {
+    /// A pending step-up of `provider`.
+    pub fn new(
+        provider: &str,
+        id: impl Into<String>,
+        user: impl Into<String>,
+        message: impl Into<String>,
+        created_at: SystemTime,
+    ) -> Self {
+        PendingStepUp {
+            provider: provider.to_owned(),
+            id: id.into(),
+            user: user.into(),
+            title: String::new(),
+            message: message.into(),
+            created_at,
+            expires_at: None,
+            page: None,
+        }
+    }
+
+    /// Sets the title.
+    pub fn with_title(mut self, title: impl Into<String>) -> Self {
+        self.title = title.into();
+        self
+    }
+
+    /// Sets the expiry.
+    pub fn with_expiry(mut self, at: SystemTime) -> Self {
+        self.expires_at = Some(at);
+        self
+    }
+
+    /// Sets the page the user answers on.
+    pub fn with_page(mut self, page: impl Into<String>) -> Self {
+        self.page = Some(page.into());
+        self
+    }
+}
+
+/// One request, as the log keeps it: no headers, no bodies (they carry secrets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// When it arrived (emulator clock).
+    pub at: SystemTime,
+    /// The method.
+    pub method: String,
+    /// The path, query redacted.
+    pub path: String,
+    /// The status answered.
+    pub status: u16,
+}
+
+/// The default number of requests a [`RequestLog`] keeps.
+pub const DEFAULT_LOG_CAPACITY: usize = 1000;
+
+/// A bounded request log: the newest `capacity` entries, nothing more, ever.
+#[derive(Debug)]
+pub struct RequestLog {
+    capacity: usize,
+    entries: Mutex<VecDeque<LogEntry>>,
+}
+
+impl Default for RequestLog {
+    fn default() -> Self {
+        RequestLog::with_capacity(DEFAULT_LOG_CAPACITY)
+    }
+}
+
+impl RequestLog {
+    /// A log keeping at most `capacity` entries (at least one).
+    pub fn with_capacity(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        RequestLog {
+            capacity,
+            entries: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
+        }
+    }
+
+    /// Records a request and its status, dropping the oldest entry when full.
+    pub fn record(&self, at: SystemTime, method: &str, path_and_query: &str, status: u16) {
+        let mut entries = lock(&self.entries);
+        if entries.len() == self.capacity {
+            entries.pop_front();
+        }
+        entries.push_back(LogEntry {
+            at,
+            method: method.to_owned(),
+            path: crate::base_url::redact_url(path_and_query),
+            status,
+        });
+    }
+
+    /// The newest `limit` entries (all kept when `None`), oldest first.
+    pub fn recent(&self, limit: Option<usize>) -> Vec<LogEntry> {
+        let entries = lock(&self.entries);
+        let n = limit.unwrap_or(entries.len()).min(entries.len());
+        entries.iter().skip(entries.len() - n).cloned().collect()
+    }
+
+    /// How many entries are kept now.
+    pub fn len(&self) -> usize {
+        lock(&self.entries).len()
+    }
+
+    /// Whether the log is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The most entries it keeps.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+}
+
+/// Faults waiting for the next matching requests (the [`Control::InjectFault`] state every
+/// model can reuse).
+#[derive(Debug, Default)]
+pub struct Faults {
+    queue: Mutex<Vec<Fault>>,
+}
+
+impl Faults {
+    /// Adds a fault.
+    pub fn inject(&self, fault: Fault) {
+        if fault.times > 0 {
+            lock(&self.queue).push(fault);
+        }
+    }
+
+    /// The response for `path` if a fault matches it (using up one of its times).
+    pub fn take(&self, path: &str) -> Option<HttpResponse> {
+        let mut queue = lock(&self.queue);
+        let i = queue.iter().position(|f| {
+            f.path_contains
+                .as_deref()
+                .is_none_or(|needle| path.contains(needle))
+        })?;
+        let fault = queue.get_mut(i)?;
+        fault.times -= 1;
+        let (status, retry_after) = (fault.status, fault.retry_after);
+        if fault.times == 0 {
+            queue.remove(i);
+        }
+        let mut builder = http::Response::builder()
+            .status(status)
+            .header(http::header::CONTENT_TYPE, "application/json");
+        if let Some(secs) = retry_after {
+            builder = builder.header(http::header::RETRY_AFTER, secs.to_string());
+        }
+        builder
+            .body(br#"{"error":"injected fault","message":"injected fault"}"#.to_vec())
+            .ok()
+    }
+}
+
+/// A clock for emulator servers: real time plus an offset that [`Control::AdvanceClock`]
+/// moves; sleeps are real.
+#[derive(Debug, Clone, Default)]
+pub struct OffsetClock {
+    offset: Arc<Mutex<Duration>>,
+}
+
+impl OffsetClock {
+    /// Real time, no offset.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Moves this clock (and its clones) forward.
+    pub fn advance(&self, by: Duration) {
+        let mut offset = lock(&self.offset);
+        *offset = offset.saturating_add(by);
+    }
+}
+
+#[async_trait]
+impl Clock for OffsetClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now() + *lock(&self.offset)
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
+
+/// An [`HttpClient`] that hands each request straight to a model: no socket, no port.
+pub struct InProcess {
+    model: Arc<dyn Model>,
+}
+
+impl fmt::Debug for InProcess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InProcess")
+            .field("provider", &self.model.provider())
+            .finish()
+    }
+}
+
+impl InProcess {
+    /// A client for `model`.
+    pub fn new(model: Arc<dyn Model>) -> Self {
+        InProcess { model }
+    }
+}
+
+#[async_trait]
+impl HttpClient for InProcess {
+    async fn execute(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        Ok(self.model.handle(request).await)
+    }
+}
+
+/// How long the server waits for a request body to arrive whole before answering `400`: a
+/// body shorter than its `Content-Length` must not hang the client.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The largest request body the server reads (1 MiB).
+pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+
+/// A model served on a real loopback port, until dropped.
+pub struct Server {
+    addr: SocketAddr,
+    base: BaseUrl,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server").field("addr", &self.addr).finish()
+    }
+}
+
+impl Server {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://<addr>`.
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.base
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Serves `model` over HTTP/1.1 on `addr` (`"127.0.0.1:0"` picks a free port) until the
+/// returned [`Server`] is dropped.
+///
+/// Requests whose body is shorter than their `Content-Length`, or larger than
+/// [`MAX_REQUEST_BYTES`], get a prompt `400` / `413` instead of a hung connection.
+pub async fn serve(model: Arc<dyn Model>, addr: &str) -> std::io::Result<Server> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let base = BaseUrl::parse(&format!("http://{addr}"))
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let app = router(model);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(Server {
+        addr,
+        base,
+        shutdown: Some(tx),
+    })
+}
+
+/// An axum router answering every request with `model` (to mount under a prefix, or serve).
+pub fn router(model: Arc<dyn Model>) -> axum::Router {
+    axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let model = model.clone();
+        async move { answer(model.as_ref(), request).await }
+    })
+}
+
+async fn answer(model: &dyn Model, request: axum::extract::Request) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (parts, body) = request.into_parts();
+    let bytes = match tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        axum::body::to_bytes(body, MAX_REQUEST_BYTES),
+    )
+    .await
+    {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.to_string().contains("length limit"));
+            let status = if too_large { 413 } else { 400 };
+            return error_response(status, "the request body could not be read");
+        }
+        Err(_) => return error_response(400, "the request body did not arrive"),
+    };
+    let request = http::Request::from_parts(parts, bytes.to_vec());
+    let response = model.handle(request).await;
+    let (parts, body) = response.into_parts();
+    (parts, body).into_response()
+}
+
+fn error_response(status: u16, message: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let body = serde_json::json!({"error": "bad_request", "message": message}).to_string();
+    let status = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST);
+    (
+        status,
+        [(http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+/// A JSON response (for models).
+pub fn json_response(status: u16, body: &serde_json::Value) -> HttpResponse {
+    let mut response = http::Response::new(body.to_string().into_bytes());
+    *response.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_is_a_ring() {
+        let log = RequestLog::with_capacity(3);
+        for i in 0..10 {
+            log.record(
+                SystemTime::UNIX_EPOCH,
+                "GET",
+                &format!("/x/{i}?token=t"),
+                200,
+            );
+        }
+        assert_eq!(log.len(), 3);
+        let recent = log.recent(None);
+        assert_eq!(recent[0].path, "/x/7?token=[redacted]");
+        assert_eq!(log.recent(Some(1))[0].path, "/x/9?token=[redacted]");
+    }
+
+    #[test]
+    fn faults_are_used_up() {
+        let faults = Faults::default();
+        faults.inject(Fault {
+            path_contains: Some("/poll".into()),
+            status: 429,
+            retry_after: Some(3),
+            times: 2,
+        });
+        assert!(faults.take("/other").is_none());
+        let r = faults.take("/v1/poll").unwrap();
+        assert_eq!(r.status(), 429);
+        assert_eq!(r.headers()["retry-after"], "3");
+        assert!(faults.take("/v1/poll").is_some());
+        assert!(faults.take("/v1/poll").is_none());
+    }
+
+    #[test]
+    fn control_commands_are_json() {
+        let c: Control =
+            serde_json::from_str(r#"{"command":"deny","id":"r1","fraud":true}"#).unwrap();
+        assert_eq!(
+            c,
+            Control::Deny {
+                id: "r1".into(),
+                fraud: true,
+                reason: None
+            }
+        );
+        assert_eq!(c.name(), "deny");
+        let c: Control = serde_json::from_str(
+            r#"{"command":"inject_fault","fault":{"status":503,"path_contains":"/auths"}}"#,
+        )
+        .unwrap();
+        assert!(matches!(c, Control::InjectFault { fault } if fault.times == 1));
+        assert!(serde_json::from_str::<Control>(r#"{"command":"explode"}"#).is_err());
+    }
+
+    #[test]
+    fn the_offset_clock_moves() {
+        let c = OffsetClock::new();
+        let before = c.now();
+        c.advance(Duration::from_secs(3600));
+        assert!(c.now().duration_since(before).unwrap() >= Duration::from_secs(3600));
+    }
+}
