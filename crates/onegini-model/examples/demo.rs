@@ -42,7 +42,7 @@ fn client(
 
 fn server_says(server: &TokenServer, seen: &mut usize) {
     let events = server.events();
-    for e in &events[*seen..] {
+    for e in events.iter().skip(*seen) {
         println!("      [token server] {e}");
     }
     *seen = events.len();

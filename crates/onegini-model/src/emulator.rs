@@ -22,10 +22,15 @@
 //! The [`EmulatedBrowser`] plays the user's browser over real HTTP too: it reads each redirect
 //! (`auth_core::Transport::send_reading_redirect`, never followed automatically), refuses to
 //! leave the Token Server's origin, and hands the final redirect to the app's scheme back.
-//! Expired pending DCRs, login sessions, codes and access tokens are forgotten as time passes,
-//! so the model's memory stays bounded.
+//! What the model keeps per request is bounded: expired pending DCRs, login sessions, codes and
+//! access tokens are forgotten as time passes; revoked and rotated tokens are removed (a
+//! fingerprint token leaves at most one retired entry per registration, see the token
+//! endpoint); the event log and the request log are ring buffers of [`LOG_CAPACITY`] entries,
+//! each request kept to at most [`LOGGED_REQUEST_LIMIT`] bytes. What stays is registration
+//! state: IdP users, clients (one per DCR) and the live refresh tokens of registered profiles.
+//! [`TokenServer::record_counts`] shows the sizes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
@@ -218,6 +223,54 @@ struct IdpUser {
     user_id: String,
 }
 
+/// How many entries the event log and the request log keep (the oldest are dropped).
+pub const LOG_CAPACITY: usize = 512;
+
+/// How much of one request (method, URL and body) the request log keeps, in bytes.
+pub const LOGGED_REQUEST_LIMIT: usize = 4096;
+
+/// How many records of each kind the Token Server model holds right now (see
+/// [`TokenServer::record_counts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct RecordCounts {
+    /// Pending DCR registrations (until answered or expired).
+    pub pending_dcr: usize,
+    /// Login sessions of authorization requests (until consent or expiry).
+    pub login_sessions: usize,
+    /// Authorization codes (until expiry; used ones too, so reuse is recognised).
+    pub codes: usize,
+    /// Live refresh tokens (PIN and fingerprint).
+    pub refresh_tokens: usize,
+    /// Retired fingerprint tokens remembered (at most one per registration).
+    pub retired_fingerprints: usize,
+    /// Live access tokens.
+    pub access_tokens: usize,
+    /// Registered clients.
+    pub clients: usize,
+    /// Entries in the event log (at most [`LOG_CAPACITY`]).
+    pub events: usize,
+    /// Entries in the request log (at most [`LOG_CAPACITY`]).
+    pub requests: usize,
+}
+
+/// A ring buffer of text entries: the newest [`LOG_CAPACITY`].
+#[derive(Default)]
+struct Log(VecDeque<String>);
+
+impl Log {
+    fn push(&mut self, entry: String) {
+        if self.0.len() == LOG_CAPACITY {
+            self.0.pop_front();
+        }
+        self.0.push_back(entry);
+    }
+
+    fn to_vec(&self) -> Vec<String> {
+        self.0.iter().cloned().collect()
+    }
+}
+
 struct State {
     app: AppConfig,
     users: HashMap<String, IdpUser>,
@@ -228,12 +281,31 @@ struct State {
     refresh_tokens: HashMap<String, RefreshRecord>,
     retired_fingerprints: HashMap<String, RetiredFingerprint>,
     access_tokens: HashMap<String, AccessRecord>,
-    events: Vec<String>,
+    events: Log,
+    requests: Log,
 }
 
 impl State {
     fn event(&mut self, text: String) {
         self.events.push(text);
+    }
+
+    /// Logs a request: method, URL and body, cut to [`LOGGED_REQUEST_LIMIT`] bytes.
+    fn log_request(&mut self, request: &wiremock::Request) {
+        let mut entry = format!(
+            "{} {} {}",
+            request.method,
+            request.url,
+            String::from_utf8_lossy(&request.body)
+        );
+        if entry.len() > LOGGED_REQUEST_LIMIT {
+            let mut cut = LOGGED_REQUEST_LIMIT;
+            while !entry.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            entry.truncate(cut);
+        }
+        self.requests.push(entry);
     }
 
     fn user_name(&self, user_id: &str) -> String {
@@ -335,9 +407,14 @@ impl TokenServer {
             refresh_tokens: HashMap::new(),
             retired_fingerprints: HashMap::new(),
             access_tokens: HashMap::new(),
-            events: Vec::new(),
+            events: Log::default(),
+            requests: Log::default(),
         }));
-        let server = MockServer::start().await;
+        // The model keeps its own bounded request log; wiremock would keep every request.
+        let server = MockServer::builder()
+            .disable_request_recording()
+            .start()
+            .await;
         Mock::given(wiremock::matchers::any())
             .respond_with(Router {
                 state: state.clone(),
@@ -498,28 +575,34 @@ impl TokenServer {
             .count()
     }
 
-    /// The server's event log (what happened, in order; never a secret).
+    /// The server's event log (what happened, in order; never a secret): the newest
+    /// [`LOG_CAPACITY`] events.
     pub fn events(&self) -> Vec<String> {
-        self.lock().events.clone()
+        self.lock().events.to_vec()
     }
 
-    /// Every request body the server received, as text (for checks such as "the PIN never
-    /// went over the wire").
-    pub async fn received_bodies(&self) -> Vec<String> {
-        self.server
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .map(|r| {
-                format!(
-                    "{} {} {}",
-                    r.method,
-                    r.url,
-                    String::from_utf8_lossy(&r.body)
-                )
-            })
-            .collect()
+    /// The newest [`LOG_CAPACITY`] requests the server received, as `METHOD URL BODY` text
+    /// (each cut to [`LOGGED_REQUEST_LIMIT`] bytes), for checks such as "the PIN never went
+    /// over the wire". Bodies carry tokens: a test facility, never logged.
+    pub fn received_bodies(&self) -> Vec<String> {
+        self.lock().requests.to_vec()
+    }
+
+    /// How many records of each kind the model holds now (expired ones are forgotten at the
+    /// next request).
+    pub fn record_counts(&self) -> RecordCounts {
+        let s = self.lock();
+        RecordCounts {
+            pending_dcr: s.pending_dcr.len(),
+            login_sessions: s.sessions.len(),
+            codes: s.codes.len(),
+            refresh_tokens: s.refresh_tokens.len(),
+            retired_fingerprints: s.retired_fingerprints.len(),
+            access_tokens: s.access_tokens.len(),
+            clients: s.clients.len(),
+            events: s.events.0.len(),
+            requests: s.requests.0.len(),
+        }
     }
 
     /// An emulated browser that logs in as `username` at the IdP and answers the consent.
@@ -602,6 +685,7 @@ impl Respond for Router {
     fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
         let now = self.clock.now();
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.log_request(request);
         s.forget_expired(now);
         let path = request.url.path().to_owned();
         match (&request.method, path.as_str()) {

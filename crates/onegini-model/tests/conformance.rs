@@ -689,7 +689,7 @@ async fn the_pin_never_goes_over_the_wire() {
         .authenticate_user(&profile, &ScriptedUser::typing(["88888", PIN]), None)
         .await
         .unwrap();
-    let bodies = w.server.received_bodies().await;
+    let bodies = w.server.received_bodies();
     assert!(
         bodies
             .iter()
@@ -701,12 +701,11 @@ async fn the_pin_never_goes_over_the_wire() {
 }
 
 /// Form fields of every request body the server received, as (method+path, fields).
-async fn received_forms(
+fn received_forms(
     server: &onegini_model::emulator::TokenServer,
 ) -> Vec<std::collections::HashMap<String, String>> {
     server
         .received_bodies()
-        .await
         .iter()
         .filter_map(|line| line.splitn(3, ' ').nth(2).map(str::to_owned))
         .map(|body| {
@@ -781,7 +780,7 @@ async fn no_pin_token_or_client_secret_in_debug_output() {
         )
         .await
         .unwrap();
-    let forms = received_forms(&w.server).await;
+    let forms = received_forms(&w.server);
     let access_tokens: Vec<String> = forms
         .iter()
         .filter(|f| f.get("token_type_hint").map(String::as_str) == Some("access_token"))

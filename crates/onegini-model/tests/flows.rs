@@ -1473,7 +1473,7 @@ async fn the_emulated_browser_stays_on_the_token_server() {
         );
     }
     assert!(browser.trail().iter().all(|t| t.starts_with("GET ")));
-    assert!(w.server.received_bodies().await.is_empty());
+    assert!(w.server.received_bodies().is_empty());
 }
 
 #[tokio::test]
@@ -1498,4 +1498,107 @@ async fn logout_or_deregistration_against_a_deleted_client_reports_device_deregi
     assert_eq!(err.code(), 9002, "{err}");
     assert!(!w.client.is_user_registered(&bob).unwrap());
     assert_eq!(w.client.client_id().unwrap(), None);
+}
+
+#[tokio::test]
+async fn the_token_server_model_keeps_a_bounded_record_of_requests() {
+    use onegini_model::emulator::{LOG_CAPACITY, LOGGED_REQUEST_LIMIT};
+    let w = World::new().await;
+    let (profile, _) = w.register("alice").await;
+    w.client.register_fingerprint().await.unwrap();
+    // Many logins and fingerprint re-registrations: every rotated refresh token and every
+    // replaced access token is dropped, a fingerprint leaves one retired entry at most.
+    for _ in 0..40 {
+        w.client
+            .authenticate_user(&profile, &ScriptedUser::typing([PIN]), None)
+            .await
+            .unwrap();
+        w.client
+            .deregister_authenticator(&profile, Authenticator::Fingerprint)
+            .await
+            .unwrap();
+        w.client.register_fingerprint().await.unwrap();
+    }
+    let c = w.server.record_counts();
+    assert_eq!(
+        (c.refresh_tokens, c.retired_fingerprints, c.access_tokens),
+        (2, 1, 1),
+        "{c:?}"
+    );
+
+    // A flood of DCR round 1 requests (a pending registration and an event each), login
+    // sessions and unused codes.
+    let base = w.server.uri();
+    let flood = LOG_CAPACITY + 100;
+    for i in 0..flood {
+        let body = serde_json::json!({
+            "application_identifier": APP, "application_platform": PLATFORM,
+            "application_version": VERSION, "device_name": format!("flood-{i}."),
+        });
+        let (status, _) = post(
+            format!("{base}{}", wire::DCR_PATH),
+            "application/json",
+            body.to_string(),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    let (client_id, _) = credentials(&w.storage);
+    let authorize = Url::parse(&format!(
+        "{base}/oauth/v1/authorize?response_type=code&client_id={client_id}&redirect_uri={REDIRECT}"
+    ))
+    .unwrap();
+    for _ in 0..3 {
+        let back = w.browser("alice").run(&authorize).await.unwrap();
+        assert!(back.query_pairs().any(|(k, _)| k == "code"), "{back}");
+    }
+    for _ in 0..50 {
+        let request = http::Request::get(authorize.as_str())
+            .body(Vec::new())
+            .unwrap();
+        assert_eq!(http().execute(request).await.unwrap().status(), 302);
+    }
+    let (status, _) = post(
+        format!("{base}{}", wire::TOKEN_PATH),
+        "application/x-www-form-urlencoded",
+        "x".repeat(100_000),
+        None,
+    )
+    .await;
+    assert_eq!(status, 401);
+
+    let c = w.server.record_counts();
+    assert_eq!(c.pending_dcr, flood);
+    assert_eq!(c.login_sessions, 50);
+    assert!(c.codes >= 3, "{c:?}");
+    // The logs keep the newest entries only, each request cut to the limit.
+    assert_eq!((c.events, c.requests), (LOG_CAPACITY, LOG_CAPACITY));
+    assert_eq!(w.server.events().len(), LOG_CAPACITY);
+    let requests = w.server.received_bodies();
+    assert_eq!(requests.len(), LOG_CAPACITY);
+    assert!(requests.iter().all(|r| r.len() <= LOGGED_REQUEST_LIMIT));
+    assert!(requests.last().unwrap().starts_with("POST "));
+    assert!(!requests.iter().any(|r| r.contains("flood-0.")));
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.contains(&format!("flood-{}.", flood - 1)))
+    );
+
+    // Time passes: every pending DCR, session, code and access token is forgotten at the next
+    // request; registration state (client, live refresh tokens) stays.
+    w.server_clock.advance(Duration::from_secs(1000));
+    let (status, _) = post(format!("{base}/nothing"), "text/plain", String::new(), None).await;
+    assert_eq!(status, 404);
+    let c = w.server.record_counts();
+    assert_eq!(
+        (c.pending_dcr, c.login_sessions, c.codes, c.access_tokens),
+        (0, 0, 0, 0),
+        "{c:?}"
+    );
+    assert_eq!(
+        (c.clients, c.refresh_tokens, c.retired_fingerprints),
+        (1, 2, 1)
+    );
 }
