@@ -130,6 +130,20 @@ async fn model_responses() -> Vec<Recorded> {
         .authenticate_user(&profile, &ScriptedUser::typing([OTHER_PIN, PIN]), None)
         .await
         .unwrap();
+    // A fingerprint token revoked on its own: `authenticator_deregistered`.
+    w.server.revoke_fingerprint_tokens("alice");
+    let err = client
+        .authenticate_user_with(
+            &profile,
+            onegini_model::Authenticator::Fingerprint,
+            &ScriptedUser::default(),
+            Some(&onegini_model::testing::ScriptedFingerprint::scanning([
+                onegini_model::FingerprintScan::Match,
+            ])),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 9022);
     // Attempts exhausted: `user_deregistered`.
     let err = client
         .authenticate_user(
