@@ -28,7 +28,11 @@ pub const X_SAME_DOMAIN: HeaderName = HeaderName::from_static("x-same-domain");
 
 /// How long polling waits after a 429 that carried no `Retry-After` (the same rule in every
 /// provider crate).
-pub const RATE_LIMITED_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+pub const RATE_LIMIT_BACKOFF: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The longest `Retry-After` an [`Error::RateLimited`] reports (a larger or far-future value is
+/// clamped to it).
+pub const MAX_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// The longest user name, password or OTP accepted before sending (a guard against mistakes,
 /// not an Airlock rule).
@@ -452,7 +456,8 @@ impl Flow {
         }
         if status == 429 {
             let retry_after =
-                auth_core::retry::retry_after(response.headers(), transport.clock().now());
+                auth_core::retry::retry_after(response.headers(), transport.clock().now())
+                    .map(|d| d.min(MAX_RETRY_AFTER));
             return Err(Error::RateLimited { retry_after });
         }
         let body = response.into_body();
@@ -618,7 +623,8 @@ impl Flow {
     /// code, `Ready` with the step response otherwise (the next step, or done).
     ///
     /// A 429 that outlasts the transport's retries is no answer: still `Pending`, with the
-    /// server's `Retry-After` (or [`RATE_LIMITED_WAIT`]) as the wait before the next poll, so
+    /// server's `Retry-After` (at most [`MAX_RETRY_AFTER`]; `0` gives no hint, so the poll
+    /// interval applies) or else [`RATE_LIMIT_BACKOFF`] as the wait before the next poll, so
     /// [`Flow::wait`] keeps going until its deadline. Errors end polling: [`Error::Rejected`],
     /// [`Error::TimedOut`], any other error document.
     pub async fn poll(&self) -> Result<PollStatus<StepResponse>, Error> {
@@ -631,7 +637,7 @@ impl Flow {
             Err(Error::RateLimited { retry_after }) => {
                 tracing::debug!(?retry_after, "status poll rate limited; still pending");
                 return Ok(PollStatus::Pending {
-                    retry_after: Some(retry_after.unwrap_or(RATE_LIMITED_WAIT)),
+                    retry_after: rate_limited_poll_hint(retry_after),
                 });
             }
             Err(e) => return Err(e),
@@ -762,6 +768,17 @@ impl Flow {
             Err(e) if matches!(e.code(), Some(ErrorCode::UnexpectedCall)) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// The poll hint for a 429: the server's `Retry-After` as it is (`Retry-After: 0` gives no
+/// hint, so the poll interval applies and the loop never spins); without one,
+/// [`RATE_LIMIT_BACKOFF`].
+fn rate_limited_poll_hint(retry_after: Option<std::time::Duration>) -> Option<std::time::Duration> {
+    match retry_after {
+        Some(d) if d.is_zero() => None,
+        Some(d) => Some(d),
+        None => Some(RATE_LIMIT_BACKOFF),
     }
 }
 

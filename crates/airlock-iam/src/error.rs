@@ -92,13 +92,14 @@ pub enum Error {
     /// HTTP 429, after the transport's retries were spent: the server (or the gateway in front
     /// of it) asks the client to slow down. Polling does not fail on it: [`Flow::poll`] and the
     /// step-up's `check` stay pending and ask again after `retry_after` (or
-    /// [`RATE_LIMITED_WAIT`]), until their deadline.
+    /// [`RATE_LIMIT_BACKOFF`]), until their deadline.
     ///
     /// [`Flow::poll`]: crate::Flow::poll
-    /// [`RATE_LIMITED_WAIT`]: crate::client::RATE_LIMITED_WAIT
+    /// [`RATE_LIMIT_BACKOFF`]: crate::client::RATE_LIMIT_BACKOFF
     #[error("rate limited by the server{}", retry_note(.retry_after))]
     RateLimited {
-        /// The `Retry-After` hint, when the answer had one.
+        /// The `Retry-After` hint, when the answer had one (at most
+        /// [`MAX_RETRY_AFTER`](crate::client::MAX_RETRY_AFTER)).
         retry_after: Option<Duration>,
     },
     /// A non-2xx answer that is not a JSON:API error document (e.g. a gateway's HTML page).

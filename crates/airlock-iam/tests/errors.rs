@@ -209,8 +209,8 @@ fn no_secret_in_debug() {
 }
 
 /// A Loginapp whose application access starts a One-Touch step and whose status poll answers
-/// 429 (with `Retry-After: 7` when `hint`), every time.
-async fn rate_limited_loginapp(hint: bool) -> MockServer {
+/// 429 (with this `Retry-After`, if any), every time.
+async fn rate_limited_loginapp(hint: Option<&str>) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(path(
         "/rest/public/authentication/applications/ebanking/access/",
@@ -222,8 +222,8 @@ async fn rate_limited_loginapp(hint: bool) -> MockServer {
     .mount(&server)
     .await;
     let mut limited = ResponseTemplate::new(429).set_body_string("slow down");
-    if hint {
-        limited = limited.insert_header("Retry-After", "7");
+    if let Some(hint) = hint {
+        limited = limited.insert_header("Retry-After", hint);
     }
     Mock::given(path("/rest/public/authentication/airlock-2fa/status/poll/"))
         .respond_with(limited)
@@ -241,7 +241,14 @@ fn polls(requests: &[wiremock::Request]) -> usize {
 
 #[tokio::test]
 async fn rate_limited_poll_stays_pending_with_the_hint() {
-    for (hint, want) in [(true, 7), (false, 5)] {
+    // The rule of every provider crate: the server's hint as it is (at most an hour), none for
+    // `Retry-After: 0` (the poll interval applies), 5 s without a header.
+    for (hint, want) in [
+        (Some("7"), Some(7)),
+        (None, Some(5)),
+        (Some("0"), None),
+        (Some("99999999999"), Some(3600)),
+    ] {
         let server = rate_limited_loginapp(hint).await;
         let clock = auth_core::FakeClock::at_unix(1_800_000_000);
         let client = AirlockClient::builder(&server.uri())
@@ -251,16 +258,19 @@ async fn rate_limited_poll_stays_pending_with_the_hint() {
         let flow = client.flow();
         match flow.poll().await.unwrap() {
             auth_core::PollStatus::Pending { retry_after } => {
-                assert_eq!(retry_after, Some(Duration::from_secs(want)));
+                assert_eq!(retry_after, want.map(Duration::from_secs), "{hint:?}");
             }
             other => panic!("{other:?}"),
         }
-        // The transport's retries were spent first (the poll is safe to repeat).
+        // The transport's retries were spent first (the poll is safe to repeat); a pause past
+        // the request's own timeout is not waited for.
         let sent = polls(&server.received_requests().await.unwrap());
-        assert_eq!(
-            sent,
-            auth_core::RetryPolicy::default().max_attempts as usize
-        );
+        let attempts = auth_core::RetryPolicy::default().max_attempts as usize;
+        if want.is_some_and(|s| s > 60) {
+            assert_eq!(sent, 1, "{hint:?}");
+        } else {
+            assert_eq!(sent, attempts, "{hint:?}");
+        }
         // Past its deadline, waiting ends as the client's own timeout, not as a failure.
         let err = flow
             .wait_with(
@@ -276,7 +286,7 @@ async fn rate_limited_poll_stays_pending_with_the_hint() {
 #[tokio::test]
 async fn rate_limited_step_up_stays_pending_until_the_deadline() {
     use auth_core::{PollStatus, StepUp, StepUpOutcome, StepUpRequest};
-    let server = rate_limited_loginapp(true).await;
+    let server = rate_limited_loginapp(Some("7")).await;
     let clock = auth_core::FakeClock::at_unix(1_800_000_000);
     let client = AirlockClient::builder(&server.uri())
         .clock(std::sync::Arc::new(clock.clone()))
