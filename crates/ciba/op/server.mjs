@@ -144,6 +144,16 @@ function makeProvider(issuer) {
     claims: { openid: ['sub'], profile: ['name'], email: ['email'] },
     scopes: ['openid', 'profile', 'email', 'offline_access'],
     issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // TEST ONLY: the tests' notification endpoint listens on loopback, which oidc-provider's
+    // SSRF protection (rightly) refuses to call; drop that protection for loopback URLs only.
+    fetch(url, options) {
+      const { hostname } = new URL(url);
+      if (['127.0.0.1', 'localhost', '[::1]'].includes(hostname)) {
+        const { dispatcher, ...rest } = options;
+        return globalThis.fetch(url, rest);
+      }
+      return globalThis.fetch(url, options);
+    },
     features: {
       devInteractions: { enabled: false },
       requestObjects: { enabled: true },
@@ -277,7 +287,10 @@ async function control(req, res, url) {
 const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://127.0.0.1');
   if (url.pathname.startsWith('/test/')) {
-    control(req, res, url).catch((err) => json(res, 500, { error: String(err?.message ?? err) }));
+    control(req, res, url).catch((err) => {
+      const cause = err?.cause ? `: ${err.cause.code ?? ''} ${err.cause.message ?? err.cause}` : '';
+      json(res, 500, { error: `${err?.message ?? err}${cause}` });
+    });
     return;
   }
   if (url.pathname === '/jwks') stats.jwks_fetches += 1;
@@ -289,6 +302,11 @@ server.listen(port, '127.0.0.1', () => {
   provider = makeProvider(issuer);
   handler = provider.callback();
   process.stdout.write(`issuer=${issuer}\n`);
+  // stdout carries only that line: everything else (oidc-provider's notices included) goes
+  // to stderr, and a closed stdout is not an error.
+  console.log = console.error;
+  console.info = console.error;
+  process.stdout.on('error', () => {});
 });
 
 function stop() {
