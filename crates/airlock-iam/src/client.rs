@@ -718,14 +718,16 @@ impl Flow {
     }
 
     /// `POST .../airlock-2fa/qr-code/retrieve/` (path and attribute unconfirmed): the QR code
-    /// to show for the online QR factor; then [`Flow::wait`].
+    /// of the step the flow is at — offline QR after [`Flow::switch_to_offline`] (scan it with
+    /// the token, then [`Flow::check_passcode`]), or online QR (then [`Flow::wait`]).
+    ///
+    /// The answer names no next step, so the flow's state stays as the server left it: at the
+    /// OTP step after the offline switch a poll would be an `UNEXPECTED_CALL`.
     pub async fn retrieve_qr_code(&self) -> Result<QrCode, Error> {
         let what = "QR code";
         let endpoint = self.client.inner.endpoints.qr_code_retrieve.clone();
         let (_, body) = self.send(Self::post(what, &endpoint, None)).await?;
-        let qr = QrCode::from_json(&body)?;
-        self.lock().state = FlowState::Next(NextAuthStep::Airlock2faPollingRequired);
-        Ok(qr)
+        QrCode::from_json(&body)
     }
 
     /// `POST public/authentication/password/change/` `{"oldPassword"?, "newPassword"}` (path,

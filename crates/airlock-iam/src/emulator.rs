@@ -9,10 +9,11 @@
 //! **Everything Airlock does not document is a model choice of this emulator, not Airlock
 //! behaviour** (spec §8.2): the cookie name, the codes for rejected / timed-out 2FA and for a
 //! missing CSRF header, the offline switch / passcode / QR / device-select / password-change /
-//! logout paths, the step codes [`codes::AIRLOCK_2FA_OTP_REQUIRED`],
-//! [`codes::AIRLOCK_2FA_QR_CODE_RETRIEVAL_REQUIRED`] and [`codes::PASSWORD_CHANGE_REQUIRED`],
-//! the device list's resource type, and the passcode generator (a random 6-digit code per user
-//! and 30-second window, not TOTP).
+//! logout paths, the step codes [`codes::AIRLOCK_2FA_OTP_REQUIRED`] and
+//! [`codes::PASSWORD_CHANGE_REQUIRED`], where a QR code is offered (the `qrCode` attribute of
+//! the step that shows it, and `qr-code/retrieve/` while at that step, which fetches it again
+//! and leaves the flow where it is), the device list's resource type, and the passcode
+//! generator (a random 6-digit code per user and 30-second window, not TOTP).
 //!
 //! Default users (spec §8.2, plus one per further variant), all with password `password1`:
 //!
@@ -22,8 +23,8 @@
 //! | `alice` | One-Touch, one device (offline passcode available) |
 //! | `bob` | One-Touch, two devices (device choice) |
 //! | `carol` | generic OTP (`OTP_REQUIRED`) |
-//! | `dave` | online QR |
-//! | `erin` | One-Touch with offline QR |
+//! | `dave` | online QR (`AIRLOCK_2FA_POLLING_REQUIRED` with a `qrCode` to scan, then polling) |
+//! | `erin` | One-Touch with offline QR (the offline switch answers `AIRLOCK_2FA_OTP_REQUIRED` with a `qrCode`) |
 //! | `frank` | password only, then `TERMS_OF_SERVICES_ACCEPTANCE_REQUIRED` (a step the client does not know) |
 //! | `grace` | mandatory password change, then mobile-only |
 //! | `locked` | locked (`USER_LOCKED`) |
@@ -46,9 +47,6 @@ use crate::timestamp::Timestamp;
 pub mod codes {
     /// Step after the offline switch: type the passcode (model choice).
     pub const AIRLOCK_2FA_OTP_REQUIRED: &str = "AIRLOCK_2FA_OTP_REQUIRED";
-    /// Step for online QR users: retrieve the QR code, then poll (model choice).
-    pub const AIRLOCK_2FA_QR_CODE_RETRIEVAL_REQUIRED: &str =
-        "AIRLOCK_2FA_QR_CODE_RETRIEVAL_REQUIRED";
     /// Mandatory password change step (model choice; the step is documented, its code not).
     pub const PASSWORD_CHANGE_REQUIRED: &str = "PASSWORD_CHANGE_REQUIRED";
     /// A password that violates the policy on change (model choice).
@@ -80,7 +78,8 @@ pub enum SecondFactor {
     MobileOnly,
     /// Airlock 2FA One-Touch; with several devices, device choice first.
     OneTouch,
-    /// Airlock 2FA online QR: retrieve the QR code, scan and approve, poll.
+    /// Airlock 2FA online QR: the password step's answer carries the QR code to scan
+    /// (`AIRLOCK_2FA_POLLING_REQUIRED` + `qrCode`); the app approves; the client polls.
     OnlineQr,
 }
 
@@ -206,9 +205,13 @@ enum Stage {
     Polling {
         token: String,
         offline_allowed: bool,
+        /// The QR code shown at this step (online QR), if any.
+        qr: Option<String>,
     },
-    QrRetrieve,
-    OfflineOtp,
+    OfflineOtp {
+        /// The QR code shown at this step (offline QR), if any.
+        qr: Option<String>,
+    },
     Extra(String),
     Done,
 }
@@ -227,8 +230,7 @@ impl Stage {
                     ..
                 } => "AIRLOCK_2FA_POLLING_OR_OFFLINE_REQUIRED",
                 Stage::Polling { .. } => "AIRLOCK_2FA_POLLING_REQUIRED",
-                Stage::QrRetrieve => codes::AIRLOCK_2FA_QR_CODE_RETRIEVAL_REQUIRED,
-                Stage::OfflineOtp => codes::AIRLOCK_2FA_OTP_REQUIRED,
+                Stage::OfflineOtp { .. } => codes::AIRLOCK_2FA_OTP_REQUIRED,
                 Stage::Extra(code) => return Some(code.clone()),
                 Stage::Done => return None,
             }
@@ -758,6 +760,11 @@ impl State {
         if let Some(code) = session.stage.code() {
             attributes.insert("nextAuthStep".into(), code.into());
         }
+        if let Stage::Polling { qr: Some(qr), .. } | Stage::OfflineOtp { qr: Some(qr) } =
+            &session.stage
+        {
+            attributes.insert("qrCode".into(), qr.clone().into());
+        }
         Reply {
             status: 200,
             body: json!({
@@ -998,7 +1005,14 @@ impl State {
             SecondFactor::None => Stage::Done,
             SecondFactor::Otp => Stage::Otp,
             SecondFactor::MobileOnly => Stage::MobileOnlyRetrieve,
-            SecondFactor::OnlineQr => Stage::QrRetrieve,
+            SecondFactor::OnlineQr => {
+                let token = self.new_challenge(&user.username, "AIRLOCK_2FA_POLLING_REQUIRED");
+                Stage::Polling {
+                    qr: Some(qr_data_uri("online", &token)),
+                    token,
+                    offline_allowed: false,
+                }
+            }
             SecondFactor::OneTouch => {
                 if device.is_none() && user.devices.len() > 1 && !self.push_to_all {
                     return Stage::DeviceChoice;
@@ -1015,6 +1029,7 @@ impl State {
                 Stage::Polling {
                     token,
                     offline_allowed: true,
+                    qr: None,
                 }
             }
         }
@@ -1059,12 +1074,12 @@ impl State {
     }
 
     fn otp_check(&mut self, s: &mut Session, request: &Request, airlock_2fa: bool) -> Reply {
-        let expected_stage = if airlock_2fa {
-            Stage::OfflineOtp
+        let at_step = if airlock_2fa {
+            matches!(s.stage, Stage::OfflineOtp { .. })
         } else {
-            Stage::Otp
+            s.stage == Stage::Otp
         };
-        if s.stage != expected_stage {
+        if !at_step {
             return self.unexpected(s);
         }
         let Some(username) = s.user.clone() else {
@@ -1108,6 +1123,7 @@ impl State {
         s.stage = Stage::Polling {
             token,
             offline_allowed: false,
+            qr: None,
         };
         let mut rng = fastrand::Rng::new();
         Reply {
@@ -1225,40 +1241,30 @@ impl State {
         let Stage::Polling {
             token,
             offline_allowed: true,
+            ..
         } = s.stage.clone()
         else {
             return self.unexpected(s);
         };
         self.challenges.remove(&token);
-        s.stage = Stage::OfflineOtp;
-        let mut reply = self.session_doc(s);
         let offline_qr = s
             .user
             .as_ref()
             .and_then(|u| self.users.get(u))
             .is_some_and(|u| u.offline_qr);
-        if offline_qr
-            && let Some(attrs) = reply
-                .body
-                .pointer_mut("/data/attributes")
-                .and_then(Value::as_object_mut)
-        {
-            attrs.insert("qrCode".into(), qr_data_uri("offline", &token).into());
-        }
-        reply
+        s.stage = Stage::OfflineOtp {
+            qr: offline_qr.then(|| qr_data_uri("offline", &token)),
+        };
+        self.session_doc(s)
     }
 
+    /// `qr-code/retrieve/`: the QR code of the step the flow is at (online QR while polling,
+    /// offline QR at the OTP step after the switch), fetched again. The answer names no next
+    /// step and the flow stays where it is (model choice).
     fn qr(&mut self, s: &mut Session) -> Reply {
-        if s.stage != Stage::QrRetrieve {
-            return self.unexpected(s);
-        }
-        let Some(username) = s.user.clone() else {
-            return self.unexpected(s);
-        };
-        let token = self.new_challenge(&username, "AIRLOCK_2FA_POLLING_REQUIRED");
-        s.stage = Stage::Polling {
-            token: token.clone(),
-            offline_allowed: false,
+        let qr = match &s.stage {
+            Stage::Polling { qr: Some(qr), .. } | Stage::OfflineOtp { qr: Some(qr) } => qr.clone(),
+            _ => return self.unexpected(s),
         };
         let mut rng = fastrand::Rng::new();
         Reply {
@@ -1266,7 +1272,7 @@ impl State {
             body: json!({"meta": self.meta(), "data": {
                 "type": "authentication.airlock-2fa.qr-code",
                 "id": random_digits(&mut rng, 18),
-                "attributes": {"qrCode": qr_data_uri("online", &token)},
+                "attributes": {"qrCode": qr},
             }}),
             set_cookie: None,
         }

@@ -65,7 +65,8 @@
 //! | `AIRLOCK_2FA_DEVICE_CHOICE_REQUIRED` | [`Flow::retrieve_devices`], [`Flow::select_device`] |
 //! | `AIRLOCK_2FA_MOBILE_ONLY_CHALLENGE_RETRIEVAL_REQUIRED` | [`Flow::retrieve_mobile_only_challenge`], [`Flow::wait`] |
 //! | `OTP_REQUIRED`, `MTAN_OTP_REQUIRED` | [`Flow::check_otp`] |
-//! | online QR (code unconfirmed) | [`Flow::retrieve_qr_code`], [`Flow::wait`] |
+//! | offline QR, after [`Flow::switch_to_offline`] (the step's `qrCode`; code unconfirmed) | [`Flow::retrieve_qr_code`] to fetch it again, [`Flow::check_passcode`] |
+//! | online QR (a polling step with a `qrCode`; unconfirmed) | [`Flow::wait`] ([`Flow::retrieve_qr_code`] fetches the code again) |
 //! | mandatory password change (code unconfirmed) | [`Flow::change_password`] |
 //! | anything else | [`NextAuthStep::Other`]: read [`StepResponse::attributes`], drive it yourself |
 //!
@@ -98,11 +99,12 @@
 //!   [`Endpoints`], each overridable; the trailing-slash form is sent. A device id may not be
 //!   `.`/`..` ([`DeviceId`]), so it can never re-target the selection call.
 //! - **Step codes** (§5.1, §9 #4, #5): [`NextAuthStep`] has only the documented/observed codes;
-//!   everything else (including the emulator's `AIRLOCK_2FA_OTP_REQUIRED`,
-//!   `AIRLOCK_2FA_QR_CODE_RETRIEVAL_REQUIRED`, `PASSWORD_CHANGE_REQUIRED`) is
-//!   [`NextAuthStep::Other`], with the raw attributes in [`StepResponse::attributes`]. Both
-//!   polling codes mean "poll again" in every flow. After a challenge or QR retrieval (documents
-//!   without `nextAuthStep`) the flow's state is set to `AIRLOCK_2FA_POLLING_REQUIRED`.
+//!   everything else (including the emulator's `AIRLOCK_2FA_OTP_REQUIRED` and
+//!   `PASSWORD_CHANGE_REQUIRED`) is [`NextAuthStep::Other`], with the raw attributes in
+//!   [`StepResponse::attributes`]. Both polling codes mean "poll again" in every flow. After a
+//!   mobile-only challenge retrieval (a document without `nextAuthStep`) the flow's state is
+//!   set to `AIRLOCK_2FA_POLLING_REQUIRED`, as in the observed transcript; a QR retrieval
+//!   leaves the state as it was (it only fetches the code of the current step).
 //! - **Error codes** (§1.4, §6.1, §9 #2): a rejected / timed-out 2FA and a missing CSRF header
 //!   are recognised by the emulator's codes (`AIRLOCK_2FA_AUTHENTICATION_REJECTED`,
 //!   `AIRLOCK_2FA_AUTHENTICATION_TIMEOUT`, `CSRF_HEADER_MISSING`); a real server's other codes

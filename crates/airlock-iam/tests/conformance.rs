@@ -480,6 +480,46 @@ async fn offline_qr_code_after_switch() {
     assert!(matches!(err, Error::WrongOtp { .. }), "{err:?}");
 }
 
+/// The QR answer names no next step: after retrieving the offline QR code the client stays at
+/// the OTP step the server is at, where a poll is an `UNEXPECTED_CALL` (the emulator says so);
+/// the passcode is what comes next.
+#[tokio::test]
+async fn qr_code_retrieval_leaves_the_flow_where_the_server_is() {
+    let emu = Emulator::start().await;
+    let flow = client(&emu.loginapp_url()).flow();
+    flow.check_password("erin", &pw("password1")).await.unwrap();
+    let step = flow.switch_to_offline().await.unwrap();
+    let otp_step = FlowState::Next(NextAuthStep::Other(codes::AIRLOCK_2FA_OTP_REQUIRED.into()));
+    assert_eq!(flow.state(), otp_step);
+    let qr = flow.retrieve_qr_code().await.unwrap();
+    assert_eq!(
+        qr.image.as_ref().unwrap().expose_secret(),
+        step.attribute_str("qrCode").unwrap(),
+        "the same code as the switch showed"
+    );
+    assert_eq!(flow.state(), otp_step, "the QR answer moves nothing");
+    let err = flow.poll().await.unwrap_err();
+    assert!(matches!(err, Error::UnexpectedCall { .. }), "{err:?}");
+    assert_eq!(err.next_auth_step(), otp_step.next_step());
+    assert_eq!(flow.state(), otp_step);
+    let passcode = emu.passcode("erin").unwrap();
+    assert!(
+        flow.check_passcode(&Otp::new(passcode))
+            .await
+            .unwrap()
+            .is_done()
+    );
+    // Without a QR code at the current step (One-Touch with the passcode only), there is none
+    // to fetch.
+    let flow = client(&emu.loginapp_url()).flow();
+    flow.check_password("alice", &pw("password1"))
+        .await
+        .unwrap();
+    flow.switch_to_offline().await.unwrap();
+    let err = flow.retrieve_qr_code().await.unwrap_err();
+    assert!(matches!(err, Error::UnexpectedCall { .. }), "{err:?}");
+}
+
 #[tokio::test]
 async fn device_choice_then_push() {
     let emu = Emulator::start().await;
@@ -567,21 +607,17 @@ async fn online_qr_code_then_polling() {
     let emu = Emulator::start().await;
     let flow = client(&emu.loginapp_url()).flow();
     let step = flow.check_password("dave", &pw("password1")).await.unwrap();
-    assert_eq!(
-        step.next,
-        Some(NextAuthStep::Other(
-            codes::AIRLOCK_2FA_QR_CODE_RETRIEVAL_REQUIRED.into()
-        ))
-    );
+    assert_eq!(step.next, Some(NextAuthStep::Airlock2faPollingRequired));
+    let shown = step.attribute_str("qrCode").unwrap().to_owned();
+    assert!(shown.starts_with("data:"));
+    // Fetching it again (a page reload) changes nothing.
     let qr = flow.retrieve_qr_code().await.unwrap();
-    assert!(
-        qr.image
-            .as_ref()
-            .unwrap()
-            .expose_secret()
-            .starts_with("data:")
-    );
+    assert_eq!(qr.image.as_ref().unwrap().expose_secret(), shown);
     assert!(!format!("{qr:?}").contains("session_token"));
+    assert_eq!(
+        flow.state(),
+        FlowState::Next(NextAuthStep::Airlock2faPollingRequired)
+    );
     assert!(matches!(
         flow.poll().await.unwrap(),
         PollStatus::Pending { .. }

@@ -229,6 +229,7 @@ async fn emulator_answers() -> Vec<Answer> {
     let flow = client.flow();
     flow.check_password("erin", &pw).await.unwrap();
     flow.switch_to_offline().await.unwrap();
+    flow.retrieve_qr_code().await.unwrap();
     // A timed-out push.
     let flow = client.flow();
     flow.check_password("alice", &pw).await.unwrap();
