@@ -22,6 +22,14 @@
 //!   ([`Emulator::set_webhook_url`], [`Emulator::deliver_webhooks`]), with key rotation
 //!   ([`Emulator::rotate_webhook_secret`]);
 //! * **CallConnect** `/call/start` and `/call/finish` at [`Emulator::call_connect_url`].
+//! * **faults** on demand ([`Emulator::inject`]: any status, or 429 with `Retry-After`).
+//!
+//! The server is axum on a current-thread tokio runtime of its own thread, so it answers
+//! whatever the test's runtime is doing. It reads a body for at most [`BODY_TIMEOUT`] (a body
+//! shorter than its `Content-Length` gets a 400, not a hung connection) and at most
+//! [`MAX_BODY_BYTES`] (413). What it keeps is bounded: the request log
+//! ([`Emulator::received`]: method, path and status only) is a ring buffer, and settled
+//! records beyond a limit are forgotten ([`Emulator::set_retention`], [`Emulator::stats`]).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), authsignal::Error> {
@@ -45,6 +53,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -52,8 +61,8 @@ use auth_core::{SharedClock, SystemClock};
 use aws_lc_rs::hmac;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::{HeaderMap, Method, Uri};
 use serde_json::{Map, Value, json};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::client::{Client, ClientBuilder};
 use crate::types::{
@@ -62,8 +71,27 @@ use crate::types::{
 };
 use crate::webhook;
 
-/// The 401 body of the real API (spec §3.1), verbatim.
-pub const UNAUTHORIZED_BODY: &str = r#"{"error":"unauthorized","errorCode":"unauthorized","errorDescription":"The request is unauthorized. Check that your API key and region base URL are correctly configured."}"#;
+/// The 401 body for a refused secret key: the real API's (spec §3.1, verbatim) plus the
+/// seed era's `message`, which every error body of the emulator carries (Python 0.1.1 raises
+/// `KeyError` without it).
+pub const UNAUTHORIZED_BODY: &str = r#"{"error":"unauthorized","errorCode":"unauthorized","errorDescription":"The request is unauthorized. Check that your API key and region base URL are correctly configured.","message":"The request is unauthorized. Check that your API key and region base URL are correctly configured."}"#;
+
+/// How long the emulator waits for a request body to arrive in full. A body shorter than its
+/// `Content-Length` (Python 4.x sends one when it drops a `None` field) is answered with 400
+/// after this long instead of holding the connection open.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The largest request body the emulator reads (larger ones are answered with 413).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// How many requests [`Emulator::received`] remembers by default (the oldest are forgotten).
+pub const DEFAULT_LOG_CAPACITY: usize = 1000;
+
+/// How many *settled* records of each kind a tenant keeps by default: finished actions (not
+/// `CHALLENGE_REQUIRED` / `REVIEW_REQUIRED`), issued tokens, claimed or expired OTP
+/// challenges, sessions, finished calls and undelivered webhooks. Older ones are forgotten
+/// (expired ones first); pending actions are always kept. See [`Emulator::set_retention`].
+pub const DEFAULT_SETTLED_CAPACITY: usize = 1000;
 
 const TOKEN_TTL: i64 = 600;
 const SESSION_TTL: i64 = 3600;
@@ -193,6 +221,9 @@ pub enum EmulatorError {
     /// Delivering a webhook failed.
     #[error("webhook delivery failed: {0}")]
     Delivery(String),
+    /// The emulator's HTTP server could not be started.
+    #[error("the emulator's server could not start: {0}")]
+    Server(String),
 }
 
 #[derive(Debug, Clone)]
@@ -222,6 +253,58 @@ impl Authenticator {
         }
         if let Some(c) = &self.credential {
             m["webauthnCredential"] = c.clone();
+        }
+        m
+    }
+
+    /// The seed era's shape (2022: Python 0.1.1, Node 1.x), for an `oobChannel` enrolment:
+    /// `authenticatorType` / `oobChannel` instead of `verificationMethod`, plus `isDefault`
+    /// and `isActive`.
+    fn seed_json(&self, user: &str, is_default: bool) -> Value {
+        let mut m = json!({
+            "userAuthenticatorId": self.id,
+            "userId": user,
+            "authenticatorType": "OOB",
+            "oobChannel": self.method,
+            "isDefault": is_default,
+            "isActive": true,
+            "createdAt": ts(self.created_at),
+            "verifiedAt": ts(self.created_at),
+        });
+        if let Some(e) = &self.email {
+            m["email"] = json!(e);
+        }
+        if let Some(p) = &self.phone {
+            m["phoneNumber"] = json!(p);
+        }
+        m
+    }
+
+    /// The `data` of `authenticator.created` / `authenticator.deleted`, as documented: flat,
+    /// with the passkey's details as `credentialId`, `aaguid`, `credentialName`.
+    fn event_data(&self, user: &str) -> Value {
+        let mut m = json!({
+            "userId": user,
+            "verificationMethod": self.method,
+            "createdAt": ts(self.created_at),
+            "userAuthenticatorId": self.id,
+        });
+        if let Some(e) = &self.email {
+            m["email"] = json!(e);
+        }
+        if let Some(p) = &self.phone {
+            m["phoneNumber"] = json!(p);
+        }
+        if let Some(c) = &self.credential {
+            for (from, to) in [
+                ("credentialId", "credentialId"),
+                ("aaguid", "aaguid"),
+                ("name", "credentialName"),
+            ] {
+                if let Some(v) = c.get(from).filter(|v| !v.is_null()) {
+                    m[to] = v.clone();
+                }
+            }
         }
         m
     }
@@ -333,6 +416,8 @@ struct Tenant {
     actions: Vec<Action>,
     rules: Vec<Rule>,
     tokens: HashMap<String, TokenInfo>,
+    /// Token keys, oldest first (for pruning).
+    token_order: VecDeque<String>,
     challenges: Vec<OtpChallenge>,
     sessions: HashMap<String, Session>,
     outbox: Vec<Vec<u8>>,
@@ -348,12 +433,102 @@ impl Tenant {
             actions: Vec::new(),
             rules: Vec::new(),
             tokens: HashMap::new(),
+            token_order: VecDeque::new(),
             challenges: Vec::new(),
             sessions: HashMap::new(),
             outbox: Vec::new(),
             calls: Vec::new(),
         }
     }
+}
+
+fn is_pending(state: &str) -> bool {
+    matches!(state, "CHALLENGE_REQUIRED" | "REVIEW_REQUIRED")
+}
+
+/// Removes the oldest items for which `settled` holds until at most `keep` of them remain.
+fn keep_newest_settled<T>(items: &mut Vec<T>, keep: usize, settled: impl Fn(&T) -> bool) {
+    let count = items.iter().filter(|x| settled(x)).count();
+    let mut excess = count.saturating_sub(keep);
+    if excess > 0 {
+        items.retain(|x| {
+            if excess > 0 && settled(x) {
+                excess -= 1;
+                false
+            } else {
+                true
+            }
+        });
+    }
+}
+
+impl Tenant {
+    /// Forgets settled records beyond `keep` of each kind, expired ones first: what the
+    /// emulator holds stays bounded however many requests it serves.
+    fn prune(&mut self, now: i64, keep: usize) {
+        keep_newest_settled(&mut self.actions, keep, |a| !is_pending(&a.state));
+        while let Some(front) = self.token_order.front() {
+            let expired = self.tokens.get(front).is_none_or(|t| t.expires_at <= now);
+            if !expired && self.tokens.len() <= keep {
+                break;
+            }
+            if let Some(k) = self.token_order.pop_front() {
+                self.tokens.remove(&k);
+            }
+        }
+        keep_newest_settled(&mut self.challenges, keep, |c| {
+            c.claimed || c.expires_at <= now
+        });
+        self.sessions.retain(|_, s| s.expires_at > now);
+        if self.sessions.len() > keep {
+            let mut by_age: Vec<(i64, String)> = self
+                .sessions
+                .iter()
+                .map(|(k, s)| (s.expires_at, k.clone()))
+                .collect();
+            by_age.sort();
+            let excess = self.sessions.len() - keep;
+            for (_, k) in by_age.into_iter().take(excess) {
+                self.sessions.remove(&k);
+            }
+        }
+        keep_newest_settled(&mut self.calls, keep, |c| c.state.is_some());
+        let excess = self.outbox.len().saturating_sub(keep);
+        self.outbox.drain(..excess);
+    }
+}
+
+/// One request the emulator answered (see [`Emulator::received`]). Only the method, the path
+/// (no query: it may carry tokens) and the status are kept, never headers or bodies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReceivedRequest {
+    /// `GET`, `POST` ….
+    pub method: String,
+    /// The path as sent (percent-encoded), without the query.
+    pub path: String,
+    /// The status answered.
+    pub status: u16,
+}
+
+/// What the emulator holds, summed over its tenants (see [`Emulator::stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct EmulatorStats {
+    /// Tracked actions, pending and settled.
+    pub actions: usize,
+    /// Actions waiting for a challenge or a review.
+    pub pending_actions: usize,
+    /// Issued tokens still remembered.
+    pub tokens: usize,
+    /// OTP challenges.
+    pub challenges: usize,
+    /// Live sessions.
+    pub sessions: usize,
+    /// Webhooks waiting for delivery.
+    pub pending_webhooks: usize,
+    /// Requests in the [`Emulator::received`] log.
+    pub logged_requests: usize,
 }
 
 struct State {
@@ -363,20 +538,64 @@ struct State {
     webhook_url: Option<String>,
     extra_webhook_secret: Option<SecretKey>,
     faults: VecDeque<Fault>,
+    log: VecDeque<ReceivedRequest>,
+    log_capacity: usize,
+    settled_capacity: usize,
 }
 
-/// The running emulator. Dropping it stops the server.
+impl State {
+    fn new(base: String) -> Self {
+        let secret = SecretKey::new(random_token("sk_emu_"));
+        State {
+            base,
+            tenants: vec![Tenant::new(secret)],
+            track_requests: 0,
+            webhook_url: None,
+            extra_webhook_secret: None,
+            faults: VecDeque::new(),
+            log: VecDeque::new(),
+            log_capacity: DEFAULT_LOG_CAPACITY,
+            settled_capacity: DEFAULT_SETTLED_CAPACITY,
+        }
+    }
+
+    fn record(&mut self, method: &Method, uri: &Uri, status: u16) {
+        if self.log_capacity == 0 {
+            return;
+        }
+        while self.log.len() >= self.log_capacity {
+            self.log.pop_front();
+        }
+        self.log.push_back(ReceivedRequest {
+            method: method.as_str().to_owned(),
+            path: uri.path().to_owned(),
+            status,
+        });
+    }
+}
+
+/// The running emulator: a real HTTP/1.1 server on a loopback port, on its own thread.
+/// Dropping it stops the server (open connections included).
 pub struct Emulator {
-    server: MockServer,
+    addr: SocketAddr,
     state: Arc<Mutex<State>>,
     clock: SharedClock,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl fmt::Debug for Emulator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Emulator")
-            .field("uri", &self.server.uri())
+            .field("addr", &self.addr)
             .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 }
 
@@ -414,39 +633,110 @@ impl Emulator {
     }
 
     /// Starts an emulator whose tokens, OTPs and sessions expire by `clock`.
+    ///
+    /// Should no loopback port be available, the emulator still starts, and every request to
+    /// it fails to connect (see [`Emulator::try_start_with_clock`] to get the error instead).
     pub async fn start_with_clock(clock: SharedClock) -> Self {
-        let server = MockServer::start().await;
-        let secret = SecretKey::new(random_token("sk_emu_"));
-        let state = Arc::new(Mutex::new(State {
-            base: format!("{}/v1", server.uri()),
-            tenants: vec![Tenant::new(secret)],
-            track_requests: 0,
-            webhook_url: None,
-            extra_webhook_secret: None,
-            faults: VecDeque::new(),
-        }));
-        Mock::given(wiremock::matchers::any())
-            .respond_with(Router {
-                state: state.clone(),
-                clock: clock.clone(),
-            })
-            .mount(&server)
-            .await;
-        Emulator {
-            server,
+        match Self::try_start_with_clock(clock.clone()).await {
+            Ok(emulator) => emulator,
+            Err(e) => {
+                tracing::error!(target: "authsignal::emulator", error = %e, "emulator not started");
+                let (stop, _) = tokio::sync::oneshot::channel();
+                Emulator {
+                    // Nothing listens on the discard port: connections are refused.
+                    addr: SocketAddr::from(([127, 0, 0, 1], 9)),
+                    state: Arc::new(Mutex::new(State::new("http://127.0.0.1:9/v1".into()))),
+                    clock,
+                    stop: Some(stop),
+                }
+            }
+        }
+    }
+
+    /// Starts an emulator whose tokens, OTPs and sessions expire by `clock`; fails when no
+    /// loopback port can be bound or the server's runtime cannot be built.
+    pub async fn try_start_with_clock(clock: SharedClock) -> Result<Self, EmulatorError> {
+        let server_error = |e: std::io::Error| EmulatorError::Server(e.to_string());
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(server_error)?;
+        listener.set_nonblocking(true).map_err(server_error)?;
+        let addr = listener.local_addr().map_err(server_error)?;
+        let state = Arc::new(Mutex::new(State::new(format!("http://{addr}/v1"))));
+        let router = Arc::new(Router {
+            state: state.clone(),
+            clock: clock.clone(),
+        });
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (ready, started) = tokio::sync::oneshot::channel::<Result<(), String>>();
+        std::thread::Builder::new()
+            .name(format!("authsignal-emulator-{}", addr.port()))
+            .spawn(move || serve(listener, router, stopped, ready))
+            .map_err(server_error)?;
+        match started.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(EmulatorError::Server(e)),
+            Err(_) => return Err(EmulatorError::Server("the server thread ended".into())),
+        }
+        Ok(Emulator {
+            addr,
             state,
             clock,
-        }
+            stop: Some(stop),
+        })
     }
 
     /// The base URL, with `/v1` (`http://127.0.0.1:<port>/v1`).
     pub fn base_url(&self) -> String {
-        format!("{}/v1", self.server.uri())
+        format!("http://{}/v1", self.addr)
     }
 
     /// The CallConnect base URL (the same server, no `/v1`).
     pub fn call_connect_url(&self) -> String {
-        self.server.uri()
+        format!("http://{}", self.addr)
+    }
+
+    /// The server's address (`127.0.0.1:<port>`), for tests that speak raw TCP to it.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The most recent requests answered, oldest first (method, path, status; at most
+    /// [`DEFAULT_LOG_CAPACITY`], see [`Emulator::set_retention`]).
+    pub fn received(&self) -> Vec<ReceivedRequest> {
+        lock(&self.state).log.iter().cloned().collect()
+    }
+
+    /// Sets how many requests [`Emulator::received`] remembers, and how many settled records of
+    /// each kind every tenant keeps (see [`DEFAULT_SETTLED_CAPACITY`]; pending actions are
+    /// always kept). Takes effect at once.
+    pub fn set_retention(&self, log: usize, settled: usize) {
+        let now = self.clock.unix_seconds();
+        let mut st = lock(&self.state);
+        st.log_capacity = log;
+        st.settled_capacity = settled;
+        while st.log.len() > log {
+            st.log.pop_front();
+        }
+        for t in &mut st.tenants {
+            t.prune(now, settled);
+        }
+    }
+
+    /// What the emulator holds right now, summed over its tenants.
+    pub fn stats(&self) -> EmulatorStats {
+        let st = lock(&self.state);
+        let mut s = EmulatorStats {
+            logged_requests: st.log.len(),
+            ..EmulatorStats::default()
+        };
+        for t in &st.tenants {
+            s.actions += t.actions.len();
+            s.pending_actions += t.actions.iter().filter(|a| is_pending(&a.state)).count();
+            s.tokens += t.tokens.len();
+            s.challenges += t.challenges.len();
+            s.sessions += t.sessions.len();
+            s.pending_webhooks += t.outbox.len();
+        }
+        s
     }
 
     /// The state a CallConnect call was finished with (`None`: unknown or not finished).
@@ -686,6 +976,7 @@ fn issue_token(t: &mut Tenant, user: &str, action: &str, key: &str, now: i64) ->
     let key_h = hmac::Key::new(hmac::HMAC_SHA256, t.secret.expose_secret().as_bytes());
     let sig = URL_SAFE_NO_PAD.encode(hmac::sign(&key_h, signing_input.as_bytes()).as_ref());
     let token = format!("{signing_input}.{sig}");
+    t.token_order.push_back(token.clone());
     t.tokens.insert(
         token.clone(),
         TokenInfo {
@@ -739,12 +1030,112 @@ fn not_found(description: &str) -> Reply {
     error(404, "not_found", description)
 }
 
-fn respond_json(status: u16, body: &Value) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_raw(body.to_string().into_bytes(), "application/json")
+/// The server thread: a current-thread runtime serving `router` until `stop` fires (or the
+/// [`Emulator`] is dropped); leaving drops the runtime, which ends every open connection.
+fn serve(
+    listener: std::net::TcpListener,
+    router: Arc<Router>,
+    stop: tokio::sync::oneshot::Receiver<()>,
+    ready: tokio::sync::oneshot::Sender<Result<(), String>>,
+) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = ready.send(Err(e.to_string()));
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::from_std(listener) {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = ready.send(Err(e.to_string()));
+                return;
+            }
+        };
+        let app = axum::Router::new().fallback(handle).with_state(router);
+        let server = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(target: "authsignal::emulator", error = %e, "server stopped");
+            }
+        });
+        let _ = ready.send(Ok(()));
+        let _ = stop.await;
+        server.abort();
+    });
 }
 
-fn basic_secret(request: &Request) -> Option<String> {
-    let v = request.headers.get("authorization")?.to_str().ok()?;
+/// The HTTP adapter: reads the body (bounded in time and size), then hands the request to the
+/// protocol model ([`Router::respond`]).
+async fn handle(
+    axum::extract::State(router): axum::extract::State<Arc<Router>>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    let (parts, body) = request.into_parts();
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let too_large = || error(413, "invalid_request", "The request body is too large.");
+    let body = if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        Err(too_large())
+    } else {
+        match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
+            Ok(Ok(bytes)) => Ok(bytes),
+            Ok(Err(_)) if declared.is_none() => Err(too_large()),
+            Ok(Err(_)) => Err(bad_request("The request body could not be read.")),
+            // The client declared more bytes than it sent and is waiting for an answer.
+            Err(_) => Err(bad_request(
+                "The request body is shorter than its Content-Length.",
+            )),
+        }
+    };
+    let answer = match body {
+        Ok(bytes) => router.respond(&parts.method, &parts.uri, &parts.headers, &bytes),
+        Err((status, reply)) => router.refuse(&parts.method, &parts.uri, status, &reply),
+    };
+    answer.into_response()
+}
+
+/// An answer of the protocol model.
+struct Answer {
+    status: u16,
+    body: Vec<u8>,
+    retry_after: Option<u64>,
+}
+
+impl Answer {
+    fn json(status: u16, body: &Value) -> Self {
+        Answer {
+            status,
+            body: body.to_string().into_bytes(),
+            retry_after: None,
+        }
+    }
+
+    fn into_response(self) -> axum::response::Response {
+        let mut response = axum::response::Response::new(axum::body::Body::from(self.body));
+        *response.status_mut() = http::StatusCode::from_u16(self.status)
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers_mut();
+        // Exactly `application/json`: Python 4.x only decodes that media type.
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        if let Some(secs) = self.retry_after {
+            headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+fn basic_secret(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get("authorization")?.to_str().ok()?;
     let (scheme, b64) = v.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
@@ -774,13 +1165,45 @@ fn decode_segment(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-impl Respond for Router {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let Some(secret) = basic_secret(request) else {
-            return ResponseTemplate::new(401)
-                .set_body_raw(UNAUTHORIZED_BODY.as_bytes().to_vec(), "application/json");
-        };
+impl Router {
+    /// Logs and answers a request refused before it was read (body too large, or shorter
+    /// than declared).
+    fn refuse(&self, method: &Method, uri: &Uri, status: u16, body: &Value) -> Answer {
+        lock(&self.state).record(method, uri, status);
+        Answer::json(status, body)
+    }
+
+    /// The protocol model: one request in, one answer out. Every request is logged, and the
+    /// tenant that served it is pruned to its retention limits afterwards.
+    fn respond(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Answer {
+        let now = self.clock.unix_seconds();
         let mut st = lock(&self.state);
+        let (answer, tenant) = self.answer(&mut st, now, method, uri, headers, body);
+        st.record(method, uri, answer.status);
+        let keep = st.settled_capacity;
+        if let Some(t) = tenant.and_then(|ix| st.tenants.get_mut(ix)) {
+            t.prune(now, keep);
+        }
+        answer
+    }
+
+    fn answer(
+        &self,
+        st: &mut State,
+        now: i64,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> (Answer, Option<usize>) {
+        let unauthorized = || Answer {
+            status: 401,
+            body: UNAUTHORIZED_BODY.as_bytes().to_vec(),
+            retry_after: None,
+        };
+        let Some(secret) = basic_secret(headers) else {
+            return (unauthorized(), None);
+        };
         let Some(tenant_ix) = st.tenants.iter().position(|t| {
             aws_lc_rs::constant_time::verify_slices_are_equal(
                 t.secret.expose_secret().as_bytes(),
@@ -788,18 +1211,15 @@ impl Respond for Router {
             )
             .is_ok()
         }) else {
-            return ResponseTemplate::new(401)
-                .set_body_raw(UNAUTHORIZED_BODY.as_bytes().to_vec(), "application/json");
+            return (unauthorized(), None);
         };
         if let Some(fault) = st.faults.pop_front() {
-            let ((status, body), retry_after) = fault.reply();
-            let mut r = respond_json(status, &body);
-            if let Some(secs) = retry_after {
-                r = r.insert_header("retry-after", secs.to_string().as_str());
-            }
-            return r;
+            let ((status, reply), retry_after) = fault.reply();
+            let mut answer = Answer::json(status, &reply);
+            answer.retry_after = retry_after;
+            return (answer, Some(tenant_ix));
         }
-        let path = request.url.path();
+        let path = uri.path();
         let path = path.strip_prefix("/v1").unwrap_or(path);
         let Some(segments) = path
             .split('/')
@@ -808,24 +1228,26 @@ impl Respond for Router {
             .collect::<Option<Vec<String>>>()
         else {
             let (s, b) = bad_request("Malformed path.");
-            return respond_json(s, &b);
+            return (Answer::json(s, &b), Some(tenant_ix));
         };
-        let query: HashMap<String, String> = request.url.query_pairs().into_owned().collect();
-        let body: Value = if request.body.is_empty() {
+        let query: HashMap<String, String> =
+            url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+                .into_owned()
+                .collect();
+        let body: Value = if body.is_empty() {
             Value::Object(Map::new())
         } else {
-            match serde_json::from_slice::<Value>(&request.body) {
+            match serde_json::from_slice::<Value>(body) {
                 Ok(Value::Null) => Value::Object(Map::new()),
                 Ok(v @ Value::Object(_)) => v,
                 Ok(_) | Err(_) => {
                     let (s, b) = bad_request("The request body must be a JSON object.");
-                    return respond_json(s, &b);
+                    return (Answer::json(s, &b), Some(tenant_ix));
                 }
             }
         };
         let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
-        let now = self.clock.unix_seconds();
-        let method = request.method.as_str();
+        let method = method.as_str();
         if method == "POST" && matches!(segs.as_slice(), ["users", _, "actions", _]) {
             st.track_requests += 1;
         }
@@ -839,7 +1261,7 @@ impl Respond for Router {
             query: &query,
         };
         let (status, reply) = ctx.route(method, &segs);
-        respond_json(status, &reply)
+        (Answer::json(status, &reply), Some(tenant_ix))
     }
 }
 
@@ -1180,6 +1602,18 @@ impl Ctx<'_> {
             Some(_) => return Err(bad_request("`custom` must be an object.")),
         };
         let u = self.t.users.entry(user.to_owned()).or_default();
+        // A new e-mail address or phone number is not verified (unless this request says so).
+        for (field, flag) in [
+            ("email", "emailVerified"),
+            ("phoneNumber", "phoneNumberVerified"),
+        ] {
+            if let Some(new) = changes.get(field)
+                && u.attrs.get(field) != Some(new)
+                && !changes.contains_key(flag)
+            {
+                changes.insert(flag.to_owned(), json!(false));
+            }
+        }
         u.attrs.extend(changes);
         if let Some(c) = custom {
             let entry = u
@@ -1278,10 +1712,10 @@ impl Ctx<'_> {
 
     fn enroll(&mut self, user: &str) -> Result<Reply, Reply> {
         let b = self.body;
-        let method = match str_field(b, "verificationMethod")? {
-            Some(m) => m,
-            // Seed era: `oobChannel`.
-            None => required(b, "oobChannel")?,
+        let (method, seed) = match str_field(b, "verificationMethod")? {
+            Some(m) => (m, false),
+            // Seed era: `oobChannel`, answered in the seed era's shape.
+            None => (required(b, "oobChannel")?, true),
         };
         let email = str_field(b, "email")?.map(str::to_owned);
         let phone = str_field(b, "phoneNumber")?.map(str::to_owned);
@@ -1321,7 +1755,11 @@ impl Ctx<'_> {
             u.attrs.insert("emailVerified".into(), json!(true));
         }
         u.authenticators.push(a.clone());
-        let aj = a.json(user);
+        let aj = if seed {
+            a.seed_json(user, first)
+        } else {
+            a.json(user)
+        };
         let mut out = json!({"authenticator": aj});
         if first {
             let codes: Vec<String> = (0..10).map(|_| random_token("")[..10].to_owned()).collect();
@@ -1331,7 +1769,7 @@ impl Ctx<'_> {
             self.t,
             self.now,
             "authenticator.created",
-            json!({"authenticator": aj}),
+            a.event_data(user),
         );
         Ok((200, out))
     }
@@ -1420,13 +1858,9 @@ impl Ctx<'_> {
             .position(|a| a.id == id)
             .ok_or_else(|| not_found("The authenticator was not found."))?;
         let a = u.authenticators.remove(ix);
-        let aj = a.json(user);
-        queue_event(
-            self.t,
-            self.now,
-            "authenticator.deleted",
-            json!({"authenticator": aj}),
-        );
+        let mut data = a.event_data(user);
+        data["deletedAt"] = json!(ts(self.now));
+        queue_event(self.t, self.now, "authenticator.deleted", data);
         Ok((200, json!({})))
     }
 
@@ -1854,7 +2288,8 @@ impl Ctx<'_> {
             return Ok((
                 200,
                 json!({"error": "no_destination", "errorCode": "no_destination",
-                       "errorDescription": "No phone number or e-mail address for this channel."}),
+                       "errorDescription": "No phone number or e-mail address for this channel.",
+                       "message": "No phone number or e-mail address for this channel."}),
             ));
         }
         let message_id = uuid::Uuid::new_v4().to_string();

@@ -140,7 +140,7 @@
 //! | `aws-lc-rs` | HMAC-SHA-256 and constant-time comparison for webhook signatures; already in the tree as rustls' crypto provider, so it costs nothing extra |
 //! | `uuid` | idempotency keys generated for every track call |
 //! | `base64`, `url`, `serde`, `serde_json`, `http`, `thiserror`, `tracing`, `async-trait` | Basic auth, path encoding, wire types, errors, logging |
-//! | `wiremock` (feature `emulator`) | the emulator's HTTP server on a loopback port |
+//! | `axum`, `tokio` (feature `emulator`) | the emulator's HTTP server on a loopback port (its own thread and runtime; bounded body reads) |
 //!
 //! Light on purpose: no RSA, ed25519 or JOSE crate is in this crate's tree (checked by
 //! `cargo xtask ci` and by `tests/dependencies.rs`).
@@ -168,4 +168,4 @@ pub use request::{
 };
 pub use response::*;
 pub use types::*;
-pub use webhook::{WebhookError, WebhookVerifier};
+pub use webhook::{AuthenticatorEvent, WebhookError, WebhookVerifier};

@@ -672,6 +672,51 @@ impl fmt::Debug for Delivery {
     }
 }
 
+/// The `data` of `authenticator.created` / `authenticator.updated` / `authenticator.deleted`,
+/// as documented: flat, one field per attribute (not the `UserAuthenticator` of the API).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct AuthenticatorEvent {
+    /// The authenticator.
+    pub user_authenticator_id: crate::types::AuthenticatorId,
+    /// Its method.
+    pub verification_method: crate::types::VerificationMethod,
+    /// Its user.
+    #[serde(default)]
+    pub user_id: Option<crate::types::UserId>,
+    /// When it was created (`created`, `deleted`).
+    #[serde(default)]
+    pub created_at: Option<Timestamp>,
+    /// When it was updated (`updated`).
+    #[serde(default)]
+    pub updated_at: Option<Timestamp>,
+    /// When it was deleted (`deleted`).
+    #[serde(default)]
+    pub deleted_at: Option<Timestamp>,
+    /// E-mail address (e-mail OTP and magic link).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Phone number (SMS and WhatsApp).
+    #[serde(default)]
+    pub phone_number: Option<String>,
+    /// The channel that last completed an SMS challenge (`updated`).
+    #[serde(default)]
+    pub previous_sms_channel: Option<crate::types::SmsChannel>,
+    /// The passkey's credential id.
+    #[serde(default)]
+    pub credential_id: Option<String>,
+    /// The passkey's public key (base64url), when the tenant's webhook settings include it.
+    #[serde(default)]
+    pub credential_public_key: Option<String>,
+    /// The passkey authenticator's AAGUID.
+    #[serde(default)]
+    pub aaguid: Option<String>,
+    /// The passkey's display name.
+    #[serde(default)]
+    pub credential_name: Option<String>,
+}
+
 impl WebhookEvent {
     /// For custom-delivery events, the message to deliver.
     pub fn delivery(&self) -> Option<Result<Delivery, WebhookError>> {
@@ -683,21 +728,12 @@ impl WebhookEvent {
         }
     }
 
-    /// For `authenticator.*` events, the authenticator.
-    pub fn authenticator(
-        &self,
-    ) -> Option<Result<crate::response::UserAuthenticator, WebhookError>> {
+    /// For `authenticator.*` events, the authenticator (the event's flat `data`).
+    pub fn authenticator(&self) -> Option<Result<AuthenticatorEvent, WebhookError>> {
         match self.event_type {
             EventType::AuthenticatorCreated
             | EventType::AuthenticatorUpdated
-            | EventType::AuthenticatorDeleted => {
-                let v = self
-                    .data
-                    .get("authenticator")
-                    .cloned()
-                    .unwrap_or_else(|| self.data.clone());
-                Some(decode_value(v))
-            }
+            | EventType::AuthenticatorDeleted => Some(decode_value(self.data.clone())),
             _ => None,
         }
     }

@@ -1195,3 +1195,445 @@ async fn own_reqwest_client_and_regions() {
             .is_err()
     );
 }
+
+// ---- the emulator behaves like the platform ---------------------------------------------
+
+/// `authenticator.created` / `authenticator.deleted` carry the documented flat `data`
+/// (`userId`, `userAuthenticatorId`, `verificationMethod`, `createdAt` …), not a nested
+/// `authenticator` object; the client's typed view reads it.
+#[tokio::test]
+async fn authenticator_webhooks_have_the_documented_flat_shape() {
+    let emu = Emulator::start().await;
+    let client = emu.client().unwrap();
+    let u = uid("flat");
+    let enrolled = client
+        .enroll_verified_authenticator(&u, &EnrollVerifiedAuthenticatorRequest::sms("+64270000400"))
+        .await
+        .unwrap();
+    let id = enrolled.authenticator.user_authenticator_id.clone();
+    client.delete_authenticator(&u, &id).await.unwrap();
+    let events: Vec<serde_json::Value> = emu
+        .pending_webhooks()
+        .iter()
+        .map(|b| serde_json::from_slice(b).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2);
+    for (event, kind) in events
+        .iter()
+        .zip(["authenticator.created", "authenticator.deleted"])
+    {
+        assert_eq!(event["type"], kind);
+        let data = event["data"].as_object().unwrap();
+        assert!(!data.contains_key("authenticator"), "{event}");
+        assert_eq!(data["userId"], "flat");
+        assert_eq!(data["userAuthenticatorId"], id.as_str());
+        assert_eq!(data["verificationMethod"], "SMS");
+        assert_eq!(data["phoneNumber"], "+64270000400");
+        assert!(
+            Timestamp::new(data["createdAt"].as_str().unwrap())
+                .unix_seconds()
+                .is_some()
+        );
+        assert_eq!(
+            data.contains_key("deletedAt"),
+            kind == "authenticator.deleted"
+        );
+    }
+    for body in emu.pending_webhooks() {
+        let payload = authsignal::webhook::WebhookPayload::parse(&body).unwrap();
+        let a = payload.events()[0].authenticator().unwrap().unwrap();
+        assert_eq!(a.user_authenticator_id, id);
+        assert_eq!(a.verification_method, VerificationMethod::Sms);
+        assert_eq!(a.user_id, Some(u.clone()));
+        assert_eq!(a.phone_number.as_deref(), Some("+64270000400"));
+    }
+}
+
+/// A new e-mail address or phone number is not verified: `emailVerified` /
+/// `phoneNumberVerified` fall back to false when the value changes (unless the same request
+/// says otherwise), and stay as they were when it does not.
+#[tokio::test]
+async fn changing_email_or_phone_resets_its_verified_flag() {
+    let emu = Emulator::start().await;
+    let client = emu.client().unwrap();
+    let u = uid("verif");
+    client
+        .enroll_verified_authenticator(&u, &EnrollVerifiedAuthenticatorRequest::sms("+64270000401"))
+        .await
+        .unwrap();
+    client
+        .update_user(
+            &u,
+            &UpdateUserRequest::new()
+                .email("old@example.com")
+                .email_verified(true),
+        )
+        .await
+        .unwrap();
+    let user = client.get_user(&u).await.unwrap();
+    assert!(user.email_verified && user.phone_number_verified);
+
+    // The same values again: still verified.
+    let attrs = client
+        .update_user(
+            &u,
+            &UpdateUserRequest::new()
+                .email("old@example.com")
+                .phone_number("+64270000401"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(attrs.email_verified, Some(true));
+    assert_eq!(attrs.phone_number_verified, Some(true));
+
+    // New values: not verified any more.
+    let attrs = client
+        .update_user(
+            &u,
+            &UpdateUserRequest::new()
+                .email("new@example.com")
+                .phone_number("+64270000402"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(attrs.email_verified, Some(false));
+    assert_eq!(attrs.phone_number_verified, Some(false));
+    let user = client.get_user(&u).await.unwrap();
+    assert!(!user.email_verified && !user.phone_number_verified);
+    let listed = client
+        .query_users(&QueryUsersRequest::new().email("new@example.com"))
+        .await
+        .unwrap();
+    assert!(!listed.users[0].email_verified && !listed.users[0].phone_number_verified);
+
+    // A change that says it is verified is taken at its word.
+    let attrs = client
+        .update_user(
+            &u,
+            &UpdateUserRequest::new()
+                .email("third@example.com")
+                .email_verified(true),
+        )
+        .await
+        .unwrap();
+    assert_eq!(attrs.email_verified, Some(true));
+}
+
+/// The seed era's enrolment (`oobChannel`, Python 0.1.1 / Node 1.x) is answered in the seed
+/// era's shape.
+#[tokio::test]
+async fn seed_era_enrolment_gets_the_seed_era_shape() {
+    let emu = Emulator::start().await;
+    let http = reqwest::Client::new();
+    let secret = emu.secret();
+    let enrol = |user: &'static str, body: &'static str| {
+        http.post(format!("{}/users/{user}/authenticators", emu.base_url()))
+            .basic_auth(secret.expose_secret(), Some(""))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let r = enrol(
+        "seed-shape",
+        r#"{"oobChannel":"SMS","phoneNumber":"+64270000403"}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    let a = &body["authenticator"];
+    assert_eq!(a["oobChannel"], "SMS");
+    assert_eq!(a["authenticatorType"], "OOB");
+    assert_eq!(a["isActive"], true);
+    assert_eq!(a["isDefault"], true);
+    assert_eq!(a["phoneNumber"], "+64270000403");
+    assert_eq!(a["userId"], "seed-shape");
+    assert!(a["userAuthenticatorId"].is_string() && a["createdAt"].is_string());
+    assert!(a.get("verificationMethod").is_none(), "{a}");
+    assert_eq!(body["recoveryCodes"].as_array().unwrap().len(), 10);
+    // A second one is not the default; the current API's shape is unchanged.
+    let r = enrol(
+        "seed-shape",
+        r#"{"oobChannel":"EMAIL_MAGIC_LINK","email":"seed@example.com"}"#,
+    )
+    .await
+    .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["authenticator"]["isDefault"], false);
+    assert_eq!(body["authenticator"]["oobChannel"], "EMAIL_MAGIC_LINK");
+    let r = enrol(
+        "seed-shape",
+        r#"{"verificationMethod":"SMS","phoneNumber":"+64270000404"}"#,
+    )
+    .await
+    .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["authenticator"]["verificationMethod"], "SMS");
+    assert!(body["authenticator"].get("oobChannel").is_none());
+}
+
+/// Every error body carries `message` (the seed-era Python SDK reads `body["message"]` and
+/// raises `KeyError` without it), next to `error`, `errorCode` and `errorDescription`.
+#[tokio::test]
+async fn every_error_body_carries_message() {
+    use authsignal::emulator::Fault;
+    let emu = Emulator::start().await;
+    let http = reqwest::Client::new();
+    let key = emu.secret().expose_secret().to_owned();
+    let base = emu.base_url();
+    let authed = |rb: reqwest::RequestBuilder| rb.basic_auth(&key, Some(""));
+    let mut answers = vec![
+        (
+            "no key",
+            http.get(format!("{base}/users/x")).send().await.unwrap(),
+        ),
+        (
+            "wrong key",
+            http.get(format!("{base}/users/x"))
+                .basic_auth("sk_wrong", Some(""))
+                .send()
+                .await
+                .unwrap(),
+        ),
+        (
+            "not JSON",
+            authed(http.patch(format!("{base}/users/x")))
+                .body("not json")
+                .send()
+                .await
+                .unwrap(),
+        ),
+        (
+            "unknown route",
+            authed(http.get(format!("{base}/nothing")))
+                .send()
+                .await
+                .unwrap(),
+        ),
+        (
+            "bad action code",
+            authed(http.post(format!("{base}/users/x/actions/bad%20code")))
+                .send()
+                .await
+                .unwrap(),
+        ),
+        (
+            "unknown action",
+            authed(http.get(format!("{base}/users/x/actions/signIn/nope")))
+                .send()
+                .await
+                .unwrap(),
+        ),
+        (
+            "missing field",
+            authed(http.post(format!("{base}/verify")))
+                .body("{}")
+                .send()
+                .await
+                .unwrap(),
+        ),
+        (
+            "expired session",
+            authed(http.post(format!("{base}/sessions/validate")))
+                .body(r#"{"accessToken":"ast_nope"}"#)
+                .send()
+                .await
+                .unwrap(),
+        ),
+    ];
+    for fault in [
+        Fault::RateLimited {
+            retry_after_secs: 3,
+        },
+        Fault::Status(503),
+        Fault::Status(403),
+    ] {
+        emu.inject(fault.clone());
+        let r = authed(http.get(format!("{base}/users/x")))
+            .send()
+            .await
+            .unwrap();
+        answers.push(("injected fault", r));
+    }
+    let mut statuses = Vec::new();
+    let mut bodies = Vec::new();
+    // Declared larger than the emulator reads: refused before any body byte is sent (raw
+    // TCP, so the client is not still writing a megabyte when the answer comes).
+    let too_large = raw_exchange(
+        &emu,
+        &format!(
+            "POST /v1/validate HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            authsignal::emulator::MAX_BODY_BYTES + 1
+        ),
+    )
+    .await;
+    assert!(too_large.starts_with("HTTP/1.1 413"), "{too_large}");
+    let json = too_large.split("\r\n\r\n").nth(1).unwrap();
+    bodies.push((
+        "body too large",
+        serde_json::from_str::<serde_json::Value>(json).unwrap(),
+    ));
+    for (what, r) in answers {
+        let status = r.status().as_u16();
+        assert!(status >= 400, "{what}: {status}");
+        assert_eq!(r.headers()["content-type"], "application/json", "{what}");
+        let body: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+        bodies.push((what, body));
+        statuses.push(status);
+    }
+    assert_eq!(
+        statuses,
+        [401, 401, 400, 404, 400, 404, 400, 401, 429, 503, 403]
+    );
+    for (what, body) in bodies {
+        for field in ["message", "error", "errorCode", "errorDescription"] {
+            assert!(
+                body[field].as_str().is_some_and(|s| !s.is_empty()),
+                "{what}: no `{field}` in {body}"
+            );
+        }
+    }
+}
+
+/// Writes `request` to the emulator over a raw TCP connection and reads the answer (headers
+/// and a JSON body), giving up after 10 s.
+async fn raw_exchange(emu: &Emulator, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(emu.local_addr())
+        .await
+        .unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = stream.read(&mut chunk).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&chunk[..n]);
+            if answer.windows(4).any(|w| w == b"\r\n\r\n") && answer.ends_with(b"}") {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "no answer within the read timeout");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// A body shorter than its `Content-Length` (Python 4.x computes the length before dropping
+/// `None` fields) gets a prompt 400 — the connection is neither held open nor dropped — and
+/// the emulator keeps serving.
+#[tokio::test]
+async fn a_body_shorter_than_its_content_length_is_answered_400_promptly() {
+    let emu = Emulator::start().await;
+    let auth = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{}:", emu.secret().expose_secret()),
+    );
+    let body = r#"{"token": "tok", "userId": "u1"}"#;
+    let request = format!(
+        "POST /v1/validate HTTP/1.1\r\nHost: {}\r\nAuthorization: Basic {auth}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        emu.local_addr(),
+        body.len() + 20
+    );
+    let started = std::time::Instant::now();
+    let text = raw_exchange(&emu, &request).await;
+    let elapsed = started.elapsed();
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(
+        text.contains("shorter than its Content-Length") && text.contains("\"message\""),
+        "{text}"
+    );
+    assert!(
+        elapsed >= authsignal::emulator::BODY_TIMEOUT / 2
+            && elapsed < authsignal::emulator::BODY_TIMEOUT * 5,
+        "{elapsed:?}"
+    );
+    // Still serving.
+    let client = emu.client().unwrap();
+    assert!(!client.get_user(&uid("after")).await.unwrap().is_enrolled);
+    let log = emu.received();
+    assert_eq!(log[0].path, "/v1/validate");
+    assert_eq!(log[0].status, 400);
+}
+
+/// What the emulator keeps per request is bounded: the request log is a ring buffer, and
+/// settled actions, spent tokens, finished OTP challenges and undelivered webhooks beyond the
+/// retention limit are forgotten (expired ones first); pending actions always stay.
+#[tokio::test]
+async fn what_the_emulator_keeps_is_bounded() {
+    let clock = FakeClock::at_unix(1_800_000_000);
+    let emu = Emulator::start_with_clock(Arc::new(clock.clone())).await;
+    emu.set_retention(8, 5);
+    emu.add_rule(Rule::new("c", RuleOutcome::Challenge).for_action("withdraw"));
+    let client = emu.client().unwrap();
+    let u = uid("bounded");
+    client
+        .enroll_verified_authenticator(&u, &EnrollVerifiedAuthenticatorRequest::sms("+64270000405"))
+        .await
+        .unwrap();
+    let mut pending = Vec::new();
+    for _ in 0..3 {
+        let t = client
+            .track(&u, &code("withdraw"), TrackRequest::new())
+            .await
+            .unwrap();
+        assert_eq!(t.state, ActionState::ChallengeRequired);
+        pending.push(t.idempotency_key);
+    }
+    let mut settled = Vec::new();
+    for _ in 0..40 {
+        settled.push(
+            client
+                .track(&u, &code("signIn"), TrackRequest::new())
+                .await
+                .unwrap()
+                .idempotency_key,
+        );
+    }
+    for i in 0..12 {
+        client
+            .challenge(&ChallengeRequest::sms(
+                code("signIn"),
+                format!("+642700005{i:02}"),
+            ))
+            .await
+            .unwrap();
+    }
+    let stats = emu.stats();
+    assert_eq!(stats.pending_actions, 3, "{stats:?}");
+    assert_eq!(stats.actions, 3 + 5, "{stats:?}");
+    assert_eq!(stats.tokens, 5, "{stats:?}");
+    assert_eq!(stats.logged_requests, 8, "{stats:?}");
+    assert_eq!(stats.pending_webhooks, 5, "{stats:?}");
+    // Unclaimed OTP challenges are pending until they expire, then forgotten.
+    assert_eq!(stats.challenges, 12, "{stats:?}");
+    clock.advance(std::time::Duration::from_secs(601));
+    client.get_user(&u).await.unwrap();
+    let stats = emu.stats();
+    assert_eq!(stats.challenges, 5, "{stats:?}");
+    assert_eq!(stats.tokens, 0, "expired tokens go first: {stats:?}");
+    // The pending actions and the newest settled ones are still there; the oldest are not.
+    for key in &pending {
+        client.get_action(&u, &code("withdraw"), key).await.unwrap();
+    }
+    client
+        .get_action(&u, &code("signIn"), settled.last().unwrap())
+        .await
+        .unwrap();
+    let err = client
+        .get_action(&u, &code("signIn"), &settled[0])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+    // The log holds the last 8 requests, oldest first, without queries or bodies.
+    let log = emu.received();
+    assert_eq!(log.len(), 8);
+    assert_eq!(log.last().unwrap().status, 404);
+    assert!(log.iter().all(|r| !r.path.contains('?')));
+    // The defaults are large but finite.
+    assert_eq!(authsignal::emulator::DEFAULT_LOG_CAPACITY, 1000);
+    assert_eq!(authsignal::emulator::DEFAULT_SETTLED_CAPACITY, 1000);
+}

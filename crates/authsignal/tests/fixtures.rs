@@ -34,7 +34,7 @@ pub fn webhook_vectors() -> Value {
     let old = SecretKey::new("whsec_old_fixture_key_1");
     let new = SecretKey::new("whsec_new_fixture_key_2");
     let batch = r#"{"records":[{"version":1,"id":"log-1","source":"https://authsignal.com","time":"2025-02-20T01:51:56.000Z","tenantId":"t-1","type":"action.log_created","record":{"actionCode":"signIn","state":"ALLOW"}},{"version":1,"id":"log-2","source":"https://authsignal.com","time":"2025-02-20T01:51:57.000Z","tenantId":"t-1","type":"challenge.log_created","record":{"verificationMethod":"SMS"}}]}"#;
-    let auth = r#"{"version":1,"id":"evt-auth-1","source":"https://authsignal.com","time":"2025-02-20T01:51:56.000Z","tenantId":"t-1","type":"authenticator.created","data":{"authenticator":{"userAuthenticatorId":"a-1","userId":"u-1","verificationMethod":"SMS","phoneNumber":"+64270000000"}}}"#;
+    let auth = r#"{"version":1,"id":"evt-auth-1","source":"https://authsignal.com","time":"2025-02-20T01:51:56.000Z","tenantId":"t-1","type":"authenticator.created","data":{"userId":"u-1","verificationMethod":"SMS","createdAt":"2025-02-20T01:51:56.000Z","userAuthenticatorId":"a-1","phoneNumber":"+64270000000"}}"#;
     let spec_header = sign_header(&[&spec], T, SPEC_BODY.as_bytes());
     let spec_sig = signature(&spec, T, SPEC_BODY.as_bytes());
     let mut tampered = SPEC_BODY.to_owned();

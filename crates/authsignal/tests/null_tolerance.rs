@@ -72,9 +72,8 @@ const REQUIRED: &[(&str, &[&str])] = &[
             "id",
             "type",
             "data",
-            "data.authenticator",
-            "data.authenticator.userAuthenticatorId",
-            "data.authenticator.verificationMethod",
+            "data.userAuthenticatorId",
+            "data.verificationMethod",
         ],
     ),
 ];
