@@ -108,7 +108,7 @@ pub fn default_http_config() -> HttpConfig {
 #[derive(Debug, Clone)]
 enum Source {
     Issuer(String),
-    Manual(Endpoints),
+    Manual(Box<Endpoints>),
 }
 
 /// Builds a [`Client`]. See the crate documentation for an example.
@@ -148,7 +148,7 @@ impl ClientBuilder {
 
     /// Sets the endpoints by hand (no discovery).
     pub fn endpoints(mut self, endpoints: Endpoints) -> Self {
-        self.source = Some(Source::Manual(endpoints));
+        self.source = Some(Source::Manual(Box::new(endpoints)));
         self
     }
 
@@ -486,7 +486,7 @@ impl Client {
             .resolved
             .get_or_try_init(|| async {
                 let (endpoints, metadata) = match &self.inner.source {
-                    Source::Manual(e) => (e.clone(), None),
+                    Source::Manual(e) => ((**e).clone(), None),
                     Source::Issuer(issuer) => {
                         let m = self.fetch_metadata(issuer).await?;
                         (Endpoints::from_metadata(issuer, &m)?, Some(m))

@@ -28,6 +28,7 @@
 //! use ciba::{AuthenticationRequest, TokenPoll, Outcome};
 //!
 //! let emulator = Emulator::start().await?;
+//! emulator.set_interval(Some(1));
 //! emulator.add_user("alice");
 //! let client = emulator.client()?;
 //!
@@ -579,7 +580,7 @@ impl Emulator {
             .values()
             .map(|r| r.view.clone())
             .collect();
-        v.sort_by(|a, b| a.expires_at.cmp(&b.expires_at));
+        v.sort_by_key(|a| a.expires_at);
         v
     }
 
@@ -1040,6 +1041,8 @@ fn percent_decode(s: &str) -> String {
 }
 
 type Answer = (u16, ResponseTemplate);
+/// A refusal of client authentication, boxed (a response template is large).
+type Refusal = Box<Answer>;
 
 /// Client authentication (RFC 6749 §2.3.1, RFC 7523). `Err` is the 401 to send.
 fn authenticate_client(
@@ -1048,8 +1051,8 @@ fn authenticate_client(
     params: &HashMap<String, String>,
     endpoint_url: &str,
     now: SystemTime,
-) -> Result<EmulatedClient, Answer> {
-    let fail = |why: &str| (401, oauth_error(401, "invalid_client", why));
+) -> Result<EmulatedClient, Refusal> {
+    let fail = |why: &str| Box::new((401, oauth_error(401, "invalid_client", why)));
     let basic = header(request, "authorization")
         .and_then(|h| h.strip_prefix("Basic "))
         .and_then(|b| STANDARD.decode(b.trim()).ok())
@@ -1182,7 +1185,7 @@ fn backchannel(st: &mut State, request: &Request, now: SystemTime) -> Answer {
     let url = format!("{}/backchannel", st.issuer);
     let client = match authenticate_client(st, request, &params, &url, now) {
         Ok(c) => c,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     if let Some(f) = take_fault(st, |f| {
         matches!(f, Fault::OAuthError(..) | Fault::Unavailable(_))
@@ -1398,7 +1401,7 @@ fn token(st: &mut State, request: &Request, now: SystemTime) -> Answer {
     let url = format!("{}/token", st.issuer);
     let client = match authenticate_client(st, request, &params, &url, now) {
         Ok(c) => c,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     if let Some(f) = take_fault(st, |f| {
         matches!(f, Fault::OAuthError(..) | Fault::Unavailable(_))

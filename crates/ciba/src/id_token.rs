@@ -332,19 +332,15 @@ impl IdTokenVerifier {
             }
         }
         match (expected.access_token, &c.at_hash) {
-            (Some(token), Some(h)) => {
-                if !hash_matches(alg, token, h) {
-                    return Err(IdTokenError::AccessTokenHash);
-                }
+            (Some(token), Some(h)) if !hash_matches(alg, token, h) => {
+                return Err(IdTokenError::AccessTokenHash);
             }
             (_, None) if expected.push => return Err(IdTokenError::MissingClaim("at_hash")),
             _ => {}
         }
         match (expected.refresh_token, &c.rt_hash) {
-            (Some(token), Some(h)) => {
-                if !hash_matches(alg, token, h) {
-                    return Err(IdTokenError::RefreshTokenHash);
-                }
+            (Some(token), Some(h)) if !hash_matches(alg, token, h) => {
+                return Err(IdTokenError::RefreshTokenHash);
             }
             (Some(_), None) if expected.push => {
                 return Err(IdTokenError::MissingClaim("rt_hash"));
@@ -435,7 +431,8 @@ mod tests {
         assert_eq!(c.sub, "alice");
         assert_eq!(c.aud, vec!["c1".to_string()]);
 
-        let cases: Vec<(Value, fn(&IdTokenError) -> bool)> = vec![
+        type Check = fn(&IdTokenError) -> bool;
+        let cases: Vec<(Value, Check)> = vec![
             (json!({"iss": "https://evil.example"}), |e| {
                 matches!(e, IdTokenError::Issuer { .. })
             }),

@@ -919,7 +919,8 @@ async fn push_error_payloads_become_outcomes() {
 #[tokio::test]
 async fn id_token_faults_are_each_rejected() {
     let s = setup().await;
-    let cases: Vec<(Fault, fn(&IdTokenError) -> bool)> = vec![
+    type Check = fn(&IdTokenError) -> bool;
+    let cases: Vec<(Fault, Check)> = vec![
         (Fault::WrongIssuer, |e| {
             matches!(e, IdTokenError::Issuer { .. })
         }),
@@ -1037,11 +1038,9 @@ async fn jwks_rotation_is_picked_up_with_one_refetch() {
     assert_eq!(s.emulator.jwks_fetches(), 2, "new kids {kids:?}");
 }
 
-async fn futures_join_all<F: std::future::Future>(
-    futs: impl IntoIterator<Item = F>,
-) -> Vec<F::Output>
+async fn futures_join_all<F>(futs: impl IntoIterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futs.into_iter().map(tokio::spawn).collect();
