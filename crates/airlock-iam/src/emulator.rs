@@ -31,8 +31,12 @@
 //!
 //! Applications: the default application and `ebanking` require the second factor;
 //! `portal` needs the password only (for step-up tests).
+//!
+//! What it keeps is bounded, however many requests it serves: the request log and the pushes
+//! are rings, sessions beyond a cap are forgotten (finished flows first), and nothing is kept
+//! for user names that came from requests ([`Emulator::set_retention`], [`Emulator::stored`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -58,6 +62,12 @@ pub mod codes {
     /// An unknown path or application (model choice).
     pub const NOT_FOUND: &str = "NOT_FOUND";
 }
+
+/// How many received requests the emulator keeps by default (a ring: the oldest go first).
+pub const DEFAULT_LOG_CAPACITY: usize = 1000;
+/// How many server sessions (flows) the emulator keeps by default: beyond it, finished flows go
+/// first (done, or not started), then the least recently used.
+pub const DEFAULT_SESSION_CAPACITY: usize = 1000;
 
 /// The session cookie's name (model choice; Airlock's is unconfirmed).
 pub const SESSION_COOKIE: &str = "JSESSIONID";
@@ -241,6 +251,8 @@ impl Stage {
 
 #[derive(Debug, Clone)]
 struct Session {
+    /// When it was last used (a counter, for least-recently-used eviction).
+    used: u64,
     id: String,
     user: Option<String>,
     app: String,
@@ -259,7 +271,11 @@ struct State {
     sessions: HashMap<String, Session>,
     challenges: HashMap<String, Challenge>,
     applications: HashMap<String, bool>,
-    pushes: Vec<(String, String)>,
+    pushes: VecDeque<(String, String)>,
+    received: VecDeque<Request>,
+    log_capacity: usize,
+    session_capacity: usize,
+    uses: u64,
     lock_duration: Duration,
     max_failures: u32,
     challenge_ttl: Duration,
@@ -278,9 +294,19 @@ pub struct EmulatorBuilder {
     challenge_ttl: Duration,
     csrf_protection: bool,
     push_to_all: bool,
+    log_capacity: usize,
+    session_capacity: usize,
 }
 
 impl EmulatorBuilder {
+    /// How many received requests (and pushes) to keep, and how many server sessions: see
+    /// [`Emulator::set_retention`].
+    pub fn retention(mut self, log: usize, sessions: usize) -> Self {
+        self.log_capacity = log;
+        self.session_capacity = sessions.max(1);
+        self
+    }
+
     /// The emulator's clock (lock expiry, challenge expiry, passcode windows). Default: system.
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = clock;
@@ -354,14 +380,22 @@ impl EmulatorBuilder {
             sessions: HashMap::new(),
             challenges: HashMap::new(),
             applications,
-            pushes: Vec::new(),
+            pushes: VecDeque::new(),
+            received: VecDeque::new(),
+            log_capacity: self.log_capacity,
+            session_capacity: self.session_capacity,
+            uses: 0,
             lock_duration: self.lock_duration,
             max_failures: self.max_failures,
             challenge_ttl: self.challenge_ttl,
             csrf_protection: self.csrf_protection,
             push_to_all: self.push_to_all,
         }));
-        let server = MockServer::start().await;
+        // The emulator keeps its own bounded log instead of wiremock's unbounded one.
+        let server = MockServer::builder()
+            .disable_request_recording()
+            .start()
+            .await;
         Mock::given(wiremock::matchers::any())
             .respond_with(Router {
                 state: state.clone(),
@@ -391,6 +425,24 @@ fn default_users() -> Vec<EmulatedUser> {
     ]
 }
 
+/// How many records an [`Emulator`] holds ([`Emulator::stored`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stored {
+    /// Received requests in the log.
+    pub requests: usize,
+    /// Pushes in the log.
+    pub pushes: usize,
+    /// Server sessions (flows).
+    pub sessions: usize,
+    /// 2FA requests (pending or settled, not yet collected by a poll).
+    pub challenges: usize,
+    /// Failed-attempt counters.
+    pub failure_counters: usize,
+    /// Temporary locks.
+    pub temporary_locks: usize,
+}
+
 /// The running emulator. Dropping it stops the server.
 #[derive(Debug)]
 pub struct Emulator {
@@ -415,6 +467,8 @@ impl Emulator {
             challenge_ttl: Duration::from_secs(120),
             csrf_protection: true,
             push_to_all: false,
+            log_capacity: DEFAULT_LOG_CAPACITY,
+            session_capacity: DEFAULT_SESSION_CAPACITY,
         }
     }
 
@@ -517,6 +571,41 @@ impl Emulator {
             .count()
     }
 
+    /// How much the emulator keeps: at most `log` received requests and pushes (the oldest are
+    /// forgotten first; 0 keeps none) and at most `sessions` server sessions. Beyond
+    /// `sessions`, finished flows (done, or not started: a later password check starts afresh)
+    /// are forgotten first, oldest first, then the least recently used flow (with its pending
+    /// 2FA request). Nothing else grows with the number of requests: failure counters and
+    /// temporary locks are kept for the emulator's users only, and 2FA requests only while
+    /// their flow holds them (or up to `sessions` more). Defaults: [`DEFAULT_LOG_CAPACITY`],
+    /// [`DEFAULT_SESSION_CAPACITY`].
+    pub fn set_retention(&self, log: usize, sessions: usize) {
+        let mut st = self.state();
+        st.log_capacity = log;
+        st.session_capacity = sessions.max(1);
+        while st.received.len() > log {
+            st.received.pop_front();
+        }
+        while st.pushes.len() > log {
+            st.pushes.pop_front();
+        }
+        st.prune_sessions(None);
+        st.prune_challenges();
+    }
+
+    /// How many records the emulator holds now.
+    pub fn stored(&self) -> Stored {
+        let st = self.state();
+        Stored {
+            requests: st.received.len(),
+            pushes: st.pushes.len(),
+            sessions: st.sessions.len(),
+            challenges: st.challenges.len(),
+            failure_counters: st.failures.len(),
+            temporary_locks: st.temp_locks.len(),
+        }
+    }
+
     /// The device ids pushes went to for `username`, in order.
     pub fn pushes(&self, username: &str) -> Vec<String> {
         self.state()
@@ -554,9 +643,10 @@ impl Emulator {
         st.temp_locks.clear();
     }
 
-    /// Every request the server received (method, URL, headers, body), in order.
+    /// The requests the server received (method, URL, headers, body), oldest first: the last
+    /// [`DEFAULT_LOG_CAPACITY`] (see [`Emulator::set_retention`]).
     pub async fn received_requests(&self) -> Vec<Request> {
-        self.server.received_requests().await.unwrap_or_default()
+        self.state().received.iter().cloned().collect()
     }
 }
 
@@ -608,6 +698,7 @@ struct Reply {
 impl Respond for Router {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.log_request(request);
         let reply = st.handle(request);
         let mut t = ResponseTemplate::new(reply.status);
         if let Some(c) = reply.set_cookie {
@@ -804,6 +895,7 @@ impl State {
                 self.sessions.insert(
                     sid.clone(),
                     Session {
+                        used: 0,
                         id: random_digits(&mut rng, 18),
                         user: None,
                         app: DEFAULT_APPLICATION.into(),
@@ -844,11 +936,93 @@ impl State {
         if reply.set_cookie.is_none() {
             reply.set_cookie = new_cookie;
         }
+        self.prune_sessions(Some(&sid));
+        self.prune_challenges();
         reply
+    }
+
+    /// Keeps the request in the log ring.
+    fn log_request(&mut self, request: &Request) {
+        if self.log_capacity == 0 {
+            return;
+        }
+        while self.received.len() >= self.log_capacity {
+            self.received.pop_front();
+        }
+        self.received.push_back(request.clone());
+    }
+
+    /// Keeps a push in its ring (same capacity as the request log).
+    fn log_push(&mut self, user: &str, device: &str) {
+        if self.log_capacity == 0 {
+            return;
+        }
+        while self.pushes.len() >= self.log_capacity {
+            self.pushes.pop_front();
+        }
+        self.pushes.push_back((user.to_owned(), device.to_owned()));
+    }
+
+    /// Forgets sessions beyond the capacity: finished flows first (done, or not started), the
+    /// oldest first; then the least recently used. `keep` (the session that just answered) is
+    /// never forgotten.
+    fn prune_sessions(&mut self, keep: Option<&str>) {
+        while self.sessions.len() > self.session_capacity {
+            let victim = self
+                .sessions
+                .iter()
+                .filter(|(sid, _)| Some(sid.as_str()) != keep)
+                .min_by_key(|(_, s)| {
+                    let finished = matches!(s.stage, Stage::Done | Stage::Password);
+                    (!finished, s.used)
+                })
+                .map(|(sid, _)| sid.clone());
+            let Some(victim) = victim else { return };
+            self.end_session(&victim);
+        }
+    }
+
+    /// Removes a session and the 2FA request it holds.
+    fn end_session(&mut self, sid: &str) {
+        if let Some(Session {
+            stage: Stage::Polling { token, .. },
+            ..
+        }) = self.sessions.remove(sid)
+        {
+            self.challenges.remove(&token);
+        }
+    }
+
+    /// Forgets 2FA requests no flow holds any more (a flow restarted or forgotten) beyond the
+    /// session capacity, the oldest first.
+    fn prune_challenges(&mut self) {
+        if self.challenges.len() <= self.session_capacity {
+            return;
+        }
+        let held: HashSet<&str> = self
+            .sessions
+            .values()
+            .filter_map(|s| match &s.stage {
+                Stage::Polling { token, .. } => Some(token.as_str()),
+                _ => None,
+            })
+            .collect();
+        let mut orphans: Vec<(SystemTime, String)> = self
+            .challenges
+            .iter()
+            .filter(|(token, _)| !held.contains(token.as_str()))
+            .map(|(token, c)| (c.created, token.clone()))
+            .collect();
+        orphans.sort();
+        let excess = self.challenges.len() - self.session_capacity;
+        for (_, token) in orphans.into_iter().take(excess) {
+            self.challenges.remove(&token);
+        }
     }
 
     fn session(&self, sid: &str) -> Session {
         self.sessions.get(sid).cloned().unwrap_or(Session {
+            used: 0,
             id: String::new(),
             user: None,
             app: DEFAULT_APPLICATION.into(),
@@ -879,7 +1053,7 @@ impl State {
             Op::QrRetrieve => self.qr(&mut s),
             Op::PasswordChange => self.password_change(&mut s, request),
             Op::Logout => {
-                self.sessions.remove(sid);
+                self.end_session(sid);
                 return Reply {
                     status: 200,
                     body: json!({"meta": self.meta()}),
@@ -901,6 +1075,8 @@ impl State {
                 }
             }
         };
+        self.uses += 1;
+        s.used = self.uses;
         self.sessions.insert(sid.to_owned(), s);
         reply
     }
@@ -921,6 +1097,11 @@ impl State {
 
     fn fail(&mut self, username: &str) -> SystemTime {
         let until = self.now() + self.lock_duration;
+        if !self.users.contains_key(username) {
+            // Nothing to lock: the answer looks the same, but nothing is kept for a name that
+            // came from a request (any number of them could).
+            return until;
+        }
         self.temp_locks.insert(username.to_owned(), until);
         let n = self.failures.entry(username.to_owned()).or_insert(0);
         *n += 1;
@@ -1022,7 +1203,7 @@ impl State {
                     None => user.devices.iter().map(|d| d.id.clone()).collect(),
                 };
                 for d in &targets {
-                    self.pushes.push((user.username.clone(), d.clone()));
+                    self.log_push(&user.username, d);
                 }
                 let token =
                     self.new_challenge(&user.username, "AIRLOCK_2FA_POLLING_OR_OFFLINE_REQUIRED");

@@ -1434,3 +1434,85 @@ async fn step_up_refuses_sessions_it_cannot_drive() {
         "{err:?}"
     );
 }
+
+// ---- what the emulator keeps ------------------------------------------------------------------
+
+/// Nothing the emulator keeps grows with the number of requests: the request log and the pushes
+/// are rings, sessions beyond the cap go (finished flows first, then the least recently used,
+/// with their pending 2FA request), and names from requests leave no failure counter behind.
+#[tokio::test]
+async fn emulator_memory_is_bounded() {
+    let emu = Emulator::builder()
+        .temporary_lock(Duration::ZERO)
+        .retention(50, 20)
+        .user(EmulatedUser::new("paula", "password1", SecondFactor::None))
+        .start()
+        .await;
+    let c = client(&emu.loginapp_url());
+    // A flow in progress, then many finished ones: finished flows go first, it stays.
+    let live = c.flow();
+    live.check_password("alice", &pw("password1"))
+        .await
+        .unwrap();
+    for _ in 0..60 {
+        let flow = c.flow();
+        assert!(
+            flow.check_password("paula", &pw("password1"))
+                .await
+                .unwrap()
+                .is_done()
+        );
+    }
+    assert_eq!(emu.stored().sessions, 20);
+    emu.approve("alice");
+    assert!(live.wait().await.unwrap().is_done());
+    // Unknown names with wrong passwords: answered alike, nothing kept for them.
+    for i in 0..60 {
+        let err = c
+            .flow()
+            .check_password(&format!("nobody-{i}"), &pw("wrong"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::WrongPassword {
+                    temporary_lock_expiry: Some(_),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+    // Many abandoned pushes: beyond the cap the least recently used flow goes, push and all.
+    let first = c.flow();
+    first
+        .check_password("alice", &pw("password1"))
+        .await
+        .unwrap();
+    for _ in 0..30 {
+        c.flow()
+            .check_password("alice", &pw("password1"))
+            .await
+            .unwrap();
+    }
+    let err = first.poll().await.unwrap_err();
+    assert!(matches!(err, Error::UnexpectedCall { .. }), "{err:?}");
+    let stored = emu.stored();
+    assert_eq!(stored.requests, 50, "{stored:?}");
+    assert_eq!(emu.received_requests().await.len(), 50);
+    assert!(stored.pushes <= 50, "{stored:?}");
+    assert!(stored.sessions <= 20, "{stored:?}");
+    assert!(stored.challenges <= 20, "{stored:?}");
+    assert!(emu.pending_count("alice") <= 20);
+    assert_eq!(stored.failure_counters, 0, "{stored:?}");
+    assert_eq!(stored.temporary_locks, 0, "{stored:?}");
+    // The log keeps the newest requests.
+    let last = emu.received_requests().await.pop().unwrap();
+    assert!(last.url.path().ends_with("/status/poll/"), "{}", last.url);
+    // Retention can be tightened at run time.
+    emu.set_retention(5, 3);
+    let stored = emu.stored();
+    assert_eq!((stored.requests, stored.sessions), (5, 3), "{stored:?}");
+    assert!(stored.challenges <= 3 && stored.pushes <= 5, "{stored:?}");
+}
