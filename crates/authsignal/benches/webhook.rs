@@ -2,6 +2,12 @@
 //! verification (`X-Signature-V2`, one and five signatures, accepted and rejected), parsing the
 //! signature header on its own, and serializing a track request.
 //!
+//! Two reference points sit next to `webhook_verify/signature_and_parse/1_sig` so the cost of
+//! our parsing is visible as a ratio: `webhook_reference/hmac_only` (one HMAC-SHA256 over
+//! `"<t>.<body>"` with a prepared key, nothing else) and `webhook_reference/plain_serde_parse`
+//! (`serde_json::from_slice::<Value>` of the same body). The goal: a full `verify` costs at most
+//! twice `signature_only/1_sig` + `plain_serde_parse`.
+//!
 //! `cargo bench -p authsignal` (quick look: `cargo bench -p authsignal -- --warm-up-time 0.2
 //! --measurement-time 1`).
 
@@ -82,6 +88,28 @@ fn bench_verify(c: &mut Criterion) {
     g.finish();
 }
 
+/// The floor under `verify`: the HMAC alone, and one plain JSON parse of the same body.
+fn bench_reference(c: &mut Criterion) {
+    use aws_lc_rs::hmac;
+    let key = hmac::Key::new(hmac::HMAC_SHA256, SECRET.as_bytes());
+    let t = T.to_string();
+    let mut g = c.benchmark_group("webhook_reference");
+    g.throughput(Throughput::Bytes(BODY.len() as u64));
+    g.bench_function("hmac_only", |b| {
+        b.iter(|| {
+            let mut ctx = hmac::Context::with_key(&key);
+            ctx.update(black_box(t.as_bytes()));
+            ctx.update(b".");
+            ctx.update(black_box(BODY));
+            ctx.sign()
+        })
+    });
+    g.bench_function("plain_serde_parse", |b| {
+        b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(BODY)).unwrap())
+    });
+    g.finish();
+}
+
 fn bench_header_parse(c: &mut Criterion) {
     let mut g = c.benchmark_group("signature_header_parse");
     for n in [1usize, 5] {
@@ -136,6 +164,7 @@ fn bench_track_serialize(c: &mut Criterion) {
 criterion_group!(
     benches,
     bench_verify,
+    bench_reference,
     bench_header_parse,
     bench_track_serialize
 );

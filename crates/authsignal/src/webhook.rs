@@ -383,26 +383,14 @@ pub enum WebhookPayload {
 
 impl WebhookPayload {
     /// Parses a body whose signature was already verified.
+    ///
+    /// One plain `serde_json` pass on the way in; the JSON path of a bad field is worked out
+    /// (by a second, path-tracking pass) only when the body does not parse.
     pub fn parse(body: &[u8]) -> Result<Self, WebhookError> {
-        let value: Value = decode(body)?;
-        if let Some(records) = value.get("records") {
-            if !records.is_array() {
-                return Err(WebhookError::InvalidPayload {
-                    path: "records".into(),
-                    message: "not an array".into(),
-                });
-            }
-            let batch: RawBatch = decode_value(value)?;
-            return Ok(WebhookPayload::Batch(
-                batch
-                    .records
-                    .into_iter()
-                    .map(RawEvent::into_event)
-                    .collect(),
-            ));
+        match serde_json::from_slice::<RawBody>(body) {
+            Ok(raw) => raw.into_payload(),
+            Err(e) => Err(explain::<RawBody>(body, e)),
         }
-        let raw: RawEvent = decode_value(value)?;
-        Ok(WebhookPayload::Event(raw.into_event()))
     }
 
     /// The events, whichever the shape.
@@ -414,12 +402,30 @@ impl WebhookPayload {
     }
 }
 
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, WebhookError> {
-    auth_core::json::from_slice("webhook", body).map_err(into_payload_error)
+/// The error for a body that failed the plain parse: the same parse again with path
+/// tracking, for the path of the offending field (the error path only).
+fn explain<T: serde::de::DeserializeOwned>(body: &[u8], plain: serde_json::Error) -> WebhookError {
+    match auth_core::json::from_slice::<T>("webhook", body) {
+        Err(e) => into_payload_error(e),
+        Ok(_) => WebhookError::InvalidPayload {
+            path: ".".into(),
+            message: plain.to_string(),
+        },
+    }
 }
 
-fn decode_value<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, WebhookError> {
-    auth_core::json::from_value("webhook", v).map_err(into_payload_error)
+/// Decodes an event's `data` into a typed view, reading the value in place (no copy) and
+/// tracking the JSON path only when it fails.
+fn decode_data<T: serde::de::DeserializeOwned>(data: &Value) -> Result<T, WebhookError> {
+    T::deserialize(data).map_err(|plain| {
+        match auth_core::json::from_value::<T>("webhook", data.clone()) {
+            Err(e) => into_payload_error(e),
+            Ok(_) => WebhookError::InvalidPayload {
+                path: ".".into(),
+                message: plain.to_string(),
+            },
+        }
+    })
 }
 
 fn into_payload_error(e: auth_core::Error) -> WebhookError {
@@ -434,9 +440,54 @@ fn into_payload_error(e: auth_core::Error) -> WebhookError {
     }
 }
 
+/// A body: one event, or a batch of log events (`records`). `null` reads as absent
+/// everywhere.
 #[derive(Deserialize)]
-struct RawBatch {
-    records: Vec<RawEvent>,
+#[serde(rename_all = "camelCase")]
+struct RawBody {
+    #[serde(default)]
+    records: Option<Vec<RawEvent>>,
+    #[serde(default)]
+    version: Option<u32>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    time: Option<Timestamp>,
+    #[serde(default)]
+    tenant_id: Option<String>,
+    #[serde(default, rename = "type")]
+    event_type: Option<EventType>,
+    #[serde(default)]
+    data: Option<Value>,
+    #[serde(default)]
+    record: Option<Value>,
+}
+
+impl RawBody {
+    fn into_payload(self) -> Result<WebhookPayload, WebhookError> {
+        if let Some(records) = self.records {
+            return Ok(WebhookPayload::Batch(
+                records.into_iter().map(RawEvent::into_event).collect(),
+            ));
+        }
+        let missing = |field: &str| WebhookError::InvalidPayload {
+            path: field.to_owned(),
+            message: format!("missing field `{field}`"),
+        };
+        let event = RawEvent {
+            version: self.version,
+            id: self.id.ok_or_else(|| missing("id"))?,
+            source: self.source,
+            time: self.time,
+            tenant_id: self.tenant_id,
+            event_type: self.event_type.ok_or_else(|| missing("type"))?,
+            data: self.data,
+            record: self.record,
+        };
+        Ok(WebhookPayload::Event(event.into_event()))
+    }
 }
 
 #[derive(Deserialize)]
@@ -722,7 +773,7 @@ impl WebhookEvent {
     pub fn delivery(&self) -> Option<Result<Delivery, WebhookError>> {
         match self.event_type {
             EventType::EmailCreated | EventType::SmsCreated | EventType::PushCreated => {
-                Some(decode_value(self.data.clone()))
+                Some(decode_data(&self.data))
             }
             _ => None,
         }
@@ -733,7 +784,7 @@ impl WebhookEvent {
         match self.event_type {
             EventType::AuthenticatorCreated
             | EventType::AuthenticatorUpdated
-            | EventType::AuthenticatorDeleted => Some(decode_value(self.data.clone())),
+            | EventType::AuthenticatorDeleted => Some(decode_data(&self.data)),
             _ => None,
         }
     }
@@ -957,6 +1008,35 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("ada@example.com"), "{shown}");
+    }
+
+    /// The hot path parses once, without path tracking; a body that fails still gets the JSON
+    /// path of the offending field (worked out on the error path only).
+    #[test]
+    fn errors_name_the_json_path() {
+        let path_of = |body: &[u8]| match WebhookPayload::parse(body) {
+            Err(WebhookError::InvalidPayload { path, .. }) => path,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            path_of(br#"{"id":"e","type":"x","version":"one"}"#),
+            "version"
+        );
+        assert_eq!(
+            path_of(br#"{"records":[{"id":"a","type":"t"},{"id":5,"type":"t"}]}"#),
+            "records[1].id"
+        );
+        assert_eq!(path_of(br#"{"records":3}"#), "records");
+        assert_eq!(path_of(br#"{"type":"x"}"#), "id");
+        assert_eq!(path_of(br#"{"id":"e","records":null}"#), "type");
+        assert_eq!(path_of(b"{\"id\":"), "id");
+        assert_eq!(path_of(b"not json"), ".");
+        let e =
+            WebhookPayload::parse(br#"{"id":"e","type":"sms.created","data":{"to":5}}"#).unwrap();
+        match e.events()[0].delivery() {
+            Some(Err(WebhookError::InvalidPayload { path, .. })) => assert_eq!(path, "to"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
