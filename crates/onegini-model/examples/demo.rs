@@ -12,29 +12,26 @@ use auth_core::FakeClock;
 use onegini_model::emulator::{AppConfig, AppVersion, Consent, TokenServer};
 use onegini_model::testing::{Prompt, ScriptedFingerprint, ScriptedUser};
 use onegini_model::{
-    ApplicationSignature, Authenticator, ClientConfig, FingerprintScan, MemoryKeystore,
-    MemoryStorage, UserClient,
+    ApplicationSignature, Authenticator, Client, ClientConfig, FingerprintScan, MemoryKeystore,
+    MemoryStorage,
 };
 
 const SIGNATURE: &str = "AB:CD:EF:01:23:45:67:89:signing-cert-sha256";
 
-fn client(
-    server: &TokenServer,
-    clock: &FakeClock,
-) -> Result<UserClient, Box<dyn std::error::Error>> {
-    let config = ClientConfig::new(
-        server.base_url()?,
-        "ExampleApp",
-        "android",
-        "1.0.0",
-        ApplicationSignature::new(SIGNATURE),
-        "oneginiexample://loginsuccess",
-    )?
-    .device_name("Pixel 8")
-    .pbkdf2_iterations(10_000)?
-    .fingerprint_available(true);
+fn client(server: &TokenServer, clock: &FakeClock) -> Result<Client, Box<dyn std::error::Error>> {
+    let config = ClientConfig::builder()
+        .app_identifier("ExampleApp")
+        .app_platform("android")
+        .app_version("1.0.0")
+        .signature(ApplicationSignature::new(SIGNATURE))
+        .redirect_uri("oneginiexample://loginsuccess")
+        .device_name("Pixel 8")
+        .pbkdf2_iterations(10_000)
+        .fingerprint_sensor()
+        .build()?;
     // The phone's keystore: the fingerprint token is sealed under a key it holds.
-    Ok(UserClient::builder(config, Arc::new(MemoryStorage::new()))
+    Ok(Client::builder(config, Arc::new(MemoryStorage::new()))
+        .base_url(server.base_url()?)
         .keystore(Arc::new(MemoryKeystore::new()))
         .clock(Arc::new(clock.clone()))
         .build()?)

@@ -1,4 +1,4 @@
-//! The client side: what the Onegini SDK does for the app (`UserClient`).
+//! The client side: what the Onegini SDK does for the app ([`Client`]).
 //!
 //! Handlers mirror the SDK's (spec §5.6): the app implements [`BrowserRegistrationHandler`]
 //! (open the browser URL, hand back the redirect or deny), [`CreatePinHandler`] (collect a new
@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use auth_core::{BaseUrl, HttpClient, Replay, SharedClock, Transport};
+use auth_core::{BaseUrl, ConfigError, Replay, SharedClock, Transport};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
@@ -235,10 +235,26 @@ pub trait FingerprintHandler: Send + Sync {
     async fn finish_authentication(&self) {}
 }
 
-/// The app configuration (spec §2.1).
+/// The app configuration (spec §2.1): who the app is to the Token Server, and what the device
+/// offers. Built with [`ClientConfig::builder`] (named steps); the Token Server's base URL is
+/// given to [`Client::builder`]'s `base_url`.
+///
+/// ```
+/// use onegini_model::{ApplicationSignature, ClientConfig};
+///
+/// let app = ClientConfig::builder()
+///     .app_identifier("ExampleApp")
+///     .app_platform("android")
+///     .app_version("1.0.0")
+///     .signature(ApplicationSignature::new("3F:1A:…:signing-cert-sha256"))
+///     .redirect_uri("oneginiexample://loginsuccess")
+///     .device_name("Pixel 8")
+///     .build()?;
+/// assert_eq!(app.redirect_uri().scheme(), "oneginiexample");
+/// # Ok::<(), onegini_model::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct ClientConfig {
-    base_url: BaseUrl,
     app_identifier: String,
     app_platform: String,
     app_version: String,
@@ -247,13 +263,12 @@ pub struct ClientConfig {
     device_name: Option<String>,
     dcr_suite: OcraSuite,
     pbkdf2_iterations: u32,
-    fingerprint_available: bool,
+    fingerprint_sensor: bool,
 }
 
 impl fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientConfig")
-            .field("base_url", &self.base_url)
             .field("app_identifier", &self.app_identifier)
             .field("app_platform", &self.app_platform)
             .field("app_version", &self.app_version)
@@ -262,136 +277,206 @@ impl fmt::Debug for ClientConfig {
             .field("device_name", &self.device_name)
             .field("dcr_suite", &self.dcr_suite)
             .field("pbkdf2_iterations", &self.pbkdf2_iterations)
-            .field("fingerprint_available", &self.fingerprint_available)
+            .field("fingerprint_sensor", &self.fingerprint_sensor)
             .finish()
     }
 }
 
 impl ClientConfig {
-    /// A configuration: the Token Server origin (`baseURL`, without `/oauth`), the app's
-    /// identifier, platform and version, its signature, and its redirect URI (custom scheme).
-    pub fn new(
-        base_url: BaseUrl,
-        app_identifier: impl Into<String>,
-        app_platform: impl Into<String>,
-        app_version: impl Into<String>,
-        signature: ApplicationSignature,
-        redirect_uri: &str,
-    ) -> Result<Self, Error> {
-        let redirect_uri = Url::parse(redirect_uri)
-            .map_err(|e| Error::Configuration(format!("redirect URI: {e}")))?;
-        let dcr_suite = OcraSuite::parse(DEFAULT_DCR_SUITE)?;
-        let config = ClientConfig {
-            base_url,
-            app_identifier: app_identifier.into(),
-            app_platform: app_platform.into(),
-            app_version: app_version.into(),
-            signature,
-            redirect_uri,
-            device_name: None,
-            dcr_suite,
-            pbkdf2_iterations: 10_000,
-            fingerprint_available: false,
-        };
-        if config.app_identifier.is_empty()
-            || config.app_platform.is_empty()
-            || config.app_version.is_empty()
-        {
-            return Err(Error::Configuration(
-                "application identifier, platform and version are required".into(),
-            ));
-        }
-        Ok(config)
-    }
-
-    /// Sets the device name sent with DCR.
-    pub fn device_name(mut self, name: impl Into<String>) -> Self {
-        self.device_name = Some(name.into());
-        self
-    }
-
-    /// Sets the DCR OCRA suite (default [`DEFAULT_DCR_SUITE`]); used unless the server names one.
-    pub fn dcr_suite(mut self, suite: &str) -> Result<Self, Error> {
-        self.dcr_suite = OcraSuite::parse(suite)?;
-        Ok(self)
-    }
-
-    /// Sets the PBKDF2 iteration count for new PIN-protected tokens (default 10 000).
-    pub fn pbkdf2_iterations(mut self, iterations: u32) -> Result<Self, Error> {
-        if iterations == 0 || iterations > crate::crypto::MAX_ITERATIONS {
-            return Err(Error::Configuration(format!(
-                "pbkdf2 iterations must be between 1 and {}",
-                crate::crypto::MAX_ITERATIONS
-            )));
-        }
-        self.pbkdf2_iterations = iterations;
-        Ok(self)
-    }
-
-    /// Whether the device has a usable fingerprint sensor (default `false`).
-    pub fn fingerprint_available(mut self, available: bool) -> Self {
-        self.fingerprint_available = available;
-        self
+    /// Starts a configuration: every step is named; [`ClientConfigBuilder::build`] checks that
+    /// the required ones (identifier, platform, version, signature, redirect URI) were given.
+    pub fn builder() -> ClientConfigBuilder {
+        ClientConfigBuilder::default()
     }
 
     /// The redirect URI.
     pub fn redirect_uri(&self) -> &Url {
         &self.redirect_uri
     }
+
+    /// The PBKDF2 iteration count for new PIN-protected tokens.
+    pub fn pbkdf2_iterations(&self) -> u32 {
+        self.pbkdf2_iterations
+    }
 }
 
-/// Builds a [`UserClient`].
-pub struct UserClientBuilder {
-    config: ClientConfig,
-    storage: Arc<dyn Storage>,
-    keystore: Option<Arc<dyn Keystore>>,
-    clock: Option<SharedClock>,
-    http: Option<Arc<dyn HttpClient>>,
+/// Builds a [`ClientConfig`] step by step.
+#[derive(Default)]
+pub struct ClientConfigBuilder {
+    app_identifier: Option<String>,
+    app_platform: Option<String>,
+    app_version: Option<String>,
+    signature: Option<ApplicationSignature>,
+    redirect_uri: Option<String>,
+    device_name: Option<String>,
+    dcr_suite: Option<String>,
+    pbkdf2_iterations: Option<u32>,
+    fingerprint_sensor: bool,
 }
 
-impl fmt::Debug for UserClientBuilder {
+impl fmt::Debug for ClientConfigBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UserClientBuilder")
-            .field("config", &self.config)
+        f.debug_struct("ClientConfigBuilder")
+            .field("app_identifier", &self.app_identifier)
+            .field("app_platform", &self.app_platform)
+            .field("app_version", &self.app_version)
+            .field("signature", &self.signature)
+            .field("redirect_uri", &self.redirect_uri)
             .finish_non_exhaustive()
     }
 }
 
-impl UserClientBuilder {
-    /// Sets the clock (default: the system clock). OCRA time steps and token expiry use it.
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = Some(clock);
+impl ClientConfigBuilder {
+    /// The application identifier configured on the Token Server (required).
+    pub fn app_identifier(mut self, identifier: impl Into<String>) -> Self {
+        self.app_identifier = Some(identifier.into());
         self
     }
 
-    /// Uses your own HTTP client (default: reqwest with rustls).
-    pub fn http_client(mut self, http: Arc<dyn HttpClient>) -> Self {
-        self.http = Some(http);
+    /// The application platform, `android` or `ios` (required).
+    pub fn app_platform(mut self, platform: impl Into<String>) -> Self {
+        self.app_platform = Some(platform.into());
         self
     }
+
+    /// The application version (required).
+    pub fn app_version(mut self, version: impl Into<String>) -> Self {
+        self.app_version = Some(version.into());
+        self
+    }
+
+    /// The application signature configured for the version on the Token Server (required).
+    pub fn signature(mut self, signature: ApplicationSignature) -> Self {
+        self.signature = Some(signature);
+        self
+    }
+
+    /// The redirect URI, with the app's custom scheme (required).
+    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.redirect_uri = Some(uri.into());
+        self
+    }
+
+    /// The device name sent with DCR.
+    pub fn device_name(mut self, name: impl Into<String>) -> Self {
+        self.device_name = Some(name.into());
+        self
+    }
+
+    /// The DCR OCRA suite (default `OCRA-1:HOTP-SHA256-8:QH64-T1M`, the model's choice, spec
+    /// §3.1). A server naming another suite is a configuration mismatch (10001).
+    pub fn dcr_suite(mut self, suite: impl Into<String>) -> Self {
+        self.dcr_suite = Some(suite.into());
+        self
+    }
+
+    /// The PBKDF2 iteration count for new PIN-protected tokens (default 10 000, at most
+    /// 10 000 000).
+    pub fn pbkdf2_iterations(mut self, iterations: u32) -> Self {
+        self.pbkdf2_iterations = Some(iterations);
+        self
+    }
+
+    /// The device has a usable fingerprint sensor (default: it has none). The fingerprint
+    /// authenticator also needs a keystore ([`ClientBuilder::keystore`]) and the application's
+    /// permission.
+    pub fn fingerprint_sensor(mut self) -> Self {
+        self.fingerprint_sensor = true;
+        self
+    }
+
+    /// Checks the configuration: 10001 when a required step is missing or a value is invalid.
+    pub fn build(self) -> Result<ClientConfig, Error> {
+        fn required(value: Option<String>, what: &str) -> Result<String, Error> {
+            value
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| Error::Configuration(format!("the {what} is required")))
+        }
+        let app_identifier = required(self.app_identifier, "application identifier")?;
+        let app_platform = required(self.app_platform, "application platform")?;
+        let app_version = required(self.app_version, "application version")?;
+        let signature = self
+            .signature
+            .ok_or_else(|| Error::Configuration("the application signature is required".into()))?;
+        let redirect_uri = required(self.redirect_uri, "redirect URI")?;
+        let redirect_uri = Url::parse(&redirect_uri)
+            .map_err(|e| Error::Configuration(format!("redirect URI: {e}")))?;
+        let dcr_suite = OcraSuite::parse(self.dcr_suite.as_deref().unwrap_or(DEFAULT_DCR_SUITE))?;
+        let pbkdf2_iterations = self.pbkdf2_iterations.unwrap_or(10_000);
+        if pbkdf2_iterations == 0 || pbkdf2_iterations > crate::crypto::MAX_ITERATIONS {
+            return Err(Error::Configuration(format!(
+                "pbkdf2 iterations must be between 1 and {}",
+                crate::crypto::MAX_ITERATIONS
+            )));
+        }
+        Ok(ClientConfig {
+            app_identifier,
+            app_platform,
+            app_version,
+            signature,
+            redirect_uri,
+            device_name: self.device_name,
+            dcr_suite,
+            pbkdf2_iterations,
+            fingerprint_sensor: self.fingerprint_sensor,
+        })
+    }
+}
+
+/// Builds a [`Client`]: [`Client::builder`], the Token Server's `base_url`, then the shared
+/// transport settings (`config(&shared)`, `http_client`, `clock`, `timeout`, …) and the
+/// platform keystore.
+pub struct ClientBuilder {
+    app: ClientConfig,
+    storage: Arc<dyn Storage>,
+    keystore: Option<Arc<dyn Keystore>>,
+    config: auth_core::Config,
+    base_url: Option<Result<BaseUrl, ConfigError>>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("app", &self.app)
+            .field("config", &self.config)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    auth_core::client_builder_setters!(config, base_url);
 
     /// The platform keystore the fingerprint refresh token is sealed under (see
-    /// [`crate::keystore`]). Without one the fingerprint authenticator is not offered (10006):
+    /// [`Keystore`]). Without one the fingerprint authenticator is not offered (10006):
     /// the storage alone must never hold a usable fingerprint token.
     pub fn keystore(mut self, keystore: Arc<dyn Keystore>) -> Self {
         self.keystore = Some(keystore);
         self
     }
 
-    /// Builds the client (`OneginiClient.start`): reads the storage once to check it.
-    pub fn build(self) -> Result<UserClient, Error> {
-        let clock = self.clock.unwrap_or_else(auth_core::clock::system_clock);
-        let mut transport = Transport::builder(self.config.base_url.clone())
-            .user_agent("onegini-model", env!("CARGO_PKG_VERSION"))
-            .clock(clock.clone());
-        if let Some(http) = self.http {
-            transport = transport.http_client(http);
-        }
-        let transport = transport.build()?;
+    /// Builds the client (`OneginiClient.start`): reads the storage once to check it. The
+    /// Token Server's base URL (its origin, without `/oauth`) is required: Onegini has no
+    /// default one (10001 without it).
+    pub fn build(self) -> Result<Client, Error> {
+        let base = self.base_url.ok_or_else(|| {
+            Error::Configuration("the Token Server's base URL is required (`.base_url(..)`)".into())
+        })?;
+        let base = base.map_err(auth_core::Error::from)?;
+        let clock = self
+            .config
+            .clock
+            .clone()
+            .unwrap_or_else(auth_core::clock::system_clock);
+        let transport = self.config.clock(clock.clone()).build(
+            base,
+            "onegini-model",
+            env!("CARGO_PKG_VERSION"),
+        )?;
         self.storage.load()?;
-        Ok(UserClient {
+        Ok(Client {
             inner: Arc::new(Inner {
-                config: self.config,
+                config: self.app,
                 transport,
                 clock,
                 storage: self.storage,
@@ -419,16 +504,16 @@ struct Inner {
     busy: AtomicBool,
 }
 
-/// The SDK's `UserClient`: registration, PIN and fingerprint authentication, logout,
-/// deregistration. Cheap to clone; clones share state.
+/// The client: what the SDK's `UserClient` does (registration, PIN and fingerprint
+/// authentication, logout, deregistration). Cheap to clone; clones share state.
 #[derive(Clone)]
-pub struct UserClient {
+pub struct Client {
     inner: Arc<Inner>,
 }
 
-impl fmt::Debug for UserClient {
+impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UserClient")
+        f.debug_struct("Client")
             .field("config", &self.inner.config)
             .field("authenticated", &self.authenticated_user_profile())
             .finish_non_exhaustive()
@@ -565,15 +650,16 @@ impl Sent {
     }
 }
 
-impl UserClient {
-    /// Starts building a client over `storage`.
-    pub fn builder(config: ClientConfig, storage: Arc<dyn Storage>) -> UserClientBuilder {
-        UserClientBuilder {
-            config,
+impl Client {
+    /// Starts building a client for the app `config`, keeping its data in `storage`. Give it
+    /// the Token Server's `base_url` before [`ClientBuilder::build`].
+    pub fn builder(config: ClientConfig, storage: Arc<dyn Storage>) -> ClientBuilder {
+        ClientBuilder {
+            app: config,
             storage,
             keystore: None,
-            clock: None,
-            http: None,
+            config: auth_core::Config::new(),
+            base_url: None,
         }
     }
 
@@ -953,7 +1039,7 @@ impl UserClient {
         let cfg = &self.inner.config;
         let state_param = crypto::random_hex(16)?;
         let verifier = Zeroizing::new(crypto::pkce_verifier()?);
-        let mut url = cfg.base_url.join(wire::AUTHORIZE_PATH);
+        let mut url = self.inner.transport.base_url().join(wire::AUTHORIZE_PATH);
         url.query_pairs_mut()
             .append_pair("response_type", "code")
             .append_pair("client_id", &creds.client_id)
@@ -1305,7 +1391,7 @@ impl UserClient {
     /// The fingerprint authenticator is usable on this client: a sensor, a keystore to seal
     /// its token under, and the application allows it.
     fn fingerprint_supported(&self, creds: &StoredCredentials) -> bool {
-        self.inner.config.fingerprint_available
+        self.inner.config.fingerprint_sensor
             && self.inner.keystore.is_some()
             && creds.fingerprint_allowed
     }
@@ -1625,7 +1711,7 @@ impl UserClient {
     // ---------------------------------------------------------------- change PIN
 
     /// `changePin`: PIN authentication of the authenticated profile (counter semantics as in
-    /// [`UserClient::authenticate_user`], can end in 9003), then PIN creation; the rotated
+    /// [`Client::authenticate_user`], can end in 9003), then PIN creation; the rotated
     /// refresh token is sealed under the new PIN.
     pub async fn change_pin(
         &self,

@@ -1520,7 +1520,7 @@ pub enum BrowserError {
 /// An emulated browser: follows the authorize redirect, logs in at the IdP, answers the
 /// consent, and hands the redirect to the app's scheme back. Implements
 /// [`BrowserRegistrationHandler`], so it can be passed to
-/// [`crate::UserClient::register_user`] directly.
+/// [`crate::Client::register_user`] directly.
 #[derive(Clone)]
 pub struct EmulatedBrowser {
     transport: Transport,

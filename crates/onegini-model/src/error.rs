@@ -54,7 +54,7 @@ pub enum Error {
     /// was revoked.
     #[error("USER_NOT_AUTHENTICATED (9010)")]
     UserNotAuthenticated,
-    /// 9011–9014: the PIN does not satisfy the policy (from [`crate::UserClient::validate_pin_with_policy`]).
+    /// 9011–9014: the PIN does not satisfy the policy (from [`crate::Client::validate_pin_with_policy`]).
     #[error(transparent)]
     PinValidation(#[from] PinValidationError),
     /// 9022 `AUTHENTICATOR_DEREGISTERED`: the fingerprint authenticator was removed (e.g. after an

@@ -1,7 +1,7 @@
 //! # onegini-model
 //!
 //! An **executable model** of the Onegini mobile SDK's user authentication: the client side
-//! (what the SDK does for the app: [`UserClient`]) and, behind the `emulator` feature, an
+//! (what the SDK does for the app: [`Client`]) and, behind the `emulator` feature, an
 //! in-process **Token Server model** to run it against ([`emulator::TokenServer`]). It exists so
 //! the protocol can be read, run, tested and reused. It is not Onegini's SDK.
 //!
@@ -16,7 +16,7 @@
 //! | module | what |
 //! | --- | --- |
 //! | [`ocra`] | RFC 6287 OCRA, complete: suites, all data inputs, one-way / mutual / signature |
-//! | [`client`] | [`UserClient`] and the SDK-shaped handlers |
+//! | [`client`] | [`Client`] and the SDK-shaped handlers |
 //! | [`pin`] | [`pin::Pin`], the PIN policy and its errors (9011–9014) |
 //! | [`crypto`] | PIN-protected refresh token (untagged, no offline PIN test), PKCE S256 |
 //! | [`storage`] | [`storage::Storage`] with memory and file implementations |
@@ -45,7 +45,7 @@
 //! use std::sync::Arc;
 //! use onegini_model::emulator::{AppConfig, AppVersion, Consent, TokenServer};
 //! use onegini_model::testing::ScriptedUser;
-//! use onegini_model::{ApplicationSignature, ClientConfig, MemoryStorage, UserClient};
+//! use onegini_model::{ApplicationSignature, Client, ClientConfig, MemoryStorage};
 //!
 //! // The Token Server, with one app version and one IdP user.
 //! let signature = ApplicationSignature::new("3F:1A:…:signing-cert-sha256");
@@ -58,16 +58,17 @@
 //! server.add_user("alice", "correct horse");
 //!
 //! // The app's client.
-//! let config = ClientConfig::new(
-//!     server.base_url()?,
-//!     "ExampleApp",
-//!     "android",
-//!     "1.0.0",
-//!     signature,
-//!     "oneginiexample://loginsuccess",
-//! )?
-//! .pbkdf2_iterations(1_000)?;
-//! let client = UserClient::builder(config, Arc::new(MemoryStorage::new())).build()?;
+//! let config = ClientConfig::builder()
+//!     .app_identifier("ExampleApp")
+//!     .app_platform("android")
+//!     .app_version("1.0.0")
+//!     .signature(signature)
+//!     .redirect_uri("oneginiexample://loginsuccess")
+//!     .pbkdf2_iterations(1_000)
+//!     .build()?;
+//! let client = Client::builder(config, Arc::new(MemoryStorage::new()))
+//!     .base_url(server.base_url()?)
+//!     .build()?;
 //!
 //! // Register: the browser logs in and consents; the user creates a PIN.
 //! let browser = server.browser("alice", "correct horse", Consent::Allow)?;
@@ -116,7 +117,7 @@
 //! Measured only in criterion benchmarks (`cargo bench -p onegini-model`, `benches/crypto.rs`):
 //! OCRA suite parsing and computation, the server's ±10-step DCR window check, and sealing /
 //! opening the PIN-protected refresh token, whose cost is PBKDF2's (linear in the iteration
-//! count of [`ClientConfig::pbkdf2_iterations`]).
+//! count of [`ClientConfigBuilder::pbkdf2_iterations`]).
 //!
 //! ## Dependencies, and why
 //!
@@ -148,8 +149,8 @@ pub mod wire;
 
 pub use client::{
     ApplicationSignature, AttemptCounter, Authenticator, BrowserRegistrationAnswer,
-    BrowserRegistrationHandler, ClientConfig, ClientId, CreatePinHandler, FingerprintHandler,
-    FingerprintScan, PinAnswer, PinAuthenticationHandler, UserClient, UserClientBuilder,
+    BrowserRegistrationHandler, Client, ClientBuilder, ClientConfig, ClientConfigBuilder, ClientId,
+    CreatePinHandler, FingerprintHandler, FingerprintScan, PinAnswer, PinAuthenticationHandler,
     UserProfile,
 };
 pub use error::Error;

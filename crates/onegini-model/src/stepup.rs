@@ -19,17 +19,17 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use auth_core::{PollStatus, StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};
 
-use crate::client::{FingerprintHandler, PinAuthenticationHandler, UserClient, UserProfile};
+use crate::client::{Client, FingerprintHandler, PinAuthenticationHandler, UserProfile};
 use crate::crypto::random_hex;
 use crate::error::Error;
 
 /// The provider name in [`StepUpHandle::provider`].
 pub const PROVIDER: &str = "onegini-model";
 
-/// A [`StepUp`] over a [`UserClient`] and the app's authentication handlers.
+/// A [`StepUp`] over a [`Client`] and the app's authentication handlers.
 #[derive(Clone)]
 pub struct OneginiStepUp {
-    client: UserClient,
+    client: Client,
     pin: Arc<dyn PinAuthenticationHandler>,
     fingerprint: Option<Arc<dyn FingerprintHandler>>,
     outcomes: Arc<Mutex<HashMap<String, StepUpOutcome>>>,
@@ -46,7 +46,7 @@ impl fmt::Debug for OneginiStepUp {
 impl OneginiStepUp {
     /// A step-up provider asking through `pin` (and `fingerprint`, when the profile prefers it).
     pub fn new(
-        client: UserClient,
+        client: Client,
         pin: Arc<dyn PinAuthenticationHandler>,
         fingerprint: Option<Arc<dyn FingerprintHandler>>,
     ) -> Self {

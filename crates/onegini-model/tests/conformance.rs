@@ -1058,18 +1058,17 @@ async fn replay_of_a_recorded_registration_and_pin_login() {
         })
         .mount(&server)
         .await;
-    let config = onegini_model::ClientConfig::new(
-        auth_core::BaseUrl::parse(&server.uri()).unwrap(),
-        APP,
-        PLATFORM,
-        VERSION,
-        onegini_model::ApplicationSignature::new(SIGNATURE),
-        REDIRECT,
-    )
-    .unwrap()
-    .pbkdf2_iterations(1_000)
-    .unwrap();
-    let client = onegini_model::UserClient::builder(config, Arc::new(MemoryStorage::new()))
+    let config = onegini_model::ClientConfig::builder()
+        .app_identifier(APP)
+        .app_platform(PLATFORM)
+        .app_version(VERSION)
+        .signature(onegini_model::ApplicationSignature::new(SIGNATURE))
+        .redirect_uri(REDIRECT)
+        .pbkdf2_iterations(1_000)
+        .build()
+        .unwrap();
+    let client = onegini_model::Client::builder(config, Arc::new(MemoryStorage::new()))
+        .base_url(server.uri().as_str())
         .clock(Arc::new(auth_core::FakeClock::at_unix(T0)))
         .build()
         .unwrap();

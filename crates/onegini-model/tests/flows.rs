@@ -19,8 +19,8 @@ use onegini_model::emulator::{Consent, EmulatedBrowser};
 use onegini_model::testing::{Prompt, ScriptedFingerprint, ScriptedUser};
 use onegini_model::{
     ApplicationSignature, Authenticator, BrowserRegistrationAnswer, BrowserRegistrationHandler,
-    ClientConfig, CreatePinHandler, Error, FileStorage, FingerprintScan, MemoryKeystore,
-    MemoryStorage, PinAnswer, PinValidationError, UserClient, UserProfile, crypto, wire,
+    Client, ClientConfig, CreatePinHandler, Error, FileStorage, FingerprintScan, MemoryKeystore,
+    MemoryStorage, PinAnswer, PinValidationError, UserProfile, crypto, wire,
 };
 use url::Url;
 
@@ -132,20 +132,19 @@ fn device(
     storage: Arc<FileStorage>,
     keystore: Arc<MemoryKeystore>,
     tap: &Tap,
-) -> UserClient {
-    let config = ClientConfig::new(
-        w.server.base_url().unwrap(),
-        APP,
-        PLATFORM,
-        VERSION,
-        ApplicationSignature::new(SIGNATURE),
-        REDIRECT,
-    )
-    .unwrap()
-    .pbkdf2_iterations(1_000)
-    .unwrap()
-    .fingerprint_available(true);
-    UserClient::builder(config, storage)
+) -> Client {
+    let config = ClientConfig::builder()
+        .app_identifier(APP)
+        .app_platform(PLATFORM)
+        .app_version(VERSION)
+        .signature(ApplicationSignature::new(SIGNATURE))
+        .redirect_uri(REDIRECT)
+        .pbkdf2_iterations(1_000)
+        .fingerprint_sensor()
+        .build()
+        .unwrap();
+    Client::builder(config, storage)
+        .base_url(w.server.base_url().unwrap())
         .keystore(keystore)
         .clock(Arc::new(w.device_clock.clone()))
         .http_client(Arc::new(tap.clone()))
@@ -256,7 +255,7 @@ async fn the_fingerprint_token_is_sealed_under_a_key_the_storage_file_does_not_h
 
 /// A PIN handler that tries to start another flow while asked for a PIN.
 struct Impatient {
-    client: Mutex<Option<UserClient>>,
+    client: Mutex<Option<Client>>,
     seen: Mutex<Vec<u16>>,
 }
 
@@ -308,18 +307,17 @@ impl HttpClient for NoRevocation {
 #[tokio::test]
 async fn failed_revocations_still_log_out_and_deregister_locally() {
     let w = World::new().await;
-    let config = ClientConfig::new(
-        w.server.base_url().unwrap(),
-        APP,
-        PLATFORM,
-        VERSION,
-        ApplicationSignature::new(SIGNATURE),
-        REDIRECT,
-    )
-    .unwrap()
-    .pbkdf2_iterations(1_000)
-    .unwrap();
-    let client = UserClient::builder(config, Arc::new(MemoryStorage::new()))
+    let config = ClientConfig::builder()
+        .app_identifier(APP)
+        .app_platform(PLATFORM)
+        .app_version(VERSION)
+        .signature(ApplicationSignature::new(SIGNATURE))
+        .redirect_uri(REDIRECT)
+        .pbkdf2_iterations(1_000)
+        .build()
+        .unwrap();
+    let client = Client::builder(config, Arc::new(MemoryStorage::new()))
+        .base_url(w.server.base_url().unwrap())
         .clock(Arc::new(w.device_clock.clone()))
         .http_client(Arc::new(NoRevocation(http())))
         .build()
@@ -774,19 +772,18 @@ impl HttpClient for LoseTokenAnswer {
 async fn a_lost_fingerprint_answer_costs_the_fingerprint_not_the_profile() {
     let w = World::new().await;
     let armed = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let config = ClientConfig::new(
-        w.server.base_url().unwrap(),
-        APP,
-        PLATFORM,
-        VERSION,
-        ApplicationSignature::new(SIGNATURE),
-        REDIRECT,
-    )
-    .unwrap()
-    .pbkdf2_iterations(1_000)
-    .unwrap()
-    .fingerprint_available(true);
-    let client = UserClient::builder(config, Arc::new(MemoryStorage::new()))
+    let config = ClientConfig::builder()
+        .app_identifier(APP)
+        .app_platform(PLATFORM)
+        .app_version(VERSION)
+        .signature(ApplicationSignature::new(SIGNATURE))
+        .redirect_uri(REDIRECT)
+        .pbkdf2_iterations(1_000)
+        .fingerprint_sensor()
+        .build()
+        .unwrap();
+    let client = Client::builder(config, Arc::new(MemoryStorage::new()))
+        .base_url(w.server.base_url().unwrap())
         .keystore(Arc::new(onegini_model::MemoryKeystore::new()))
         .clock(Arc::new(w.device_clock.clone()))
         .http_client(Arc::new(LoseTokenAnswer {
@@ -885,16 +882,16 @@ async fn no_network_is_network_connectivity_problem_9000() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let config = ClientConfig::new(
-        auth_core::BaseUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap(),
-        APP,
-        PLATFORM,
-        VERSION,
-        ApplicationSignature::new(SIGNATURE),
-        REDIRECT,
-    )
-    .unwrap();
-    let client = UserClient::builder(config, Arc::new(MemoryStorage::new()))
+    let config = ClientConfig::builder()
+        .app_identifier(APP)
+        .app_platform(PLATFORM)
+        .app_version(VERSION)
+        .signature(ApplicationSignature::new(SIGNATURE))
+        .redirect_uri(REDIRECT)
+        .build()
+        .unwrap();
+    let client = Client::builder(config, Arc::new(MemoryStorage::new()))
+        .base_url(auth_core::BaseUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap())
         .build()
         .unwrap();
     // A closed port: no connection can be made.
@@ -916,16 +913,18 @@ async fn no_network_is_network_connectivity_problem_9000() {
         .register_user(&[], &w.browser("alice"), &ScriptedUser::typing([PIN]))
         .await
         .unwrap();
-    let config = ClientConfig::new(
-        auth_core::BaseUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap(),
-        APP,
-        PLATFORM,
-        VERSION,
-        ApplicationSignature::new(SIGNATURE),
-        REDIRECT,
-    )
-    .unwrap();
-    let offline = UserClient::builder(config, storage).build().unwrap();
+    let config = ClientConfig::builder()
+        .app_identifier(APP)
+        .app_platform(PLATFORM)
+        .app_version(VERSION)
+        .signature(ApplicationSignature::new(SIGNATURE))
+        .redirect_uri(REDIRECT)
+        .build()
+        .unwrap();
+    let offline = Client::builder(config, storage)
+        .base_url(auth_core::BaseUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap())
+        .build()
+        .unwrap();
     let err = offline.start().await.unwrap_err();
     assert_eq!(err.code(), 9000, "{err}");
     assert_eq!(offline.user_profiles().unwrap().len(), 1, "nothing removed");
@@ -1000,18 +999,17 @@ async fn the_dcr_suite_is_configurable_on_both_sides() {
     assert_eq!(w.client.pin_policy().await.unwrap_err().code(), 10001);
     // Session information is not part of the model's DCR inputs: that suite cannot be answered.
     let w = World::with(app, 0).await;
-    let config = ClientConfig::new(
-        w.server.base_url().unwrap(),
-        APP,
-        PLATFORM,
-        VERSION,
-        ApplicationSignature::new(SIGNATURE),
-        REDIRECT,
-    )
-    .unwrap()
-    .dcr_suite("OCRA-1:HOTP-SHA512-10:QH64-S016-T30S")
-    .unwrap();
-    let client = UserClient::builder(config, Arc::new(MemoryStorage::new()))
+    let config = ClientConfig::builder()
+        .app_identifier(APP)
+        .app_platform(PLATFORM)
+        .app_version(VERSION)
+        .signature(ApplicationSignature::new(SIGNATURE))
+        .redirect_uri(REDIRECT)
+        .dcr_suite("OCRA-1:HOTP-SHA512-10:QH64-S016-T30S")
+        .build()
+        .unwrap();
+    let client = Client::builder(config, Arc::new(MemoryStorage::new()))
+        .base_url(w.server.base_url().unwrap())
         .clock(Arc::new(w.device_clock.clone()))
         .build()
         .unwrap();
@@ -1022,40 +1020,33 @@ async fn the_dcr_suite_is_configurable_on_both_sides() {
     app.dcr_suite = "OCRA-1:HOTP-SHA1-10:QH64-T30S".parse().unwrap();
     for (offset, ok) in [(290, true), (-290, true), (330, false)] {
         let w = World::with(app.clone(), offset).await;
-        let config = ClientConfig::new(
-            w.server.base_url().unwrap(),
-            APP,
-            PLATFORM,
-            VERSION,
-            ApplicationSignature::new(SIGNATURE),
-            REDIRECT,
-        )
-        .unwrap()
-        .dcr_suite("OCRA-1:HOTP-SHA1-10:QH64-T30S")
-        .unwrap();
-        let client = UserClient::builder(config, Arc::new(MemoryStorage::new()))
+        let config = ClientConfig::builder()
+            .app_identifier(APP)
+            .app_platform(PLATFORM)
+            .app_version(VERSION)
+            .signature(ApplicationSignature::new(SIGNATURE))
+            .redirect_uri(REDIRECT)
+            .dcr_suite("OCRA-1:HOTP-SHA1-10:QH64-T30S")
+            .build()
+            .unwrap();
+        let client = Client::builder(config, Arc::new(MemoryStorage::new()))
+            .base_url(w.server.base_url().unwrap())
             .clock(Arc::new(w.device_clock.clone()))
             .build()
             .unwrap();
         assert_eq!(client.pin_policy().await.is_ok(), ok, "offset {offset}");
     }
     assert!(
-        ClientConfig::new(
-            w_base(),
-            APP,
-            PLATFORM,
-            VERSION,
-            ApplicationSignature::new(SIGNATURE),
-            REDIRECT
-        )
-        .unwrap()
-        .dcr_suite("OCRA-1:HOTP-SHA1-10:QX64")
-        .is_err()
+        ClientConfig::builder()
+            .app_identifier(APP)
+            .app_platform(PLATFORM)
+            .app_version(VERSION)
+            .signature(ApplicationSignature::new(SIGNATURE))
+            .redirect_uri(REDIRECT)
+            .dcr_suite("OCRA-1:HOTP-SHA1-10:QX64")
+            .build()
+            .is_err()
     );
-}
-
-fn w_base() -> auth_core::BaseUrl {
-    auth_core::BaseUrl::parse("https://token-server.example.com").unwrap()
 }
 
 #[tokio::test]
@@ -1077,20 +1068,19 @@ async fn broken_storage_is_data_storage_not_available() {
         ))
         .join("nested")
         .join("device.json");
-    let config = ClientConfig::new(
-        w.server.base_url().unwrap(),
-        APP,
-        PLATFORM,
-        VERSION,
-        ApplicationSignature::new(SIGNATURE),
-        REDIRECT,
-    )
-    .unwrap();
-    let on_missing_dir =
-        UserClient::builder(config.clone(), Arc::new(FileStorage::new(&missing_dir)))
-            .clock(Arc::new(w.device_clock.clone()))
-            .build()
-            .unwrap();
+    let config = ClientConfig::builder()
+        .app_identifier(APP)
+        .app_platform(PLATFORM)
+        .app_version(VERSION)
+        .signature(ApplicationSignature::new(SIGNATURE))
+        .redirect_uri(REDIRECT)
+        .build()
+        .unwrap();
+    let on_missing_dir = Client::builder(config.clone(), Arc::new(FileStorage::new(&missing_dir)))
+        .base_url(w.server.base_url().unwrap())
+        .clock(Arc::new(w.device_clock.clone()))
+        .build()
+        .unwrap();
     let err = on_missing_dir.pin_policy().await.unwrap_err();
     assert_eq!(err.code(), 9024, "{err}");
 
@@ -1099,7 +1089,8 @@ async fn broken_storage_is_data_storage_not_available() {
         crypto::random_hex(8).unwrap()
     ));
     std::fs::write(&corrupt, b"not json").unwrap();
-    let err = UserClient::builder(config, Arc::new(FileStorage::new(&corrupt)))
+    let err = Client::builder(config, Arc::new(FileStorage::new(&corrupt)))
+        .base_url(w.server.base_url().unwrap())
         .build()
         .unwrap_err();
     assert_eq!(err.code(), 9024);
@@ -1265,24 +1256,23 @@ impl BrowserRegistrationHandler for CodeBrowser {
     }
 }
 
-async fn hostile_client(hostile: Hostile) -> (wiremock::MockServer, UserClient) {
+async fn hostile_client(hostile: Hostile) -> (wiremock::MockServer, Client) {
     let server = wiremock::MockServer::start().await;
     wiremock::Mock::given(wiremock::matchers::any())
         .respond_with(hostile)
         .mount(&server)
         .await;
-    let config = ClientConfig::new(
-        auth_core::BaseUrl::parse(&server.uri()).unwrap(),
-        APP,
-        PLATFORM,
-        VERSION,
-        ApplicationSignature::new(SIGNATURE),
-        REDIRECT,
-    )
-    .unwrap()
-    .pbkdf2_iterations(1_000)
-    .unwrap();
-    let client = UserClient::builder(config, Arc::new(MemoryStorage::new()))
+    let config = ClientConfig::builder()
+        .app_identifier(APP)
+        .app_platform(PLATFORM)
+        .app_version(VERSION)
+        .signature(ApplicationSignature::new(SIGNATURE))
+        .redirect_uri(REDIRECT)
+        .pbkdf2_iterations(1_000)
+        .build()
+        .unwrap();
+    let client = Client::builder(config, Arc::new(MemoryStorage::new()))
+        .base_url(auth_core::BaseUrl::parse(&server.uri()).unwrap())
         .clock(Arc::new(FakeClock::at_unix(T0)))
         .build()
         .unwrap();
@@ -1601,4 +1591,115 @@ async fn the_token_server_model_keeps_a_bounded_record_of_requests() {
         (c.clients, c.refresh_tokens, c.retired_fingerprints),
         (1, 2, 1)
     );
+}
+
+/// Sends through reqwest and keeps each request's user agent.
+#[derive(Clone, Default)]
+struct UserAgents(Arc<Mutex<Vec<String>>>);
+
+#[async_trait]
+impl HttpClient for UserAgents {
+    async fn execute(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let ua = request
+            .headers()
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        self.0.lock().unwrap().push(ua);
+        http().execute(request).await
+    }
+}
+
+#[tokio::test]
+async fn one_shared_config_gives_the_client_its_transport_and_clock() {
+    let w = World::new().await;
+    let agents = UserAgents::default();
+    // What an application builds once for every provider.
+    let shared = auth_core::Config::new()
+        .http_client(Arc::new(agents.clone()))
+        .clock(Arc::new(w.device_clock.clone()))
+        .application("my-bank/2.1")
+        .timeout(Duration::from_secs(5));
+    let config = ClientConfig::builder()
+        .app_identifier(APP)
+        .app_platform(PLATFORM)
+        .app_version(VERSION)
+        .signature(ApplicationSignature::new(SIGNATURE))
+        .redirect_uri(REDIRECT)
+        .pbkdf2_iterations(1_000)
+        .build()
+        .unwrap();
+    let client = Client::builder(config, Arc::new(MemoryStorage::new()))
+        .config(&shared)
+        .base_url(w.server.base_url().unwrap())
+        .build()
+        .unwrap();
+    let profile = client
+        .register_user(&[], &w.browser("alice"), &ScriptedUser::typing([PIN]))
+        .await
+        .unwrap();
+    let agents = agents.0.lock().unwrap().clone();
+    assert!(agents.len() >= 3, "{agents:?}");
+    assert!(
+        agents
+            .iter()
+            .all(|ua| ua.starts_with("my-bank/2.1 onegini-model/")),
+        "{agents:?}"
+    );
+    // The shared clock is the client's: the access token expires on it (900 s).
+    assert_eq!(client.authenticated_user_profile(), Some(profile));
+    w.device_clock.advance(Duration::from_secs(901));
+    assert_eq!(client.authenticated_user_profile(), None);
+}
+
+#[test]
+fn the_builders_name_what_is_missing() {
+    let complete = || {
+        ClientConfig::builder()
+            .app_identifier(APP)
+            .app_platform(PLATFORM)
+            .app_version(VERSION)
+            .signature(ApplicationSignature::new(SIGNATURE))
+            .redirect_uri(REDIRECT)
+    };
+    assert!(complete().build().is_ok());
+    let missing = [
+        (
+            "application identifier",
+            complete().app_identifier("").build(),
+        ),
+        (
+            "application signature",
+            ClientConfig::builder()
+                .app_identifier(APP)
+                .app_platform(PLATFORM)
+                .app_version(VERSION)
+                .redirect_uri(REDIRECT)
+                .build(),
+        ),
+        ("redirect URI", complete().redirect_uri("not a uri").build()),
+        ("pbkdf2", complete().pbkdf2_iterations(0).build()),
+        ("pbkdf2", complete().pbkdf2_iterations(u32::MAX).build()),
+        (
+            "suite",
+            complete().dcr_suite("OCRA-1:HOTP-MD5-6:QN08").build(),
+        ),
+    ];
+    for (what, result) in missing {
+        let err = result.unwrap_err();
+        assert_eq!(err.code(), 10001, "{what}: {err}");
+    }
+    // No base URL: Onegini has no default Token Server.
+    let err = Client::builder(complete().build().unwrap(), Arc::new(MemoryStorage::new()))
+        .build()
+        .unwrap_err();
+    assert_eq!(err.code(), 10001, "{err}");
+    assert!(err.to_string().contains("base URL"), "{err}");
+    // Plain http only to loopback.
+    let err = Client::builder(complete().build().unwrap(), Arc::new(MemoryStorage::new()))
+        .base_url("http://token-server.example.com")
+        .build()
+        .unwrap_err();
+    assert_eq!(err.code(), 10001, "{err}");
 }

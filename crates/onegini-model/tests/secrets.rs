@@ -26,7 +26,7 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD
 use common::*;
 use onegini_model::testing::{ScriptedFingerprint, ScriptedUser};
 use onegini_model::{
-    ApplicationSignature, Authenticator, ClientConfig, FingerprintScan, MemoryStorage, UserClient,
+    ApplicationSignature, Authenticator, Client, ClientConfig, FingerprintScan, MemoryStorage,
     UserProfile,
 };
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
@@ -188,7 +188,7 @@ fn spellings(secret: &str) -> Vec<String> {
 /// What the test drives: a client, the model, and the switch to the echo server.
 struct Setup {
     world: World,
-    client: UserClient,
+    client: Client,
     echo: MockServer,
     mode: Arc<Mutex<Echo>>,
     on: Arc<AtomicBool>,
@@ -204,20 +204,19 @@ async fn setup() -> Setup {
         .mount(&echo)
         .await;
     let on = Arc::new(AtomicBool::new(false));
-    let config = ClientConfig::new(
-        world.server.base_url().unwrap(),
-        APP,
-        PLATFORM,
-        VERSION,
-        ApplicationSignature::new(SIGNATURE),
-        REDIRECT,
-    )
-    .unwrap()
-    .pbkdf2_iterations(1_000)
-    .unwrap()
-    .fingerprint_available(true);
+    let config = ClientConfig::builder()
+        .app_identifier(APP)
+        .app_platform(PLATFORM)
+        .app_version(VERSION)
+        .signature(ApplicationSignature::new(SIGNATURE))
+        .redirect_uri(REDIRECT)
+        .pbkdf2_iterations(1_000)
+        .fingerprint_sensor()
+        .build()
+        .unwrap();
     let clock: SharedClock = Arc::new(world.device_clock.clone());
-    let client = UserClient::builder(config, Arc::new(MemoryStorage::new()))
+    let client = Client::builder(config, Arc::new(MemoryStorage::new()))
+        .base_url(world.server.base_url().unwrap())
         .keystore(Arc::new(onegini_model::MemoryKeystore::new()))
         .clock(clock)
         .http_client(Arc::new(Switch {

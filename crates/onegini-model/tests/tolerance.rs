@@ -22,7 +22,7 @@ use auth_core::{
 use common::*;
 use onegini_model::emulator::VersionStatus;
 use onegini_model::testing::ScriptedUser;
-use onegini_model::{ApplicationSignature, ClientConfig, MemoryStorage, Storage, UserClient, wire};
+use onegini_model::{ApplicationSignature, Client, ClientConfig, MemoryStorage, Storage, wire};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -86,21 +86,20 @@ fn recording_client(
     storage: Arc<dyn Storage>,
     signature: &str,
     seen: &Arc<Mutex<Vec<Recorded>>>,
-) -> UserClient {
-    let config = ClientConfig::new(
-        w.server.base_url().unwrap(),
-        APP,
-        PLATFORM,
-        VERSION,
-        ApplicationSignature::new(signature),
-        REDIRECT,
-    )
-    .unwrap()
-    .pbkdf2_iterations(1_000)
-    .unwrap()
-    .fingerprint_available(true);
+) -> Client {
+    let config = ClientConfig::builder()
+        .app_identifier(APP)
+        .app_platform(PLATFORM)
+        .app_version(VERSION)
+        .signature(ApplicationSignature::new(signature))
+        .redirect_uri(REDIRECT)
+        .pbkdf2_iterations(1_000)
+        .fingerprint_sensor()
+        .build()
+        .unwrap();
     let clock: SharedClock = Arc::new(w.device_clock.clone());
-    UserClient::builder(config, storage)
+    Client::builder(config, storage)
+        .base_url(w.server.base_url().unwrap())
         .keystore(Arc::new(onegini_model::MemoryKeystore::new()))
         .clock(clock)
         .http_client(Arc::new(Recorder {

@@ -9,8 +9,7 @@ use auth_core::{FakeClock, SharedClock};
 use onegini_model::emulator::{AppConfig, AppVersion, Consent, EmulatedBrowser, TokenServer};
 use onegini_model::testing::ScriptedUser;
 use onegini_model::{
-    ApplicationSignature, ClientConfig, MemoryKeystore, MemoryStorage, Storage, UserClient,
-    UserProfile,
+    ApplicationSignature, Client, ClientConfig, MemoryKeystore, MemoryStorage, Storage, UserProfile,
 };
 
 /// 2026-01-01T00:00:00Z.
@@ -28,7 +27,7 @@ pub struct World {
     pub server_clock: FakeClock,
     pub device_clock: FakeClock,
     pub storage: Arc<MemoryStorage>,
-    pub client: UserClient,
+    pub client: Client,
 }
 
 pub fn app_config() -> AppConfig {
@@ -93,22 +92,25 @@ pub fn make_client(
     clock: &FakeClock,
     signature: &str,
     fingerprint: bool,
-) -> UserClient {
-    let config = ClientConfig::new(
-        server.base_url().unwrap(),
-        APP,
-        PLATFORM,
-        VERSION,
-        ApplicationSignature::new(signature),
-        REDIRECT,
-    )
-    .unwrap()
-    .device_name("Pixel 8")
-    .pbkdf2_iterations(1_000)
-    .unwrap()
-    .fingerprint_available(fingerprint);
+) -> Client {
+    let config = ClientConfig::builder()
+        .app_identifier(APP)
+        .app_platform(PLATFORM)
+        .app_version(VERSION)
+        .signature(ApplicationSignature::new(signature))
+        .redirect_uri(REDIRECT)
+        .device_name("Pixel 8")
+        .pbkdf2_iterations(1_000);
+    let config = if fingerprint {
+        config.fingerprint_sensor()
+    } else {
+        config
+    };
+    let config = config.build().unwrap();
     let clock: SharedClock = Arc::new(clock.clone());
-    let mut builder = UserClient::builder(config, storage).clock(clock);
+    let mut builder = Client::builder(config, storage)
+        .base_url(server.base_url().unwrap())
+        .clock(clock);
     if fingerprint {
         builder = builder.keystore(Arc::new(MemoryKeystore::new()));
     }
