@@ -17,8 +17,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use launchkey::jose::jwe::{self, ParsedJwe};
 use launchkey::jose::jws::UnverifiedJws;
 use launchkey::{
-    JweAlgorithm, JwsAlgorithm, RsaPublicKey, ServiceClient, ServiceId, ServicePrivateKey,
-    WebhookPackage,
+    Client, JweAlgorithm, JwsAlgorithm, RsaPublicKey, ServiceId, ServicePrivateKey, WebhookPackage,
 };
 use serde_json::json;
 
@@ -182,24 +181,25 @@ fn bench_webhook(c: &mut Criterion) {
                 .unwrap())
         }
     };
-    let client = ServiceClient::builder(service_id, service_key())
+    let client = Client::builder(service_id, service_key())
         .base_url("http://127.0.0.1:9")
         .http_client(Arc::new(http))
         .build()
         .unwrap();
     let (headers, body) = webhook(service_id, &api);
+    let mut request = http::Request::post("/launchkey/webhook")
+        .body(body)
+        .unwrap();
+    *request.headers_mut() = headers;
     // The transport wraps every request in a timeout: the runtime needs its timer (and IO).
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let handle = || {
-        rt.block_on(client.handle_webhook(&headers, &body, "POST", "/launchkey/webhook"))
-            .unwrap()
-    };
+    let handle = || rt.block_on(client.handle_webhook(&request)).unwrap();
     assert!(matches!(handle(), WebhookPackage::AuthorizationResponse(r) if r.authorized));
     let mut g = c.benchmark_group("webhook");
-    g.throughput(Throughput::Bytes(body.len() as u64));
+    g.throughput(Throughput::Bytes(request.body().len() as u64));
     g.bench_function("handle authorization response (key cached)", |b| {
         b.iter(|| black_box(handle()))
     });

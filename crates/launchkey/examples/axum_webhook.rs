@@ -7,27 +7,23 @@
 //! Run with `cargo run -p launchkey --example axum_webhook --features emulator`.
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::routing::post;
 use launchkey::emulator::Emulator;
-use launchkey::{
-    AuthorizationRequest, ServiceClient, ServiceId, ServicePrivateKey, WebhookPackage,
-};
+use launchkey::{AuthorizationRequest, Client, ServiceId, ServicePrivateKey, WebhookPackage};
 
 const WEBHOOK_PATH: &str = "/launchkey/webhook";
 
-async fn webhook(
-    State(client): State<ServiceClient>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
-    // Behind a reverse proxy, pass the path as the platform addressed it.
+async fn webhook(State(client): State<Client>, request: Request) -> StatusCode {
+    // The raw body bytes: the token's hash covers exactly them. (Behind a reverse proxy that
+    // rewrites paths, put the path the platform addressed back into the URI.)
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, 1024 * 1024).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE;
+    };
     match client
-        .handle_webhook(&headers, &body, method.as_str(), uri.path())
+        .handle_webhook(&Request::from_parts(parts, body))
         .await
     {
         Ok(WebhookPackage::AuthorizationResponse(r)) => {
@@ -59,7 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let key = ServicePrivateKey::generate()?;
     emulator.register_service(service_id, &key.public_key_pem())?;
     emulator.add_user("alice");
-    let client = ServiceClient::builder(service_id, key)
+    let client = Client::builder(service_id, key)
         .base_url(emulator.base_url())
         .build()?;
 
@@ -82,8 +78,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ] {
         let status = http
             .post(format!("http://{addr}{WEBHOOK_PATH}"))
-            .headers(wh.headers.clone())
-            .body(wh.body.clone())
+            .headers(wh.headers().clone())
+            .body(wh.body().clone())
             .send()
             .await?
             .status();
@@ -91,11 +87,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     // A tampered body is refused.
     let mut wh = emulator.session_end_webhook(service_id, "alice", WEBHOOK_PATH)?;
-    wh.body = br#"{"service_user_hash":"someone-else","api_time":"2019-01-01T00:00:00Z"}"#.to_vec();
+    *wh.body_mut() =
+        br#"{"service_user_hash":"someone-else","api_time":"2019-01-01T00:00:00Z"}"#.to_vec();
     let status = http
         .post(format!("http://{addr}{WEBHOOK_PATH}"))
-        .headers(wh.headers)
-        .body(wh.body)
+        .headers(wh.headers().clone())
+        .body(wh.into_body())
         .send()
         .await?
         .status();

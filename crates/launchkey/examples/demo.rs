@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use auth_core::poll::PollConfig;
 use launchkey::emulator::Emulator;
-use launchkey::{AuthorizationRequest, DenialReason, ServiceClient, ServiceId, ServicePrivateKey};
+use launchkey::{AuthorizationRequest, Client, DenialReason, ServiceId, ServicePrivateKey};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), launchkey::Error> {
@@ -33,7 +33,7 @@ async fn main() -> Result<(), launchkey::Error> {
         alice.device_id
     );
 
-    let client = ServiceClient::builder(service_id, key)
+    let client = Client::builder(service_id, key)
         .base_url(emulator.base_url())
         .build()?;
     let poll = PollConfig::every(Duration::from_millis(200), Duration::from_secs(30));
@@ -102,14 +102,7 @@ async fn main() -> Result<(), launchkey::Error> {
 
     println!("\n6. The same answer as a webhook, verified and decrypted");
     let webhook = emulator.authorization_webhook(&created.id, "/launchkey/webhook")?;
-    let package = client
-        .handle_webhook(
-            &webhook.headers,
-            &webhook.body,
-            &webhook.method,
-            &webhook.path,
-        )
-        .await?;
+    let package = client.handle_webhook(&webhook).await?;
     if let launchkey::WebhookPackage::AuthorizationResponse(r) = package {
         println!(
             "   -> webhook for request {}: fraud = {}",

@@ -10,9 +10,7 @@ use auth_core::http_types::header::{
 };
 use auth_core::http_types::{Method, Response};
 use auth_core::poll::{PollConfig, PollStatus, poll_until};
-use auth_core::{
-    BaseUrl, HttpClient, HttpConfig, Replay, RetryPolicy, SharedClock, Transport, TransportOptions,
-};
+use auth_core::{BaseUrl, Config, ConfigError, Replay, SharedClock, Transport};
 use aws_lc_rs::digest;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -45,7 +43,7 @@ pub const NEGATIVE_KID_TTL: Duration = Duration::from_secs(60);
 /// The most API keys kept by kid.
 pub const MAX_CACHED_API_KEYS: usize = 32;
 /// The most fetches of *unknown* API kids named by unauthenticated input (webhooks,
-/// [`ServiceClient::api_key`]) per [`KID_FETCH_WINDOW`]: anyone can send a webhook naming a
+/// [`Client::api_key`]) per [`KID_FETCH_WINDOW`]: anyone can send a webhook naming a
 /// random kid, and without a budget each one would cost a request to the API. Kids named by
 /// responses to the client's own signed calls are fetched without spending it, so junk
 /// webhooks cannot starve the client's own calls.
@@ -69,68 +67,53 @@ pub const X_IOV_JWT: &str = "x-iov-jwt";
 /// Header carrying the API key id with `GET /public/v3/public-key`.
 pub const X_IOV_KEY_ID: &str = "x-iov-key-id";
 
-/// Builds a [`ServiceClient`].
+/// Builds a [`Client`]: the service id and its signing key are required, everything else has
+/// a default (the production API at [`DEFAULT_BASE_URL`], the system clock, reqwest + rustls).
+///
+/// The transport setters (`base_url`, `config`, `http_client`, `clock`, `retry`, `timeout`, …)
+/// are the ones every oob-auth client builder shares ([`auth_core::client_builder_setters!`]);
+/// `config(&shared)` takes them all from one [`auth_core::Config`].
 ///
 /// ```no_run
 /// # fn main() -> Result<(), launchkey::Error> {
-/// use launchkey::{ServiceClient, ServiceId, ServicePrivateKey};
+/// use launchkey::{Client, ServiceId, ServicePrivateKey};
 ///
 /// let key = ServicePrivateKey::from_pem(&std::fs::read_to_string("service-key.pem").unwrap())?;
-/// let client = ServiceClient::builder(ServiceId::parse("9e4a2c8b-5d3f-4b1a-8c7e-6f5d4c3b2a19")?, key)
+/// let shared = auth_core::Config::new().timeout(std::time::Duration::from_secs(10));
+/// let client = Client::builder(ServiceId::parse("9e4a2c8b-5d3f-4b1a-8c7e-6f5d4c3b2a19")?, key)
+///     .config(&shared)
 ///     .build()?; // https://api.launchkey.com
 /// # let _ = client; Ok(()) }
 /// ```
-pub struct ServiceClientBuilder {
+pub struct ClientBuilder {
     service_id: ServiceId,
     keys: Vec<ServicePrivateKey>,
-    base_url: String,
-    transport: TransportOptions,
+    config: Config,
+    base_url: Option<Result<BaseUrl, ConfigError>>,
     jws: JwsAlgorithm,
     jwe: JweAlgorithm,
     leeway: Duration,
     webhook_replay_protection: bool,
 }
 
-impl fmt::Debug for ServiceClientBuilder {
+impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServiceClientBuilder")
+        f.debug_struct("ClientBuilder")
             .field("service_id", &self.service_id)
             .field("keys", &self.keys)
             .field("base_url", &self.base_url)
+            .field("config", &self.config)
             .finish_non_exhaustive()
     }
 }
 
-impl ServiceClientBuilder {
+impl ClientBuilder {
+    auth_core::client_builder_setters!(config, base_url);
+
     /// Adds another service key (rotation: responses name the key they used by kid). Requests
     /// are always signed with the first key.
     pub fn additional_key(mut self, key: ServicePrivateKey) -> Self {
         self.keys.push(key);
-        self
-    }
-
-    /// Sets the API base URL (default `https://api.launchkey.com`; `http://` only for loopback).
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = url.into();
-        self
-    }
-
-    /// Sets the clock (default: the system clock).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.transport.clock = Some(clock);
-        self
-    }
-
-    /// Uses your own HTTP client. It must allow a body on `DELETE` (the session-end call has one).
-    pub fn http_client(mut self, client: Arc<dyn HttpClient>) -> Self {
-        self.transport.http_client = Some(client);
-        self
-    }
-
-    /// Uses your own configured `reqwest::Client` (proxies, roots, mTLS).
-    #[cfg(feature = "reqwest")]
-    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
-        self.transport.reqwest_client = Some(client);
         self
     }
 
@@ -152,48 +135,34 @@ impl ServiceClientBuilder {
         self
     }
 
-    /// Sets the retry policy (only `GET`s are ever repeated).
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.transport.retry = retry;
-        self
-    }
-
-    /// Sets timeouts and limits.
-    pub fn http_config(mut self, config: HttpConfig) -> Self {
-        self.transport.config = config;
-        self
-    }
-
     /// Rejects a webhook whose `jti` was already accepted (until its `exp` plus leeway has
-    /// passed) with [`VerificationError::Replayed`]. Off by default (the official SDKs have no
-    /// replay protection beyond `exp`); the cache lives in this client and its clones only.
-    pub fn webhook_replay_protection(mut self, on: bool) -> Self {
-        self.webhook_replay_protection = on;
+    /// passed) with [`VerificationError::Replayed`]. Off unless called (the official SDKs have
+    /// no replay protection beyond `exp`); the cache lives in this client and its clones only.
+    pub fn reject_replayed_webhooks(mut self) -> Self {
+        self.webhook_replay_protection = true;
         self
     }
 
-    /// Validates the settings and builds the client.
-    pub fn build(self) -> Result<ServiceClient, Error> {
-        let base = BaseUrl::parse(&self.base_url)?;
+    /// Validates the settings and builds the client. The HTTP client must allow a body on
+    /// `DELETE` (the session-end call has one); the default one does.
+    pub fn build(self) -> Result<Client, Error> {
+        let base = match self.base_url {
+            Some(base) => base?,
+            None => BaseUrl::parse(DEFAULT_BASE_URL)?,
+        };
         if self.leeway > Duration::from_secs(300) {
-            return Err(Error::InvalidConfig {
-                name: "leeway",
-                reason: "at most 300 seconds".into(),
-            });
+            return Err(invalid_setting("leeway", "at most 300 seconds"));
         }
         let mut kids = std::collections::HashSet::new();
         if !self.keys.iter().all(|k| kids.insert(k.kid().clone())) {
-            return Err(Error::InvalidConfig {
-                name: "keys",
-                reason: "the same key was added twice".into(),
-            });
+            return Err(invalid_setting("keys", "the same key was added twice"));
         }
         let transport = self
-            .transport
-            .build(base, "launchkey-rust", env!("CARGO_PKG_VERSION"))?;
+            .config
+            .build(base, "launchkey", env!("CARGO_PKG_VERSION"))?;
         let clock = transport.clock().clone();
         let entity = self.service_id.entity();
-        Ok(ServiceClient {
+        Ok(Client {
             inner: Arc::new(Inner {
                 service_id: self.service_id,
                 entity,
@@ -213,6 +182,15 @@ impl ServiceClientBuilder {
             }),
         })
     }
+}
+
+/// A configuration error for setting `name`.
+fn invalid_setting(name: &'static str, reason: &str) -> Error {
+    ConfigError::Invalid {
+        name,
+        reason: reason.to_owned(),
+    }
+    .into()
 }
 
 #[derive(Default)]
@@ -245,7 +223,7 @@ struct Inner {
 }
 
 /// Who named an API kid: a response to one of our own signed calls, or unauthenticated input
-/// (a webhook, a caller of [`ServiceClient::api_key`]).
+/// (a webhook, a caller of [`Client::api_key`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KeyOrigin {
     OwnCall,
@@ -257,13 +235,13 @@ pub(crate) enum KeyOrigin {
 ///
 /// See the crate documentation for a guided example.
 #[derive(Clone)]
-pub struct ServiceClient {
+pub struct Client {
     inner: Arc<Inner>,
 }
 
-impl fmt::Debug for ServiceClient {
+impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServiceClient")
+        f.debug_struct("Client")
             .field("service_id", &self.inner.service_id)
             .field("keys", &self.inner.keys)
             .field("base_url", self.inner.transport.base_url())
@@ -396,14 +374,14 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-impl ServiceClient {
+impl Client {
     /// Starts building a client for `service_id`, signing with `key`.
-    pub fn builder(service_id: ServiceId, key: ServicePrivateKey) -> ServiceClientBuilder {
-        ServiceClientBuilder {
+    pub fn builder(service_id: ServiceId, key: ServicePrivateKey) -> ClientBuilder {
+        ClientBuilder {
             service_id,
             keys: vec![key],
-            base_url: DEFAULT_BASE_URL.to_owned(),
-            transport: TransportOptions::default(),
+            config: Config::default(),
+            base_url: None,
             jws: JwsAlgorithm::default(),
             jwe: JweAlgorithm::default(),
             leeway: DEFAULT_LEEWAY,
@@ -829,10 +807,11 @@ impl ServiceClient {
             "jti": jti,
             "request": request,
         });
-        let key = self.inner.keys.first().ok_or(Error::InvalidConfig {
-            name: "keys",
-            reason: "no service key".into(),
-        })?;
+        let key = self
+            .inner
+            .keys
+            .first()
+            .ok_or_else(|| invalid_setting("keys", "no service key"))?;
         let payload =
             serde_json::to_vec(&claims).map_err(|e| auth_core::Error::decode("claims", ".", e))?;
         Ok(jws::sign(
@@ -1263,7 +1242,7 @@ mod tests {
 
     /// A client whose HTTP client serves the API public key by kid (and 404 for anything
     /// else), plus the API key to sign tokens with.
-    fn client_and_api() -> (ServiceClient, ServicePrivateKey) {
+    fn client_and_api() -> (Client, ServicePrivateKey) {
         let api = ServicePrivateKey::from_pem(API_PEM).unwrap();
         let path = format!("/public/v3/public-key/{}", api.kid());
         let pem = api.public_key_pem();
@@ -1278,7 +1257,7 @@ mod tests {
                     .unwrap())
             }
         };
-        let client = ServiceClient::builder(
+        let client = Client::builder(
             ServiceId::parse(SERVICE).unwrap(),
             ServicePrivateKey::from_pem(SERVICE_PEM).unwrap(),
         )
@@ -1289,7 +1268,7 @@ mod tests {
         (client, api)
     }
 
-    fn full_claims(client: &ServiceClient) -> Map<String, Value> {
+    fn full_claims(client: &Client) -> Map<String, Value> {
         let now = client.cached_server_now();
         let entity = client.service_id().entity();
         json!({
@@ -1380,10 +1359,11 @@ mod tests {
         );
 
         // Webhook tokens: `request`, `request.meth`, `request.path`.
-        let hook = |claims: &Map<String, Value>| {
-            let mut h = HeaderMap::new();
-            h.insert(X_IOV_JWT, sign(&api, claims).parse().unwrap());
-            h
+        let hook = |claims: &Map<String, Value>, body: &[u8]| {
+            http::Request::post("/wh")
+                .header(X_IOV_JWT, sign(&api, claims))
+                .body(body.to_vec())
+                .unwrap()
         };
         let body = br#"{"service_user_hash":"h","api_time":"2019-01-01T00:00:00Z"}"#;
         let mut c = full.clone();
@@ -1391,10 +1371,7 @@ mod tests {
             "request".into(),
             json!({"meth": "POST", "path": "/wh", "func": "S256", "hash": body_hash("S256", body)}),
         );
-        client
-            .handle_webhook(&hook(&c), body, "POST", "/wh")
-            .await
-            .unwrap();
+        client.handle_webhook(&hook(&c, body)).await.unwrap();
         for (drop, name) in [
             (None, "request"),
             (Some("meth"), "request.meth"),
@@ -1412,10 +1389,7 @@ mod tests {
                         .remove(field);
                 }
             }
-            assert_eq!(
-                missing(client.handle_webhook(&hook(&c), body, "POST", "/wh").await),
-                name
-            );
+            assert_eq!(missing(client.handle_webhook(&hook(&c, body)).await), name);
         }
     }
 

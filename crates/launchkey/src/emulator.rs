@@ -13,14 +13,14 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), launchkey::Error> {
 //! use launchkey::emulator::Emulator;
-//! use launchkey::{AuthorizationPoll, AuthorizationRequest, ServiceClient, ServiceId, ServicePrivateKey};
+//! use launchkey::{AuthorizationPoll, AuthorizationRequest, Client, ServiceId, ServicePrivateKey};
 //!
 //! let emulator = Emulator::start().await?;
 //! let service_id = ServiceId::from_uuid(uuid::Uuid::new_v4());
 //! let key = ServicePrivateKey::generate()?;
 //! emulator.register_service(service_id, &key.public_key_pem())?;
 //! emulator.add_user("alice");
-//! let client = ServiceClient::builder(service_id, key).base_url(emulator.base_url()).build()?;
+//! let client = Client::builder(service_id, key).base_url(emulator.base_url()).build()?;
 //!
 //! let created = client.authorize(&AuthorizationRequest::new("alice")).await?;
 //! emulator.approve(&created.id)?;
@@ -36,7 +36,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use auth_core::http_types::header::{AUTHORIZATION, CONTENT_TYPE};
-use auth_core::http_types::{HeaderMap, HeaderValue, Method};
+use auth_core::http_types::{HeaderValue, Method};
 use auth_core::{SharedClock, SystemClock};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
@@ -221,30 +221,10 @@ pub struct ReceivedCall {
     pub body: Option<Value>,
 }
 
-/// A webhook as the platform would POST it.
-#[derive(Clone)]
-#[non_exhaustive]
-pub struct WebhookRequest {
-    /// Always `POST`.
-    pub method: String,
-    /// The callback path.
-    pub path: String,
-    /// Headers: `X-IOV-JWT`, `Authorization: IOV-JWT …`, `Content-Type`.
-    pub headers: HeaderMap,
-    /// The raw body.
-    pub body: Vec<u8>,
-}
-
-impl fmt::Debug for WebhookRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebhookRequest")
-            .field("method", &self.method)
-            .field("path", &self.path)
-            .field("headers", &"[redacted]")
-            .field("body_len", &self.body.len())
-            .finish()
-    }
-}
+/// A webhook as the platform POSTs it to the service's callback URL (method, path, headers,
+/// raw body): hand it to [`Client::handle_webhook`](crate::Client::handle_webhook) as it is,
+/// or send it to your own route.
+pub type WebhookRequest = http::Request<Vec<u8>>;
 
 #[derive(Debug, Clone)]
 enum ReqState {
@@ -650,7 +630,7 @@ impl Emulator {
         original: &WebhookRequest,
         body: Vec<u8>,
     ) -> Result<WebhookRequest, Error> {
-        let token = crate::webhook::webhook_token(&original.headers).ok_or(Error::NotFound)?;
+        let token = crate::webhook::webhook_token(original.headers()).ok_or(Error::NotFound)?;
         let jws = UnverifiedJws::parse(token)?;
         let claims: Value =
             serde_json::from_slice(jws.verify(&self.api_public_der(jws.header().kid.as_deref())?)?)
@@ -661,7 +641,7 @@ impl Emulator {
             .unwrap_or_default();
         let service = ServiceId::parse(aud.trim_start_matches("svc:"))?;
         let content_type = original
-            .headers
+            .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("application/jose")
@@ -671,7 +651,7 @@ impl Emulator {
             &st,
             self.shared.now(),
             service,
-            &original.path,
+            original.uri().path(),
             body,
             &content_type,
         )
@@ -764,17 +744,26 @@ fn webhook(
         Some(api.kid().as_str()),
         &payload,
     )?;
-    let mut headers = HeaderMap::new();
-    let value = |s: String| HeaderValue::from_str(&s).map_err(|_| Error::Decryption);
-    headers.insert(X_IOV_JWT, value(token.clone())?);
-    headers.insert(AUTHORIZATION, value(format!("IOV-JWT {token}"))?);
-    headers.insert(CONTENT_TYPE, value(content_type.to_owned())?);
-    Ok(WebhookRequest {
-        method: "POST".into(),
-        path: path.to_owned(),
-        headers,
-        body,
-    })
+    // The token is marked sensitive: `Debug` of the request shows `Sensitive` in its place.
+    let sensitive = |text: String| {
+        let mut value = HeaderValue::try_from(text).map_err(|e| Error::InvalidRequest {
+            field: "token",
+            reason: e.to_string(),
+        })?;
+        value.set_sensitive(true);
+        Ok::<_, Error>(value)
+    };
+    http::Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(X_IOV_JWT, sensitive(token.clone())?)
+        .header(AUTHORIZATION, sensitive(format!("IOV-JWT {token}"))?)
+        .header(CONTENT_TYPE, content_type)
+        .body(body)
+        .map_err(|e| Error::InvalidRequest {
+            field: "path",
+            reason: e.to_string(),
+        })
 }
 
 fn core_package(
@@ -1598,7 +1587,7 @@ fn cancel(st: &mut State, caller: &Caller, id: &str, now: i64) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ServiceClient, ServicePrivateKey};
+    use crate::{Client, ServicePrivateKey};
 
     /// The platform's create rules hold whoever the client is: bodies this crate's client would
     /// never send (it validates first) are sent signed and encrypted as they are, and the
@@ -1612,7 +1601,7 @@ mod tests {
             .register_service(service_id, &key.public_key_pem())
             .unwrap();
         emulator.add_user("alice");
-        let client = ServiceClient::builder(service_id, key)
+        let client = Client::builder(service_id, key)
             .base_url(emulator.base_url())
             .build()
             .unwrap();

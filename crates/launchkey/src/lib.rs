@@ -6,31 +6,31 @@
 //!
 //! ## The flow
 //!
-//! 1. Build a [`ServiceClient`] with the service id and the service's RSA private key (PEM,
+//! 1. Build a [`Client`] with the service id and the service's RSA private key (PEM,
 //!    PKCS#1 or PKCS#8; upload its public key on the LaunchKey dashboard).
-//! 2. [`ServiceClient::authorize`] pushes an [`AuthorizationRequest`] to the user's phone and
+//! 2. [`Client::authorize`] pushes an [`AuthorizationRequest`] to the user's phone and
 //!    returns its [`AuthRequestId`]. The request is validated first (ttl 30–600 s, lengths,
 //!    [`DenialReason`] rules); invalid requests are never sent.
-//! 3. Learn the answer by polling ([`ServiceClient::get_authorization_response`] once, or
-//!    [`ServiceClient::wait_for_response`] until it settles) or by webhook
-//!    ([`ServiceClient::handle_webhook`]). An [`AuthorizationResponse`] is `authorized` only for
+//! 3. Learn the answer by polling ([`Client::get_authorization_response`] once, or
+//!    [`Client::wait_for_response`] until it settles) or by webhook
+//!    ([`Client::handle_webhook`]). An [`AuthorizationResponse`] is `authorized` only for
 //!    `type == AUTHORIZED` **and** `reason == APPROVED`.
-//! 4. After an approval call [`ServiceClient::session_start`]; on logout (or on a
-//!    [`WebhookPackage::ServiceUserSessionEnd`]) call [`ServiceClient::session_end`].
+//! 4. After an approval call [`Client::session_start`]; on logout (or on a
+//!    [`WebhookPackage::ServiceUserSessionEnd`]) call [`Client::session_end`].
 //!
 //! ```
 //! # #[cfg(feature = "emulator")]
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), launchkey::Error> {
 //! use std::time::Duration;
 //! use auth_core::poll::PollConfig;
-//! use launchkey::{AuthorizationRequest, ServiceClient, ServiceId, ServicePrivateKey};
+//! use launchkey::{AuthorizationRequest, Client, ServiceId, ServicePrivateKey};
 //! # let emulator = launchkey::emulator::Emulator::start().await?;
 //! # let pem = include_str!("../../../fixtures/launchkey/keys/service-a-pkcs1.pem");
 //! # emulator.register_service("9e4a2c8b-5d3f-4b1a-8c7e-6f5d4c3b2a19".parse()?, include_str!("../../../fixtures/launchkey/keys/service-a-pkcs1.pub.pem"))?;
 //! # emulator.add_user("alice");
 //! # let base_url = emulator.base_url();
 //!
-//! let client = ServiceClient::builder(
+//! let client = Client::builder(
 //!     ServiceId::parse("9e4a2c8b-5d3f-4b1a-8c7e-6f5d4c3b2a19")?,
 //!     ServicePrivateKey::from_pem(pem)?,
 //! )
@@ -77,7 +77,7 @@
 //!   remembered, and at most 10 other unknown kids a minute are fetched — so junk webhooks
 //!   naming random kids cannot starve genuine webhooks or the client's own calls;
 //! * a 429 is [`Error::RateLimited`] with the server's `Retry-After` (at most an hour);
-//!   [`ServiceClient::wait_for_response`] and [`auth_core::StepUp::check`] keep polling after
+//!   [`Client::wait_for_response`] and [`auth_core::StepUp::check`] keep polling after
 //!   it, never faster than the poll interval;
 //! * only `GET`s are retried (on transport errors, 429 and 503), each attempt with a freshly
 //!   signed token; `POST` calls are never retried on transport errors or 429/5xx (a create
@@ -93,7 +93,7 @@
 //!
 //! ## Webhooks
 //!
-//! Hand [`ServiceClient::handle_webhook`] the headers, the **raw** body bytes, the method and
+//! Hand [`Client::handle_webhook`] the headers, the **raw** body bytes, the method and
 //! the path as the platform addressed them; it accepts `X-IOV-JWT` and, failing that,
 //! `Authorization: IOV-JWT …`. See `examples/axum_webhook.rs` for an axum route.
 //!
@@ -113,7 +113,7 @@
 //! ## Cargo features
 //!
 //! * `reqwest` (default): the reqwest + rustls HTTP client. Without it, pass your own
-//!   [`auth_core::HttpClient`] with [`ServiceClientBuilder::http_client`].
+//!   [`auth_core::HttpClient`] with [`ClientBuilder::http_client`].
 //! * `emulator`: the in-process API emulator.
 //!
 //! ## Dependencies, and why
@@ -153,10 +153,10 @@ mod webhook;
 pub mod emulator;
 
 pub use client::{
-    API_ENTITY, CURRENT_KEY_RECHECK, CURRENT_KEY_TTL, DEFAULT_BASE_URL, DEFAULT_LEEWAY,
-    KID_FETCH_WINDOW, MAX_CACHED_API_KEYS, MAX_KID_FETCHES_PER_WINDOW, MAX_RETRY_AFTER,
-    NEGATIVE_KID_TTL, OFFSET_TTL, RATE_LIMIT_BACKOFF, REQUEST_TOKEN_LIFETIME, ServiceClient,
-    ServiceClientBuilder, X_IOV_JWT, X_IOV_KEY_ID,
+    API_ENTITY, CURRENT_KEY_RECHECK, CURRENT_KEY_TTL, Client, ClientBuilder, DEFAULT_BASE_URL,
+    DEFAULT_LEEWAY, KID_FETCH_WINDOW, MAX_CACHED_API_KEYS, MAX_KID_FETCHES_PER_WINDOW,
+    MAX_RETRY_AFTER, NEGATIVE_KID_TTL, OFFSET_TTL, RATE_LIMIT_BACKOFF, REQUEST_TOKEN_LIFETIME,
+    X_IOV_JWT, X_IOV_KEY_ID,
 };
 pub use error::{AuthorizationInProgress, Error, VerificationError};
 pub use ids::{AuthRequestId, Kid, ServiceId};

@@ -7,14 +7,14 @@ use auth_core::{StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};
 use serde_json::json;
 
 use crate::{
-    AuthRequestId, AuthResponseType, AuthorizationPoll, AuthorizationRequest, Error, ServiceClient,
+    AuthRequestId, AuthResponseType, AuthorizationPoll, AuthorizationRequest, Client, Error,
 };
 
 /// The provider name in [`StepUpHandle::provider`].
 pub const PROVIDER: &str = "launchkey";
 
 #[async_trait::async_trait]
-impl StepUp for ServiceClient {
+impl StepUp for Client {
     type Error = Error;
 
     /// Creates an authorization request for `request.user` with `request.message` as the

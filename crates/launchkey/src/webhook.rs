@@ -6,15 +6,15 @@
 
 use std::time::SystemTime;
 
-use auth_core::http_types::HeaderMap;
 use auth_core::http_types::header::{AUTHORIZATION, CONTENT_TYPE};
+use auth_core::http_types::{HeaderMap, Request};
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::client::{KeyOrigin, X_IOV_JWT, check_body_hash};
 use crate::error::VerificationError;
 use crate::response::{AuthorizationResponse, CorePackage, decode_core, decrypt_jwe};
-use crate::{Error, ServiceClient};
+use crate::{Client, Error};
 
 /// A verified, decrypted webhook.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,7 +23,7 @@ pub enum WebhookPackage {
     /// A user answered an authorization request.
     AuthorizationResponse(Box<AuthorizationResponse>),
     /// The user ended their session for this service on the device: end the local session and
-    /// call [`ServiceClient::session_end`].
+    /// call [`Client::session_end`].
     ServiceUserSessionEnd(SessionEnd),
 }
 
@@ -56,37 +56,40 @@ pub(crate) fn webhook_token(headers: &HeaderMap) -> Option<&str> {
         .then_some(token.trim())
 }
 
-impl ServiceClient {
-    /// Verifies and decrypts a webhook.
+impl Client {
+    /// Verifies and decrypts a webhook: the platform's `POST`, as your HTTP server received it
+    /// (its headers, the **raw** body bytes, its method, and the path the platform addressed —
+    /// behind a reverse proxy that rewrites paths, put the platform's path back in the URI).
     ///
     /// Checks: the JWT (allow-listed algorithm, API signature by `kid`, `iss` = `lka`,
-    /// `aud` = `sub` = `svc:<id>`, times), its `request.meth` and `request.path` against
-    /// `method` and `path`, and the body hash; only then decrypts and parses. Dispatches on
-    /// `Content-Type` (`application/jose` = encrypted authorization response, `application/json`
-    /// = session end), else on whether the body is a JSON object.
+    /// `aud` = `sub` = `svc:<id>`, times), its `request.meth` and `request.path` against the
+    /// request's method and path, and the body hash; only then decrypts and parses. Dispatches
+    /// on `Content-Type` (`application/jose` = encrypted authorization response,
+    /// `application/json` = session end), else on whether the body is a JSON object.
     ///
     /// Token times are checked against the server-adjusted clock learned by earlier calls (call
-    /// [`ServiceClient::server_time`] once at start-up if the service only receives webhooks),
+    /// [`Client::server_time`] once at start-up if the service only receives webhooks),
     /// else against the local clock, with the configured leeway. The API key is fetched by kid
     /// from the configured base URL only when it is not cached yet.
     ///
     /// ```no_run
-    /// # async fn f(client: launchkey::ServiceClient, headers: http::HeaderMap, body: Vec<u8>) -> Result<(), launchkey::Error> {
+    /// # async fn f(client: launchkey::Client, request: http::Request<Vec<u8>>) -> Result<(), launchkey::Error> {
     /// use launchkey::WebhookPackage;
-    /// match client.handle_webhook(&headers, &body, "POST", "/launchkey/webhook").await? {
+    /// match client.handle_webhook(&request).await? {
     ///     WebhookPackage::AuthorizationResponse(r) => println!("authorized: {}", r.authorized),
     ///     WebhookPackage::ServiceUserSessionEnd(end) => println!("log out {}", end.service_user_hash),
     ///     _ => {}
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn handle_webhook(
-        &self,
-        headers: &HeaderMap,
-        body: &[u8],
-        method: &str,
-        path: &str,
-    ) -> Result<WebhookPackage, Error> {
+    pub async fn handle_webhook<B>(&self, request: &Request<B>) -> Result<WebhookPackage, Error>
+    where
+        B: AsRef<[u8]> + Sync,
+    {
+        let headers = request.headers();
+        let body = request.body().as_ref();
+        let method = request.method().as_str();
+        let path = request.uri().path();
         let token = webhook_token(headers).ok_or(VerificationError::MissingToken)?;
         let claims = self.verify_api_jwt(token, KeyOrigin::Untrusted).await?;
         let request = claims

@@ -13,8 +13,8 @@ use auth_core::{StepUp, StepUpOutcome, StepUpRequest};
 use common::emu::setup;
 use launchkey::emulator::Fault;
 use launchkey::{
-    AuthResponseReason, AuthorizationPoll, AuthorizationRequest, DenialReason, Error,
-    ServiceClient, ServiceId, VerificationError, WebhookPackage,
+    AuthResponseReason, AuthorizationPoll, AuthorizationRequest, Client, DenialReason, Error,
+    ServiceId, VerificationError, WebhookPackage,
 };
 
 fn fast_poll() -> PollConfig {
@@ -178,12 +178,7 @@ async fn webhook_authorization_response() {
         .emulator
         .authorization_webhook(&id, "/callbacks/launchkey")
         .unwrap();
-    match s
-        .client
-        .handle_webhook(&wh.headers, &wh.body, &wh.method, &wh.path)
-        .await
-        .unwrap()
-    {
+    match s.client.handle_webhook(&wh).await.unwrap() {
         WebhookPackage::AuthorizationResponse(r) => {
             assert!(r.authorized && r.authorization_request_id == id.as_str())
         }
@@ -199,10 +194,7 @@ async fn webhook_session_end() {
         .session_end_webhook(s.service_id, "alice", "/callbacks/launchkey")
         .unwrap();
     assert!(matches!(
-        s.client
-            .handle_webhook(&wh.headers, &wh.body, "POST", &wh.path)
-            .await
-            .unwrap(),
+        s.client.handle_webhook(&wh).await.unwrap(),
         WebhookPackage::ServiceUserSessionEnd(_)
     ));
 }
@@ -216,7 +208,7 @@ async fn webhook_with_wrong_path_is_rejected() {
         .unwrap();
     assert!(matches!(
         s.client
-            .handle_webhook(&wh.headers, &wh.body, "POST", "/elsewhere")
+            .handle_webhook(&common::at(&wh, "POST", "/elsewhere"))
             .await,
         Err(Error::ResponseVerification(VerificationError::Path { .. }))
     ));
@@ -317,9 +309,9 @@ async fn step_up_interface_approves() {
     assert!(matches!(out, StepUpOutcome::Approved { .. }));
 }
 
-fn replay_client(replay: &common::replay::Replay) -> ServiceClient {
+fn replay_client(replay: &common::replay::Replay) -> Client {
     let id = ServiceId::parse(replay.transcript["service_id"].as_str().unwrap()).unwrap();
-    ServiceClient::builder(id, common::key_a())
+    Client::builder(id, common::key_a())
         .base_url(replay.server.uri())
         .build()
         .unwrap()

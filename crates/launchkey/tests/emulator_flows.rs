@@ -14,13 +14,10 @@ use common::emu::setup;
 use launchkey::emulator::{Emulator, PhoneAnswer};
 use launchkey::{
     AuthPolicy, AuthResponseReason, AuthResponseType, AuthorizationPoll, AuthorizationRequest,
-    DenialReason, Error, Geofence, JweAlgorithm, JwsAlgorithm, ServiceClient, WebhookPackage,
+    Client, DenialReason, Error, Geofence, JweAlgorithm, JwsAlgorithm, WebhookPackage,
 };
 
-async fn poll(
-    client: &ServiceClient,
-    id: &launchkey::AuthRequestId,
-) -> launchkey::AuthorizationResponse {
+async fn poll(client: &Client, id: &launchkey::AuthRequestId) -> launchkey::AuthorizationResponse {
     match client.get_authorization_response(id).await.unwrap() {
         AuthorizationPoll::Responded(r) => *r,
         other => panic!("{other:?}"),
@@ -189,7 +186,7 @@ async fn python_style_algorithms_and_second_key() {
         (JwsAlgorithm::RS384, JweAlgorithm::RsaOaep256),
     ] {
         // Signs with key B (PKCS#8); key A stays configured for rotation.
-        let client = ServiceClient::builder(id, common::key_b())
+        let client = Client::builder(id, common::key_b())
             .additional_key(common::key_a())
             .base_url(emulator.base_url())
             .jws_algorithm(alg)
@@ -322,7 +319,7 @@ async fn one_pending_request_per_user() {
     s.emulator
         .register_service(other_id, common::SERVICE_B_PUB)
         .unwrap();
-    let other = ServiceClient::builder(other_id, common::key_b())
+    let other = Client::builder(other_id, common::key_b())
         .base_url(s.emulator.base_url())
         .build()
         .unwrap();
@@ -360,7 +357,7 @@ async fn ttl_expiry_on_a_shared_fake_clock() {
         .register_service(id, common::SERVICE_A_PUB)
         .unwrap();
     emulator.add_user("alice");
-    let client = ServiceClient::builder(id, common::key_a())
+    let client = Client::builder(id, common::key_a())
         .base_url(emulator.base_url())
         .clock(Arc::new(clock.clone()))
         .build()
@@ -609,13 +606,8 @@ async fn webhooks_authorization_response_and_session_end() {
         .emulator
         .authorization_webhook(&id, "/launchkey/webhook")
         .unwrap();
-    assert!(wh.headers.contains_key("x-iov-jwt") && wh.headers.contains_key("authorization"));
-    match s
-        .client
-        .handle_webhook(&wh.headers, &wh.body, &wh.method, &wh.path)
-        .await
-        .unwrap()
-    {
+    assert!(wh.headers().contains_key("x-iov-jwt") && wh.headers().contains_key("authorization"));
+    match s.client.handle_webhook(&wh).await.unwrap() {
         WebhookPackage::AuthorizationResponse(r) => {
             assert!(r.fraud && !r.authorized);
             assert_eq!(r.authorization_request_id, id.as_str());
@@ -623,11 +615,16 @@ async fn webhooks_authorization_response_and_session_end() {
         other => panic!("{other:?}"),
     }
     // Only the Authorization: IOV-JWT header (the public docs' form) is accepted too.
-    let mut headers = wh.headers.clone();
+    let mut headers = wh.headers().clone();
     headers.remove("x-iov-jwt");
     assert!(
         s.client
-            .handle_webhook(&headers, &wh.body, "POST", &wh.path)
+            .handle_webhook(&common::webhook(
+                &headers,
+                wh.body(),
+                "POST",
+                wh.uri().path()
+            ))
             .await
             .is_ok()
     );
@@ -636,12 +633,7 @@ async fn webhooks_authorization_response_and_session_end() {
         .emulator
         .session_end_webhook(s.service_id, "alice", "/launchkey/webhook")
         .unwrap();
-    match s
-        .client
-        .handle_webhook(&end.headers, &end.body, "POST", &end.path)
-        .await
-        .unwrap()
-    {
+    match s.client.handle_webhook(&end).await.unwrap() {
         WebhookPackage::ServiceUserSessionEnd(e) => {
             assert!(e.service_user_hash.starts_with("suh"));
             let age = std::time::SystemTime::now()
@@ -652,11 +644,16 @@ async fn webhooks_authorization_response_and_session_end() {
         other => panic!("{other:?}"),
     }
     // Without a Content-Type the plain body is recognised as JSON.
-    let mut headers = end.headers.clone();
+    let mut headers = end.headers().clone();
     headers.remove("content-type");
     assert!(matches!(
         s.client
-            .handle_webhook(&headers, &end.body, "POST", &end.path)
+            .handle_webhook(&common::webhook(
+                &headers,
+                end.body(),
+                "POST",
+                end.uri().path()
+            ))
             .await
             .unwrap(),
         WebhookPackage::ServiceUserSessionEnd(_)
@@ -696,7 +693,7 @@ async fn webhook_does_no_network_io_once_the_key_is_cached() {
         offline: AtomicBool::new(false),
         calls_while_offline: AtomicUsize::new(0),
     });
-    let client = ServiceClient::builder(s.service_id, common::key_a())
+    let client = Client::builder(s.service_id, common::key_a())
         .base_url(s.emulator.base_url())
         .http_client(http.clone())
         .retry(auth_core::RetryPolicy {
@@ -721,7 +718,7 @@ async fn webhook_does_no_network_io_once_the_key_is_cached() {
     http.offline.store(true, Ordering::SeqCst);
     for _ in 0..3 {
         let w = client
-            .handle_webhook(&approved.headers, &approved.body, "POST", "/wh")
+            .handle_webhook(&common::at(&approved, "POST", "/wh"))
             .await
             .unwrap();
         assert!(
@@ -729,7 +726,7 @@ async fn webhook_does_no_network_io_once_the_key_is_cached() {
             "{w:?}"
         );
         let w = client
-            .handle_webhook(&logout.headers, &logout.body, "POST", "/wh")
+            .handle_webhook(&common::at(&logout, "POST", "/wh"))
             .await
             .unwrap();
         assert!(
@@ -739,7 +736,7 @@ async fn webhook_does_no_network_io_once_the_key_is_cached() {
         // A rejected webhook does no I/O either.
         assert!(
             client
-                .handle_webhook(&approved.headers, &approved.body, "POST", "/other")
+                .handle_webhook(&common::at(&approved, "POST", "/other"))
                 .await
                 .is_err()
         );
@@ -751,7 +748,7 @@ async fn webhook_does_no_network_io_once_the_key_is_cached() {
     s.emulator.rotate_api_key().unwrap();
     let rotated = s.emulator.authorization_webhook(&id, "/wh").unwrap();
     let err = client
-        .handle_webhook(&rotated.headers, &rotated.body, "POST", "/wh")
+        .handle_webhook(&common::at(&rotated, "POST", "/wh"))
         .await
         .unwrap_err();
     assert!(
@@ -886,9 +883,9 @@ async fn plain_json_error_body_is_accepted_for_4xx() {
 #[tokio::test]
 async fn webhook_replay_protection_is_opt_in() {
     let s = setup().await;
-    let guarded = ServiceClient::builder(s.service_id, common::key_a())
+    let guarded = Client::builder(s.service_id, common::key_a())
         .base_url(s.emulator.base_url())
-        .webhook_replay_protection(true)
+        .reject_replayed_webhooks()
         .build()
         .unwrap();
     let wh = s
@@ -897,13 +894,13 @@ async fn webhook_replay_protection_is_opt_in() {
         .unwrap();
     assert!(
         guarded
-            .handle_webhook(&wh.headers, &wh.body, "POST", "/wh")
+            .handle_webhook(&common::at(&wh, "POST", "/wh"))
             .await
             .is_ok()
     );
     assert!(matches!(
         guarded
-            .handle_webhook(&wh.headers, &wh.body, "POST", "/wh")
+            .handle_webhook(&common::at(&wh, "POST", "/wh"))
             .await,
         Err(Error::ResponseVerification(
             launchkey::VerificationError::Replayed
@@ -916,19 +913,19 @@ async fn webhook_replay_protection_is_opt_in() {
         .unwrap();
     assert!(
         guarded
-            .handle_webhook(&wh2.headers, &wh2.body, "POST", "/wh")
+            .handle_webhook(&common::at(&wh2, "POST", "/wh"))
             .await
             .is_ok()
     );
     assert!(
         s.client
-            .handle_webhook(&wh.headers, &wh.body, "POST", "/wh")
+            .handle_webhook(&common::at(&wh, "POST", "/wh"))
             .await
             .is_ok()
     );
     assert!(
         s.client
-            .handle_webhook(&wh.headers, &wh.body, "POST", "/wh")
+            .handle_webhook(&common::at(&wh, "POST", "/wh"))
             .await
             .is_ok()
     );
@@ -937,14 +934,12 @@ async fn webhook_replay_protection_is_opt_in() {
 #[test]
 fn client_is_clone_send_sync_and_poll_config_follows_ttl() {
     fn assert_traits<T: Clone + Send + Sync + 'static>() {}
-    assert_traits::<ServiceClient>();
+    assert_traits::<Client>();
     assert_traits::<launchkey::AuthorizationResponse>();
-    let cfg = ServiceClient::poll_config_for(
-        &AuthorizationRequest::new("a").ttl(Duration::from_secs(60)),
-    );
+    let cfg = Client::poll_config_for(&AuthorizationRequest::new("a").ttl(Duration::from_secs(60)));
     assert_eq!(cfg.deadline, Duration::from_secs(70));
     assert_eq!(
-        ServiceClient::poll_config_for(&AuthorizationRequest::new("a")).deadline,
+        Client::poll_config_for(&AuthorizationRequest::new("a")).deadline,
         Duration::from_secs(310)
     );
 }
@@ -953,7 +948,7 @@ fn client_is_clone_send_sync_and_poll_config_follows_ttl() {
 async fn base_url_with_path_prefix_is_signed_with_the_full_path() {
     // The request claim's path is the path as sent, prefix included.
     let s = setup().await;
-    let prefixed = ServiceClient::builder(s.service_id, common::key_a())
+    let prefixed = Client::builder(s.service_id, common::key_a())
         .base_url(format!("{}/prefix/", s.emulator.base_url()))
         .build()
         .unwrap();
@@ -1073,12 +1068,7 @@ async fn null_auth_policy_fields_through_polling_webhook_and_step_up() {
     assert_eq!(waited, polled);
 
     let wh = s.emulator.authorization_webhook(&id, "/wh").unwrap();
-    match s
-        .client
-        .handle_webhook(&wh.headers, &wh.body, &wh.method, &wh.path)
-        .await
-        .unwrap()
-    {
+    match s.client.handle_webhook(&wh).await.unwrap() {
         WebhookPackage::AuthorizationResponse(r) => assert_eq!(*r, polled),
         other => panic!("{other:?}"),
     }
@@ -1152,13 +1142,14 @@ fn junk_webhook(
         b64e(b"not a signature")
     );
     let mut junk = genuine.clone();
-    junk.headers.insert("x-iov-jwt", token.parse().unwrap());
-    junk.headers.remove("authorization");
+    junk.headers_mut()
+        .insert("x-iov-jwt", token.parse().unwrap());
+    junk.headers_mut().remove("authorization");
     junk
 }
 
-fn cold_client(s: &common::emu::Setup) -> ServiceClient {
-    ServiceClient::builder(s.service_id, common::key_a())
+fn cold_client(s: &common::emu::Setup) -> Client {
+    Client::builder(s.service_id, common::key_a())
         .base_url(s.emulator.base_url())
         .build()
         .unwrap()
@@ -1178,11 +1169,7 @@ async fn a_thousand_concurrent_webhooks_at_a_cold_client_fetch_the_key_once() {
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..1000 {
         let (client, wh) = (client.clone(), wh.clone());
-        set.spawn(async move {
-            client
-                .handle_webhook(&wh.headers, &wh.body, &wh.method, &wh.path)
-                .await
-        });
+        set.spawn(async move { client.handle_webhook(&wh).await });
     }
     let mut accepted = 0;
     while let Some(r) = set.join_next().await {
@@ -1210,7 +1197,7 @@ async fn junk_kids_do_not_starve_genuine_webhooks() {
         .register_service(service_id, common::SERVICE_A_PUB)
         .unwrap();
     emulator.add_user("alice");
-    let client = ServiceClient::builder(service_id, common::key_a())
+    let client = Client::builder(service_id, common::key_a())
         .base_url(emulator.base_url())
         .clock(clock.clone())
         .build()
@@ -1223,7 +1210,7 @@ async fn junk_kids_do_not_starve_genuine_webhooks() {
     emulator.approve(&id).unwrap();
     let genuine = emulator.authorization_webhook(&id, "/wh").unwrap();
     // A webhook-only service: its own client has never called the API.
-    let hooks = ServiceClient::builder(service_id, common::key_a())
+    let hooks = Client::builder(service_id, common::key_a())
         .base_url(emulator.base_url())
         .clock(clock.clone())
         .build()
@@ -1234,7 +1221,7 @@ async fn junk_kids_do_not_starve_genuine_webhooks() {
     for i in 0..flood {
         let junk = junk_webhook(&genuine, &format!("00:junk:{i}"));
         match hooks
-            .handle_webhook(&junk.headers, &junk.body, "POST", "/wh")
+            .handle_webhook(&common::at(&junk, "POST", "/wh"))
             .await
         {
             Err(Error::ApiKeyNotFound { .. }) => {}
@@ -1244,7 +1231,7 @@ async fn junk_kids_do_not_starve_genuine_webhooks() {
     }
     assert_eq!(throttled, 5);
     let w = hooks
-        .handle_webhook(&genuine.headers, &genuine.body, "POST", "/wh")
+        .handle_webhook(&common::at(&genuine, "POST", "/wh"))
         .await
         .unwrap();
     assert!(matches!(w, WebhookPackage::AuthorizationResponse(r) if r.authorized));
@@ -1263,14 +1250,14 @@ async fn junk_kids_do_not_starve_genuine_webhooks() {
         let junk = junk_webhook(&genuine, &format!("00:more-junk:{i}"));
         assert!(
             hooks
-                .handle_webhook(&junk.headers, &junk.body, "POST", "/wh")
+                .handle_webhook(&common::at(&junk, "POST", "/wh"))
                 .await
                 .is_err()
         );
     }
     let rotated = emulator.authorization_webhook(&id, "/wh").unwrap();
     let w = hooks
-        .handle_webhook(&rotated.headers, &rotated.body, "POST", "/wh")
+        .handle_webhook(&common::at(&rotated, "POST", "/wh"))
         .await
         .unwrap();
     assert!(matches!(w, WebhookPackage::AuthorizationResponse(r) if r.authorized));
@@ -1291,7 +1278,7 @@ async fn key_rotation_after_a_junk_flood_still_returns_the_request_id() {
         let junk = junk_webhook(&genuine, &format!("00:junk:{i}"));
         assert!(
             s.client
-                .handle_webhook(&junk.headers, &junk.body, "POST", "/wh")
+                .handle_webhook(&common::at(&junk, "POST", "/wh"))
                 .await
                 .is_err()
         );
@@ -1299,7 +1286,7 @@ async fn key_rotation_after_a_junk_flood_still_returns_the_request_id() {
     let probe = junk_webhook(&genuine, "00:junk:probe");
     assert!(matches!(
         s.client
-            .handle_webhook(&probe.headers, &probe.body, "POST", "/wh")
+            .handle_webhook(&common::at(&probe, "POST", "/wh"))
             .await,
         Err(Error::ApiKeyFetchThrottled { .. })
     ));
@@ -1322,7 +1309,7 @@ async fn key_rotation_after_a_junk_flood_still_returns_the_request_id() {
         .unwrap();
     assert!(
         s.client
-            .handle_webhook(&wh.headers, &wh.body, "POST", "/wh")
+            .handle_webhook(&common::at(&wh, "POST", "/wh"))
             .await
             .is_ok()
     );
@@ -1398,7 +1385,7 @@ async fn rate_limited_polling_honours_retry_after_and_never_spins() {
         .unwrap();
     emulator.add_user("alice");
     emulator.add_user("bob");
-    let client = ServiceClient::builder(service_id, common::key_a())
+    let client = Client::builder(service_id, common::key_a())
         .base_url(emulator.base_url())
         .clock(clock.clone())
         .retry(auth_core::RetryPolicy::none())
@@ -1493,5 +1480,57 @@ async fn emulator_memory_is_bounded() {
     assert_eq!(
         last.path,
         format!("/service/v3/auths/{}", settled[0].as_str())
+    );
+}
+
+/// One shared `auth_core::Config` configures the client (HTTP client, application token,
+/// limits); the builder's own setters still apply on top, and without a base URL the client
+/// talks to the production API.
+#[tokio::test]
+async fn the_client_takes_a_shared_config() {
+    let s = setup().await;
+    let agents = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = agents.clone();
+    let inner = Arc::new(auth_core::ReqwestClient::new(&auth_core::HttpConfig::default()).unwrap());
+    let recording = move |request: auth_core::HttpRequest| {
+        let (seen, inner) = (seen.clone(), inner.clone());
+        async move {
+            let agent = request.headers()["user-agent"].to_str().unwrap().to_owned();
+            seen.lock().unwrap().push(agent);
+            auth_core::HttpClient::execute(&*inner, request).await
+        }
+    };
+    let shared = auth_core::Config::new()
+        .http_client(Arc::new(recording))
+        .application("my-bank/2.1")
+        .max_in_flight(3);
+    let client = Client::builder(s.service_id, common::key_a())
+        .config(&shared)
+        .base_url(s.emulator.base_url())
+        .build()
+        .unwrap();
+    client
+        .authorize(&AuthorizationRequest::new("alice"))
+        .await
+        .unwrap();
+    let agents = agents.lock().unwrap().clone();
+    assert!(agents.len() >= 3, "{agents:?}"); // ping, current key, create
+    for agent in &agents {
+        assert!(
+            agent.starts_with("my-bank/2.1 launchkey/"),
+            "user agent {agent:?}"
+        );
+    }
+
+    let production = Client::builder(s.service_id, common::key_a())
+        .config(&shared)
+        .build()
+        .unwrap();
+    assert_eq!(production.base_url().as_str(), "https://api.launchkey.com");
+    assert!(
+        Client::builder(s.service_id, common::key_a())
+            .base_url("http://api.launchkey.com")
+            .build()
+            .is_err()
     );
 }

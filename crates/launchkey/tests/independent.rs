@@ -10,7 +10,7 @@ use std::sync::Arc;
 use auth_core::FakeClock;
 use launchkey::jose::jwe::ParsedJwe;
 use launchkey::jose::jws::UnverifiedJws;
-use launchkey::{Kid, RsaPublicKey, ServiceClient, ServiceId, WebhookPackage};
+use launchkey::{Client, Kid, RsaPublicKey, ServiceId, WebhookPackage};
 use serde_json::Value;
 
 fn load(name: &str) -> Value {
@@ -127,7 +127,7 @@ async fn jwcrypto_webhook_is_accepted() {
         .mount(&server)
         .await;
     let clock = FakeClock::at_unix(v["iat"].as_u64().unwrap() + 2);
-    let client = ServiceClient::builder(
+    let client = Client::builder(
         ServiceId::parse(v["service_id"].as_str().unwrap()).unwrap(),
         common::key_a(),
     )
@@ -148,7 +148,7 @@ async fn jwcrypto_webhook_is_accepted() {
     let wh_path = v["path"].as_str().unwrap();
     for _ in 0..2 {
         match client
-            .handle_webhook(&headers, body, "POST", wh_path)
+            .handle_webhook(&common::webhook(&headers, body, "POST", wh_path))
             .await
             .unwrap()
         {
@@ -170,7 +170,7 @@ async fn jwcrypto_webhook_is_accepted() {
     }
     // Wrong path → rejected.
     let err = client
-        .handle_webhook(&headers, body, "POST", "/other")
+        .handle_webhook(&common::webhook(&headers, body, "POST", "/other"))
         .await
         .unwrap_err();
     assert!(

@@ -12,8 +12,7 @@ use common::emu::setup;
 use launchkey::emulator::{Emulator, Fault};
 use launchkey::jose::JoseError;
 use launchkey::{
-    AuthPolicy, AuthorizationRequest, DenialReason, Error, Geofence, ServiceClient,
-    VerificationError as V,
+    AuthPolicy, AuthorizationRequest, Client, DenialReason, Error, Geofence, VerificationError as V,
 };
 
 fn verification(e: &Error) -> Option<&V> {
@@ -161,7 +160,7 @@ async fn poll_answer_for_another_request_is_rejected() {
 #[tokio::test]
 async fn unregistered_service_is_unauthorized() {
     let s = setup().await;
-    let stranger = ServiceClient::builder(common::new_service_id(), common::key_b())
+    let stranger = Client::builder(common::new_service_id(), common::key_b())
         .base_url(s.emulator.base_url())
         .build()
         .unwrap();
@@ -178,7 +177,7 @@ async fn unregistered_service_is_unauthorized() {
 async fn local_clock_skew_is_corrected_by_ping() {
     let s = setup().await;
     let skewed = FakeClock::new(SystemTime::now() - Duration::from_secs(3600));
-    let client = ServiceClient::builder(s.service_id, common::key_a())
+    let client = Client::builder(s.service_id, common::key_a())
         .base_url(s.emulator.base_url())
         .clock(Arc::new(skewed))
         .build()
@@ -300,16 +299,23 @@ async fn webhook_rejections() {
         .authorization_webhook(&id, "/launchkey/webhook")
         .unwrap();
     let c = &s.client;
-    let (h, b, p) = (&wh.headers, &wh.body, wh.path.as_str());
-    assert!(c.handle_webhook(h, b, "POST", p).await.is_ok());
+    let (h, b, p) = (wh.headers(), wh.body(), wh.uri().path());
+    assert!(
+        c.handle_webhook(&common::webhook(h, b, "POST", p))
+            .await
+            .is_ok()
+    );
 
-    let err = c.handle_webhook(h, b, "PUT", p).await.unwrap_err();
+    let err = c
+        .handle_webhook(&common::webhook(h, b, "PUT", p))
+        .await
+        .unwrap_err();
     assert!(
         matches!(verification(&err), Some(V::Method { .. })),
         "{err:?}"
     );
     let err = c
-        .handle_webhook(h, b, "POST", "/launchkey/webhook2")
+        .handle_webhook(&common::webhook(h, b, "POST", "/launchkey/webhook2"))
         .await
         .unwrap_err();
     assert!(
@@ -319,18 +325,24 @@ async fn webhook_rejections() {
     let mut tampered = b.clone();
     let n = tampered.len() - 3;
     tampered[n] = if tampered[n] == b'A' { b'B' } else { b'A' };
-    let err = c.handle_webhook(h, &tampered, "POST", p).await.unwrap_err();
-    assert!(
-        matches!(verification(&err), Some(V::BodyHash(_))),
-        "{err:?}"
-    );
-    let err = c.handle_webhook(h, b"", "POST", p).await.unwrap_err();
+    let err = c
+        .handle_webhook(&common::webhook(h, &tampered, "POST", p))
+        .await
+        .unwrap_err();
     assert!(
         matches!(verification(&err), Some(V::BodyHash(_))),
         "{err:?}"
     );
     let err = c
-        .handle_webhook(&http::HeaderMap::new(), b, "POST", p)
+        .handle_webhook(&common::webhook(h, b"", "POST", p))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(verification(&err), Some(V::BodyHash(_))),
+        "{err:?}"
+    );
+    let err = c
+        .handle_webhook(&common::webhook(&http::HeaderMap::new(), b, "POST", p))
         .await
         .unwrap_err();
     assert!(
@@ -341,7 +353,7 @@ async fn webhook_rejections() {
     garbled_token.insert("x-iov-jwt", "not.a.jwt".parse().unwrap());
     assert!(matches!(
         verification(
-            &c.handle_webhook(&garbled_token, b, "POST", p)
+            &c.handle_webhook(&common::webhook(&garbled_token, b, "POST", p))
                 .await
                 .unwrap_err()
         ),
@@ -353,11 +365,14 @@ async fn webhook_rejections() {
     s.emulator
         .register_service(other_id, common::SERVICE_B_PUB)
         .unwrap();
-    let other = ServiceClient::builder(other_id, common::key_b())
+    let other = Client::builder(other_id, common::key_b())
         .base_url(s.emulator.base_url())
         .build()
         .unwrap();
-    let err = other.handle_webhook(h, b, "POST", p).await.unwrap_err();
+    let err = other
+        .handle_webhook(&common::webhook(h, b, "POST", p))
+        .await
+        .unwrap_err();
     assert!(
         matches!(verification(&err), Some(V::Audience { .. })),
         "{err:?}"
@@ -370,12 +385,15 @@ async fn webhook_rejections() {
             .unwrap()
             .as_secs() as i64
             + offset;
-        let late = ServiceClient::builder(s.service_id, common::key_a())
+        let late = Client::builder(s.service_id, common::key_a())
             .base_url(s.emulator.base_url())
             .clock(Arc::new(FakeClock::at_unix(now as u64)))
             .build()
             .unwrap();
-        let err = late.handle_webhook(h, b, "POST", p).await.unwrap_err();
+        let err = late
+            .handle_webhook(&common::webhook(h, b, "POST", p))
+            .await
+            .unwrap_err();
         let v = verification(&err).cloned();
         assert_eq!(
             v,
@@ -397,7 +415,7 @@ async fn webhook_bad_jwe_bodies() {
     let id = s.authorize(&AuthorizationRequest::new("alice")).await;
     s.emulator.approve(&id).unwrap();
     let good = s.emulator.authorization_webhook(&id, "/wh").unwrap();
-    let text = String::from_utf8(good.body.clone()).unwrap();
+    let text = String::from_utf8(good.body().clone()).unwrap();
     let parts: Vec<&str> = text.split('.').collect();
     let flip = |i: usize| {
         let mut p: Vec<String> = parts.iter().map(|x| x.to_string()).collect();
@@ -431,7 +449,7 @@ async fn webhook_bad_jwe_bodies() {
         let wh = s.emulator.resign_webhook(&good, body.into_bytes()).unwrap();
         let err = s
             .client
-            .handle_webhook(&wh.headers, &wh.body, "POST", "/wh")
+            .handle_webhook(&common::at(&wh, "POST", "/wh"))
             .await
             .unwrap_err();
         assert!(check(&err), "{err:?}");
@@ -447,7 +465,7 @@ async fn webhook_bad_jwe_bodies() {
         )
         .unwrap();
     assert!(matches!(
-        s.client.handle_webhook(&wh.headers, &wh.body, "POST", "/wh").await,
+        s.client.handle_webhook(&common::at(&wh, "POST", "/wh")).await,
         Err(Error::UnsupportedWebhook { kind }) if kind == "DEVICE_LINK_COMPLETION"
     ));
 }
@@ -465,7 +483,7 @@ async fn no_secret_in_debug_or_display() {
     let wh = s.emulator.authorization_webhook(&id, "/wh").unwrap();
     let package = s
         .client
-        .handle_webhook(&wh.headers, &wh.body, "POST", "/wh")
+        .handle_webhook(&common::at(&wh, "POST", "/wh"))
         .await
         .unwrap();
     let polled = s.client.get_authorization_response(&id).await.unwrap();
@@ -476,7 +494,7 @@ async fn no_secret_in_debug_or_display() {
         other => panic!("{other:?}"),
     }
     let token = wh
-        .headers
+        .headers()
         .get("x-iov-jwt")
         .unwrap()
         .to_str()
@@ -487,7 +505,7 @@ async fn no_secret_in_debug_or_display() {
         .lines()
         .filter(|l| !l.starts_with("-----"))
         .collect();
-    let builder = ServiceClient::builder(s.service_id, common::key_a());
+    let builder = Client::builder(s.service_id, common::key_a());
     let shown = [
         format!("{key:?}"),
         format!("{:?}", s.client),
@@ -572,7 +590,7 @@ async fn unknown_api_kids_are_fetched_once_and_never_with_path_tricks() {
         .expect(1)
         .mount(&server)
         .await;
-    let client = ServiceClient::builder(common::new_service_id(), common::key_a())
+    let client = Client::builder(common::new_service_id(), common::key_a())
         .base_url(server.uri())
         .build()
         .unwrap();
@@ -622,7 +640,7 @@ async fn a_server_that_never_answers_times_out_with_a_typed_error() {
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
         .mount(&server)
         .await;
-    let client = ServiceClient::builder(common::new_service_id(), common::key_a())
+    let client = Client::builder(common::new_service_id(), common::key_a())
         .base_url(server.uri())
         .http_config(auth_core::HttpConfig {
             timeout: Duration::from_millis(300),
@@ -656,7 +674,7 @@ async fn unknown_kid_fetches_are_rate_limited() {
         .mount(&server)
         .await;
     let clock = Arc::new(FakeClock::at_unix(1_700_000_000));
-    let client = ServiceClient::builder(common::new_service_id(), common::key_a())
+    let client = Client::builder(common::new_service_id(), common::key_a())
         .base_url(server.uri())
         .clock(clock.clone())
         .build()

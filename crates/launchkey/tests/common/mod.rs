@@ -23,6 +23,27 @@ pub fn key_b() -> ServicePrivateKey {
     ServicePrivateKey::from_pem(SERVICE_B_PEM).unwrap()
 }
 
+/// A webhook request with these parts (a test changing one of them).
+pub fn webhook(
+    headers: &http::HeaderMap,
+    body: &[u8],
+    method: &str,
+    path: &str,
+) -> http::Request<Vec<u8>> {
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .body(body.to_vec())
+        .unwrap();
+    *request.headers_mut() = headers.clone();
+    request
+}
+
+/// `original` sent with another method to another path.
+pub fn at(original: &http::Request<Vec<u8>>, method: &str, path: &str) -> http::Request<Vec<u8>> {
+    webhook(original.headers(), original.body(), method, path)
+}
+
 pub fn new_service_id() -> ServiceId {
     ServiceId::from_uuid(uuid::Uuid::new_v4())
 }
@@ -30,12 +51,12 @@ pub fn new_service_id() -> ServiceId {
 #[cfg(feature = "emulator")]
 pub mod emu {
     use super::*;
-    use launchkey::ServiceClient;
+    use launchkey::Client;
     use launchkey::emulator::Emulator;
 
     pub struct Setup {
         pub emulator: Emulator,
-        pub client: ServiceClient,
+        pub client: Client,
         pub service_id: ServiceId,
     }
 
@@ -59,7 +80,7 @@ pub mod emu {
         for u in ["alice", "bob", "carol"] {
             emulator.add_user(u);
         }
-        let client = ServiceClient::builder(service_id, key_a())
+        let client = Client::builder(service_id, key_a())
             .base_url(emulator.base_url())
             .build()
             .unwrap();
