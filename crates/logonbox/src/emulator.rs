@@ -10,6 +10,13 @@
 //! raw, RSA PKCS#1 v1.5 with SHA-512 for flags 4 and SHA-256 for flags 2), reject, fail, delay,
 //! or misbehave in ways a verifier must catch.
 //!
+//! Like the real server as the official clients need it: the key listing ends without a final
+//! line break (the Node client fails on one); once the sign page could read a request, every
+//! failure (unknown user or key, a failing server, a key that cannot sign) sends the browser
+//! back to the redirect URL with a failure response (`false` + message), not an error page;
+//! base64url padding of signatures and of response blobs is switched separately
+//! ([`Emulator::set_padded_signatures`], [`Emulator::set_padded_responses`]).
+//!
 //! Keys are generated when a user is added (aws-lc-rs), or given with
 //! [`EmulatorKey::ed25519_from_seed`] / [`EmulatorKey::rsa_from_pkcs8`].
 //!
@@ -202,12 +209,15 @@ pub enum Behaviour {
         /// The message.
         message: String,
     },
-    /// The server fails: `success: false` with a message (direct); a 500 page (redirect).
+    /// The server fails: `success: false` with a message (direct); the browser is sent back
+    /// to the redirect URL with a failure response (`false` + the message), as for any failure
+    /// once the request could be read (redirect).
     Fail {
         /// The message.
         message: String,
     },
-    /// The server answers the sign call with this HTTP status; with a JSON `message` when given.
+    /// The server answers the sign call (or the sign page) with this HTTP status; with a JSON
+    /// `message` when given (sign call).
     HttpStatus {
         /// The status.
         status: u16,
@@ -268,7 +278,8 @@ struct User {
 struct State {
     users: HashMap<String, User>,
     signs: Vec<SignRecord>,
-    padded: bool,
+    padded_signatures: bool,
+    padded_responses: bool,
     listing_requests: usize,
 }
 
@@ -390,9 +401,23 @@ impl Emulator {
         }
     }
 
-    /// Whether base64url in answers is padded (the Java stub's style) or not (default).
+    /// Whether base64url in answers is padded (the Java stub's style) or not (default): both
+    /// [`Emulator::set_padded_signatures`] and [`Emulator::set_padded_responses`].
     pub fn set_padded_base64(&self, padded: bool) {
-        lock(&self.state).padded = padded;
+        let mut state = lock(&self.state);
+        state.padded_signatures = padded;
+        state.padded_responses = padded;
+    }
+
+    /// Whether the `signature` of a sign answer is padded base64url (default: unpadded).
+    pub fn set_padded_signatures(&self, padded: bool) {
+        lock(&self.state).padded_signatures = padded;
+    }
+
+    /// Whether response blobs are padded base64url (default: unpadded): the `response` of a
+    /// sign answer (a rejection) and the `response` the browser brings back (redirect).
+    pub fn set_padded_responses(&self, padded: bool) {
+        lock(&self.state).padded_responses = padded;
     }
 
     /// The user's public keys, in listing order.
@@ -548,10 +573,12 @@ impl Router {
         if let Some(listing) = &user.listing {
             return text(200, listing.clone());
         }
-        let mut body = format!("# Authorized keys for {principal}\n");
+        // Lines joined, no final line break: the official Node client reads the empty string
+        // after a final break as a key and fails on the whole listing.
+        let mut body = format!("# Authorized keys for {principal}");
         for key in &user.keys {
-            body.push_str(&key.public.to_line());
             body.push('\n');
+            body.push_str(&key.public.to_line());
         }
         text(200, body)
     }
@@ -587,7 +614,7 @@ impl Router {
         let username = field("username");
         let fingerprint = field("fingerprint");
         let mut state = lock(&self.state);
-        let padded = state.padded;
+        let (padded_sig, padded_resp) = (state.padded_signatures, state.padded_responses);
         state.signs.push(SignRecord {
             flow: "direct",
             username: username.clone(),
@@ -619,7 +646,7 @@ impl Router {
         let key = &user.keys[key_index];
         let answer = match &user.behaviour {
             Behaviour::Approve | Behaviour::AnswerWithFlags(_) => match key.sign(flags, &payload) {
-                Ok(sig) => signed(&self.encode(padded, &sig)),
+                Ok(sig) => signed(&self.encode(padded_sig, &sig)),
                 Err(e) => failure(&e.to_string()),
             },
             Behaviour::CorruptSignature => match key.sign(flags, &payload) {
@@ -627,13 +654,13 @@ impl Router {
                     if let Some(b) = sig.last_mut() {
                         *b ^= 1;
                     }
-                    signed(&self.encode(padded, &sig))
+                    signed(&self.encode(padded_sig, &sig))
                 }
                 Err(e) => failure(&e.to_string()),
             },
             Behaviour::SignAs(other) => match state.users.get(other).and_then(|u| u.keys.first()) {
                 Some(other_key) => match other_key.sign(flags, &payload) {
-                    Ok(sig) => signed(&self.encode(padded, &sig)),
+                    Ok(sig) => signed(&self.encode(padded_sig, &sig)),
                     Err(e) => failure(&e.to_string()),
                 },
                 None => failure("no such user to sign as"),
@@ -644,7 +671,7 @@ impl Router {
                 json(
                     200,
                     serde_json::json!({"success": true, "message": "", "signature": "",
-                        "response": self.encode(padded, &w.into_bytes())}),
+                        "response": self.encode(padded_resp, &w.into_bytes())}),
                 )
             }
             Behaviour::EmptySignaturePositive => {
@@ -653,7 +680,7 @@ impl Router {
                 json(
                     200,
                     serde_json::json!({"success": true, "message": "", "signature": "",
-                        "response": self.encode(padded, &w.into_bytes())}),
+                        "response": self.encode(padded_resp, &w.into_bytes())}),
                 )
             }
             Behaviour::Fail { message } => failure(message),
@@ -679,7 +706,7 @@ impl Router {
             return html(400, "The redirect URL has no {response} placeholder");
         }
         let mut state = lock(&self.state);
-        let padded = state.padded;
+        let padded = state.padded_responses;
         state.signs.push(SignRecord {
             flow: "redirect",
             username: request.principal.clone(),
@@ -691,8 +718,15 @@ impl Router {
             payload_len: bytes.len(),
             payload_field: String::new(),
         });
+        // From here on the request could be read: every failure sends the browser back to the
+        // application with a failure response (`false` + message), never an error page.
+        let failed = |message: String| ResponseBlob::Rejected { message };
         let Some(user) = state.users.get(&request.principal) else {
-            return html(404, "The user is not registered");
+            let message = format!(
+                "{} is not registered in the LogonBox Authenticator directory!",
+                request.principal
+            );
+            return back_to_app(&request.redirect_url, padded, &failed(message));
         };
         let delay = user.delay;
         let Some(key) = user
@@ -700,7 +734,8 @@ impl Router {
             .iter()
             .find(|k| k.public.fingerprint() == &request.fingerprint)
         else {
-            return html(400, "No key with that fingerprint");
+            let message = "No key with that fingerprint".to_owned();
+            return back_to_app(&request.redirect_url, padded, &failed(message)).set_delay(delay);
         };
         let sign = |key: &EmulatorKey, flags: u32| key.sign(flags, &bytes);
         let response = match &user.behaviour {
@@ -745,25 +780,30 @@ impl Router {
             Behaviour::Reject { message } => Ok(ResponseBlob::Rejected {
                 message: message.clone(),
             }),
-            Behaviour::Fail { message } => return html(500, message).set_delay(delay),
+            Behaviour::Fail { message } => Ok(failed(message.clone())),
             Behaviour::HttpStatus { status, .. } => return html(*status, "Error").set_delay(delay),
         };
-        let response = match response {
-            Ok(r) => r,
-            Err(e) => return html(500, &e.to_string()),
-        };
-        let encoded = self.encode(padded, &response.to_bytes());
-        let location = request
-            .redirect_url
-            .replacen(RESPONSE_PLACEHOLDER, &encoded, 1);
-        ResponseTemplate::new(302)
-            .insert_header("Location", location.as_str())
-            .set_body_raw(
-                b"<!doctype html><p>Returning to the application</p>".to_vec(),
-                "text/html",
-            )
-            .set_delay(delay)
+        let response = response.unwrap_or_else(|e| failed(e.to_string()));
+        back_to_app(&request.redirect_url, padded, &response).set_delay(delay)
     }
+}
+
+/// The `302` that sends the browser back to the application's redirect URL, with the literal
+/// `{response}` replaced (once) by the response blob.
+fn back_to_app(redirect_url: &str, padded: bool, response: &ResponseBlob) -> ResponseTemplate {
+    let bytes = response.to_bytes();
+    let encoded = if padded {
+        b64::encode_url_padded(&bytes)
+    } else {
+        b64::encode_url(&bytes)
+    };
+    let location = redirect_url.replacen(RESPONSE_PLACEHOLDER, &encoded, 1);
+    ResponseTemplate::new(302)
+        .insert_header("Location", location.as_str())
+        .set_body_raw(
+            b"<!doctype html><p>Returning to the application</p>".to_vec(),
+            "text/html",
+        )
 }
 
 fn signed(signature: &str) -> ResponseTemplate {

@@ -1116,3 +1116,136 @@ async fn emulator_accepts_java_style_padded_payload() {
     assert!(legacy.starts_with("# Authorized keys for lee@logonbox.com\n"));
     assert!(legacy.contains(&key.to_line()));
 }
+
+// ---------------------------------------------------------------- emulator faithfulness
+
+/// The default listing ends without a final line break: split on `\n` it has no empty line,
+/// which is what the official Node client needs (it parses the empty string after a final
+/// break as a key and fails). Our client reads it, and a listing with a final break too.
+#[tokio::test]
+async fn listing_has_no_final_line_break_and_both_forms_parse() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519, KeyType::Rsa]).await;
+    let url = format!("{}/app/api/authenticator/keys/{LEE}", emulator.uri());
+    let body = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert!(!body.ends_with('\n'), "{body:?}");
+    let lines: Vec<&str> = body.split('\n').collect();
+    assert_eq!(lines.len(), 3, "{body:?}");
+    assert!(lines.iter().all(|l| !l.is_empty()), "{body:?}");
+    assert!(lines[0].starts_with("# Authorized"));
+    let keys = emulator.public_keys(LEE);
+    let listed = client.authorized_keys(LEE).await.unwrap();
+    assert_eq!(listed.keys(), keys.as_slice());
+    assert!(listed.skipped().is_empty());
+    // With a final line break (LF or CRLF), the same keys.
+    for end in ["\n", "\r\n"] {
+        emulator.set_listing(LEE, format!("{}{end}", body.replace('\n', end)));
+        let listed = client.authorized_keys(LEE).await.unwrap();
+        assert_eq!(listed.keys(), keys.as_slice(), "{end:?}");
+        assert!(listed.skipped().is_empty(), "{end:?}");
+    }
+    client.authenticate(LEE).await.unwrap();
+    // A user without keys: the header alone, still no final break.
+    emulator.add_user("nokeys@logonbox.com", &[]).unwrap();
+    let url = format!(
+        "{}/app/api/authenticator/keys/nokeys@logonbox.com",
+        emulator.uri()
+    );
+    let body = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert_eq!(body, "# Authorized keys for nokeys@logonbox.com");
+}
+
+/// A server failure on the sign page sends the browser back to the application with a failure
+/// response (`false` + message), as for a rejection, never an HTML error page; so do an
+/// unknown user and an unknown key.
+#[tokio::test]
+async fn redirect_server_failure_returns_to_the_app() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    emulator.set_behaviour(
+        LEE,
+        Behaviour::Fail {
+            message: "The directory is down".into(),
+        },
+    );
+    let pending = pending_for(&client, LEE).await;
+    let response = browse(&emulator, &client, &pending).await;
+    assert_eq!(
+        ResponseBlob::parse(&decode(&response)).unwrap(),
+        ResponseBlob::Rejected {
+            message: "The directory is down".into()
+        }
+    );
+    match client.process_response(pending, &response).await {
+        Err(Error::Rejected { message }) => assert_eq!(message, "The directory is down"),
+        other => panic!("{other:?}"),
+    }
+    // The user re-enrolled (a new key) or left the directory after the request was made.
+    emulator.set_behaviour(LEE, Behaviour::Approve);
+    let pending = pending_for(&client, LEE).await;
+    emulator.add_user(LEE, &[KeyType::Ed25519]).unwrap();
+    let response = browse(&emulator, &client, &pending).await;
+    assert!(matches!(
+        ResponseBlob::parse(&decode(&response)).unwrap(),
+        ResponseBlob::Rejected { .. }
+    ));
+    let pending = pending_for(&client, LEE).await;
+    emulator.remove_user(LEE);
+    let response = browse(&emulator, &client, &pending).await;
+    match ResponseBlob::parse(&decode(&response)).unwrap() {
+        ResponseBlob::Rejected { message } => assert!(message.contains("not registered")),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Padding of signatures and of response blobs are two switches.
+#[tokio::test]
+async fn padding_of_signatures_and_responses_are_separate_switches() {
+    // 20 characters: the signed redirect response blob is then 151 bytes, not a multiple of 3.
+    const USER: &str = "padding@logonbox.com";
+    let emulator = Emulator::start().await;
+    emulator.add_user(USER, &[KeyType::Ed25519]).unwrap();
+    // Record the sign answers the client receives.
+    let seen: Arc<std::sync::Mutex<Vec<Value>>> = Arc::default();
+    let log = seen.clone();
+    let http = Arc::new(auth_core::ReqwestClient::new(&auth_core::HttpConfig::default()).unwrap());
+    let recorder = move |req: auth_core::HttpRequest| {
+        let (log, http) = (log.clone(), http.clone());
+        async move {
+            let sign = req.uri().path().ends_with("/signPayload");
+            let resp = auth_core::HttpClient::execute(http.as_ref(), req).await?;
+            if sign {
+                log.lock()
+                    .unwrap()
+                    .push(serde_json::from_slice(resp.body()).unwrap());
+            }
+            Ok::<_, auth_core::TransportError>(resp)
+        }
+    };
+    let client = emulator
+        .client_builder()
+        .http_client(Arc::new(recorder))
+        .build()
+        .unwrap();
+    // An ed25519 signature is 64 bytes and a rejection blob 49: neither a multiple of 3, so
+    // padded base64url really ends in `=`.
+    let padded = |text: &str| text.ends_with('=');
+    for (signatures, responses) in [(false, false), (true, false), (false, true), (true, true)] {
+        emulator.set_padded_signatures(signatures);
+        emulator.set_padded_responses(responses);
+        emulator.set_behaviour(USER, Behaviour::Approve);
+        client.authenticate(USER).await.unwrap();
+        emulator.set_behaviour(USER, Behaviour::reject());
+        assert!(client.authenticate(USER).await.unwrap_err().is_rejected());
+        let answers: Vec<Value> = seen.lock().unwrap().drain(..).collect();
+        let signature = answers[0]["signature"].as_str().unwrap();
+        let rejection = answers[1]["response"].as_str().unwrap();
+        assert_eq!(decode(signature).len(), 64);
+        assert_eq!(decode(rejection).len(), 49);
+        assert_eq!(padded(signature), signatures, "{signature}");
+        assert_eq!(padded(rejection), responses, "{rejection}");
+        // The redirect response follows the response switch.
+        let pending = pending_for(&client, USER).await;
+        let response = browse(&emulator, &client, &pending).await;
+        assert_ne!(decode(&response).len() % 3, 0);
+        assert_eq!(padded(&response), responses, "{response}");
+    }
+}
