@@ -288,8 +288,10 @@ impl SigningKey {
         self.public.clone()
     }
 
-    /// Signs `claims` as a compact JWS with `kid` and the given `typ`.
-    pub(crate) fn sign(&self, claims: &Value, typ: Option<&str>) -> Result<String, Error> {
+    /// Signs `claims` as a compact JWS with this key's `alg` and `kid` and the given `typ` (the
+    /// client uses it for assertions and request objects; also handy for `login_hint_token`s
+    /// and tests).
+    pub fn sign(&self, claims: &Value, typ: Option<&str>) -> Result<String, Error> {
         install_jwt_crypto();
         let mut header = Header::new(self.alg.jwt());
         header.kid = Some(self.kid.clone());
