@@ -36,7 +36,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -54,6 +54,10 @@ use crate::wire::Writer;
 
 /// The legacy key-listing path (Node SDK).
 pub const LEGACY_KEYS_PATH: &str = "/authorizedKeys/";
+
+/// How many sign requests the emulator keeps by default ([`Emulator::sign_requests`]; a ring:
+/// the oldest go first).
+pub const DEFAULT_LOG_CAPACITY: usize = 1000;
 
 /// The message the emulated phone sends when the user rejects.
 pub const REJECT_MESSAGE: &str = "The keystore rejected the signature request.";
@@ -274,13 +278,26 @@ struct User {
     listing: Option<String>,
 }
 
-#[derive(Default)]
 struct State {
     users: HashMap<String, User>,
-    signs: Vec<SignRecord>,
+    signs: VecDeque<SignRecord>,
+    log_capacity: usize,
     padded_signatures: bool,
     padded_responses: bool,
     listing_requests: usize,
+}
+
+impl State {
+    /// Keeps a sign request in the ring.
+    fn record(&mut self, record: SignRecord) {
+        if self.log_capacity == 0 {
+            return;
+        }
+        while self.signs.len() >= self.log_capacity {
+            self.signs.pop_front();
+        }
+        self.signs.push_back(record);
+    }
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -304,8 +321,20 @@ impl fmt::Debug for Emulator {
 impl Emulator {
     /// Starts an emulator on a random loopback port, with no users.
     pub async fn start() -> Self {
-        let state = Arc::new(Mutex::new(State::default()));
-        let server = MockServer::start().await;
+        let state = Arc::new(Mutex::new(State {
+            users: HashMap::new(),
+            signs: VecDeque::new(),
+            log_capacity: DEFAULT_LOG_CAPACITY,
+            padded_signatures: false,
+            padded_responses: false,
+            listing_requests: 0,
+        }));
+        // The emulator keeps its own bounded log (the sign requests) instead of wiremock's
+        // unbounded one of every request.
+        let server = MockServer::builder()
+            .disable_request_recording()
+            .start()
+            .await;
         Mock::given(wiremock::matchers::any())
             .respond_with(Router {
                 state: state.clone(),
@@ -447,9 +476,21 @@ impl Emulator {
         key.sign(flags, message)
     }
 
-    /// Every signature request the phone received so far.
+    /// The signature requests the phone received, oldest first: the last
+    /// [`DEFAULT_LOG_CAPACITY`] (see [`Emulator::set_retention`]).
     pub fn sign_requests(&self) -> Vec<SignRecord> {
-        lock(&self.state).signs.clone()
+        lock(&self.state).signs.iter().cloned().collect()
+    }
+
+    /// How many sign requests to keep (the oldest are forgotten first; 0 keeps none). Nothing
+    /// else the emulator holds grows with the number of requests (users, keys and behaviours
+    /// come from the control API only; listings are only counted).
+    pub fn set_retention(&self, sign_requests: usize) {
+        let mut state = lock(&self.state);
+        state.log_capacity = sign_requests;
+        while state.signs.len() > sign_requests {
+            state.signs.pop_front();
+        }
     }
 
     /// How many key listings were served.
@@ -615,7 +656,7 @@ impl Router {
         let fingerprint = field("fingerprint");
         let mut state = lock(&self.state);
         let (padded_sig, padded_resp) = (state.padded_signatures, state.padded_responses);
-        state.signs.push(SignRecord {
+        state.record(SignRecord {
             flow: "direct",
             username: username.clone(),
             fingerprint: fingerprint.clone(),
@@ -707,7 +748,7 @@ impl Router {
         }
         let mut state = lock(&self.state);
         let padded = state.padded_responses;
-        state.signs.push(SignRecord {
+        state.record(SignRecord {
             flow: "redirect",
             username: request.principal.clone(),
             fingerprint: request.fingerprint.as_str().to_owned(),
@@ -823,6 +864,48 @@ fn failure(message: &str) -> ResponseTemplate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whatever the number of requests, the emulator keeps a bounded ring of sign requests
+    /// (the newest) and no per-request log of its HTTP server.
+    #[tokio::test]
+    async fn memory_is_bounded_whatever_the_number_of_requests() {
+        let emulator = Emulator::start().await;
+        emulator
+            .add_user("ring@example.com", &[KeyType::Ed25519])
+            .unwrap();
+        emulator.set_retention(5);
+        let client = emulator.client_builder().build().unwrap();
+        let texts: Vec<String> = (0..12).map(|i| format!("request {i}")).collect();
+        for text in &texts {
+            let request = crate::AuthRequest::new("ring@example.com").prompt_text(text.clone());
+            client.authenticate(request).await.unwrap();
+        }
+        // The redirect page and unknown routes are requests too.
+        let browser = reqwest::Client::new();
+        for _ in 0..5 {
+            let _ = browser
+                .get(format!("{}/nowhere", emulator.uri()))
+                .send()
+                .await
+                .unwrap();
+        }
+        let kept: Vec<String> = emulator
+            .sign_requests()
+            .into_iter()
+            .map(|r| r.text)
+            .collect();
+        assert_eq!(kept, texts[7..], "the newest five");
+        assert_eq!(emulator.listing_requests(), 12);
+        assert!(
+            emulator.server.received_requests().await.is_none(),
+            "the HTTP server keeps no log of its own"
+        );
+        emulator.set_retention(2);
+        assert_eq!(emulator.sign_requests().len(), 2);
+        emulator.set_retention(0);
+        client.authenticate("ring@example.com").await.unwrap();
+        assert!(emulator.sign_requests().is_empty());
+    }
 
     #[test]
     fn keys_sign_and_verify_and_debug_is_redacted() {
