@@ -1,0 +1,330 @@
+//! The control API (JSON over HTTP) and the user's phone page: what a test in any language uses
+//! to play the user and the provider's back office. The routes are listed in the crate docs.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::Clock as _;
+use auth_core::emulator::{Control, ControlError, Fault, Model as _, OffsetClock};
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::Provider;
+use crate::served::{Served, unix};
+
+/// What the control API works on.
+pub(crate) struct Hub {
+    pub(crate) served: BTreeMap<Provider, Arc<Served>>,
+    pub(crate) clock: OffsetClock,
+    /// What `--print-json` prints (also `GET /providers`).
+    pub(crate) info: Value,
+}
+
+type Shared = State<Arc<Hub>>;
+
+/// The phone page (plain HTML and a little JavaScript; no build step).
+const PHONE_PAGE: &str = include_str!("../assets/phone.html");
+
+/// The control API's router.
+pub(crate) fn router(hub: Arc<Hub>) -> Router {
+    Router::new()
+        .route("/", get(phone_page))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/providers", get(providers))
+        .route("/pending", get(all_pending))
+        .route("/clock", get(clock))
+        .route("/clock/advance", post(advance_clock))
+        .route("/{provider}/pending", get(pending))
+        .route("/{provider}/control", post(control))
+        .route("/{provider}/step-ups/{id}/{action}", post(step_up_action))
+        .route("/{provider}/users", post(add_user))
+        .route("/{provider}/rules", post(set_rules).put(set_rules))
+        .route("/{provider}/faults", post(inject_fault))
+        .route("/{provider}/rotate-keys", post(rotate_keys))
+        .route("/{provider}/log", get(read_log))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .with_state(hub)
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, axum::Json(json!({"error": code, "message": message}))).into_response()
+}
+
+fn control_error(e: &ControlError) -> Response {
+    let code = match e {
+        ControlError::Unsupported { .. } => "unsupported",
+        ControlError::NotFound { .. } => "not_found",
+        ControlError::Conflict(_) => "conflict",
+        _ => "invalid",
+    };
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    error(status, code, &e.to_string())
+}
+
+fn served(hub: &Hub, provider: &str) -> Result<Arc<Served>, Response> {
+    provider
+        .parse::<Provider>()
+        .ok()
+        .and_then(|p| hub.served.get(&p).cloned())
+        .ok_or_else(|| {
+            let names: Vec<&str> = hub.served.keys().map(|p| p.name()).collect();
+            error(
+                StatusCode::NOT_FOUND,
+                "unknown_provider",
+                &format!(
+                    "no provider `{provider}` here (serving: {})",
+                    names.join(", ")
+                ),
+            )
+        })
+}
+
+/// Runs `command` on a blocking thread: some commands sign or encrypt, and a model may wait
+/// for its own server there.
+pub(crate) async fn run_blocking(
+    served: Arc<Served>,
+    command: Control,
+) -> Result<Value, ControlError> {
+    tokio::task::spawn_blocking(move || served.control(command))
+        .await
+        .unwrap_or_else(|_| Err(ControlError::Conflict("the command did not finish".into())))
+}
+
+/// Runs `command` on `provider` and answers it as JSON.
+async fn run(hub: Arc<Hub>, provider: String, command: Control) -> Response {
+    let served = match served(&hub, &provider) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match run_blocking(served, command).await {
+        Ok(value) => axum::Json(value).into_response(),
+        Err(e) => control_error(&e),
+    }
+}
+
+/// A JSON body, where an empty body is `default` (so `curl -X POST` needs no `-d '{}'`).
+fn body<T: serde::de::DeserializeOwned>(bytes: &[u8], default: T) -> Result<T, Response> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(default);
+    }
+    auth_core::json::from_slice("the request body", bytes)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, "invalid", &e.to_string()))
+}
+
+async fn phone_page() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        PHONE_PAGE,
+    )
+        .into_response()
+}
+
+async fn providers(State(hub): Shared) -> Response {
+    axum::Json(hub.info.clone()).into_response()
+}
+
+#[derive(Deserialize)]
+struct PendingQuery {
+    #[serde(default)]
+    limit: Option<usize>,
+    #[serde(default)]
+    provider: Option<String>,
+}
+
+/// Every provider's pending step-ups, oldest first; `?limit=N` keeps the newest N,
+/// `?provider=` one provider. `X-Total-Count` says how many there are in all.
+async fn all_pending(State(hub): Shared, Query(q): Query<PendingQuery>) -> Response {
+    let hub2 = hub.clone();
+    let only = q.provider.clone();
+    let listed = tokio::task::spawn_blocking(move || {
+        let mut all: Vec<Value> = Vec::new();
+        for (p, s) in &hub2.served {
+            if only.as_deref().is_some_and(|o| o != p.name()) {
+                continue;
+            }
+            all.extend(s.pending_json());
+        }
+        all
+    })
+    .await;
+    let Ok(mut all) = listed else {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "listing failed",
+        );
+    };
+    all.sort_by(|a, b| {
+        let t = |v: &Value| v["created_at"].as_f64().unwrap_or(0.0);
+        t(a).total_cmp(&t(b))
+    });
+    let total = all.len();
+    if let Some(limit) = q.limit {
+        all.drain(..total.saturating_sub(limit));
+    }
+    let mut response = axum::Json(Value::Array(all)).into_response();
+    response
+        .headers_mut()
+        .insert("x-total-count", HeaderValue::from(total));
+    response
+}
+
+async fn pending(State(hub): Shared, Path(provider): Path<String>) -> Response {
+    run(hub, provider, Control::ListPending).await
+}
+
+async fn clock(State(hub): Shared) -> Response {
+    axum::Json(json!({"now": unix(hub.clock.now())})).into_response()
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    seconds: u64,
+}
+
+/// Moves the one clock every provider runs on.
+async fn advance_clock(State(hub): Shared, bytes: axum::body::Bytes) -> Response {
+    let advance: Advance = match body(&bytes, Advance { seconds: 0 }) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    hub.clock.advance(Duration::from_secs(advance.seconds));
+    axum::Json(json!({"now": unix(hub.clock.now())})).into_response()
+}
+
+async fn control(
+    State(hub): Shared,
+    Path(provider): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Response {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            "the body is a control command, e.g. {\"command\": \"list_pending\"}",
+        );
+    }
+    match body::<Control>(&bytes, Control::ListPending) {
+        Ok(command) => run(hub, provider, command).await,
+        Err(r) => r,
+    }
+}
+
+#[derive(Default, Deserialize)]
+struct ActionBody {
+    #[serde(default)]
+    fraud: bool,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+async fn step_up_action(
+    State(hub): Shared,
+    Path((provider, id, action)): Path<(String, String, String)>,
+    bytes: axum::body::Bytes,
+) -> Response {
+    let b: ActionBody = match body(&bytes, ActionBody::default()) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let command = match action.as_str() {
+        "approve" => Control::Approve { id },
+        "deny" => Control::Deny {
+            id,
+            fraud: b.fraud,
+            reason: b.reason,
+        },
+        "expire" => Control::Expire { id },
+        "fail" => Control::Fail {
+            id,
+            reason: b.reason,
+        },
+        other => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                &format!("no action `{other}` (approve, deny, expire or fail)"),
+            );
+        }
+    };
+    run(hub, provider, command).await
+}
+
+#[derive(Deserialize)]
+struct NewUser {
+    user: String,
+    #[serde(default)]
+    details: Value,
+}
+
+async fn add_user(
+    State(hub): Shared,
+    Path(provider): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Response {
+    let Ok(u) = body::<Option<NewUser>>(&bytes, None) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            "the body is {\"user\": \"alice\", \"details\": {...}}",
+        );
+    };
+    let Some(NewUser { user, details }) = u else {
+        return error(StatusCode::BAD_REQUEST, "invalid", "the body needs `user`");
+    };
+    run(hub, provider, Control::AddUser { user, details }).await
+}
+
+async fn set_rules(
+    State(hub): Shared,
+    Path(provider): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Response {
+    match body::<Value>(&bytes, Value::Array(Vec::new())) {
+        Ok(rules) => run(hub, provider, Control::SetRules { rules }).await,
+        Err(r) => r,
+    }
+}
+
+async fn inject_fault(
+    State(hub): Shared,
+    Path(provider): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Response {
+    match body::<Option<Fault>>(&bytes, None) {
+        Ok(Some(fault)) => run(hub, provider, Control::InjectFault { fault }).await,
+        Ok(None) => error(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            "the body is a fault, e.g. {\"status\": 503, \"path_contains\": \"/auths\", \"times\": 1}",
+        ),
+        Err(r) => r,
+    }
+}
+
+async fn rotate_keys(State(hub): Shared, Path(provider): Path<String>) -> Response {
+    run(hub, provider, Control::RotateKeys).await
+}
+
+#[derive(Deserialize)]
+struct LogQuery {
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+async fn read_log(
+    State(hub): Shared,
+    Path(provider): Path<String>,
+    Query(q): Query<LogQuery>,
+) -> Response {
+    run(hub, provider, Control::ReadLog { limit: q.limit }).await
+}

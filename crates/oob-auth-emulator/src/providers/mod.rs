@@ -1,0 +1,65 @@
+//! One small module per provider: it builds the provider's protocol model from the settings
+//! and says what a client needs to talk to it (ids, keys, secrets).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use auth_core::emulator::{Model, OffsetClock};
+use serde_json::{Map, Value};
+
+use crate::{Provider, StartError};
+
+mod airlock_iam;
+mod authsignal;
+mod launchkey;
+mod logonbox;
+mod onegini_model;
+mod proxy;
+
+/// What a provider module gets to build its model.
+pub(crate) struct Ctx<'a> {
+    /// The server's clock.
+    pub(crate) clock: OffsetClock,
+    /// How many requests a model's own log keeps.
+    pub(crate) log_capacity: usize,
+    /// Where generated keys go.
+    pub(crate) dir: &'a Path,
+    /// The provider's `settings` from the config file (`null` when none).
+    pub(crate) settings: &'a Value,
+}
+
+impl Ctx<'_> {
+    /// A string setting.
+    pub(crate) fn setting(&self, name: &str) -> Option<&str> {
+        self.settings.get(name).and_then(Value::as_str)
+    }
+
+    /// The clock, as providers take it.
+    pub(crate) fn shared_clock(&self) -> auth_core::SharedClock {
+        Arc::new(self.clock.clone())
+    }
+}
+
+/// A built provider.
+pub(crate) struct Built {
+    pub(crate) model: Arc<dyn Model>,
+    /// What the official SDKs append to the port's URL to get their base URL (`/v1`).
+    pub(crate) api_path: &'static str,
+    /// What a client needs beyond the URL: ids, keys, secrets.
+    pub(crate) info: Map<String, Value>,
+}
+
+pub(crate) async fn build(provider: Provider, ctx: &Ctx<'_>) -> Result<Built, StartError> {
+    match provider {
+        Provider::Launchkey => launchkey::build(ctx).await,
+        Provider::Authsignal => authsignal::build(ctx).await,
+        Provider::AirlockIam => airlock_iam::build(ctx).await,
+        Provider::Logonbox => logonbox::build(ctx).await,
+        Provider::OneginiModel => onegini_model::build(ctx).await,
+    }
+}
+
+/// Writes a private key file readable by its owner only.
+pub(crate) fn write_private(path: &Path, text: &str) -> Result<(), StartError> {
+    crate::tls::write_private(path, text.as_bytes()).map_err(|e| StartError::io(path, e))
+}

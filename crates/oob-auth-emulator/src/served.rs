@@ -1,0 +1,103 @@
+//! A provider's model as the server serves it: every request goes into one bounded log, and the
+//! clock is the server's (one clock for every provider).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use auth_core::emulator::{Control, ControlError, Model, OffsetClock, PendingStepUp, RequestLog};
+use auth_core::{Clock as _, HttpRequest, HttpResponse};
+use serde_json::{Value, json};
+
+/// A served model: the provider's own [`Model`] plus the server's request log and clock.
+pub(crate) struct Served {
+    inner: Arc<dyn Model>,
+    log: RequestLog,
+    clock: OffsetClock,
+}
+
+impl Served {
+    pub(crate) fn new(inner: Arc<dyn Model>, log_capacity: usize, clock: OffsetClock) -> Served {
+        Served {
+            inner,
+            log: RequestLog::with_capacity(log_capacity),
+            clock,
+        }
+    }
+
+    /// The provider's own model (without the server's log).
+    pub(crate) fn inner(&self) -> &Arc<dyn Model> {
+        &self.inner
+    }
+
+    /// The pending step-ups as the control API shows them (times in Unix seconds).
+    pub(crate) fn pending_json(&self) -> Vec<Value> {
+        self.inner.pending().iter().map(pending_json).collect()
+    }
+}
+
+/// Unix seconds (fractional), the control API's one way to write a time.
+pub(crate) fn unix(at: SystemTime) -> f64 {
+    match at.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_secs_f64(),
+        Err(e) => -e.duration().as_secs_f64(),
+    }
+}
+
+/// One pending step-up as JSON: every field of [`PendingStepUp`], times in Unix seconds.
+pub(crate) fn pending_json(p: &PendingStepUp) -> Value {
+    json!({
+        "provider": p.provider,
+        "id": p.id,
+        "user": p.user,
+        "title": p.title,
+        "message": p.message,
+        "created_at": unix(p.created_at),
+        "expires_at": p.expires_at.map(unix),
+        "page": p.page,
+    })
+}
+
+#[async_trait::async_trait]
+impl Model for Served {
+    fn provider(&self) -> &'static str {
+        self.inner.provider()
+    }
+
+    async fn handle(&self, request: HttpRequest) -> HttpResponse {
+        let at = self.clock.now();
+        let method = request.method().clone();
+        let path = request
+            .uri()
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+        let response = self.inner.handle(request).await;
+        self.log
+            .record(at, method.as_str(), &path, response.status().as_u16());
+        response
+    }
+
+    fn control(&self, command: Control) -> Result<Value, ControlError> {
+        match command {
+            Control::ReadLog { limit } => Ok(Value::Array(
+                self.log
+                    .recent(limit)
+                    .into_iter()
+                    .map(|e| {
+                        json!({"at": unix(e.at), "method": e.method, "path": e.path, "status": e.status})
+                    })
+                    .collect(),
+            )),
+            // One clock for every provider: the server's.
+            Control::AdvanceClock { seconds } => {
+                self.clock.advance(Duration::from_secs(seconds));
+                Ok(json!({"now": unix(self.clock.now())}))
+            }
+            Control::ListPending => Ok(Value::Array(self.pending_json())),
+            other => self.inner.control(other),
+        }
+    }
+
+    fn pending(&self) -> Vec<PendingStepUp> {
+        self.inner.pending()
+    }
+}
