@@ -29,7 +29,7 @@ use url::Url;
 use zeroize::Zeroizing;
 
 use crate::crypto::{self, PinProtectedSecret};
-use crate::error::Error;
+use crate::error::{Error, config_error};
 use crate::hex;
 use crate::keystore::{Keystore, KeystoreError};
 use crate::ocra::{OcraInputs, OcraSuite};
@@ -387,27 +387,27 @@ impl ClientConfigBuilder {
 
     /// Checks the configuration: 10001 when a required step is missing or a value is invalid.
     pub fn build(self) -> Result<ClientConfig, Error> {
-        fn required(value: Option<String>, what: &str) -> Result<String, Error> {
+        fn required(value: Option<String>, name: &'static str) -> Result<String, Error> {
             value
                 .filter(|v| !v.is_empty())
-                .ok_or_else(|| Error::Configuration(format!("the {what} is required")))
+                .ok_or_else(|| config_error(name, "is required"))
         }
-        let app_identifier = required(self.app_identifier, "application identifier")?;
-        let app_platform = required(self.app_platform, "application platform")?;
-        let app_version = required(self.app_version, "application version")?;
+        let app_identifier = required(self.app_identifier, "app_identifier")?;
+        let app_platform = required(self.app_platform, "app_platform")?;
+        let app_version = required(self.app_version, "app_version")?;
         let signature = self
             .signature
-            .ok_or_else(|| Error::Configuration("the application signature is required".into()))?;
-        let redirect_uri = required(self.redirect_uri, "redirect URI")?;
-        let redirect_uri = Url::parse(&redirect_uri)
-            .map_err(|e| Error::Configuration(format!("redirect URI: {e}")))?;
+            .ok_or_else(|| config_error("signature", "the application signature is required"))?;
+        let redirect_uri = required(self.redirect_uri, "redirect_uri")?;
+        let redirect_uri =
+            Url::parse(&redirect_uri).map_err(|e| config_error("redirect_uri", e.to_string()))?;
         let dcr_suite = OcraSuite::parse(self.dcr_suite.as_deref().unwrap_or(DEFAULT_DCR_SUITE))?;
         let pbkdf2_iterations = self.pbkdf2_iterations.unwrap_or(10_000);
         if pbkdf2_iterations == 0 || pbkdf2_iterations > crate::crypto::MAX_ITERATIONS {
-            return Err(Error::Configuration(format!(
-                "pbkdf2 iterations must be between 1 and {}",
-                crate::crypto::MAX_ITERATIONS
-            )));
+            return Err(config_error(
+                "pbkdf2_iterations",
+                format!("must be between 1 and {}", crate::crypto::MAX_ITERATIONS),
+            ));
         }
         Ok(ClientConfig {
             app_identifier,
@@ -460,7 +460,10 @@ impl ClientBuilder {
     /// default one (10001 without it).
     pub fn build(self) -> Result<Client, Error> {
         let base = self.base_url.ok_or_else(|| {
-            Error::Configuration("the Token Server's base URL is required (`.base_url(..)`)".into())
+            config_error(
+                "base_url",
+                "the Token Server's base URL is required (`.base_url(..)`)",
+            )
         })?;
         let base = base.map_err(auth_core::Error::from)?;
         let clock = self
@@ -967,10 +970,13 @@ impl Client {
         if let Some(named) = &challenge.ocra_suite
             && named != cfg.dcr_suite.as_str()
         {
-            return Err(Error::Configuration(format!(
-                "the server expects the DCR suite `{named}`, the client is configured with `{}`",
-                cfg.dcr_suite
-            )));
+            return Err(config_error(
+                "dcr_suite",
+                format!(
+                    "the server expects the DCR suite `{named}`, the client is configured with `{}`",
+                    cfg.dcr_suite
+                ),
+            ));
         }
         let suite = &cfg.dcr_suite;
         let mut inputs = OcraInputs::new(&challenge.challenge);
@@ -996,7 +1002,7 @@ impl Client {
         issued
             .pin_policy
             .check()
-            .map_err(|e| Error::Configuration(e.to_string()))?;
+            .map_err(|e| config_error("pin_policy", e.to_string()))?;
         let creds = StoredCredentials {
             client_id: issued.client_id.clone(),
             client_secret: issued.client_secret.clone(),

@@ -3,6 +3,14 @@
 //! Every variant has the SDK's numeric code ([`Error::code`]) and name ([`Error::name`]);
 //! variants that removed a profile carry it ([`Error::removed_profile`]), like the SDK's
 //! `getErrorDetails().getUserProfile()`. No variant carries a PIN, token or client secret.
+//!
+//! [`auth_core::Classify`] gives the classification every oob-auth error shares: the kind
+//! (transport, timeout, rate limited, unauthorized, rejected by the user, protocol,
+//! configuration, cancelled), the HTTP status, the SDK's code as the provider code (`"9003"`),
+//! and whether a retry may help. Configuration errors (10001) are all
+//! [`auth_core::ConfigError`]s inside [`Error::Core`]: one way to say it.
+
+use auth_core::{Classify, ConfigError, ErrorKind};
 
 use crate::client::UserProfile;
 use crate::crypto::CryptoError;
@@ -17,7 +25,9 @@ pub enum Error {
     /// A shared failure (transport, unexpected status, decode, configuration). Its code: 9000
     /// `NETWORK_CONNECTIVITY_PROBLEM` when no connection could be made (no network, no route,
     /// refused), 9001 `SERVER_NOT_REACHABLE` for the other transport failures (timeouts, TLS, a
-    /// broken response), 10001 for configuration errors, 10000 otherwise.
+    /// broken response), 10001 `CONFIGURATION_ERROR` for configuration errors (a missing or
+    /// invalid builder step, a base URL that is not https or loopback, a server that expects
+    /// another DCR suite or sends an unusable PIN policy), 10000 otherwise.
     #[error(transparent)]
     Core(#[from] auth_core::Error),
     /// 9002 `DEVICE_DEREGISTERED`: the Token Server no longer knows the client; all local data
@@ -64,9 +74,6 @@ pub enum Error {
     /// 9024 `DATA_STORAGE_NOT_AVAILABLE`: the storage failed.
     #[error("DATA_STORAGE_NOT_AVAILABLE (9024): {0}")]
     DataStorageNotAvailable(#[from] StorageError),
-    /// 10001 `CONFIGURATION_ERROR`: the client configuration is unusable.
-    #[error("CONFIGURATION_ERROR (10001): {0}")]
-    Configuration(String),
     /// 10003 `LOCAL_DEREGISTRATION`: the profile was removed locally, the server call failed.
     #[error("LOCAL_DEREGISTRATION (10003): removed locally; the server call failed: {source}")]
     LocalDeregistration {
@@ -108,8 +115,56 @@ impl From<CryptoError> for Error {
 
 impl From<OcraError> for Error {
     fn from(e: OcraError) -> Self {
-        Error::Configuration(e.to_string())
+        config_error("dcr_suite", e.to_string())
     }
+}
+
+/// A configuration error (10001): the setting `name` and why it is unusable.
+pub(crate) fn config_error(name: &'static str, reason: impl Into<String>) -> Error {
+    Error::Core(auth_core::Error::Config(ConfigError::Invalid {
+        name,
+        reason: reason.into(),
+    }))
+}
+
+/// The SDK's codes: number, name, and the number as text (the provider code).
+const CODES: &[(u16, &str, &str)] = &[
+    (9000, "NETWORK_CONNECTIVITY_PROBLEM", "9000"),
+    (9001, "SERVER_NOT_REACHABLE", "9001"),
+    (9002, "DEVICE_DEREGISTERED", "9002"),
+    (9003, "USER_DEREGISTERED", "9003"),
+    (9004, "OUTDATED_APP", "9004"),
+    (9006, "ACTION_CANCELED", "9006"),
+    (9007, "ACTION_ALREADY_IN_PROGRESS", "9007"),
+    (9008, "DEVICE_REGISTRATION_ERROR", "9008"),
+    (9010, "USER_NOT_AUTHENTICATED", "9010"),
+    (9011, "PIN_BLACKLISTED", "9011"),
+    (9012, "PIN_IS_A_SEQUENCE", "9012"),
+    (9013, "PIN_USES_SIMILAR_DIGITS", "9013"),
+    (9014, "WRONG_PIN_LENGTH", "9014"),
+    (9022, "AUTHENTICATOR_DEREGISTERED", "9022"),
+    (9024, "DATA_STORAGE_NOT_AVAILABLE", "9024"),
+    (10000, "GENERAL_ERROR", "10000"),
+    (10001, "CONFIGURATION_ERROR", "10001"),
+    (10003, "LOCAL_DEREGISTRATION", "10003"),
+    (10004, "AUTHENTICATOR_ALREADY_REGISTERED", "10004"),
+    (10006, "AUTHENTICATOR_NOT_SUPPORTED", "10006"),
+    (10007, "AUTHENTICATOR_NOT_REGISTERED", "10007"),
+    (
+        10008,
+        "AUTHENTICATOR_PIN_DEREGISTRATION_NOT_POSSIBLE",
+        "10008",
+    ),
+    (10009, "LOCAL_LOGOUT", "10009"),
+    (10015, "INVALID_REQUEST", "10015"),
+];
+
+fn code_entry(code: u16) -> (&'static str, &'static str) {
+    CODES
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|(_, name, text)| (*name, *text))
+        .unwrap_or(("GENERAL_ERROR", "10000"))
 }
 
 impl Error {
@@ -134,7 +189,6 @@ impl Error {
             Error::PinValidation(e) => e.code(),
             Error::AuthenticatorDeregistered => 9022,
             Error::DataStorageNotAvailable(_) => 9024,
-            Error::Configuration(_) => 10001,
             Error::LocalDeregistration { .. } => 10003,
             Error::AuthenticatorAlreadyRegistered => 10004,
             Error::AuthenticatorNotSupported => 10006,
@@ -148,32 +202,7 @@ impl Error {
 
     /// The SDK's error name (`USER_DEREGISTERED`, …).
     pub fn name(&self) -> &'static str {
-        match self.code() {
-            9000 => "NETWORK_CONNECTIVITY_PROBLEM",
-            9001 => "SERVER_NOT_REACHABLE",
-            9002 => "DEVICE_DEREGISTERED",
-            9003 => "USER_DEREGISTERED",
-            9004 => "OUTDATED_APP",
-            9006 => "ACTION_CANCELED",
-            9007 => "ACTION_ALREADY_IN_PROGRESS",
-            9008 => "DEVICE_REGISTRATION_ERROR",
-            9010 => "USER_NOT_AUTHENTICATED",
-            9011 => "PIN_BLACKLISTED",
-            9012 => "PIN_IS_A_SEQUENCE",
-            9013 => "PIN_USES_SIMILAR_DIGITS",
-            9014 => "WRONG_PIN_LENGTH",
-            9022 => "AUTHENTICATOR_DEREGISTERED",
-            9024 => "DATA_STORAGE_NOT_AVAILABLE",
-            10001 => "CONFIGURATION_ERROR",
-            10003 => "LOCAL_DEREGISTRATION",
-            10004 => "AUTHENTICATOR_ALREADY_REGISTERED",
-            10006 => "AUTHENTICATOR_NOT_SUPPORTED",
-            10007 => "AUTHENTICATOR_NOT_REGISTERED",
-            10008 => "AUTHENTICATOR_PIN_DEREGISTRATION_NOT_POSSIBLE",
-            10009 => "LOCAL_LOGOUT",
-            10015 => "INVALID_REQUEST",
-            _ => "GENERAL_ERROR",
-        }
+        code_entry(self.code()).0
     }
 
     /// The profile this error removed, if any (9003).
@@ -183,10 +212,70 @@ impl Error {
             _ => None,
         }
     }
+}
 
-    /// Whether the caller may retry the same call later (transient transport failures).
-    pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Core(e) if e.is_transient())
+/// The one classification of every oob-auth error. The provider code is the SDK's code as
+/// text (`"9003"`), for the crate's own variants; [`Error::Core`] is classified by auth-core.
+impl Classify for Error {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Core(e) => e.kind(),
+            Error::LocalDeregistration { source } | Error::LocalLogout { source } => source.kind(),
+            // The server refused who we are: the client (9002), the app version (9004), the DCR
+            // proof (9008), the session (9010), a refresh token (9003, 9022).
+            Error::DeviceDeregistered { .. }
+            | Error::UserDeregistered { .. }
+            | Error::OutdatedApp
+            | Error::DeviceRegistrationError
+            | Error::UserNotAuthenticated
+            | Error::AuthenticatorDeregistered => ErrorKind::Unauthorized,
+            // The user (or the app on their behalf) said no.
+            Error::ActionCanceled(_) => ErrorKind::Rejected,
+            // The call does not fit the device's state or input; nothing was sent for it.
+            Error::ActionAlreadyInProgress
+            | Error::PinValidation(_)
+            | Error::DataStorageNotAvailable(_)
+            | Error::AuthenticatorAlreadyRegistered
+            | Error::AuthenticatorNotSupported
+            | Error::AuthenticatorNotRegistered
+            | Error::PinDeregistrationNotPossible
+            | Error::InvalidRequest(_) => ErrorKind::Configuration,
+            Error::General(_) => ErrorKind::Protocol,
+        }
+    }
+
+    fn http_status(&self) -> Option<u16> {
+        match self {
+            Error::Core(e) => Classify::http_status(e),
+            Error::LocalDeregistration { source } | Error::LocalLogout { source } => {
+                source.http_status()
+            }
+            _ => None,
+        }
+    }
+
+    fn provider_code(&self) -> Option<&str> {
+        match self {
+            Error::Core(e) => e.provider_code(),
+            _ => Some(code_entry(self.code()).1),
+        }
+    }
+
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Error::Core(e) => e.retry_after(),
+            Error::LocalDeregistration { source } | Error::LocalLogout { source } => {
+                source.retry_after()
+            }
+            _ => None,
+        }
+    }
+
+    fn is_retryable(&self) -> bool {
+        match self {
+            Error::Core(e) => e.is_retryable(),
+            _ => self.kind().is_retryable(),
+        }
     }
 }
 
@@ -283,11 +372,7 @@ mod tests {
                 9024,
                 "DATA_STORAGE_NOT_AVAILABLE",
             ),
-            (
-                Error::Configuration("x".into()),
-                10001,
-                "CONFIGURATION_ERROR",
-            ),
+            (config_error("x", "y"), 10001, "CONFIGURATION_ERROR"),
             (
                 Error::LocalDeregistration {
                     source: Box::new(Error::OutdatedApp),
@@ -343,5 +428,184 @@ mod tests {
         };
         assert_eq!(removed.removed_profile(), Some(&profile));
         assert_eq!(Error::OutdatedApp.removed_profile(), None);
+    }
+
+    fn transport(kind: auth_core::TransportErrorKind) -> Error {
+        auth_core::Error::Transport(auth_core::TransportError::new(kind, "x")).into()
+    }
+
+    /// An error, its kind, provider code, HTTP status and whether a retry may help.
+    type Case = (Error, ErrorKind, Option<&'static str>, Option<u16>, bool);
+
+    #[test]
+    fn every_variant_is_classified() {
+        use ErrorKind::*;
+        let profile = UserProfile::new("W8DUJ2");
+        let cases: Vec<Case> = vec![
+            (
+                transport(auth_core::TransportErrorKind::Connect),
+                Transport,
+                None,
+                None,
+                true,
+            ),
+            (
+                transport(auth_core::TransportErrorKind::Timeout),
+                Timeout,
+                None,
+                None,
+                true,
+            ),
+            (
+                auth_core::Error::status(429, b"{}", &[]).into(),
+                RateLimited,
+                None,
+                Some(429),
+                true,
+            ),
+            (
+                auth_core::Error::status(503, b"", &[]).into(),
+                Transport,
+                None,
+                Some(503),
+                true,
+            ),
+            (
+                auth_core::Error::status(500, b"", &[]).into(),
+                Protocol,
+                None,
+                Some(500),
+                false,
+            ),
+            (
+                config_error("base_url", "required"),
+                Configuration,
+                None,
+                None,
+                false,
+            ),
+            (
+                auth_core::Error::Cancelled.into(),
+                Cancelled,
+                None,
+                None,
+                false,
+            ),
+            (
+                Error::DeviceDeregistered {
+                    removed_profiles: vec![],
+                },
+                Unauthorized,
+                Some("9002"),
+                None,
+                false,
+            ),
+            (
+                Error::UserDeregistered {
+                    profile: profile.clone(),
+                },
+                Unauthorized,
+                Some("9003"),
+                None,
+                false,
+            ),
+            (Error::OutdatedApp, Unauthorized, Some("9004"), None, false),
+            (
+                Error::ActionCanceled("denied"),
+                Rejected,
+                Some("9006"),
+                None,
+                false,
+            ),
+            (
+                Error::ActionAlreadyInProgress,
+                Configuration,
+                Some("9007"),
+                None,
+                false,
+            ),
+            (
+                Error::DeviceRegistrationError,
+                Unauthorized,
+                Some("9008"),
+                None,
+                false,
+            ),
+            (
+                Error::UserNotAuthenticated,
+                Unauthorized,
+                Some("9010"),
+                None,
+                false,
+            ),
+            (
+                PinValidationError::PinIsASequence.into(),
+                Configuration,
+                Some("9012"),
+                None,
+                false,
+            ),
+            (
+                Error::AuthenticatorDeregistered,
+                Unauthorized,
+                Some("9022"),
+                None,
+                false,
+            ),
+            (
+                StorageError::Corrupt("x".into()).into(),
+                Configuration,
+                Some("9024"),
+                None,
+                false,
+            ),
+            (
+                Error::AuthenticatorNotSupported,
+                Configuration,
+                Some("10006"),
+                None,
+                false,
+            ),
+            (
+                Error::InvalidRequest("x".into()),
+                Configuration,
+                Some("10015"),
+                None,
+                false,
+            ),
+            (
+                Error::General("x".into()),
+                Protocol,
+                Some("10000"),
+                None,
+                false,
+            ),
+            // A local logout is classified by its failed server call, with its own code.
+            (
+                Error::LocalLogout {
+                    source: Box::new(transport(auth_core::TransportErrorKind::Connect)),
+                },
+                Transport,
+                Some("10009"),
+                None,
+                true,
+            ),
+            (
+                Error::LocalDeregistration {
+                    source: Box::new(auth_core::Error::status(502, b"", &[]).into()),
+                },
+                Transport,
+                Some("10003"),
+                Some(502),
+                true,
+            ),
+        ];
+        for (err, kind, code, status, retryable) in cases {
+            assert_eq!(err.kind(), kind, "{err:?}");
+            assert_eq!(err.provider_code(), code, "{err:?}");
+            assert_eq!(Classify::http_status(&err), status, "{err:?}");
+            assert_eq!(err.is_retryable(), retryable, "{err:?}");
+            assert_eq!(err.retry_after(), None, "{err:?}");
+        }
     }
 }

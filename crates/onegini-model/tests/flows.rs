@@ -898,7 +898,11 @@ async fn no_network_is_network_connectivity_problem_9000() {
     let err = client.pin_policy().await.unwrap_err();
     assert_eq!(err.code(), 9000, "{err}");
     assert_eq!(err.name(), "NETWORK_CONNECTIVITY_PROBLEM");
-    assert!(err.is_transient());
+    assert!(auth_core::Classify::is_retryable(&err));
+    assert_eq!(
+        auth_core::Classify::kind(&err),
+        auth_core::ErrorKind::Transport
+    );
     // `start` reports it too (the SDK's start error the app may ignore for offline use).
     let storage = Arc::new(MemoryStorage::new());
     let w = World::new().await;
