@@ -754,22 +754,7 @@ impl Client {
     }
 
     fn track(&self, r: &AuthRequest) {
-        let now = self.inner.clock.now();
-        let mut tracked = lock(&self.inner.tracked);
-        if tracked.len() >= MAX_TRACKED_REQUESTS {
-            tracked.retain(|_, t| t.expires_at > now);
-        }
-        if tracked.len() >= MAX_TRACKED_REQUESTS {
-            // Still full of live requests: drop the one closest to its end.
-            if let Some(oldest) = tracked
-                .iter()
-                .min_by_key(|(_, t)| t.expires_at)
-                .map(|(k, _)| k.clone())
-            {
-                tracked.remove(&oldest);
-            }
-        }
-        tracked.insert(
+        self.insert_tracked(
             r.auth_req_id.clone(),
             Tracked {
                 interval: r.interval,
@@ -778,6 +763,25 @@ impl Client {
                 notification_token: r.client_notification_token.clone(),
             },
         );
+    }
+
+    /// Inserts per-request state, keeping at most [`MAX_TRACKED_REQUESTS`] entries (expired
+    /// ones go first, then the one closest to its end).
+    fn insert_tracked(&self, id: AuthReqId, entry: Tracked) {
+        let now = self.inner.clock.now();
+        let mut tracked = lock(&self.inner.tracked);
+        if !tracked.contains_key(&id) && tracked.len() >= MAX_TRACKED_REQUESTS {
+            tracked.retain(|_, t| t.expires_at > now);
+            if tracked.len() >= MAX_TRACKED_REQUESTS
+                && let Some(oldest) = tracked
+                    .iter()
+                    .min_by_key(|(_, t)| t.expires_at)
+                    .map(|(k, _)| k.clone())
+            {
+                tracked.remove(&oldest);
+            }
+        }
+        tracked.insert(id, entry);
     }
 
     fn forget(&self, id: &AuthReqId) {
@@ -906,14 +910,24 @@ impl Client {
                 ),
             }
         };
+        if !lock(&self.inner.tracked).contains_key(id) {
+            // A request started elsewhere (another instance, before a restart): no earlier
+            // request is known, so one may go now.
+            self.insert_tracked(
+                id.clone(),
+                Tracked {
+                    interval,
+                    next_at: now,
+                    expires_at,
+                    notification_token: None,
+                },
+            );
+        }
         let current = {
             let mut tracked = lock(&self.inner.tracked);
-            let t = tracked.entry(id.clone()).or_insert(Tracked {
-                interval,
-                next_at: now,
-                expires_at,
-                notification_token: None,
-            });
+            let Some(t) = tracked.get_mut(id) else {
+                return Ok(wait_until(now + interval));
+            };
             if now < t.next_at {
                 return Ok(wait_until(t.next_at));
             }

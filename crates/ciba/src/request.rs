@@ -391,6 +391,33 @@ pub struct AuthRequest {
     pub delivery_mode: DeliveryMode,
 }
 
+impl AuthRequest {
+    /// An acknowledged request stored elsewhere (another instance, before a restart), to poll
+    /// it with [`crate::Client::poll`]. `issued_at` is taken as `expires_at - expires_in`.
+    pub fn resume(
+        auth_req_id: AuthReqId,
+        expires_in: Duration,
+        expires_at: SystemTime,
+        interval: Duration,
+        delivery_mode: DeliveryMode,
+    ) -> Self {
+        let interval = if interval.is_zero() {
+            DEFAULT_INTERVAL
+        } else {
+            interval.min(MAX_INTERVAL)
+        };
+        AuthRequest {
+            auth_req_id,
+            expires_in,
+            interval,
+            issued_at: expires_at.checked_sub(expires_in).unwrap_or(expires_at),
+            expires_at,
+            client_notification_token: None,
+            delivery_mode,
+        }
+    }
+}
+
 /// The acknowledgement body (CIBA §7.3).
 #[derive(Deserialize)]
 pub(crate) struct Acknowledgement {

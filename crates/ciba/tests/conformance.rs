@@ -1342,3 +1342,31 @@ async fn emulator_requests_show_state_changes() {
         RequestState::Done
     );
 }
+
+#[tokio::test]
+async fn another_instance_can_resume_polling_a_stored_request() {
+    let s = setup().await;
+    let started = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    // What an application stores with the user's session…
+    let (id, expires_in, expires_at, interval) = (
+        started.auth_req_id.as_str().to_owned(),
+        started.expires_in,
+        started.expires_at,
+        started.interval,
+    );
+    // …and another instance picks up.
+    let other = s.emulator.client().unwrap();
+    let resumed = ciba::AuthRequest::resume(
+        ciba::AuthReqId::new(id).unwrap(),
+        expires_in,
+        expires_at,
+        interval,
+        DeliveryMode::Poll,
+    );
+    s.emulator.approve(&started.auth_req_id).unwrap();
+    assert!(other.poll(&resumed).await.unwrap().is_approved());
+}
