@@ -41,9 +41,9 @@ impl Tls {
     pub(crate) fn generate(dir: &Path, names: Vec<String>) -> Result<Tls, StartError> {
         let tls_error = |e: &dyn std::fmt::Display| StartError::Tls(e.to_string());
         let certified = rcgen::generate_simple_self_signed(names).map_err(|e| tls_error(&e))?;
-        let cert_pem = certified.cert.pem();
+        let cert_pem = pem("CERTIFICATE", certified.cert.der());
         let key_der = certified.signing_key.serialize_der();
-        let key_pem = certified.signing_key.serialize_pem();
+        let key_pem = pem("PRIVATE KEY", &key_der);
 
         std::fs::create_dir_all(dir).map_err(|e| StartError::io(dir, e))?;
         let certificate = dir.join("cert.pem");
@@ -68,6 +68,19 @@ impl Tls {
             acceptor: TlsAcceptor::from(Arc::new(config)),
         })
     }
+}
+
+/// PEM text (RFC 7468): base64 in lines of 64 characters between the labels.
+pub(crate) fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
 }
 
 #[cfg(unix)]

@@ -37,7 +37,7 @@ pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
         None => {
             let pair =
                 rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).map_err(|e| err(&e))?;
-            let pem = pair.serialize_pem();
+            let pem = crate::tls::pem("PRIVATE KEY", &pair.serialize_der());
             let path = ctx.dir.join("launchkey-service.pem");
             super::write_private(&path, &pem)?;
             (pem, path)
