@@ -1502,6 +1502,27 @@ fn qr_data_uri(kind: &str, token: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The HTTP server keeps no log of its own: the emulator's ring is the only one.
+    #[cfg(feature = "reqwest")]
+    #[tokio::test]
+    async fn the_http_server_keeps_no_request_log() {
+        let emu = Emulator::builder().retention(3, 10).start().await;
+        let http = auth_core::ReqwestClient::new(&auth_core::HttpConfig::default()).unwrap();
+        for _ in 0..5 {
+            let request = http::Request::builder()
+                .method("POST")
+                .uri(format!("{}/rest/public/logout/", emu.loginapp_url()))
+                .header("x-same-domain", "1")
+                .body(Vec::new())
+                .unwrap();
+            auth_core::HttpClient::execute(&http, request)
+                .await
+                .unwrap();
+        }
+        assert!(emu.server.received_requests().await.is_none());
+        assert_eq!(emu.received_requests().await.len(), 3);
+    }
+
     #[test]
     fn routes_accept_any_prefix_and_both_slash_forms() {
         assert!(matches!(
