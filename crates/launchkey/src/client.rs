@@ -10,7 +10,7 @@ use auth_core::http_types::header::{
 };
 use auth_core::http_types::{Method, Response};
 use auth_core::poll::{PollConfig, PollStatus, poll_until};
-use auth_core::{BaseUrl, Config, ConfigError, Replay, SharedClock, Transport};
+use auth_core::{BaseUrl, Classify, Config, ConfigError, Replay, SharedClock, Transport};
 use aws_lc_rs::digest;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -517,7 +517,7 @@ impl Client {
     /// The typed error for an unexpected status of an unsigned call.
     fn status_error(&self, resp: &Response<Vec<u8>>) -> Error {
         let status = resp.status().as_u16();
-        shared_status_error(status, resp.headers(), self.inner.clock.now())
+        shared_status_error(resp, self.inner.clock.now())
             .unwrap_or_else(|| auth_core::Error::status(status, resp.body(), &[]).into())
     }
 
@@ -899,7 +899,7 @@ impl Client {
             })
             .await?;
         let status = resp.status().as_u16();
-        if let Some(e) = shared_status_error(status, resp.headers(), self.inner.clock.now()) {
+        if let Some(e) = shared_status_error(&resp, self.inner.clock.now()) {
             return Err(e);
         }
         self.verify_response(&resp, &jti).await?;
@@ -958,32 +958,23 @@ impl Client {
 
     /// Maps a verified non-2xx response to its typed error.
     pub(crate) fn api_error(&self, v: &Verified) -> Error {
+        let mut plain = v.body.clone();
         if !v.body.is_empty() {
-            let plain = if jwe::looks_like_jwe(&v.body) {
-                match decrypt_jwe(&self.inner.keys, &v.body) {
+            if jwe::looks_like_jwe(&v.body) {
+                plain = match decrypt_jwe(&self.inner.keys, &v.body) {
                     Ok(p) => p,
                     Err(e) => return e,
-                }
-            } else {
-                v.body.clone()
-            };
+                };
+            }
             if let Ok(body) = serde_json::from_slice::<ApiErrorBody>(&plain)
                 && let Some(code) = body.error_code
             {
                 return map_code(v.status, &code, body.error_detail, body.error_data);
             }
         }
-        match v.status {
-            403 => Error::Forbidden,
-            404 => Error::NotFound,
-            408 => Error::AuthorizationExpired,
-            409 => Error::Conflict,
-            s => Error::Api {
-                status: s,
-                code: format!("HTTP-{s}"),
-                detail: String::new(),
-            },
-        }
+        // A status without an error code: its own variant where it has one, else the shared
+        // status error with the (decrypted, bounded) body.
+        auth_core::Error::status(v.status, &plain, &[]).into()
     }
 
     /// Creates an authorization request: validates it, then `POST /service/v3/auths` (sent
@@ -1057,8 +1048,8 @@ impl Client {
                 Ok(AuthorizationPoll::Pending) => Ok(PollStatus::pending()),
                 Ok(AuthorizationPoll::Responded(r)) => Ok(PollStatus::Ready(*r)),
                 Ok(AuthorizationPoll::TimedOut) => Err(Error::AuthorizationExpired),
-                Err(Error::RateLimited { retry_after }) => Ok(PollStatus::Pending {
-                    retry_after: rate_limited_poll_hint(retry_after),
+                Err(e @ Error::RateLimited { .. }) => Ok(PollStatus::Pending {
+                    retry_after: e.retry_after(),
                 }),
                 Err(e) => Err(e),
             }
@@ -1152,27 +1143,19 @@ fn check_user(field: &'static str, value: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// The poll hint for a 429: the server's `Retry-After` as it is (`Retry-After: 0` gives no hint,
-/// so the poll interval applies and the loop never spins); without one, [`RATE_LIMIT_BACKOFF`].
-pub(crate) fn rate_limited_poll_hint(retry_after: Option<Duration>) -> Option<Duration> {
-    match retry_after {
-        Some(d) if d.is_zero() => None,
-        Some(d) => Some(d),
-        None => Some(RATE_LIMIT_BACKOFF),
-    }
-}
-
 /// The errors every call shares, decided by the status alone: 401, 429 (with its
-/// `Retry-After`, delta-seconds or HTTP date) and 5xx. The one place they are classified; see
-/// [`Error::http_status`] and friends for reading them back.
-fn shared_status_error(status: u16, headers: &HeaderMap, now: SystemTime) -> Option<Error> {
+/// `Retry-After`, delta-seconds or HTTP date, at most [`MAX_RETRY_AFTER`]) and 5xx (with the
+/// bounded body). The one place they are classified, before any verification (a proxy answers
+/// them too); see [`Error`] for the rule.
+fn shared_status_error(resp: &Response<Vec<u8>>, now: SystemTime) -> Option<Error> {
+    let status = resp.status().as_u16();
     match status {
         401 => Some(Error::Unauthorized),
         429 => Some(Error::RateLimited {
-            retry_after: auth_core::retry::retry_after(headers, now)
+            retry_after: auth_core::retry::retry_after(resp.headers(), now)
                 .map(|d| d.min(MAX_RETRY_AFTER)),
         }),
-        500..=599 => Some(Error::Server { status }),
+        500..=599 => Some(auth_core::Error::status(status, resp.body(), &[]).into()),
         _ => None,
     }
 }
@@ -1430,48 +1413,59 @@ mod tests {
             .unwrap();
     }
 
+    /// A bare response with `status` and these headers.
+    fn bare(status: u16, headers: &HeaderMap) -> Response<Vec<u8>> {
+        let mut resp = Response::new(b"upstream says no".to_vec());
+        *resp.status_mut() = http::StatusCode::from_u16(status).unwrap();
+        *resp.headers_mut() = headers.clone();
+        resp
+    }
+
     #[test]
     fn shared_statuses_are_classified_in_one_place() {
         let mut h = HeaderMap::new();
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+        let shared = |status: u16, h: &HeaderMap| shared_status_error(&bare(status, h), now);
+        assert!(matches!(shared(401, &h), Some(Error::Unauthorized)));
         assert!(matches!(
-            shared_status_error(401, &h, now),
-            Some(Error::Unauthorized)
-        ));
-        assert!(matches!(
-            shared_status_error(429, &h, now),
+            shared(429, &h),
             Some(Error::RateLimited { retry_after: None })
         ));
         h.insert(http::header::RETRY_AFTER, "7".parse().unwrap());
         assert!(matches!(
-            shared_status_error(429, &h, now),
+            shared(429, &h),
             Some(Error::RateLimited { retry_after: Some(d) }) if d == Duration::from_secs(7)
         ));
         // An HTTP date works too (auth-core's parser).
         let later = httpdate_in(now, 30);
         h.insert(http::header::RETRY_AFTER, later.parse().unwrap());
         assert!(matches!(
-            shared_status_error(429, &h, now),
+            shared(429, &h),
             Some(Error::RateLimited { retry_after: Some(d) }) if d == Duration::from_secs(30)
         ));
-        assert!(matches!(
-            shared_status_error(502, &h, now),
-            Some(Error::Server { status: 502 })
-        ));
+        // 5xx is the shared status error, with the body.
+        match shared(502, &h) {
+            Some(Error::Core(auth_core::Error::Status {
+                status: 502, body, ..
+            })) => {
+                assert_eq!(body.as_str(), "upstream says no")
+            }
+            other => panic!("{other:?}"),
+        }
         for s in [200, 204, 400, 403, 404, 408, 409] {
-            assert!(shared_status_error(s, &h, now).is_none(), "{s}");
+            assert!(shared(s, &h).is_none(), "{s}");
         }
     }
 
-    /// `RateLimited.retry_after` is clamped to an hour, whatever the header says; polling gets
-    /// the true hint, no hint for `Retry-After: 0`, and a back-off when there is none.
+    /// `RateLimited.retry_after` is clamped to an hour, whatever the header says; the wait
+    /// [`Classify::retry_after`] gives is that, or a back-off when there is none.
     #[test]
     fn retry_after_is_clamped_and_passed_to_polling_as_is() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
         let limited = |value: &str| {
             let mut h = HeaderMap::new();
             h.insert(http::header::RETRY_AFTER, value.parse().unwrap());
-            match shared_status_error(429, &h, now) {
+            match shared_status_error(&bare(429, &h), now) {
                 Some(Error::RateLimited { retry_after }) => retry_after,
                 other => panic!("{other:?}"),
             }
@@ -1486,12 +1480,13 @@ mod tests {
         assert_eq!(limited("120"), Some(Duration::from_secs(120)));
         assert_eq!(limited("0"), Some(Duration::ZERO));
 
-        assert_eq!(rate_limited_poll_hint(Some(Duration::ZERO)), None);
+        let wait = |retry_after| Classify::retry_after(&Error::RateLimited { retry_after });
+        assert_eq!(wait(Some(Duration::ZERO)), Some(Duration::ZERO));
         assert_eq!(
-            rate_limited_poll_hint(Some(Duration::from_secs(120))),
+            wait(Some(Duration::from_secs(120))),
             Some(Duration::from_secs(120))
         );
-        assert_eq!(rate_limited_poll_hint(None), Some(RATE_LIMIT_BACKOFF));
+        assert_eq!(wait(None), Some(RATE_LIMIT_BACKOFF));
     }
 
     /// `now + secs` as an IMF-fixdate (RFC 9110), without a date crate.

@@ -2,27 +2,30 @@
 
 use std::time::{Duration, SystemTime};
 
+use auth_core::{Classify, ErrorKind};
+
 use crate::AuthRequestId;
 use crate::jose::JoseError;
 
 /// Every failure of the LaunchKey client, emulator and webhook handler.
 ///
+/// One way to say each thing: a status the API gives a meaning to has its own variant (401
+/// [`Error::Unauthorized`], 403 [`Error::Forbidden`], 404 [`Error::NotFound`], 408
+/// [`Error::AuthorizationExpired`], 409 [`Error::Conflict`], 429 [`Error::RateLimited`], and
+/// the API's error codes), every other status — 5xx included — is
+/// [`Error::Core`]`(`[`auth_core::Error::Status`]`)`, and a client setting that is wrong is
+/// [`Error::Core`]`(`[`auth_core::Error::Config`]`)`. Converting an [`auth_core::Error`] keeps
+/// to that (a wrapped 401 becomes [`Error::Unauthorized`], …). Classify any of them with
+/// [`auth_core::Classify`].
+///
 /// No variant carries key material, tokens or decrypted packages.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A failure shared with the other provider crates (transport, unexpected status, decode,
-    /// configuration, deadline).
+    /// A failure shared with the other provider crates: transport, a status without a meaning
+    /// of its own (5xx, unexpected ones), decode, configuration, deadline, cancellation.
     #[error(transparent)]
-    Core(#[from] auth_core::Error),
-    /// A client setting was invalid; nothing was sent.
-    #[error("invalid setting `{name}`: {reason}")]
-    InvalidConfig {
-        /// The setting.
-        name: &'static str,
-        /// Why.
-        reason: String,
-    },
+    Core(auth_core::Error),
     /// A private or public key could not be used (the message never contains key material).
     #[error("invalid key: {reason}")]
     InvalidKey {
@@ -79,19 +82,18 @@ pub enum Error {
     /// `DIR-001`: invalid directory identifier.
     #[error("DIR-001 invalid directory identifier")]
     InvalidDirectoryIdentifier,
-    /// Another API error code.
+    /// Another API error code (management codes such as `KEY-001`, unknown ones).
     #[error("API error {code} (HTTP {status}): {detail}")]
     Api {
         /// HTTP status.
         status: u16,
-        /// The `error_code` (`HTTP-<status>` when the body had none).
+        /// The `error_code`.
         code: String,
         /// The `error_detail`, as text.
         detail: String,
     },
-    /// HTTP 401: the API did not accept the request's signature or claims. (401, 429 and 5xx
-    /// are typed here, with the `Retry-After` hint for 429; [`Error::http_status`] and the
-    /// `is_*` helpers read them and [`auth_core::Error::Status`] alike.)
+    /// HTTP 401: the API did not accept the request's signature or claims (the only way a 401
+    /// is reported).
     #[error("unauthorized (HTTP 401)")]
     Unauthorized,
     /// HTTP 403.
@@ -106,18 +108,13 @@ pub enum Error {
     /// HTTP 409 without a known error code.
     #[error("conflict (HTTP 409)")]
     Conflict,
-    /// HTTP 429.
+    /// HTTP 429 (the only way a 429 is reported).
     #[error("rate limited (HTTP 429)")]
     RateLimited {
-        /// The `Retry-After` hint, when sent (at most
-        /// [`MAX_RETRY_AFTER`](crate::MAX_RETRY_AFTER)).
+        /// The `Retry-After` the API sent, if any (at most
+        /// [`MAX_RETRY_AFTER`](crate::MAX_RETRY_AFTER)). [`Classify::retry_after`]
+        /// gives the wait to use.
         retry_after: Option<Duration>,
-    },
-    /// HTTP 5xx.
-    #[error("server error (HTTP {status})")]
-    Server {
-        /// The status.
-        status: u16,
     },
     /// A response's `X-IOV-JWT`, or a webhook's JWT, failed a check.
     #[error("response verification failed: {0}")]
@@ -129,10 +126,10 @@ pub enum Error {
         kid: String,
     },
     /// An unknown API kid was not fetched: more than
-    /// [`MAX_KID_FETCHES_PER_WINDOW`](crate::MAX_KID_FETCHES_PER_WINDOW) unknown kids were
-    /// looked up within [`KID_FETCH_WINDOW`](crate::KID_FETCH_WINDOW) (a flood of tokens naming
-    /// random kids, e.g. forged webhooks). Transient: a genuine new key is fetched once the
-    /// window has passed.
+    /// [`MAX_KID_FETCHES_PER_WINDOW`](crate::MAX_KID_FETCHES_PER_WINDOW) unknown kids
+    /// were looked up within [`KID_FETCH_WINDOW`](crate::KID_FETCH_WINDOW) (a flood of
+    /// tokens naming random kids, e.g. forged webhooks). Transient: a genuine new key is
+    /// fetched once the window has passed.
     #[error("API key `{kid}` not fetched: too many unknown key ids recently")]
     ApiKeyFetchThrottled {
         /// The key id (as received, at most 64 characters).
@@ -175,57 +172,37 @@ impl From<JoseError> for Error {
     }
 }
 
+/// Keeps to one way of saying each failure: the statuses this crate gives a meaning to get
+/// their own variant, whoever produced them.
+impl From<auth_core::Error> for Error {
+    fn from(e: auth_core::Error) -> Self {
+        match e.http_status() {
+            Some(401) => Error::Unauthorized,
+            Some(403) => Error::Forbidden,
+            Some(404) => Error::NotFound,
+            Some(408) => Error::AuthorizationExpired,
+            Some(409) => Error::Conflict,
+            Some(429) => Error::RateLimited { retry_after: None },
+            _ => Error::Core(e),
+        }
+    }
+}
+
 impl From<auth_core::ConfigError> for Error {
     fn from(e: auth_core::ConfigError) -> Self {
         Error::Core(e.into())
     }
 }
 
+impl From<auth_core::id::InvalidId> for Error {
+    fn from(e: auth_core::id::InvalidId) -> Self {
+        Error::Core(e.into())
+    }
+}
+
 impl Error {
-    /// Whether repeating the same call later may succeed (transport failures, 429, 5xx, a
-    /// throttled key fetch).
-    pub fn is_transient(&self) -> bool {
-        match self {
-            Error::Core(e) => e.is_transient(),
-            Error::ApiKeyFetchThrottled { .. } => true,
-            _ => self.is_rate_limited() || self.is_server_error(),
-        }
-    }
-
-    /// The HTTP status the API answered with, for errors that come from one (the typed status
-    /// variants, [`Error::Api`], and a wrapped [`auth_core::Error::Status`]). Errors mapped from
-    /// an `error_code` (`ARG-001`, `SVC-005`, …) report their code through [`Error::code`].
-    pub fn http_status(&self) -> Option<u16> {
-        match self {
-            Error::Core(e) => e.http_status(),
-            Error::Unauthorized => Some(401),
-            Error::Forbidden => Some(403),
-            Error::NotFound => Some(404),
-            Error::AuthorizationExpired => Some(408),
-            Error::Conflict => Some(409),
-            Error::RateLimited { .. } => Some(429),
-            Error::Server { status } | Error::Api { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
-    /// Whether the API refused the request's credentials (HTTP 401).
-    pub fn is_unauthorized(&self) -> bool {
-        self.http_status() == Some(401)
-    }
-
-    /// Whether the API asked us to slow down (HTTP 429).
-    pub fn is_rate_limited(&self) -> bool {
-        self.http_status() == Some(429)
-    }
-
-    /// Whether the API (or a proxy in front of it) failed (HTTP 5xx).
-    pub fn is_server_error(&self) -> bool {
-        self.http_status().is_some_and(|s| (500..600).contains(&s))
-    }
-
-    /// The LaunchKey error code (`SVC-005`, …) for API errors, if any.
-    pub fn code(&self) -> Option<&str> {
+    /// The LaunchKey error code (`SVC-005`, …) of an API error.
+    fn code(&self) -> Option<&str> {
         Some(match self {
             Error::InvalidParameters { .. } => "ARG-001",
             Error::InvalidRoute { .. } => "ARG-002",
@@ -239,6 +216,99 @@ impl Error {
             Error::Api { code, .. } => code,
             _ => return None,
         })
+    }
+}
+
+/// The one classification of every oob-auth error.
+///
+/// | kind | variants |
+/// | --- | --- |
+/// | `Unauthorized` | [`Error::Unauthorized`], [`Error::Forbidden`] |
+/// | `RateLimited` | [`Error::RateLimited`], [`Error::ApiKeyFetchThrottled`] |
+/// | `Rejected` | [`Error::PolicyFailure`] (the user's devices cannot satisfy the policy) |
+/// | `Timeout` | [`Error::AuthorizationExpired`] (nobody answered in time; not retryable) |
+/// | `Cancelled` | [`Error::AuthorizationCanceled`] |
+/// | `Configuration` | [`Error::InvalidKey`], [`Error::InvalidRequest`], [`Error::ServiceKeyNotFound`] |
+/// | `Protocol` | the other API error codes and statuses, and every failed verification, decryption or decode |
+/// | as auth-core says | [`Error::Core`] |
+///
+/// `provider_code` is the LaunchKey `error_code` (`SVC-005`, …).
+impl Classify for Error {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Core(e) => e.kind(),
+            Error::Unauthorized | Error::Forbidden => ErrorKind::Unauthorized,
+            Error::RateLimited { .. } | Error::ApiKeyFetchThrottled { .. } => {
+                ErrorKind::RateLimited
+            }
+            Error::PolicyFailure { .. } => ErrorKind::Rejected,
+            Error::AuthorizationExpired => ErrorKind::Timeout,
+            Error::AuthorizationCanceled => ErrorKind::Cancelled,
+            Error::InvalidKey { .. }
+            | Error::InvalidRequest { .. }
+            | Error::ServiceKeyNotFound { .. } => ErrorKind::Configuration,
+            Error::InvalidParameters { .. }
+            | Error::InvalidRoute { .. }
+            | Error::InvalidPolicy { .. }
+            | Error::ServiceNotFound
+            | Error::AuthorizationInProgress(_)
+            | Error::AuthorizationResponseExists
+            | Error::InvalidDirectoryIdentifier
+            | Error::Api { .. }
+            | Error::NotFound
+            | Error::Conflict
+            | Error::ResponseVerification(_)
+            | Error::ApiKeyNotFound { .. }
+            | Error::Decryption
+            | Error::Jose(_)
+            | Error::AuthRequestMismatch { .. }
+            | Error::UnsupportedWebhook { .. } => ErrorKind::Protocol,
+        }
+    }
+
+    /// The HTTP status of errors that come from a bare status (the status variants,
+    /// [`Error::Api`], a wrapped [`auth_core::Error::Status`]). Errors mapped from an API
+    /// error code report it through [`Classify::provider_code`].
+    fn http_status(&self) -> Option<u16> {
+        match self {
+            Error::Core(e) => Classify::http_status(e),
+            Error::Unauthorized => Some(401),
+            Error::Forbidden => Some(403),
+            Error::NotFound => Some(404),
+            Error::AuthorizationExpired => Some(408),
+            Error::Conflict => Some(409),
+            Error::RateLimited { .. } => Some(429),
+            Error::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    fn provider_code(&self) -> Option<&str> {
+        self.code()
+    }
+
+    /// For [`Error::RateLimited`]: the API's `Retry-After` (at most an hour), or
+    /// [`RATE_LIMIT_BACKOFF`](crate::RATE_LIMIT_BACKOFF) when it named none (it asked
+    /// to slow down without saying how much). A zero `Retry-After` stays zero: pollers never
+    /// go faster than their interval.
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Core(e) => e.retry_after(),
+            Error::RateLimited { retry_after } => {
+                Some(retry_after.unwrap_or(crate::RATE_LIMIT_BACKOFF))
+            }
+            _ => None,
+        }
+    }
+
+    /// Transport failures, timeouts of one request, 429, 502–504 and a throttled key fetch;
+    /// not an expired authorization request (a new one must be created).
+    fn is_retryable(&self) -> bool {
+        match self {
+            Error::Core(e) => e.is_retryable(),
+            Error::AuthorizationExpired => false,
+            other => other.kind().is_retryable(),
+        }
     }
 }
 

@@ -16,9 +16,12 @@ impl ServiceId {
     pub fn parse(text: &str) -> Result<Self, Error> {
         uuid::Uuid::parse_str(text.trim())
             .map(ServiceId)
-            .map_err(|_| Error::InvalidConfig {
-                name: "service_id",
-                reason: "not a UUID".into(),
+            .map_err(|_| {
+                auth_core::ConfigError::Invalid {
+                    name: "service_id",
+                    reason: "not a UUID".into(),
+                }
+                .into()
             })
     }
 
@@ -134,10 +137,11 @@ impl Kid {
     /// Wraps a key id as received (non-empty, at most 256 visible ASCII characters).
     pub fn new(text: &str) -> Result<Self, Error> {
         if text.is_empty() || text.len() > 256 || !text.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(Error::InvalidConfig {
+            return Err(auth_core::ConfigError::Invalid {
                 name: "kid",
                 reason: "a key id is 1-256 visible ASCII characters".into(),
-            });
+            }
+            .into());
         }
         Ok(Kid(text.to_owned()))
     }

@@ -224,7 +224,8 @@ pub(crate) fn duplicate(e: &Error) -> Error {
         Error::RateLimited { retry_after } => Error::RateLimited {
             retry_after: *retry_after,
         },
-        Error::Server { status } => Error::Server { status: *status },
+        Error::Conflict => Error::Conflict,
+        Error::AuthorizationExpired => Error::AuthorizationExpired,
         Error::Api {
             status,
             code,

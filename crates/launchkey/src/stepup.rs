@@ -82,9 +82,9 @@ impl StepUp for Client {
                 reason: "cancelled".into(),
             },
             // Rate limited: still pending (until the caller's deadline), with the server's hint.
-            Err(Error::RateLimited { retry_after }) => {
+            Err(e @ Error::RateLimited { .. }) => {
                 return Ok(PollStatus::Pending {
-                    retry_after: crate::client::rate_limited_poll_hint(retry_after),
+                    retry_after: auth_core::Classify::retry_after(&e),
                 });
             }
             Err(e) => return Err(e),

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use auth_core::poll::PollConfig;
-use auth_core::{FakeClock, StepUp, StepUpOutcome, StepUpRequest};
+use auth_core::{Classify, FakeClock, StepUp, StepUpOutcome, StepUpRequest};
 use common::emu::setup;
 use launchkey::emulator::{Emulator, PhoneAnswer};
 use launchkey::{
@@ -547,7 +547,7 @@ async fn every_api_error_code_is_typed() {
             .await
             .unwrap_err();
         assert!(check(&err), "{code}: {err:?}");
-        assert_eq!(err.code(), Some(code));
+        assert_eq!(err.provider_code(), Some(code));
     }
     let statuses: Vec<(u16, Check)> = vec![
         (403, |e| matches!(e, Error::Forbidden)),
@@ -555,11 +555,12 @@ async fn every_api_error_code_is_typed() {
         (408, |e| matches!(e, Error::AuthorizationExpired)),
         (409, |e| matches!(e, Error::Conflict)),
         (429, |e| matches!(e, Error::RateLimited { .. })),
-        (500, |e| matches!(e, Error::Server { status: 500 })),
-        (
-            418,
-            |e| matches!(e, Error::Api { code, .. } if code == "HTTP-418"),
-        ),
+        (500, |e| {
+            matches!(e, Error::Core(auth_core::Error::Status { status: 500, .. }))
+        }),
+        (418, |e| {
+            matches!(e, Error::Core(auth_core::Error::Status { status: 418, .. }))
+        }),
     ];
     for (status, check) in statuses {
         s.emulator.inject(Fault::Status(status)).unwrap();
@@ -1008,7 +1009,7 @@ async fn polling_survives_rate_limiting_and_server_errors() {
     s.emulator.inject(Fault::Status(503)).unwrap();
     assert!(matches!(
         s.client.authorize(&AuthorizationRequest::new("bob")).await,
-        Err(Error::Server { status: 503 })
+        Err(Error::Core(auth_core::Error::Status { status: 503, .. }))
     ));
     assert_eq!(s.emulator.pending_request("bob"), None);
 }
@@ -1427,7 +1428,11 @@ async fn rate_limited_polling_honours_retry_after_and_never_spins() {
         .await
         .unwrap();
     for (fault, hint) in [
-        (Fault::RateLimited(Some(0)), None),
+        (Fault::RateLimited(Some(0)), Some(Duration::ZERO)),
+        (
+            Fault::RateLimited(None),
+            Some(launchkey::RATE_LIMIT_BACKOFF),
+        ),
         (Fault::RateLimited(Some(90)), Some(s(90))),
         (
             Fault::RateLimited(Some(999_999)),

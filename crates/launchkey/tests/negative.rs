@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use auth_core::FakeClock;
+use auth_core::{Classify, ErrorKind, FakeClock};
 use common::emu::setup;
 use launchkey::emulator::{Emulator, Fault};
 use launchkey::jose::JoseError;
@@ -690,7 +690,7 @@ async fn unknown_kid_fetches_are_rate_limited() {
             matches!(&err, Error::ApiKeyFetchThrottled { kid } if kid == &format!("kid-{i}")),
             "{err:?}"
         );
-        assert!(err.is_transient());
+        assert!(err.is_retryable() && err.kind() == ErrorKind::RateLimited);
     }
     // A kid already known to be missing is answered from the negative cache, not throttled.
     assert!(matches!(
@@ -713,11 +713,11 @@ async fn status_classification_helpers() {
         .authorize(&AuthorizationRequest::new("carol"))
         .await
         .unwrap();
-    for (status, check) in [
-        (401u16, Error::is_unauthorized as fn(&Error) -> bool),
-        (429, Error::is_rate_limited),
-        (500, Error::is_server_error),
-        (503, Error::is_server_error),
+    for (status, kind) in [
+        (401u16, ErrorKind::Unauthorized),
+        (429, ErrorKind::RateLimited),
+        (500, ErrorKind::Protocol),
+        (503, ErrorKind::Transport),
     ] {
         let mut n = 1;
         s.emulator.inject(Fault::Status(status)).unwrap();
@@ -733,13 +733,64 @@ async fn status_classification_helpers() {
             .await
             .unwrap_err();
         assert_eq!(err.http_status(), Some(status), "{err:?}");
-        assert!(check(&err), "{status}: {err:?}");
+        assert_eq!(err.kind(), kind, "{status}: {err:?}");
+        assert_eq!(err.is_retryable(), matches!(status, 429 | 503), "{err:?}");
         assert_eq!(s.emulator.received().len() - before, n, "{status}");
         assert_eq!(s.emulator.pending_request("alice"), None);
     }
-    // A wrapped auth-core status is classified the same way.
-    let core: Error = auth_core::Error::status(429, b"", &[]).into();
-    assert!(core.is_rate_limited() && core.is_transient());
-    assert!(!Error::NotFound.is_server_error());
-    assert_eq!(Error::NotFound.http_status(), Some(404));
+}
+
+/// One way to say each failure: an auth-core status this crate gives a meaning to becomes the
+/// crate's own variant, whoever built it; the classification is the same either way.
+#[test]
+fn one_way_to_say_each_status() {
+    for (status, expected) in [
+        (401u16, "unauthorized (HTTP 401)"),
+        (403, "forbidden (HTTP 403)"),
+        (404, "not found (HTTP 404)"),
+        (408, "authorization request expired (HTTP 408)"),
+        (409, "conflict (HTTP 409)"),
+        (429, "rate limited (HTTP 429)"),
+    ] {
+        let core = auth_core::Error::status(status, b"", &[]);
+        let core_kind = core.kind();
+        let err = Error::from(core);
+        assert_eq!(err.to_string(), expected);
+        assert!(!matches!(err, Error::Core(_)), "{err:?}");
+        assert_eq!(err.http_status(), Some(status));
+        if status != 408 {
+            assert_eq!(err.kind(), core_kind, "{status}");
+        }
+    }
+    let err = Error::from(auth_core::Error::status(503, b"busy", &[]));
+    assert!(matches!(
+        err,
+        Error::Core(auth_core::Error::Status { status: 503, .. })
+    ));
+    assert!(err.is_retryable() && err.kind() == ErrorKind::Transport);
+    // Rate limits carry the wait to use; an expired request is a timeout, not retryable.
+    let limited = Error::RateLimited { retry_after: None };
+    assert_eq!(limited.retry_after(), Some(launchkey::RATE_LIMIT_BACKOFF));
+    assert!(limited.is_retryable());
+    assert_eq!(Error::AuthorizationExpired.kind(), ErrorKind::Timeout);
+    assert!(!Error::AuthorizationExpired.is_retryable());
+    // Codes are the provider's own; configuration mistakes are configuration errors.
+    assert_eq!(
+        Error::AuthorizationCanceled.provider_code(),
+        Some("SVC-007")
+    );
+    assert_eq!(Error::AuthorizationCanceled.kind(), ErrorKind::Cancelled);
+    assert_eq!(
+        Error::PolicyFailure {
+            detail: String::new()
+        }
+        .kind(),
+        ErrorKind::Rejected
+    );
+    let bad = launchkey::ServiceId::parse("not a uuid").unwrap_err();
+    assert_eq!(bad.kind(), ErrorKind::Configuration);
+    assert!(
+        matches!(bad, Error::Core(auth_core::Error::Config(_))),
+        "{bad:?}"
+    );
 }
