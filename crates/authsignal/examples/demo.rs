@@ -4,7 +4,7 @@
 
 use authsignal::emulator::{Condition, Emulator, Rule, RuleOutcome};
 use authsignal::{
-    ActionCode, ChallengeRequest, ClientId, CreateSessionRequest, DeviceId,
+    ActionCode, ChallengeRequest, ClaimRequest, ClientId, CreateSessionRequest, DeviceId,
     EnrollVerifiedAuthenticatorRequest, TrackRequest, UserId, ValidateChallengeRequest,
     VerificationMethod,
 };
@@ -142,7 +142,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("   Grace types the code: verified = {}", ok.is_verified);
     let grace = UserId::new("usr_grace")?;
     let claim = client
-        .claim_challenge(&c.challenge_id, &grace, false)
+        .claim_challenge(&ClaimRequest::new(c.challenge_id.clone(), grace.clone()))
         .await?;
     let s = client
         .create_session(&CreateSessionRequest::new(

@@ -255,9 +255,12 @@ impl CallConnect {
         Self::from_builder(Client::builder(secret).base_url(DEFAULT_URL))
     }
 
-    /// A client from a configured builder; set its base URL to the CallConnect host (no
-    /// `/v1`).
-    pub fn from_builder(builder: ClientBuilder) -> Result<Self, Error> {
+    /// A client from a configured builder (shared transport settings, clock …): its base URL
+    /// is the CallConnect host (no `/v1`), [`DEFAULT_URL`] unless the builder sets another.
+    pub fn from_builder(mut builder: ClientBuilder) -> Result<Self, Error> {
+        if !builder.has_base_url() {
+            builder = builder.base_url(DEFAULT_URL);
+        }
         Ok(CallConnect {
             client: builder.build()?,
         })

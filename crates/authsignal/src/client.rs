@@ -7,7 +7,7 @@ use std::time::Duration;
 use auth_core::http_types::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use auth_core::http_types::{Method, StatusCode};
 use auth_core::{
-    BaseUrl, HttpClient, HttpConfig, Replay, RetryPolicy, SharedClock, Transport, TransportOptions,
+    BaseUrl, Config, ConfigError, HttpConfig, Replay, RetryPolicy, SharedClock, Transport,
 };
 use base64::Engine as _;
 use serde::Serialize;
@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::Error;
 use crate::request::{
-    BatchEnrollBody, ChallengeRequest, ClaimBody, CreateSessionRequest,
+    BatchEnrollBody, ChallengeRequest, ClaimRequest, CreateSessionRequest,
     EnrollVerifiedAuthenticatorRequest, GetChallengeRequest, PasskeyImport, QueryActionsRequest,
     QueryUsersRequest, RefreshSessionBody, RevokeSessionBody, RevokeUserSessionsBody, TrackRequest,
     UpdateActionBody, UpdateDeviceBody, UpdateUserRequest, ValidateChallengeRequest,
@@ -86,11 +86,18 @@ pub fn default_retry_policy() -> RetryPolicy {
     }
 }
 
-/// Builds a [`Client`].
+/// Builds a [`Client`]: [`Client::builder`] with the tenant's secret key, then the region
+/// (or a base URL) and any of auth-core's shared transport settings.
+///
+/// The transport setters (`config`, `base_url`, `http_client`, `reqwest_client`, `clock`,
+/// `retry`, `http_config`, `timeout`, `connect_timeout`, `max_response_bytes`,
+/// `max_in_flight`, `application`) are auth-core's, the same for every provider. This crate's
+/// defaults ([`default_http_config`], [`default_retry_policy`]) apply until
+/// [`ClientBuilder::config`] replaces them with a shared [`auth_core::Config`].
 pub struct ClientBuilder {
     secret: SecretKey,
-    base: String,
-    transport: TransportOptions,
+    config: Config,
+    base_url: Option<Result<BaseUrl, ConfigError>>,
     step_up_action: Option<ActionCode>,
     step_up_redirect_url: Option<String>,
 }
@@ -98,62 +105,25 @@ pub struct ClientBuilder {
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("base", &self.base)
-            .field("transport", &self.transport)
+            .field("base_url", &self.base_url)
+            .field("config", &self.config)
             .finish_non_exhaustive()
     }
 }
 
 impl ClientBuilder {
-    /// Uses a region's base URL (default: [`Region::Us`]).
+    auth_core::client_builder_setters!(config, base_url);
+
+    /// Uses a region's base URL (default: [`Region::Us`]); [`ClientBuilder::base_url`] sets
+    /// any other (with `/v1`).
     pub fn region(mut self, region: Region) -> Self {
-        self.base = region.base_url().to_owned();
+        self.base_url = Some(BaseUrl::parse(region.base_url()));
         self
     }
 
-    /// Uses any base URL, including `/v1` (`https://`, or `http://` for loopback only; checked
-    /// by [`ClientBuilder::build`]).
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base = url.into();
-        self
-    }
-
-    /// Uses your own [`HttpClient`].
-    pub fn http_client(mut self, client: Arc<dyn HttpClient>) -> Self {
-        self.transport.http_client = Some(client);
-        self
-    }
-
-    /// Uses your own `reqwest::Client` (proxies, root certificates, mTLS). Configure it with
-    /// `redirect::Policy::none()`; the request timeout still applies.
-    #[cfg(feature = "reqwest")]
-    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
-        self.transport.reqwest_client = Some(client);
-        self
-    }
-
-    /// Sets the clock (retry back-off, step-up expiry).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.transport.clock = Some(clock);
-        self
-    }
-
-    /// Sets the retry policy (default: [`default_retry_policy`]).
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.transport.retry = retry;
-        self
-    }
-
-    /// Sets the total time allowed per request (default 10 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.transport.config.timeout = timeout;
-        self
-    }
-
-    /// Sets timeouts and limits at once (default: [`default_http_config`]).
-    pub fn http_config(mut self, config: HttpConfig) -> Self {
-        self.transport.config = config;
-        self
+    /// Whether a region or base URL was set.
+    pub(crate) fn has_base_url(&self) -> bool {
+        self.base_url.is_some()
     }
 
     /// The action code [`auth_core::StepUp::start`] tracks (default `stepUp`).
@@ -179,8 +149,12 @@ impl ClientBuilder {
                 InvalidInput::new("secret key", "must not contain control characters").into(),
             );
         }
-        let base = BaseUrl::parse(&self.base).map_err(auth_core::Error::from)?;
-        let transport = self.transport.build(base, "authsignal-rust", VERSION)?;
+        let base = match self.base_url {
+            Some(base) => base.map_err(auth_core::Error::from)?,
+            None => BaseUrl::parse(Region::default().base_url()).map_err(auth_core::Error::from)?,
+        };
+        let transport = self.config.build(base, "authsignal", VERSION)?;
+        let clock = transport.clock().clone();
         let auth = BasicAuth::for_secret(secret);
         // Checked once here, so building the header per request cannot fail.
         auth.header()?;
@@ -191,6 +165,7 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(Inner {
                 transport,
+                clock,
                 secret: self.secret,
                 auth,
                 step_up_action,
@@ -241,6 +216,7 @@ impl BasicAuth {
 
 struct Inner {
     transport: Transport,
+    clock: SharedClock,
     secret: SecretKey,
     auth: BasicAuth,
     step_up_action: ActionCode,
@@ -253,7 +229,9 @@ struct Inner {
 /// # async fn run() -> Result<(), authsignal::Error> {
 /// use authsignal::{ActionCode, Client, Region, SecretKey, TrackRequest, UserId};
 ///
-/// let client = Client::new(SecretKey::new(std::env::var("AUTHSIGNAL_SECRET").unwrap_or_default()), Region::Eu)?;
+/// let client = Client::builder(SecretKey::new(std::env::var("AUTHSIGNAL_SECRET").unwrap_or_default()))
+///     .region(Region::Eu)
+///     .build()?;
 /// let decision = client
 ///     .track(&UserId::new("usr_123")?, &ActionCode::new("withdraw")?, TrackRequest::new())
 ///     .await?;
@@ -305,22 +283,15 @@ fn with_query(path: String, query: &[(&'static str, String)]) -> String {
 const NO_BODY: Option<&()> = None;
 
 impl Client {
-    /// A client for `region` with the default timeouts and retry policy.
-    pub fn new(secret: SecretKey, region: Region) -> Result<Self, Error> {
-        Client::builder(secret).region(region).build()
-    }
-
-    /// Starts building a client (US region unless told otherwise).
+    /// Starts building a client for the tenant's secret key (the US region, this crate's
+    /// default timeouts and retry policy, unless told otherwise).
     pub fn builder(secret: SecretKey) -> ClientBuilder {
         ClientBuilder {
             secret,
-            base: Region::Us.base_url().to_owned(),
-            transport: {
-                let mut options = TransportOptions::default();
-                options.retry = default_retry_policy();
-                options.config = default_http_config();
-                options
-            },
+            config: Config::new()
+                .http_config(default_http_config())
+                .retry(default_retry_policy()),
+            base_url: None,
             step_up_action: None,
             step_up_redirect_url: None,
         }
@@ -331,8 +302,9 @@ impl Client {
         self.inner.transport.base_url()
     }
 
+    /// The client's clock (retry back-off, step-up expiry).
     pub(crate) fn clock(&self) -> &SharedClock {
-        self.inner.transport.clock()
+        &self.inner.clock
     }
 
     pub(crate) fn step_up_action(&self) -> &ActionCode {
@@ -771,19 +743,15 @@ impl Client {
 
     /// **Claim** a verified challenge for a user: returns a token for `/validate` or
     /// `/sessions`.
-    pub async fn claim_challenge(
-        &self,
-        challenge_id: &ChallengeId,
-        user_id: &UserId,
-        skip_verification_check: bool,
-    ) -> Result<ClaimResponse, Error> {
-        let body = ClaimBody {
-            challenge_id,
-            user_id,
-            skip_verification_check: skip_verification_check.then_some(true),
-        };
-        self.call("claim", Method::POST, "/claim", Some(&body), Replay::Never)
-            .await
+    pub async fn claim_challenge(&self, request: &ClaimRequest) -> Result<ClaimResponse, Error> {
+        self.call(
+            "claim",
+            Method::POST,
+            "/claim",
+            Some(request),
+            Replay::Never,
+        )
+        .await
     }
 
     /// **Get challenge** (`GET /challenges?…`).
@@ -985,7 +953,10 @@ mod tests {
                 .is_err()
         );
         assert!(Client::builder(SecretKey::new("")).build().is_err());
-        let c = Client::new(SecretKey::new("k"), Region::Au).unwrap();
+        let c = Client::builder(SecretKey::new("k"))
+            .region(Region::Au)
+            .build()
+            .unwrap();
         assert_eq!(c.base_url().as_str(), "https://au.api.authsignal.com/v1");
     }
 
@@ -1166,6 +1137,64 @@ mod tests {
             if a.description.as_deref().is_some_and(|d| d.contains("bad body") && d.contains("[redacted]")))), "{shown}");
     }
 
+    /// One shared [`auth_core::Config`] for every provider: `config(&shared)` takes its HTTP
+    /// client, clock, retry policy and application token; the region still picks the URL.
+    #[tokio::test]
+    async fn a_shared_config_is_taken_whole() {
+        let seen: Arc<Mutex<Vec<HttpRequest>>> = Arc::default();
+        let log = seen.clone();
+        let fake = move |req: HttpRequest| {
+            let log = log.clone();
+            async move {
+                log.lock().unwrap().push(req);
+                Ok::<_, TransportError>(
+                    http::Response::builder()
+                        .status(503)
+                        .body(b"{}".to_vec())
+                        .unwrap(),
+                )
+            }
+        };
+        let clock = auth_core::FakeClock::at_unix(0);
+        let shared = Config::new()
+            .http_client(Arc::new(fake))
+            .clock(Arc::new(clock.clone()))
+            .retry(RetryPolicy::none())
+            .application("my-bank/2.1");
+        let client = Client::builder(SecretKey::new("k"))
+            .config(&shared)
+            .region(Region::Eu)
+            .build()
+            .unwrap();
+        let err = client
+            .get_user(&UserId::new("u").unwrap())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Server(_)), "{err:?}");
+        let reqs = seen.lock().unwrap();
+        assert_eq!(reqs.len(), 1, "the shared policy does not retry");
+        assert!(clock.sleeps().is_empty());
+        assert_eq!(
+            reqs[0].uri().to_string(),
+            "https://eu.api.authsignal.com/v1/users/u"
+        );
+        let ua = reqs[0].headers()["user-agent"].to_str().unwrap();
+        assert!(ua.starts_with("my-bank/2.1 authsignal/"), "{ua}");
+        // A bad base URL surfaces from build().
+        let err = Client::builder(SecretKey::new("k"))
+            .config(&shared)
+            .base_url("http://api.example.com/v1")
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Core(auth_core::Error::Config(ConfigError::InsecureScheme { .. }))
+            ),
+            "{err:?}"
+        );
+    }
+
     #[test]
     fn timeouts_are_on_by_default() {
         let c = default_http_config();
@@ -1285,7 +1314,7 @@ mod tests {
                 r.headers()["user-agent"]
                     .to_str()
                     .unwrap()
-                    .starts_with("authsignal-rust/")
+                    .starts_with("authsignal/")
             );
         }
         assert_eq!(

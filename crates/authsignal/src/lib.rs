@@ -27,7 +27,7 @@
 //! };
 //!
 //! // A local emulator stands in for https://api.authsignal.com/v1 here. In production:
-//! // let client = authsignal::Client::new(SecretKey::new(secret_from_env), Region::Eu)?;
+//! // let client = authsignal::Client::builder(SecretKey::new(secret_from_env)).region(Region::Eu).build()?;
 //! let emulator = Emulator::start().await;
 //! emulator.add_rule(Rule::new("big-withdrawals", RuleOutcome::Challenge).for_action("withdraw"));
 //! let client = emulator.client()?;
@@ -66,9 +66,11 @@
 //!   error texts, never logged.
 //! * **Region**: [`Region::Us`] (default), `Au`, `Eu`, `Ca`, or any base URL with
 //!   [`ClientBuilder::base_url`] (`https://`, or `http://` to loopback only).
-//! * **Timeouts** on by default (5 s connect, 10 s per request); your own `reqwest::Client`
-//!   ([`ClientBuilder::reqwest_client`]) or any [`auth_core::HttpClient`]
-//!   ([`ClientBuilder::http_client`]).
+//! * **Transport**: [`ClientBuilder`] has auth-core's shared setters — `.config(&shared)`
+//!   takes one [`auth_core::Config`] built for every provider (HTTP client, clock, retries,
+//!   timeouts, limits, your application's user-agent token), or set them one by one
+//!   (`timeout`, `reqwest_client`, `http_client`, `clock` …). Timeouts are on by default
+//!   (5 s connect, 10 s per request).
 //! * **Retries** ([`client::default_retry_policy`]): at most 2, only for requests that are safe
 //!   to repeat — `GET`, `DELETE`, and track, which **always** carries an idempotency key (yours
 //!   or a fresh UUID) so a retry after a dropped connection finds the same action instead of
@@ -162,7 +164,7 @@ pub mod emulator;
 pub use client::{Client, ClientBuilder, Region};
 pub use error::{ApiError, Error};
 pub use request::{
-    ChallengeRequest, CreateSessionRequest, EnrollVerifiedAuthenticatorRequest,
+    ChallengeRequest, ClaimRequest, CreateSessionRequest, EnrollVerifiedAuthenticatorRequest,
     GetChallengeRequest, OtpUri, PasskeyImport, QueryActionsRequest, QueryUsersRequest,
     TrackCrypto, TrackRequest, UpdateUserRequest, ValidateChallengeRequest,
 };

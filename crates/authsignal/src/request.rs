@@ -818,14 +818,43 @@ pub(crate) struct VerifyBody<'a> {
     pub(crate) verification_code: &'a crate::types::VerificationCode,
 }
 
-/// The body of **claim challenge** (`POST /claim`).
+/// The body of **claim challenge** (`POST /claim`): a verified OTP challenge, claimed for a
+/// user.
+///
+/// ```
+/// use authsignal::{ChallengeId, ClaimRequest, UserId};
+/// let req = ClaimRequest::new(ChallengeId::new("ch-1").unwrap(), UserId::new("usr_1").unwrap());
+/// assert_eq!(
+///     serde_json::to_value(&req).unwrap(),
+///     serde_json::json!({"challengeId": "ch-1", "userId": "usr_1"})
+/// );
+/// ```
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct ClaimBody<'a> {
-    pub(crate) challenge_id: &'a ChallengeId,
-    pub(crate) user_id: &'a UserId,
+pub struct ClaimRequest {
+    challenge_id: ChallengeId,
+    user_id: UserId,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) skip_verification_check: Option<bool>,
+    skip_verification_check: Option<bool>,
+}
+
+impl ClaimRequest {
+    /// Claims the challenge `challenge_id` (whose code the user entered correctly) for
+    /// `user_id`.
+    pub fn new(challenge_id: ChallengeId, user_id: UserId) -> Self {
+        ClaimRequest {
+            challenge_id,
+            user_id,
+            skip_verification_check: None,
+        }
+    }
+
+    /// Claims it even though its code was never verified (`skipVerificationCheck`): the token
+    /// then proves nothing about the user. Only for flows that verified the user another way.
+    pub fn insecure_skip_verification_check(mut self) -> Self {
+        self.skip_verification_check = Some(true);
+        self
+    }
 }
 
 /// The query of **get challenge** (`GET /challenges`).

@@ -289,7 +289,7 @@ async fn session_validation_is_retried_after_a_dropped_connection_refresh_is_not
             .is_verified
     );
     let claim = client
-        .claim_challenge(&c.challenge_id, &u, false)
+        .claim_challenge(&ClaimRequest::new(c.challenge_id.clone(), u.clone()))
         .await
         .unwrap();
     let tokens = client
@@ -350,7 +350,7 @@ async fn otp_challenge_verify_claim_and_session() {
             .is_verified
     );
     let claim = client
-        .claim_challenge(&c.challenge_id, &uid("otp"), false)
+        .claim_challenge(&ClaimRequest::new(c.challenge_id.clone(), uid("otp")))
         .await
         .unwrap();
     let s = client

@@ -736,7 +736,7 @@ async fn otp_challenge_verify_claim_and_get() {
 
     // Claim before verification: 400.
     let err = client
-        .claim_challenge(&c.challenge_id, &uid("hank"), false)
+        .claim_challenge(&ClaimRequest::new(c.challenge_id.clone(), uid("hank")))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
@@ -756,7 +756,7 @@ async fn otp_challenge_verify_claim_and_get() {
     assert_eq!(ok.phone_number.as_deref(), Some("+64270000005"));
 
     let claim = client
-        .claim_challenge(&c.challenge_id, &uid("hank"), false)
+        .claim_challenge(&ClaimRequest::new(c.challenge_id.clone(), uid("hank")))
         .await
         .unwrap();
     assert_eq!(claim.verification_method, Some(VerificationMethod::Sms));
@@ -775,7 +775,7 @@ async fn otp_challenge_verify_claim_and_get() {
     // Claimed twice: 400.
     assert!(
         client
-            .claim_challenge(&c.challenge_id, &uid("hank"), false)
+            .claim_challenge(&ClaimRequest::new(c.challenge_id.clone(), uid("hank")))
             .await
             .is_err()
     );
@@ -844,7 +844,7 @@ async fn sessions_lifecycle() {
         .await
         .unwrap();
     let claim = client
-        .claim_challenge(&c.challenge_id, &u, false)
+        .claim_challenge(&ClaimRequest::new(c.challenge_id.clone(), u.clone()))
         .await
         .unwrap();
     let web = ClientId::new("web").unwrap();
@@ -1113,7 +1113,7 @@ async fn secrets_never_show_in_debug_or_errors() {
     let otp = emu.otp_code(&c.challenge_id).unwrap();
     client.verify(&c.challenge_id, &otp).await.unwrap();
     let claim = client
-        .claim_challenge(&c.challenge_id, &u, false)
+        .claim_challenge(&ClaimRequest::new(c.challenge_id.clone(), u.clone()))
         .await
         .unwrap();
     let session = client
@@ -1177,7 +1177,10 @@ async fn own_reqwest_client_and_regions() {
         (Region::Eu, "eu.api.authsignal.com"),
         (Region::Ca, "ca.api.authsignal.com"),
     ] {
-        let c = Client::new(SecretKey::new("k"), region).unwrap();
+        let c = Client::builder(SecretKey::new("k"))
+            .region(region)
+            .build()
+            .unwrap();
         assert_eq!(c.base_url().host(), host);
         assert_eq!(c.base_url().path(), "/v1");
     }

@@ -439,7 +439,7 @@ async fn exercise_every_endpoint(emu: &Emulator, client: &Client) {
         .await
         .unwrap();
     let claim = client
-        .claim_challenge(&c.challenge_id, &u, false)
+        .claim_challenge(&ClaimRequest::new(c.challenge_id.clone(), u.clone()))
         .await
         .unwrap();
     let s = client

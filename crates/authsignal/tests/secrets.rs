@@ -116,7 +116,10 @@ async fn a_refused_session_token_is_not_a_secret_key_problem() {
         .await
         .unwrap();
     let claim = client
-        .claim_challenge(&c.challenge_id, &UserId::new("sess-401").unwrap(), false)
+        .claim_challenge(&ClaimRequest::new(
+            c.challenge_id.clone(),
+            UserId::new("sess-401").unwrap(),
+        ))
         .await
         .unwrap();
     let s = client
