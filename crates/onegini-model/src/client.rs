@@ -34,8 +34,12 @@ use crate::hex;
 use crate::keystore::{Keystore, KeystoreError};
 use crate::ocra::{OcraInputs, OcraSuite};
 use crate::pin::{Pin, PinPolicy, PinValidationError};
-use crate::storage::{Storage, StoredCredentials, StoredFingerprint, StoredProfile, StoredState};
+use crate::storage::{
+    Storage, StorageError, StoredCredentials, StoredFingerprint, StoredProfile, StoredState,
+};
 use crate::wire::{self, SecretField};
+use auth_core::secret::constant_time_eq;
+use auth_core::sync::lock;
 
 auth_core::secret_type! {
     /// The application signature configured for the app version on the Token Server (signing
@@ -56,28 +60,10 @@ pub const DEFAULT_DCR_SUITE: &str = "OCRA-1:HOTP-SHA256-8:QH64-T1M";
 /// SDK treats like a sensor error: fingerprint is revoked and PIN is used).
 pub const FINGERPRINT_MAX_MISMATCHES: u32 = 5;
 
-/// The client id the Token Server issued at DCR (64 uppercase hex characters in the model).
-/// Not a secret: the app may read it (the client secret stays in the [`Storage`]).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ClientId(String);
-
-impl ClientId {
-    /// A client id value.
-    pub fn new(id: impl Into<String>) -> Self {
-        ClientId(id.into())
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ClientId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+auth_core::id_type! {
+    /// The client id the Token Server issued at DCR (64 uppercase hex characters in the
+    /// model). Not a secret: the app may read it (the client secret stays in the [`Storage`]).
+    pub struct ClientId("client id", max = 256);
 }
 
 /// A user profile: an opaque value with a profile id (`"W8DUJ2"`).
@@ -683,12 +669,16 @@ impl Client {
     }
 
     fn session(&self) -> std::sync::MutexGuard<'_, Option<Session>> {
-        self.inner.session.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.inner.session)
     }
 
     /// The client id after DCR (the app may read it; the secret stays inside).
     pub fn client_id(&self) -> Result<Option<ClientId>, Error> {
-        Ok(self.load()?.credentials.map(|c| ClientId::new(c.client_id)))
+        self.load()?
+            .credentials
+            .map(|c| ClientId::new(c.client_id))
+            .transpose()
+            .map_err(|e| StorageError::Corrupt(e.to_string()).into())
     }
 
     /// `getUserProfiles()`.
@@ -1155,13 +1145,9 @@ impl Client {
                 _ => {}
             }
         }
-        let state_ok = state.as_deref().is_some_and(|s| {
-            aws_lc_rs::constant_time::verify_slices_are_equal(
-                s.as_bytes(),
-                expected_state.as_bytes(),
-            )
-            .is_ok()
-        });
+        let state_ok = state
+            .as_deref()
+            .is_some_and(|s| constant_time_eq(s.as_bytes(), expected_state.as_bytes()));
         if !state_ok {
             return Err(Error::InvalidRequest(
                 "the callback's state does not match the request".into(),

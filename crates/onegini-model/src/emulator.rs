@@ -51,6 +51,8 @@ use crate::hex;
 use crate::ocra::{OcraInputs, OcraSuite};
 use crate::pin::PinPolicy;
 use crate::wire::{self, SecretField, TokenError};
+use auth_core::secret::constant_time_eq;
+use auth_core::sync::lock;
 
 /// The status of an application version on the Token Server (documented states).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,7 +163,7 @@ struct PendingDcr {
 }
 
 struct ClientRecord {
-    secret: String,
+    secret: SecretField,
     version: (String, String),
 }
 
@@ -219,7 +221,7 @@ struct RetiredFingerprint {
 }
 
 struct IdpUser {
-    password: String,
+    password: SecretField,
     user_id: String,
 }
 
@@ -430,7 +432,7 @@ impl TokenServer {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.state)
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -457,7 +459,7 @@ impl TokenServer {
         self.lock().users.insert(
             username.to_owned(),
             IdpUser {
-                password: password.to_owned(),
+                password: SecretField::new(password),
                 user_id: user_id.clone(),
             },
         );
@@ -532,7 +534,7 @@ impl TokenServer {
             .clients
             .keys()
             .cloned()
-            .map(ClientId::new)
+            .filter_map(|id| ClientId::new(id).ok())
             .collect()
     }
 
@@ -677,14 +679,10 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
-}
-
 impl Respond for Router {
     fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
         let now = self.clock.now();
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = lock(&self.state);
         s.log_request(request);
         s.forget_expired(now);
         let path = request.url.path().to_owned();
@@ -836,7 +834,7 @@ fn dcr_answer(
     s.clients.insert(
         client_id.clone(),
         ClientRecord {
-            secret: secret.clone(),
+            secret: SecretField::new(secret.clone()),
             version: version_key,
         },
     );
@@ -965,7 +963,7 @@ fn login(s: &mut State, request: &wiremock::Request, now: SystemTime) -> Respons
     let user_id = s
         .users
         .get(&username)
-        .filter(|u| ct_eq(u.password.as_bytes(), password.as_bytes()))
+        .filter(|u| u.password.matches(&password))
         .map(|u| u.user_id.clone());
     let Some(session) = s.sessions.get_mut(&session_id).filter(|x| now < x.expires) else {
         return html_error("unknown or expired login session");
@@ -1069,7 +1067,7 @@ fn authenticate_client(
         ),
     };
     let client = s.clients.get(&id)?;
-    ct_eq(client.secret.as_bytes(), secret.as_bytes()).then_some(id)
+    client.secret.matches(&secret).then_some(id)
 }
 
 /// Who a token is issued to: client, user, registration (grant) and scopes.
@@ -1178,7 +1176,7 @@ fn code_grant(
     }
     if let Some(challenge) = &record.code_challenge {
         let verifier = f.get("code_verifier").cloned().unwrap_or_default();
-        if !ct_eq(
+        if !constant_time_eq(
             crypto::pkce_s256(&verifier).as_bytes(),
             challenge.as_bytes(),
         ) {
@@ -1232,7 +1230,7 @@ fn refresh_grant(
     else {
         return no_longer_honoured(s, rt_id, &presented_secret, client_id);
     };
-    if !ct_eq(&presented_secret, &record.secret) {
+    if !constant_time_eq(&presented_secret, &record.secret) {
         if record.kind == TokenKind::Fingerprint {
             return oauth_error(400, TokenError::new("invalid_grant"));
         }
@@ -1310,7 +1308,7 @@ fn no_longer_honoured(
     let retired = s
         .retired_fingerprints
         .get(rt_id)
-        .filter(|r| r.client_id == client_id && ct_eq(presented_secret, &r.secret))
+        .filter(|r| r.client_id == client_id && constant_time_eq(presented_secret, &r.secret))
         .map(|r| (r.grant.clone(), r.user_id.clone()));
     if let Some((grant, user_id)) = retired
         && s.pin_token_lives(&grant)
@@ -1367,7 +1365,7 @@ fn revoke(s: &mut State, request: &wiremock::Request) -> ResponseTemplate {
         .filter(|r| {
             secret
                 .as_ref()
-                .is_none_or(|h| ct_eq(&hex::decode(h).unwrap_or_default(), &r.secret))
+                .is_none_or(|h| constant_time_eq(&hex::decode(h).unwrap_or_default(), &r.secret))
         })
         .map(|r| (r.user_id.clone(), r.kind));
     match found {
@@ -1542,14 +1540,11 @@ impl fmt::Debug for EmulatedBrowser {
 impl EmulatedBrowser {
     /// The pages visited (method and path, never query secrets such as codes).
     pub fn trail(&self) -> Vec<String> {
-        self.trail.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        lock(&self.trail).clone()
     }
 
     fn note(&self, method: &str, url: &Url) {
-        self.trail
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(format!("{method} {}", url.path()));
+        lock(&self.trail).push(format!("{method} {}", url.path()));
     }
 
     async fn fetch(
@@ -1651,10 +1646,7 @@ impl BrowserRegistrationHandler for EmulatedBrowser {
         match self.run(&url).await {
             Ok(callback) => BrowserRegistrationAnswer::Callback(callback),
             Err(e) => {
-                self.trail
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(format!("browser failed: {e}"));
+                lock(&self.trail).push(format!("browser failed: {e}"));
                 BrowserRegistrationAnswer::Deny
             }
         }

@@ -37,6 +37,7 @@ use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKe
 use zeroize::Zeroizing;
 
 use crate::crypto;
+use auth_core::sync::lock;
 
 /// A keystore operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -95,7 +96,7 @@ impl MemoryKeystore {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Zeroizing<Vec<u8>>>> {
-        self.keys.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.keys)
     }
 
     fn key(bytes: &[u8]) -> Result<LessSafeKey, KeystoreError> {

@@ -29,7 +29,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use aws_lc_rs::{constant_time, digest, hmac};
+use auth_core::secret::constant_time_eq;
+use aws_lc_rs::{digest, hmac};
 
 use crate::hex;
 
@@ -526,10 +527,7 @@ impl OcraSuite {
         response: &str,
     ) -> Result<bool, OcraError> {
         let expected = self.compute(key, inputs)?;
-        Ok(
-            constant_time::verify_slices_are_equal(expected.as_bytes(), response.as_bytes())
-                .is_ok(),
-        )
+        Ok(constant_time_eq(expected.as_bytes(), response.as_bytes()))
     }
 
     /// Checks `response` for every timestamp in `[t - window, t + window]` (each comparison in

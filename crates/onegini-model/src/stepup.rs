@@ -22,6 +22,7 @@ use auth_core::{PollStatus, StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};
 use crate::client::{Client, FingerprintHandler, PinAuthenticationHandler, UserProfile};
 use crate::crypto::random_hex;
 use crate::error::Error;
+use auth_core::sync::lock;
 
 /// The provider name in [`StepUpHandle::provider`].
 pub const PROVIDER: &str = "onegini-model";
@@ -96,10 +97,7 @@ impl StepUp for OneginiStepUp {
             Err(e) => return Err(e),
         };
         let id = format!("su-{}", random_hex(12)?);
-        self.outcomes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id.clone(), outcome);
+        lock(&self.outcomes).insert(id.clone(), outcome);
         Ok(StepUpHandle {
             provider: PROVIDER.into(),
             id,
@@ -114,9 +112,7 @@ impl StepUp for OneginiStepUp {
         if handle.provider != PROVIDER {
             return Err(Error::InvalidRequest("not an onegini-model step-up".into()));
         }
-        self.outcomes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        lock(&self.outcomes)
             .get(&handle.id)
             .cloned()
             .map(PollStatus::Ready)

@@ -27,6 +27,7 @@ use crate::crypto::PinProtectedSecret;
 use crate::keystore::KeystoreError;
 use crate::pin::PinPolicy;
 use crate::wire::SecretField;
+use auth_core::sync::lock;
 
 /// The storage failed.
 #[derive(Debug, thiserror::Error)]
@@ -128,13 +129,13 @@ impl MemoryStorage {
 
     /// The stored JSON, for tests that look at what is on the "disk".
     pub fn raw(&self) -> Option<String> {
-        self.json.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        lock(&self.json).clone()
     }
 }
 
 impl Storage for MemoryStorage {
     fn load(&self) -> Result<StoredState, StorageError> {
-        match &*self.json.lock().unwrap_or_else(|p| p.into_inner()) {
+        match &*lock(&self.json) {
             None => Ok(StoredState::default()),
             Some(json) => {
                 serde_json::from_str(json).map_err(|e| StorageError::Corrupt(e.to_string()))
@@ -145,7 +146,7 @@ impl Storage for MemoryStorage {
     fn save(&self, state: &StoredState) -> Result<(), StorageError> {
         let json =
             serde_json::to_string(state).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        *self.json.lock().unwrap_or_else(|p| p.into_inner()) = Some(json);
+        *lock(&self.json) = Some(json);
         Ok(())
     }
 }

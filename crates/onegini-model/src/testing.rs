@@ -14,6 +14,7 @@ use crate::client::{
     PinAuthenticationHandler, UserProfile,
 };
 use crate::pin::{Pin, PinValidationError};
+use auth_core::sync::lock;
 
 /// What a scripted handler was asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,31 +76,23 @@ impl ScriptedUser {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let mut s = self.script.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = lock(&self.script);
         s.answers
             .extend(pins.into_iter().map(|p| Some(Pin::new(p.into()))));
     }
 
     /// Queues a denial.
     pub fn then_deny(&self) {
-        self.script
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .answers
-            .push_back(None);
+        lock(&self.script).answers.push_back(None);
     }
 
     /// Every prompt seen so far.
     pub fn prompts(&self) -> Vec<Prompt> {
-        self.script
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .prompts
-            .clone()
+        lock(&self.script).prompts.clone()
     }
 
     fn answer(&self, prompt: Prompt) -> PinAnswer {
-        let mut s = self.script.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = lock(&self.script);
         s.prompts.push(prompt);
         match s.answers.pop_front() {
             Some(Some(pin)) => PinAnswer::Accept(pin),
@@ -108,11 +101,7 @@ impl ScriptedUser {
     }
 
     fn record(&self, prompt: Prompt) {
-        self.script
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .prompts
-            .push(prompt);
+        lock(&self.script).prompts.push(prompt);
     }
 }
 
@@ -173,25 +162,20 @@ impl ScriptedFingerprint {
 
     /// Queues more scans.
     pub fn then_scan(&self, scans: impl IntoIterator<Item = FingerprintScan>) {
-        self.scans
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(scans);
+        lock(&self.scans).extend(scans);
     }
 
     /// How many scans were requested.
     pub fn scans_requested(&self) -> u32 {
-        *self.seen.lock().unwrap_or_else(|p| p.into_inner())
+        *lock(&self.seen)
     }
 }
 
 #[async_trait]
 impl FingerprintHandler for ScriptedFingerprint {
     async fn scan(&self, _profile: &UserProfile, _attempt: u32) -> FingerprintScan {
-        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        self.scans
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        *lock(&self.seen) += 1;
+        lock(&self.scans)
             .pop_front()
             .unwrap_or(FingerprintScan::Canceled)
     }

@@ -58,15 +58,11 @@ impl Default for SecretField {
     }
 }
 
-/// Constant time in the contents (aws-lc-rs `verify_slices_are_equal`); only the lengths are
-/// compared in variable time.
+/// Constant time in the contents ([`SecretField::matches`]); only the lengths are compared in
+/// variable time.
 impl PartialEq for SecretField {
     fn eq(&self, other: &Self) -> bool {
-        aws_lc_rs::constant_time::verify_slices_are_equal(
-            self.expose_secret().as_bytes(),
-            other.expose_secret().as_bytes(),
-        )
-        .is_ok()
+        self.matches(other.expose_secret())
     }
 }
 

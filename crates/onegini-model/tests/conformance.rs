@@ -1058,12 +1058,7 @@ async fn replay_of_a_recorded_registration_and_pin_login() {
         })
         .mount(&server)
         .await;
-    let config = onegini_model::ClientConfig::builder()
-        .app_identifier(APP)
-        .app_platform(PLATFORM)
-        .app_version(VERSION)
-        .signature(onegini_model::ApplicationSignature::new(SIGNATURE))
-        .redirect_uri(REDIRECT)
+    let config = client_config(SIGNATURE)
         .pbkdf2_iterations(1_000)
         .build()
         .unwrap();

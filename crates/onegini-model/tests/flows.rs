@@ -18,9 +18,9 @@ use common::*;
 use onegini_model::emulator::{Consent, EmulatedBrowser};
 use onegini_model::testing::{Prompt, ScriptedFingerprint, ScriptedUser};
 use onegini_model::{
-    ApplicationSignature, Authenticator, BrowserRegistrationAnswer, BrowserRegistrationHandler,
-    Client, ClientConfig, CreatePinHandler, Error, FileStorage, FingerprintScan, MemoryKeystore,
-    MemoryStorage, PinAnswer, PinValidationError, UserProfile, crypto, wire,
+    Authenticator, BrowserRegistrationAnswer, BrowserRegistrationHandler, Client, ClientConfig,
+    CreatePinHandler, Error, FileStorage, FingerprintScan, MemoryKeystore, MemoryStorage,
+    PinAnswer, PinValidationError, Storage, UserProfile, crypto, wire,
 };
 use url::Url;
 
@@ -133,12 +133,7 @@ fn device(
     keystore: Arc<MemoryKeystore>,
     tap: &Tap,
 ) -> Client {
-    let config = ClientConfig::builder()
-        .app_identifier(APP)
-        .app_platform(PLATFORM)
-        .app_version(VERSION)
-        .signature(ApplicationSignature::new(SIGNATURE))
-        .redirect_uri(REDIRECT)
+    let config = client_config(SIGNATURE)
         .pbkdf2_iterations(1_000)
         .fingerprint_sensor()
         .build()
@@ -307,12 +302,7 @@ impl HttpClient for NoRevocation {
 #[tokio::test]
 async fn failed_revocations_still_log_out_and_deregister_locally() {
     let w = World::new().await;
-    let config = ClientConfig::builder()
-        .app_identifier(APP)
-        .app_platform(PLATFORM)
-        .app_version(VERSION)
-        .signature(ApplicationSignature::new(SIGNATURE))
-        .redirect_uri(REDIRECT)
+    let config = client_config(SIGNATURE)
         .pbkdf2_iterations(1_000)
         .build()
         .unwrap();
@@ -772,12 +762,7 @@ impl HttpClient for LoseTokenAnswer {
 async fn a_lost_fingerprint_answer_costs_the_fingerprint_not_the_profile() {
     let w = World::new().await;
     let armed = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let config = ClientConfig::builder()
-        .app_identifier(APP)
-        .app_platform(PLATFORM)
-        .app_version(VERSION)
-        .signature(ApplicationSignature::new(SIGNATURE))
-        .redirect_uri(REDIRECT)
+    let config = client_config(SIGNATURE)
         .pbkdf2_iterations(1_000)
         .fingerprint_sensor()
         .build()
@@ -882,14 +867,7 @@ async fn no_network_is_network_connectivity_problem_9000() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let config = ClientConfig::builder()
-        .app_identifier(APP)
-        .app_platform(PLATFORM)
-        .app_version(VERSION)
-        .signature(ApplicationSignature::new(SIGNATURE))
-        .redirect_uri(REDIRECT)
-        .build()
-        .unwrap();
+    let config = client_config(SIGNATURE).build().unwrap();
     let client = Client::builder(config, Arc::new(MemoryStorage::new()))
         .base_url(auth_core::BaseUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap())
         .build()
@@ -917,14 +895,7 @@ async fn no_network_is_network_connectivity_problem_9000() {
         .register_user(&[], &w.browser("alice"), &ScriptedUser::typing([PIN]))
         .await
         .unwrap();
-    let config = ClientConfig::builder()
-        .app_identifier(APP)
-        .app_platform(PLATFORM)
-        .app_version(VERSION)
-        .signature(ApplicationSignature::new(SIGNATURE))
-        .redirect_uri(REDIRECT)
-        .build()
-        .unwrap();
+    let config = client_config(SIGNATURE).build().unwrap();
     let offline = Client::builder(config, storage)
         .base_url(auth_core::BaseUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap())
         .build()
@@ -1003,12 +974,7 @@ async fn the_dcr_suite_is_configurable_on_both_sides() {
     assert_eq!(w.client.pin_policy().await.unwrap_err().code(), 10001);
     // Session information is not part of the model's DCR inputs: that suite cannot be answered.
     let w = World::with(app, 0).await;
-    let config = ClientConfig::builder()
-        .app_identifier(APP)
-        .app_platform(PLATFORM)
-        .app_version(VERSION)
-        .signature(ApplicationSignature::new(SIGNATURE))
-        .redirect_uri(REDIRECT)
+    let config = client_config(SIGNATURE)
         .dcr_suite("OCRA-1:HOTP-SHA512-10:QH64-S016-T30S")
         .build()
         .unwrap();
@@ -1024,12 +990,7 @@ async fn the_dcr_suite_is_configurable_on_both_sides() {
     app.dcr_suite = "OCRA-1:HOTP-SHA1-10:QH64-T30S".parse().unwrap();
     for (offset, ok) in [(290, true), (-290, true), (330, false)] {
         let w = World::with(app.clone(), offset).await;
-        let config = ClientConfig::builder()
-            .app_identifier(APP)
-            .app_platform(PLATFORM)
-            .app_version(VERSION)
-            .signature(ApplicationSignature::new(SIGNATURE))
-            .redirect_uri(REDIRECT)
+        let config = client_config(SIGNATURE)
             .dcr_suite("OCRA-1:HOTP-SHA1-10:QH64-T30S")
             .build()
             .unwrap();
@@ -1041,12 +1002,7 @@ async fn the_dcr_suite_is_configurable_on_both_sides() {
         assert_eq!(client.pin_policy().await.is_ok(), ok, "offset {offset}");
     }
     assert!(
-        ClientConfig::builder()
-            .app_identifier(APP)
-            .app_platform(PLATFORM)
-            .app_version(VERSION)
-            .signature(ApplicationSignature::new(SIGNATURE))
-            .redirect_uri(REDIRECT)
+        client_config(SIGNATURE)
             .dcr_suite("OCRA-1:HOTP-SHA1-10:QX64")
             .build()
             .is_err()
@@ -1072,14 +1028,7 @@ async fn broken_storage_is_data_storage_not_available() {
         ))
         .join("nested")
         .join("device.json");
-    let config = ClientConfig::builder()
-        .app_identifier(APP)
-        .app_platform(PLATFORM)
-        .app_version(VERSION)
-        .signature(ApplicationSignature::new(SIGNATURE))
-        .redirect_uri(REDIRECT)
-        .build()
-        .unwrap();
+    let config = client_config(SIGNATURE).build().unwrap();
     let on_missing_dir = Client::builder(config.clone(), Arc::new(FileStorage::new(&missing_dir)))
         .base_url(w.server.base_url().unwrap())
         .clock(Arc::new(w.device_clock.clone()))
@@ -1266,12 +1215,7 @@ async fn hostile_client(hostile: Hostile) -> (wiremock::MockServer, Client) {
         .respond_with(hostile)
         .mount(&server)
         .await;
-    let config = ClientConfig::builder()
-        .app_identifier(APP)
-        .app_platform(PLATFORM)
-        .app_version(VERSION)
-        .signature(ApplicationSignature::new(SIGNATURE))
-        .redirect_uri(REDIRECT)
+    let config = client_config(SIGNATURE)
         .pbkdf2_iterations(1_000)
         .build()
         .unwrap();
@@ -1625,12 +1569,7 @@ async fn one_shared_config_gives_the_client_its_transport_and_clock() {
         .clock(Arc::new(w.device_clock.clone()))
         .application("my-bank/2.1")
         .timeout(Duration::from_secs(5));
-    let config = ClientConfig::builder()
-        .app_identifier(APP)
-        .app_platform(PLATFORM)
-        .app_version(VERSION)
-        .signature(ApplicationSignature::new(SIGNATURE))
-        .redirect_uri(REDIRECT)
+    let config = client_config(SIGNATURE)
         .pbkdf2_iterations(1_000)
         .build()
         .unwrap();
@@ -1659,14 +1598,7 @@ async fn one_shared_config_gives_the_client_its_transport_and_clock() {
 
 #[test]
 fn the_builders_name_what_is_missing() {
-    let complete = || {
-        ClientConfig::builder()
-            .app_identifier(APP)
-            .app_platform(PLATFORM)
-            .app_version(VERSION)
-            .signature(ApplicationSignature::new(SIGNATURE))
-            .redirect_uri(REDIRECT)
-    };
+    let complete = || client_config(SIGNATURE);
     assert!(complete().build().is_ok());
     let missing = [
         (
@@ -1706,4 +1638,20 @@ fn the_builders_name_what_is_missing() {
         .build()
         .unwrap_err();
     assert_eq!(err.code(), 10001, "{err}");
+}
+
+#[tokio::test]
+async fn a_stored_client_id_is_validated_when_read() {
+    let w = World::new().await;
+    w.register("alice").await;
+    let id = w.client.client_id().unwrap().unwrap();
+    assert_eq!(id.to_string(), id.as_str());
+    // A storage whose client id was emptied is corrupt, not an empty id.
+    let mut state = w.storage.load().unwrap();
+    if let Some(creds) = state.credentials.as_mut() {
+        creds.client_id = String::new();
+    }
+    w.storage.save(&state).unwrap();
+    let err = w.client.client_id().unwrap_err();
+    assert_eq!(err.code(), 9024, "{err}");
 }

@@ -25,10 +25,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use common::*;
 use onegini_model::testing::{ScriptedFingerprint, ScriptedUser};
-use onegini_model::{
-    ApplicationSignature, Authenticator, Client, ClientConfig, FingerprintScan, MemoryStorage,
-    UserProfile,
-};
+use onegini_model::{Authenticator, Client, FingerprintScan, MemoryStorage, UserProfile};
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
 /// How the echo server answers.
@@ -204,12 +201,7 @@ async fn setup() -> Setup {
         .mount(&echo)
         .await;
     let on = Arc::new(AtomicBool::new(false));
-    let config = ClientConfig::builder()
-        .app_identifier(APP)
-        .app_platform(PLATFORM)
-        .app_version(VERSION)
-        .signature(ApplicationSignature::new(SIGNATURE))
-        .redirect_uri(REDIRECT)
+    let config = client_config(SIGNATURE)
         .pbkdf2_iterations(1_000)
         .fingerprint_sensor()
         .build()

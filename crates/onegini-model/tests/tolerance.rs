@@ -22,7 +22,7 @@ use auth_core::{
 use common::*;
 use onegini_model::emulator::VersionStatus;
 use onegini_model::testing::ScriptedUser;
-use onegini_model::{ApplicationSignature, Client, ClientConfig, MemoryStorage, Storage, wire};
+use onegini_model::{Client, MemoryStorage, Storage, wire};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -87,12 +87,7 @@ fn recording_client(
     signature: &str,
     seen: &Arc<Mutex<Vec<Recorded>>>,
 ) -> Client {
-    let config = ClientConfig::builder()
-        .app_identifier(APP)
-        .app_platform(PLATFORM)
-        .app_version(VERSION)
-        .signature(ApplicationSignature::new(signature))
-        .redirect_uri(REDIRECT)
+    let config = client_config(signature)
         .pbkdf2_iterations(1_000)
         .fingerprint_sensor()
         .build()

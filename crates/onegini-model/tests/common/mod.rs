@@ -9,7 +9,8 @@ use auth_core::{FakeClock, SharedClock};
 use onegini_model::emulator::{AppConfig, AppVersion, Consent, EmulatedBrowser, TokenServer};
 use onegini_model::testing::ScriptedUser;
 use onegini_model::{
-    ApplicationSignature, Client, ClientConfig, MemoryKeystore, MemoryStorage, Storage, UserProfile,
+    ApplicationSignature, Client, ClientConfig, ClientConfigBuilder, MemoryKeystore, MemoryStorage,
+    Storage, UserProfile,
 };
 
 /// 2026-01-01T00:00:00Z.
@@ -86,6 +87,16 @@ impl World {
     }
 }
 
+/// The app's configuration with `signature` (every required step but nothing else).
+pub fn client_config(signature: &str) -> ClientConfigBuilder {
+    ClientConfig::builder()
+        .app_identifier(APP)
+        .app_platform(PLATFORM)
+        .app_version(VERSION)
+        .signature(ApplicationSignature::new(signature))
+        .redirect_uri(REDIRECT)
+}
+
 pub fn make_client(
     server: &TokenServer,
     storage: Arc<dyn Storage>,
@@ -93,12 +104,7 @@ pub fn make_client(
     signature: &str,
     fingerprint: bool,
 ) -> Client {
-    let config = ClientConfig::builder()
-        .app_identifier(APP)
-        .app_platform(PLATFORM)
-        .app_version(VERSION)
-        .signature(ApplicationSignature::new(signature))
-        .redirect_uri(REDIRECT)
+    let config = client_config(signature)
         .device_name("Pixel 8")
         .pbkdf2_iterations(1_000);
     let config = if fingerprint {
