@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use auth_core::{Classify, ErrorKind};
+
 use crate::types::InvalidInput;
 use crate::webhook::WebhookError;
 
@@ -31,6 +33,11 @@ impl std::fmt::Display for ApiError {
 }
 
 impl ApiError {
+    /// The API's own code, when its answer carried one (not the `HTTP-<status>` stand-in).
+    pub fn provider_code(&self) -> Option<&str> {
+        (self.code != format!("HTTP-{}", self.status)).then_some(self.code.as_str())
+    }
+
     /// Reads an error body (JSON or not) for `status`, scrubbing `secrets` (the key, and
     /// tokens or codes the request carried) out of the texts.
     pub(crate) fn from_body(status: u16, body: &[u8], secrets: &[&str]) -> Self {
@@ -144,51 +151,11 @@ impl Error {
         }
     }
 
-    /// The HTTP status, for errors that came from an API response.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            Error::Core(e) => e.http_status(),
-            _ => self.api_error().map(|e| e.status),
-        }
-    }
-
-    /// Whether the server refused the secret key (401: a wrong key, or a wrong region). A
-    /// refused session token is not this: see [`Error::is_invalid_session`].
-    pub fn is_unauthorized(&self) -> bool {
-        match self {
-            Error::Unauthorized(_) => true,
-            Error::Core(e) => e.http_status() == Some(401),
-            _ => false,
-        }
-    }
-
-    /// Whether a session call's token was refused (expired, revoked or unknown).
+    /// Whether a session call's token was refused (expired, revoked or unknown): start a new
+    /// session. ([`Classify::kind`] says [`ErrorKind::Unauthorized`] for this and for a
+    /// refused secret key alike.)
     pub fn is_invalid_session(&self) -> bool {
         matches!(self, Error::InvalidSession(_))
-    }
-
-    /// Whether the server asked us to slow down (429), after the retries.
-    pub fn is_rate_limited(&self) -> bool {
-        self.status() == Some(429)
-    }
-
-    /// Whether the server failed (5xx), after the retries.
-    pub fn is_server_error(&self) -> bool {
-        self.status().is_some_and(|s| (500..600).contains(&s))
-    }
-
-    /// Whether the request timed out.
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Core(e) if e.is_timeout())
-    }
-
-    /// Whether repeating the call later may succeed (connection failures, timeouts, 429, 5xx).
-    pub fn is_transient(&self) -> bool {
-        match self {
-            Error::Core(e) => e.is_transient(),
-            Error::RateLimited { .. } | Error::Server(_) => true,
-            _ => false,
-        }
     }
 
     /// On a session endpoint, a 401 is about the token the call carried — unless the body is
@@ -235,6 +202,70 @@ impl Error {
     }
 }
 
+/// The one classification of every oob-auth error: what kind of failure, the HTTP status,
+/// the API's `errorCode`, and the `Retry-After` hint of a 429.
+///
+/// | variant | kind |
+/// | --- | --- |
+/// | [`Error::Core`] | auth-core's ([`auth_core::Error`]'s [`Classify`]) |
+/// | [`Error::InvalidInput`] | `Configuration` (nothing was sent) |
+/// | [`Error::Unauthorized`], [`Error::InvalidSession`], [`Error::Forbidden`] | `Unauthorized` |
+/// | [`Error::RateLimited`] | `RateLimited` (with [`Classify::retry_after`]) |
+/// | [`Error::Server`] 502, 503, 504 | `Transport` (the gateway failed: retryable) |
+/// | [`Error::Server`] other 5xx, [`Error::InvalidRequest`], [`Error::NotFound`], [`Error::InvalidRequestToken`], [`Error::Api`] | `Protocol` |
+/// | [`Error::TokenMismatch`], [`Error::Webhook`] | `Protocol` (verification failed) |
+impl Classify for Error {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Core(e) => e.kind(),
+            Error::InvalidInput(_) => ErrorKind::Configuration,
+            Error::Unauthorized(_) | Error::InvalidSession(_) | Error::Forbidden(_) => {
+                ErrorKind::Unauthorized
+            }
+            Error::RateLimited { .. } => ErrorKind::RateLimited,
+            Error::Server(e) if matches!(e.status, 502..=504) => ErrorKind::Transport,
+            Error::Server(_)
+            | Error::InvalidRequest(_)
+            | Error::NotFound(_)
+            | Error::InvalidRequestToken(_)
+            | Error::Api(_)
+            | Error::TokenMismatch { .. }
+            | Error::Webhook(_) => ErrorKind::Protocol,
+        }
+    }
+
+    fn http_status(&self) -> Option<u16> {
+        match self {
+            Error::Core(e) => e.http_status(),
+            _ => self.api_error().map(|e| e.status),
+        }
+    }
+
+    /// The API's `errorCode` (else `error`, else the seed era's `message`); `None` when the
+    /// answer carried none (the `HTTP-<status>` stand-in is not the API's).
+    fn provider_code(&self) -> Option<&str> {
+        match self {
+            Error::Core(e) => e.provider_code(),
+            _ => self.api_error().and_then(ApiError::provider_code),
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Core(e) => e.retry_after(),
+            Error::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    fn is_retryable(&self) -> bool {
+        match self {
+            Error::Core(e) => e.is_retryable(),
+            _ => self.kind().is_retryable(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,7 +287,7 @@ mod tests {
 
         let e = Error::from_response(502, b"<html>bad gateway</html>", None, &[]);
         assert!(matches!(&e, Error::Server(a) if a.code == "HTTP-502"));
-        assert!(e.is_transient());
+        assert!(e.is_retryable());
 
         let e = Error::from_response(
             400,
@@ -280,18 +311,171 @@ mod tests {
                 ..
             }
         ));
-        assert_eq!(
-            Error::from_response(418, b"", None, &[]).status(),
-            Some(418)
-        );
-        let unauthorized = Error::from_response(401, b"", None, &[]);
-        assert!(unauthorized.is_unauthorized() && !unauthorized.is_transient());
-        let limited = Error::from_response(429, b"", None, &[]);
-        assert!(limited.is_rate_limited() && limited.is_transient());
-        let failed = Error::from_response(503, b"", None, &[]);
-        assert!(failed.is_server_error() && !failed.is_rate_limited());
-        let core = Error::from(auth_core::Error::status(401, b"", &[]));
-        assert!(core.is_unauthorized() && !core.is_timeout());
+    }
+
+    /// Every variant's kind, status, provider code, hint and retryability: one
+    /// classification, consistent with itself.
+    #[test]
+    fn classification() {
+        use auth_core::TransportError;
+        let api = |status, body: &[u8]| Error::from_response(status, body, None, &[]);
+        /// error, kind, HTTP status, provider code, retryable
+        type Case = (Error, ErrorKind, Option<u16>, Option<&'static str>, bool);
+        let cases: Vec<Case> = vec![
+            (
+                api(401, br#"{"errorCode":"unauthorized"}"#),
+                ErrorKind::Unauthorized,
+                Some(401),
+                Some("unauthorized"),
+                false,
+            ),
+            (
+                api(401, b"").for_session(),
+                ErrorKind::Unauthorized,
+                Some(401),
+                None,
+                false,
+            ),
+            (
+                api(403, br#"{"error":"forbidden"}"#),
+                ErrorKind::Unauthorized,
+                Some(403),
+                Some("forbidden"),
+                false,
+            ),
+            (
+                api(400, br#"{"errorCode":"invalid_request"}"#),
+                ErrorKind::Protocol,
+                Some(400),
+                Some("invalid_request"),
+                false,
+            ),
+            (
+                api(404, br#"{"message":"Not Found"}"#),
+                ErrorKind::Protocol,
+                Some(404),
+                Some("Not Found"),
+                false,
+            ),
+            (
+                api(422, br#"{"errorCode":"invalid_request_token"}"#),
+                ErrorKind::Protocol,
+                Some(422),
+                Some("invalid_request_token"),
+                false,
+            ),
+            (
+                api(400, br#"{"errorCode":"invalid_configuration"}"#),
+                ErrorKind::Protocol,
+                Some(400),
+                Some("invalid_configuration"),
+                false,
+            ),
+            (
+                Error::from_response(
+                    429,
+                    br#"{"errorCode":"too_many_requests"}"#,
+                    Some(Duration::from_secs(7)),
+                    &[],
+                ),
+                ErrorKind::RateLimited,
+                Some(429),
+                Some("too_many_requests"),
+                true,
+            ),
+            (api(429, b""), ErrorKind::RateLimited, Some(429), None, true),
+            (
+                api(500, br#"{"errorCode":"internal_error"}"#),
+                ErrorKind::Protocol,
+                Some(500),
+                Some("internal_error"),
+                false,
+            ),
+            (
+                api(502, b"<html>"),
+                ErrorKind::Transport,
+                Some(502),
+                None,
+                true,
+            ),
+            (api(503, b""), ErrorKind::Transport, Some(503), None, true),
+            (api(418, b""), ErrorKind::Protocol, Some(418), None, false),
+            (
+                InvalidInput::new("user id", "empty").into(),
+                ErrorKind::Configuration,
+                None,
+                None,
+                false,
+            ),
+            (
+                Error::TokenMismatch {
+                    user: "u".into(),
+                    action: "a".into(),
+                },
+                ErrorKind::Protocol,
+                None,
+                None,
+                false,
+            ),
+            (
+                WebhookError::MissingHeader.into(),
+                ErrorKind::Protocol,
+                None,
+                None,
+                false,
+            ),
+            (
+                auth_core::Error::Transport(TransportError::new(
+                    auth_core::TransportErrorKind::Connect,
+                    "refused",
+                ))
+                .into(),
+                ErrorKind::Transport,
+                None,
+                None,
+                true,
+            ),
+            (
+                auth_core::Error::Transport(TransportError::new(
+                    auth_core::TransportErrorKind::Timeout,
+                    "slow",
+                ))
+                .into(),
+                ErrorKind::Timeout,
+                None,
+                None,
+                true,
+            ),
+            (
+                auth_core::Error::decode("user", "isEnrolled", "not a bool").into(),
+                ErrorKind::Protocol,
+                None,
+                None,
+                false,
+            ),
+            (
+                auth_core::Error::Cancelled.into(),
+                ErrorKind::Cancelled,
+                None,
+                None,
+                false,
+            ),
+        ];
+        for (e, kind, status, code, retryable) in cases {
+            assert_eq!(e.kind(), kind, "{e:?}");
+            assert_eq!(e.http_status(), status, "{e:?}");
+            assert_eq!(e.provider_code(), code, "{e:?}");
+            assert_eq!(e.is_retryable(), retryable, "{e:?}");
+            assert_eq!(e.is_retryable(), kind.is_retryable(), "consistent: {e:?}");
+            if kind == ErrorKind::RateLimited {
+                assert_eq!(
+                    e.retry_after().is_some(),
+                    status == Some(429) && code.is_some()
+                );
+            } else {
+                assert_eq!(e.retry_after(), None, "{e:?}");
+            }
+        }
     }
 
     #[test]

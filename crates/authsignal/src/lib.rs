@@ -132,7 +132,10 @@
 //! *or wrong region*), [`Error::InvalidSession`] (a 401 on a session call: the token it
 //! carried is expired, revoked or unknown), [`Error::InvalidRequest`], [`Error::NotFound`],
 //! [`Error::RateLimited`], [`Error::Server`] …. Bad input is rejected before sending
-//! ([`Error::InvalidInput`]).
+//! ([`Error::InvalidInput`]). Every error implements [`auth_core::Classify`], the one
+//! classification of every oob-auth crate: `kind()` (transport, timeout, rate limited,
+//! unauthorized, protocol, configuration …), `http_status()`, `provider_code()` (the API's
+//! `errorCode`), `retry_after()` (a 429's `Retry-After`) and `is_retryable()`.
 //! Unknown enum values from the server are kept (`Other(String)`), never an error.
 //!
 //! ## Dependencies, and why

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use auth_core::poll::PollConfig;
-use auth_core::{FakeClock, RetryPolicy, StepUp, StepUpOutcome, StepUpRequest};
+use auth_core::{Classify, FakeClock, RetryPolicy, StepUp, StepUpOutcome, StepUpRequest};
 use authsignal::emulator::{Emulator, Fault, Rule, RuleOutcome};
 use authsignal::webhook::{EventType, WebhookPayload, WebhookVerifier};
 use authsignal::*;
@@ -608,7 +608,8 @@ async fn never_answering_server_times_out() {
     let started = std::time::Instant::now();
     let err = client.get_user(&uid("u")).await.unwrap_err();
     assert!(matches!(&err, Error::Core(e) if e.is_timeout()), "{err:?}");
-    assert!(err.is_timeout() && err.is_transient() && err.status().is_none());
+    assert_eq!(err.kind(), auth_core::ErrorKind::Timeout);
+    assert!(err.is_retryable() && err.http_status().is_none());
     assert!(started.elapsed() < Duration::from_secs(5));
     hold.abort();
 }

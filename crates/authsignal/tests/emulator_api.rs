@@ -221,7 +221,7 @@ async fn track_get_update_and_query_actions() {
         .update_action(&u, &a, &missing, &ActionState::Block)
         .await
         .unwrap_err();
-    assert_eq!(err.status(), Some(404));
+    assert_eq!(auth_core::Classify::http_status(&err), Some(404));
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use auth_core::Classify;
 use authsignal::emulator::Emulator;
 use authsignal::*;
 use base64::Engine as _;
@@ -140,8 +141,10 @@ async fn a_refused_session_token_is_not_a_secret_key_problem() {
             matches!(e, Error::InvalidSession(a) if a.status == 401),
             "{e:?}"
         );
-        assert!(e.is_invalid_session() && !e.is_unauthorized() && !e.is_transient());
-        assert_eq!(e.status(), Some(401));
+        assert!(e.is_invalid_session() && !e.is_retryable());
+        assert_eq!(e.kind(), auth_core::ErrorKind::Unauthorized);
+        assert_eq!(e.http_status(), Some(401));
+        assert_eq!(e.provider_code(), Some("unauthorized"));
         let shown = e.to_string();
         assert!(
             !shown.contains("secret key") && !shown.contains("region"),
@@ -159,5 +162,6 @@ async fn a_refused_session_token_is_not_a_secret_key_problem() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Unauthorized(_)), "{err:?}");
-    assert!(err.is_unauthorized() && err.to_string().contains("secret key"));
+    assert!(!err.is_invalid_session() && err.to_string().contains("secret key"));
+    assert_eq!(err.kind(), auth_core::ErrorKind::Unauthorized);
 }
