@@ -10,6 +10,8 @@ use auth_core::http_types::header::{
 };
 use auth_core::http_types::{Method, Response};
 use auth_core::poll::{PollConfig, PollStatus, poll_until};
+use auth_core::sync::lock;
+use auth_core::time::Timestamp;
 use auth_core::{BaseUrl, Classify, Config, ConfigError, Replay, SharedClock, Transport};
 use aws_lc_rs::digest;
 use serde::Deserialize;
@@ -271,7 +273,7 @@ pub(crate) struct ApiErrorBody {
 /// `GET /public/v3/ping`: `api_time` is required.
 #[derive(Deserialize)]
 pub(crate) struct Ping {
-    pub(crate) api_time: String,
+    pub(crate) api_time: Timestamp,
 }
 
 /// `POST /service/v3/totp`: `valid` is required.
@@ -409,7 +411,7 @@ impl Client {
         let exp = claim_time(claims, "exp")?;
         let now = self.cached_server_now();
         let leeway = self.inner.leeway;
-        let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+        let mut seen = lock(seen);
         seen.retain(|_, e| e.saturating_add(leeway) >= now);
         if seen.contains_key(&jti) {
             return Err(VerificationError::Replayed);
@@ -441,7 +443,7 @@ impl Client {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
-        self.inner.cache.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.inner.cache)
     }
 
     fn age(&self, since: SystemTime) -> Duration {
@@ -506,10 +508,7 @@ impl Client {
             return Err(self.status_error(&resp));
         }
         let ping: Ping = auth_core::json::from_slice("ping response", resp.body())?;
-        let api = crate::time::parse_iso8601(&ping.api_time).ok_or_else(|| {
-            auth_core::Error::decode("ping response", "api_time", "not an ISO-8601 UTC time")
-        })?;
-        let offset = api - self.inner.clock.unix_seconds();
+        let offset = ping.api_time.unix_seconds() - self.inner.clock.unix_seconds();
         self.lock().offset = Some((offset, self.inner.clock.now()));
         Ok(offset)
     }
@@ -1200,8 +1199,8 @@ pub(crate) fn map_code(
                 expires: data
                     .get("expires")
                     .and_then(Value::as_str)
-                    .and_then(crate::time::parse_iso8601)
-                    .map(crate::time::to_system_time),
+                    .and_then(|t| Timestamp::parse(t).ok())
+                    .map(Timestamp::to_system_time),
             })
         }
         "SVC-006" => Error::AuthorizationResponseExists,
@@ -1496,7 +1495,7 @@ mod tests {
             .unwrap()
             .as_secs()
             + secs;
-        let iso = crate::time::format_iso8601(t as i64); // YYYY-MM-DDTHH:MM:SSZ
+        let iso = Timestamp::from_unix(t as i64).to_utc_string(); // YYYY-MM-DDTHH:MM:SSZ
         let (y, m, d) = (&iso[0..4], &iso[5..7], &iso[8..10]);
         let months = [
             "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -1543,7 +1542,10 @@ mod tests {
             Error::AuthorizationInProgress(p) => {
                 assert!(p.from_same_service);
                 assert_eq!(p.auth_request, "a");
-                assert_eq!(p.expires, Some(crate::time::to_system_time(1_546_300_800)));
+                assert_eq!(
+                    p.expires,
+                    Some(Timestamp::from_unix(1_546_300_800).to_system_time())
+                );
             }
             other => panic!("{other:?}"),
         }

@@ -37,10 +37,15 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use auth_core::http_types::header::{AUTHORIZATION, CONTENT_TYPE};
 use auth_core::http_types::{HeaderValue, Method};
+use auth_core::sync::lock;
+use auth_core::time::Timestamp;
 use auth_core::{SharedClock, SystemClock};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use auth_core::base_url::percent_decode;
+use auth_core::secret::constant_time_eq;
 
 use crate::client::{API_ENTITY, X_IOV_JWT, X_IOV_KEY_ID, body_hash};
 use crate::jose::jwe::{self, JweAlgorithm, ParsedJwe};
@@ -306,7 +311,7 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.state)
     }
     fn now(&self) -> i64 {
         self.clock.unix_seconds()
@@ -713,7 +718,7 @@ impl Emulator {
         let now = self.shared.now();
         let body = serde_json::to_vec(&json!({
             "service_user_hash": user.service_user_hash,
-            "api_time": crate::time::format_iso8601(now),
+            "api_time": Timestamp::from_unix(now).to_utc_string(),
         }))
         .map_err(|e| auth_core::Error::decode("webhook", ".", e))?;
         webhook(&st, now, service_id, path, body, "application/json")
@@ -872,7 +877,7 @@ impl Respond for Router {
             if path == "/public/v3/ping" {
                 self.shared.lock().counts.ping += 1;
                 return ResponseTemplate::new(200).set_body_raw(
-                    json!({"api_time": crate::time::format_iso8601(now)}).to_string(),
+                    json!({"api_time": Timestamp::from_unix(now).to_utc_string()}).to_string(),
                     "application/json",
                 );
             }
@@ -887,11 +892,12 @@ impl Respond for Router {
                     st.api_keys.last().cloned()
                 } else {
                     let kid = rest.trim_start_matches('/');
-                    let kid = percent_decode(kid);
-                    st.api_keys
-                        .iter()
-                        .find(|k| k.kid().as_str() == kid)
-                        .cloned()
+                    percent_decode(kid, false).and_then(|kid| {
+                        st.api_keys
+                            .iter()
+                            .find(|k| k.kid().as_str() == kid)
+                            .cloned()
+                    })
                 };
                 return match key {
                     Some(k) => ResponseTemplate::new(200)
@@ -909,27 +915,6 @@ impl Respond for Router {
         let reply = self.route(req.method.clone(), &path, &caller, now);
         self.sign_reply(&caller, reply, now)
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Some(v) = std::str::from_utf8(&b[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl Router {
@@ -1111,7 +1096,10 @@ impl Router {
                 if !st.users.contains_key(user) {
                     return Reply::empty(404);
                 }
-                let valid = st.totp.get(user).is_some_and(|c| c == otp);
+                let valid = st
+                    .totp
+                    .get(user)
+                    .is_some_and(|c| constant_time_eq(c.as_bytes(), otp.as_bytes()));
                 Reply::json(200, json!({"valid": valid}))
             }
             (m, p) if p.starts_with("/service/v3/auths/") => {
@@ -1493,7 +1481,7 @@ fn create(st: &mut State, caller: &Caller, body: &Value, now: i64) -> Reply {
             json!({
                 "auth_request": id,
                 "from_same_service": r.service == caller.service,
-                "expires": crate::time::format_iso8601(r.created + r.ttl),
+                "expires": Timestamp::from_unix(r.created + r.ttl).to_utc_string(),
             }),
         );
     }
@@ -1693,14 +1681,5 @@ mod tests {
         let p = json!({"minimum_requirements": [{"requirement": "authenticated", "any": 0,
                        "knowledge": true, "inherence": false, "possession": false}], "factors": []});
         assert_eq!(reported_policy(Some(&p))["types"], json!(["KNOWLEDGE"]));
-    }
-
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode("ab%3Acd"), "ab:cd");
-        assert_eq!(percent_decode("ab:cd"), "ab:cd");
-        assert_eq!(percent_decode("%"), "%");
-        assert_eq!(percent_decode("%4"), "%4");
-        assert_eq!(percent_decode("%é"), "%é");
     }
 }

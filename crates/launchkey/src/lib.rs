@@ -146,7 +146,6 @@ mod request;
 mod response;
 mod single_flight;
 mod stepup;
-mod time;
 mod webhook;
 
 #[cfg(feature = "emulator")]

@@ -209,7 +209,7 @@ impl std::fmt::Debug for AuthorizationResponse {
 impl AuthorizationResponse {
     /// The request id as a validated [`AuthRequestId`].
     pub fn request_id(&self) -> Result<AuthRequestId, Error> {
-        AuthRequestId::parse(&self.authorization_request_id)
+        Ok(AuthRequestId::parse(&self.authorization_request_id)?)
     }
 }
 

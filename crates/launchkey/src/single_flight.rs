@@ -13,6 +13,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
+use auth_core::sync::lock;
+
 use crate::Error;
 
 /// What waiters receive: the value, or a copy of the leader's error.
@@ -30,7 +32,7 @@ struct Flight<V> {
 
 impl<V> Flight<V> {
     fn lock(&self) -> MutexGuard<'_, State<V>> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.state)
     }
 
     /// Settles the flight and wakes every waiter.
@@ -57,7 +59,7 @@ impl<K, V> Default for SingleFlight<K, V> {
 
 impl<K: Hash + Eq + Clone, V: Clone> SingleFlight<K, V> {
     fn map(&self) -> MutexGuard<'_, HashMap<K, Arc<Flight<V>>>> {
-        self.flights.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.flights)
     }
 
     /// Whether a fetch for `key` is running now.

@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use auth_core::http_types::header::{AUTHORIZATION, CONTENT_TYPE};
 use auth_core::http_types::{HeaderMap, Request};
+use auth_core::time::Timestamp;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -41,7 +42,7 @@ pub struct SessionEnd {
 #[derive(Deserialize)]
 struct SessionEndBody {
     service_user_hash: String,
-    api_time: String,
+    api_time: Timestamp,
 }
 
 /// Finds the webhook JWT: `X-IOV-JWT`, else `Authorization: IOV-JWT <jwt>`.
@@ -155,16 +156,9 @@ impl Client {
 
 pub(crate) fn session_end(body: &[u8]) -> Result<WebhookPackage, Error> {
     let b: SessionEndBody = auth_core::json::from_slice("session end webhook", body)?;
-    let t = crate::time::parse_iso8601(&b.api_time).ok_or_else(|| {
-        auth_core::Error::decode(
-            "session end webhook",
-            "api_time",
-            "not an ISO-8601 UTC time",
-        )
-    })?;
     Ok(WebhookPackage::ServiceUserSessionEnd(SessionEnd {
         service_user_hash: b.service_user_hash,
-        logout_requested: crate::time::to_system_time(t),
+        logout_requested: b.api_time.to_system_time(),
     }))
 }
 
@@ -193,7 +187,7 @@ mod tests {
                 assert_eq!(s.service_user_hash, "h");
                 assert_eq!(
                     s.logout_requested,
-                    crate::time::to_system_time(1_546_300_800)
+                    Timestamp::from_unix(1_546_300_800).to_system_time()
                 );
             }
             other => panic!("{other:?}"),

@@ -787,7 +787,7 @@ fn one_way_to_say_each_status() {
         .kind(),
         ErrorKind::Rejected
     );
-    let bad = launchkey::ServiceId::parse("not a uuid").unwrap_err();
+    let bad = Error::from(launchkey::ServiceId::parse("not a uuid").unwrap_err());
     assert_eq!(bad.kind(), ErrorKind::Configuration);
     assert!(
         matches!(bad, Error::Core(auth_core::Error::Config(_))),
