@@ -1,0 +1,207 @@
+//! The phone page in a real browser: headless Chromium driven over WebDriver (chromedriver).
+//! A LaunchKey client starts a step-up, the page shows it, the test clicks Approve, and the
+//! client's wait sees the approval.
+//!
+//! Needs `chromium` and `chromedriver` (Debian: `apt-get install -y chromium chromium-driver`;
+//! `.ci/run` installs them). `CHROMEDRIVER` and `CHROMIUM` override where they are.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use launchkey::AuthorizationRequest;
+use serde_json::{Value, json};
+
+use crate::common::{add_user, launchkey_client, poll, start_default, unique};
+
+const INSTALL: &str = "install them with `apt-get install -y chromium chromium-driver` \
+     (Debian; `.ci/run` does this), or set CHROMEDRIVER and CHROMIUM";
+
+fn find(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Ok(p) = std::env::var(env) {
+        return Some(PathBuf::from(p));
+    }
+    candidates.iter().map(PathBuf::from).find(|p| p.is_file())
+}
+
+/// A W3C WebDriver session: just the commands this test needs, JSON over HTTP.
+struct WebDriver {
+    http: reqwest::Client,
+    session: String,
+    _driver: tokio::process::Child,
+}
+
+impl WebDriver {
+    async fn start(driver: &Path, browser: &Path, profile: &Path) -> WebDriver {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let child = tokio::process::Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}; {INSTALL}", driver.display()));
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(r) = http.get(format!("{base}/status")).send().await
+                && crate::common::json_of(r).await["value"]["ready"] == true
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not become ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": browser,
+                "args": ["--headless", "--no-sandbox", "--disable-gpu",
+                         "--disable-dev-shm-usage",
+                         "--disable-background-networking", "--disable-component-update",
+                         "--disable-sync", "--no-first-run",
+                         format!("--user-data-dir={}", profile.display())],
+            },
+        }}});
+        let request = crate::common::with_json(http.post(format!("{base}/session")), &caps);
+        let r = crate::common::json_of(request.send().await.unwrap()).await;
+        let session = r["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {r}"))
+            .to_owned();
+        WebDriver {
+            http,
+            session: format!("{base}/session/{session}"),
+            _driver: child,
+        }
+    }
+
+    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self.http.request(method, format!("{}{path}", self.session));
+        if let Some(b) = body {
+            req = crate::common::with_json(req, &b);
+        }
+        crate::common::json_of(req.send().await.unwrap()).await["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.cmd(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await;
+    }
+
+    /// The element matching `css`, once it is there (None after `wait`).
+    async fn find(&self, css: &str, wait: Duration) -> Option<String> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let v = self
+                .cmd(
+                    reqwest::Method::POST,
+                    "/element",
+                    Some(json!({"using": "css selector", "value": css})),
+                )
+                .await;
+            if let Some(id) = v.as_object().and_then(|o| o.values().next()).and_then(Value::as_str)
+                && v.get("error").is_none()
+            {
+                return Some(id.to_owned());
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn text(&self, element: &str) -> String {
+        let v = self.cmd(reqwest::Method::GET, &format!("/element/{element}/text"), None).await;
+        v.as_str().unwrap_or_default().to_owned()
+    }
+
+    async fn click(&self, element: &str) {
+        self.cmd(reqwest::Method::POST, &format!("/element/{element}/click"), Some(json!({}))).await;
+    }
+
+    async fn screenshot(&self, to: &Path) {
+        let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
+        if let Some(png) = v.as_str().and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok()) {
+            let _ = std::fs::write(to, png);
+        }
+    }
+
+    async fn quit(&self) {
+        let _ = self.http.delete(&self.session).send().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_step_up_is_approved_by_clicking_on_the_phone_page() {
+    let driver = find("CHROMEDRIVER", &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"])
+        .unwrap_or_else(|| panic!("chromedriver not found: {INSTALL}"));
+    let browser = find("CHROMIUM", &["/usr/bin/chromium", "/usr/lib/chromium/chromium"])
+        .unwrap_or_else(|| panic!("chromium not found: {INSTALL}"));
+    let profile = std::env::temp_dir().join(unique("oob-emu-chromium"));
+
+    let server = start_default().await;
+    let client = launchkey_client(server.info());
+    let user = unique("browser");
+    add_user(server.control_url(), "launchkey", &user).await;
+    let created = client
+        .authorize(&AuthorizationRequest::new(user.as_str()).context("Sign in to ACME?"))
+        .await
+        .unwrap();
+    let id = created.id.as_str().to_owned();
+
+    let web = WebDriver::start(&driver, &browser, &profile).await;
+    let outcome = async {
+        web.goto(&format!("{}/", server.control_url())).await;
+        let card = web
+            .find(&format!(".card[data-id=\"{id}\"]"), Duration::from_secs(15))
+            .await
+            .ok_or("the step-up never showed on the page")?;
+        // Rendered text: the provider line is upper-cased by the page's style.
+        let text = web.text(&card).await.to_lowercase();
+        if !text.contains(&user) || !text.contains("launchkey") {
+            return Err(format!("the card shows {text:?}"));
+        }
+        let approve = web
+            .find(&format!("button[data-action=\"approve\"][data-id=\"{id}\"]"), Duration::from_secs(5))
+            .await
+            .ok_or("no Approve button")?;
+        web.click(&approve).await;
+        let answer = client
+            .wait_for_response(&created.id, &poll())
+            .await
+            .map_err(|e| format!("the client's wait failed: {e}"))?;
+        if !answer.authorized {
+            return Err("the client saw a denial".to_owned());
+        }
+        // The page drops the answered step-up and says what happened.
+        let status = web.find("#status", Duration::from_secs(1)).await.ok_or("no status")?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let gone = web.find(&format!(".card[data-id=\"{id}\"]"), Duration::ZERO).await.is_none();
+            let said = web.text(&status).await;
+            if gone && said.starts_with("Approved") {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("after approval the page still shows the card ({gone}) / status {said:?}"));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    .await;
+    if let Err(e) = &outcome {
+        let shot = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../target/oob-auth-emulator-browser-failure.png");
+        web.screenshot(&shot).await;
+        web.quit().await;
+        panic!("{e} (screenshot: {})", shot.display());
+    }
+    web.quit().await;
+    let _ = std::fs::remove_dir_all(profile);
+}

@@ -1,0 +1,88 @@
+//! Helpers: a server on free ports, JSON over HTTP, a LaunchKey client for the served service.
+
+use std::time::Duration;
+
+use auth_core::poll::PollConfig;
+use oob_auth_emulator::{Options, Server};
+use serde_json::Value;
+
+/// A server on free loopback ports with `options` (every provider unless `only` says).
+pub async fn start(options: Options) -> Server {
+    Server::start(options).await.expect("the server starts")
+}
+
+pub async fn start_default() -> Server {
+    start(Options::ephemeral()).await
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// `GET url` → (status, JSON body or Null).
+pub async fn get(url: &str) -> (u16, Value) {
+    let r = http().get(url).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, json_of(r).await)
+}
+
+/// A response's JSON body (Null when it is not JSON).
+pub async fn json_of(r: reqwest::Response) -> Value {
+    let bytes = r.bytes().await.unwrap();
+    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+}
+
+/// A request with a JSON body.
+pub fn with_json(req: reqwest::RequestBuilder, body: &Value) -> reqwest::RequestBuilder {
+    req.header("content-type", "application/json")
+        .body(serde_json::to_vec(body).unwrap())
+}
+
+/// `POST url` with a JSON body (or none) → (status, JSON body or Null).
+pub async fn post(url: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = http().post(url);
+    if let Some(b) = body {
+        req = with_json(req, &b);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, json_of(r).await)
+}
+
+/// A LaunchKey client for the service the emulator described in `info`.
+pub fn launchkey_client(info: &Value) -> launchkey::Client {
+    let lk = &info["providers"]["launchkey"];
+    let service_id = launchkey::ServiceId::parse(lk["service_id"].as_str().unwrap()).unwrap();
+    let key =
+        launchkey::ServicePrivateKey::from_pem(lk["service_private_key_pem"].as_str().unwrap())
+            .unwrap();
+    launchkey::Client::builder(service_id, key)
+        .base_url(lk["api_url"].as_str().unwrap())
+        .build()
+        .unwrap()
+}
+
+/// Polls fast, for a while.
+pub fn poll() -> PollConfig {
+    PollConfig::every(Duration::from_millis(100), Duration::from_secs(20))
+}
+
+/// A user name nobody else in this test binary uses.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Adds `user` at `provider` through the control API; answers what it returned.
+pub async fn add_user(control_url: &str, provider: &str, user: &str) -> Value {
+    let (status, body) = post(
+        &format!("{control_url}/{provider}/users"),
+        Some(serde_json::json!({ "user": user })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
