@@ -1,9 +1,9 @@
 //! A terminal direct flow: type a user name, the phone asks, the terminal shows the outcome.
 //!
 //! Against a real credential server:
-//! `cargo run -p logonbox --features emulator --example terminal_direct -- --host corp.logonbox.directory [--port 443] [--user lee@logonbox.com]`
+//! `cargo run -p logonbox --features emulator --example terminal_direct -- --base-url https://corp.logonbox.directory [--user lee@logonbox.com]`
 //!
-//! Without `--host` it starts the emulator and you play the phone as well: answer `y` or `n`
+//! Without `--base-url` it starts the emulator and you play the phone as well: answer `y` or `n`
 //! when asked. With no terminal input (e.g. in CI) it runs with the defaults and approves.
 
 use std::time::Duration;
@@ -34,17 +34,13 @@ async fn ask(
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut emulator = None;
-    let client = match arg("--host") {
-        Some(host) => {
-            let port = arg("--port").map(|p| p.parse()).transpose()?.unwrap_or(443);
-            Client::builder(&host)
-                .port(port)
-                .sign_timeout(Duration::from_secs(120))
-                .build()?
-        }
+    let client = match arg("--base-url") {
+        Some(base_url) => Client::builder(base_url)
+            .sign_timeout(Duration::from_secs(120))
+            .build()?,
         None => {
             let e = Emulator::start().await;
-            println!("(no --host: using the emulator at {})", e.uri());
+            println!("(no --base-url: using the emulator at {})", e.uri());
             let c = e.client_builder().build()?;
             emulator = Some(e);
             c
@@ -70,7 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
-    println!("Asking {user}'s phone on {} …", client.host());
+    println!("Asking {user}'s phone on {} …", client.base_url());
     match client.authenticate(user.as_str()).await {
         Ok(approval) => println!(
             "APPROVED: {} signed with {} ({})",

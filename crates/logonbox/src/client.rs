@@ -6,10 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use auth_core::http_types::{Method, StatusCode, header};
-use auth_core::{
-    BaseUrl, HttpClient, HttpConfig, Replay, RetryPolicy, SharedClock, SystemClock, Transport,
-    TransportOptions,
-};
+use auth_core::{BaseUrl, Config, ConfigError, IntoBaseUrl, Replay, SharedClock, Transport};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use serde::Deserialize;
 use url::Url;
@@ -30,17 +27,6 @@ pub const KEYS_PATH: &str = "/app/api/authenticator/keys/";
 pub const SIGN_PAYLOAD_PATH: &str = "/app/api/authenticator/signPayload";
 /// The path of the browser sign page (spec §4 C); the request blob follows as one segment.
 pub const SIGN_PAGE_PATH: &str = "/authenticator/sign/";
-
-/// The URL scheme of the credential server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Scheme {
-    /// `https` (the default, and the only scheme the official SDKs know).
-    #[default]
-    Https,
-    /// Plain `http`, accepted for loopback hosts only (emulators, tests).
-    Http,
-}
 
 /// What a successful authentication proved: this key of this principal signed these bytes.
 #[derive(Clone, PartialEq, Eq)]
@@ -91,29 +77,27 @@ impl Approval {
     }
 }
 
-/// Builds a [`Client`].
+/// Builds a [`Client`]: [`Client::builder`] takes the credential server's base URL, the
+/// shared transport settings come from [`auth_core::Config`] (or the same setters one by one),
+/// and the LogonBox settings have their own steps.
 ///
 /// ```
 /// use std::time::Duration;
 ///
-/// let client = logonbox::Client::builder("corp.logonbox.directory")
-///     .port(443)
+/// let shared = auth_core::Config::new().timeout(Duration::from_secs(10));
+/// let client = logonbox::Client::builder("https://corp.logonbox.directory")
+///     .config(&shared)
 ///     .sign_timeout(Duration::from_secs(120))
 ///     .remote_name("Payroll")
 ///     .build()
 ///     .unwrap();
-/// assert_eq!(client.host(), "corp.logonbox.directory");
+/// assert_eq!(client.base_url().host(), "corp.logonbox.directory");
 /// ```
 pub struct ClientBuilder {
-    host: String,
-    port: u16,
-    scheme: Scheme,
-    connect_timeout: Duration,
-    timeout: Duration,
+    /// Client, clock, retries, timeouts and limits shared with every provider.
+    config: Config,
+    base_url: Option<Result<BaseUrl, ConfigError>>,
     sign_timeout: Duration,
-    max_response_bytes: usize,
-    /// Client, clock and retry policy; the timeouts above are applied per transport at build.
-    transport: TransportOptions,
     remote_name: String,
     prompt_text: String,
     authorize_text: String,
@@ -126,98 +110,27 @@ pub struct ClientBuilder {
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("scheme", &self.scheme)
-            .field("timeout", &self.timeout)
+            .field("base_url", &self.base_url)
+            .field("config", &self.config)
             .field("sign_timeout", &self.sign_timeout)
             .finish_non_exhaustive()
     }
 }
 
+/// How long the direct-flow sign call may wait for the user by default.
+const DEFAULT_SIGN_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// How old a pending redirect request may be by default.
+const DEFAULT_MAX_PENDING_AGE: Duration = Duration::from_secs(300);
+
 impl ClientBuilder {
-    fn new(host: &str) -> Self {
-        ClientBuilder {
-            host: host.trim().to_owned(),
-            port: 443,
-            scheme: Scheme::Https,
-            connect_timeout: Duration::from_secs(10),
-            timeout: Duration::from_secs(30),
-            sign_timeout: Duration::from_secs(180),
-            max_response_bytes: 1024 * 1024,
-            transport: TransportOptions::default(),
-            remote_name: DEFAULT_REMOTE_NAME.to_owned(),
-            prompt_text: DEFAULT_PROMPT_TEXT.to_owned(),
-            authorize_text: DEFAULT_AUTHORIZE_TEXT.to_owned(),
-            key_types: KeyType::all().to_vec(),
-            selection: KeySelection::default(),
-            rsa_hash: RsaHash::default(),
-            max_pending_age: Duration::from_secs(300),
-        }
-    }
-
-    /// The port (default 443).
-    pub fn port(mut self, port: u16) -> Self {
-        self.port = port;
-        self
-    }
-
-    /// The scheme (default https; [`Scheme::Http`] only for loopback hosts).
-    pub fn scheme(mut self, scheme: Scheme) -> Self {
-        self.scheme = scheme;
-        self
-    }
-
-    /// Time allowed to connect (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// Time allowed for the key listing (default 30 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
+    auth_core::client_builder_setters!(config, base_url);
 
     /// Time allowed for the direct-flow sign call, which blocks until the user answers on the
-    /// phone (default 180 s; the official SDKs have none).
+    /// phone (default 180 s; the official SDKs have none). The other calls take the shared
+    /// [`ClientBuilder::timeout`].
     pub fn sign_timeout(mut self, timeout: Duration) -> Self {
         self.sign_timeout = timeout;
-        self
-    }
-
-    /// The largest response accepted (default 1 MiB).
-    pub fn max_response_bytes(mut self, limit: usize) -> Self {
-        self.max_response_bytes = limit;
-        self
-    }
-
-    /// Uses your own [`HttpClient`]. Timeouts are then that client's business.
-    pub fn http_client(mut self, client: Arc<dyn HttpClient>) -> Self {
-        self.transport.http_client = Some(client);
-        self
-    }
-
-    /// Uses your own configured `reqwest::Client` (proxies, root certificates, mTLS) with the
-    /// default adapter; the timeouts set here are still applied per request. Configure it with
-    /// `redirect::Policy::none()`.
-    #[cfg(feature = "reqwest")]
-    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
-        self.transport.reqwest_client = Some(client);
-        self
-    }
-
-    /// The clock (default: the system clock); it dates and ages pending redirect requests and
-    /// paces retries.
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.transport.clock = Some(clock);
-        self
-    }
-
-    /// Retries of the key listing (a GET); the sign call is never repeated.
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.transport.retry = retry;
         self
     }
 
@@ -266,28 +179,17 @@ impl ClientBuilder {
 
     /// Validates the configuration and builds the client.
     pub fn build(self) -> Result<Client, Error> {
-        if self.host.is_empty() {
-            return Err(Error::config("host", "Hostname must be supplied"));
-        }
-        let colon_outside_brackets = self.host.contains(':') && !self.host.starts_with('[');
-        if colon_outside_brackets
-            || self
-                .host
-                .contains(|c: char| "/?#@\\ ".contains(c) || c.is_control())
-        {
-            return Err(Error::config("host", "must be a bare host name"));
-        }
-        if self.port == 0 {
-            return Err(Error::config("port", "must not be 0"));
-        }
-        if self.timeout.is_zero() || self.sign_timeout.is_zero() || self.connect_timeout.is_zero() {
+        let base = match self.base_url {
+            Some(base) => base.map_err(auth_core::Error::from)?,
+            None => {
+                return Err(Error::config(
+                    "base_url",
+                    "the credential server's base URL must be supplied",
+                ));
+            }
+        };
+        if self.sign_timeout.is_zero() || self.config.config.timeout.is_zero() {
             return Err(Error::config("timeout", "timeouts must be above zero"));
-        }
-        if self.max_response_bytes == 0 {
-            return Err(Error::config(
-                "max_response_bytes",
-                "must allow a non-empty answer",
-            ));
         }
         if self.key_types.is_empty() {
             return Err(Error::config("key_types", "allow at least one key type"));
@@ -299,38 +201,18 @@ impl ClientBuilder {
         ] {
             validate_text(name, text)?;
         }
-        let scheme = match self.scheme {
-            Scheme::Https => "https",
-            Scheme::Http => "http",
-        };
-        let base = BaseUrl::parse(&format!("{scheme}://{}:{}", self.host, self.port))
-            .map_err(auth_core::Error::from)?;
-        let clock: SharedClock = self
-            .transport
-            .clock
-            .clone()
-            .unwrap_or_else(|| Arc::new(SystemClock));
-        // Two transports over one client: the listing (retried, short timeout) and the sign
-        // call (never repeated, waits for the user).
-        let transport = |timeout: Duration, retry: RetryPolicy| -> Result<Transport, Error> {
-            let mut options = self.transport.clone();
-            options.clock = Some(clock.clone());
-            options.retry = retry;
-            options.config = HttpConfig {
-                connect_timeout: self.connect_timeout,
-                timeout,
-                max_response_bytes: self.max_response_bytes,
-            };
-            Ok(options.build(base.clone(), "logonbox", env!("CARGO_PKG_VERSION"))?)
-        };
-        let api = transport(self.timeout, self.transport.retry.clone())?;
-        let sign = transport(self.sign_timeout, RetryPolicy::none())?;
+        // One transport: the listing is retried as the policy says; the sign call is sent
+        // once (`Replay::Never`) with its own timeout, since it waits for the user.
+        let transport = self
+            .config
+            .build(base.clone(), "logonbox", env!("CARGO_PKG_VERSION"))?;
+        let clock = transport.clock().clone();
         Ok(Client {
             inner: Arc::new(Inner {
                 host: base.host().to_owned(),
                 base,
-                api,
-                sign,
+                transport,
+                sign_timeout: self.sign_timeout,
                 clock,
                 remote_name: self.remote_name,
                 prompt_text: self.prompt_text,
@@ -349,8 +231,8 @@ impl ClientBuilder {
 struct Inner {
     host: String,
     base: BaseUrl,
-    api: Transport,
-    sign: Transport,
+    transport: Transport,
+    sign_timeout: Duration,
     clock: SharedClock,
     remote_name: String,
     prompt_text: String,
@@ -402,18 +284,25 @@ struct ErrorMessage {
 }
 
 impl Client {
-    /// Starts configuring a client for the credential server `host` (a bare host name such as
-    /// `corp.logonbox.directory`).
-    pub fn builder(host: &str) -> ClientBuilder {
-        ClientBuilder::new(host)
+    /// Starts configuring a client for the credential server at `base_url`, e.g.
+    /// `"https://corp.logonbox.directory"` (https, as every official client speaks; plain http
+    /// only for loopback addresses). A bad URL is reported by [`ClientBuilder::build`].
+    pub fn builder(base_url: impl IntoBaseUrl) -> ClientBuilder {
+        ClientBuilder {
+            config: Config::new(),
+            base_url: Some(base_url.into_base_url()),
+            sign_timeout: DEFAULT_SIGN_TIMEOUT,
+            remote_name: DEFAULT_REMOTE_NAME.to_owned(),
+            prompt_text: DEFAULT_PROMPT_TEXT.to_owned(),
+            authorize_text: DEFAULT_AUTHORIZE_TEXT.to_owned(),
+            key_types: KeyType::all().to_vec(),
+            selection: KeySelection::default(),
+            rsa_hash: RsaHash::default(),
+            max_pending_age: DEFAULT_MAX_PENDING_AGE,
+        }
     }
 
-    /// The credential server's host.
-    pub fn host(&self) -> &str {
-        &self.inner.host
-    }
-
-    /// The base URL (`https://host[:port]`).
+    /// The base URL (`https://host[:port]`; its host is the `{hostname}` of prompts).
     pub fn base_url(&self) -> &BaseUrl {
         &self.inner.base
     }
@@ -428,12 +317,12 @@ impl Client {
         let inner = &self.inner;
         let path = format!("{KEYS_PATH}{}", encode_path_segment(principal));
         let request = inner
-            .api
+            .transport
             .request(Method::GET, &path)
             .header(header::ACCEPT, "text/plain")
             .body(Vec::new())
             .map_err(|e| Error::config("principal", e.to_string()))?;
-        let response = inner.api.send(request, Replay::ByMethod).await?;
+        let response = inner.transport.send(request, Replay::ByMethod).await?;
         let status = response.status();
         if status == StatusCode::NOT_FOUND {
             tracing::debug!(principal, "the credential server does not know the user");
@@ -541,7 +430,7 @@ impl Client {
         }
         .encode();
         let http_request = inner
-            .sign
+            .transport
             .request(Method::POST, SIGN_PAYLOAD_PATH)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, "application/json")
@@ -554,7 +443,10 @@ impl Client {
             "asking the phone to sign; waiting for the user"
         );
         *sent = true;
-        let response = inner.sign.send(http_request, Replay::Never).await?;
+        let response = inner
+            .transport
+            .send_with_timeout(http_request, Replay::Never, inner.sign_timeout)
+            .await?;
         let signature = read_sign_answer(response.status(), response.body())?;
         match key.verify(flags, &payload, &signature) {
             Ok(()) => {
@@ -1044,13 +936,14 @@ mod tests {
         type Seen = Arc<Mutex<Vec<(u16, String)>>>;
         let seen: Seen = Arc::default();
         let log = seen.clone();
-        let http = Arc::new(auth_core::ReqwestClient::new(&HttpConfig::default()).unwrap());
+        let http =
+            Arc::new(auth_core::ReqwestClient::new(&auth_core::HttpConfig::default()).unwrap());
         let recorder = move |req: auth_core::HttpRequest| {
             let log = log.clone();
             let http = http.clone();
             async move {
                 let sign = req.uri().path() == SIGN_PAYLOAD_PATH;
-                let resp = http.execute(req).await?;
+                let resp = auth_core::HttpClient::execute(http.as_ref(), req).await?;
                 if sign {
                     log.lock().unwrap().push((
                         resp.status().as_u16(),
@@ -1167,47 +1060,64 @@ mod tests {
     #[test]
     fn builder_validation() {
         assert!(Client::builder("").build().is_err());
-        assert!(Client::builder("a/b").build().is_err());
-        assert!(Client::builder("user@host").build().is_err());
-        assert!(Client::builder("h.example").port(0).build().is_err());
+        assert!(Client::builder("corp.logonbox.directory").build().is_err());
         assert!(
-            Client::builder("h.example")
-                .scheme(Scheme::Http)
+            Client::builder("https://user@host.example")
+                .build()
+                .is_err()
+        );
+        assert!(Client::builder("https://h.example?x=1").build().is_err());
+        assert!(Client::builder("http://h.example").build().is_err());
+        assert!(Client::builder("http://127.0.0.1:8080").build().is_ok());
+        assert!(Client::builder("http://[::1]").build().is_ok());
+        assert!(Client::builder("https://h.example:8443").build().is_ok());
+        assert!(
+            Client::builder("https://h.example")
+                .key_types(&[])
                 .build()
                 .is_err()
         );
         assert!(
-            Client::builder("127.0.0.1")
-                .scheme(Scheme::Http)
-                .port(8080)
-                .build()
-                .is_ok()
-        );
-        assert!(
-            Client::builder("[::1]")
-                .scheme(Scheme::Http)
-                .build()
-                .is_ok()
-        );
-        assert!(Client::builder("h.example").key_types(&[]).build().is_err());
-        assert!(
-            Client::builder("h.example")
+            Client::builder("https://h.example")
                 .max_response_bytes(0)
                 .build()
                 .is_err()
         );
         assert!(
-            Client::builder("h.example")
+            Client::builder("https://h.example")
                 .prompt_text("x".repeat(5000))
+                .build()
+                .is_err()
+        );
+        assert!(
+            Client::builder("https://h.example")
+                .sign_timeout(Duration::ZERO)
                 .build()
                 .is_err()
         );
     }
 
     #[test]
+    fn a_shared_config_is_taken_whole() {
+        let clock = auth_core::FakeClock::at_unix(1_700_000_000);
+        let shared = Config::new()
+            .clock(Arc::new(clock.clone()))
+            .application("my-bank/2.1");
+        let client = Client::builder("https://corp.logonbox.directory")
+            .config(&shared)
+            .build()
+            .unwrap();
+        assert_eq!(client.inner.clock.unix_seconds(), 1_700_000_000);
+        clock.advance(Duration::from_secs(5));
+        assert_eq!(client.inner.clock.unix_seconds(), 1_700_000_005);
+    }
+
+    #[test]
     fn sign_url_omits_default_port() {
         let pending = PendingRequest::from_encoded(&b64::encode_url(&[0u8; 36]), 0).unwrap();
-        let c = Client::builder("test.mydomain.com").build().unwrap();
+        let c = Client::builder("https://test.mydomain.com")
+            .build()
+            .unwrap();
         assert_eq!(
             c.sign_url(&pending).as_str(),
             format!(
@@ -1215,8 +1125,7 @@ mod tests {
                 pending.encoded()
             )
         );
-        let c = Client::builder("test.mydomain.com")
-            .port(8443)
+        let c = Client::builder("https://test.mydomain.com:8443")
             .build()
             .unwrap();
         assert!(

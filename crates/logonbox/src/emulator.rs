@@ -47,7 +47,7 @@ use aws_lc_rs::signature::{self, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::b64;
-use crate::client::{ClientBuilder, KEYS_PATH, SIGN_PAGE_PATH, SIGN_PAYLOAD_PATH, Scheme};
+use crate::client::{ClientBuilder, KEYS_PATH, SIGN_PAGE_PATH, SIGN_PAYLOAD_PATH};
 use crate::key::{AuthorizedKey, FLAGS_RSA_SHA2_256, FLAGS_RSA_SHA2_512, KeyType};
 use crate::request::{RESPONSE_PLACEHOLDER, RequestBlob, ResponseBlob};
 use crate::wire::Writer;
@@ -361,10 +361,7 @@ impl Emulator {
 
     /// A client builder pointed at the emulator (plain http on loopback, short sign timeout).
     pub fn client_builder(&self) -> ClientBuilder {
-        crate::Client::builder(&self.host())
-            .port(self.port())
-            .scheme(Scheme::Http)
-            .sign_timeout(Duration::from_secs(20))
+        crate::Client::builder(self.uri()).sign_timeout(Duration::from_secs(20))
     }
 
     /// Adds (or replaces) a user with fresh keys of these types, in this order (RSA keys are

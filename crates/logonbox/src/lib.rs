@@ -22,7 +22,7 @@
 //! # async fn run() -> Result<(), logonbox::Error> {
 //! use logonbox::{AuthRequest, Client, Error};
 //!
-//! let client = Client::builder("corp.logonbox.directory").build()?;
+//! let client = Client::builder("https://corp.logonbox.directory").build()?;
 //! let request = AuthRequest::new("lee@logonbox.com").remote_name("Payroll");
 //! match client.authenticate(request).await {
 //!     Ok(approval) => println!("approved with key {}", approval.key().fingerprint()),
@@ -105,9 +105,11 @@
 //!
 //! ## Configuration and logging
 //!
-//! [`ClientBuilder`]: host and port (https; plain http only for loopback hosts), connect,
-//! listing and sign timeouts, your own `reqwest::Client` or [`auth_core::HttpClient`], clock,
-//! texts shown on the phone, allowed key types, key selection, RSA hash, pending-request age.
+//! [`ClientBuilder`]: the credential server's base URL (https; plain http only for loopback
+//! addresses), the transport settings every oob-auth client shares ([`auth_core::Config`]:
+//! your own `reqwest::Client` or [`auth_core::HttpClient`], clock, retries, timeouts), the sign
+//! timeout (how long the user may take), texts shown on the phone, allowed key types, key
+//! selection, RSA hash, pending-request age.
 //! Logging goes through [`tracing`] (what the official SDKs' debug/logger switch prints): the
 //! listing's fingerprints, skipped lines, the chosen key, the outcome — never payloads or
 //! signatures.
@@ -137,7 +139,7 @@ pub mod request;
 pub mod stepup;
 mod wire;
 
-pub use client::{Approval, Client, ClientBuilder, Scheme};
+pub use client::{Approval, Client, ClientBuilder};
 pub use error::Error;
 pub use key::{
     AuthorizedKey, FLAGS_ED25519, FLAGS_RSA_SHA2_256, FLAGS_RSA_SHA2_512, Fingerprint, KeyListing,

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use auth_core::{FakeClock, HttpRequest, HttpResponse, RetryPolicy, TransportError};
-use logonbox::{AuthRequest, Client, Error, PendingRequest, Scheme};
+use logonbox::{AuthRequest, Client, Error, PendingRequest};
 use tokio::net::TcpListener;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -53,7 +53,7 @@ async fn sends_exactly_the_official_requests() {
             })
         }
     };
-    let client = Client::builder("corp.logonbox.directory")
+    let client = Client::builder("https://corp.logonbox.directory")
         .http_client(Arc::new(fake))
         .build()
         .unwrap();
@@ -129,9 +129,7 @@ async fn sign_timeout_against_a_server_that_never_answers() {
         tokio::time::sleep(Duration::from_secs(10)).await;
         drop(held);
     });
-    let client = Client::builder("127.0.0.1")
-        .scheme(Scheme::Http)
-        .port(port)
+    let client = Client::builder(format!("http://127.0.0.1:{port}"))
         .sign_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
@@ -165,9 +163,7 @@ async fn listing_is_retried_but_not_the_sign_call() {
         .await;
     let clock = FakeClock::at_unix(1000);
     let addr = server.address();
-    let client = Client::builder("127.0.0.1")
-        .scheme(Scheme::Http)
-        .port(addr.port())
+    let client = Client::builder(format!("http://{addr}"))
         .clock(Arc::new(clock.clone()))
         .retry(RetryPolicy {
             max_attempts: 3,
@@ -193,11 +189,7 @@ async fn listing_is_retried_but_not_the_sign_call() {
         .respond_with(ResponseTemplate::new(500).set_body_string("oops"))
         .mount(&server)
         .await;
-    let client = Client::builder("127.0.0.1")
-        .scheme(Scheme::Http)
-        .port(server.address().port())
-        .build()
-        .unwrap();
+    let client = Client::builder(server.uri()).build().unwrap();
     assert!(matches!(
         client.authorized_keys("lee").await,
         Err(Error::Core(auth_core::Error::Status { status: 500, .. }))
@@ -219,9 +211,7 @@ async fn bring_your_own_reqwest_client() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let client = Client::builder("127.0.0.1")
-        .scheme(Scheme::Http)
-        .port(server.address().port())
+    let client = Client::builder(server.uri())
         .reqwest_client(mine)
         .build()
         .unwrap();
@@ -233,21 +223,17 @@ async fn bring_your_own_reqwest_client() {
 #[test]
 fn configuration_errors_name_the_problem() {
     let err = Client::builder("").build().unwrap_err();
-    assert!(
-        err.to_string().contains("Hostname must be supplied"),
-        "{err}"
-    );
-    let err = Client::builder("corp.example:8443").build().unwrap_err();
-    assert!(err.to_string().contains("bare host name"), "{err}");
-    let err = Client::builder("corp.example")
+    assert!(err.to_string().contains("invalid base URL"), "{err}");
+    let err = Client::builder("https://corp.example/?tenant=1")
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("query"), "{err}");
+    let err = Client::builder("https://corp.example")
         .sign_timeout(Duration::ZERO)
         .build()
         .unwrap_err();
     assert!(err.to_string().contains("timeout"), "{err}");
-    let err = Client::builder("corp.example")
-        .scheme(Scheme::Http)
-        .build()
-        .unwrap_err();
+    let err = Client::builder("http://corp.example").build().unwrap_err();
     assert!(err.to_string().contains("https"), "{err}");
 }
 
@@ -264,7 +250,7 @@ async fn debug_output_has_no_payloads_or_signatures() {
             )
         })
     };
-    let client = Client::builder("corp.logonbox.directory")
+    let client = Client::builder("https://corp.logonbox.directory")
         .http_client(Arc::new(fake))
         .build()
         .unwrap();
@@ -298,9 +284,7 @@ async fn an_unreachable_listing_is_an_error_not_an_expired_step_up() {
             held.push(socket);
         }
     });
-    let client = Client::builder("127.0.0.1")
-        .scheme(Scheme::Http)
-        .port(port)
+    let client = Client::builder(format!("http://127.0.0.1:{port}"))
         .timeout(Duration::from_millis(200))
         .retry(RetryPolicy::none())
         .build()

@@ -960,10 +960,7 @@ async fn replay(name: &str) {
         .mount(&server)
         .await;
 
-    let address = server.address();
-    let client = Client::builder(&address.ip().to_string())
-        .port(address.port())
-        .scheme(logonbox::Scheme::Http)
+    let client = Client::builder(server.uri())
         .prompt_text(t["prompt_text"].as_str().unwrap())
         .build()
         .unwrap();
