@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use airlock_iam::{AirlockClient, FlowState, NextAuthStep, Password, PollStatus, SavedFlow};
+use airlock_iam::{Client, FlowState, NextAuthStep, Password, PollStatus, SavedFlow};
 use axum::Router;
 use axum::extract::{Form, State};
 use axum::http::header::{COOKIE, SET_COOKIE};
@@ -26,12 +26,12 @@ use serde_json::json;
 /// The web application's state: the Loginapp client and its session store.
 #[derive(Clone)]
 pub struct AppState {
-    client: AirlockClient,
+    client: Client,
     sessions: Arc<Mutex<HashMap<String, SavedFlow>>>,
 }
 
 /// The login page's routes.
-pub fn app(client: AirlockClient) -> Router {
+pub fn app(client: Client) -> Router {
     let state = AppState {
         client,
         sessions: Arc::new(Mutex::new(HashMap::new())),
@@ -170,7 +170,7 @@ async fn status(State(app): State<AppState>, headers: HeaderMap) -> Json<serde_j
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let emulator = airlock_iam::emulator::Emulator::start().await;
-    let client = AirlockClient::new(&emulator.loginapp_url())?;
+    let client = Client::builder(emulator.loginapp_url()).build()?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     println!("login page: http://{addr}/  (jdoe or alice, password1)");

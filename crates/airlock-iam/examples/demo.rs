@@ -6,12 +6,12 @@
 use std::time::Duration;
 
 use airlock_iam::emulator::Emulator;
-use airlock_iam::{AirlockClient, Error, Otp, Password, PollConfig};
+use airlock_iam::{Client, Error, Otp, Password, PollConfig};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let emulator = Emulator::start().await;
-    let client = AirlockClient::builder(&emulator.loginapp_url())
+    let client = Client::builder(emulator.loginapp_url())
         .poll_config(PollConfig::every(
             Duration::from_millis(200),
             Duration::from_secs(20),

@@ -11,7 +11,7 @@ use std::io::{BufRead, Write};
 use std::time::Duration;
 
 use airlock_iam::emulator::Emulator;
-use airlock_iam::{AirlockClient, Error, Flow, NextAuthStep, Otp, Password, PollConfig};
+use airlock_iam::{Client, Error, Flow, NextAuthStep, Otp, Password, PollConfig};
 
 fn ask(prompt: &str, default: &str) -> String {
     print!("{prompt} [{default}]: ");
@@ -38,7 +38,7 @@ async fn main() -> Result<(), Error> {
             .map(Emulator::loginapp_url)
             .unwrap_or_default()
     });
-    let client = AirlockClient::builder(&url)
+    let client = Client::builder(&url)
         .poll_config(PollConfig::every(
             Duration::from_millis(500),
             Duration::from_secs(120),

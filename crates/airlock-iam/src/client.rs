@@ -6,8 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use auth_core::poll::{PollConfig, PollStatus, poll_until, poll_until_cancelled};
 use auth_core::{
-    BaseUrl, ConfigError, ErrorBody, HttpClient, HttpConfig, Replay, RetryPolicy, SharedClock,
-    Transport, TransportOptions,
+    BaseUrl, Config, ConfigError, ErrorBody, IntoBaseUrl, Replay, SharedClock, Transport,
 };
 use http::header::{ACCEPT, CONTENT_TYPE, COOKIE, HeaderName, HeaderValue};
 use http::{Method, Request};
@@ -41,10 +40,12 @@ pub const MAX_INPUT_BYTES: usize = 1024;
 /// A Loginapp REST client: base URL, REST path, CSRF header value, endpoint table, transport.
 ///
 /// Cheap to clone and `Send + Sync`; it holds no cookies. Every authentication flow gets its
-/// own [`Flow`] (its own cookie jar) from [`AirlockClient::flow`], so concurrent flows of
-/// different users never share a session.
+/// own [`Flow`] (its own cookie jar) from [`Client::flow`], so concurrent flows of different
+/// users never share a session. Your own [`HttpClient`](auth_core::HttpClient) or
+/// `reqwest::Client` must not keep cookies of its own (no reqwest `cookie_store`): a
+/// client-wide store would mix the sessions of concurrent flows.
 #[derive(Clone)]
-pub struct AirlockClient {
+pub struct Client {
     inner: Arc<Inner>,
 }
 
@@ -53,43 +54,52 @@ struct Inner {
     rest_root: String,
     csrf: HeaderValue,
     endpoints: Endpoints,
-    application: Option<ApplicationId>,
+    target_application: Option<ApplicationId>,
     poll: PollConfig,
 }
 
-impl fmt::Debug for AirlockClient {
+impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AirlockClient")
+        f.debug_struct("Client")
             .field("loginapp", &self.inner.transport.base_url())
             .field("rest_root", &self.inner.rest_root)
-            .field("application", &self.inner.application)
+            .field("target_application", &self.inner.target_application)
             .field("poll", &self.inner.poll)
             .finish_non_exhaustive()
     }
 }
 
-/// Builds an [`AirlockClient`].
-pub struct AirlockClientBuilder {
-    base: Result<BaseUrl, ConfigError>,
+/// Builds a [`Client`]: the Loginapp's base URL (required, given to [`Client::builder`]), the
+/// Airlock-specific settings below, and the transport settings every oob-auth client builder
+/// shares ([`auth_core::client_builder_setters!`]: `config(&shared)`, `base_url`,
+/// `http_client`, `reqwest_client`, `clock`, `retry`, timeouts, limits, `application`).
+///
+/// `retry` applies to the status poll only: step calls (which send pushes or count failed
+/// attempts) are sent once, whatever the policy.
+pub struct ClientBuilder {
+    config: Config,
+    base_url: Option<Result<BaseUrl, ConfigError>>,
     rest_path: String,
     csrf: String,
     endpoints: Endpoints,
-    application: Option<ApplicationId>,
+    target_application: Option<ApplicationId>,
     poll: PollConfig,
-    transport: TransportOptions,
 }
 
-impl fmt::Debug for AirlockClientBuilder {
+impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AirlockClientBuilder")
-            .field("base", &self.base)
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
             .field("rest_path", &self.rest_path)
-            .field("application", &self.application)
+            .field("target_application", &self.target_application)
+            .field("config", &self.config)
             .finish_non_exhaustive()
     }
 }
 
-impl AirlockClientBuilder {
+impl ClientBuilder {
+    auth_core::client_builder_setters!(config, base_url);
+
     /// The REST root below the Loginapp URL (default `/rest`; `""` when the base URL already
     /// ends in the REST root).
     pub fn rest_path(mut self, path: &str) -> Self {
@@ -103,10 +113,11 @@ impl AirlockClientBuilder {
         self
     }
 
-    /// Starts flows with `applications/{id}/access/` for this application (default: the
-    /// default application).
-    pub fn application(mut self, application: ApplicationId) -> Self {
-        self.application = Some(application);
+    /// Starts flows with `applications/{id}/access/` for this Loginapp application (default:
+    /// the default application). Not to be confused with
+    /// [`application`](Self::application), the product token of the user agent.
+    pub fn target_application(mut self, application: ApplicationId) -> Self {
+        self.target_application = Some(application);
         self
     }
 
@@ -123,40 +134,12 @@ impl AirlockClientBuilder {
         self
     }
 
-    /// Sends through your own [`HttpClient`]. To use your own configured `reqwest::Client`
-    /// (proxies, roots, mTLS), wrap it: `Arc::new(auth_core::ReqwestClient::with_client(client,
-    /// &config))`.
-    ///
-    /// The client must not keep cookies of its own (no `reqwest` `cookie_store`): each [`Flow`]
-    /// sends exactly its own jar's cookies, and a client-wide store would mix the sessions of
-    /// concurrent flows. Redirects must stay off (auth-core refuses a `3xx` anyway).
-    pub fn http_client(mut self, client: Arc<dyn HttpClient>) -> Self {
-        self.transport.http_client = Some(client);
-        self
-    }
-
-    /// Timeouts and the response size limit (default [`HttpConfig::default`]).
-    pub fn http_config(mut self, config: HttpConfig) -> Self {
-        self.transport.config = config;
-        self
-    }
-
-    /// The clock for polling, cookie expiry and retries (default: the system clock).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.transport.clock = Some(clock);
-        self
-    }
-
-    /// The retry policy. Only the status poll is ever repeated; step calls (which send pushes
-    /// or count failed attempts) are sent once.
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.transport.retry = retry;
-        self
-    }
-
     /// Validates everything and builds the client.
-    pub fn build(self) -> Result<AirlockClient, Error> {
-        let base = self.base?;
+    pub fn build(self) -> Result<Client, Error> {
+        let base = self.base_url.ok_or_else(|| ConfigError::Invalid {
+            name: "base_url",
+            reason: "the Loginapp URL is required".into(),
+        })??;
         if self.csrf.trim().is_empty() {
             return Err(ConfigError::Invalid {
                 name: "csrf_value",
@@ -182,38 +165,40 @@ impl AirlockClientBuilder {
             format!("/{rest}")
         };
         let transport = self
-            .transport
+            .config
             .build(base, "airlock-iam", env!("CARGO_PKG_VERSION"))?;
-        Ok(AirlockClient {
+        Ok(Client {
             inner: Arc::new(Inner {
                 transport,
                 rest_root,
                 csrf,
                 endpoints: self.endpoints,
-                application: self.application,
+                target_application: self.target_application,
                 poll: self.poll,
             }),
         })
     }
 }
 
-impl AirlockClient {
-    /// Starts building a client for the Loginapp at `loginapp_url`, e.g.
-    /// `https://iam.example.com/auth` (behind Airlock Gateway) or
-    /// `https://iam.example.com/auth-login` (internal). `https://` is required except for
-    /// loopback hosts.
+impl Client {
+    /// Starts building a client for the Loginapp at `loginapp_url` (a string, a `url::Url` or
+    /// an [`auth_core::BaseUrl`]), e.g. `https://iam.example.com/auth` (behind Airlock Gateway)
+    /// or `https://iam.example.com/auth-login` (internal). `https://` is required except for
+    /// loopback hosts; a bad URL is reported by [`ClientBuilder::build`].
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use airlock_iam::{AirlockClient, ApplicationId};
+    /// use airlock_iam::{ApplicationId, Client};
     /// use auth_core::{HttpRequest, HttpResponse, TransportError, TransportErrorKind};
     ///
     /// // Any `HttpClient` works; the default (feature `reqwest`) needs none.
     /// let offline = |_: HttpRequest| async {
     ///     Err::<HttpResponse, _>(TransportError::new(TransportErrorKind::Connect, "offline"))
     /// };
-    /// let client = AirlockClient::builder("https://iam.example.com/auth")
-    ///     .application(ApplicationId::new("ebanking").unwrap())
+    /// let shared = auth_core::Config::new().timeout(std::time::Duration::from_secs(5));
+    /// let client = Client::builder("https://iam.example.com/auth")
+    ///     .config(&shared)
+    ///     .target_application(ApplicationId::new("ebanking").unwrap())
     ///     .http_client(Arc::new(offline))
     ///     .build()
     ///     .unwrap();
@@ -221,26 +206,21 @@ impl AirlockClient {
     ///     client.url("public/authentication/password/check/").as_str(),
     ///     "https://iam.example.com/auth/rest/public/authentication/password/check/"
     /// );
-    /// assert!(AirlockClient::new("http://iam.example.com/auth").is_err());
+    /// assert!(Client::builder("http://iam.example.com/auth").build().is_err());
     /// ```
-    pub fn builder(loginapp_url: &str) -> AirlockClientBuilder {
-        AirlockClientBuilder {
-            base: BaseUrl::parse(loginapp_url),
+    pub fn builder(loginapp_url: impl IntoBaseUrl) -> ClientBuilder {
+        ClientBuilder {
+            config: Config::new(),
+            base_url: Some(loginapp_url.into_base_url()),
             rest_path: "/rest".into(),
             csrf: "1".into(),
             endpoints: Endpoints::default(),
-            application: None,
+            target_application: None,
             poll: PollConfig::every(
                 std::time::Duration::from_millis(1500),
                 std::time::Duration::from_secs(180),
             ),
-            transport: TransportOptions::default(),
         }
-    }
-
-    /// A client with every default.
-    pub fn new(loginapp_url: &str) -> Result<Self, Error> {
-        Self::builder(loginapp_url).build()
     }
 
     /// A new flow with an empty cookie jar (a new server session).
@@ -304,9 +284,9 @@ impl AirlockClient {
         &self.inner.endpoints
     }
 
-    /// The application flows start with, if configured.
-    pub fn application(&self) -> Option<&ApplicationId> {
-        self.inner.application.as_ref()
+    /// The Loginapp application flows start with, if configured.
+    pub fn target_application(&self) -> Option<&ApplicationId> {
+        self.inner.target_application.as_ref()
     }
 
     /// The clock.
@@ -355,7 +335,7 @@ struct FlowInner {
 /// Methods take `&self` (the jar sits behind a mutex that is never held across an `.await`),
 /// so a flow can be polled from one task while another reads its state.
 pub struct Flow {
-    client: AirlockClient,
+    client: Client,
     inner: Mutex<FlowInner>,
 }
 
@@ -386,7 +366,7 @@ impl Flow {
     }
 
     /// The client this flow runs on.
-    pub fn client(&self) -> &AirlockClient {
+    pub fn client(&self) -> &Client {
         &self.client
     }
 
@@ -405,7 +385,7 @@ impl Flow {
         self.lock().jar.len()
     }
 
-    /// Snapshot of cookies and state, to resume later with [`AirlockClient::resume`].
+    /// Snapshot of cookies and state, to resume later with [`Client::resume`].
     pub fn save(&self) -> SavedFlow {
         let inner = self.lock();
         SavedFlow {
@@ -509,7 +489,7 @@ impl Flow {
     /// Starts the flow: accesses the configured application (or the default application).
     /// See [`Flow::access_application`].
     pub async fn start(&self) -> Result<FlowState, Error> {
-        match self.client.inner.application.clone() {
+        match self.client.inner.target_application.clone() {
             Some(app) => self.access_application(&app).await,
             None => self.access_default_application().await,
         }
@@ -809,7 +789,7 @@ fn check_input(field: &'static str, value: &str) -> Result<(), Error> {
 #[allow(dead_code)]
 fn _assert_send_sync() {
     fn is<T: Send + Sync>() {}
-    is::<AirlockClient>();
+    is::<Client>();
     is::<Flow>();
 }
 
@@ -817,7 +797,7 @@ fn _assert_send_sync() {
 mod tests {
     use std::sync::Mutex as StdMutex;
 
-    use auth_core::{HttpRequest, HttpResponse, TransportError};
+    use auth_core::{HttpClient, HttpRequest, HttpResponse, TransportError};
 
     use super::*;
 
@@ -861,7 +841,7 @@ mod tests {
                 None,
             ),
         ]);
-        let client = AirlockClient::builder("https://iam.example.com/auth-login")
+        let client = Client::builder("https://iam.example.com/auth-login")
             .rest_path("/custom-rest/")
             .csrf_value("yes")
             .http_client(http)
@@ -912,7 +892,7 @@ mod tests {
             ),
         ]);
         let clock = auth_core::FakeClock::at_unix(0);
-        let client = AirlockClient::builder("https://iam.example.com/auth")
+        let client = Client::builder("https://iam.example.com/auth")
             .http_client(http)
             .clock(Arc::new(clock))
             .build()

@@ -12,7 +12,7 @@
 //! finished ([`FlowState::Done`]). Flow state lives in a server session bound to cookies, so
 //! each authentication flow is a [`Flow`] with **its own cookie jar** ([`CookieJar`]): two
 //! users' flows never share cookies. A web application can [`Flow::save`] a flow between two
-//! of its own HTTP requests and [`AirlockClient::resume`] it later.
+//! of its own HTTP requests and [`Client::resume`] it later.
 //!
 //! Every request carries `X-Same-Domain` (the Loginapp's CSRF protection) and
 //! `Content-Type: application/json`. Error documents become typed [`Error`]s
@@ -31,11 +31,11 @@
 //! # #[cfg(all(feature = "emulator", feature = "reqwest"))]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), airlock_iam::Error> {
-//! use airlock_iam::{AirlockClient, FlowState, NextAuthStep, Password};
+//! use airlock_iam::{Client, FlowState, NextAuthStep, Password};
 //! # let emulator = airlock_iam::emulator::Emulator::start().await;
 //! # let loginapp_url = emulator.loginapp_url();
 //!
-//! let client = AirlockClient::new(&loginapp_url)?; // e.g. "https://iam.example.com/auth"
+//! let client = Client::builder(&loginapp_url).build()?; // e.g. "https://iam.example.com/auth"
 //! let flow = client.flow();
 //!
 //! // 1. password/check → AIRLOCK_2FA_MOBILE_ONLY_CHALLENGE_RETRIEVAL_REQUIRED
@@ -89,7 +89,7 @@
 //!   themselves, `Path` and `Secure` are honoured, expiry arithmetic is clamped (a hostile
 //!   `Max-Age` cannot overflow). At most [`cookie::MAX_COOKIES`] per flow.
 //! - **Saved flows** (the resume requirement): [`SavedFlow`] is versioned
-//!   ([`SavedFlow::VERSION`]); [`AirlockClient::resume`] refuses another version, cookies with
+//!   ([`SavedFlow::VERSION`]); [`Client::resume`] refuses another version, cookies with
 //!   invalid names/values/paths, cookies whose domain the client's Loginapp host does not belong
 //!   to (a flow saved for another Loginapp is refused, never sent anywhere) and bad session ids,
 //!   before anything is sent.
@@ -122,7 +122,7 @@
 //!   else is a decode error naming the JSON path. Decode messages never quote the offending
 //!   value (it could be a secret).
 //! - **Polling** (§1.12): no interval is documented; every 1.5 s for at most 3 minutes by
-//!   default ([`AirlockClientBuilder::poll_config`]), with auth-core's poller (deadline,
+//!   default ([`ClientBuilder::poll_config`]), with auth-core's poller (deadline,
 //!   cancellation via [`Flow::wait_or_cancel`]). Only the status poll is ever retried by the
 //!   transport ([`auth_core::Replay::SideEffectFree`]); the password, OTP, device-selection and
 //!   offline-switch calls are sent once (a retry could send a second push or count a failure).
@@ -175,7 +175,7 @@ pub mod timestamp;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 
-pub use client::{AirlockClient, AirlockClientBuilder, Flow, SavedFlow, X_SAME_DOMAIN};
+pub use client::{Client, ClientBuilder, Flow, SavedFlow, X_SAME_DOMAIN};
 pub use cookie::{Cookie, CookieJar};
 pub use document::{
     ApiError, Device, DocumentMeta, ErrorDocument, MobileAuthUri, MobileOnlyChallenge, QrCode,

@@ -24,7 +24,7 @@ use auth_core::{StepUp, StepUpHandle, StepUpOutcome, StepUpRequest, async_trait}
 use serde_json::json;
 
 use crate::Error;
-use crate::client::{AirlockClient, SavedFlow};
+use crate::client::{Client, SavedFlow};
 use crate::document::MobileAuthUri;
 use crate::model::{ApplicationId, Bounded, FlowState, NextAuthStep};
 
@@ -34,7 +34,7 @@ pub const PROVIDER: &str = "airlock-iam";
 /// Step-up through Airlock IAM: see the [module docs](self).
 #[derive(Debug)]
 pub struct AirlockStepUp {
-    client: AirlockClient,
+    client: Client,
     application: ApplicationId,
     sessions: Mutex<HashMap<String, SavedFlow>>,
     /// Pending step-ups by handle id: the user they were started for, and the flow.
@@ -44,7 +44,7 @@ pub struct AirlockStepUp {
 
 impl AirlockStepUp {
     /// Step-ups access `application` (an application whose flow requires Airlock 2FA).
-    pub fn new(client: AirlockClient, application: ApplicationId) -> Self {
+    pub fn new(client: Client, application: ApplicationId) -> Self {
         AirlockStepUp {
             client,
             application,

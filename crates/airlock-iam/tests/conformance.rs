@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use airlock_iam::emulator::{EmulatedUser, Emulator, SecondFactor, codes};
 use airlock_iam::{
-    AirlockClient, AirlockStepUp, ApplicationId, DeviceId, Endpoints, Error, ErrorCode, FlowState,
+    AirlockStepUp, ApplicationId, Client, DeviceId, Endpoints, Error, ErrorCode, FlowState,
     NextAuthStep, Otp, Password, PollConfig, PollStatus, SavedFlow, Timestamp,
 };
 use auth_core::clock::FakeClock;
@@ -25,11 +25,8 @@ fn fast() -> PollConfig {
     PollConfig::every(Duration::from_millis(10), Duration::from_secs(10))
 }
 
-fn client(url: &str) -> AirlockClient {
-    AirlockClient::builder(url)
-        .poll_config(fast())
-        .build()
-        .unwrap()
+fn client(url: &str) -> Client {
+    Client::builder(url).poll_config(fast()).build().unwrap()
 }
 
 fn pw(s: &str) -> Password {
@@ -119,8 +116,8 @@ async fn replay_one_touch_timed_out() {
 #[tokio::test]
 async fn replay_application_access_before_authentication() {
     let r = Replay::start("application_access_before_authentication").await;
-    let c = AirlockClient::builder(&r.loginapp_url())
-        .application(ApplicationId::new("ebanking").unwrap())
+    let c = Client::builder(r.loginapp_url())
+        .target_application(ApplicationId::new("ebanking").unwrap())
         .build()
         .unwrap();
     let flow = c.flow();
@@ -417,7 +414,7 @@ async fn one_touch_times_out_on_the_server() {
         .challenge_ttl(Duration::from_secs(60))
         .start()
         .await;
-    let c = AirlockClient::builder(&emu.loginapp_url())
+    let c = Client::builder(emu.loginapp_url())
         .clock(Arc::new(clock.clone()))
         .poll_config(
             PollConfig::every(Duration::from_secs(5), Duration::from_secs(300)).with_jitter(0.0),
@@ -574,7 +571,7 @@ async fn generic_otp_wrong_then_right() {
         .clock(Arc::new(clock.clone()))
         .start()
         .await;
-    let c = AirlockClient::builder(&emu.loginapp_url())
+    let c = Client::builder(emu.loginapp_url())
         .clock(Arc::new(clock.clone()))
         .build()
         .unwrap();
@@ -683,8 +680,8 @@ async fn unknown_step_code_surfaces_as_other() {
 #[tokio::test]
 async fn application_access_starts_and_confirms_the_flow() {
     let emu = Emulator::start().await;
-    let c = AirlockClient::builder(&emu.loginapp_url())
-        .application(ApplicationId::new("ebanking").unwrap())
+    let c = Client::builder(emu.loginapp_url())
+        .target_application(ApplicationId::new("ebanking").unwrap())
         .poll_config(fast())
         .build()
         .unwrap();
@@ -719,7 +716,7 @@ async fn wrong_password_then_temporary_lock_then_success() {
         .clock(Arc::new(clock.clone()))
         .start()
         .await;
-    let c = AirlockClient::builder(&emu.loginapp_url())
+    let c = Client::builder(emu.loginapp_url())
         .clock(Arc::new(clock.clone()))
         .build()
         .unwrap();
@@ -810,7 +807,7 @@ async fn missing_csrf_header_is_refused() {
             inner.execute(req).await
         }
     };
-    let c = AirlockClient::builder(&emu.loginapp_url())
+    let c = Client::builder(emu.loginapp_url())
         .http_client(Arc::new(strip))
         .build()
         .unwrap();
@@ -835,7 +832,7 @@ async fn missing_csrf_header_is_refused() {
 async fn polling_deadline_and_cancellation() {
     let emu = Emulator::start().await;
     let clock = FakeClock::at_unix(1_800_000_000);
-    let c = AirlockClient::builder(&emu.loginapp_url())
+    let c = Client::builder(emu.loginapp_url())
         .clock(Arc::new(clock.clone()))
         .build()
         .unwrap();
@@ -1005,7 +1002,7 @@ async fn base_paths_and_slashless_endpoints() {
         format!("{}/auth-login", emu.uri()),
         emu.loginapp_url(),
     ] {
-        let c = AirlockClient::builder(&base)
+        let c = Client::builder(&base)
             .endpoints(slashless.clone())
             .build()
             .unwrap();
@@ -1032,9 +1029,9 @@ async fn base_paths_and_slashless_endpoints() {
 
 // ---- auth-core step-up interface ------------------------------------------------------------
 
-async fn logged_in(emu: &Emulator, user: &str) -> (AirlockClient, SavedFlow) {
-    let c = AirlockClient::builder(&emu.loginapp_url())
-        .application(ApplicationId::new("portal").unwrap())
+async fn logged_in(emu: &Emulator, user: &str) -> (Client, SavedFlow) {
+    let c = Client::builder(emu.loginapp_url())
+        .target_application(ApplicationId::new("portal").unwrap())
         .build()
         .unwrap();
     let flow = c.flow();

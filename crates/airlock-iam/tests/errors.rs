@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use airlock_iam::{
-    AirlockClient, Error, FlowState, MobileAuthUri, NextAuthStep, Otp, Password, PollConfig,
+    Client, Error, FlowState, MobileAuthUri, NextAuthStep, Otp, Password, PollConfig,
 };
 use wiremock::matchers::{any, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -31,7 +31,7 @@ async fn server_answering(status: u16, body: &str) -> MockServer {
 async fn gateway_html_page_is_an_unexpected_response_with_scrubbed_body() {
     let body = format!("<html>Bad gateway for password={PASSWORD} gw-cookie-secret-42</html>");
     let server = server_answering(502, &body).await;
-    let flow = AirlockClient::new(&server.uri()).unwrap().flow();
+    let flow = Client::builder(server.uri()).build().unwrap().flow();
     let err = flow
         .check_password("jdoe", &Password::new(PASSWORD))
         .await
@@ -69,7 +69,7 @@ async fn malformed_success_documents_are_decode_errors_with_a_path() {
         ),
     ] {
         let server = server_answering(200, body).await;
-        let flow = AirlockClient::new(&server.uri()).unwrap().flow();
+        let flow = Client::builder(server.uri()).build().unwrap().flow();
         let err = flow
             .check_password("jdoe", &Password::new(PASSWORD))
             .await
@@ -98,7 +98,7 @@ async fn error_documents_on_a_success_status_never_panic() {
             r#"{{"data":{{"type":"authentication.airlock-2fa.mobile-only.challenge","id":"1","attributes":{attrs}}}}}"#
         );
         let server = server_answering(200, &body).await;
-        let flow = AirlockClient::new(&server.uri()).unwrap().flow();
+        let flow = Client::builder(server.uri()).build().unwrap().flow();
         let err = flow.retrieve_mobile_only_challenge().await.unwrap_err();
         assert!(
             matches!(
@@ -120,7 +120,7 @@ async fn an_error_document_with_next_step_moves_the_flow() {
         ))
         .mount(&server)
         .await;
-    let flow = AirlockClient::new(&server.uri()).unwrap().flow();
+    let flow = Client::builder(server.uri()).build().unwrap().flow();
     let err = flow
         .wait_with(&PollConfig::every(
             Duration::from_millis(5),
@@ -146,7 +146,7 @@ async fn an_error_document_with_next_step_moves_the_flow() {
 #[tokio::test]
 async fn invalid_input_is_refused_before_sending() {
     let server = server_answering(500, "should not be called").await;
-    let c = AirlockClient::new(&server.uri()).unwrap();
+    let c = Client::builder(server.uri()).build().unwrap();
     let flow = c.flow();
     for (user, password) in [("", "x"), ("jdoe", ""), ("jd\noe", "x")] {
         let err = flow
@@ -165,27 +165,31 @@ async fn invalid_input_is_refused_before_sending() {
 
 #[test]
 fn configuration_is_validated() {
-    assert!(AirlockClient::new("http://iam.example.com/auth").is_err());
-    assert!(AirlockClient::new("not a url").is_err());
     assert!(
-        AirlockClient::builder("https://iam.example.com/auth")
+        Client::builder("http://iam.example.com/auth")
+            .build()
+            .is_err()
+    );
+    assert!(Client::builder("not a url").build().is_err());
+    assert!(
+        Client::builder("https://iam.example.com/auth")
             .csrf_value("")
             .build()
             .is_err()
     );
     assert!(
-        AirlockClient::builder("https://iam.example.com/auth")
+        Client::builder("https://iam.example.com/auth")
             .csrf_value("a\nb")
             .build()
             .is_err()
     );
     assert!(
-        AirlockClient::builder("https://iam.example.com/auth")
+        Client::builder("https://iam.example.com/auth")
             .rest_path("/rest?x")
             .build()
             .is_err()
     );
-    let c = AirlockClient::builder("https://iam.example.com/auth-login/rest/")
+    let c = Client::builder("https://iam.example.com/auth-login/rest/")
         .rest_path("")
         .build()
         .unwrap();
@@ -251,7 +255,7 @@ async fn rate_limited_poll_stays_pending_with_the_hint() {
     ] {
         let server = rate_limited_loginapp(hint).await;
         let clock = auth_core::FakeClock::at_unix(1_800_000_000);
-        let client = AirlockClient::builder(&server.uri())
+        let client = Client::builder(server.uri())
             .clock(std::sync::Arc::new(clock.clone()))
             .build()
             .unwrap();
@@ -288,7 +292,7 @@ async fn rate_limited_step_up_stays_pending_until_the_deadline() {
     use auth_core::{PollStatus, StepUp, StepUpOutcome, StepUpRequest};
     let server = rate_limited_loginapp(Some("7")).await;
     let clock = auth_core::FakeClock::at_unix(1_800_000_000);
-    let client = AirlockClient::builder(&server.uri())
+    let client = Client::builder(server.uri())
         .clock(std::sync::Arc::new(clock.clone()))
         .build()
         .unwrap();
@@ -337,4 +341,65 @@ async fn rate_limited_step_up_stays_pending_until_the_deadline() {
         PollStatus::Ready(StepUpOutcome::Approved { .. }) => {}
         other => panic!("{other:?}"),
     }
+}
+
+/// One shared `auth_core::Config` configures the client (`config(&shared)`), the transport
+/// setters are auth-core's (a caller's own `reqwest::Client` included), and `base_url(..)`
+/// replaces the URL given to `builder`.
+#[tokio::test]
+async fn shared_config_base_url_and_own_reqwest_client() {
+    let server = server_answering(
+        200,
+        r#"{"data":{"type":"authentication.session","id":"1","attributes":{}}}"#,
+    )
+    .await;
+    let mut probe = http::HeaderMap::new();
+    probe.insert("x-probe", http::HeaderValue::from_static("own-reqwest"));
+    let own = auth_core::reqwest::Client::builder()
+        .default_headers(probe)
+        .redirect(auth_core::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let shared = auth_core::Config::new()
+        .application("my-bank/2.1")
+        .timeout(Duration::from_secs(5));
+    let client = Client::builder("https://iam.example.com/auth")
+        .config(&shared)
+        .reqwest_client(own)
+        .base_url(format!("{}/auth-login", server.uri()))
+        .build()
+        .unwrap();
+    assert!(
+        client
+            .url("x")
+            .as_str()
+            .starts_with(&format!("{}/auth-login/rest/", server.uri()))
+    );
+    let step = client
+        .flow()
+        .check_password("jdoe", &Password::new(PASSWORD))
+        .await
+        .unwrap();
+    assert!(step.is_done());
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].url.path(),
+        "/auth-login/rest/public/authentication/password/check/"
+    );
+    assert_eq!(
+        sent[0].headers["x-probe"], "own-reqwest",
+        "the caller's reqwest client"
+    );
+    let agent = sent[0].headers["user-agent"].to_str().unwrap();
+    assert!(agent.starts_with("my-bank/2.1 airlock-iam/"), "{agent}");
+    // A bad URL given to `base_url` is reported by `build`.
+    let err = Client::builder("https://iam.example.com/auth")
+        .base_url("http://not-loopback.example/auth")
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Core(auth_core::Error::Config(_))),
+        "{err:?}"
+    );
 }

@@ -8,11 +8,11 @@
 #[path = "../examples/axum_login.rs"]
 mod axum_login;
 
-use airlock_iam::AirlockClient;
+use airlock_iam::Client;
 use airlock_iam::emulator::Emulator;
 
 async fn serve(emulator: &Emulator) -> std::net::SocketAddr {
-    let client = AirlockClient::new(&emulator.loginapp_url()).unwrap();
+    let client = Client::builder(emulator.loginapp_url()).build().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, axum_login::app(client)).await });

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use airlock_iam::emulator::Emulator;
 use airlock_iam::{
-    AirlockClient, Device, DeviceId, ErrorDocument, MobileOnlyChallenge, Otp, Password, PollConfig,
+    Client, Device, DeviceId, ErrorDocument, MobileOnlyChallenge, Otp, Password, PollConfig,
     QrCode, StepResponse,
 };
 use auth_core::{
@@ -167,7 +167,7 @@ async fn emulator_answers() -> Vec<Answer> {
         .start()
         .await;
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let client = AirlockClient::builder(&emu.loginapp_url())
+    let client = Client::builder(emu.loginapp_url())
         .http_client(Arc::new(Recorder {
             inner: ReqwestClient::new(&HttpConfig::default()).unwrap(),
             seen: seen.clone(),

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use airlock_iam::{
-    AirlockClient, AirlockStepUp, ApplicationId, CookieJar, DeviceId, Error, MobileAuthUri,
+    AirlockStepUp, ApplicationId, Client, CookieJar, DeviceId, Error, MobileAuthUri,
     MobileOnlyChallenge, NextAuthStep, Otp, Password, QrCode, SessionToken,
 };
 use serde_json::{Value, json};
@@ -54,8 +54,8 @@ async fn server(status: u16, body: Vec<u8>) -> MockServer {
     server
 }
 
-fn client(server: &MockServer) -> AirlockClient {
-    AirlockClient::builder(&format!("{}/auth", server.uri()))
+fn client(server: &MockServer) -> Client {
+    Client::builder(format!("{}/auth", server.uri()))
         .build()
         .unwrap()
 }
@@ -305,7 +305,9 @@ async fn local_errors_and_every_secret_holding_type() {
         "names are fine to show: {shown}"
     );
     // A resume refusal names the cookie, never its value.
-    let foreign = AirlockClient::new("https://iam.other.example/auth").unwrap();
+    let foreign = Client::builder("https://iam.other.example/auth")
+        .build()
+        .unwrap();
     let err = foreign.resume(saved).map(|_| ()).unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
     assert_clean("resume refusal", &both(&err));
