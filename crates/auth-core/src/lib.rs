@@ -99,7 +99,9 @@ pub use http::{
 };
 pub use poll::{PollConfig, PollStatus, poll_until, poll_until_cancelled};
 pub use retry::{Replay, RetryPolicy};
-pub use stepup::{Evidence, StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};
+pub use stepup::{
+    Capabilities, Evidence, Started, StepUp, StepUpHandle, StepUpOutcome, StepUpRequest,
+};
 
 /// Re-exported so provider crates and users name one version of these.
 pub use ::http as http_types;

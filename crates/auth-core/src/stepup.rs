@@ -1,35 +1,46 @@
-//! One provider-neutral step-up interface.
+//! One provider-neutral step-up contract.
 //!
 //! An application writes its "is this really you?" logic once against [`StepUp`] and runs it
-//! on any provider crate: [`StepUp::start`] asks the user on the second channel, [`StepUp::check`]
-//! looks at the answer, [`StepUp::wait`] polls until it settles.
+//! on any provider crate:
+//! - [`StepUp::capabilities`] says, before anything is sent, what the provider needs: whether
+//!   [`StepUp::start`] blocks until the user answers, whether the user's browser must go
+//!   somewhere, whether a handle survives a process restart, how the answer arrives.
+//! - [`StepUp::start`] asks the user and says what to do next ([`Started`]): wait for the answer
+//!   ([`Started::Pending`]), send the browser to a URL ([`Started::Redirect`]), or nothing: the
+//!   answer is already there ([`Started::Settled`]).
+//! - [`StepUp::check`] looks at the answer once; [`StepUp::wait`] polls until it settles, on
+//!   the provider client's own clock.
+//!
+//! The rules are the same for every provider, written once here: a handle of another provider
+//! is refused ([`Error::ForeignHandle`]) before anything is sent; a rate limit (HTTP 429 after
+//! the transport's retries) keeps the step-up pending, with the server's hint, until the
+//! deadline; errors are classified the same way ([`Classify`]).
 //!
 //! [`StepUpHandle`] is serializable, so a web application can keep it in its session between
-//! two HTTP requests of its own. [`testing::ScriptedStepUp`] is a test double for applications'
-//! own tests.
+//! two HTTP requests of its own (where [`Capabilities::portable_handle`] says so, in another
+//! process too). [`testing::ScriptedStepUp`] is a test double for applications' own tests.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! use auth_core::clock::FakeClock;
 //! use auth_core::poll::PollConfig;
-//! use auth_core::stepup::{testing::ScriptedStepUp, StepUp, StepUpOutcome, StepUpRequest};
+//! use auth_core::stepup::{testing::ScriptedStepUp, Started, StepUp, StepUpOutcome, StepUpRequest};
 //!
-//! // Application code, written once for every provider:
-//! async fn confirm_payment<S: StepUp>(provider: &S, user: &str, clock: &FakeClock) -> bool
-//! where
-//!     S::Error: From<auth_core::Error>,
-//! {
+//! // Application code, written once for every provider: no extra bounds needed.
+//! async fn confirm_payment<S: StepUp>(provider: &S, user: &str) -> Result<bool, S::Error> {
 //!     let request = StepUpRequest::new(user, "Confirm payment", "Pay 120 EUR to ACME?");
-//!     let Ok(handle) = provider.start(request).await else { return false };
-//!     matches!(
-//!         provider.wait(&handle, clock, &PollConfig::default()).await,
-//!         Ok(StepUpOutcome::Approved { .. })
-//!     )
+//!     let outcome = match provider.start(request).await? {
+//!         Started::Settled { outcome, .. } => outcome,
+//!         Started::Pending(handle) => provider.wait(&handle, &PollConfig::default()).await?,
+//!         // A browser-based provider: send the user to `url`, check when they come back.
+//!         Started::Redirect { .. } => return Ok(false),
+//!         _ => return Ok(false),
+//!     };
+//!     Ok(outcome.is_approved())
 //! }
 //!
 //! let double = ScriptedStepUp::new();
 //! double.script("alice", 2, StepUpOutcome::approved("test", serde_json::json!({"device": "d1"})));
-//! assert!(confirm_payment(&double, "alice", &FakeClock::at_unix(0)).await);
+//! assert!(confirm_payment(&double, "alice").await.unwrap());
 //! # }
 //! ```
 
@@ -39,10 +50,11 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::poll::{PollConfig, PollStatus, poll_until};
-use crate::{Clock, Error};
+use crate::{Classify, Clock, Error, ErrorKind};
 
 /// What to ask the user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct StepUpRequest {
     /// The provider's user identifier.
     pub user: String,
@@ -81,6 +93,7 @@ impl StepUpRequest {
 /// Its `Debug` output is safe for logs: the query of `user_url` (challenge URLs carry tokens
 /// there) and the provider `state` are redacted.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct StepUpHandle {
     /// The provider crate's name (`"launchkey"`, `"authsignal"`, …).
     pub provider: String,
@@ -89,22 +102,51 @@ pub struct StepUpHandle {
     /// The user it was started for.
     pub user: String,
     /// A URL to send the user's browser to, for providers whose challenge happens there.
+    #[serde(default)]
     pub user_url: Option<String>,
     /// When the provider will stop waiting for the user, if known.
+    #[serde(default)]
     pub expires_at: Option<SystemTime>,
     /// Provider-specific state needed to check (opaque to the application).
+    #[serde(default)]
     pub state: serde_json::Value,
+}
+
+impl StepUpHandle {
+    /// A handle of `provider` for its step-up `id`, started for `user`.
+    pub fn new(provider: &str, id: impl Into<String>, user: impl Into<String>) -> Self {
+        StepUpHandle {
+            provider: provider.to_owned(),
+            id: id.into(),
+            user: user.into(),
+            user_url: None,
+            expires_at: None,
+            state: serde_json::Value::Null,
+        }
+    }
+
+    /// Sets the URL the user's browser goes to.
+    pub fn with_user_url(mut self, url: impl Into<String>) -> Self {
+        self.user_url = Some(url.into());
+        self
+    }
+
+    /// Sets when the provider stops waiting for the user.
+    pub fn with_expiry(mut self, at: SystemTime) -> Self {
+        self.expires_at = Some(at);
+        self
+    }
+
+    /// Sets the provider-specific state.
+    pub fn with_state(mut self, state: serde_json::Value) -> Self {
+        self.state = state;
+        self
+    }
 }
 
 impl std::fmt::Debug for StepUpHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let url = self
-            .user_url
-            .as_deref()
-            .map(|u| match u.split_once(['?', '#']) {
-                Some((before, _)) => format!("{before}?[redacted]"),
-                None => u.to_owned(),
-            });
+        let url = self.user_url.as_deref().map(crate::base_url::redact_url);
         f.debug_struct("StepUpHandle")
             .field("provider", &self.provider)
             .field("id", &self.id)
@@ -113,6 +155,141 @@ impl std::fmt::Debug for StepUpHandle {
             .field("expires_at", &self.expires_at)
             .field("state", &"[redacted]")
             .finish()
+    }
+}
+
+/// What [`StepUp::start`] tells the application to do next.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Started {
+    /// The user was asked on their device: [`StepUp::wait`] (or [`StepUp::check`] now and
+    /// then) for the answer.
+    Pending(StepUpHandle),
+    /// Send the user's browser to `url`; when it comes back, [`StepUp::check`] reads the answer.
+    Redirect {
+        /// Keep it (in the web session) to check the answer.
+        handle: StepUpHandle,
+        /// Where the browser goes (it may carry a token: do not log it whole).
+        url: String,
+    },
+    /// The answer came before `start` returned (providers whose request blocks until the user
+    /// answers); nothing to wait for.
+    Settled {
+        /// The step-up's handle ([`StepUp::check`] returns the same outcome).
+        handle: StepUpHandle,
+        /// How it ended.
+        outcome: StepUpOutcome,
+    },
+}
+
+impl Started {
+    /// The step-up's handle, whatever comes next.
+    pub fn handle(&self) -> &StepUpHandle {
+        match self {
+            Started::Pending(handle)
+            | Started::Redirect { handle, .. }
+            | Started::Settled { handle, .. } => handle,
+        }
+    }
+
+    /// Takes the handle, whatever comes next.
+    pub fn into_handle(self) -> StepUpHandle {
+        match self {
+            Started::Pending(handle)
+            | Started::Redirect { handle, .. }
+            | Started::Settled { handle, .. } => handle,
+        }
+    }
+
+    /// The outcome, when it is already settled.
+    pub fn outcome(&self) -> Option<&StepUpOutcome> {
+        match self {
+            Started::Settled { outcome, .. } => Some(outcome),
+            _ => None,
+        }
+    }
+
+    /// Where the browser must go, when it must.
+    pub fn redirect_url(&self) -> Option<&str> {
+        match self {
+            Started::Redirect { url, .. } => Some(url),
+            _ => None,
+        }
+    }
+}
+
+/// What a provider needs from an application, known before anything is sent.
+///
+/// ```
+/// use auth_core::stepup::Capabilities;
+///
+/// let c = Capabilities::new().pollable().webhook().portable_handle();
+/// assert!(c.pollable && c.webhook && c.portable_handle);
+/// assert!(!c.start_blocks && !c.needs_browser);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// [`StepUp::start`] waits for the user's answer (up to the provider's timeout) and returns
+    /// [`Started::Settled`]: run it where a long request is fine.
+    pub start_blocks: bool,
+    /// The user answers in a browser page the application sends them to
+    /// ([`Started::Redirect`]).
+    pub needs_browser: bool,
+    /// A handle, serialized, can be checked by another process or after a restart.
+    pub portable_handle: bool,
+    /// The answer can be polled with [`StepUp::check`] / [`StepUp::wait`].
+    pub pollable: bool,
+    /// The provider can also push the answer to the application's webhook.
+    pub webhook: bool,
+}
+
+impl Capabilities {
+    /// Nothing yet: add each capability with its method.
+    pub const fn new() -> Self {
+        Capabilities {
+            start_blocks: false,
+            needs_browser: false,
+            portable_handle: false,
+            pollable: false,
+            webhook: false,
+        }
+    }
+
+    /// `start` blocks until the answer.
+    pub const fn start_blocks(mut self) -> Self {
+        self.start_blocks = true;
+        self
+    }
+
+    /// The user answers in a browser.
+    pub const fn needs_browser(mut self) -> Self {
+        self.needs_browser = true;
+        self
+    }
+
+    /// Handles survive a process restart.
+    pub const fn portable_handle(mut self) -> Self {
+        self.portable_handle = true;
+        self
+    }
+
+    /// The answer can be polled.
+    pub const fn pollable(mut self) -> Self {
+        self.pollable = true;
+        self
+    }
+
+    /// The answer can arrive by webhook.
+    pub const fn webhook(mut self) -> Self {
+        self.webhook = true;
+        self
+    }
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Capabilities::new()
     }
 }
 
@@ -168,47 +345,103 @@ pub struct Evidence {
     pub details: serde_json::Value,
 }
 
-/// A step-up provider. Every provider crate implements it.
+/// Refuses a handle that another provider made (or that was edited to say so).
+pub fn ensure_provider(expected: &'static str, handle: &StepUpHandle) -> Result<(), Error> {
+    if handle.provider == expected {
+        return Ok(());
+    }
+    Err(Error::ForeignHandle {
+        expected,
+        found: handle.provider.chars().take(32).collect(),
+    })
+}
+
+/// A step-up provider. Every provider crate's `Client` implements it.
+///
+/// Implementors write [`StepUp::provider`], [`StepUp::capabilities`], [`StepUp::clock`],
+/// [`StepUp::start`] and [`StepUp::check_handle`]; [`StepUp::check`] and [`StepUp::wait`] are
+/// the same for everyone and should not be overridden.
 #[async_trait]
 pub trait StepUp: Send + Sync {
-    /// The provider crate's error type.
-    type Error: std::error::Error + Send + Sync + 'static;
+    /// The provider crate's error type: classified, and able to hold the shared errors.
+    type Error: std::error::Error + Classify + From<Error> + Send + Sync + 'static;
 
-    /// Asks the user on the second channel.
-    async fn start(&self, request: StepUpRequest) -> Result<StepUpHandle, Self::Error>;
+    /// The provider's name, as written in its handles (`"launchkey"`, …).
+    fn provider(&self) -> &'static str;
 
-    /// Looks at the answer once: `Pending`, or `Ready` with the outcome.
-    async fn check(&self, handle: &StepUpHandle) -> Result<PollStatus<StepUpOutcome>, Self::Error>;
+    /// What the provider needs from the application.
+    fn capabilities(&self) -> Capabilities;
 
-    /// Polls [`StepUp::check`] until the step-up settles or the deadline passes.
+    /// The client's clock ([`StepUp::wait`] sleeps on it; tests inject a fake one).
+    fn clock(&self) -> &dyn Clock;
+
+    /// Asks the user on the second channel, and says what comes next.
+    async fn start(&self, request: StepUpRequest) -> Result<Started, Self::Error>;
+
+    /// The provider's one look at the answer, for a handle [`StepUp::check`] has already
+    /// matched to this provider. Call [`StepUp::check`] instead.
+    async fn check_handle(
+        &self,
+        handle: &StepUpHandle,
+    ) -> Result<PollStatus<StepUpOutcome>, Self::Error>;
+
+    /// Looks at the answer once: `Pending` (with the server's hint, if any), or `Ready` with the
+    /// outcome. A handle of another provider is refused before anything is sent; a rate limit
+    /// is `Pending`, not an error.
+    async fn check(&self, handle: &StepUpHandle) -> Result<PollStatus<StepUpOutcome>, Self::Error> {
+        ensure_provider(self.provider(), handle)?;
+        match self.check_handle(handle).await {
+            Err(e) if e.kind() == ErrorKind::RateLimited => Ok(PollStatus::Pending {
+                retry_after: e.retry_after(),
+            }),
+            other => other,
+        }
+    }
+
+    /// Polls [`StepUp::check`] on the client's clock until the step-up settles, or until the
+    /// deadline ([`Error::DeadlineExceeded`]) or a server hint past it
+    /// ([`Error::HintBeyondDeadline`]).
     async fn wait(
         &self,
         handle: &StepUpHandle,
-        clock: &dyn Clock,
         poll: &PollConfig,
-    ) -> Result<StepUpOutcome, Self::Error>
-    where
-        Self::Error: From<Error>,
-    {
-        poll_until(clock, poll, |_| self.check(handle)).await
+    ) -> Result<StepUpOutcome, Self::Error> {
+        poll_until(self.clock(), poll, |_| self.check(handle)).await
     }
 }
 
 /// Test doubles for applications' tests.
 pub mod testing {
     use std::collections::HashMap;
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
     use super::*;
+    use crate::sync::lock;
 
     /// A [`StepUp`] that answers from a script: per user, pending for `n` checks, then an
-    /// outcome. Unknown users fail to start with [`Error::Config`].
-    #[derive(Debug, Default)]
+    /// outcome. Unknown users fail to start with [`Error::Config`]. It polls on its own
+    /// [`crate::FakeClock`], so `wait` takes no real time.
+    #[derive(Debug)]
     pub struct ScriptedStepUp {
         scripts: Mutex<HashMap<String, (u32, StepUpOutcome)>>,
         started: Mutex<Vec<StepUpRequest>>,
         checks: Mutex<HashMap<String, u32>>,
+        clock: Arc<crate::FakeClock>,
     }
+
+    impl Default for ScriptedStepUp {
+        fn default() -> Self {
+            ScriptedStepUp {
+                scripts: Mutex::default(),
+                started: Mutex::default(),
+                checks: Mutex::default(),
+                clock: Arc::new(crate::FakeClock::at_unix(1_700_000_000)),
+            }
+        }
+    }
+
+    /// The provider name in the double's handles.
+    pub const PROVIDER: &str = "scripted";
 
     impl ScriptedStepUp {
         /// An empty script.
@@ -218,18 +451,17 @@ pub mod testing {
 
         /// `user` stays pending for `pending_checks` checks, then ends with `outcome`.
         pub fn script(&self, user: &str, pending_checks: u32, outcome: StepUpOutcome) {
-            self.scripts
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(user.to_owned(), (pending_checks, outcome));
+            lock(&self.scripts).insert(user.to_owned(), (pending_checks, outcome));
         }
 
         /// Every request started so far.
         pub fn started(&self) -> Vec<StepUpRequest> {
-            self.started
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone()
+            lock(&self.started).clone()
+        }
+
+        /// The double's clock.
+        pub fn fake_clock(&self) -> &crate::FakeClock {
+            &self.clock
         }
     }
 
@@ -237,39 +469,42 @@ pub mod testing {
     impl StepUp for ScriptedStepUp {
         type Error = Error;
 
-        async fn start(&self, request: StepUpRequest) -> Result<StepUpHandle, Error> {
-            if !self
-                .scripts
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .contains_key(&request.user)
-            {
+        fn provider(&self) -> &'static str {
+            PROVIDER
+        }
+
+        fn capabilities(&self) -> Capabilities {
+            Capabilities::new().pollable().portable_handle()
+        }
+
+        fn clock(&self) -> &dyn Clock {
+            &*self.clock
+        }
+
+        async fn start(&self, request: StepUpRequest) -> Result<Started, Error> {
+            if !lock(&self.scripts).contains_key(&request.user) {
                 return Err(crate::ConfigError::Invalid {
                     name: "user",
                     reason: format!("no script for user `{}`", request.user),
                 }
                 .into());
             }
-            let mut started = self.started.lock().unwrap_or_else(|p| p.into_inner());
+            let mut started = lock(&self.started);
             let id = format!("scripted-{}", started.len() + 1);
-            let handle = StepUpHandle {
-                provider: "scripted".into(),
-                id: id.clone(),
-                user: request.user.clone(),
-                user_url: None,
-                expires_at: None,
-                state: serde_json::Value::Null,
-            };
+            let handle = StepUpHandle::new(PROVIDER, id, request.user.clone());
             started.push(request);
-            Ok(handle)
+            Ok(Started::Pending(handle))
         }
 
-        async fn check(&self, handle: &StepUpHandle) -> Result<PollStatus<StepUpOutcome>, Error> {
-            let scripts = self.scripts.lock().unwrap_or_else(|p| p.into_inner());
+        async fn check_handle(
+            &self,
+            handle: &StepUpHandle,
+        ) -> Result<PollStatus<StepUpOutcome>, Error> {
+            let scripts = lock(&self.scripts);
             let Some((pending, outcome)) = scripts.get(&handle.user) else {
                 return Err(Error::Cancelled);
             };
-            let mut checks = self.checks.lock().unwrap_or_else(|p| p.into_inner());
+            let mut checks = lock(&self.checks);
             let seen = checks.entry(handle.id.clone()).or_insert(0);
             *seen += 1;
             if *seen <= *pending {
@@ -283,7 +518,6 @@ pub mod testing {
     #[cfg(test)]
     mod tests {
         use super::*;
-        use crate::clock::FakeClock;
 
         #[tokio::test]
         async fn double_runs_each_outcome() {
@@ -297,20 +531,26 @@ pub mod testing {
                 },
             );
             d.script("carol", 100, StepUpOutcome::Expired);
-            let clock = FakeClock::at_unix(0);
-            let h = d.start(StepUpRequest::new("bob", "t", "m")).await.unwrap();
+            let h = d
+                .start(StepUpRequest::new("bob", "t", "m"))
+                .await
+                .unwrap()
+                .into_handle();
             let json = serde_json::to_string(&h).unwrap();
             let back: StepUpHandle = serde_json::from_str(&json).unwrap();
-            let out = d.wait(&back, &clock, &PollConfig::default()).await.unwrap();
+            let out = d.wait(&back, &PollConfig::default()).await.unwrap();
             assert!(matches!(out, StepUpOutcome::Denied { fraud: true, .. }));
 
             let h = d
                 .start(StepUpRequest::new("carol", "t", "m"))
                 .await
-                .unwrap();
+                .unwrap()
+                .into_handle();
             let cfg = PollConfig::every(Duration::from_secs(1), Duration::from_secs(5));
-            let r = d.wait(&h, &clock, &cfg).await;
+            let r = d.wait(&h, &cfg).await;
             assert!(matches!(r, Err(Error::DeadlineExceeded { .. })));
+            // The double's own clock moved; no real time passed.
+            assert!(!d.fake_clock().sleeps().is_empty());
 
             assert!(
                 d.start(StepUpRequest::new("nobody", "t", "m"))
@@ -318,6 +558,82 @@ pub mod testing {
                     .is_err()
             );
             assert_eq!(d.started().len(), 2);
+        }
+
+        #[tokio::test]
+        async fn a_foreign_handle_is_refused_before_anything_is_sent() {
+            let d = ScriptedStepUp::new();
+            d.script("bob", 0, StepUpOutcome::Expired);
+            let mut h = d
+                .start(StepUpRequest::new("bob", "t", "m"))
+                .await
+                .unwrap()
+                .into_handle();
+            h.provider = "launchkey".into();
+            let err = d.check(&h).await.unwrap_err();
+            assert!(matches!(err, Error::ForeignHandle { .. }), "{err:?}");
+            assert_eq!(err.kind(), ErrorKind::Configuration);
+            assert!(lock(&d.checks).is_empty());
+        }
+
+        /// A provider whose checks are rate limited twice, then approved.
+        struct RateLimited {
+            clock: crate::FakeClock,
+            calls: Mutex<u32>,
+        }
+
+        #[async_trait]
+        impl StepUp for RateLimited {
+            type Error = Error;
+            fn provider(&self) -> &'static str {
+                "limited"
+            }
+            fn capabilities(&self) -> Capabilities {
+                Capabilities::new().pollable()
+            }
+            fn clock(&self) -> &dyn Clock {
+                &self.clock
+            }
+            async fn start(&self, r: StepUpRequest) -> Result<Started, Error> {
+                Ok(Started::Pending(StepUpHandle::new("limited", "1", r.user)))
+            }
+            async fn check_handle(
+                &self,
+                _: &StepUpHandle,
+            ) -> Result<PollStatus<StepUpOutcome>, Error> {
+                let mut n = lock(&self.calls);
+                *n += 1;
+                if *n <= 2 {
+                    Err(Error::status(429, b"slow down", &[]))
+                } else {
+                    Ok(PollStatus::Ready(StepUpOutcome::approved(
+                        "limited",
+                        serde_json::Value::Null,
+                    )))
+                }
+            }
+        }
+
+        #[tokio::test]
+        async fn a_rate_limit_keeps_the_step_up_pending() {
+            let p = RateLimited {
+                clock: crate::FakeClock::at_unix(0),
+                calls: Mutex::new(0),
+            };
+            let h = p
+                .start(StepUpRequest::new("u", "t", "m"))
+                .await
+                .unwrap()
+                .into_handle();
+            assert_eq!(p.check(&h).await.unwrap(), PollStatus::pending());
+            let out = p
+                .wait(
+                    &h,
+                    &PollConfig::every(Duration::from_secs(1), Duration::from_secs(30)),
+                )
+                .await
+                .unwrap();
+            assert!(out.is_approved());
         }
     }
 }
