@@ -16,65 +16,26 @@
 //! # let _ = started; Ok(()) }
 //! ```
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::client::{Client, ClientBuilder};
 use crate::error::Error;
-use crate::types::{InvalidInput, SecretKey};
+use crate::request::setters;
+use crate::types::{InvalidId, SecretKey};
 
 /// The CallConnect base URL (US).
 pub const DEFAULT_URL: &str = "https://us-connect.authsignal.com";
 
-/// The channel of a CallConnect message.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum CallChannel {
-    /// WhatsApp.
-    Whatsapp,
-    /// SMS.
-    Sms,
-    /// E-mail.
-    Email,
-    /// A value this crate does not know, as sent.
-    Other(String),
-}
-
-impl CallChannel {
-    /// The wire value.
-    pub fn as_str(&self) -> &str {
-        match self {
-            CallChannel::Whatsapp => "WHATSAPP",
-            CallChannel::Sms => "SMS",
-            CallChannel::Email => "EMAIL",
-            CallChannel::Other(s) => s,
-        }
-    }
-}
-
-impl fmt::Display for CallChannel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for CallChannel {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for CallChannel {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Ok(match s.as_str() {
-            "WHATSAPP" => CallChannel::Whatsapp,
-            "SMS" => CallChannel::Sms,
-            "EMAIL" => CallChannel::Email,
-            _ => CallChannel::Other(s),
-        })
+auth_core::wire_enum! {
+    /// The channel of a CallConnect message.
+    pub enum CallChannel {
+        /// WhatsApp.
+        Whatsapp => "WHATSAPP",
+        /// SMS.
+        Sms => "SMS",
+        /// E-mail.
+        Email => "EMAIL",
     }
 }
 
@@ -113,12 +74,6 @@ pub struct StartCallRequest {
     action_code: Option<String>,
 }
 
-macro_rules! opt_setters {
-    ($($(#[$m:meta])* $f:ident: $t:ty;)*) => {
-        $( $(#[$m])* pub fn $f(mut self, v: impl Into<$t>) -> Self { self.$f = Some(v.into()); self } )*
-    };
-}
-
 impl StartCallRequest {
     /// A start for the call `reference_id` (your contact centre's id).
     pub fn new(reference_id: impl Into<String>) -> Self {
@@ -135,7 +90,7 @@ impl StartCallRequest {
         }
     }
 
-    opt_setters! {
+    setters! {
         /// The caller's phone number.
         phone_number: String;
         /// The caller's country (ISO 3166 alpha-2).
@@ -154,12 +109,12 @@ impl StartCallRequest {
         action_code: String;
     }
 
-    fn validate(&self) -> Result<(), InvalidInput> {
+    fn validate(&self) -> Result<(), InvalidId> {
         if self.reference_id.trim().is_empty() {
-            return Err(InvalidInput::new("reference id", "must not be empty"));
+            return Err(InvalidId::new("reference id", "must not be empty"));
         }
         if self.phone_number.is_none() && self.email.is_none() && self.user_id.is_none() {
-            return Err(InvalidInput::new(
+            return Err(InvalidId::new(
                 "call start",
                 "give a phone number, an e-mail address or a user id",
             ));
@@ -280,7 +235,7 @@ impl CallConnect {
         request: &FinishCallRequest,
     ) -> Result<FinishCallResponse, Error> {
         if request.reference_id.trim().is_empty() {
-            return Err(InvalidInput::new("reference id", "must not be empty").into());
+            return Err(InvalidId::new("reference id", "must not be empty").into());
         }
         self.client
             .post_once("call finish", "/call/finish", request)

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use auth_core::base_url::encode_path_segment;
 use auth_core::http_types::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use auth_core::http_types::{Method, StatusCode};
 use auth_core::{
@@ -29,7 +30,7 @@ use crate::response::{
 };
 use crate::types::{
     AccessToken, ActionCode, ActionState, AuthenticatorId, ChallengeId, ClientId, DeviceId,
-    IdempotencyKey, InvalidInput, RefreshToken, SecretKey, Timestamp, UserId, VerificationCode,
+    IdempotencyKey, InvalidId, RefreshToken, SecretKey, Timestamp, UserId, VerificationCode,
 };
 
 /// The crate's version, sent in `User-Agent` and `X-Authsignal-Version`.
@@ -142,12 +143,10 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, Error> {
         let secret = self.secret.expose_secret();
         if secret.trim().is_empty() {
-            return Err(InvalidInput::new("secret key", "must not be empty").into());
+            return Err(InvalidId::new("secret key", "must not be empty").into());
         }
         if secret.chars().any(char::is_control) {
-            return Err(
-                InvalidInput::new("secret key", "must not contain control characters").into(),
-            );
+            return Err(InvalidId::new("secret key", "must not contain control characters").into());
         }
         let base = match self.base_url {
             Some(base) => base.map_err(auth_core::Error::from)?,
@@ -206,9 +205,9 @@ impl BasicAuth {
     }
 
     /// The header for one request, marked sensitive (`http` then hides it from `Debug`).
-    fn header(&self) -> Result<HeaderValue, InvalidInput> {
+    fn header(&self) -> Result<HeaderValue, InvalidId> {
         let mut h = HeaderValue::from_str(self.expose_secret())
-            .map_err(|_| InvalidInput::new("secret key", "not a valid header value"))?;
+            .map_err(|_| InvalidId::new("secret key", "not a valid header value"))?;
         h.set_sensitive(true);
         Ok(h)
     }
@@ -249,24 +248,6 @@ impl fmt::Debug for Client {
             .field("base_url", self.inner.transport.base_url())
             .field("secret", &self.inner.secret)
             .finish_non_exhaustive()
-    }
-}
-
-/// Percent-encodes one path segment fully (only RFC 3986 unreserved characters stay).
-pub(crate) fn seg(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    // `.` and `..` alone would be path navigation.
-    match out.as_str() {
-        "." => "%2E".to_owned(),
-        ".." => "%2E%2E".to_owned(),
-        _ => out,
     }
 }
 
@@ -346,14 +327,13 @@ impl Client {
         let bytes = match body {
             Some(b) => {
                 builder = builder.header(CONTENT_TYPE, "application/json");
-                serde_json::to_vec(b)
-                    .map_err(|e| InvalidInput::new("request body", e.to_string()))?
+                serde_json::to_vec(b).map_err(|e| InvalidId::new("request body", e.to_string()))?
             }
             None => Vec::new(),
         };
         let request = builder
             .body(bytes)
-            .map_err(|e| InvalidInput::new("request", e.to_string()))?;
+            .map_err(|e| InvalidId::new("request", e.to_string()))?;
         tracing::debug!(target: "authsignal", %method, path = path.split('?').next().unwrap_or(""), "request");
         // Transport errors carry no URL (auth-core's adapter drops it), so no token either.
         let response = t.send(request, replay).await?;
@@ -442,8 +422,8 @@ impl Client {
         }
         let path = format!(
             "/users/{}/actions/{}",
-            seg(user_id.as_str()),
-            seg(action.as_str())
+            encode_path_segment(user_id.as_str()),
+            encode_path_segment(action.as_str())
         );
         self.call(
             "track response",
@@ -474,7 +454,7 @@ impl Client {
         query: &QueryActionsRequest,
     ) -> Result<Vec<ActionSummary>, Error> {
         let path = with_query(
-            format!("/users/{}/actions", seg(user_id.as_str())),
+            format!("/users/{}/actions", encode_path_segment(user_id.as_str())),
             &query.query(),
         );
         self.call("actions", Method::GET, &path, NO_BODY, Replay::ByMethod)
@@ -492,7 +472,7 @@ impl Client {
         if let ActionState::Other(s) = state
             && s.trim().is_empty()
         {
-            return Err(InvalidInput::new("state", "must not be empty").into());
+            return Err(InvalidId::new("state", "must not be empty").into());
         }
         let path = action_path(user_id, action, key);
         self.call(
@@ -510,7 +490,7 @@ impl Client {
     /// **Get user**: enrolment state and attributes. Unknown users are not an error
     /// (`is_enrolled == false`).
     pub async fn get_user(&self, user_id: &UserId) -> Result<UserResponse, Error> {
-        let path = format!("/users/{}", seg(user_id.as_str()));
+        let path = format!("/users/{}", encode_path_segment(user_id.as_str()));
         self.call("user", Method::GET, &path, NO_BODY, Replay::ByMethod)
             .await
     }
@@ -524,7 +504,7 @@ impl Client {
     ) -> Result<UserResponse, Error> {
         crate::request::check_url("redirect URL", &Some(redirect_url.to_owned()))?;
         let path = with_query(
-            format!("/users/{}", seg(user_id.as_str())),
+            format!("/users/{}", encode_path_segment(user_id.as_str())),
             &[("redirectUrl", redirect_url.to_owned())],
         );
         self.call("user", Method::GET, &path, NO_BODY, Replay::ByMethod)
@@ -539,7 +519,7 @@ impl Client {
         request: &UpdateUserRequest,
     ) -> Result<UserAttributes, Error> {
         request.validate()?;
-        let path = format!("/users/{}", seg(user_id.as_str()));
+        let path = format!("/users/{}", encode_path_segment(user_id.as_str()));
         self.call(
             "user attributes",
             Method::PATCH,
@@ -562,7 +542,7 @@ impl Client {
 
     /// **Delete user** and their authenticators.
     pub async fn delete_user(&self, user_id: &UserId) -> Result<(), Error> {
-        let path = format!("/users/{}", seg(user_id.as_str()));
+        let path = format!("/users/{}", encode_path_segment(user_id.as_str()));
         self.send(Method::DELETE, &path, NO_BODY, Replay::ByMethod)
             .await
             .map(drop)
@@ -596,7 +576,10 @@ impl Client {
         &self,
         user_id: &UserId,
     ) -> Result<Vec<UserAuthenticator>, Error> {
-        let path = format!("/users/{}/authenticators", seg(user_id.as_str()));
+        let path = format!(
+            "/users/{}/authenticators",
+            encode_path_segment(user_id.as_str())
+        );
         self.call(
             "authenticators",
             Method::GET,
@@ -614,7 +597,10 @@ impl Client {
         request: &EnrollVerifiedAuthenticatorRequest,
     ) -> Result<EnrollResponse, Error> {
         request.validate()?;
-        let path = format!("/users/{}/authenticators", seg(user_id.as_str()));
+        let path = format!(
+            "/users/{}/authenticators",
+            encode_path_segment(user_id.as_str())
+        );
         self.call_scrubbed(
             "enrolled authenticator",
             Method::POST,
@@ -632,7 +618,7 @@ impl Client {
         authenticators: &[PasskeyImport],
     ) -> Result<BatchEnrollResponse, Error> {
         if authenticators.is_empty() {
-            return Err(InvalidInput::new("batch enroll", "no authenticators").into());
+            return Err(InvalidId::new("batch enroll", "no authenticators").into());
         }
         for a in authenticators {
             a.validate()?;
@@ -655,8 +641,8 @@ impl Client {
     ) -> Result<(), Error> {
         let path = format!(
             "/users/{}/authenticators/{}",
-            seg(user_id.as_str()),
-            seg(authenticator_id.as_str())
+            encode_path_segment(user_id.as_str()),
+            encode_path_segment(authenticator_id.as_str())
         );
         self.send(Method::DELETE, &path, NO_BODY, Replay::ByMethod)
             .await
@@ -724,7 +710,7 @@ impl Client {
         code: &VerificationCode,
     ) -> Result<VerifyResponse, Error> {
         if code.expose_secret().trim().is_empty() {
-            return Err(InvalidInput::new("verification code", "must not be empty").into());
+            return Err(InvalidId::new("verification code", "must not be empty").into());
         }
         let body = VerifyBody {
             challenge_id,
@@ -761,7 +747,7 @@ impl Client {
     ) -> Result<GetChallengeResponse, Error> {
         let q = request.query();
         if q.is_empty() {
-            return Err(InvalidInput::new("get challenge", "give a challenge id or user").into());
+            return Err(InvalidId::new("get challenge", "give a challenge id or user").into());
         }
         let path = with_query("/challenges".to_owned(), &q);
         self.call("challenge", Method::GET, &path, NO_BODY, Replay::ByMethod)
@@ -865,7 +851,7 @@ impl Client {
 
     /// **Get devices** of a user.
     pub async fn get_devices(&self, user_id: &UserId) -> Result<Vec<Device>, Error> {
-        let path = format!("/users/{}/devices", seg(user_id.as_str()));
+        let path = format!("/users/{}/devices", encode_path_segment(user_id.as_str()));
         self.call("devices", Method::GET, &path, NO_BODY, Replay::ByMethod)
             .await
     }
@@ -890,7 +876,7 @@ impl Client {
         remembered_until: &Timestamp,
     ) -> Result<Device, Error> {
         if remembered_until.unix_seconds().is_none() {
-            return Err(InvalidInput::new(
+            return Err(InvalidId::new(
                 "remembered until",
                 format!("`{remembered_until}` is not an RFC 3339 time"),
             )
@@ -911,17 +897,17 @@ impl Client {
 fn device_path(user_id: &UserId, device_id: &DeviceId) -> String {
     format!(
         "/users/{}/devices/{}",
-        seg(user_id.as_str()),
-        seg(device_id.as_str())
+        encode_path_segment(user_id.as_str()),
+        encode_path_segment(device_id.as_str())
     )
 }
 
 fn action_path(user_id: &UserId, action: &ActionCode, key: &IdempotencyKey) -> String {
     format!(
         "/users/{}/actions/{}/{}",
-        seg(user_id.as_str()),
-        seg(action.as_str()),
-        seg(key.as_str())
+        encode_path_segment(user_id.as_str()),
+        encode_path_segment(action.as_str()),
+        encode_path_segment(key.as_str())
     )
 }
 
@@ -930,14 +916,6 @@ mod tests {
     use super::*;
     use auth_core::{HttpRequest, TransportError};
     use std::sync::Mutex;
-
-    #[test]
-    fn segments_are_fully_encoded() {
-        assert_eq!(seg("usr_1-a.b~c"), "usr_1-a.b~c");
-        assert_eq!(seg("a/b?c#d e"), "a%2Fb%3Fc%23d%20e");
-        assert_eq!(seg(".."), "%2E%2E");
-        assert_eq!(seg("é"), "%C3%A9");
-    }
 
     #[cfg(feature = "reqwest")]
     #[test]
@@ -979,8 +957,12 @@ mod tests {
         assert!(shown.contains("[redacted]"), "{shown}");
     }
 
-    #[tokio::test]
-    async fn request_shape_with_a_closure_client() {
+    /// A closure client that records every request and answers `status` with `body`.
+    fn recording(
+        status: u16,
+        content_type: &'static str,
+        body: &'static [u8],
+    ) -> (Arc<dyn auth_core::HttpClient>, Arc<Mutex<Vec<HttpRequest>>>) {
         let seen: Arc<Mutex<Vec<HttpRequest>>> = Arc::default();
         let log = seen.clone();
         let fake = move |req: HttpRequest| {
@@ -989,15 +971,25 @@ mod tests {
                 log.lock().unwrap().push(req);
                 Ok::<_, TransportError>(
                     http::Response::builder()
-                        .status(200)
-                        .header("content-type", "application/json; charset=utf-8")
-                        .body(br#"{"idempotencyKey":"k1","state":"ALLOW"}"#.to_vec())
+                        .status(status)
+                        .header("content-type", content_type)
+                        .body(body.to_vec())
                         .unwrap(),
                 )
             }
         };
+        (Arc::new(fake), seen)
+    }
+
+    #[tokio::test]
+    async fn request_shape_with_a_closure_client() {
+        let (fake, seen) = recording(
+            200,
+            "application/json; charset=utf-8",
+            br#"{"idempotencyKey":"k1","state":"ALLOW"}"#,
+        );
         let client = Client::builder(SecretKey::new("YOUR_AUTHSIGNAL_SECRET_KEY"))
-            .http_client(Arc::new(fake))
+            .http_client(fake)
             .build()
             .unwrap();
         let r = client
@@ -1141,23 +1133,10 @@ mod tests {
     /// client, clock, retry policy and application token; the region still picks the URL.
     #[tokio::test]
     async fn a_shared_config_is_taken_whole() {
-        let seen: Arc<Mutex<Vec<HttpRequest>>> = Arc::default();
-        let log = seen.clone();
-        let fake = move |req: HttpRequest| {
-            let log = log.clone();
-            async move {
-                log.lock().unwrap().push(req);
-                Ok::<_, TransportError>(
-                    http::Response::builder()
-                        .status(503)
-                        .body(b"{}".to_vec())
-                        .unwrap(),
-                )
-            }
-        };
+        let (fake, seen) = recording(503, "application/json", b"{}");
         let clock = auth_core::FakeClock::at_unix(0);
         let shared = Config::new()
-            .http_client(Arc::new(fake))
+            .http_client(fake)
             .clock(Arc::new(clock.clone()))
             .retry(RetryPolicy::none())
             .application("my-bank/2.1");

@@ -54,9 +54,11 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use auth_core::secret::constant_time_eq;
+use auth_core::sync::lock;
 use auth_core::{SharedClock, SystemClock};
 use aws_lc_rs::hmac;
 use base64::Engine as _;
@@ -597,10 +599,6 @@ impl Drop for Emulator {
             let _ = stop.send(());
         }
     }
-}
-
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn ts(secs: i64) -> String {
@@ -1148,23 +1146,6 @@ fn basic_secret(headers: &HeaderMap) -> Option<String> {
     Some(user.to_owned())
 }
 
-fn decode_segment(s: &str) -> Option<String> {
-    let mut out = Vec::with_capacity(s.len());
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 impl Router {
     /// Logs and answers a request refused before it was read (body too large, or shorter
     /// than declared).
@@ -1204,13 +1185,7 @@ impl Router {
         let Some(secret) = basic_secret(headers) else {
             return (unauthorized(), None);
         };
-        let Some(tenant_ix) = st.tenants.iter().position(|t| {
-            aws_lc_rs::constant_time::verify_slices_are_equal(
-                t.secret.expose_secret().as_bytes(),
-                secret.as_bytes(),
-            )
-            .is_ok()
-        }) else {
+        let Some(tenant_ix) = st.tenants.iter().position(|t| t.secret.matches(&secret)) else {
             return (unauthorized(), None);
         };
         if let Some(fault) = st.faults.pop_front() {
@@ -1224,7 +1199,7 @@ impl Router {
         let Some(segments) = path
             .split('/')
             .filter(|s| !s.is_empty())
-            .map(decode_segment)
+            .map(|s| auth_core::base_url::percent_decode(s, false))
             .collect::<Option<Vec<String>>>()
         else {
             let (s, b) = bad_request("Malformed path.");
@@ -2042,9 +2017,7 @@ impl Ctx<'_> {
             ));
         }
         c.attempts += 1;
-        let right =
-            aws_lc_rs::constant_time::verify_slices_are_equal(c.code.as_bytes(), code.as_bytes())
-                .is_ok();
+        let right = constant_time_eq(c.code.as_bytes(), code.as_bytes());
         if !right || c.expires_at <= now {
             return Ok((
                 200,

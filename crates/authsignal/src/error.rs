@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use auth_core::{Classify, ErrorKind};
 
-use crate::types::InvalidInput;
+use crate::types::InvalidId;
 use crate::webhook::WebhookError;
 
 /// An error response from the Authsignal API.
@@ -82,7 +82,7 @@ pub enum Error {
     Core(#[from] auth_core::Error),
     /// A value was rejected before anything was sent.
     #[error(transparent)]
-    InvalidInput(#[from] InvalidInput),
+    InvalidInput(#[from] InvalidId),
     /// 401: the secret key is wrong — or the base URL is for another region.
     #[error("unauthorized ({0}); check the secret key and the region base URL")]
     Unauthorized(ApiError),
@@ -401,7 +401,7 @@ mod tests {
             (api(503, b""), ErrorKind::Transport, Some(503), None, true),
             (api(418, b""), ErrorKind::Protocol, Some(418), None, false),
             (
-                InvalidInput::new("user id", "empty").into(),
+                InvalidId::new("user id", "empty").into(),
                 ErrorKind::Configuration,
                 None,
                 None,

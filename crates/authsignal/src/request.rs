@@ -8,20 +8,16 @@ use serde_json::{Map, Value};
 
 use crate::types::{
     ActionCode, ActionState, ChallengeId, ChallengeToken, ClientId, DeviceId, IdempotencyKey,
-    InvalidInput, Scope, SmsChannel, Timestamp, UserId, VerificationMethod,
+    InvalidId, Scope, SmsChannel, Timestamp, UserId, VerificationMethod,
 };
 
 auth_core::secret_type! {
     /// An `otpauth://` URI: it carries a TOTP seed, so it is a secret.
     pub struct OtpUri;
+    serde
 }
 
-impl Serialize for OtpUri {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.expose_secret())
-    }
-}
-
+/// Chainable setters for optional request fields: `field(value)` sets `Some(value.into())`.
 macro_rules! setters {
     ($($(#[$meta:meta])* $field:ident : $ty:ty;)*) => {
         $(
@@ -33,6 +29,7 @@ macro_rules! setters {
         )*
     };
 }
+pub(crate) use setters;
 
 fn serialize_scopes<S: Serializer>(scopes: &Option<Vec<Scope>>, s: S) -> Result<S::Ok, S::Error> {
     match scopes {
@@ -42,14 +39,14 @@ fn serialize_scopes<S: Serializer>(scopes: &Option<Vec<Scope>>, s: S) -> Result<
 }
 
 /// Checks that `custom` holds only scalar values (the rules engine reads scalars).
-fn check_custom(custom: &Option<Map<String, Value>>) -> Result<(), InvalidInput> {
+fn check_custom(custom: &Option<Map<String, Value>>) -> Result<(), InvalidId> {
     if let Some(map) = custom {
         for (k, v) in map {
             if k.is_empty() {
-                return Err(InvalidInput::new("custom data", "empty key"));
+                return Err(InvalidId::new("custom data", "empty key"));
             }
             if v.is_array() || v.is_object() {
-                return Err(InvalidInput::new(
+                return Err(InvalidId::new(
                     "custom data",
                     format!("`{k}` must be a string, number, boolean or null"),
                 ));
@@ -59,12 +56,12 @@ fn check_custom(custom: &Option<Map<String, Value>>) -> Result<(), InvalidInput>
     Ok(())
 }
 
-pub(crate) fn check_url(what: &'static str, value: &Option<String>) -> Result<(), InvalidInput> {
+pub(crate) fn check_url(what: &'static str, value: &Option<String>) -> Result<(), InvalidId> {
     if let Some(v) = value {
-        let u = url::Url::parse(v).map_err(|e| InvalidInput::new(what, e.to_string()))?;
+        let u = url::Url::parse(v).map_err(|e| InvalidId::new(what, e.to_string()))?;
         // App links (`myapp://…`) are fine; `javascript:` and friends are not.
         if matches!(u.scheme(), "javascript" | "data" | "file" | "vbscript") {
-            return Err(InvalidInput::new(
+            return Err(InvalidId::new(
                 what,
                 format!("scheme `{}` not allowed", u.scheme()),
             ));
@@ -73,9 +70,9 @@ pub(crate) fn check_url(what: &'static str, value: &Option<String>) -> Result<()
     Ok(())
 }
 
-fn check_nonempty(what: &'static str, value: &Option<String>) -> Result<(), InvalidInput> {
+fn check_nonempty(what: &'static str, value: &Option<String>) -> Result<(), InvalidId> {
     match value {
-        Some(v) if v.trim().is_empty() => Err(InvalidInput::new(what, "must not be empty")),
+        Some(v) if v.trim().is_empty() => Err(InvalidId::new(what, "must not be empty")),
         _ => Ok(()),
     }
 }
@@ -234,7 +231,7 @@ impl TrackRequest {
     }
 
     /// Checks the request as the client does before sending it.
-    pub fn validate(&self) -> Result<(), InvalidInput> {
+    pub fn validate(&self) -> Result<(), InvalidId> {
         check_custom(&self.custom)?;
         check_url("redirect URL", &self.redirect_url)?;
         for (what, v) in [
@@ -247,7 +244,7 @@ impl TrackRequest {
         }
         if let Some(ip) = &self.ip_address {
             ip.parse::<std::net::IpAddr>()
-                .map_err(|_| InvalidInput::new("IP address", format!("`{ip}` is not an IP")))?;
+                .map_err(|_| InvalidId::new("IP address", format!("`{ip}` is not an IP")))?;
         }
         Ok(())
     }
@@ -374,7 +371,7 @@ impl UpdateUserRequest {
     }
 
     /// Checks the request as the client does before sending it.
-    pub fn validate(&self) -> Result<(), InvalidInput> {
+    pub fn validate(&self) -> Result<(), InvalidId> {
         check_custom(&self.custom)?;
         check_nonempty("email", &self.email)?;
         check_nonempty("phone number", &self.phone_number)
@@ -442,9 +439,9 @@ impl QueryUsersRequest {
         self.token.as_ref().map(ChallengeToken::expose_secret)
     }
 
-    pub(crate) fn validate(&self) -> Result<(), InvalidInput> {
+    pub(crate) fn validate(&self) -> Result<(), InvalidId> {
         if self.limit == Some(0) {
-            return Err(InvalidInput::new("limit", "must be at least 1"));
+            return Err(InvalidId::new("limit", "must be at least 1"));
         }
         Ok(())
     }
@@ -541,14 +538,14 @@ impl EnrollVerifiedAuthenticatorRequest {
     }
 
     /// Checks that the method has what it needs.
-    pub fn validate(&self) -> Result<(), InvalidInput> {
+    pub fn validate(&self) -> Result<(), InvalidId> {
         check_nonempty("phone number", &self.phone_number)?;
         check_nonempty("email", &self.email)?;
         match self.verification_method {
             VerificationMethod::Sms | VerificationMethod::Whatsapp
                 if self.phone_number.is_none() =>
             {
-                Err(InvalidInput::new(
+                Err(InvalidId::new(
                     "authenticator",
                     format!("{} needs a phone number", self.verification_method),
                 ))
@@ -556,14 +553,15 @@ impl EnrollVerifiedAuthenticatorRequest {
             VerificationMethod::EmailOtp | VerificationMethod::EmailMagicLink
                 if self.email.is_none() =>
             {
-                Err(InvalidInput::new(
+                Err(InvalidId::new(
                     "authenticator",
                     format!("{} needs an e-mail address", self.verification_method),
                 ))
             }
-            VerificationMethod::AuthenticatorApp if self.otp_uri.is_none() => Err(
-                InvalidInput::new("authenticator", "AUTHENTICATOR_APP needs an otpauth URI"),
-            ),
+            VerificationMethod::AuthenticatorApp if self.otp_uri.is_none() => Err(InvalidId::new(
+                "authenticator",
+                "AUTHENTICATOR_APP needs an otpauth URI",
+            )),
             _ => Ok(()),
         }
     }
@@ -616,9 +614,9 @@ impl PasskeyImport {
         self
     }
 
-    pub(crate) fn validate(&self) -> Result<(), InvalidInput> {
+    pub(crate) fn validate(&self) -> Result<(), InvalidId> {
         if self.credential_id.is_empty() || self.credential_public_key.is_empty() {
-            return Err(InvalidInput::new(
+            return Err(InvalidId::new(
                 "passkey import",
                 "credential id and public key are required",
             ));
@@ -792,7 +790,7 @@ impl ChallengeRequest {
     }
 
     /// Checks that the method has its destination.
-    pub fn validate(&self) -> Result<(), InvalidInput> {
+    pub fn validate(&self) -> Result<(), InvalidId> {
         check_custom(&self.custom)?;
         check_nonempty("phone number", &self.phone_number)?;
         check_nonempty("email", &self.email)?;
@@ -800,10 +798,10 @@ impl ChallengeRequest {
             VerificationMethod::Sms | VerificationMethod::Whatsapp
                 if self.phone_number.is_none() =>
             {
-                Err(InvalidInput::new("challenge", "needs a phone number"))
+                Err(InvalidId::new("challenge", "needs a phone number"))
             }
             VerificationMethod::EmailOtp if self.email.is_none() => {
-                Err(InvalidInput::new("challenge", "needs an e-mail address"))
+                Err(InvalidId::new("challenge", "needs an e-mail address"))
             }
             _ => Ok(()),
         }

@@ -23,6 +23,7 @@
 
 use std::fmt;
 
+use auth_core::base_url::redact_url;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
@@ -60,7 +61,8 @@ impl<'de> Deserialize<'de> for EpochSeconds {
 
 /// The answer to **track**: the rules' decision.
 ///
-/// `Debug` redacts the token, and the query of `url` / `challenge_url` (it carries the token).
+/// `Debug` redacts the token, and the query values of `url` / `challenge_url` (they carry the
+/// token: [`auth_core::base_url::redact_url`]).
 #[derive(Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -95,24 +97,15 @@ pub struct TrackResponse {
     pub rule_ids: Vec<String>,
 }
 
-/// A URL for `Debug` output: the query and fragment (which may carry a token) replaced by
-/// `[redacted]`, as auth-core's `StepUpHandle` does.
-pub(crate) fn redact_query(url: &str) -> String {
-    match url.split_once(['?', '#']) {
-        Some((base, _)) => format!("{base}?[redacted]"),
-        None => url.to_owned(),
-    }
-}
-
 impl fmt::Debug for TrackResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TrackResponse")
             .field("idempotency_key", &self.idempotency_key)
             .field("state", &self.state)
-            .field("url", &self.url.as_deref().map(redact_query))
+            .field("url", &self.url.as_deref().map(redact_url))
             .field(
                 "challenge_url",
-                &self.challenge_url.as_deref().map(redact_query),
+                &self.challenge_url.as_deref().map(redact_url),
             )
             .field("token", &self.token)
             .field("is_enrolled", &self.is_enrolled)
@@ -286,7 +279,7 @@ impl fmt::Debug for UserResponse {
                 "default_verification_method",
                 &self.default_verification_method,
             )
-            .field("url", &self.url.as_deref().map(redact_query))
+            .field("url", &self.url.as_deref().map(redact_url))
             .finish()
     }
 }
@@ -752,7 +745,14 @@ mod tests {
         for t in ["tok-a", "tok-b", "tok-c", "tok-d"] {
             assert!(!shown.contains(t), "{shown}");
         }
-        assert!(shown.contains("https://ui.example/challenge?[redacted]"));
+        assert!(
+            shown.contains("https://ui.example/challenge#[redacted]"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("https://ui.example/c?token=[redacted]"),
+            "{shown}"
+        );
     }
 
     #[test]

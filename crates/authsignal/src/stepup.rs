@@ -28,7 +28,7 @@ use serde_json::json;
 use crate::client::Client;
 use crate::error::Error;
 use crate::request::{TrackRequest, ValidateChallengeRequest};
-use crate::types::{ActionCode, ActionState, ChallengeToken, IdempotencyKey, InvalidInput, UserId};
+use crate::types::{ActionCode, ActionState, ChallengeToken, IdempotencyKey, InvalidId, UserId};
 
 /// The provider name in [`StepUpHandle::provider`].
 pub const PROVIDER: &str = "authsignal";
@@ -65,7 +65,7 @@ struct Parsed {
 
 fn parse_handle(handle: &StepUpHandle) -> Result<Parsed, Error> {
     if handle.provider != PROVIDER {
-        return Err(InvalidInput::new(
+        return Err(InvalidId::new(
             "step-up handle",
             format!("made by `{}`, not `{PROVIDER}`", handle.provider),
         )
@@ -75,7 +75,7 @@ fn parse_handle(handle: &StepUpHandle) -> Result<Parsed, Error> {
         .state
         .get("action")
         .and_then(|a| a.as_str())
-        .ok_or_else(|| InvalidInput::new("step-up handle", "no action in state"))?;
+        .ok_or_else(|| InvalidId::new("step-up handle", "no action in state"))?;
     Ok(Parsed {
         user: UserId::new(handle.user.as_str())?,
         action: ActionCode::new(action)?,
@@ -96,7 +96,7 @@ impl Client {
             .validate_challenge(&ValidateChallengeRequest::new(token, p.user, p.action))
             .await?;
         if resp.idempotency_key.as_ref().is_some_and(|k| *k != p.key) {
-            return Err(InvalidInput::new(
+            return Err(InvalidId::new(
                 "challenge token",
                 "issued for another action instance than this step-up",
             )

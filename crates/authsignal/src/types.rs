@@ -1,163 +1,51 @@
 //! Identifiers, secrets, wire enums and timestamps shared by requests and responses.
 //!
-//! * Identifiers are validated once, when *you* construct them ([`UserId::new`],
-//!   [`ActionCode::new`] …). Values the server sends are taken as they are (the server is
-//!   authoritative for its own ids).
+//! * Identifiers ([`auth_core::id_type!`]) are validated once, when *you* construct them
+//!   ([`UserId::new`], [`ActionCode::new`] …), and decoded from the server with the same rules
+//!   (non-empty, bounded, no control characters: the server's own ids always pass them).
 //! * Enums keep values this crate does not know as `Other(String)`: a new state or method on
 //!   the server never breaks decoding.
 //! * Secrets (the tenant key, tokens, OTP and recovery codes) have a redacted `Debug`, no
 //!   `Display`, and are zeroized on drop.
 
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-/// A value given to a constructor in this crate was rejected before anything was sent.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid {what}: {reason}")]
-pub struct InvalidInput {
-    /// What was being built (`"user id"`, `"action code"`, `"custom data"` …).
-    pub what: &'static str,
-    /// Why it was rejected.
-    pub reason: String,
+pub(crate) use auth_core::id::InvalidId;
+
+auth_core::id_type! {
+    /// Your identifier for a user (`userId`), chosen by your application: non-empty, at most
+    /// 512 bytes, no control characters.
+    pub struct UserId("user id", max = 512);
 }
 
-impl InvalidInput {
-    pub(crate) fn new(what: &'static str, reason: impl Into<String>) -> Self {
-        InvalidInput {
-            what,
-            reason: reason.into(),
-        }
-    }
-}
-
-fn check_opaque(what: &'static str, value: &str, max: usize) -> Result<(), InvalidInput> {
-    if value.is_empty() {
-        return Err(InvalidInput::new(what, "must not be empty"));
-    }
-    if value.len() > max {
-        return Err(InvalidInput::new(
-            what,
-            format!("longer than {max} bytes ({} bytes)", value.len()),
-        ));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(InvalidInput::new(
-            what,
-            "must not contain control characters",
-        ));
-    }
-    Ok(())
-}
-
-macro_rules! opaque_id {
-    ($(#[$meta:meta])* $name:ident, $what:literal, $max:expr) => {
-        $(#[$meta])*
-        ///
-        /// Built with `new` (non-empty, no control characters, bounded length); decoded from
-        /// the server as sent.
-        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(String);
-
-        impl $name {
-            /// Validates and wraps an identifier.
-            pub fn new(value: impl Into<String>) -> Result<Self, InvalidInput> {
-                let value = value.into();
-                check_opaque($what, &value, $max)?;
-                Ok($name(value))
-            }
-
-            /// The identifier as sent on the wire.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-
-            /// The identifier as an owned string.
-            pub fn into_string(self) -> String {
-                self.0
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, concat!(stringify!($name), "({:?})"), self.0)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = InvalidInput;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                $name::new(s)
-            }
-        }
-
-        impl TryFrom<&str> for $name {
-            type Error = InvalidInput;
-            fn try_from(s: &str) -> Result<Self, Self::Error> {
-                $name::new(s)
-            }
-        }
-
-        impl TryFrom<String> for $name {
-            type Error = InvalidInput;
-            fn try_from(s: String) -> Result<Self, Self::Error> {
-                $name::new(s)
-            }
-        }
-
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-    };
-}
-
-opaque_id!(
-    /// Your identifier for a user (`userId`), chosen by your application.
-    UserId,
-    "user id",
-    512
-);
-opaque_id!(
+auth_core::id_type! {
     /// The key of one tracked action (`idempotencyKey`); a UUID when the server or this crate
     /// generates it.
-    IdempotencyKey,
-    "idempotency key",
-    512
-);
-opaque_id!(
+    pub struct IdempotencyKey("idempotency key", max = 512);
+}
+
+auth_core::id_type! {
     /// An enrolled authenticator (`userAuthenticatorId`).
-    AuthenticatorId,
-    "authenticator id",
-    512
-);
-opaque_id!(
+    pub struct AuthenticatorId("authenticator id", max = 512);
+}
+
+auth_core::id_type! {
     /// A server-initiated OTP challenge (`challengeId`).
-    ChallengeId,
-    "challenge id",
-    512
-);
-opaque_id!(
+    pub struct ChallengeId("challenge id", max = 512);
+}
+
+auth_core::id_type! {
     /// A device (`deviceId`).
-    DeviceId,
-    "device id",
-    512
-);
-opaque_id!(
+    pub struct DeviceId("device id", max = 512);
+}
+
+auth_core::id_type! {
     /// An application's client id for sessions (`clientId`).
-    ClientId,
-    "client id",
-    512
-);
+    pub struct ClientId("client id", max = 512);
+}
 
 impl IdempotencyKey {
     /// A fresh random (UUID v4) key.
@@ -166,127 +54,83 @@ impl IdempotencyKey {
     }
 }
 
-/// The code of an action (`login`, `withdrawFunds` …): `^[a-zA-Z0-9_-]{1,64}$`, as the server
-/// validates it.
-///
-/// ```
-/// use authsignal::ActionCode;
-/// assert!(ActionCode::new("withdraw-funds_2").is_ok());
-/// assert!(ActionCode::new("../users").is_err());
-/// assert!(ActionCode::new("").is_err());
-/// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ActionCode(String);
-
-impl ActionCode {
-    /// Validates and wraps an action code.
-    pub fn new(value: impl Into<String>) -> Result<Self, InvalidInput> {
-        let value = value.into();
-        if value.is_empty() || value.len() > 64 {
-            return Err(InvalidInput::new(
-                "action code",
-                format!("must be 1 to 64 characters long, not {}", value.len()),
-            ));
-        }
-        if !value
-            .bytes()
+auth_core::id_type! {
+    /// The code of an action (`login`, `withdrawFunds` …): `^[a-zA-Z0-9_-]{1,64}$`, as the
+    /// server validates it.
+    ///
+    /// ```
+    /// use authsignal::ActionCode;
+    /// assert!(ActionCode::new("withdraw-funds_2").is_ok());
+    /// assert!(ActionCode::new("../users").is_err());
+    /// assert!(ActionCode::new("").is_err());
+    /// ```
+    pub struct ActionCode("action code", max = 64, check = |s: &str| {
+        s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            return Err(InvalidInput::new(
-                "action code",
-                "only letters, digits, `_` and `-` are allowed",
-            ));
-        }
-        Ok(ActionCode(value))
-    }
-
-    /// The code as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+            .then_some(())
+            .ok_or("only letters, digits, `_` and `-` are allowed")
+    });
 }
 
-impl fmt::Debug for ActionCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ActionCode({:?})", self.0)
-    }
-}
-
-impl fmt::Display for ActionCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::str::FromStr for ActionCode {
-    type Err = InvalidInput;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ActionCode::new(s)
-    }
-}
-
-impl TryFrom<&str> for ActionCode {
-    type Error = InvalidInput;
-    fn try_from(s: &str) -> Result<Self, Self::Error> {
-        ActionCode::new(s)
-    }
-}
-
-impl AsRef<str> for ActionCode {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-macro_rules! secret_wire {
-    ($(#[$meta:meta])* $name:ident) => {
-        auth_core::secret_type! {
-            $(#[$meta])*
-            pub struct $name;
-            serde
-        }
-
+/// `PartialEq` for secret types, in constant time ([`auth_core::secret_type!`]'s `matches`).
+macro_rules! constant_time_eq {
+    ($($name:ident),* $(,)?) => {$(
         impl PartialEq for $name {
-            /// Constant-time comparison.
+            /// Constant-time comparison (the length may show).
             fn eq(&self, other: &Self) -> bool {
-                aws_lc_rs::constant_time::verify_slices_are_equal(
-                    self.expose_secret().as_bytes(),
-                    other.expose_secret().as_bytes(),
-                )
-                .is_ok()
+                self.matches(other.expose_secret())
             }
         }
 
         impl Eq for $name {}
-    };
+    )*};
 }
 
-secret_wire!(
+auth_core::secret_type! {
     /// The tenant's server API secret key. Sent as the HTTP Basic user name; also the webhook
     /// HMAC key.
-    SecretKey
-);
-secret_wire!(
+    pub struct SecretKey;
+    serde
+}
+
+auth_core::secret_type! {
     /// A short-lived token: the track `token`, the `token` query parameter after a challenge,
     /// or a claimed challenge's token.
-    ChallengeToken
-);
-secret_wire!(
+    pub struct ChallengeToken;
+    serde
+}
+
+auth_core::secret_type! {
     /// A session access token.
-    AccessToken
-);
-secret_wire!(
+    pub struct AccessToken;
+    serde
+}
+
+auth_core::secret_type! {
     /// A session refresh token.
-    RefreshToken
-);
-secret_wire!(
+    pub struct RefreshToken;
+    serde
+}
+
+auth_core::secret_type! {
     /// A one-time code (`verificationCode`, webhook `data.code`).
-    VerificationCode
-);
-secret_wire!(
+    pub struct VerificationCode;
+    serde
+}
+
+auth_core::secret_type! {
     /// A recovery code returned when an authenticator is enrolled.
-    RecoveryCode
+    pub struct RecoveryCode;
+    serde
+}
+
+constant_time_eq!(
+    SecretKey,
+    ChallengeToken,
+    AccessToken,
+    RefreshToken,
+    VerificationCode,
+    RecoveryCode,
 );
 
 auth_core::wire_enum! {
@@ -398,10 +242,12 @@ auth_core::wire_enum! {
     }
 }
 
-/// An ISO-8601 timestamp as the server sent it, parsed on demand.
+/// An ISO-8601 timestamp as the server sent it, read on demand with auth-core's
+/// [`auth_core::time::Timestamp`].
 ///
-/// Decoding never fails on the format: the raw text is kept and [`Timestamp::to_system_time`]
-/// returns `None` when it is not RFC 3339.
+/// Decoding never fails on the format (the spec leaves some fields' formats open): the raw
+/// text is kept, and [`Timestamp::parse`] / [`Timestamp::unix_seconds`] say `None` when it is
+/// not RFC 3339.
 ///
 /// ```
 /// use authsignal::Timestamp;
@@ -420,26 +266,14 @@ impl Timestamp {
         Timestamp(raw.into())
     }
 
-    /// Formats a Unix time as `YYYY-MM-DDTHH:MM:SS.000Z`.
+    /// Formats a Unix time as Authsignal writes it, `YYYY-MM-DDTHH:MM:SS.000Z`.
     pub fn from_unix(seconds: i64) -> Self {
-        let days = seconds.div_euclid(86_400);
-        let secs = seconds.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        Timestamp(format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000Z",
-            secs / 3600,
-            (secs / 60) % 60,
-            secs % 60
-        ))
+        Timestamp::from(auth_core::time::Timestamp::from_unix(seconds))
     }
 
-    /// Formats a [`SystemTime`].
+    /// Formats a [`SystemTime`] (milliseconds kept).
     pub fn from_system_time(t: SystemTime) -> Self {
-        let secs = match t.duration_since(UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
-        };
-        Timestamp::from_unix(secs)
+        Timestamp::from(auth_core::time::Timestamp::from_system_time(t))
     }
 
     /// The text as sent.
@@ -447,15 +281,25 @@ impl Timestamp {
         &self.0
     }
 
-    /// Seconds since the Unix epoch (fractions dropped), if the text is RFC 3339.
-    pub fn unix_seconds(&self) -> Option<i64> {
-        parse_rfc3339(&self.0)
+    /// The instant, if the text is RFC 3339.
+    pub fn parse(&self) -> Option<auth_core::time::Timestamp> {
+        auth_core::time::Timestamp::parse(&self.0).ok()
     }
 
-    /// The time, if the text is RFC 3339 and not before the epoch.
+    /// Seconds since the Unix epoch (fractions dropped), if the text is RFC 3339.
+    pub fn unix_seconds(&self) -> Option<i64> {
+        self.parse().map(auth_core::time::Timestamp::unix_seconds)
+    }
+
+    /// The time, if the text is RFC 3339.
     pub fn to_system_time(&self) -> Option<SystemTime> {
-        let s = u64::try_from(self.unix_seconds()?).ok()?;
-        UNIX_EPOCH.checked_add(Duration::from_secs(s))
+        self.parse().map(auth_core::time::Timestamp::to_system_time)
+    }
+}
+
+impl From<auth_core::time::Timestamp> for Timestamp {
+    fn from(t: auth_core::time::Timestamp) -> Self {
+        Timestamp(t.to_utc_millis_string())
     }
 }
 
@@ -469,76 +313,6 @@ impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-fn parse_rfc3339(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    let num = |from: usize, len: usize| -> Option<i64> {
-        let part = b.get(from..from + len)?;
-        if !part.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        std::str::from_utf8(part).ok()?.parse().ok()
-    };
-    let sep = |at: usize, c: &[u8]| b.get(at).is_some_and(|x| c.contains(x));
-    let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
-    if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt ")) {
-        return None;
-    }
-    let (h, mi, se) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
-    if !(sep(13, b":") && sep(16, b":")) {
-        return None;
-    }
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
-        return None;
-    }
-    let mut i = 19;
-    if sep(i, b".") {
-        i += 1;
-        let start = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-    }
-    let offset = match b.get(i)? {
-        b'Z' | b'z' if i + 1 == b.len() => 0,
-        sign @ (b'+' | b'-') => {
-            let (oh, om) = (num(i + 1, 2)?, num(i + 4, 2)?);
-            if !sep(i + 3, b":") || i + 6 != b.len() || oh > 23 || om > 59 {
-                return None;
-            }
-            let o = oh * 3600 + om * 60;
-            if *sign == b'+' { o } else { -o }
-        }
-        _ => return None,
-    };
-    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se - offset)
 }
 
 #[cfg(test)]
@@ -557,6 +331,17 @@ mod tests {
         let k = IdempotencyKey::generate();
         assert_eq!(k.as_str().len(), 36);
         assert_ne!(k, IdempotencyKey::generate());
+        // Decoding applies the same rules (auth-core's `id_type!`), and the same error type.
+        let u: UserId = serde_json::from_str("\"usr/1\"").unwrap();
+        assert_eq!(u.as_str(), "usr/1");
+        assert!(serde_json::from_str::<UserId>("\"\"").is_err());
+        assert!(serde_json::from_str::<ActionCode>("\"sign in\"").is_err());
+        let e: InvalidId = ActionCode::new("a/b").unwrap_err();
+        assert_eq!(e.what, "action code");
+        assert_eq!(
+            format!("{:?}", ActionCode::new("withdraw").unwrap()),
+            "ActionCode(\"withdraw\")"
+        );
     }
 
     #[test]

@@ -39,8 +39,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use auth_core::secret::constant_time_eq;
 use auth_core::{SharedClock, SystemClock};
-use aws_lc_rs::{constant_time, hmac};
+use aws_lc_rs::hmac;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use serde::Deserialize;
@@ -333,8 +334,7 @@ impl WebhookVerifier {
             for k in &self.keys {
                 let expected = tag(k, parsed.timestamp, body);
                 for candidate in &tags {
-                    if constant_time::verify_slices_are_equal(expected.as_ref(), candidate).is_ok()
-                    {
+                    if constant_time_eq(expected.as_ref(), candidate) {
                         return Ok(parsed.timestamp);
                     }
                 }
@@ -528,75 +528,27 @@ impl RawEvent {
     }
 }
 
-/// An event's `type`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum EventType {
-    /// `email.created`: send this OTP / link by e-mail yourself (custom delivery).
-    EmailCreated,
-    /// `sms.created`: send this OTP by SMS yourself.
-    SmsCreated,
-    /// `push.created`: deliver this push yourself.
-    PushCreated,
-    /// `authenticator.created`.
-    AuthenticatorCreated,
-    /// `authenticator.updated`.
-    AuthenticatorUpdated,
-    /// `authenticator.deleted`.
-    AuthenticatorDeleted,
-    /// `action.verify`.
-    ActionVerify,
-    /// `action.log_created`.
-    ActionLogCreated,
-    /// `challenge.log_created`.
-    ChallengeLogCreated,
-    /// A type this crate does not know, as sent.
-    Other(String),
-}
-
-impl EventType {
-    /// The wire value.
-    pub fn as_str(&self) -> &str {
-        match self {
-            EventType::EmailCreated => "email.created",
-            EventType::SmsCreated => "sms.created",
-            EventType::PushCreated => "push.created",
-            EventType::AuthenticatorCreated => "authenticator.created",
-            EventType::AuthenticatorUpdated => "authenticator.updated",
-            EventType::AuthenticatorDeleted => "authenticator.deleted",
-            EventType::ActionVerify => "action.verify",
-            EventType::ActionLogCreated => "action.log_created",
-            EventType::ChallengeLogCreated => "challenge.log_created",
-            EventType::Other(s) => s,
-        }
-    }
-
-    /// Parses a wire value (unknown values become `Other`).
-    pub fn from_wire(s: &str) -> Self {
-        match s {
-            "email.created" => EventType::EmailCreated,
-            "sms.created" => EventType::SmsCreated,
-            "push.created" => EventType::PushCreated,
-            "authenticator.created" => EventType::AuthenticatorCreated,
-            "authenticator.updated" => EventType::AuthenticatorUpdated,
-            "authenticator.deleted" => EventType::AuthenticatorDeleted,
-            "action.verify" => EventType::ActionVerify,
-            "action.log_created" => EventType::ActionLogCreated,
-            "challenge.log_created" => EventType::ChallengeLogCreated,
-            other => EventType::Other(other.to_owned()),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for EventType {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(|s| EventType::from_wire(&s))
-    }
-}
-
-impl fmt::Display for EventType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+auth_core::wire_enum! {
+    /// An event's `type` (unknown types are kept as `Other`).
+    pub enum EventType {
+        /// `email.created`: send this OTP / link by e-mail yourself (custom delivery).
+        EmailCreated => "email.created",
+        /// `sms.created`: send this OTP by SMS yourself.
+        SmsCreated => "sms.created",
+        /// `push.created`: deliver this push yourself.
+        PushCreated => "push.created",
+        /// `authenticator.created`.
+        AuthenticatorCreated => "authenticator.created",
+        /// `authenticator.updated`.
+        AuthenticatorUpdated => "authenticator.updated",
+        /// `authenticator.deleted`.
+        AuthenticatorDeleted => "authenticator.deleted",
+        /// `action.verify`.
+        ActionVerify => "action.verify",
+        /// `action.log_created`.
+        ActionLogCreated => "action.log_created",
+        /// `challenge.log_created`.
+        ChallengeLogCreated => "challenge.log_created",
     }
 }
 
