@@ -50,4 +50,5 @@ for script in "$here"/node/*.mjs; do
   cp "$script" "$dir/node/"
   node "$dir/node/$(basename "$script")" || status=1
 done
+"$here/curl.sh" || status=1
 exit "$status"

@@ -1,10 +1,175 @@
-//! `oob-auth-emulator`: one server that speaks every oob-auth provider's wire protocol —
-//! LaunchKey, Authsignal, Airlock IAM, LogonBox and the Onegini Token Server — for tests in
-//! any language, with a JSON control API to play the user and a web page that is the user's
-//! phone.
+//! # oob-auth-emulator
 //!
-//! The user guide (starting it, pointing the official SDKs at it, the control API, the phone
-//! page, memory figures) is in [`docs`].
+//! One server that speaks the wire protocols of every oob-auth provider — **LaunchKey**,
+//! **Authsignal**, **Airlock IAM**, **LogonBox** and the **Onegini** Token Server — so that an
+//! application written in any language can be tested against them, with their official SDKs
+//! or with ours, without an account at any of them. A JSON control API plays the user (approve,
+//! deny, expire), the provider's back office (users, rules, keys) and the network (faults);
+//! a web page is the user's phone.
+//!
+//! Each provider is its crate's own emulator (`<crate>::emulator`, a protocol model behind
+//! `auth_core::emulator::Model`), served on a real port of its own, so the official SDKs find
+//! the paths they expect (`/v1/…`, `/service/v3/…`).
+//!
+//! ## Start it
+//!
+//! ```text
+//! cargo run -p oob-auth-emulator -- --user alice
+//! ```
+//!
+//! It prints the URLs, ids, keys and secrets a client needs (`--print-json` prints them as one
+//! JSON line for programs) and serves until Ctrl-C. The ports, from `--base-port` (default
+//! 4700):
+//!
+//! | port | what |
+//! | --- | --- |
+//! | 4700 | control API and the phone page (`http://127.0.0.1:4700/`) |
+//! | 4701 | LaunchKey Service API (`/public/v3/…`, `/service/v3/…`) |
+//! | 4702 | Authsignal Server API (`/v1/…`; CallConnect `/call/…`) |
+//! | 4703 | Airlock IAM Loginapp REST (`/auth/rest/public/…`) |
+//! | 4704 | LogonBox Authenticator API (`/app/api/authenticator/…`, the signing page) |
+//! | 4705 | Onegini Token Server (`/oauth/…`, the IdP's login and consent pages) |
+//!
+//! `--base-port 0` picks free ports (read them from `--print-json`); `--port NAME=N` moves one;
+//! `--only launchkey,authsignal` serves a subset; `--tls` serves HTTPS with a self-signed
+//! certificate written to `--dir` (for clients that only speak https, such as the official
+//! LogonBox clients: trust `cert.pem`); `--config file.json` reads the options below;
+//! `--log-capacity N` sizes each provider's request log. `--help` lists them all.
+//!
+//! ## Point a client at it
+//!
+//! The values come from what the emulator printed (`GET /providers` on the control API gives
+//! the same JSON). Python, the official LaunchKey SDK (`launchkey==4.0.1`):
+//!
+//! ```text
+//! from launchkey.factories import ServiceFactory
+//! lk = info["providers"]["launchkey"]
+//! service = ServiceFactory(lk["service_id"], lk["service_private_key_pem"],
+//!                          url=lk["api_url"]).make_service_client()
+//! request = service.authorization_request("alice", context="Pay 10.00 EUR")
+//! ```
+//!
+//! Python, the official Authsignal SDK (4.x takes the URL with `/v1`; 0.1.1 takes
+//! `base_url` and appends `/v1` itself):
+//!
+//! ```text
+//! from authsignal.client import AuthsignalClient
+//! sig = info["providers"]["authsignal"]
+//! client = AuthsignalClient(sig["secret_key"], api_url=sig["api_url"])
+//! client.track("alice", "withdraw")
+//! ```
+//!
+//! Node (`@authsignal/node`):
+//!
+//! ```text
+//! const client = new Authsignal({ apiSecretKey: sig.secret_key, apiUrl: sig.api_url, retries: 0 });
+//! ```
+//!
+//! Rust: each crate's `Client::builder(…).base_url(<api_url>)`. The scripts in
+//! `crates/oob-auth-emulator/official/` run the official SDKs' main flows against the
+//! emulator in CI (`official/install.sh` installs them under `target/`, `official/run.sh`
+//! runs them); they are complete examples.
+//!
+//! ## Play the user
+//!
+//! Open the phone page (`http://127.0.0.1:4700/`): every provider's pending step-ups, live,
+//! with the text the user would see and Approve / Deny buttons, and a link to the provider's
+//! own page where it has one. Or use the control API, from any language:
+//!
+//! ```text
+//! curl -s localhost:4700/pending
+//! curl -s -X POST localhost:4700/launchkey/step-ups/<id>/approve
+//! curl -s -X POST localhost:4700/launchkey/step-ups/<id>/deny -d '{"fraud": true}'
+//! curl -s -X POST localhost:4700/authsignal/users -d '{"user": "alice"}'
+//! curl -s -X PUT localhost:4700/authsignal/rules -d '[{"id": "r1", "action": "withdraw", "outcome": "CHALLENGE"}]'
+//! curl -s -X POST localhost:4700/clock/advance -d '{"seconds": 600}'
+//! ```
+//!
+//! ## The control API
+//!
+//! JSON in, JSON out. Errors are `{"error": code, "message": text}` with status 400
+//! (`invalid`), 404 (`not_found`, `unknown_provider`), 409 (`conflict`: e.g. approving a
+//! settled step-up) or 501 (`unsupported`: the provider has no such thing). Times are Unix
+//! seconds. `{provider}` is `launchkey`, `authsignal`, `airlock-iam`, `logonbox` or
+//! `onegini-model`.
+//!
+//! | route | what |
+//! | --- | --- |
+//! | `GET /` | the phone page |
+//! | `GET /providers` | what `--print-json` prints: URLs, ids, keys, secrets, seeded users |
+//! | `GET /pending[?limit=N][&provider=P]` | pending step-ups of every provider, oldest first (`limit`: the newest N); header `X-Total-Count` |
+//! | `GET /{provider}/pending` | one provider's |
+//! | `POST /{provider}/step-ups/{id}/approve` | the user approves |
+//! | `POST /{provider}/step-ups/{id}/deny` | the user denies; body `{"fraud": bool, "reason": "…"}` (optional) |
+//! | `POST /{provider}/step-ups/{id}/expire` | the step-up runs out of time now |
+//! | `POST /{provider}/step-ups/{id}/fail` | it fails on the user's side; body `{"reason": "…"}` (optional) |
+//! | `POST /{provider}/users` | `{"user": "alice", "details": {…}}` (details per provider: [`docs::providers`]) |
+//! | `PUT /{provider}/rules` | replaces the decision rules (Authsignal) |
+//! | `POST /{provider}/faults` | `{"status": 503, "retry_after": 2, "path_contains": "/auths", "times": 1}`: the next matching requests fail |
+//! | `POST /{provider}/rotate-keys` | rotates the provider's signing keys |
+//! | `GET /{provider}/log[?limit=N]` | the newest requests: method, path (query values redacted), status; never bodies |
+//! | `POST /{provider}/control` | any command of the one control vocabulary (`auth_core::emulator::Control`), e.g. `{"command": "deny", "id": "…", "fraud": true}` or a provider's own `{"command": "provider", "body": {…}}` |
+//! | `GET /clock`, `POST /clock/advance` | the one clock every provider runs on; `{"seconds": N}` moves it forward |
+//! | `GET /healthz` | `ok` |
+//!
+//! A pending step-up is `{"provider", "id", "user", "title", "message", "created_at",
+//! "expires_at", "page"}`: `message` is what the user's phone shows, `page` the provider's
+//! browser page for it (if any).
+//!
+//! ## The config file
+//!
+//! `--config file.json` (every field optional; flags win):
+//!
+//! ```text
+//! {
+//!   "bind": "127.0.0.1", "base_port": 4700, "tls": false, "dir": "/tmp/emu", "log_capacity": 1000,
+//!   "users": ["alice"],
+//!   "only": ["launchkey", "authsignal"],
+//!   "providers": {
+//!     "launchkey": {"port": 9001, "settings": {"service_id": "…", "private_key_file": "service.pem"}},
+//!     "authsignal": {"users": [{"user": "bob", "details": {"email": "bob@example.com"}}],
+//!                    "rules": [{"id": "r1", "action": "withdraw", "outcome": "CHALLENGE"}]}
+//!   }
+//! }
+//! ```
+//!
+//! Each provider's `settings`, `details` and own commands are in [`docs::providers`].
+//!
+//! ## Memory
+//!
+//! What the server keeps is bounded: each provider's request log is a ring
+//! (`--log-capacity`), settled step-ups beyond a cap are forgotten, nothing else grows per
+//! request. Its resident memory holding 10,000 pending step-ups is in [`docs::memory`]
+//! (reproduce with `cargo bench -p oob-auth-emulator --bench scale`).
+//!
+//! ## From Rust
+//!
+//! The server can run in-process too ([`Server::start`]), e.g. for a test that drives a
+//! browser against the phone page:
+//!
+//! ```
+//! # #[tokio::main(flavor = "multi_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use oob_auth_emulator::{Options, Provider, Server};
+//!
+//! let mut options = Options::ephemeral(); // free ports
+//! options.only = vec![Provider::Authsignal];
+//! let server = Server::start(options).await?;
+//! let api = server.api_url(Provider::Authsignal).unwrap();
+//! assert!(api.starts_with("http://127.0.0.1:") && api.ends_with("/v1"));
+//! let secret = server.info()["providers"]["authsignal"]["secret_key"].as_str().unwrap();
+//! assert!(!secret.is_empty());
+//! # Ok(()) }
+//! ```
+//!
+//! ## Dependencies, and why
+//!
+//! | crate | why |
+//! | --- | --- |
+//! | the five provider crates (feature `emulator`) | their protocol models |
+//! | `auth-core` (feature `emulator`) | the `Model` trait, the control vocabulary, the request log, the axum server |
+//! | `axum`, `tokio` | the control API and the providers' ports |
+//! | `rcgen` (aws-lc-rs), `rustls`, `tokio-rustls` | `--tls`: a self-signed certificate and HTTPS, on the one crypto library of the workspace |
+//! | `serde`, `serde_json`, `thiserror`, `http`, `async-trait`, `base64`, `uuid` | JSON, errors, PEM, ids |
 
 mod control;
 pub mod docs;
