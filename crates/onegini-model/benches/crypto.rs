@@ -7,8 +7,9 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use onegini_model::crypto::PinProtectedSecret;
-use onegini_model::{OcraInputs, OcraSuite, Pin};
+use onegini_model::Pin;
+use onegini_model::hazmat::PinProtectedSecret;
+use onegini_model::hazmat::ocra::{OcraInputs, OcraSuite};
 
 const K20: &[u8] = b"12345678901234567890";
 const K32: &[u8] = b"12345678901234567890123456789012";

@@ -9,7 +9,7 @@
 //! handler *returns* the answer ([`PinAnswer`], [`BrowserRegistrationAnswer`]).
 //!
 //! Secrets: the access token lives only in memory; the refresh token is stored only sealed
-//! under the PIN ([`crate::crypto::PinProtectedSecret`], untagged, spec §3.3); the PIN is never
+//! under the PIN ([`crate::hazmat::PinProtectedSecret`], untagged, spec §3.3); the PIN is never
 //! stored or sent; the client secret stays in the [`Storage`].
 
 use std::collections::BTreeSet;
@@ -30,9 +30,9 @@ use zeroize::Zeroizing;
 
 use crate::crypto::{self, PinProtectedSecret};
 use crate::error::{Error, config_error};
+use crate::hazmat::ocra::{OcraInputs, OcraSuite};
 use crate::hex;
 use crate::keystore::{Keystore, KeystoreError};
-use crate::ocra::{OcraInputs, OcraSuite};
 use crate::pin::{Pin, PinPolicy, PinValidationError};
 use crate::storage::{
     Storage, StorageError, StoredCredentials, StoredFingerprint, StoredProfile, StoredState,
@@ -54,11 +54,11 @@ auth_core::secret_type! {
 }
 
 /// The model's default DCR suite (spec §3.1, model choice).
-pub const DEFAULT_DCR_SUITE: &str = "OCRA-1:HOTP-SHA256-8:QH64-T1M";
+pub(crate) const DEFAULT_DCR_SUITE: &str = "OCRA-1:HOTP-SHA256-8:QH64-T1M";
 
 /// Fingerprint mismatches the model's "OS" allows before it locks the sensor out (which the
 /// SDK treats like a sensor error: fingerprint is revoked and PIN is used).
-pub const FINGERPRINT_MAX_MISMATCHES: u32 = 5;
+pub(crate) const FINGERPRINT_MAX_MISMATCHES: u32 = 5;
 
 auth_core::id_type! {
     /// The client id the Token Server issued at DCR (64 uppercase hex characters in the
@@ -670,6 +670,11 @@ impl Client {
 
     fn session(&self) -> std::sync::MutexGuard<'_, Option<Session>> {
         lock(&self.inner.session)
+    }
+
+    /// The client's clock (OCRA time steps, token expiry, step-up waits).
+    pub(crate) fn clock(&self) -> &dyn auth_core::Clock {
+        self.inner.clock.as_ref()
     }
 
     /// The client id after DCR (the app may read it; the secret stays inside).

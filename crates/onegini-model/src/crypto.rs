@@ -1,29 +1,6 @@
-//! The model's cryptography on aws-lc-rs: the PIN-protected refresh token (spec §3.3), PKCE
-//! `S256` (RFC 7636) and random values.
-//!
-//! # PIN-protected refresh token (model choice, spec §3.3)
-//!
-//! ```text
-//! key        = PBKDF2-HMAC-SHA256(PIN as ASCII digits, salt (16 random bytes), iterations, 32)
-//! keystream  = HMAC-SHA256(key, "onegini-model/rt" ‖ salt)
-//! ciphertext = rt_secret XOR keystream            (32 bytes, NO tag)
-//! ```
-//!
-//! Deliberately **untagged**: any PIN decrypts to a well-formed 32-byte candidate, so the
-//! stored blob cannot confirm a PIN guess offline; only the Token Server, which counts wrong
-//! attempts, can tell. Do not replace it with an AEAD. A fresh salt is drawn on every
-//! (re-)encryption so a keystream is never reused.
-//!
-//! ```
-//! use onegini_model::crypto::PinProtectedSecret;
-//! use onegini_model::pin::Pin;
-//!
-//! let secret = [7u8; 32];
-//! let blob = PinProtectedSecret::seal(&secret, &Pin::new("31415"), 1_000).unwrap();
-//! assert_eq!(blob.open(&Pin::new("31415")).unwrap().as_slice(), &secret);
-//! // A wrong PIN gives a different candidate, not an error: no offline PIN test.
-//! assert_ne!(blob.open(&Pin::new("27182")).unwrap().as_slice(), &secret);
-//! ```
+//! The model's cryptography on aws-lc-rs: the PIN-protected refresh token (spec §3.3; the
+//! scheme is described in [`crate::hazmat`], which makes it public), PKCE `S256` (RFC 7636)
+//! and random values.
 
 use std::fmt;
 use std::num::NonZeroU32;
@@ -64,23 +41,23 @@ pub enum CryptoError {
 }
 
 /// `n` random bytes from the system CSPRNG.
-pub fn random_bytes(n: usize) -> Result<Vec<u8>, CryptoError> {
+pub(crate) fn random_bytes(n: usize) -> Result<Vec<u8>, CryptoError> {
     let mut out = vec![0u8; n];
     rand::fill(&mut out).map_err(|_| CryptoError::Random)?;
     Ok(out)
 }
 
 /// `2n` random lowercase hex characters.
-pub fn random_hex(n: usize) -> Result<String, CryptoError> {
+pub(crate) fn random_hex(n: usize) -> Result<String, CryptoError> {
     Ok(hex::encode(random_bytes(n)?))
 }
 
 /// The longest string [`random_from`] makes.
-pub const MAX_RANDOM_LEN: usize = 4096;
+pub(crate) const MAX_RANDOM_LEN: usize = 4096;
 
 /// A random string of `len` (at most [`MAX_RANDOM_LEN`]) characters from `alphabet`
 /// (rejection sampling, no modulo bias).
-pub fn random_from(alphabet: &[u8], len: usize) -> Result<String, CryptoError> {
+pub(crate) fn random_from(alphabet: &[u8], len: usize) -> Result<String, CryptoError> {
     let n = alphabet.len();
     if n == 0 || n > 256 {
         return Err(CryptoError::Malformed("alphabet size"));
@@ -106,7 +83,7 @@ pub fn pkce_s256(verifier: &str) -> String {
 }
 
 /// A new PKCE verifier: 32 random bytes, base64url (43 characters).
-pub fn pkce_verifier() -> Result<String, CryptoError> {
+pub(crate) fn pkce_verifier() -> Result<String, CryptoError> {
     Ok(URL_SAFE_NO_PAD.encode(random_bytes(32)?))
 }
 

@@ -47,8 +47,8 @@ use crate::client::{
     ApplicationSignature, BrowserRegistrationAnswer, BrowserRegistrationHandler, ClientId,
 };
 use crate::crypto::{self, random_hex};
+use crate::hazmat::ocra::{OcraInputs, OcraSuite};
 use crate::hex;
-use crate::ocra::{OcraInputs, OcraSuite};
 use crate::pin::PinPolicy;
 use crate::wire::{self, SecretField, TokenError};
 use auth_core::secret::constant_time_eq;
@@ -68,6 +68,7 @@ pub enum VersionStatus {
 
 /// One application version (identifier + version + platform).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct AppVersion {
     /// The version string.
     pub version: String,
@@ -96,6 +97,7 @@ impl AppVersion {
 
 /// The application's Token Server configuration (spec §2.2, §2.4 defaults).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct AppConfig {
     /// The application identifier.
     pub identifier: String,

@@ -14,7 +14,7 @@ use auth_core::{Classify, ConfigError, ErrorKind};
 
 use crate::client::UserProfile;
 use crate::crypto::CryptoError;
-use crate::ocra::OcraError;
+use crate::hazmat::ocra::OcraError;
 use crate::pin::PinValidationError;
 use crate::storage::StorageError;
 

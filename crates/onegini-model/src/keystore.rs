@@ -20,7 +20,7 @@
 //! offline (see [`crate::crypto`]).
 //!
 //! ```
-//! use onegini_model::keystore::{Keystore, MemoryKeystore};
+//! use onegini_model::{Keystore, MemoryKeystore};
 //!
 //! let device = MemoryKeystore::new();
 //! let sealed = device.seal("fingerprint/W8DUJ2", b"token").unwrap();

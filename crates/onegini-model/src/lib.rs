@@ -1,40 +1,19 @@
 //! # onegini-model
 //!
-//! An **executable model** of the Onegini mobile SDK's user authentication: the client side
-//! (what the SDK does for the app: [`Client`]) and, behind the `emulator` feature, an
-//! in-process **Token Server model** to run it against ([`emulator::TokenServer`]). It exists so
-//! the protocol can be read, run, tested and reused. It is not Onegini's SDK.
+//! An **executable model** of the Onegini mobile SDK's user authentication, for people who
+//! need to read, run or test that protocol: the client side ([`Client`]: what the SDK does
+//! for the app) and, behind the `emulator` feature, a **Token Server model** to run it
+//! against (`emulator`, with its IdP's login and consent pages). It is not Onegini's SDK:
+//! where Onegini does not document its wire protocol, the model makes a choice and says so
+//! ([`docs::model_choices`]).
 //!
-//! **Documented vs model choice.** Onegini documents the OAuth endpoints, the error codes, the
-//! handler shapes, the PIN policy rules, that DCR is proven with OCRA including a timestamp
-//! (ten minutes tolerance), and that a PIN is validated only by the server through the
-//! refresh token it decrypts. The SDK's own wire protocol is not public: the DCR path and fields,
-//! the OCRA suite (`OCRA-1:HOTP-SHA256-8:QH64-T1M`), the PIN-to-key derivation (PBKDF2 + an
-//! untagged HMAC keystream), the wrong-PIN error fields, the revocation path and the fingerprint
-//! registration endpoint are **this model's choices** (see [`wire`] and the spec).
-//!
-//! | module | what |
-//! | --- | --- |
-//! | [`ocra`] | RFC 6287 OCRA, complete: suites, all data inputs, one-way / mutual / signature |
-//! | [`client`] | [`Client`] and the SDK-shaped handlers |
-//! | [`pin`] | [`pin::Pin`], the PIN policy and its errors (9011–9014) |
-//! | [`crypto`] | PIN-protected refresh token (untagged, no offline PIN test), PKCE S256 |
-//! | [`storage`] | [`storage::Storage`] with memory and file implementations |
-//! | [`keystore`] | [`keystore::Keystore`], the platform keystore the fingerprint token is sealed under, with [`MemoryKeystore`] |
-//! | [`wire`] | serde wire types (no crypto: wasm-clean) |
-//! | [`error`] | [`Error`] with the SDK's codes |
-//! | [`stepup`] | [`auth_core::StepUp`]: re-authentication of a profile |
-//! | [`testing`] | scripted users (PINs, fingerprints) for tests and demos |
-//! | `emulator` | the Token Server model and an emulated browser (feature `emulator`) |
-//!
-//! ## The lifecycle
-//!
-//! ```text
-//! start (profiles removed on the server) ─> DCR (automatic) ─> registerUser: browser → IdP login → consent → redirect
-//!           ─> code + PKCE at the token endpoint ─> PIN creation ─> authenticated
-//! authenticateUser (PIN / fingerprint = refresh grant) ─> authenticated ─> logout (refresh token kept)
-//! deregisterUser ─> that profile gone (credentials and other profiles kept)
-//! ```
+//! What the client does, like the SDK: dynamic client registration proven with OCRA
+//! (automatic), user registration through the browser (authorization code + PKCE), PIN
+//! creation under the Token Server's PIN policy, PIN and fingerprint authentication (refresh
+//! grants; wrong PINs counted by the server), logout, deregistration, and the SDK's error
+//! codes ([`Error::code`]). The app supplies the SDK's handlers ([`CreatePinHandler`],
+//! [`PinAuthenticationHandler`], [`BrowserRegistrationHandler`], [`FingerprintHandler`]), a
+//! [`Storage`] and a platform [`Keystore`].
 //!
 //! ## Example: the whole lifecycle against the Token Server model
 //!
@@ -90,27 +69,21 @@
 //! # fn main() {}
 //! ```
 //!
-//! ## Not modelled (yet)
+//! ## Where things are
 //!
-//! Mobile authentication (push/OTP enrollment, spec §1.11), custom registration,
-//! `INVALID_DATETIME` (9031), the
-//! `client_credentials` grant, persistent consent, ID tokens and PrivateKeyJWT client
-//! authentication.
-//!
-//! ## Security properties the model keeps
-//!
-//! * The PIN never leaves the device and is never stored; [`pin::Pin`] is zeroized on drop.
-//! * The stored refresh token carries no tag: a wrong PIN gives a well-formed wrong candidate,
-//!   so only the server (with its attempt counter) can tell. Fresh salt on every re-encryption.
-//! * The access token lives only in memory; secrets never appear in `Debug`, `Display` or errors.
-//!   Whatever the server answers is scrubbed, before it reaches an error, of every secret the
-//!   request sent (client secret and its Basic header, tokens, PIN-derived refresh-token
-//!   candidates, PKCE verifier, code) in every spelling `auth_core::error::scrub_secrets` knows.
-//! * The fingerprint refresh token is stored only sealed by the platform [`Keystore`], under
-//!   a key the storage does not hold: a copy of the storage on another device cannot use it.
-//! * OCRA responses, client secrets, refresh-token secrets and every [`wire::SecretField`] are
-//!   compared in constant time.
-//! * Every time comes from an [`auth_core::Clock`]; tests move time with `FakeClock`.
+//! | what | where |
+//! | --- | --- |
+//! | the client, its builder and configuration | [`Client`], [`ClientBuilder`], [`ClientConfig`] |
+//! | the SDK's handlers and their answers | [`CreatePinHandler`], [`PinAuthenticationHandler`], [`BrowserRegistrationHandler`], [`FingerprintHandler`], [`PinAnswer`], [`BrowserRegistrationAnswer`], [`FingerprintScan`] |
+//! | PIN and policy | [`Pin`], [`PinPolicy`], [`PinValidationError`] (9011–9014) |
+//! | device storage and keystore | [`Storage`] ([`MemoryStorage`], [`FileStorage`]), [`Keystore`] ([`MemoryKeystore`]) |
+//! | errors | [`Error`] with the SDK's codes, classified by [`auth_core::Classify`] |
+//! | step-up | [`OneginiStepUp`]: [`auth_core::StepUp`] as re-authentication of a profile ([`docs::step_up`]) |
+//! | wire types (no crypto: wasm-clean) | [`wire`] |
+//! | scripted users for tests and demos | [`testing`] |
+//! | the Token Server model (feature `emulator`) | `emulator` |
+//! | the model's cryptography (OCRA, PIN-protected token) | [`hazmat`] |
+//! | decisions, security properties, endpoints | [`docs`] |
 //!
 //! ## Cost
 //!
@@ -123,27 +96,28 @@
 //!
 //! | crate | why |
 //! | --- | --- |
-//! | `aws-lc-rs` | HMAC-SHA1/256/512 for OCRA, PBKDF2 for the PIN-protected refresh token, SHA-256 for PKCE, CSPRNG |
+//! | `auth-core` | the shared transport, configuration, errors, secrets, clock and step-up contract (and, with `emulator`, the model trait and server) |
+//! | `aws-lc-rs` | HMAC-SHA1/256/512 for OCRA, PBKDF2 for the PIN-protected refresh token, SHA-256 for PKCE, AES-256-GCM for the in-memory keystore, CSPRNG |
 //! | `zeroize` | PINs, refresh-token secrets and derived keys are wiped |
 //! | `base64`, `url`, `serde`, `serde_json`, `http`, `thiserror`, `async-trait` | wire types (kept free of crypto types), handlers as async traits |
-//! | `wiremock` (feature `emulator`) | the Token Server model's HTTP on a loopback port |
 //!
 //! The refresh token's PIN protection is deliberately *untagged* (no AEAD such as AES-GCM), so
-//! a wrong PIN cannot be told from the right one offline; see the `crypto` module.
+//! a wrong PIN cannot be told from the right one offline; see [`hazmat`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod client;
-pub mod crypto;
+mod client;
+mod crypto;
+pub mod docs;
 #[cfg(feature = "emulator")]
 pub mod emulator;
-pub mod error;
-pub mod hex;
-pub mod keystore;
-pub mod ocra;
-pub mod pin;
-pub mod stepup;
-pub mod storage;
+mod error;
+pub mod hazmat;
+mod hex;
+mod keystore;
+mod pin;
+mod stepup;
+mod storage;
 pub mod testing;
 pub mod wire;
 
@@ -154,8 +128,10 @@ pub use client::{
     UserProfile,
 };
 pub use error::Error;
-pub use keystore::{Keystore, MemoryKeystore};
-pub use ocra::{OcraError, OcraInputs, OcraSuite};
-pub use pin::{Pin, PinPolicy, PinValidationError};
+pub use keystore::{Keystore, KeystoreError, MemoryKeystore};
+pub use pin::{InvalidPinPolicy, Pin, PinPolicy, PinValidationError};
 pub use stepup::OneginiStepUp;
-pub use storage::{FileStorage, MemoryStorage, Storage};
+pub use storage::{
+    FileStorage, MemoryStorage, Storage, StorageError, StoredCredentials, StoredFingerprint,
+    StoredProfile, StoredState,
+};

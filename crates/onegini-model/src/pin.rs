@@ -7,7 +7,7 @@
 //! length (9014) → block list (9011) → sequence (9012) → similar digits (9013).
 //!
 //! ```
-//! use onegini_model::pin::{Pin, PinPolicy, PinValidationError};
+//! use onegini_model::{Pin, PinPolicy, PinValidationError};
 //!
 //! let policy = PinPolicy::default(); // 5 digits, similar digits ≤ 2, no sequences
 //! assert_eq!(policy.validate(&Pin::new("02468")), Err(PinValidationError::PinIsASequence));
@@ -26,6 +26,7 @@ auth_core::secret_type! {
 
 /// The PIN policy the Token Server hands to the SDK (model: with the DCR answer).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PinPolicy {
     /// Exact number of digits (5..=32).
     pub pin_length: usize,

@@ -1,39 +1,48 @@
-//! [`auth_core::StepUp`] for the Onegini model.
-//!
-//! **Choice** (the spec has no push/step-up flow in scope: mobile authentication is §1.11, out of
-//! scope): a step-up is *"the user proves presence on this device again"* — authenticating the
-//! registered profile with its preferred authenticator (PIN, or fingerprint with PIN fallback)
-//! through the app's handlers, which is a fresh refresh grant against the Token Server.
-//! [`StepUpRequest::user`] is the **profile id**; the app shows the request's title and message
-//! in its PIN or fingerprint prompt.
-//!
-//! The authentication completes inside [`StepUp::start`]; [`StepUp::check`] then returns the
-//! recorded outcome at once (never `Pending`). Outcomes: success → `Approved` (evidence: profile
-//! id and authenticator); the user denied → `Denied`; attempts exhausted (9003, the profile is
-//! removed) → `Failed`. Other errors are returned as errors.
+//! [`auth_core::StepUp`] for the Onegini model: re-authentication of a registered profile
+//! through the app's handlers (the choice is explained in [`crate::docs::step_up`]).
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use auth_core::{PollStatus, StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};
+use auth_core::sync::lock;
+use auth_core::{
+    Capabilities, Clock, PollStatus, Started, StepUp, StepUpHandle, StepUpOutcome, StepUpRequest,
+};
 
 use crate::client::{Client, FingerprintHandler, PinAuthenticationHandler, UserProfile};
 use crate::crypto::random_hex;
 use crate::error::Error;
-use auth_core::sync::lock;
 
 /// The provider name in [`StepUpHandle::provider`].
-pub const PROVIDER: &str = "onegini-model";
+pub(crate) const PROVIDER: &str = "onegini-model";
 
-/// A [`StepUp`] over a [`Client`] and the app's authentication handlers.
+/// How many settled step-ups a [`OneginiStepUp`] remembers for [`StepUp::check`] (the oldest
+/// are forgotten first).
+pub(crate) const SETTLED_KEPT: usize = 64;
+
+/// A [`StepUp`] over a [`Client`] and the app's authentication handlers: a step-up is the
+/// user authenticating their profile again on this device (PIN, or fingerprint with PIN
+/// fallback), a fresh refresh grant at the Token Server.
+///
+/// * The request's `user` is the **profile id** ([`UserProfile::profile_id`]). The handlers
+///   are the app's own: it shows the request's title and message with its PIN or fingerprint
+///   prompt.
+/// * [`StepUp::start`] asks the user through the handlers and returns when they answered:
+///   always [`Started::Settled`]. Success is `Approved` (evidence: profile id and
+///   authenticator), a denied prompt is `Denied`, attempts exhausted (9003, the profile is
+///   removed) is `Failed`; other failures are errors.
+/// * [`StepUp::capabilities`]: `start_blocks` only. Nothing is pending at the server, so there
+///   is nothing to poll and no webhook; no browser is involved; the outcome is kept in this
+///   value's memory (the last 64), so a handle is not portable to another process.
+///   [`StepUp::check`] repeats the settled outcome for a handle this value started.
 #[derive(Clone)]
 pub struct OneginiStepUp {
     client: Client,
     pin: Arc<dyn PinAuthenticationHandler>,
     fingerprint: Option<Arc<dyn FingerprintHandler>>,
-    outcomes: Arc<Mutex<HashMap<String, StepUpOutcome>>>,
+    settled: Arc<Mutex<VecDeque<(String, StepUpOutcome)>>>,
 }
 
 impl fmt::Debug for OneginiStepUp {
@@ -55,8 +64,16 @@ impl OneginiStepUp {
             client,
             pin,
             fingerprint,
-            outcomes: Arc::new(Mutex::new(HashMap::new())),
+            settled: Arc::new(Mutex::new(VecDeque::new())),
         }
+    }
+
+    fn remember(&self, id: &str, outcome: &StepUpOutcome) {
+        let mut settled = lock(&self.settled);
+        if settled.len() == SETTLED_KEPT {
+            settled.pop_front();
+        }
+        settled.push_back((id.to_owned(), outcome.clone()));
     }
 }
 
@@ -64,7 +81,19 @@ impl OneginiStepUp {
 impl StepUp for OneginiStepUp {
     type Error = Error;
 
-    async fn start(&self, request: StepUpRequest) -> Result<StepUpHandle, Error> {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new().start_blocks()
+    }
+
+    fn clock(&self) -> &dyn Clock {
+        self.client.clock()
+    }
+
+    async fn start(&self, request: StepUpRequest) -> Result<Started, Error> {
         let profile = UserProfile::new(request.user.clone());
         if !self.client.is_user_registered(&profile)? {
             return Err(Error::InvalidRequest(format!(
@@ -97,25 +126,26 @@ impl StepUp for OneginiStepUp {
             Err(e) => return Err(e),
         };
         let id = format!("su-{}", random_hex(12)?);
-        lock(&self.outcomes).insert(id.clone(), outcome);
-        Ok(StepUpHandle {
-            provider: PROVIDER.into(),
-            id,
-            user: request.user,
-            user_url: None,
-            expires_at: None,
-            state: serde_json::json!({ "profile_id": profile.profile_id() }),
-        })
+        self.remember(&id, &outcome);
+        let handle = StepUpHandle::new(PROVIDER, id, request.user)
+            .with_state(serde_json::json!({ "profile_id": profile.profile_id() }));
+        Ok(Started::Settled { handle, outcome })
     }
 
-    async fn check(&self, handle: &StepUpHandle) -> Result<PollStatus<StepUpOutcome>, Error> {
-        if handle.provider != PROVIDER {
-            return Err(Error::InvalidRequest("not an onegini-model step-up".into()));
-        }
-        lock(&self.outcomes)
-            .get(&handle.id)
-            .cloned()
-            .map(PollStatus::Ready)
-            .ok_or_else(|| Error::InvalidRequest(format!("unknown step-up {}", handle.id)))
+    async fn check_handle(
+        &self,
+        handle: &StepUpHandle,
+    ) -> Result<PollStatus<StepUpOutcome>, Error> {
+        lock(&self.settled)
+            .iter()
+            .rev()
+            .find(|(id, _)| id == &handle.id)
+            .map(|(_, outcome)| PollStatus::Ready(outcome.clone()))
+            .ok_or_else(|| {
+                let id: String = handle.id.chars().take(32).collect();
+                Error::InvalidRequest(format!(
+                    "unknown step-up {id} (not started here, or forgotten)"
+                ))
+            })
     }
 }

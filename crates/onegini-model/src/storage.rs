@@ -6,7 +6,7 @@
 //! authenticators and the preferred one. Never the PIN, never the access token.
 //!
 //! The fingerprint refresh token is stored only sealed by the platform keystore
-//! ([`crate::keystore::Keystore`]) under a key the storage does not hold
+//! ([`crate::Keystore`]) under a key the storage does not hold
 //! ([`StoredFingerprint`]): the storage alone (a copied file on another device) cannot use it.
 //! Its public id is kept in clear, so it can be revoked without the biometric. An older file
 //! with a `fingerprint_token` in clear is read without it (the fingerprint is then simply not
@@ -46,6 +46,7 @@ pub enum StorageError {
 
 /// Everything the client keeps on the device.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct StoredState {
     /// Client credentials and application settings, after DCR.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -57,6 +58,7 @@ pub struct StoredState {
 
 /// Client credentials (one set per installation) and the application's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct StoredCredentials {
     /// The client id (the app may read it).
     pub client_id: String,
@@ -72,6 +74,7 @@ pub struct StoredCredentials {
 
 /// One user profile's data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct StoredProfile {
     /// The profile id (6 characters `[A-Z0-9]`).
     pub profile_id: String,
@@ -91,12 +94,13 @@ pub struct StoredProfile {
 }
 
 /// The fingerprint refresh token as stored: its public id, and the whole token sealed by the
-/// platform keystore under the profile's key (model choice, see [`crate::keystore`]).
+/// platform keystore under the profile's key (model choice, see [`crate::docs::security`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct StoredFingerprint {
     /// The token's public id (16 hex), to revoke it without opening the sealed token.
     pub rt_id: String,
-    /// What [`crate::keystore::Keystore::seal`] returned, hex.
+    /// What [`crate::Keystore::seal`] returned, hex.
     pub sealed: String,
 }
 

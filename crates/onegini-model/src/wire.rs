@@ -10,16 +10,10 @@
 //! `client_id`, `client_secret` and (when a policy is sent) its `pin_length`,
 //! [`TokenResponse`] `access_token` and `token_type` (RFC 6749 §5.1), [`TokenError`] `error`
 //! (RFC 6749 §5.2), [`AuthenticatorRegistration`] `refresh_token` and [`UserResource`]
-//! `user_id`. `tests/tolerance.rs` checks this over every recorded response.
+//! `user_id`. The crate's null-tolerance test checks this over every recorded response.
 //!
-//! What is documented and what is the model's own choice (spec §4):
-//! * authorization (`/oauth/authorize`, `/oauth/v1/authorize`) and token (`/oauth/token`,
-//!   `/oauth/v1/token`) endpoints follow RFC 6749 and are documented by Onegini;
-//! * **model choice**: DCR at `/oauth/client/v1/register` in two round trips
-//!   ([`DcrChallengeRequest`] → [`DcrChallenge`], [`DcrAnswer`] → [`DcrCredentials`]), the
-//!   wrong-PIN error fields ([`TokenError::remaining_attempts`]), revocation at `/oauth/revoke`
-//!   (RFC 7009 style), fingerprint authenticator registration at
-//!   `/oauth/v1/authenticators/fingerprint`, and the PIN policy delivered with the DCR answer.
+//! Which of these are documented by Onegini and which are the model's own choice:
+//! [`crate::docs::model_choices`].
 
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +64,7 @@ impl Eq for SecretField {}
 
 /// DCR round 1: the app identifies itself and asks for a challenge (model choice).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DcrChallengeRequest {
     /// The application identifier configured on the Token Server.
     pub application_identifier: String,
@@ -84,6 +79,7 @@ pub struct DcrChallengeRequest {
 
 /// DCR round 1 answer: a pending registration and its OCRA challenge (model choice).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DcrChallenge {
     /// The pending registration (single use, short-lived).
     pub registration_id: String,
@@ -98,6 +94,7 @@ pub struct DcrChallenge {
 
 /// DCR round 2: the OCRA response over the challenge (model choice).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DcrAnswer {
     /// From [`DcrChallenge::registration_id`].
     pub registration_id: String,
@@ -108,6 +105,7 @@ pub struct DcrAnswer {
 /// DCR round 2 answer: the client credentials and the application's authentication settings
 /// (model choice: the PIN policy and maximum PIN failures travel with it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DcrCredentials {
     /// 64 uppercase hex characters.
     pub client_id: String,
@@ -128,6 +126,7 @@ pub struct DcrCredentials {
 /// An RFC 6749 token response (spec §9 #9: only `access_token` and `token_type` are required,
 /// unknown fields are ignored).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TokenResponse {
     /// The access token.
     pub access_token: SecretField,
@@ -149,6 +148,7 @@ pub struct TokenResponse {
 
 /// An RFC 6749 error response, with the model's wrong-PIN fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TokenError {
     /// `invalid_grant`, `invalid_client`, `invalid_request`, `unauthorized_client`, …
     pub error: String,
@@ -185,6 +185,7 @@ impl TokenError {
 
 /// Fingerprint authenticator registration answer (model choice).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AuthenticatorRegistration {
     /// `fingerprint` (informative; absent or `null`: empty).
     #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
@@ -195,6 +196,7 @@ pub struct AuthenticatorRegistration {
 
 /// Start-up status request: the public ids of the stored PIN refresh tokens (model choice).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ClientStatusRequest {
     /// The `rt_id`s (public parts) of the profiles' refresh tokens.
     #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
@@ -204,6 +206,7 @@ pub struct ClientStatusRequest {
 /// Start-up status answer: the ids the server no longer honours (revoked, unknown, or another
 /// client's) (model choice).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ClientStatusResponse {
     /// Refresh token ids whose profiles were removed on the server.
     #[serde(default, deserialize_with = "auth_core::json::null_as_default")]
@@ -212,6 +215,7 @@ pub struct ClientStatusResponse {
 
 /// The model's user resource (what a resource gateway would return for the access token).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct UserResource {
     /// The IdP's user id (never shown on the device as the profile id).
     pub user_id: String,

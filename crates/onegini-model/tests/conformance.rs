@@ -9,7 +9,9 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::{PollConfig, StepUp, StepUpOutcome, StepUpRequest};
+use auth_core::{
+    Capabilities, Classify, ErrorKind, PollConfig, PollStatus, StepUp, StepUpOutcome, StepUpRequest,
+};
 use common::*;
 use onegini_model::emulator::{Consent, VersionStatus};
 use onegini_model::testing::{Prompt, ScriptedFingerprint, ScriptedUser};
@@ -878,66 +880,86 @@ async fn step_up_authenticates_the_profile_again() {
     let (profile, _) = w.register("alice").await;
     let pins = ScriptedUser::typing([PIN]);
     let provider = OneginiStepUp::new(w.client.clone(), Arc::new(pins.clone()), None);
-    let handle = provider
-        .start(StepUpRequest::new(
-            profile.profile_id(),
-            "Confirm",
-            "Pay 10 EUR?",
-        ))
-        .await
-        .unwrap();
+    assert_eq!(provider.provider(), "onegini-model");
+    // start blocks until the user answered: nothing to poll, no browser, not portable.
+    assert_eq!(provider.capabilities(), Capabilities::new().start_blocks());
+    let ask = |message: &str| StepUpRequest::new(profile.profile_id(), "Confirm", message);
+
+    let started = provider.start(ask("Pay 10 EUR?")).await.unwrap();
+    let handle = started.handle().clone();
     assert_eq!(handle.provider, "onegini-model");
-    let outcome = provider
-        .wait(&handle, &w.device_clock, &PollConfig::default())
-        .await
-        .unwrap();
+    assert_eq!(handle.user, profile.profile_id());
+    let outcome = started.outcome().unwrap().clone();
     assert!(outcome.is_approved(), "{outcome:?}");
+    // check (and wait) repeat the settled outcome, on the client's clock.
+    assert_eq!(
+        provider.check(&handle).await.unwrap(),
+        PollStatus::Ready(outcome.clone())
+    );
+    assert_eq!(
+        provider
+            .wait(&handle, &PollConfig::default())
+            .await
+            .unwrap(),
+        outcome
+    );
+    assert!(w.device_clock.sleeps().is_empty());
 
     pins.then_deny();
-    let handle = provider
-        .start(StepUpRequest::new(
-            profile.profile_id(),
-            "Confirm",
-            "Again?",
-        ))
-        .await
-        .unwrap();
-    let outcome = provider
-        .wait(&handle, &w.device_clock, &PollConfig::default())
-        .await
-        .unwrap();
+    let started = provider.start(ask("Again?")).await.unwrap();
     assert!(matches!(
-        outcome,
-        StepUpOutcome::Denied { fraud: false, .. }
+        started.outcome(),
+        Some(StepUpOutcome::Denied { fraud: false, .. })
     ));
 
     pins.then_type(["11111", "22222", "33333"]);
-    let handle = provider
+    let started = provider.start(ask("Once more?")).await.unwrap();
+    assert!(
+        matches!(started.outcome(), Some(StepUpOutcome::Failed { .. })),
+        "{started:?}"
+    );
+    let err = provider
         .start(StepUpRequest::new(
-            profile.profile_id(),
-            "Confirm",
-            "Once more?",
+            UserProfile::new("NOPE00").profile_id(),
+            "t",
+            "m",
         ))
         .await
-        .unwrap();
-    let outcome = provider
-        .wait(&handle, &w.device_clock, &PollConfig::default())
-        .await
-        .unwrap();
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration, "{err}");
+
+    // Another provider's handle is refused before anything is looked up; an unknown handle
+    // (another process's) is an error, not a guess.
+    let mut foreign = handle.clone();
+    foreign.provider = "launchkey".into();
+    let err = provider.check(&foreign).await.unwrap_err();
     assert!(
-        matches!(outcome, StepUpOutcome::Failed { .. }),
-        "{outcome:?}"
+        matches!(err, Error::Core(auth_core::Error::ForeignHandle { .. })),
+        "{err:?}"
     );
-    assert!(
-        provider
-            .start(StepUpRequest::new(
-                UserProfile::new("NOPE00").profile_id(),
-                "t",
-                "m"
-            ))
-            .await
-            .is_err()
-    );
+    let mut unknown = handle.clone();
+    unknown.id = "su-from-elsewhere".into();
+    assert_eq!(provider.check(&unknown).await.unwrap_err().code(), 10015);
+}
+
+#[tokio::test]
+async fn step_up_remembers_a_bounded_number_of_outcomes() {
+    let w = World::new().await;
+    let (profile, _) = w.register("alice").await;
+    let pins = ScriptedUser::default();
+    let provider = OneginiStepUp::new(w.client.clone(), Arc::new(pins.clone()), None);
+    let ask = || StepUpRequest::new(profile.profile_id(), "Confirm", "Again?");
+    // Denials settle without a server call: cheap to make many.
+    pins.then_deny();
+    let first = provider.start(ask()).await.unwrap().into_handle();
+    assert!(provider.check(&first).await.is_ok());
+    for _ in 0..64 {
+        pins.then_deny();
+        let h = provider.start(ask()).await.unwrap().into_handle();
+        assert!(provider.check(&h).await.is_ok());
+    }
+    // The 65th step-up pushed the first one out.
+    assert_eq!(provider.check(&first).await.unwrap_err().code(), 10015);
 }
 
 /// Serves a recorded transcript in order; checks method, path and the presence of fields.

@@ -16,11 +16,12 @@ use auth_core::{
 };
 use common::*;
 use onegini_model::emulator::{Consent, EmulatedBrowser};
+use onegini_model::hazmat::pkce_s256;
 use onegini_model::testing::{Prompt, ScriptedFingerprint, ScriptedUser};
 use onegini_model::{
     Authenticator, BrowserRegistrationAnswer, BrowserRegistrationHandler, Client, ClientConfig,
     CreatePinHandler, Error, FileStorage, FingerprintScan, MemoryKeystore, MemoryStorage,
-    PinAnswer, PinValidationError, Storage, UserProfile, crypto, wire,
+    PinAnswer, PinValidationError, Storage, UserProfile, wire,
 };
 use url::Url;
 
@@ -66,10 +67,7 @@ fn credentials(storage: &MemoryStorage) -> (String, String) {
 #[tokio::test]
 async fn profiles_survive_a_restart_with_file_storage() {
     let w = World::new().await;
-    let dir = std::env::temp_dir().join(format!(
-        "onegini-model-flow-{}",
-        crypto::random_hex(8).unwrap()
-    ));
+    let dir = std::env::temp_dir().join(format!("onegini-model-flow-{}", unique()));
     std::fs::create_dir_all(&dir).unwrap();
     let storage = Arc::new(FileStorage::new(dir.join("device.json")));
     let first = make_client(
@@ -150,10 +148,7 @@ fn device(
 #[tokio::test]
 async fn the_fingerprint_token_is_sealed_under_a_key_the_storage_file_does_not_hold() {
     let w = World::new().await;
-    let dir = std::env::temp_dir().join(format!(
-        "onegini-model-keystore-{}",
-        crypto::random_hex(8).unwrap()
-    ));
+    let dir = std::env::temp_dir().join(format!("onegini-model-keystore-{}", unique()));
     std::fs::create_dir_all(&dir).unwrap();
     let file_a = Arc::new(FileStorage::new(dir.join("device-a.json")));
     let keystore_a = Arc::new(MemoryKeystore::new());
@@ -472,14 +467,14 @@ async fn the_token_server_enforces_pkce_and_single_use_codes() {
     let w = World::new().await;
     w.client.pin_policy().await.unwrap(); // DCR only
     let (client_id, secret) = credentials(&w.storage);
-    let verifier = crypto::pkce_verifier().unwrap();
+    let verifier = "M25iVXpKU3puUjFaYWg3T1NDTDQtcW1ROUY5YXlwalNoc0hhakxifmZHag";
     let mut url = Url::parse(&format!("{}{}", w.server.uri(), wire::AUTHORIZE_PATH)).unwrap();
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", &client_id)
         .append_pair("redirect_uri", REDIRECT)
         .append_pair("state", "s1")
-        .append_pair("code_challenge", &crypto::pkce_s256(&verifier))
+        .append_pair("code_challenge", &pkce_s256(verifier))
         .append_pair("code_challenge_method", "S256");
     let callback = w.browser("alice").run(&url).await.unwrap();
     let code = callback
@@ -507,7 +502,7 @@ async fn the_token_server_enforces_pkce_and_single_use_codes() {
     let (status, body) = post(
         token_url.clone(),
         form,
-        exchange(&verifier),
+        exchange(verifier),
         Some((&client_id, "nope")),
     )
     .await;
@@ -530,7 +525,7 @@ async fn the_token_server_enforces_pkce_and_single_use_codes() {
     let (status, body) = post(
         token_url.clone(),
         form,
-        exchange(&verifier),
+        exchange(verifier),
         Some((&client_id, &secret)),
     )
     .await;
@@ -563,14 +558,14 @@ async fn the_token_server_enforces_pkce_and_single_use_codes() {
 
 #[tokio::test]
 async fn dcr_registrations_are_single_use_and_short_lived() {
-    use onegini_model::{OcraInputs, OcraSuite};
+    use onegini_model::hazmat::ocra::{OcraInputs, OcraSuite};
     let w = World::new().await;
     let dcr_url = format!("{}{}", w.server.uri(), wire::DCR_PATH);
     let ask = serde_json::json!({
         "application_identifier": APP, "application_platform": PLATFORM, "application_version": VERSION
     })
     .to_string();
-    let suite: OcraSuite = onegini_model::client::DEFAULT_DCR_SUITE.parse().unwrap();
+    let suite: OcraSuite = "OCRA-1:HOTP-SHA256-8:QH64-T1M".parse().unwrap();
     let answer = |challenge: &serde_json::Value, reg: &serde_json::Value, unix: i64| {
         let t = suite.timestamp().unwrap().counter_for_unix(unix).unwrap();
         let q = challenge.as_str().unwrap().to_owned();
@@ -1022,10 +1017,7 @@ async fn broken_storage_is_data_storage_not_available() {
     );
     client.pin_policy().await.unwrap();
     let missing_dir = std::env::temp_dir()
-        .join(format!(
-            "onegini-model-missing-{}",
-            crypto::random_hex(8).unwrap()
-        ))
+        .join(format!("onegini-model-missing-{}", unique()))
         .join("nested")
         .join("device.json");
     let config = client_config(SIGNATURE).build().unwrap();
@@ -1037,10 +1029,7 @@ async fn broken_storage_is_data_storage_not_available() {
     let err = on_missing_dir.pin_policy().await.unwrap_err();
     assert_eq!(err.code(), 9024, "{err}");
 
-    let corrupt = std::env::temp_dir().join(format!(
-        "onegini-model-corrupt-{}.json",
-        crypto::random_hex(8).unwrap()
-    ));
+    let corrupt = std::env::temp_dir().join(format!("onegini-model-corrupt-{}.json", unique()));
     std::fs::write(&corrupt, b"not json").unwrap();
     let err = Client::builder(config, Arc::new(FileStorage::new(&corrupt)))
         .base_url(w.server.base_url().unwrap())

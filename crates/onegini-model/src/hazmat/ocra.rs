@@ -15,7 +15,7 @@
 //! Every malformed suite or input is an [`OcraError`], never a panic.
 //!
 //! ```
-//! use onegini_model::ocra::{OcraInputs, OcraSuite};
+//! use onegini_model::hazmat::ocra::{OcraInputs, OcraSuite};
 //!
 //! // RFC 6287 Appendix C.1, first vector.
 //! let suite: OcraSuite = "OCRA-1:HOTP-SHA1-6:QN08".parse().unwrap();
@@ -816,7 +816,7 @@ mod tests {
     #[test]
     fn every_rfc_6287_vector_passes() {
         let file: File =
-            serde_json::from_str(include_str!("../tests/data/ocra-rfc6287.json")).unwrap();
+            serde_json::from_str(include_str!("../../tests/data/ocra-rfc6287.json")).unwrap();
         assert_eq!(file.vectors.len(), 70, "the RFC has 70 vectors");
         for v in &file.vectors {
             let suite: OcraSuite = v.suite.parse().unwrap();
