@@ -1,10 +1,19 @@
-//! auth-core's provider-neutral step-up interface on Authsignal: track → challenge → get
-//! action / validate.
+//! auth-core's provider-neutral step-up contract on Authsignal: track → challenge in the
+//! browser → get action / validate.
 //!
-//! [`StepUp::start`] tracks the configured action (default
-//! `stepUp`, see [`ClientBuilder::step_up_action`](crate::ClientBuilder::step_up_action)) with
-//! the request's title and message as `custom` data. The handle's `user_url` is where to send
-//! the user's browser when a challenge is required; its `id` is the action's idempotency key.
+//! [`StepUp::start`] tracks the configured action (default `stepUp`, see
+//! [`ClientBuilder::step_up_action`](crate::ClientBuilder::step_up_action)) with the request's
+//! title and message as `custom` data, and says what comes next from the rules' decision:
+//!
+//! | decision | [`Started`] |
+//! | --- | --- |
+//! | `CHALLENGE_REQUIRED` | `Redirect { url }`: send the browser to the pre-built challenge UI |
+//! | `ALLOW` (also a challenge rule for a user without authenticators) | `Settled`, approved |
+//! | `BLOCK` | `Settled`, denied |
+//! | `REVIEW_REQUIRED` | `Pending`: an operator decides ([`Client::update_action`]) |
+//!
+//! The handle's `id` is the action's idempotency key; its `state` holds the action code, so a
+//! serialized handle can be checked by another process (the handle is portable).
 //! [`StepUp::check`] reads the action back:
 //!
 //! | action state | outcome |
@@ -13,7 +22,9 @@
 //! | `CHALLENGE_REQUIRED`, `REVIEW_REQUIRED` | pending (`Expired` once the handle's TTL passed) |
 //! | `BLOCK`, `CHALLENGE_FAILED`, `REVIEW_FAILED` | `Denied` |
 //! | anything else | `Failed` |
-//! | *429 after the transport's retries* | pending, with the server's `Retry-After` as the hint (else [`RATE_LIMITED_WAIT`]); `Expired` once the handle's TTL passed |
+//!
+//! A 429 (after the transport's retries) is [`Error::RateLimited`], which auth-core's
+//! [`StepUp::check`] turns into "still pending", with the server's `Retry-After` as the hint.
 //!
 //! When the user comes back from the pre-built UI with `?token=`, prefer
 //! [`Client::finish_step_up`], which validates the token server-side for the handle's user and
@@ -22,7 +33,8 @@
 use std::time::Duration;
 
 use auth_core::poll::PollStatus;
-use auth_core::{StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};
+use auth_core::stepup::{Capabilities, Started, ensure_provider};
+use auth_core::{Clock, StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};
 use serde_json::json;
 
 use crate::client::Client;
@@ -35,9 +47,6 @@ pub const PROVIDER: &str = "authsignal";
 
 /// How long a step-up waits by default: the track token's lifetime (10 minutes).
 pub const DEFAULT_STEP_UP_TTL: Duration = Duration::from_secs(600);
-
-/// How long [`StepUp::check`] asks the poller to wait after a 429 without `Retry-After`.
-pub const RATE_LIMITED_WAIT: Duration = Duration::from_secs(5);
 
 fn outcome_for(state: &ActionState, details: serde_json::Value) -> PollStatus<StepUpOutcome> {
     match state {
@@ -57,6 +66,7 @@ fn outcome_for(state: &ActionState, details: serde_json::Value) -> PollStatus<St
     }
 }
 
+/// What a handle names: the user, the action and its key (validated like any input).
 struct Parsed {
     user: UserId,
     action: ActionCode,
@@ -64,18 +74,11 @@ struct Parsed {
 }
 
 fn parse_handle(handle: &StepUpHandle) -> Result<Parsed, Error> {
-    if handle.provider != PROVIDER {
-        return Err(InvalidId::new(
-            "step-up handle",
-            format!("made by `{}`, not `{PROVIDER}`", handle.provider),
-        )
-        .into());
-    }
     let action = handle
         .state
         .get("action")
         .and_then(|a| a.as_str())
-        .ok_or_else(|| InvalidId::new("step-up handle", "no action in state"))?;
+        .ok_or_else(|| InvalidId::new("step-up handle", "no action in its state"))?;
     Ok(Parsed {
         user: UserId::new(handle.user.as_str())?,
         action: ActionCode::new(action)?,
@@ -91,6 +94,7 @@ impl Client {
         handle: &StepUpHandle,
         token: ChallengeToken,
     ) -> Result<StepUpOutcome, Error> {
+        ensure_provider(PROVIDER, handle)?;
         let p = parse_handle(handle)?;
         let resp = self
             .validate_challenge(&ValidateChallengeRequest::new(token, p.user, p.action))
@@ -132,7 +136,25 @@ impl Client {
 impl StepUp for Client {
     type Error = Error;
 
-    async fn start(&self, request: StepUpRequest) -> Result<StepUpHandle, Error> {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
+    /// Pollable (get action), webhooks, a browser for `CHALLENGE_REQUIRED` (the pre-built
+    /// UI), and portable handles (the handle names user, action and key).
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new()
+            .pollable()
+            .webhook()
+            .needs_browser()
+            .portable_handle()
+    }
+
+    fn clock(&self) -> &dyn Clock {
+        &**Client::clock(self)
+    }
+
+    async fn start(&self, request: StepUpRequest) -> Result<Started, Error> {
         let user = UserId::new(request.user.as_str())?;
         let action = self.step_up_action().clone();
         let mut track = TrackRequest::new()
@@ -143,42 +165,41 @@ impl StepUp for Client {
         }
         let resp = self.track(&user, &action, track).await?;
         let ttl = request.ttl.unwrap_or(DEFAULT_STEP_UP_TTL);
-        Ok(StepUpHandle {
-            provider: PROVIDER.to_owned(),
-            id: resp.idempotency_key.as_str().to_owned(),
-            user: user.into_string(),
-            user_url: resp.challenge_url().map(str::to_owned),
-            expires_at: self.clock().now().checked_add(ttl),
-            state: json!({
+        let mut handle = StepUpHandle::new(PROVIDER, resp.idempotency_key.as_str(), user.as_str())
+            .with_state(json!({
                 "action": action.as_str(),
                 "decision": resp.state.as_str(),
                 "isEnrolled": resp.is_enrolled,
-            }),
+            }));
+        if let Some(at) = Client::clock(self).now().checked_add(ttl) {
+            handle = handle.with_expiry(at);
+        }
+        let details = json!({
+            "state": resp.state.as_str(),
+            "idempotencyKey": resp.idempotency_key.as_str(),
+            "ruleIds": resp.rule_ids,
+        });
+        if let PollStatus::Ready(outcome) = outcome_for(&resp.state, details) {
+            return Ok(Started::Settled { handle, outcome });
+        }
+        Ok(match resp.challenge_url() {
+            Some(url) if resp.state == ActionState::ChallengeRequired => {
+                let url = url.to_owned();
+                Started::Redirect {
+                    handle: handle.with_user_url(url.as_str()),
+                    url,
+                }
+            }
+            _ => Started::Pending(handle),
         })
     }
 
-    async fn check(&self, handle: &StepUpHandle) -> Result<PollStatus<StepUpOutcome>, Error> {
+    async fn check_handle(
+        &self,
+        handle: &StepUpHandle,
+    ) -> Result<PollStatus<StepUpOutcome>, Error> {
         let p = parse_handle(handle)?;
-        let expired = || {
-            handle
-                .expires_at
-                .is_some_and(|exp| self.clock().now() >= exp)
-        };
-        let action = match self.get_action(&p.user, &p.action, &p.key).await {
-            Ok(action) => action,
-            // Rate limited once the transport's retries are spent: the action is still
-            // waiting for all we know, so keep polling — with the server's hint — until the
-            // handle expires (the rule of every provider crate).
-            Err(Error::RateLimited { retry_after, .. }) => {
-                if expired() {
-                    return Ok(PollStatus::Ready(StepUpOutcome::Expired));
-                }
-                return Ok(PollStatus::Pending {
-                    retry_after: Some(retry_after.unwrap_or(RATE_LIMITED_WAIT)),
-                });
-            }
-            Err(e) => return Err(e),
-        };
+        let action = self.get_action(&p.user, &p.action, &p.key).await?;
         let details = json!({
             "state": action.state.as_str(),
             "verificationMethod": action.verification_method.as_ref().map(|m| m.as_str()),
@@ -186,7 +207,10 @@ impl StepUp for Client {
             "ruleIds": action.rules.iter().map(|r| r.rule_id.as_str()).collect::<Vec<_>>(),
         });
         let status = outcome_for(&action.state, details);
-        if matches!(status, PollStatus::Pending { .. }) && expired() {
+        let expired = handle
+            .expires_at
+            .is_some_and(|exp| Client::clock(self).now() >= exp);
+        if matches!(status, PollStatus::Pending { .. }) && expired {
             return Ok(PollStatus::Ready(StepUpOutcome::Expired));
         }
         Ok(status)
@@ -219,21 +243,22 @@ mod tests {
     }
 
     #[test]
-    fn foreign_handles_are_rejected() {
-        let h = StepUpHandle {
-            provider: "launchkey".into(),
-            id: "x".into(),
-            user: "u".into(),
-            user_url: None,
-            expires_at: None,
-            state: serde_json::json!({"action": "stepUp"}),
-        };
-        assert!(parse_handle(&h).is_err());
-        let h = StepUpHandle {
-            provider: PROVIDER.into(),
-            state: serde_json::json!({}),
-            ..h
-        };
-        assert!(parse_handle(&h).is_err());
+    fn a_handle_names_a_valid_user_action_and_key() {
+        let h = StepUpHandle::new(PROVIDER, "k-1", "usr_1")
+            .with_state(serde_json::json!({"action": "stepUp"}));
+        let p = parse_handle(&h).unwrap();
+        assert_eq!(
+            (p.user.as_str(), p.action.as_str(), p.key.as_str()),
+            ("usr_1", "stepUp", "k-1")
+        );
+        for bad in [
+            StepUpHandle::new(PROVIDER, "k-1", "usr_1").with_state(serde_json::json!({})),
+            StepUpHandle::new(PROVIDER, "k-1", "usr_1")
+                .with_state(serde_json::json!({"action": "../x"})),
+            StepUpHandle::new(PROVIDER, "", "usr_1")
+                .with_state(serde_json::json!({"action": "stepUp"})),
+        ] {
+            assert!(matches!(parse_handle(&bad), Err(Error::InvalidInput(_))));
+        }
     }
 }

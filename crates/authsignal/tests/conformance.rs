@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use auth_core::poll::PollConfig;
-use auth_core::{Classify, FakeClock, RetryPolicy, StepUp, StepUpOutcome, StepUpRequest};
+use auth_core::{Classify, FakeClock, RetryPolicy, Started, StepUp, StepUpOutcome, StepUpRequest};
 use authsignal::emulator::{Emulator, Fault, Rule, RuleOutcome};
 use authsignal::webhook::{EventType, WebhookPayload, WebhookVerifier};
 use authsignal::*;
@@ -423,7 +423,7 @@ async fn webhooks_are_delivered_signed_and_verify() {
 }
 
 #[tokio::test]
-async fn step_up_trait_approved_after_challenge() {
+async fn step_up_challenge_redirects_to_the_browser_then_approves() {
     let emu = Emulator::start().await;
     emu.add_rule(Rule::new("all", RuleOutcome::Challenge));
     let client = emu
@@ -432,13 +432,22 @@ async fn step_up_trait_approved_after_challenge() {
         .step_up_redirect_url("https://shop.example/back")
         .build()
         .unwrap();
+    assert_eq!(client.provider(), "authsignal");
+    let caps = client.capabilities();
+    assert!(caps.pollable && caps.webhook && caps.needs_browser && caps.portable_handle);
+    assert!(!caps.start_blocks);
     enrolled(&emu, &client, &uid("su")).await;
-    let h = client
+    let started = client
         .start(StepUpRequest::new("su", "Confirm payment", "Pay 120 EUR?"))
         .await
         .unwrap();
+    let Started::Redirect { handle: h, url } = started else {
+        panic!("{started:?}")
+    };
     assert_eq!(h.provider, "authsignal");
-    assert!(h.user_url.is_some());
+    assert_eq!(h.user_url.as_deref(), Some(url.as_str()));
+    assert!(url.contains("/ui/challenge?token="), "{url}");
+    assert!(!format!("{h:?}").contains(url.split("token=").nth(1).unwrap()));
     assert!(matches!(
         client.check(&h).await.unwrap(),
         auth_core::PollStatus::Pending { .. }
@@ -452,14 +461,73 @@ async fn step_up_trait_approved_after_challenge() {
             VerificationMethod::Sms,
         )
         .unwrap();
-    let clock = FakeClock::at_unix(0);
-    let out = client
-        .wait(&h, &clock, &PollConfig::default())
-        .await
+    // The handle is portable: serialized, it is checked by another client instance.
+    let json = serde_json::to_string(&h).unwrap();
+    let other = emu
+        .client_builder()
+        .step_up_action(code("somethingElse"))
+        .build()
         .unwrap();
+    let back: auth_core::StepUpHandle = serde_json::from_str(&json).unwrap();
+    let out = other.wait(&back, &PollConfig::default()).await.unwrap();
     assert!(out.is_approved(), "{out:?}");
     let out = client.finish_step_up(&h, token).await.unwrap();
     assert!(out.is_approved());
+}
+
+#[tokio::test]
+async fn step_up_settles_at_once_when_the_rules_allow_or_block() {
+    let emu = Emulator::start().await;
+    emu.add_rule(Rule::new("stop", RuleOutcome::Block).for_action("blocked"));
+    let client = emu.client().unwrap();
+    // No rule: ALLOW, settled before `start` returns.
+    let started = client
+        .start(StepUpRequest::new("al", "t", "m"))
+        .await
+        .unwrap();
+    let Started::Settled { handle, outcome } = &started else {
+        panic!("{started:?}")
+    };
+    assert!(outcome.is_approved(), "{outcome:?}");
+    assert!(
+        matches!(client.check(handle).await.unwrap(), auth_core::PollStatus::Ready(o) if o.is_approved())
+    );
+    // A challenge rule for a user without authenticators is ALLOW too (no browser).
+    emu.add_rule(Rule::new("challenge", RuleOutcome::Challenge).for_action("stepUp"));
+    let started = client
+        .start(StepUpRequest::new("not-enrolled", "t", "m"))
+        .await
+        .unwrap();
+    assert!(
+        started.outcome().is_some_and(StepUpOutcome::is_approved),
+        "{started:?}"
+    );
+    // BLOCK: denied at once.
+    let blocker = emu
+        .client_builder()
+        .step_up_action(code("blocked"))
+        .build()
+        .unwrap();
+    let started = blocker
+        .start(StepUpRequest::new("bl", "t", "m"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(started.outcome(), Some(StepUpOutcome::Denied { fraud: false, reason: Some(r) }) if r == "BLOCK"),
+        "{started:?}"
+    );
+    // REVIEW: pending, no browser.
+    emu.add_rule(Rule::new("rv", RuleOutcome::Review).for_action("reviewed"));
+    let reviewer = emu
+        .client_builder()
+        .step_up_action(code("reviewed"))
+        .build()
+        .unwrap();
+    let started = reviewer
+        .start(StepUpRequest::new("rv", "t", "m"))
+        .await
+        .unwrap();
+    assert!(matches!(started, Started::Pending(_)), "{started:?}");
 }
 
 #[tokio::test]
@@ -476,15 +544,13 @@ async fn step_up_trait_denied_and_expired() {
     let h = client
         .start(StepUpRequest::new("sd", "t", "m"))
         .await
-        .unwrap();
+        .unwrap()
+        .into_handle();
     let key = IdempotencyKey::new(h.id.as_str()).unwrap();
     let token = emu
         .fail_challenge(&uid("sd"), &code("stepUp"), &key)
         .unwrap();
-    let out = client
-        .wait(&h, &clock, &PollConfig::default())
-        .await
-        .unwrap();
+    let out = client.wait(&h, &PollConfig::default()).await.unwrap();
     assert!(matches!(out, StepUpOutcome::Denied { .. }), "{out:?}");
     assert!(matches!(
         client.finish_step_up(&h, token).await.unwrap(),
@@ -494,14 +560,17 @@ async fn step_up_trait_denied_and_expired() {
     let h = client
         .start(StepUpRequest::new("sd", "t", "m").with_ttl(Duration::from_secs(30)))
         .await
-        .unwrap();
+        .unwrap()
+        .into_handle();
     let cfg = PollConfig::every(Duration::from_secs(10), Duration::from_secs(300));
-    let out = client.wait(&h, &clock, &cfg).await.unwrap();
+    let out = client.wait(&h, &cfg).await.unwrap();
     assert_eq!(out, StepUpOutcome::Expired);
+    // `wait` slept on the client's own (fake) clock: no real time passed.
+    assert!(!clock.sleeps().is_empty());
 }
 
 #[tokio::test]
-async fn step_up_stays_pending_while_rate_limited_until_it_expires() {
+async fn step_up_stays_pending_while_rate_limited() {
     use auth_core::PollStatus;
     let emu = Emulator::start().await;
     emu.add_rule(Rule::new("all", RuleOutcome::Challenge));
@@ -515,7 +584,8 @@ async fn step_up_stays_pending_while_rate_limited_until_it_expires() {
     let h = client
         .start(StepUpRequest::new("rl", "t", "m"))
         .await
-        .unwrap();
+        .unwrap()
+        .into_handle();
     // 429 on the first attempt and on both retries of one check: still pending, with the
     // server's Retry-After as the hint …
     for _ in 0..3 {
@@ -529,16 +599,20 @@ async fn step_up_stays_pending_while_rate_limited_until_it_expires() {
             retry_after: Some(Duration::from_secs(7))
         }
     );
-    // … or the default wait without one.
+    // … or no hint without one (the poller's own interval applies).
     for _ in 0..3 {
         emu.inject(Fault::Status(429));
     }
-    assert_eq!(
-        client.check(&h).await.unwrap(),
-        PollStatus::Pending {
-            retry_after: Some(authsignal::stepup::RATE_LIMITED_WAIT)
-        }
-    );
+    assert_eq!(client.check(&h).await.unwrap(), PollStatus::pending());
+    // The error itself says so (auth-core's check reads it through Classify).
+    for _ in 0..3 {
+        emu.inject(Fault::RateLimited {
+            retry_after_secs: 3,
+        });
+    }
+    let err = client.check_handle(&h).await.unwrap_err();
+    assert_eq!(err.kind(), auth_core::ErrorKind::RateLimited);
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
     // Polling goes through a rate-limited check and approves once the user is done.
     let key = IdempotencyKey::new(h.id.as_str()).unwrap();
     emu.complete_challenge(&uid("rl"), &code("stepUp"), &key, VerificationMethod::Sms)
@@ -548,10 +622,7 @@ async fn step_up_stays_pending_while_rate_limited_until_it_expires() {
             retry_after_secs: 2,
         });
     }
-    let out = client
-        .wait(&h, &clock, &PollConfig::default())
-        .await
-        .unwrap();
+    let out = client.wait(&h, &PollConfig::default()).await.unwrap();
     assert!(out.is_approved(), "{out:?}");
     // Other errors still fail the check.
     emu.inject(Fault::Status(400));
@@ -559,19 +630,16 @@ async fn step_up_stays_pending_while_rate_limited_until_it_expires() {
         client.check(&h).await,
         Err(Error::InvalidRequest(_))
     ));
-    // Past the handle's deadline a 429 ends the step-up as expired.
-    let h = client
-        .start(StepUpRequest::new("rl", "t", "m").with_ttl(Duration::from_secs(30)))
-        .await
-        .unwrap();
-    clock.advance(Duration::from_secs(31));
-    for _ in 0..3 {
-        emu.inject(Fault::Status(429));
-    }
-    assert_eq!(
-        client.check(&h).await.unwrap(),
-        PollStatus::Ready(StepUpOutcome::Expired)
+    // A handle of another provider is refused before anything is sent.
+    let mut foreign = h.clone();
+    foreign.provider = "launchkey".into();
+    let before = emu.received().len();
+    let err = client.check(&foreign).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Core(auth_core::Error::ForeignHandle { .. })),
+        "{err:?}"
     );
+    assert_eq!(emu.received().len(), before);
 }
 
 #[tokio::test]
