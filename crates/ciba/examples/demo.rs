@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::poll::PollConfig;
-use auth_core::{StepUp, StepUpOutcome, StepUpRequest, SystemClock};
+use auth_core::{StepUp, StepUpOutcome, StepUpRequest};
 use ciba::emulator::Emulator;
 use ciba::{AuthReqId, AuthenticationRequest, Client, ClientAuth, ClientId, Outcome};
 
@@ -103,10 +103,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("6. The same through the provider-neutral StepUp interface:");
         let handle = client
             .start(StepUpRequest::new(&user, "Confirm", "Pay 12 EUR?"))
-            .await?;
+            .await?
+            .into_handle();
         phone_approves(e, &AuthReqId::new(handle.id.clone())?);
         let poll = PollConfig::every(Duration::from_millis(500), Duration::from_secs(60));
-        match client.wait(&handle, &SystemClock, &poll).await? {
+        match client.wait(&handle, &poll).await? {
             StepUpOutcome::Approved { evidence } => {
                 println!(
                     "   approved; the evidence is the ID token's claims: {}",

@@ -955,7 +955,9 @@ impl Client {
                 Ok(wait_until(next))
             }
             Err(e) if e.is_unprocessed() => {
-                let wait = e.retry_after().unwrap_or(current).max(current);
+                let wait = auth_core::Classify::retry_after(&e)
+                    .unwrap_or(current)
+                    .max(current);
                 if let Some(t) = lock(&self.inner.tracked).get_mut(id) {
                     t.next_at = now + wait;
                 }

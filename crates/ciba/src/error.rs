@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use auth_core::{Classify, ErrorKind};
+
 use crate::types::ErrorCode;
 
 /// Everything that can go wrong.
@@ -92,10 +94,53 @@ impl Error {
             _ => false,
         }
     }
+}
+
+impl Classify for Error {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Core(e) => e.kind(),
+            Error::InvalidInput { .. }
+            | Error::Config { .. }
+            | Error::Profile(_)
+            | Error::Signing(_) => ErrorKind::Configuration,
+            Error::Discovery(_)
+            | Error::Protocol { .. }
+            | Error::IdToken(_)
+            | Error::Notification(_) => ErrorKind::Protocol,
+            Error::Provider(p) => match (&p.code, p.status) {
+                (ErrorCode::InvalidClient | ErrorCode::UnauthorizedClient, _) | (_, 401) => {
+                    ErrorKind::Unauthorized
+                }
+                (ErrorCode::AccessDenied, _) => ErrorKind::Rejected,
+                (ErrorCode::SlowDown, _) | (_, 429) => ErrorKind::RateLimited,
+                (ErrorCode::ExpiredToken, _) => ErrorKind::Timeout,
+                (ErrorCode::TemporarilyUnavailable, _) | (_, 502..=504) => ErrorKind::Transport,
+                _ => ErrorKind::Protocol,
+            },
+        }
+    }
+
+    fn http_status(&self) -> Option<u16> {
+        match self {
+            Error::Core(e) => Classify::http_status(e),
+            Error::Provider(p) => Some(p.status),
+            _ => None,
+        }
+    }
+
+    fn provider_code(&self) -> Option<&str> {
+        match self {
+            Error::Core(e) => e.provider_code(),
+            Error::Provider(p) => Some(p.code.as_str()),
+            _ => None,
+        }
+    }
 
     /// The server's `Retry-After`, when it sent one with a 429 or 503.
-    pub fn retry_after(&self) -> Option<Duration> {
+    fn retry_after(&self) -> Option<Duration> {
         match self {
+            Error::Core(e) => Classify::retry_after(e),
             Error::Provider(p) => p.retry_after,
             _ => None,
         }
@@ -327,6 +372,20 @@ mod tests {
         assert!(p(401, ErrorCode::InvalidClient).is_invalid_client());
         assert!(p(503, ErrorCode::TemporarilyUnavailable).is_unprocessed());
         assert!(!p(400, ErrorCode::InvalidGrant).is_unprocessed());
+        assert_eq!(
+            p(401, ErrorCode::InvalidClient).kind(),
+            ErrorKind::Unauthorized
+        );
+        assert_eq!(p(400, ErrorCode::AccessDenied).kind(), ErrorKind::Rejected);
+        assert_eq!(
+            p(503, ErrorCode::TemporarilyUnavailable).kind(),
+            ErrorKind::Transport
+        );
+        assert_eq!(
+            p(400, ErrorCode::InvalidGrant).provider_code(),
+            Some("invalid_grant")
+        );
+        assert_eq!(p(400, ErrorCode::InvalidGrant).kind(), ErrorKind::Protocol);
         let shown = p(400, ErrorCode::SlowDown).to_string();
         assert_eq!(shown, "the token endpoint answered HTTP 400 `slow_down`");
     }

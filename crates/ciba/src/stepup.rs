@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use auth_core::poll::PollStatus;
-use auth_core::{StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};
+use auth_core::stepup::{Capabilities, Started};
+use auth_core::{Clock, StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};
 use serde_json::{Value, json};
 
 use crate::request::DEFAULT_INTERVAL;
@@ -51,14 +52,39 @@ fn to_step_up(outcome: Outcome) -> StepUpOutcome {
     }
 }
 
+/// CIBA as a step-up provider.
+///
+/// * `start` sends a backchannel authentication request with `login_hint` = `request.user`,
+///   `binding_message` = `request.message` (shown on the user's device) and
+///   `requested_expiry` = `request.ttl`, and returns at once: [`Started::Pending`]. `title` has
+///   no CIBA parameter and is not sent.
+/// * Poll and ping clients: `check` makes one token request when the interval has passed (and
+///   none after the request expired). The handle holds the `auth_req_id`, expiry and interval,
+///   no secret: any process with the client's credentials can check it (portable).
+/// * Push clients: `check` looks at what [`Client::handle_push`] received in this process (the
+///   handle is not portable).
+/// * An approval's evidence is the ID token's claims, never the tokens.
 #[async_trait::async_trait]
 impl StepUp for Client {
     type Error = Error;
 
-    /// Sends a backchannel authentication request with `login_hint` = `request.user`,
-    /// `binding_message` = `request.message` (shown on the user's device) and
-    /// `requested_expiry` = `request.ttl`. `title` has no CIBA parameter and is not sent.
-    async fn start(&self, request: StepUpRequest) -> Result<StepUpHandle, Error> {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        match self.delivery_mode() {
+            DeliveryMode::Push => Capabilities::new().webhook(),
+            DeliveryMode::Ping => Capabilities::new().pollable().webhook().portable_handle(),
+            _ => Capabilities::new().pollable().portable_handle(),
+        }
+    }
+
+    fn clock(&self) -> &dyn Clock {
+        self.clock().as_ref()
+    }
+
+    async fn start(&self, request: StepUpRequest) -> Result<Started, Error> {
         let mut auth = AuthenticationRequest::login_hint(request.user.clone());
         if !request.message.is_empty() {
             auth = auth.binding_message(request.message.clone());
@@ -67,32 +93,20 @@ impl StepUp for Client {
             auth = auth.requested_expiry(ttl);
         }
         let started = self.authenticate(auth).await?;
-        Ok(StepUpHandle {
-            provider: PROVIDER.into(),
-            id: started.auth_req_id.as_str().to_owned(),
-            user: request.user,
-            user_url: None,
-            expires_at: Some(started.expires_at),
-            // No secret here: the notification token stays in the client.
-            state: json!({
+        // No secret in the handle: the notification token stays in the client.
+        let handle = StepUpHandle::new(PROVIDER, started.auth_req_id.as_str(), request.user)
+            .with_expiry(started.expires_at)
+            .with_state(json!({
                 "interval": started.interval.as_secs(),
                 "mode": started.delivery_mode.as_str(),
-            }),
-        })
+            }));
+        Ok(Started::Pending(handle))
     }
 
-    /// One token request when the interval has passed (poll and ping modes), or a look at what
-    /// [`Client::handle_push`] received (push mode). Never sends after the request expired.
-    async fn check(&self, handle: &StepUpHandle) -> Result<PollStatus<StepUpOutcome>, Error> {
-        if handle.provider != PROVIDER {
-            return Err(Error::InvalidInput {
-                field: "provider",
-                reason: format!(
-                    "the handle belongs to `{}`",
-                    handle.provider.chars().take(32).collect::<String>()
-                ),
-            });
-        }
+    async fn check_handle(
+        &self,
+        handle: &StepUpHandle,
+    ) -> Result<PollStatus<StepUpOutcome>, Error> {
         let id = AuthReqId::new(handle.id.clone())?;
         let expires_at = handle.expires_at.ok_or(Error::InvalidInput {
             field: "expires_at",
@@ -108,7 +122,7 @@ impl StepUp for Client {
             if let Some(outcome) = self.take_pushed(&id) {
                 return Ok(PollStatus::Ready(to_step_up(outcome)));
             }
-            let now = self.clock().now();
+            let now = Client::clock(self).now();
             if now >= expires_at {
                 return Ok(PollStatus::Ready(StepUpOutcome::Expired));
             }

@@ -344,11 +344,12 @@ async fn polls_never_come_faster_than_the_interval() {
         .client
         .start(StepUpRequest::new("bob", "t", "Sign in?"))
         .await
-        .unwrap();
+        .unwrap()
+        .into_handle();
     let req = ciba::AuthReqId::new(handle.id.clone()).unwrap();
     let emulator = &s.emulator;
     let every_second = PollConfig::every(Duration::from_secs(1), Duration::from_secs(60));
-    let wait = s.client.wait(&handle, &s.clock, &every_second);
+    let wait = s.client.wait(&handle, &every_second);
     let approve = async {
         while emulator.request(&req).unwrap().polls < 3 {
             tokio::task::yield_now().await;
@@ -842,7 +843,8 @@ async fn push_mode_validates_at_hash_rt_hash_and_auth_req_id() {
     let stepup = client
         .start(StepUpRequest::new("bob", "t", "Push?"))
         .await
-        .unwrap();
+        .unwrap()
+        .into_handle();
     let bob = ciba::AuthReqId::new(stepup.id.clone()).unwrap();
     assert!(matches!(
         client.check(&stepup).await.unwrap(),
@@ -1194,7 +1196,8 @@ async fn stepup_approval_carries_the_id_token_claims_as_evidence() {
                 .with_ttl(Duration::from_secs(60)),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .into_handle();
     assert_eq!(handle.provider, ciba::PROVIDER);
     let seen = s.emulator.requests().pop().unwrap();
     assert_eq!(seen.binding_message.as_deref(), Some("Pay 120 EUR?"));
@@ -1211,7 +1214,7 @@ async fn stepup_approval_carries_the_id_token_claims_as_evidence() {
         .unwrap();
     let outcome = s
         .client
-        .wait(&handle, &s.clock, &PollConfig::default())
+        .wait(&handle, &PollConfig::default())
         .await
         .unwrap();
     let StepUpOutcome::Approved { evidence } = outcome else {
@@ -1231,13 +1234,14 @@ async fn stepup_denied_and_expired() {
         .client
         .start(StepUpRequest::new("alice", "t", "Sign in?"))
         .await
-        .unwrap();
+        .unwrap()
+        .into_handle();
     s.emulator
         .deny(&ciba::AuthReqId::new(denied.id.clone()).unwrap())
         .unwrap();
     let out = s
         .client
-        .wait(&denied, &s.clock, &PollConfig::default())
+        .wait(&denied, &PollConfig::default())
         .await
         .unwrap();
     assert!(
@@ -1248,11 +1252,12 @@ async fn stepup_denied_and_expired() {
         .client
         .start(StepUpRequest::new("bob", "t", "Sign in?").with_ttl(Duration::from_secs(8)))
         .await
-        .unwrap();
+        .unwrap()
+        .into_handle();
     let before = s.emulator.received_at("token").len();
     let out = s
         .client
-        .wait(&expired, &s.clock, &PollConfig::default())
+        .wait(&expired, &PollConfig::default())
         .await
         .unwrap();
     assert_eq!(out, StepUpOutcome::Expired);
@@ -1261,11 +1266,18 @@ async fn stepup_denied_and_expired() {
         1,
         "one poll at +5, none after +8"
     );
-    let foreign = auth_core::StepUpHandle {
-        provider: "launchkey".into(),
-        ..expired
-    };
-    assert!(s.client.check(&foreign).await.is_err());
+    let foreign = auth_core::StepUpHandle::new("launchkey", expired.id.clone(), "bob");
+    let err = s.client.check(&foreign).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Core(auth_core::Error::ForeignHandle { .. })),
+        "{err}"
+    );
+    assert_eq!(
+        StepUp::capabilities(&s.client),
+        auth_core::stepup::Capabilities::new()
+            .pollable()
+            .portable_handle()
+    );
 }
 
 #[tokio::test]

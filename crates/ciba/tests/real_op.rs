@@ -603,17 +603,15 @@ async fn step_up_against_the_real_op() {
             "Pay 120 EUR to ACME?",
         ))
         .await
-        .unwrap();
+        .unwrap()
+        .into_handle();
     let started = op.control(reqwest::Method::GET, "requests").await;
     assert_eq!(started[0]["binding_message"], "Pay 120 EUR to ACME?");
     let id = started[0]["auth_req_id"].as_str().unwrap().to_owned();
     assert_eq!(id, handle.id);
     op.control(reqwest::Method::POST, &format!("requests/{id}/approve"))
         .await;
-    let outcome = client
-        .wait(&handle, &clock, &PollConfig::default())
-        .await
-        .unwrap();
+    let outcome = client.wait(&handle, &PollConfig::default()).await.unwrap();
     let StepUpOutcome::Approved { evidence } = outcome else {
         panic!("{outcome:?}")
     };
