@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use auth_core::{Classify, ErrorKind};
 use logonbox::emulator::{Behaviour, Emulator};
 use logonbox::{Client, Error, KeyType};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -76,7 +77,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
         Err(Error::Rejected { message }) => println!("REJECTED on the phone: {message}"),
         Err(e) if e.is_not_enrolled() => println!("NOT ENROLLED: {e}"),
-        Err(e) if e.is_timeout() => println!("NO ANSWER in time: {e}"),
+        Err(e) if e.kind() == ErrorKind::Timeout => println!("NO ANSWER in time: {e}"),
         Err(e) => println!("FAILED: {e}"),
     }
     Ok(())

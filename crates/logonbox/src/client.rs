@@ -3,16 +3,18 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use auth_core::http_types::{Method, StatusCode, header};
-use auth_core::{BaseUrl, Config, ConfigError, IntoBaseUrl, Replay, SharedClock, Transport};
+use auth_core::{
+    BaseUrl, Config, ConfigError, HttpResponse, IntoBaseUrl, Replay, SharedClock, Transport,
+};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use serde::Deserialize;
 use url::Url;
 
 use crate::b64;
-use crate::error::Error;
+use crate::error::{Error, MAX_RETRY_AFTER};
 use crate::key::{AuthorizedKey, Fingerprint, KeyListing, KeySelection, KeyType, RsaHash};
 use crate::request::{
     AuthRequest, DEFAULT_AUTHORIZE_TEXT, DEFAULT_PROMPT_TEXT, DEFAULT_REMOTE_NAME, MAX_PAYLOAD_LEN,
@@ -276,13 +278,6 @@ struct SignResponse {
     response: Option<String>,
 }
 
-/// The JSON body of a non-200 answer, when it has one (`message`: absent or `null` → none).
-#[derive(Deserialize)]
-struct ErrorMessage {
-    #[serde(default)]
-    message: Option<String>,
-}
-
 impl Client {
     /// Starts configuring a client for the credential server at `base_url`, e.g.
     /// `"https://corp.logonbox.directory"` (https, as every official client speaks; plain http
@@ -331,7 +326,7 @@ impl Client {
             });
         }
         if status != StatusCode::OK {
-            return Err(auth_core::Error::status(status.as_u16(), response.body(), &[]).into());
+            return Err(status_error(&response, inner.clock.now()));
         }
         let text = std::str::from_utf8(response.body())
             .map_err(|e| Error::decode("key listing", ".", e))?;
@@ -447,7 +442,10 @@ impl Client {
             .transport
             .send_with_timeout(http_request, Replay::Never, inner.sign_timeout)
             .await?;
-        let signature = read_sign_answer(response.status(), response.body())?;
+        if response.status() != StatusCode::OK {
+            return Err(status_error(&response, inner.clock.now()));
+        }
+        let signature = read_sign_answer(response.body())?;
         match key.verify(flags, &payload, &signature) {
             Ok(()) => {
                 tracing::debug!(principal, fingerprint = %key.fingerprint(), "signature verified: approved");
@@ -676,6 +674,11 @@ impl Client {
         })
     }
 
+    /// The client's clock (the shared configuration's, or the system clock).
+    pub(crate) fn shared_clock(&self) -> &SharedClock {
+        &self.inner.clock
+    }
+
     pub(crate) fn random(&self, n: usize) -> Result<Vec<u8>, Error> {
         let mut bytes = vec![0u8; n];
         self.inner
@@ -732,21 +735,22 @@ fn undo_percent_encoding(response: &str) -> String {
     out
 }
 
-/// Interprets a `signPayload` answer (spec §5.3) into the raw signature bytes.
-/// Reads the answer of `signPayload`: the raw signature bytes, or the typed failure.
-fn read_sign_answer(status: StatusCode, body: &[u8]) -> Result<Vec<u8>, Error> {
-    if status != StatusCode::OK {
-        if let Ok(ErrorMessage {
-            message: Some(message),
-        }) = serde_json::from_slice::<ErrorMessage>(body)
-        {
-            return Err(Error::Server {
-                status: status.as_u16(),
-                message,
-            });
-        }
-        return Err(auth_core::Error::status(status.as_u16(), body, &[]).into());
+/// The error for an answer whose status is not 200: a 429 is [`Error::RateLimited`] with the
+/// server's `Retry-After`; any other status is [`auth_core::Error::Status`] with the body (a
+/// JSON `message` in it is kept there).
+fn status_error(response: &HttpResponse, now: SystemTime) -> Error {
+    let status = response.status().as_u16();
+    if status == 429 {
+        let retry_after = auth_core::retry::retry_after(response.headers(), now)
+            .map(|hint| hint.min(MAX_RETRY_AFTER));
+        return Error::RateLimited { retry_after };
     }
+    auth_core::Error::status(status, response.body(), &[]).into()
+}
+
+/// Reads a 200 answer of `signPayload` (spec §5.3): the raw signature bytes, or the typed
+/// failure.
+fn read_sign_answer(body: &[u8]) -> Result<Vec<u8>, Error> {
     let answer: SignResponse = auth_core::json::from_slice("sign response", body)?;
     interpret_sign_response(answer)
 }
@@ -756,10 +760,7 @@ fn interpret_sign_response(answer: SignResponse) -> Result<Vec<u8>, Error> {
         let message = answer.message.unwrap_or_default();
         // `?`: text from the server or the browser is logged escaped (no forged log lines).
         tracing::debug!(?message, "the credential server reported a failure");
-        return Err(Error::Server {
-            status: 200,
-            message,
-        });
+        return Err(Error::Server { message });
     }
     let signature = answer.signature.unwrap_or_default();
     if !signature.trim().is_empty() {
@@ -810,7 +811,7 @@ mod tests {
         );
         assert!(matches!(
             answer(r#"{"success":false,"message":"Boom"}"#),
-            Err(Error::Server { message, .. }) if message == "Boom"
+            Err(Error::Server { message }) if message == "Boom"
         ));
         let mut w = crate::wire::Writer::new();
         w.boolean(false)
@@ -856,16 +857,14 @@ mod tests {
             let status = StatusCode::from_u16(*status).unwrap();
             for (field, nulled) in auth_core::json::null_variants(&value) {
                 let bytes = serde_json::to_vec(&nulled).unwrap();
-                let parsed = if status == StatusCode::OK {
-                    auth_core::json::from_slice::<SignResponse>("sign response", &bytes)
-                        .map(drop)
-                        .map_err(|e| e.to_string())
-                } else {
-                    serde_json::from_slice::<ErrorMessage>(&bytes)
-                        .map(drop)
-                        .map_err(|e| e.to_string())
-                };
-                let read = read_sign_answer(status, &bytes);
+                if status != StatusCode::OK {
+                    // Error statuses are not parsed: the body is kept as it is.
+                    continue;
+                }
+                let parsed = auth_core::json::from_slice::<SignResponse>("sign response", &bytes)
+                    .map(drop)
+                    .map_err(|e| e.to_string());
+                let read = read_sign_answer(&bytes);
                 let decode_error =
                     matches!(read, Err(Error::Core(auth_core::Error::Decode { .. })));
                 if REQUIRED.iter().any(|(name, _)| *name == field) {
@@ -913,12 +912,18 @@ mod tests {
         let required: std::collections::BTreeSet<String> =
             REQUIRED.iter().map(|(p, _)| (*p).to_owned()).collect();
         assert_eq!(refused, required, "the required list is exact");
-        // An error body whose message is null reads as one without a message.
-        let err = read_sign_answer(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            br#"{"success":false,"message":null}"#,
-        )
-        .unwrap_err();
+        // An error status is a status error whatever its body says, `null` message or not.
+        let response = |status: u16, retry_after: Option<&str>| {
+            let mut builder = http::Response::builder().status(status);
+            if let Some(value) = retry_after {
+                builder = builder.header("retry-after", value);
+            }
+            builder
+                .body(br#"{"success":false,"message":null}"#.to_vec())
+                .unwrap()
+        };
+        let now = SystemTime::UNIX_EPOCH;
+        let err = status_error(&response(500, None), now);
         assert!(
             matches!(
                 err,
@@ -926,6 +931,28 @@ mod tests {
             ),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn a_429_is_rate_limited_with_the_servers_hint() {
+        use auth_core::{Classify, ErrorKind};
+        let response = |retry_after: Option<&str>| {
+            let mut builder = http::Response::builder().status(429);
+            if let Some(value) = retry_after {
+                builder = builder.header("retry-after", value);
+            }
+            builder.body(b"slow down".to_vec()).unwrap()
+        };
+        let now = SystemTime::UNIX_EPOCH;
+        let err = status_error(&response(Some("7")), now);
+        assert_eq!(err.kind(), ErrorKind::RateLimited);
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
+        assert!(err.is_retryable());
+        assert_eq!(
+            status_error(&response(Some("86400")), now).retry_after(),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(status_error(&response(None), now).retry_after(), None);
     }
 
     /// What the emulator answers for every behaviour of the phone, padded and not.

@@ -32,7 +32,8 @@
 //! assert_eq!(approval.key().key_type(), KeyType::Ed25519);
 //!
 //! emulator.set_behaviour("lee@logonbox.com", Behaviour::reject());
-//! assert!(client.authenticate("lee@logonbox.com").await.unwrap_err().is_rejected());
+//! let err = client.authenticate("lee@logonbox.com").await.unwrap_err();
+//! assert_eq!(auth_core::Classify::kind(&err), auth_core::ErrorKind::Rejected);
 //! # Ok(()) }
 //! ```
 
@@ -280,6 +281,7 @@ struct User {
 
 struct State {
     users: HashMap<String, User>,
+    faults: std::sync::Arc<auth_core::emulator::Faults>,
     signs: VecDeque<SignRecord>,
     log_capacity: usize,
     padded_signatures: bool,
@@ -323,6 +325,7 @@ impl Emulator {
     pub async fn start() -> Self {
         let state = Arc::new(Mutex::new(State {
             users: HashMap::new(),
+            faults: Arc::default(),
             signs: VecDeque::new(),
             log_capacity: DEFAULT_LOG_CAPACITY,
             padded_signatures: false,
@@ -490,6 +493,11 @@ impl Emulator {
         }
     }
 
+    /// Makes the next matching requests fail with the fault's status.
+    pub fn inject_fault(&self, fault: auth_core::emulator::Fault) {
+        lock(&self.state).faults.inject(fault);
+    }
+
     /// How many key listings were served.
     pub fn listing_requests(&self) -> usize {
         lock(&self.state).listing_requests
@@ -580,6 +588,14 @@ impl Respond for Router {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let path = request.url.path();
         let method = request.method.as_str();
+        let faults = lock(&self.state).faults.clone();
+        if let Some(fault) = faults.take(path) {
+            let mut template = template(fault.status().as_u16());
+            for (name, value) in fault.headers() {
+                template = template.insert_header(name.as_str(), value.as_bytes());
+            }
+            return template.set_body_raw(fault.body().clone(), "application/json");
+        }
         if method == "GET" {
             if let Some(p) = path
                 .strip_prefix(KEYS_PATH)

@@ -2,21 +2,32 @@
 
 use std::time::Duration;
 
+use auth_core::{Classify, ErrorKind};
+
 use crate::key::{Fingerprint, KeyType, ListingError};
 
 /// Everything that can go wrong talking to a LogonBox credential server.
 ///
 /// Variants for the outcomes a caller acts on (the user said no, the user has no key, the
 /// signature is bad) are typed; the failures every provider shares (network, HTTP status,
-/// decoding, configuration) come from [`auth_core::Error`] through [`Error::Core`].
+/// decoding, configuration) come from [`auth_core::Error`] through [`Error::Core`]. Every
+/// error is classified the oob-auth way by [`Classify`] (kind, HTTP status, retry hint).
 ///
 /// No variant carries a secret; payloads and signatures are never part of an error.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A shared failure: transport, timeout, unexpected HTTP status, decoding, configuration.
+    /// A shared failure: transport, timeout, an HTTP status other than 200, 404 (of the key
+    /// listing) and 429, decoding, configuration.
     #[error(transparent)]
     Core(#[from] auth_core::Error),
+    /// The credential server asked us to slow down (HTTP 429, after the transport's retries
+    /// of the key listing; the sign call is never repeated).
+    #[error("the credential server is rate limiting (HTTP 429)")]
+    RateLimited {
+        /// How long it asked us to wait (its `Retry-After`, at most an hour), if it said.
+        retry_after: Option<Duration>,
+    },
     /// The principal (user name) cannot be sent: empty, too long, control characters, or a
     /// dot segment.
     #[error("invalid principal: {reason}")]
@@ -51,12 +62,10 @@ pub enum Error {
         /// The principal asked for.
         principal: String,
     },
-    /// The credential server reported a failure (`success: false`, or an error status with a
-    /// JSON `message`).
-    #[error("the credential server failed (HTTP {status}): {message}")]
+    /// The credential server answered the sign call with `success: false` (an error status is
+    /// [`Error::Core`], with the body).
+    #[error("the credential server failed: {message}")]
     Server {
-        /// The HTTP status (200 for `success: false` in a normal response).
-        status: u16,
         /// The server's message.
         message: String,
     },
@@ -123,19 +132,8 @@ impl Error {
         )
     }
 
-    /// Whether the user said no.
-    pub fn is_rejected(&self) -> bool {
-        matches!(self, Error::Rejected { .. })
-    }
-
-    /// Whether this failure is a timeout (the user did not answer before the read timeout, or
-    /// the server was too slow).
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Core(e) if e.is_timeout())
-    }
-
     /// Whether this is a verification failure that should be treated as an attack: a bad
-    /// signature, a mismatching or unaccepted response.
+    /// signature, a mismatching or unaccepted response, a replayed request.
     pub fn is_verification_failure(&self) -> bool {
         matches!(
             self,
@@ -156,5 +154,154 @@ impl Error {
             name,
             reason: reason.into(),
         }))
+    }
+}
+
+/// The longest `Retry-After` taken as it is (a longer one is cut to this).
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+impl Classify for Error {
+    /// [`ErrorKind::Rejected`] for a rejection on the phone, [`ErrorKind::RateLimited`] for a
+    /// 429, [`ErrorKind::Timeout`] for a pending redirect request past its age limit,
+    /// [`ErrorKind::Configuration`] for a principal or redirect URL that cannot be sent, the
+    /// shared classification for [`Error::Core`], and [`ErrorKind::Protocol`] for the rest
+    /// (an unknown user, no usable key, a failing server, every failed verification).
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Core(e) => e.kind(),
+            Error::RateLimited { .. } => ErrorKind::RateLimited,
+            Error::Rejected { .. } => ErrorKind::Rejected,
+            Error::RequestExpired { .. } => ErrorKind::Timeout,
+            Error::InvalidPrincipal { .. } | Error::InvalidRedirectUrl { .. } => {
+                ErrorKind::Configuration
+            }
+            Error::InvalidKeyListing { .. }
+            | Error::UnknownUser { .. }
+            | Error::NoSuitableKey { .. }
+            | Error::Server { .. }
+            | Error::InvalidServerResponse { .. }
+            | Error::KeyNotFound { .. }
+            | Error::ResponseMismatch { .. }
+            | Error::UnsupportedFlags { .. }
+            | Error::SignatureInvalid
+            | Error::RequestAlreadyUsed => ErrorKind::Protocol,
+        }
+    }
+
+    fn http_status(&self) -> Option<u16> {
+        match self {
+            Error::Core(e) => Classify::http_status(e),
+            Error::RateLimited { .. } => Some(429),
+            Error::UnknownUser { .. } => Some(404),
+            _ => None,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Core(e) => e.retry_after(),
+            Error::RateLimited { retry_after } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Transport failures, timeouts of a call and rate limits (as auth-core says for
+    /// [`Error::Core`]); not an expired pending request, which stays expired.
+    fn is_retryable(&self) -> bool {
+        match self {
+            Error::Core(e) => e.is_retryable(),
+            Error::RequestExpired { .. } => false,
+            other => other.kind().is_retryable(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification() {
+        let cases: Vec<(Error, ErrorKind, Option<u16>, bool)> = vec![
+            (
+                Error::Rejected {
+                    message: "no".into(),
+                },
+                ErrorKind::Rejected,
+                None,
+                false,
+            ),
+            (
+                Error::RateLimited {
+                    retry_after: Some(Duration::from_secs(7)),
+                },
+                ErrorKind::RateLimited,
+                Some(429),
+                true,
+            ),
+            (
+                Error::UnknownUser {
+                    principal: "p".into(),
+                },
+                ErrorKind::Protocol,
+                Some(404),
+                false,
+            ),
+            (Error::SignatureInvalid, ErrorKind::Protocol, None, false),
+            (
+                Error::Server {
+                    message: "down".into(),
+                },
+                ErrorKind::Protocol,
+                None,
+                false,
+            ),
+            (
+                Error::InvalidPrincipal {
+                    reason: "empty".into(),
+                },
+                ErrorKind::Configuration,
+                None,
+                false,
+            ),
+            (
+                Error::RequestExpired {
+                    age: Duration::from_secs(301),
+                    max_age: Duration::from_secs(300),
+                },
+                ErrorKind::Timeout,
+                None,
+                false,
+            ),
+            (
+                auth_core::Error::status(503, b"busy", &[]).into(),
+                ErrorKind::Transport,
+                Some(503),
+                true,
+            ),
+            (
+                auth_core::Error::status(500, b"oops", &[]).into(),
+                ErrorKind::Protocol,
+                Some(500),
+                false,
+            ),
+            (
+                Error::config("timeout", "zero"),
+                ErrorKind::Configuration,
+                None,
+                false,
+            ),
+        ];
+        for (error, kind, status, retryable) in cases {
+            assert_eq!(error.kind(), kind, "{error:?}");
+            assert_eq!(Classify::http_status(&error), status, "{error:?}");
+            assert_eq!(error.is_retryable(), retryable, "{error:?}");
+            assert_eq!(error.provider_code(), None, "{error:?}");
+        }
+        let limited = Error::RateLimited {
+            retry_after: Some(Duration::from_secs(7)),
+        };
+        assert_eq!(limited.retry_after(), Some(Duration::from_secs(7)));
+        assert_eq!(Error::SignatureInvalid.retry_after(), None);
     }
 }

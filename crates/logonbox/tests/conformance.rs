@@ -7,9 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::FakeClock;
 use auth_core::poll::{PollConfig, PollStatus};
-use auth_core::stepup::{StepUp, StepUpOutcome, StepUpRequest};
+use auth_core::stepup::{Started, StepUp, StepUpOutcome, StepUpRequest};
+use auth_core::{Classify, ErrorKind, FakeClock};
 use base64::Engine;
 use logonbox::emulator::{Behaviour, Emulator, REJECT_MESSAGE, response_param};
 use logonbox::{
@@ -141,7 +141,7 @@ async fn direct_prefers_ed25519_and_never_prompts_twice() {
     // A rejection ends the authentication: the RSA key is not asked next (Java SDK bug).
     emulator.set_behaviour(LEE, Behaviour::reject());
     let err = client.authenticate(LEE).await.unwrap_err();
-    assert!(err.is_rejected(), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Rejected, "{err}");
     let signs = emulator.sign_requests();
     assert_eq!(signs.len(), 2, "one prompt per authentication");
     assert!(signs.iter().all(|s| s.flags == 0));
@@ -232,10 +232,7 @@ async fn direct_server_error() {
         },
     );
     match client.authenticate(LEE).await {
-        Err(Error::Server { status, message }) => {
-            assert_eq!(status, 200);
-            assert_eq!(message, "Device unavailable");
-        }
+        Err(Error::Server { message }) => assert_eq!(message, "Device unavailable"),
         other => panic!("{other:?}"),
     }
     emulator.set_behaviour(
@@ -245,10 +242,11 @@ async fn direct_server_error() {
             message: Some("Internal failure".into()),
         },
     );
+    // An error status is a status error, its JSON message kept in the body.
     match client.authenticate(LEE).await {
-        Err(Error::Server { status, message }) => {
+        Err(Error::Core(auth_core::Error::Status { status, body, .. })) => {
             assert_eq!(status, 500);
-            assert_eq!(message, "Internal failure");
+            assert!(body.as_str().contains("Internal failure"), "{body}");
         }
         other => panic!("{other:?}"),
     }
@@ -367,7 +365,7 @@ async fn direct_user_answers_slowly() {
         .build()
         .unwrap();
     let err = impatient.authenticate(LEE).await.unwrap_err();
-    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
     // Never re-sent.
     assert_eq!(emulator.sign_requests().len(), 2);
 }
@@ -820,9 +818,13 @@ async fn redirect_request_validation() {
 // ---------------------------------------------------------------- step-up
 
 #[tokio::test]
-async fn stepup_approved_and_reverified() {
+async fn stepup_start_blocks_and_settles_then_check_reverifies() {
     let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
-    let handle = client
+    let capabilities = client.capabilities();
+    assert!(capabilities.start_blocks && capabilities.portable_handle);
+    assert!(!capabilities.needs_browser && !capabilities.pollable && !capabilities.webhook);
+    assert_eq!(client.provider(), "logonbox");
+    let started = client
         .start(StepUpRequest::new(
             LEE,
             "Confirm payment",
@@ -830,14 +832,12 @@ async fn stepup_approved_and_reverified() {
         ))
         .await
         .unwrap();
+    let Started::Settled { handle, outcome } = started else {
+        panic!("LogonBox's start settles: {started:?}");
+    };
     assert_eq!(handle.provider, "logonbox");
     assert_eq!(emulator.sign_requests()[0].text, "Pay 120 EUR to ACME?");
-    let clock = FakeClock::at_unix(0);
-    let outcome = client
-        .wait(&handle, &clock, &PollConfig::default())
-        .await
-        .unwrap();
-    match outcome {
+    match &outcome {
         StepUpOutcome::Approved { evidence } => {
             assert_eq!(evidence.provider, "logonbox");
             assert_eq!(evidence.details["principal"], LEE);
@@ -848,6 +848,17 @@ async fn stepup_approved_and_reverified() {
         }
         other => panic!("{other:?}"),
     }
+    // Checked again (in another process, after a restart: the handle is all it takes), the
+    // same outcome, verified again against the server's key.
+    let listings = emulator.listing_requests();
+    let stored = serde_json::to_string(&handle).unwrap();
+    let restored: auth_core::StepUpHandle = serde_json::from_str(&stored).unwrap();
+    let waited = client
+        .wait(&restored, &PollConfig::default())
+        .await
+        .unwrap();
+    assert_eq!(waited, outcome);
+    assert_eq!(emulator.listing_requests(), listings + 1);
     // A forged approval in the handle does not survive the check.
     let mut forged = handle.clone();
     let sig = forged.state["signature"].as_str().unwrap().to_owned();
@@ -862,7 +873,8 @@ async fn stepup_approved_and_reverified() {
     let other = client
         .start(StepUpRequest::new(LEE, "Confirm", "Something else?"))
         .await
-        .unwrap();
+        .unwrap()
+        .into_handle();
     client.check(&other).await.unwrap();
     let mut pasted = other.clone();
     pasted.state = handle.state.clone();
@@ -872,7 +884,11 @@ async fn stepup_approved_and_reverified() {
     ));
     let mut foreign = handle.clone();
     foreign.provider = "launchkey".into();
-    assert!(client.check(&foreign).await.is_err());
+    let err = client.check(&foreign).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Core(auth_core::Error::ForeignHandle { .. })),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -883,14 +899,23 @@ async fn stepup_denied_expired_failed() {
         .sign_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
+    // Each outcome comes back from `start`, and `check` says the same.
+    async fn settled(client: &Client) -> StepUpOutcome {
+        let started = client
+            .start(StepUpRequest::new(LEE, "t", ""))
+            .await
+            .unwrap();
+        let outcome = started.outcome().unwrap().clone();
+        assert_eq!(
+            client.check(started.handle()).await.unwrap(),
+            PollStatus::Ready(outcome.clone())
+        );
+        outcome
+    }
     emulator.set_behaviour(LEE, Behaviour::reject());
-    let h = client
-        .start(StepUpRequest::new(LEE, "t", ""))
-        .await
-        .unwrap();
     assert!(matches!(
-        client.check(&h).await.unwrap(),
-        PollStatus::Ready(StepUpOutcome::Denied { fraud: false, reason: Some(r) }) if r == REJECT_MESSAGE
+        settled(&client).await,
+        StepUpOutcome::Denied { fraud: false, reason: Some(r) } if r == REJECT_MESSAGE
     ));
     emulator.set_behaviour(
         LEE,
@@ -898,29 +923,47 @@ async fn stepup_denied_expired_failed() {
             message: "Device gone".into(),
         },
     );
-    let h = client
-        .start(StepUpRequest::new(LEE, "t", ""))
-        .await
-        .unwrap();
     assert!(matches!(
-        client.check(&h).await.unwrap(),
-        PollStatus::Ready(StepUpOutcome::Failed { reason }) if reason == "Device gone"
+        settled(&client).await,
+        StepUpOutcome::Failed { reason } if reason == "Device gone"
     ));
     emulator.set_behaviour(LEE, Behaviour::Approve);
     emulator.set_delay(LEE, Duration::from_secs(2));
-    let h = client
-        .start(StepUpRequest::new(LEE, "t", ""))
-        .await
-        .unwrap();
-    assert!(matches!(
-        client.check(&h).await.unwrap(),
-        PollStatus::Ready(StepUpOutcome::Expired)
-    ));
+    assert_eq!(settled(&client).await, StepUpOutcome::Expired);
     // Not enrolled: `start` fails.
     assert!(matches!(
         client.start(StepUpRequest::new("nobody", "t", "m")).await,
         Err(Error::UnknownUser { .. })
     ));
+}
+
+/// A rate limit while checking (the key listing answers 429) keeps the step-up pending with the
+/// server's hint instead of failing it.
+#[tokio::test]
+async fn stepup_check_rate_limited_is_pending_with_the_hint() {
+    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    let handle = client
+        .start(StepUpRequest::new(LEE, "t", "m"))
+        .await
+        .unwrap()
+        .into_handle();
+    let limited = emulator
+        .client_builder()
+        .retry(auth_core::RetryPolicy::none())
+        .build()
+        .unwrap();
+    let fault =
+        serde_json::json!({"path_contains": "/keys/", "status": 429, "retry_after": 7, "times": 2});
+    emulator.inject_fault(serde_json::from_value(fault).unwrap());
+    assert_eq!(
+        limited.check(&handle).await.unwrap(),
+        PollStatus::Pending {
+            retry_after: Some(Duration::from_secs(7))
+        }
+    );
+    let err = limited.check_handle(&handle).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
 }
 
 // ---------------------------------------------------------------- recorded transcripts
@@ -1231,7 +1274,10 @@ async fn padding_of_signatures_and_responses_are_separate_switches() {
         emulator.set_behaviour(USER, Behaviour::Approve);
         client.authenticate(USER).await.unwrap();
         emulator.set_behaviour(USER, Behaviour::reject());
-        assert!(client.authenticate(USER).await.unwrap_err().is_rejected());
+        assert_eq!(
+            client.authenticate(USER).await.unwrap_err().kind(),
+            ErrorKind::Rejected
+        );
         let answers: Vec<Value> = seen.lock().unwrap().drain(..).collect();
         let signature = answers[0]["signature"].as_str().unwrap();
         let rejection = answers[1]["response"].as_str().unwrap();

@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
+use auth_core::Classify;
 use base64::Engine;
 use logonbox::KeyType;
 use logonbox::emulator::{Behaviour, Emulator};
@@ -70,7 +71,10 @@ async fn logs_keys_and_outcomes_but_never_payloads_or_signatures() {
             message: "no\nINFO forged: approved".into(),
         },
     );
-    assert!(client.authenticate(lee).await.unwrap_err().is_rejected());
+    assert_eq!(
+        client.authenticate(lee).await.unwrap_err().kind(),
+        auth_core::ErrorKind::Rejected
+    );
 
     let lines = capture.0.lock().unwrap().clone();
     let ours: Vec<&String> = lines.iter().filter(|l| l.contains(" logonbox")).collect();
