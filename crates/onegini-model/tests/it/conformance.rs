@@ -1,18 +1,14 @@
 //! Conformance suite: every path of the Onegini user-authentication sequence, run by the client
 //! model against the Token Server model over real HTTP on loopback, with fake clocks.
 //! `cargo xtask conformance` prints these scenario names.
-// Test helpers outside `#[test]` functions may unwrap too (clippy.toml covers only the tests).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::*;
 use auth_core::{
     Capabilities, Classify, ErrorKind, PollConfig, PollStatus, StepUp, StepUpOutcome, StepUpRequest,
 };
-use common::*;
 use onegini_model::emulator::{Consent, VersionStatus};
 use onegini_model::testing::{Prompt, ScriptedFingerprint, ScriptedUser};
 use onegini_model::{
@@ -769,7 +765,7 @@ async fn no_pin_token_or_client_secret_in_debug_output() {
         registration_pins,
         login_pins,
         queued,
-        common::app_config(),
+        app_config(),
     );
     // The access token in memory right now is revealed by the next logout.
     w.client.logout().await.unwrap();

@@ -1,23 +1,12 @@
 //! The crate against fixtures made by an independent implementation
 //! (`xtask/independent/onegini-model.py`, Python standard library, written from the RFC and spec
 //! text): OCRA for suites beyond RFC 6287 Appendix C, the PIN-protected refresh token, PKCE.
-// Test helpers outside `#[test]` functions may unwrap too (clippy.toml covers only the tests).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use crate::common::hex;
 use onegini_model::Pin;
 use onegini_model::hazmat::ocra::{OcraInputs, OcraSuite};
 use onegini_model::hazmat::{PinProtectedSecret, pkce_s256};
 use serde_json::Value;
-
-/// Lowercase hex, for the fixtures' JSON.
-mod hex {
-    pub fn decode(text: &str) -> Result<Vec<u8>, std::num::ParseIntError> {
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(text.get(i..i + 2).unwrap_or("x"), 16))
-            .collect()
-    }
-}
 
 fn load(name: &str) -> Value {
     let path = format!(

@@ -6,20 +6,15 @@
 //! while a client runs a representative set of flows (recorded by a pass-through
 //! [`HttpClient`]). Each JSON response is decoded with the wire type the client decodes it with,
 //! once with each field set to `null` in turn (`auth_core::json::null_variants`).
-#![cfg(feature = "emulator")]
-// Test helpers outside `#[test]` functions may unwrap too (clippy.toml covers only the tests).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
+use crate::common::*;
 use async_trait::async_trait;
 use auth_core::{
     HttpClient, HttpConfig, HttpRequest, HttpResponse, ReqwestClient, SharedClock, TransportError,
 };
-use common::*;
 use onegini_model::emulator::VersionStatus;
 use onegini_model::testing::ScriptedUser;
 use onegini_model::{Client, MemoryStorage, Storage, wire};

@@ -1,6 +1,5 @@
 //! Shared set-up for the integration tests: a Token Server model on a loopback port with its
 //! own fake clock, and a device (client) with another fake clock.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +11,22 @@ use onegini_model::{
     ApplicationSignature, Client, ClientConfig, ClientConfigBuilder, MemoryKeystore, MemoryStorage,
     Storage, UserProfile,
 };
+
+/// Lowercase hex, for the fixtures' JSON.
+pub mod hex {
+    /// Lowercase hex of `bytes`.
+    pub fn encode(bytes: impl AsRef<[u8]>) -> String {
+        bytes.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Bytes of hex text (either case, even length).
+    pub fn decode(text: &str) -> Result<Vec<u8>, std::num::ParseIntError> {
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(text.get(i..i + 2).unwrap_or("x"), 16))
+            .collect()
+    }
+}
 
 /// A name no other test (or test run) uses, for temporary files.
 pub fn unique() -> String {

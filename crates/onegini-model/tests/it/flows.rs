@@ -1,20 +1,16 @@
 //! More flows and the edges of each: storage across restarts, concurrency, failing server calls,
 //! tampered redirects, the Token Server model's own checks (PKCE, single-use codes and DCR
 //! registrations, client authentication), and the authenticator rules.
-// Test helpers outside `#[test]` functions may unwrap too (clippy.toml covers only the tests).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::*;
 use async_trait::async_trait;
 use auth_core::{
     FakeClock, HttpClient, HttpConfig, HttpRequest, HttpResponse, ReqwestClient, TransportError,
     TransportErrorKind,
 };
-use common::*;
 use onegini_model::emulator::{Consent, EmulatedBrowser};
 use onegini_model::hazmat::pkce_s256;
 use onegini_model::testing::{Prompt, ScriptedFingerprint, ScriptedUser};

@@ -8,22 +8,17 @@
 //! secret the echo server received (client secret and its Basic pair, access and refresh
 //! tokens, PIN-derived refresh-token candidates, PKCE verifier, authorization code) in any
 //! spelling: raw, JSON-escaped, percent-encoded, or base64 at any of the three alignments.
-#![cfg(feature = "emulator")]
-// Test helpers outside `#[test]` functions may unwrap too (clippy.toml covers only the tests).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::common::*;
 use async_trait::async_trait;
 use auth_core::{
     HttpClient, HttpConfig, HttpRequest, HttpResponse, ReqwestClient, SharedClock, TransportError,
 };
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
-use common::*;
 use onegini_model::testing::{ScriptedFingerprint, ScriptedUser};
 use onegini_model::{Authenticator, Client, FingerprintScan, MemoryStorage, UserProfile};
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
