@@ -14,8 +14,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::digest;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use launchkey::jose::jwe::{self, ParsedJwe};
-use launchkey::jose::jws::UnverifiedJws;
+use launchkey::hazmat::jwe::{self, ParsedJwe};
+use launchkey::hazmat::jws::UnverifiedJws;
 use launchkey::{
     Client, JweAlgorithm, JwsAlgorithm, RsaPublicKey, ServiceId, ServicePrivateKey, WebhookPackage,
 };

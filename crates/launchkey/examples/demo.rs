@@ -87,8 +87,8 @@ async fn main() -> Result<(), launchkey::Error> {
     let request = AuthorizationRequest::new("bob")
         .context("Log in to ACME from an unknown computer?")
         .denial_reasons(vec![
-            DenialReason::new("FR", "This was not me", true),
-            DenialReason::new("NO", "Not now", false),
+            DenialReason::fraud("FR", "This was not me"),
+            DenialReason::not_fraud("NO", "Not now"),
         ]);
     let created = client.authorize(&request).await?;
     println!("   -> request {}", created.id);

@@ -17,10 +17,16 @@ use aws_lc_rs::digest;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::JweAlgorithm;
+use crate::JwsAlgorithm;
 use crate::error::{AuthorizationInProgress, VerificationError};
-use crate::jose::jwe::{self, JweAlgorithm};
-use crate::jose::jws::{self, JwsAlgorithm, UnverifiedJws};
+use crate::hazmat::jwe;
+use crate::hazmat::jws::{self, UnverifiedJws};
 use crate::keys::{RsaPublicKey, ServicePrivateKey};
+use crate::limits::{
+    CURRENT_KEY_RECHECK, CURRENT_KEY_TTL, DEFAULT_LEEWAY, KID_FETCH_WINDOW, MAX_CACHED_API_KEYS,
+    MAX_KID_FETCHES_PER_WINDOW, MAX_RETRY_AFTER, NEGATIVE_KID_TTL, OFFSET_TTL,
+};
 use crate::response::{AuthorizationPoll, CorePackage, decode_core, decrypt_jwe};
 use crate::single_flight::SingleFlight;
 use crate::{
@@ -28,49 +34,17 @@ use crate::{
     ServiceId,
 };
 
-/// The production API.
-pub const DEFAULT_BASE_URL: &str = "https://api.launchkey.com";
 /// The API's entity id (`aud` of requests, `iss` of responses).
-pub const API_ENTITY: &str = "lka";
-/// Request token lifetime (`exp = iat + 5`).
-pub const REQUEST_TOKEN_LIFETIME: i64 = 5;
-/// How long the server-time offset is trusted.
-pub const OFFSET_TTL: Duration = Duration::from_secs(300);
-/// How long the "current API key" is trusted before it is fetched again.
-pub const CURRENT_KEY_TTL: Duration = Duration::from_secs(300);
-/// Default leeway for response and webhook token times.
-pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
-/// How long an unknown API kid is remembered as unknown.
-pub const NEGATIVE_KID_TTL: Duration = Duration::from_secs(60);
-/// The most API keys kept by kid.
-pub const MAX_CACHED_API_KEYS: usize = 32;
-/// The most fetches of *unknown* API kids named by unauthenticated input (webhooks,
-/// [`Client::api_key`]) per [`KID_FETCH_WINDOW`]: anyone can send a webhook naming a
-/// random kid, and without a budget each one would cost a request to the API. Kids named by
-/// responses to the client's own signed calls are fetched without spending it, so junk
-/// webhooks cannot starve the client's own calls.
-pub const MAX_KID_FETCHES_PER_WINDOW: usize = 10;
-/// How often an unknown kid from unauthenticated input may make the client fetch the API's
-/// current key again (the platform signs webhooks with it, so a genuine webhook after a key
-/// rotation is resolved this way without spending the unknown-kid budget).
-pub const CURRENT_KEY_RECHECK: Duration = Duration::from_secs(30);
-/// The window of [`MAX_KID_FETCHES_PER_WINDOW`].
-pub const KID_FETCH_WINDOW: Duration = Duration::from_secs(60);
-
-/// The longest `Retry-After` a [`Error::RateLimited`] reports (a larger or far-future value
-/// is clamped to it).
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
-/// How long polling waits after a 429 that carries no `Retry-After` (the platform asked to slow
-/// down without saying how much).
-pub const RATE_LIMIT_BACKOFF: Duration = Duration::from_secs(5);
-
+pub(crate) const API_ENTITY: &str = "lka";
+/// Request token lifetime in seconds (`exp = iat + 5`).
+const REQUEST_TOKEN_LIFETIME: i64 = 5;
 /// Header carrying the API's response (and webhook) JWT.
-pub const X_IOV_JWT: &str = "x-iov-jwt";
+pub(crate) const X_IOV_JWT: &str = "x-iov-jwt";
 /// Header carrying the API key id with `GET /public/v3/public-key`.
-pub const X_IOV_KEY_ID: &str = "x-iov-key-id";
+pub(crate) const X_IOV_KEY_ID: &str = "x-iov-key-id";
 
 /// Builds a [`Client`]: the service id and its signing key are required, everything else has
-/// a default (the production API at [`DEFAULT_BASE_URL`], the system clock, reqwest + rustls).
+/// a default (the production API at [`Client::DEFAULT_BASE_URL`], the system clock, reqwest + rustls).
 ///
 /// The transport setters (`base_url`, `config`, `http_client`, `clock`, `retry`, `timeout`, …)
 /// are the ones every oob-auth client builder shares ([`auth_core::client_builder_setters!`]);
@@ -150,7 +124,7 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, Error> {
         let base = match self.base_url {
             Some(base) => base?,
-            None => BaseUrl::parse(DEFAULT_BASE_URL)?,
+            None => BaseUrl::parse(Client::DEFAULT_BASE_URL)?,
         };
         if self.leeway > Duration::from_secs(300) {
             return Err(invalid_setting("leeway", "at most 300 seconds"));
@@ -377,6 +351,12 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 }
 
 impl Client {
+    /// The production API, the base URL unless the builder sets another.
+    pub const DEFAULT_BASE_URL: &'static str = "https://api.launchkey.com";
+
+    /// The provider's name in [`auth_core::StepUpHandle::provider`].
+    pub const PROVIDER: &'static str = "launchkey";
+
     /// Starts building a client for `service_id`, signing with `key`.
     pub fn builder(service_id: ServiceId, key: ServicePrivateKey) -> ClientBuilder {
         ClientBuilder {
@@ -433,8 +413,8 @@ impl Client {
         self.inner.transport.base_url()
     }
 
-    /// The clock.
-    pub fn clock(&self) -> &SharedClock {
+    /// The client's clock (also [`auth_core::StepUp::clock`]).
+    pub(crate) fn shared_clock(&self) -> &SharedClock {
         &self.inner.clock
     }
 
@@ -948,7 +928,7 @@ impl Client {
     /// Decrypts a verified 2xx body (must be a JWE) into JSON.
     fn success_body(&self, v: &Verified) -> Result<Vec<u8>, Error> {
         if !jwe::looks_like_jwe(&v.body) {
-            return Err(Error::Jose(crate::jose::JoseError::Malformed(
+            return Err(Error::Jose(crate::JoseError::Malformed(
                 "a 2xx body of a signed call must be a compact JWE",
             )));
         }
@@ -1035,7 +1015,7 @@ impl Client {
 
     /// Polls until the user answers, the request times out ([`Error::AuthorizationExpired`]),
     /// or the poll deadline passes. A 429 keeps polling: after the server's `Retry-After`
-    /// (at most [`MAX_RETRY_AFTER`]), or [`RATE_LIMIT_BACKOFF`] without one; never faster than
+    /// (at most [`MAX_RETRY_AFTER`]), or [`RATE_LIMIT_BACKOFF`](crate::limits::RATE_LIMIT_BACKOFF) without one; never faster than
     /// the poll interval.
     pub async fn wait_for_response(
         &self,
@@ -1133,7 +1113,7 @@ impl Client {
 }
 
 fn check_user(field: &'static str, value: &str) -> Result<(), Error> {
-    if value.trim().is_empty() || value.chars().count() > crate::request::MAX_USERNAME_CHARS {
+    if value.trim().is_empty() || value.chars().count() > crate::limits::MAX_USERNAME_CHARS {
         return Err(Error::InvalidRequest {
             field,
             reason: "must be 1-256 characters".into(),
@@ -1485,7 +1465,7 @@ mod tests {
             wait(Some(Duration::from_secs(120))),
             Some(Duration::from_secs(120))
         );
-        assert_eq!(wait(None), Some(RATE_LIMIT_BACKOFF));
+        assert_eq!(wait(None), Some(crate::limits::RATE_LIMIT_BACKOFF));
     }
 
     /// `now + secs` as an IMF-fixdate (RFC 9110), without a date crate.

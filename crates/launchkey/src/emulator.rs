@@ -47,11 +47,13 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 use auth_core::base_url::percent_decode;
 use auth_core::secret::constant_time_eq;
 
+use crate::JweAlgorithm;
+use crate::JwsAlgorithm;
 use crate::client::{API_ENTITY, X_IOV_JWT, X_IOV_KEY_ID, body_hash};
-use crate::jose::jwe::{self, JweAlgorithm, ParsedJwe};
-use crate::jose::jws::{self, JwsAlgorithm, UnverifiedJws};
-use crate::jose::rsa_oaep::{self, OaepHash};
-use crate::jose::{b64d, b64e};
+use crate::hazmat::jwe::{self, ParsedJwe};
+use crate::hazmat::jws::{self, UnverifiedJws};
+use crate::hazmat::rsa_oaep::{self, OaepHash};
+use crate::hazmat::{b64d, b64e};
 use crate::keys::{RsaPublicKey, ServicePrivateKey};
 use crate::{AuthRequestId, AuthResponseReason, AuthResponseType, Error, ServiceId};
 
@@ -1662,7 +1664,9 @@ mod tests {
             reported_policy(Some(&p)),
             json!({"requirement": "amount", "amount": 2, "types": [], "geofences": []})
         );
-        let p = AuthPolicy::factor_types(true, false, true)
+        let p = AuthPolicy::new()
+            .require_knowledge()
+            .require_possession()
             .geofence(Geofence::new(36.1, -115.1, 200.0).named("hq"))
             .geofence(Geofence::new(1.0, 2.0, 3.0))
             .to_wire();
@@ -1672,7 +1676,7 @@ mod tests {
                    "geofences": [{"name": "hq", "latitude": 36.1, "longitude": -115.1, "radius": 200.0},
                                  {"latitude": 1.0, "longitude": 2.0, "radius": 3.0}]})
         );
-        let p = AuthPolicy::new().deny_rooted_jailbroken(true).to_wire();
+        let p = AuthPolicy::new().deny_rooted_jailbroken().to_wire();
         assert_eq!(
             reported_policy(Some(&p)),
             json!({"requirement": null, "amount": 0, "types": [], "geofences": []})

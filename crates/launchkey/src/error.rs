@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use auth_core::{Classify, ErrorKind};
 
 use crate::AuthRequestId;
-use crate::jose::JoseError;
+use crate::JoseError;
 
 /// Every failure of the LaunchKey client, emulator and webhook handler.
 ///
@@ -112,7 +112,7 @@ pub enum Error {
     #[error("rate limited (HTTP 429)")]
     RateLimited {
         /// The `Retry-After` the API sent, if any (at most
-        /// [`MAX_RETRY_AFTER`](crate::MAX_RETRY_AFTER)). [`Classify::retry_after`]
+        /// [`MAX_RETRY_AFTER`](crate::limits::MAX_RETRY_AFTER)). [`Classify::retry_after`]
         /// gives the wait to use.
         retry_after: Option<Duration>,
     },
@@ -126,8 +126,8 @@ pub enum Error {
         kid: String,
     },
     /// An unknown API kid was not fetched: more than
-    /// [`MAX_KID_FETCHES_PER_WINDOW`](crate::MAX_KID_FETCHES_PER_WINDOW) unknown kids
-    /// were looked up within [`KID_FETCH_WINDOW`](crate::KID_FETCH_WINDOW) (a flood of
+    /// [`MAX_KID_FETCHES_PER_WINDOW`](crate::limits::MAX_KID_FETCHES_PER_WINDOW) unknown kids
+    /// were looked up within [`KID_FETCH_WINDOW`](crate::limits::KID_FETCH_WINDOW) (a flood of
     /// tokens naming random kids, e.g. forged webhooks). Transient: a genuine new key is
     /// fetched once the window has passed.
     #[error("API key `{kid}` not fetched: too many unknown key ids recently")]
@@ -288,14 +288,14 @@ impl Classify for Error {
     }
 
     /// For [`Error::RateLimited`]: the API's `Retry-After` (at most an hour), or
-    /// [`RATE_LIMIT_BACKOFF`](crate::RATE_LIMIT_BACKOFF) when it named none (it asked
+    /// [`RATE_LIMIT_BACKOFF`](crate::limits::RATE_LIMIT_BACKOFF) when it named none (it asked
     /// to slow down without saying how much). A zero `Retry-After` stays zero: pollers never
     /// go faster than their interval.
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::Core(e) => e.retry_after(),
             Error::RateLimited { retry_after } => {
-                Some(retry_after.unwrap_or(crate::RATE_LIMIT_BACKOFF))
+                Some(retry_after.unwrap_or(crate::limits::RATE_LIMIT_BACKOFF))
             }
             _ => None,
         }

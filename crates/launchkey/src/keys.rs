@@ -131,8 +131,8 @@ impl ServicePrivateKey {
         &self,
         alg: crate::JwsAlgorithm,
         payload: &[u8],
-    ) -> Result<String, crate::jose::JoseError> {
-        crate::jose::jws::sign(alg, &self.signer, Some(self.kid.as_str()), payload)
+    ) -> Result<String, crate::JoseError> {
+        crate::hazmat::jws::sign(alg, &self.signer, Some(self.kid.as_str()), payload)
     }
 
     pub(crate) fn signer(&self) -> &KeyPair {

@@ -83,9 +83,11 @@ pub enum FactorRequirement {
 /// ```
 /// use launchkey::{AuthPolicy, Geofence};
 ///
-/// let policy = AuthPolicy::factor_types(true, false, true)
+/// let policy = AuthPolicy::new()
+///     .require_knowledge()
+///     .require_possession()
 ///     .geofence(Geofence::new(36.12, -115.17, 500.0).named("office"))
-///     .deny_rooted_jailbroken(true);
+///     .deny_rooted_jailbroken();
 /// # let _ = policy;
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -97,6 +99,30 @@ pub struct AuthPolicy {
     pub geofences: Vec<Geofence>,
     /// Refuse rooted or jailbroken devices ("device integrity").
     pub deny_rooted_jailbroken: bool,
+}
+
+impl FactorRequirement {
+    /// This requirement with factor type `t` required too.
+    fn with_type(self, t: FactorType) -> Self {
+        let (mut knowledge, mut inherence, mut possession) = match self {
+            FactorRequirement::Types {
+                knowledge,
+                inherence,
+                possession,
+            } => (knowledge, inherence, possession),
+            _ => (false, false, false),
+        };
+        match t {
+            FactorType::Knowledge => knowledge = true,
+            FactorType::Inherence => inherence = true,
+            _ => possession = true,
+        }
+        FactorRequirement::Types {
+            knowledge,
+            inherence,
+            possession,
+        }
+    }
 }
 
 impl AuthPolicy {
@@ -113,16 +139,25 @@ impl AuthPolicy {
         }
     }
 
-    /// Require the given factor types.
-    pub fn factor_types(knowledge: bool, inherence: bool, possession: bool) -> Self {
-        AuthPolicy {
-            factors: FactorRequirement::Types {
-                knowledge,
-                inherence,
-                possession,
-            },
-            ..AuthPolicy::default()
-        }
+    /// Requires something the user knows (PIN code, circle code), on top of any other factor
+    /// type already required (a factor count is replaced by factor types).
+    pub fn require_knowledge(mut self) -> Self {
+        self.factors = self.factors.with_type(FactorType::Knowledge);
+        self
+    }
+
+    /// Requires something the user is (fingerprint, face), on top of any other factor type
+    /// already required.
+    pub fn require_inherence(mut self) -> Self {
+        self.factors = self.factors.with_type(FactorType::Inherence);
+        self
+    }
+
+    /// Requires something the user has (wearables, locations), on top of any other factor
+    /// type already required.
+    pub fn require_possession(mut self) -> Self {
+        self.factors = self.factors.with_type(FactorType::Possession);
+        self
     }
 
     /// Adds a geofence.
@@ -131,9 +166,9 @@ impl AuthPolicy {
         self
     }
 
-    /// Refuses rooted or jailbroken devices.
-    pub fn deny_rooted_jailbroken(mut self, deny: bool) -> Self {
-        self.deny_rooted_jailbroken = deny;
+    /// Refuses rooted or jailbroken devices ("device integrity").
+    pub fn deny_rooted_jailbroken(mut self) -> Self {
+        self.deny_rooted_jailbroken = true;
         self
     }
 
@@ -375,13 +410,15 @@ mod tests {
 
     #[test]
     fn legacy_wire_shape() {
-        let p = AuthPolicy::factor_count(2).deny_rooted_jailbroken(true);
+        let p = AuthPolicy::factor_count(2).deny_rooted_jailbroken();
         assert_eq!(
             p.to_wire(),
             json!({"minimum_requirements":[{"requirement":"authenticated","any":2,"knowledge":0,"inherence":0,"possession":0}],
                    "factors":[{"factor":"device integrity","requirement":"forced requirement","quickfail":false,"priority":1,"attributes":{"factor enabled":1}}]})
         );
-        let p = AuthPolicy::factor_types(true, false, true)
+        let p = AuthPolicy::new()
+            .require_knowledge()
+            .require_possession()
             .geofence(Geofence::new(1.5, 2.5, 100.0).named("hq"));
         let w = p.to_wire();
         assert_eq!(w["minimum_requirements"][0]["knowledge"], 1);
@@ -402,10 +439,24 @@ mod tests {
     fn validation() {
         assert!(AuthPolicy::factor_count(0).validate().is_err());
         assert!(AuthPolicy::factor_count(4).validate().is_err());
-        assert!(
-            AuthPolicy::factor_types(false, false, false)
-                .validate()
-                .is_err()
+        let mut none = AuthPolicy::new();
+        none.factors = FactorRequirement::Types {
+            knowledge: false,
+            inherence: false,
+            possession: false,
+        };
+        assert!(none.validate().is_err());
+        // Factor types add up; a factor count gives way to them.
+        assert_eq!(
+            AuthPolicy::factor_count(2)
+                .require_inherence()
+                .require_knowledge()
+                .factors,
+            FactorRequirement::Types {
+                knowledge: true,
+                inherence: true,
+                possession: false
+            }
         );
         assert!(
             AuthPolicy::new()

@@ -6,22 +6,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::limits::{
+    DEFAULT_TTL, MAX_CONTEXT_CHARS, MAX_PUSH_CHARS, MAX_TITLE_CHARS, MAX_TTL, MAX_USERNAME_CHARS,
+    MIN_TTL,
+};
 use crate::{AuthPolicy, AuthRequestId, Error};
-
-/// Shortest allowed time to live.
-pub const MIN_TTL: Duration = Duration::from_secs(30);
-/// Longest allowed time to live.
-pub const MAX_TTL: Duration = Duration::from_secs(600);
-/// The API's default time to live.
-pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
-/// Longest `context`, in Unicode scalar values.
-pub const MAX_CONTEXT_CHARS: usize = 400;
-/// Longest `title`, in Unicode scalar values.
-pub const MAX_TITLE_CHARS: usize = 200;
-/// Longest `push_title` / `push_body` / denial reason text accepted locally.
-pub const MAX_PUSH_CHARS: usize = 400;
-/// Longest username accepted locally.
-pub const MAX_USERNAME_CHARS: usize = 256;
 
 /// A reason the user can pick when denying (Directory services with denial context inquiry).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,12 +25,21 @@ pub struct DenialReason {
 }
 
 impl DenialReason {
-    /// A denial reason.
-    pub fn new(id: impl Into<String>, reason: impl Into<String>, fraud: bool) -> Self {
+    /// A reason that flags the request as fraud ("I did not ask for this").
+    pub fn fraud(id: impl Into<String>, reason: impl Into<String>) -> Self {
         DenialReason {
             id: id.into(),
             reason: reason.into(),
-            fraud,
+            fraud: true,
+        }
+    }
+
+    /// A reason that does not flag fraud ("Wrong amount").
+    pub fn not_fraud(id: impl Into<String>, reason: impl Into<String>) -> Self {
+        DenialReason {
+            id: id.into(),
+            reason: reason.into(),
+            fraud: false,
         }
     }
 }
@@ -57,8 +55,8 @@ impl DenialReason {
 ///     .context("Transfer 120 EUR to ACME")
 ///     .ttl(Duration::from_secs(120))
 ///     .denial_reasons(vec![
-///         DenialReason::new("1", "I did not ask for this", true),
-///         DenialReason::new("2", "Wrong amount", false),
+///         DenialReason::fraud("1", "I did not ask for this"),
+///         DenialReason::not_fraud("2", "Wrong amount"),
 ///     ]);
 /// assert!(request.validate().is_ok());
 /// assert!(AuthorizationRequest::new("alice").ttl(Duration::from_secs(10)).validate().is_err());
@@ -293,7 +291,11 @@ mod tests {
     }
 
     fn dr(id: &str, text: &str, fraud: bool) -> DenialReason {
-        DenialReason::new(id, text, fraud)
+        if fraud {
+            DenialReason::fraud(id, text)
+        } else {
+            DenialReason::not_fraud(id, text)
+        }
     }
 
     #[test]

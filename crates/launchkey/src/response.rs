@@ -3,8 +3,8 @@
 
 use serde::Deserialize;
 
-use crate::jose::jwe::ParsedJwe;
-use crate::jose::rsa_oaep;
+use crate::hazmat::jwe::ParsedJwe;
+use crate::hazmat::rsa_oaep;
 use crate::keys::ServicePrivateKey;
 use crate::policy::ResponsePolicy;
 use crate::{AuthRequestId, Error};

@@ -3,50 +3,57 @@
 use std::time::Duration;
 
 use auth_core::poll::PollStatus;
-use auth_core::{StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};
+use auth_core::stepup::{Capabilities, Started};
+use auth_core::{Clock, StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};
 use serde_json::json;
 
 use crate::{
     AuthRequestId, AuthResponseType, AuthorizationPoll, AuthorizationRequest, Client, Error,
 };
 
-/// The provider name in [`StepUpHandle::provider`].
-pub const PROVIDER: &str = "launchkey";
-
+/// LaunchKey as a step-up provider.
+///
+/// * `start` pushes an authorization request with `request.message` as the context shown on
+///   the device (`title` is a Directory-only field and is not sent) and returns at once:
+///   [`Started::Pending`].
+/// * The handle carries the authorization request id (and the device ids, for the record): any
+///   process holding the service's key can check it — the handle is portable.
+/// * The answer is polled (`GET /service/v3/auths/{id}`), or arrives by webhook
+///   ([`Client::handle_webhook`]). No browser is involved.
 #[async_trait::async_trait]
 impl StepUp for Client {
     type Error = Error;
 
-    /// Creates an authorization request for `request.user` with `request.message` as the
-    /// context shown on the device (`title` is a Directory-only field and is not sent).
-    async fn start(&self, request: StepUpRequest) -> Result<StepUpHandle, Error> {
+    fn provider(&self) -> &'static str {
+        Client::PROVIDER
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new().pollable().webhook().portable_handle()
+    }
+
+    fn clock(&self) -> &dyn Clock {
+        self.shared_clock().as_ref()
+    }
+
+    async fn start(&self, request: StepUpRequest) -> Result<Started, Error> {
         let mut auth =
             AuthorizationRequest::new(request.user.clone()).context(request.message.clone());
         if let Some(ttl) = request.ttl {
             auth = auth.ttl(Duration::from_secs(ttl.as_secs()));
         }
-        let now = self.clock().now();
+        let now = self.shared_clock().now();
         let created = self.authorize(&auth).await?;
-        Ok(StepUpHandle {
-            provider: PROVIDER.into(),
-            id: created.id.as_str().to_owned(),
-            user: request.user,
-            user_url: None,
-            expires_at: Some(now + auth.effective_ttl()),
-            state: json!({"device_ids": created.device_ids}),
-        })
+        let handle = StepUpHandle::new(Client::PROVIDER, created.id.as_str(), request.user)
+            .with_expiry(now + auth.effective_ttl())
+            .with_state(json!({"device_ids": created.device_ids}));
+        Ok(Started::Pending(handle))
     }
 
-    async fn check(&self, handle: &StepUpHandle) -> Result<PollStatus<StepUpOutcome>, Error> {
-        if handle.provider != PROVIDER {
-            return Err(Error::InvalidRequest {
-                field: "provider",
-                reason: format!(
-                    "handle belongs to `{}`",
-                    handle.provider.chars().take(32).collect::<String>()
-                ),
-            });
-        }
+    async fn check_handle(
+        &self,
+        handle: &StepUpHandle,
+    ) -> Result<PollStatus<StepUpOutcome>, Error> {
         let id = AuthRequestId::parse(&handle.id)?;
         let outcome = match self.get_authorization_response(&id).await {
             Ok(AuthorizationPoll::Pending) => return Ok(PollStatus::pending()),
@@ -54,7 +61,7 @@ impl StepUp for Client {
                 StepUpOutcome::Expired
             }
             Ok(AuthorizationPoll::Responded(r)) if r.authorized => StepUpOutcome::approved(
-                PROVIDER,
+                Client::PROVIDER,
                 json!({
                     "auth_request": r.authorization_request_id,
                     "device_id": r.device_id,
@@ -81,12 +88,6 @@ impl StepUp for Client {
             Err(Error::AuthorizationCanceled) => StepUpOutcome::Failed {
                 reason: "cancelled".into(),
             },
-            // Rate limited: still pending (until the caller's deadline), with the server's hint.
-            Err(e @ Error::RateLimited { .. }) => {
-                return Ok(PollStatus::Pending {
-                    retry_after: auth_core::Classify::retry_after(&e),
-                });
-            }
             Err(e) => return Err(e),
         };
         Ok(PollStatus::Ready(outcome))

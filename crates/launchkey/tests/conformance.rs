@@ -23,8 +23,8 @@ fn fast_poll() -> PollConfig {
 
 fn reasons() -> Vec<DenialReason> {
     vec![
-        DenialReason::new("FR", "I did not start this", true),
-        DenialReason::new("NO", "Not now", false),
+        DenialReason::fraud("FR", "I did not start this"),
+        DenialReason::not_fraud("NO", "Not now"),
     ]
 }
 
@@ -297,15 +297,12 @@ async fn step_up_interface_approves() {
         .client
         .start(StepUpRequest::new("alice", "Confirm", "Pay 120 EUR?"))
         .await
-        .unwrap();
+        .unwrap()
+        .into_handle();
     s.emulator
         .approve(&launchkey::AuthRequestId::parse(&h.id).unwrap())
         .unwrap();
-    let out = s
-        .client
-        .wait(&h, &auth_core::SystemClock, &fast_poll())
-        .await
-        .unwrap();
+    let out = s.client.wait(&h, &fast_poll()).await.unwrap();
     assert!(matches!(out, StepUpOutcome::Approved { .. }));
 }
 

@@ -31,7 +31,9 @@ async fn create_poll_approve_with_every_field() {
         .context("Log in to ACME")
         .ttl(Duration::from_secs(120))
         .policy(
-            AuthPolicy::factor_types(true, false, true)
+            AuthPolicy::new()
+                .require_knowledge()
+                .require_possession()
                 .geofence(Geofence::new(36.1, -115.1, 200.0)),
         );
     let created = s.client.authorize(&req).await.unwrap();
@@ -106,8 +108,8 @@ async fn wire_shape_matches_the_platform() {
         .push_body("pb")
         .policy(AuthPolicy::factor_count(2))
         .denial_reasons(vec![
-            DenialReason::new("1", "fraud", true),
-            DenialReason::new("2", "no", false),
+            DenialReason::fraud("1", "fraud"),
+            DenialReason::not_fraud("2", "no"),
         ]);
     let created = s.client.authorize(&req).await.unwrap();
     assert!(created.push_package.is_some());
@@ -219,8 +221,8 @@ async fn python_style_algorithms_and_second_key() {
 async fn deny_deny_fraud_and_fail() {
     let s = setup().await;
     let reasons = vec![
-        DenialReason::new("F1", "Not me", true),
-        DenialReason::new("N1", "Changed my mind", false),
+        DenialReason::fraud("F1", "Not me"),
+        DenialReason::not_fraud("N1", "Changed my mind"),
     ];
     let id = s
         .authorize(&AuthorizationRequest::new("alice").denial_reasons(reasons.clone()))
@@ -769,7 +771,8 @@ async fn step_up_interface() {
                 .with_ttl(Duration::from_secs(60)),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .into_handle();
     assert_eq!(handle.provider, "launchkey");
     assert!(handle.expires_at.is_some());
     assert!(s.client.check(&handle).await.unwrap() == auth_core::PollStatus::pending());
@@ -777,7 +780,7 @@ async fn step_up_interface() {
     s.emulator.approve(&id).unwrap();
     let out = s
         .client
-        .wait(&handle, &auth_core::SystemClock, &PollConfig::default())
+        .wait(&handle, &PollConfig::default())
         .await
         .unwrap();
     assert!(out.is_approved());
@@ -786,7 +789,8 @@ async fn step_up_interface() {
         .client
         .start(StepUpRequest::new("bob", "Confirm", "?"))
         .await
-        .unwrap();
+        .unwrap()
+        .into_handle();
     s.emulator
         .deny_fraud(
             &launchkey::AuthRequestId::parse(&handle.id).unwrap(),
@@ -794,7 +798,7 @@ async fn step_up_interface() {
         )
         .unwrap();
     assert!(matches!(
-        s.client.wait(&handle, &auth_core::SystemClock, &PollConfig::default()).await.unwrap(),
+        s.client.wait(&handle, &PollConfig::default()).await.unwrap(),
         StepUpOutcome::Denied { fraud: true, reason: Some(r) } if r == "F"
     ));
 
@@ -802,12 +806,13 @@ async fn step_up_interface() {
         .client
         .start(StepUpRequest::new("carol", "Confirm", "?"))
         .await
-        .unwrap();
+        .unwrap()
+        .into_handle();
     let id = launchkey::AuthRequestId::parse(&handle.id).unwrap();
     s.emulator.fail(&id, AuthResponseReason::Policy).unwrap();
     assert!(matches!(
         s.client
-            .wait(&handle, &auth_core::SystemClock, &PollConfig::default())
+            .wait(&handle, &PollConfig::default())
             .await
             .unwrap(),
         StepUpOutcome::Failed { .. }
@@ -817,13 +822,14 @@ async fn step_up_interface() {
         .client
         .start(StepUpRequest::new("alice", "Confirm", "?"))
         .await
-        .unwrap();
+        .unwrap()
+        .into_handle();
     s.emulator
         .expire(&launchkey::AuthRequestId::parse(&handle.id).unwrap())
         .unwrap();
     assert_eq!(
         s.client
-            .wait(&handle, &auth_core::SystemClock, &PollConfig::default())
+            .wait(&handle, &PollConfig::default())
             .await
             .unwrap(),
         StepUpOutcome::Expired
@@ -1078,7 +1084,8 @@ async fn null_auth_policy_fields_through_polling_webhook_and_step_up() {
         .client
         .start(StepUpRequest::new("bob", "Confirm", "?"))
         .await
-        .unwrap();
+        .unwrap()
+        .into_handle();
     let bob = launchkey::AuthRequestId::parse(&handle.id).unwrap();
     s.emulator.respond(&bob, answer()).unwrap();
     match s.client.check(&handle).await.unwrap() {
@@ -1133,7 +1140,7 @@ fn junk_webhook(
     genuine: &launchkey::emulator::WebhookRequest,
     kid: &str,
 ) -> launchkey::emulator::WebhookRequest {
-    use launchkey::jose::b64e;
+    use launchkey::hazmat::b64e;
     let header = serde_json::json!({"alg": "RS256", "kid": kid}).to_string();
     let claims = serde_json::json!({"iss": "lka", "sub": "x", "aud": "x"}).to_string();
     let token = format!(
@@ -1217,7 +1224,7 @@ async fn junk_kids_do_not_starve_genuine_webhooks() {
         .build()
         .unwrap();
     let before = emulator.counts();
-    let flood = launchkey::MAX_KID_FETCHES_PER_WINDOW + 5;
+    let flood = launchkey::limits::MAX_KID_FETCHES_PER_WINDOW + 5;
     let mut throttled = 0;
     for i in 0..flood {
         let junk = junk_webhook(&genuine, &format!("00:junk:{i}"));
@@ -1239,14 +1246,14 @@ async fn junk_kids_do_not_starve_genuine_webhooks() {
     let after = emulator.counts();
     assert_eq!(
         after.key_by_kid - before.key_by_kid,
-        launchkey::MAX_KID_FETCHES_PER_WINDOW as u64
+        launchkey::limits::MAX_KID_FETCHES_PER_WINDOW as u64
     );
     assert_eq!(after.current_key - before.current_key, 1);
 
     // The platform rotates its key; junk keeps coming; the next genuine webhook is signed
     // with the new key.
     emulator.rotate_api_key().unwrap();
-    clock.advance(launchkey::CURRENT_KEY_RECHECK);
+    clock.advance(launchkey::limits::CURRENT_KEY_RECHECK);
     for i in 0..3 {
         let junk = junk_webhook(&genuine, &format!("00:more-junk:{i}"));
         assert!(
@@ -1275,7 +1282,7 @@ async fn key_rotation_after_a_junk_flood_still_returns_the_request_id() {
     let id = s.authorize(&AuthorizationRequest::new("bob")).await;
     s.emulator.approve(&id).unwrap();
     let genuine = s.emulator.authorization_webhook(&id, "/wh").unwrap();
-    for i in 0..launchkey::MAX_KID_FETCHES_PER_WINDOW + 1 {
+    for i in 0..launchkey::limits::MAX_KID_FETCHES_PER_WINDOW + 1 {
         let junk = junk_webhook(&genuine, &format!("00:junk:{i}"));
         assert!(
             s.client
@@ -1419,24 +1426,31 @@ async fn rate_limited_polling_honours_retry_after_and_never_spins() {
     let s = |n| Duration::from_secs(n);
     assert_eq!(
         clock.sleeps()[slept_before..],
-        [s(1), s(1), s(1), s(7), launchkey::RATE_LIMIT_BACKOFF]
+        [
+            s(1),
+            s(1),
+            s(1),
+            s(7),
+            launchkey::limits::RATE_LIMIT_BACKOFF
+        ]
     );
 
     // StepUp: a 429 is still pending, with the true hint.
     let handle = client
         .start(StepUpRequest::new("bob", "Confirm", "?"))
         .await
-        .unwrap();
+        .unwrap()
+        .into_handle();
     for (fault, hint) in [
         (Fault::RateLimited(Some(0)), Some(Duration::ZERO)),
         (
             Fault::RateLimited(None),
-            Some(launchkey::RATE_LIMIT_BACKOFF),
+            Some(launchkey::limits::RATE_LIMIT_BACKOFF),
         ),
         (Fault::RateLimited(Some(90)), Some(s(90))),
         (
             Fault::RateLimited(Some(999_999)),
-            Some(launchkey::MAX_RETRY_AFTER),
+            Some(launchkey::limits::MAX_RETRY_AFTER),
         ),
     ] {
         emulator.inject(fault).unwrap();
@@ -1537,5 +1551,87 @@ async fn the_client_takes_a_shared_config() {
             .base_url("http://api.launchkey.com")
             .build()
             .is_err()
+    );
+}
+
+/// The step-up contract: truthful capabilities, a portable handle (serialized, another client
+/// checks it), `wait` sleeping on the client's own clock, and a handle of another provider
+/// refused before anything is sent.
+#[tokio::test]
+async fn step_up_contract() {
+    use auth_core::stepup::Started;
+    let clock = Arc::new(FakeClock::new(std::time::SystemTime::now()));
+    let emulator = Emulator::start_with_clock(clock.clone()).await.unwrap();
+    let service_id = common::new_service_id();
+    emulator
+        .register_service(service_id, common::SERVICE_A_PUB)
+        .unwrap();
+    emulator.add_user("alice");
+    let client_for = || {
+        Client::builder(service_id, common::key_a())
+            .base_url(emulator.base_url())
+            .clock(clock.clone())
+            .build()
+            .unwrap()
+    };
+    let client = client_for();
+    assert_eq!(client.provider(), "launchkey");
+    let caps = client.capabilities();
+    assert!(caps.pollable && caps.webhook && caps.portable_handle);
+    assert!(!caps.start_blocks && !caps.needs_browser);
+
+    let Started::Pending(handle) = client
+        .start(StepUpRequest::new("alice", "Confirm", "Pay 120 EUR?"))
+        .await
+        .unwrap()
+    else {
+        panic!("LaunchKey's start does not block")
+    };
+    // Portable: another client (fresh caches, same service key) checks the stored handle.
+    let stored = serde_json::to_string(&handle).unwrap();
+    let other = client_for();
+    let restored: auth_core::StepUpHandle = serde_json::from_str(&stored).unwrap();
+    assert_eq!(
+        other.check(&restored).await.unwrap(),
+        auth_core::PollStatus::pending()
+    );
+
+    // `wait` sleeps on the client's (fake) clock: a 30-second interval takes no real time.
+    let slept = clock.sleeps().len();
+    let err = client
+        .wait(
+            &restored,
+            &PollConfig::every(Duration::from_secs(30), Duration::from_secs(90)).with_jitter(0.0),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Core(auth_core::Error::DeadlineExceeded { .. })),
+        "{err:?}"
+    );
+    assert!(clock.sleeps().len() > slept);
+
+    // Another provider's handle: refused, and nothing reaches the API.
+    let mut foreign = restored.clone();
+    foreign.provider = "authsignal".into();
+    let before = emulator.counts();
+    let err = client.check(&foreign).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Core(auth_core::Error::ForeignHandle { .. })),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), auth_core::ErrorKind::Configuration);
+    assert_eq!(emulator.counts(), before);
+
+    // The user answers; the restored handle settles.
+    emulator
+        .approve(&launchkey::AuthRequestId::parse(&restored.id).unwrap())
+        .unwrap();
+    assert!(
+        other
+            .wait(&restored, &PollConfig::default())
+            .await
+            .unwrap()
+            .is_approved()
     );
 }

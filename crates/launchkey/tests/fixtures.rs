@@ -30,12 +30,14 @@ fn wire_fixture() -> Value {
         .push_title("Approve payment")
         .push_body("ACME asks you to approve a payment")
         .policy(
-            AuthPolicy::factor_types(true, false, true)
+            AuthPolicy::new()
+                .require_knowledge()
+                .require_possession()
                 .geofence(Geofence::new(36.12, -115.17, 150.0).named("hq")),
         )
         .denial_reasons(vec![
-            DenialReason::new("FR", "I did not ask for this", true),
-            DenialReason::new("NO", "Wrong amount", false),
+            DenialReason::fraud("FR", "I did not ask for this"),
+            DenialReason::not_fraud("NO", "Wrong amount"),
         ]);
     // Request tokens over fixed claims: RSASSA-PKCS1-v1_5 is deterministic.
     let claims = json!({
@@ -69,7 +71,7 @@ fn wire_fixture() -> Value {
         "create_request_plaintext": request.to_wire(),
         "policies": {
             "none": AuthPolicy::new().to_wire(),
-            "factor_count_2_jailbreak": AuthPolicy::factor_count(2).deny_rooted_jailbroken(true).to_wire(),
+            "factor_count_2_jailbreak": AuthPolicy::factor_count(2).deny_rooted_jailbroken().to_wire(),
         },
         "request_token_claims": claims,
         "request_tokens_service_a": tokens,

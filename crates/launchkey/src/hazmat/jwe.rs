@@ -5,52 +5,11 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::a256cbc_hs512::{self, IV_LEN, KEY_LEN};
-use super::rsa_oaep::{self, OaepHash};
-use super::{JoseError, MAX_JWE_LEN, b64d, b64e, random, split_compact};
+use super::rsa_oaep;
+use super::{JoseError, JweAlgorithm, MAX_JWE_LEN, b64d, b64e, random, split_compact};
 
 /// The content encryption algorithm: always `A256CBC-HS512`.
 pub const ENC: &str = "A256CBC-HS512";
-
-/// A JWE key-management algorithm from the allow-list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum JweAlgorithm {
-    /// RSA-OAEP with SHA-1 and MGF1-SHA-1 (the Python SDK's choice).
-    #[serde(rename = "RSA-OAEP")]
-    RsaOaep,
-    /// RSA-OAEP with SHA-256 and MGF1-SHA-256 (the Java/.NET SDKs' choice, and our default).
-    #[default]
-    #[serde(rename = "RSA-OAEP-256")]
-    RsaOaep256,
-}
-
-impl JweAlgorithm {
-    /// The `alg` header value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JweAlgorithm::RsaOaep => "RSA-OAEP",
-            JweAlgorithm::RsaOaep256 => "RSA-OAEP-256",
-        }
-    }
-
-    /// Parses an `alg` header value; anything outside the allow-list is rejected.
-    pub fn parse(alg: &str) -> Result<Self, JoseError> {
-        match alg {
-            "RSA-OAEP" => Ok(JweAlgorithm::RsaOaep),
-            "RSA-OAEP-256" => Ok(JweAlgorithm::RsaOaep256),
-            other => Err(JoseError::UnsupportedAlgorithm(
-                other.chars().take(32).collect(),
-            )),
-        }
-    }
-
-    fn hash(self) -> OaepHash {
-        match self {
-            JweAlgorithm::RsaOaep => OaepHash::Sha1,
-            JweAlgorithm::RsaOaep256 => OaepHash::Sha256,
-        }
-    }
-}
 
 /// The protected header of a JWE as far as LaunchKey uses it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,62 +2,10 @@
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeyPair;
-use aws_lc_rs::signature::{self, RsaEncoding, UnparsedPublicKey, VerificationAlgorithm};
+use aws_lc_rs::signature::UnparsedPublicKey;
 use serde::{Deserialize, Serialize};
 
-use super::{JoseError, MAX_JWS_LEN, b64d, b64e, split_compact};
-
-/// A JWS algorithm from the allow-list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum JwsAlgorithm {
-    /// RSASSA-PKCS1-v1_5 with SHA-256.
-    RS256,
-    /// RSASSA-PKCS1-v1_5 with SHA-384.
-    RS384,
-    /// RSASSA-PKCS1-v1_5 with SHA-512 (the Python SDK's default, and ours).
-    #[default]
-    RS512,
-}
-
-impl JwsAlgorithm {
-    /// The `alg` header value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JwsAlgorithm::RS256 => "RS256",
-            JwsAlgorithm::RS384 => "RS384",
-            JwsAlgorithm::RS512 => "RS512",
-        }
-    }
-
-    /// Parses an `alg` header value; anything outside the allow-list is rejected.
-    pub fn parse(alg: &str) -> Result<Self, JoseError> {
-        match alg {
-            "RS256" => Ok(JwsAlgorithm::RS256),
-            "RS384" => Ok(JwsAlgorithm::RS384),
-            "RS512" => Ok(JwsAlgorithm::RS512),
-            other => Err(JoseError::UnsupportedAlgorithm(
-                other.chars().take(32).collect(),
-            )),
-        }
-    }
-
-    fn encoding(self) -> &'static dyn RsaEncoding {
-        match self {
-            JwsAlgorithm::RS256 => &signature::RSA_PKCS1_SHA256,
-            JwsAlgorithm::RS384 => &signature::RSA_PKCS1_SHA384,
-            JwsAlgorithm::RS512 => &signature::RSA_PKCS1_SHA512,
-        }
-    }
-
-    fn verification(self) -> &'static dyn VerificationAlgorithm {
-        match self {
-            JwsAlgorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-            JwsAlgorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
-            JwsAlgorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
-        }
-    }
-}
+use super::{JoseError, JwsAlgorithm, MAX_JWS_LEN, b64d, b64e, split_compact};
 
 /// The protected header of a JWS as far as LaunchKey uses it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,4 +1,10 @@
-//! The JOSE subset LaunchKey uses, on aws-lc-rs (constant-time RSA, AES, HMAC).
+//! Hazardous materials: the JOSE primitives under the client — the subset LaunchKey uses, on
+//! aws-lc-rs (constant-time RSA, AES, HMAC).
+//!
+//! **You do not need this module to use LaunchKey**: [`Client`](crate::Client) signs,
+//! encrypts, verifies and decrypts every call for you. It is public so that other code (the
+//! test suites, the fuzz targets) can check the primitives against published vectors; using
+//! them directly means choosing algorithms, keys and checks yourself.
 //!
 //! | module | what |
 //! | --- | --- |
@@ -11,13 +17,14 @@
 //! any cryptography runs. Every decryption failure — bad RSA padding, bad tag, bad PKCS#7
 //! padding — is the same [`JoseError::Decryption`], so no error tells them apart.
 //!
-//! The client uses these modules for you; they are public so that other code (and the test
-//! suites) can check them against published vectors.
 
 pub mod a256cbc_hs512;
+pub(crate) mod algorithms;
 pub mod jwe;
 pub mod jws;
 pub mod rsa_oaep;
+
+use crate::{JoseError, JweAlgorithm, JwsAlgorithm};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -29,30 +36,6 @@ pub const MAX_JWS_LEN: usize = 64 * 1024;
 pub const MAX_JWE_LEN: usize = 4 * 1024 * 1024;
 /// The longest encoded protected header accepted (4 KiB), for JWS and JWE alike.
 pub const MAX_HEADER_LEN: usize = 4 * 1024;
-
-/// A JOSE failure. Carries no key material and no plaintext.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum JoseError {
-    /// The compact serialisation is malformed (part count, base64url, header JSON).
-    #[error("malformed JOSE object: {0}")]
-    Malformed(&'static str),
-    /// The header names an algorithm outside the allow-list.
-    #[error("unsupported JOSE algorithm `{0}`")]
-    UnsupportedAlgorithm(String),
-    /// Decryption failed (deliberately undifferentiated).
-    #[error("decryption failed")]
-    Decryption,
-    /// The signature does not verify under the given key.
-    #[error("invalid signature")]
-    BadSignature,
-    /// A key was rejected (wrong type or size).
-    #[error("key rejected: {0}")]
-    KeyRejected(&'static str),
-    /// The crypto backend failed for another reason (random number generator…).
-    #[error("cryptographic operation failed")]
-    Crypto,
-}
 
 /// Encodes base64url without padding.
 pub fn b64e(bytes: &[u8]) -> String {

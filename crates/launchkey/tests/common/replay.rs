@@ -4,8 +4,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use launchkey::jose::jwe::{self, JweAlgorithm, ParsedJwe};
-use launchkey::jose::jws::UnverifiedJws;
+use launchkey::JweAlgorithm;
+use launchkey::hazmat::jwe::{self, ParsedJwe};
+use launchkey::hazmat::jws::UnverifiedJws;
 use launchkey::{JwsAlgorithm, RsaPublicKey, ServicePrivateKey};
 use serde_json::{Value, json};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
