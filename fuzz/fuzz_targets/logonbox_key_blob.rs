@@ -1,38 +1,5 @@
-//! The SSH wire key parser (`AuthorizedKey::from_blob`, RFC 4251 `string`/`mpint`), with the
-//! signature verifier behind it.
-//!
-//! Invariants checked on every input that parses: the key keeps exactly the input bytes as its
-//! blob; the blob is canonical (re-encoding the parsed key gives the same bytes, so the
-//! fingerprint is the OpenSSH one); the key line round-trips; verifying garbage never panics
-//! and never succeeds.
+//! libFuzzer entry point of `logonbox_key_blob`: the harness, with the invariants it checks, is
+//! `src/logonbox_key_blob.rs` (also replayed on stable by the crate's `tests/fuzz_regressions.rs`).
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use logonbox::{AuthorizedKey, KeyType};
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(key) = AuthorizedKey::from_blob(data, "fuzz") else {
-        return;
-    };
-    assert_eq!(key.blob(), data);
-    match key.key_type() {
-        KeyType::Ed25519 => {
-            let pk = key
-                .ed25519_public_key()
-                .expect("an ed25519 key has 32 bytes");
-            assert_eq!(AuthorizedKey::ed25519(*pk, "fuzz").blob(), data);
-        }
-        KeyType::Rsa => {
-            let (e, n) = key.rsa_components().expect("an RSA key has e and n");
-            let again = AuthorizedKey::rsa(e, n, "fuzz").expect("a parsed RSA key rebuilds");
-            assert_eq!(again.blob(), data, "non-canonical RSA blob accepted");
-        }
-        _ => {}
-    }
-    let line = key.to_line();
-    let reparsed = AuthorizedKey::parse_line(&line).expect("our own key line parses");
-    assert_eq!(reparsed, key);
-    for flags in [0, 1, 2, 4, u32::MAX] {
-        assert!(key.verify(flags, data, data).is_err());
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| oob_auth_fuzz::logonbox_key_blob::run(data));

@@ -1,27 +1,5 @@
-//! The redirect-flow blobs: the `response` parameter a browser brings back
-//! (`ResponseBlob::parse`, attacker-controlled) and the request blob (`RequestBlob::parse`,
-//! `PendingRequest::from_encoded`, which also sees the lenient base64 decoder).
-//!
-//! Invariants: never a panic; whatever parses re-encodes to exactly the input bytes (the
-//! encodings are canonical, so the phone's signature covers what we parsed).
+//! libFuzzer entry point of `logonbox_response_blob`: the harness, with the invariants it checks, is
+//! `src/logonbox_response_blob.rs` (also replayed on stable by the crate's `tests/fuzz_regressions.rs`).
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use logonbox::{PendingRequest, RequestBlob, ResponseBlob};
-
-fuzz_target!(|data: &[u8]| {
-    if let Ok(response) = ResponseBlob::parse(data) {
-        assert_eq!(response.to_bytes(), data);
-    }
-    if let Ok(request) = RequestBlob::parse(data) {
-        assert_eq!(request.to_bytes(), data);
-    }
-    if let Ok(text) = std::str::from_utf8(data) {
-        if let Ok(pending) = PendingRequest::from_encoded(text, 0) {
-            let request = RequestBlob::parse(pending.blob()).expect("a pending request parses");
-            assert_eq!(request.principal, pending.principal());
-            assert_eq!(&request.fingerprint, pending.fingerprint());
-            assert_eq!(request.flags, pending.flags());
-        }
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| oob_auth_fuzz::logonbox_response_blob::run(data));

@@ -1,15 +1,18 @@
 //! `cargo xtask ci`: everything CI checks, in one command (the README's test command).
 //!
-//! Steps: fmt, clippy (all targets, all features, warnings denied), tests (nextest when
-//! installed, else cargo test) and doctests, rustdoc with warnings denied (broken intra-doc
-//! links), a no-default-features build of auth-core, the
-//! dependency rules (light crates stay light), the conformance table, and cargo-deny offline
-//! against `../shared/advisory-db`. Every step runs; the task fails if any failed, after a summary.
+//! Steps: the pinned cargo tools (installed when missing, see [`crate::tools`]), fmt, clippy
+//! (all targets, all features, warnings denied), tests (nextest) and doctests, rustdoc with
+//! warnings denied (broken intra-doc links), every crate with each of its features alone and with
+//! no default features (cargo-hack), the dependency rules (light crates stay light), duplicate
+//! dependency versions, the conformance table, cargo-deny offline against
+//! `../shared/advisory-db`, and the fuzz smoke (every fuzz target briefly, from its seeds and
+//! regressions). Every step runs; the task fails if any failed, after a summary.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+use crate::tools;
 use crate::util::{cargo, output, root, run as run_cmd, show, table};
 
 /// Crates that must never appear in the trees named in [`LIGHT_TREES`].
@@ -37,14 +40,21 @@ const LIGHT_TREES: &[(&str, &[&str], bool)] = &[
     ("airlock-iam", &[], false),
 ];
 
+/// `cargo xtask ci` runs every step; `cargo xtask ci <word>…` only the steps whose name
+/// contains one of the words (`cargo xtask ci fuzz deny`).
 pub fn run(args: &[&str]) -> Result<(), String> {
-    if !args.is_empty() {
-        return Err("usage: cargo xtask ci".into());
+    if let Some(flag) = args.iter().find(|a| a.starts_with('-')) {
+        return Err(format!(
+            "usage: cargo xtask ci [step-name-word…] (unknown option {flag})"
+        ));
     }
     let started = Instant::now();
     let mut results: Vec<Vec<String>> = Vec::new();
     let mut failed = 0;
     let mut step = |name: &str, f: &mut dyn FnMut() -> Result<(), String>| {
+        if !args.is_empty() && !args.iter().any(|w| name.contains(w)) {
+            return;
+        }
         eprintln!("\n==> {name}");
         let t = Instant::now();
         let r = f();
@@ -59,6 +69,7 @@ pub fn run(args: &[&str]) -> Result<(), String> {
         }
     };
 
+    step("tools", &mut tools::ensure_all);
     step("fmt", &mut || {
         run_cmd(cargo().args(["fmt", "--all", "--", "--check"]))
     });
@@ -75,9 +86,8 @@ pub fn run(args: &[&str]) -> Result<(), String> {
         ]))
     });
     step("tests", &mut || {
-        if has_nextest() {
-            run_cmd(cargo().args([
-                "nextest",
+        if let Ok(mut nextest) = tools::NEXTEST.command() {
+            run_cmd(nextest.args([
                 "run",
                 "--workspace",
                 "--all-features",
@@ -104,23 +114,20 @@ pub fn run(args: &[&str]) -> Result<(), String> {
                 .env("RUSTDOCFLAGS", "-D warnings"),
         )
     });
-    step("auth-core without reqwest", &mut || {
-        run_cmd(cargo().args([
-            "check",
-            "-p",
-            "auth-core",
-            "--no-default-features",
-            "--locked",
-        ]))
-    });
+    step("each feature alone (cargo-hack)", &mut each_feature);
     step("dependency rules", &mut dependency_rules);
     step("conformance", &mut || crate::conformance::run(&[]));
     step("cargo-deny", &mut deny);
+    step("duplicate versions", &mut duplicate_versions);
     step(
         "cargo-deny rejects rsa (Marvin)",
         &mut deny_rejects_timing_leaky_rsa,
     );
+    step("fuzz smoke", &mut || crate::fuzz::smoke(&[]));
 
+    if results.is_empty() {
+        return Err(format!("no step's name contains {}", args.join(" or ")));
+    }
     println!();
     table(&["step", "result", "time"], &results);
     println!(
@@ -135,11 +142,71 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     }
 }
 
-fn has_nextest() -> bool {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["nextest", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success())
+/// Every crate with each of its features alone, with its defaults, and with no default
+/// features: what users build (`--all-features` alone never builds, say, `launchkey` with
+/// `emulator` but without `reqwest`). `check`, not `build`: what a feature combination breaks
+/// is found by type-checking. No `--no-dev-deps`: it rewrites every `Cargo.toml` while it runs,
+/// and resolver 3 keeps dev-dependencies' features out of a library check anyway.
+fn each_feature() -> Result<(), String> {
+    run_cmd(tools::HACK.command()?.args([
+        "hack",
+        "check",
+        "--workspace",
+        "--each-feature",
+        // clippy and the tests already build everything with --all-features.
+        "--exclude-all-features",
+        "--locked",
+    ]))
+}
+
+/// Lists every crate that is in the tree in more than one version (normal, build and dev
+/// dependencies, all features) with what asks for each, then lets cargo-deny's ban on
+/// duplicates (`deny.toml`, `multiple-versions = "deny"`, with the reasoned skip list) decide.
+fn duplicate_versions() -> Result<(), String> {
+    let tree = output(cargo().args([
+        "tree",
+        "--workspace",
+        "--all-features",
+        "--locked",
+        "-e",
+        "normal,build,dev",
+        "--duplicates",
+        "--depth",
+        "1",
+        "--prefix",
+        "depth",
+        "--format",
+        "{p}",
+    ]))?;
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for line in tree.lines() {
+        let Some(first) = line.chars().next() else {
+            continue;
+        };
+        let text = line.trim_start_matches(|c: char| c.is_ascii_digit());
+        let name_version = text
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        if first == '0' {
+            rows.push(vec![name_version, String::new()]);
+        } else if let Some(row) = rows.last_mut() {
+            let who = text.split_whitespace().next().unwrap_or_default();
+            if !row[1].split(", ").any(|w| w == who) {
+                if !row[1].is_empty() {
+                    row[1].push_str(", ");
+                }
+                row[1].push_str(who);
+            }
+        }
+    }
+    if rows.is_empty() {
+        println!("no crate is in the tree twice");
+    } else {
+        table(&["crate", "asked for by"], &rows);
+    }
+    run_cmd(tools::DENY.command()?.args(["--offline", "check", "bans"]))
 }
 
 /// Light crates stay light: a user who depends on `authsignal` alone compiles no RSA, ed25519
@@ -228,7 +295,7 @@ fn deny() -> Result<(), String> {
         checks.extend(["licenses", "bans", "sources"]);
     }
     run_cmd(cargo().args(["fetch", "--locked"]))?;
-    run_cmd(cargo().arg("deny").arg("--offline").args(&checks))
+    run_cmd(tools::DENY.command()?.arg("--offline").args(&checks))
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
@@ -286,8 +353,10 @@ fn deny_rejects_timing_leaky_rsa() -> Result<(), String> {
         c
     };
     run_cmd(cargo_at_probe().args(["fetch", "--quiet"]))?;
-    let out = cargo_at_probe()
-        .args(["deny", "--offline", "check", "advisories"])
+    let out = tools::DENY
+        .command()?
+        .current_dir(&probe)
+        .args(["--offline", "check", "advisories"])
         .output()
         .map_err(|e| e.to_string())?;
     let text = format!(

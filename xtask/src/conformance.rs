@@ -1,6 +1,7 @@
 //! `cargo xtask conformance [provider]`: each provider crate's `tests/conformance.rs` (its client
 //! against its emulator, and against the recorded transcripts in `fixtures/<provider>/`), as one
-//! table of provider, scenario and result.
+//! table of provider, scenario and result. A crate whose integration tests are one binary keeps
+//! it as the module `tests/<binary>/conformance.rs`; its `conformance::` tests are run.
 //!
 //! The suites are built with the same flags as `cargo xtask ci`'s test step, so nothing is
 //! rebuilt; then each suite's binary is run and its per-test lines read.
@@ -19,6 +20,24 @@ pub const TEST_BUILD: &[&str] = &[
     "--no-run",
 ];
 
+/// Where a provider's test suite `name` (`conformance`, `fixtures`) is: the test target
+/// `tests/<name>.rs`, or the module `<name>` of a crate whose integration tests are one binary
+/// (`tests/<binary>/main.rs` + `tests/<binary>/<name>.rs`). Returns the test target and, for a
+/// module, the test-name filter (`<name>::`).
+pub fn suite(provider: &str, name: &str) -> Option<(String, Option<String>)> {
+    let tests = root().join("crates").join(provider).join("tests");
+    if tests.join(format!("{name}.rs")).is_file() {
+        return Some((name.to_owned(), None));
+    }
+    let binary = std::fs::read_dir(&tests)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|d| d.join("main.rs").is_file() && d.join(format!("{name}.rs")).is_file())?;
+    let target = binary.file_name()?.to_string_lossy().into_owned();
+    Some((target, Some(format!("{name}::"))))
+}
+
 pub fn run(args: &[&str]) -> Result<(), String> {
     let selected: Vec<&str> = match args {
         [] => PROVIDERS.to_vec(),
@@ -35,17 +54,13 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     let mut failed = 0;
     let mut passed = 0;
     for provider in selected {
-        let suite = root()
-            .join("crates")
-            .join(provider)
-            .join("tests/conformance.rs");
-        if !suite.exists() {
+        let Some((target, filter)) = suite(provider, "conformance") else {
             rows.push(vec![provider.into(), "-".into(), "not built yet".into()]);
             continue;
-        }
+        };
         let Some(bin) = artifacts
             .iter()
-            .find(|a| a.package == provider && a.target == "conformance" && a.kind == "test")
+            .find(|a| a.package == provider && a.target == target && a.kind == "test")
         else {
             rows.push(vec![
                 provider.into(),
@@ -56,6 +71,7 @@ pub fn run(args: &[&str]) -> Result<(), String> {
             continue;
         };
         let out = Command::new(&bin.executable)
+            .args(&filter)
             .args(["--test-threads", "2"])
             .current_dir(root().join("crates").join(provider))
             .env("CARGO_MANIFEST_DIR", root().join("crates").join(provider))
@@ -68,6 +84,10 @@ pub fn run(args: &[&str]) -> Result<(), String> {
             .filter_map(|l| {
                 let rest = l.strip_prefix("test ")?;
                 let (name, result) = rest.rsplit_once(" ... ")?;
+                let name = filter
+                    .as_deref()
+                    .and_then(|f| name.strip_prefix(f))
+                    .unwrap_or(name);
                 Some((name.to_owned(), result.to_owned()))
             })
             .collect();

@@ -1,6 +1,7 @@
 //! `cargo xtask fixtures`: regenerate `fixtures/` deterministically.
 //!
-//! Each provider crate owns its generated fixtures through a `tests/fixtures.rs` test that
+//! Each provider crate owns its generated fixtures through a `tests/fixtures.rs` test (or a
+//! `fixtures` module of its one test binary, see [`crate::conformance::suite`]) that
 //! recomputes them (fixed keys and seeds) and compares with the checked-in files; with
 //! `OOB_AUTH_BLESS=1` it rewrites them instead. This task runs those tests in bless mode (or,
 //! with `--check`, in check mode).
@@ -14,7 +15,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::PROVIDERS;
-use crate::conformance::TEST_BUILD;
+use crate::conformance::{TEST_BUILD, suite};
 use crate::util::{build_artifacts, root, run as run_cmd};
 
 pub fn run(args: &[&str]) -> Result<(), String> {
@@ -31,14 +32,18 @@ fn generated(bless: bool) -> Result<(), String> {
     let artifacts = build_artifacts(TEST_BUILD)?;
     let mut ran = 0;
     for provider in PROVIDERS {
-        let Some(bin) = artifacts
-            .iter()
-            .find(|a| a.package == *provider && a.target == "fixtures" && a.kind == "test")
-        else {
+        let Some((target, filter)) = suite(provider, "fixtures") else {
             continue;
         };
+        let Some(bin) = artifacts
+            .iter()
+            .find(|a| a.package == *provider && a.target == target && a.kind == "test")
+        else {
+            return Err(format!("{provider}'s `{target}` test suite was not built"));
+        };
         let mut cmd = Command::new(&bin.executable);
-        cmd.current_dir(root().join("crates").join(provider))
+        cmd.args(&filter)
+            .current_dir(root().join("crates").join(provider))
             .env("CARGO_MANIFEST_DIR", root().join("crates").join(provider));
         if bless {
             cmd.env("OOB_AUTH_BLESS", "1");

@@ -7,7 +7,9 @@ mod ci;
 mod conformance;
 mod demo;
 mod fixtures;
+mod fuzz;
 mod tidy;
+mod tools;
 mod util;
 
 use std::process::ExitCode;
@@ -26,8 +28,14 @@ cargo xtask <task>
 
 tasks:
   demo                      run every provider's end-to-end flow against its emulator
-  ci                        fmt, clippy, tests + doctests, conformance, dependency rules, cargo-deny
+  ci [step…]                what CI runs: fmt, clippy, tests + doctests, docs, each feature alone,
+                            dependency rules, conformance, cargo-deny, duplicate versions, fuzz smoke
+                            (installs the pinned cargo tools it needs when they are missing);
+                            with words, only the steps whose name contains one (`ci fuzz deny`)
   conformance [provider]    each client against its emulator and recorded transcripts; one table
+  tools                     install the pinned cargo tools `ci` uses, when missing
+  fuzz [--seconds N] [target…]
+                            the fuzz smoke: every fuzz target briefly from its seeds and regressions
   fixtures                  regenerate fixtures/ deterministically (OOB_AUTH_BLESS=1 test run)
   fixtures --check          fail if a checked-in fixture is stale
   fixtures --independent [provider]
@@ -42,6 +50,8 @@ fn main() -> ExitCode {
         Some("conformance") => conformance::run(&rest),
         Some("demo") => demo::run(&rest),
         Some("fixtures") => fixtures::run(&rest),
+        Some("fuzz") => fuzz::smoke(&rest),
+        Some("tools") if rest.is_empty() => tools::ensure_all(),
         Some("help" | "-h" | "--help") | None => {
             print!("{HELP}");
             Ok(())

@@ -18,6 +18,7 @@ mod tests {
             .map(|p| root().join("crates").join(p))
             .collect();
         v.push(root().join("xtask"));
+        v.push(root().join("xtask/demos"));
         v
     }
 
@@ -89,7 +90,10 @@ mod tests {
 
     #[test]
     fn library_crates_forbid_unsafe_and_document_everything() {
-        for m in members().iter().filter(|m| !m.ends_with("xtask")) {
+        for m in members()
+            .iter()
+            .filter(|m| m.starts_with(root().join("crates")))
+        {
             let lib = read(&m.join("src/lib.rs"));
             if lib.lines().count() < 5 {
                 continue; // a provider crate not built yet
@@ -97,6 +101,101 @@ mod tests {
             assert!(lib.contains("#![forbid(unsafe_code)]"), "{}", m.display());
             assert!(lib.contains("#![warn(missing_docs)]"), "{}", m.display());
         }
+    }
+
+    /// `cargo xtask demo` runs every provider's `examples/demo.rs` as a binary of `xtask/demos`.
+    #[test]
+    fn every_provider_demo_is_a_binary_of_the_demos_package() {
+        let manifest = read(&root().join("xtask/demos/Cargo.toml"));
+        for p in PROVIDERS {
+            if !root()
+                .join("crates")
+                .join(p)
+                .join("examples/demo.rs")
+                .is_file()
+            {
+                continue; // a provider crate not built yet
+            }
+            let bin = format!(
+                "[[bin]]\nname = \"{p}-demo\"\npath = \"../../crates/{p}/examples/demo.rs\"\n"
+            );
+            let dep = format!("\n{p} = {{ workspace = true, features = [\"emulator\"] }}\n");
+            assert!(
+                manifest.contains(&bin) && manifest.contains(&dep),
+                "xtask/demos/Cargo.toml must build crates/{p}/examples/demo.rs:\n{dep}\n{bin}"
+            );
+        }
+    }
+
+    /// The files a Rust file includes with `#[path = "…"]`, resolved against its directory.
+    fn path_includes(file: &Path) -> Vec<PathBuf> {
+        let dir = file.parent().unwrap_or(Path::new("."));
+        std::fs::read_to_string(file)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("#[path = \""))
+            .filter_map(|l| l.split('"').next())
+            .filter_map(|p| dir.join(p).canonicalize().ok())
+            .collect()
+    }
+
+    /// A fixed fuzz finding must not come back unnoticed: every target's harness (a
+    /// `pub fn run(data: &[u8])` in its own file, `fuzz/src/<target>.rs` or included by the
+    /// entry point with `#[path]`) is also included by its crate's `fuzz_regressions.rs` test,
+    /// which replays the target's seeds and regressions in the ordinary test run, on stable.
+    #[test]
+    fn every_fuzz_target_is_replayed_by_its_crate() {
+        let crates: Vec<String> = std::fs::read_dir(root().join("crates"))
+            .unwrap_or_else(|e| panic!("crates/: {e}"))
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        let targets = std::fs::read_dir(root().join("fuzz/fuzz_targets"))
+            .unwrap_or_else(|e| panic!("fuzz/fuzz_targets/: {e}"));
+        let mut seen = 0;
+        for entry in targets.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(target) = name.strip_suffix(".rs") else {
+                continue;
+            };
+            seen += 1;
+            let krate = crates
+                .iter()
+                .filter(|c| target.starts_with(&format!("{}_", c.replace('-', "_"))))
+                .max_by_key(|c| c.len())
+                .unwrap_or_else(|| {
+                    panic!("fuzz target `{target}` is not named `<crate>_<what>` after a crate")
+                });
+            let harness = path_includes(&entry.path())
+                .pop()
+                .or_else(|| root().join("fuzz/src").join(&name).canonicalize().ok())
+                .unwrap_or_else(|| {
+                    panic!(
+                        "fuzz target `{target}`: put its harness (`pub fn run(data: &[u8])`) in \
+                         fuzz/src/{name}, so that its crate's tests can replay it"
+                    )
+                });
+            // Usually `tests/fuzz_regressions.rs`; a crate whose tests are one binary may keep
+            // it as a module (`tests/it/fuzz_regressions.rs`).
+            let mut test_files = Vec::new();
+            rust_files(
+                &root().join("crates").join(krate).join("tests"),
+                &mut test_files,
+            );
+            let replayed = test_files.iter().any(|f| {
+                f.ends_with("fuzz_regressions.rs")
+                    && path_includes(f).contains(&harness)
+                    && read(f).contains(&format!("\"{target}\""))
+            });
+            assert!(
+                replayed,
+                "crates/{krate}/tests/fuzz_regressions.rs must replay fuzz target `{target}`: \
+                 include {} with #[path] and run the target's seeds and regressions through it, \
+                 as the other crates do",
+                harness.display()
+            );
+        }
+        assert!(seen > 0, "no fuzz targets found");
     }
 
     #[test]
