@@ -20,7 +20,10 @@
 //! The control vocabulary is the other emulators': a test plays the user with
 //! [`Emulator::approve`], [`Emulator::deny`], [`Emulator::fail`] and [`Emulator::expire`],
 //! delivers ping/push notifications with [`Emulator::deliver_notifications`], injects faults
-//! with [`Emulator::inject`] and reads what arrived with [`Emulator::received`].
+//! with [`Emulator::inject`] and reads what arrived with [`Emulator::received`] — and the same
+//! through [`Emulator::control`], which takes `auth_core::emulator::Control` commands
+//! (`approve`, `deny`, `expire`, `fail`, `add_user`, `rotate_keys`, `inject_fault`,
+//! `advance_clock`, `read_log`, `list_pending`), as the emulator server sends them.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -46,6 +49,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
+use auth_core::emulator::{Control, ControlError, PendingStepUp};
 use auth_core::{SharedClock, SystemClock};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -318,6 +322,7 @@ pub struct EmulatedRequest {
 
 struct Req {
     view: EmulatedRequest,
+    created: SystemTime,
     notification_token: Option<String>,
     last_poll: Option<SystemTime>,
     auth_time: Option<SystemTime>,
@@ -365,11 +370,19 @@ struct State {
 struct Shared {
     state: Mutex<State>,
     clock: SharedClock,
+    /// What `advance_clock` added to the clock.
+    offset: Mutex<Duration>,
+    /// Status faults of the shared vocabulary (`inject_fault`), by path.
+    faults: auth_core::emulator::Faults,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn now(&self) -> SystemTime {
+        self.clock.now() + *self.offset.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -445,6 +458,8 @@ impl Emulator {
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             clock,
+            offset: Mutex::new(Duration::ZERO),
+            faults: auth_core::emulator::Faults::default(),
         });
         Mock::given(wiremock::matchers::any())
             .respond_with(Router {
@@ -599,7 +614,7 @@ impl Emulator {
         to: RequestState,
         description: Option<&str>,
     ) -> Result<(), EmulatorError> {
-        let now = self.shared.clock.now();
+        let now = self.shared.now();
         let mut st = self.shared.lock();
         let r = st
             .requests
@@ -644,7 +659,7 @@ impl Emulator {
 
     /// The request expires now (push clients get an `expired_token` error payload queued).
     pub fn expire(&self, id: &AuthReqId) -> Result<(), EmulatorError> {
-        let now = self.shared.clock.now();
+        let now = self.shared.now();
         let mut st = self.shared.lock();
         let r = st
             .requests
@@ -712,6 +727,153 @@ impl Emulator {
             .await
             .map_err(|e| EmulatorError::Delivery(e.without_url().to_string()))?;
         Ok(r.status().as_u16())
+    }
+}
+
+/// The shared control vocabulary ([`auth_core::emulator::Control`]), as the emulator server
+/// and tests in any language drive every provider.
+impl Emulator {
+    /// Runs one command of the shared vocabulary:
+    ///
+    /// | command | here |
+    /// | --- | --- |
+    /// | `add_user` | a user found by `login_hint` = `user`; `details: {"user_code": "…"}` makes them need that user code |
+    /// | `approve`, `deny`, `expire`, `fail` | play the user on request `id` (an `auth_req_id`); ping and push clients get their notification queued |
+    /// | `rotate_keys` | new signing keys first, the old ones still published |
+    /// | `inject_fault` | the next matching requests get that status (and `Retry-After`) |
+    /// | `advance_clock` | moves the emulator's time (expiry, token times) forward |
+    /// | `read_log` | the recent calls: endpoint, time, status (never parameters) |
+    /// | `list_pending` | [`Emulator::pending`] |
+    /// | `provider` | `{"fault": "<name>"}` with a [`Fault`] name in snake case (`slow_down`, `wrong_at_hash`, `alg_none`, …), `{"interval": n \| null}`, `{"expiry": n}` |
+    pub fn control(&self, command: Control) -> Result<Value, ControlError> {
+        let request_id = |id: &str| {
+            AuthReqId::new(id).map_err(|_| ControlError::NotFound {
+                what: "request",
+                id: id.chars().take(64).collect(),
+            })
+        };
+        let settle = |id: &str, r: Result<(), EmulatorError>| match r {
+            Ok(()) => Ok(json!({"id": id})),
+            Err(EmulatorError::UnknownRequest) => Err(ControlError::NotFound {
+                what: "request",
+                id: id.chars().take(64).collect(),
+            }),
+            Err(e) => Err(ControlError::Conflict(e.to_string())),
+        };
+        match command {
+            Control::AddUser { user, details } => {
+                match details.get("user_code").and_then(Value::as_str) {
+                    Some(code) => self.add_user_with_code(&user, code),
+                    None => self.add_user(&user),
+                }
+                Ok(json!({"user": user}))
+            }
+            Control::Approve { id } => settle(&id, self.approve(&request_id(&id)?)),
+            Control::Deny { id, .. } => settle(&id, self.deny(&request_id(&id)?)),
+            Control::Fail { id, .. } => settle(&id, self.fail(&request_id(&id)?)),
+            Control::Expire { id } => settle(&id, self.expire(&request_id(&id)?)),
+            Control::RotateKeys => {
+                let kids = self
+                    .rotate_keys()
+                    .map_err(|e| ControlError::Invalid(e.to_string()))?;
+                Ok(json!({"kids": kids}))
+            }
+            Control::InjectFault { fault } => {
+                self.shared.faults.inject(fault);
+                Ok(json!({}))
+            }
+            Control::AdvanceClock { seconds } => {
+                let mut offset = self.shared.offset.lock().unwrap_or_else(|p| p.into_inner());
+                *offset = offset.saturating_add(Duration::from_secs(seconds));
+                Ok(json!({"offset_seconds": offset.as_secs()}))
+            }
+            Control::ReadLog { limit } => {
+                let calls = self.received();
+                let n = limit.unwrap_or(calls.len()).min(calls.len());
+                let log: Vec<Value> = calls[calls.len() - n..]
+                    .iter()
+                    .map(|c| json!({"endpoint": c.endpoint, "at": unix(c.at), "status": c.status}))
+                    .collect();
+                Ok(Value::Array(log))
+            }
+            Control::ListPending => serde_json::to_value(self.pending())
+                .map_err(|e| ControlError::Invalid(e.to_string())),
+            Control::Provider { body } => self.provider_command(&body),
+            other => Err(ControlError::Unsupported {
+                provider: crate::PROVIDER,
+                command: other.name(),
+            }),
+        }
+    }
+
+    fn provider_command(&self, body: &Value) -> Result<Value, ControlError> {
+        if let Some(name) = body.get("fault").and_then(Value::as_str) {
+            let fault = match name {
+                "slow_down" => Fault::SlowDown,
+                "wrong_issuer" => Fault::WrongIssuer,
+                "wrong_audience" => Fault::WrongAudience,
+                "extra_audience_without_azp" => Fault::ExtraAudienceWithoutAzp,
+                "wrong_azp" => Fault::WrongAzp,
+                "expired_id_token" => Fault::ExpiredIdToken,
+                "future_id_token" => Fault::FutureIdToken,
+                "bad_signature" => Fault::BadSignature,
+                "unknown_kid" => Fault::UnknownKid,
+                "alg_none" => Fault::AlgNone,
+                "hs256" => Fault::Hs256,
+                "wrong_at_hash" => Fault::WrongAtHash,
+                "missing_at_hash" => Fault::MissingAtHash,
+                "wrong_rt_hash" => Fault::WrongRtHash,
+                "missing_rt_hash" => Fault::MissingRtHash,
+                "wrong_auth_req_id" => Fault::WrongAuthReqId,
+                "missing_auth_req_id" => Fault::MissingAuthReqId,
+                "no_id_token" => Fault::NoIdToken,
+                "null_optional_fields" => Fault::NullOptionalFields,
+                other => {
+                    return Err(ControlError::Invalid(format!(
+                        "unknown ciba fault `{}`",
+                        other.chars().take(64).collect::<String>()
+                    )));
+                }
+            };
+            self.inject(fault);
+            return Ok(json!({"fault": name}));
+        }
+        if let Some(interval) = body.get("interval") {
+            self.set_interval(interval.as_u64());
+            return Ok(json!({"interval": interval}));
+        }
+        if let Some(expiry) = body.get("expiry").and_then(Value::as_u64) {
+            self.set_expiry(expiry);
+            return Ok(json!({"expiry": expiry}));
+        }
+        Err(ControlError::Invalid(
+            "ciba's provider commands: {\"fault\": name}, {\"interval\": n | null}, {\"expiry\": n}".into(),
+        ))
+    }
+
+    /// The requests waiting for the user, as their phone would show them (the binding message
+    /// is the text).
+    pub fn pending(&self) -> Vec<PendingStepUp> {
+        let now = self.shared.now();
+        let st = self.shared.lock();
+        let mut v: Vec<PendingStepUp> = st
+            .requests
+            .values()
+            .filter(|r| r.view.state == RequestState::Pending && now < r.view.expires_at)
+            .map(|r| {
+                PendingStepUp::new(
+                    crate::PROVIDER,
+                    r.view.auth_req_id.clone(),
+                    r.view.user.clone(),
+                    r.view.binding_message.clone().unwrap_or_default(),
+                    r.created,
+                )
+                .with_title(format!("Sign in to {}", r.view.client_id))
+                .with_expiry(r.view.expires_at)
+            })
+            .collect();
+        v.sort_by_key(|p| p.created_at);
+        v
     }
 }
 
@@ -943,9 +1105,21 @@ const SECRET_PARAMS: &[&str] = &[
 
 impl Respond for Router {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let now = self.shared.clock.now();
-        let mut st = self.shared.lock();
+        let now = self.shared.now();
         let path = request.url.path().to_owned();
+        if let Some(injected) = self.shared.faults.take(&path) {
+            let status = injected.status().as_u16();
+            let mut st = self.shared.lock();
+            record(&mut st, "other", now, BTreeMap::new(), status);
+            let mut r = ResponseTemplate::new(status).set_body_bytes(injected.body().clone());
+            for (name, value) in injected.headers() {
+                if let Ok(v) = value.to_str() {
+                    r = r.insert_header(name.as_str(), v);
+                }
+            }
+            return r;
+        }
+        let mut st = self.shared.lock();
         let (endpoint, (status, response)) = match (request.method.as_str(), path.as_str()) {
             ("GET", "/.well-known/openid-configuration") => ("discovery", discovery(&st)),
             ("GET", "/jwks") => {
@@ -979,17 +1153,27 @@ impl Respond for Router {
                 (k, v)
             })
             .collect();
-        if st.received.len() >= MAX_RECEIVED {
-            st.received.pop_front();
-        }
-        st.received.push_back(ReceivedCall {
-            endpoint,
-            at: now,
-            params,
-            status,
-        });
+        record(&mut st, endpoint, now, params, status);
         response
     }
+}
+
+fn record(
+    st: &mut State,
+    endpoint: &'static str,
+    at: SystemTime,
+    params: BTreeMap<String, String>,
+    status: u16,
+) {
+    if st.received.len() >= MAX_RECEIVED {
+        st.received.pop_front();
+    }
+    st.received.push_back(ReceivedCall {
+        endpoint,
+        at,
+        params,
+        status,
+    });
 }
 
 fn discovery(st: &State) -> (u16, ResponseTemplate) {
@@ -1343,6 +1527,7 @@ fn backchannel(st: &mut State, request: &Request, now: SystemTime) -> Answer {
                 expires_at: now + Duration::from_secs(expires_in),
                 state: RequestState::Pending,
             },
+            created: now,
             notification_token: token,
             last_poll: None,
             auth_time: None,

@@ -1382,3 +1382,106 @@ async fn another_instance_can_resume_polling_a_stored_request() {
     s.emulator.approve(&started.auth_req_id).unwrap();
     assert!(other.poll(&resumed).await.unwrap().is_approved());
 }
+
+#[tokio::test]
+async fn the_shared_control_vocabulary_drives_the_emulator() {
+    use auth_core::emulator::{Control, ControlError};
+    let s = setup().await;
+    let json = |v: serde_json::Value| serde_json::from_value::<Control>(v).unwrap();
+    s.emulator
+        .control(json(serde_json::json!({"command": "add_user", "user": "dave", "details": {"user_code": "1357"}})))
+        .unwrap();
+    let started = s
+        .client
+        .authenticate(
+            AuthenticationRequest::login_hint("dave")
+                .user_code(UserCode::new("1357"))
+                .binding_message("Transfer 50 EUR?"),
+        )
+        .await
+        .unwrap();
+    let pending = s.emulator.pending();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        (pending[0].user.as_str(), pending[0].message.as_str()),
+        ("dave", "Transfer 50 EUR?")
+    );
+    let listed = s.emulator.control(Control::ListPending).unwrap();
+    assert_eq!(listed[0]["id"], started.auth_req_id.as_str());
+    // A 503 for the next token request, by path, with Retry-After.
+    s.emulator
+        .control(json(serde_json::json!({"command": "inject_fault", "fault": {"status": 503, "retry_after": 9, "path_contains": "/token"}})))
+        .unwrap();
+    s.emulator
+        .control(json(
+            serde_json::json!({"command": "approve", "id": started.auth_req_id.as_str()}),
+        ))
+        .unwrap();
+    assert!(matches!(
+        s.emulator.control(json(
+            serde_json::json!({"command": "approve", "id": started.auth_req_id.as_str()})
+        )),
+        Err(ControlError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.emulator.control(json(
+            serde_json::json!({"command": "deny", "id": "no-such-request"})
+        )),
+        Err(ControlError::NotFound { .. })
+    ));
+    assert!(s.client.poll(&started).await.unwrap().is_approved());
+    let statuses: Vec<u16> = s
+        .emulator
+        .received_at("token")
+        .iter()
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(
+        statuses,
+        [200],
+        "the injected 503 was answered before routing"
+    );
+    let log = s
+        .emulator
+        .control(Control::ReadLog { limit: Some(2) })
+        .unwrap();
+    assert_eq!(log.as_array().unwrap().len(), 2);
+    assert!(
+        !log.to_string().contains("1357"),
+        "no parameters in the log"
+    );
+    // Provider commands: a CIBA fault by name; the clock.
+    s.emulator
+        .control(json(
+            serde_json::json!({"command": "provider", "body": {"fault": "wrong_issuer"}}),
+        ))
+        .unwrap();
+    let again = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("dave").user_code(UserCode::new("1357")))
+        .await
+        .unwrap();
+    s.emulator.approve(&again.auth_req_id).unwrap();
+    assert!(matches!(
+        s.client.poll(&again).await,
+        Err(Error::IdToken(IdTokenError::Issuer { .. }))
+    ));
+    let last = s
+        .client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    s.emulator
+        .control(Control::AdvanceClock { seconds: 3600 })
+        .unwrap();
+    assert!(
+        s.emulator.approve(&last.auth_req_id).is_err(),
+        "expired on the emulator's clock"
+    );
+    assert!(matches!(
+        s.emulator.control(Control::SetRules {
+            rules: serde_json::Value::Null
+        }),
+        Err(ControlError::Unsupported { .. })
+    ));
+}
