@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -631,11 +631,11 @@ fn weak_and_non_rsa_keys_are_rejected() {
     for (name, pem) in [
         (
             "rsa-1024",
-            include_str!("../../../fixtures/launchkey/keys/weak-rsa-1024.pem"),
+            include_str!("../../../../fixtures/launchkey/keys/weak-rsa-1024.pem"),
         ),
         (
             "ec-p256",
-            include_str!("../../../fixtures/launchkey/keys/ec-p256-pkcs8.pem"),
+            include_str!("../../../../fixtures/launchkey/keys/ec-p256-pkcs8.pem"),
         ),
     ] {
         let err = launchkey::ServicePrivateKey::from_pem(pem).unwrap_err();

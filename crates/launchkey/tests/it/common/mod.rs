@@ -5,15 +5,15 @@
 use launchkey::{ServiceId, ServicePrivateKey};
 
 pub const SERVICE_A_PEM: &str =
-    include_str!("../../../../fixtures/launchkey/keys/service-a-pkcs1.pem");
+    include_str!("../../../../../fixtures/launchkey/keys/service-a-pkcs1.pem");
 pub const SERVICE_A_PUB: &str =
-    include_str!("../../../../fixtures/launchkey/keys/service-a-pkcs1.pub.pem");
+    include_str!("../../../../../fixtures/launchkey/keys/service-a-pkcs1.pub.pem");
 pub const SERVICE_B_PEM: &str =
-    include_str!("../../../../fixtures/launchkey/keys/service-b-pkcs8.pem");
+    include_str!("../../../../../fixtures/launchkey/keys/service-b-pkcs8.pem");
 pub const SERVICE_B_PUB: &str =
-    include_str!("../../../../fixtures/launchkey/keys/service-b-pkcs8.pub.pem");
-pub const API_PEM: &str = include_str!("../../../../fixtures/launchkey/keys/api.pem");
-pub const API_PUB: &str = include_str!("../../../../fixtures/launchkey/keys/api.pub.pem");
+    include_str!("../../../../../fixtures/launchkey/keys/service-b-pkcs8.pub.pem");
+pub const API_PEM: &str = include_str!("../../../../../fixtures/launchkey/keys/api.pem");
+pub const API_PUB: &str = include_str!("../../../../../fixtures/launchkey/keys/api.pub.pem");
 
 pub fn key_a() -> ServicePrivateKey {
     ServicePrivateKey::from_pem(SERVICE_A_PEM).unwrap()
@@ -48,7 +48,6 @@ pub fn new_service_id() -> ServiceId {
     ServiceId::from_uuid(uuid::Uuid::new_v4())
 }
 
-#[cfg(feature = "emulator")]
 pub mod emu {
     use super::*;
     use launchkey::Client;
