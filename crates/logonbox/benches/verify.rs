@@ -100,7 +100,7 @@ fn redirect_blobs(c: &mut Criterion) {
     let encoded = v["redirect_request"]["encoded"].as_str().unwrap();
     let blob = RequestBlob {
         principal: "test".into(),
-        fingerprint: Fingerprint::new(v["fingerprints"]["rsa"].as_str().unwrap()),
+        fingerprint: Fingerprint::new(v["fingerprints"]["rsa"].as_str().unwrap()).unwrap(),
         remote_name: DEFAULT_REMOTE_NAME.into(),
         prompt_text: DEFAULT_PROMPT_TEXT.into(),
         authorize_text: DEFAULT_AUTHORIZE_TEXT.into(),

@@ -19,7 +19,7 @@ use crate::key::{AuthorizedKey, Fingerprint, KeyListing, KeySelection, KeyType, 
 use crate::request::{
     AuthRequest, DEFAULT_AUTHORIZE_TEXT, DEFAULT_PROMPT_TEXT, DEFAULT_REMOTE_NAME, MAX_PAYLOAD_LEN,
     PAYLOAD_LEN, PendingRequest, RedirectRequest, RequestBlob, ResponseBlob, SignForm,
-    encode_path_segment, replace_placeholders, validate_principal, validate_redirect_url,
+    encode_principal, replace_placeholders, validate_principal, validate_redirect_url,
     validate_text,
 };
 
@@ -310,7 +310,7 @@ impl Client {
     pub async fn authorized_keys(&self, principal: &str) -> Result<KeyListing, Error> {
         validate_principal(principal)?;
         let inner = &self.inner;
-        let path = format!("{KEYS_PATH}{}", encode_path_segment(principal));
+        let path = format!("{KEYS_PATH}{}", encode_principal(principal));
         let request = inner
             .transport
             .request(Method::GET, &path)
@@ -522,7 +522,7 @@ impl Client {
     pub fn sign_url_for(&self, encoded_blob: &str) -> Url {
         self.inner.base.join(&format!(
             "{SIGN_PAGE_PATH}{}",
-            encode_path_segment(encoded_blob)
+            auth_core::base_url::encode_path_segment(encoded_blob)
         ))
     }
 
@@ -627,10 +627,7 @@ impl Client {
     }
 
     fn approved_set(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], u64>> {
-        self.inner
-            .approved
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        auth_core::sync::lock(&self.inner.approved)
     }
 
     /// Whether this blob already produced an approval; forgets requests past their age limit.
@@ -1141,7 +1138,18 @@ mod tests {
 
     #[test]
     fn sign_url_omits_default_port() {
-        let pending = PendingRequest::from_encoded(&b64::encode_url(&[0u8; 36]), 0).unwrap();
+        let blob = RequestBlob {
+            principal: "p".into(),
+            fingerprint: Fingerprint::of_blob(b"k"),
+            remote_name: "r".into(),
+            prompt_text: "t".into(),
+            authorize_text: "a".into(),
+            flags: 0,
+            nonce: [0; 4],
+            redirect_url: "https://x/{response}".into(),
+            noise: vec![0; 16],
+        };
+        let pending = PendingRequest::from_encoded(&b64::encode_url(&blob.to_bytes()), 0).unwrap();
         let c = Client::builder("https://test.mydomain.com")
             .build()
             .unwrap();

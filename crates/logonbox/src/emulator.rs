@@ -39,7 +39,10 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
+
+use auth_core::base_url::percent_decode;
+use auth_core::sync::lock;
 use std::time::Duration;
 
 use aws_lc_rs::encoding::AsDer;
@@ -300,10 +303,6 @@ impl State {
         }
         self.signs.push_back(record);
     }
-}
-
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The running emulator. Dropping it stops the server.
@@ -567,23 +566,6 @@ fn html(status: u16, body: &str) -> ResponseTemplate {
     )
 }
 
-fn percent_decode(segment: &str) -> Option<String> {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = segment.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 impl Respond for Router {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let path = request.url.path();
@@ -616,7 +598,7 @@ impl Respond for Router {
 
 impl Router {
     fn listing(&self, encoded: &str) -> ResponseTemplate {
-        let Some(principal) = percent_decode(encoded) else {
+        let Some(principal) = percent_decode(encoded, false) else {
             return text(400, "bad principal");
         };
         let mut state = lock(&self.state);
@@ -747,7 +729,7 @@ impl Router {
     }
 
     fn sign_page(&self, encoded: &str) -> ResponseTemplate {
-        let Some(encoded) = percent_decode(encoded) else {
+        let Some(encoded) = percent_decode(encoded, false) else {
             return html(400, "Bad request");
         };
         let Ok(bytes) = b64::decode_lenient(&encoded) else {
@@ -932,13 +914,5 @@ mod tests {
         assert!(!dbg.contains(&b64::encode_std(&der)));
         assert!(!dbg.contains(&format!("{:?}", &seed[..])));
         assert!(dbg.contains("[redacted]"));
-    }
-
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode("a%40b%3D").as_deref(), Some("a@b="));
-        assert_eq!(percent_decode("%4"), None);
-        assert_eq!(percent_decode("%zz"), None);
-        assert_eq!(percent_decode("%FF"), None);
     }
 }

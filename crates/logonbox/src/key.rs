@@ -83,10 +83,26 @@ impl RsaHash {
     }
 }
 
-/// An OpenSSH SHA-256 key fingerprint, `SHA256:` followed by unpadded standard base64.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Fingerprint(String);
+auth_core::id_type! {
+    /// An OpenSSH SHA-256 key fingerprint: `SHA256:` followed by the 43 characters of unpadded
+    /// standard base64 of the digest (what `ssh-keygen -l -E sha256` prints). Compared byte
+    /// for byte.
+    pub struct Fingerprint("key fingerprint", max = FINGERPRINT_LEN, check = check_fingerprint);
+}
+
+/// `SHA256:` and 43 base64 characters.
+const FINGERPRINT_LEN: usize = 7 + 43;
+
+fn check_fingerprint(text: &str) -> Result<(), &'static str> {
+    let digest = text
+        .strip_prefix("SHA256:")
+        .ok_or("must start with `SHA256:`")?;
+    let base64 = |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/';
+    if digest.len() != 43 || !digest.bytes().all(base64) {
+        return Err("must be `SHA256:` and 43 characters of unpadded standard base64");
+    }
+    Ok(())
+}
 
 impl Fingerprint {
     /// The fingerprint of an SSH public key blob.
@@ -96,22 +112,6 @@ impl Fingerprint {
             "SHA256:{}",
             b64::encode_std_unpadded(hash.as_ref())
         ))
-    }
-
-    /// Wraps a fingerprint as received (e.g. from a response). It is compared byte for byte.
-    pub fn new(text: impl Into<String>) -> Self {
-        Fingerprint(text.into())
-    }
-
-    /// The `SHA256:…` text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Fingerprint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

@@ -147,6 +147,6 @@ pub use key::{
 };
 pub use request::{
     AuthRequest, DEFAULT_AUTHORIZE_TEXT, DEFAULT_PROMPT_TEXT, DEFAULT_REMOTE_NAME, PendingRequest,
-    RedirectRequest, RequestBlob, ResponseBlob, encode_path_segment, replace_placeholders,
+    RedirectRequest, RequestBlob, ResponseBlob, replace_placeholders,
 };
 pub use wire::WireError;

@@ -53,24 +53,11 @@ pub(crate) fn validate_text(name: &'static str, text: &str) -> Result<(), Error>
     Ok(())
 }
 
-/// Percent-encodes a principal as one path segment: everything outside RFC 3986 `pchar` is
-/// encoded; `@` (legal in a path segment, and what every e-mail principal has) is not.
-///
-/// ```
-/// assert_eq!(logonbox::encode_path_segment("lee@logonbox.com"), "lee@logonbox.com");
-/// assert_eq!(logonbox::encode_path_segment("a b/c?d%"), "a%20b%2Fc%3Fd%25");
-/// ```
-pub fn encode_path_segment(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for b in segment.bytes() {
-        let keep = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b);
-        if keep {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+/// Percent-encodes a principal as one path segment ([`auth_core::base_url::encode_path_segment`]),
+/// but keeps `@` as it is: it is legal in a path segment, every e-mail principal has one, and
+/// every official client sends it so.
+pub(crate) fn encode_principal(principal: &str) -> String {
+    auth_core::base_url::encode_path_segment(principal).replace("%40", "@")
 }
 
 /// Replaces the prompt placeholders, every occurrence, in one pass (a replaced value is never
@@ -340,7 +327,7 @@ impl RequestBlob {
     pub fn parse(bytes: &[u8]) -> Result<Self, WireError> {
         let mut r = Reader::new(bytes);
         let principal = r.text("principal")?.to_owned();
-        let fingerprint = Fingerprint::new(r.text("fingerprint")?);
+        let fingerprint = read_fingerprint(&mut r)?;
         let remote_name = r.text("remote name")?.to_owned();
         let prompt_text = r.text("prompt text")?.to_owned();
         let authorize_text = r.text("authorize text")?.to_owned();
@@ -366,6 +353,14 @@ impl RequestBlob {
             noise,
         })
     }
+}
+
+/// Reads a `string` that must be a key fingerprint.
+fn read_fingerprint(r: &mut Reader<'_>) -> Result<Fingerprint, WireError> {
+    Fingerprint::new(r.text("fingerprint")?).map_err(|e| WireError::Malformed {
+        field: "fingerprint",
+        reason: e.reason,
+    })
 }
 
 /// The redirect-flow response blob (spec §5.6), carried back in the `response` parameter.
@@ -420,7 +415,7 @@ impl ResponseBlob {
         let blob = if r.boolean("success")? {
             ResponseBlob::Signed {
                 username: r.text("username")?.to_owned(),
-                fingerprint: Fingerprint::new(r.text("fingerprint")?),
+                fingerprint: read_fingerprint(&mut r)?,
                 flags: r.u32("flags")?,
                 signature: r.bytes("signature")?.to_vec(),
             }
@@ -596,6 +591,33 @@ impl SignForm<'_> {
 mod tests {
     use super::*;
 
+    /// A well-formed fingerprint for tests.
+    fn fingerprint(seed: &str) -> Fingerprint {
+        Fingerprint::of_blob(seed.as_bytes())
+    }
+
+    #[test]
+    fn a_malformed_fingerprint_in_a_blob_is_a_wire_error() {
+        let mut w = Writer::new();
+        w.boolean(true)
+            .text("u")
+            .text("SHA256:x")
+            .u32(0)
+            .bytes(&[1]);
+        assert!(matches!(
+            ResponseBlob::parse(&w.into_bytes()),
+            Err(WireError::Malformed {
+                field: "fingerprint",
+                ..
+            })
+        ));
+        assert!(Fingerprint::new("SHA256:x").is_err());
+        assert!(Fingerprint::new(format!("MD5:{}", "A".repeat(43))).is_err());
+        assert!(Fingerprint::new(format!("SHA256:{}=", "A".repeat(42))).is_err());
+        let good = fingerprint("k");
+        assert_eq!(Fingerprint::new(good.as_str()).unwrap(), good);
+    }
+
     #[test]
     fn principals() {
         for bad in ["", "  ", ".", "..", "a\nb", "a\0b"] {
@@ -604,8 +626,11 @@ mod tests {
         assert!(validate_principal(&"x".repeat(MAX_PRINCIPAL_LEN + 1)).is_err());
         validate_principal("lee@logonbox.com").unwrap();
         validate_principal("ünï cödé").unwrap();
-        assert_eq!(encode_path_segment("ü"), "%C3%BC");
-        assert_eq!(encode_path_segment("a#b"), "a%23b");
+        assert_eq!(encode_principal("ü"), "%C3%BC");
+        assert_eq!(encode_principal("a#b"), "a%23b");
+        assert_eq!(encode_principal("lee@logonbox.com"), "lee@logonbox.com");
+        assert_eq!(encode_principal("a b/c?d%@x"), "a%20b%2Fc%3Fd%25@x");
+        assert_eq!(encode_principal(".."), "%2E%2E");
     }
 
     #[test]
@@ -640,7 +665,7 @@ mod tests {
     fn blobs_round_trip_and_reject_trailing_bytes() {
         let r = ResponseBlob::Signed {
             username: "u".into(),
-            fingerprint: Fingerprint::new("SHA256:x"),
+            fingerprint: fingerprint("x"),
             flags: 4,
             signature: vec![1, 2, 3],
         };
@@ -659,7 +684,7 @@ mod tests {
 
         let q = RequestBlob {
             principal: "p".into(),
-            fingerprint: Fingerprint::new("SHA256:f"),
+            fingerprint: fingerprint("f"),
             remote_name: "r".into(),
             prompt_text: "t".into(),
             authorize_text: "a".into(),
@@ -681,7 +706,7 @@ mod tests {
     fn a_pending_request_edited_apart_from_its_blob_is_refused() {
         let blob = RequestBlob {
             principal: "lee@logonbox.com".into(),
-            fingerprint: Fingerprint::new("SHA256:lee"),
+            fingerprint: fingerprint("lee"),
             remote_name: "r".into(),
             prompt_text: "t".into(),
             authorize_text: "a".into(),
@@ -697,7 +722,7 @@ mod tests {
         assert_eq!(back, pending);
         for (field, value) in [
             ("principal", serde_json::json!("eve@logonbox.com")),
-            ("fingerprint", serde_json::json!("SHA256:eve")),
+            ("fingerprint", serde_json::json!(fingerprint("eve"))),
             ("flags", serde_json::json!(4)),
             ("blob", serde_json::json!("AAAA")),
         ] {
@@ -725,7 +750,7 @@ mod tests {
         let mut rng = fastrand::Rng::with_seed(3);
         let valid = RequestBlob {
             principal: "p".into(),
-            fingerprint: Fingerprint::new("SHA256:f"),
+            fingerprint: fingerprint("f"),
             remote_name: "r".into(),
             prompt_text: "t".into(),
             authorize_text: "a".into(),
@@ -753,7 +778,7 @@ mod tests {
 
     #[test]
     fn form_is_in_order_and_payload_unpadded() {
-        let fp = Fingerprint::new("SHA256:a+b/c");
+        let fp = Fingerprint::new("SHA256:a+b/cAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap();
         let form = SignForm {
             username: "lee@logonbox.com",
             fingerprint: &fp,
@@ -766,7 +791,7 @@ mod tests {
         .encode();
         assert_eq!(
             form,
-            "username=lee%40logonbox.com&fingerprint=SHA256%3Aa%2Bb%2Fc&remoteName=LogonBox+Authenticator+API&text=a+b&authorizeText=Authorize&flags=4&payload=-_s"
+            "username=lee%40logonbox.com&fingerprint=SHA256%3Aa%2Bb%2FcAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&remoteName=LogonBox+Authenticator+API&text=a+b&authorizeText=Authorize&flags=4&payload=-_s"
         );
     }
 }

@@ -40,6 +40,14 @@ pub enum WireError {
         /// How many.
         count: usize,
     },
+    /// A text field does not have the form it must have (e.g. a fingerprint that is not
+    /// `SHA256:` and 43 base64 characters).
+    Malformed {
+        /// The field being read.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 impl fmt::Display for WireError {
@@ -63,6 +71,7 @@ impl fmt::Display for WireError {
             WireError::TrailingBytes { count } => {
                 write!(f, "{count} unexpected byte(s) after the last field")
             }
+            WireError::Malformed { field, reason } => write!(f, "`{field}` is malformed: {reason}"),
         }
     }
 }

@@ -127,7 +127,7 @@ fn the_redirect_request_blob_is_reproduced_byte_for_byte() {
     let encoded = v["redirect_request"]["encoded"].as_str().unwrap();
     let blob = RequestBlob {
         principal: "test".into(),
-        fingerprint: Fingerprint::new(v["fingerprints"]["rsa"].as_str().unwrap()),
+        fingerprint: Fingerprint::new(v["fingerprints"]["rsa"].as_str().unwrap()).unwrap(),
         remote_name: DEFAULT_REMOTE_NAME.into(),
         // The Java SDK writes the raw template (we replace placeholders; see the spec §5.5).
         prompt_text: DEFAULT_PROMPT_TEXT.into(),
