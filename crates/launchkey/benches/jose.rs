@@ -3,7 +3,7 @@
 //! sign/verify (RS256, RS512), and a whole webhook handled with the API key cached (verify the
 //! JWT, check method/path/hash, decrypt the core package and the device package inside it).
 //!
-//! `cargo bench -p launchkey` (quick look: `cargo bench -p launchkey -- --warm-up-time 0.2
+//! `cargo bench -p launchkey --bench jose` (quick look: add `-- --warm-up-time 0.2
 //! --measurement-time 1`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // bench setup

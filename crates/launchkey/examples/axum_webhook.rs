@@ -4,7 +4,7 @@
 //!
 //! The example starts the route on a loopback port, lets the emulator make a webhook as the
 //! platform would, POSTs it over HTTP and prints what the route saw.
-//! Run with `cargo run -p launchkey --example axum_webhook --features emulator`.
+//! Run with `cargo run -p launchkey --example axum_webhook`.
 
 use axum::Router;
 use axum::extract::{Request, State};

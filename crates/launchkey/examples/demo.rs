@@ -1,7 +1,7 @@
 //! End to end against the LaunchKey emulator: a service asks alice to approve a login on her
 //! phone, polls for the answer, starts and ends her session; then bob flags a request as fraud.
 //!
-//! Run with `cargo run -p launchkey --example launchkey-demo --features emulator` (or
+//! Run with `cargo run -p launchkey --example launchkey-demo` (or
 //! `cargo xtask demo`).
 
 use std::time::Duration;
