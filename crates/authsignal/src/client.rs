@@ -34,7 +34,7 @@ use crate::types::{
 };
 
 /// The crate's version, sent in `User-Agent` and `X-Authsignal-Version`.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// An Authsignal region. The base URL includes `/v1`.
 ///
@@ -67,7 +67,7 @@ impl Region {
 }
 
 /// The default timeouts: 5 s to connect, 10 s per request (the official SDKs use 2–10 s).
-pub fn default_http_config() -> HttpConfig {
+pub(crate) fn default_http_config() -> HttpConfig {
     HttpConfig {
         connect_timeout: Duration::from_secs(5),
         timeout: Duration::from_secs(10),
@@ -79,7 +79,7 @@ pub fn default_http_config() -> HttpConfig {
 ///
 /// Only replayable requests are retried: `GET`/`DELETE`, and track (which always carries an
 /// idempotency key). Nothing that sends an OTP or changes state without a key is repeated.
-pub fn default_retry_policy() -> RetryPolicy {
+pub(crate) fn default_retry_policy() -> RetryPolicy {
     RetryPolicy {
         max_attempts: 3,
         base_delay: Duration::from_millis(100),
@@ -93,7 +93,8 @@ pub fn default_retry_policy() -> RetryPolicy {
 /// The transport setters (`config`, `base_url`, `http_client`, `reqwest_client`, `clock`,
 /// `retry`, `http_config`, `timeout`, `connect_timeout`, `max_response_bytes`,
 /// `max_in_flight`, `application`) are auth-core's, the same for every provider. This crate's
-/// defaults ([`default_http_config`], [`default_retry_policy`]) apply until
+/// defaults (5 s to connect, 10 s per request; at most 2 retries, about 100 ms then 200 ms
+/// apart) apply until
 /// [`ClientBuilder::config`] replaces them with a shared [`auth_core::Config`].
 pub struct ClientBuilder {
     secret: SecretKey,

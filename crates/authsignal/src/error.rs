@@ -9,10 +9,11 @@ use std::time::Duration;
 use auth_core::{Classify, ErrorKind};
 
 use crate::types::InvalidId;
-use crate::webhook::WebhookError;
+use crate::webhook::SIGNATURE_HEADER;
 
 /// An error response from the Authsignal API.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ApiError {
     /// The HTTP status.
     pub status: u16,
@@ -71,6 +72,57 @@ fn scrub(text: &str, secrets: &[&str]) -> String {
         .chars()
         .take(1024)
         .collect()
+}
+
+/// Why a webhook was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebhookError {
+    /// No `X-Signature-V2` header.
+    #[error("the {SIGNATURE_HEADER} header is missing")]
+    MissingHeader,
+    /// The header has no `t` or no `v2`, or a bad timestamp.
+    #[error("the signature header is malformed: {reason}")]
+    Malformed {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The timestamp is older than the tolerance allows.
+    #[error("the webhook timestamp {timestamp} is {age_secs} s old (tolerance {tolerance_secs} s)")]
+    Stale {
+        /// The header's `t`.
+        timestamp: i64,
+        /// How old it is, in seconds.
+        age_secs: i64,
+        /// The tolerance, in seconds.
+        tolerance_secs: u64,
+    },
+    /// The timestamp is further in the future than the tolerance allows.
+    #[error(
+        "the webhook timestamp {timestamp} is {ahead_secs} s in the future (tolerance {tolerance_secs} s)"
+    )]
+    FromTheFuture {
+        /// The header's `t`.
+        timestamp: i64,
+        /// How far ahead, in seconds.
+        ahead_secs: i64,
+        /// The tolerance, in seconds.
+        tolerance_secs: u64,
+    },
+    /// No `v2` matched any of the secrets.
+    #[error("no signature matches ({count} checked)")]
+    NoMatchingSignature {
+        /// How many `v2` values the header had.
+        count: usize,
+    },
+    /// The signature matched but the body is not a webhook event.
+    #[error("the webhook body is not a valid event at `{path}`: {message}")]
+    InvalidPayload {
+        /// JSON path of the problem.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// Everything that can go wrong in this crate.

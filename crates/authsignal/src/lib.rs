@@ -1,9 +1,14 @@
 //! # authsignal
 //!
-//! A Rust server SDK for the [Authsignal](https://www.authsignal.com) Server API: step-up
-//! authentication decided by a no-code rules engine, with a pre-built challenge UI, OTP
-//! challenges, sessions and signed webhooks. Built on `auth-core` (transport, retries,
-//! clock, secrets, the provider-neutral [`auth_core::StepUp`] interface).
+//! A Rust server SDK for the [Authsignal](https://www.authsignal.com) Server API — for back
+//! ends that ask "is this really you?" before a risky action (a withdrawal, a new payee, a
+//! sign-in from a new device) and let Authsignal's no-code rules decide when to challenge the
+//! user. It covers the whole Server API: tracked actions and their pre-built challenge UI,
+//! server-side token validation, users and authenticators, server-initiated OTP challenges,
+//! sessions, devices, CallConnect, and signed webhooks. It is built on `auth-core` (transport,
+//! retries, clock, secrets, errors) and implements auth-core's provider-neutral
+//! [`auth_core::StepUp`] contract, so application code written against it runs on any
+//! oob-auth provider.
 //!
 //! ## The flow
 //!
@@ -15,6 +20,18 @@
 //!    `redirect_url` with `?token=…`.
 //! 3. **Validate** the token server-side ([`Client::validate_challenge`]) for the expected user
 //!    and action; proceed only when `is_valid` is true.
+//!
+//! The example runs against this crate's emulator (feature `emulator`), which speaks the
+//! Server API on a loopback port; in production the client is built for your tenant's region:
+//!
+//! ```no_run
+//! # fn build() -> Result<authsignal::Client, authsignal::Error> {
+//! use authsignal::{Client, Region, SecretKey};
+//!
+//! let secret = std::env::var("AUTHSIGNAL_SECRET").unwrap_or_default();
+//! let client = Client::builder(SecretKey::new(secret)).region(Region::Eu).build()?;
+//! # Ok(client) }
+//! ```
 //!
 //! ```
 //! # #[cfg(feature = "emulator")]
@@ -69,10 +86,10 @@
 //! * **Transport**: [`ClientBuilder`] has auth-core's shared setters — `.config(&shared)`
 //!   takes one [`auth_core::Config`] built for every provider (HTTP client, clock, retries,
 //!   timeouts, limits, your application's user-agent token), or set them one by one
-//!   (`timeout`, `reqwest_client`, `http_client`, `clock` …). Timeouts are on by default
-//!   (5 s connect, 10 s per request).
-//! * **Retries** ([`client::default_retry_policy`]): at most 2, only for requests that are safe
-//!   to repeat — `GET`, `DELETE`, and track, which **always** carries an idempotency key (yours
+//!   (`timeout`, `reqwest_client`, `http_client`, `clock` …). Until then this crate's
+//!   defaults apply: 5 s to connect, 10 s per request.
+//! * **Retries**: at most 2 (about 100 ms, then 200 ms), only for requests that are safe to
+//!   repeat — `GET`, `DELETE`, and track, which **always** carries an idempotency key (yours
 //!   or a fresh UUID) so a retry after a dropped connection finds the same action instead of
 //!   creating a second one. OTP challenges, claims, sessions and enrolments are sent once.
 //!
@@ -88,42 +105,12 @@
 //! | devices | [`Client::get_devices`], [`Client::invalidate_device`], [`Client::update_device`] |
 //! | webhooks | [`webhook::WebhookVerifier`] (`X-Signature-V2`, rotation, constant time, ±tolerance) |
 //! | CallConnect | [`call_connect::CallConnect`]: `start_call`, `finish_call` (on `us-connect.authsignal.com`) |
-//! | step-up | [`auth_core::StepUp`] for [`Client`], [`Client::finish_step_up`] |
+//! | step-up | [`auth_core::StepUp`] for [`Client`] ([`docs::step_up`]), [`Client::finish_step_up`] |
 //!
 //! ## Webhooks
 //!
 //! Verify over the **raw body bytes** (in axum: take the body as `Bytes`, not `Json`), then
 //! parse; see [`webhook`] and `examples/webhook_axum.rs`.
-//!
-//! ## Where this crate differs from the official SDKs (deliberately)
-//!
-//! The spec (`shared/specs/authsignal.md`) records what each official SDK does; where they
-//! disagree with each other or with safe behaviour, this crate chose:
-//!
-//! | topic | official SDKs | this crate |
-//! | --- | --- | --- |
-//! | retries | Node/Java/.NET retry any request that got no response (a second SMS); Python/Go/PHP never retry | at most 2 retries (≈100 ms, 200 ms) of `GET`/`DELETE`, `/sessions/validate`, and track — which **always** carries an idempotency key (yours or a fresh UUID), so a retry finds the same action. OTP challenges, claims, sessions, enrolments are sent once |
-//! | timeouts | Python 4.x's never applies (hangs forever); Node/Java/.NET none | always on: 5 s connect, 10 s per request |
-//! | path parameters | unencoded (Node/Go/Java/.NET), `/` left raw (Python 4.x) | every segment percent-encoded, `/` included; action codes validated (`^[a-zA-Z0-9_-]{1,64}$`) |
-//! | error code | `error` (Node/Java/.NET/Ruby) or `errorCode` (Python/Go/PHP) | `errorCode`, else `error`, else the seed era's `message`, else `HTTP-<status>`; typed by status and code |
-//! | transport errors | Python: `ApiException` with `None` fields; Node: fake status 500 | a distinct transport error, never a made-up status |
-//! | webhook comparison | `===` / `==` (all but Go) | constant time (aws-lc-rs), one HMAC per configured secret, at most [`webhook::MAX_SIGNATURES`] `v2` values and 4096 header bytes |
-//! | webhook timestamp | only too-old rejected; tolerance ≤ 0 disables | within the tolerance **either way** (default 5 min); disabling is [`WebhookVerifier::insecure_disable_timestamp_check`]; an empty secret never verifies |
-//! | webhook `v2` padding | Node strips one `=`, others all | the unpadded and the padded form both accepted |
-//! | validate | token sent, answer trusted | [`ValidateChallengeRequest::new`] always sends the expected user and action, and an answer for another user or action is [`Error::TokenMismatch`] |
-//! | update user | `PATCH` (Node/Python/Go/.NET/PHP), `POST` (Java/Ruby, seed `identify`) | `PATCH` ([`Client::identify`] is an alias) |
-//! | get challenge | `POST /challenges` (Java/.NET), double `/v1` (Go) | `GET /challenges?…` as Node |
-//! | `redirectToSettings` | Go sends `null`, .NET `false` by default | omitted unless set |
-//! | response media type | Python 4.x crashes on `application/json; charset=utf-8` | any media type parsed as JSON |
-//! | UK region | third-party READMEs only | no [`Region`] variant; reachable with [`ClientBuilder::base_url`] |
-//! | secrets | key in a header; tokens, OTPs, recovery codes in bodies | the key and the ready-made `Basic` value live in zeroizing secret types; `Debug` never shows the key, tokens, OTP or recovery codes, magic links, webhook payload values (only their shape), nor the query of the challenge URLs; they are scrubbed from error texts — raw, JSON-escaped, percent-encoded or base64, as a server may echo them |
-//!
-//! The spec left some points open; the emulator and this crate take the tolerant reading:
-//! re-tracking with a known key returns the stored action (never assumed to be new); a bad
-//! token at `/validate` may be a 200 with `isValid: false` or a 4xx (both handled); success is
-//! `isValid == true` only; timestamps are kept raw and parsed on demand; track's `crypto`
-//! amounts (Go only) are sent as whatever JSON value you give ([`TrackCrypto`]); `PATCH
-//! /users/{u}/devices/{d}` ([`Client::update_device`]) is in the docs but in no SDK.
 //!
 //! ## Errors
 //!
@@ -138,39 +125,56 @@
 //! `errorCode`), `retry_after()` (a 429's `Retry-After`) and `is_retryable()`.
 //! Unknown enum values from the server are kept (`Other(String)`), never an error.
 //!
+//! ## More
+//!
+//! [`docs`] holds the long-form notes: [`docs::differences`] (where and why this crate
+//! departs from the official SDKs), [`docs::wire`] (how responses, ids, enums, timestamps and
+//! error bodies are read), [`docs::step_up`] (the step-up mapping).
+//!
 //! ## Dependencies, and why
 //!
 //! | crate | why |
 //! | --- | --- |
-//! | `aws-lc-rs` | HMAC-SHA-256 and constant-time comparison for webhook signatures; already in the tree as rustls' crypto provider, so it costs nothing extra |
+//! | `aws-lc-rs` | HMAC-SHA-256 for webhook signatures (and the emulator's tokens); already in the tree as rustls' crypto provider, so it costs nothing extra |
 //! | `uuid` | idempotency keys generated for every track call |
-//! | `base64`, `url`, `serde`, `serde_json`, `http`, `thiserror`, `tracing`, `async-trait` | Basic auth, path encoding, wire types, errors, logging |
-//! | `axum`, `tokio` (feature `emulator`) | the emulator's HTTP server on a loopback port (its own thread and runtime; bounded body reads) |
+//! | `base64`, `url`, `serde`, `serde_json`, `http`, `thiserror`, `tracing`, `async-trait` | Basic auth, query strings, wire types, errors, logging |
+//! | `tokio` (feature `emulator`) | the emulator's timers; its HTTP server is auth-core's (`auth-core/emulator`) |
 //!
 //! Light on purpose: no RSA, ed25519 or JOSE crate is in this crate's tree (checked by
-//! `cargo xtask ci` and by `tests/dependencies.rs`).
+//! `cargo xtask ci` and by the `dependencies` test).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod call_connect;
-pub mod client;
-pub mod error;
-pub mod request;
-pub mod response;
-pub mod stepup;
-pub mod types;
+mod client;
+pub mod docs;
+mod error;
+mod request;
+mod response;
+mod stepup;
+mod types;
 pub mod webhook;
 
 #[cfg(feature = "emulator")]
 pub mod emulator;
 
+pub use auth_core::id::InvalidId;
 pub use client::{Client, ClientBuilder, Region};
-pub use error::{ApiError, Error};
+pub use error::{ApiError, Error, WebhookError};
 pub use request::{
     ChallengeRequest, ClaimRequest, CreateSessionRequest, EnrollVerifiedAuthenticatorRequest,
     GetChallengeRequest, OtpUri, PasskeyImport, QueryActionsRequest, QueryUsersRequest,
     TrackCrypto, TrackRequest, UpdateUserRequest, ValidateChallengeRequest,
 };
-pub use response::*;
-pub use types::*;
-pub use webhook::{AuthenticatorEvent, WebhookError, WebhookVerifier};
+pub use response::{
+    AaguidMapping, ActionResponse, ActionSummary, BatchEnrollFailure, BatchEnrollResponse,
+    ChallengeResponse, ClaimResponse, Device, EnrollResponse, EpochSeconds, GetChallengeResponse,
+    MatchedRule, ParsedUserAgent, QueryUsersResponse, SessionTokens, SessionUser, TrackResponse,
+    UpdateActionResponse, UserAttributes, UserAuthenticator, UserResponse, UserSummary,
+    ValidateChallengeResponse, ValidateSessionResponse, VerifyResponse, WebauthnCredential,
+};
+pub use types::{
+    AccessToken, ActionCode, ActionState, AuthenticatorId, ChallengeId, ChallengeToken, ClientId,
+    DeviceId, IdempotencyKey, RecoveryCode, RefreshToken, Scope, SecretKey, SmsChannel, Timestamp,
+    UserId, VerificationCode, VerificationMethod, VerifyFailureReason,
+};

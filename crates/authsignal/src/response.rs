@@ -1,25 +1,4 @@
-//! Response bodies: camelCase on the wire, unknown fields ignored, missing optional fields
-//! defaulted, unknown enum values kept.
-//!
-//! `null` reads as absent everywhere, as in the official SDKs: optional fields are `Option`s,
-//! and lists, flags and counters take `null` as their default. Only the fields a response is
-//! meaningless without are required (checked by `tests/null_tolerance.rs`, which sets every
-//! field of every recorded response to `null` in turn):
-//!
-//! | type | required fields |
-//! | --- | --- |
-//! | [`TrackResponse`] | `idempotencyKey`, `state` |
-//! | [`ActionResponse`], [`UpdateActionResponse`] | `state` |
-//! | [`ActionSummary`] | `actionCode`, `idempotencyKey`, `state` |
-//! | [`MatchedRule`] | `ruleId` |
-//! | [`UserSummary`] | `userId` |
-//! | [`UserAuthenticator`] | `userAuthenticatorId`, `verificationMethod` |
-//! | [`EnrollResponse`] | `authenticator` |
-//! | [`ChallengeResponse`] | `challengeId` |
-//! | [`ClaimResponse`] | `token` |
-//! | [`SessionTokens`] | `accessToken`, `refreshToken` |
-//! | [`ValidateSessionResponse`] | `user` (and its `userId`) |
-//! | [`Device`] | `deviceId` |
+//! Response bodies (see [`crate::docs::wire`] for how they are read).
 
 use std::fmt;
 

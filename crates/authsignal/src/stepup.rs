@@ -1,34 +1,4 @@
-//! auth-core's provider-neutral step-up contract on Authsignal: track → challenge in the
-//! browser → get action / validate.
-//!
-//! [`StepUp::start`] tracks the configured action (default `stepUp`, see
-//! [`ClientBuilder::step_up_action`](crate::ClientBuilder::step_up_action)) with the request's
-//! title and message as `custom` data, and says what comes next from the rules' decision:
-//!
-//! | decision | [`Started`] |
-//! | --- | --- |
-//! | `CHALLENGE_REQUIRED` | `Redirect { url }`: send the browser to the pre-built challenge UI |
-//! | `ALLOW` (also a challenge rule for a user without authenticators) | `Settled`, approved |
-//! | `BLOCK` | `Settled`, denied |
-//! | `REVIEW_REQUIRED` | `Pending`: an operator decides ([`Client::update_action`]) |
-//!
-//! The handle's `id` is the action's idempotency key; its `state` holds the action code, so a
-//! serialized handle can be checked by another process (the handle is portable).
-//! [`StepUp::check`] reads the action back:
-//!
-//! | action state | outcome |
-//! | --- | --- |
-//! | `ALLOW`, `CHALLENGE_SUCCEEDED`, `REVIEW_SUCCEEDED` | `Approved` (evidence: state, method, rule ids) |
-//! | `CHALLENGE_REQUIRED`, `REVIEW_REQUIRED` | pending (`Expired` once the handle's TTL passed) |
-//! | `BLOCK`, `CHALLENGE_FAILED`, `REVIEW_FAILED` | `Denied` |
-//! | anything else | `Failed` |
-//!
-//! A 429 (after the transport's retries) is [`Error::RateLimited`], which auth-core's
-//! [`StepUp::check`] turns into "still pending", with the server's `Retry-After` as the hint.
-//!
-//! When the user comes back from the pre-built UI with `?token=`, prefer
-//! [`Client::finish_step_up`], which validates the token server-side for the handle's user and
-//! action.
+//! auth-core's [`StepUp`] on [`Client`]: see [`crate::docs::step_up`].
 
 use std::time::Duration;
 
@@ -43,10 +13,10 @@ use crate::request::{TrackRequest, ValidateChallengeRequest};
 use crate::types::{ActionCode, ActionState, ChallengeToken, IdempotencyKey, InvalidId, UserId};
 
 /// The provider name in [`StepUpHandle::provider`].
-pub const PROVIDER: &str = "authsignal";
+pub(crate) const PROVIDER: &str = "authsignal";
 
 /// How long a step-up waits by default: the track token's lifetime (10 minutes).
-pub const DEFAULT_STEP_UP_TTL: Duration = Duration::from_secs(600);
+pub(crate) const DEFAULT_STEP_UP_TTL: Duration = Duration::from_secs(600);
 
 fn outcome_for(state: &ActionState, details: serde_json::Value) -> PollStatus<StepUpOutcome> {
     match state {

@@ -8,8 +8,8 @@
 //! [`WebhookVerifier::verify`] works on the **raw body bytes as received** — never on JSON you
 //! parsed and re-serialized — and in this order: parse the header, check the timestamp against
 //! the tolerance (in **both** directions, default 5 minutes, against an injectable clock),
-//! compute one HMAC per configured secret and compare it with every `v2` in constant time
-//! (aws-lc-rs), and only then parse the JSON. Hostile headers cost little: more than 4096
+//! compute one HMAC per configured secret and compare it with every `v2` in constant time,
+//! and only then parse the JSON. Hostile headers cost little: more than 4096
 //! bytes or more than [`MAX_SIGNATURES`] `v2` values are refused before any HMAC.
 //!
 //! ```
@@ -32,7 +32,7 @@
 //! let mut tampered = body.to_vec();
 //! tampered[200] ^= 1;
 //! assert!(verifier.verify(&tampered, Some(header)).is_err());
-//! # Ok::<(), authsignal::webhook::WebhookError>(())
+//! # Ok::<(), authsignal::WebhookError>(())
 //! ```
 
 use std::fmt;
@@ -47,6 +47,7 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 use serde::Deserialize;
 use serde_json::Value;
 
+pub(crate) use crate::error::WebhookError;
 use crate::types::{SecretKey, Timestamp, VerificationCode};
 
 /// The header carrying the signatures.
@@ -65,59 +66,9 @@ pub const MAX_SIGNATURES: usize = 16;
 /// The length of an HMAC-SHA256 tag.
 const TAG_LEN: usize = 32;
 
-/// Why a webhook was rejected.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum WebhookError {
-    /// No `X-Signature-V2` header.
-    #[error("the {SIGNATURE_HEADER} header is missing")]
-    MissingHeader,
-    /// The header has no `t` or no `v2`, or a bad timestamp.
-    #[error("the signature header is malformed: {reason}")]
-    Malformed {
-        /// What is wrong.
-        reason: &'static str,
-    },
-    /// The timestamp is older than the tolerance allows.
-    #[error("the webhook timestamp {timestamp} is {age_secs} s old (tolerance {tolerance_secs} s)")]
-    Stale {
-        /// The header's `t`.
-        timestamp: i64,
-        /// How old it is, in seconds.
-        age_secs: i64,
-        /// The tolerance, in seconds.
-        tolerance_secs: u64,
-    },
-    /// The timestamp is further in the future than the tolerance allows.
-    #[error(
-        "the webhook timestamp {timestamp} is {ahead_secs} s in the future (tolerance {tolerance_secs} s)"
-    )]
-    FromTheFuture {
-        /// The header's `t`.
-        timestamp: i64,
-        /// How far ahead, in seconds.
-        ahead_secs: i64,
-        /// The tolerance, in seconds.
-        tolerance_secs: u64,
-    },
-    /// No `v2` matched any of the secrets.
-    #[error("no signature matches ({count} checked)")]
-    NoMatchingSignature {
-        /// How many `v2` values the header had.
-        count: usize,
-    },
-    /// The signature matched but the body is not a webhook event.
-    #[error("the webhook body is not a valid event at `{path}`: {message}")]
-    InvalidPayload {
-        /// JSON path of the problem.
-        path: String,
-        /// What is wrong.
-        message: String,
-    },
-}
-
 /// A parsed `X-Signature-V2` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SignatureHeader {
     /// The `t` value.
     pub timestamp: i64,

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use auth_core::FakeClock;
 use authsignal::SecretKey;
-use authsignal::webhook::{WebhookError, WebhookPayload, WebhookVerifier, signature};
+use authsignal::WebhookError;
+use authsignal::webhook::{WebhookPayload, WebhookVerifier, signature};
 use serde_json::Value;
 
 fn load(name: &str) -> Value {
