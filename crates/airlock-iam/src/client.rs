@@ -5,9 +5,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use auth_core::poll::{PollConfig, PollStatus, poll_until, poll_until_cancelled};
-use auth_core::{
-    BaseUrl, Config, ConfigError, ErrorBody, IntoBaseUrl, Replay, SharedClock, Transport,
-};
+use auth_core::{BaseUrl, Classify, Config, ConfigError, IntoBaseUrl, Replay, Transport};
 use http::header::{ACCEPT, CONTENT_TYPE, COOKIE, HeaderName, HeaderValue};
 use http::{Method, Request};
 use serde::{Deserialize, Serialize};
@@ -20,22 +18,12 @@ use crate::document::{
     Device, MobileOnlyChallenge, QrCode, StepResponse, parse_error, parse_success,
 };
 use crate::endpoints::{Endpoints, fill};
+use crate::error::invalid;
+use crate::limits::{MAX_INPUT_BYTES, MAX_RETRY_AFTER};
 use crate::model::{ApplicationId, DeviceId, ErrorCode, FlowState, NextAuthStep, Otp, Password};
 
 /// The CSRF header the Loginapp requires when "CSRF Protection" is on (documented S3, S4).
 pub const X_SAME_DOMAIN: HeaderName = HeaderName::from_static("x-same-domain");
-
-/// How long polling waits after a 429 that carried no `Retry-After` (the same rule in every
-/// provider crate).
-pub const RATE_LIMIT_BACKOFF: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// The longest `Retry-After` an [`Error::RateLimited`] reports (a larger or far-future value is
-/// clamped to it).
-pub const MAX_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
-
-/// The longest user name, password or OTP accepted before sending (a guard against mistakes,
-/// not an Airlock rule).
-pub const MAX_INPUT_BYTES: usize = 1024;
 
 /// A Loginapp REST client: base URL, REST path, CSRF header value, endpoint table, transport.
 ///
@@ -46,16 +34,18 @@ pub const MAX_INPUT_BYTES: usize = 1024;
 /// client-wide store would mix the sessions of concurrent flows.
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    transport: Transport,
+pub(crate) struct Inner {
+    pub(crate) transport: Transport,
     rest_root: String,
     csrf: HeaderValue,
     endpoints: Endpoints,
     target_application: Option<ApplicationId>,
     poll: PollConfig,
+    /// The step-up interface's target application and the users' attached sessions.
+    pub(crate) step_up: crate::stepup::StepUpState,
 }
 
 impl fmt::Debug for Client {
@@ -83,6 +73,7 @@ pub struct ClientBuilder {
     csrf: String,
     endpoints: Endpoints,
     target_application: Option<ApplicationId>,
+    step_up_application: Option<ApplicationId>,
     poll: PollConfig,
 }
 
@@ -121,6 +112,14 @@ impl ClientBuilder {
         self
     }
 
+    /// The Loginapp application the step-up interface ([`auth_core::StepUp`]) accesses: one
+    /// whose flow requires Airlock 2FA (e.g. `ebanking`, while users log in to `portal`).
+    /// Required for [`StepUp::start`](auth_core::StepUp::start).
+    pub fn step_up_application(mut self, application: ApplicationId) -> Self {
+        self.step_up_application = Some(application);
+        self
+    }
+
     /// Overrides endpoint paths (see [`Endpoints`]).
     pub fn endpoints(mut self, endpoints: Endpoints) -> Self {
         self.endpoints = endpoints;
@@ -140,17 +139,7 @@ impl ClientBuilder {
             name: "base_url",
             reason: "the Loginapp URL is required".into(),
         })??;
-        if self.csrf.trim().is_empty() {
-            return Err(ConfigError::Invalid {
-                name: "csrf_value",
-                reason: "X-Same-Domain must be non-empty".into(),
-            }
-            .into());
-        }
-        let csrf = HeaderValue::from_str(&self.csrf).map_err(|e| ConfigError::Invalid {
-            name: "csrf_value",
-            reason: e.to_string(),
-        })?;
+        let csrf = csrf_header(&self.csrf)?;
         let rest = self.rest_path.trim_matches('/');
         if rest.contains(['?', '#']) {
             return Err(ConfigError::Invalid {
@@ -175,6 +164,7 @@ impl ClientBuilder {
                 endpoints: self.endpoints,
                 target_application: self.target_application,
                 poll: self.poll,
+                step_up: crate::stepup::StepUpState::new(self.step_up_application),
             }),
         })
     }
@@ -216,6 +206,7 @@ impl Client {
             csrf: "1".into(),
             endpoints: Endpoints::default(),
             target_application: None,
+            step_up_application: None,
             poll: PollConfig::every(
                 std::time::Duration::from_millis(1500),
                 std::time::Duration::from_secs(180),
@@ -227,6 +218,7 @@ impl Client {
     pub fn flow(&self) -> Flow {
         Flow {
             client: self.clone(),
+            csrf: self.inner.csrf.clone(),
             inner: Mutex::new(FlowInner {
                 jar: CookieJar::new(),
                 state: FlowState::Start,
@@ -236,31 +228,52 @@ impl Client {
     }
 
     /// Resumes a flow saved with [`Flow::save`] (e.g. kept by a web application between two
-    /// of its own HTTP requests).
+    /// of its own HTTP requests, or carried by a step-up handle into another process).
     ///
     /// The saved state came from outside the process, so it is validated before anything is
-    /// sent: the format version, every cookie ([`CookieJar::validate_for`]: valid names and
-    /// values, and a domain this client's Loginapp host belongs to — a flow saved for another
-    /// Loginapp is refused, never sent elsewhere) and the session id. Any failure is
-    /// [`Error::InvalidInput`], naming what was wrong but no cookie value.
+    /// sent: the format version; the Loginapp it belongs to (a flow saved for another Loginapp
+    /// or REST root is refused, never sent elsewhere); every cookie
+    /// ([`CookieJar::validate_for`]: valid names and values, and a domain this client's
+    /// Loginapp host belongs to); the `X-Same-Domain` value and the session id. Any failure is
+    /// [`auth_core::ConfigError::Invalid`] (in [`Error::Core`]), naming what was wrong but no
+    /// cookie value.
     pub fn resume(&self, saved: SavedFlow) -> Result<Flow, Error> {
-        if saved.version != SavedFlow::VERSION {
-            return Err(Error::InvalidInput {
-                field: "saved flow",
-                reason: format!("unknown format version {}", saved.version),
-            });
+        if !(1..=SavedFlow::VERSION).contains(&saved.version) {
+            return Err(invalid(
+                "saved flow",
+                format!("unknown format version {}", saved.version),
+            ));
         }
-        saved.cookies.validate_for(&self.url(""))?;
+        let root = self.url("");
+        if let Some(loginapp) = &saved.loginapp
+            && loginapp.as_str() != root.as_str()
+        {
+            return Err(invalid(
+                "saved flow",
+                "it belongs to another Loginapp (or REST root)",
+            ));
+        }
+        saved.cookies.validate_for(&root)?;
         if let Some(id) = &saved.session_id
             && (id.len() > MAX_INPUT_BYTES || id.chars().any(char::is_control))
         {
-            return Err(Error::InvalidInput {
-                field: "saved flow",
-                reason: "the session id is too long or has control characters".into(),
-            });
+            return Err(invalid(
+                "saved flow",
+                "the session id is too long or has control characters",
+            ));
         }
+        let csrf = match &saved.csrf {
+            None => self.inner.csrf.clone(),
+            Some(value) => csrf_header(value).map_err(|_| {
+                invalid(
+                    "saved flow",
+                    "its X-Same-Domain value is empty, too long or not a header value",
+                )
+            })?,
+        };
         Ok(Flow {
             client: self.clone(),
+            csrf,
             inner: Mutex::new(FlowInner {
                 jar: saved.cookies,
                 state: saved.state,
@@ -289,27 +302,30 @@ impl Client {
         self.inner.target_application.as_ref()
     }
 
-    /// The clock.
-    pub fn clock(&self) -> &SharedClock {
-        self.inner.transport.clock()
-    }
-
     /// The default polling configuration.
     pub fn poll_config(&self) -> &PollConfig {
         &self.inner.poll
     }
 }
 
-/// A saved flow: its cookies, the step it is at and the session's `data.id`.
+/// A saved flow: the Loginapp it belongs to, its cookies, its `X-Same-Domain` value, the step
+/// it is at and the session's `data.id`.
 ///
 /// Serializable, for a web application that keeps the flow in its own session store between
-/// requests. It holds the session cookies in clear when serialized: store it like a secret.
-/// `Debug` redacts the cookie values.
+/// requests (and the state of a step-up handle). It holds the session cookies in clear when
+/// serialized: store it like a secret. `Debug` redacts the cookie values. Read back, it is
+/// validated by [`Client::resume`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SavedFlow {
-    /// The format version (1).
+    /// The format version ([`SavedFlow::VERSION`]; version 1 had no `loginapp` and `csrf`).
     pub version: u32,
+    /// The Loginapp REST root the flow belongs to (`<loginapp>/rest/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loginapp: Option<String>,
+    /// The `X-Same-Domain` value the flow sends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csrf: Option<String>,
     /// The step the flow was at.
     pub state: FlowState,
     /// The last `data.id` of an `authentication.session` document.
@@ -320,8 +336,25 @@ pub struct SavedFlow {
 }
 
 impl SavedFlow {
-    /// The format version this crate writes and reads.
-    pub const VERSION: u32 = 1;
+    /// The format version this crate writes (it reads this one and the ones before).
+    pub const VERSION: u32 = 2;
+}
+
+/// The longest `X-Same-Domain` value accepted.
+const MAX_CSRF_BYTES: usize = 256;
+
+/// Validates an `X-Same-Domain` value: non-empty, at most [`MAX_CSRF_BYTES`], a header value.
+fn csrf_header(value: &str) -> Result<HeaderValue, ConfigError> {
+    let refuse = |reason: String| ConfigError::Invalid {
+        name: "csrf_value",
+        reason,
+    };
+    if value.trim().is_empty() || value.len() > MAX_CSRF_BYTES {
+        return Err(refuse(format!(
+            "X-Same-Domain must be 1 to {MAX_CSRF_BYTES} bytes, not blank"
+        )));
+    }
+    HeaderValue::from_str(value).map_err(|e| refuse(e.to_string()))
 }
 
 struct FlowInner {
@@ -336,6 +369,7 @@ struct FlowInner {
 /// so a flow can be polled from one task while another reads its state.
 pub struct Flow {
     client: Client,
+    csrf: HeaderValue,
     inner: Mutex<FlowInner>,
 }
 
@@ -390,6 +424,8 @@ impl Flow {
         let inner = self.lock();
         SavedFlow {
             version: SavedFlow::VERSION,
+            loginapp: Some(self.client.url("").to_string()),
+            csrf: self.csrf.to_str().ok().map(str::to_owned),
             state: inner.state.clone(),
             session_id: inner.session_id.clone(),
             cookies: inner.jar.clone(),
@@ -402,10 +438,7 @@ impl Flow {
         let now = transport.clock().now();
         let cookie = self.lock().jar.cookie_header(&url, now);
         let body = match &call.body {
-            Some(v) => serde_json::to_vec(v).map_err(|e| Error::InvalidInput {
-                field: "request body",
-                reason: e.to_string(),
-            })?,
+            Some(v) => serde_json::to_vec(v).map_err(|e| invalid("request body", e.to_string()))?,
             None => Vec::new(),
         };
         let mut builder = Request::builder()
@@ -413,14 +446,13 @@ impl Flow {
             .uri(url.as_str())
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT, "application/json")
-            .header(X_SAME_DOMAIN, self.client.inner.csrf.clone());
+            .header(X_SAME_DOMAIN, self.csrf.clone());
         if let Some(cookie) = cookie {
             builder = builder.header(COOKIE, cookie);
         }
-        let request = builder.body(body).map_err(|e| Error::InvalidInput {
-            field: "request",
-            reason: e.to_string(),
-        })?;
+        let request = builder
+            .body(body)
+            .map_err(|e| invalid("request", e.to_string()))?;
         tracing::debug!(what = call.what, method = %call.method, endpoint = %call.endpoint, "Loginapp call");
         let response = transport.send(request, call.replay).await?;
         let status = response.status().as_u16();
@@ -452,10 +484,9 @@ impl Flow {
                 }
                 Err(Error::from_document(doc))
             }
-            Err(()) => Err(Error::UnexpectedResponse {
-                status,
-                body: ErrorBody::new(&body, &secrets),
-            }),
+            Err(()) => Err(Error::Core(auth_core::Error::status(
+                status, &body, &secrets,
+            ))),
         }
     }
 
@@ -604,27 +635,34 @@ impl Flow {
     ///
     /// A 429 that outlasts the transport's retries is no answer: still `Pending`, with the
     /// server's `Retry-After` (at most [`MAX_RETRY_AFTER`]; `0` gives no hint, so the poll
-    /// interval applies) or else [`RATE_LIMIT_BACKOFF`] as the wait before the next poll, so
+    /// interval applies) or else
+    /// [`RATE_LIMIT_BACKOFF`](crate::limits::RATE_LIMIT_BACKOFF) as the wait before the next poll, so
     /// [`Flow::wait`] keeps going until its deadline. Errors end polling: [`Error::Rejected`],
     /// [`Error::TimedOut`], any other error document.
     pub async fn poll(&self) -> Result<PollStatus<StepResponse>, Error> {
+        match self.poll_once().await {
+            Ok(Some(step)) => Ok(PollStatus::Ready(step)),
+            Ok(None) => Ok(PollStatus::pending()),
+            Err(e @ Error::RateLimited { .. }) => {
+                let retry_after = e.retry_after();
+                tracing::debug!(?retry_after, "status poll rate limited; still pending");
+                Ok(PollStatus::Pending { retry_after })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One status poll: `None` while the answer carries a polling code; a 429 left as
+    /// [`Error::RateLimited`] (the step-up's `check` maps it).
+    pub(crate) async fn poll_once(&self) -> Result<Option<StepResponse>, Error> {
         let endpoint = self.client.inner.endpoints.status_poll.clone();
         let mut call = Self::post("status poll", &endpoint, None);
         // Reading the status has no side effect: the only call safe to repeat (spec §7).
         call.replay = Replay::SideEffectFree;
-        let step = match self.step(call).await {
-            Ok(step) => step,
-            Err(Error::RateLimited { retry_after }) => {
-                tracing::debug!(?retry_after, "status poll rate limited; still pending");
-                return Ok(PollStatus::Pending {
-                    retry_after: rate_limited_poll_hint(retry_after),
-                });
-            }
-            Err(e) => return Err(e),
-        };
+        let step = self.step(call).await?;
         Ok(match &step.next {
-            Some(next) if next.is_polling() => PollStatus::pending(),
-            _ => PollStatus::Ready(step),
+            Some(next) if next.is_polling() => None,
+            _ => Some(step),
         })
     }
 
@@ -635,10 +673,10 @@ impl Flow {
     }
 
     /// Polls with `config` until the user decided; past the deadline the error is
-    /// [`auth_core::Error::DeadlineExceeded`] (see [`Error::is_timeout`]). Dropping the future
+    /// [`auth_core::Error::DeadlineExceeded`] (kind `Timeout`). Dropping the future
     /// stops polling.
     pub async fn wait_with(&self, config: &PollConfig) -> Result<StepResponse, Error> {
-        let clock = self.client.clock().clone();
+        let clock = self.client.inner.transport.clock().clone();
         poll_until(clock.as_ref(), config, |_| self.poll()).await
     }
 
@@ -649,7 +687,7 @@ impl Flow {
         config: &PollConfig,
         cancel: impl Future,
     ) -> Result<StepResponse, Error> {
-        let clock = self.client.clock().clone();
+        let clock = self.client.inner.transport.clock().clone();
         poll_until_cancelled(clock.as_ref(), config, cancel, |_| self.poll()).await
     }
 
@@ -753,35 +791,18 @@ impl Flow {
     }
 }
 
-/// The poll hint for a 429: the server's `Retry-After` as it is (`Retry-After: 0` gives no
-/// hint, so the poll interval applies and the loop never spins); without one,
-/// [`RATE_LIMIT_BACKOFF`].
-fn rate_limited_poll_hint(retry_after: Option<std::time::Duration>) -> Option<std::time::Duration> {
-    match retry_after {
-        Some(d) if d.is_zero() => None,
-        Some(d) => Some(d),
-        None => Some(RATE_LIMIT_BACKOFF),
-    }
-}
-
 fn check_input(field: &'static str, value: &str) -> Result<(), Error> {
     if value.is_empty() {
-        return Err(Error::InvalidInput {
-            field,
-            reason: "must not be empty".into(),
-        });
+        return Err(invalid(field, "must not be empty"));
     }
     if value.len() > MAX_INPUT_BYTES {
-        return Err(Error::InvalidInput {
+        return Err(invalid(
             field,
-            reason: format!("longer than {MAX_INPUT_BYTES} bytes"),
-        });
+            format!("longer than {MAX_INPUT_BYTES} bytes"),
+        ));
     }
     if value.chars().any(|c| c.is_control()) {
-        return Err(Error::InvalidInput {
-            field,
-            reason: "contains control characters".into(),
-        });
+        return Err(invalid(field, "contains control characters"));
     }
     Ok(())
 }

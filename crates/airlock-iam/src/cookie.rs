@@ -253,10 +253,7 @@ impl CookieJar {
     /// assert!(jar.validate_for(&other).is_err());
     /// ```
     pub fn validate_for(&self, url: &Url) -> Result<(), crate::Error> {
-        let invalid = |reason: String| crate::Error::InvalidInput {
-            field: "saved cookies",
-            reason,
-        };
+        let invalid = |reason: String| crate::error::invalid("saved cookies", reason);
         if self.cookies.len() > MAX_COOKIES {
             return Err(invalid(format!("more than {MAX_COOKIES} cookies")));
         }
@@ -714,7 +711,12 @@ mod tests {
             c[key] = bad.clone();
             let err = tampered(c).unwrap_err();
             assert!(
-                matches!(err, crate::Error::InvalidInput { .. }),
+                matches!(
+                    err,
+                    crate::Error::Core(auth_core::Error::Config(
+                        auth_core::ConfigError::Invalid { .. }
+                    ))
+                ),
                 "{key}={bad}"
             );
             assert!(!err.to_string().contains("line"), "{err}");

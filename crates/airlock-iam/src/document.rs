@@ -267,7 +267,12 @@ impl MobileOnlyChallenge {
         let (mut resource, _) = parse_success(WHAT, body)?.single(WHAT)?;
         // Taken out of the attributes so the secret URI lives only in its redacting type.
         let uri = match resource.attributes.remove("mobileAuthUri") {
-            Some(Value::String(s)) => MobileAuthUri::parse(&s)?,
+            Some(Value::String(s)) => MobileAuthUri::parse(&s).map_err(|e| match e {
+                Error::Core(auth_core::Error::Decode { message, .. }) => {
+                    auth_core::Error::decode(WHAT, "data.attributes.mobileAuthUri", message).into()
+                }
+                other => other,
+            })?,
             _ => {
                 return Err(auth_core::Error::decode(
                     WHAT,
@@ -320,9 +325,9 @@ impl MobileAuthUri {
     /// assert!(MobileAuthUri::parse("airlock2fa://auth?user_id=x").is_err());
     /// ```
     pub fn parse(input: &str) -> Result<Self, Error> {
-        let invalid = |reason: &str| Error::InvalidMobileAuthUri {
-            reason: reason.to_owned(),
-        };
+        // The message says what is missing, never the URI (it carries a session token).
+        let invalid =
+            |reason: &str| Error::from(auth_core::Error::decode("mobileAuthUri", ".", reason));
         let url = Url::parse(input.trim()).map_err(|_| invalid("not a URI"))?;
         let mut token = None;
         let mut user = None;
@@ -448,6 +453,15 @@ pub struct QrCode {
 }
 
 impl QrCode {
+    /// A QR code with its image and no other attributes.
+    pub(crate) fn new(id: String, image: SessionToken) -> Self {
+        QrCode {
+            id,
+            image: Some(image),
+            attributes: Map::new(),
+        }
+    }
+
     /// Parses the body of a 2xx `qr-code/retrieve/` answer.
     pub fn from_json(body: &[u8]) -> Result<Self, Error> {
         const WHAT: &str = "QR code";
@@ -780,10 +794,12 @@ mod tests {
         let body = br#"{"data":[{"type":"d","id":".."}]}"#;
         assert!(matches!(
             Device::list_from_json(body),
-            Err(Error::InvalidInput {
-                field: "device id",
-                ..
-            })
+            Err(Error::Core(auth_core::Error::Config(
+                auth_core::ConfigError::Invalid {
+                    name: "device id",
+                    ..
+                }
+            )))
         ));
     }
 

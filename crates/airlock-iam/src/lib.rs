@@ -73,7 +73,8 @@
 //! Flows can start with an application access ([`Flow::start`],
 //! [`Flow::access_application`]: 401 `NOT_AUTHORIZED` + `meta.nextAuthStep` is the normal start
 //! and comes back as `Ok(FlowState::Next(..))`) or directly with the password check.
-//! [`Flow::abort`] ends a flow. [`AirlockStepUp`] implements [`auth_core::StepUp`].
+//! [`Flow::abort`] ends a flow. [`Client`] implements [`auth_core::StepUp`] (a step-up is an
+//! access to a 2FA application with the user's logged-in session; its handle is portable).
 //!
 //! ## Decisions
 //!
@@ -117,7 +118,7 @@
 //!   reaches an [`Error`], so a server echoing input cannot leak a secret into a message.
 //! - **Media type** (§9 #6): bodies are parsed as JSON whatever the `Content-Type`;
 //!   `errors[].status` may be a number or a string; `data.id` a string or a number. A non-2xx
-//!   body that is no error document is [`Error::UnexpectedResponse`] (truncated, scrubbed).
+//!   body that is no error document is [`auth_core::Error::Status`] in [`Error::Core`] (truncated, scrubbed).
 //! - **Timestamps**: RFC 3339, or any ISO-8601 form with an offset ([`Timestamp`]); anything
 //!   else is a decode error naming the JSON path. Decode messages never quote the offending
 //!   value (it could be a secret).
@@ -127,7 +128,7 @@
 //!   transport ([`auth_core::Replay::SideEffectFree`]); the password, OTP, device-selection and
 //!   offline-switch calls are sent once (a retry could send a second push or count a failure).
 //!   A 429 that outlasts the retries is [`Error::RateLimited`]; while polling (also through
-//!   [`AirlockStepUp`]) it keeps the flow pending, waiting `Retry-After` (or 5 s), until the
+//!   the step-up's `check`) it keeps the flow pending, waiting `Retry-After` (or 5 s), until the
 //!   deadline — the rule of every provider crate.
 //! - **Device list and QR** (§1.6, §1.8, §9 #8): every device attribute but `id` is optional
 //!   ([`Device`]); the QR image is read from `qrCode` ([`QrCode`]), other shapes stay in the raw
@@ -142,10 +143,14 @@
 //! - **Abort** (§1.11): no public logout was found; [`Flow::abort`] sends `POST public/logout/`
 //!   (overridable) and then drops the cookies whatever the answer (404/405/`UNEXPECTED_CALL`
 //!   count as "no such call", `Ok(false)`), so the next call starts a new server session.
-//! - **Step-up** (§1.1, S19): an access to a 2FA application from the user's logged-in session
-//!   ([`AirlockStepUp`]); the request's title and message cannot be shown on the phone. The
-//!   `mobileAuthUri` is kept out of [`auth_core::StepUpHandle`] (whose `Debug` shows every
-//!   field): read it with [`AirlockStepUp::mobile_auth_uri`].
+//! - **Step-up** (§1.1, S19): an access to a 2FA application
+//!   ([`ClientBuilder::step_up_application`]) from the user's logged-in session
+//!   ([`Client::attach_session`]); the request's title and message cannot be shown on the
+//!   phone. The handle's state carries the flow (Loginapp, cookies, `X-Same-Domain`, step) and
+//!   the `mobileAuthUri` / QR code, so any client of the same Loginapp checks it after
+//!   validating it ([`Client::resume`]'s rules); `Debug` redacts the state, but serialized it
+//!   holds the session: store it server-side. An approval is always the server's answer (a
+//!   finished poll, or an authorized application access).
 //!
 //! ## Dependencies, and why
 //!
@@ -168,6 +173,7 @@ pub mod cookie;
 pub mod document;
 pub mod endpoints;
 pub mod error;
+pub mod limits;
 pub mod model;
 pub mod stepup;
 pub mod timestamp;
@@ -186,7 +192,7 @@ pub use error::Error;
 pub use model::{
     ApplicationId, DeviceId, ErrorCode, FlowState, NextAuthStep, Otp, Password, SessionToken,
 };
-pub use stepup::AirlockStepUp;
+pub use stepup::PROVIDER;
 pub use timestamp::Timestamp;
 
 /// Re-exported: polling configuration and status, as used by [`Flow::wait_with`] and

@@ -175,10 +175,10 @@ impl ApplicationId {
         if ok {
             Ok(ApplicationId(id.to_owned()))
         } else {
-            Err(Error::InvalidInput {
-                field: "application id",
-                reason: "must match [a-z0-9_-]{1,30}".into(),
-            })
+            Err(crate::error::invalid(
+                "application id",
+                "must match [a-z0-9_-]{1,30}",
+            ))
         }
     }
 
@@ -214,16 +214,16 @@ impl DeviceId {
     /// Validates a device id.
     pub fn new(id: &str) -> Result<Self, Error> {
         if id.is_empty() || id.len() > 256 || id.chars().any(char::is_control) {
-            return Err(Error::InvalidInput {
-                field: "device id",
-                reason: "must be 1 to 256 bytes without control characters".into(),
-            });
+            return Err(crate::error::invalid(
+                "device id",
+                "must be 1 to 256 bytes without control characters",
+            ));
         }
         if id == "." || id == ".." {
-            return Err(Error::InvalidInput {
-                field: "device id",
-                reason: "a dot segment cannot be a device id".into(),
-            });
+            return Err(crate::error::invalid(
+                "device id",
+                "a dot segment cannot be a device id",
+            ));
         }
         Ok(DeviceId(id.to_owned()))
     }

@@ -4,87 +4,191 @@
 //! Airlock has no "send this message to the phone" API in the Loginapp: a step-up is the flow
 //! engine asking for the second factor when the user's session accesses a more demanding
 //! application (documented S19: an application's authentication flow "raises the authentication
-//! level"). So [`AirlockStepUp`] needs the user's existing Loginapp session: hand it over with
-//! [`AirlockStepUp::attach_session`] after the login. [`StepUpRequest::title`] and
-//! [`StepUpRequest::message`] cannot be shown on the phone (no such parameter in the Loginapp
-//! REST API); they are ignored.
+//! level"). So the step-up needs the application
+//! ([`ClientBuilder::step_up_application`](crate::ClientBuilder::step_up_application)) and
+//! the user's existing Loginapp session: hand it over with [`Client::attach_session`] after the
+//! login. [`StepUpRequest::title`] and [`StepUpRequest::message`] cannot be shown on the phone
+//! (no such parameter in the Loginapp REST API); they are ignored.
 //!
-//! The flows' cookies stay in the `AirlockStepUp` (in memory), and so does the mobile-only
-//! `mobileAuthUri`: it carries a Futurae session token, and [`StepUpHandle`] (auth-core's type)
-//! prints and serializes every field in clear, so [`StepUpHandle::user_url`] stays `None` and
-//! the app gets the URI from [`AirlockStepUp::mobile_auth_uri`] (a redacting type). The handle
-//! carries no secret. Each pending step-up is bound to the user it was started for: a handle
-//! whose `user` was edited is refused with [`Error::NoSession`].
+//! **The handle is portable.** Its `state` carries the step-up's flow: the Loginapp it belongs
+//! to, the session cookies, the `X-Same-Domain` value, the step, the application, and what the
+//! user needs to answer (the mobile-only `mobileAuthUri`, an online QR code). Another
+//! [`Client`] of the same Loginapp — another process, or this one after a restart — checks it:
+//! the state is validated like any saved flow ([`Client::resume`]) before anything is sent.
+//! Because it holds the session, a serialized handle is a secret: keep it where the user cannot
+//! read or edit it (a server-side session store), as you would the session itself. Its `Debug`
+//! redacts the state.
+//!
+//! Answers are always the server's: an approval is a status poll that finished the flow, or an
+//! application access that is authorized now (when the poll finds the flow already over:
+//! another process collected the approval, or the app drove an offline passcode through
+//! [`Client::step_up_flow`]). After an approval, the checking client holds the user's upgraded
+//! session ([`Client::session`]). Cookies the server changes while polling are not written
+//! back into the handle (a handle is read, never rewritten); the Loginapp keeps its session
+//! cookie for the flow (unconfirmed, spec §3.3).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use auth_core::poll::PollStatus;
-use auth_core::{StepUp, StepUpHandle, StepUpOutcome, StepUpRequest, async_trait};
+use auth_core::stepup::{Capabilities, Started};
+use auth_core::sync::lock;
+use auth_core::{Clock, StepUp, StepUpHandle, StepUpOutcome, StepUpRequest, async_trait};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::Error;
-use crate::client::{Client, SavedFlow};
-use crate::document::MobileAuthUri;
-use crate::model::{ApplicationId, Bounded, FlowState, NextAuthStep};
+use crate::client::{Client, Flow, SavedFlow};
+use crate::document::{MobileAuthUri, QrCode};
+use crate::error::invalid;
+use crate::model::{ApplicationId, Bounded, ErrorCode, FlowState, NextAuthStep, SessionToken};
 
 /// The provider name in [`StepUpHandle::provider`].
 pub const PROVIDER: &str = "airlock-iam";
 
-/// Step-up through Airlock IAM: see the [module docs](self).
+/// The format version of the handle's `state`.
+const STATE_VERSION: u32 = 1;
+
+/// The step-up interface's part of a [`Client`]: the application it accesses and the users'
+/// sessions.
 #[derive(Debug)]
-pub struct AirlockStepUp {
-    client: Client,
-    application: ApplicationId,
+pub(crate) struct StepUpState {
+    application: Option<ApplicationId>,
     sessions: Mutex<HashMap<String, SavedFlow>>,
-    /// Pending step-ups by handle id: the user they were started for, and the flow.
-    flows: Mutex<HashMap<String, (String, SavedFlow)>>,
-    challenges: Mutex<HashMap<String, MobileAuthUri>>,
 }
 
-impl AirlockStepUp {
-    /// Step-ups access `application` (an application whose flow requires Airlock 2FA).
-    pub fn new(client: Client, application: ApplicationId) -> Self {
-        AirlockStepUp {
-            client,
+impl StepUpState {
+    pub(crate) fn new(application: Option<ApplicationId>) -> Self {
+        StepUpState {
             application,
             sessions: Mutex::new(HashMap::new()),
-            flows: Mutex::new(HashMap::new()),
-            challenges: Mutex::new(HashMap::new()),
         }
     }
+}
 
-    /// Registers the logged-in Loginapp session of `user` (from [`crate::Flow::save`] after the
-    /// login). After an approved step-up it holds the upgraded session.
+/// What the handle's `state` holds (validated when read back).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HandleState {
+    /// [`STATE_VERSION`].
+    v: u32,
+    /// The handle's id and user, again: a handle whose `id` or `user` was changed is refused.
+    id: String,
+    user: String,
+    application: ApplicationId,
+    flow: SavedFlow,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mobile_auth_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    qr_code: Option<StoredQr>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredQr {
+    id: String,
+    image: String,
+}
+
+/// What the user answers with.
+enum Prompt {
+    /// A push (or nothing to show: the app waits).
+    None,
+    MobileOnly(MobileAuthUri),
+    Qr(QrCode),
+}
+
+impl Client {
+    /// Registers the logged-in Loginapp session of `user` (from [`Flow::save`] after the
+    /// login), for [`StepUp::start`]. After an approved step-up checked by this client it holds
+    /// the upgraded session. Sessions live in this client (and its clones) until
+    /// [`Client::detach_session`].
     pub fn attach_session(&self, user: &str, session: SavedFlow) {
-        lock(&self.sessions).insert(user.to_owned(), session);
+        lock(&self.inner.step_up.sessions).insert(user.to_owned(), session);
     }
 
     /// The session of `user` (upgraded after an approved step-up).
     pub fn session(&self, user: &str) -> Option<SavedFlow> {
-        lock(&self.sessions).get(user).cloned()
+        lock(&self.inner.step_up.sessions).get(user).cloned()
     }
 
-    /// The `mobileAuthUri` of a pending mobile-only step-up, to open on the phone (app-to-app)
-    /// or to hand to the Futurae SDK; `None` for other factors and once the step-up settled.
-    pub fn mobile_auth_uri(&self, handle: &StepUpHandle) -> Option<MobileAuthUri> {
-        lock(&self.challenges).get(&handle.id).cloned()
+    /// Forgets the session of `user` (e.g. at logout), returning it.
+    pub fn detach_session(&self, user: &str) -> Option<SavedFlow> {
+        lock(&self.inner.step_up.sessions).remove(user)
+    }
+
+    /// The application the step-up interface accesses, if configured.
+    pub fn step_up_application(&self) -> Option<&ApplicationId> {
+        self.inner.step_up.application.as_ref()
+    }
+
+    /// The `mobileAuthUri` of a mobile-only step-up, to open on the phone (app-to-app) or to
+    /// hand to the Futurae SDK; `None` for other factors (or a handle that is not this
+    /// provider's).
+    pub fn step_up_mobile_auth_uri(&self, handle: &StepUpHandle) -> Option<MobileAuthUri> {
+        let state = read_state(handle).ok()?;
+        MobileAuthUri::parse(state.mobile_auth_uri.as_deref()?).ok()
+    }
+
+    /// The QR code of an online-QR step-up, for the app to show (the user scans it with the
+    /// Airlock 2FA app); `None` for other factors.
+    pub fn step_up_qr_code(&self, handle: &StepUpHandle) -> Option<QrCode> {
+        let qr = read_state(handle).ok()?.qr_code?;
+        Some(QrCode::new(qr.id, SessionToken::new(qr.image)))
+    }
+
+    /// The step-up's flow, resumed from the handle (validated like [`Client::resume`]): to let
+    /// the user answer another way, e.g. [`Flow::switch_to_offline`] and
+    /// [`Flow::check_passcode`] when their phone has no network. [`StepUp::check`] then finds
+    /// the flow finished and confirms it with the server.
+    pub fn step_up_flow(&self, handle: &StepUpHandle) -> Result<Flow, Error> {
+        let state = self.validated(handle)?;
+        self.resume(state.flow)
+    }
+
+    /// Reads and validates a handle's state for this client.
+    fn validated(&self, handle: &StepUpHandle) -> Result<HandleState, Error> {
+        let state = read_state(handle)?;
+        if state.id != handle.id || state.user != handle.user {
+            return Err(invalid(
+                "step-up handle",
+                "its id or user does not match its state",
+            ));
+        }
+        if let Some(app) = self.step_up_application()
+            && *app != state.application
+        {
+            return Err(invalid(
+                "step-up handle",
+                "it accesses another application than this client's step-up application",
+            ));
+        }
+        Ok(state)
     }
 
     /// Drives the flow after the application access until the user has something to answer.
-    async fn prepare(
-        &self,
-        flow: &crate::Flow,
-        mut state: FlowState,
-    ) -> Result<Option<MobileAuthUri>, Error> {
-        for _ in 0..4 {
+    async fn prepare(&self, flow: &Flow, mut state: FlowState) -> Result<Prompt, Error> {
+        // Device choice is the only step driven before the user's answer; one round suffices
+        // (a second choice would be a server loop).
+        for _ in 0..2 {
             match state {
-                FlowState::Done => return Ok(None),
+                FlowState::Done => return Ok(Prompt::None),
                 FlowState::Next(NextAuthStep::Airlock2faMobileOnlyChallengeRetrievalRequired) => {
                     let challenge = flow.retrieve_mobile_only_challenge().await?;
-                    return Ok(Some(challenge.uri));
+                    return Ok(Prompt::MobileOnly(challenge.uri));
                 }
-                FlowState::Next(ref step) if step.is_polling() => return Ok(None),
+                FlowState::Next(NextAuthStep::Airlock2faPollingRequired) => {
+                    // Online QR polls with this code (unconfirmed, spec §9 #5): fetch its code
+                    // for the app to show; a step without one answers UNEXPECTED_CALL.
+                    return match flow.retrieve_qr_code().await {
+                        Ok(qr) if qr.image.is_some() => Ok(Prompt::Qr(qr)),
+                        Ok(_) => Ok(Prompt::None),
+                        Err(e) if matches!(e.code(), Some(ErrorCode::UnexpectedCall)) => {
+                            Ok(Prompt::None)
+                        }
+                        Err(e) => Err(e),
+                    };
+                }
+                FlowState::Next(ref step) if step.is_polling() => return Ok(Prompt::None),
                 FlowState::Next(NextAuthStep::Airlock2faDeviceChoiceRequired) => {
                     let devices = flow.retrieve_devices().await?;
                     let device = devices
@@ -112,85 +216,148 @@ impl AirlockStepUp {
             step: NextAuthStep::Airlock2faDeviceChoiceRequired,
         })
     }
+
+    /// The approval: the user's upgraded session goes to this client's sessions.
+    fn approved(&self, user: &str, application: &ApplicationId, flow: &Flow) -> StepUpOutcome {
+        let saved = flow.save();
+        let evidence = json!({
+            "application": application.as_str(),
+            "sessionId": saved.session_id,
+        });
+        self.attach_session(user, saved);
+        StepUpOutcome::approved(PROVIDER, evidence)
+    }
+
+    /// Asks the server whether the flow's session reaches the application now (after the
+    /// flow ended without this poll seeing how).
+    async fn confirm(
+        &self,
+        user: &str,
+        application: &ApplicationId,
+        flow: &Flow,
+        unanswered: Error,
+    ) -> Result<PollStatus<StepUpOutcome>, Error> {
+        match flow.access_application(application).await? {
+            FlowState::Done => Ok(PollStatus::Ready(self.approved(user, application, flow))),
+            _ => Err(unanswered),
+        }
+    }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+fn read_state(handle: &StepUpHandle) -> Result<HandleState, Error> {
+    let state: HandleState = serde_json::from_value(handle.state.clone()).map_err(|_| {
+        invalid(
+            "step-up handle",
+            "its state is not an airlock-iam step-up state",
+        )
+    })?;
+    if state.v != STATE_VERSION {
+        return Err(invalid(
+            "step-up handle",
+            format!("unknown state version {}", state.v),
+        ));
+    }
+    Ok(state)
 }
+
+/// Start never blocks (the push is sent, or the user is shown a link or a code), the user
+/// answers on their phone, not in a browser page of the provider; the handle is portable and
+/// the answer is polled. No webhook: the Loginapp has none.
+const CAPABILITIES: Capabilities = Capabilities::new().pollable().portable_handle();
 
 #[async_trait]
-impl StepUp for AirlockStepUp {
+impl StepUp for Client {
     type Error = Error;
 
-    async fn start(&self, request: StepUpRequest) -> Result<StepUpHandle, Error> {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        CAPABILITIES
+    }
+
+    fn clock(&self) -> &dyn Clock {
+        self.inner.transport.clock().as_ref()
+    }
+
+    /// Accesses the step-up application with the user's attached session. Already authorized:
+    /// [`Started::Settled`] (approved). Otherwise device choice is made (the first One-Touch
+    /// device) and the mobile-only challenge or online QR code fetched, and the step-up is
+    /// [`Started::Pending`]: a One-Touch push was sent, or the app shows the user the
+    /// [`Client::step_up_mobile_auth_uri`] / [`Client::step_up_qr_code`].
+    ///
+    /// Errors: no step-up application configured, no (logged-in) session for the user
+    /// ([`Error::NoSession`]), a step it cannot drive ([`Error::UnsupportedStep`]: e.g. a
+    /// generic OTP to type), and every error of the calls.
+    async fn start(&self, request: StepUpRequest) -> Result<Started, Error> {
+        let application = self.step_up_application().cloned().ok_or_else(|| {
+            invalid(
+                "step_up_application",
+                "a step-up needs ClientBuilder::step_up_application",
+            )
+        })?;
         let session = self
             .session(&request.user)
             .ok_or_else(|| Error::NoSession {
                 user: request.user.clone(),
             })?;
-        let flow = self.client.resume(session)?;
-        let state = flow.access_application(&self.application).await?;
-        if state == FlowState::Next(NextAuthStep::PasswordRequired) {
+        let flow = self.resume(session)?;
+        let access = flow.access_application(&application).await?;
+        if access == FlowState::Next(NextAuthStep::PasswordRequired) {
             // The attached session is not logged in (any more).
             return Err(Error::NoSession { user: request.user });
         }
-        let challenge = self.prepare(&flow, state).await?;
+        let prompt = self.prepare(&flow, access).await?;
         let id = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
-        let saved = flow.save();
-        let handle = StepUpHandle {
-            provider: PROVIDER.into(),
-            id: id.clone(),
-            user: request.user,
-            user_url: None,
-            expires_at: None,
-            state: json!({
-                "application": self.application.as_str(),
-                "step": saved.state,
-                "sessionId": saved.session_id,
-            }),
+        let (mobile_auth_uri, qr_code) = match prompt {
+            Prompt::None => (None, None),
+            Prompt::MobileOnly(uri) => (Some(uri.expose_secret().to_owned()), None),
+            Prompt::Qr(qr) => {
+                let image = qr.image.map(|i| i.expose_secret().to_owned());
+                (None, image.map(|image| StoredQr { id: qr.id, image }))
+            }
         };
-        if let Some(uri) = challenge {
-            lock(&self.challenges).insert(id.clone(), uri);
+        let state = HandleState {
+            v: STATE_VERSION,
+            id: id.clone(),
+            user: request.user.clone(),
+            application: application.clone(),
+            flow: flow.save(),
+            mobile_auth_uri,
+            qr_code,
+        };
+        let state =
+            serde_json::to_value(&state).map_err(|e| invalid("step-up handle", e.to_string()))?;
+        let handle = StepUpHandle::new(PROVIDER, id, request.user.clone()).with_state(state);
+        if flow.state() == FlowState::Done {
+            let outcome = self.approved(&request.user, &application, &flow);
+            return Ok(Started::Settled { handle, outcome });
         }
-        lock(&self.flows).insert(id, (handle.user.clone(), saved));
-        Ok(handle)
+        Ok(Started::Pending(handle))
     }
 
-    async fn check(&self, handle: &StepUpHandle) -> Result<PollStatus<StepUpOutcome>, Error> {
-        // The handle may have travelled through the application's storage: its `user` is
-        // checked against the user the step-up was started for, so an edited handle cannot
-        // attach someone else's upgraded session to another user.
-        let saved = match lock(&self.flows).get(&handle.id) {
-            Some((user, saved)) if *user == handle.user => saved.clone(),
-            _ => {
-                return Err(Error::NoSession {
-                    user: handle.user.clone(),
-                });
-            }
-        };
-        let flow = self.client.resume(saved.clone())?;
-        let settled = |outcome| {
-            lock(&self.flows).remove(&handle.id);
-            lock(&self.challenges).remove(&handle.id);
-            Ok(PollStatus::Ready(outcome))
-        };
-        if saved.state == FlowState::Done {
-            self.attach_session(&handle.user, flow.save());
-            return settled(StepUpOutcome::approved(
-                PROVIDER,
-                json!({"application": self.application.as_str(), "sessionId": saved.session_id}),
-            ));
+    /// Resumes the handle's flow (validated first, in any [`Client`] of the same Loginapp) and
+    /// polls once: a finished flow is an approval (the upgraded session goes to
+    /// [`Client::session`]), a rejection on the phone a denial, a 2FA timeout an expiry. A flow
+    /// the server already ended (an approval collected elsewhere, a passcode typed through
+    /// [`Client::step_up_flow`]) is confirmed with an application access.
+    async fn check_handle(
+        &self,
+        handle: &StepUpHandle,
+    ) -> Result<PollStatus<StepUpOutcome>, Error> {
+        let state = self.validated(handle)?;
+        let (user, application) = (state.user, state.application);
+        let flow = self.resume(state.flow)?;
+        if flow.state() == FlowState::Done {
+            let unanswered = Error::NoSession { user: user.clone() };
+            return self.confirm(&user, &application, &flow, unanswered).await;
         }
-        let answer = flow.poll().await;
-        match answer {
-            Ok(PollStatus::Ready(step)) if step.is_done() => {
-                self.attach_session(&handle.user, flow.save());
-                settled(StepUpOutcome::approved(
-                    PROVIDER,
-                    json!({"application": self.application.as_str(), "sessionId": step.id}),
-                ))
+        match flow.poll_once().await {
+            Ok(Some(step)) if step.is_done() => {
+                Ok(PollStatus::Ready(self.approved(&user, &application, &flow)))
             }
-            Ok(PollStatus::Ready(step)) => settled(StepUpOutcome::Failed {
+            Ok(Some(step)) => Ok(PollStatus::Ready(StepUpOutcome::Failed {
                 reason: format!(
                     "the flow continues at step {}",
                     Bounded(
@@ -200,26 +367,17 @@ impl StepUp for AirlockStepUp {
                             .unwrap_or_default()
                     )
                 ),
-            }),
-            Err(Error::Rejected { document }) => settled(StepUpOutcome::Denied {
+            })),
+            Ok(None) => Ok(PollStatus::pending()),
+            Err(Error::Rejected { document }) => Ok(PollStatus::Ready(StepUpOutcome::Denied {
                 fraud: false,
                 reason: Some(Bounded(document.code().as_str()).to_string()),
-            }),
-            Err(Error::TimedOut { .. }) => settled(StepUpOutcome::Expired),
-            Ok(pending) => {
-                // Still pending (a rate-limited poll included, with the server's hint): keep
-                // the (possibly refreshed) cookies.
-                lock(&self.flows).insert(handle.id.clone(), (handle.user.clone(), flow.save()));
-                let retry_after = match pending {
-                    PollStatus::Pending { retry_after } => retry_after,
-                    _ => None,
-                };
-                Ok(PollStatus::Pending { retry_after })
+            })),
+            Err(Error::TimedOut { .. }) => Ok(PollStatus::Ready(StepUpOutcome::Expired)),
+            Err(e @ Error::UnexpectedCall { .. }) => {
+                self.confirm(&user, &application, &flow, e).await
             }
-            Err(e) => {
-                lock(&self.flows).insert(handle.id.clone(), (handle.user.clone(), flow.save()));
-                Err(e)
-            }
+            Err(e) => Err(e),
         }
     }
 }

@@ -12,12 +12,14 @@ use std::time::Duration;
 
 use airlock_iam::emulator::{EmulatedUser, Emulator, SecondFactor, codes};
 use airlock_iam::{
-    AirlockStepUp, ApplicationId, Client, DeviceId, Endpoints, Error, ErrorCode, FlowState,
-    NextAuthStep, Otp, Password, PollConfig, PollStatus, SavedFlow, Timestamp,
+    ApplicationId, Client, DeviceId, Endpoints, Error, ErrorCode, FlowState, NextAuthStep, Otp,
+    Password, PollConfig, PollStatus, SavedFlow, Timestamp,
 };
 use auth_core::clock::FakeClock;
+use auth_core::stepup::Started;
 use auth_core::{
-    HttpClient, HttpConfig, HttpRequest, ReqwestClient, StepUp, StepUpOutcome, StepUpRequest,
+    Classify, ErrorKind, HttpClient, HttpConfig, HttpRequest, ReqwestClient, StepUp, StepUpHandle,
+    StepUpOutcome, StepUpRequest,
 };
 use common::Replay;
 
@@ -107,10 +109,13 @@ async fn replay_one_touch_rejected() {
 async fn replay_one_touch_timed_out() {
     let err = replay_one_touch("one_touch_timed_out").await.unwrap_err();
     assert!(matches!(err, Error::TimedOut { .. }), "{err:?}");
-    assert!(
-        !err.is_timeout(),
-        "a server timeout is not the client's deadline"
+    // The 2FA request expired on the server: a timeout, but not the client's own deadline.
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert_eq!(
+        err.provider_code(),
+        Some("AIRLOCK_2FA_AUTHENTICATION_TIMEOUT")
     );
+    assert!(!matches!(err, Error::Core(_)));
 }
 
 #[tokio::test]
@@ -846,7 +851,7 @@ async fn polling_deadline_and_cancellation() {
         )
         .await
         .unwrap_err();
-    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
     assert!(matches!(
         err,
         Error::Core(auth_core::Error::DeadlineExceeded { attempts: 6, .. })
@@ -921,9 +926,8 @@ async fn resume_a_saved_flow_in_another_client() {
     let mut saved: SavedFlow = serde_json::from_str(&json).unwrap();
     let other = client(&emu.loginapp_url());
     saved.version = 99;
-    assert!(matches!(
-        other.resume(saved.clone()),
-        Err(Error::InvalidInput { .. })
+    assert!(is_invalid_setting(
+        &other.resume(saved.clone()).map(|_| ()).unwrap_err()
     ));
     saved.version = SavedFlow::VERSION;
     let flow = other.resume(saved).unwrap();
@@ -947,7 +951,13 @@ async fn resume_refuses_foreign_or_tampered_saved_state() {
     let port = url::Url::parse(&emu.uri()).unwrap().port().unwrap();
     let foreign = client(&format!("http://localhost:{port}/auth"));
     let err = foreign.resume(saved.clone()).map(|_| ()).unwrap_err();
-    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    assert!(is_invalid_setting(&err), "{err:?}");
+    assert!(err.to_string().contains("another Loginapp"), "{err}");
+    // A version-1 saved flow (no Loginapp named) is still checked by its cookies.
+    let mut v1 = saved.clone();
+    v1.version = 1;
+    v1.loginapp = None;
+    let err = foreign.resume(v1).map(|_| ()).unwrap_err();
     assert!(err.to_string().contains("another host"), "{err}");
     // Tampered cookies and session ids are refused before anything is sent.
     let before = emu.received_requests().await.len();
@@ -962,9 +972,10 @@ async fn resume_refuses_foreign_or_tampered_saved_state() {
         tamper("/cookies/cookies/0/domain", "evil.example".into()),
         tamper("/cookies/cookies/0/path", "no-slash".into()),
         tamper("/session_id", "id\u{0}".into()),
+        tamper("/csrf", "a\nb".into()),
     ] {
         let err = own.resume(bad).map(|_| ()).unwrap_err();
-        assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+        assert!(is_invalid_setting(&err), "{err:?}");
     }
     assert_eq!(emu.received_requests().await.len(), before, "nothing sent");
     // The untouched state resumes and continues the same server session.
@@ -1029,11 +1040,18 @@ async fn base_paths_and_slashless_endpoints() {
 
 // ---- auth-core step-up interface ------------------------------------------------------------
 
-async fn logged_in(emu: &Emulator, user: &str) -> (Client, SavedFlow) {
-    let c = Client::builder(emu.loginapp_url())
+/// A client whose users log in to `portal` (password only) and step up to `ebanking` (2FA).
+fn step_up_client(url: &str) -> Client {
+    Client::builder(url)
         .target_application(ApplicationId::new("portal").unwrap())
+        .step_up_application(ApplicationId::new("ebanking").unwrap())
+        .poll_config(fast())
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// `user` logs in to `portal` on `c`, and the session is attached for step-ups.
+async fn logged_in(c: &Client, user: &str) -> SavedFlow {
     let flow = c.flow();
     assert_eq!(
         flow.start().await.unwrap(),
@@ -1041,38 +1059,68 @@ async fn logged_in(emu: &Emulator, user: &str) -> (Client, SavedFlow) {
     );
     let step = flow.check_password(user, &pw("password1")).await.unwrap();
     assert!(step.is_done(), "portal needs the password only");
-    (c, flow.save())
+    c.attach_session(user, flow.save());
+    flow.save()
+}
+
+fn pending(started: Started) -> StepUpHandle {
+    match started {
+        Started::Pending(handle) => handle,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn is_invalid_setting(err: &Error) -> bool {
+    matches!(
+        err,
+        Error::Core(auth_core::Error::Config(
+            auth_core::ConfigError::Invalid { .. }
+        ))
+    )
 }
 
 #[tokio::test]
 async fn step_up_through_the_auth_core_interface() {
     let emu = Emulator::start().await;
-    let (c, session) = logged_in(&emu, "alice").await;
-    let stepup = AirlockStepUp::new(c.clone(), ApplicationId::new("ebanking").unwrap());
-    stepup.attach_session("alice", session);
-    let handle = stepup
-        .start(StepUpRequest::new("alice", "Confirm", "Pay 120 EUR?"))
-        .await
-        .unwrap();
+    let c = step_up_client(&emu.loginapp_url());
+    let caps = c.capabilities();
+    assert!(caps.pollable && caps.portable_handle, "{caps:?}");
+    assert!(
+        !caps.start_blocks && !caps.needs_browser && !caps.webhook,
+        "{caps:?}"
+    );
+    logged_in(&c, "alice").await;
+    let handle = pending(
+        c.start(StepUpRequest::new("alice", "Confirm", "Pay 120 EUR?"))
+            .await
+            .unwrap(),
+    );
     assert_eq!(handle.provider, "airlock-iam");
     assert_eq!(emu.pushes("alice").len(), 1);
     assert!(matches!(
-        stepup.check(&handle).await.unwrap(),
+        c.check(&handle).await.unwrap(),
         PollStatus::Pending { .. }
     ));
     emu.approve("alice");
-    // A handle whose user was edited (it may travel through the app's storage) is refused and
-    // leaves the real step-up untouched: alice's upgraded session never goes to mallory.
+    // A handle whose user was edited (it may travel through the app's storage) is refused
+    // before anything is sent, and leaves the real step-up untouched.
     let mut edited = handle.clone();
     edited.user = "mallory".into();
-    let err = stepup.check(&edited).await.unwrap_err();
-    assert!(matches!(err, Error::NoSession { .. }), "{err:?}");
-    assert!(stepup.session("mallory").is_none());
-    let clock = FakeClock::at_unix(0);
-    let outcome = stepup.wait(&handle, &clock, &fast()).await.unwrap();
+    let err = c.check(&edited).await.unwrap_err();
+    assert!(is_invalid_setting(&err), "{err:?}");
+    assert!(c.session("mallory").is_none());
+    // Another provider's handle is refused by the shared rule.
+    let mut foreign = handle.clone();
+    foreign.provider = "launchkey".into();
+    let err = c.check(&foreign).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Core(auth_core::Error::ForeignHandle { .. })),
+        "{err:?}"
+    );
+    let outcome = c.wait(&handle, &fast()).await.unwrap();
     assert!(outcome.is_approved(), "{outcome:?}");
     // The user's session now reaches the demanding application.
-    let upgraded = c.resume(stepup.session("alice").unwrap()).unwrap();
+    let upgraded = c.resume(c.session("alice").unwrap()).unwrap();
     assert_eq!(
         upgraded
             .access_application(&ApplicationId::new("ebanking").unwrap())
@@ -1080,75 +1128,234 @@ async fn step_up_through_the_auth_core_interface() {
             .unwrap(),
         FlowState::Done
     );
-    // No secret in the handle.
-    let shown = format!("{handle:?}");
-    assert!(!shown.contains("JSESSIONID="), "{shown}");
+    // Already authorized: the next step-up is settled at once, and its check confirms it.
+    let started = c
+        .start(StepUpRequest::new("alice", "t", "m"))
+        .await
+        .unwrap();
+    assert!(
+        started.outcome().is_some_and(StepUpOutcome::is_approved),
+        "{started:?}"
+    );
+    assert_eq!(emu.pushes("alice").len(), 1, "no second push");
+    assert!(matches!(
+        c.check(started.handle()).await.unwrap(),
+        PollStatus::Ready(StepUpOutcome::Approved { .. })
+    ));
+    // Debug shows no secret: the state (the session) is redacted.
+    let cookie = c.session("alice").unwrap().cookies.cookies()[0]
+        .expose_value()
+        .to_owned();
+    assert!(!format!("{handle:?}").contains(&cookie));
+}
+
+/// The handle is portable: started by one client, serialized, and checked by a fresh client
+/// (as after a process restart) that never saw the step-up.
+#[tokio::test]
+async fn step_up_handle_is_checked_by_a_fresh_client_after_a_restart() {
+    let emu = Emulator::start().await;
+    let url = emu.loginapp_url();
+    let (one_touch, mobile_only) = {
+        let first = step_up_client(&url);
+        logged_in(&first, "alice").await;
+        logged_in(&first, "jdoe").await;
+        let alice = pending(
+            first
+                .start(StepUpRequest::new("alice", "t", "m"))
+                .await
+                .unwrap(),
+        );
+        let jdoe = pending(
+            first
+                .start(StepUpRequest::new("jdoe", "t", "m"))
+                .await
+                .unwrap(),
+        );
+        (
+            serde_json::to_string(&alice).unwrap(),
+            serde_json::to_string(&jdoe).unwrap(),
+        )
+    }; // the first client is gone
+    emu.approve("alice");
+    let fresh = step_up_client(&url);
+    assert!(fresh.session("alice").is_none());
+    let alice: StepUpHandle = serde_json::from_str(&one_touch).unwrap();
+    let outcome = fresh.wait(&alice, &fast()).await.unwrap();
+    assert!(outcome.is_approved(), "{outcome:?}");
+    // The fresh client now holds alice's upgraded session.
+    let upgraded = fresh.resume(fresh.session("alice").unwrap()).unwrap();
+    assert_eq!(
+        upgraded
+            .access_application(&ApplicationId::new("ebanking").unwrap())
+            .await
+            .unwrap(),
+        FlowState::Done
+    );
+    // A second check (another process collected the approval first) asks the server again.
+    let again = step_up_client(&url);
+    assert!(matches!(
+        again.check(&alice).await.unwrap(),
+        PollStatus::Ready(StepUpOutcome::Approved { .. })
+    ));
+    // Mobile-only: the link travels in the handle too.
+    let jdoe: StepUpHandle = serde_json::from_str(&mobile_only).unwrap();
+    let uri = fresh.step_up_mobile_auth_uri(&jdoe).unwrap();
+    assert!(fresh.step_up_qr_code(&jdoe).is_none());
+    assert!(matches!(
+        fresh.check(&jdoe).await.unwrap(),
+        PollStatus::Pending { .. }
+    ));
+    assert!(emu.approve_session_token(uri.session_token().expose_secret()));
+    assert!(fresh.wait(&jdoe, &fast()).await.unwrap().is_approved());
+}
+
+/// What a handle carries is validated before anything is sent: another Loginapp (host or REST
+/// root), another step-up application, an edited state.
+#[tokio::test]
+async fn step_up_handles_of_another_loginapp_or_edited_are_refused() {
+    let emu = Emulator::start().await;
+    let c = step_up_client(&emu.loginapp_url());
+    logged_in(&c, "alice").await;
+    let handle = pending(
+        c.start(StepUpRequest::new("alice", "t", "m"))
+            .await
+            .unwrap(),
+    );
+    let before = emu.received_requests().await.len();
+    let port = url::Url::parse(&emu.uri()).unwrap().port().unwrap();
+    let other_host = step_up_client(&format!("http://localhost:{port}/auth"));
+    let other_root = step_up_client(&format!("{}/auth-login", emu.uri()));
+    let other_app = Client::builder(emu.loginapp_url())
+        .step_up_application(ApplicationId::new("portal").unwrap())
+        .build()
+        .unwrap();
+    for (label, client) in [
+        ("another host", &other_host),
+        ("another REST root", &other_root),
+        ("another application", &other_app),
+    ] {
+        let err = client.check(&handle).await.unwrap_err();
+        assert!(is_invalid_setting(&err), "{label}: {err:?}");
+        assert_eq!(err.kind(), ErrorKind::Configuration, "{label}");
+    }
+    let edit = |pointer: &str, value: serde_json::Value| {
+        let mut h = handle.clone();
+        *h.state.pointer_mut(pointer).unwrap() = value;
+        h
+    };
+    for bad in [
+        edit("/flow/cookies/cookies/0/value", "v\r\nX-Injected: 1".into()),
+        edit("/flow/cookies/cookies/0/domain", "evil.example".into()),
+        edit("/flow/loginapp", "https://evil.example/auth/rest/".into()),
+        edit("/flow/csrf", "".into()),
+        edit("/application", "E-BANKING".into()),
+        edit("/id", "another-id".into()),
+        edit("/v", 99.into()),
+    ] {
+        let err = c.check(&bad).await.unwrap_err();
+        assert!(is_invalid_setting(&err), "{err:?}");
+    }
+    let mut junk = handle.clone();
+    junk.state = serde_json::json!({"anything": true});
+    assert!(is_invalid_setting(&c.check(&junk).await.unwrap_err()));
+    assert!(c.step_up_mobile_auth_uri(&junk).is_none());
+    assert_eq!(
+        emu.received_requests().await.len(),
+        before,
+        "nothing was sent"
+    );
+    // The untouched handle still works.
+    emu.approve("alice");
+    assert!(c.wait(&handle, &fast()).await.unwrap().is_approved());
 }
 
 #[tokio::test]
-async fn step_up_mobile_only_denied_expired_and_unknown_user() {
+async fn step_up_mobile_only_denied_expired_qr_and_unknown_user() {
     let emu = Emulator::start().await;
-    let app = ApplicationId::new("ebanking").unwrap();
-    let (c, jdoe) = logged_in(&emu, "jdoe").await;
-    let (_, bob) = logged_in(&emu, "bob").await;
-    let (_, erin) = logged_in(&emu, "erin").await;
-    let stepup = AirlockStepUp::new(c, app);
-    stepup.attach_session("jdoe", jdoe);
-    stepup.attach_session("bob", bob);
-    stepup.attach_session("erin", erin);
-    let clock = FakeClock::at_unix(0);
+    let c = step_up_client(&emu.loginapp_url());
+    for user in ["jdoe", "bob", "erin", "dave"] {
+        logged_in(&c, user).await;
+    }
 
-    let h = stepup
-        .start(StepUpRequest::new("jdoe", "t", "m"))
-        .await
-        .unwrap();
-    assert_eq!(h.user_url, None, "the secret URI stays out of the handle");
-    let uri = stepup.mobile_auth_uri(&h).unwrap();
+    let h = pending(c.start(StepUpRequest::new("jdoe", "t", "m")).await.unwrap());
+    assert_eq!(h.user_url, None);
+    let uri = c.step_up_mobile_auth_uri(&h).unwrap();
     let token = uri.session_token().expose_secret().to_owned();
-    let shown = format!("{h:?} {}", serde_json::to_string(&h).unwrap());
-    assert!(!shown.contains(&token), "{shown}");
+    assert!(
+        !format!("{h:?}").contains(&token),
+        "Debug redacts the state"
+    );
     emu.reject_session_token(&token);
-    let out = stepup.wait(&h, &clock, &fast()).await.unwrap();
+    let out = c.wait(&h, &fast()).await.unwrap();
     assert!(
         matches!(out, StepUpOutcome::Denied { fraud: false, .. }),
         "{out:?}"
     );
-    assert!(
-        stepup.mobile_auth_uri(&h).is_none(),
-        "forgotten once settled"
-    );
 
-    let h = stepup
-        .start(StepUpRequest::new("bob", "t", "m"))
-        .await
-        .unwrap();
+    let h = pending(c.start(StepUpRequest::new("bob", "t", "m")).await.unwrap());
     assert_eq!(
         emu.pushes("bob"),
         vec!["bob-iphone".to_string()],
         "device chosen"
     );
     emu.time_out("bob");
-    let out = stepup.wait(&h, &clock, &fast()).await.unwrap();
+    let out = c.wait(&h, &fast()).await.unwrap();
     assert_eq!(out, StepUpOutcome::Expired);
 
-    let h = stepup
-        .start(StepUpRequest::new("erin", "t", "m"))
-        .await
-        .unwrap();
+    let h = pending(c.start(StepUpRequest::new("erin", "t", "m")).await.unwrap());
     emu.approve("erin");
-    assert!(
-        stepup
-            .wait(&h, &clock, &fast())
-            .await
-            .unwrap()
-            .is_approved()
-    );
+    assert!(c.wait(&h, &fast()).await.unwrap().is_approved());
 
-    let err = stepup
+    // Online QR: the code to show travels in the handle.
+    let h = pending(c.start(StepUpRequest::new("dave", "t", "m")).await.unwrap());
+    let qr = c.step_up_qr_code(&h).unwrap();
+    assert!(qr.image.unwrap().expose_secret().starts_with("data:"));
+    assert!(c.step_up_mobile_auth_uri(&h).is_none());
+    emu.approve("dave");
+    assert!(c.wait(&h, &fast()).await.unwrap().is_approved());
+
+    let err = c
         .start(StepUpRequest::new("mallory", "t", "m"))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NoSession { .. }), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Unauthorized);
+    // Without a step-up application there is nothing to step up to.
+    let plain = client(&emu.loginapp_url());
+    plain.attach_session("jdoe", c.session("jdoe").unwrap());
+    let err = plain
+        .start(StepUpRequest::new("jdoe", "t", "m"))
+        .await
+        .unwrap_err();
+    assert!(is_invalid_setting(&err), "{err:?}");
+}
+
+/// The user's phone has no network: the app drives the offline passcode through the handle's
+/// flow, and `check` confirms the finished flow with the server.
+#[tokio::test]
+async fn step_up_offline_passcode_through_the_handle() {
+    let emu = Emulator::start().await;
+    let c = step_up_client(&emu.loginapp_url());
+    logged_in(&c, "alice").await;
+    let h = pending(
+        c.start(StepUpRequest::new("alice", "t", "m"))
+            .await
+            .unwrap(),
+    );
+    let flow = c.step_up_flow(&h).unwrap();
+    flow.switch_to_offline().await.unwrap();
+    let passcode = emu.passcode("alice").unwrap();
+    assert!(
+        flow.check_passcode(&Otp::new(passcode))
+            .await
+            .unwrap()
+            .is_done()
+    );
+    let fresh = step_up_client(&emu.loginapp_url());
+    assert!(matches!(
+        fresh.check(&h).await.unwrap(),
+        PollStatus::Ready(StepUpOutcome::Approved { .. })
+    ));
 }
 
 #[tokio::test]
@@ -1403,21 +1610,19 @@ async fn emulator_session_info_and_flow_delete() {
 #[tokio::test]
 async fn step_up_refuses_sessions_it_cannot_drive() {
     let emu = Emulator::start().await;
-    let c = client(&emu.loginapp_url());
-    let stepup = AirlockStepUp::new(c.clone(), ApplicationId::new("ebanking").unwrap());
+    let c = step_up_client(&emu.loginapp_url());
     // A session that never logged in.
     let anonymous = c.flow();
     anonymous.access_default_application().await.unwrap();
-    stepup.attach_session("ghost", anonymous.save());
-    let err = stepup
+    c.attach_session("ghost", anonymous.save());
+    let err = c
         .start(StepUpRequest::new("ghost", "t", "m"))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NoSession { .. }), "{err:?}");
     // A user whose flow stops at a step the interface cannot drive (generic OTP to type).
-    let (_, carol) = logged_in(&emu, "carol").await;
-    stepup.attach_session("carol", carol);
-    let err = stepup
+    logged_in(&c, "carol").await;
+    let err = c
         .start(StepUpRequest::new("carol", "t", "m"))
         .await
         .unwrap_err();

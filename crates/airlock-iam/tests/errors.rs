@@ -9,10 +9,20 @@ use std::time::Duration;
 use airlock_iam::{
     Client, Error, FlowState, MobileAuthUri, NextAuthStep, Otp, Password, PollConfig,
 };
+use auth_core::{Classify, ErrorKind};
 use wiremock::matchers::{any, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const PASSWORD: &str = "correct-horse-battery-staple";
+
+fn is_invalid_setting(err: &Error) -> bool {
+    matches!(
+        err,
+        Error::Core(auth_core::Error::Config(
+            auth_core::ConfigError::Invalid { .. }
+        ))
+    )
+}
 
 async fn server_answering(status: u16, body: &str) -> MockServer {
     let server = MockServer::start().await;
@@ -37,7 +47,7 @@ async fn gateway_html_page_is_an_unexpected_response_with_scrubbed_body() {
         .await
         .unwrap_err();
     match &err {
-        Error::UnexpectedResponse { status, body } => {
+        Error::Core(auth_core::Error::Status { status, body, .. }) => {
             assert_eq!(*status, 502);
             assert!(body.as_str().contains("Bad gateway"));
         }
@@ -101,10 +111,7 @@ async fn error_documents_on_a_success_status_never_panic() {
         let flow = Client::builder(server.uri()).build().unwrap().flow();
         let err = flow.retrieve_mobile_only_challenge().await.unwrap_err();
         assert!(
-            matches!(
-                err,
-                Error::InvalidMobileAuthUri { .. } | Error::Core(auth_core::Error::Decode { .. })
-            ),
+            matches!(err, Error::Core(auth_core::Error::Decode { .. })),
             "{err:?}"
         );
         assert_eq!(flow.state(), FlowState::Start, "state unchanged on failure");
@@ -153,12 +160,12 @@ async fn invalid_input_is_refused_before_sending() {
             .check_password(user, &Password::new(password))
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+        assert!(is_invalid_setting(&err), "{err:?}");
     }
     let long = "1".repeat(5000);
     assert!(matches!(
         flow.check_otp(&Otp::new(long)).await,
-        Err(Error::InvalidInput { .. })
+        Err(Error::Core(auth_core::Error::Config(_)))
     ));
     assert!(server.received_requests().await.unwrap().is_empty());
 }
@@ -283,7 +290,7 @@ async fn rate_limited_poll_stays_pending_with_the_hint() {
             )
             .await
             .unwrap_err();
-        assert!(err.is_timeout(), "{err:?}");
+        assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
     }
 }
 
@@ -292,19 +299,23 @@ async fn rate_limited_step_up_stays_pending_until_the_deadline() {
     use auth_core::{PollStatus, StepUp, StepUpOutcome, StepUpRequest};
     let server = rate_limited_loginapp(Some("7")).await;
     let clock = auth_core::FakeClock::at_unix(1_800_000_000);
-    let client = Client::builder(server.uri())
+    let stepup = Client::builder(server.uri())
         .clock(std::sync::Arc::new(clock.clone()))
+        .step_up_application(airlock_iam::ApplicationId::new("ebanking").unwrap())
         .build()
         .unwrap();
-    let stepup = airlock_iam::AirlockStepUp::new(
-        client.clone(),
-        airlock_iam::ApplicationId::new("ebanking").unwrap(),
-    );
-    stepup.attach_session("alice", client.flow().save());
+    stepup.attach_session("alice", stepup.flow().save());
     let handle = stepup
         .start(StepUpRequest::new("alice", "Pay", "Pay 10 CHF?"))
         .await
-        .unwrap();
+        .unwrap()
+        .into_handle();
+    // The error itself, as `check_handle` sees it: rate limited, with the server's hint.
+    let err = stepup.check_handle(&handle).await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
+    assert_eq!(err.http_status(), Some(429));
     // Retries spent, the poll still answers 429: pending, with the server's hint.
     let status = stepup.check(&handle).await.unwrap();
     assert_eq!(
@@ -318,12 +329,11 @@ async fn rate_limited_step_up_stays_pending_until_the_deadline() {
     let err = stepup
         .wait(
             &handle,
-            &clock,
             &PollConfig::every(Duration::from_secs(1), Duration::from_secs(20)).with_jitter(0.0),
         )
         .await
         .unwrap_err();
-    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
     assert!(
         clock.sleeps()[before..].contains(&Duration::from_secs(7)),
         "{:?}",
