@@ -9,10 +9,7 @@ use std::time::{Duration, SystemTime};
 use auth_core::http_types::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use auth_core::http_types::{Method, Request};
 use auth_core::poll::PollStatus;
-use auth_core::{
-    BaseUrl, HttpClient, HttpConfig, HttpResponse, Replay, RetryPolicy, SharedClock, Transport,
-    TransportOptions,
-};
+use auth_core::{BaseUrl, Config, HttpConfig, HttpResponse, Replay, SharedClock, Transport};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::json;
@@ -107,7 +104,7 @@ pub fn default_http_config() -> HttpConfig {
 /// Where the endpoints come from.
 #[derive(Debug, Clone)]
 enum Source {
-    Issuer(String),
+    Issuer(BaseUrl),
     Manual(Box<Endpoints>),
 }
 
@@ -115,8 +112,9 @@ enum Source {
 pub struct ClientBuilder {
     client_id: ClientId,
     auth: ClientAuth,
-    source: Option<Source>,
-    transport: TransportOptions,
+    endpoints: Option<Box<Endpoints>>,
+    base_url: Option<Result<BaseUrl, auth_core::ConfigError>>,
+    config: Config,
     delivery_mode: DeliveryMode,
     signed_requests: Option<bool>,
     request_signing_key: Option<SigningKey>,
@@ -131,7 +129,8 @@ impl fmt::Debug for ClientBuilder {
         f.debug_struct("ClientBuilder")
             .field("client_id", &self.client_id)
             .field("auth", &self.auth)
-            .field("source", &self.source)
+            .field("endpoints", &self.endpoints)
+            .field("base_url", &self.base_url)
             .field("delivery_mode", &self.delivery_mode)
             .field("fapi", &self.fapi)
             .finish_non_exhaustive()
@@ -139,16 +138,19 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// Uses discovery: the endpoints come from `<issuer>/.well-known/openid-configuration`,
-    /// fetched on first use (or by [`Client::discover`]).
-    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.source = Some(Source::Issuer(issuer.into()));
+    auth_core::client_builder_setters!(config, base_url);
+
+    /// The OP's issuer (the same as [`ClientBuilder::base_url`]): the endpoints come from
+    /// `<issuer>/.well-known/openid-configuration`, fetched on first use (or by
+    /// [`Client::discover`]). `https://`, or `http://` for loopback only.
+    pub fn issuer(mut self, issuer: impl auth_core::config::IntoBaseUrl) -> Self {
+        self.base_url = Some(issuer.into_base_url());
         self
     }
 
-    /// Sets the endpoints by hand (no discovery).
+    /// Sets the endpoints by hand (no discovery; the issuer is theirs).
     pub fn endpoints(mut self, endpoints: Endpoints) -> Self {
-        self.source = Some(Source::Manual(Box::new(endpoints)));
+        self.endpoints = Some(Box::new(endpoints));
         self
     }
 
@@ -199,52 +201,19 @@ impl ClientBuilder {
         self
     }
 
-    /// Uses your own [`HttpClient`].
-    pub fn http_client(mut self, client: Arc<dyn HttpClient>) -> Self {
-        self.transport.http_client = Some(client);
-        self
-    }
-
-    /// Uses your own `reqwest::Client` (proxies, root certificates, mTLS). Configure it with
-    /// `redirect::Policy::none()`.
-    #[cfg(feature = "reqwest")]
-    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
-        self.transport.reqwest_client = Some(client);
-        self
-    }
-
-    /// Sets the clock (polling waits, token times, assertion times).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.transport.clock = Some(clock);
-        self
-    }
-
-    /// Sets the retry policy. Only discovery and JWKS fetches are retried; authentication and
-    /// token requests are sent once (see the crate documentation).
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.transport.retry = retry;
-        self
-    }
-
-    /// Sets the total time allowed per request (default 30 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.transport.config.timeout = timeout;
-        self
-    }
-
-    /// Sets timeouts and limits at once.
-    pub fn http_config(mut self, config: HttpConfig) -> Self {
-        self.transport.config = config;
-        self
-    }
-
     /// Checks the configuration and builds the client.
     pub fn build(self) -> Result<Client, Error> {
         install_jwt_crypto();
-        let source = self.source.ok_or(Error::Config {
-            name: "issuer",
-            reason: "set `issuer(..)` (discovery) or `endpoints(..)`".into(),
-        })?;
+        let source = match (self.endpoints, self.base_url) {
+            (Some(e), _) => Source::Manual(e),
+            (None, Some(issuer)) => Source::Issuer(issuer.map_err(auth_core::Error::from)?),
+            (None, None) => {
+                return Err(Error::Config {
+                    name: "issuer",
+                    reason: "set `issuer(..)` (discovery) or `endpoints(..)`".into(),
+                });
+            }
+        };
         if let ClientAuth::ClientSecretBasic(s) | ClientAuth::ClientSecretPost(s) = &self.auth
             && (s.expose_secret().is_empty() || s.expose_secret().chars().any(char::is_control))
         {
@@ -332,12 +301,11 @@ impl ClientBuilder {
                 return Err(Error::Profile("push mode"));
             }
         }
-        let base_text = match &source {
+        let base = match &source {
             Source::Issuer(i) => i.clone(),
-            Source::Manual(e) => e.issuer.clone(),
+            Source::Manual(e) => BaseUrl::parse(&e.issuer).map_err(auth_core::Error::from)?,
         };
-        let base = BaseUrl::parse(&base_text).map_err(auth_core::Error::from)?;
-        let transport = self.transport.build(base, "ciba-rust", VERSION)?;
+        let transport = self.config.build(base, "ciba-rust", VERSION)?;
         let clock = transport.clock().clone();
         Ok(Client {
             inner: Arc::new(Inner {
@@ -440,12 +408,9 @@ impl Client {
         ClientBuilder {
             client_id,
             auth,
-            source: None,
-            transport: {
-                let mut o = TransportOptions::default();
-                o.config = default_http_config();
-                o
-            },
+            endpoints: None,
+            base_url: None,
+            config: Config::new().http_config(default_http_config()),
             delivery_mode: DeliveryMode::Poll,
             signed_requests: None,
             request_signing_key: None,
@@ -488,8 +453,8 @@ impl Client {
                 let (endpoints, metadata) = match &self.inner.source {
                     Source::Manual(e) => ((**e).clone(), None),
                     Source::Issuer(issuer) => {
-                        let m = self.fetch_metadata(issuer).await?;
-                        (Endpoints::from_metadata(issuer, &m)?, Some(m))
+                        let m = self.fetch_metadata(issuer.as_str()).await?;
+                        (Endpoints::from_metadata(issuer.as_str(), &m)?, Some(m))
                     }
                 };
                 if let Some(m) = &metadata {
