@@ -217,15 +217,7 @@ fn webhook_kind(v: &Value) -> &'static str {
 }
 
 fn fixtures_dir() -> PathBuf {
-    [
-        env!("CARGO_MANIFEST_DIR"),
-        "..",
-        "..",
-        "fixtures",
-        "authsignal",
-    ]
-    .iter()
-    .collect()
+    crate::common::fixture_path("")
 }
 
 #[test]

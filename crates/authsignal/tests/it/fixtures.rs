@@ -4,28 +4,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
-
 use authsignal::SecretKey;
 use authsignal::webhook::{sign_header, signature};
 use serde_json::{Value, json};
 
+use crate::common::fixture_path;
+
 const SPEC_BODY: &str = r#"{"version":1,"id":"bc1598bc-e5d6-4c69-9afb-1a6fe3469d6e","source":"https://authsignal.com","time":"2025-02-20T01:51:56.070Z","tenantId":"7752d28e-e627-4b1b-bb81-b45d68d617bc","type":"email.created","data":{"to":"not-a-real-email@authsignal.com","code":"157743","userId":"b9f74d36-fcfc-4efc-87f1-3664ab5a7fb0","actionCode":"accountRecovery","idempotencyKey":"ba8c1a7c-775d-4dff-9abe-be798b7b8bb9","verificationMethod":"EMAIL_OTP"}}"#;
 const SPEC_SECRET: &str = "YOUR_AUTHSIGNAL_SECRET_KEY";
 const T: i64 = 1_740_016_316;
-
-fn fixture_path(name: &str) -> PathBuf {
-    [
-        env!("CARGO_MANIFEST_DIR"),
-        "..",
-        "..",
-        "fixtures",
-        "authsignal",
-        name,
-    ]
-    .iter()
-    .collect()
-}
 
 /// The webhook vectors: every case names the verifier's secrets, its clock, the header, the
 /// raw body and the expected result.

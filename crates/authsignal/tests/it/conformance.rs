@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -15,18 +14,12 @@ use auth_core::{Classify, FakeClock, RetryPolicy, Started, StepUp, StepUpOutcome
 use authsignal::emulator::{Emulator, Fault, Rule, RuleOutcome};
 use authsignal::webhook::{EventType, WebhookPayload, WebhookVerifier};
 use authsignal::*;
+
+use crate::common::{code, uid};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn uid(s: &str) -> UserId {
-    UserId::new(s).unwrap()
-}
-
-fn code(s: &str) -> ActionCode {
-    ActionCode::new(s).unwrap()
-}
 
 async fn enrolled(emu: &Emulator, client: &Client, user: &UserId) {
     client
@@ -718,18 +711,7 @@ async fn server_errors_retry_reads_but_not_otp_sends() {
 // ---- replays of recorded transcripts ----------------------------------------------------
 
 fn transcript(name: &str) -> serde_json::Value {
-    let p: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "..",
-        "..",
-        "fixtures",
-        "authsignal",
-        "transcripts",
-        name,
-    ]
-    .iter()
-    .collect();
-    serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
+    crate::common::fixture_json(&format!("transcripts/{name}"))
 }
 
 /// Serves the transcript's response for exactly its request (method, path, Basic header);

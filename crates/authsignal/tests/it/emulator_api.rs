@@ -9,13 +9,7 @@ use auth_core::FakeClock;
 use authsignal::emulator::{Condition, Emulator, Rule, RuleOutcome, UNAUTHORIZED_BODY};
 use authsignal::*;
 
-fn uid(s: &str) -> UserId {
-    UserId::new(s).unwrap()
-}
-
-fn code(s: &str) -> ActionCode {
-    ActionCode::new(s).unwrap()
-}
+use crate::common::{code, uid};
 
 #[tokio::test]
 async fn bad_key_is_401_with_the_official_body() {

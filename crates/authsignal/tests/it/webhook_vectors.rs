@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,17 +15,7 @@ use authsignal::webhook::{WebhookPayload, WebhookVerifier, signature};
 use serde_json::Value;
 
 fn load(name: &str) -> Value {
-    let p: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "..",
-        "..",
-        "fixtures",
-        "authsignal",
-        name,
-    ]
-    .iter()
-    .collect();
-    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    crate::common::fixture_json(name)
 }
 
 fn verifier(secrets: &[Value], now: i64, tolerance: u64) -> WebhookVerifier {
