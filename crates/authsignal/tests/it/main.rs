@@ -10,6 +10,7 @@ mod conformance;
 mod dependencies;
 mod emulator_api;
 mod fixtures;
+mod fuzz_regressions;
 mod null_tolerance;
 mod robustness;
 mod secrets;

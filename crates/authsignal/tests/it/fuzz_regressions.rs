@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-#[path = "../../../fuzz/src/authsignal_webhook.rs"]
+#[path = "../../../../fuzz/src/authsignal_webhook.rs"]
 mod authsignal_webhook;
 
 /// Runs every regression and seed input of `target` through `run`; a failure names the file.
