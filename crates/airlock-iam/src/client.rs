@@ -396,7 +396,7 @@ struct Call<'a> {
 
 impl Flow {
     fn lock(&self) -> MutexGuard<'_, FlowInner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        auth_core::sync::lock(&self.inner)
     }
 
     /// The client this flow runs on.

@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::Error;
 use crate::model::{Bounded, DeviceId, ErrorCode, NextAuthStep, SessionToken};
-use crate::timestamp::Timestamp;
+use auth_core::time::Timestamp;
 
 /// The document-level `meta` object.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -405,7 +405,7 @@ impl Device {
         let a = &r.attributes;
         let s = |k: &str| a.get(k).and_then(Value::as_str).map(str::to_owned);
         Ok(Device {
-            id: DeviceId::new(&r.id)?,
+            id: DeviceId::new(r.id.as_str())?,
             display_name: s("displayName"),
             capabilities: a
                 .get("capabilities")

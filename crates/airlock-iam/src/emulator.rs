@@ -42,10 +42,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_core::SharedClock;
 use auth_core::clock::system_clock;
+use auth_core::secret::constant_time_eq;
+use auth_core::sync::lock;
 use serde_json::{Map, Value, json};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::timestamp::Timestamp;
+use auth_core::time::Timestamp;
 
 /// Step and error codes the emulator uses where Airlock's are unconfirmed (model choices).
 pub mod codes {
@@ -473,7 +475,7 @@ impl Emulator {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.state)
     }
 
     /// The server's root, e.g. `http://127.0.0.1:41234`.
@@ -697,7 +699,7 @@ struct Reply {
 
 impl Respond for Router {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = lock(&self.state);
         st.log_request(request);
         let reply = st.handle(request);
         let mut t = ResponseTemplate::new(reply.status);
@@ -775,10 +777,9 @@ fn route(method: &str, rest: &str) -> Option<Op> {
     })
 }
 
+/// A path segment, decoded (a malformed escape is kept as it came: it then matches nothing).
 fn decode(segment: &str) -> String {
-    percent_encoding::percent_decode_str(segment)
-        .decode_utf8_lossy()
-        .into_owned()
+    auth_core::base_url::percent_decode(segment, false).unwrap_or_else(|| segment.to_owned())
 }
 
 fn session_cookie(request: &Request) -> Option<String> {
@@ -806,7 +807,7 @@ impl State {
         m.insert(
             "timestamp".into(),
             Timestamp::from_system_time(self.now())
-                .to_loginapp_string()
+                .to_rfc3339_millis()
                 .into(),
         );
         m
@@ -826,9 +827,7 @@ impl State {
         if let Some(lock) = lock {
             meta.insert(
                 "temporaryLockExpiry".into(),
-                Timestamp::from_system_time(lock)
-                    .to_loginapp_string()
-                    .into(),
+                Timestamp::from_system_time(lock).to_rfc3339_millis().into(),
             );
         }
         let mut rng = fastrand::Rng::new();
@@ -1142,7 +1141,7 @@ impl State {
         let ok = self
             .users
             .get(username)
-            .is_some_and(|u| u.password == password);
+            .is_some_and(|u| constant_time_eq(u.password.as_bytes(), password.as_bytes()));
         if !ok {
             let until = self.fail(username);
             return self.error(
@@ -1279,7 +1278,7 @@ impl State {
         let Some(user) = self.users.get(&username).cloned() else {
             return self.unexpected(s);
         };
-        if given != passcode_at(&user, self.now()) {
+        if !constant_time_eq(given.as_bytes(), passcode_at(&user, self.now()).as_bytes()) {
             let until = self.fail(&username);
             return self.error(400, "OTP_WRONG", None, Some(until));
         }
@@ -1477,7 +1476,7 @@ impl State {
             .get(&username)
             .map(|u| u.password.clone())
             .unwrap_or_default();
-        if old != Some(current.as_str()) {
+        if !old.is_some_and(|old| constant_time_eq(old.as_bytes(), current.as_bytes())) {
             let until = self.fail(&username);
             return self.error(400, "USERNAME_PASSWORD_WRONG", s.stage.code(), Some(until));
         }

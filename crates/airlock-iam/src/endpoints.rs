@@ -70,12 +70,7 @@ impl Default for Endpoints {
 
 /// Replaces `{name}` in `template` by the percent-encoded `value` (one path segment).
 pub(crate) fn fill(template: &str, name: &str, value: &str) -> String {
-    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    let encoded = percent_encoding::utf8_percent_encode(value, SEGMENT).to_string();
+    let encoded = auth_core::base_url::encode_path_segment(value);
     template.replace(&format!("{{{name}}}"), &encoded)
 }
 

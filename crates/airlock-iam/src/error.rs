@@ -12,7 +12,7 @@ use auth_core::{Classify, ErrorKind};
 
 use crate::document::ErrorDocument;
 use crate::model::{Bounded, ErrorCode, NextAuthStep};
-use crate::timestamp::Timestamp;
+use auth_core::time::Timestamp;
 
 /// An Airlock IAM client error.
 #[derive(Debug, thiserror::Error)]

@@ -119,7 +119,8 @@
 //! - **Media type** (§9 #6): bodies are parsed as JSON whatever the `Content-Type`;
 //!   `errors[].status` may be a number or a string; `data.id` a string or a number. A non-2xx
 //!   body that is no error document is [`auth_core::Error::Status`] in [`Error::Core`] (truncated, scrubbed).
-//! - **Timestamps**: RFC 3339, or any ISO-8601 form with an offset ([`Timestamp`]); anything
+//! - **Timestamps**: RFC 3339 with an offset, `+0200` tolerated
+//!   ([`auth_core::time::Timestamp`]); anything
 //!   else is a decode error naming the JSON path. Decode messages never quote the offending
 //!   value (it could be a secret).
 //! - **Polling** (§1.12): no interval is documented; every 1.5 s for at most 3 minutes by
@@ -156,8 +157,8 @@
 //!
 //! | crate | why |
 //! | --- | --- |
-//! | `time` (parsing/formatting only) | RFC 3339 / ISO 8601 timestamps in documents and errors |
-//! | `percent-encoding`, `url` | path segments (device ids) and cookie domain/path matching |
+//! | `auth-core` | transport, configuration, errors, ids, timestamps, path encoding, polling, the step-up contract |
+//! | `url` | cookie domain/path matching |
 //! | `httpdate` | cookie `Expires` dates |
 //! | `serde`, `serde_json`, `http`, `thiserror`, `tracing` | documents, transport types, errors, logging |
 //! | `fastrand` | step-up handle ids (opaque, bound to their user; not a secret) |
@@ -176,7 +177,6 @@ pub mod error;
 pub mod limits;
 pub mod model;
 pub mod stepup;
-pub mod timestamp;
 
 #[cfg(feature = "emulator")]
 pub mod emulator;
@@ -193,7 +193,6 @@ pub use model::{
     ApplicationId, DeviceId, ErrorCode, FlowState, NextAuthStep, Otp, Password, SessionToken,
 };
 pub use stepup::PROVIDER;
-pub use timestamp::Timestamp;
 
 /// Re-exported: polling configuration and status, as used by [`Flow::wait_with`] and
 /// [`Flow::poll`].

@@ -2,9 +2,7 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer, Serialize};
-
-use crate::Error;
+use serde::{Deserialize, Serialize};
 
 /// The most bytes of a code that error messages show: an unknown code longer than this is cut
 /// (with `…`) in every `Display` of an [`Error`] or [`ErrorDocument`](crate::ErrorDocument), so
@@ -152,99 +150,38 @@ impl FlowState {
     }
 }
 
-/// An Airlock IAM application id: `[a-z0-9_-]{1,30}` (documented), checked at construction.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-pub struct ApplicationId(String);
-
-impl ApplicationId {
-    /// Validates an application id.
+auth_core::id_type! {
+    /// An Airlock IAM application id: `[a-z0-9_-]{1,30}` (documented), checked at construction.
     ///
     /// ```
     /// use airlock_iam::ApplicationId;
     /// assert!(ApplicationId::new("ebanking_2-fa").is_ok());
     /// assert!(ApplicationId::new("E-Banking").is_err());
     /// assert!(ApplicationId::new("").is_err());
-    /// assert!(ApplicationId::new(&"a".repeat(31)).is_err());
+    /// assert!(ApplicationId::new("a".repeat(31)).is_err());
     /// ```
-    pub fn new(id: &str) -> Result<Self, Error> {
-        let ok = !id.is_empty()
-            && id.len() <= 30
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-        if ok {
-            Ok(ApplicationId(id.to_owned()))
+    pub struct ApplicationId("application id", max = 30, check = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+            .then_some(())
+            .ok_or("must match [a-z0-9_-]{1,30}")
+    });
+}
+
+auth_core::id_type! {
+    /// An Airlock 2FA device id, as listed by the device retrieval (opaque; non-empty, at most
+    /// 256 bytes, no control characters, not `.` or `..`).
+    ///
+    /// The id becomes a path segment of the device selection call; `.` and `..` (even
+    /// percent-encoded) would be normalised away by the URL parser and send the call elsewhere,
+    /// so a server listing such an id gets a typed error instead.
+    pub struct DeviceId("device id", max = 256, check = |s: &str| {
+        if s == "." || s == ".." {
+            Err("a dot segment cannot be a device id")
         } else {
-            Err(crate::error::invalid(
-                "application id",
-                "must match [a-z0-9_-]{1,30}",
-            ))
+            Ok(())
         }
-    }
-
-    /// The id.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ApplicationId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for ApplicationId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(d)?;
-        ApplicationId::new(&raw).map_err(serde::de::Error::custom)
-    }
-}
-
-/// An Airlock 2FA device id, as listed by the device retrieval (opaque; non-empty, at most 256
-/// bytes, no control characters, not `.` or `..`).
-///
-/// The id becomes a path segment of the device selection call; `.` and `..` (even
-/// percent-encoded) would be normalised away by the URL parser and send the call elsewhere, so
-/// a server listing such an id gets a typed error instead.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-pub struct DeviceId(String);
-
-impl DeviceId {
-    /// Validates a device id.
-    pub fn new(id: &str) -> Result<Self, Error> {
-        if id.is_empty() || id.len() > 256 || id.chars().any(char::is_control) {
-            return Err(crate::error::invalid(
-                "device id",
-                "must be 1 to 256 bytes without control characters",
-            ));
-        }
-        if id == "." || id == ".." {
-            return Err(crate::error::invalid(
-                "device id",
-                "a dot segment cannot be a device id",
-            ));
-        }
-        Ok(DeviceId(id.to_owned()))
-    }
-
-    /// The id.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for DeviceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for DeviceId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(d)?;
-        DeviceId::new(&raw).map_err(serde::de::Error::custom)
-    }
+    });
 }
 
 auth_core::secret_type! {

@@ -69,7 +69,7 @@ fn every_fixture_is_well_formed() {
             // Parsed timestamps, as the client will.
             for key in ["timestamp", "temporaryLockExpiry"] {
                 if let Some(Value::String(t)) = body["meta"].get(key) {
-                    airlock_iam::Timestamp::parse(t).unwrap();
+                    auth_core::time::Timestamp::parse(t).unwrap();
                 }
             }
         }

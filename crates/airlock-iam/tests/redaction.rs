@@ -366,8 +366,17 @@ fn base64_std(bytes: &[u8]) -> String {
     out
 }
 
+/// Every byte but ASCII letters and digits as `%XX`.
 fn percent(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// Every spelling of `secret` that must not show: raw, JSON-escaped (as `Debug` and JSON
