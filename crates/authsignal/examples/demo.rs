@@ -1,6 +1,6 @@
 //! The Authsignal flow end to end against the emulator, step by step (`cargo xtask demo`).
 //!
-//! `cargo run -p authsignal --example authsignal-demo --features emulator`
+//! `cargo run -p authsignal --example authsignal-demo`
 
 use authsignal::emulator::{Condition, Emulator, Rule, RuleOutcome};
 use authsignal::{

@@ -1,7 +1,7 @@
 //! A step-up in an axum handler: track the withdrawal, send the browser to the challenge when
 //! the rules ask for one, validate the `?token=` it comes back with.
 //!
-//! `cargo run -p authsignal --example stepup_axum --features emulator` (runs against the
+//! `cargo run -p authsignal --example stepup_axum` (runs against the
 //! emulator, plays the browser, and exits).
 
 use authsignal::emulator::{Emulator, Rule, RuleOutcome};

@@ -1,7 +1,7 @@
 //! A webhook route in axum: verify `X-Signature-V2` over the raw body bytes, then handle the
 //! event.
 //!
-//! `cargo run -p authsignal --example webhook_axum --features emulator` (the emulator delivers
+//! `cargo run -p authsignal --example webhook_axum` (the emulator delivers
 //! real signed webhooks to the route, then a tampered one is refused).
 
 use std::collections::HashSet;
