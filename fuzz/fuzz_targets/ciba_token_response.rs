@@ -1,6 +1,6 @@
 //! libFuzzer entry point of `ciba_token_response`: the harness, with the invariants it checks,
 //! is `crates/ciba/tests/fuzz/ciba_token_response.rs` (also replayed on stable by the crate's
-//! `tests/fuzz_regressions.rs`).
+//! `tests/it/fuzz_regressions.rs`).
 #![no_main]
 
 #[path = "../../crates/ciba/tests/fuzz/ciba_token_response.rs"]

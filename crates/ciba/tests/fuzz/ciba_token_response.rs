@@ -11,7 +11,7 @@
 //! * a ping or push verifies only with the token that is in its `Authorization` header.
 //!
 //! The libFuzzer entry point is `fuzz/fuzz_targets/ciba_token_response.rs`; the crate's
-//! `tests/fuzz_regressions.rs` replays the seeds and regressions through this same code on
+//! `tests/it/fuzz_regressions.rs` replays the seeds and regressions through this same code on
 //! stable.
 
 use std::sync::OnceLock;

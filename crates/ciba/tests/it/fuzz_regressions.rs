@@ -2,11 +2,9 @@
 //! under `fuzz/regressions/ciba_token_response/`, `fuzz/seeds/ciba_token_response/` and
 //! `fixtures/ciba/fuzz-seeds/ciba_token_response/` runs through the target's own harness, the
 //! code libFuzzer runs. A fixed finding cannot come back unnoticed.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::{Path, PathBuf};
 
-#[path = "fuzz/ciba_token_response.rs"]
+#[path = "../fuzz/ciba_token_response.rs"]
 mod ciba_token_response;
 
 /// Runs every input of `target` found in the known folders through `run`; a failure names the

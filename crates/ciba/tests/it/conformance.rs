@@ -3,8 +3,6 @@
 //! validation and JWKS rotation, faults. `cargo xtask conformance` prints one row per test.
 //! (The same client against a real, certified OP: `tests/real_op.rs`.)
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
