@@ -11,10 +11,7 @@ use std::hint::black_box;
 
 use base64::Engine;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use logonbox::{
-    AuthorizedKey, DEFAULT_AUTHORIZE_TEXT, DEFAULT_PROMPT_TEXT, DEFAULT_REMOTE_NAME, Fingerprint,
-    KeyListing, PendingRequest, RequestBlob, ResponseBlob,
-};
+use logonbox::{AuthorizedKey, Fingerprint, KeyListing, PendingRequest, RequestBlob, ResponseBlob};
 use serde_json::Value;
 
 fn vectors() -> Value {
@@ -101,9 +98,11 @@ fn redirect_blobs(c: &mut Criterion) {
     let blob = RequestBlob {
         principal: "test".into(),
         fingerprint: Fingerprint::new(v["fingerprints"]["rsa"].as_str().unwrap()).unwrap(),
-        remote_name: DEFAULT_REMOTE_NAME.into(),
-        prompt_text: DEFAULT_PROMPT_TEXT.into(),
-        authorize_text: DEFAULT_AUTHORIZE_TEXT.into(),
+        remote_name: "LogonBox Authenticator API".into(),
+        prompt_text:
+            "{username} wants to authenticate from {remoteName} using your {hostname} credentials."
+                .into(),
+        authorize_text: "Authorize".into(),
         flags: 4,
         nonce: [0; 4],
         redirect_url: "https://localhost/app/ui/authenticator-finish?response={response}".into(),

@@ -18,17 +18,16 @@ use crate::error::{Error, MAX_RETRY_AFTER};
 use crate::key::{AuthorizedKey, Fingerprint, KeyListing, KeySelection, KeyType, RsaHash};
 use crate::request::{
     AuthRequest, DEFAULT_AUTHORIZE_TEXT, DEFAULT_PROMPT_TEXT, DEFAULT_REMOTE_NAME, MAX_PAYLOAD_LEN,
-    PAYLOAD_LEN, PendingRequest, RedirectRequest, RequestBlob, ResponseBlob, SignForm,
-    encode_principal, replace_placeholders, validate_principal, validate_redirect_url,
-    validate_text,
+    PAYLOAD_LEN, PendingRequest, Placeholders, RedirectRequest, RequestBlob, ResponseBlob,
+    SignForm, encode_principal, validate_principal, validate_redirect_url, validate_text,
 };
 
 /// The path of the key listing (spec §4 A); the principal follows as one segment.
-pub const KEYS_PATH: &str = "/app/api/authenticator/keys/";
+pub(crate) const KEYS_PATH: &str = "/app/api/authenticator/keys/";
 /// The path of the direct-flow sign call (spec §4 B).
-pub const SIGN_PAYLOAD_PATH: &str = "/app/api/authenticator/signPayload";
+pub(crate) const SIGN_PAYLOAD_PATH: &str = "/app/api/authenticator/signPayload";
 /// The path of the browser sign page (spec §4 C); the request blob follows as one segment.
-pub const SIGN_PAGE_PATH: &str = "/authenticator/sign/";
+pub(crate) const SIGN_PAGE_PATH: &str = "/authenticator/sign/";
 
 /// What a successful authentication proved: this key of this principal signed these bytes.
 #[derive(Clone, PartialEq, Eq)]
@@ -413,7 +412,12 @@ impl Client {
         let listing = self.authorized_keys(principal).await?;
         let key = self.choose_key(principal, &listing, request.key.as_ref())?;
         let flags = key.flags_for(inner.rsa_hash);
-        let text = replace_placeholders(template, principal, remote_name, &inner.host);
+        let text = Placeholders {
+            principal,
+            remote_name,
+            hostname: &inner.host,
+        }
+        .fill(template);
         let form = SignForm {
             username: principal,
             fingerprint: key.fingerprint(),
@@ -494,7 +498,12 @@ impl Client {
             principal: principal.to_owned(),
             fingerprint: key.fingerprint().clone(),
             remote_name: remote_name.to_owned(),
-            prompt_text: replace_placeholders(template, principal, remote_name, &inner.host),
+            prompt_text: Placeholders {
+                principal,
+                remote_name,
+                hostname: &inner.host,
+            }
+            .fill(template),
             authorize_text: authorize_text.to_owned(),
             flags,
             nonce,
@@ -579,13 +588,13 @@ impl Client {
             } => (username, fingerprint, flags, signature),
         };
         if ![
-            crate::FLAGS_ED25519,
-            crate::FLAGS_RSA_SHA2_256,
-            crate::FLAGS_RSA_SHA2_512,
+            crate::key::FLAGS_ED25519,
+            crate::key::FLAGS_RSA_SHA2_256,
+            crate::key::FLAGS_RSA_SHA2_512,
         ]
         .contains(&flags)
         {
-            let key_type = if pending.flags == crate::FLAGS_ED25519 {
+            let key_type = if pending.flags == crate::key::FLAGS_ED25519 {
                 KeyType::Ed25519
             } else {
                 KeyType::Rsa

@@ -254,6 +254,7 @@ impl Behaviour {
 
 /// One signature request the emulated phone received.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SignRecord {
     /// `direct` (signPayload) or `redirect` (sign page).
     pub flow: &'static str,

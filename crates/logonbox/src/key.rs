@@ -17,17 +17,17 @@ use crate::error::Error;
 use crate::wire::{Reader, WireError, Writer};
 
 /// `flags` for an ed25519 signature (flags select nothing for ed25519).
-pub const FLAGS_ED25519: u32 = 0;
+pub(crate) const FLAGS_ED25519: u32 = 0;
 /// `flags` asking for an RSA PKCS#1 v1.5 signature with SHA-256 (`SSH_AGENT_RSA_SHA2_256`).
-pub const FLAGS_RSA_SHA2_256: u32 = 2;
+pub(crate) const FLAGS_RSA_SHA2_256: u32 = 2;
 /// `flags` asking for an RSA PKCS#1 v1.5 signature with SHA-512 (`SSH_AGENT_RSA_SHA2_512`),
 /// what every official client requests.
-pub const FLAGS_RSA_SHA2_512: u32 = 4;
+pub(crate) const FLAGS_RSA_SHA2_512: u32 = 4;
 
 /// The smallest RSA modulus accepted, in bits.
-pub const MIN_RSA_BITS: usize = 2048;
+pub(crate) const MIN_RSA_BITS: usize = 2048;
 /// The largest RSA modulus accepted, in bits.
-pub const MAX_RSA_BITS: usize = 8192;
+pub(crate) const MAX_RSA_BITS: usize = 8192;
 
 /// A key algorithm the LogonBox Authenticator app uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -385,6 +385,7 @@ fn bit_length(be: &[u8]) -> usize {
 
 /// A line of a listing that was not used, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SkippedLine {
     /// The 1-based line number.
     pub line: usize,
@@ -400,7 +401,7 @@ pub struct KeyListing {
 }
 
 /// The header every listing starts with (spec §5.1).
-pub const LISTING_HEADER: &str = "# Authorized";
+pub(crate) const LISTING_HEADER: &str = "# Authorized";
 
 /// Why a key listing was refused as a whole (single bad key lines are skipped instead, see
 /// [`SkippedLine`]).

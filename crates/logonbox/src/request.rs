@@ -8,17 +8,17 @@ use crate::key::{Fingerprint, KeySelection};
 use crate::wire::{Reader, WireError, Writer};
 
 /// The remote name shown to the user as the requester, unless configured otherwise.
-pub const DEFAULT_REMOTE_NAME: &str = "LogonBox Authenticator API";
+pub(crate) const DEFAULT_REMOTE_NAME: &str = "LogonBox Authenticator API";
 /// The prompt shown on the phone, unless configured otherwise (placeholders: see
-/// [`replace_placeholders`]).
-pub const DEFAULT_PROMPT_TEXT: &str =
+/// [`Placeholders`]).
+pub(crate) const DEFAULT_PROMPT_TEXT: &str =
     "{username} wants to authenticate from {remoteName} using your {hostname} credentials.";
 /// The approve-button label, unless configured otherwise.
-pub const DEFAULT_AUTHORIZE_TEXT: &str = "Authorize";
+pub(crate) const DEFAULT_AUTHORIZE_TEXT: &str = "Authorize";
 /// The placeholder a redirect URL must contain once; the server replaces it with the response.
-pub const RESPONSE_PLACEHOLDER: &str = "{response}";
+pub(crate) const RESPONSE_PLACEHOLDER: &str = "{response}";
 /// How many random bytes the direct flow asks the phone to sign.
-pub const PAYLOAD_LEN: usize = 128;
+pub(crate) const PAYLOAD_LEN: usize = 128;
 
 pub(crate) const MAX_PRINCIPAL_LEN: usize = 512;
 pub(crate) const MAX_TEXT_LEN: usize = 2048;
@@ -60,54 +60,44 @@ pub(crate) fn encode_principal(principal: &str) -> String {
     auth_core::base_url::encode_path_segment(principal).replace("%40", "@")
 }
 
-/// Replaces the prompt placeholders, every occurrence, in one pass (a replaced value is never
-/// scanned again): `{username}` and `{principal}` → the principal, `{remoteName}` → the remote
-/// name, `{hostname}` → the credential server's host.
-///
-/// ```
-/// let text = logonbox::replace_placeholders(
-///     logonbox::DEFAULT_PROMPT_TEXT,
-///     "lee@logonbox.com",
-///     "LogonBox Authenticator API",
-///     "corp.logonbox.directory",
-/// );
-/// assert_eq!(
-///     text,
-///     "lee@logonbox.com wants to authenticate from LogonBox Authenticator API using your \
-///      corp.logonbox.directory credentials."
-/// );
-/// ```
-pub fn replace_placeholders(
-    template: &str,
-    principal: &str,
-    remote_name: &str,
-    hostname: &str,
-) -> String {
-    let replacements = [
-        ("{username}", principal),
-        ("{principal}", principal),
-        ("{remoteName}", remote_name),
-        ("{hostname}", hostname),
-    ];
-    let mut out = String::with_capacity(template.len() + 64);
-    let mut rest = template;
-    'outer: while !rest.is_empty() {
-        if rest.starts_with('{') {
-            for (placeholder, value) in replacements {
-                if let Some(after) = rest.strip_prefix(placeholder) {
-                    out.push_str(value);
-                    rest = after;
-                    continue 'outer;
+/// The values of the prompt placeholders: `{username}` and `{principal}` → the principal,
+/// `{remoteName}` → the remote name, `{hostname}` → the credential server's host.
+pub(crate) struct Placeholders<'a> {
+    pub(crate) principal: &'a str,
+    pub(crate) remote_name: &'a str,
+    pub(crate) hostname: &'a str,
+}
+
+impl Placeholders<'_> {
+    /// Replaces the placeholders of `template`, every occurrence, in one pass (a replaced
+    /// value is never scanned again).
+    pub(crate) fn fill(&self, template: &str) -> String {
+        let replacements = [
+            ("{username}", self.principal),
+            ("{principal}", self.principal),
+            ("{remoteName}", self.remote_name),
+            ("{hostname}", self.hostname),
+        ];
+        let mut out = String::with_capacity(template.len() + 64);
+        let mut rest = template;
+        'outer: while !rest.is_empty() {
+            if rest.starts_with('{') {
+                for (placeholder, value) in replacements {
+                    if let Some(after) = rest.strip_prefix(placeholder) {
+                        out.push_str(value);
+                        rest = after;
+                        continue 'outer;
+                    }
                 }
             }
+            let mut chars = rest.chars();
+            if let Some(c) = chars.next() {
+                out.push(c);
+            }
+            rest = chars.as_str();
         }
-        let mut chars = rest.chars();
-        if let Some(c) = chars.next() {
-            out.push(c);
-        }
-        rest = chars.as_str();
+        out
     }
-    out
 }
 
 /// A direct-flow authentication: the principal, optional texts for the phone, and optionally
@@ -158,7 +148,7 @@ impl AuthRequest {
         }
     }
 
-    /// The prompt on the phone (placeholders: [`replace_placeholders`]); default: the
+    /// The prompt on the phone (placeholders `{username}`/`{principal}`, `{remoteName}`, `{hostname}`); default: the
     /// client's.
     pub fn prompt_text(mut self, text: impl Into<String>) -> Self {
         self.prompt_text = Some(text.into());
@@ -285,6 +275,9 @@ pub(crate) fn validate_redirect_url(url: &str) -> Result<(), Error> {
 
 /// The redirect-flow request blob (spec §5.5): what the browser carries to the server and
 /// what the phone signs, byte for byte.
+///
+/// Its fields are the protocol's nine, in order; the protocol fixes them, so the struct is
+/// exhaustive (build one with a struct expression to reproduce a blob).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestBlob {
     /// 1. The principal.
@@ -635,14 +628,29 @@ mod tests {
 
     #[test]
     fn placeholders_one_pass_every_occurrence() {
+        let values = |principal| Placeholders {
+            principal,
+            remote_name: "r",
+            hostname: "h",
+        };
         assert_eq!(
-            replace_placeholders("{principal} {username} {principal} {x} {", "u", "r", "h"),
+            values("u").fill("{principal} {username} {principal} {x} {"),
             "u u u {x} {"
         );
         // A value holding a placeholder is not expanded again.
         assert_eq!(
-            replace_placeholders("{username}@{hostname}", "{hostname}", "r", "h"),
+            values("{hostname}").fill("{username}@{hostname}"),
             "{hostname}@h"
+        );
+        let default = Placeholders {
+            principal: "lee@logonbox.com",
+            remote_name: DEFAULT_REMOTE_NAME,
+            hostname: "corp.logonbox.directory",
+        };
+        assert_eq!(
+            default.fill(DEFAULT_PROMPT_TEXT),
+            "lee@logonbox.com wants to authenticate from LogonBox Authenticator API using your \
+             corp.logonbox.directory credentials."
         );
     }
 

@@ -35,7 +35,7 @@ use crate::key::Fingerprint;
 use crate::request::{AuthRequest, PAYLOAD_LEN};
 
 /// The provider name in [`StepUpHandle::provider`].
-pub const PROVIDER: &str = "logonbox";
+pub(crate) const PROVIDER: &str = "logonbox";
 
 /// Bytes of the handle id, which the signed payload starts with.
 const HANDLE_ID_LEN: usize = 16;

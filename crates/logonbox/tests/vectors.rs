@@ -6,8 +6,7 @@
 
 use base64::Engine;
 use logonbox::{
-    AuthorizedKey, Client, DEFAULT_AUTHORIZE_TEXT, DEFAULT_PROMPT_TEXT, DEFAULT_REMOTE_NAME, Error,
-    Fingerprint, KeyListing, KeyType, PendingRequest, RequestBlob,
+    AuthorizedKey, Client, Error, Fingerprint, KeyListing, KeyType, PendingRequest, RequestBlob,
 };
 use serde_json::Value;
 
@@ -128,10 +127,12 @@ fn the_redirect_request_blob_is_reproduced_byte_for_byte() {
     let blob = RequestBlob {
         principal: "test".into(),
         fingerprint: Fingerprint::new(v["fingerprints"]["rsa"].as_str().unwrap()).unwrap(),
-        remote_name: DEFAULT_REMOTE_NAME.into(),
+        remote_name: "LogonBox Authenticator API".into(),
         // The Java SDK writes the raw template (we replace placeholders; see the spec §5.5).
-        prompt_text: DEFAULT_PROMPT_TEXT.into(),
-        authorize_text: DEFAULT_AUTHORIZE_TEXT.into(),
+        prompt_text:
+            "{username} wants to authenticate from {remoteName} using your {hostname} credentials."
+                .into(),
+        authorize_text: "Authorize".into(),
         flags: 4,
         nonce: [0; 4],
         redirect_url: "https://localhost/app/ui/authenticator-finish?response={response}".into(),
