@@ -13,7 +13,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use airlock_iam::{Client, FlowState, NextAuthStep, Password, PollStatus, SavedFlow};
+use airlock_iam::{Client, FlowState, NextAuthStep, Password, SavedFlow};
+use auth_core::PollStatus;
 use axum::Router;
 use axum::extract::{Form, State};
 use axum::http::header::{COOKIE, SET_COOKIE};

@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use airlock_iam::emulator::Emulator;
-use airlock_iam::{Client, Error, Otp, Password, PollConfig};
+use airlock_iam::{Client, Error, Otp, Password};
+use auth_core::PollConfig;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {

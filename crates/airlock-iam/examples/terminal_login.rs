@@ -11,7 +11,8 @@ use std::io::{BufRead, Write};
 use std::time::Duration;
 
 use airlock_iam::emulator::Emulator;
-use airlock_iam::{Client, Error, Flow, NextAuthStep, Otp, Password, PollConfig};
+use airlock_iam::{Client, Error, Flow, NextAuthStep, Otp, Password};
+use auth_core::PollConfig;
 
 fn ask(prompt: &str, default: &str) -> String {
     print!("{prompt} [{default}]: ");

@@ -22,9 +22,6 @@ use crate::error::invalid;
 use crate::limits::{MAX_INPUT_BYTES, MAX_RETRY_AFTER};
 use crate::model::{ApplicationId, DeviceId, ErrorCode, FlowState, NextAuthStep, Otp, Password};
 
-/// The CSRF header the Loginapp requires when "CSRF Protection" is on (documented S3, S4).
-pub const X_SAME_DOMAIN: HeaderName = HeaderName::from_static("x-same-domain");
-
 /// A Loginapp REST client: base URL, REST path, CSRF header value, endpoint table, transport.
 ///
 /// Cheap to clone and `Send + Sync`; it holds no cookies. Every authentication flow gets its
@@ -171,6 +168,10 @@ impl ClientBuilder {
 }
 
 impl Client {
+    /// The CSRF header the Loginapp requires when "CSRF Protection" is on (documented S3, S4):
+    /// `X-Same-Domain`, sent on every request.
+    pub const CSRF_HEADER: HeaderName = HeaderName::from_static("x-same-domain");
+
     /// Starts building a client for the Loginapp at `loginapp_url` (a string, a `url::Url` or
     /// an [`auth_core::BaseUrl`]), e.g. `https://iam.example.com/auth` (behind Airlock Gateway)
     /// or `https://iam.example.com/auth-login` (internal). `https://` is required except for
@@ -446,7 +447,7 @@ impl Flow {
             .uri(url.as_str())
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT, "application/json")
-            .header(X_SAME_DOMAIN, self.csrf.clone());
+            .header(Client::CSRF_HEADER, self.csrf.clone());
         if let Some(cookie) = cookie {
             builder = builder.header(COOKIE, cookie);
         }

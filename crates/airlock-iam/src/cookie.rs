@@ -1,19 +1,4 @@
-//! A small per-flow cookie store (RFC 6265 subset) on top of [`auth_core::Transport`].
-//!
-//! Airlock advises clients to store every cookie they receive and send them all back
-//! (documented S13); cookie names are not known, so nothing here depends on a name. One
-//! [`CookieJar`] belongs to one authentication flow: two users' flows never share cookies.
-//!
-//! Implemented: `Set-Cookie` name/value, `Domain` (host-only unless given; must domain-match the
-//! request host), `Path` (default path per RFC 6265 §5.1.4; path matching §5.1.4), `Expires`
-//! and `Max-Age` (Max-Age wins; a past expiry deletes), `Secure` (sent only over https, or to a
-//! loopback host), `HttpOnly` (kept, irrelevant for a non-browser client). Not implemented: the
-//! public-suffix list (a `Domain` that is a public suffix is accepted when it domain-matches),
-//! `SameSite` (no cross-site context here).
-//!
-//! Cookie values are secrets (session ids): `Debug` shows names only. The jar is serializable so
-//! a flow can be saved and resumed; the serialized form contains the values in clear — store it
-//! like a session secret.
+//! The per-flow cookie store: see [`CookieJar`].
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -23,10 +8,7 @@ use http::header::{HeaderMap, SET_COOKIE};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-/// Most cookies one jar keeps (older ones are evicted first).
-pub const MAX_COOKIES: usize = 50;
-/// Longest `name=value` pair accepted (RFC 6265 §6.1 minimum).
-pub const MAX_COOKIE_BYTES: usize = 4096;
+use crate::limits::{MAX_COOKIE_BYTES, MAX_COOKIES};
 
 /// One stored cookie.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,7 +97,23 @@ impl fmt::Debug for Cookie {
     }
 }
 
-/// The cookies of one flow.
+/// The cookies of one flow: a small cookie store (RFC 6265 subset) on top of
+/// [`auth_core::Transport`].
+///
+/// Airlock advises clients to store every cookie they receive and send them all back
+/// (documented S13); cookie names are not known, so nothing here depends on a name. One
+/// [`CookieJar`] belongs to one authentication flow: two users' flows never share cookies.
+///
+/// Implemented: `Set-Cookie` name/value, `Domain` (host-only unless given; must domain-match the
+/// request host), `Path` (default path per RFC 6265 §5.1.4; path matching §5.1.4), `Expires`
+/// and `Max-Age` (Max-Age wins; a past expiry deletes), `Secure` (sent only over https, or to a
+/// loopback host), `HttpOnly` (kept, irrelevant for a non-browser client). Not implemented: the
+/// public-suffix list (a `Domain` that is a public suffix is accepted when it domain-matches),
+/// `SameSite` (no cross-site context here).
+///
+/// Cookie values are secrets (session ids): `Debug` shows names only. The jar is serializable so
+/// a flow can be saved and resumed; the serialized form contains the values in clear — store it
+/// like a session secret.
 ///
 /// ```
 /// use airlock_iam::CookieJar;

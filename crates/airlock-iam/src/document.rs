@@ -44,8 +44,7 @@ pub struct DocumentMeta {
 
 /// One JSON:API resource object (`data`, or an element of a `data` array).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Resource {
+pub(crate) struct Resource {
     /// `type`, e.g. `authentication.session`.
     #[serde(rename = "type")]
     pub kind: String,

@@ -1,21 +1,21 @@
-//! Every Loginapp REST path the client calls, in one table.
-//!
-//! Paths are relative to the REST root (`<loginapp>/rest`) and use the trailing-slash form of
-//! the reference. Several are **unconfirmed** (spec §4, §9 #1): the offline switch, passcode
-//! check, QR retrieval, device selection, password change and logout. Override any of them when
-//! the Loginapp REST API reference of your IAM version says otherwise:
-//!
-//! ```
-//! use airlock_iam::Endpoints;
-//!
-//! let mut endpoints = Endpoints::default();
-//! endpoints.passcode_check = "public/authentication/airlock-2fa/passcode/check/".into();
-//! assert_eq!(endpoints.status_poll, "public/authentication/airlock-2fa/status/poll/");
-//! ```
+//! The Loginapp REST paths: see [`Endpoints`].
 
 use serde::{Deserialize, Serialize};
 
-/// The paths of the Loginapp REST calls, relative to the REST root.
+/// The paths of the Loginapp REST calls, in one table.
+///
+/// Paths are relative to the REST root (`<loginapp>/rest`) and use the trailing-slash form of
+/// the reference. Several are **unconfirmed** (spec §4, §9 #1): the offline switch, passcode
+/// check, QR retrieval, device selection, password change and logout. Override any of them when
+/// the Loginapp REST API reference of your IAM version says otherwise:
+///
+/// ```
+/// use airlock_iam::Endpoints;
+///
+/// let mut endpoints = Endpoints::default();
+/// endpoints.passcode_check = "public/authentication/airlock-2fa/passcode/check/".into();
+/// assert_eq!(endpoints.status_poll, "public/authentication/airlock-2fa/status/poll/");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Endpoints {

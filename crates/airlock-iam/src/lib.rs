@@ -1,9 +1,10 @@
 //! # airlock-iam
 //!
-//! A Rust client for the **Airlock IAM Loginapp REST authentication API**: the password step,
-//! then Airlock 2FA (mobile-only, One-Touch, passcode, QR, device choice) or a generic OTP,
-//! until the flow is done. Built on [`auth_core`]; with feature `emulator`, a Loginapp emulator
-//! over real loopback HTTP for tests and demos.
+//! A Rust client for the **Airlock IAM Loginapp REST authentication API**, for applications that
+//! log their users in (or raise their authentication level) through an Airlock IAM Loginapp:
+//! the password step, then Airlock 2FA (mobile-only, One-Touch, passcode, QR, device choice) or
+//! a generic OTP, until the flow is done. Built on [`auth_core`]; with feature `emulator`, a
+//! Loginapp emulator (a protocol model) for tests and demos.
 //!
 //! ## The model
 //!
@@ -76,82 +77,36 @@
 //! [`Flow::abort`] ends a flow. [`Client`] implements [`auth_core::StepUp`] (a step-up is an
 //! access to a 2FA application with the user's logged-in session; its handle is portable).
 //!
-//! ## Decisions
+//! ## Step-up
 //!
-//! The spec (`shared/specs/airlock-iam.md`) tags each fact; for every point it marks
-//! *unconfirmed* this crate decided as follows (the emulator follows the same choices and labels
-//! them *model choice*; none of them is a claim about Airlock). Spec sections in parentheses.
+//! [`Client`] implements [`auth_core::StepUp`], the one step-up contract of every oob-auth
+//! provider: a step-up is an access to a more demanding application
+//! ([`ClientBuilder::step_up_application`]) with the user's logged-in session
+//! ([`Client::attach_session`]). The handle is portable: another client of the same Loginapp
+//! (another process, or after a restart) checks it. See [`docs::step_up`].
 //!
-//! - **Session binding** (§1.1, §9 #3): flow state is assumed to live in a cookie-bound server
-//!   session. A generic per-flow [`CookieJar`] stores and echoes every cookie; no cookie name
-//!   appears in the client. The jar implements the RFC 6265 subset that matters for isolation:
-//!   host-only cookies go to their host only, a `Domain` must cover the answering host and may
-//!   not be a single label (`com`; a stand-in for the public-suffix list), IP hosts match only
-//!   themselves, `Path` and `Secure` are honoured, expiry arithmetic is clamped (a hostile
-//!   `Max-Age` cannot overflow). At most [`cookie::MAX_COOKIES`] per flow.
-//! - **Saved flows** (the resume requirement): [`SavedFlow`] is versioned
-//!   ([`SavedFlow::VERSION`]); [`Client::resume`] refuses another version, cookies with
-//!   invalid names/values/paths, cookies whose domain the client's Loginapp host does not belong
-//!   to (a flow saved for another Loginapp is refused, never sent anywhere) and bad session ids,
-//!   before anything is sent.
-//! - **Paths** (§1.6, §1.7, §1.8, §1.10, §1.11, §9 #1) of the offline switch, passcode check
-//!   (body key `otp`, not `passcode`), QR retrieval, device selection (`devices/{deviceId}/select/`,
-//!   not the body form the emulator also accepts), password change and logout are in
-//!   [`Endpoints`], each overridable; the trailing-slash form is sent. A device id may not be
-//!   `.`/`..` ([`DeviceId`]), so it can never re-target the selection call.
-//! - **Step codes** (§5.1, §9 #4, #5): [`NextAuthStep`] has only the documented/observed codes;
-//!   everything else (including the emulator's `AIRLOCK_2FA_OTP_REQUIRED` and
-//!   `PASSWORD_CHANGE_REQUIRED`) is [`NextAuthStep::Other`], with the raw attributes in
-//!   [`StepResponse::attributes`]. Both polling codes mean "poll again" in every flow. After a
-//!   mobile-only challenge retrieval (a document without `nextAuthStep`) the flow's state is
-//!   set to `AIRLOCK_2FA_POLLING_REQUIRED`, as in the observed transcript; a QR retrieval
-//!   leaves the state as it was (it only fetches the code of the current step).
-//! - **Error codes** (§1.4, §6.1, §9 #2): a rejected / timed-out 2FA and a missing CSRF header
-//!   are recognised by the emulator's codes (`AIRLOCK_2FA_AUTHENTICATION_REJECTED`,
-//!   `AIRLOCK_2FA_AUTHENTICATION_TIMEOUT`, `CSRF_HEADER_MISSING`); a real server's other codes
-//!   arrive as [`Error::Api`] with [`ErrorCode::Other`] and end polling all the same. Codes are
-//!   classified by `errors[0].code` whatever the HTTP status (the status of `UNEXPECTED_CALL` is
-//!   unconfirmed). `meta.nextAuthStep` on any error document moves the flow's state.
-//! - **Error members** (§3.5, §9 #7): `title`, `detail` and per-error `meta` are kept when
-//!   present ([`ApiError`]); unknown members are ignored everywhere. Every string of an error
-//!   document is scrubbed of the call's password/OTP and the flow's cookie values before it
-//!   reaches an [`Error`], so a server echoing input cannot leak a secret into a message.
-//! - **Media type** (§9 #6): bodies are parsed as JSON whatever the `Content-Type`;
-//!   `errors[].status` may be a number or a string; `data.id` a string or a number. A non-2xx
-//!   body that is no error document is [`auth_core::Error::Status`] in [`Error::Core`] (truncated, scrubbed).
-//! - **Timestamps**: RFC 3339 with an offset, `+0200` tolerated
-//!   ([`auth_core::time::Timestamp`]); anything
-//!   else is a decode error naming the JSON path. Decode messages never quote the offending
-//!   value (it could be a secret).
-//! - **Polling** (§1.12): no interval is documented; every 1.5 s for at most 3 minutes by
-//!   default ([`ClientBuilder::poll_config`]), with auth-core's poller (deadline,
-//!   cancellation via [`Flow::wait_or_cancel`]). Only the status poll is ever retried by the
-//!   transport ([`auth_core::Replay::SideEffectFree`]); the password, OTP, device-selection and
-//!   offline-switch calls are sent once (a retry could send a second push or count a failure).
-//!   A 429 that outlasts the retries is [`Error::RateLimited`]; while polling (also through
-//!   the step-up's `check`) it keeps the flow pending, waiting `Retry-After` (or 5 s), until the
-//!   deadline — the rule of every provider crate.
-//! - **Device list and QR** (§1.6, §1.8, §9 #8): every device attribute but `id` is optional
-//!   ([`Device`]); the QR image is read from `qrCode` ([`QrCode`]), other shapes stay in the raw
-//!   attributes.
-//! - **Mandatory password change** (§1.10): `password/change/` with `oldPassword` (optional)
-//!   and `newPassword` ([`Flow::change_password`]); its step code arrives as
-//!   [`NextAuthStep::Other`].
-//! - **Application access after completion** (§1.2, §9 #9): a 2xx answer to an access call is
-//!   read as "authorized" ([`FlowState::Done`]); 401 `NOT_AUTHORIZED` with `meta.nextAuthStep`
-//!   as "the flow continues there". No "final session / redirect" call was found (§1.11): a
-//!   client confirms with [`Flow::access_application`].
-//! - **Abort** (§1.11): no public logout was found; [`Flow::abort`] sends `POST public/logout/`
-//!   (overridable) and then drops the cookies whatever the answer (404/405/`UNEXPECTED_CALL`
-//!   count as "no such call", `Ok(false)`), so the next call starts a new server session.
-//! - **Step-up** (§1.1, S19): an access to a 2FA application
-//!   ([`ClientBuilder::step_up_application`]) from the user's logged-in session
-//!   ([`Client::attach_session`]); the request's title and message cannot be shown on the
-//!   phone. The handle's state carries the flow (Loginapp, cookies, `X-Same-Domain`, step) and
-//!   the `mobileAuthUri` / QR code, so any client of the same Loginapp checks it after
-//!   validating it ([`Client::resume`]'s rules); `Debug` redacts the state, but serialized it
-//!   holds the session: store it server-side. An approval is always the server's answer (a
-//!   finished poll, or an authorized application access).
+//! ## Errors, configuration
+//!
+//! [`Error`] implements [`auth_core::Classify`] (kind, HTTP status, the Loginapp's error code,
+//! retry hint); a 429 keeps polling pending. [`ClientBuilder::config`] takes the transport
+//! settings (HTTP client, clock, retries, timeouts, limits) from one [`auth_core::Config`]
+//! shared by every provider. The numbers the client lives by are in [`limits`].
+//!
+//! ## Testing your integration
+//!
+//! The `emulator` feature provides [`emulator::Emulator`]: the Loginapp REST API as a protocol
+//! model, on a loopback port or in process, where a test plays the user's phone.
+//!
+//! ## More
+//!
+//! [`docs`]: the step-up ([`docs::step_up`]) and every decision taken where the Airlock
+//! documentation is silent ([`docs::decisions`]).
+//!
+//! ## Cargo features
+//!
+//! * `reqwest` (default): the reqwest + rustls HTTP client. Without it, pass your own
+//!   [`auth_core::HttpClient`] with [`ClientBuilder::http_client`].
+//! * `emulator`: the Loginapp emulator (a protocol model, and a loopback server for it).
 //!
 //! ## Dependencies, and why
 //!
@@ -162,30 +117,30 @@
 //! | `httpdate` | cookie `Expires` dates |
 //! | `serde`, `serde_json`, `http`, `thiserror`, `tracing` | documents, transport types, errors, logging |
 //! | `fastrand` | step-up handle ids (opaque, bound to their user; not a secret) |
-//! | `wiremock`, `tokio` (feature `emulator`) | the emulator's HTTP server on a loopback port |
+//! | auth-core's `emulator` feature (feature `emulator`) | the emulator's model trait, control vocabulary and loopback server |
 //!
 //! No cryptography of its own, and no reqwest cookie store: each flow keeps its own jar, so
 //! concurrent flows never share a session.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod client;
-pub mod cookie;
-pub mod document;
-pub mod endpoints;
-pub mod error;
-pub mod limits;
-pub mod model;
-pub mod stepup;
-
+mod client;
+mod cookie;
+pub mod docs;
+mod document;
 #[cfg(feature = "emulator")]
 pub mod emulator;
+mod endpoints;
+mod error;
+pub mod limits;
+mod model;
+mod stepup;
 
-pub use client::{Client, ClientBuilder, Flow, SavedFlow, X_SAME_DOMAIN};
+pub use client::{Client, ClientBuilder, Flow, SavedFlow};
 pub use cookie::{Cookie, CookieJar};
 pub use document::{
     ApiError, Device, DocumentMeta, ErrorDocument, MobileAuthUri, MobileOnlyChallenge, QrCode,
-    Resource, StepResponse,
+    StepResponse,
 };
 pub use endpoints::Endpoints;
 pub use error::Error;
@@ -193,7 +148,3 @@ pub use model::{
     ApplicationId, DeviceId, ErrorCode, FlowState, NextAuthStep, Otp, Password, SessionToken,
 };
 pub use stepup::PROVIDER;
-
-/// Re-exported: polling configuration and status, as used by [`Flow::wait_with`] and
-/// [`Flow::poll`].
-pub use auth_core::poll::{PollConfig, PollStatus};

@@ -4,10 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// The most bytes of a code that error messages show: an unknown code longer than this is cut
-/// (with `…`) in every `Display` of an [`Error`] or [`ErrorDocument`](crate::ErrorDocument), so
-/// a hostile server cannot blow up error messages. The code itself is kept whole (`as_str`).
-pub const DISPLAY_LIMIT: usize = 128;
+use crate::limits::DISPLAY_LIMIT;
 
 /// Displays a code cut to [`DISPLAY_LIMIT`] bytes (on a character boundary).
 pub(crate) struct Bounded<'a>(pub(crate) &'a str);

@@ -1,31 +1,4 @@
-//! [`auth_core::StepUp`] for Airlock IAM: raising a logged-in user's authentication level by
-//! accessing an application whose flow requires Airlock 2FA.
-//!
-//! Airlock has no "send this message to the phone" API in the Loginapp: a step-up is the flow
-//! engine asking for the second factor when the user's session accesses a more demanding
-//! application (documented S19: an application's authentication flow "raises the authentication
-//! level"). So the step-up needs the application
-//! ([`ClientBuilder::step_up_application`](crate::ClientBuilder::step_up_application)) and
-//! the user's existing Loginapp session: hand it over with [`Client::attach_session`] after the
-//! login. [`StepUpRequest::title`] and [`StepUpRequest::message`] cannot be shown on the phone
-//! (no such parameter in the Loginapp REST API); they are ignored.
-//!
-//! **The handle is portable.** Its `state` carries the step-up's flow: the Loginapp it belongs
-//! to, the session cookies, the `X-Same-Domain` value, the step, the application, and what the
-//! user needs to answer (the mobile-only `mobileAuthUri`, an online QR code). Another
-//! [`Client`] of the same Loginapp — another process, or this one after a restart — checks it:
-//! the state is validated like any saved flow ([`Client::resume`]) before anything is sent.
-//! Because it holds the session, a serialized handle is a secret: keep it where the user cannot
-//! read or edit it (a server-side session store), as you would the session itself. Its `Debug`
-//! redacts the state.
-//!
-//! Answers are always the server's: an approval is a status poll that finished the flow, or an
-//! application access that is authorized now (when the poll finds the flow already over:
-//! another process collected the approval, or the app drove an offline passcode through
-//! [`Client::step_up_flow`]). After an approval, the checking client holds the user's upgraded
-//! session ([`Client::session`]). Cookies the server changes while polling are not written
-//! back into the handle (a handle is read, never rewritten); the Loginapp keeps its session
-//! cookie for the flow (unconfirmed, spec §3.3).
+//! [`auth_core::StepUp`] for [`Client`]: see [`crate::docs::step_up`].
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -13,7 +13,7 @@ use std::time::Duration;
 use airlock_iam::emulator::{EmulatedUser, Emulator, SecondFactor, codes};
 use airlock_iam::{
     ApplicationId, Client, DeviceId, Endpoints, Error, ErrorCode, FlowState, NextAuthStep, Otp,
-    Password, PollConfig, PollStatus, SavedFlow,
+    Password, SavedFlow,
 };
 use auth_core::clock::FakeClock;
 use auth_core::stepup::Started;
@@ -22,6 +22,7 @@ use auth_core::{
     Classify, ErrorKind, HttpClient, HttpConfig, HttpRequest, ReqwestClient, StepUp, StepUpHandle,
     StepUpOutcome, StepUpRequest,
 };
+use auth_core::{PollConfig, PollStatus};
 use common::Replay;
 
 fn fast() -> PollConfig {

@@ -6,10 +6,8 @@
 
 use std::time::Duration;
 
-use airlock_iam::{
-    Client, Error, FlowState, MobileAuthUri, NextAuthStep, Otp, Password, PollConfig,
-};
-use auth_core::{Classify, ErrorKind};
+use airlock_iam::{Client, Error, FlowState, MobileAuthUri, NextAuthStep, Otp, Password};
+use auth_core::{Classify, ErrorKind, PollConfig};
 use wiremock::matchers::{any, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

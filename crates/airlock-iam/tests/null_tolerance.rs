@@ -16,11 +16,12 @@ use std::time::Duration;
 
 use airlock_iam::emulator::Emulator;
 use airlock_iam::{
-    Client, Device, DeviceId, ErrorDocument, MobileOnlyChallenge, Otp, Password, PollConfig,
-    QrCode, StepResponse,
+    Client, Device, DeviceId, ErrorDocument, MobileOnlyChallenge, Otp, Password, QrCode,
+    StepResponse,
 };
 use auth_core::{
-    HttpClient, HttpConfig, HttpRequest, HttpResponse, ReqwestClient, TransportError, async_trait,
+    HttpClient, HttpConfig, HttpRequest, HttpResponse, PollConfig, ReqwestClient, TransportError,
+    async_trait,
 };
 use serde_json::Value;
 
