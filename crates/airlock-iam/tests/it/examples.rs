@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[allow(dead_code, unused_imports)]
-#[path = "../examples/axum_login.rs"]
+#[path = "../../examples/axum_login.rs"]
 mod axum_login;
 
 use airlock_iam::Client;
