@@ -2,8 +2,6 @@
 //! loopback, real keys, real signatures), every documented failure, and replays of the
 //! recorded transcripts in fixtures/logonbox/transcripts/ (published vectors).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +16,8 @@ use logonbox::{
 };
 use serde_json::Value;
 
+use crate::common::{b64url, decode, fixture_json};
+
 const LEE: &str = "lee@logonbox.com";
 const CALLBACK: &str = "http://127.0.0.1:9/finish?response={response}";
 
@@ -26,16 +26,6 @@ async fn emulator_with(principal: &str, keys: &[KeyType]) -> (Emulator, Client) 
     emulator.add_user(principal, keys).unwrap();
     let client = emulator.client_builder().build().unwrap();
     (emulator, client)
-}
-
-fn b64url(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn decode(text: &str) -> Vec<u8> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text.trim_end_matches('='))
-        .unwrap()
 }
 
 /// Runs the browser leg of the redirect flow; returns the `response` parameter.
@@ -972,11 +962,7 @@ async fn replay(name: &str) {
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
-    let file = format!(
-        "{}/../../fixtures/logonbox/transcripts/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let t: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let t = fixture_json(&format!("transcripts/{name}.json"));
     let server = MockServer::start().await;
     let exchanges = t["exchanges"].as_array().unwrap();
     for x in exchanges {

@@ -1,8 +1,6 @@
 //! Logging (the official SDKs' debug switch) goes through `tracing`: it names the user, the
 //! keys and the outcome, and never prints a payload or a signature.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
-
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 

@@ -3,28 +3,17 @@
 //! and fingerprints, redirect request blobs and responses, direct signatures, and a valid SHA-1
 //! signature that must be refused.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
-
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY, RsaPublicKeyComponents};
-use base64::Engine;
 use logonbox::emulator::Emulator;
 use logonbox::{AuthorizedKey, Error, KeyType, PendingRequest, RequestBlob, ResponseBlob};
 use serde_json::Value;
 
+use crate::common::{decode, fixture_json};
+
 fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/../../fixtures/logonbox/independent/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let v = fixture_json(&format!("independent/{name}"));
     assert!(v["_provenance"].as_str().unwrap().contains("PyNaCl"));
     v
-}
-
-fn decode(text: &str) -> Vec<u8> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text.trim_end_matches('='))
-        .unwrap()
 }
 
 fn now() -> u64 {

@@ -2,20 +2,16 @@
 //! Java and Python SDKs' tests; provenance in the file): keys, fingerprints, direct-mode
 //! signatures, the redirect request blob and the sign URLs.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
-
 use base64::Engine;
 use logonbox::{
     AuthorizedKey, Client, Error, Fingerprint, KeyListing, KeyType, PendingRequest, RequestBlob,
 };
 use serde_json::Value;
 
+use crate::common::fixture_json;
+
 fn vectors() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fixtures/logonbox/vectors.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    fixture_json("vectors.json")
 }
 
 fn payload_bytes(name: &str) -> Vec<u8> {

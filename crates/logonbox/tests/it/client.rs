@@ -2,8 +2,6 @@
 //! against a server that never answers, retries of the listing only, bring-your-own reqwest
 //! client, and no secrets or payloads in Debug output.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

@@ -2,10 +2,8 @@
 //! completes once and only once, a rejection and a tampered response are refused, and text
 //! from the browser or the server is never reflected as markup.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
-
 #[allow(dead_code, unused_imports)]
-#[path = "../examples/axum_redirect.rs"]
+#[path = "../../examples/axum_redirect.rs"]
 mod axum_redirect;
 
 use logonbox::KeyType;

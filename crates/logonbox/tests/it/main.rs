@@ -1,0 +1,23 @@
+//! The logonbox integration tests, one binary: `cargo test -p logonbox` runs them all (the
+//! crate's own dev-dependency turns the `emulator` feature on).
+//!
+//! | module | what |
+//! | --- | --- |
+//! | [`conformance`] | both flows with both key types against the emulator, every documented failure, step-up, recorded transcripts (`cargo xtask conformance` lists it) |
+//! | [`fixtures`] | `fixtures_are_fresh`: the generated transcripts (`cargo xtask fixtures`) |
+//! | [`client`] | the exact requests sent, timeouts, retries, bring-your-own clients, Debug output |
+//! | [`vectors`] | the published key, signature, blob and URL vectors |
+//! | [`independent`] | fixtures made by an independent implementation (PyNaCl, cryptography) |
+//! | [`logging`] | what goes to `tracing`, and what never does |
+//! | [`examples`] | the axum redirect example's routes over real HTTP |
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
+
+mod client;
+mod common;
+mod conformance;
+mod examples;
+mod fixtures;
+mod independent;
+mod logging;
+mod vectors;
