@@ -16,7 +16,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use airlock_iam::CookieJar;
-use airlock_iam::cookie::MAX_COOKIES;
+use airlock_iam::limits::MAX_COOKIES;
 use http::{HeaderMap, HeaderValue, header::SET_COOKIE};
 use url::Url;
 

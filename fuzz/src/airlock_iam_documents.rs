@@ -1,19 +1,19 @@
 //! The Loginapp REST JSON:API documents, as any server (or anything in front of it) answers:
 //! `StepResponse::from_json`, `ErrorDocument::from_json`, `MobileOnlyChallenge::from_json`,
 //! `QrCode::from_json`, `Device::list_from_json`, and the pieces they rely on,
-//! `MobileAuthUri::parse` and `Timestamp::parse`.
+//! `MobileAuthUri::parse` and auth-core's `Timestamp::parse`.
 //!
 //! Invariants: never a panic; a step's `next` is exactly `attributes.nextAuthStep` read with
 //! `NextAuthStep::from_code`; an error document has at least one error and `code()` is the
 //! first one's; the secret parts (a `mobileAuthUri`'s session token, a QR code's image) live
 //! only in their redacting types and never show in `Debug`; a device list's capabilities are
-//! found by `has_capability`; a timestamp written with `to_loginapp_string` parses back to the
-//! same instant and offset (to the millisecond).
+//! found by `has_capability`; a timestamp written with `to_rfc3339_millis` (Airlock's form)
+//! parses back to the same instant and offset (to the millisecond).
 
 use airlock_iam::{
     Device, ErrorDocument, MobileAuthUri, MobileOnlyChallenge, NextAuthStep, QrCode, StepResponse,
-    Timestamp,
 };
+use auth_core::time::Timestamp;
 use serde_json::Value;
 
 /// Whether `shown` reveals `secret` beyond the places it is allowed to appear (`allowed`:
@@ -28,13 +28,12 @@ fn leaks(shown: &str, secret: &str, allowed: &[&str]) -> bool {
 }
 
 fn check_timestamp(t: Timestamp) {
-    let text = t.to_loginapp_string();
+    let text = t.to_rfc3339_millis();
     let back = Timestamp::parse(&text)
         .unwrap_or_else(|e| panic!("our own timestamp text {text:?} does not parse: {e}"));
-    let (a, b) = (t.offset_date_time(), back.offset_date_time());
-    assert_eq!(a.offset(), b.offset(), "{text}");
-    assert_eq!(a.unix_timestamp(), b.unix_timestamp(), "{text}");
-    assert_eq!(a.millisecond(), b.millisecond(), "{text}");
+    assert_eq!(t.offset_seconds(), back.offset_seconds(), "{text}");
+    assert_eq!(t.unix_seconds(), back.unix_seconds(), "{text}");
+    assert_eq!(t.subsec_millis(), back.subsec_millis(), "{text}");
     let _ = t.to_system_time();
 }
 

@@ -9,6 +9,7 @@
 //! | [`redaction`] | no secret in any `Debug` / `Display`, whatever the server echoes |
 //! | [`null_tolerance`] | `null` is the same as absent in every answer |
 //! | [`examples`] | the axum example's routes over real HTTP |
+//! | [`fuzz_regressions`] | the fuzz targets' seeds and fixed findings, through their harnesses in `fuzz/src/` |
 
 // Test code: panicking on a broken expectation is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -18,5 +19,6 @@ mod conformance;
 mod errors;
 mod examples;
 mod fixtures;
+mod fuzz_regressions;
 mod null_tolerance;
 mod redaction;

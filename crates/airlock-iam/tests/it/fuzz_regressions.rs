@@ -6,10 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
-#[path = "../../../fuzz/src/airlock_iam_cookies.rs"]
+#[path = "../../../../fuzz/src/airlock_iam_cookies.rs"]
 mod airlock_iam_cookies;
 
-#[path = "../../../fuzz/src/airlock_iam_documents.rs"]
+#[path = "../../../../fuzz/src/airlock_iam_documents.rs"]
 mod airlock_iam_documents;
 
 /// Runs every regression and seed input of `target` through `run`; a failure names the file.
