@@ -9,36 +9,32 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::FakeClock;
-use onegini_model::emulator::{AppConfig, AppVersion, Consent, TokenServer};
+use onegini_model::emulator::{AdminCommand, AppConfig, AppVersion, Consent, Emulator};
 use onegini_model::testing::{Prompt, ScriptedFingerprint, ScriptedUser};
 use onegini_model::{
-    ApplicationSignature, Authenticator, Client, ClientConfig, FingerprintScan, MemoryKeystore,
-    MemoryStorage,
+    ApplicationSignature, Authenticator, Client, FingerprintScan, MemoryKeystore, MemoryStorage,
 };
 
 const SIGNATURE: &str = "AB:CD:EF:01:23:45:67:89:signing-cert-sha256";
 
-fn client(server: &TokenServer, clock: &FakeClock) -> Result<Client, Box<dyn std::error::Error>> {
-    let config = ClientConfig::builder()
-        .app_identifier("ExampleApp")
-        .app_platform("android")
-        .app_version("1.0.0")
-        .signature(ApplicationSignature::new(SIGNATURE))
-        .redirect_uri("oneginiexample://loginsuccess")
+fn client(emu: &Emulator, clock: &FakeClock) -> Result<Client, Box<dyn std::error::Error>> {
+    // The served app's identifier, platform, version, signature and redirect URI.
+    let config = emu
+        .client_config()
         .device_name("Pixel 8")
         .pbkdf2_iterations(10_000)
         .fingerprint_sensor()
         .build()?;
     // The phone's keystore: the fingerprint token is sealed under a key it holds.
     Ok(Client::builder(config, Arc::new(MemoryStorage::new()))
-        .base_url(server.base_url()?)
+        .base_url(emu.base_url())
         .keystore(Arc::new(MemoryKeystore::new()))
         .clock(Arc::new(clock.clone()))
         .build()?)
 }
 
-fn server_says(server: &TokenServer, seen: &mut usize) {
-    let events = server.events();
+fn server_says(emu: &Emulator, seen: &mut usize) {
+    let events = emu.model().events();
     for e in events.iter().skip(*seen) {
         println!("      [token server] {e}");
     }
@@ -84,10 +80,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "oneginiexample://loginsuccess",
         AppVersion::new("1.0.0", "android", ApplicationSignature::new(SIGNATURE)),
     )?;
-    let server = TokenServer::start(app, Arc::new(server_clock.clone())).await;
-    server.add_user("alice", "correct horse battery staple");
+    let emu = Emulator::builder()
+        .app(app)
+        .clock(server_clock.clone())
+        .user("alice", "correct horse battery staple")
+        .start()
+        .await?;
     let mut events = 0;
-    println!("Token Server model listening on {}", server.uri());
+    println!("Token Server model listening on {}", emu.base_url());
     println!(
         "  app ExampleApp 1.0.0 android; PIN policy: 5 digits, no sequences, a digit at most twice; 3 PIN attempts\n"
     );
@@ -96,18 +96,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "1. A phone whose clock is 11 minutes fast tries to register the app (DCR with OCRA + timestamp)"
     );
     let skewed = FakeClock::at_unix(1_767_225_600 + 11 * 60);
-    let phone = client(&server, &skewed)?;
+    let phone = client(&emu, &skewed)?;
     let err = phone
         .pin_policy()
         .await
         .err()
         .ok_or("DCR should have failed")?;
     println!("   -> {err}");
-    server_says(&server, &mut events);
+    server_says(&emu, &mut events);
 
     println!("\n2. The same phone with its clock 9 minutes fast: within the ten-minute tolerance");
     let device_clock = FakeClock::at_unix(1_767_225_600 + 9 * 60);
-    let phone = client(&server, &device_clock)?;
+    let phone = client(&emu, &device_clock)?;
     phone.pin_policy().await?;
     println!(
         "   -> device registered, client id {}…",
@@ -116,12 +116,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|id| id.as_str().chars().take(12).collect::<String>())
             .unwrap_or_default()
     );
-    server_says(&server, &mut events);
+    server_says(&emu, &mut events);
 
     println!(
         "\n3. Alice registers: browser to the IdP, login, consent, back to the app, then a PIN"
     );
-    let browser = server.browser("alice", "correct horse battery staple", Consent::Allow)?;
+    let browser = emu.browser("alice", "correct horse battery staple", Consent::Allow)?;
     let alice = ScriptedUser::typing(["1234", "12345", "11150", "31415"]);
     let mut prompts = 0;
     let profile = phone
@@ -131,7 +131,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("      [browser] {page}");
     }
     user_saw(&alice, &mut prompts);
-    server_says(&server, &mut events);
+    server_says(&emu, &mut events);
     println!(
         "   -> registered profile {profile}; authenticated: {:?}",
         phone.authenticated_user_profile().map(|p| p.to_string())
@@ -144,7 +144,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("\n4. Logout: the access token is revoked, the PIN-protected refresh token stays");
     phone.logout().await?;
-    server_says(&server, &mut events);
+    server_says(&emu, &mut events);
     println!(
         "   -> authenticated: {:?}",
         phone.authenticated_user_profile()
@@ -154,7 +154,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     alice.then_type(["27182", "31415"]);
     phone.authenticate_user(&profile, &alice, None).await?;
     user_saw(&alice, &mut prompts);
-    server_says(&server, &mut events);
+    server_says(&emu, &mut events);
     println!("   -> authenticated as {profile}; the PIN itself never left the phone");
 
     println!("\n6. Alice registers her fingerprint and makes it preferred; logs in with a finger");
@@ -169,7 +169,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "      [fingerprint] {} scans (a wrong finger, then a match)",
         sensor.scans_requested()
     );
-    server_says(&server, &mut events);
+    server_says(&emu, &mut events);
 
     println!("\n7. Fifteen minutes pass: the access token expires");
     device_clock.advance(Duration::from_secs(901));
@@ -189,7 +189,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .err()
         .ok_or("should have deregistered")?;
     user_saw(&alice, &mut prompts);
-    server_says(&server, &mut events);
+    server_says(&emu, &mut events);
     println!(
         "   -> {err}; profiles left on the phone: {}",
         phone.user_profiles()?.len()
@@ -199,9 +199,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("   revokes her tokens; at the next app start the SDK learns the profile is gone");
     let again = ScriptedUser::typing(["31415", "31415"]);
     phone.register_user(&[], &browser, &again).await?;
-    server.revoke_user_tokens("alice");
+    emu.control(
+        AdminCommand::RevokeUserTokens {
+            user: "alice".into(),
+        }
+        .into(),
+    )?;
     let removed = phone.start().await?;
-    server_says(&server, &mut events);
+    server_says(&emu, &mut events);
     println!(
         "   -> start(): removed profiles {:?}",
         removed.iter().map(|p| p.to_string()).collect::<Vec<_>>()
@@ -212,7 +217,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let profile = phone.register_user(&[], &browser, &again).await?;
     phone.deregister_user(&profile).await?;
-    server_says(&server, &mut events);
+    server_says(&emu, &mut events);
     println!(
         "   -> profiles: {}, client id kept: {}",
         phone.user_profiles()?.len(),

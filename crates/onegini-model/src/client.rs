@@ -56,6 +56,9 @@ auth_core::secret_type! {
 /// The model's default DCR suite (spec §3.1, model choice).
 pub(crate) const DEFAULT_DCR_SUITE: &str = "OCRA-1:HOTP-SHA256-8:QH64-T1M";
 
+/// The longest `Retry-After` a 429 may ask for; a longer one is cut to it.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
 /// Fingerprint mismatches the model's "OS" allows before it locks the sensor out (which the
 /// SDK treats like a sensor error: fingerprint is revoked and PIN is used).
 pub(crate) const FINGERPRINT_MAX_MISMATCHES: u32 = 5;
@@ -836,7 +839,21 @@ impl Client {
         let request = request
             .body(body)
             .map_err(|e| Error::General(format!("could not build the request: {e}")))?;
-        Ok(self.inner.transport.send(request, Replay::Never).await?)
+        let response = self.inner.transport.send(request, Replay::Never).await?;
+        self.refuse_rate_limit(&response)?;
+        Ok(response)
+    }
+
+    /// A 429, whatever its body, is [`Error::RateLimited`] with the server's `Retry-After`
+    /// (at most [`MAX_RETRY_AFTER`]; `0` is no hint): the one way a 429 is reported.
+    fn refuse_rate_limit(&self, response: &auth_core::HttpResponse) -> Result<(), Error> {
+        if response.status() != StatusCode::TOO_MANY_REQUESTS {
+            return Ok(());
+        }
+        let retry_after = auth_core::retry::retry_after(response.headers(), self.inner.clock.now())
+            .filter(|d| !d.is_zero())
+            .map(|d| d.min(MAX_RETRY_AFTER));
+        Err(Error::RateLimited { retry_after })
     }
 
     fn basic_auth(creds: &StoredCredentials) -> Zeroizing<String> {
@@ -920,6 +937,10 @@ impl Client {
         let status = response.status();
         if status == StatusCode::OK {
             return Ok(Ok(sent.decode("token response", response.body())?));
+        }
+        // A server failure is not an OAuth answer, whatever its body says.
+        if status.is_server_error() {
+            return Err(sent.status(status, response.body()));
         }
         let Ok(err) = serde_json::from_slice::<wire::TokenError>(response.body()) else {
             return Err(sent.status(status, response.body()));
@@ -1014,6 +1035,9 @@ impl Client {
     }
 
     fn dcr_failure(sent: &Sent, status: StatusCode, body: &[u8]) -> Error {
+        if status.is_server_error() {
+            return sent.status(status, body);
+        }
         match serde_json::from_slice::<wire::TokenError>(body) {
             Ok(e) if e.error == "invalid_dcr" => Error::DeviceRegistrationError,
             Ok(e) if e.error == "unsupported_app_version" => Error::OutdatedApp,
@@ -1859,6 +1883,7 @@ impl Client {
             .body(Vec::new())
             .map_err(|e| Error::General(e.to_string()))?;
         let response = self.inner.transport.send(request, Replay::ByMethod).await?;
+        self.refuse_rate_limit(&response)?;
         let sent = Sent::default().with(access.expose_secret());
         match response.status() {
             StatusCode::OK => sent.decode("user resource", response.body()),

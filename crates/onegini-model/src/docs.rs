@@ -105,15 +105,21 @@ pub mod token_server {
     //! | `GET /resources/v1/user` | a user resource for the bearer | model |
     //! | `POST /oauth/v1/client/status` | which stored refresh tokens were revoked (for `start`) | model choice |
     //!
-    //! Its control commands play the IdP's administrator: add IdP users, change an app
-    //! version's status, revoke a user's tokens, delete a client, read the attempt counter and
-    //! the event log, inject faults, move the clock.
+    //! Its control commands (the `auth_core::emulator::Control` vocabulary) add IdP users,
+    //! answer the IdP's login sessions (listed as pending step-ups, with the page the user
+    //! answers on), expire them, inject faults, move the clock and read the request log; its
+    //! administrator commands (`AdminCommand`, sent as `Control::Provider`) change an app
+    //! version's status, revoke a user's tokens, delete a client, read the attempt counter,
+    //! the live tokens and the event log. `fail`, `set_rules` and `rotate_keys` are
+    //! unsupported: the PIN and fingerprint steps happen on the device, and the Token Server
+    //! has no rules and no signing keys.
     //!
     //! What the model keeps per request is bounded: expired pending DCRs, login sessions, codes
     //! and access tokens are forgotten as time passes; revoked and rotated tokens are removed
     //! (a fingerprint token leaves at most one retired entry per registration); every kind of
-    //! record has a ceiling beyond which the oldest is dropped; the event log and the request
-    //! log are ring buffers. What stays is registration state: IdP users, clients (one per
+    //! record has a ceiling (`MAX_RECORDS`) beyond which the oldest is dropped; the event log
+    //! and the request logs are ring buffers (`LOG_CAPACITY`), without bodies in the control
+    //! API's `read_log`. What stays is registration state: IdP users, clients (one per
     //! DCR) and the live refresh tokens of registered profiles.
 }
 

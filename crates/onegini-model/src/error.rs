@@ -102,6 +102,14 @@ pub enum Error {
     /// that is not ours or has the wrong `state`, …).
     #[error("INVALID_REQUEST (10015): {0}")]
     InvalidRequest(String),
+    /// 10000 `GENERAL_ERROR` for a Token Server that answered HTTP 429 (the only way a 429 is
+    /// reported): classified [`ErrorKind::RateLimited`], with the server's hint.
+    #[error("GENERAL_ERROR (10000): the Token Server asked to slow down (HTTP 429)")]
+    RateLimited {
+        /// The `Retry-After` the server sent, if any (at most an hour; `0` is no hint).
+        /// [`Classify::retry_after`] gives it too.
+        retry_after: Option<std::time::Duration>,
+    },
     /// 10000 `GENERAL_ERROR`: the server answered something the model does not expect.
     #[error("GENERAL_ERROR (10000): {0}")]
     General(String),
@@ -196,7 +204,7 @@ impl Error {
             Error::PinDeregistrationNotPossible => 10008,
             Error::LocalLogout { .. } => 10009,
             Error::InvalidRequest(_) => 10015,
-            Error::General(_) => 10000,
+            Error::RateLimited { .. } | Error::General(_) => 10000,
         }
     }
 
@@ -240,6 +248,7 @@ impl Classify for Error {
             | Error::AuthenticatorNotRegistered
             | Error::PinDeregistrationNotPossible
             | Error::InvalidRequest(_) => ErrorKind::Configuration,
+            Error::RateLimited { .. } => ErrorKind::RateLimited,
             Error::General(_) => ErrorKind::Protocol,
         }
     }
@@ -250,6 +259,7 @@ impl Classify for Error {
             Error::LocalDeregistration { source } | Error::LocalLogout { source } => {
                 source.http_status()
             }
+            Error::RateLimited { .. } => Some(429),
             _ => None,
         }
     }
@@ -267,6 +277,7 @@ impl Classify for Error {
             Error::LocalDeregistration { source } | Error::LocalLogout { source } => {
                 source.retry_after()
             }
+            Error::RateLimited { retry_after } => *retry_after,
             _ => None,
         }
     }
@@ -607,5 +618,21 @@ mod tests {
             assert_eq!(err.is_retryable(), retryable, "{err:?}");
             assert_eq!(err.retry_after(), None, "{err:?}");
         }
+        let limited = Error::RateLimited {
+            retry_after: Some(std::time::Duration::from_secs(7)),
+        };
+        assert_eq!(
+            limited.retry_after(),
+            Some(std::time::Duration::from_secs(7))
+        );
+        assert_eq!((limited.code(), limited.name()), (10000, "GENERAL_ERROR"));
+        let logout = Error::LocalLogout {
+            source: Box::new(limited),
+        };
+        assert_eq!(logout.kind(), ErrorKind::RateLimited);
+        assert_eq!(
+            logout.retry_after(),
+            Some(std::time::Duration::from_secs(7))
+        );
     }
 }

@@ -22,19 +22,22 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use onegini_model::emulator::{AppConfig, AppVersion, Consent, TokenServer};
+//! use onegini_model::emulator::{AppConfig, AppVersion, Consent, Emulator};
 //! use onegini_model::testing::ScriptedUser;
 //! use onegini_model::{ApplicationSignature, Client, ClientConfig, MemoryStorage};
 //!
-//! // The Token Server, with one app version and one IdP user.
+//! // The Token Server model on a loopback port, with one app version and one IdP user.
 //! let signature = ApplicationSignature::new("3F:1A:…:signing-cert-sha256");
 //! let app = AppConfig::new(
 //!     "ExampleApp",
 //!     "oneginiexample://loginsuccess",
 //!     AppVersion::new("1.0.0", "android", signature.clone()),
 //! )?;
-//! let server = TokenServer::start(app, auth_core::clock::system_clock()).await;
-//! server.add_user("alice", "correct horse");
+//! let emu = Emulator::builder()
+//!     .app(app)
+//!     .user("alice", "correct horse")
+//!     .start()
+//!     .await?;
 //!
 //! // The app's client.
 //! let config = ClientConfig::builder()
@@ -46,11 +49,11 @@
 //!     .pbkdf2_iterations(1_000)
 //!     .build()?;
 //! let client = Client::builder(config, Arc::new(MemoryStorage::new()))
-//!     .base_url(server.base_url()?)
+//!     .base_url(emu.base_url())
 //!     .build()?;
 //!
 //! // Register: the browser logs in and consents; the user creates a PIN.
-//! let browser = server.browser("alice", "correct horse", Consent::Allow)?;
+//! let browser = emu.browser("alice", "correct horse", Consent::Allow)?;
 //! let user = ScriptedUser::typing(["12345", "31415"]); // the first is a sequence (9012)
 //! let profile = client.register_user(&["read"], &browser, &user).await?;
 //! assert_eq!(client.authenticated_user_profile(), Some(profile.clone()));
@@ -81,7 +84,7 @@
 //! | step-up | [`OneginiStepUp`]: [`auth_core::StepUp`] as re-authentication of a profile ([`docs::step_up`]) |
 //! | wire types (no crypto: wasm-clean) | [`wire`] |
 //! | scripted users for tests and demos | [`testing`] |
-//! | the Token Server model (feature `emulator`) | `emulator` |
+//! | the Token Server model (feature `emulator`): `Emulator::builder()…start()`, the `TokenServer` model, the emulated browser | `emulator` |
 //! | the model's cryptography (OCRA, PIN-protected token) | [`hazmat`] |
 //! | decisions, security properties, endpoints | [`docs`] |
 //!

@@ -4,8 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::{FakeClock, SharedClock};
-use onegini_model::emulator::{AppConfig, AppVersion, Consent, EmulatedBrowser, TokenServer};
+use auth_core::emulator::{Control, ControlError, InProcess, Model, PendingStepUp, Server};
+use auth_core::{BaseUrl, FakeClock, HttpClient, HttpRequest, HttpResponse, SharedClock};
+use onegini_model::emulator::{
+    AppConfig, AppVersion, Consent, EmulatedBrowser, Emulator, EmulatorBuilder, TokenServer,
+};
 use onegini_model::testing::ScriptedUser;
 use onegini_model::{
     ApplicationSignature, Client, ClientConfig, ClientConfigBuilder, MemoryKeystore, MemoryStorage,
@@ -49,8 +52,20 @@ pub const SIGNATURE: &str = "AB:CD:EF:01:23:45:67:89:signing-cert-sha256";
 pub const PIN: &str = "31415";
 pub const OTHER_PIN: &str = "27182";
 
+/// Where the client's requests go: the model on a loopback port, or the model called in process.
+pub struct Wire {
+    /// The Token Server's base URL (in process: a closed loopback port nothing listens on).
+    pub base: BaseUrl,
+    /// The in-process client, or `None` for the socket.
+    pub http: Option<Arc<dyn HttpClient>>,
+}
+
 pub struct World {
-    pub server: TokenServer,
+    /// The emulator serving the model on a loopback port (`None` in process: no socket at all).
+    pub emu: Option<Emulator>,
+    pub wire: Wire,
+    /// The model, for its Rust control methods.
+    pub server: Arc<TokenServer>,
     pub server_clock: FakeClock,
     pub device_clock: FakeClock,
     pub storage: Arc<MemoryStorage>,
@@ -71,16 +86,54 @@ impl World {
         World::with(app_config(), 0).await
     }
 
+    /// The same world with no socket: the client and the browser call the model in process,
+    /// with a base URL whose port nothing listens on (a request sent over the network would
+    /// fail with 9000).
+    pub async fn in_process() -> World {
+        let (builder, server_clock, device_clock) = World::seeds(app_config(), 0);
+        let model = Arc::new(builder.build_model().unwrap());
+        let wire = Wire {
+            base: BaseUrl::parse(&format!("http://127.0.0.1:{}", closed_port())).unwrap(),
+            http: Some(Arc::new(InProcess::new(model.clone()))),
+        };
+        World::around(None, wire, model, server_clock, device_clock)
+    }
+
     /// A world whose device clock is `device_offset_secs` off the server's.
     pub async fn with(app: AppConfig, device_offset_secs: i64) -> World {
+        let (builder, server_clock, device_clock) = World::seeds(app, device_offset_secs);
+        let emu = builder.start().await.unwrap();
+        let wire = Wire {
+            base: emu.base_url().clone(),
+            http: None,
+        };
+        let model = emu.model();
+        World::around(Some(emu), wire, model, server_clock, device_clock)
+    }
+
+    fn seeds(app: AppConfig, device_offset_secs: i64) -> (EmulatorBuilder, FakeClock, FakeClock) {
         let server_clock = FakeClock::at_unix(T0);
         let device_clock = FakeClock::at_unix(T0.saturating_add_signed(device_offset_secs));
-        let server = TokenServer::start(app, Arc::new(server_clock.clone())).await;
-        server.add_user("alice", "alice-password");
-        server.add_user("bob", "bob-password");
+        let builder = Emulator::builder()
+            .app(app)
+            .clock(server_clock.clone())
+            .user("alice", "alice-password")
+            .user("bob", "bob-password");
+        (builder, server_clock, device_clock)
+    }
+
+    fn around(
+        emu: Option<Emulator>,
+        wire: Wire,
+        server: Arc<TokenServer>,
+        server_clock: FakeClock,
+        device_clock: FakeClock,
+    ) -> World {
         let storage = Arc::new(MemoryStorage::new());
-        let client = make_client(&server, storage.clone(), &device_clock, SIGNATURE, true);
+        let client = make_client(&wire, storage.clone(), &device_clock, SIGNATURE, true);
         World {
+            emu,
+            wire,
             server,
             server_clock,
             device_clock,
@@ -89,10 +142,38 @@ impl World {
         }
     }
 
+    /// The Token Server's base URL.
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.wire.base
+    }
+
+    /// The emulator (socket worlds only).
+    pub fn emu(&self) -> &Emulator {
+        self.emu.as_ref().expect("a world with a socket")
+    }
+
+    /// A device client on this world's wire.
+    pub fn client_on(
+        &self,
+        storage: Arc<dyn Storage>,
+        clock: &FakeClock,
+        signature: &str,
+        fingerprint: bool,
+    ) -> Client {
+        make_client(&self.wire, storage, clock, signature, fingerprint)
+    }
+
+    /// A browser on this world's wire that logs in as `user` and answers the consent.
+    pub fn browser_with(&self, user: &str, password: &str, consent: Consent) -> EmulatedBrowser {
+        let mut config = auth_core::Config::new();
+        if let Some(http) = &self.wire.http {
+            config = config.http_client(http.clone());
+        }
+        EmulatedBrowser::new(self.wire.base.clone(), &config, user, password, consent).unwrap()
+    }
+
     pub fn browser(&self, user: &str) -> EmulatedBrowser {
-        self.server
-            .browser(user, &format!("{user}-password"), Consent::Allow)
-            .unwrap()
+        self.browser_with(user, &format!("{user}-password"), Consent::Allow)
     }
 
     /// Registers `user` at the IdP with `PIN`; returns the profile.
@@ -123,8 +204,14 @@ pub fn client_config(signature: &str) -> ClientConfigBuilder {
         .redirect_uri(REDIRECT)
 }
 
+/// A loopback port nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
 pub fn make_client(
-    server: &TokenServer,
+    wire: &Wire,
     storage: Arc<dyn Storage>,
     clock: &FakeClock,
     signature: &str,
@@ -141,10 +228,86 @@ pub fn make_client(
     let config = config.build().unwrap();
     let clock: SharedClock = Arc::new(clock.clone());
     let mut builder = Client::builder(config, storage)
-        .base_url(server.base_url().unwrap())
+        .base_url(&wire.base)
         .clock(clock);
+    if let Some(http) = &wire.http {
+        builder = builder.http_client(http.clone());
+    }
     if fingerprint {
         builder = builder.keystore(Arc::new(MemoryKeystore::new()));
     }
     builder.build().unwrap()
+}
+
+/// A request as a [`StandIn`] saw it.
+pub struct Seen {
+    pub headers: http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+type Answer = Box<dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync>;
+
+/// A stand-in server for one test (a replay, an echo, a hostile Token Server): `answer` for
+/// every request, each request recorded; an `auth_core::emulator::Model` like the real one,
+/// served on a loopback port the same way.
+pub struct StandIn {
+    answer: Answer,
+    seen: std::sync::Mutex<Vec<Seen>>,
+}
+
+#[async_trait::async_trait]
+impl Model for StandIn {
+    fn provider(&self) -> &'static str {
+        "stand-in"
+    }
+
+    async fn handle(&self, request: HttpRequest) -> HttpResponse {
+        let response = (self.answer)(&request);
+        self.seen.lock().unwrap().push(Seen {
+            headers: request.headers().clone(),
+            body: request.body().clone(),
+        });
+        response
+    }
+
+    fn control(&self, command: Control) -> Result<serde_json::Value, ControlError> {
+        Err(ControlError::Unsupported {
+            provider: "stand-in",
+            command: command.name(),
+        })
+    }
+
+    fn pending(&self) -> Vec<PendingStepUp> {
+        Vec::new()
+    }
+}
+
+impl StandIn {
+    /// Serves `answer` on a loopback port; keep the server for as long as it is used.
+    pub async fn serve(
+        answer: impl Fn(&HttpRequest) -> HttpResponse + Send + Sync + 'static,
+    ) -> (Server, Arc<StandIn>) {
+        let stand_in = Arc::new(StandIn {
+            answer: Box::new(answer),
+            seen: std::sync::Mutex::new(Vec::new()),
+        });
+        let server = auth_core::emulator::serve(stand_in.clone(), "127.0.0.1:0")
+            .await
+            .unwrap();
+        (server, stand_in)
+    }
+
+    /// Takes the requests seen so far.
+    pub fn take_seen(&self) -> Vec<Seen> {
+        std::mem::take(&mut *self.seen.lock().unwrap())
+    }
+}
+
+/// A response with `status`, an optional content type and `body`.
+pub fn respond(status: u16, content_type: Option<&str>, body: impl Into<Vec<u8>>) -> HttpResponse {
+    let mut builder = http::Response::builder().status(status);
+    if let Some(ct) = content_type {
+        builder = builder.header("content-type", ct);
+    }
+    builder.body(body.into()).unwrap()
 }

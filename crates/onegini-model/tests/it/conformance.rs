@@ -1,6 +1,10 @@
 //! Conformance suite: every path of the Onegini user-authentication sequence, run by the client
 //! model against the Token Server model over real HTTP on loopback, with fake clocks.
 //! `cargo xtask conformance` prints these scenario names.
+//!
+//! The registration, PIN, fingerprint, logout, deregistration and start scenarios run twice:
+//! over the socket and, as `in_process_*`, through the model called in process (no port at
+//! all: the client's base URL is a closed port).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +22,15 @@ use onegini_model::{
 
 #[tokio::test]
 async fn registration_runs_dcr_browser_login_and_pin_creation() {
-    let w = World::new().await;
+    registration_runs_dcr_browser_login_and_pin_creation_on(World::new().await).await;
+}
+
+#[tokio::test]
+async fn in_process_registration_runs_dcr_browser_login_and_pin_creation() {
+    registration_runs_dcr_browser_login_and_pin_creation_on(World::in_process().await).await;
+}
+
+async fn registration_runs_dcr_browser_login_and_pin_creation_on(w: World) {
     assert_eq!(w.client.client_id().unwrap(), None);
     let browser = w.browser("alice");
     let pins = ScriptedUser::typing([PIN]);
@@ -145,10 +157,7 @@ async fn denying_pin_creation_cancels_and_revokes_the_issued_tokens() {
 #[tokio::test]
 async fn closing_the_browser_denies_the_registration() {
     let w = World::new().await;
-    let browser = w
-        .server
-        .browser("alice", "alice-password", Consent::CloseBrowser)
-        .unwrap();
+    let browser = w.browser_with("alice", "alice-password", Consent::CloseBrowser);
     let err = w
         .client
         .register_user(&[], &browser, &ScriptedUser::typing([PIN]))
@@ -159,11 +168,16 @@ async fn closing_the_browser_denies_the_registration() {
 
 #[tokio::test]
 async fn denying_consent_at_the_idp_cancels_the_registration() {
-    let w = World::new().await;
-    let browser = w
-        .server
-        .browser("alice", "alice-password", Consent::Deny)
-        .unwrap();
+    denying_consent_at_the_idp_cancels_the_registration_on(World::new().await).await;
+}
+
+#[tokio::test]
+async fn in_process_denying_consent_at_the_idp_cancels_the_registration() {
+    denying_consent_at_the_idp_cancels_the_registration_on(World::in_process().await).await;
+}
+
+async fn denying_consent_at_the_idp_cancels_the_registration_on(w: World) {
+    let browser = w.browser_with("alice", "alice-password", Consent::Deny);
     let err = w
         .client
         .register_user(&[], &browser, &ScriptedUser::typing([PIN]))
@@ -175,7 +189,15 @@ async fn denying_consent_at_the_idp_cancels_the_registration() {
 
 #[tokio::test]
 async fn authentication_with_the_valid_pin_rotates_the_refresh_token() {
-    let w = World::new().await;
+    authentication_with_the_valid_pin_rotates_the_refresh_token_on(World::new().await).await;
+}
+
+#[tokio::test]
+async fn in_process_authentication_with_the_valid_pin_rotates_the_refresh_token() {
+    authentication_with_the_valid_pin_rotates_the_refresh_token_on(World::in_process().await).await;
+}
+
+async fn authentication_with_the_valid_pin_rotates_the_refresh_token_on(w: World) {
     let (profile, _) = w.register("alice").await;
     let before = w.storage.raw().unwrap();
     w.client.logout().await.unwrap();
@@ -205,7 +227,15 @@ async fn authentication_with_the_valid_pin_rotates_the_refresh_token() {
 
 #[tokio::test]
 async fn wrong_pin_counts_down_then_removes_the_profile() {
-    let w = World::new().await;
+    wrong_pin_counts_down_then_removes_the_profile_on(World::new().await).await;
+}
+
+#[tokio::test]
+async fn in_process_wrong_pin_counts_down_then_removes_the_profile() {
+    wrong_pin_counts_down_then_removes_the_profile_on(World::in_process().await).await;
+}
+
+async fn wrong_pin_counts_down_then_removes_the_profile_on(w: World) {
     let (alice, _) = w.register("alice").await;
     let (bob, _) = w.register("bob").await;
     w.client.logout().await.unwrap();
@@ -337,7 +367,15 @@ async fn the_maximum_pin_failures_is_configurable_on_the_server() {
 
 #[tokio::test]
 async fn fingerprint_registration_and_authentication() {
-    let w = World::new().await;
+    fingerprint_registration_and_authentication_on(World::new().await).await;
+}
+
+#[tokio::test]
+async fn in_process_fingerprint_registration_and_authentication() {
+    fingerprint_registration_and_authentication_on(World::in_process().await).await;
+}
+
+async fn fingerprint_registration_and_authentication_on(w: World) {
     let (profile, _) = w.register("alice").await;
     assert_eq!(
         w.client.not_registered_authenticators(&profile).unwrap(),
@@ -404,7 +442,19 @@ async fn a_fingerprint_sensor_error_revokes_fingerprint_and_falls_back_to_pin() 
 
 #[tokio::test]
 async fn a_fingerprint_token_revoked_on_its_own_is_9022_and_the_pin_still_works() {
-    let w = World::new().await;
+    a_fingerprint_token_revoked_on_its_own_is_9022_and_the_pin_still_works_on(World::new().await)
+        .await;
+}
+
+#[tokio::test]
+async fn in_process_a_fingerprint_token_revoked_on_its_own_is_9022_and_the_pin_still_works() {
+    a_fingerprint_token_revoked_on_its_own_is_9022_and_the_pin_still_works_on(
+        World::in_process().await,
+    )
+    .await;
+}
+
+async fn a_fingerprint_token_revoked_on_its_own_is_9022_and_the_pin_still_works_on(w: World) {
     let (profile, _) = w.register("alice").await;
     w.client.register_fingerprint().await.unwrap();
     w.client
@@ -449,7 +499,15 @@ async fn a_fingerprint_token_revoked_on_its_own_is_9022_and_the_pin_still_works(
 
 #[tokio::test]
 async fn logout_revokes_the_access_token_and_login_needs_no_browser() {
-    let w = World::new().await;
+    logout_revokes_the_access_token_and_login_needs_no_browser_on(World::new().await).await;
+}
+
+#[tokio::test]
+async fn in_process_logout_revokes_the_access_token_and_login_needs_no_browser() {
+    logout_revokes_the_access_token_and_login_needs_no_browser_on(World::in_process().await).await;
+}
+
+async fn logout_revokes_the_access_token_and_login_needs_no_browser_on(w: World) {
     let browser = w.browser("alice");
     let pins = ScriptedUser::typing([PIN]);
     let profile = w.client.register_user(&[], &browser, &pins).await.unwrap();
@@ -475,7 +533,15 @@ async fn logout_revokes_the_access_token_and_login_needs_no_browser() {
 
 #[tokio::test]
 async fn deregistration_removes_one_profile_and_keeps_the_rest() {
-    let w = World::new().await;
+    deregistration_removes_one_profile_and_keeps_the_rest_on(World::new().await).await;
+}
+
+#[tokio::test]
+async fn in_process_deregistration_removes_one_profile_and_keeps_the_rest() {
+    deregistration_removes_one_profile_and_keeps_the_rest_on(World::in_process().await).await;
+}
+
+async fn deregistration_removes_one_profile_and_keeps_the_rest_on(w: World) {
     let (alice, _) = w.register("alice").await;
     let (bob, _) = w.register("bob").await;
     w.client.register_fingerprint().await.unwrap(); // Bob's
@@ -568,13 +634,7 @@ async fn dcr_accepts_ten_minutes_of_skew_either_way_and_not_a_second_more() {
 async fn dcr_with_a_wrong_signature_or_unknown_version_fails_generically() {
     let w = World::new().await;
     let storage = Arc::new(MemoryStorage::new());
-    let wrong = make_client(
-        &w.server,
-        storage,
-        &w.device_clock,
-        "not-the-signature",
-        false,
-    );
+    let wrong = w.client_on(storage, &w.device_clock, "not-the-signature", false);
     let err = wrong.pin_policy().await.unwrap_err();
     assert!(matches!(err, Error::DeviceRegistrationError), "{err}");
 
@@ -592,7 +652,7 @@ async fn dcr_in_development_mode_skips_the_signature() {
     app.versions[0].development_mode = true;
     let w = World::with(app, 0).await;
     let storage = Arc::new(MemoryStorage::new());
-    let any = make_client(&w.server, storage, &w.device_clock, "whatever", false);
+    let any = w.client_on(storage, &w.device_clock, "whatever", false);
     assert!(any.pin_policy().await.is_ok());
 }
 
@@ -681,7 +741,15 @@ async fn an_expired_access_token_means_user_not_authenticated() {
 
 #[tokio::test]
 async fn the_pin_never_goes_over_the_wire() {
-    let w = World::new().await;
+    the_pin_never_goes_over_the_wire_on(World::new().await).await;
+}
+
+#[tokio::test]
+async fn in_process_the_pin_never_goes_over_the_wire() {
+    the_pin_never_goes_over_the_wire_on(World::in_process().await).await;
+}
+
+async fn the_pin_never_goes_over_the_wire_on(w: World) {
     let (profile, _) = w.register("alice").await;
     w.client
         .authenticate_user(&profile, &ScriptedUser::typing(["88888", PIN]), None)
@@ -964,30 +1032,28 @@ struct Replay {
     mismatches: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
-impl wiremock::Respond for Replay {
-    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+impl Replay {
+    fn answer(&self, request: &auth_core::HttpRequest) -> auth_core::HttpResponse {
         let next = self.exchanges.lock().unwrap().pop_front();
+        let (method, path) = (request.method(), request.uri().path());
         let Some(x) = next else {
-            self.mismatches.lock().unwrap().push(format!(
-                "unexpected {} {}",
-                request.method,
-                request.url.path()
-            ));
-            return wiremock::ResponseTemplate::new(500);
+            self.mismatches
+                .lock()
+                .unwrap()
+                .push(format!("unexpected {method} {path}"));
+            return respond(500, None, Vec::new());
         };
         let want = &x["request"];
         let mut problems = Vec::new();
-        if want["method"] != request.method.as_str() || want["path"] != request.url.path() {
+        if want["method"] != method.as_str() || want["path"] != path {
             problems.push(format!(
-                "expected {} {}, got {} {}",
-                want["method"],
-                want["path"],
-                request.method,
-                request.url.path()
+                "expected {} {}, got {method} {path}",
+                want["method"], want["path"],
             ));
         }
         if let Some(fields) = want["json_fields"].as_array() {
-            let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
+            let body: serde_json::Value =
+                serde_json::from_slice(request.body()).unwrap_or_default();
             for f in fields {
                 if body.get(f.as_str().unwrap()).is_none() {
                     problems.push(format!("missing JSON field {f}"));
@@ -996,7 +1062,7 @@ impl wiremock::Respond for Replay {
         }
         if let Some(fields) = want["form_fields"].as_array() {
             let form: std::collections::HashMap<String, String> =
-                url::form_urlencoded::parse(&request.body)
+                url::form_urlencoded::parse(request.body())
                     .into_owned()
                     .collect();
             for f in fields {
@@ -1012,7 +1078,7 @@ impl wiremock::Respond for Replay {
         }
         if want["basic_auth"] == true
             && !request
-                .headers
+                .headers()
                 .get("authorization")
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.starts_with("Basic "))
@@ -1024,14 +1090,15 @@ impl wiremock::Respond for Replay {
                 .lock()
                 .unwrap()
                 .push(format!("{}: {}", x["note"], problems.join("; ")));
-            return wiremock::ResponseTemplate::new(500);
+            return respond(500, None, Vec::new());
         }
         let r = &x["response"];
-        let mut t = wiremock::ResponseTemplate::new(r["status"].as_u64().unwrap() as u16);
-        if !r["json"].is_null() {
-            t = t.set_body_json(r["json"].clone());
+        let status = r["status"].as_u64().unwrap() as u16;
+        if r["json"].is_null() {
+            respond(status, None, Vec::new())
+        } else {
+            respond(status, Some("application/json"), r["json"].to_string())
         }
-        t
     }
 }
 
@@ -1068,20 +1135,17 @@ async fn replay_of_a_recorded_registration_and_pin_login() {
         .collect();
     let total = exchanges.len();
     let mismatches = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let server = wiremock::MockServer::start().await;
-    wiremock::Mock::given(wiremock::matchers::any())
-        .respond_with(Replay {
-            exchanges: std::sync::Mutex::new(exchanges),
-            mismatches: mismatches.clone(),
-        })
-        .mount(&server)
-        .await;
+    let replay = Replay {
+        exchanges: std::sync::Mutex::new(exchanges),
+        mismatches: mismatches.clone(),
+    };
+    let (server, stand_in) = StandIn::serve(move |request| replay.answer(request)).await;
     let config = client_config(SIGNATURE)
         .pbkdf2_iterations(1_000)
         .build()
         .unwrap();
     let client = onegini_model::Client::builder(config, Arc::new(MemoryStorage::new()))
-        .base_url(server.uri().as_str())
+        .base_url(server.base_url())
         .clock(Arc::new(auth_core::FakeClock::at_unix(T0)))
         .build()
         .unwrap();
@@ -1112,12 +1176,20 @@ async fn replay_of_a_recorded_registration_and_pin_login() {
         "{:?}",
         mismatches.lock().unwrap()
     );
-    assert_eq!(server.received_requests().await.unwrap().len(), total);
+    assert_eq!(stand_in.take_seen().len(), total);
 }
 
 #[tokio::test]
 async fn start_reports_profiles_removed_on_the_server() {
-    let w = World::new().await;
+    start_reports_profiles_removed_on_the_server_on(World::new().await).await;
+}
+
+#[tokio::test]
+async fn in_process_start_reports_profiles_removed_on_the_server() {
+    start_reports_profiles_removed_on_the_server_on(World::in_process().await).await;
+}
+
+async fn start_reports_profiles_removed_on_the_server_on(w: World) {
     assert!(
         w.client.start().await.unwrap().is_empty(),
         "nothing before DCR"

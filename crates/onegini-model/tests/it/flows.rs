@@ -21,8 +21,13 @@ use onegini_model::{
 };
 use url::Url;
 
+/// One reqwest client per test thread (building one loads the root certificates: slow); a
+/// test's runtime lives on its thread, so the client's connections never outlive it.
 fn http() -> ReqwestClient {
-    ReqwestClient::new(&HttpConfig::default()).unwrap()
+    thread_local! {
+        static CLIENT: ReqwestClient = ReqwestClient::new(&HttpConfig::default()).unwrap();
+    }
+    CLIENT.with(Clone::clone)
 }
 
 async fn post(
@@ -66,13 +71,7 @@ async fn profiles_survive_a_restart_with_file_storage() {
     let dir = std::env::temp_dir().join(format!("onegini-model-flow-{}", unique()));
     std::fs::create_dir_all(&dir).unwrap();
     let storage = Arc::new(FileStorage::new(dir.join("device.json")));
-    let first = make_client(
-        &w.server,
-        storage.clone(),
-        &w.device_clock,
-        SIGNATURE,
-        false,
-    );
+    let first = w.client_on(storage.clone(), &w.device_clock, SIGNATURE, false);
     let profile = first
         .register_user(&[], &w.browser("alice"), &ScriptedUser::typing([PIN]))
         .await
@@ -80,13 +79,7 @@ async fn profiles_survive_a_restart_with_file_storage() {
     drop(first);
     // "The app restarts": a new client over the same file. Not authenticated (the access token
     // was only in memory), the profile is there, the PIN unlocks it.
-    let second = make_client(
-        &w.server,
-        storage.clone(),
-        &w.device_clock,
-        SIGNATURE,
-        false,
-    );
+    let second = w.client_on(storage.clone(), &w.device_clock, SIGNATURE, false);
     assert_eq!(second.authenticated_user_profile(), None);
     assert_eq!(second.user_profiles().unwrap(), [profile.clone()].into());
     second
@@ -133,7 +126,7 @@ fn device(
         .build()
         .unwrap();
     Client::builder(config, storage)
-        .base_url(w.server.base_url().unwrap())
+        .base_url(w.base_url())
         .keystore(keystore)
         .clock(Arc::new(w.device_clock.clone()))
         .http_client(Arc::new(tap.clone()))
@@ -298,7 +291,7 @@ async fn failed_revocations_still_log_out_and_deregister_locally() {
         .build()
         .unwrap();
     let client = Client::builder(config, Arc::new(MemoryStorage::new()))
-        .base_url(w.server.base_url().unwrap())
+        .base_url(w.base_url())
         .clock(Arc::new(w.device_clock.clone()))
         .http_client(Arc::new(NoRevocation(http())))
         .build()
@@ -442,7 +435,7 @@ async fn an_unknown_scope_or_a_wrong_idp_password_fails_the_registration() {
         .unwrap_err();
     assert_eq!(err.code(), 10000, "{err}");
 
-    let browser = w.server.browser("alice", "wrong", Consent::Allow).unwrap();
+    let browser = w.browser_with("alice", "wrong", Consent::Allow);
     let err = w
         .client
         .register_user(&[], &browser, &ScriptedUser::typing([PIN]))
@@ -464,7 +457,12 @@ async fn the_token_server_enforces_pkce_and_single_use_codes() {
     w.client.pin_policy().await.unwrap(); // DCR only
     let (client_id, secret) = credentials(&w.storage);
     let verifier = "M25iVXpKU3puUjFaYWg3T1NDTDQtcW1ROUY5YXlwalNoc0hhakxifmZHag";
-    let mut url = Url::parse(&format!("{}{}", w.server.uri(), wire::AUTHORIZE_PATH)).unwrap();
+    let mut url = Url::parse(&format!(
+        "{}{}",
+        w.base_url().as_str(),
+        wire::AUTHORIZE_PATH
+    ))
+    .unwrap();
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", &client_id)
@@ -484,7 +482,7 @@ async fn the_token_server_enforces_pkce_and_single_use_codes() {
             .query_pairs()
             .any(|(k, v)| k == "state" && v == "s1")
     );
-    let token_url = format!("{}{}", w.server.uri(), wire::TOKEN_PATH);
+    let token_url = format!("{}{}", w.base_url().as_str(), wire::TOKEN_PATH);
     let exchange = |v: &str| {
         wire::form(&[
             ("grant_type", "authorization_code"),
@@ -541,7 +539,7 @@ async fn the_token_server_enforces_pkce_and_single_use_codes() {
         (400, Some("unsupported_grant_type"))
     );
     // Revoking an unknown token is fine (RFC 7009).
-    let revoke = format!("{}/oauth/v1/revoke", w.server.uri());
+    let revoke = format!("{}/oauth/v1/revoke", w.base_url().as_str());
     let (status, _) = post(
         revoke,
         form,
@@ -556,7 +554,7 @@ async fn the_token_server_enforces_pkce_and_single_use_codes() {
 async fn dcr_registrations_are_single_use_and_short_lived() {
     use onegini_model::hazmat::ocra::{OcraInputs, OcraSuite};
     let w = World::new().await;
-    let dcr_url = format!("{}{}", w.server.uri(), wire::DCR_PATH);
+    let dcr_url = format!("{}{}", w.base_url().as_str(), wire::DCR_PATH);
     let ask = serde_json::json!({
         "application_identifier": APP, "application_platform": PLATFORM, "application_version": VERSION
     })
@@ -600,7 +598,7 @@ async fn authenticator_rules() {
     let w = World::new().await;
     // A device without a fingerprint sensor.
     let storage = Arc::new(MemoryStorage::new());
-    let plain = make_client(&w.server, storage, &w.device_clock, SIGNATURE, false);
+    let plain = w.client_on(storage, &w.device_clock, SIGNATURE, false);
     let profile = plain
         .register_user(&[], &w.browser("alice"), &ScriptedUser::typing([PIN]))
         .await
@@ -759,7 +757,7 @@ async fn a_lost_fingerprint_answer_costs_the_fingerprint_not_the_profile() {
         .build()
         .unwrap();
     let client = Client::builder(config, Arc::new(MemoryStorage::new()))
-        .base_url(w.server.base_url().unwrap())
+        .base_url(w.base_url())
         .keystore(Arc::new(onegini_model::MemoryKeystore::new()))
         .clock(Arc::new(w.device_clock.clone()))
         .http_client(Arc::new(LoseTokenAnswer {
@@ -875,13 +873,7 @@ async fn no_network_is_network_connectivity_problem_9000() {
     // `start` reports it too (the SDK's start error the app may ignore for offline use).
     let storage = Arc::new(MemoryStorage::new());
     let w = World::new().await;
-    let online = make_client(
-        &w.server,
-        storage.clone(),
-        &w.device_clock,
-        SIGNATURE,
-        false,
-    );
+    let online = w.client_on(storage.clone(), &w.device_clock, SIGNATURE, false);
     online
         .register_user(&[], &w.browser("alice"), &ScriptedUser::typing([PIN]))
         .await
@@ -901,7 +893,7 @@ async fn garbage_at_every_endpoint_is_a_client_error_never_a_crash() {
     let w = World::new().await;
     let (profile, _) = w.register("alice").await;
     let (client_id, secret) = credentials(&w.storage);
-    let base = w.server.uri();
+    let base = w.base_url().as_str();
     let form = "application/x-www-form-urlencoded";
     let bodies = [
         "",
@@ -970,7 +962,7 @@ async fn the_dcr_suite_is_configurable_on_both_sides() {
         .build()
         .unwrap();
     let client = Client::builder(config, Arc::new(MemoryStorage::new()))
-        .base_url(w.server.base_url().unwrap())
+        .base_url(w.base_url())
         .clock(Arc::new(w.device_clock.clone()))
         .build()
         .unwrap();
@@ -986,7 +978,7 @@ async fn the_dcr_suite_is_configurable_on_both_sides() {
             .build()
             .unwrap();
         let client = Client::builder(config, Arc::new(MemoryStorage::new()))
-            .base_url(w.server.base_url().unwrap())
+            .base_url(w.base_url())
             .clock(Arc::new(w.device_clock.clone()))
             .build()
             .unwrap();
@@ -1004,13 +996,7 @@ async fn the_dcr_suite_is_configurable_on_both_sides() {
 async fn broken_storage_is_data_storage_not_available() {
     let w = World::new().await;
     let storage = Arc::new(MemoryStorage::new());
-    let client = make_client(
-        &w.server,
-        storage.clone(),
-        &w.device_clock,
-        SIGNATURE,
-        false,
-    );
+    let client = w.client_on(storage.clone(), &w.device_clock, SIGNATURE, false);
     client.pin_policy().await.unwrap();
     let missing_dir = std::env::temp_dir()
         .join(format!("onegini-model-missing-{}", unique()))
@@ -1018,7 +1004,7 @@ async fn broken_storage_is_data_storage_not_available() {
         .join("device.json");
     let config = client_config(SIGNATURE).build().unwrap();
     let on_missing_dir = Client::builder(config.clone(), Arc::new(FileStorage::new(&missing_dir)))
-        .base_url(w.server.base_url().unwrap())
+        .base_url(w.base_url())
         .clock(Arc::new(w.device_clock.clone()))
         .build()
         .unwrap();
@@ -1028,7 +1014,7 @@ async fn broken_storage_is_data_storage_not_available() {
     let corrupt = std::env::temp_dir().join(format!("onegini-model-corrupt-{}.json", unique()));
     std::fs::write(&corrupt, b"not json").unwrap();
     let err = Client::builder(config, Arc::new(FileStorage::new(&corrupt)))
-        .base_url(w.server.base_url().unwrap())
+        .base_url(w.base_url())
         .build()
         .unwrap_err();
     assert_eq!(err.code(), 9024);
@@ -1074,7 +1060,7 @@ async fn pkce_is_enforced_only_when_the_request_had_a_challenge() {
     let w = World::new().await;
     w.client.pin_policy().await.unwrap();
     let (client_id, secret) = credentials(&w.storage);
-    let mut url = Url::parse(&format!("{}/oauth/authorize", w.server.uri())).unwrap();
+    let mut url = Url::parse(&format!("{}/oauth/authorize", w.base_url().as_str())).unwrap();
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", &client_id)
@@ -1094,7 +1080,7 @@ async fn pkce_is_enforced_only_when_the_request_had_a_challenge() {
         ("client_secret", &secret),
     ]);
     let (status, tokens) = post(
-        format!("{}/oauth/token", w.server.uri()),
+        format!("{}/oauth/token", w.base_url().as_str()),
         "application/x-www-form-urlencoded",
         body,
         None,
@@ -1107,7 +1093,7 @@ async fn pkce_is_enforced_only_when_the_request_had_a_challenge() {
         "empty scope means the default scopes"
     );
     // A plain-method challenge is refused before the login.
-    let mut url = Url::parse(&format!("{}/oauth/authorize", w.server.uri())).unwrap();
+    let mut url = Url::parse(&format!("{}/oauth/authorize", w.base_url().as_str())).unwrap();
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", &client_id)
@@ -1158,21 +1144,18 @@ impl Default for Hostile {
     }
 }
 
-impl wiremock::Respond for Hostile {
-    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
-        let body = String::from_utf8_lossy(&request.body);
-        let raw = |status: u16, text: &str| {
-            wiremock::ResponseTemplate::new(status)
-                .set_body_raw(text.as_bytes().to_vec(), "application/json")
-        };
-        match request.url.path() {
+impl Hostile {
+    fn answer(&self, request: &HttpRequest) -> HttpResponse {
+        let body = String::from_utf8_lossy(request.body());
+        let raw = |status: u16, text: &str| respond(status, Some("application/json"), text);
+        match request.uri().path() {
             wire::DCR_PATH if body.contains("registration_id") => raw(200, &self.credentials),
             wire::DCR_PATH => raw(200, &self.challenge),
             wire::TOKEN_PATH if body.contains("grant_type=refresh_token") => {
                 raw(self.refresh_grant.0, &self.refresh_grant.1)
             }
             wire::TOKEN_PATH => raw(self.code_grant.0, &self.code_grant.1),
-            _ => wiremock::ResponseTemplate::new(200),
+            _ => respond(200, None, Vec::new()),
         }
     }
 }
@@ -1194,18 +1177,14 @@ impl BrowserRegistrationHandler for CodeBrowser {
     }
 }
 
-async fn hostile_client(hostile: Hostile) -> (wiremock::MockServer, Client) {
-    let server = wiremock::MockServer::start().await;
-    wiremock::Mock::given(wiremock::matchers::any())
-        .respond_with(hostile)
-        .mount(&server)
-        .await;
+async fn hostile_client(hostile: Hostile) -> (auth_core::emulator::Server, Client) {
+    let (server, _) = StandIn::serve(move |request| hostile.answer(request)).await;
     let config = client_config(SIGNATURE)
         .pbkdf2_iterations(1_000)
         .build()
         .unwrap();
     let client = Client::builder(config, Arc::new(MemoryStorage::new()))
-        .base_url(auth_core::BaseUrl::parse(&server.uri()).unwrap())
+        .base_url(server.base_url())
         .clock(Arc::new(FakeClock::at_unix(T0)))
         .build()
         .unwrap();
@@ -1377,7 +1356,7 @@ async fn the_emulated_browser_stays_on_the_token_server() {
     let w = World::new().await;
     let browser = w.browser("alice");
     // Another origin (scheme, host or port) is refused before any request is sent.
-    let port = Url::parse(&w.server.uri()).unwrap().port().unwrap();
+    let port = w.base_url().url().port().unwrap();
     for elsewhere in [
         "http://example.com/oauth/v1/authorize".to_owned(),
         format!(
@@ -1451,7 +1430,7 @@ async fn the_token_server_model_keeps_a_bounded_record_of_requests() {
 
     // A flood of DCR round 1 requests (a pending registration and an event each), login
     // sessions and unused codes.
-    let base = w.server.uri();
+    let base = w.base_url().as_str();
     let flood = LOG_CAPACITY + 100;
     for i in 0..flood {
         let body = serde_json::json!({
@@ -1560,7 +1539,7 @@ async fn one_shared_config_gives_the_client_its_transport_and_clock() {
         .unwrap();
     let client = Client::builder(config, Arc::new(MemoryStorage::new()))
         .config(&shared)
-        .base_url(w.server.base_url().unwrap())
+        .base_url(w.base_url())
         .build()
         .unwrap();
     let profile = client

@@ -8,6 +8,7 @@
 
 mod common;
 mod conformance;
+mod emulator_control;
 mod fixtures;
 mod flows;
 mod independent;

@@ -89,7 +89,7 @@ fn recording_client(
         .unwrap();
     let clock: SharedClock = Arc::new(w.device_clock.clone());
     Client::builder(config, storage)
-        .base_url(w.server.base_url().unwrap())
+        .base_url(w.base_url())
         .keystore(Arc::new(onegini_model::MemoryKeystore::new()))
         .clock(clock)
         .http_client(Arc::new(Recorder {

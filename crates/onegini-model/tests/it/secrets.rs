@@ -21,7 +21,6 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use onegini_model::testing::{ScriptedFingerprint, ScriptedUser};
 use onegini_model::{Authenticator, Client, FingerprintScan, MemoryStorage, UserProfile};
-use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
 /// How the echo server answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,20 +34,20 @@ enum Echo {
 }
 
 /// The request's `Authorization` header and body in every spelling a server might echo.
-fn echo_text(request: &wiremock::Request) -> String {
+fn echo_text(request: &HttpRequest) -> String {
     let auth = request
-        .headers
+        .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let body = String::from_utf8_lossy(&request.body).into_owned();
+    let body = String::from_utf8_lossy(request.body()).into_owned();
     let decoded_basic = auth
         .strip_prefix("Basic ")
         .and_then(|b| STANDARD.decode(b).ok())
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
-    let form_values: Vec<String> = url::form_urlencoded::parse(&request.body)
+    let form_values: Vec<String> = url::form_urlencoded::parse(request.body())
         .map(|(_, v)| v.into_owned())
         .collect();
     let raw = format!("{auth} {decoded_basic} {body} {}", form_values.join(" "));
@@ -70,22 +69,24 @@ struct EchoServer {
     mode: Arc<Mutex<Echo>>,
 }
 
-impl Respond for EchoServer {
-    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+impl EchoServer {
+    fn answer(&self, request: &HttpRequest) -> HttpResponse {
         let text = echo_text(request);
         let quoted = serde_json::to_string(&text).unwrap();
         match *self.mode.lock().unwrap() {
-            Echo::PlainText => ResponseTemplate::new(400).set_body_string(text),
-            Echo::OAuthError => ResponseTemplate::new(400).set_body_raw(
+            Echo::PlainText => respond(400, Some("text/plain"), text),
+            Echo::OAuthError => respond(
+                400,
+                Some("application/json"),
                 format!(r#"{{"error":{quoted},"error_description":{quoted}}}"#),
-                "application/json",
             ),
             // The field of the wrong type comes first, so decoding fails on it.
-            Echo::Undecodable => ResponseTemplate::new(200).set_body_raw(
+            Echo::Undecodable => respond(
+                200,
+                Some("application/json"),
                 format!(
                     r#"{{"expires_in":{quoted},"scopes":{quoted},"revoked":{quoted},"refresh_token":{{"x":{quoted}}},"authenticator":{{"x":{quoted}}},"access_token":"a","token_type":"bearer","user_id":"u"}}"#
                 ),
-                "application/json",
             ),
         }
     }
@@ -114,7 +115,7 @@ impl HttpClient for Switch {
 }
 
 /// Every secret a request to the echo server carried.
-fn secrets_sent(requests: &[wiremock::Request]) -> Vec<String> {
+fn secrets_sent(requests: &[Seen]) -> Vec<String> {
     let mut out = Vec::new();
     let mut add = |s: &str| {
         if let Some((_, part)) = s.split_once('.') {
@@ -181,7 +182,8 @@ fn spellings(secret: &str) -> Vec<String> {
 struct Setup {
     world: World,
     client: Client,
-    echo: MockServer,
+    _echo: auth_core::emulator::Server,
+    seen: Arc<StandIn>,
     mode: Arc<Mutex<Echo>>,
     on: Arc<AtomicBool>,
     alice: UserProfile,
@@ -189,12 +191,9 @@ struct Setup {
 
 async fn setup() -> Setup {
     let world = World::new().await;
-    let echo = MockServer::start().await;
     let mode = Arc::new(Mutex::new(Echo::PlainText));
-    Mock::given(wiremock::matchers::any())
-        .respond_with(EchoServer { mode: mode.clone() })
-        .mount(&echo)
-        .await;
+    let server = EchoServer { mode: mode.clone() };
+    let (echo, seen) = StandIn::serve(move |request| server.answer(request)).await;
     let on = Arc::new(AtomicBool::new(false));
     let config = client_config(SIGNATURE)
         .pbkdf2_iterations(1_000)
@@ -203,12 +202,12 @@ async fn setup() -> Setup {
         .unwrap();
     let clock: SharedClock = Arc::new(world.device_clock.clone());
     let client = Client::builder(config, Arc::new(MemoryStorage::new()))
-        .base_url(world.server.base_url().unwrap())
+        .base_url(world.base_url())
         .keystore(Arc::new(onegini_model::MemoryKeystore::new()))
         .clock(clock)
         .http_client(Arc::new(Switch {
             http: ReqwestClient::new(&HttpConfig::default()).unwrap(),
-            echo: echo.uri(),
+            echo: echo.base_url().to_string(),
             on: on.clone(),
         }))
         .build()
@@ -226,7 +225,8 @@ async fn setup() -> Setup {
     Setup {
         world,
         client,
-        echo,
+        _echo: echo,
+        seen,
         mode,
         on,
         alice,
@@ -302,7 +302,7 @@ async fn no_secret_the_client_sends_comes_back_in_an_error() {
             s.on.store(true, Ordering::SeqCst);
             let result = call(&s, name).await;
             s.on.store(false, Ordering::SeqCst);
-            let requests = s.echo.received_requests().await.unwrap();
+            let requests = s.seen.take_seen();
             assert!(
                 !requests.is_empty(),
                 "{name} sent nothing to the echo server"

@@ -1,0 +1,241 @@
+//! The Token Server model (feature `emulator`): a protocol model of Onegini's Token Server and
+//! its IdP ([`TokenServer`], an [`auth_core::emulator::Model`]: HTTP request in, response
+//! out, control commands, an injected clock, no socket of its own), served on a loopback port
+//! by [`Emulator`], plus an [`EmulatedBrowser`] that plays the user at the IdP's login and
+//! consent pages (real HTML pages the model serves).
+//!
+//! The endpoints and what the model keeps are described in [`crate::docs::token_server`];
+//! the control commands on [`TokenServer`]'s `Model` implementation.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use auth_core::emulator::Control;
+//! use onegini_model::emulator::{AdminCommand, Consent, Emulator};
+//! use onegini_model::testing::ScriptedUser;
+//! use onegini_model::{Client, MemoryStorage};
+//!
+//! let emu = Emulator::builder().user("alice", "correct horse").start().await?;
+//! let client = Client::builder(emu.client_config().build()?, Arc::new(MemoryStorage::new()))
+//!     .base_url(emu.base_url())
+//!     .build()?;
+//! let browser = emu.browser("alice", "correct horse", Consent::Allow)?;
+//! client.register_user(&[], &browser, &ScriptedUser::typing(["31415"])).await?;
+//!
+//! // The administrator revokes Alice's tokens: the next start removes her profile.
+//! emu.control(AdminCommand::RevokeUserTokens { user: "alice".into() }.into())?;
+//! assert_eq!(client.start().await?.len(), 1);
+//! let log = emu.control(Control::ReadLog { limit: Some(1) })?;
+//! assert_eq!(log[0]["path"], "/oauth/v1/client/status");
+//! # Ok(()) }
+//! ```
+
+mod browser;
+mod endpoints;
+mod model;
+mod records;
+
+use std::fmt;
+use std::sync::Arc;
+
+use auth_core::emulator::{Control, ControlError, InProcess, PendingStepUp, Server};
+use auth_core::{BaseUrl, HttpClient};
+
+pub use browser::{BrowserError, Consent, EmulatedBrowser};
+pub use model::{
+    AdminCommand, AppConfig, AppVersion, EmulatorClock, LOG_CAPACITY, LOGGED_REQUEST_LIMIT,
+    MAX_RECORDS, RecordCounts, TokenServer, VersionStatus,
+};
+
+use crate::client::{ApplicationSignature, ClientConfig, ClientConfigBuilder};
+
+/// The application identifier of the default app ([`EmulatorBuilder::app`] replaces it).
+pub const DEFAULT_APP_IDENTIFIER: &str = "ExampleApp";
+/// The redirect URI of the default app.
+pub const DEFAULT_REDIRECT_URI: &str = "oneginiexample://loginsuccess";
+/// The version of the default app (platform `android`).
+pub const DEFAULT_APP_VERSION: &str = "1.0.0";
+
+/// A [`TokenServer`] served on a loopback port (until dropped).
+pub struct Emulator {
+    model: Arc<TokenServer>,
+    server: Server,
+    in_process: Arc<dyn HttpClient>,
+}
+
+impl fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emulator")
+            .field("base_url", self.server.base_url())
+            .field("model", &self.model)
+            .finish()
+    }
+}
+
+impl Emulator {
+    /// Starts describing an emulator: the app, IdP users, the clock.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+
+    /// An emulator with the defaults (the default app with a fresh random signature, no
+    /// users, real time that `advance_clock` can move) on a free loopback port.
+    pub async fn start() -> std::io::Result<Emulator> {
+        Emulator::builder().start().await
+    }
+
+    /// The Token Server's base URL (what [`crate::ClientBuilder::base_url`] takes).
+    pub fn base_url(&self) -> &BaseUrl {
+        self.server.base_url()
+    }
+
+    /// Runs a control command (see [`TokenServer`]'s `Model` implementation).
+    pub fn control(&self, command: Control) -> Result<serde_json::Value, ControlError> {
+        auth_core::emulator::Model::control(self.model.as_ref(), command)
+    }
+
+    /// The login sessions waiting at the IdP.
+    pub fn pending(&self) -> Vec<PendingStepUp> {
+        auth_core::emulator::Model::pending(self.model.as_ref())
+    }
+
+    /// The model (to serve it elsewhere, or for its Rust control methods).
+    pub fn model(&self) -> Arc<TokenServer> {
+        self.model.clone()
+    }
+
+    /// An HTTP client that hands each request to the same model, with no socket (give it to
+    /// [`crate::ClientBuilder::http_client`] and [`EmulatedBrowser::new`]).
+    pub fn in_process(&self) -> Arc<dyn HttpClient> {
+        self.in_process.clone()
+    }
+
+    /// The client configuration of the served app's first version (identifier, platform,
+    /// version, signature, redirect URI); add device settings and build it.
+    pub fn client_config(&self) -> ClientConfigBuilder {
+        let app = self.model.app();
+        let mut builder = ClientConfig::builder()
+            .app_identifier(app.identifier.clone())
+            .redirect_uri(app.redirect_uri.clone());
+        if let Some(version) = app.versions.first() {
+            builder = builder
+                .app_platform(version.platform.clone())
+                .app_version(version.version.clone());
+            if let Some(signature) = version.signatures.first() {
+                builder = builder.signature(signature.clone());
+            }
+        }
+        builder
+    }
+
+    /// An emulated browser over the socket that logs in as `username` and answers the
+    /// consent.
+    pub fn browser(
+        &self,
+        username: &str,
+        password: &str,
+        consent: Consent,
+    ) -> Result<EmulatedBrowser, crate::Error> {
+        EmulatedBrowser::new(
+            self.base_url().clone(),
+            &auth_core::Config::new(),
+            username,
+            password,
+            consent,
+        )
+    }
+
+    /// The same browser, talking to the model in process (no socket).
+    pub fn in_process_browser(
+        &self,
+        username: &str,
+        password: &str,
+        consent: Consent,
+    ) -> Result<EmulatedBrowser, crate::Error> {
+        EmulatedBrowser::new(
+            self.base_url().clone(),
+            &auth_core::Config::new().http_client(self.in_process()),
+            username,
+            password,
+            consent,
+        )
+    }
+}
+
+/// Describes an [`Emulator`]: the app the Token Server knows, its IdP users, its clock.
+#[derive(Debug, Default)]
+pub struct EmulatorBuilder {
+    app: Option<AppConfig>,
+    users: Vec<(String, String)>,
+    clock: EmulatorClock,
+    address: Option<String>,
+}
+
+impl EmulatorBuilder {
+    /// The application (default: [`DEFAULT_APP_IDENTIFIER`] version [`DEFAULT_APP_VERSION`]
+    /// on android, redirect [`DEFAULT_REDIRECT_URI`], a fresh random signature).
+    pub fn app(mut self, app: AppConfig) -> Self {
+        self.app = Some(app);
+        self
+    }
+
+    /// Adds an IdP user.
+    pub fn user(mut self, username: &str, password: &str) -> Self {
+        self.users.push((username.to_owned(), password.to_owned()));
+        self
+    }
+
+    /// The clock: an [`auth_core::emulator::OffsetClock`] (the default), an
+    /// [`auth_core::FakeClock`] (tests; `advance_clock` moves it too) or any
+    /// [`auth_core::SharedClock`].
+    pub fn clock(mut self, clock: impl Into<EmulatorClock>) -> Self {
+        self.clock = clock.into();
+        self
+    }
+
+    /// The address to listen on (default `127.0.0.1:0`, a free loopback port).
+    pub fn address(mut self, address: &str) -> Self {
+        self.address = Some(address.to_owned());
+        self
+    }
+
+    /// The model alone, with no socket (for the emulator server binary, or in process).
+    pub fn build_model(self) -> std::io::Result<TokenServer> {
+        let app = match self.app {
+            Some(app) => app,
+            None => default_app().map_err(std::io::Error::other)?,
+        };
+        let model = TokenServer::new(app, self.clock);
+        for (user, password) in &self.users {
+            model.add_user(user, password);
+        }
+        Ok(model)
+    }
+
+    /// Serves the model on a loopback port.
+    pub async fn start(self) -> std::io::Result<Emulator> {
+        let address = self
+            .address
+            .clone()
+            .unwrap_or_else(|| "127.0.0.1:0".to_owned());
+        let model = Arc::new(self.build_model()?);
+        let server = auth_core::emulator::serve(model.clone(), &address).await?;
+        let in_process: Arc<dyn HttpClient> = Arc::new(InProcess::new(model.clone()));
+        Ok(Emulator {
+            model,
+            server,
+            in_process,
+        })
+    }
+}
+
+/// The default app, with a fresh random signature.
+fn default_app() -> Result<AppConfig, crate::Error> {
+    let signature = ApplicationSignature::new(crate::crypto::random_hex(16)?);
+    AppConfig::new(
+        DEFAULT_APP_IDENTIFIER,
+        DEFAULT_REDIRECT_URI,
+        AppVersion::new(DEFAULT_APP_VERSION, "android", signature),
+    )
+}
