@@ -4,7 +4,7 @@
 //! server-side session, redirects the browser to the credential server), `GET
 //! /finish?response=…` (takes the request out of the session — once — and verifies).
 //!
-//! `cargo run -p logonbox --features emulator --example axum_redirect` drives one sign-in
+//! `cargo run -p logonbox --example axum_redirect` drives one sign-in
 //! through the app with an HTTP client playing the browser and exits; add `-- --serve` to keep
 //! it running and sign in with a real browser (the emulated phone approves `lee@logonbox.com`).
 
@@ -171,7 +171,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let router = app(
-        emulator.client_builder().remote_name("Axum demo").build()?,
+        Client::builder(emulator.uri())
+            .remote_name("Axum demo")
+            .build()?,
         format!("http://{addr}/finish?response={{response}}"),
     );
     let server = tokio::spawn(async move { axum::serve(listener, router).await });

@@ -3,12 +3,13 @@
 //! A credential server with real keys runs on a loopback port; the emulated phone approves or
 //! rejects. Each step prints who asked, what the phone answered and what the client concluded.
 //!
-//! Run: `cargo run -p logonbox --features emulator --example logonbox-demo`
+//! Run: `cargo run -p logonbox --example logonbox-demo` (or `cargo xtask demo`)
 
 use std::time::Duration;
 
+use auth_core::Classify;
 use logonbox::emulator::{Behaviour, Emulator, response_param};
-use logonbox::{AuthRequest, Error, KeyType, RedirectRequest};
+use logonbox::{AuthRequest, Client, Error, KeyType, RedirectRequest};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,8 +28,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
-    let client = emulator
-        .client_builder()
+    // The base URL is all a client needs (https in production; the emulator is on loopback).
+    let client = Client::builder(emulator.uri())
         .remote_name("Demo Payroll")
         .build()?;
 
@@ -70,7 +71,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("\n-- 3. The user taps \"Reject\" --");
     emulator.set_behaviour(lee, Behaviour::reject());
     match client.authenticate(lee).await {
-        Err(Error::Rejected { message }) => println!("The phone said: {message}  -> REJECTED"),
+        Err(e @ Error::Rejected { .. }) => println!("{e}  -> REJECTED ({:?})", e.kind()),
         other => println!("unexpected: {other:?}"),
     }
     println!(
@@ -81,7 +82,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("\n-- 4. A phone (or server) that returns a bad signature --");
     emulator.set_behaviour(lee, Behaviour::CorruptSignature);
     match client.authenticate(lee).await {
-        Err(Error::SignatureInvalid) => println!("Signature does not verify -> REFUSED"),
+        Err(e @ Error::SignatureInvalid) => {
+            println!("Signature does not verify -> REFUSED ({:?})", e.kind())
+        }
         other => println!("unexpected: {other:?}"),
     }
 

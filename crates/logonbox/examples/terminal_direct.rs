@@ -1,7 +1,7 @@
 //! A terminal direct flow: type a user name, the phone asks, the terminal shows the outcome.
 //!
 //! Against a real credential server:
-//! `cargo run -p logonbox --features emulator --example terminal_direct -- --base-url https://corp.logonbox.directory [--user lee@logonbox.com]`
+//! `cargo run -p logonbox --example terminal_direct -- --base-url https://corp.logonbox.directory [--user lee@logonbox.com]`
 //!
 //! Without `--base-url` it starts the emulator and you play the phone as well: answer `y` or `n`
 //! when asked. With no terminal input (e.g. in CI) it runs with the defaults and approves.
@@ -42,7 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => {
             let e = Emulator::start().await;
             println!("(no --base-url: using the emulator at {})", e.uri());
-            let c = e.client_builder().build()?;
+            let c = Client::builder(e.uri()).build()?;
             emulator = Some(e);
             c
         }
