@@ -1,22 +1,21 @@
 //! `cargo xtask demo` for airlock-iam: the Loginapp REST flows end to end against the
 //! emulator (real HTTP on a loopback port), told step by step.
 //!
-//! Run: `cargo run -p airlock-iam --features emulator --example airlock-iam-demo` (or `cargo xtask demo`)
+//! Run: `cargo run -p airlock-iam --example airlock-iam-demo` (or `cargo xtask demo`)
 
 use std::time::Duration;
 
 use airlock_iam::emulator::Emulator;
-use airlock_iam::{Client, Error, Otp, Password};
-use auth_core::PollConfig;
+use airlock_iam::{ApplicationId, Client, Error, Otp, Password};
+use auth_core::stepup::{Started, StepUp, StepUpRequest};
+use auth_core::{Classify, PollConfig};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let emulator = Emulator::start().await;
+    let poll = PollConfig::every(Duration::from_millis(200), Duration::from_secs(20));
     let client = Client::builder(emulator.loginapp_url())
-        .poll_config(PollConfig::every(
-            Duration::from_millis(200),
-            Duration::from_secs(20),
-        ))
+        .poll_config(poll.clone())
         .build()?;
     println!(
         "Airlock IAM Loginapp emulator at {}",
@@ -112,28 +111,73 @@ async fn main() -> Result<(), Error> {
         flow.wait().await?.is_done()
     );
 
-    // 5. Errors.
+    // 5. Errors, classified the same way for every oob-auth provider.
     println!("== 5. wrong password, then an immediate retry");
     let flow = client.flow();
-    match flow.check_password("jdoe", &Password::new("guess")).await {
-        Err(e) => println!("server → {e}"),
-        Ok(_) => println!("server → accepted?!"),
+    let attempts = [
+        ("jdoe", "guess"),
+        ("jdoe", "password1"),
+        ("locked", "password1"),
+    ];
+    for (user, password) in attempts {
+        match flow.check_password(user, &Password::new(password)).await {
+            Err(e) => println!(
+                "server → {e}\n         kind {:?}, code {}, retry after {:?}",
+                e.kind(),
+                e.provider_code().unwrap_or("-"),
+                e.retry_after()
+            ),
+            Ok(_) => println!("server → accepted"),
+        }
     }
-    match flow
-        .check_password("jdoe", &Password::new("password1"))
-        .await
-    {
-        Err(e) => println!("server → {e}"),
-        Ok(_) => println!("server → accepted"),
-    }
-    match client
-        .flow()
-        .check_password("locked", &Password::new("password1"))
-        .await
-    {
-        Err(e) => println!("server → locked: {e}"),
-        Ok(_) => println!("server → accepted?!"),
-    }
+
+    // 6. Step-up through auth-core's StepUp, with a portable handle.
+    println!("\n== 6. alice, logged in to `portal`, confirms a payment (step-up to `ebanking`)");
+    let app = |id| ApplicationId::new(id).map_err(Error::from);
+    let stepping = Client::builder(emulator.loginapp_url())
+        .target_application(app("portal")?)
+        .step_up_application(app("ebanking")?)
+        .poll_config(poll.clone())
+        .build()?;
+    let login = stepping.flow();
+    login.start().await?;
+    login
+        .check_password("alice", &Password::new("password1"))
+        .await?;
+    stepping.attach_session("alice", login.save());
+    println!("app    → alice logged in to portal (password only); session attached");
+    let started = stepping
+        .start(StepUpRequest::new(
+            "alice",
+            "Payment",
+            "Pay 120 EUR to ACME?",
+        ))
+        .await?;
+    let Started::Pending(handle) = started else {
+        println!("client → settled at once: {:?}", started.outcome());
+        return Ok(());
+    };
+    println!(
+        "app    → step-up started ({:?}): push sent to {:?}; the handle goes to the web session",
+        stepping.capabilities(),
+        emulator.pushes("alice").last()
+    );
+    println!("         (a serialized handle holds the session: it is stored server-side)");
+    drop(stepping);
+    let after_restart = Client::builder(emulator.loginapp_url())
+        .step_up_application(app("ebanking")?)
+        .poll_config(poll.clone())
+        .build()?;
+    let (outcome, _) = tokio::join!(after_restart.wait(&handle, &poll), async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        println!("phone  → alice approves the push");
+        emulator.approve("alice")
+    });
+    println!(
+        "client → a fresh client (as after a restart) checked the handle: approved = {}; it now holds alice's upgraded session: {}",
+        outcome?.is_approved(),
+        after_restart.session("alice").is_some()
+    );
     println!(
         "\nDone: {} server sessions were used.",
         emulator.session_count()
