@@ -2,4 +2,7 @@
 //! `src/airlock_iam_cookies.rs` (also replayed on stable by the crate's `tests/fuzz_regressions.rs`).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| oob_auth_fuzz::airlock_iam_cookies::run(data));
+#[path = "../src/airlock_iam_cookies.rs"]
+mod airlock_iam_cookies;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| airlock_iam_cookies::run(data));

@@ -2,4 +2,7 @@
 //! `src/authsignal_webhook.rs` (also replayed on stable by the crate's `tests/fuzz_regressions.rs`).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| oob_auth_fuzz::authsignal_webhook::run(data));
+#[path = "../src/authsignal_webhook.rs"]
+mod authsignal_webhook;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| authsignal_webhook::run(data));

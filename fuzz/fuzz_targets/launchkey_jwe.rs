@@ -2,4 +2,7 @@
 //! `src/launchkey_jwe.rs` (also replayed on stable by the crate's `tests/fuzz_regressions.rs`).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| oob_auth_fuzz::launchkey_jwe::run(data));
+#[path = "../src/launchkey_jwe.rs"]
+mod launchkey_jwe;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| launchkey_jwe::run(data));

@@ -2,4 +2,7 @@
 //! `src/launchkey_jws.rs` (also replayed on stable by the crate's `tests/fuzz_regressions.rs`).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| oob_auth_fuzz::launchkey_jws::run(data));
+#[path = "../src/launchkey_jws.rs"]
+mod launchkey_jws;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| launchkey_jws::run(data));

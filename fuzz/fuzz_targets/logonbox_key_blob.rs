@@ -2,4 +2,7 @@
 //! `src/logonbox_key_blob.rs` (also replayed on stable by the crate's `tests/fuzz_regressions.rs`).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| oob_auth_fuzz::logonbox_key_blob::run(data));
+#[path = "../src/logonbox_key_blob.rs"]
+mod logonbox_key_blob;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| logonbox_key_blob::run(data));

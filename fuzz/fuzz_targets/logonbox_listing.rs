@@ -2,4 +2,7 @@
 //! `src/logonbox_listing.rs` (also replayed on stable by the crate's `tests/fuzz_regressions.rs`).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| oob_auth_fuzz::logonbox_listing::run(data));
+#[path = "../src/logonbox_listing.rs"]
+mod logonbox_listing;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| logonbox_listing::run(data));

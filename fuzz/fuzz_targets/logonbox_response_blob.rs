@@ -2,4 +2,7 @@
 //! `src/logonbox_response_blob.rs` (also replayed on stable by the crate's `tests/fuzz_regressions.rs`).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| oob_auth_fuzz::logonbox_response_blob::run(data));
+#[path = "../src/logonbox_response_blob.rs"]
+mod logonbox_response_blob;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| logonbox_response_blob::run(data));

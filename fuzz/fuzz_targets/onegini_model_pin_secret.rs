@@ -2,4 +2,7 @@
 //! `src/onegini_model_pin_secret.rs` (also replayed on stable by the crate's `tests/fuzz_regressions.rs`).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| oob_auth_fuzz::onegini_model_pin_secret::run(data));
+#[path = "../src/onegini_model_pin_secret.rs"]
+mod onegini_model_pin_secret;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| onegini_model_pin_secret::run(data));

@@ -85,13 +85,26 @@ pub fn smoke(args: &[&str]) -> Result<(), String> {
     let targets: Vec<String> = if wanted.is_empty() { all } else { wanted };
 
     let t = Instant::now();
-    // All targets in one cargo run (they share every dependency).
-    run(fuzz()?.arg("build").args(BUILD_FLAGS))?;
-    println!("fuzz targets built in {:.0}s", t.elapsed().as_secs_f64());
-
     let mut rows = Vec::new();
     let mut failed = Vec::new();
-    for target in &targets {
+    // All targets in one cargo run (they share every dependency). If one does not build, build
+    // them one by one, so that the others still run.
+    let mut built = targets.clone();
+    if run(fuzz()?.arg("build").args(BUILD_FLAGS)).is_err() {
+        built.retain(|target| {
+            let ok = fuzz()
+                .and_then(|mut c| run(c.arg("build").args(BUILD_FLAGS).arg(target)))
+                .is_ok();
+            if !ok {
+                failed.push(target.clone());
+                rows.push(vec![target.clone(), "FAILED: does not build".into()]);
+            }
+            ok
+        });
+    }
+    println!("fuzz targets built in {:.0}s", t.elapsed().as_secs_f64());
+
+    for target in &built {
         let corpus = dir.join("corpus").join(target);
         std::fs::create_dir_all(&corpus)
             .map_err(|e| format!("creating {}: {e}", corpus.display()))?;

@@ -140,9 +140,9 @@ mod tests {
     }
 
     /// A fixed fuzz finding must not come back unnoticed: every target's harness (a
-    /// `pub fn run(data: &[u8])` in its own file, `fuzz/src/<target>.rs` or included by the
-    /// entry point with `#[path]`) is also included by its crate's `fuzz_regressions.rs` test,
-    /// which replays the target's seeds and regressions in the ordinary test run, on stable.
+    /// `pub fn run(data: &[u8])` in its own file, usually `fuzz/src/<target>.rs`, which the entry
+    /// point includes with `#[path]`) is also included by its crate's `fuzz_regressions.rs`
+    /// test, which replays the target's seeds and regressions in the ordinary test run, on stable.
     #[test]
     fn every_fuzz_target_is_replayed_by_its_crate() {
         let crates: Vec<String> = std::fs::read_dir(root().join("crates"))
@@ -166,15 +166,13 @@ mod tests {
                 .unwrap_or_else(|| {
                     panic!("fuzz target `{target}` is not named `<crate>_<what>` after a crate")
                 });
-            let harness = path_includes(&entry.path())
-                .pop()
-                .or_else(|| root().join("fuzz/src").join(&name).canonicalize().ok())
-                .unwrap_or_else(|| {
-                    panic!(
-                        "fuzz target `{target}`: put its harness (`pub fn run(data: &[u8])`) in \
-                         fuzz/src/{name}, so that its crate's tests can replay it"
-                    )
-                });
+            let harness = path_includes(&entry.path()).pop().unwrap_or_else(|| {
+                panic!(
+                    "fuzz target `{target}`: put its harness (`pub fn run(data: &[u8])`) in \
+                     fuzz/src/{name} and include it with `#[path]`, so that its crate's tests \
+                     can replay it"
+                )
+            });
             // Usually `tests/fuzz_regressions.rs`; a crate whose tests are one binary may keep
             // it as a module (`tests/it/fuzz_regressions.rs`).
             let mut test_files = Vec::new();
