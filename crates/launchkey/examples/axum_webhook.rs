@@ -50,11 +50,13 @@ async fn webhook(State(client): State<Client>, request: Request) -> StatusCode {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let emulator = Emulator::start().await?;
     let service_id = ServiceId::from_uuid(uuid::Uuid::new_v4());
     let key = ServicePrivateKey::generate()?;
-    emulator.register_service(service_id, &key.public_key_pem())?;
-    emulator.add_user("alice");
+    let emulator = Emulator::builder()
+        .service(service_id, key.public_key())
+        .user("alice")
+        .start()
+        .await?;
     let client = Client::builder(service_id, key)
         .base_url(emulator.base_url())
         .build()?;

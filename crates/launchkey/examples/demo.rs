@@ -1,36 +1,34 @@
 //! End to end against the LaunchKey emulator: a service asks alice to approve a login on her
-//! phone, polls for the answer, starts and ends her session; then bob flags a request as fraud.
+//! phone, polls for the answer, starts and ends her session; then bob flags a request as fraud,
+//! and the same answer arrives as a webhook.
 //!
-//! Run with `cargo run -p launchkey --example launchkey-demo` (or
-//! `cargo xtask demo`).
+//! Run with `cargo run -p launchkey --example launchkey-demo` (or `cargo xtask demo`).
 
 use std::time::Duration;
 
+use auth_core::emulator::Control;
 use auth_core::poll::PollConfig;
 use launchkey::emulator::Emulator;
 use launchkey::{AuthorizationRequest, Client, DenialReason, ServiceId, ServicePrivateKey};
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), launchkey::Error> {
-    println!("== LaunchKey Service Client demo (against the in-process emulator) ==\n");
-    let emulator = Emulator::start().await?;
-    println!(
-        "1. The LaunchKey API emulator listens on {}",
-        emulator.base_url()
-    );
-
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("== LaunchKey Service Client demo (against the emulator) ==\n");
     let service_id = ServiceId::from_uuid(uuid::Uuid::new_v4());
     let key = ServicePrivateKey::generate()?;
     println!(
-        "2. Service {service_id} made an RSA key (kid {}) and registered its public key",
+        "1. Service {service_id} made an RSA key (kid {}); its public key goes to the platform",
         key.kid()
     );
-    emulator.register_service(service_id, &key.public_key_pem())?;
-    let alice = emulator.add_user("alice");
-    emulator.add_user("bob");
+    let emulator = Emulator::builder()
+        .service(service_id, key.public_key())
+        .user("alice")
+        .user("bob")
+        .start()
+        .await?;
     println!(
-        "   Users alice (device {}) and bob have the LaunchKey app",
-        alice.device_id
+        "2. The LaunchKey platform emulator listens on {}; alice and bob have the app",
+        emulator.base_url()
     );
 
     let client = Client::builder(service_id, key)
@@ -48,14 +46,20 @@ async fn main() -> Result<(), launchkey::Error> {
         created.id,
         created.device_ids.len()
     );
+    for shown in emulator.pending() {
+        println!(
+            "   [{}'s phone] shows \"{}\": {}",
+            shown.user, shown.title, shown.message
+        );
+    }
 
     let phone = {
-        let id = created.id.clone();
+        let id = created.id.to_string();
         let emulator = &emulator;
         async move {
             tokio::time::sleep(Duration::from_millis(500)).await;
             println!("   [alice's phone] alice taps APPROVE");
-            emulator.approve(&id)
+            emulator.control(Control::Approve { id })
         }
     };
     println!("   polling for the answer...");
@@ -63,12 +67,12 @@ async fn main() -> Result<(), launchkey::Error> {
     tapped?;
     let answer = answer?;
     println!(
-        "   -> authorized: {}  (type {:?}, reason {:?}, device {:?}, service PINs {:?})",
+        "   -> authorized: {}  (type {:?}, reason {:?}, device {:?}, {} service PINs)",
         answer.authorized,
         answer.response_type,
         answer.reason,
         answer.device_id,
-        answer.service_pins
+        answer.service_pins.len()
     );
 
     println!("\n4. The service starts alice's session, later she logs out");
@@ -92,7 +96,11 @@ async fn main() -> Result<(), launchkey::Error> {
         ]);
     let created = client.authorize(&request).await?;
     println!("   -> request {}", created.id);
-    emulator.deny_fraud(&created.id, Some("FR"))?;
+    emulator.control(Control::Deny {
+        id: created.id.to_string(),
+        fraud: true,
+        reason: Some("FR".into()),
+    })?;
     println!("   [bob's phone] bob taps DENY and picks \"This was not me\"");
     let answer = client.wait_for_response(&created.id, &poll).await?;
     println!(
@@ -102,11 +110,21 @@ async fn main() -> Result<(), launchkey::Error> {
 
     println!("\n6. The same answer as a webhook, verified and decrypted");
     let webhook = emulator.authorization_webhook(&created.id, "/launchkey/webhook")?;
-    let package = client.handle_webhook(&webhook).await?;
-    if let launchkey::WebhookPackage::AuthorizationResponse(r) = package {
+    if let launchkey::WebhookPackage::AuthorizationResponse(r) =
+        client.handle_webhook(&webhook).await?
+    {
         println!(
             "   -> webhook for request {}: fraud = {}",
             r.authorization_request_id, r.fraud
+        );
+    }
+
+    println!("\n7. The platform's request log (method, path, status; never bodies)");
+    let log = emulator.control(Control::ReadLog { limit: Some(3) })?;
+    for entry in log.as_array().into_iter().flatten() {
+        println!(
+            "   {} {} -> {}",
+            entry["method"], entry["path"], entry["status"]
         );
     }
     println!("\nDone.");

@@ -32,7 +32,7 @@ pub struct ServicePrivateKey {
     kid: Kid,
     signer: KeyPair,
     decrypter: OaepPrivateDecryptingKey,
-    spki_der: Vec<u8>,
+    public: RsaPublicKey,
 }
 
 impl fmt::Debug for ServicePrivateKey {
@@ -82,8 +82,8 @@ impl ServicePrivateKey {
     fn from_parts(signer: KeyPair, pkcs8: &[u8]) -> Result<Self, Error> {
         let dec = PrivateDecryptingKey::from_pkcs8(pkcs8)
             .map_err(|_| key_error("key rejected for decryption"))?;
-        let public = dec.public_key();
-        let spki_der = public
+        let encrypting = dec.public_key();
+        let spki_der = encrypting
             .as_der()
             .map(|d: PublicKeyX509Der<'static>| d.as_ref().to_vec())
             .map_err(|_| key_error("could not encode the public key"))?;
@@ -93,7 +93,10 @@ impl ServicePrivateKey {
             kid: Kid::fingerprint(&spki_der),
             signer,
             decrypter,
-            spki_der,
+            public: RsaPublicKey {
+                spki_der,
+                encrypting,
+            },
         })
     }
 
@@ -116,14 +119,19 @@ impl ServicePrivateKey {
         &self.kid
     }
 
+    /// The public key (uploaded to the LaunchKey dashboard).
+    pub fn public_key(&self) -> RsaPublicKey {
+        self.public.clone()
+    }
+
     /// The public key as DER SubjectPublicKeyInfo.
     pub fn public_key_der(&self) -> &[u8] {
-        &self.spki_der
+        self.public.der()
     }
 
     /// The public key as PEM (`BEGIN PUBLIC KEY`), as uploaded to the LaunchKey dashboard.
     pub fn public_key_pem(&self) -> String {
-        spki_pem(&self.spki_der)
+        self.public.to_pem()
     }
 
     /// Signs `payload` as a compact JWS with this key (header `alg` and `kid`).

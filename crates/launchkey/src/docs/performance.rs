@@ -7,5 +7,8 @@
 //! about 0.6 ms once the API key is cached, and a signed call adds one signature, one
 //! encryption (when it has a body) and one verification to the network time.
 //!
-//! The emulator does the platform's half of that work for every call; it runs it outside its
-//! state lock, so concurrent calls use every core.
+//! The emulator does the platform's half of that work for every call, outside its state lock,
+//! so concurrent calls are limited by the cores, not by the lock. `cargo bench -p launchkey
+//! --bench emulator` measures whole answered polls in process (client and platform work
+//! together): about 2.2 ms each for one caller on a busy two-core machine, and about 510 polls
+//! a second for four callers at once (against about 450 for one).

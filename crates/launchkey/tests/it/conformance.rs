@@ -1,6 +1,6 @@
-//! LaunchKey conformance suite: the Service Client's flows against the emulator over real
-//! loopback HTTP, and replays of recorded-style transcripts (fixtures/launchkey/transcripts/).
-//! `cargo xtask conformance` prints one row per test.
+//! LaunchKey conformance suite: the Service Client's flows against the emulator, each over real
+//! loopback HTTP and in process (no socket), and replays of recorded-style transcripts
+//! (fixtures/launchkey/transcripts/). `cargo xtask conformance` prints one row per test.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use auth_core::poll::PollConfig;
 use auth_core::{StepUp, StepUpOutcome, StepUpRequest};
-use common::emu::setup;
+use common::emu::{Setup, setup};
 use launchkey::emulator::Fault;
 use launchkey::{
     AuthResponseReason, AuthorizationPoll, AuthorizationRequest, Client, DenialReason, Error,
@@ -28,282 +28,305 @@ fn reasons() -> Vec<DenialReason> {
     ]
 }
 
-#[tokio::test]
-async fn authorize_and_poll_until_approved() {
+/// Every scenario runs twice: over a real loopback socket (`name`) and through the same model
+/// with no socket at all (`in_process::name`, the client's HTTP client being
+/// `Emulator::in_process()`).
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                scenarios::$name(setup().await).await
+            }
+        )*
+
+        /// The same scenarios, with no socket: the client calls the model in process.
+        mod in_process {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::scenarios::$name(super::setup_in_process().await).await
+                }
+            )*
+        }
+    };
+}
+
+scenarios!(
+    authorize_and_poll_until_approved,
+    user_denies,
+    user_denies_as_fraud_with_denial_reason,
+    authorization_fails_on_device,
+    legacy_auth_package_is_decoded,
+    second_request_while_pending_is_authorization_in_progress,
+    request_expires_after_ttl,
+    cancel_pending_request,
+    session_start_and_end,
+    totp_verify,
+    webhook_authorization_response,
+    webhook_session_end,
+    webhook_with_wrong_path_is_rejected,
+    api_key_rotation_refetches_by_kid,
+    tampered_response_body_is_rejected,
+    mismatched_jti_is_rejected,
+    status_claim_must_match_http_status,
+    bad_authentication_tag_is_rejected,
+    invalid_ttl_is_rejected_before_sending,
+    step_up_interface_approves,
+);
+
+/// The standard setup, but the client reaches the emulator's model in process.
+async fn setup_in_process() -> Setup {
     let s = setup().await;
-    let created = s
-        .client
-        .authorize(&AuthorizationRequest::new("alice").context("Log in"))
-        .await
+    let client = Client::builder(s.service_id, common::key_a())
+        .base_url(s.emulator.base_url())
+        .http_client(s.emulator.in_process())
+        .build()
         .unwrap();
-    assert_eq!(
-        s.client
-            .get_authorization_response(&created.id)
+    Setup { client, ..s }
+}
+
+/// The scenarios, each given a client and an emulator.
+mod scenarios {
+    use super::*;
+
+    pub(super) async fn authorize_and_poll_until_approved(s: Setup) {
+        let created = s
+            .client
+            .authorize(&AuthorizationRequest::new("alice").context("Log in"))
             .await
-            .unwrap(),
-        AuthorizationPoll::Pending
-    );
-    s.emulator.approve(&created.id).unwrap();
-    let r = s
-        .client
-        .wait_for_response(&created.id, &fast_poll())
-        .await
-        .unwrap();
-    assert!(r.authorized && !r.fraud);
-}
-
-#[tokio::test]
-async fn user_denies() {
-    let s = setup().await;
-    let id = s
-        .authorize(&AuthorizationRequest::new("alice").denial_reasons(reasons()))
-        .await;
-    s.emulator.deny(&id, Some("NO")).unwrap();
-    let r = s.client.wait_for_response(&id, &fast_poll()).await.unwrap();
-    assert!(!r.authorized && !r.fraud);
-    assert_eq!(r.denial_reason.as_deref(), Some("NO"));
-}
-
-#[tokio::test]
-async fn user_denies_as_fraud_with_denial_reason() {
-    let s = setup().await;
-    let id = s
-        .authorize(&AuthorizationRequest::new("alice").denial_reasons(reasons()))
-        .await;
-    s.emulator.deny_fraud(&id, Some("FR")).unwrap();
-    let r = s.client.wait_for_response(&id, &fast_poll()).await.unwrap();
-    assert!(!r.authorized && r.fraud);
-    assert_eq!(r.reason, Some(AuthResponseReason::Fraudulent));
-    assert_eq!(r.denial_reason.as_deref(), Some("FR"));
-}
-
-#[tokio::test]
-async fn authorization_fails_on_device() {
-    let s = setup().await;
-    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
-    s.emulator.fail(&id, AuthResponseReason::Sensor).unwrap();
-    let r = s.client.wait_for_response(&id, &fast_poll()).await.unwrap();
-    assert!(!r.authorized);
-    assert_eq!(r.reason, Some(AuthResponseReason::Sensor));
-}
-
-#[tokio::test]
-async fn legacy_auth_package_is_decoded() {
-    let s = setup().await;
-    s.emulator.set_legacy_packages(true);
-    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
-    s.emulator.approve(&id).unwrap();
-    let r = s.client.wait_for_response(&id, &fast_poll()).await.unwrap();
-    assert!(r.authorized && r.legacy_package);
-}
-
-#[tokio::test]
-async fn second_request_while_pending_is_authorization_in_progress() {
-    let s = setup().await;
-    let first = s
-        .client
-        .authorize(&AuthorizationRequest::new("alice"))
-        .await
-        .unwrap();
-    match s
-        .client
-        .authorize(&AuthorizationRequest::new("alice"))
-        .await
-    {
-        Err(Error::AuthorizationInProgress(p)) => {
-            assert_eq!(p.auth_request, first.id.as_str());
-            assert!(p.from_same_service && p.expires.is_some());
-        }
-        other => panic!("{other:?}"),
+            .unwrap();
+        assert_eq!(
+            s.client
+                .get_authorization_response(&created.id)
+                .await
+                .unwrap(),
+            AuthorizationPoll::Pending
+        );
+        s.emulator.approve(&created.id).unwrap();
+        let r = s
+            .client
+            .wait_for_response(&created.id, &fast_poll())
+            .await
+            .unwrap();
+        assert!(r.authorized && !r.fraud);
     }
-}
 
-#[tokio::test]
-async fn request_expires_after_ttl() {
-    let s = setup().await;
-    let id = s
-        .authorize(&AuthorizationRequest::new("alice").ttl(Duration::from_secs(30)))
-        .await;
-    s.emulator.expire(&id).unwrap();
-    assert_eq!(
-        s.client.get_authorization_response(&id).await.unwrap(),
-        AuthorizationPoll::TimedOut
-    );
-    assert!(matches!(
-        s.client.wait_for_response(&id, &fast_poll()).await,
-        Err(Error::AuthorizationExpired)
-    ));
-    s.client
-        .authorize(&AuthorizationRequest::new("alice"))
-        .await
-        .unwrap();
-}
-
-#[tokio::test]
-async fn cancel_pending_request() {
-    let s = setup().await;
-    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
-    s.client.cancel_authorization_request(&id).await.unwrap();
-    assert!(matches!(
-        s.client.get_authorization_response(&id).await,
-        Err(Error::AuthorizationCanceled)
-    ));
-}
-
-#[tokio::test]
-async fn session_start_and_end() {
-    let s = setup().await;
-    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
-    s.emulator.approve(&id).unwrap();
-    s.client.session_start("alice", Some(&id)).await.unwrap();
-    assert!(s.emulator.has_session(s.service_id, "alice"));
-    s.client.session_end("alice").await.unwrap();
-    assert!(!s.emulator.has_session(s.service_id, "alice"));
-}
-
-#[tokio::test]
-async fn totp_verify() {
-    let s = setup().await;
-    s.emulator.set_totp("alice", "246810");
-    assert!(s.client.verify_totp("alice", "246810").await.unwrap());
-    assert!(!s.client.verify_totp("alice", "000000").await.unwrap());
-}
-
-#[tokio::test]
-async fn webhook_authorization_response() {
-    let s = setup().await;
-    let id = s.authorize(&AuthorizationRequest::new("alice")).await;
-    s.emulator.approve(&id).unwrap();
-    let wh = s
-        .emulator
-        .authorization_webhook(&id, "/callbacks/launchkey")
-        .unwrap();
-    match s.client.handle_webhook(&wh).await.unwrap() {
-        WebhookPackage::AuthorizationResponse(r) => {
-            assert!(r.authorized && r.authorization_request_id == id.as_str())
-        }
-        other => panic!("{other:?}"),
+    pub(super) async fn user_denies(s: Setup) {
+        let id = s
+            .authorize(&AuthorizationRequest::new("alice").denial_reasons(reasons()))
+            .await;
+        s.emulator.deny(&id, Some("NO")).unwrap();
+        let r = s.client.wait_for_response(&id, &fast_poll()).await.unwrap();
+        assert!(!r.authorized && !r.fraud);
+        assert_eq!(r.denial_reason.as_deref(), Some("NO"));
     }
-}
 
-#[tokio::test]
-async fn webhook_session_end() {
-    let s = setup().await;
-    let wh = s
-        .emulator
-        .session_end_webhook(s.service_id, "alice", "/callbacks/launchkey")
-        .unwrap();
-    assert!(matches!(
-        s.client.handle_webhook(&wh).await.unwrap(),
-        WebhookPackage::ServiceUserSessionEnd(_)
-    ));
-}
+    pub(super) async fn user_denies_as_fraud_with_denial_reason(s: Setup) {
+        let id = s
+            .authorize(&AuthorizationRequest::new("alice").denial_reasons(reasons()))
+            .await;
+        s.emulator.deny_fraud(&id, Some("FR")).unwrap();
+        let r = s.client.wait_for_response(&id, &fast_poll()).await.unwrap();
+        assert!(!r.authorized && r.fraud);
+        assert_eq!(r.reason, Some(AuthResponseReason::Fraudulent));
+        assert_eq!(r.denial_reason.as_deref(), Some("FR"));
+    }
 
-#[tokio::test]
-async fn webhook_with_wrong_path_is_rejected() {
-    let s = setup().await;
-    let wh = s
-        .emulator
-        .session_end_webhook(s.service_id, "alice", "/callbacks/launchkey")
-        .unwrap();
-    assert!(matches!(
-        s.client
-            .handle_webhook(&common::at(&wh, "POST", "/elsewhere"))
-            .await,
-        Err(Error::ResponseVerification(VerificationError::Path { .. }))
-    ));
-}
+    pub(super) async fn authorization_fails_on_device(s: Setup) {
+        let id = s.authorize(&AuthorizationRequest::new("alice")).await;
+        s.emulator.fail(&id, AuthResponseReason::Sensor).unwrap();
+        let r = s.client.wait_for_response(&id, &fast_poll()).await.unwrap();
+        assert!(!r.authorized);
+        assert_eq!(r.reason, Some(AuthResponseReason::Sensor));
+    }
 
-#[tokio::test]
-async fn api_key_rotation_refetches_by_kid() {
-    let s = setup().await;
-    s.client
-        .authorize(&AuthorizationRequest::new("alice"))
-        .await
-        .unwrap();
-    s.emulator.rotate_api_key().unwrap();
-    s.client
-        .authorize(&AuthorizationRequest::new("bob"))
-        .await
-        .unwrap();
-}
+    pub(super) async fn legacy_auth_package_is_decoded(s: Setup) {
+        s.emulator.set_legacy_packages(true);
+        let id = s.authorize(&AuthorizationRequest::new("alice")).await;
+        s.emulator.approve(&id).unwrap();
+        let r = s.client.wait_for_response(&id, &fast_poll()).await.unwrap();
+        assert!(r.authorized && r.legacy_package);
+    }
 
-#[tokio::test]
-async fn tampered_response_body_is_rejected() {
-    let s = setup().await;
-    s.emulator.inject(Fault::TamperBody).unwrap();
-    assert!(matches!(
+    pub(super) async fn second_request_while_pending_is_authorization_in_progress(s: Setup) {
+        let first = s
+            .client
+            .authorize(&AuthorizationRequest::new("alice"))
+            .await
+            .unwrap();
+        match s
+            .client
+            .authorize(&AuthorizationRequest::new("alice"))
+            .await
+        {
+            Err(Error::AuthorizationInProgress(p)) => {
+                assert_eq!(p.auth_request, first.id.as_str());
+                assert!(p.from_same_service && p.expires.is_some());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    pub(super) async fn request_expires_after_ttl(s: Setup) {
+        let id = s
+            .authorize(&AuthorizationRequest::new("alice").ttl(Duration::from_secs(30)))
+            .await;
+        s.emulator.expire(&id).unwrap();
+        assert_eq!(
+            s.client.get_authorization_response(&id).await.unwrap(),
+            AuthorizationPoll::TimedOut
+        );
+        assert!(matches!(
+            s.client.wait_for_response(&id, &fast_poll()).await,
+            Err(Error::AuthorizationExpired)
+        ));
         s.client
             .authorize(&AuthorizationRequest::new("alice"))
-            .await,
-        Err(Error::ResponseVerification(VerificationError::BodyHash(_)))
-    ));
-}
+            .await
+            .unwrap();
+    }
 
-#[tokio::test]
-async fn mismatched_jti_is_rejected() {
-    let s = setup().await;
-    s.emulator.inject(Fault::WrongJti).unwrap();
-    assert!(matches!(
+    pub(super) async fn cancel_pending_request(s: Setup) {
+        let id = s.authorize(&AuthorizationRequest::new("alice")).await;
+        s.client.cancel_authorization_request(&id).await.unwrap();
+        assert!(matches!(
+            s.client.get_authorization_response(&id).await,
+            Err(Error::AuthorizationCanceled)
+        ));
+    }
+
+    pub(super) async fn session_start_and_end(s: Setup) {
+        let id = s.authorize(&AuthorizationRequest::new("alice")).await;
+        s.emulator.approve(&id).unwrap();
+        s.client.session_start("alice", Some(&id)).await.unwrap();
+        assert!(s.emulator.has_session(s.service_id, "alice"));
+        s.client.session_end("alice").await.unwrap();
+        assert!(!s.emulator.has_session(s.service_id, "alice"));
+    }
+
+    pub(super) async fn totp_verify(s: Setup) {
+        s.emulator.set_totp("alice", "246810");
+        assert!(s.client.verify_totp("alice", "246810").await.unwrap());
+        assert!(!s.client.verify_totp("alice", "000000").await.unwrap());
+    }
+
+    pub(super) async fn webhook_authorization_response(s: Setup) {
+        let id = s.authorize(&AuthorizationRequest::new("alice")).await;
+        s.emulator.approve(&id).unwrap();
+        let wh = s
+            .emulator
+            .authorization_webhook(&id, "/callbacks/launchkey")
+            .unwrap();
+        match s.client.handle_webhook(&wh).await.unwrap() {
+            WebhookPackage::AuthorizationResponse(r) => {
+                assert!(r.authorized && r.authorization_request_id == id.as_str())
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    pub(super) async fn webhook_session_end(s: Setup) {
+        let wh = s
+            .emulator
+            .session_end_webhook(s.service_id, "alice", "/callbacks/launchkey")
+            .unwrap();
+        assert!(matches!(
+            s.client.handle_webhook(&wh).await.unwrap(),
+            WebhookPackage::ServiceUserSessionEnd(_)
+        ));
+    }
+
+    pub(super) async fn webhook_with_wrong_path_is_rejected(s: Setup) {
+        let wh = s
+            .emulator
+            .session_end_webhook(s.service_id, "alice", "/callbacks/launchkey")
+            .unwrap();
+        assert!(matches!(
+            s.client
+                .handle_webhook(&common::at(&wh, "POST", "/elsewhere"))
+                .await,
+            Err(Error::ResponseVerification(VerificationError::Path { .. }))
+        ));
+    }
+
+    pub(super) async fn api_key_rotation_refetches_by_kid(s: Setup) {
         s.client
             .authorize(&AuthorizationRequest::new("alice"))
-            .await,
-        Err(Error::ResponseVerification(VerificationError::Jti))
-    ));
-}
-
-#[tokio::test]
-async fn status_claim_must_match_http_status() {
-    let s = setup().await;
-    s.emulator.inject(Fault::WrongStatusClaim).unwrap();
-    assert!(matches!(
+            .await
+            .unwrap();
+        s.emulator.rotate_api_key().unwrap();
         s.client
-            .authorize(&AuthorizationRequest::new("alice"))
-            .await,
-        Err(Error::ResponseVerification(
-            VerificationError::Status { .. }
-        ))
-    ));
-}
+            .authorize(&AuthorizationRequest::new("bob"))
+            .await
+            .unwrap();
+    }
 
-#[tokio::test]
-async fn bad_authentication_tag_is_rejected() {
-    let s = setup().await;
-    s.emulator.inject(Fault::BadTag).unwrap();
-    assert!(matches!(
-        s.client
-            .authorize(&AuthorizationRequest::new("alice"))
-            .await,
-        Err(Error::Decryption)
-    ));
-}
+    pub(super) async fn tampered_response_body_is_rejected(s: Setup) {
+        s.emulator.inject(Fault::TamperBody).unwrap();
+        assert!(matches!(
+            s.client
+                .authorize(&AuthorizationRequest::new("alice"))
+                .await,
+            Err(Error::ResponseVerification(VerificationError::BodyHash(_)))
+        ));
+    }
 
-#[tokio::test]
-async fn invalid_ttl_is_rejected_before_sending() {
-    let s = setup().await;
-    assert!(matches!(
-        s.client
-            .authorize(&AuthorizationRequest::new("alice").ttl(Duration::from_secs(10)))
-            .await,
-        Err(Error::InvalidRequest { field: "ttl", .. })
-    ));
-    assert!(s.emulator.received().is_empty());
-}
+    pub(super) async fn mismatched_jti_is_rejected(s: Setup) {
+        s.emulator.inject(Fault::WrongJti).unwrap();
+        assert!(matches!(
+            s.client
+                .authorize(&AuthorizationRequest::new("alice"))
+                .await,
+            Err(Error::ResponseVerification(VerificationError::Jti))
+        ));
+    }
 
-#[tokio::test]
-async fn step_up_interface_approves() {
-    let s = setup().await;
-    let h = s
-        .client
-        .start(StepUpRequest::new("alice", "Confirm", "Pay 120 EUR?"))
-        .await
-        .unwrap()
-        .into_handle();
-    s.emulator
-        .approve(&launchkey::AuthRequestId::parse(&h.id).unwrap())
-        .unwrap();
-    let out = s.client.wait(&h, &fast_poll()).await.unwrap();
-    assert!(matches!(out, StepUpOutcome::Approved { .. }));
+    pub(super) async fn status_claim_must_match_http_status(s: Setup) {
+        s.emulator.inject(Fault::WrongStatusClaim).unwrap();
+        assert!(matches!(
+            s.client
+                .authorize(&AuthorizationRequest::new("alice"))
+                .await,
+            Err(Error::ResponseVerification(
+                VerificationError::Status { .. }
+            ))
+        ));
+    }
+
+    pub(super) async fn bad_authentication_tag_is_rejected(s: Setup) {
+        s.emulator.inject(Fault::BadTag).unwrap();
+        assert!(matches!(
+            s.client
+                .authorize(&AuthorizationRequest::new("alice"))
+                .await,
+            Err(Error::Decryption)
+        ));
+    }
+
+    pub(super) async fn invalid_ttl_is_rejected_before_sending(s: Setup) {
+        assert!(matches!(
+            s.client
+                .authorize(&AuthorizationRequest::new("alice").ttl(Duration::from_secs(10)))
+                .await,
+            Err(Error::InvalidRequest { field: "ttl", .. })
+        ));
+        assert!(s.emulator.received().is_empty());
+    }
+
+    pub(super) async fn step_up_interface_approves(s: Setup) {
+        let h = s
+            .client
+            .start(StepUpRequest::new("alice", "Confirm", "Pay 120 EUR?"))
+            .await
+            .unwrap()
+            .into_handle();
+        s.emulator
+            .approve(&launchkey::AuthRequestId::parse(&h.id).unwrap())
+            .unwrap();
+        let out = s.client.wait(&h, &fast_poll()).await.unwrap();
+        assert!(matches!(out, StepUpOutcome::Approved { .. }));
+    }
 }
 
 fn replay_client(replay: &common::replay::Replay) -> Client {

@@ -351,7 +351,9 @@ async fn one_pending_request_per_user() {
 #[tokio::test]
 async fn ttl_expiry_on_a_shared_fake_clock() {
     let clock = FakeClock::at_unix(1_800_000_000);
-    let emulator = Emulator::start_with_clock(Arc::new(clock.clone()))
+    let emulator = Emulator::builder()
+        .clock(Arc::new(clock.clone()))
+        .start()
         .await
         .unwrap();
     let id = common::new_service_id();
@@ -1023,7 +1025,8 @@ async fn polling_survives_rate_limiting_and_server_errors() {
 #[tokio::test]
 async fn any_2xx_create_and_svc005_under_400_or_409() {
     let s = setup().await;
-    s.emulator.set_status_variants(200, 400);
+    s.emulator.set_create_status(200);
+    s.emulator.set_in_progress_status(400);
     let first = s
         .client
         .authorize(&AuthorizationRequest::new("alice"))
@@ -1037,7 +1040,8 @@ async fn any_2xx_create_and_svc005_under_400_or_409() {
         Err(Error::AuthorizationInProgress(p)) => assert_eq!(p.auth_request, first.id.as_str()),
         other => panic!("{other:?}"),
     }
-    s.emulator.set_status_variants(202, 409);
+    s.emulator.set_create_status(202);
+    s.emulator.set_in_progress_status(409);
     s.client
         .authorize(&AuthorizationRequest::new("bob"))
         .await
@@ -1136,10 +1140,7 @@ async fn lower_case_methods_and_factor_types_are_recognised() {
 
 /// A webhook whose JWT names `kid` and is signed by nobody (anyone can send one): the body
 /// and headers of `genuine`, only the token replaced.
-fn junk_webhook(
-    genuine: &launchkey::emulator::WebhookRequest,
-    kid: &str,
-) -> launchkey::emulator::WebhookRequest {
+fn junk_webhook(genuine: &http::Request<Vec<u8>>, kid: &str) -> http::Request<Vec<u8>> {
     use launchkey::hazmat::b64e;
     let header = serde_json::json!({"alg": "RS256", "kid": kid}).to_string();
     let claims = serde_json::json!({"iss": "lka", "sub": "x", "aud": "x"}).to_string();
@@ -1199,7 +1200,11 @@ async fn a_thousand_concurrent_webhooks_at_a_cold_client_fetch_the_key_once() {
 #[tokio::test]
 async fn junk_kids_do_not_starve_genuine_webhooks() {
     let clock = Arc::new(FakeClock::new(std::time::SystemTime::now()));
-    let emulator = Emulator::start_with_clock(clock.clone()).await.unwrap();
+    let emulator = Emulator::builder()
+        .clock(clock.clone())
+        .start()
+        .await
+        .unwrap();
     let service_id = common::new_service_id();
     emulator
         .register_service(service_id, common::SERVICE_A_PUB)
@@ -1386,7 +1391,11 @@ async fn cold_starts_share_one_ping_and_one_key_fetch() {
 async fn rate_limited_polling_honours_retry_after_and_never_spins() {
     use launchkey::emulator::Fault;
     let clock = Arc::new(FakeClock::new(std::time::SystemTime::now()));
-    let emulator = Emulator::start_with_clock(clock.clone()).await.unwrap();
+    let emulator = Emulator::builder()
+        .clock(clock.clone())
+        .start()
+        .await
+        .unwrap();
     let service_id = common::new_service_id();
     emulator
         .register_service(service_id, common::SERVICE_A_PUB)
@@ -1469,8 +1478,7 @@ async fn rate_limited_polling_honours_retry_after_and_never_spins() {
 /// capacity; pending requests are never forgotten, and the newest settled ones still answer.
 #[tokio::test]
 async fn emulator_memory_is_bounded() {
-    let s = setup().await;
-    s.emulator.set_retention(5, 3);
+    let s = common::emu::setup_with(Emulator::builder().log_capacity(5).settled_capacity(3)).await;
     let pending = s.authorize(&AuthorizationRequest::new("bob")).await;
     let mut settled = Vec::new();
     for _ in 0..10 {
@@ -1561,7 +1569,11 @@ async fn the_client_takes_a_shared_config() {
 async fn step_up_contract() {
     use auth_core::stepup::Started;
     let clock = Arc::new(FakeClock::new(std::time::SystemTime::now()));
-    let emulator = Emulator::start_with_clock(clock.clone()).await.unwrap();
+    let emulator = Emulator::builder()
+        .clock(clock.clone())
+        .start()
+        .await
+        .unwrap();
     let service_id = common::new_service_id();
     emulator
         .register_service(service_id, common::SERVICE_A_PUB)

@@ -51,7 +51,8 @@ pub fn new_service_id() -> ServiceId {
 pub mod emu {
     use super::*;
     use launchkey::Client;
-    use launchkey::emulator::Emulator;
+    use launchkey::RsaPublicKey;
+    use launchkey::emulator::{Emulator, EmulatorBuilder};
 
     pub struct Setup {
         pub emulator: Emulator,
@@ -71,14 +72,20 @@ pub mod emu {
 
     /// An emulator with one service (key A) and users alice, bob, carol; a client for it.
     pub async fn setup() -> Setup {
-        let emulator = Emulator::start().await.unwrap();
+        setup_with(Emulator::builder()).await
+    }
+
+    /// [`setup`] with other emulator seeds.
+    pub async fn setup_with(builder: EmulatorBuilder) -> Setup {
         let service_id = new_service_id();
-        emulator
-            .register_service(service_id, SERVICE_A_PUB)
+        let emulator = builder
+            .service(service_id, RsaPublicKey::from_pem(SERVICE_A_PUB).unwrap())
+            .user("alice")
+            .user("bob")
+            .user("carol")
+            .start()
+            .await
             .unwrap();
-        for u in ["alice", "bob", "carol"] {
-            emulator.add_user(u);
-        }
         let client = Client::builder(service_id, key_a())
             .base_url(emulator.base_url())
             .build()
