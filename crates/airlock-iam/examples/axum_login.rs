@@ -170,8 +170,8 @@ async fn status(State(app): State<AppState>, headers: HeaderMap) -> Json<serde_j
 #[allow(dead_code)]
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let emulator = airlock_iam::emulator::Emulator::start().await;
-    let client = Client::builder(emulator.loginapp_url()).build()?;
+    let emulator = airlock_iam::emulator::Emulator::start().await?;
+    let client = Client::builder(emulator.base_url()).build()?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     println!("login page: http://{addr}/  (jdoe or alice, password1)");

@@ -11,16 +11,13 @@ use auth_core::stepup::{Started, StepUp, StepUpRequest};
 use auth_core::{Classify, PollConfig};
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    let emulator = Emulator::start().await;
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let emulator = Emulator::start().await?;
     let poll = PollConfig::every(Duration::from_millis(200), Duration::from_secs(20));
-    let client = Client::builder(emulator.loginapp_url())
+    let client = Client::builder(emulator.base_url())
         .poll_config(poll.clone())
         .build()?;
-    println!(
-        "Airlock IAM Loginapp emulator at {}",
-        emulator.loginapp_url()
-    );
+    println!("Airlock IAM Loginapp emulator at {}", emulator.base_url());
     println!("(codes the spec marks unconfirmed are the emulator's model choices)\n");
 
     // 1. Mobile-only: the seed's flow.
@@ -134,7 +131,7 @@ async fn main() -> Result<(), Error> {
     // 6. Step-up through auth-core's StepUp, with a portable handle.
     println!("\n== 6. alice, logged in to `portal`, confirms a payment (step-up to `ebanking`)");
     let app = |id| ApplicationId::new(id).map_err(Error::from);
-    let stepping = Client::builder(emulator.loginapp_url())
+    let stepping = Client::builder(emulator.base_url())
         .target_application(app("portal")?)
         .step_up_application(app("ebanking")?)
         .poll_config(poll.clone())
@@ -164,7 +161,7 @@ async fn main() -> Result<(), Error> {
     );
     println!("         (a serialized handle holds the session: it is stored server-side)");
     drop(stepping);
-    let after_restart = Client::builder(emulator.loginapp_url())
+    let after_restart = Client::builder(emulator.base_url())
         .step_up_application(app("ebanking")?)
         .poll_config(poll.clone())
         .build()?;

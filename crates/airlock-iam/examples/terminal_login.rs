@@ -28,15 +28,20 @@ fn ask(prompt: &str, default: &str) -> String {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let emulator = match std::env::var("AIRLOCK_LOGINAPP_URL") {
         Ok(_) => None,
-        Err(_) => Some(Emulator::start().await),
+        Err(_) => Some(Emulator::start().await?),
     };
+    Ok(login(emulator).await?)
+}
+
+/// Logs a user in on the Loginapp (the emulator's, when there is one).
+async fn login(emulator: Option<Emulator>) -> Result<(), Error> {
     let url = std::env::var("AIRLOCK_LOGINAPP_URL").unwrap_or_else(|_| {
         emulator
             .as_ref()
-            .map(Emulator::loginapp_url)
+            .map(|e| e.base_url().to_string())
             .unwrap_or_default()
     });
     let client = Client::builder(&url)

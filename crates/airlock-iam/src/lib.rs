@@ -33,8 +33,8 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), airlock_iam::Error> {
 //! use airlock_iam::{Client, FlowState, NextAuthStep, Password};
-//! # let emulator = airlock_iam::emulator::Emulator::start().await;
-//! # let loginapp_url = emulator.loginapp_url();
+//! # let emulator = airlock_iam::emulator::Emulator::start().await.unwrap();
+//! # let loginapp_url = emulator.base_url().to_string();
 //!
 //! let client = Client::builder(&loginapp_url).build()?; // e.g. "https://iam.example.com/auth"
 //! let flow = client.flow();

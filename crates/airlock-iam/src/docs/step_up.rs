@@ -33,8 +33,8 @@
 //! # async fn main() -> Result<(), airlock_iam::Error> {
 //! use airlock_iam::{ApplicationId, Client, Password};
 //! use auth_core::stepup::{Started, StepUp, StepUpHandle, StepUpRequest};
-//! # let emulator = airlock_iam::emulator::Emulator::start().await;
-//! # let url = emulator.loginapp_url();
+//! # let emulator = airlock_iam::emulator::Emulator::start().await.unwrap();
+//! # let url = emulator.base_url().to_string();
 //!
 //! let app = |id| ApplicationId::new(id).unwrap();
 //! let client = Client::builder(url.as_str())

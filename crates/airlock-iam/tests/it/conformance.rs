@@ -292,8 +292,15 @@ async fn replay_internal_base_path_with_uuid_ids() {
 
 #[tokio::test]
 async fn mobile_only_flow_step_by_step() {
-    let emu = Emulator::start().await;
-    let flow = client(&emu.loginapp_url()).flow();
+    let emu = Emulator::start().await.unwrap();
+    let wire = common::Recording::new(Arc::new(
+        ReqwestClient::new(&HttpConfig::default()).unwrap(),
+    ));
+    let flow = Client::builder(emu.base_url())
+        .http_client(wire.clone())
+        .build()
+        .unwrap()
+        .flow();
 
     let step = flow.check_password("jdoe", &pw("password1")).await.unwrap();
     assert_eq!(step.kind, "authentication.session");
@@ -322,8 +329,16 @@ async fn mobile_only_flow_step_by_step() {
     assert!(done.is_done() && done.attributes.is_empty());
 
     // The wire: the same requests, headers and bodies as the transcript.
-    let reqs = emu.received_requests().await;
-    let paths: Vec<&str> = reqs.iter().map(|r| r.url.path()).collect();
+    let reqs = wire.sent();
+    let paths: Vec<&str> = reqs.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(
+        emu.log()
+            .iter()
+            .map(|e| e.path.as_str())
+            .collect::<Vec<_>>(),
+        paths,
+        "what the emulator received"
+    );
     let a = "/auth/rest/public/authentication/";
     assert_eq!(
         paths,
@@ -345,7 +360,7 @@ async fn mobile_only_flow_step_by_step() {
     let session = cookie(1).unwrap();
     assert!(session.starts_with("JSESSIONID="));
     for (i, r) in reqs.iter().enumerate() {
-        assert_eq!(r.method.as_str(), "POST");
+        assert_eq!(r.method, "POST");
         assert_eq!(r.headers.get("x-same-domain").unwrap(), "1");
         assert_eq!(r.headers.get("content-type").unwrap(), "application/json");
         if i > 0 {
@@ -364,8 +379,8 @@ async fn mobile_only_flow_step_by_step() {
 
 #[tokio::test]
 async fn one_touch_approved_while_polling() {
-    let emu = Emulator::start().await;
-    let flow = client(&emu.loginapp_url()).flow();
+    let emu = Emulator::start().await.unwrap();
+    let flow = client(emu.base_url().as_str()).flow();
     let step = flow
         .check_password("alice", &pw("password1"))
         .await
@@ -382,18 +397,17 @@ async fn one_touch_approved_while_polling() {
     assert!(approved);
     assert!(done.unwrap().is_done());
     let polls = emu
-        .received_requests()
-        .await
+        .log()
         .iter()
-        .filter(|r| r.url.path().ends_with("/status/poll/"))
+        .filter(|r| r.path.ends_with("/status/poll/"))
         .count();
     assert!(polls >= 2, "polled {polls} times");
 }
 
 #[tokio::test]
 async fn one_touch_rejected_on_the_phone() {
-    let emu = Emulator::start().await;
-    let flow = client(&emu.loginapp_url()).flow();
+    let emu = Emulator::start().await.unwrap();
+    let flow = client(emu.base_url().as_str()).flow();
     flow.check_password("alice", &pw("password1"))
         .await
         .unwrap();
@@ -420,8 +434,9 @@ async fn one_touch_times_out_on_the_server() {
         .clock(Arc::new(clock.clone()))
         .challenge_ttl(Duration::from_secs(60))
         .start()
-        .await;
-    let c = Client::builder(emu.loginapp_url())
+        .await
+        .unwrap();
+    let c = Client::builder(emu.base_url())
         .clock(Arc::new(clock.clone()))
         .poll_config(
             PollConfig::every(Duration::from_secs(5), Duration::from_secs(300)).with_jitter(0.0),
@@ -439,8 +454,8 @@ async fn one_touch_times_out_on_the_server() {
 
 #[tokio::test]
 async fn one_touch_time_out_hook() {
-    let emu = Emulator::start().await;
-    let flow = client(&emu.loginapp_url()).flow();
+    let emu = Emulator::start().await.unwrap();
+    let flow = client(emu.base_url().as_str()).flow();
     flow.check_password("alice", &pw("password1"))
         .await
         .unwrap();
@@ -451,8 +466,8 @@ async fn one_touch_time_out_hook() {
 
 #[tokio::test]
 async fn one_touch_switch_to_offline_passcode() {
-    let emu = Emulator::start().await;
-    let flow = client(&emu.loginapp_url()).flow();
+    let emu = Emulator::start().await.unwrap();
+    let flow = client(emu.base_url().as_str()).flow();
     flow.check_password("alice", &pw("password1"))
         .await
         .unwrap();
@@ -474,8 +489,8 @@ async fn one_touch_switch_to_offline_passcode() {
 
 #[tokio::test]
 async fn offline_qr_code_after_switch() {
-    let emu = Emulator::start().await;
-    let flow = client(&emu.loginapp_url()).flow();
+    let emu = Emulator::start().await.unwrap();
+    let flow = client(emu.base_url().as_str()).flow();
     flow.check_password("erin", &pw("password1")).await.unwrap();
     let step = flow.switch_to_offline().await.unwrap();
     let qr = step.attribute_str("qrCode").unwrap();
@@ -489,8 +504,8 @@ async fn offline_qr_code_after_switch() {
 /// the passcode is what comes next.
 #[tokio::test]
 async fn qr_code_retrieval_leaves_the_flow_where_the_server_is() {
-    let emu = Emulator::start().await;
-    let flow = client(&emu.loginapp_url()).flow();
+    let emu = Emulator::start().await.unwrap();
+    let flow = client(emu.base_url().as_str()).flow();
     flow.check_password("erin", &pw("password1")).await.unwrap();
     let step = flow.switch_to_offline().await.unwrap();
     let otp_step = FlowState::Next(NextAuthStep::Other(codes::AIRLOCK_2FA_OTP_REQUIRED.into()));
@@ -515,7 +530,7 @@ async fn qr_code_retrieval_leaves_the_flow_where_the_server_is() {
     );
     // Without a QR code at the current step (One-Touch with the passcode only), there is none
     // to fetch.
-    let flow = client(&emu.loginapp_url()).flow();
+    let flow = client(emu.base_url().as_str()).flow();
     flow.check_password("alice", &pw("password1"))
         .await
         .unwrap();
@@ -526,8 +541,8 @@ async fn qr_code_retrieval_leaves_the_flow_where_the_server_is() {
 
 #[tokio::test]
 async fn device_choice_then_push() {
-    let emu = Emulator::start().await;
-    let flow = client(&emu.loginapp_url()).flow();
+    let emu = Emulator::start().await.unwrap();
+    let flow = client(emu.base_url().as_str()).flow();
     let step = flow.check_password("bob", &pw("password1")).await.unwrap();
     assert_eq!(
         step.next,
@@ -561,8 +576,8 @@ async fn device_choice_then_push() {
 
 #[tokio::test]
 async fn push_to_all_skips_device_choice() {
-    let emu = Emulator::builder().push_to_all(true).start().await;
-    let flow = client(&emu.loginapp_url()).flow();
+    let emu = Emulator::builder().push_to_all().start().await.unwrap();
+    let flow = client(emu.base_url().as_str()).flow();
     let step = flow.check_password("bob", &pw("password1")).await.unwrap();
     assert_eq!(
         step.next,
@@ -577,8 +592,9 @@ async fn generic_otp_wrong_then_right() {
     let emu = Emulator::builder()
         .clock(Arc::new(clock.clone()))
         .start()
-        .await;
-    let c = Client::builder(emu.loginapp_url())
+        .await
+        .unwrap();
+    let c = Client::builder(emu.base_url())
         .clock(Arc::new(clock.clone()))
         .build()
         .unwrap();
@@ -608,8 +624,8 @@ async fn generic_otp_wrong_then_right() {
 
 #[tokio::test]
 async fn online_qr_code_then_polling() {
-    let emu = Emulator::start().await;
-    let flow = client(&emu.loginapp_url()).flow();
+    let emu = Emulator::start().await.unwrap();
+    let flow = client(emu.base_url().as_str()).flow();
     let step = flow.check_password("dave", &pw("password1")).await.unwrap();
     assert_eq!(step.next, Some(NextAuthStep::Airlock2faPollingRequired));
     let shown = step.attribute_str("qrCode").unwrap().to_owned();
@@ -632,8 +648,8 @@ async fn online_qr_code_then_polling() {
 
 #[tokio::test]
 async fn mandatory_password_change() {
-    let emu = Emulator::start().await;
-    let c = client(&emu.loginapp_url());
+    let emu = Emulator::start().await.unwrap();
+    let c = client(emu.base_url().as_str());
     let flow = c.flow();
     let step = flow
         .check_password("grace", &pw("password1"))
@@ -673,8 +689,8 @@ async fn mandatory_password_change() {
 
 #[tokio::test]
 async fn unknown_step_code_surfaces_as_other() {
-    let emu = Emulator::start().await;
-    let flow = client(&emu.loginapp_url()).flow();
+    let emu = Emulator::start().await.unwrap();
+    let flow = client(emu.base_url().as_str()).flow();
     let step = flow
         .check_password("frank", &pw("password1"))
         .await
@@ -686,8 +702,8 @@ async fn unknown_step_code_surfaces_as_other() {
 
 #[tokio::test]
 async fn application_access_starts_and_confirms_the_flow() {
-    let emu = Emulator::start().await;
-    let c = Client::builder(emu.loginapp_url())
+    let emu = Emulator::start().await.unwrap();
+    let c = Client::builder(emu.base_url())
         .target_application(ApplicationId::new("ebanking").unwrap())
         .poll_config(fast())
         .build()
@@ -722,8 +738,9 @@ async fn wrong_password_then_temporary_lock_then_success() {
     let emu = Emulator::builder()
         .clock(Arc::new(clock.clone()))
         .start()
-        .await;
-    let c = Client::builder(emu.loginapp_url())
+        .await
+        .unwrap();
+    let c = Client::builder(emu.base_url())
         .clock(Arc::new(clock.clone()))
         .build()
         .unwrap();
@@ -763,8 +780,9 @@ async fn locked_user_and_lock_after_repeated_failures() {
         .temporary_lock(Duration::ZERO)
         .max_failed_attempts(3)
         .start()
-        .await;
-    let c = client(&emu.loginapp_url());
+        .await
+        .unwrap();
+    let c = client(emu.base_url().as_str());
     let err = c
         .flow()
         .check_password("locked", &pw("password1"))
@@ -790,8 +808,8 @@ async fn locked_user_and_lock_after_repeated_failures() {
 
 #[tokio::test]
 async fn unexpected_call_without_a_flow() {
-    let emu = Emulator::start().await;
-    let flow = client(&emu.loginapp_url()).flow();
+    let emu = Emulator::start().await.unwrap();
+    let flow = client(emu.base_url().as_str()).flow();
     let err = flow.poll().await.unwrap_err();
     assert!(matches!(err, Error::UnexpectedCall { .. }), "{err:?}");
     assert_eq!(err.http_status(), Some(400));
@@ -805,7 +823,7 @@ async fn unexpected_call_without_a_flow() {
 
 #[tokio::test]
 async fn missing_csrf_header_is_refused() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let inner = Arc::new(ReqwestClient::new(&HttpConfig::default()).unwrap());
     let strip = move |mut req: HttpRequest| {
         let inner = inner.clone();
@@ -814,7 +832,7 @@ async fn missing_csrf_header_is_refused() {
             inner.execute(req).await
         }
     };
-    let c = Client::builder(emu.loginapp_url())
+    let c = Client::builder(emu.base_url())
         .http_client(Arc::new(strip))
         .build()
         .unwrap();
@@ -826,7 +844,7 @@ async fn missing_csrf_header_is_refused() {
     assert!(matches!(err, Error::CsrfHeaderMissing { .. }), "{err:?}");
     assert_eq!(err.http_status(), Some(403));
     // With protection off, the same request passes.
-    emu.set_csrf_protection(false);
+    emu.disable_csrf_protection();
     assert!(
         c.flow()
             .check_password("jdoe", &pw("password1"))
@@ -837,9 +855,9 @@ async fn missing_csrf_header_is_refused() {
 
 #[tokio::test]
 async fn polling_deadline_and_cancellation() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let clock = FakeClock::at_unix(1_800_000_000);
-    let c = Client::builder(emu.loginapp_url())
+    let c = Client::builder(emu.base_url())
         .clock(Arc::new(clock.clone()))
         .build()
         .unwrap();
@@ -859,7 +877,7 @@ async fn polling_deadline_and_cancellation() {
         Error::Core(auth_core::Error::DeadlineExceeded { attempts: 6, .. })
     ));
 
-    let real = client(&emu.loginapp_url()).flow();
+    let real = client(emu.base_url().as_str()).flow();
     real.check_password("alice", &pw("password1"))
         .await
         .unwrap();
@@ -878,8 +896,8 @@ async fn polling_deadline_and_cancellation() {
 
 #[tokio::test]
 async fn two_concurrent_flows_are_isolated() {
-    let emu = Emulator::start().await;
-    let c = client(&emu.loginapp_url());
+    let emu = Emulator::start().await.unwrap();
+    let c = client(emu.base_url().as_str());
     let (a, b) = (c.flow(), c.flow());
     let password = pw("password1");
     let (ra, rb) = tokio::join!(
@@ -915,9 +933,9 @@ async fn two_concurrent_flows_are_isolated() {
 
 #[tokio::test]
 async fn resume_a_saved_flow_in_another_client() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let json = {
-        let flow = client(&emu.loginapp_url()).flow();
+        let flow = client(emu.base_url().as_str()).flow();
         flow.check_password("jdoe", &pw("password1")).await.unwrap();
         let challenge = flow.retrieve_mobile_only_challenge().await.unwrap();
         emu.approve_session_token(challenge.uri.session_token().expose_secret());
@@ -926,7 +944,7 @@ async fn resume_a_saved_flow_in_another_client() {
         serde_json::to_string(&saved).unwrap()
     };
     let mut saved: SavedFlow = serde_json::from_str(&json).unwrap();
-    let other = client(&emu.loginapp_url());
+    let other = client(emu.base_url().as_str());
     saved.version = 99;
     assert!(is_invalid_setting(
         &other.resume(saved.clone()).map(|_| ()).unwrap_err()
@@ -942,15 +960,15 @@ async fn resume_a_saved_flow_in_another_client() {
 
 #[tokio::test]
 async fn resume_refuses_foreign_or_tampered_saved_state() {
-    let emu = Emulator::start().await;
-    let flow = client(&emu.loginapp_url()).flow();
+    let emu = Emulator::start().await.unwrap();
+    let flow = client(emu.base_url().as_str()).flow();
     flow.check_password("alice", &pw("password1"))
         .await
         .unwrap();
     let saved = flow.save();
     let json = serde_json::to_value(&saved).unwrap();
     // The same emulator under another host name: the host-only session cookie is not its own.
-    let port = url::Url::parse(&emu.uri()).unwrap().port().unwrap();
+    let port = emu.root_url().url().port().unwrap();
     let foreign = client(&format!("http://localhost:{port}/auth"));
     let err = foreign.resume(saved.clone()).map(|_| ()).unwrap_err();
     assert!(is_invalid_setting(&err), "{err:?}");
@@ -962,13 +980,13 @@ async fn resume_refuses_foreign_or_tampered_saved_state() {
     let err = foreign.resume(v1).map(|_| ()).unwrap_err();
     assert!(err.to_string().contains("another host"), "{err}");
     // Tampered cookies and session ids are refused before anything is sent.
-    let before = emu.received_requests().await.len();
+    let before = emu.log().len();
     let tamper = |pointer: &str, value: serde_json::Value| {
         let mut j = json.clone();
         *j.pointer_mut(pointer).unwrap() = value;
         serde_json::from_value::<SavedFlow>(j).unwrap()
     };
-    let own = client(&emu.loginapp_url());
+    let own = client(emu.base_url().as_str());
     for bad in [
         tamper("/cookies/cookies/0/value", "v\r\nX-Injected: 1".into()),
         tamper("/cookies/cookies/0/domain", "evil.example".into()),
@@ -979,7 +997,7 @@ async fn resume_refuses_foreign_or_tampered_saved_state() {
         let err = own.resume(bad).map(|_| ()).unwrap_err();
         assert!(is_invalid_setting(&err), "{err:?}");
     }
-    assert_eq!(emu.received_requests().await.len(), before, "nothing sent");
+    assert_eq!(emu.log().len(), before, "nothing sent");
     // The untouched state resumes and continues the same server session.
     let resumed = own.resume(saved).unwrap();
     emu.approve("alice");
@@ -988,8 +1006,8 @@ async fn resume_refuses_foreign_or_tampered_saved_state() {
 
 #[tokio::test]
 async fn abort_ends_the_server_session() {
-    let emu = Emulator::start().await;
-    let flow = client(&emu.loginapp_url()).flow();
+    let emu = Emulator::start().await.unwrap();
+    let flow = client(emu.base_url().as_str()).flow();
     flow.check_password("alice", &pw("password1"))
         .await
         .unwrap();
@@ -1006,14 +1024,14 @@ async fn abort_ends_the_server_session() {
 
 #[tokio::test]
 async fn base_paths_and_slashless_endpoints() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let mut slashless = Endpoints::default();
     slashless.password_check = "public/authentication/password/check".into();
     slashless.status_poll = "public/authentication/airlock-2fa/status/poll".into();
     for base in [
-        emu.uri(),
-        format!("{}/auth-login", emu.uri()),
-        emu.loginapp_url(),
+        emu.root_url().to_string(),
+        format!("{}/auth-login", emu.root_url()),
+        emu.base_url().to_string(),
     ] {
         let c = Client::builder(&base)
             .endpoints(slashless.clone())
@@ -1026,12 +1044,7 @@ async fn base_paths_and_slashless_endpoints() {
         emu.approve("alice");
         assert!(matches!(flow.poll().await.unwrap(), PollStatus::Ready(ref s) if s.is_done()));
     }
-    let paths: Vec<String> = emu
-        .received_requests()
-        .await
-        .iter()
-        .map(|r| r.url.path().to_owned())
-        .collect();
+    let paths: Vec<String> = emu.log().iter().map(|r| r.path.clone()).collect();
     assert!(paths.contains(&"/rest/public/authentication/password/check".to_string()));
     assert!(
         paths.contains(
@@ -1090,8 +1103,8 @@ fn is_invalid_setting(err: &Error) -> bool {
 
 #[tokio::test]
 async fn step_up_through_the_auth_core_interface() {
-    let emu = Emulator::start().await;
-    let c = step_up_client(&emu.loginapp_url());
+    let emu = Emulator::start().await.unwrap();
+    let c = step_up_client(emu.base_url().as_str());
     let caps = c.capabilities();
     assert!(caps.pollable && caps.portable_handle, "{caps:?}");
     assert!(
@@ -1155,8 +1168,8 @@ async fn step_up_through_the_auth_core_interface() {
 /// (as after a process restart) that never saw the step-up.
 #[tokio::test]
 async fn step_up_handle_is_checked_by_a_fresh_client_after_a_restart() {
-    let emu = Emulator::start().await;
-    let url = emu.loginapp_url();
+    let emu = Emulator::start().await.unwrap();
+    let url = emu.base_url().to_string();
     let (one_touch, mobile_only) = {
         let first = step_up_client(&url);
         logged_in(&first, "alice").await;
@@ -1208,19 +1221,19 @@ async fn step_up_handle_is_checked_by_a_fresh_client_after_a_restart() {
 /// root), another step-up application, an edited state.
 #[tokio::test]
 async fn step_up_handles_of_another_loginapp_or_edited_are_refused() {
-    let emu = Emulator::start().await;
-    let c = step_up_client(&emu.loginapp_url());
+    let emu = Emulator::start().await.unwrap();
+    let c = step_up_client(emu.base_url().as_str());
     logged_in(&c, "alice").await;
     let handle = pending(
         c.start(StepUpRequest::new("alice", "t", "m"))
             .await
             .unwrap(),
     );
-    let before = emu.received_requests().await.len();
-    let port = url::Url::parse(&emu.uri()).unwrap().port().unwrap();
+    let before = emu.log().len();
+    let port = emu.root_url().url().port().unwrap();
     let other_host = step_up_client(&format!("http://localhost:{port}/auth"));
-    let other_root = step_up_client(&format!("{}/auth-login", emu.uri()));
-    let other_app = Client::builder(emu.loginapp_url())
+    let other_root = step_up_client(&format!("{}/auth-login", emu.root_url()));
+    let other_app = Client::builder(emu.base_url())
         .step_up_application(ApplicationId::new("portal").unwrap())
         .build()
         .unwrap();
@@ -1254,11 +1267,7 @@ async fn step_up_handles_of_another_loginapp_or_edited_are_refused() {
     junk.state = serde_json::json!({"anything": true});
     assert!(is_invalid_setting(&c.check(&junk).await.unwrap_err()));
     assert!(c.step_up_mobile_auth_uri(&junk).is_none());
-    assert_eq!(
-        emu.received_requests().await.len(),
-        before,
-        "nothing was sent"
-    );
+    assert_eq!(emu.log().len(), before, "nothing was sent");
     // The untouched handle still works.
     emu.approve("alice");
     assert!(c.wait(&handle, &fast()).await.unwrap().is_approved());
@@ -1266,8 +1275,8 @@ async fn step_up_handles_of_another_loginapp_or_edited_are_refused() {
 
 #[tokio::test]
 async fn step_up_mobile_only_denied_expired_qr_and_unknown_user() {
-    let emu = Emulator::start().await;
-    let c = step_up_client(&emu.loginapp_url());
+    let emu = Emulator::start().await.unwrap();
+    let c = step_up_client(emu.base_url().as_str());
     for user in ["jdoe", "bob", "erin", "dave"] {
         logged_in(&c, user).await;
     }
@@ -1316,7 +1325,7 @@ async fn step_up_mobile_only_denied_expired_qr_and_unknown_user() {
     assert!(matches!(err, Error::NoSession { .. }), "{err:?}");
     assert_eq!(err.kind(), ErrorKind::Unauthorized);
     // Without a step-up application there is nothing to step up to.
-    let plain = client(&emu.loginapp_url());
+    let plain = client(emu.base_url().as_str());
     plain.attach_session("jdoe", c.session("jdoe").unwrap());
     let err = plain
         .start(StepUpRequest::new("jdoe", "t", "m"))
@@ -1329,8 +1338,8 @@ async fn step_up_mobile_only_denied_expired_qr_and_unknown_user() {
 /// flow, and `check` confirms the finished flow with the server.
 #[tokio::test]
 async fn step_up_offline_passcode_through_the_handle() {
-    let emu = Emulator::start().await;
-    let c = step_up_client(&emu.loginapp_url());
+    let emu = Emulator::start().await.unwrap();
+    let c = step_up_client(emu.base_url().as_str());
     logged_in(&c, "alice").await;
     let h = pending(
         c.start(StepUpRequest::new("alice", "t", "m"))
@@ -1346,7 +1355,7 @@ async fn step_up_offline_passcode_through_the_handle() {
             .unwrap()
             .is_done()
     );
-    let fresh = step_up_client(&emu.loginapp_url());
+    let fresh = step_up_client(emu.base_url().as_str());
     assert!(matches!(
         fresh.check(&h).await.unwrap(),
         PollStatus::Ready(StepUpOutcome::Approved { .. })
@@ -1359,8 +1368,9 @@ async fn custom_users_and_no_default_users() {
         .without_default_users()
         .user(EmulatedUser::new("zoe", "pw-zoe-123", SecondFactor::None))
         .start()
-        .await;
-    let c = client(&emu.loginapp_url());
+        .await
+        .unwrap();
+    let c = client(emu.base_url().as_str());
     assert!(
         c.flow()
             .check_password("zoe", &pw("pw-zoe-123"))
@@ -1390,7 +1400,8 @@ async fn drive_transcript_against_emulator(name: &str) {
             Duration::ZERO
         })
         .start()
-        .await;
+        .await
+        .unwrap();
     let http = ReqwestClient::new(&HttpConfig::default()).unwrap();
     let mut jar = CookieJar::new();
     let exchanges = fixture["exchanges"].as_array().unwrap();
@@ -1420,7 +1431,7 @@ async fn drive_transcript_against_emulator(name: &str) {
         if path.ends_with("/otp/check/") && want_status == 200 {
             body = Some(serde_json::json!({"otp": emu.passcode(&user).unwrap()}));
         }
-        let url = url::Url::parse(&format!("{}{path}", emu.uri())).unwrap();
+        let url = url::Url::parse(&format!("{}{path}", emu.root_url())).unwrap();
         let mut builder = http::Request::builder()
             .method(req["method"].as_str().unwrap())
             .uri(url.as_str())
@@ -1515,8 +1526,9 @@ async fn secrets_never_in_debug_or_display() {
     let emu = Emulator::builder()
         .temporary_lock(Duration::ZERO)
         .start()
-        .await;
-    let c = client(&emu.loginapp_url());
+        .await
+        .unwrap();
+    let c = client(emu.base_url().as_str());
     let flow = c.flow();
     let mut shown = Vec::new();
     let wrong = flow
@@ -1555,7 +1567,7 @@ async fn raw(
     path: &str,
     saved: &SavedFlow,
 ) -> (u16, serde_json::Value) {
-    let url = url::Url::parse(&format!("{}{path}", emu.loginapp_url())).unwrap();
+    let url = url::Url::parse(&format!("{}{path}", emu.base_url())).unwrap();
     let mut b = http::Request::builder()
         .method(method)
         .uri(url.as_str())
@@ -1577,8 +1589,8 @@ async fn raw(
 
 #[tokio::test]
 async fn emulator_session_info_and_flow_delete() {
-    let emu = Emulator::start().await;
-    let flow = client(&emu.loginapp_url()).flow();
+    let emu = Emulator::start().await.unwrap();
+    let flow = client(emu.base_url().as_str()).flow();
     flow.check_password("alice", &pw("password1"))
         .await
         .unwrap();
@@ -1604,8 +1616,8 @@ async fn emulator_session_info_and_flow_delete() {
 
 #[tokio::test]
 async fn step_up_refuses_sessions_it_cannot_drive() {
-    let emu = Emulator::start().await;
-    let c = step_up_client(&emu.loginapp_url());
+    let emu = Emulator::start().await.unwrap();
+    let c = step_up_client(emu.base_url().as_str());
     // A session that never logged in.
     let anonymous = c.flow();
     anonymous.access_default_application().await.unwrap();
@@ -1641,11 +1653,13 @@ async fn step_up_refuses_sessions_it_cannot_drive() {
 async fn emulator_memory_is_bounded() {
     let emu = Emulator::builder()
         .temporary_lock(Duration::ZERO)
-        .retention(50, 20)
+        .log_capacity(50)
+        .session_capacity(20)
         .user(EmulatedUser::new("paula", "password1", SecondFactor::None))
         .start()
-        .await;
-    let c = client(&emu.loginapp_url());
+        .await
+        .unwrap();
+    let c = client(emu.base_url().as_str());
     // A flow in progress, then many finished ones: finished flows go first, it stays.
     let live = c.flow();
     live.check_password("alice", &pw("password1"))
@@ -1697,7 +1711,7 @@ async fn emulator_memory_is_bounded() {
     assert!(matches!(err, Error::UnexpectedCall { .. }), "{err:?}");
     let stored = emu.stored();
     assert_eq!(stored.requests, 50, "{stored:?}");
-    assert_eq!(emu.received_requests().await.len(), 50);
+    assert_eq!(emu.log().len(), 50);
     assert!(stored.pushes <= 50, "{stored:?}");
     assert!(stored.sessions <= 20, "{stored:?}");
     assert!(stored.challenges <= 20, "{stored:?}");
@@ -1705,11 +1719,11 @@ async fn emulator_memory_is_bounded() {
     assert_eq!(stored.failure_counters, 0, "{stored:?}");
     assert_eq!(stored.temporary_locks, 0, "{stored:?}");
     // The log keeps the newest requests.
-    let last = emu.received_requests().await.pop().unwrap();
-    assert!(last.url.path().ends_with("/status/poll/"), "{}", last.url);
-    // Retention can be tightened at run time.
-    emu.set_retention(5, 3);
+    let last = emu.log().pop().unwrap();
+    assert!(last.path.ends_with("/status/poll/"), "{}", last.path);
+    // The session cap can be tightened at run time.
+    emu.set_session_capacity(3);
     let stored = emu.stored();
-    assert_eq!((stored.requests, stored.sessions), (5, 3), "{stored:?}");
-    assert!(stored.challenges <= 3 && stored.pushes <= 5, "{stored:?}");
+    assert_eq!((stored.requests, stored.sessions), (50, 3), "{stored:?}");
+    assert!(stored.challenges <= 3 && stored.pushes <= 50, "{stored:?}");
 }

@@ -12,7 +12,7 @@ use airlock_iam::Client;
 use airlock_iam::emulator::Emulator;
 
 async fn serve(emulator: &Emulator) -> std::net::SocketAddr {
-    let client = Client::builder(emulator.loginapp_url()).build().unwrap();
+    let client = Client::builder(emulator.base_url()).build().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, axum_login::app(client)).await });
@@ -30,7 +30,7 @@ fn cookie_of(response: &str) -> String {
 
 #[tokio::test]
 async fn axum_page_shows_the_mobile_only_link_and_polls_to_done() {
-    let emulator = Emulator::start().await;
+    let emulator = Emulator::start().await.unwrap();
     let addr = serve(&emulator).await;
     let form = axum_login::raw_http(addr, "GET", "/", None, "")
         .await

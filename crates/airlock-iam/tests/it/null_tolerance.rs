@@ -166,9 +166,10 @@ async fn emulator_answers() -> Vec<Answer> {
     let emu = Emulator::builder()
         .temporary_lock(Duration::ZERO)
         .start()
-        .await;
+        .await
+        .unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let client = Client::builder(emu.loginapp_url())
+    let client = Client::builder(emu.base_url())
         .http_client(Arc::new(Recorder {
             inner: ReqwestClient::new(&HttpConfig::default()).unwrap(),
             seen: seen.clone(),

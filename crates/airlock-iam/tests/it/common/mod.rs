@@ -160,3 +160,50 @@ impl Replay {
         assert_eq!(p.next, total, "the client made {} of {total} calls", p.next);
     }
 }
+
+/// One request as the client sent it.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub method: String,
+    pub path: String,
+    pub headers: http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// An `HttpClient` that records every request on its way to another one (what the emulator's
+/// log does not keep: headers and bodies).
+pub struct Recording {
+    inner: Arc<dyn auth_core::HttpClient>,
+    sent: Mutex<Vec<Sent>>,
+}
+
+impl Recording {
+    /// Records what goes to `inner`.
+    pub fn new(inner: Arc<dyn auth_core::HttpClient>) -> Arc<Recording> {
+        Arc::new(Recording {
+            inner,
+            sent: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Every request so far.
+    pub fn sent(&self) -> Vec<Sent> {
+        self.sent.lock().unwrap().clone()
+    }
+}
+
+#[auth_core::async_trait]
+impl auth_core::HttpClient for Recording {
+    async fn execute(
+        &self,
+        request: auth_core::HttpRequest,
+    ) -> Result<auth_core::HttpResponse, auth_core::TransportError> {
+        self.sent.lock().unwrap().push(Sent {
+            method: request.method().as_str().to_owned(),
+            path: request.uri().path().to_owned(),
+            headers: request.headers().clone(),
+            body: request.body().clone(),
+        });
+        self.inner.execute(request).await
+    }
+}

@@ -1,189 +1,26 @@
-//! A Loginapp REST emulator over real HTTP on a loopback port (feature `emulator`).
-//!
-//! It speaks the documented wire shapes (JSON:API documents, error documents, 401
-//! `NOT_AUTHORIZED` + `meta.nextAuthStep`, 400 `USERNAME_PASSWORD_WRONG` with
-//! `temporaryLockExpiry`, 403 `USER_LOCKED` / `USER_TEMPORARILY_LOCKED`, 400 `OTP_WRONG`),
-//! keeps flow state per `JSESSIONID` cookie, enforces `X-Same-Domain`, and lets a test play the
-//! phone: approve, reject or time out a pending Airlock 2FA request.
-//!
-//! **Everything Airlock does not document is a model choice of this emulator, not Airlock
-//! behaviour** (spec §8.2): the cookie name, the codes for rejected / timed-out 2FA and for a
-//! missing CSRF header, the offline switch / passcode / QR / device-select / password-change /
-//! logout paths, the step codes [`codes::AIRLOCK_2FA_OTP_REQUIRED`] and
-//! [`codes::PASSWORD_CHANGE_REQUIRED`], where a QR code is offered (the `qrCode` attribute of
-//! the step that shows it, and `qr-code/retrieve/` while at that step, which fetches it again
-//! and leaves the flow where it is), the device list's resource type, and the passcode
-//! generator (a random 6-digit code per user and 30-second window, not TOTP).
-//!
-//! Default users (spec §8.2, plus one per further variant), all with password `password1`:
-//!
-//! | user | second factor |
-//! | --- | --- |
-//! | `jdoe` | mobile-only |
-//! | `alice` | One-Touch, one device (offline passcode available) |
-//! | `bob` | One-Touch, two devices (device choice) |
-//! | `carol` | generic OTP (`OTP_REQUIRED`) |
-//! | `dave` | online QR (`AIRLOCK_2FA_POLLING_REQUIRED` with a `qrCode` to scan, then polling) |
-//! | `erin` | One-Touch with offline QR (the offline switch answers `AIRLOCK_2FA_OTP_REQUIRED` with a `qrCode`) |
-//! | `frank` | password only, then `TERMS_OF_SERVICES_ACCEPTANCE_REQUIRED` (a step the client does not know) |
-//! | `grace` | mandatory password change, then mobile-only |
-//! | `locked` | locked (`USER_LOCKED`) |
-//!
-//! Applications: the default application and `ebanking` require the second factor;
-//! `portal` needs the password only (for step-up tests).
-//!
-//! What it keeps is bounded, however many requests it serves: the request log and the pushes
-//! are rings, sessions beyond a cap are forgotten (finished flows first), and nothing is kept
-//! for user names that came from requests ([`Emulator::set_retention`], [`Emulator::stored`]).
+//! The Loginapp as a protocol model: requests in, responses out, control commands, an injected
+//! clock. See the [module docs](super).
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::fmt;
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use auth_core::SharedClock;
-use auth_core::clock::system_clock;
+use auth_core::emulator::{
+    Control, ControlError, Faults, LogEntry, OffsetClock, PendingStepUp, RequestLog,
+};
 use auth_core::secret::constant_time_eq;
 use auth_core::sync::lock;
-use serde_json::{Map, Value, json};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
 use auth_core::time::Timestamp;
+use auth_core::{HttpRequest, HttpResponse, SharedClock, async_trait};
+use http::HeaderMap;
+use serde_json::{Map, Value, json};
 
-/// Step and error codes the emulator uses where Airlock's are unconfirmed (model choices).
-pub mod codes {
-    /// Step after the offline switch: type the passcode (model choice).
-    pub const AIRLOCK_2FA_OTP_REQUIRED: &str = "AIRLOCK_2FA_OTP_REQUIRED";
-    /// Mandatory password change step (model choice; the step is documented, its code not).
-    pub const PASSWORD_CHANGE_REQUIRED: &str = "PASSWORD_CHANGE_REQUIRED";
-    /// A password that violates the policy on change (model choice).
-    pub const PASSWORD_POLICY_VIOLATION: &str = "PASSWORD_POLICY_VIOLATION";
-    /// An unknown device id on selection (model choice).
-    pub const INVALID_DEVICE_ID: &str = "INVALID_DEVICE_ID";
-    /// A request body that is not the expected JSON (model choice).
-    pub const INVALID_REQUEST: &str = "INVALID_REQUEST";
-    /// An unknown path or application (model choice).
-    pub const NOT_FOUND: &str = "NOT_FOUND";
-}
-
-/// How many received requests the emulator keeps by default (a ring: the oldest go first).
-pub const DEFAULT_LOG_CAPACITY: usize = 1000;
-/// How many server sessions (flows) the emulator keeps by default: beyond it, finished flows go
-/// first (done, or not started), then the least recently used.
-pub const DEFAULT_SESSION_CAPACITY: usize = 1000;
-
-/// The session cookie's name (model choice; Airlock's is unconfirmed).
-pub const SESSION_COOKIE: &str = "JSESSIONID";
-/// The password of every default user.
-pub const DEFAULT_PASSWORD: &str = "password1";
-/// The id the emulator gives the default application.
-pub const DEFAULT_APPLICATION: &str = "default";
-
-/// A user's second factor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SecondFactor {
-    /// No second factor: the password finishes the flow.
-    None,
-    /// The generic OTP step (`OTP_REQUIRED`, `otp/check/`); the OTP is [`Emulator::passcode`].
-    Otp,
-    /// Airlock 2FA mobile-only (the seed's flow).
-    MobileOnly,
-    /// Airlock 2FA One-Touch; with several devices, device choice first.
-    OneTouch,
-    /// Airlock 2FA online QR: the password step's answer carries the QR code to scan
-    /// (`AIRLOCK_2FA_POLLING_REQUIRED` + `qrCode`); the app approves; the client polls.
-    OnlineQr,
-}
-
-/// An Airlock 2FA device of an emulated user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmulatedDevice {
-    /// The device id.
-    pub id: String,
-    /// `displayName`.
-    pub display_name: String,
-    /// `type` (`IOS`, `ANDROID`).
-    pub kind: String,
-}
-
-impl EmulatedDevice {
-    /// A device.
-    pub fn new(id: &str, display_name: &str, kind: &str) -> Self {
-        EmulatedDevice {
-            id: id.into(),
-            display_name: display_name.into(),
-            kind: kind.into(),
-        }
-    }
-}
-
-/// A user of the emulator.
-#[derive(Debug, Clone)]
-pub struct EmulatedUser {
-    username: String,
-    password: String,
-    factor: SecondFactor,
-    devices: Vec<EmulatedDevice>,
-    locked: bool,
-    offline_qr: bool,
-    extra_step: Option<String>,
-    must_change_password: bool,
-    futurae_user_id: String,
-    passcode_seed: u64,
-}
-
-impl EmulatedUser {
-    /// A user with one device (`<username>-phone`).
-    pub fn new(username: &str, password: &str, factor: SecondFactor) -> Self {
-        let mut rng = fastrand::Rng::new();
-        EmulatedUser {
-            username: username.into(),
-            password: password.into(),
-            factor,
-            devices: vec![EmulatedDevice::new(
-                &format!("{username}-phone"),
-                &format!("{username}'s phone"),
-                "IOS",
-            )],
-            locked: false,
-            offline_qr: false,
-            extra_step: None,
-            must_change_password: false,
-            futurae_user_id: uuid_like(&mut rng),
-            passcode_seed: rng.u64(..),
-        }
-    }
-
-    /// Replaces the user's devices (more than one → device choice for One-Touch).
-    pub fn with_devices(mut self, devices: Vec<EmulatedDevice>) -> Self {
-        self.devices = devices;
-        self
-    }
-
-    /// Locks the account (`USER_LOCKED`).
-    pub fn locked(mut self) -> Self {
-        self.locked = true;
-        self
-    }
-
-    /// The offline switch returns a QR code too (offline QR factor).
-    pub fn with_offline_qr(mut self) -> Self {
-        self.offline_qr = true;
-        self
-    }
-
-    /// After the other steps, the flow stops at this step code (one the client may not know).
-    pub fn with_extra_step(mut self, code: &str) -> Self {
-        self.extra_step = Some(code.into());
-        self
-    }
-
-    /// The password must be changed right after the password check.
-    pub fn must_change_password(mut self) -> Self {
-        self.must_change_password = true;
-        self
-    }
-}
+use super::{
+    DEFAULT_APPLICATION, DEFAULT_PASSWORD, EmulatedDevice, EmulatedUser, EmulatorBuilder,
+    SESSION_COOKIE, SecondFactor, codes,
+};
+use crate::PROVIDER;
 
 /// How a pending 2FA request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,10 +38,26 @@ pub enum ChallengeStatus {
 
 #[derive(Debug, Clone)]
 struct Challenge {
+    /// The public id: what [`Model::pending`] lists and `approve` takes.
+    id: String,
     user: String,
+    /// The application the login is for.
+    app: String,
+    kind: Kind,
     status: ChallengeStatus,
     created: SystemTime,
     polling_code: &'static str,
+}
+
+/// How the user answers a 2FA request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A One-Touch push to their device(s).
+    Push,
+    /// The Airlock 2FA app opened from the business app on the same phone.
+    MobileOnly,
+    /// A QR code the application shows, scanned with the app.
+    OnlineQr,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,7 +119,6 @@ struct Session {
 
 #[derive(Debug)]
 struct State {
-    clock: SharedClock,
     users: HashMap<String, EmulatedUser>,
     failures: HashMap<String, u32>,
     temp_locks: HashMap<String, SystemTime>,
@@ -274,8 +126,7 @@ struct State {
     challenges: HashMap<String, Challenge>,
     applications: HashMap<String, bool>,
     pushes: VecDeque<(String, String)>,
-    received: VecDeque<Request>,
-    log_capacity: usize,
+    push_capacity: usize,
     session_capacity: usize,
     uses: u64,
     lock_duration: Duration,
@@ -283,148 +134,8 @@ struct State {
     challenge_ttl: Duration,
     csrf_protection: bool,
     push_to_all: bool,
-}
-
-/// Builds an [`Emulator`].
-#[derive(Debug)]
-pub struct EmulatorBuilder {
-    clock: SharedClock,
-    users: Vec<EmulatedUser>,
-    default_users: bool,
-    lock_duration: Duration,
-    max_failures: u32,
-    challenge_ttl: Duration,
-    csrf_protection: bool,
-    push_to_all: bool,
-    log_capacity: usize,
-    session_capacity: usize,
-}
-
-impl EmulatorBuilder {
-    /// How many received requests (and pushes) to keep, and how many server sessions: see
-    /// [`Emulator::set_retention`].
-    pub fn retention(mut self, log: usize, sessions: usize) -> Self {
-        self.log_capacity = log;
-        self.session_capacity = sessions.max(1);
-        self
-    }
-
-    /// The emulator's clock (lock expiry, challenge expiry, passcode windows). Default: system.
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// Adds a user (replacing a default user of the same name).
-    pub fn user(mut self, user: EmulatedUser) -> Self {
-        self.users.push(user);
-        self
-    }
-
-    /// Starts without the default users.
-    pub fn without_default_users(mut self) -> Self {
-        self.default_users = false;
-        self
-    }
-
-    /// How long a wrong password or OTP locks the user temporarily (default 3 s, as in
-    /// Airlock's examples).
-    pub fn temporary_lock(mut self, duration: Duration) -> Self {
-        self.lock_duration = duration;
-        self
-    }
-
-    /// Failed attempts until the account is locked for good (default 5).
-    pub fn max_failed_attempts(mut self, n: u32) -> Self {
-        self.max_failures = n.max(1);
-        self
-    }
-
-    /// How long a 2FA request waits for the user before timing out (default 120 s).
-    pub fn challenge_ttl(mut self, ttl: Duration) -> Self {
-        self.challenge_ttl = ttl;
-        self
-    }
-
-    /// Whether `X-Same-Domain` is required (default on).
-    pub fn csrf_protection(mut self, on: bool) -> Self {
-        self.csrf_protection = on;
-        self
-    }
-
-    /// "Push-to-All" (IAM ≥ 8.3): no device choice, the push goes to every device.
-    pub fn push_to_all(mut self, on: bool) -> Self {
-        self.push_to_all = on;
-        self
-    }
-
-    /// Starts the HTTP server on a random loopback port.
-    pub async fn start(self) -> Emulator {
-        let mut users = HashMap::new();
-        if self.default_users {
-            for u in default_users() {
-                users.insert(u.username.clone(), u);
-            }
-        }
-        for u in self.users {
-            users.insert(u.username.clone(), u);
-        }
-        let applications = HashMap::from([
-            (DEFAULT_APPLICATION.to_owned(), true),
-            ("ebanking".to_owned(), true),
-            ("portal".to_owned(), false),
-        ]);
-        let state = Arc::new(Mutex::new(State {
-            clock: self.clock,
-            users,
-            failures: HashMap::new(),
-            temp_locks: HashMap::new(),
-            sessions: HashMap::new(),
-            challenges: HashMap::new(),
-            applications,
-            pushes: VecDeque::new(),
-            received: VecDeque::new(),
-            log_capacity: self.log_capacity,
-            session_capacity: self.session_capacity,
-            uses: 0,
-            lock_duration: self.lock_duration,
-            max_failures: self.max_failures,
-            challenge_ttl: self.challenge_ttl,
-            csrf_protection: self.csrf_protection,
-            push_to_all: self.push_to_all,
-        }));
-        // The emulator keeps its own bounded log instead of wiremock's unbounded one.
-        let server = MockServer::builder()
-            .disable_request_recording()
-            .start()
-            .await;
-        Mock::given(wiremock::matchers::any())
-            .respond_with(Router {
-                state: state.clone(),
-            })
-            .mount(&server)
-            .await;
-        Emulator { server, state }
-    }
-}
-
-fn default_users() -> Vec<EmulatedUser> {
-    let p = DEFAULT_PASSWORD;
-    vec![
-        EmulatedUser::new("jdoe", p, SecondFactor::MobileOnly),
-        EmulatedUser::new("alice", p, SecondFactor::OneTouch),
-        EmulatedUser::new("bob", p, SecondFactor::OneTouch).with_devices(vec![
-            EmulatedDevice::new("bob-iphone", "Bob's iPhone", "IOS"),
-            EmulatedDevice::new("bob-pixel", "Bob's Pixel", "ANDROID"),
-        ]),
-        EmulatedUser::new("carol", p, SecondFactor::Otp),
-        EmulatedUser::new("dave", p, SecondFactor::OnlineQr),
-        EmulatedUser::new("erin", p, SecondFactor::OneTouch).with_offline_qr(),
-        EmulatedUser::new("frank", p, SecondFactor::None)
-            .with_extra_step("TERMS_OF_SERVICES_ACCEPTANCE_REQUIRED"),
-        EmulatedUser::new("grace", p, SecondFactor::MobileOnly).must_change_password(),
-        EmulatedUser::new("locked", p, SecondFactor::MobileOnly).locked(),
-    ]
+    /// The model's clock, read once per request (so one answer has one time).
+    now: SystemTime,
 }
 
 /// How many records an [`Emulator`] holds ([`Emulator::stored`]).
@@ -445,60 +156,113 @@ pub struct Stored {
     pub temporary_locks: usize,
 }
 
-/// The running emulator. Dropping it stops the server.
-#[derive(Debug)]
-pub struct Emulator {
-    server: MockServer,
-    state: Arc<Mutex<State>>,
+/// The Airlock IAM Loginapp REST API as a protocol model: an HTTP request in, the response out
+/// ([`auth_core::emulator::Model`]), control commands, the 2FA requests waiting for the user.
+/// No socket: serve it with [`auth_core::emulator::serve`] (as [`super::Emulator`] does) or
+/// call it with [`auth_core::emulator::InProcess`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), airlock_iam::Error> {
+/// use std::sync::Arc;
+/// use airlock_iam::{Client, Password};
+/// use airlock_iam::emulator::Emulator;
+/// use auth_core::emulator::InProcess;
+///
+/// let model = Arc::new(Emulator::builder().model()); // no socket, no runtime needed
+/// let client = Client::builder("http://127.0.0.1/auth")
+///     .http_client(Arc::new(InProcess::new(model.clone())))
+///     .build()?;
+/// let flow = client.flow();
+/// flow.check_password("alice", &Password::new("password1")).await?;
+/// assert!(model.approve("alice"));
+/// assert!(flow.wait().await?.is_done());
+/// # Ok(()) }
+/// ```
+pub struct Model {
+    clock: SharedClock,
+    /// The default clock, which [`Control::AdvanceClock`] moves (`None`: the builder's clock).
+    offset: Option<OffsetClock>,
+    log: RequestLog,
+    faults: Faults,
+    state: Mutex<State>,
 }
 
-impl Emulator {
-    /// An emulator with the default users and settings.
-    pub async fn start() -> Emulator {
-        Emulator::builder().start().await
+impl fmt::Debug for Model {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Model")
+            .field("stored", &self.stored())
+            .finish_non_exhaustive()
     }
+}
 
-    /// Configures an emulator.
-    pub fn builder() -> EmulatorBuilder {
-        EmulatorBuilder {
-            clock: system_clock(),
-            users: Vec::new(),
-            default_users: true,
-            lock_duration: Duration::from_secs(3),
-            max_failures: 5,
-            challenge_ttl: Duration::from_secs(120),
-            csrf_protection: true,
-            push_to_all: false,
-            log_capacity: DEFAULT_LOG_CAPACITY,
-            session_capacity: DEFAULT_SESSION_CAPACITY,
+impl Model {
+    pub(super) fn from_builder(b: EmulatorBuilder) -> Model {
+        let mut users = HashMap::new();
+        if b.default_users {
+            for u in super::default_users() {
+                users.insert(u.username.clone(), u);
+            }
+        }
+        for u in b.users {
+            users.insert(u.username.clone(), u);
+        }
+        let applications = HashMap::from([
+            (DEFAULT_APPLICATION.to_owned(), true),
+            ("ebanking".to_owned(), true),
+            ("portal".to_owned(), false),
+        ]);
+        let (clock, offset) = match b.clock {
+            Some(clock) => (clock, None),
+            None => {
+                let (clock, offset) = super::default_clock();
+                (clock, Some(offset))
+            }
+        };
+        let now = clock.now();
+        Model {
+            clock,
+            offset,
+            log: RequestLog::with_capacity(b.log_capacity),
+            faults: Faults::default(),
+            state: Mutex::new(State {
+                users,
+                failures: HashMap::new(),
+                temp_locks: HashMap::new(),
+                sessions: HashMap::new(),
+                challenges: HashMap::new(),
+                applications,
+                pushes: VecDeque::new(),
+                push_capacity: b.log_capacity,
+                session_capacity: b.session_capacity,
+                uses: 0,
+                lock_duration: b.lock_duration,
+                max_failures: b.max_failures,
+                challenge_ttl: b.challenge_ttl,
+                csrf_protection: b.csrf_protection,
+                push_to_all: b.push_to_all,
+                now,
+            }),
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
-        lock(&self.state)
+    /// The state, with the clock read now.
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        let mut st = lock(&self.state);
+        st.now = self.clock.now();
+        st
     }
 
-    /// The server's root, e.g. `http://127.0.0.1:41234`.
-    pub fn uri(&self) -> String {
-        self.server.uri()
-    }
-
-    /// A Loginapp URL on the emulator, `<root>/auth` (any prefix works; the REST root is found
-    /// by its `/rest/` segment).
-    pub fn loginapp_url(&self) -> String {
-        format!("{}/auth", self.server.uri())
-    }
-
-    /// Adds or replaces a user.
+    /// Adds or replaces a user ([`Control::AddUser`]).
     pub fn add_user(&self, user: EmulatedUser) {
         self.state().users.insert(user.username.clone(), user);
     }
 
-    /// Adds an application; `requires_second_factor` decides whether accessing it asks for 2FA.
-    pub fn add_application(&self, id: &str, requires_second_factor: bool) {
+    /// Adds an application; `second_factor` says whether accessing it asks for 2FA.
+    pub fn add_application(&self, id: &str, second_factor: bool) {
         self.state()
             .applications
-            .insert(id.to_owned(), requires_second_factor);
+            .insert(id.to_owned(), second_factor);
     }
 
     /// Sets the temporary-lock duration (tests use zero to retry at once).
@@ -506,57 +270,59 @@ impl Emulator {
         self.state().lock_duration = duration;
     }
 
-    /// Turns CSRF protection on or off.
-    pub fn set_csrf_protection(&self, on: bool) {
-        self.state().csrf_protection = on;
+    /// Accepts requests without `X-Same-Domain` from now on.
+    pub fn disable_csrf_protection(&self) {
+        self.state().csrf_protection = false;
     }
 
-    fn settle_user(&self, username: &str, status: ChallengeStatus) -> bool {
+    /// Requires `X-Same-Domain` again (the default).
+    pub fn enable_csrf_protection(&self) {
+        self.state().csrf_protection = true;
+    }
+
+    /// Settles the pending 2FA requests `id` names: a request's id (from [`Model::pending`]),
+    /// its session token (from a `mobileAuthUri` or QR code), or a user name (all of that
+    /// user's). How many it settled.
+    fn settle(&self, id: &str, status: ChallengeStatus) -> usize {
         let mut st = self.state();
-        let mut found = false;
-        for c in st.challenges.values_mut() {
-            if c.user == username && c.status == ChallengeStatus::Pending {
+        let now = st.now;
+        let ttl = st.challenge_ttl;
+        let mut settled = 0;
+        for (token, c) in st.challenges.iter_mut() {
+            let named =
+                c.id == id || constant_time_eq(token.as_bytes(), id.as_bytes()) || c.user == id;
+            if named && c.status == ChallengeStatus::Pending && now < c.created + ttl {
                 c.status = status;
-                found = true;
+                settled += 1;
             }
         }
-        found
+        settled
     }
 
-    fn settle_token(&self, token: &str, status: ChallengeStatus) -> bool {
-        let mut st = self.state();
-        match st.challenges.get_mut(token) {
-            Some(c) if c.status == ChallengeStatus::Pending => {
-                c.status = status;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// The phone approves every pending 2FA request of `username`. Returns whether there was one.
+    /// The phone approves every pending 2FA request of `username`. Whether there was one.
     pub fn approve(&self, username: &str) -> bool {
-        self.settle_user(username, ChallengeStatus::Approved)
+        self.settle(username, ChallengeStatus::Approved) > 0
     }
 
     /// The phone declines every pending 2FA request of `username`.
     pub fn reject(&self, username: &str) -> bool {
-        self.settle_user(username, ChallengeStatus::Rejected)
+        self.settle(username, ChallengeStatus::Rejected) > 0
     }
 
     /// Every pending 2FA request of `username` times out.
     pub fn time_out(&self, username: &str) -> bool {
-        self.settle_user(username, ChallengeStatus::TimedOut)
+        self.settle(username, ChallengeStatus::TimedOut) > 0
     }
 
-    /// The app that received a `mobileAuthUri` (or scanned a QR code) approves its session token.
+    /// The app that received a `mobileAuthUri` (or scanned a QR code) approves its session
+    /// token.
     pub fn approve_session_token(&self, session_token: &str) -> bool {
-        self.settle_token(session_token, ChallengeStatus::Approved)
+        self.settle(session_token, ChallengeStatus::Approved) > 0
     }
 
     /// The app declines the request of this session token.
     pub fn reject_session_token(&self, session_token: &str) -> bool {
-        self.settle_token(session_token, ChallengeStatus::Rejected)
+        self.settle(session_token, ChallengeStatus::Rejected) > 0
     }
 
     /// The status of the request with this session token.
@@ -566,40 +332,28 @@ impl Emulator {
 
     /// How many 2FA requests of `username` are pending.
     pub fn pending_count(&self, username: &str) -> usize {
-        self.state()
-            .challenges
-            .values()
-            .filter(|c| c.user == username && c.status == ChallengeStatus::Pending)
-            .count()
+        self.pending().iter().filter(|p| p.user == username).count()
     }
 
-    /// How much the emulator keeps: at most `log` received requests and pushes (the oldest are
-    /// forgotten first; 0 keeps none) and at most `sessions` server sessions. Beyond
-    /// `sessions`, finished flows (done, or not started: a later password check starts afresh)
-    /// are forgotten first, oldest first, then the least recently used flow (with its pending
-    /// 2FA request). Nothing else grows with the number of requests: failure counters and
-    /// temporary locks are kept for the emulator's users only, and 2FA requests only while
-    /// their flow holds them (or up to `sessions` more). Defaults: [`DEFAULT_LOG_CAPACITY`],
-    /// [`DEFAULT_SESSION_CAPACITY`].
-    pub fn set_retention(&self, log: usize, sessions: usize) {
+    /// How many server sessions it keeps at most: beyond it, finished flows (done, or not
+    /// started: a later password check starts afresh) are forgotten first, oldest first, then
+    /// the least recently used flow (with its pending 2FA request). Nothing else grows with
+    /// the number of requests: the log and the pushes are rings
+    /// ([`EmulatorBuilder::log_capacity`]), failure counters and temporary locks are kept for
+    /// the emulator's users only, and 2FA requests only while their flow holds them (or up to
+    /// `sessions` more).
+    pub fn set_session_capacity(&self, sessions: usize) {
         let mut st = self.state();
-        st.log_capacity = log;
         st.session_capacity = sessions.max(1);
-        while st.received.len() > log {
-            st.received.pop_front();
-        }
-        while st.pushes.len() > log {
-            st.pushes.pop_front();
-        }
         st.prune_sessions(None);
         st.prune_challenges();
     }
 
     /// How many records the emulator holds now.
     pub fn stored(&self) -> Stored {
-        let st = self.state();
+        let st = lock(&self.state);
         Stored {
-            requests: st.received.len(),
+            requests: self.log.len(),
             pushes: st.pushes.len(),
             sessions: st.sessions.len(),
             challenges: st.challenges.len(),
@@ -608,7 +362,8 @@ impl Emulator {
         }
     }
 
-    /// The device ids pushes went to for `username`, in order.
+    /// The device ids pushes went to for `username`, in order (the newest, up to the log's
+    /// capacity).
     pub fn pushes(&self, username: &str) -> Vec<String> {
         self.state()
             .pushes
@@ -622,7 +377,7 @@ impl Emulator {
     pub fn passcode(&self, username: &str) -> Option<String> {
         let st = self.state();
         let user = st.users.get(username)?;
-        Some(passcode_at(user, st.clock.now()))
+        Some(passcode_at(user, st.now))
     }
 
     /// How many server sessions exist.
@@ -635,7 +390,7 @@ impl Emulator {
         self.state().users.get(username).is_some_and(|u| u.locked)
     }
 
-    /// Forgets sessions, challenges, pushes, failure counters and temporary locks.
+    /// Forgets sessions, 2FA requests, pushes, failure counters and temporary locks.
     pub fn reset(&self) {
         let mut st = self.state();
         st.sessions.clear();
@@ -645,11 +400,275 @@ impl Emulator {
         st.temp_locks.clear();
     }
 
-    /// The requests the server received (method, URL, headers, body), oldest first: the last
-    /// [`DEFAULT_LOG_CAPACITY`] (see [`Emulator::set_retention`]).
-    pub async fn received_requests(&self) -> Vec<Request> {
-        self.state().received.iter().cloned().collect()
+    /// The newest requests (method, path with its query redacted, status), oldest first: no
+    /// headers, no bodies ([`Control::ReadLog`]).
+    pub fn log(&self) -> Vec<LogEntry> {
+        self.log.recent(None)
     }
+
+    /// The 2FA requests waiting for the user, as the Airlock 2FA app would show them; a
+    /// request past its time to live is no longer waiting.
+    pub fn pending(&self) -> Vec<PendingStepUp> {
+        let st = self.state();
+        let mut pending: Vec<PendingStepUp> = st
+            .challenges
+            .values()
+            .filter(|c| {
+                c.status == ChallengeStatus::Pending && st.now < c.created + st.challenge_ttl
+            })
+            .map(|c| {
+                let message = match c.kind {
+                    Kind::Push => format!("Log in to {}?", c.app),
+                    Kind::MobileOnly => format!("Log in to {} on this phone?", c.app),
+                    Kind::OnlineQr => format!("Log in to {} with the QR code you scanned?", c.app),
+                };
+                PendingStepUp::new(PROVIDER, c.id.clone(), c.user.clone(), message, c.created)
+                    .with_title("Airlock 2FA")
+                    .with_expiry(c.created + st.challenge_ttl)
+            })
+            .collect();
+        pending.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        pending
+    }
+
+    /// Runs a control command (see the [module docs](super#control)).
+    pub fn control(&self, command: Control) -> Result<Value, ControlError> {
+        match command {
+            Control::AddUser { user, details } => {
+                let user = user_from_details(&user, &details)?;
+                let name = user.username.clone();
+                self.add_user(user);
+                Ok(json!({"user": name}))
+            }
+            Control::Approve { id } => self.settle_command(&id, ChallengeStatus::Approved),
+            Control::Deny { id, .. } => self.settle_command(&id, ChallengeStatus::Rejected),
+            Control::Expire { id } => self.settle_command(&id, ChallengeStatus::TimedOut),
+            Control::InjectFault { fault } => {
+                self.faults.inject(fault);
+                Ok(json!({"injected": true}))
+            }
+            Control::AdvanceClock { seconds } => match &self.offset {
+                Some(offset) => {
+                    offset.advance(Duration::from_secs(seconds));
+                    Ok(
+                        json!({"now": Timestamp::from_system_time(self.clock.now()).to_rfc3339_millis()}),
+                    )
+                }
+                None => Err(ControlError::Conflict(
+                    "the emulator runs on the clock it was given: move that clock".into(),
+                )),
+            },
+            Control::ReadLog { limit } => serde_json::to_value(self.log.recent(limit))
+                .map_err(|e| ControlError::Invalid(e.to_string())),
+            Control::ListPending => serde_json::to_value(self.pending())
+                .map_err(|e| ControlError::Invalid(e.to_string())),
+            Control::Provider { body } => self.provider_command(&body),
+            other => Err(ControlError::Unsupported {
+                provider: PROVIDER,
+                command: other.name(),
+            }),
+        }
+    }
+
+    fn settle_command(&self, id: &str, status: ChallengeStatus) -> Result<Value, ControlError> {
+        match self.settle(id, status) {
+            0 => Err(ControlError::NotFound {
+                what: "pending 2FA request",
+                id: id.chars().take(64).collect(),
+            }),
+            n => Ok(json!({"id": id, "settled": n})),
+        }
+    }
+
+    fn provider_command(&self, body: &Value) -> Result<Value, ControlError> {
+        let usage = || {
+            ControlError::Invalid(
+                "airlock-iam's provider commands: {\"passcode\": user}, {\"csrf_protection\": bool}, \
+                 {\"push_to_all\": bool}, {\"temporary_lock_seconds\": n}, \
+                 {\"application\": id, \"second_factor\": bool}, {\"session_capacity\": n}, \
+                 {\"stored\": true}, {\"reset\": true}"
+                    .into(),
+            )
+        };
+        let obj = body.as_object().ok_or_else(usage)?;
+        if let Some(user) = obj.get("passcode") {
+            let user = user.as_str().ok_or_else(usage)?;
+            let code = self.passcode(user).ok_or_else(|| ControlError::NotFound {
+                what: "user",
+                id: user.chars().take(64).collect(),
+            })?;
+            return Ok(json!({"user": user, "passcode": code}));
+        }
+        if let Some(on) = obj.get("csrf_protection") {
+            let on = on.as_bool().ok_or_else(usage)?;
+            self.state().csrf_protection = on;
+            return Ok(json!({"csrf_protection": on}));
+        }
+        if let Some(on) = obj.get("push_to_all") {
+            let on = on.as_bool().ok_or_else(usage)?;
+            self.state().push_to_all = on;
+            return Ok(json!({"push_to_all": on}));
+        }
+        if let Some(secs) = obj.get("temporary_lock_seconds") {
+            let secs = secs.as_u64().ok_or_else(usage)?;
+            self.set_temporary_lock(Duration::from_secs(secs));
+            return Ok(json!({"temporary_lock_seconds": secs}));
+        }
+        if let Some(app) = obj.get("application") {
+            let app = app.as_str().ok_or_else(usage)?;
+            crate::ApplicationId::new(app).map_err(|e| ControlError::Invalid(e.to_string()))?;
+            let second_factor = obj
+                .get("second_factor")
+                .and_then(Value::as_bool)
+                .unwrap_or(true);
+            self.add_application(app, second_factor);
+            return Ok(json!({"application": app, "second_factor": second_factor}));
+        }
+        if let Some(n) = obj.get("session_capacity") {
+            let n = n
+                .as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(usage)?;
+            self.set_session_capacity(n);
+            return Ok(json!({"session_capacity": n.max(1)}));
+        }
+        if obj.get("stored").is_some() {
+            let s = self.stored();
+            return Ok(
+                json!({"requests": s.requests, "pushes": s.pushes, "sessions": s.sessions,
+                "challenges": s.challenges, "failure_counters": s.failure_counters,
+                "temporary_locks": s.temporary_locks}),
+            );
+        }
+        if obj.get("reset").is_some() {
+            self.reset();
+            return Ok(json!({"reset": true}));
+        }
+        Err(usage())
+    }
+
+    /// Answers one request (what [`auth_core::emulator::Model::handle`] does).
+    fn answer(&self, request: &HttpRequest) -> HttpResponse {
+        let path = request.uri().path();
+        if let Some(fault) = self.faults.take(path) {
+            return fault;
+        }
+        let reply = {
+            let mut st = self.state();
+            st.handle(&Req {
+                method: request.method().as_str(),
+                path,
+                headers: request.headers(),
+                body: request.body(),
+            })
+        };
+        let mut response = http::Response::new(serde_json::to_vec(&reply.body).unwrap_or_default());
+        *response.status_mut() = http::StatusCode::from_u16(reply.status)
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        if let Some(cookie) = reply.set_cookie
+            && let Ok(value) = http::HeaderValue::from_str(&cookie)
+        {
+            headers.insert(http::header::SET_COOKIE, value);
+        }
+        response
+    }
+}
+
+#[async_trait]
+impl auth_core::emulator::Model for Model {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
+    async fn handle(&self, request: HttpRequest) -> HttpResponse {
+        let response = self.answer(&request);
+        let target = request
+            .uri()
+            .path_and_query()
+            .map_or(request.uri().path(), |p| p.as_str());
+        self.log.record(
+            self.clock.now(),
+            request.method().as_str(),
+            target,
+            response.status().as_u16(),
+        );
+        response
+    }
+
+    fn control(&self, command: Control) -> Result<Value, ControlError> {
+        Model::control(self, command)
+    }
+
+    fn pending(&self) -> Vec<PendingStepUp> {
+        Model::pending(self)
+    }
+}
+
+/// A user from [`Control::AddUser`] details.
+fn user_from_details(name: &str, details: &Value) -> Result<EmulatedUser, ControlError> {
+    if name.is_empty() || name.len() > 256 || name.chars().any(char::is_control) {
+        return Err(ControlError::Invalid(
+            "a user name is 1 to 256 printable bytes".into(),
+        ));
+    }
+    let text = |key: &str| details.get(key).and_then(Value::as_str);
+    let flag = |key: &str| details.get(key).and_then(Value::as_bool).unwrap_or(false);
+    let factor = match text("factor") {
+        None | Some("one_touch") => SecondFactor::OneTouch,
+        Some("mobile_only") => SecondFactor::MobileOnly,
+        Some("otp") => SecondFactor::Otp,
+        Some("online_qr") => SecondFactor::OnlineQr,
+        Some("none") => SecondFactor::None,
+        Some(other) => {
+            return Err(ControlError::Invalid(format!(
+                "unknown factor `{}` (one_touch, mobile_only, otp, online_qr, none)",
+                other.chars().take(32).collect::<String>()
+            )));
+        }
+    };
+    let mut user = EmulatedUser::new(name, text("password").unwrap_or(DEFAULT_PASSWORD), factor);
+    if let Some(devices) = details.get("devices").and_then(Value::as_array) {
+        let mut list = Vec::new();
+        for d in devices {
+            let id = d
+                .get("id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| ControlError::Invalid("a device needs an `id`".into()))?;
+            let label = d.get("display_name").and_then(Value::as_str).unwrap_or(id);
+            let kind = d.get("kind").and_then(Value::as_str).unwrap_or("IOS");
+            list.push(EmulatedDevice::new(id, label, kind));
+        }
+        if list.is_empty() {
+            return Err(ControlError::Invalid("`devices` is empty".into()));
+        }
+        user = user.with_devices(list);
+    }
+    if flag("locked") {
+        user = user.locked();
+    }
+    if flag("offline_qr") {
+        user = user.with_offline_qr();
+    }
+    if flag("must_change_password") {
+        user = user.must_change_password();
+    }
+    if let Some(step) = text("extra_step") {
+        user = user.with_extra_step(step);
+    }
+    Ok(user)
+}
+
+/// The request as the model reads it.
+struct Req<'a> {
+    method: &'a str,
+    path: &'a str,
+    headers: &'a HeaderMap,
+    body: &'a [u8],
 }
 
 fn passcode_at(user: &EmulatedUser, now: SystemTime) -> String {
@@ -662,7 +681,7 @@ fn passcode_at(user: &EmulatedUser, now: SystemTime) -> String {
     format!("{:06}", rng.u32(0..1_000_000))
 }
 
-fn uuid_like(rng: &mut fastrand::Rng) -> String {
+pub(super) fn uuid_like(rng: &mut fastrand::Rng) -> String {
     let a = rng.u128(..);
     let h = format!("{a:032x}");
     format!(
@@ -684,37 +703,12 @@ fn random_digits(rng: &mut fastrand::Rng, n: usize) -> String {
     s
 }
 
-// ---- HTTP -------------------------------------------------------------------------------
-
-struct Router {
-    state: Arc<Mutex<State>>,
-}
-
 /// One answer under construction.
 struct Reply {
     status: u16,
     body: Value,
     set_cookie: Option<String>,
 }
-
-impl Respond for Router {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let mut st = lock(&self.state);
-        st.log_request(request);
-        let reply = st.handle(request);
-        let mut t = ResponseTemplate::new(reply.status);
-        if let Some(c) = reply.set_cookie {
-            t = t.append_header("Set-Cookie", c.as_str());
-        }
-        if reply.body.is_null() {
-            t
-        } else {
-            let bytes = serde_json::to_vec(&reply.body).unwrap_or_default();
-            t.set_body_raw(bytes, "application/json")
-        }
-    }
-}
-
 enum Op {
     PasswordCheck,
     DefaultAccess,
@@ -782,8 +776,8 @@ fn decode(segment: &str) -> String {
     auth_core::base_url::percent_decode(segment, false).unwrap_or_else(|| segment.to_owned())
 }
 
-fn session_cookie(request: &Request) -> Option<String> {
-    for value in request.headers.get_all("cookie") {
+fn session_cookie(request: &Req<'_>) -> Option<String> {
+    for value in request.headers.get_all(http::header::COOKIE) {
         let Ok(text) = value.to_str() else { continue };
         for pair in text.split(';') {
             if let Some((name, value)) = pair.trim().split_once('=')
@@ -798,7 +792,7 @@ fn session_cookie(request: &Request) -> Option<String> {
 
 impl State {
     fn now(&self) -> SystemTime {
-        self.clock.now()
+        self.now
     }
 
     fn meta(&self) -> Map<String, Value> {
@@ -865,8 +859,8 @@ impl State {
         }
     }
 
-    fn handle(&mut self, request: &Request) -> Reply {
-        let path = request.url.path();
+    fn handle(&mut self, request: &Req<'_>) -> Reply {
+        let path = request.path;
         let Some(idx) = path.find("/rest/") else {
             return self.error(404, codes::NOT_FOUND, None, None);
         };
@@ -880,7 +874,7 @@ impl State {
         {
             return self.error(403, "CSRF_HEADER_MISSING", None, None);
         }
-        let Some(op) = route(request.method.as_str(), rest) else {
+        let Some(op) = route(request.method, rest) else {
             return self.error(404, codes::NOT_FOUND, None, None);
         };
         let cookie = session_cookie(request);
@@ -940,23 +934,12 @@ impl State {
         reply
     }
 
-    /// Keeps the request in the log ring.
-    fn log_request(&mut self, request: &Request) {
-        if self.log_capacity == 0 {
-            return;
-        }
-        while self.received.len() >= self.log_capacity {
-            self.received.pop_front();
-        }
-        self.received.push_back(request.clone());
-    }
-
     /// Keeps a push in its ring (same capacity as the request log).
     fn log_push(&mut self, user: &str, device: &str) {
-        if self.log_capacity == 0 {
+        if self.push_capacity == 0 {
             return;
         }
-        while self.pushes.len() >= self.log_capacity {
+        while self.pushes.len() >= self.push_capacity {
             self.pushes.pop_front();
         }
         self.pushes.push_back((user.to_owned(), device.to_owned()));
@@ -1036,7 +1019,7 @@ impl State {
         self.error(400, "UNEXPECTED_CALL", s.stage.code(), None)
     }
 
-    fn dispatch(&mut self, sid: &str, op: Op, request: &Request) -> Reply {
+    fn dispatch(&mut self, sid: &str, op: Op, request: &Req<'_>) -> Reply {
         let mut s = self.session(sid);
         let reply = match op {
             Op::PasswordCheck => self.password_check(&mut s, request),
@@ -1080,8 +1063,8 @@ impl State {
         reply
     }
 
-    fn body(request: &Request) -> Option<Map<String, Value>> {
-        serde_json::from_slice::<Value>(&request.body)
+    fn body(request: &Req<'_>) -> Option<Map<String, Value>> {
+        serde_json::from_slice::<Value>(request.body)
             .ok()?
             .as_object()
             .cloned()
@@ -1113,7 +1096,7 @@ impl State {
         until
     }
 
-    fn password_check(&mut self, s: &mut Session, request: &Request) -> Reply {
+    fn password_check(&mut self, s: &mut Session, request: &Req<'_>) -> Reply {
         let body = Self::body(request).unwrap_or_default();
         let (Some(username), Some(password)) = (
             body.get("username").and_then(Value::as_str),
@@ -1172,7 +1155,8 @@ impl State {
             && !s.second_done
             && user.factor != SecondFactor::None
         {
-            s.stage = self.enter_second_factor(&user, None);
+            let app = s.app.clone();
+            s.stage = self.enter_second_factor(&user, &app, None);
         } else if let Some(extra) = user.extra_step.clone() {
             s.stage = Stage::Extra(extra);
         } else {
@@ -1180,13 +1164,23 @@ impl State {
         }
     }
 
-    fn enter_second_factor(&mut self, user: &EmulatedUser, device: Option<String>) -> Stage {
+    fn enter_second_factor(
+        &mut self,
+        user: &EmulatedUser,
+        app: &str,
+        device: Option<String>,
+    ) -> Stage {
         match user.factor {
             SecondFactor::None => Stage::Done,
             SecondFactor::Otp => Stage::Otp,
             SecondFactor::MobileOnly => Stage::MobileOnlyRetrieve,
             SecondFactor::OnlineQr => {
-                let token = self.new_challenge(&user.username, "AIRLOCK_2FA_POLLING_REQUIRED");
+                let token = self.new_challenge(
+                    &user.username,
+                    app,
+                    Kind::OnlineQr,
+                    "AIRLOCK_2FA_POLLING_REQUIRED",
+                );
                 Stage::Polling {
                     qr: Some(qr_data_uri("online", &token)),
                     token,
@@ -1204,8 +1198,12 @@ impl State {
                 for d in &targets {
                     self.log_push(&user.username, d);
                 }
-                let token =
-                    self.new_challenge(&user.username, "AIRLOCK_2FA_POLLING_OR_OFFLINE_REQUIRED");
+                let token = self.new_challenge(
+                    &user.username,
+                    app,
+                    Kind::Push,
+                    "AIRLOCK_2FA_POLLING_OR_OFFLINE_REQUIRED",
+                );
                 Stage::Polling {
                     token,
                     offline_allowed: true,
@@ -1215,13 +1213,22 @@ impl State {
         }
     }
 
-    fn new_challenge(&mut self, user: &str, polling_code: &'static str) -> String {
+    fn new_challenge(
+        &mut self,
+        user: &str,
+        app: &str,
+        kind: Kind,
+        polling_code: &'static str,
+    ) -> String {
         let token = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
         let now = self.now();
         self.challenges.insert(
             token.clone(),
             Challenge {
+                id: format!("2fa-{:016x}", fastrand::u64(..)),
                 user: user.to_owned(),
+                app: app.to_owned(),
+                kind,
                 status: ChallengeStatus::Pending,
                 created: now,
                 polling_code,
@@ -1253,7 +1260,7 @@ impl State {
         }
     }
 
-    fn otp_check(&mut self, s: &mut Session, request: &Request, airlock_2fa: bool) -> Reply {
+    fn otp_check(&mut self, s: &mut Session, request: &Req<'_>, airlock_2fa: bool) -> Reply {
         let at_step = if airlock_2fa {
             matches!(s.stage, Stage::OfflineOtp { .. })
         } else {
@@ -1295,7 +1302,12 @@ impl State {
         let Some(user) = s.user.as_ref().and_then(|u| self.users.get(u)).cloned() else {
             return self.unexpected(s);
         };
-        let token = self.new_challenge(&user.username, "AIRLOCK_2FA_POLLING_REQUIRED");
+        let token = self.new_challenge(
+            &user.username,
+            &s.app,
+            Kind::MobileOnly,
+            "AIRLOCK_2FA_POLLING_REQUIRED",
+        );
         let uri = format!(
             "airlock2fa://auth?session_token={token}&user_id={}",
             user.futurae_user_id
@@ -1397,7 +1409,7 @@ impl State {
         }
     }
 
-    fn select(&mut self, s: &mut Session, id: Option<String>, request: &Request) -> Reply {
+    fn select(&mut self, s: &mut Session, id: Option<String>, request: &Req<'_>) -> Reply {
         if s.stage != Stage::DeviceChoice {
             return self.unexpected(s);
         }
@@ -1410,7 +1422,8 @@ impl State {
         };
         match id {
             Some(id) if user.devices.iter().any(|d| d.id == id) => {
-                s.stage = self.enter_second_factor(&user, Some(id));
+                let app = s.app.clone();
+                s.stage = self.enter_second_factor(&user, &app, Some(id));
                 self.session_doc(s)
             }
             _ => self.error(400, codes::INVALID_DEVICE_ID, s.stage.code(), None),
@@ -1458,7 +1471,7 @@ impl State {
         }
     }
 
-    fn password_change(&mut self, s: &mut Session, request: &Request) -> Reply {
+    fn password_change(&mut self, s: &mut Session, request: &Req<'_>) -> Reply {
         if s.stage != Stage::PasswordChange {
             return self.unexpected(s);
         }
@@ -1501,25 +1514,221 @@ fn qr_data_uri(kind: &str, token: &str) -> String {
 mod tests {
     use super::*;
 
-    /// The HTTP server keeps no log of its own: the emulator's ring is the only one.
-    #[cfg(feature = "reqwest")]
-    #[tokio::test]
-    async fn the_http_server_keeps_no_request_log() {
-        let emu = Emulator::builder().retention(3, 10).start().await;
-        let http = auth_core::ReqwestClient::new(&auth_core::HttpConfig::default()).unwrap();
-        for _ in 0..5 {
-            let request = http::Request::builder()
-                .method("POST")
-                .uri(format!("{}/rest/public/logout/", emu.loginapp_url()))
-                .header("x-same-domain", "1")
-                .body(Vec::new())
-                .unwrap();
-            auth_core::HttpClient::execute(&http, request)
-                .await
-                .unwrap();
+    use std::sync::Arc;
+
+    use auth_core::emulator::Model as _;
+
+    fn post(path: &str, body: &str, cookie: Option<&str>) -> HttpRequest {
+        let mut b = http::Request::builder()
+            .method("POST")
+            .uri(format!("http://emulator.invalid/auth/rest/{path}"))
+            .header("x-same-domain", "1")
+            .header("content-type", "application/json");
+        if let Some(c) = cookie {
+            b = b.header("cookie", c);
         }
-        assert!(emu.server.received_requests().await.is_none());
-        assert_eq!(emu.received_requests().await.len(), 3);
+        b.body(body.as_bytes().to_vec()).unwrap()
+    }
+
+    fn cookie_of(r: &HttpResponse) -> String {
+        let c = r.headers()["set-cookie"].to_str().unwrap();
+        c.split(';').next().unwrap().to_owned()
+    }
+
+    fn json_of(r: &HttpResponse) -> Value {
+        serde_json::from_slice(r.body()).unwrap()
+    }
+
+    const LOGIN: &str = "public/authentication/password/check/";
+    const POLL: &str = "public/authentication/airlock-2fa/status/poll/";
+
+    /// The log is a bounded ring of method, path (query redacted) and status: no headers, no
+    /// bodies (the password never reaches it).
+    #[tokio::test]
+    async fn the_log_is_a_bounded_ring_without_bodies() {
+        let model = EmulatorBuilder::default().log_capacity(3).model();
+        for i in 0..5 {
+            let body = format!(r#"{{"username":"alice","password":"secret-{i}"}}"#);
+            model
+                .handle(post(&format!("{LOGIN}?token=t{i}"), &body, None))
+                .await;
+        }
+        let log = model.log();
+        assert_eq!(log.len(), 3);
+        assert_eq!(model.stored().requests, 3);
+        assert_eq!(log[2].method, "POST");
+        assert_eq!(
+            log[2].status, 403,
+            "after a wrong password, alice is locked for 3 s"
+        );
+        assert_eq!(log[2].path, format!("/auth/rest/{LOGIN}?token=[redacted]"));
+        let shown =
+            serde_json::to_string(&model.control(Control::ReadLog { limit: Some(2) }).unwrap())
+                .unwrap();
+        assert!(!shown.contains("secret"), "{shown}");
+        assert_eq!(
+            model
+                .control(Control::ReadLog { limit: Some(2) })
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+
+    /// The control vocabulary drives the model with no socket: a user added, their push
+    /// listed with its text and approved by id, denials and expiries by user name, faults,
+    /// the clock, the provider's own commands.
+    #[tokio::test]
+    async fn the_control_vocabulary_plays_the_user_and_the_back_office() {
+        let model = EmulatorBuilder::default().without_default_users().model();
+        assert!(matches!(
+            model.control(Control::Approve {
+                id: "nobody".into()
+            }),
+            Err(ControlError::NotFound { .. })
+        ));
+        model
+            .control(Control::AddUser {
+                user: "zoe".into(),
+                details: json!({"password": "pw-zoe-123", "factor": "one_touch",
+                    "devices": [{"id": "zoe-ipad", "display_name": "Zoe's iPad"}]}),
+            })
+            .unwrap();
+        assert!(matches!(
+            model.control(Control::AddUser {
+                user: "x".into(),
+                details: json!({"factor": "smoke signals"})
+            }),
+            Err(ControlError::Invalid(_))
+        ));
+        let login = model
+            .handle(post(
+                LOGIN,
+                r#"{"username":"zoe","password":"pw-zoe-123"}"#,
+                None,
+            ))
+            .await;
+        assert_eq!(login.status(), 200);
+        let cookie = cookie_of(&login);
+        assert_eq!(model.pushes("zoe"), vec!["zoe-ipad".to_string()]);
+        let pending = model.control(Control::ListPending).unwrap();
+        let pending: Vec<PendingStepUp> = serde_json::from_value(pending).unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(
+            (pending[0].user.as_str(), pending[0].title.as_str()),
+            ("zoe", "Airlock 2FA")
+        );
+        assert_eq!(pending[0].message, "Log in to default?");
+        assert!(pending[0].expires_at.is_some());
+        let poll = model.handle(post(POLL, "", Some(&cookie))).await;
+        assert_eq!(
+            json_of(&poll)["data"]["attributes"]["nextAuthStep"],
+            "AIRLOCK_2FA_POLLING_OR_OFFLINE_REQUIRED"
+        );
+        model
+            .control(Control::Approve {
+                id: pending[0].id.clone(),
+            })
+            .unwrap();
+        assert!(model.pending().is_empty());
+        let done = model.handle(post(POLL, "", Some(&cookie))).await;
+        assert_eq!(json_of(&done)["data"]["attributes"], json!({}));
+
+        // Denied and expired, named by the user.
+        for (command, code) in [
+            (
+                Control::Deny {
+                    id: "zoe".into(),
+                    fraud: true,
+                    reason: None,
+                },
+                "AIRLOCK_2FA_AUTHENTICATION_REJECTED",
+            ),
+            (
+                Control::Expire { id: "zoe".into() },
+                "AIRLOCK_2FA_AUTHENTICATION_TIMEOUT",
+            ),
+        ] {
+            let login = model
+                .handle(post(
+                    LOGIN,
+                    r#"{"username":"zoe","password":"pw-zoe-123"}"#,
+                    None,
+                ))
+                .await;
+            let cookie = cookie_of(&login);
+            assert_eq!(model.control(command).unwrap()["settled"], 1);
+            let answer = model.handle(post(POLL, "", Some(&cookie))).await;
+            assert_eq!(answer.status(), 400);
+            assert_eq!(json_of(&answer)["errors"][0]["code"], code);
+        }
+
+        // A fault for the next matching request, then the real answer again.
+        model
+            .control(Control::InjectFault {
+                fault: serde_json::from_value(
+                    json!({"status": 503, "retry_after": 2, "path_contains": "/status/poll"}),
+                )
+                .unwrap(),
+            })
+            .unwrap();
+        let faulty = model.handle(post(POLL, "", None)).await;
+        assert_eq!(faulty.status(), 503);
+        assert_eq!(faulty.headers()["retry-after"], "2");
+        assert_eq!(model.handle(post(POLL, "", None)).await.status(), 400);
+
+        // The clock: the passcode window moves with it.
+        let before = model.passcode("zoe").unwrap();
+        let moved = (0..20).any(|_| {
+            model
+                .control(Control::AdvanceClock { seconds: 30 })
+                .unwrap();
+            model.passcode("zoe").unwrap() != before
+        });
+        assert!(moved);
+        let via = model
+            .control(Control::Provider {
+                body: json!({"passcode": "zoe"}),
+            })
+            .unwrap();
+        assert_eq!(via["passcode"], model.passcode("zoe").unwrap());
+        model
+            .control(Control::Provider {
+                body: json!({"csrf_protection": false}),
+            })
+            .unwrap();
+        let mut bare = post(LOGIN, r#"{"username":"zoe","password":"pw-zoe-123"}"#, None);
+        bare.headers_mut().remove("x-same-domain");
+        assert_eq!(model.handle(bare).await.status(), 200);
+        assert!(
+            model
+                .control(Control::Provider {
+                    body: json!({"explode": 1})
+                })
+                .is_err()
+        );
+        for unsupported in [
+            Control::RotateKeys,
+            Control::Fail {
+                id: "zoe".into(),
+                reason: None,
+            },
+        ] {
+            assert!(matches!(
+                model.control(unsupported),
+                Err(ControlError::Unsupported { .. })
+            ));
+        }
+        // A clock given to the builder is moved by its owner.
+        let fixed = EmulatorBuilder::default()
+            .clock(Arc::new(auth_core::FakeClock::at_unix(1_800_000_000)))
+            .model();
+        assert!(matches!(
+            fixed.control(Control::AdvanceClock { seconds: 1 }),
+            Err(ControlError::Conflict(_))
+        ));
     }
 
     #[test]
