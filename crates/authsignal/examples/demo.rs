@@ -2,27 +2,29 @@
 //!
 //! `cargo run -p authsignal --example authsignal-demo`
 
+use auth_core::emulator::Control;
 use authsignal::emulator::{Condition, Emulator, Rule, RuleOutcome};
 use authsignal::{
-    ActionCode, ChallengeRequest, ClaimRequest, ClientId, CreateSessionRequest, DeviceId,
-    EnrollVerifiedAuthenticatorRequest, TrackRequest, UserId, ValidateChallengeRequest,
-    VerificationMethod,
+    ActionCode, ChallengeRequest, ChallengeToken, ClaimRequest, ClientId, CreateSessionRequest,
+    DeviceId, EnrollVerifiedAuthenticatorRequest, TrackRequest, UserId, ValidateChallengeRequest,
 };
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let emu = Emulator::start().await;
+    let emu = Emulator::builder()
+        .rule(
+            Rule::new("large-withdrawal", RuleOutcome::Challenge)
+                .named("Withdrawals over 1000 need a second factor")
+                .for_action("withdraw")
+                .when(Condition::CustomGreaterThan("amount".into(), 1000.0)),
+        )
+        .rule(
+            Rule::new("known-bad-ip", RuleOutcome::Block)
+                .when(Condition::IpAddress("198.51.100.66".into())),
+        )
+        .start()
+        .await?;
     println!("== Authsignal demo (emulator at {})", emu.base_url());
-    emu.add_rule(
-        Rule::new("large-withdrawal", RuleOutcome::Challenge)
-            .named("Withdrawals over 1000 need a second factor")
-            .for_action("withdraw")
-            .when(Condition::CustomGreaterThan("amount".into(), 1000.0)),
-    );
-    emu.add_rule(
-        Rule::new("known-bad-ip", RuleOutcome::Block)
-            .when(Condition::IpAddress("198.51.100.66".into())),
-    );
     println!("   tenant rules: challenge withdrawals > 1000; block 198.51.100.66; default allow");
 
     let client = emu.client()?;
@@ -82,9 +84,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or("-")
     );
 
+    for p in emu.pending() {
+        println!(
+            "   the challenge page shows Ada: \"{}\" — {}",
+            p.title, p.message
+        );
+    }
+
     println!("\n5. Ada receives the SMS and types the code in the UI (played by the emulator)");
-    let token =
-        emu.complete_challenge(&ada, &withdraw, &d.idempotency_key, VerificationMethod::Sms)?;
+    let answer = emu.control(Control::Approve {
+        id: d.idempotency_key.to_string(),
+    })?;
+    let token = ChallengeToken::new(answer["token"].as_str().ok_or("no token")?);
     println!("   the browser comes back to the redirect URL with ?token=…");
 
     println!("\n6. The bank validates the token server-side, for Ada and `withdraw` only");

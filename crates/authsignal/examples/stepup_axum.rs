@@ -1,5 +1,6 @@
 //! A step-up in an axum handler: track the withdrawal, send the browser to the challenge when
-//! the rules ask for one, validate the `?token=` it comes back with.
+//! the rules ask for one, validate the `?token=` it comes back with. The browser is played
+//! over real HTTP, through the emulator's challenge page.
 //!
 //! `cargo run -p authsignal --example stepup_axum` (runs against the
 //! emulator, plays the browser, and exits).
@@ -7,7 +8,7 @@
 use authsignal::emulator::{Emulator, Rule, RuleOutcome};
 use authsignal::{
     ActionCode, ActionState, ChallengeToken, Client, EnrollVerifiedAuthenticatorRequest,
-    TrackRequest, UserId, ValidateChallengeRequest, VerificationMethod,
+    TrackRequest, UserId, ValidateChallengeRequest,
 };
 use axum::Router;
 use axum::extract::{Query, State};
@@ -95,15 +96,17 @@ fn done_url(base: &str, token: &str) -> String {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let emu = Emulator::start().await;
-    emu.add_rule(
-        Rule::new("big", RuleOutcome::Challenge)
-            .for_action("withdraw")
-            .when(authsignal::emulator::Condition::CustomGreaterThan(
-                "amount".into(),
-                1000.0,
-            )),
-    );
+    let emu = Emulator::builder()
+        .rule(
+            Rule::new("big", RuleOutcome::Challenge)
+                .for_action("withdraw")
+                .when(authsignal::emulator::Condition::CustomGreaterThan(
+                    "amount".into(),
+                    1000.0,
+                )),
+        )
+        .start()
+        .await?;
     let authsignal = emu.client()?;
     let ada = UserId::new("ada")?;
     authsignal
@@ -142,43 +145,43 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .post(format!("{public_url}/withdraw?user=ada&amount=5000"))
         .send()
         .await?;
-    let location = r
-        .headers()
-        .get("location")
-        .and_then(|l| l.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let challenge = location(&r).ok_or("no redirect to the challenge")?;
     println!(
         "POST /withdraw amount=5000 → {} to the challenge UI",
         r.status()
     );
 
-    // The user completes the SMS challenge in the UI (played by the emulator).
-    let key = emu
-        .client()?
-        .query_actions(
-            &ada,
-            &authsignal::QueryActionsRequest::new().state(ActionState::ChallengeRequired),
-        )
-        .await?
-        .pop()
-        .map(|a| a.idempotency_key)
-        .ok_or("no pending action")?;
-    let token = emu.complete_challenge(
-        &ada,
-        &ActionCode::new("withdraw")?,
-        &key,
-        VerificationMethod::Sms,
-    )?;
+    // The pre-built UI (the emulator's page): Ada reads it and approves.
+    let page = browser.get(challenge.as_str()).send().await?.text().await?;
+    let token = page
+        .split("name=\"token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .ok_or("no form on the challenge page")?
+        .to_owned();
     println!(
-        "   (user passed the SMS challenge at {})",
-        location.split('?').next().unwrap_or("")
+        "GET  {} → the challenge page",
+        challenge.split('?').next().unwrap_or("")
     );
-
     let r = browser
-        .get(done_url(&public_url, token.expose_secret()))
+        .post(format!("{}/ui/challenge", emu.call_connect_url()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("token", &token)
+                .append_pair("decision", "approve")
+                .finish(),
+        )
         .send()
         .await?;
+    let back = location(&r).ok_or("the UI did not send the browser back")?;
+    println!(
+        "POST the page's Approve     → {} back to {}",
+        r.status(),
+        back.split('?').next().unwrap_or("")
+    );
+
+    let r = browser.get(back.as_str()).send().await?;
     println!(
         "GET /withdraw/done?token=… → {} {}",
         r.status(),
@@ -193,4 +196,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     server.abort();
     Ok(())
+}
+
+/// The `Location` of a redirect.
+fn location(r: &reqwest::Response) -> Option<String> {
+    r.headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .map(str::to_owned)
 }

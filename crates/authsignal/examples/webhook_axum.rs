@@ -69,7 +69,7 @@ async fn webhook(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Sta
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await?;
     let app = App {
         verifier: WebhookVerifier::new(emu.secret()),
         seen: Arc::default(),

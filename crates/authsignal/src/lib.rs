@@ -37,24 +37,24 @@
 //! # #[cfg(feature = "emulator")]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use auth_core::emulator::Control;
 //! use authsignal::emulator::{Emulator, Rule, RuleOutcome};
-//! use authsignal::{
-//!     ActionCode, ActionState, EnrollVerifiedAuthenticatorRequest, TrackRequest, UserId,
-//!     ValidateChallengeRequest, VerificationMethod,
-//! };
+//! use authsignal::{ActionCode, ActionState, TrackRequest, UserId, ValidateChallengeRequest};
 //!
-//! // A local emulator stands in for https://api.authsignal.com/v1 here. In production:
-//! // let client = authsignal::Client::builder(SecretKey::new(secret_from_env)).region(Region::Eu).build()?;
-//! let emulator = Emulator::start().await;
-//! emulator.add_rule(Rule::new("big-withdrawals", RuleOutcome::Challenge).for_action("withdraw"));
+//! // The emulator stands in for https://api.authsignal.com/v1: a tenant whose rules
+//! // challenge every withdrawal, and Ada, enrolled with SMS.
+//! let emulator = Emulator::builder()
+//!     .rule(Rule::new("withdrawals", RuleOutcome::Challenge).for_action("withdraw"))
+//!     .start()
+//!     .await?;
+//! emulator.control(Control::AddUser {
+//!     user: "usr_ada".into(),
+//!     details: serde_json::json!({"phone_number": "+64270000001"}),
+//! })?;
 //! let client = emulator.client()?;
 //!
 //! let user = UserId::new("usr_ada")?;
 //! let action = ActionCode::new("withdraw")?;
-//! client
-//!     .enroll_verified_authenticator(&user, &EnrollVerifiedAuthenticatorRequest::sms("+64270000001"))
-//!     .await?;
-//!
 //! let decision = client
 //!     .track(&user, &action, TrackRequest::new()
 //!         .redirect_url("https://bank.example/withdraw/done")
@@ -64,11 +64,13 @@
 //! assert_eq!(decision.state, ActionState::ChallengeRequired);
 //! let _send_the_browser_to = decision.challenge_url();
 //!
-//! // … the user passes the SMS challenge; the browser returns with ?token=…
-//! let token = emulator.complete_challenge(&user, &action, &decision.idempotency_key, VerificationMethod::Sms)?;
+//! // … Ada passes the challenge in the pre-built UI; her browser comes back to the
+//! // redirect URL with ?token=… (the emulator plays her here).
+//! let answer = emulator.control(Control::Approve { id: decision.idempotency_key.to_string() })?;
+//! let token = authsignal::ChallengeToken::new(answer["token"].as_str().unwrap_or_default());
 //!
 //! let result = client
-//!     .validate_challenge(&ValidateChallengeRequest::new(token, user.clone(), action.clone()))
+//!     .validate_challenge(&ValidateChallengeRequest::new(token, user, action))
 //!     .await?;
 //! assert!(result.is_valid);
 //! # Ok(()) }
@@ -138,7 +140,7 @@
 //! | `aws-lc-rs` | HMAC-SHA-256 for webhook signatures (and the emulator's tokens); already in the tree as rustls' crypto provider, so it costs nothing extra |
 //! | `uuid` | idempotency keys generated for every track call |
 //! | `base64`, `url`, `serde`, `serde_json`, `http`, `thiserror`, `tracing`, `async-trait` | Basic auth, query strings, wire types, errors, logging |
-//! | `tokio` (feature `emulator`) | the emulator's timers; its HTTP server is auth-core's (`auth-core/emulator`) |
+//! | `auth-core/emulator` (feature `emulator`) | the emulator's model trait, control vocabulary, request log and loopback server (axum); the model itself has no socket code |
 //!
 //! Light on purpose: no RSA, ed25519 or JOSE crate is in this crate's tree (checked by
 //! `cargo xtask ci` and by the `dependencies` test).

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use auth_core::poll::PollConfig;
 use auth_core::{Classify, FakeClock, RetryPolicy, Started, StepUp, StepUpOutcome, StepUpRequest};
-use authsignal::emulator::{Emulator, Fault, Rule, RuleOutcome};
+use authsignal::emulator::{Emulator, Rule, RuleOutcome};
 use authsignal::webhook::{EventType, WebhookPayload, WebhookVerifier};
 use authsignal::*;
 
@@ -33,99 +33,134 @@ async fn enrolled(emu: &Emulator, client: &Client, user: &UserId) {
 }
 
 // ---- flows against the emulator ---------------------------------------------------------
+//
+// The decision flows run twice, against the same model: over the emulator's loopback socket,
+// and in process (`Emulator::in_process`, no socket): the model answers both alike.
+
+/// The client over the socket, and the client in process, each with a tag for ids.
+fn transports(emu: &Emulator) -> [(&'static str, Client); 2] {
+    [
+        ("socket", emu.client().unwrap()),
+        (
+            "in-process",
+            emu.client_builder()
+                .http_client(emu.in_process())
+                .build()
+                .unwrap(),
+        ),
+    ]
+}
 
 #[tokio::test]
 async fn step_up_challenge_then_validate() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     emu.add_rule(Rule::new("wd", RuleOutcome::Challenge).for_action("withdraw"));
-    let client = emu.client().unwrap();
-    let (u, a) = (uid("ada"), code("withdraw"));
-    enrolled(&emu, &client, &u).await;
-    let t = client
-        .track(
-            &u,
-            &a,
-            TrackRequest::new().redirect_url("https://bank.example/done"),
-        )
-        .await
-        .unwrap();
-    assert_eq!(t.state, ActionState::ChallengeRequired);
-    let token = emu
-        .complete_challenge(&u, &a, &t.idempotency_key, VerificationMethod::Sms)
-        .unwrap();
-    let v = client
-        .validate_challenge(&ValidateChallengeRequest::new(token, u.clone(), a.clone()))
-        .await
-        .unwrap();
-    assert!(v.is_valid);
-    assert_eq!(v.state, Some(ActionState::ChallengeSucceeded));
-    let action = client.get_action(&u, &a, &t.idempotency_key).await.unwrap();
-    assert_eq!(action.state, ActionState::ChallengeSucceeded);
+    for (how, client) in transports(&emu) {
+        let (u, a) = (uid(&format!("ada-{how}")), code("withdraw"));
+        enrolled(&emu, &client, &u).await;
+        let t = client
+            .track(
+                &u,
+                &a,
+                TrackRequest::new().redirect_url("https://bank.example/done"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(t.state, ActionState::ChallengeRequired, "{how}");
+        let token = emu
+            .complete_challenge(&u, &a, &t.idempotency_key, VerificationMethod::Sms)
+            .unwrap();
+        let v = client
+            .validate_challenge(&ValidateChallengeRequest::new(token, u.clone(), a.clone()))
+            .await
+            .unwrap();
+        assert!(v.is_valid, "{how}");
+        assert_eq!(v.state, Some(ActionState::ChallengeSucceeded));
+        let action = client.get_action(&u, &a, &t.idempotency_key).await.unwrap();
+        assert_eq!(action.state, ActionState::ChallengeSucceeded);
+    }
 }
 
 #[tokio::test]
 async fn unenrolled_user_is_allowed_despite_a_challenge_rule() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     emu.add_rule(Rule::new("always", RuleOutcome::Challenge));
-    let client = emu.client().unwrap();
-    let t = client
-        .track(&uid("new"), &code("signIn"), TrackRequest::new())
-        .await
-        .unwrap();
-    assert_eq!(t.state, ActionState::Allow);
-    assert!(!t.is_enrolled);
-    assert_eq!(t.rule_ids, vec!["always".to_owned()]);
+    for (how, client) in transports(&emu) {
+        let t = client
+            .track(
+                &uid(&format!("new-{how}")),
+                &code("signIn"),
+                TrackRequest::new(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(t.state, ActionState::Allow, "{how}");
+        assert!(!t.is_enrolled);
+        assert_eq!(t.rule_ids, vec!["always".to_owned()]);
+    }
 }
 
 #[tokio::test]
 async fn block_rule_blocks_and_default_is_allow() {
-    let emu = Emulator::start().await;
-    let client = emu.client().unwrap();
-    let t = client
-        .track(&uid("x"), &code("signIn"), TrackRequest::new())
-        .await
-        .unwrap();
-    assert_eq!(t.state, ActionState::Allow);
-    emu.add_rule(Rule::new("stop", RuleOutcome::Block).for_action("signIn"));
-    let t = client
-        .track(&uid("x"), &code("signIn"), TrackRequest::new())
-        .await
-        .unwrap();
-    assert_eq!(t.state, ActionState::Block);
+    let emu = Emulator::start().await.unwrap();
+    for (how, client) in transports(&emu) {
+        emu.clear_rules();
+        let t = client
+            .track(
+                &uid(&format!("x-{how}")),
+                &code("signIn"),
+                TrackRequest::new(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(t.state, ActionState::Allow, "{how}");
+        emu.add_rule(Rule::new("stop", RuleOutcome::Block).for_action("signIn"));
+        let t = client
+            .track(
+                &uid(&format!("x-{how}")),
+                &code("signIn"),
+                TrackRequest::new(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(t.state, ActionState::Block, "{how}");
+    }
 }
 
 #[tokio::test]
 async fn review_then_operator_approves() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     emu.add_rule(Rule::new("rv", RuleOutcome::Review));
-    let client = emu.client().unwrap();
-    let (u, a) = (uid("rev"), code("payout"));
-    let t = client.track(&u, &a, TrackRequest::new()).await.unwrap();
-    assert_eq!(t.state, ActionState::ReviewRequired);
-    client
-        .update_action(&u, &a, &t.idempotency_key, &ActionState::ReviewSucceeded)
-        .await
-        .unwrap();
-    let got = client.get_action(&u, &a, &t.idempotency_key).await.unwrap();
-    assert_eq!(got.state, ActionState::ReviewSucceeded);
+    for (how, client) in transports(&emu) {
+        let (u, a) = (uid(&format!("rev-{how}")), code("payout"));
+        let t = client.track(&u, &a, TrackRequest::new()).await.unwrap();
+        assert_eq!(t.state, ActionState::ReviewRequired, "{how}");
+        client
+            .update_action(&u, &a, &t.idempotency_key, &ActionState::ReviewSucceeded)
+            .await
+            .unwrap();
+        let got = client.get_action(&u, &a, &t.idempotency_key).await.unwrap();
+        assert_eq!(got.state, ActionState::ReviewSucceeded, "{how}");
+    }
 }
 
 #[tokio::test]
 async fn idempotent_track_same_key_same_action() {
-    let emu = Emulator::start().await;
-    let client = emu.client().unwrap();
-    let key = IdempotencyKey::new("k-1").unwrap();
-    let (u, a) = (uid("idem"), code("pay"));
-    let first = client
-        .track(&u, &a, TrackRequest::new().idempotency_key(key.clone()))
-        .await
-        .unwrap();
-    let again = client
-        .track(&u, &a, TrackRequest::new().idempotency_key(key.clone()))
-        .await
-        .unwrap();
-    assert_eq!(first.idempotency_key, again.idempotency_key);
-    assert_eq!(emu.action_count(), 1);
+    let emu = Emulator::start().await.unwrap();
+    for (n, (how, client)) in transports(&emu).into_iter().enumerate() {
+        let key = IdempotencyKey::new(format!("k-{how}")).unwrap();
+        let (u, a) = (uid("idem"), code("pay"));
+        let first = client
+            .track(&u, &a, TrackRequest::new().idempotency_key(key.clone()))
+            .await
+            .unwrap();
+        let again = client
+            .track(&u, &a, TrackRequest::new().idempotency_key(key.clone()))
+            .await
+            .unwrap();
+        assert_eq!(first.idempotency_key, again.idempotency_key, "{how}");
+        assert_eq!(emu.action_count(), n + 1, "{how}");
+    }
 }
 
 /// A TCP proxy that forwards HTTP/1.1 requests to `upstream` and, for the first `drop_first`
@@ -198,7 +233,7 @@ async fn read_message(s: &mut TcpStream) -> Option<Vec<u8>> {
 }
 
 fn emulator_addr(emu: &Emulator) -> SocketAddr {
-    let url = url::Url::parse(&emu.base_url()).unwrap();
+    let url = url::Url::parse(emu.base_url().as_str()).unwrap();
     format!("127.0.0.1:{}", url.port().unwrap())
         .parse()
         .unwrap()
@@ -206,7 +241,7 @@ fn emulator_addr(emu: &Emulator) -> SocketAddr {
 
 #[tokio::test]
 async fn track_retried_after_a_dropped_connection_creates_one_action() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let (proxy, seen) = dropping_proxy(emulator_addr(&emu), 1).await;
     let client = Client::builder(emu.secret())
         .base_url(format!("http://{proxy}/v1"))
@@ -242,7 +277,7 @@ async fn track_retried_after_a_dropped_connection_creates_one_action() {
 
 #[tokio::test]
 async fn otp_challenge_is_never_retried_after_a_dropped_connection() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let (proxy, seen) = dropping_proxy(emulator_addr(&emu), 1).await;
     let client = Client::builder(emu.secret())
         .base_url(format!("http://{proxy}/v1"))
@@ -266,7 +301,7 @@ async fn otp_challenge_is_never_retried_after_a_dropped_connection() {
 
 #[tokio::test]
 async fn session_validation_is_retried_after_a_dropped_connection_refresh_is_not() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let client = emu.client().unwrap();
     let u = uid("sess-retry");
     let c = client
@@ -325,7 +360,7 @@ async fn session_validation_is_retried_after_a_dropped_connection_refresh_is_not
 
 #[tokio::test]
 async fn otp_challenge_verify_claim_and_session() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let client = emu.client().unwrap();
     let c = client
         .challenge(&ChallengeRequest::email_otp(
@@ -360,7 +395,7 @@ async fn otp_challenge_verify_claim_and_session() {
 
 #[tokio::test]
 async fn webhooks_are_delivered_signed_and_verify() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let receiver = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/hooks"))
@@ -417,7 +452,7 @@ async fn webhooks_are_delivered_signed_and_verify() {
 
 #[tokio::test]
 async fn step_up_challenge_redirects_to_the_browser_then_approves() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     emu.add_rule(Rule::new("all", RuleOutcome::Challenge));
     let client = emu
         .client_builder()
@@ -470,7 +505,7 @@ async fn step_up_challenge_redirects_to_the_browser_then_approves() {
 
 #[tokio::test]
 async fn step_up_settles_at_once_when_the_rules_allow_or_block() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     emu.add_rule(Rule::new("stop", RuleOutcome::Block).for_action("blocked"));
     let client = emu.client().unwrap();
     // No rule: ALLOW, settled before `start` returns.
@@ -523,22 +558,32 @@ async fn step_up_settles_at_once_when_the_rules_allow_or_block() {
     assert!(matches!(started, Started::Pending(_)), "{started:?}");
 }
 
-#[tokio::test]
-async fn step_up_trait_denied_and_expired() {
-    let emu = Emulator::start().await;
-    emu.add_rule(Rule::new("all", RuleOutcome::Challenge));
+/// An emulator challenging everything, a client on a fake clock, `user` enrolled, and a
+/// step-up started for them.
+async fn challenged_step_up(user: &str) -> (Emulator, Client, FakeClock, auth_core::StepUpHandle) {
+    let emu = Emulator::builder()
+        .rule(Rule::new("all", RuleOutcome::Challenge))
+        .start()
+        .await
+        .unwrap();
     let clock = FakeClock::at_unix(1_800_000_000);
     let client = emu
         .client_builder()
         .clock(Arc::new(clock.clone()))
         .build()
         .unwrap();
-    enrolled(&emu, &client, &uid("sd")).await;
+    enrolled(&emu, &client, &uid(user)).await;
     let h = client
-        .start(StepUpRequest::new("sd", "t", "m"))
+        .start(StepUpRequest::new(user, "t", "m"))
         .await
         .unwrap()
         .into_handle();
+    (emu, client, clock, h)
+}
+
+#[tokio::test]
+async fn step_up_trait_denied_and_expired() {
+    let (emu, client, clock, h) = challenged_step_up("sd").await;
     let key = IdempotencyKey::new(h.id.as_str()).unwrap();
     let token = emu
         .fail_challenge(&uid("sd"), &code("stepUp"), &key)
@@ -565,26 +610,11 @@ async fn step_up_trait_denied_and_expired() {
 #[tokio::test]
 async fn step_up_stays_pending_while_rate_limited() {
     use auth_core::PollStatus;
-    let emu = Emulator::start().await;
-    emu.add_rule(Rule::new("all", RuleOutcome::Challenge));
-    let clock = FakeClock::at_unix(1_800_000_000);
-    let client = emu
-        .client_builder()
-        .clock(Arc::new(clock.clone()))
-        .build()
-        .unwrap();
-    enrolled(&emu, &client, &uid("rl")).await;
-    let h = client
-        .start(StepUpRequest::new("rl", "t", "m"))
-        .await
-        .unwrap()
-        .into_handle();
+    let (emu, client, clock, h) = challenged_step_up("rl").await;
     // 429 on the first attempt and on both retries of one check: still pending, with the
     // server's Retry-After as the hint …
     for _ in 0..3 {
-        emu.inject(Fault::RateLimited {
-            retry_after_secs: 7,
-        });
+        emu.inject(429, Some(7)).unwrap();
     }
     assert_eq!(
         client.check(&h).await.unwrap(),
@@ -594,14 +624,12 @@ async fn step_up_stays_pending_while_rate_limited() {
     );
     // … or no hint without one (the poller's own interval applies).
     for _ in 0..3 {
-        emu.inject(Fault::Status(429));
+        emu.inject(429, None).unwrap();
     }
     assert_eq!(client.check(&h).await.unwrap(), PollStatus::pending());
     // The error itself says so (auth-core's check reads it through Classify).
     for _ in 0..3 {
-        emu.inject(Fault::RateLimited {
-            retry_after_secs: 3,
-        });
+        emu.inject(429, Some(3)).unwrap();
     }
     let err = client.check_handle(&h).await.unwrap_err();
     assert_eq!(err.kind(), auth_core::ErrorKind::RateLimited);
@@ -611,14 +639,18 @@ async fn step_up_stays_pending_while_rate_limited() {
     emu.complete_challenge(&uid("rl"), &code("stepUp"), &key, VerificationMethod::Sms)
         .unwrap();
     for _ in 0..3 {
-        emu.inject(Fault::RateLimited {
-            retry_after_secs: 2,
-        });
+        emu.inject(429, Some(2)).unwrap();
     }
     let out = client.wait(&h, &PollConfig::default()).await.unwrap();
     assert!(out.is_approved(), "{out:?}");
+    // The poller waited as the server asked (on the client's fake clock).
+    assert!(
+        clock.sleeps().contains(&Duration::from_secs(2)),
+        "{:?}",
+        clock.sleeps()
+    );
     // Other errors still fail the check.
-    emu.inject(Fault::Status(400));
+    emu.inject(400, None).unwrap();
     assert!(matches!(
         client.check(&h).await,
         Err(Error::InvalidRequest(_))
@@ -637,7 +669,7 @@ async fn step_up_stays_pending_while_rate_limited() {
 
 #[tokio::test]
 async fn bad_secret_key_is_unauthorized() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let client = Client::builder(SecretKey::new("sk_nope"))
         .base_url(emu.base_url())
         .build()
@@ -946,7 +978,7 @@ async fn replay_bad_gateway_html_body() {
 #[tokio::test]
 async fn call_connect_start_then_finish() {
     use authsignal::call_connect::{CallConnect, CallState, FinishCallRequest, StartCallRequest};
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let cc =
         CallConnect::from_builder(Client::builder(emu.secret()).base_url(emu.call_connect_url()))
             .unwrap();

@@ -13,7 +13,7 @@ use crate::common::{code, uid};
 
 #[tokio::test]
 async fn bad_key_is_401_with_the_official_body() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let client = Client::builder(SecretKey::new("sk_wrong"))
         .base_url(emu.base_url())
         .build()
@@ -36,11 +36,11 @@ async fn bad_key_is_401_with_the_official_body() {
 
 #[tokio::test]
 async fn raw_http_shapes_and_seed_era_verbs() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let http = reqwest::Client::new();
     let secret = emu.secret();
     // Seed-era identify: POST /users/{u}, path without /v1 accepted too.
-    let root = emu.base_url().trim_end_matches("/v1").to_owned();
+    let root = emu.call_connect_url().as_str().to_owned();
     let r = http
         .post(format!("{root}/users/seed-user"))
         .basic_auth(secret.expose_secret(), Some(""))
@@ -124,7 +124,7 @@ async fn raw_http_shapes_and_seed_era_verbs() {
 
 #[tokio::test]
 async fn track_get_update_and_query_actions() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let client = emu.client().unwrap();
     let (u, a) = (uid("alice"), code("transfer"));
     emu.add_rule(
@@ -220,7 +220,7 @@ async fn track_get_update_and_query_actions() {
 
 #[tokio::test]
 async fn rules_block_challenge_and_new_device() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let client = emu.client().unwrap();
     emu.add_rule(
         Rule::new("bad-ip", RuleOutcome::Block).when(Condition::IpAddress("198.51.100.66".into())),
@@ -342,7 +342,7 @@ async fn rules_block_challenge_and_new_device() {
 
 #[tokio::test]
 async fn idempotent_track_returns_the_same_action() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let client = emu.client().unwrap();
     let (u, a) = (uid("carol"), code("pay"));
     let key = IdempotencyKey::new("order-42").unwrap();
@@ -376,7 +376,7 @@ async fn idempotent_track_returns_the_same_action() {
 
 #[tokio::test]
 async fn users_update_get_query_delete() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let client = emu.client().unwrap();
     // Unknown user: 200, not enrolled.
     let nobody = client.get_user(&uid("ghost")).await.unwrap();
@@ -487,7 +487,7 @@ async fn users_update_get_query_delete() {
 
 #[tokio::test]
 async fn path_segments_are_encoded() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let client = emu.client().unwrap();
     let odd = uid("a/b?c#d %2F..");
     client
@@ -512,7 +512,7 @@ async fn path_segments_are_encoded() {
 
 #[tokio::test]
 async fn authenticators_enroll_list_delete_batch() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let client = emu.client().unwrap();
     let u = uid("dave");
     let first = client
@@ -603,7 +603,7 @@ async fn authenticators_enroll_list_delete_batch() {
 
 #[tokio::test]
 async fn challenge_then_validate() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     emu.add_rule(Rule::new("always", RuleOutcome::Challenge));
     let client = emu.client().unwrap();
     let (u, a) = (uid("frank"), code("signIn"));
@@ -680,7 +680,11 @@ async fn challenge_then_validate() {
 #[tokio::test]
 async fn tokens_expire() {
     let clock = FakeClock::at_unix(1_800_000_000);
-    let emu = Emulator::start_with_clock(Arc::new(clock.clone())).await;
+    let emu = Emulator::builder()
+        .clock(Arc::new(clock.clone()))
+        .start()
+        .await
+        .unwrap();
     emu.add_rule(Rule::new("always", RuleOutcome::Challenge));
     let client = emu.client().unwrap();
     let (u, a) = (uid("gina"), code("signIn"));
@@ -703,7 +707,7 @@ async fn tokens_expire() {
 
 #[tokio::test]
 async fn otp_challenge_verify_claim_and_get() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let client = emu.client().unwrap();
     let a = code("signUp");
     let c = client
@@ -825,7 +829,7 @@ async fn otp_challenge_verify_claim_and_get() {
 
 #[tokio::test]
 async fn sessions_lifecycle() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let client = emu.client().unwrap();
     let a = code("signIn");
     let u = uid("ivy");
@@ -921,7 +925,7 @@ async fn sessions_lifecycle() {
 
 #[tokio::test]
 async fn tenants_are_isolated() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let other_key = SecretKey::new("sk_tenant_two");
     emu.add_tenant(other_key.clone());
     let one = emu.client().unwrap();
@@ -957,7 +961,7 @@ async fn call_connect_start_and_finish() {
     use authsignal::call_connect::{
         CallChannel, CallConnect, CallState, FinishCallRequest, StartCallRequest,
     };
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let cc =
         CallConnect::from_builder(Client::builder(emu.secret()).base_url(emu.call_connect_url()))
             .unwrap();
@@ -1032,7 +1036,7 @@ async fn call_connect_start_and_finish() {
 
 #[tokio::test]
 async fn webhook_delivery_failures_stay_queued() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let client = emu.client().unwrap();
     client
         .enroll_verified_authenticator(
@@ -1043,7 +1047,7 @@ async fn webhook_delivery_failures_stay_queued() {
         .unwrap();
     assert!(matches!(
         emu.deliver_webhooks().await,
-        Err(authsignal::emulator::EmulatorError::NoWebhookUrl)
+        Err(auth_core::emulator::ControlError::Conflict(_))
     ));
     // Nobody listening: delivery fails, the event stays queued.
     let dead = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -1072,7 +1076,7 @@ async fn webhook_delivery_failures_stay_queued() {
 
 #[tokio::test]
 async fn secrets_never_show_in_debug_or_errors() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     emu.add_rule(Rule::new("c", RuleOutcome::Challenge));
     let secret = emu.secret();
     let key = secret.expose_secret().to_owned();
@@ -1157,7 +1161,7 @@ async fn secrets_never_show_in_debug_or_errors() {
 
 #[tokio::test]
 async fn own_reqwest_client_and_regions() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let custom = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent("my-app/1.0")
@@ -1200,7 +1204,7 @@ async fn own_reqwest_client_and_regions() {
 /// `authenticator` object; the client's typed view reads it.
 #[tokio::test]
 async fn authenticator_webhooks_have_the_documented_flat_shape() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let client = emu.client().unwrap();
     let u = uid("flat");
     let enrolled = client
@@ -1251,7 +1255,7 @@ async fn authenticator_webhooks_have_the_documented_flat_shape() {
 /// says otherwise), and stay as they were when it does not.
 #[tokio::test]
 async fn changing_email_or_phone_resets_its_verified_flag() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let client = emu.client().unwrap();
     let u = uid("verif");
     client
@@ -1320,7 +1324,7 @@ async fn changing_email_or_phone_resets_its_verified_flag() {
 /// era's shape.
 #[tokio::test]
 async fn seed_era_enrolment_gets_the_seed_era_shape() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let http = reqwest::Client::new();
     let secret = emu.secret();
     let enrol = |user: &'static str, body: &'static str| {
@@ -1373,8 +1377,7 @@ async fn seed_era_enrolment_gets_the_seed_era_shape() {
 /// raises `KeyError` without it), next to `error`, `errorCode` and `errorDescription`.
 #[tokio::test]
 async fn every_error_body_carries_message() {
-    use authsignal::emulator::Fault;
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let http = reqwest::Client::new();
     let key = emu.secret().expose_secret().to_owned();
     let base = emu.base_url();
@@ -1438,14 +1441,8 @@ async fn every_error_body_carries_message() {
                 .unwrap(),
         ),
     ];
-    for fault in [
-        Fault::RateLimited {
-            retry_after_secs: 3,
-        },
-        Fault::Status(503),
-        Fault::Status(403),
-    ] {
-        emu.inject(fault.clone());
+    for (status, retry_after) in [(429, Some(3)), (503, None), (403, None)] {
+        emu.inject(status, retry_after).unwrap();
         let r = authed(http.get(format!("{base}/users/x")))
             .send()
             .await
@@ -1454,22 +1451,6 @@ async fn every_error_body_carries_message() {
     }
     let mut statuses = Vec::new();
     let mut bodies = Vec::new();
-    // Declared larger than the emulator reads: refused before any body byte is sent (raw
-    // TCP, so the client is not still writing a megabyte when the answer comes).
-    let too_large = raw_exchange(
-        &emu,
-        &format!(
-            "POST /v1/validate HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
-            authsignal::emulator::MAX_BODY_BYTES + 1
-        ),
-    )
-    .await;
-    assert!(too_large.starts_with("HTTP/1.1 413"), "{too_large}");
-    let json = too_large.split("\r\n\r\n").nth(1).unwrap();
-    bodies.push((
-        "body too large",
-        serde_json::from_str::<serde_json::Value>(json).unwrap(),
-    ));
     for (what, r) in answers {
         let status = r.status().as_u16();
         assert!(status >= 400, "{what}: {status}");
@@ -1524,7 +1505,7 @@ async fn raw_exchange(emu: &Emulator, request: &str) -> String {
 /// the emulator keeps serving.
 #[tokio::test]
 async fn a_body_shorter_than_its_content_length_is_answered_400_promptly() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let auth = base64::Engine::encode(
         &base64::engine::general_purpose::STANDARD,
         format!("{}:", emu.secret().expose_secret()),
@@ -1538,22 +1519,31 @@ async fn a_body_shorter_than_its_content_length_is_answered_400_promptly() {
     let started = std::time::Instant::now();
     let text = raw_exchange(&emu, &request).await;
     let elapsed = started.elapsed();
+    // auth-core's server answers it, before the model sees anything.
     assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(text.contains("\"message\""), "{text}");
+    let limit = auth_core::emulator::BODY_READ_TIMEOUT;
+    assert!(elapsed >= limit / 2 && elapsed < limit * 3, "{elapsed:?}");
+    // Declared larger than the server reads: refused, not held open either.
+    let too_large = raw_exchange(
+        &emu,
+        &format!(
+            "POST /v1/validate HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            auth_core::emulator::MAX_REQUEST_BYTES + 1
+        ),
+    )
+    .await;
     assert!(
-        text.contains("shorter than its Content-Length") && text.contains("\"message\""),
-        "{text}"
+        too_large.starts_with("HTTP/1.1 413") || too_large.starts_with("HTTP/1.1 400"),
+        "{too_large}"
     );
-    assert!(
-        elapsed >= authsignal::emulator::BODY_TIMEOUT / 2
-            && elapsed < authsignal::emulator::BODY_TIMEOUT * 5,
-        "{elapsed:?}"
-    );
-    // Still serving.
+    // Still serving; the model logged neither (it never saw them).
     let client = emu.client().unwrap();
     assert!(!client.get_user(&uid("after")).await.unwrap().is_enrolled);
     let log = emu.received();
-    assert_eq!(log[0].path, "/v1/validate");
-    assert_eq!(log[0].status, 400);
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0].path, "/v1/users/after");
+    assert_eq!(log[0].status, 200);
 }
 
 /// What the emulator keeps per request is bounded: the request log is a ring buffer, and
@@ -1562,7 +1552,11 @@ async fn a_body_shorter_than_its_content_length_is_answered_400_promptly() {
 #[tokio::test]
 async fn what_the_emulator_keeps_is_bounded() {
     let clock = FakeClock::at_unix(1_800_000_000);
-    let emu = Emulator::start_with_clock(Arc::new(clock.clone())).await;
+    let emu = Emulator::builder()
+        .clock(Arc::new(clock.clone()))
+        .start()
+        .await
+        .unwrap();
     emu.set_retention(8, 5);
     emu.add_rule(Rule::new("c", RuleOutcome::Challenge).for_action("withdraw"));
     let client = emu.client().unwrap();
@@ -1629,7 +1623,7 @@ async fn what_the_emulator_keeps_is_bounded() {
     let log = emu.received();
     assert_eq!(log.len(), 8);
     assert_eq!(log.last().unwrap().status, 404);
-    assert!(log.iter().all(|r| !r.path.contains('?')));
+    assert!(log.iter().all(|r| !r.path.contains("token=ey")), "{log:?}");
     // The defaults are large but finite.
     assert_eq!(authsignal::emulator::DEFAULT_LOG_CAPACITY, 1000);
     assert_eq!(authsignal::emulator::DEFAULT_SETTLED_CAPACITY, 1000);

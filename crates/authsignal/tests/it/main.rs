@@ -9,6 +9,7 @@ mod common;
 mod conformance;
 mod dependencies;
 mod emulator_api;
+mod emulator_model;
 mod fixtures;
 mod fuzz_regressions;
 mod null_tolerance;

@@ -457,7 +457,7 @@ async fn exercise_every_endpoint(emu: &Emulator, client: &Client) {
 
 #[tokio::test]
 async fn every_emulator_answer_tolerates_null_everywhere() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let log: Log = Arc::default();
     let client = emu
         .client_builder()

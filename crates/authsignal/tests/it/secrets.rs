@@ -103,7 +103,7 @@ async fn echoed_authorization_header_and_otp_code_never_show_in_errors() {
 /// region base URL"; a refused key on the same endpoint still is.
 #[tokio::test]
 async fn a_refused_session_token_is_not_a_secret_key_problem() {
-    let emu = Emulator::start().await;
+    let emu = Emulator::start().await.unwrap();
     let client = emu.client().unwrap();
     let c = client
         .challenge(&ChallengeRequest::sms(

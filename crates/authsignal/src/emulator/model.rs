@@ -1,231 +1,67 @@
-//! An Authsignal Server API emulator over real HTTP on a loopback port (feature `emulator`).
-//!
-//! It speaks the wire of the spec: HTTP Basic with per-tenant secret keys (401 with the
-//! official body on a bad key), camelCase JSON with `Content-Type: application/json`, error
-//! bodies with `error`, `errorCode`, `errorDescription` and the seed era's `message`, paths
-//! with or without `/v1`, and `PATCH` or `POST` on `/users/{userId}`.
-//!
-//! What it models:
-//! * **users** (unknown users read as `isEnrolled: false`), **authenticators** (verified
-//!   enrolment, passkey batch import, delete, recovery codes on the first one), **devices**;
-//! * **rules**: default `ALLOW`; the most severe matching [`Rule`] wins (`BLOCK` > review >
-//!   challenge > allow); a challenge becomes `CHALLENGE_REQUIRED` only for enrolled users, else
-//!   `ALLOW` with `isEnrolled: false`;
-//! * **idempotency**: a track with a known (user, action, key) returns the stored action with a
-//!   fresh token;
-//! * **challenges** completed or failed by the test ([`Emulator::complete_challenge`],
-//!   [`Emulator::fail_challenge`]), tokens (HS256, the seed-era claims) and `/validate`;
-//! * **OTP** `/challenge` → `/verify` → `/claim` (codes readable with [`Emulator::otp_code`] or
-//!   from the `sms.created` / `email.created` webhooks), `GET /challenges`;
-//! * **sessions** (create, validate, refresh with rotation, revoke, revoke all of a user);
-//! * **webhooks**: events queued and delivered, signed with `X-Signature-V2`, to a URL
-//!   ([`Emulator::set_webhook_url`], [`Emulator::deliver_webhooks`]), with key rotation
-//!   ([`Emulator::rotate_webhook_secret`]);
-//! * **CallConnect** `/call/start` and `/call/finish` at [`Emulator::call_connect_url`].
-//! * **faults** on demand ([`Emulator::inject`]: any status, or 429 with `Retry-After`).
-//!
-//! The server is axum on a current-thread tokio runtime of its own thread, so it answers
-//! whatever the test's runtime is doing. It reads a body for at most [`BODY_TIMEOUT`] (a body
-//! shorter than its `Content-Length` gets a 400, not a hung connection) and at most
-//! [`MAX_BODY_BYTES`] (413). What it keeps is bounded: the request log
-//! ([`Emulator::received`]: method, path and status only) is a ring buffer, and settled
-//! records beyond a limit are forgotten ([`Emulator::set_retention`], [`Emulator::stats`]).
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), authsignal::Error> {
-//! use authsignal::emulator::{Emulator, Rule, RuleOutcome};
-//! use authsignal::{ActionCode, ActionState, EnrollVerifiedAuthenticatorRequest, TrackRequest, UserId};
-//!
-//! let emulator = Emulator::start().await;
-//! emulator.add_rule(Rule::new("r1", RuleOutcome::Challenge).for_action("withdraw"));
-//! let client = emulator.client()?;
-//! let (user, action) = (UserId::new("ada")?, ActionCode::new("withdraw")?);
-//!
-//! // Not enrolled: the challenge rule yields ALLOW.
-//! let d = client.track(&user, &action, TrackRequest::new()).await?;
-//! assert_eq!((d.state, d.is_enrolled), (ActionState::Allow, false));
-//!
-//! client.enroll_verified_authenticator(&user, &EnrollVerifiedAuthenticatorRequest::sms("+64270000001")).await?;
-//! let d = client.track(&user, &action, TrackRequest::new()).await?;
-//! assert_eq!(d.state, ActionState::ChallengeRequired);
-//! # Ok(()) }
-//! ```
+//! The protocol model: the Authsignal Server API (and CallConnect, and the pre-built
+//! challenge UI) as a function from HTTP request to HTTP response, plus the control commands
+//! of auth-core's vocabulary. No sockets: [`super::Emulator`] serves it on a loopback port,
+//! [`auth_core::emulator::InProcess`] calls it directly.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use auth_core::emulator::{
+    Control, ControlError, Faults, LogEntry, OffsetClock, PendingStepUp, RequestLog,
+};
 use auth_core::secret::constant_time_eq;
 use auth_core::sync::lock;
-use auth_core::{SharedClock, SystemClock};
+use auth_core::{HttpClient, HttpRequest, HttpResponse, SharedClock};
 use aws_lc_rs::hmac;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::{HeaderMap, Method, Uri};
+use http::HeaderMap;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::client::{Client, ClientBuilder};
+use super::rules::{Rule, RuleOutcome};
+use super::ui;
 use crate::types::{
     ActionCode, ChallengeId, ChallengeToken, IdempotencyKey, SecretKey, Timestamp, UserId,
     VerificationCode, VerificationMethod,
 };
 use crate::webhook;
 
+/// The provider name (in pending step-ups and control errors).
+const PROVIDER: &str = "authsignal";
+
 /// The 401 body for a refused secret key: the real API's (spec §3.1, verbatim) plus the
 /// seed era's `message`, which every error body of the emulator carries (Python 0.1.1 raises
 /// `KeyError` without it).
 pub const UNAUTHORIZED_BODY: &str = r#"{"error":"unauthorized","errorCode":"unauthorized","errorDescription":"The request is unauthorized. Check that your API key and region base URL are correctly configured.","message":"The request is unauthorized. Check that your API key and region base URL are correctly configured."}"#;
 
-/// How long the emulator waits for a request body to arrive in full. A body shorter than its
-/// `Content-Length` (Python 4.x sends one when it drops a `None` field) is answered with 400
-/// after this long instead of holding the connection open.
-pub const BODY_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// The largest request body the emulator reads (larger ones are answered with 413).
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-
-/// How many requests [`Emulator::received`] remembers by default (the oldest are forgotten).
-pub const DEFAULT_LOG_CAPACITY: usize = 1000;
+/// How many requests the request log keeps by default (the oldest are forgotten).
+pub const DEFAULT_LOG_CAPACITY: usize = auth_core::emulator::DEFAULT_LOG_CAPACITY;
 
 /// How many *settled* records of each kind a tenant keeps by default: finished actions (not
 /// `CHALLENGE_REQUIRED` / `REVIEW_REQUIRED`), issued tokens, claimed or expired OTP
 /// challenges, sessions, finished calls and undelivered webhooks. Older ones are forgotten
-/// (expired ones first); pending actions are always kept. See [`Emulator::set_retention`].
+/// (expired ones first). See [`Model::set_retention`].
 pub const DEFAULT_SETTLED_CAPACITY: usize = 1000;
+
+/// How many *pending* records of each kind a tenant keeps by default: actions waiting for a
+/// challenge or a review, live OTP challenges, unfinished calls, and users without
+/// authenticators. Beyond it the oldest are forgotten. See [`Model::set_pending_limit`].
+pub const DEFAULT_PENDING_CAPACITY: usize = 10_000;
 
 const TOKEN_TTL: i64 = 600;
 const SESSION_TTL: i64 = 3600;
 const MAX_OTP_ATTEMPTS: u32 = 3;
+/// The devices a user keeps (the oldest go first).
+const MAX_DEVICES_PER_USER: usize = 100;
+/// The longest title or message a challenge page shows (characters).
+const MAX_PAGE_TEXT: usize = 200;
 
-/// What a rule decides when it matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum RuleOutcome {
-    /// Allow.
-    Allow,
-    /// Challenge (enrolled users only; others are allowed).
-    Challenge,
-    /// Manual review.
-    Review,
-    /// Block.
-    Block,
-}
-
-/// When a rule matches.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum Condition {
-    /// Always.
-    Always,
-    /// The tracked `ipAddress` equals this.
-    IpAddress(String),
-    /// `custom[key]` equals the value.
-    CustomEquals(String, Value),
-    /// `custom[key]` is a number greater than the value.
-    CustomGreaterThan(String, f64),
-    /// A `deviceId` was given that the user has not used before (or that was invalidated).
-    NewDevice,
-}
-
-/// A rule of the emulated tenant.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rule {
-    id: String,
-    name: String,
-    action: Option<String>,
-    condition: Condition,
-    outcome: RuleOutcome,
-}
-
-impl Rule {
-    /// A rule for every action that always matches.
-    pub fn new(id: impl Into<String>, outcome: RuleOutcome) -> Self {
-        let id = id.into();
-        Rule {
-            name: format!("rule {id}"),
-            id,
-            action: None,
-            condition: Condition::Always,
-            outcome,
-        }
-    }
-
-    /// Only for this action code.
-    pub fn for_action(mut self, action: impl Into<String>) -> Self {
-        self.action = Some(action.into());
-        self
-    }
-
-    /// Only when `condition` holds.
-    pub fn when(mut self, condition: Condition) -> Self {
-        self.condition = condition;
-        self
-    }
-
-    /// A display name.
-    pub fn named(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
-    }
-}
-
-/// A failure the emulator answers the next authenticated request with, instead of serving it
-/// (see [`Emulator::inject`]). Faults queue up: one per request, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Fault {
-    /// This status, with an error body (`error`, `errorCode`, `errorDescription`, `message`).
-    Status(u16),
-    /// 429 `too_many_requests` with `Retry-After: <retry_after_secs>`.
-    RateLimited {
-        /// The `Retry-After` value, in seconds.
-        retry_after_secs: u64,
-    },
-}
-
-impl Fault {
-    fn reply(&self) -> (Reply, Option<u64>) {
-        let (status, retry_after) = match self {
-            Fault::Status(s) => (*s, None),
-            Fault::RateLimited { retry_after_secs } => (429, Some(*retry_after_secs)),
-        };
-        let code = match status {
-            400 | 422 => "invalid_request",
-            401 => "unauthorized",
-            403 => "forbidden",
-            404 => "not_found",
-            429 => "too_many_requests",
-            500..=599 => "internal_error",
-            _ => "error",
-        };
-        (
-            error(status, code, "Injected by the emulator."),
-            retry_after,
-        )
-    }
-}
-
-/// A control call of the emulator failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum EmulatorError {
-    /// No such action.
-    #[error("no action for this user, action and key")]
-    UnknownAction,
-    /// The action is not waiting for a challenge.
-    #[error("the action is in state {0}, not CHALLENGE_REQUIRED")]
-    NotChallenged(String),
-    /// No webhook URL set.
-    #[error("no webhook URL set")]
-    NoWebhookUrl,
-    /// Delivering a webhook failed.
-    #[error("webhook delivery failed: {0}")]
-    Delivery(String),
-    /// The emulator's HTTP server could not be started.
-    #[error("the emulator's server could not start: {0}")]
-    Server(String),
+/// A text for the challenge page, cut to [`MAX_PAGE_TEXT`] characters.
+fn short(s: &str) -> String {
+    s.chars().take(MAX_PAGE_TEXT).collect()
 }
 
 #[derive(Debug, Clone)]
@@ -341,6 +177,23 @@ struct User {
     attrs: Map<String, Value>,
     authenticators: Vec<Authenticator>,
     devices: Vec<DeviceRec>,
+    /// Creation order in the tenant (the oldest authenticator-less users go first).
+    seq: u64,
+}
+
+/// The user `id` of a tenant, created (in creation order) when unknown.
+fn user_entry<'u>(
+    users: &'u mut BTreeMap<String, User>,
+    next_seq: &mut u64,
+    id: &str,
+) -> &'u mut User {
+    users.entry(id.to_owned()).or_insert_with(|| {
+        *next_seq += 1;
+        User {
+            seq: *next_seq,
+            ..User::default()
+        }
+    })
 }
 
 impl User {
@@ -367,6 +220,13 @@ struct Action {
     verification_method: Option<String>,
     rule_ids: Vec<String>,
     device_id: Option<String>,
+    /// Where the pre-built UI sends the browser afterwards (track's `redirectUrl`).
+    redirect_url: Option<String>,
+    /// What the challenge page shows (track's `custom.title` / `custom.message`).
+    title: Option<String>,
+    message: Option<String>,
+    /// The challenge page's URL, as track handed it out.
+    page: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -415,6 +275,7 @@ struct Tenant {
     id: String,
     secret: SecretKey,
     users: BTreeMap<String, User>,
+    next_seq: u64,
     actions: Vec<Action>,
     rules: Vec<Rule>,
     tokens: HashMap<String, TokenInfo>,
@@ -432,6 +293,7 @@ impl Tenant {
             id: uuid::Uuid::new_v4().to_string(),
             secret,
             users: BTreeMap::new(),
+            next_seq: 0,
             actions: Vec::new(),
             rules: Vec::new(),
             tokens: HashMap::new(),
@@ -465,10 +327,12 @@ fn keep_newest_settled<T>(items: &mut Vec<T>, keep: usize, settled: impl Fn(&T) 
 }
 
 impl Tenant {
-    /// Forgets settled records beyond `keep` of each kind, expired ones first: what the
-    /// emulator holds stays bounded however many requests it serves.
-    fn prune(&mut self, now: i64, keep: usize) {
+    /// Forgets settled records beyond `keep` of each kind, expired ones first, and pending
+    /// ones beyond `pending`, oldest first: what the emulator holds stays bounded however many
+    /// requests it serves.
+    fn prune(&mut self, now: i64, keep: usize, pending: usize) {
         keep_newest_settled(&mut self.actions, keep, |a| !is_pending(&a.state));
+        keep_newest_settled(&mut self.actions, pending, |a| is_pending(&a.state));
         while let Some(front) = self.token_order.front() {
             let expired = self.tokens.get(front).is_none_or(|t| t.expires_at <= now);
             if !expired && self.tokens.len() <= keep {
@@ -480,6 +344,9 @@ impl Tenant {
         }
         keep_newest_settled(&mut self.challenges, keep, |c| {
             c.claimed || c.expires_at <= now
+        });
+        keep_newest_settled(&mut self.challenges, pending, |c| {
+            !c.claimed && c.expires_at > now
         });
         self.sessions.retain(|_, s| s.expires_at > now);
         if self.sessions.len() > keep {
@@ -495,28 +362,36 @@ impl Tenant {
             }
         }
         keep_newest_settled(&mut self.calls, keep, |c| c.state.is_some());
+        keep_newest_settled(&mut self.calls, pending, |c| c.state.is_none());
         let excess = self.outbox.len().saturating_sub(keep);
         self.outbox.drain(..excess);
+        // Users a track or an update created, without authenticators: the oldest go first.
+        let bare = self
+            .users
+            .values()
+            .filter(|u| u.authenticators.is_empty())
+            .count();
+        if bare > pending {
+            let mut by_age: Vec<(u64, String)> = self
+                .users
+                .iter()
+                .filter(|(_, u)| u.authenticators.is_empty())
+                .map(|(id, u)| (u.seq, id.clone()))
+                .collect();
+            by_age.sort();
+            for (_, id) in by_age.into_iter().take(bare - pending) {
+                self.users.remove(&id);
+            }
+        }
     }
 }
 
-/// One request the emulator answered (see [`Emulator::received`]). Only the method, the path
-/// (no query: it may carry tokens) and the status are kept, never headers or bodies.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ReceivedRequest {
-    /// `GET`, `POST` ….
-    pub method: String,
-    /// The path as sent (percent-encoded), without the query.
-    pub path: String,
-    /// The status answered.
-    pub status: u16,
-}
-
-/// What the emulator holds, summed over its tenants (see [`Emulator::stats`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What the emulator holds, summed over its tenants (see [`Model::stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct EmulatorStats {
+    /// Users (with or without authenticators).
+    pub users: usize,
     /// Tracked actions, pending and settled.
     pub actions: usize,
     /// Actions waiting for a challenge or a review.
@@ -529,76 +404,8 @@ pub struct EmulatorStats {
     pub sessions: usize,
     /// Webhooks waiting for delivery.
     pub pending_webhooks: usize,
-    /// Requests in the [`Emulator::received`] log.
+    /// Requests in the request log.
     pub logged_requests: usize,
-}
-
-struct State {
-    base: String,
-    tenants: Vec<Tenant>,
-    track_requests: usize,
-    webhook_url: Option<String>,
-    extra_webhook_secret: Option<SecretKey>,
-    faults: VecDeque<Fault>,
-    log: VecDeque<ReceivedRequest>,
-    log_capacity: usize,
-    settled_capacity: usize,
-}
-
-impl State {
-    fn new(base: String) -> Self {
-        let secret = SecretKey::new(random_token("sk_emu_"));
-        State {
-            base,
-            tenants: vec![Tenant::new(secret)],
-            track_requests: 0,
-            webhook_url: None,
-            extra_webhook_secret: None,
-            faults: VecDeque::new(),
-            log: VecDeque::new(),
-            log_capacity: DEFAULT_LOG_CAPACITY,
-            settled_capacity: DEFAULT_SETTLED_CAPACITY,
-        }
-    }
-
-    fn record(&mut self, method: &Method, uri: &Uri, status: u16) {
-        if self.log_capacity == 0 {
-            return;
-        }
-        while self.log.len() >= self.log_capacity {
-            self.log.pop_front();
-        }
-        self.log.push_back(ReceivedRequest {
-            method: method.as_str().to_owned(),
-            path: uri.path().to_owned(),
-            status,
-        });
-    }
-}
-
-/// The running emulator: a real HTTP/1.1 server on a loopback port, on its own thread.
-/// Dropping it stops the server (open connections included).
-pub struct Emulator {
-    addr: SocketAddr,
-    state: Arc<Mutex<State>>,
-    clock: SharedClock,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl fmt::Debug for Emulator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Emulator")
-            .field("addr", &self.addr)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
 }
 
 fn ts(secs: i64) -> String {
@@ -622,328 +429,6 @@ fn random_code() -> String {
         uuid::Uuid::new_v4().as_u128() as u32
     };
     format!("{:06}", n % 1_000_000)
-}
-
-impl Emulator {
-    /// Starts an emulator with one tenant (random secret key) and the system clock.
-    pub async fn start() -> Self {
-        Self::start_with_clock(Arc::new(SystemClock)).await
-    }
-
-    /// Starts an emulator whose tokens, OTPs and sessions expire by `clock`.
-    ///
-    /// Should no loopback port be available, the emulator still starts, and every request to
-    /// it fails to connect (see [`Emulator::try_start_with_clock`] to get the error instead).
-    pub async fn start_with_clock(clock: SharedClock) -> Self {
-        match Self::try_start_with_clock(clock.clone()).await {
-            Ok(emulator) => emulator,
-            Err(e) => {
-                tracing::error!(target: "authsignal::emulator", error = %e, "emulator not started");
-                let (stop, _) = tokio::sync::oneshot::channel();
-                Emulator {
-                    // Nothing listens on the discard port: connections are refused.
-                    addr: SocketAddr::from(([127, 0, 0, 1], 9)),
-                    state: Arc::new(Mutex::new(State::new("http://127.0.0.1:9/v1".into()))),
-                    clock,
-                    stop: Some(stop),
-                }
-            }
-        }
-    }
-
-    /// Starts an emulator whose tokens, OTPs and sessions expire by `clock`; fails when no
-    /// loopback port can be bound or the server's runtime cannot be built.
-    pub async fn try_start_with_clock(clock: SharedClock) -> Result<Self, EmulatorError> {
-        let server_error = |e: std::io::Error| EmulatorError::Server(e.to_string());
-        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(server_error)?;
-        listener.set_nonblocking(true).map_err(server_error)?;
-        let addr = listener.local_addr().map_err(server_error)?;
-        let state = Arc::new(Mutex::new(State::new(format!("http://{addr}/v1"))));
-        let router = Arc::new(Router {
-            state: state.clone(),
-            clock: clock.clone(),
-        });
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (ready, started) = tokio::sync::oneshot::channel::<Result<(), String>>();
-        std::thread::Builder::new()
-            .name(format!("authsignal-emulator-{}", addr.port()))
-            .spawn(move || serve(listener, router, stopped, ready))
-            .map_err(server_error)?;
-        match started.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(EmulatorError::Server(e)),
-            Err(_) => return Err(EmulatorError::Server("the server thread ended".into())),
-        }
-        Ok(Emulator {
-            addr,
-            state,
-            clock,
-            stop: Some(stop),
-        })
-    }
-
-    /// The base URL, with `/v1` (`http://127.0.0.1:<port>/v1`).
-    pub fn base_url(&self) -> String {
-        format!("http://{}/v1", self.addr)
-    }
-
-    /// The CallConnect base URL (the same server, no `/v1`).
-    pub fn call_connect_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// The server's address (`127.0.0.1:<port>`), for tests that speak raw TCP to it.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// The most recent requests answered, oldest first (method, path, status; at most
-    /// [`DEFAULT_LOG_CAPACITY`], see [`Emulator::set_retention`]).
-    pub fn received(&self) -> Vec<ReceivedRequest> {
-        lock(&self.state).log.iter().cloned().collect()
-    }
-
-    /// Sets how many requests [`Emulator::received`] remembers, and how many settled records of
-    /// each kind every tenant keeps (see [`DEFAULT_SETTLED_CAPACITY`]; pending actions are
-    /// always kept). Takes effect at once.
-    pub fn set_retention(&self, log: usize, settled: usize) {
-        let now = self.clock.unix_seconds();
-        let mut st = lock(&self.state);
-        st.log_capacity = log;
-        st.settled_capacity = settled;
-        while st.log.len() > log {
-            st.log.pop_front();
-        }
-        for t in &mut st.tenants {
-            t.prune(now, settled);
-        }
-    }
-
-    /// What the emulator holds right now, summed over its tenants.
-    pub fn stats(&self) -> EmulatorStats {
-        let st = lock(&self.state);
-        let mut s = EmulatorStats {
-            logged_requests: st.log.len(),
-            ..EmulatorStats::default()
-        };
-        for t in &st.tenants {
-            s.actions += t.actions.len();
-            s.pending_actions += t.actions.iter().filter(|a| is_pending(&a.state)).count();
-            s.tokens += t.tokens.len();
-            s.challenges += t.challenges.len();
-            s.sessions += t.sessions.len();
-            s.pending_webhooks += t.outbox.len();
-        }
-        s
-    }
-
-    /// The state a CallConnect call was finished with (`None`: unknown or not finished).
-    pub fn call_state(&self, reference_id: &str) -> Option<String> {
-        lock(&self.state).tenants[0]
-            .calls
-            .iter()
-            .find(|c| c.reference == reference_id)
-            .and_then(|c| c.state.clone())
-    }
-
-    /// The default tenant's secret key.
-    pub fn secret(&self) -> SecretKey {
-        lock(&self.state).tenants[0].secret.clone()
-    }
-
-    /// The default tenant's id.
-    pub fn tenant_id(&self) -> String {
-        lock(&self.state).tenants[0].id.clone()
-    }
-
-    /// A client builder for the default tenant (base URL and key set).
-    pub fn client_builder(&self) -> ClientBuilder {
-        Client::builder(self.secret()).base_url(self.base_url())
-    }
-
-    /// A client for the default tenant.
-    pub fn client(&self) -> Result<Client, crate::Error> {
-        self.client_builder().build()
-    }
-
-    /// Adds a tenant with its own key and data; returns its id.
-    pub fn add_tenant(&self, secret: SecretKey) -> String {
-        let t = Tenant::new(secret);
-        let id = t.id.clone();
-        lock(&self.state).tenants.push(t);
-        id
-    }
-
-    /// Adds a rule to the default tenant.
-    pub fn add_rule(&self, rule: Rule) {
-        lock(&self.state).tenants[0].rules.push(rule);
-    }
-
-    /// Removes every rule of the default tenant.
-    pub fn clear_rules(&self) {
-        lock(&self.state).tenants[0].rules.clear();
-    }
-
-    /// Answers the next authenticated request (any tenant, any endpoint) with `fault`; several
-    /// calls queue several faults, one per request. A retried request meets the next one.
-    pub fn inject(&self, fault: Fault) {
-        lock(&self.state).faults.push_back(fault);
-    }
-
-    /// How many actions the default tenant holds.
-    pub fn action_count(&self) -> usize {
-        lock(&self.state).tenants[0].actions.len()
-    }
-
-    /// How many track requests reached the emulator (all tenants, replays included).
-    pub fn track_requests(&self) -> usize {
-        lock(&self.state).track_requests
-    }
-
-    /// Plays the user completing the challenge of an action with `method`; returns the token
-    /// the pre-built UI would append to the redirect URL.
-    pub fn complete_challenge(
-        &self,
-        user: &UserId,
-        action: &ActionCode,
-        key: &IdempotencyKey,
-        method: VerificationMethod,
-    ) -> Result<ChallengeToken, EmulatorError> {
-        self.finish_challenge(user, action, key, Some(method), "CHALLENGE_SUCCEEDED")
-    }
-
-    /// Plays the user failing the challenge; returns the redirect token.
-    pub fn fail_challenge(
-        &self,
-        user: &UserId,
-        action: &ActionCode,
-        key: &IdempotencyKey,
-    ) -> Result<ChallengeToken, EmulatorError> {
-        self.finish_challenge(user, action, key, None, "CHALLENGE_FAILED")
-    }
-
-    fn finish_challenge(
-        &self,
-        user: &UserId,
-        action: &ActionCode,
-        key: &IdempotencyKey,
-        method: Option<VerificationMethod>,
-        to: &str,
-    ) -> Result<ChallengeToken, EmulatorError> {
-        let now = self.clock.unix_seconds();
-        let mut st = lock(&self.state);
-        let t = &mut st.tenants[0];
-        let a = t
-            .actions
-            .iter_mut()
-            .find(|a| a.user == user.as_str() && a.code == action.as_str() && a.key == key.as_str())
-            .ok_or(EmulatorError::UnknownAction)?;
-        if a.state != "CHALLENGE_REQUIRED" {
-            return Err(EmulatorError::NotChallenged(a.state.clone()));
-        }
-        a.state = to.to_owned();
-        a.state_updated_at = now;
-        a.updated_at = now;
-        a.verification_method = method.as_ref().map(|m| m.as_str().to_owned());
-        let (user_s, code, k, device) = (
-            a.user.clone(),
-            a.code.clone(),
-            a.key.clone(),
-            a.device_id.clone(),
-        );
-        if let (Some(m), Some(d)) = (&method, device)
-            && let Some(u) = t.users.get_mut(&user_s)
-            && let Some(dev) = u.devices.iter_mut().find(|x| x.id == d)
-        {
-            dev.authenticated_at = Some(now);
-            dev.last_method = Some(m.as_str().to_owned());
-        }
-        let token = issue_token(t, &user_s, &code, &k, now);
-        Ok(ChallengeToken::new(token))
-    }
-
-    /// The code of an OTP challenge (what the user received).
-    pub fn otp_code(&self, challenge: &ChallengeId) -> Option<VerificationCode> {
-        lock(&self.state).tenants[0]
-            .challenges
-            .iter()
-            .find(|c| c.id == challenge.as_str())
-            .map(|c| VerificationCode::new(c.code.clone()))
-    }
-
-    /// Delivers webhooks of the default tenant to `url` (see [`Emulator::deliver_webhooks`]).
-    pub fn set_webhook_url(&self, url: impl Into<String>) {
-        lock(&self.state).webhook_url = Some(url.into());
-    }
-
-    /// Signs webhooks with `new_secret` as well as the tenant key (two `v2` values), as
-    /// Authsignal does while a secret is rotated.
-    pub fn rotate_webhook_secret(&self, new_secret: SecretKey) {
-        lock(&self.state).extra_webhook_secret = Some(new_secret);
-    }
-
-    /// The raw bodies of the events waiting for delivery.
-    pub fn pending_webhooks(&self) -> Vec<Vec<u8>> {
-        lock(&self.state).tenants[0].outbox.clone()
-    }
-
-    /// Posts every queued event (signed, `X-Signature-V2`) to the webhook URL; returns the
-    /// HTTP statuses. Events answered with a non-2xx status stay queued.
-    pub async fn deliver_webhooks(&self) -> Result<Vec<u16>, EmulatorError> {
-        let (url, bodies, secrets) = {
-            let mut st = lock(&self.state);
-            let url = st.webhook_url.clone().ok_or(EmulatorError::NoWebhookUrl)?;
-            let extra = st.extra_webhook_secret.clone();
-            let t = &mut st.tenants[0];
-            let mut secrets = vec![t.secret.clone()];
-            secrets.extend(extra);
-            (url, std::mem::take(&mut t.outbox), secrets)
-        };
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| EmulatorError::Delivery(e.to_string()))?;
-        let mut statuses = Vec::new();
-        let mut failed = Vec::new();
-        let mut queue = bodies.into_iter();
-        let refs: Vec<&SecretKey> = secrets.iter().collect();
-        while let Some(body) = queue.next() {
-            let header = webhook::sign_header(&refs, self.clock.unix_seconds(), &body);
-            let result = http
-                .post(&url)
-                .header("content-type", "application/json")
-                .header(webhook::SIGNATURE_HEADER, header)
-                .body(body.clone())
-                .send()
-                .await;
-            match result {
-                Ok(r) => {
-                    statuses.push(r.status().as_u16());
-                    if !r.status().is_success() {
-                        failed.push(body);
-                    }
-                }
-                Err(e) => {
-                    // Keep this event and every one not tried yet, in order.
-                    failed.push(body);
-                    failed.extend(queue);
-                    let mut st = lock(&self.state);
-                    let outbox = &mut st.tenants[0].outbox;
-                    let newer = std::mem::take(outbox);
-                    outbox.extend(failed);
-                    outbox.extend(newer);
-                    return Err(EmulatorError::Delivery(e.to_string()));
-                }
-            }
-        }
-        let mut st = lock(&self.state);
-        let outbox = &mut st.tenants[0].outbox;
-        let newer = std::mem::take(outbox);
-        outbox.extend(failed);
-        outbox.extend(newer);
-        Ok(statuses)
-    }
 }
 
 fn issue_token(t: &mut Tenant, user: &str, action: &str, key: &str, now: i64) -> String {
@@ -1001,11 +486,1080 @@ fn queue_event(t: &mut Tenant, now: i64, event_type: &str, data: Value) {
     t.outbox.push(event.to_string().into_bytes());
 }
 
-struct Router {
-    state: Arc<Mutex<State>>,
-    clock: SharedClock,
+/// The model's mutable state, behind one lock.
+struct State {
+    tenants: Vec<Tenant>,
+    track_requests: usize,
+    webhook_url: Option<String>,
+    extra_webhook_secret: Option<SecretKey>,
+    settled_capacity: usize,
+    pending_capacity: usize,
 }
 
+/// What [`Model::new`] starts with; [`super::EmulatorBuilder`] sets it.
+pub(crate) struct Settings {
+    pub(crate) clock: Option<SharedClock>,
+    pub(crate) secret: Option<SecretKey>,
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) log_capacity: usize,
+    pub(crate) settled_capacity: usize,
+    pub(crate) pending_capacity: usize,
+    pub(crate) public_url: Option<String>,
+    pub(crate) webhook_url: Option<String>,
+    pub(crate) webhook_client: Option<Arc<dyn HttpClient>>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            clock: None,
+            secret: None,
+            rules: Vec::new(),
+            log_capacity: DEFAULT_LOG_CAPACITY,
+            settled_capacity: DEFAULT_SETTLED_CAPACITY,
+            pending_capacity: DEFAULT_PENDING_CAPACITY,
+            public_url: None,
+            webhook_url: None,
+            webhook_client: None,
+        }
+    }
+}
+
+/// The Authsignal Server API as a protocol model (an [`auth_core::emulator::Model`]): one
+/// tenant to start with (a random secret key), rules, users and authenticators, tracked
+/// actions, tokens and `/validate`, OTP challenges, sessions, devices, CallConnect, signed
+/// webhooks, and the pre-built challenge UI as an HTML page at `/ui/challenge`.
+///
+/// It runs on an injected clock (default: real time, which `advance_clock` moves) and keeps
+/// a bounded request log and bounded records (see [`DEFAULT_SETTLED_CAPACITY`],
+/// [`DEFAULT_PENDING_CAPACITY`]). `Send + Sync + 'static`: serve it with
+/// [`auth_core::emulator::serve`], call it with [`auth_core::emulator::InProcess`], or let
+/// [`super::Emulator`] do both.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use std::sync::Arc;
+/// use auth_core::emulator::{Control, InProcess, Model as _};
+/// use authsignal::emulator::Model;
+/// use authsignal::{Client, UserId};
+///
+/// let model = Arc::new(Model::new());
+/// model.control(Control::SetRules { rules: serde_json::json!([{"id": "r", "outcome": "BLOCK"}]) }).unwrap();
+/// let client = Client::builder(model.secret())
+///     .base_url("http://127.0.0.1:9/v1") // never dialled: the requests go to the model
+///     .http_client(Arc::new(InProcess::new(model.clone())))
+///     .build()
+///     .unwrap();
+/// let user = client.get_user(&UserId::new("ada").unwrap()).await.unwrap();
+/// assert!(!user.is_enrolled);
+/// # }
+/// ```
+pub struct Model {
+    state: Mutex<State>,
+    clock: SharedClock,
+    /// How far `advance_clock` moved the model's time past its clock's.
+    offset: Mutex<Duration>,
+    faults: Faults,
+    log: Mutex<Arc<RequestLog>>,
+    public_url: Option<String>,
+    webhook_client: Option<Arc<dyn HttpClient>>,
+}
+
+impl fmt::Debug for Model {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Model")
+            .field("tenants", &lock(&self.state).tenants.len())
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Model {
+    fn default() -> Self {
+        Model::new()
+    }
+}
+
+/// An answer of the model, before it becomes an HTTP response.
+struct Answer {
+    status: u16,
+    body: Vec<u8>,
+    content_type: &'static str,
+    headers: Vec<(http::HeaderName, String)>,
+}
+
+impl Answer {
+    fn json(status: u16, body: &Value) -> Self {
+        Answer {
+            status,
+            body: body.to_string().into_bytes(),
+            // Exactly `application/json`: Python 4.x only decodes that media type.
+            content_type: "application/json",
+            headers: Vec::new(),
+        }
+    }
+
+    fn reply((status, body): Reply) -> Self {
+        Answer::json(status, &body)
+    }
+
+    fn html(status: u16, page: String) -> Self {
+        Answer {
+            status,
+            body: page.into_bytes(),
+            content_type: "text/html; charset=utf-8",
+            headers: Vec::new(),
+        }
+    }
+
+    fn see_other(location: String) -> Self {
+        Answer {
+            status: 303,
+            body: Vec::new(),
+            content_type: "text/plain; charset=utf-8",
+            headers: vec![(http::header::LOCATION, location)],
+        }
+    }
+
+    fn into_response(self) -> HttpResponse {
+        let mut response = http::Response::new(self.body);
+        *response.status_mut() = http::StatusCode::from_u16(self.status)
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(self.content_type),
+        );
+        for (name, value) in self.headers {
+            if let Ok(v) = http::HeaderValue::from_str(&value) {
+                headers.insert(name, v);
+            }
+        }
+        response
+    }
+}
+
+fn basic_secret(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get("authorization")?.to_str().ok()?;
+    let (scheme, b64) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (user, _password) = text.split_once(':')?;
+    Some(user.to_owned())
+}
+
+/// The API error code the emulator answers an injected status with.
+fn fault_code(status: u16) -> &'static str {
+    match status {
+        400 | 422 => "invalid_request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        429 => "too_many_requests",
+        500..=599 => "internal_error",
+        _ => "error",
+    }
+}
+
+fn unix(at: SystemTime) -> i64 {
+    match at.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    }
+}
+
+fn at_unix(secs: i64) -> SystemTime {
+    if secs >= 0 {
+        UNIX_EPOCH + Duration::from_secs(secs.unsigned_abs())
+    } else {
+        UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
+    }
+}
+
+/// `(tenant, action)` of the action `key` answers to: a pending one first.
+fn find_by_key(st: &State, key: &str) -> Option<(usize, usize)> {
+    let mut settled = None;
+    for (ti, t) in st.tenants.iter().enumerate() {
+        for (ai, a) in t.actions.iter().enumerate() {
+            if a.key == key {
+                if is_pending(&a.state) {
+                    return Some((ti, ai));
+                }
+                settled.get_or_insert((ti, ai));
+            }
+        }
+    }
+    settled
+}
+
+/// Ends the challenge of action `ix` (`CHALLENGE_REQUIRED`) in state `to`; returns the token
+/// the pre-built UI appends to the redirect URL.
+fn finish_challenge(
+    t: &mut Tenant,
+    ix: usize,
+    method: Option<String>,
+    to: &str,
+    now: i64,
+) -> Result<String, ControlError> {
+    let a = t
+        .actions
+        .get_mut(ix)
+        .ok_or_else(|| ControlError::NotFound {
+            what: "action",
+            id: String::new(),
+        })?;
+    if a.state != "CHALLENGE_REQUIRED" {
+        return Err(ControlError::Conflict(format!(
+            "the action is in state {}, not CHALLENGE_REQUIRED",
+            a.state
+        )));
+    }
+    a.state = to.to_owned();
+    a.state_updated_at = now;
+    a.updated_at = now;
+    a.verification_method = method.clone();
+    let (user, code, key, device) = (
+        a.user.clone(),
+        a.code.clone(),
+        a.key.clone(),
+        a.device_id.clone(),
+    );
+    if let (Some(m), Some(d)) = (&method, device)
+        && let Some(u) = t.users.get_mut(&user)
+        && let Some(dev) = u.devices.iter_mut().find(|x| x.id == d)
+    {
+        dev.authenticated_at = Some(now);
+        dev.last_method = Some(m.clone());
+    }
+    Ok(issue_token(t, &user, &code, &key, now))
+}
+
+/// The default (first) tenant.
+fn default_tenant(st: &mut State) -> Result<&mut Tenant, ControlError> {
+    st.tenants
+        .first_mut()
+        .ok_or_else(|| ControlError::NotFound {
+            what: "tenant",
+            id: String::new(),
+        })
+}
+
+/// The method an approval is made with: the user's first enrolled one, else SMS.
+fn approval_method(t: &Tenant, user: &str) -> String {
+    t.users
+        .get(user)
+        .and_then(|u| u.authenticators.first())
+        .map(|a| a.method.clone())
+        .unwrap_or_else(|| "SMS".to_owned())
+}
+
+/// A webhook POST as Authsignal sends it: JSON body, `X-Signature-V2` with one `v2` per secret.
+fn signed_webhook(
+    url: &str,
+    secrets: &[&SecretKey],
+    now: i64,
+    body: Vec<u8>,
+) -> Result<HttpRequest, ControlError> {
+    let header = webhook::sign_header(secrets, now, &body);
+    http::Request::post(url)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .header(webhook::SIGNATURE_HEADER, header)
+        .body(body)
+        .map_err(|e| ControlError::Invalid(format!("webhook URL: {e}")))
+}
+
+impl Model {
+    /// A model with one tenant (a random secret key), no rules, real time, and the default
+    /// retention.
+    pub fn new() -> Self {
+        Model::from_settings(Settings::default())
+    }
+
+    pub(crate) fn from_settings(s: Settings) -> Self {
+        let secret = s
+            .secret
+            .unwrap_or_else(|| SecretKey::new(random_token("sk_emu_")));
+        let mut tenant = Tenant::new(secret);
+        tenant.rules = s.rules;
+        Model {
+            state: Mutex::new(State {
+                tenants: vec![tenant],
+                track_requests: 0,
+                webhook_url: s.webhook_url,
+                extra_webhook_secret: None,
+                settled_capacity: s.settled_capacity,
+                pending_capacity: s.pending_capacity,
+            }),
+            clock: s.clock.unwrap_or_else(|| Arc::new(OffsetClock::new())),
+            offset: Mutex::new(Duration::ZERO),
+            faults: Faults::default(),
+            log: Mutex::new(Arc::new(RequestLog::with_capacity(s.log_capacity))),
+            public_url: s.public_url.map(|u| u.trim_end_matches('/').to_owned()),
+            webhook_client: s.webhook_client,
+        }
+    }
+
+    /// The model's time: its clock, plus what `advance_clock` added.
+    fn now(&self) -> SystemTime {
+        self.clock.now() + *lock(&self.offset)
+    }
+
+    fn unix_now(&self) -> i64 {
+        unix(self.now())
+    }
+
+    fn log(&self) -> Arc<RequestLog> {
+        lock(&self.log).clone()
+    }
+
+    /// `scheme://host:port` for the links the model hands out: the public URL it was given,
+    /// else where the request went (an absolute URI, or the `Host` header over plain HTTP).
+    fn origin(&self, parts: &http::request::Parts) -> String {
+        if let Some(url) = &self.public_url {
+            return url.clone();
+        }
+        if let (Some(scheme), Some(authority)) = (parts.uri.scheme_str(), parts.uri.authority()) {
+            return format!("{scheme}://{authority}");
+        }
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+            .unwrap_or("127.0.0.1");
+        format!("http://{host}")
+    }
+
+    /// The default tenant's secret key.
+    pub fn secret(&self) -> SecretKey {
+        lock(&self.state)
+            .tenants
+            .first()
+            .map(|t| t.secret.clone())
+            .unwrap_or_else(|| SecretKey::new(""))
+    }
+
+    /// The default tenant's id.
+    pub fn tenant_id(&self) -> String {
+        lock(&self.state)
+            .tenants
+            .first()
+            .map(|t| t.id.clone())
+            .unwrap_or_default()
+    }
+
+    /// Adds a tenant with its own key and data; returns its id.
+    pub fn add_tenant(&self, secret: SecretKey) -> String {
+        let t = Tenant::new(secret);
+        let id = t.id.clone();
+        lock(&self.state).tenants.push(t);
+        id
+    }
+
+    /// Runs `f` on the default tenant.
+    fn with_default<R>(&self, f: impl FnOnce(&mut Tenant) -> R) -> Option<R> {
+        lock(&self.state).tenants.first_mut().map(f)
+    }
+
+    /// Adds a rule to the default tenant (the `set_rules` command replaces them all).
+    pub fn add_rule(&self, rule: Rule) {
+        self.with_default(|t| t.rules.push(rule));
+    }
+
+    /// Removes every rule of the default tenant.
+    pub fn clear_rules(&self) {
+        self.with_default(|t| t.rules.clear());
+    }
+
+    /// How many actions the default tenant holds.
+    pub fn action_count(&self) -> usize {
+        self.with_default(|t| t.actions.len()).unwrap_or_default()
+    }
+
+    /// How many track requests reached the model (all tenants, replays included).
+    pub fn track_requests(&self) -> usize {
+        lock(&self.state).track_requests
+    }
+
+    /// Plays the user completing the challenge of an action with `method`; returns the token
+    /// the pre-built UI would append to the redirect URL.
+    pub fn complete_challenge(
+        &self,
+        user: &UserId,
+        action: &ActionCode,
+        key: &IdempotencyKey,
+        method: VerificationMethod,
+    ) -> Result<ChallengeToken, ControlError> {
+        let method = method.as_str().to_owned();
+        self.end_challenge(user, action, key, Some(method), "CHALLENGE_SUCCEEDED")
+    }
+
+    /// Plays the user failing the challenge; returns the redirect token.
+    pub fn fail_challenge(
+        &self,
+        user: &UserId,
+        action: &ActionCode,
+        key: &IdempotencyKey,
+    ) -> Result<ChallengeToken, ControlError> {
+        self.end_challenge(user, action, key, None, "CHALLENGE_FAILED")
+    }
+
+    fn end_challenge(
+        &self,
+        user: &UserId,
+        action: &ActionCode,
+        key: &IdempotencyKey,
+        method: Option<String>,
+        to: &str,
+    ) -> Result<ChallengeToken, ControlError> {
+        let now = self.unix_now();
+        let mut st = lock(&self.state);
+        let t = default_tenant(&mut st)?;
+        let ix = t
+            .actions
+            .iter()
+            .position(|a| {
+                a.user == user.as_str() && a.code == action.as_str() && a.key == key.as_str()
+            })
+            .ok_or_else(|| ControlError::NotFound {
+                what: "action",
+                id: key.as_str().to_owned(),
+            })?;
+        finish_challenge(t, ix, method, to, now).map(ChallengeToken::new)
+    }
+
+    /// The code of an OTP challenge (what the user received).
+    pub fn otp_code(&self, challenge: &ChallengeId) -> Option<VerificationCode> {
+        lock(&self.state).tenants.iter().find_map(|t| {
+            t.challenges
+                .iter()
+                .find(|c| c.id == challenge.as_str())
+                .map(|c| VerificationCode::new(c.code.clone()))
+        })
+    }
+
+    /// The state a CallConnect call was finished with (`None`: unknown or not finished).
+    pub fn call_state(&self, reference_id: &str) -> Option<String> {
+        lock(&self.state).tenants.iter().find_map(|t| {
+            t.calls
+                .iter()
+                .find(|c| c.reference == reference_id)
+                .and_then(|c| c.state.clone())
+        })
+    }
+
+    /// Delivers the default tenant's webhooks to `url` (see [`Model::deliver_webhooks`]).
+    pub fn set_webhook_url(&self, url: impl Into<String>) {
+        lock(&self.state).webhook_url = Some(url.into());
+    }
+
+    /// Signs webhooks with `new_secret` as well as the tenant key (two `v2` values), as
+    /// Authsignal does while a secret is rotated.
+    pub fn rotate_webhook_secret(&self, new_secret: SecretKey) {
+        lock(&self.state).extra_webhook_secret = Some(new_secret);
+    }
+
+    /// The raw bodies of the default tenant's events waiting for delivery.
+    pub fn pending_webhooks(&self) -> Vec<Vec<u8>> {
+        self.with_default(|t| t.outbox.clone()).unwrap_or_default()
+    }
+
+    /// Takes the waiting events out of the queue as the signed POSTs Authsignal would send to
+    /// the webhook URL (for a test that delivers them itself).
+    pub fn take_webhooks(&self) -> Result<Vec<HttpRequest>, ControlError> {
+        let now = self.unix_now();
+        let mut st = lock(&self.state);
+        let url = st
+            .webhook_url
+            .clone()
+            .ok_or_else(|| ControlError::Conflict("no webhook URL set".into()))?;
+        let extra = st.extra_webhook_secret.clone();
+        let Some(t) = st.tenants.first_mut() else {
+            return Ok(Vec::new());
+        };
+        let mut secrets = vec![t.secret.clone()];
+        secrets.extend(extra);
+        let refs: Vec<&SecretKey> = secrets.iter().collect();
+        std::mem::take(&mut t.outbox)
+            .into_iter()
+            .map(|body| signed_webhook(&url, &refs, now, body))
+            .collect()
+    }
+
+    /// Posts every queued event (signed, `X-Signature-V2`) to the webhook URL with the
+    /// model's webhook client (default: auth-core's reqwest client); returns the HTTP
+    /// statuses. Events answered with a non-2xx status stay queued, in order.
+    pub async fn deliver_webhooks(&self) -> Result<Vec<u16>, ControlError> {
+        let requests = self.take_webhooks()?;
+        let client: Arc<dyn HttpClient> = match &self.webhook_client {
+            Some(c) => c.clone(),
+            None => Arc::new(
+                auth_core::ReqwestClient::new(&auth_core::HttpConfig::default())
+                    .map_err(|e| ControlError::Conflict(e.to_string()))?,
+            ),
+        };
+        let mut statuses = Vec::new();
+        let mut failed = Vec::new();
+        let mut queue = requests.into_iter();
+        let mut error = None;
+        while let Some(request) = queue.next() {
+            let body = request.body().clone();
+            match client.execute(request).await {
+                Ok(r) => {
+                    statuses.push(r.status().as_u16());
+                    if !r.status().is_success() {
+                        failed.push(body);
+                    }
+                }
+                Err(e) => {
+                    // Keep this event and every one not tried yet, in order.
+                    failed.push(body);
+                    failed.extend(queue.map(|r| r.into_body()));
+                    error = Some(ControlError::Conflict(format!(
+                        "webhook delivery failed: {e}"
+                    )));
+                    break;
+                }
+            }
+        }
+        self.with_default(|t| {
+            let newer = std::mem::take(&mut t.outbox);
+            t.outbox.extend(failed);
+            t.outbox.extend(newer);
+        });
+        match error {
+            Some(e) => Err(e),
+            None => Ok(statuses),
+        }
+    }
+
+    /// What the model holds right now, summed over its tenants.
+    pub fn stats(&self) -> EmulatorStats {
+        let st = lock(&self.state);
+        let mut s = EmulatorStats {
+            logged_requests: self.log().len(),
+            ..EmulatorStats::default()
+        };
+        for t in &st.tenants {
+            s.users += t.users.len();
+            s.actions += t.actions.len();
+            s.pending_actions += t.actions.iter().filter(|a| is_pending(&a.state)).count();
+            s.tokens += t.tokens.len();
+            s.challenges += t.challenges.len();
+            s.sessions += t.sessions.len();
+            s.pending_webhooks += t.outbox.len();
+        }
+        s
+    }
+
+    /// The most recent requests, oldest first (method, path with query values redacted,
+    /// status; never headers or bodies).
+    pub fn received(&self) -> Vec<LogEntry> {
+        self.log().recent(None)
+    }
+
+    /// Sets how many requests the log keeps (at least one), and how many settled records of
+    /// each kind every tenant keeps (see [`DEFAULT_SETTLED_CAPACITY`]). Takes effect at once.
+    pub fn set_retention(&self, log: usize, settled: usize) {
+        {
+            let mut current = lock(&self.log);
+            let fresh = RequestLog::with_capacity(log);
+            for e in current.recent(Some(fresh.capacity())) {
+                fresh.record(e.at, &e.method, &e.path, e.status);
+            }
+            *current = Arc::new(fresh);
+        }
+        let now = self.unix_now();
+        let mut st = lock(&self.state);
+        st.settled_capacity = settled;
+        let pending = st.pending_capacity;
+        for t in &mut st.tenants {
+            t.prune(now, settled, pending);
+        }
+    }
+
+    /// Sets how many pending records of each kind every tenant keeps (see
+    /// [`DEFAULT_PENDING_CAPACITY`]). Takes effect at once.
+    pub fn set_pending_limit(&self, pending: usize) {
+        let now = self.unix_now();
+        let mut st = lock(&self.state);
+        st.pending_capacity = pending;
+        let settled = st.settled_capacity;
+        for t in &mut st.tenants {
+            t.prune(now, settled, pending);
+        }
+    }
+
+    /// Runs a control command (auth-core's vocabulary): see the module docs for what each
+    /// command does here.
+    pub fn control(&self, command: Control) -> Result<Value, ControlError> {
+        match command {
+            Control::AddUser { user, details } => self.add_user(&user, &details),
+            Control::Approve { id } => self.decide(&id, true),
+            Control::Deny { id, .. } | Control::Fail { id, .. } => self.decide(&id, false),
+            Control::Expire { id } => self.expire(&id),
+            Control::SetRules { rules } => {
+                let list = rules
+                    .as_array()
+                    .ok_or_else(|| ControlError::Invalid("rules are a JSON list".into()))?
+                    .iter()
+                    .map(Rule::from_json)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let n = list.len();
+                self.with_default(|t| t.rules = list);
+                Ok(json!({"rules": n}))
+            }
+            Control::RotateKeys => {
+                let secret = SecretKey::new(random_token("whsec_emu_"));
+                let shown = secret.expose_secret().to_owned();
+                self.rotate_webhook_secret(secret);
+                Ok(json!({"webhook_secret": shown}))
+            }
+            Control::InjectFault { fault } => {
+                let times = fault.times;
+                self.faults.inject(fault);
+                Ok(json!({"injected": times}))
+            }
+            Control::AdvanceClock { seconds } => {
+                let mut offset = lock(&self.offset);
+                *offset = offset.saturating_add(Duration::from_secs(seconds));
+                Ok(json!({"offset_seconds": offset.as_secs()}))
+            }
+            Control::ReadLog { limit } => serde_json::to_value(self.log().recent(limit))
+                .map_err(|e| ControlError::Invalid(e.to_string())),
+            Control::ListPending => serde_json::to_value(self.pending())
+                .map_err(|e| ControlError::Invalid(e.to_string())),
+            Control::Provider { body } => self.provider_command(&body),
+            other => Err(ControlError::Unsupported {
+                provider: PROVIDER,
+                command: other.name(),
+            }),
+        }
+    }
+
+    /// The challenges waiting for the user (actions in `CHALLENGE_REQUIRED`), with what the
+    /// challenge page shows, oldest first. Their id is the action's idempotency key.
+    pub fn pending(&self) -> Vec<PendingStepUp> {
+        let st = lock(&self.state);
+        let mut out = Vec::new();
+        for t in &st.tenants {
+            for a in t.actions.iter().filter(|a| a.state == "CHALLENGE_REQUIRED") {
+                let expires = t
+                    .tokens
+                    .values()
+                    .filter(|i| i.user == a.user && i.action == a.code && i.key == a.key)
+                    .map(|i| i.expires_at)
+                    .max();
+                let mut p = PendingStepUp::new(
+                    PROVIDER,
+                    a.key.as_str(),
+                    a.user.as_str(),
+                    ui::message(a.message.as_deref(), &a.code),
+                    at_unix(a.created_at),
+                )
+                .with_title(ui::title(a.title.as_deref()));
+                if let Some(e) = expires {
+                    p = p.with_expiry(at_unix(e));
+                }
+                if let Some(page) = &a.page {
+                    p = p.with_page(page.as_str());
+                }
+                out.push(p);
+            }
+        }
+        out.sort_by_key(|p| p.created_at);
+        out
+    }
+
+    /// `add_user`: enrols a verified authenticator (SMS to `details.phone_number`, or an
+    /// e-mail OTP to `details.email`; an SMS to a made-up number without details).
+    fn add_user(&self, user: &str, details: &Value) -> Result<Value, ControlError> {
+        UserId::new(user).map_err(|e| ControlError::Invalid(e.to_string()))?;
+        let body = if let Some(email) = details.get("email").and_then(Value::as_str) {
+            json!({"verificationMethod": "EMAIL_OTP", "email": email})
+        } else {
+            let phone = details
+                .get("phone_number")
+                .and_then(Value::as_str)
+                .unwrap_or("+64270000000");
+            json!({"verificationMethod": "SMS", "phoneNumber": phone})
+        };
+        let now = self.unix_now();
+        let mut st = lock(&self.state);
+        let t = default_tenant(&mut st)?;
+        let query = HashMap::new();
+        let mut ctx = Ctx {
+            t,
+            now,
+            origin: "",
+            body: &body,
+            query: &query,
+        };
+        match ctx.enroll(user) {
+            Ok((_, answer)) => Ok(json!({"user": user, "authenticator": answer["authenticator"]})),
+            Err((_, e)) => Err(ControlError::Invalid(e["errorDescription"].to_string())),
+        }
+    }
+
+    /// `approve` / `deny`: the user (or, for a review, the operator) decides the action whose
+    /// idempotency key is `id`.
+    fn decide(&self, id: &str, approve: bool) -> Result<Value, ControlError> {
+        let now = self.unix_now();
+        let mut st = lock(&self.state);
+        let (ti, ai) = find_by_key(&st, id).ok_or_else(|| ControlError::NotFound {
+            what: "action",
+            id: id.to_owned(),
+        })?;
+        let t = &mut st.tenants[ti];
+        let state = t.actions[ai].state.clone();
+        if state == "REVIEW_REQUIRED" {
+            let to = if approve {
+                "REVIEW_SUCCEEDED"
+            } else {
+                "REVIEW_FAILED"
+            };
+            let a = &mut t.actions[ai];
+            a.state = to.to_owned();
+            a.state_updated_at = now;
+            a.updated_at = now;
+            return Ok(json!({"id": id, "state": to}));
+        }
+        let (method, to) = if approve {
+            let user = t.actions[ai].user.clone();
+            (Some(approval_method(t, &user)), "CHALLENGE_SUCCEEDED")
+        } else {
+            (None, "CHALLENGE_FAILED")
+        };
+        let token = finish_challenge(t, ai, method, to, now)?;
+        Ok(json!({"id": id, "state": to, "token": token}))
+    }
+
+    /// `expire`: every token of the action `id` runs out now (its state stays: an abandoned
+    /// challenge stays `CHALLENGE_REQUIRED` on the platform too).
+    fn expire(&self, id: &str) -> Result<Value, ControlError> {
+        let now = self.unix_now();
+        let mut st = lock(&self.state);
+        let (ti, ai) = find_by_key(&st, id).ok_or_else(|| ControlError::NotFound {
+            what: "action",
+            id: id.to_owned(),
+        })?;
+        let t = &mut st.tenants[ti];
+        let (user, code) = (t.actions[ai].user.clone(), t.actions[ai].code.clone());
+        let mut n = 0;
+        for info in t.tokens.values_mut() {
+            if info.user == user && info.action == code && info.key == id && info.expires_at > now {
+                info.expires_at = now;
+                n += 1;
+            }
+        }
+        Ok(json!({"id": id, "expired_tokens": n}))
+    }
+
+    /// Authsignal's own commands (`{"command": "provider", "body": {...}}`).
+    fn provider_command(&self, body: &Value) -> Result<Value, ControlError> {
+        let s = |k: &str| body.get(k).and_then(Value::as_str);
+        if let Some(url) = s("webhook_url") {
+            self.set_webhook_url(url);
+            return Ok(json!({"webhook_url": url}));
+        }
+        if body.get("take_webhooks").is_some() {
+            let list: Vec<Value> = self
+                .take_webhooks()?
+                .iter()
+                .map(|r| {
+                    let headers: Map<String, Value> = r
+                        .headers()
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.as_str().to_owned(),
+                                json!(String::from_utf8_lossy(v.as_bytes())),
+                            )
+                        })
+                        .collect();
+                    json!({
+                        "method": r.method().as_str(),
+                        "url": r.uri().to_string(),
+                        "headers": headers,
+                        "body": String::from_utf8_lossy(r.body()),
+                    })
+                })
+                .collect();
+            return Ok(Value::Array(list));
+        }
+        if let Some(c) = s("otp_code") {
+            let id = ChallengeId::new(c).map_err(|e| ControlError::Invalid(e.to_string()))?;
+            let code = self.otp_code(&id).ok_or_else(|| ControlError::NotFound {
+                what: "challenge",
+                id: c.to_owned(),
+            })?;
+            return Ok(json!({"code": code.expose_secret()}));
+        }
+        if let Some(r) = body.get("set_retention") {
+            let n = |k: &str| {
+                r.get(k)
+                    .and_then(Value::as_u64)
+                    .map(|v| usize::try_from(v).unwrap_or(usize::MAX))
+            };
+            let (Some(log), Some(settled)) = (n("log"), n("settled")) else {
+                return Err(ControlError::Invalid(
+                    "set_retention takes {\"log\": n, \"settled\": n, \"pending\"?: n}".into(),
+                ));
+            };
+            self.set_retention(log, settled);
+            if let Some(p) = n("pending") {
+                self.set_pending_limit(p);
+            }
+            return Ok(json!({"log": log, "settled": settled}));
+        }
+        if body.get("stats").is_some() {
+            return serde_json::to_value(self.stats())
+                .map_err(|e| ControlError::Invalid(e.to_string()));
+        }
+        if let Some(secret) = s("add_tenant") {
+            let id = self.add_tenant(SecretKey::new(secret));
+            return Ok(json!({"tenant_id": id}));
+        }
+        if let Some(reference) = s("call_state") {
+            return Ok(json!({"state": self.call_state(reference)}));
+        }
+        Err(ControlError::Invalid(
+            "authsignal's provider commands: {\"webhook_url\": url}, {\"take_webhooks\": true}, \
+             {\"otp_code\": challengeId}, {\"set_retention\": {\"log\", \"settled\", \"pending\"?}}, \
+             {\"stats\": true}, {\"add_tenant\": secret}, {\"call_state\": referenceId}"
+                .into(),
+        ))
+    }
+
+    /// One request in, one answer out; every tenant that served it is pruned afterwards.
+    fn respond(&self, parts: &http::request::Parts, body: &[u8]) -> Answer {
+        let now = self.unix_now();
+        let origin = self.origin(parts);
+        let mut st = lock(&self.state);
+        let path = parts.uri.path();
+        let (answer, tenant) = if path == "/ui/challenge" || path == "/ui/settings" {
+            ui_request(&mut st, now, parts, body)
+        } else {
+            self.api(&mut st, now, &origin, parts, body)
+        };
+        let (keep, pending) = (st.settled_capacity, st.pending_capacity);
+        if let Some(t) = tenant.and_then(|ix| st.tenants.get_mut(ix)) {
+            t.prune(now, keep, pending);
+        }
+        answer
+    }
+
+    /// The Server API (and CallConnect): Basic authentication, faults, routing.
+    fn api(
+        &self,
+        st: &mut State,
+        now: i64,
+        origin: &str,
+        parts: &http::request::Parts,
+        body: &[u8],
+    ) -> (Answer, Option<usize>) {
+        let unauthorized = || {
+            let mut a = Answer::json(401, &Value::Null);
+            a.body = UNAUTHORIZED_BODY.as_bytes().to_vec();
+            a
+        };
+        let Some(secret) = basic_secret(&parts.headers) else {
+            return (unauthorized(), None);
+        };
+        let Some(tenant_ix) = st.tenants.iter().position(|t| t.secret.matches(&secret)) else {
+            return (unauthorized(), None);
+        };
+        let path = parts.uri.path();
+        if let Some(fault) = self.faults.take(path) {
+            let status = fault.status().as_u16();
+            let mut answer = Answer::reply(error(
+                status,
+                fault_code(status),
+                "Injected by the emulator.",
+            ));
+            if let Some(ra) = fault.headers().get(http::header::RETRY_AFTER)
+                && let Ok(ra) = ra.to_str()
+            {
+                answer
+                    .headers
+                    .push((http::header::RETRY_AFTER, ra.to_owned()));
+            }
+            return (answer, Some(tenant_ix));
+        }
+        let path = path.strip_prefix("/v1").unwrap_or(path);
+        let Some(segments) = path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| auth_core::base_url::percent_decode(s, false))
+            .collect::<Option<Vec<String>>>()
+        else {
+            return (
+                Answer::reply(bad_request("Malformed path.")),
+                Some(tenant_ix),
+            );
+        };
+        let query: HashMap<String, String> =
+            url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+                .into_owned()
+                .collect();
+        let body: Value = if body.is_empty() {
+            Value::Object(Map::new())
+        } else {
+            match serde_json::from_slice::<Value>(body) {
+                Ok(Value::Null) => Value::Object(Map::new()),
+                Ok(v @ Value::Object(_)) => v,
+                Ok(_) | Err(_) => {
+                    return (
+                        Answer::reply(bad_request("The request body must be a JSON object.")),
+                        Some(tenant_ix),
+                    );
+                }
+            }
+        };
+        let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+        let method = parts.method.as_str();
+        if method == "POST" && matches!(segs.as_slice(), ["users", _, "actions", _]) {
+            st.track_requests += 1;
+        }
+        let t = &mut st.tenants[tenant_ix];
+        let mut ctx = Ctx {
+            t,
+            now,
+            origin,
+            body: &body,
+            query: &query,
+        };
+        (Answer::reply(ctx.route(method, &segs)), Some(tenant_ix))
+    }
+}
+
+/// The pre-built UI: `GET /ui/challenge?token=…` shows the challenge, `POST /ui/challenge`
+/// (a form: `token`, `decision` = `approve` | `deny`) ends it and sends the browser back to
+/// the track's `redirectUrl` with a fresh `?token=`; `GET /ui/settings` lists the user's
+/// authenticators. No Basic authentication: the token is the capability.
+fn ui_request(
+    st: &mut State,
+    now: i64,
+    parts: &http::request::Parts,
+    body: &[u8],
+) -> (Answer, Option<usize>) {
+    let mut form: HashMap<String, String> =
+        url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    if parts.method == http::Method::POST {
+        form.extend(url::form_urlencoded::parse(body).into_owned());
+    }
+    let token = form.get("token").map(String::as_str).unwrap_or_default();
+    let found = st.tenants.iter().enumerate().find_map(|(ti, t)| {
+        let info = t.tokens.get(token).filter(|i| i.expires_at > now)?;
+        let ai = t
+            .actions
+            .iter()
+            .position(|a| a.user == info.user && a.code == info.action && a.key == info.key);
+        Some((ti, ai, info.user.clone()))
+    });
+    let settings = parts.uri.path() == "/ui/settings";
+    let Some((ti, ai, user)) = found else {
+        return (Answer::html(404, ui::invalid_link()), None);
+    };
+    if settings {
+        let t = &st.tenants[ti];
+        let methods: Vec<String> = t
+            .users
+            .get(&user)
+            .map(|u| u.authenticators.iter().map(|a| a.method.clone()).collect())
+            .unwrap_or_default();
+        let back = form.get("redirectUrl").map(String::as_str);
+        return (
+            Answer::html(200, ui::settings_page(&user, &methods, back)),
+            Some(ti),
+        );
+    }
+    let Some(ai) = ai else {
+        return (Answer::html(404, ui::invalid_link()), Some(ti));
+    };
+    let t = &mut st.tenants[ti];
+    let a = &t.actions[ai];
+    if a.state != "CHALLENGE_REQUIRED" {
+        return (
+            Answer::html(200, ui::finished_page(&a.state, true)),
+            Some(ti),
+        );
+    }
+    match (&parts.method, form.get("decision").map(String::as_str)) {
+        (&http::Method::GET, _) => {
+            let page = ui::challenge_page(
+                &ui::title(a.title.as_deref()),
+                &ui::message(a.message.as_deref(), &a.code),
+                &a.user,
+                token,
+            );
+            (Answer::html(200, page), Some(ti))
+        }
+        (&http::Method::POST, Some(decision @ ("approve" | "deny"))) => {
+            let approve = decision == "approve";
+            let redirect = a.redirect_url.clone();
+            let (method, to) = if approve {
+                let u = a.user.clone();
+                (Some(approval_method(t, &u)), "CHALLENGE_SUCCEEDED")
+            } else {
+                (None, "CHALLENGE_FAILED")
+            };
+            let fresh = match finish_challenge(t, ai, method, to, now) {
+                Ok(token) => token,
+                Err(e) => return (Answer::html(409, ui::error_page(&e.to_string())), Some(ti)),
+            };
+            let back = redirect
+                .and_then(|r| url::Url::parse(&r).ok())
+                .map(|mut u| {
+                    u.query_pairs_mut().append_pair("token", &fresh);
+                    u.to_string()
+                });
+            match back {
+                Some(location) => (Answer::see_other(location), Some(ti)),
+                None => (Answer::html(200, ui::finished_page(to, false)), Some(ti)),
+            }
+        }
+        _ => (
+            Answer::html(400, ui::error_page("Choose approve or deny.")),
+            Some(ti),
+        ),
+    }
+}
+
+#[auth_core::async_trait]
+impl auth_core::emulator::Model for Model {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
+    async fn handle(&self, request: HttpRequest) -> HttpResponse {
+        let (parts, body) = request.into_parts();
+        let answer = self.respond(&parts, &body);
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        self.log()
+            .record(self.now(), parts.method.as_str(), path, answer.status);
+        answer.into_response()
+    }
+
+    fn control(&self, command: Control) -> Result<Value, ControlError> {
+        Model::control(self, command)
+    }
+
+    fn pending(&self) -> Vec<PendingStepUp> {
+        Model::pending(self)
+    }
+}
 type Reply = (u16, Value);
 
 fn error(status: u16, code: &str, description: &str) -> Reply {
@@ -1028,222 +1582,12 @@ fn not_found(description: &str) -> Reply {
     error(404, "not_found", description)
 }
 
-/// The server thread: a current-thread runtime serving `router` until `stop` fires (or the
-/// [`Emulator`] is dropped); leaving drops the runtime, which ends every open connection.
-fn serve(
-    listener: std::net::TcpListener,
-    router: Arc<Router>,
-    stop: tokio::sync::oneshot::Receiver<()>,
-    ready: tokio::sync::oneshot::Sender<Result<(), String>>,
-) {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            let _ = ready.send(Err(e.to_string()));
-            return;
-        }
-    };
-    runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::from_std(listener) {
-            Ok(l) => l,
-            Err(e) => {
-                let _ = ready.send(Err(e.to_string()));
-                return;
-            }
-        };
-        let app = axum::Router::new().fallback(handle).with_state(router);
-        let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(target: "authsignal::emulator", error = %e, "server stopped");
-            }
-        });
-        let _ = ready.send(Ok(()));
-        let _ = stop.await;
-        server.abort();
-    });
-}
-
-/// The HTTP adapter: reads the body (bounded in time and size), then hands the request to the
-/// protocol model ([`Router::respond`]).
-async fn handle(
-    axum::extract::State(router): axum::extract::State<Arc<Router>>,
-    request: axum::extract::Request,
-) -> axum::response::Response {
-    let (parts, body) = request.into_parts();
-    let declared = parts
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let too_large = || error(413, "invalid_request", "The request body is too large.");
-    let body = if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        Err(too_large())
-    } else {
-        match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
-            Ok(Ok(bytes)) => Ok(bytes),
-            Ok(Err(_)) if declared.is_none() => Err(too_large()),
-            Ok(Err(_)) => Err(bad_request("The request body could not be read.")),
-            // The client declared more bytes than it sent and is waiting for an answer.
-            Err(_) => Err(bad_request(
-                "The request body is shorter than its Content-Length.",
-            )),
-        }
-    };
-    let answer = match body {
-        Ok(bytes) => router.respond(&parts.method, &parts.uri, &parts.headers, &bytes),
-        Err((status, reply)) => router.refuse(&parts.method, &parts.uri, status, &reply),
-    };
-    answer.into_response()
-}
-
-/// An answer of the protocol model.
-struct Answer {
-    status: u16,
-    body: Vec<u8>,
-    retry_after: Option<u64>,
-}
-
-impl Answer {
-    fn json(status: u16, body: &Value) -> Self {
-        Answer {
-            status,
-            body: body.to_string().into_bytes(),
-            retry_after: None,
-        }
-    }
-
-    fn into_response(self) -> axum::response::Response {
-        let mut response = axum::response::Response::new(axum::body::Body::from(self.body));
-        *response.status_mut() = http::StatusCode::from_u16(self.status)
-            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-        let headers = response.headers_mut();
-        // Exactly `application/json`: Python 4.x only decodes that media type.
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/json"),
-        );
-        if let Some(secs) = self.retry_after {
-            headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
-        }
-        response
-    }
-}
-
-fn basic_secret(headers: &HeaderMap) -> Option<String> {
-    let v = headers.get("authorization")?.to_str().ok()?;
-    let (scheme, b64) = v.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(b64.trim())
-        .ok()?;
-    let text = String::from_utf8(raw).ok()?;
-    let (user, _password) = text.split_once(':')?;
-    Some(user.to_owned())
-}
-
-impl Router {
-    /// Logs and answers a request refused before it was read (body too large, or shorter
-    /// than declared).
-    fn refuse(&self, method: &Method, uri: &Uri, status: u16, body: &Value) -> Answer {
-        lock(&self.state).record(method, uri, status);
-        Answer::json(status, body)
-    }
-
-    /// The protocol model: one request in, one answer out. Every request is logged, and the
-    /// tenant that served it is pruned to its retention limits afterwards.
-    fn respond(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Answer {
-        let now = self.clock.unix_seconds();
-        let mut st = lock(&self.state);
-        let (answer, tenant) = self.answer(&mut st, now, method, uri, headers, body);
-        st.record(method, uri, answer.status);
-        let keep = st.settled_capacity;
-        if let Some(t) = tenant.and_then(|ix| st.tenants.get_mut(ix)) {
-            t.prune(now, keep);
-        }
-        answer
-    }
-
-    fn answer(
-        &self,
-        st: &mut State,
-        now: i64,
-        method: &Method,
-        uri: &Uri,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> (Answer, Option<usize>) {
-        let unauthorized = || Answer {
-            status: 401,
-            body: UNAUTHORIZED_BODY.as_bytes().to_vec(),
-            retry_after: None,
-        };
-        let Some(secret) = basic_secret(headers) else {
-            return (unauthorized(), None);
-        };
-        let Some(tenant_ix) = st.tenants.iter().position(|t| t.secret.matches(&secret)) else {
-            return (unauthorized(), None);
-        };
-        if let Some(fault) = st.faults.pop_front() {
-            let ((status, reply), retry_after) = fault.reply();
-            let mut answer = Answer::json(status, &reply);
-            answer.retry_after = retry_after;
-            return (answer, Some(tenant_ix));
-        }
-        let path = uri.path();
-        let path = path.strip_prefix("/v1").unwrap_or(path);
-        let Some(segments) = path
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(|s| auth_core::base_url::percent_decode(s, false))
-            .collect::<Option<Vec<String>>>()
-        else {
-            let (s, b) = bad_request("Malformed path.");
-            return (Answer::json(s, &b), Some(tenant_ix));
-        };
-        let query: HashMap<String, String> =
-            url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-                .into_owned()
-                .collect();
-        let body: Value = if body.is_empty() {
-            Value::Object(Map::new())
-        } else {
-            match serde_json::from_slice::<Value>(body) {
-                Ok(Value::Null) => Value::Object(Map::new()),
-                Ok(v @ Value::Object(_)) => v,
-                Ok(_) | Err(_) => {
-                    let (s, b) = bad_request("The request body must be a JSON object.");
-                    return (Answer::json(s, &b), Some(tenant_ix));
-                }
-            }
-        };
-        let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
-        let method = method.as_str();
-        if method == "POST" && matches!(segs.as_slice(), ["users", _, "actions", _]) {
-            st.track_requests += 1;
-        }
-        let base = st.base.clone();
-        let t = &mut st.tenants[tenant_ix];
-        let mut ctx = Ctx {
-            t,
-            now,
-            base: &base,
-            body: &body,
-            query: &query,
-        };
-        let (status, reply) = ctx.route(method, &segs);
-        (Answer::json(status, &reply), Some(tenant_ix))
-    }
-}
-
+/// One API request, for one tenant.
 struct Ctx<'a> {
     t: &'a mut Tenant,
     now: i64,
-    base: &'a str,
+    /// `scheme://host:port` of the emulator as the client reached it (for the UI links).
+    origin: &'a str,
     body: &'a Value,
     query: &'a HashMap<String, String>,
 }
@@ -1311,7 +1655,7 @@ impl Ctx<'_> {
             Some(k) if !k.is_empty() => k.to_owned(),
             _ => uuid::Uuid::new_v4().to_string(),
         };
-        str_field(b, "redirectUrl")?;
+        let redirect_url = str_field(b, "redirectUrl")?.map(str::to_owned);
         let existing = self
             .t
             .actions
@@ -1327,7 +1671,7 @@ impl Ctx<'_> {
                     Some(Value::Object(m)) => m.clone(),
                     Some(_) => return Err(bad_request("`custom` must be an object.")),
                 };
-                let u = self.t.users.entry(user.to_owned()).or_default();
+                let u = user_entry(&mut self.t.users, &mut self.t.next_seq, user);
                 for k in ["email", "phoneNumber", "username"] {
                     if let Some(v) = str_field(b, k)?
                         && !u.attrs.contains_key(k)
@@ -1341,23 +1685,11 @@ impl Ctx<'_> {
                         .iter()
                         .any(|x| &x.id == d && x.invalidated_at.is_none())
                 });
+                let new_device = device.is_some() && !known_device;
                 let mut outcome = RuleOutcome::Allow;
                 let mut rule_ids = Vec::new();
                 for r in &self.t.rules {
-                    if r.action.as_deref().is_some_and(|a| a != code) {
-                        continue;
-                    }
-                    let matches = match &r.condition {
-                        Condition::Always => true,
-                        Condition::IpAddress(want) => ip == Some(want.as_str()),
-                        Condition::CustomEquals(k, v) => custom.get(k) == Some(v),
-                        Condition::CustomGreaterThan(k, v) => custom
-                            .get(k)
-                            .and_then(Value::as_f64)
-                            .is_some_and(|x| x > *v),
-                        Condition::NewDevice => device.is_some() && !known_device,
-                    };
-                    if matches {
+                    if r.matches(code, ip, &custom, new_device) {
                         rule_ids.push(r.id.clone());
                         outcome = outcome.max(r.outcome);
                     }
@@ -1372,6 +1704,9 @@ impl Ctx<'_> {
                 if let Some(d) = &device
                     && !u.devices.iter().any(|x| &x.id == d)
                 {
+                    if u.devices.len() >= MAX_DEVICES_PER_USER {
+                        u.devices.remove(0);
+                    }
                     u.devices.push(DeviceRec {
                         id: d.clone(),
                         created_at: self.now,
@@ -1392,6 +1727,10 @@ impl Ctx<'_> {
                     verification_method: None,
                     rule_ids,
                     device_id: device,
+                    redirect_url,
+                    title: custom.get("title").and_then(Value::as_str).map(short),
+                    message: custom.get("message").and_then(Value::as_str).map(short),
+                    page: None,
                 });
                 self.t.actions.len() - 1
             }
@@ -1404,11 +1743,7 @@ impl Ctx<'_> {
             .get(user)
             .map(User::enrolled_methods)
             .unwrap_or_default();
-        let url = format!(
-            "{}/ui/challenge?token={}",
-            self.base.trim_end_matches("/v1"),
-            token
-        );
+        let url = format!("{}/ui/challenge?token={token}", self.origin);
         let mut out = json!({
             "idempotencyKey": a.key,
             "state": a.state,
@@ -1422,6 +1757,7 @@ impl Ctx<'_> {
         });
         if a.state == "CHALLENGE_REQUIRED" {
             out["challengeUrl"] = json!(url);
+            self.t.actions[ix].page = Some(url);
         }
         Ok((200, out))
     }
@@ -1539,10 +1875,7 @@ impl Ctx<'_> {
                 .append_pair("token", &token)
                 .append_pair("redirectUrl", redirect)
                 .finish();
-            out["url"] = json!(format!(
-                "{}/ui/settings?{q}",
-                self.base.trim_end_matches("/v1")
-            ));
+            out["url"] = json!(format!("{}/ui/settings?{q}", self.origin));
         }
         (200, out)
     }
@@ -1576,7 +1909,7 @@ impl Ctx<'_> {
             Some(Value::Object(m)) => Some(m.clone()),
             Some(_) => return Err(bad_request("`custom` must be an object.")),
         };
-        let u = self.t.users.entry(user.to_owned()).or_default();
+        let u = user_entry(&mut self.t.users, &mut self.t.next_seq, user);
         // A new e-mail address or phone number is not verified (unless this request says so).
         for (field, flag) in [
             ("email", "emailVerified"),
@@ -1719,7 +2052,7 @@ impl Ctx<'_> {
             created_at: self.now,
             credential: None,
         };
-        let u = self.t.users.entry(user.to_owned()).or_default();
+        let u = user_entry(&mut self.t.users, &mut self.t.next_seq, user);
         let first = u.authenticators.is_empty();
         if let Some(p) = &a.phone {
             u.attrs.insert("phoneNumber".into(), json!(p));
@@ -1807,10 +2140,7 @@ impl Ctx<'_> {
                     "aaguid": item.get("aaguid"),
                 })),
             };
-            self.t
-                .users
-                .entry(user.to_owned())
-                .or_default()
+            user_entry(&mut self.t.users, &mut self.t.next_seq, user)
                 .authenticators
                 .push(a);
             ok += 1;
@@ -2057,7 +2387,7 @@ impl Ctx<'_> {
         }
         c.claimed = true;
         let c = c.clone();
-        let u = self.t.users.entry(user.clone()).or_default();
+        let u = user_entry(&mut self.t.users, &mut self.t.next_seq, &user);
         if let Some(p) = &c.phone {
             u.attrs.insert("phoneNumber".into(), json!(p));
             u.attrs.insert("phoneNumberVerified".into(), json!(true));
@@ -2077,6 +2407,10 @@ impl Ctx<'_> {
             verification_method: Some(c.method.clone()),
             rule_ids: Vec::new(),
             device_id: None,
+            redirect_url: None,
+            title: None,
+            message: None,
+            page: None,
         });
         let token = issue_token(self.t, &user, &c.action, &c.key, self.now);
         Ok((200, json!({"token": token, "verificationMethod": c.method})))
