@@ -577,6 +577,73 @@ fn error_response(status: u16, message: &str) -> axum::response::Response {
         .into_response()
 }
 
+/// A model served on a loopback port, with the one emulator API every provider crate offers:
+/// `base_url`, `control`, `pending`, `model`, `in_process`. Dereferences to the model, so the
+/// model's own Rust helpers stay at hand.
+pub struct Served<M: Model> {
+    model: Arc<M>,
+    server: Server,
+}
+
+impl<M: Model> fmt::Debug for Served<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Served")
+            .field("provider", &self.model.provider())
+            .field("addr", &self.server.addr)
+            .finish()
+    }
+}
+
+impl<M: Model> Served<M> {
+    /// Serves `model` on a free loopback port.
+    pub async fn start(model: Arc<M>) -> std::io::Result<Self> {
+        Self::start_on(model, "127.0.0.1:0").await
+    }
+
+    /// Serves `model` on `addr`.
+    pub async fn start_on(model: Arc<M>, addr: &str) -> std::io::Result<Self> {
+        let server = serve(model.clone(), addr).await?;
+        Ok(Served { model, server })
+    }
+
+    /// The served API's base URL (`http://127.0.0.1:<port>`).
+    pub fn base_url(&self) -> &BaseUrl {
+        self.server.base_url()
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// Runs a control command on the model.
+    pub fn control(&self, command: Control) -> Result<serde_json::Value, ControlError> {
+        self.model.control(command)
+    }
+
+    /// The step-ups waiting for the user.
+    pub fn pending(&self) -> Vec<PendingStepUp> {
+        self.model.pending()
+    }
+
+    /// The model (to serve it elsewhere too).
+    pub fn model(&self) -> &Arc<M> {
+        &self.model
+    }
+
+    /// An [`HttpClient`] that reaches the same model with no socket.
+    pub fn in_process(&self) -> Arc<dyn HttpClient> {
+        Arc::new(InProcess::new(self.model.clone()))
+    }
+}
+
+impl<M: Model> std::ops::Deref for Served<M> {
+    type Target = M;
+    fn deref(&self) -> &M {
+        &self.model
+    }
+}
+
 /// A JSON response (for models).
 pub fn json_response(status: u16, body: &serde_json::Value) -> HttpResponse {
     let mut response = http::Response::new(body.to_string().into_bytes());
