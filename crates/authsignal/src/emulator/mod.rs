@@ -44,7 +44,7 @@
 //! | `advance_clock` | moves the model's time forward (tokens, OTPs, sessions expire) |
 //! | `read_log` / `list_pending` | the bounded request log / [`Model::pending`] |
 //! | `provider` | `{"webhook_url": url}`, `{"take_webhooks": true}`, `{"otp_code": challengeId}`, `{"set_retention": {"log", "settled", "pending"?}}`, `{"stats": true}`, `{"add_tenant": secret}`, `{"call_state": referenceId}` |
-//! | `rotate_keys` of the API key, anything else | `Unsupported` |
+//! | a command the vocabulary gains later | `Unsupported` |
 //!
 //! [`Model::pending`] lists the actions waiting in `CHALLENGE_REQUIRED`, with the text the
 //! challenge page shows (track's `custom.title` / `custom.message`, which auth-core's
