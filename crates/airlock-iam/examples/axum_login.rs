@@ -6,7 +6,7 @@
 //! application's session store (here: in memory, keyed by the app's own `login_sid` cookie) and
 //! resumed on every request — one Loginapp cookie jar per visitor.
 //!
-//! Run against the emulator: `cargo run -p airlock-iam --features emulator --example axum_login`
+//! Run against the emulator: `cargo run -p airlock-iam --example axum_login`
 //! and open the printed URL; log in as `jdoe` / `password1` (mobile-only) or `alice` (One-Touch).
 //! The "phone" approves 3 s after the challenge. `--smoke` serves one scripted login and exits.
 

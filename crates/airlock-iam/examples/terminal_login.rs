@@ -4,7 +4,7 @@
 //! By default it runs against the emulator, whose "phone" approves pushes after 2 s. Set
 //! `AIRLOCK_LOGINAPP_URL=https://iam.example.com/auth` to use a real Loginapp.
 //!
-//! `cargo run -p airlock-iam --features emulator --example terminal_login`
+//! `cargo run -p airlock-iam --example terminal_login`
 //! (answers can be piped: `printf 'alice\npassword1\n' | cargo run ...`).
 
 use std::io::{BufRead, Write};

@@ -246,13 +246,17 @@ impl Client {
             ));
         }
         let root = self.url("");
-        if let Some(loginapp) = &saved.loginapp
-            && loginapp.as_str() != root.as_str()
-        {
-            return Err(invalid(
-                "saved flow",
-                "it belongs to another Loginapp (or REST root)",
-            ));
+        match &saved.loginapp {
+            Some(loginapp) if loginapp.as_str() == root.as_str() => {}
+            // Version 1 named no Loginapp: its cookies' domains are all there is to check.
+            None if saved.version == 1 => {}
+            None => return Err(invalid("saved flow", "it names no Loginapp")),
+            Some(_) => {
+                return Err(invalid(
+                    "saved flow",
+                    "it belongs to another Loginapp (or REST root)",
+                ));
+            }
         }
         saved.cookies.validate_for(&root)?;
         if let Some(id) = &saved.session_id

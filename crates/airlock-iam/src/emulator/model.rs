@@ -138,7 +138,7 @@ struct State {
     now: SystemTime,
 }
 
-/// How many records an [`Emulator`] holds ([`Emulator::stored`]).
+/// How many records the emulator holds ([`Model::stored`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stored {

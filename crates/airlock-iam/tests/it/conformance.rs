@@ -1085,7 +1085,7 @@ async fn reaches_ebanking(c: &Client, user: &str) -> bool {
     flow.access_application(&ebanking).await.unwrap() == FlowState::Done
 }
 
-fn pending(started: Started) -> StepUpHandle {
+fn pending_handle(started: Started) -> StepUpHandle {
     match started {
         Started::Pending(handle) => handle,
         other => panic!("{other:?}"),
@@ -1112,7 +1112,7 @@ async fn step_up_through_the_auth_core_interface() {
         "{caps:?}"
     );
     logged_in(&c, "alice").await;
-    let handle = pending(
+    let handle = pending_handle(
         c.start(StepUpRequest::new("alice", "Confirm", "Pay 120 EUR?"))
             .await
             .unwrap(),
@@ -1174,13 +1174,13 @@ async fn step_up_handle_is_checked_by_a_fresh_client_after_a_restart() {
         let first = step_up_client(&url);
         logged_in(&first, "alice").await;
         logged_in(&first, "jdoe").await;
-        let alice = pending(
+        let alice = pending_handle(
             first
                 .start(StepUpRequest::new("alice", "t", "m"))
                 .await
                 .unwrap(),
         );
-        let jdoe = pending(
+        let jdoe = pending_handle(
             first
                 .start(StepUpRequest::new("jdoe", "t", "m"))
                 .await
@@ -1224,7 +1224,7 @@ async fn step_up_handles_of_another_loginapp_or_edited_are_refused() {
     let emu = Emulator::start().await.unwrap();
     let c = step_up_client(emu.base_url().as_str());
     logged_in(&c, "alice").await;
-    let handle = pending(
+    let handle = pending_handle(
         c.start(StepUpRequest::new("alice", "t", "m"))
             .await
             .unwrap(),
@@ -1255,6 +1255,7 @@ async fn step_up_handles_of_another_loginapp_or_edited_are_refused() {
         edit("/flow/cookies/cookies/0/value", "v\r\nX-Injected: 1".into()),
         edit("/flow/cookies/cookies/0/domain", "evil.example".into()),
         edit("/flow/loginapp", "https://evil.example/auth/rest/".into()),
+        edit("/flow/loginapp", serde_json::Value::Null),
         edit("/flow/csrf", "".into()),
         edit("/application", "E-BANKING".into()),
         edit("/id", "another-id".into()),
@@ -1281,7 +1282,7 @@ async fn step_up_mobile_only_denied_expired_qr_and_unknown_user() {
         logged_in(&c, user).await;
     }
 
-    let h = pending(c.start(StepUpRequest::new("jdoe", "t", "m")).await.unwrap());
+    let h = pending_handle(c.start(StepUpRequest::new("jdoe", "t", "m")).await.unwrap());
     assert_eq!(h.user_url, None);
     let uri = c.step_up_mobile_auth_uri(&h).unwrap();
     let token = uri.session_token().expose_secret().to_owned();
@@ -1296,7 +1297,7 @@ async fn step_up_mobile_only_denied_expired_qr_and_unknown_user() {
         "{out:?}"
     );
 
-    let h = pending(c.start(StepUpRequest::new("bob", "t", "m")).await.unwrap());
+    let h = pending_handle(c.start(StepUpRequest::new("bob", "t", "m")).await.unwrap());
     assert_eq!(
         emu.pushes("bob"),
         vec!["bob-iphone".to_string()],
@@ -1306,12 +1307,12 @@ async fn step_up_mobile_only_denied_expired_qr_and_unknown_user() {
     let out = c.wait(&h, &fast()).await.unwrap();
     assert_eq!(out, StepUpOutcome::Expired);
 
-    let h = pending(c.start(StepUpRequest::new("erin", "t", "m")).await.unwrap());
+    let h = pending_handle(c.start(StepUpRequest::new("erin", "t", "m")).await.unwrap());
     emu.approve("erin");
     assert!(c.wait(&h, &fast()).await.unwrap().is_approved());
 
     // Online QR: the code to show travels in the handle.
-    let h = pending(c.start(StepUpRequest::new("dave", "t", "m")).await.unwrap());
+    let h = pending_handle(c.start(StepUpRequest::new("dave", "t", "m")).await.unwrap());
     let qr = c.step_up_qr_code(&h).unwrap();
     assert!(qr.image.unwrap().expose_secret().starts_with("data:"));
     assert!(c.step_up_mobile_auth_uri(&h).is_none());
@@ -1341,7 +1342,7 @@ async fn step_up_offline_passcode_through_the_handle() {
     let emu = Emulator::start().await.unwrap();
     let c = step_up_client(emu.base_url().as_str());
     logged_in(&c, "alice").await;
-    let h = pending(
+    let h = pending_handle(
         c.start(StepUpRequest::new("alice", "t", "m"))
             .await
             .unwrap(),
@@ -1390,7 +1391,7 @@ async fn custom_users_and_no_default_users() {
 /// `X-Same-Domain`, echoed cookies), playing the phone where the transcript's user decided, and
 /// compares every answer's shape: status, `data.type`, `nextAuthStep`, error code, and which
 /// `meta` members are present.
-async fn drive_transcript_against_emulator(name: &str) {
+async fn drive_transcript_against_emulator(name: &str, via: Via) {
     use airlock_iam::CookieJar;
     let fixture = common::load(name);
     let emu = Emulator::builder()
@@ -1402,7 +1403,10 @@ async fn drive_transcript_against_emulator(name: &str) {
         .start()
         .await
         .unwrap();
-    let http = ReqwestClient::new(&HttpConfig::default()).unwrap();
+    let http: Arc<dyn HttpClient> = match via {
+        Via::Socket => Arc::new(ReqwestClient::new(&HttpConfig::default()).unwrap()),
+        Via::InProcess => emu.in_process(),
+    };
     let mut jar = CookieJar::new();
     let exchanges = fixture["exchanges"].as_array().unwrap();
     let user = exchanges
@@ -1502,6 +1506,28 @@ async fn drive_transcript_against_emulator(name: &str) {
 
 #[tokio::test]
 async fn emulator_answers_every_transcript_in_the_same_shapes() {
+    for name in transcript_names() {
+        drive_transcript_against_emulator(&name, Via::Socket).await;
+    }
+}
+
+/// The same transcripts through `Emulator::in_process()`: the model with no socket answers
+/// exactly as it does on the wire.
+#[tokio::test]
+async fn emulator_answers_every_transcript_in_the_same_shapes_in_process() {
+    for name in transcript_names() {
+        drive_transcript_against_emulator(&name, Via::InProcess).await;
+    }
+}
+
+/// How a test reaches the emulator.
+#[derive(Debug, Clone, Copy)]
+enum Via {
+    Socket,
+    InProcess,
+}
+
+fn transcript_names() -> Vec<String> {
     let dir = common::fixtures_dir();
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -1516,9 +1542,7 @@ async fn emulator_answers_every_transcript_in_the_same_shapes() {
         .collect();
     names.sort();
     assert!(names.len() >= 12);
-    for name in names {
-        drive_transcript_against_emulator(&name).await;
-    }
+    names
 }
 
 #[tokio::test]
@@ -1642,6 +1666,101 @@ async fn step_up_refuses_sessions_it_cannot_drive() {
         ),
         "{err:?}"
     );
+}
+
+// ---- the emulator's one API: in process, served elsewhere, control as JSON -------------------
+
+/// A client of the emulator's model with no socket.
+fn in_process_client(emu: &Emulator) -> Client {
+    Client::builder(emu.base_url())
+        .http_client(emu.in_process())
+        .target_application(ApplicationId::new("portal").unwrap())
+        .step_up_application(ApplicationId::new("ebanking").unwrap())
+        .poll_config(fast())
+        .build()
+        .unwrap()
+}
+
+/// The flows and the step-up through `in_process()`: the same answers as over the socket,
+/// played with the Control vocabulary (as a test in another language would, in JSON).
+#[tokio::test]
+async fn in_process_mobile_only_one_touch_and_step_up() {
+    let emu = Emulator::start().await.unwrap();
+    let c = in_process_client(&emu);
+    let control = |json: serde_json::Value| emu.control(serde_json::from_value(json).unwrap());
+
+    // Mobile-only: the link's session token approves.
+    let flow = c.flow();
+    flow.check_password("jdoe", &pw("password1")).await.unwrap();
+    let challenge = flow.retrieve_mobile_only_challenge().await.unwrap();
+    assert!(matches!(
+        flow.poll().await.unwrap(),
+        PollStatus::Pending { .. }
+    ));
+    let token = challenge.uri.session_token().expose_secret().to_owned();
+    control(serde_json::json!({"command": "approve", "id": token})).unwrap();
+    assert!(flow.wait().await.unwrap().is_done());
+
+    // One-Touch: the pending request as the phone shows it, denied by its id.
+    let flow = c.flow();
+    flow.check_password("bob", &pw("password1")).await.unwrap();
+    let devices = flow.retrieve_devices().await.unwrap();
+    flow.select_device(&devices[0].id).await.unwrap();
+    let pending = emu.pending();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0].user, "bob");
+    assert_eq!(pending[0].message, "Log in to default?");
+    control(serde_json::json!({"command": "deny", "id": pending[0].id, "fraud": true})).unwrap();
+    let err = flow.wait().await.unwrap_err();
+    assert!(matches!(err, Error::Rejected { .. }), "{err:?}");
+    assert!(emu.pending().is_empty());
+
+    // The step-up, started in process and checked by a fresh in-process client.
+    logged_in(&c, "alice").await;
+    let handle = pending_handle(
+        c.start(StepUpRequest::new("alice", "t", "m"))
+            .await
+            .unwrap(),
+    );
+    let listed = emu.pending();
+    assert_eq!(listed[0].message, "Log in to ebanking?");
+    control(serde_json::json!({"command": "approve", "id": listed[0].id})).unwrap();
+    let fresh = in_process_client(&emu);
+    assert!(fresh.wait(&handle, &fast()).await.unwrap().is_approved());
+
+    // Nothing went over a socket: the model's log has it all, the server saw it as well
+    // (it is the same model).
+    assert!(emu.log().iter().all(|e| e.path.starts_with("/auth/rest/")));
+    let (status, _) = raw(&emu, "GET", "/rest/protected/my/session", &c.flow().save()).await;
+    assert_eq!(status, 401);
+}
+
+/// The model serves elsewhere too: a second server of the same model shares its state (what
+/// one port started, the emulator sees and settles; its log has both).
+#[tokio::test]
+async fn the_model_is_served_elsewhere_with_the_same_state() {
+    let emu = Emulator::start().await.unwrap();
+    let model: Arc<dyn auth_core::emulator::Model> = emu.model();
+    assert_eq!(model.provider(), "airlock-iam");
+    let second = auth_core::emulator::serve(model, "127.0.0.1:0")
+        .await
+        .unwrap();
+    assert_ne!(second.base_url(), emu.root_url());
+    let elsewhere = client(&format!("{}/auth", second.base_url()));
+    let flow = elsewhere.flow();
+    flow.check_password("alice", &pw("password1"))
+        .await
+        .unwrap();
+    assert_eq!(emu.session_count(), 1);
+    assert_eq!(emu.pending_count("alice"), 1);
+    emu.approve("alice");
+    assert!(flow.wait().await.unwrap().is_done());
+    // A flow saved on one server is not resumed on the other: another Loginapp URL.
+    let err = client(emu.base_url().as_str())
+        .resume(flow.save())
+        .map(|_| ())
+        .unwrap_err();
+    assert!(is_invalid_setting(&err), "{err:?}");
 }
 
 // ---- what the emulator keeps ------------------------------------------------------------------
