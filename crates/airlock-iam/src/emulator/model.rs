@@ -258,11 +258,14 @@ impl Model {
         self.state().users.insert(user.username.clone(), user);
     }
 
-    /// Adds an application; `second_factor` says whether accessing it asks for 2FA.
-    pub fn add_application(&self, id: &str, second_factor: bool) {
-        self.state()
-            .applications
-            .insert(id.to_owned(), second_factor);
+    /// Adds an application whose flow asks for the second factor (like `ebanking`).
+    pub fn add_application(&self, id: &str) {
+        self.state().applications.insert(id.to_owned(), true);
+    }
+
+    /// Adds an application the password alone reaches (like `portal`).
+    pub fn add_password_only_application(&self, id: &str) {
+        self.state().applications.insert(id.to_owned(), false);
     }
 
     /// Sets the temporary-lock duration (tests use zero to retry at once).
@@ -521,7 +524,11 @@ impl Model {
                 .get("second_factor")
                 .and_then(Value::as_bool)
                 .unwrap_or(true);
-            self.add_application(app, second_factor);
+            if second_factor {
+                self.add_application(app);
+            } else {
+                self.add_password_only_application(app);
+            }
             return Ok(json!({"application": app, "second_factor": second_factor}));
         }
         if let Some(n) = obj.get("session_capacity") {
@@ -1721,6 +1728,37 @@ mod tests {
                 Err(ControlError::Unsupported { .. })
             ));
         }
+        // A password-only application added by the back office: no push for it.
+        model
+            .control(Control::Provider {
+                body: json!({"application": "savings", "second_factor": false}),
+            })
+            .unwrap();
+        let access = "public/authentication/applications/savings/access/";
+        let first = model.handle(post(access, "", None)).await;
+        assert_eq!(first.status(), 401);
+        assert_eq!(json_of(&first)["meta"]["nextAuthStep"], "PASSWORD_REQUIRED");
+        let pushes = model.pushes("zoe").len();
+        let login = model
+            .handle(post(
+                LOGIN,
+                r#"{"username":"zoe","password":"pw-zoe-123"}"#,
+                Some(&cookie_of(&first)),
+            ))
+            .await;
+        assert_eq!(
+            json_of(&login)["data"]["attributes"],
+            json!({}),
+            "done without 2FA"
+        );
+        assert_eq!(model.pushes("zoe").len(), pushes);
+        assert!(
+            model
+                .control(Control::Provider {
+                    body: json!({"application": "Not Valid"})
+                })
+                .is_err()
+        );
         // A clock given to the builder is moved by its owner.
         let fixed = EmulatorBuilder::default()
             .clock(Arc::new(auth_core::FakeClock::at_unix(1_800_000_000)))
