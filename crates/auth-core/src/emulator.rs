@@ -190,6 +190,38 @@ fn one() -> u32 {
     1
 }
 
+impl Fault {
+    /// Answer the next request with `status` (every path, once).
+    pub fn status(status: u16) -> Self {
+        Fault {
+            path_contains: None,
+            status,
+            retry_after: None,
+            times: 1,
+        }
+    }
+
+    /// Only for requests whose path contains `needle`.
+    pub fn on_path(mut self, needle: impl Into<String>) -> Self {
+        self.path_contains = Some(needle.into());
+        self
+    }
+
+    /// With this `Retry-After`, in seconds.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// For this many requests.
+    pub fn times(mut self, times: u32) -> Self {
+        self.times = times;
+        self
+    }
+}
+
+
+
 /// A control command the model could not run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -644,6 +676,27 @@ impl<M: Model> std::ops::Deref for Served<M> {
     }
 }
 
+/// A request as JSON, for a log or a captured webhook a test in any language reads: method,
+/// path (query included), headers (values as text, lossy) and the body (as text, lossy).
+pub fn request_json(request: &HttpRequest) -> serde_json::Value {
+    let headers: serde_json::Map<String, serde_json::Value> = request
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                serde_json::Value::String(String::from_utf8_lossy(value.as_bytes()).into_owned()),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "method": request.method().as_str(),
+        "path": request.uri().path_and_query().map_or("/", |p| p.as_str()),
+        "headers": headers,
+        "body": String::from_utf8_lossy(request.body()),
+    })
+}
+
 /// A JSON response (for models).
 pub fn json_response(status: u16, body: &serde_json::Value) -> HttpResponse {
     let mut response = http::Response::new(body.to_string().into_bytes());
@@ -680,12 +733,7 @@ mod tests {
     #[test]
     fn faults_are_used_up() {
         let faults = Faults::default();
-        faults.inject(Fault {
-            path_contains: Some("/poll".into()),
-            status: 429,
-            retry_after: Some(3),
-            times: 2,
-        });
+        faults.inject(Fault::status(429).on_path("/poll").retry_after(3).times(2));
         assert!(faults.take("/other").is_none());
         let r = faults.take("/v1/poll").unwrap();
         assert_eq!(r.status(), 429);
