@@ -166,12 +166,12 @@ pub fn app(client: Client, callback: String) -> Router {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let emulator = Emulator::start().await;
+    let emulator = Emulator::start().await?;
     emulator.add_user("lee@logonbox.com", &[KeyType::Ed25519])?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let router = app(
-        Client::builder(emulator.uri())
+        Client::builder(emulator.base_url())
             .remote_name("Axum demo")
             .build()?,
         format!("http://{addr}/finish?response={{response}}"),
@@ -179,7 +179,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
     println!(
         "App on http://{addr}/ ; credential server (emulator) on {}",
-        emulator.uri()
+        emulator.base_url()
     );
 
     if std::env::args().any(|a| a == "--serve") {

@@ -8,16 +8,17 @@
 use std::time::Duration;
 
 use auth_core::Classify;
+use auth_core::emulator::Control;
 use logonbox::emulator::{Behaviour, Emulator, response_param};
 use logonbox::{AuthRequest, Client, Error, KeyType, RedirectRequest};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("== LogonBox Authenticator demo (emulated credential server and phone) ==\n");
-    let emulator = Emulator::start().await;
+    let emulator = Emulator::start().await?;
     let lee = "lee@logonbox.com";
     let keys = emulator.add_user(lee, &[KeyType::Ed25519, KeyType::Rsa])?;
-    println!("Credential server listening on {}", emulator.uri());
+    println!("Credential server listening on {}", emulator.base_url());
     println!("User {lee} has enrolled two keys on the phone:");
     for k in &keys {
         println!(
@@ -29,7 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // The base URL is all a client needs (https in production; the emulator is on loopback).
-    let client = Client::builder(emulator.uri())
+    let client = Client::builder(emulator.base_url())
         .remote_name("Demo Payroll")
         .build()?;
 
@@ -124,6 +125,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let approval = client.process_response(pending, &response).await?;
     println!(
         "process_response: user, key and flags match the request, signature over the request blob verified -> {} signed in",
+        approval.principal()
+    );
+    println!(
+        "\n-- 7. The user answers by hand (the emulator's control API, as tests and the phone page play it) --"
+    );
+    emulator.set_behaviour(lee, Behaviour::Manual);
+    let asking = tokio::spawn({
+        let client = client.clone();
+        async move { client.authenticate(lee).await }
+    });
+    let pending = loop {
+        match emulator.pending().pop() {
+            Some(p) => break p,
+            None => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    };
+    println!(
+        "The phone shows \"{}\" from {} (request {})",
+        pending.message, pending.title, pending.id
+    );
+    emulator.control(Control::Approve { id: pending.id })?;
+    let approval = asking.await??;
+    println!(
+        "Approved by hand; signature verified -> {} signed in",
         approval.principal()
     );
     println!("\nDone.");

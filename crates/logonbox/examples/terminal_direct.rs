@@ -40,9 +40,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .sign_timeout(Duration::from_secs(120))
             .build()?,
         None => {
-            let e = Emulator::start().await;
-            println!("(no --base-url: using the emulator at {})", e.uri());
-            let c = Client::builder(e.uri()).build()?;
+            let e = Emulator::start().await?;
+            println!("(no --base-url: using the emulator at {})", e.base_url());
+            let c = Client::builder(e.base_url()).build()?;
             emulator = Some(e);
             c
         }

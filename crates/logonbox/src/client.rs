@@ -986,15 +986,14 @@ mod tests {
                 Ok::<_, auth_core::TransportError>(resp)
             }
         };
-        let emulator = Emulator::start().await;
+        let emulator = Emulator::start().await.unwrap();
         emulator
             .add_user("ed@example.com", &[KeyType::Ed25519])
             .unwrap();
         emulator
             .add_user("rsa@example.com", &[KeyType::Rsa])
             .unwrap();
-        let client = emulator
-            .client_builder()
+        let client = Client::builder(emulator.base_url())
             .http_client(Arc::new(recorder))
             .build()
             .unwrap();

@@ -20,7 +20,8 @@
 //! ## Against the emulator
 //!
 //! With the `emulator` feature, [`emulator::Emulator`] plays the credential server and the
-//! phone over real HTTP on a loopback port, with real keys. This runs as it is:
+//! phone over real HTTP on a loopback port, with real keys (its [`emulator::Model`] is the
+//! protocol model the oob-auth emulator server serves too). This runs as it is:
 //!
 //! ```
 //! # #[cfg(feature = "emulator")]
@@ -28,9 +29,11 @@
 //! use logonbox::emulator::{response_param, Emulator};
 //! use logonbox::{Client, KeyType, RedirectRequest};
 //!
-//! let emulator = Emulator::start().await;
-//! emulator.add_user("lee@logonbox.com", &[KeyType::Ed25519])?;
-//! let client = Client::builder(emulator.uri()).build()?;
+//! let emulator = Emulator::builder()
+//!     .user("lee@logonbox.com", &[KeyType::Ed25519])
+//!     .start()
+//!     .await?;
+//! let client = Client::builder(emulator.base_url()).build()?;
 //!
 //! // Direct: the phone signs 128 random bytes; the client verifies.
 //! let approval = client.authenticate("lee@logonbox.com").await?;
@@ -97,7 +100,7 @@
 //! | `auth-core` | the shared transport, configuration, errors, step-up contract and emulator plumbing of oob-auth |
 //! | `aws-lc-rs` | Ed25519 verification, RSA PKCS#1 v1.5 verification (SHA-256/SHA-512) from `(n, e)` components, SHA-256 fingerprints, CSPRNG; Ed25519/RSA signing in the emulator. One backend, the same AWS-LC rustls builds |
 //! | `base64`, `url`, `serde`, `serde_json`, `http`, `thiserror`, `tracing`, `async-trait` | the SSH and base64 encodings, URLs, wire types, errors, the SDKs' logger option |
-//! | `wiremock` (feature `emulator`) | the credential server's HTTP on a loopback port |
+//! | `tokio` (`sync`, `time`, `macros`; feature `emulator`) | the emulated phone's wait for an answer (already in the tree through `auth-core`); the emulator's server is `auth-core`'s |
 //!
 //! Not used: `ed25519-dalek` (a second backend for one verification), `ssh-key` (still a
 //! release candidate; the SSH wire format is a small bounds-checked module here, fuzzed in

@@ -54,7 +54,14 @@
 //! ## What the emulator serves
 //!
 //! The emulator (feature `emulator`) is a protocol model of the credential server and the
-//! phone: the listing (also on the Node SDK's legacy `/authorizedKeys/{principal}`), the sign
-//! call, and the sign page, a real HTML page that sends the browser back once the phone has
-//! answered. It reads base64 padded or not, and writes signatures and responses padded or
-//! not (two switches), as the official clients disagree on padding.
+//! phone, [`emulator::Model`](crate::emulator::Model): the listing (also on the Node SDK's
+//! legacy `/authorizedKeys/{principal}`), the sign call, and the sign page, a real HTML page
+//! that shows the prompt while the phone has not answered and then sends the browser back. It
+//! reads base64 padded or not, and writes signatures and responses padded or not (two
+//! switches), as the official clients disagree on padding. The phone answers per user by a
+//! [`Behaviour`](crate::emulator::Behaviour), or by hand: a request then waits, listed as
+//! pending with the text the user sees, until a control command (`approve`, `deny`, `fail`,
+//! `expire`) answers it or the server gives up on the model's clock. The model has no socket
+//! code: [`Emulator`](crate::emulator::Emulator) serves it on a loopback port, the oob-auth
+//! emulator server serves it (with TLS: the official clients speak only https), and
+//! [`Emulator::in_process`](crate::emulator::Emulator::in_process) calls it with no socket.

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use auth_core::emulator::{Control, ControlError};
 use auth_core::poll::{PollConfig, PollStatus};
 use auth_core::stepup::{Started, StepUp, StepUpOutcome, StepUpRequest};
 use auth_core::{Classify, ErrorKind, FakeClock};
@@ -22,9 +23,9 @@ const LEE: &str = "lee@logonbox.com";
 const CALLBACK: &str = "http://127.0.0.1:9/finish?response={response}";
 
 async fn emulator_with(principal: &str, keys: &[KeyType]) -> (Emulator, Client) {
-    let emulator = Emulator::start().await;
+    let emulator = Emulator::start().await.unwrap();
     emulator.add_user(principal, keys).unwrap();
-    let client = emulator.client_builder().build().unwrap();
+    let client = Client::builder(emulator.base_url()).build().unwrap();
     (emulator, client)
 }
 
@@ -50,9 +51,75 @@ async fn pending_for(client: &Client, principal: &str) -> PendingRequest {
 
 // ---------------------------------------------------------------- direct flow
 
-#[tokio::test]
-async fn direct_ed25519_approved() {
-    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+/// How a scenario reaches the emulator's model.
+#[derive(Clone, Copy)]
+enum Wire {
+    /// Real HTTP on a loopback port.
+    Socket,
+    /// [`Emulator::in_process`]: the same model, no socket.
+    InProcess,
+}
+
+/// A client builder for the emulator over `wire`.
+fn client_for(emulator: &Emulator, wire: Wire) -> logonbox::ClientBuilder {
+    let builder = Client::builder(emulator.base_url());
+    match wire {
+        Wire::Socket => builder,
+        Wire::InProcess => builder.http_client(emulator.in_process()),
+    }
+}
+
+async fn emulator_on(wire: Wire, principal: &str, keys: &[KeyType]) -> (Emulator, Client) {
+    let emulator = Emulator::start().await.unwrap();
+    emulator.add_user(principal, keys).unwrap();
+    let client = client_for(&emulator, wire).build().unwrap();
+    (emulator, client)
+}
+
+/// Every direct-flow scenario runs twice: over a real socket (`socket::…`) and through
+/// `Emulator::in_process` (`in_process::…`), the model with no socket.
+macro_rules! on_both_wires {
+    ($($name:ident),* $(,)?) => {
+        /// The direct-flow scenarios over real HTTP on a loopback port.
+        mod socket {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Wire::Socket).await;
+            })*
+        }
+        /// The direct-flow scenarios through the in-process client: the model, no socket.
+        mod in_process {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Wire::InProcess).await;
+            })*
+        }
+    };
+}
+
+on_both_wires!(
+    direct_ed25519_approved,
+    direct_rsa_approved,
+    direct_rsa_sha256_when_configured,
+    direct_prefers_ed25519_and_never_prompts_twice,
+    direct_user_rejects,
+    direct_unknown_user,
+    direct_user_without_keys,
+    direct_key_type_filter,
+    direct_server_error,
+    direct_bad_signature,
+    direct_signature_by_another_users_key,
+    direct_empty_signature_with_positive_response,
+    direct_malformed_listing_lines_are_skipped,
+    direct_bad_listing_header,
+    direct_user_answers_slowly,
+    direct_custom_texts_and_payload,
+    direct_principal_is_percent_encoded,
+    direct_invalid_principal_sends_nothing,
+);
+
+async fn direct_ed25519_approved(wire: Wire) {
+    let (emulator, client) = emulator_on(wire, LEE, &[KeyType::Ed25519]).await;
     let keys = emulator.public_keys(LEE);
     let approval = client.authenticate(LEE).await.unwrap();
     assert_eq!(approval.principal(), LEE);
@@ -89,9 +156,8 @@ async fn direct_ed25519_approved() {
     assert_ne!(again.signed_data(), approval.signed_data());
 }
 
-#[tokio::test]
-async fn direct_rsa_approved() {
-    let (emulator, client) = emulator_with(LEE, &[KeyType::Rsa]).await;
+async fn direct_rsa_approved(wire: Wire) {
+    let (emulator, client) = emulator_on(wire, LEE, &[KeyType::Rsa]).await;
     let key = emulator.public_keys(LEE).remove(0);
     assert_eq!(key.rsa_bits(), Some(3072));
     let approval = client.authenticate(LEE).await.unwrap();
@@ -108,11 +174,9 @@ async fn direct_rsa_approved() {
     assert_eq!(emulator.sign_requests()[0].flags, 4);
 }
 
-#[tokio::test]
-async fn direct_rsa_sha256_when_configured() {
-    let (emulator, _) = emulator_with(LEE, &[KeyType::Rsa]).await;
-    let client = emulator
-        .client_builder()
+async fn direct_rsa_sha256_when_configured(wire: Wire) {
+    let (emulator, _) = emulator_on(wire, LEE, &[KeyType::Rsa]).await;
+    let client = client_for(&emulator, wire)
         .rsa_hash(RsaHash::Sha256)
         .build()
         .unwrap();
@@ -121,9 +185,8 @@ async fn direct_rsa_sha256_when_configured() {
     assert_eq!(emulator.sign_requests()[0].flags, 2);
 }
 
-#[tokio::test]
-async fn direct_prefers_ed25519_and_never_prompts_twice() {
-    let (emulator, client) = emulator_with(LEE, &[KeyType::Rsa, KeyType::Ed25519]).await;
+async fn direct_prefers_ed25519_and_never_prompts_twice(wire: Wire) {
+    let (emulator, client) = emulator_on(wire, LEE, &[KeyType::Rsa, KeyType::Ed25519]).await;
     let keys = emulator.public_keys(LEE);
     let approval = client.authenticate(LEE).await.unwrap();
     assert_eq!(approval.key().fingerprint(), keys[1].fingerprint());
@@ -152,9 +215,8 @@ async fn direct_prefers_ed25519_and_never_prompts_twice() {
     assert_eq!(approval.flags(), 4);
 }
 
-#[tokio::test]
-async fn direct_user_rejects() {
-    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+async fn direct_user_rejects(wire: Wire) {
+    let (emulator, client) = emulator_on(wire, LEE, &[KeyType::Ed25519]).await;
     emulator.set_behaviour(LEE, Behaviour::reject());
     match client.authenticate(LEE).await {
         Err(Error::Rejected { message }) => assert_eq!(message, REJECT_MESSAGE),
@@ -173,9 +235,8 @@ async fn direct_user_rejects() {
     }
 }
 
-#[tokio::test]
-async fn direct_unknown_user() {
-    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+async fn direct_unknown_user(wire: Wire) {
+    let (emulator, client) = emulator_on(wire, LEE, &[KeyType::Ed25519]).await;
     let err = client
         .authenticate("nobody@logonbox.com")
         .await
@@ -188,20 +249,17 @@ async fn direct_unknown_user() {
     assert!(emulator.sign_requests().is_empty());
 }
 
-#[tokio::test]
-async fn direct_user_without_keys() {
-    let (emulator, client) = emulator_with(LEE, &[]).await;
+async fn direct_user_without_keys(wire: Wire) {
+    let (emulator, client) = emulator_on(wire, LEE, &[]).await;
     let err = client.authenticate(LEE).await.unwrap_err();
     assert!(matches!(err, Error::NoSuitableKey { .. }), "{err:?}");
     assert!(err.is_not_enrolled());
     assert!(emulator.sign_requests().is_empty());
 }
 
-#[tokio::test]
-async fn direct_key_type_filter() {
-    let (emulator, _) = emulator_with(LEE, &[KeyType::Rsa]).await;
-    let client = emulator
-        .client_builder()
+async fn direct_key_type_filter(wire: Wire) {
+    let (emulator, _) = emulator_on(wire, LEE, &[KeyType::Rsa]).await;
+    let client = client_for(&emulator, wire)
         .key_types(&[KeyType::Ed25519])
         .build()
         .unwrap();
@@ -212,9 +270,8 @@ async fn direct_key_type_filter() {
     assert!(emulator.sign_requests().is_empty());
 }
 
-#[tokio::test]
-async fn direct_server_error() {
-    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+async fn direct_server_error(wire: Wire) {
+    let (emulator, client) = emulator_on(wire, LEE, &[KeyType::Ed25519]).await;
     emulator.set_behaviour(
         LEE,
         Behaviour::Fail {
@@ -255,9 +312,8 @@ async fn direct_server_error() {
     assert_eq!(emulator.sign_requests().len(), 3);
 }
 
-#[tokio::test]
-async fn direct_bad_signature() {
-    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519, KeyType::Rsa]).await;
+async fn direct_bad_signature(wire: Wire) {
+    let (emulator, client) = emulator_on(wire, LEE, &[KeyType::Ed25519, KeyType::Rsa]).await;
     emulator.set_behaviour(LEE, Behaviour::CorruptSignature);
     let err = client.authenticate(LEE).await.unwrap_err();
     assert!(matches!(err, Error::SignatureInvalid), "{err:?}");
@@ -270,9 +326,8 @@ async fn direct_bad_signature() {
     assert_eq!(emulator.sign_requests().len(), 2);
 }
 
-#[tokio::test]
-async fn direct_signature_by_another_users_key() {
-    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+async fn direct_signature_by_another_users_key(wire: Wire) {
+    let (emulator, client) = emulator_on(wire, LEE, &[KeyType::Ed25519]).await;
     emulator
         .add_user("mallory@evil.example", &[KeyType::Ed25519])
         .unwrap();
@@ -283,9 +338,8 @@ async fn direct_signature_by_another_users_key() {
     ));
 }
 
-#[tokio::test]
-async fn direct_empty_signature_with_positive_response() {
-    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+async fn direct_empty_signature_with_positive_response(wire: Wire) {
+    let (emulator, client) = emulator_on(wire, LEE, &[KeyType::Ed25519]).await;
     emulator.set_behaviour(LEE, Behaviour::EmptySignaturePositive);
     assert!(matches!(
         client.authenticate(LEE).await,
@@ -293,9 +347,8 @@ async fn direct_empty_signature_with_positive_response() {
     ));
 }
 
-#[tokio::test]
-async fn direct_malformed_listing_lines_are_skipped() {
-    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+async fn direct_malformed_listing_lines_are_skipped(wire: Wire) {
+    let (emulator, client) = emulator_on(wire, LEE, &[KeyType::Ed25519]).await;
     let good = emulator.public_keys(LEE).remove(0);
     let listing = format!(
         "# Authorized keys for {LEE}\n\
@@ -322,9 +375,8 @@ async fn direct_malformed_listing_lines_are_skipped() {
     assert_eq!(approval.key(), &good);
 }
 
-#[tokio::test]
-async fn direct_bad_listing_header() {
-    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+async fn direct_bad_listing_header(wire: Wire) {
+    let (emulator, client) = emulator_on(wire, LEE, &[KeyType::Ed25519]).await;
     let line = emulator.public_keys(LEE)[0].to_line();
     emulator.set_listing(LEE, format!("# XXXXXXXXXX\n{line}\n"));
     match client.authenticate(LEE).await {
@@ -339,18 +391,15 @@ async fn direct_bad_listing_header() {
     assert!(emulator.sign_requests().is_empty());
 }
 
-#[tokio::test]
-async fn direct_user_answers_slowly() {
-    let (emulator, _) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+async fn direct_user_answers_slowly(wire: Wire) {
+    let (emulator, _) = emulator_on(wire, LEE, &[KeyType::Ed25519]).await;
     emulator.set_delay(LEE, Duration::from_millis(700));
-    let slow = emulator
-        .client_builder()
+    let slow = client_for(&emulator, wire)
         .sign_timeout(Duration::from_secs(5))
         .build()
         .unwrap();
     slow.authenticate(LEE).await.unwrap();
-    let impatient = emulator
-        .client_builder()
+    let impatient = client_for(&emulator, wire)
         .sign_timeout(Duration::from_millis(200))
         .build()
         .unwrap();
@@ -360,9 +409,8 @@ async fn direct_user_answers_slowly() {
     assert_eq!(emulator.sign_requests().len(), 2);
 }
 
-#[tokio::test]
-async fn direct_custom_texts_and_payload() {
-    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+async fn direct_custom_texts_and_payload(wire: Wire) {
+    let (emulator, client) = emulator_on(wire, LEE, &[KeyType::Ed25519]).await;
     let payload = b"transfer 120 EUR to ACME, ref 42".to_vec();
     let approval = client
         .authenticate(
@@ -387,18 +435,16 @@ async fn direct_custom_texts_and_payload() {
     ));
 }
 
-#[tokio::test]
-async fn direct_principal_is_percent_encoded() {
+async fn direct_principal_is_percent_encoded(wire: Wire) {
     let odd = "a b/c?d#e%f@example.com";
-    let (emulator, client) = emulator_with(odd, &[KeyType::Ed25519]).await;
+    let (emulator, client) = emulator_on(wire, odd, &[KeyType::Ed25519]).await;
     let approval = client.authenticate(odd).await.unwrap();
     assert_eq!(approval.principal(), odd);
     assert_eq!(emulator.sign_requests()[0].username, odd);
 }
 
-#[tokio::test]
-async fn direct_invalid_principal_sends_nothing() {
-    let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+async fn direct_invalid_principal_sends_nothing(wire: Wire) {
+    let (emulator, client) = emulator_on(wire, LEE, &[KeyType::Ed25519]).await;
     for bad in ["", "..", "a\nb"] {
         assert!(matches!(
             client.authenticate(bad).await,
@@ -422,7 +468,7 @@ async fn redirect_ed25519_approved() {
         url.as_str(),
         format!(
             "{}/authenticator/sign/{}",
-            emulator.uri(),
+            emulator.base_url(),
             pending.encoded()
         )
     );
@@ -734,8 +780,7 @@ async fn redirect_flags_downgrade_refused() {
 async fn redirect_expired_request_refused() {
     let (emulator, _) = emulator_with(LEE, &[KeyType::Ed25519]).await;
     let clock = FakeClock::at_unix(1_700_000_000);
-    let client = emulator
-        .client_builder()
+    let client = Client::builder(emulator.base_url())
         .clock(Arc::new(clock.clone()))
         .max_pending_age(Duration::from_secs(300))
         .build()
@@ -884,8 +929,7 @@ async fn stepup_start_blocks_and_settles_then_check_reverifies() {
 #[tokio::test]
 async fn stepup_denied_expired_failed() {
     let (emulator, _) = emulator_with(LEE, &[KeyType::Ed25519]).await;
-    let client = emulator
-        .client_builder()
+    let client = Client::builder(emulator.base_url())
         .sign_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
@@ -937,14 +981,14 @@ async fn stepup_check_rate_limited_is_pending_with_the_hint() {
         .await
         .unwrap()
         .into_handle();
-    let limited = emulator
-        .client_builder()
+    let limited = Client::builder(emulator.base_url())
         .retry(auth_core::RetryPolicy::none())
         .build()
         .unwrap();
     let fault =
         serde_json::json!({"path_contains": "/keys/", "status": 429, "retry_after": 7, "times": 2});
-    emulator.inject_fault(serde_json::from_value(fault).unwrap());
+    let fault = serde_json::from_value(fault).unwrap();
+    emulator.control(Control::InjectFault { fault }).unwrap();
     assert_eq!(
         limited.check(&handle).await.unwrap(),
         PollStatus::Pending {
@@ -1112,7 +1156,7 @@ async fn emulator_accepts_java_style_padded_payload() {
         let answer = http
             .post(format!(
                 "{}/app/api/authenticator/signPayload",
-                emulator.uri()
+                emulator.base_url()
             ))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body)
@@ -1131,7 +1175,7 @@ async fn emulator_accepts_java_style_padded_payload() {
     let legacy = http
         .get(format!(
             "{}/authorizedKeys/lee@logonbox.com",
-            emulator.uri()
+            emulator.base_url()
         ))
         .send()
         .await
@@ -1151,7 +1195,7 @@ async fn emulator_accepts_java_style_padded_payload() {
 #[tokio::test]
 async fn listing_has_no_final_line_break_and_both_forms_parse() {
     let (emulator, client) = emulator_with(LEE, &[KeyType::Ed25519, KeyType::Rsa]).await;
-    let url = format!("{}/app/api/authenticator/keys/{LEE}", emulator.uri());
+    let url = format!("{}/app/api/authenticator/keys/{LEE}", emulator.base_url());
     let body = reqwest::get(&url).await.unwrap().text().await.unwrap();
     assert!(!body.ends_with('\n'), "{body:?}");
     let lines: Vec<&str> = body.split('\n').collect();
@@ -1174,7 +1218,7 @@ async fn listing_has_no_final_line_break_and_both_forms_parse() {
     emulator.add_user("nokeys@logonbox.com", &[]).unwrap();
     let url = format!(
         "{}/app/api/authenticator/keys/nokeys@logonbox.com",
-        emulator.uri()
+        emulator.base_url()
     );
     let body = reqwest::get(&url).await.unwrap().text().await.unwrap();
     assert_eq!(body, "# Authorized keys for nokeys@logonbox.com");
@@ -1227,7 +1271,7 @@ async fn redirect_server_failure_returns_to_the_app() {
 async fn padding_of_signatures_and_responses_are_separate_switches() {
     // 20 characters: the signed redirect response blob is then 151 bytes, not a multiple of 3.
     const USER: &str = "padding@logonbox.com";
-    let emulator = Emulator::start().await;
+    let emulator = Emulator::start().await.unwrap();
     emulator.add_user(USER, &[KeyType::Ed25519]).unwrap();
     // Record the sign answers the client receives.
     let seen: Arc<std::sync::Mutex<Vec<Value>>> = Arc::default();
@@ -1246,8 +1290,7 @@ async fn padding_of_signatures_and_responses_are_separate_switches() {
             Ok::<_, auth_core::TransportError>(resp)
         }
     };
-    let client = emulator
-        .client_builder()
+    let client = Client::builder(emulator.base_url())
         .http_client(Arc::new(recorder))
         .build()
         .unwrap();
@@ -1277,4 +1320,312 @@ async fn padding_of_signatures_and_responses_are_separate_switches() {
         assert_ne!(decode(&response).len() % 3, 0);
         assert_eq!(padded(&response), responses, "{response}");
     }
+}
+
+// ---------------------------------------------------------------- the emulator as a model
+
+/// Waits until the emulator lists a pending request (the user's phone shows it).
+async fn first_pending(emulator: &Emulator) -> auth_core::emulator::PendingStepUp {
+    for _ in 0..500 {
+        if let Some(p) = emulator.pending().pop() {
+            return p;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("nothing became pending");
+}
+
+/// A user who answers by hand: the direct request waits, listed with the text the phone
+/// shows, until a control command answers it; each answer reaches the client as the official
+/// server's would.
+#[tokio::test]
+async fn manual_direct_requests_are_answered_by_control_commands() {
+    let emulator = Emulator::builder()
+        .user(LEE, &[KeyType::Ed25519])
+        .start()
+        .await
+        .unwrap();
+    emulator.set_behaviour(LEE, Behaviour::Manual);
+    let client = Client::builder(emulator.base_url())
+        .remote_name("ACME Bank")
+        .build()
+        .unwrap();
+    type Answer = fn(String) -> Control;
+    type Expected = fn(&Result<logonbox::Approval, Error>) -> bool;
+    let answers: [(Answer, Expected); 4] = [
+        (|id| Control::Approve { id }, |r| r.is_ok()),
+        (
+            |id| {
+                serde_json::from_value(
+                    serde_json::json!({"command": "deny", "id": id, "reason": "Not me"}),
+                )
+                .unwrap()
+            },
+            |r| matches!(r, Err(Error::Rejected { message }) if message == "Not me"),
+        ),
+        (
+            |id| serde_json::from_value(serde_json::json!({"command": "fail", "id": id})).unwrap(),
+            |r| matches!(r, Err(Error::Server { message }) if message == logonbox::emulator::FAIL_MESSAGE),
+        ),
+        (
+            |id| Control::Expire { id },
+            |r| matches!(r, Err(Error::Server { message }) if message == logonbox::emulator::EXPIRED_MESSAGE),
+        ),
+    ];
+    for (answer, expected) in answers {
+        let waiting = tokio::spawn({
+            let client = client.clone();
+            async move { client.authenticate(LEE).await }
+        });
+        let pending = first_pending(&emulator).await;
+        assert_eq!(pending.provider, "logonbox");
+        assert_eq!(pending.user, LEE);
+        assert_eq!(pending.title, "ACME Bank");
+        assert_eq!(
+            pending.message,
+            format!("{LEE} wants to authenticate from ACME Bank using your 127.0.0.1 credentials.")
+        );
+        assert_eq!(
+            pending
+                .expires_at
+                .unwrap()
+                .duration_since(pending.created_at)
+                .unwrap(),
+            logonbox::emulator::DEFAULT_ANSWER_TIMEOUT
+        );
+        // Still waiting: the client has no answer yet.
+        assert!(!waiting.is_finished());
+        emulator.control(answer(pending.id.clone())).unwrap();
+        let result = waiting.await.unwrap();
+        assert!(expected(&result), "{result:?}");
+        assert!(emulator.pending().is_empty());
+        // Answered once: the id is gone.
+        assert!(matches!(
+            emulator.control(Control::Approve { id: pending.id }),
+            Err(ControlError::NotFound { .. })
+        ));
+    }
+    // LogonBox's app has no fraud report.
+    let waiting = tokio::spawn({
+        let client = client.clone();
+        async move { client.authenticate(LEE).await }
+    });
+    let id = first_pending(&emulator).await.id;
+    let fraud = serde_json::json!({"command": "deny", "id": id, "fraud": true});
+    assert!(matches!(
+        emulator.control(serde_json::from_value(fraud).unwrap()),
+        Err(ControlError::Invalid(_))
+    ));
+    emulator.control(Control::Approve { id }).unwrap();
+    waiting.await.unwrap().unwrap();
+}
+
+/// Requests waiting for the user expire on the model's clock: an injected fake clock moved by
+/// the test, or the default offset clock moved by `advance_clock`.
+#[tokio::test]
+async fn manual_requests_expire_on_the_models_clock() {
+    let clock = FakeClock::at_unix(1_700_000_000);
+    let emulator = Emulator::builder()
+        .user(LEE, &[KeyType::Ed25519])
+        .clock(Arc::new(clock.clone()))
+        .answer_timeout(Duration::from_secs(60))
+        .start()
+        .await
+        .unwrap();
+    emulator.set_behaviour(LEE, Behaviour::Manual);
+    let client = Client::builder(emulator.base_url()).build().unwrap();
+    let waiting = tokio::spawn({
+        let client = client.clone();
+        async move { client.authenticate(LEE).await }
+    });
+    let pending = first_pending(&emulator).await;
+    assert_eq!(
+        pending.created_at,
+        std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+    );
+    assert_eq!(
+        pending.expires_at,
+        Some(std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_060))
+    );
+    // The model's clock is the test's: `advance_clock` is refused.
+    assert!(matches!(
+        emulator.control(Control::AdvanceClock { seconds: 61 }),
+        Err(ControlError::Conflict(_))
+    ));
+    clock.advance(Duration::from_secs(59));
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(!waiting.is_finished(), "not yet expired");
+    clock.advance(Duration::from_secs(2));
+    assert!(matches!(
+        waiting.await.unwrap(),
+        Err(Error::Server { message }) if message == logonbox::emulator::EXPIRED_MESSAGE
+    ));
+    assert!(emulator.pending().is_empty());
+
+    // The default clock: real time that `advance_clock` moves.
+    let emulator = Emulator::builder()
+        .user(LEE, &[KeyType::Ed25519])
+        .start()
+        .await
+        .unwrap();
+    emulator.set_behaviour(LEE, Behaviour::Manual);
+    let client = Client::builder(emulator.base_url()).build().unwrap();
+    let waiting = tokio::spawn(async move { client.authenticate(LEE).await });
+    first_pending(&emulator).await;
+    let answer = emulator
+        .control(Control::AdvanceClock { seconds: 121 })
+        .unwrap();
+    assert!(answer["now"].is_string(), "{answer}");
+    assert!(matches!(
+        waiting.await.unwrap(),
+        Err(Error::Server { message }) if message == logonbox::emulator::EXPIRED_MESSAGE
+    ));
+}
+
+/// The redirect flow with a user who answers by hand: the sign page is a real HTML page that
+/// shows the prompt (escaped) and reloads itself until the phone answers, then sends the
+/// browser back to the application.
+#[tokio::test]
+async fn manual_redirect_sign_page_waits_for_the_phone() {
+    let (emulator, _) = emulator_with(LEE, &[KeyType::Ed25519]).await;
+    emulator.set_behaviour(LEE, Behaviour::Manual);
+    let client = Client::builder(emulator.base_url())
+        .remote_name("<b>Bank</b>")
+        .build()
+        .unwrap();
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for approve in [true, false] {
+        let pending = pending_for(&client, LEE).await;
+        let url = client.sign_url(&pending);
+        for _ in 0..2 {
+            let page = browser.get(url.as_str()).send().await.unwrap();
+            assert_eq!(page.status(), 200);
+            assert!(
+                page.headers()["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("text/html")
+            );
+            let body = page.text().await.unwrap();
+            assert!(body.contains("http-equiv=\"refresh\""), "{body}");
+            assert!(body.contains("<h1>&lt;b&gt;Bank&lt;/b&gt;</h1>"), "{body}");
+            assert!(!body.contains("<b>Bank"), "{body}");
+            assert!(
+                body.contains(&format!("{LEE} wants to authenticate")),
+                "{body}"
+            );
+        }
+        // One pending request, however often the page reloads.
+        let listed = emulator.pending();
+        assert_eq!(listed.len(), 1);
+        let id = listed[0].id.clone();
+        if approve {
+            emulator.control(Control::Approve { id }).unwrap();
+        } else {
+            let deny = serde_json::json!({"command": "deny", "id": id});
+            emulator
+                .control(serde_json::from_value(deny).unwrap())
+                .unwrap();
+        }
+        let response = browse(&emulator, &client, &pending).await;
+        let result = client.process_response(pending, &response).await;
+        if approve {
+            assert_eq!(result.unwrap().principal(), LEE);
+        } else {
+            assert!(
+                matches!(result, Err(Error::Rejected { message }) if message == REJECT_MESSAGE)
+            );
+        }
+    }
+}
+
+/// One API for the emulator: the model alone is a `Send + Sync` protocol model that any server
+/// can serve (here a second port: both serve the same users), control commands play the user
+/// and the back office, and the request log keeps no bodies.
+#[tokio::test]
+async fn the_emulators_model_serves_anywhere_and_takes_control_commands() {
+    let emulator = Emulator::start().await.unwrap();
+    let added = emulator
+        .control(Control::AddUser {
+            user: LEE.into(),
+            details: serde_json::json!({"keys": ["ed25519", "rsa"]}),
+        })
+        .unwrap();
+    assert_eq!(added["authorized_keys"].as_array().unwrap().len(), 2);
+    let model: Arc<dyn auth_core::emulator::Model> = emulator.model();
+    let elsewhere = auth_core::emulator::serve(model, "127.0.0.1:0")
+        .await
+        .unwrap();
+    let client = Client::builder(elsewhere.base_url()).build().unwrap();
+    let approval = client.authenticate(LEE).await.unwrap();
+    assert_eq!(approval.key().key_type(), KeyType::Ed25519);
+    assert_eq!(emulator.sign_requests().len(), 1, "the same model");
+
+    // The provider command: behaviours and delays per user, padding for the server.
+    emulator
+        .control(Control::Provider {
+            body: serde_json::json!({"user": LEE, "behaviour": "reject", "message": "No"}),
+        })
+        .unwrap();
+    assert!(matches!(
+        client.authenticate(LEE).await,
+        Err(Error::Rejected { message }) if message == "No"
+    ));
+    for bad in [
+        serde_json::json!({"user": "nobody", "behaviour": "approve"}),
+        serde_json::json!({"behaviour": "approve"}),
+        serde_json::json!({"user": LEE, "behaviour": "explode"}),
+        serde_json::json!({"user": LEE, "behaviour": "http_status"}),
+        serde_json::json!({"colour": "blue"}),
+    ] {
+        assert!(
+            emulator
+                .control(Control::Provider { body: bad.clone() })
+                .is_err(),
+            "{bad}"
+        );
+    }
+    emulator
+        .control(Control::Provider {
+            body: serde_json::json!({"user": LEE, "remove": true}),
+        })
+        .unwrap();
+    assert!(matches!(
+        client.authenticate(LEE).await,
+        Err(Error::UnknownUser { .. })
+    ));
+    // What LogonBox does not have.
+    for command in [
+        Control::RotateKeys,
+        Control::SetRules {
+            rules: serde_json::json!({}),
+        },
+    ] {
+        assert!(matches!(
+            emulator.control(command),
+            Err(ControlError::Unsupported {
+                provider: "logonbox",
+                ..
+            })
+        ));
+    }
+    // The log: method, path, status; never a body (the payload, the signature).
+    let log = emulator
+        .control(Control::ReadLog { limit: Some(3) })
+        .unwrap();
+    let entries = log.as_array().unwrap();
+    assert_eq!(entries.len(), 3);
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["method"].is_string() && e["status"].is_u64())
+    );
+    assert!(!log.to_string().contains(&b64url(approval.signature())));
+    assert_eq!(
+        emulator.control(Control::ListPending).unwrap(),
+        serde_json::json!([])
+    );
 }

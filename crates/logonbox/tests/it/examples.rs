@@ -6,8 +6,8 @@
 #[path = "../../examples/axum_redirect.rs"]
 mod axum_redirect;
 
-use logonbox::KeyType;
 use logonbox::emulator::{Behaviour, Emulator};
+use logonbox::{Client, KeyType};
 
 const LEE: &str = "lee@logonbox.com";
 
@@ -21,7 +21,7 @@ impl Site {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let router = axum_redirect::app(
-            emulator.client_builder().build().unwrap(),
+            Client::builder(emulator.base_url()).build().unwrap(),
             format!("http://{addr}/finish?response={{response}}"),
         );
         tokio::spawn(async move { axum::serve(listener, router).await });
@@ -76,7 +76,7 @@ impl Site {
 
 #[tokio::test]
 async fn axum_sign_in_completes_once() {
-    let emulator = Emulator::start().await;
+    let emulator = Emulator::start().await.unwrap();
     emulator.add_user(LEE, &[KeyType::Ed25519]).unwrap();
     let site = Site::start(&emulator).await;
     let (cookie, back) = site.to_finish(&emulator).await;
@@ -99,7 +99,7 @@ async fn axum_sign_in_completes_once() {
 
 #[tokio::test]
 async fn axum_refuses_rejection_and_tampering() {
-    let emulator = Emulator::start().await;
+    let emulator = Emulator::start().await.unwrap();
     emulator.add_user(LEE, &[KeyType::Ed25519]).unwrap();
     let site = Site::start(&emulator).await;
 
@@ -126,7 +126,7 @@ async fn axum_refuses_rejection_and_tampering() {
 
 #[tokio::test]
 async fn axum_never_reflects_markup() {
-    let emulator = Emulator::start().await;
+    let emulator = Emulator::start().await.unwrap();
     let site = Site::start(&emulator).await;
     let (status, cookie, _, body) = site.login("<script>alert(1)</script>").await;
     assert_eq!(status, 403);

@@ -5,7 +5,7 @@
 
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY, RsaPublicKeyComponents};
 use logonbox::emulator::Emulator;
-use logonbox::{AuthorizedKey, Error, KeyType, PendingRequest, RequestBlob, ResponseBlob};
+use logonbox::{AuthorizedKey, Client, Error, KeyType, PendingRequest, RequestBlob, ResponseBlob};
 use serde_json::Value;
 
 use crate::common::{decode, fixture_json};
@@ -53,7 +53,7 @@ fn check_direct(v: &Value, key: &AuthorizedKey) {
 /// recorded request/response pair.
 async fn check_redirects(v: &Value, key: &AuthorizedKey) {
     let principal = v["principal"].as_str().unwrap();
-    let emulator = Emulator::start().await;
+    let emulator = Emulator::start().await.unwrap();
     emulator.add_user_with_keys(principal, Vec::new());
     emulator.set_listing(
         principal,
@@ -62,7 +62,7 @@ async fn check_redirects(v: &Value, key: &AuthorizedKey) {
             v["key_line"].as_str().unwrap()
         ),
     );
-    let client = emulator.client_builder().build().unwrap();
+    let client = Client::builder(emulator.base_url()).build().unwrap();
     for r in v["redirect"].as_array().unwrap() {
         let flags = u32::try_from(r["flags"].as_u64().unwrap()).unwrap();
         let pending = PendingRequest::from_encoded(r["request"].as_str().unwrap(), now()).unwrap();

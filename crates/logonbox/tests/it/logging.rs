@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use auth_core::Classify;
 use base64::Engine;
-use logonbox::KeyType;
 use logonbox::emulator::{Behaviour, Emulator};
+use logonbox::{Client, KeyType};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
@@ -50,7 +50,7 @@ async fn logs_keys_and_outcomes_but_never_payloads_or_signatures() {
     let capture = Capture::default();
     let _guard = tracing::subscriber::set_default(capture.clone());
 
-    let emulator = Emulator::start().await;
+    let emulator = Emulator::start().await.unwrap();
     let lee = "lee@logonbox.com";
     let keys = emulator.add_user(lee, &[KeyType::Ed25519]).unwrap();
     let listing = format!(
@@ -58,7 +58,7 @@ async fn logs_keys_and_outcomes_but_never_payloads_or_signatures() {
         keys[0].to_line()
     );
     emulator.set_listing(lee, listing);
-    let client = emulator.client_builder().build().unwrap();
+    let client = Client::builder(emulator.base_url()).build().unwrap();
     let approval = client.authenticate(lee).await.unwrap();
     emulator.set_behaviour(lee, Behaviour::CorruptSignature);
     assert!(client.authenticate(lee).await.is_err());
