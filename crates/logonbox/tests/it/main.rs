@@ -10,6 +10,7 @@
 //! | [`independent`] | fixtures made by an independent implementation (PyNaCl, cryptography) |
 //! | [`logging`] | what goes to `tracing`, and what never does |
 //! | [`examples`] | the axum redirect example's routes over real HTTP |
+//! | [`fuzz_regressions`] | the fuzz targets' regressions and seeds, through their harnesses in `fuzz/src/` |
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
 
@@ -18,6 +19,7 @@ mod common;
 mod conformance;
 mod examples;
 mod fixtures;
+mod fuzz_regressions;
 mod independent;
 mod logging;
 mod vectors;

@@ -6,13 +6,15 @@
 
 use std::path::{Path, PathBuf};
 
-#[path = "../../../fuzz/src/logonbox_key_blob.rs"]
+#[path = "../../../../fuzz/src/logonbox_key_blob.rs"]
 mod logonbox_key_blob;
 
-#[path = "../../../fuzz/src/logonbox_listing.rs"]
+#[path = "../../../../fuzz/src/logonbox_listing.rs"]
 mod logonbox_listing;
 
-#[path = "../../../fuzz/src/logonbox_response_blob.rs"]
+// The harness (fuzz/src, shared with libFuzzer) nests two `if let`s that clippy would collapse.
+#[allow(clippy::collapsible_if)]
+#[path = "../../../../fuzz/src/logonbox_response_blob.rs"]
 mod logonbox_response_blob;
 
 /// Runs every regression and seed input of `target` through `run`; a failure names the file.
