@@ -1,17 +1,17 @@
 //! The client's transport behaviour: the exact requests it sends (closure fake), timeouts
-//! against a server that never answers, retries of the listing only, bring-your-own reqwest
-//! client, and no secrets or payloads in Debug output.
+//! against a server that never answers, retries of the listing only (faults injected into the
+//! emulator), bring-your-own reqwest client, and no secrets or payloads in Debug output.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use auth_core::emulator::Control;
 use auth_core::{
     Classify, ErrorKind, FakeClock, HttpRequest, HttpResponse, RetryPolicy, TransportError,
 };
-use logonbox::{AuthRequest, Client, Error, PendingRequest};
+use logonbox::emulator::Emulator;
+use logonbox::{AuthRequest, Client, Error, KeyType, PendingRequest};
 use tokio::net::TcpListener;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const ED_LINE: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL0ISnrIwtSbFr9oRTZNHJfaWcHH7xYKeCRJx8O3N+7+ LogonBox Key";
@@ -140,30 +140,26 @@ async fn sign_timeout_against_a_server_that_never_answers() {
     server.abort();
 }
 
+/// Injects `times` answers of `status` (with `Retry-After: 1`) for paths containing `path`.
+fn inject(emulator: &Emulator, path: &str, status: u16, times: u32) {
+    let fault = serde_json::json!({
+        "path_contains": path, "status": status, "retry_after": 1, "times": times
+    });
+    let fault = serde_json::from_value(fault).unwrap();
+    emulator.control(Control::InjectFault { fault }).unwrap();
+}
+
 #[tokio::test]
 async fn listing_is_retried_but_not_the_sign_call() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/app/api/authenticator/keys/lee"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string(format!("# Authorized\n{ED_LINE}\n")),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "1"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let emulator = Emulator::builder()
+        .user("lee", &[KeyType::Ed25519])
+        .start()
+        .await
+        .unwrap();
+    inject(&emulator, "/keys/", 503, 1);
+    inject(&emulator, "/signPayload", 503, 5);
     let clock = FakeClock::at_unix(1000);
-    let addr = server.address();
-    let client = Client::builder(format!("http://{addr}"))
+    let client = Client::builder(emulator.base_url())
         .clock(Arc::new(clock.clone()))
         .retry(RetryPolicy {
             max_attempts: 3,
@@ -181,15 +177,30 @@ async fn listing_is_retried_but_not_the_sign_call() {
         "{err:?}"
     );
     assert_eq!(clock.sleeps(), vec![Duration::from_secs(1)]);
-    server.verify().await;
+    // The listing twice (503, then 200), the sign call once.
+    let log = emulator.control(Control::ReadLog { limit: None }).unwrap();
+    let calls: Vec<(String, u64)> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["method"].as_str().unwrap().to_owned(),
+                e["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("GET".into(), 503),
+            ("GET".into(), 200),
+            ("POST".into(), 503)
+        ]
+    );
 
     // Other listing statuses are plain status errors.
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(500).set_body_string("oops"))
-        .mount(&server)
-        .await;
-    let client = Client::builder(server.uri()).build().unwrap();
+    inject(&emulator, "/keys/", 500, 1);
     assert!(matches!(
         client.authorized_keys("lee").await,
         Err(Error::Core(auth_core::Error::Status { status: 500, .. }))
@@ -198,26 +209,22 @@ async fn listing_is_retried_but_not_the_sign_call() {
 
 #[tokio::test]
 async fn bring_your_own_reqwest_client() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/app/api/authenticator/keys/lee"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string(format!("# Authorized\n{ED_LINE}\n")),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let emulator = Emulator::builder()
+        .user("lee", &[KeyType::Ed25519])
+        .start()
+        .await
+        .unwrap();
     let mine = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let client = Client::builder(server.uri())
+    let client = Client::builder(emulator.base_url())
         .reqwest_client(mine)
         .build()
         .unwrap();
     let listing = client.authorized_keys("lee").await.unwrap();
     assert_eq!(listing.keys().len(), 1);
-    server.verify().await;
+    assert_eq!(emulator.listing_requests(), 1);
 }
 
 #[test]

@@ -1588,6 +1588,39 @@ async fn the_emulators_model_serves_anywhere_and_takes_control_commands() {
             "{bad}"
         );
     }
+    let changed = emulator
+        .control(Control::Provider {
+            body: serde_json::json!({
+                "user": LEE, "behaviour": "approve", "delay_ms": 0,
+                "padded_signatures": true, "padded_responses": false, "retention": 10
+            }),
+        })
+        .unwrap();
+    assert_eq!(
+        changed["changed"],
+        serde_json::json!([
+            "approve",
+            "delay",
+            "padded_signatures",
+            "padded_responses",
+            "retention"
+        ])
+    );
+    client.authenticate(LEE).await.unwrap();
+    // A user added by hand-answering: the request waits, listed as pending.
+    emulator
+        .control(Control::AddUser {
+            user: "manual@logonbox.com".into(),
+            details: serde_json::json!({"behaviour": "manual"}),
+        })
+        .unwrap();
+    let waiting = tokio::spawn({
+        let client = client.clone();
+        async move { client.authenticate("manual@logonbox.com").await }
+    });
+    let id = first_pending(&emulator).await.id;
+    emulator.control(Control::Approve { id }).unwrap();
+    waiting.await.unwrap().unwrap();
     emulator
         .control(Control::Provider {
             body: serde_json::json!({"user": LEE, "remove": true}),
