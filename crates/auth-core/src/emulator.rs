@@ -697,6 +697,42 @@ pub fn request_json(request: &HttpRequest) -> serde_json::Value {
     })
 }
 
+/// Escapes text for HTML (element content and quoted attribute values): `&`, `<`, `>`, `"`
+/// and `'`. For the pages emulators serve (challenge pages, login forms, the phone).
+///
+/// ```
+/// assert_eq!(
+///     auth_core::emulator::escape_html(r#"<a href="x">Tom & 'Jerry'</a>"#),
+///     "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;"
+/// );
+/// ```
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An HTML response (for models' browser pages).
+pub fn html_response(status: u16, body: String) -> HttpResponse {
+    let mut response = http::Response::new(body.into_bytes());
+    *response.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
 /// A JSON response (for models).
 pub fn json_response(status: u16, body: &serde_json::Value) -> HttpResponse {
     let mut response = http::Response::new(body.to_string().into_bytes());
