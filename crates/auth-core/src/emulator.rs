@@ -220,8 +220,6 @@ impl Fault {
     }
 }
 
-
-
 /// A control command the model could not run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -612,16 +610,49 @@ fn error_response(status: u16, message: &str) -> axum::response::Response {
 /// A model served on a loopback port, with the one emulator API every provider crate offers:
 /// `base_url`, `control`, `pending`, `model`, `in_process`. Dereferences to the model, so the
 /// model's own Rust helpers stay at hand.
+///
+/// A provider crate's `Emulator` wraps one (`pub struct Emulator(Served<Model>)`, dereferencing
+/// to it) and adds its builder and its own extras.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+/// # use auth_core::emulator::{Control, ControlError, Model, PendingStepUp, Served};
+/// # use auth_core::{HttpClient, HttpRequest, HttpResponse};
+/// # struct Toy;
+/// # #[auth_core::async_trait]
+/// # impl Model for Toy {
+/// #     fn provider(&self) -> &'static str { "toy" }
+/// #     async fn handle(&self, request: HttpRequest) -> HttpResponse {
+/// #         let status = if request.uri().path() == "/api/ping" { 200 } else { 404 };
+/// #         http::Response::builder().status(status).body(Vec::new()).unwrap()
+/// #     }
+/// #     fn control(&self, command: Control) -> Result<serde_json::Value, ControlError> {
+/// #         Err(ControlError::Unsupported { provider: "toy", command: command.name() })
+/// #     }
+/// #     fn pending(&self) -> Vec<PendingStepUp> { Vec::new() }
+/// # }
+/// // The API under `/api`: clients take `base_url()`, pages outside it live at `root_url()`.
+/// let served = Served::start(std::sync::Arc::new(Toy)).await?.under("/api")?;
+/// assert_eq!(served.base_url().as_str(), format!("{}/api", served.root_url()));
+/// assert_eq!(served.base_url().path(), "/api");
+///
+/// // The same model with no socket.
+/// let ping = http::Request::get(served.base_url().join("/ping").as_str()).body(Vec::new()).unwrap();
+/// assert_eq!(served.in_process().execute(ping).await.unwrap().status(), 200);
+/// assert_eq!(served.model().provider(), "toy");
+/// # Ok(()) }
+/// ```
 pub struct Served<M: Model> {
     model: Arc<M>,
     server: Server,
+    base: BaseUrl,
 }
 
 impl<M: Model> fmt::Debug for Served<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Served")
             .field("provider", &self.model.provider())
-            .field("addr", &self.server.addr)
+            .field("base_url", &self.base.as_str())
             .finish()
     }
 }
@@ -635,11 +666,35 @@ impl<M: Model> Served<M> {
     /// Serves `model` on `addr`.
     pub async fn start_on(model: Arc<M>, addr: &str) -> std::io::Result<Self> {
         let server = serve(model.clone(), addr).await?;
-        Ok(Served { model, server })
+        let base = server.base_url().clone();
+        Ok(Served {
+            model,
+            server,
+            base,
+        })
     }
 
-    /// The served API's base URL (`http://127.0.0.1:<port>`).
+    /// The provider's API lives under `path` on the server (`"/v1"`, `"/auth"`):
+    /// [`Served::base_url`] names it from now on; [`Served::root_url`] stays the server's root.
+    pub fn under(mut self, path: &str) -> std::io::Result<Self> {
+        let url = format!(
+            "{}/{}",
+            self.server.base_url(),
+            path.trim_start_matches('/')
+        );
+        self.base = BaseUrl::parse(&url)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        Ok(self)
+    }
+
+    /// The served API's base URL (`http://127.0.0.1:<port>`, with the path given to
+    /// [`Served::under`]): what the provider crate's client builder takes.
     pub fn base_url(&self) -> &BaseUrl {
+        &self.base
+    }
+
+    /// The server's root (`http://127.0.0.1:<port>`), whatever path the API is under.
+    pub fn root_url(&self) -> &BaseUrl {
         self.server.base_url()
     }
 
@@ -658,9 +713,9 @@ impl<M: Model> Served<M> {
         self.model.pending()
     }
 
-    /// The model (to serve it elsewhere too).
-    pub fn model(&self) -> &Arc<M> {
-        &self.model
+    /// The model, to serve it elsewhere too (it is the same state).
+    pub fn model(&self) -> Arc<M> {
+        self.model.clone()
     }
 
     /// An [`HttpClient`] that reaches the same model with no socket.
