@@ -8,8 +8,8 @@
 //! * [`Model`]: the platform alone, an [`auth_core::emulator::Model`] (HTTP request in,
 //!   response out, [`Control`] commands, an injected clock; no sockets). Every RSA operation
 //!   runs outside its state lock.
-//! * [`Emulator`]: a model served on a real loopback port ([`Emulator::base_url`]), also
-//!   reachable with no socket at all ([`Emulator::in_process`]).
+//! * [`Emulator`]: a model served on a real loopback port ([`Served::base_url`]), also
+//!   reachable with no socket at all ([`Served::in_process`]).
 //!
 //! The official Python SDK 4.0.1 accepts it as the platform: the paths, the kid-based public
 //! key endpoint `/public/v3/public-key/{kid}`, the JWT and JWE shapes are the platform's.
@@ -44,13 +44,14 @@
 mod model;
 mod platform;
 
-use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::emulator::{Control, ControlError, InProcess, PendingStepUp, Server};
-use auth_core::{BaseUrl, HttpClient, SharedClock};
+use auth_core::SharedClock;
+use auth_core::emulator::Served;
+#[cfg(doc)]
+use auth_core::emulator::{Control, InProcess};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -354,26 +355,18 @@ impl EmulatorBuilder {
     /// Serves the model on a free loopback port.
     pub async fn start(self) -> std::io::Result<Emulator> {
         let model = Arc::new(self.model().map_err(std::io::Error::other)?);
-        let server = auth_core::emulator::serve(model.clone(), "127.0.0.1:0").await?;
-        Ok(Emulator { model, server })
+        Ok(Emulator(Served::start(model).await?))
     }
 }
 
-/// The LaunchKey platform served on a loopback port until dropped: a [`Model`] (every method
-/// of the model is available on the emulator) and its [`Server`].
-pub struct Emulator {
-    model: Arc<Model>,
-    server: Server,
-}
-
-impl fmt::Debug for Emulator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Emulator")
-            .field("base_url", self.server.base_url())
-            .field("model", &self.model)
-            .finish()
-    }
-}
+/// The LaunchKey platform served on a loopback port until dropped: auth-core's [`Served`]
+/// [`Model`], so [`base_url`](Served::base_url) (what
+/// [`Client::builder`](crate::Client::builder)`(..).base_url(..)` takes),
+/// [`control`](Served::control), [`pending`](Served::pending), [`model`](Served::model) and
+/// [`in_process`](Served::in_process) are called on it, and so is every method of the model
+/// (`approve`, `received`, webhooks, …).
+#[derive(Debug)]
+pub struct Emulator(Served<Model>);
 
 impl Emulator {
     /// A builder for the platform's seeds.
@@ -385,41 +378,13 @@ impl Emulator {
     pub async fn start() -> std::io::Result<Emulator> {
         Emulator::builder().start().await
     }
-
-    /// The base URL of the served API (`http://127.0.0.1:<port>`), what
-    /// [`Client::builder`](crate::Client::builder)`(..).base_url(..)` takes.
-    pub fn base_url(&self) -> &BaseUrl {
-        self.server.base_url()
-    }
-
-    /// The model, to serve elsewhere too (it is the same platform).
-    pub fn model(&self) -> Arc<Model> {
-        self.model.clone()
-    }
-
-    /// An HTTP client that calls the same model with no socket.
-    pub fn in_process(&self) -> Arc<dyn HttpClient> {
-        Arc::new(InProcess::new(self.model.clone()))
-    }
-
-    /// Runs a control command ([`Model::control`]).
-    pub fn control(&self, command: Control) -> Result<Value, ControlError> {
-        self.model.control(command)
-    }
-
-    /// The step-ups waiting for the user ([`Model::pending`]).
-    pub fn pending(&self) -> Vec<PendingStepUp> {
-        self.model.pending()
-    }
 }
 
-/// The emulator is its model, served: the model's helpers (`approve`, `received`, webhooks, …)
-/// are called on the emulator directly.
 impl Deref for Emulator {
-    type Target = Model;
+    type Target = Served<Model>;
 
-    fn deref(&self) -> &Model {
-        &self.model
+    fn deref(&self) -> &Served<Model> {
+        &self.0
     }
 }
 

@@ -316,7 +316,7 @@ impl Model {
                     )));
                 }
             };
-            return Ok(webhook_json(&request));
+            return Ok(auth_core::emulator::request_json(&request));
         }
         if let Some(fault) = body.get("response_fault") {
             let fault: Fault = serde_json::from_value(fault.clone())
@@ -1132,26 +1132,6 @@ fn no_api_key() -> ControlError {
 
 fn crypto_failed(e: Error) -> ControlError {
     ControlError::Conflict(format!("could not build the webhook: {e}"))
-}
-
-/// A webhook as JSON (`method`, `path`, `headers`, `body`), for control clients.
-fn webhook_json(request: &http::Request<Vec<u8>>) -> Value {
-    let headers: Map<String, Value> = request
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                json!(String::from_utf8_lossy(v.as_bytes())),
-            )
-        })
-        .collect();
-    json!({
-        "method": request.method().as_str(),
-        "path": request.uri().path(),
-        "headers": headers,
-        "body": String::from_utf8_lossy(request.body()),
-    })
 }
 
 /// Builds an authorization response package ("core", spec §5.6): the legacy RSA `auth`
