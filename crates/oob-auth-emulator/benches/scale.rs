@@ -61,7 +61,14 @@ async fn main() -> Result<(), Fail> {
         .unwrap_or(10_000);
     let dir = std::env::temp_dir().join(format!("oob-emu-scale-{}", std::process::id()));
     let mut child = tokio::process::Command::new(BIN)
-        .args(["--base-port", "0", "--print-json", "--only", "launchkey,authsignal", "--dir"])
+        .args([
+            "--base-port",
+            "0",
+            "--print-json",
+            "--only",
+            "launchkey,authsignal",
+            "--dir",
+        ])
         .arg(&dir)
         .stdout(Stdio::piped())
         .kill_on_drop(true)
@@ -74,7 +81,10 @@ async fn main() -> Result<(), Fail> {
         .await?
         .ok_or("the emulator printed nothing")?;
     let info: Value = serde_json::from_str(&line)?;
-    let control = info["control_url"].as_str().ok_or("no control URL")?.to_owned();
+    let control = info["control_url"]
+        .as_str()
+        .ok_or("no control URL")?
+        .to_owned();
     let lk = &info["providers"]["launchkey"];
     let sig = &info["providers"]["authsignal"];
     let http = reqwest::Client::new();
@@ -116,7 +126,12 @@ async fn main() -> Result<(), Fail> {
             let _permit = permit;
             let user = format!("scale-{i}");
             if i % 2 == 0 {
-                post(&http, &format!("{control}/launchkey/users"), &json!({"user": user})).await?;
+                post(
+                    &http,
+                    &format!("{control}/launchkey/users"),
+                    &json!({"user": user}),
+                )
+                .await?;
                 client
                     .authorize(
                         &AuthorizationRequest::new(user.as_str())
@@ -125,7 +140,12 @@ async fn main() -> Result<(), Fail> {
                     )
                     .await?;
             } else {
-                post(&http, &format!("{control}/authsignal/users"), &json!({"user": user})).await?;
+                post(
+                    &http,
+                    &format!("{control}/authsignal/users"),
+                    &json!({"user": user}),
+                )
+                .await?;
                 let r = http
                     .post(format!("{api}/users/{user}/actions/pay"))
                     .basic_auth(&secret, Some(""))
@@ -159,8 +179,17 @@ async fn main() -> Result<(), Fail> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(0);
-    rows.push((format!("{n} step-ups created ({took:.1?})"), counted, memory(pid)?));
-    let all = http.get(format!("{control}/pending")).send().await?.bytes().await?;
+    rows.push((
+        format!("{n} step-ups created ({took:.1?})"),
+        counted,
+        memory(pid)?,
+    ));
+    let all = http
+        .get(format!("{control}/pending"))
+        .send()
+        .await?
+        .bytes()
+        .await?;
     rows.push((
         format!("after listing them all ({} KiB of JSON)", all.len() / 1024),
         counted,

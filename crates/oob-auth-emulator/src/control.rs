@@ -48,36 +48,64 @@ pub(crate) fn router(hub: Arc<Hub>) -> Router {
         .route("/{provider}/faults", post(inject_fault))
         .route("/{provider}/rotate-keys", post(rotate_keys))
         .route("/{provider}/log", get(read_log))
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .with_state(hub)
 }
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, axum::Json(json!({"error": code, "message": message}))).into_response()
+/// An error answer: `{"error": code, "message": text}` with a status.
+struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
 }
 
-fn control_error(e: &ControlError) -> Response {
-    let code = match e {
-        ControlError::Unsupported { .. } => "unsupported",
-        ControlError::NotFound { .. } => "not_found",
-        ControlError::Conflict(_) => "conflict",
-        _ => "invalid",
-    };
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    error(status, code, &e.to_string())
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn invalid(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid", message)
+    }
 }
 
-fn served(hub: &Hub, provider: &str) -> Result<Arc<Served>, Response> {
+impl From<ControlError> for ApiError {
+    fn from(e: ControlError) -> ApiError {
+        let code = match e {
+            ControlError::Unsupported { .. } => "unsupported",
+            ControlError::NotFound { .. } => "not_found",
+            ControlError::Conflict(_) => "conflict",
+            _ => "invalid",
+        };
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": self.code, "message": self.message});
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+type Answer = Result<Response, ApiError>;
+
+fn served(hub: &Hub, provider: &str) -> Result<Arc<Served>, ApiError> {
     provider
         .parse::<Provider>()
         .ok()
         .and_then(|p| hub.served.get(&p).cloned())
         .ok_or_else(|| {
             let names: Vec<&str> = hub.served.keys().map(|p| p.name()).collect();
-            error(
+            ApiError::new(
                 StatusCode::NOT_FOUND,
                 "unknown_provider",
-                &format!(
+                format!(
                     "no provider `{provider}` here (serving: {})",
                     names.join(", ")
                 ),
@@ -97,30 +125,28 @@ pub(crate) async fn run_blocking(
 }
 
 /// Runs `command` on `provider` and answers it as JSON.
-async fn run(hub: Arc<Hub>, provider: String, command: Control) -> Response {
-    let served = match served(&hub, &provider) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    match run_blocking(served, command).await {
-        Ok(value) => axum::Json(value).into_response(),
-        Err(e) => control_error(&e),
-    }
+async fn run(hub: Arc<Hub>, provider: String, command: Control) -> Answer {
+    let served = served(&hub, &provider)?;
+    let value = run_blocking(served, command).await?;
+    Ok(axum::Json(value).into_response())
 }
 
 /// A JSON body, where an empty body is `default` (so `curl -X POST` needs no `-d '{}'`).
-fn body<T: serde::de::DeserializeOwned>(bytes: &[u8], default: T) -> Result<T, Response> {
+fn body<T: serde::de::DeserializeOwned>(bytes: &[u8], default: T) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(default);
     }
     auth_core::json::from_slice("the request body", bytes)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, "invalid", &e.to_string()))
+        .map_err(|e| ApiError::invalid(e.to_string()))
 }
 
 async fn phone_page() -> Response {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
         PHONE_PAGE,
@@ -142,7 +168,7 @@ struct PendingQuery {
 
 /// Every provider's pending step-ups, oldest first; `?limit=N` keeps the newest N,
 /// `?provider=` one provider. `X-Total-Count` says how many there are in all.
-async fn all_pending(State(hub): Shared, Query(q): Query<PendingQuery>) -> Response {
+async fn all_pending(State(hub): Shared, Query(q): Query<PendingQuery>) -> Answer {
     let hub2 = hub.clone();
     let only = q.provider.clone();
     let listed = tokio::task::spawn_blocking(move || {
@@ -156,13 +182,13 @@ async fn all_pending(State(hub): Shared, Query(q): Query<PendingQuery>) -> Respo
         all
     })
     .await;
-    let Ok(mut all) = listed else {
-        return error(
+    let mut all = listed.map_err(|_| {
+        ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "listing failed",
-        );
-    };
+        )
+    })?;
     all.sort_by(|a, b| {
         let t = |v: &Value| v["created_at"].as_f64().unwrap_or(0.0);
         t(a).total_cmp(&t(b))
@@ -175,10 +201,10 @@ async fn all_pending(State(hub): Shared, Query(q): Query<PendingQuery>) -> Respo
     response
         .headers_mut()
         .insert("x-total-count", HeaderValue::from(total));
-    response
+    Ok(response)
 }
 
-async fn pending(State(hub): Shared, Path(provider): Path<String>) -> Response {
+async fn pending(State(hub): Shared, Path(provider): Path<String>) -> Answer {
     run(hub, provider, Control::ListPending).await
 }
 
@@ -192,31 +218,28 @@ struct Advance {
 }
 
 /// Moves the one clock every provider runs on.
-async fn advance_clock(State(hub): Shared, bytes: axum::body::Bytes) -> Response {
-    let advance: Advance = match body(&bytes, Advance { seconds: 0 }) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+async fn advance_clock(State(hub): Shared, bytes: axum::body::Bytes) -> Answer {
+    let advance: Advance = body(&bytes, Advance { seconds: 0 })?;
     hub.clock.advance(Duration::from_secs(advance.seconds));
-    axum::Json(json!({"now": unix(hub.clock.now())})).into_response()
+    // Every model shares the clock; told that time moved, each settles what ran out.
+    for served in hub.served.values() {
+        let _ = run_blocking(served.clone(), Control::AdvanceClock { seconds: 0 }).await;
+    }
+    Ok(axum::Json(json!({"now": unix(hub.clock.now())})).into_response())
 }
 
 async fn control(
     State(hub): Shared,
     Path(provider): Path<String>,
     bytes: axum::body::Bytes,
-) -> Response {
+) -> Answer {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid",
+        return Err(ApiError::invalid(
             "the body is a control command, e.g. {\"command\": \"list_pending\"}",
-        );
+        ));
     }
-    match body::<Control>(&bytes, Control::ListPending) {
-        Ok(command) => run(hub, provider, command).await,
-        Err(r) => r,
-    }
+    let command = body::<Control>(&bytes, Control::ListPending)?;
+    run(hub, provider, command).await
 }
 
 #[derive(Default, Deserialize)]
@@ -231,11 +254,8 @@ async fn step_up_action(
     State(hub): Shared,
     Path((provider, id, action)): Path<(String, String, String)>,
     bytes: axum::body::Bytes,
-) -> Response {
-    let b: ActionBody = match body(&bytes, ActionBody::default()) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+) -> Answer {
+    let b: ActionBody = body(&bytes, ActionBody::default())?;
     let command = match action.as_str() {
         "approve" => Control::Approve { id },
         "deny" => Control::Deny {
@@ -249,11 +269,11 @@ async fn step_up_action(
             reason: b.reason,
         },
         other => {
-            return error(
+            return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
                 "not_found",
-                &format!("no action `{other}` (approve, deny, expire or fail)"),
-            );
+                format!("no action `{other}` (approve, deny, expire or fail)"),
+            ));
         }
     };
     run(hub, provider, command).await
@@ -270,16 +290,11 @@ async fn add_user(
     State(hub): Shared,
     Path(provider): Path<String>,
     bytes: axum::body::Bytes,
-) -> Response {
-    let Ok(u) = body::<Option<NewUser>>(&bytes, None) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid",
+) -> Answer {
+    let Ok(Some(NewUser { user, details })) = body::<Option<NewUser>>(&bytes, None) else {
+        return Err(ApiError::invalid(
             "the body is {\"user\": \"alice\", \"details\": {...}}",
-        );
-    };
-    let Some(NewUser { user, details }) = u else {
-        return error(StatusCode::BAD_REQUEST, "invalid", "the body needs `user`");
+        ));
     };
     run(hub, provider, Control::AddUser { user, details }).await
 }
@@ -288,30 +303,25 @@ async fn set_rules(
     State(hub): Shared,
     Path(provider): Path<String>,
     bytes: axum::body::Bytes,
-) -> Response {
-    match body::<Value>(&bytes, Value::Array(Vec::new())) {
-        Ok(rules) => run(hub, provider, Control::SetRules { rules }).await,
-        Err(r) => r,
-    }
+) -> Answer {
+    let rules = body::<Value>(&bytes, Value::Array(Vec::new()))?;
+    run(hub, provider, Control::SetRules { rules }).await
 }
 
 async fn inject_fault(
     State(hub): Shared,
     Path(provider): Path<String>,
     bytes: axum::body::Bytes,
-) -> Response {
-    match body::<Option<Fault>>(&bytes, None) {
-        Ok(Some(fault)) => run(hub, provider, Control::InjectFault { fault }).await,
-        Ok(None) => error(
-            StatusCode::BAD_REQUEST,
-            "invalid",
+) -> Answer {
+    match body::<Option<Fault>>(&bytes, None)? {
+        Some(fault) => run(hub, provider, Control::InjectFault { fault }).await,
+        None => Err(ApiError::invalid(
             "the body is a fault, e.g. {\"status\": 503, \"path_contains\": \"/auths\", \"times\": 1}",
-        ),
-        Err(r) => r,
+        )),
     }
 }
 
-async fn rotate_keys(State(hub): Shared, Path(provider): Path<String>) -> Response {
+async fn rotate_keys(State(hub): Shared, Path(provider): Path<String>) -> Answer {
     run(hub, provider, Control::RotateKeys).await
 }
 
@@ -325,6 +335,6 @@ async fn read_log(
     State(hub): Shared,
     Path(provider): Path<String>,
     Query(q): Query<LogQuery>,
-) -> Response {
+) -> Answer {
     run(hub, provider, Control::ReadLog { limit: q.limit }).await
 }

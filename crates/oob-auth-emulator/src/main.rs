@@ -71,7 +71,11 @@ fn summary(info: &serde_json::Value) -> String {
         other => other.to_string(),
     };
     let _ = writeln!(s, "oob-auth-emulator {}", env!("CARGO_PKG_VERSION"));
-    let _ = writeln!(s, "  phone page and control API: {}", text(&info["phone_url"]));
+    let _ = writeln!(
+        s,
+        "  phone page and control API: {}",
+        text(&info["phone_url"])
+    );
     if let Some(cert) = info["tls"]["certificate"].as_str() {
         let _ = writeln!(s, "  TLS certificate (trust it in your client): {cert}");
     }
@@ -80,7 +84,9 @@ fn summary(info: &serde_json::Value) -> String {
             let _ = writeln!(s, "\n{name}");
             if let Some(fields) = p.as_object() {
                 for (k, v) in fields {
-                    if k == "service_private_key_pem" || (k == "users" && v.as_object().is_some_and(serde_json::Map::is_empty)) {
+                    if k == "service_private_key_pem"
+                        || (k == "users" && v.as_object().is_some_and(serde_json::Map::is_empty))
+                    {
                         continue;
                     }
                     let _ = writeln!(s, "  {k}: {}", text(v));

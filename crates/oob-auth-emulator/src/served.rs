@@ -13,14 +13,26 @@ pub(crate) struct Served {
     inner: Arc<dyn Model>,
     log: RequestLog,
     clock: OffsetClock,
+    /// The provider's URL: a pending step-up's page relative to it becomes absolute.
+    base_url: String,
+    /// The `add_user` details when a command has none.
+    default_user_details: Value,
 }
 
 impl Served {
-    pub(crate) fn new(inner: Arc<dyn Model>, log_capacity: usize, clock: OffsetClock) -> Served {
+    pub(crate) fn new(
+        inner: Arc<dyn Model>,
+        log_capacity: usize,
+        clock: OffsetClock,
+        base_url: String,
+        default_user_details: Value,
+    ) -> Served {
         Served {
             inner,
             log: RequestLog::with_capacity(log_capacity),
             clock,
+            base_url,
+            default_user_details,
         }
     }
 
@@ -31,7 +43,7 @@ impl Served {
 
     /// The pending step-ups as the control API shows them (times in Unix seconds).
     pub(crate) fn pending_json(&self) -> Vec<Value> {
-        self.inner.pending().iter().map(pending_json).collect()
+        self.pending().iter().map(pending_json).collect()
     }
 }
 
@@ -87,17 +99,32 @@ impl Model for Served {
                     })
                     .collect(),
             )),
-            // One clock for every provider: the server's.
+            // One clock for every provider: the server's. The model shares it; told that time
+            // moved (by nothing more), it settles what ran out.
             Control::AdvanceClock { seconds } => {
                 self.clock.advance(Duration::from_secs(seconds));
+                let _ = self.inner.control(Control::AdvanceClock { seconds: 0 });
                 Ok(json!({"now": unix(self.clock.now())}))
             }
             Control::ListPending => Ok(Value::Array(self.pending_json())),
+            Control::AddUser { user, details } if details.is_null() => {
+                self.inner.control(Control::AddUser {
+                    user,
+                    details: self.default_user_details.clone(),
+                })
+            }
             other => self.inner.control(other),
         }
     }
 
+    /// The model's pending step-ups, their pages made absolute (the phone page is elsewhere).
     fn pending(&self) -> Vec<PendingStepUp> {
-        self.inner.pending()
+        let mut pending = self.inner.pending();
+        for p in &mut pending {
+            if let Some(page) = p.page.as_mut().filter(|page| page.starts_with('/')) {
+                page.insert_str(0, &self.base_url);
+            }
+        }
+        pending
     }
 }

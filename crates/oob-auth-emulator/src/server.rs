@@ -21,7 +21,9 @@ use crate::tls::{Tls, TlsListener};
 #[non_exhaustive]
 pub enum StartError {
     /// A port could not be bound.
-    #[error("cannot listen on {addr} ({what}): {source} (pick other ports with --base-port or --port)")]
+    #[error(
+        "cannot listen on {addr} ({what}): {source} (pick other ports with --base-port or --port)"
+    )]
     Bind {
         /// For what.
         what: String,
@@ -146,7 +148,8 @@ impl Server {
     /// API. Must run inside a multi-threaded tokio runtime.
     pub async fn start(options: Options) -> Result<Server, StartError> {
         let host = url_host(options.bind);
-        let control_listener = bind("the control API", options.bind, options.control_port()).await?;
+        let control_listener =
+            bind("the control API", options.bind, options.control_port()).await?;
         let control_port = control_listener
             .local_addr()
             .map_err(|e| StartError::Tls(e.to_string()))?
@@ -162,7 +165,11 @@ impl Server {
         });
         std::fs::create_dir_all(&dir).map_err(|e| StartError::io(&dir, e))?;
         let tls = if options.tls {
-            let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+            let mut names = vec![
+                "localhost".to_owned(),
+                "127.0.0.1".to_owned(),
+                "::1".to_owned(),
+            ];
             if !options.bind.is_unspecified() && !options.bind.is_loopback() {
                 names.push(options.bind.to_string());
             }
@@ -190,6 +197,7 @@ impl Server {
                 .map(|p| p.settings.clone())
                 .unwrap_or(Value::Null);
             let ctx = Ctx {
+                base_url: &base_url,
                 clock: clock.clone(),
                 log_capacity: options.log_capacity,
                 dir: &dir,
@@ -200,6 +208,8 @@ impl Server {
                 built.model,
                 options.log_capacity,
                 clock.clone(),
+                base_url.clone(),
+                built.default_user_details,
             ));
             let users = seed(provider, &model, &options).await?;
 

@@ -14,10 +14,11 @@ mod authsignal;
 mod launchkey;
 mod logonbox;
 mod onegini_model;
-mod proxy;
 
 /// What a provider module gets to build its model.
 pub(crate) struct Ctx<'a> {
+    /// The provider's own URL (`http://127.0.0.1:4701`): for the links its pages hand out.
+    pub(crate) base_url: &'a str,
     /// The server's clock.
     pub(crate) clock: OffsetClock,
     /// How many requests a model's own log keeps.
@@ -47,6 +48,8 @@ pub(crate) struct Built {
     pub(crate) api_path: &'static str,
     /// What a client needs beyond the URL: ids, keys, secrets.
     pub(crate) info: Map<String, Value>,
+    /// The `add_user` details of a user created without any (`--user alice`).
+    pub(crate) default_user_details: Value,
 }
 
 pub(crate) async fn build(provider: Provider, ctx: &Ctx<'_>) -> Result<Built, StartError> {

@@ -37,8 +37,17 @@ async fn spawn(extra: &[&str]) -> (tokio::process::Child, Value) {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_binary_prints_what_clients_need_and_serves_them() {
     let (mut child, info) = spawn(&["--user", "alice"]).await;
-    for name in ["launchkey", "authsignal", "airlock-iam", "logonbox", "onegini-model"] {
-        assert!(info["providers"][name]["api_url"].is_string(), "{name}: {info}");
+    for name in [
+        "launchkey",
+        "authsignal",
+        "airlock-iam",
+        "logonbox",
+        "onegini-model",
+    ] {
+        assert!(
+            info["providers"][name]["api_url"].is_string(),
+            "{name}: {info}"
+        );
     }
     assert!(info["providers"]["launchkey"]["users"]["alice"].is_object());
     let control = info["control_url"].as_str().unwrap().to_owned();
@@ -52,22 +61,37 @@ async fn the_binary_prints_what_clients_need_and_serves_them() {
         .await
         .unwrap();
     let (status, body) = post(
-        &format!("{control}/launchkey/step-ups/{}/approve", created.id.as_str()),
+        &format!(
+            "{control}/launchkey/step-ups/{}/approve",
+            created.id.as_str()
+        ),
         None,
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    assert!(client.wait_for_response(&created.id, &poll()).await.unwrap().authorized);
+    assert!(
+        client
+            .wait_for_response(&created.id, &poll())
+            .await
+            .unwrap()
+            .authorized
+    );
     child.kill().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn help_usage_errors_and_a_busy_port_say_what_is_wrong() {
-    let out = std::process::Command::new(BIN).arg("--help").output().unwrap();
+    let out = std::process::Command::new(BIN)
+        .arg("--help")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("--base-port"));
 
-    let out = std::process::Command::new(BIN).arg("--bogus").output().unwrap();
+    let out = std::process::Command::new(BIN)
+        .arg("--bogus")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--bogus"));
 
@@ -94,8 +118,9 @@ async fn the_human_summary_names_every_url() {
         .unwrap();
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let mut text = String::new();
-    while let Ok(Some(line)) =
-        tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await.unwrap()
+    while let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .unwrap()
     {
         text.push_str(&line);
         text.push('\n');
@@ -103,8 +128,14 @@ async fn the_human_summary_names_every_url() {
             break;
         }
     }
-    assert!(text.contains("phone page and control API: http://127.0.0.1:"), "{text}");
-    assert!(text.contains("api_url: http://127.0.0.1:") && text.contains("/v1"), "{text}");
+    assert!(
+        text.contains("phone page and control API: http://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("api_url: http://127.0.0.1:") && text.contains("/v1"),
+        "{text}"
+    );
     assert!(text.contains("secret_key: "), "{text}");
     assert!(!text.contains("launchkey"), "--only authsignal: {text}");
     child.kill().await.unwrap();

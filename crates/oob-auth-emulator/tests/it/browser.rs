@@ -54,7 +54,10 @@ impl WebDriver {
             {
                 break;
             }
-            assert!(Instant::now() < deadline, "chromedriver did not become ready");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not become ready"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let caps = json!({"capabilities": {"alwaysMatch": {
@@ -90,7 +93,8 @@ impl WebDriver {
     }
 
     async fn goto(&self, url: &str) {
-        self.cmd(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await;
+        self.cmd(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await;
     }
 
     /// The element matching `css`, once it is there (None after `wait`).
@@ -104,7 +108,10 @@ impl WebDriver {
                     Some(json!({"using": "css selector", "value": css})),
                 )
                 .await;
-            if let Some(id) = v.as_object().and_then(|o| o.values().next()).and_then(Value::as_str)
+            if let Some(id) = v
+                .as_object()
+                .and_then(|o| o.values().next())
+                .and_then(Value::as_str)
                 && v.get("error").is_none()
             {
                 return Some(id.to_owned());
@@ -117,17 +124,31 @@ impl WebDriver {
     }
 
     async fn text(&self, element: &str) -> String {
-        let v = self.cmd(reqwest::Method::GET, &format!("/element/{element}/text"), None).await;
+        let v = self
+            .cmd(
+                reqwest::Method::GET,
+                &format!("/element/{element}/text"),
+                None,
+            )
+            .await;
         v.as_str().unwrap_or_default().to_owned()
     }
 
     async fn click(&self, element: &str) {
-        self.cmd(reqwest::Method::POST, &format!("/element/{element}/click"), Some(json!({}))).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        )
+        .await;
     }
 
     async fn screenshot(&self, to: &Path) {
         let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
-        if let Some(png) = v.as_str().and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok()) {
+        if let Some(png) = v
+            .as_str()
+            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        {
             let _ = std::fs::write(to, png);
         }
     }
@@ -139,10 +160,16 @@ impl WebDriver {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_step_up_is_approved_by_clicking_on_the_phone_page() {
-    let driver = find("CHROMEDRIVER", &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"])
-        .unwrap_or_else(|| panic!("chromedriver not found: {INSTALL}"));
-    let browser = find("CHROMIUM", &["/usr/bin/chromium", "/usr/lib/chromium/chromium"])
-        .unwrap_or_else(|| panic!("chromium not found: {INSTALL}"));
+    let driver = find(
+        "CHROMEDRIVER",
+        &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
+    )
+    .unwrap_or_else(|| panic!("chromedriver not found: {INSTALL}"));
+    let browser = find(
+        "CHROMIUM",
+        &["/usr/bin/chromium", "/usr/lib/chromium/chromium"],
+    )
+    .unwrap_or_else(|| panic!("chromium not found: {INSTALL}"));
     let profile = std::env::temp_dir().join(unique("oob-emu-chromium"));
 
     let server = start_default().await;
@@ -164,11 +191,17 @@ async fn a_step_up_is_approved_by_clicking_on_the_phone_page() {
             .ok_or("the step-up never showed on the page")?;
         // Rendered text: the provider line is upper-cased by the page's style.
         let text = web.text(&card).await.to_lowercase();
-        if !text.contains(&user) || !text.contains("launchkey") {
+        if !text.contains(&user)
+            || !text.contains("launchkey")
+            || !text.contains("sign in to acme?")
+        {
             return Err(format!("the card shows {text:?}"));
         }
         let approve = web
-            .find(&format!("button[data-action=\"approve\"][data-id=\"{id}\"]"), Duration::from_secs(5))
+            .find(
+                &format!("button[data-action=\"approve\"][data-id=\"{id}\"]"),
+                Duration::from_secs(5),
+            )
             .await
             .ok_or("no Approve button")?;
         web.click(&approve).await;
@@ -180,16 +213,24 @@ async fn a_step_up_is_approved_by_clicking_on_the_phone_page() {
             return Err("the client saw a denial".to_owned());
         }
         // The page drops the answered step-up and says what happened.
-        let status = web.find("#status", Duration::from_secs(1)).await.ok_or("no status")?;
+        let status = web
+            .find("#status", Duration::from_secs(1))
+            .await
+            .ok_or("no status")?;
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let gone = web.find(&format!(".card[data-id=\"{id}\"]"), Duration::ZERO).await.is_none();
+            let gone = web
+                .find(&format!(".card[data-id=\"{id}\"]"), Duration::ZERO)
+                .await
+                .is_none();
             let said = web.text(&status).await;
             if gone && said.starts_with("Approved") {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(format!("after approval the page still shows the card ({gone}) / status {said:?}"));
+                return Err(format!(
+                    "after approval the page still shows the card ({gone}) / status {said:?}"
+                ));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

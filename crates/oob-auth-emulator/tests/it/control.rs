@@ -26,11 +26,18 @@ async fn every_provider_is_served_and_described() {
         assert!(r.status().as_u16() >= 200, "{provider}");
     }
     assert_eq!(server.providers(), Provider::ALL.to_vec());
-    assert!(info["providers"]["authsignal"]["api_url"].as_str().unwrap().ends_with("/v1"));
-    assert!(info["providers"]["launchkey"]["service_private_key_pem"]
-        .as_str()
-        .unwrap()
-        .starts_with("-----BEGIN PRIVATE KEY-----"));
+    assert!(
+        info["providers"]["authsignal"]["api_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/v1")
+    );
+    assert!(
+        info["providers"]["launchkey"]["service_private_key_pem"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -48,19 +55,30 @@ async fn a_launchkey_step_up_waits_on_the_phone_until_approved() {
     let id = created.id.as_str().to_owned();
     let (status, pending) = get(&format!("{control}/pending")).await;
     assert_eq!(status, 200);
-    let mine: Vec<&Value> = pending.as_array().unwrap().iter().filter(|p| p["id"] == id).collect();
+    let mine: Vec<&Value> = pending
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["id"] == id)
+        .collect();
     assert_eq!(mine.len(), 1, "{pending}");
     assert_eq!(mine[0]["provider"], "launchkey");
     assert_eq!(mine[0]["user"], alice.as_str());
     assert!(mine[0]["created_at"].as_f64().unwrap() > 1.6e9);
     assert!(matches!(
-        client.get_authorization_response(&created.id).await.unwrap(),
+        client
+            .get_authorization_response(&created.id)
+            .await
+            .unwrap(),
         AuthorizationPoll::Pending
     ));
 
     let (status, body) = post(&format!("{control}/launchkey/step-ups/{id}/approve"), None).await;
     assert_eq!(status, 200, "{body}");
-    let answer = client.wait_for_response(&created.id, &poll()).await.unwrap();
+    let answer = client
+        .wait_for_response(&created.id, &poll())
+        .await
+        .unwrap();
     assert!(answer.authorized);
     let (_, pending) = get(&format!("{control}/launchkey/pending")).await;
     assert!(!pending.as_array().unwrap().iter().any(|p| p["id"] == id));
@@ -78,19 +96,28 @@ async fn deny_as_fraud_and_expire_reach_the_client() {
 
     let bob = unique("bob");
     add_user(control, "launchkey", &bob).await;
-    let created = client.authorize(&AuthorizationRequest::new(bob.as_str())).await.unwrap();
+    let created = client
+        .authorize(&AuthorizationRequest::new(bob.as_str()))
+        .await
+        .unwrap();
     let (status, _) = post(
         &format!("{control}/launchkey/step-ups/{}/deny", created.id.as_str()),
         Some(json!({"fraud": true})),
     )
     .await;
     assert_eq!(status, 200);
-    let answer = client.wait_for_response(&created.id, &poll()).await.unwrap();
+    let answer = client
+        .wait_for_response(&created.id, &poll())
+        .await
+        .unwrap();
     assert!(!answer.authorized && answer.fraud);
 
     let carol = unique("carol");
     add_user(control, "launchkey", &carol).await;
-    let created = client.authorize(&AuthorizationRequest::new(carol.as_str())).await.unwrap();
+    let created = client
+        .authorize(&AuthorizationRequest::new(carol.as_str()))
+        .await
+        .unwrap();
     let (status, _) = post(
         &format!("{control}/launchkey/control"),
         Some(json!({"command": "expire", "id": created.id.as_str()})),
@@ -98,7 +125,10 @@ async fn deny_as_fraud_and_expire_reach_the_client() {
     .await;
     assert_eq!(status, 200);
     assert!(matches!(
-        client.get_authorization_response(&created.id).await.unwrap(),
+        client
+            .get_authorization_response(&created.id)
+            .await
+            .unwrap(),
         AuthorizationPoll::TimedOut
     ));
 }
@@ -108,12 +138,22 @@ async fn control_errors_are_json_with_a_status_that_says_why() {
     let server = start_default().await;
     let c = server.control_url();
     let (status, body) = post(&format!("{c}/okta/users"), Some(json!({"user": "x"}))).await;
-    assert_eq!((status, body["error"].as_str()), (404, Some("unknown_provider")));
-    assert!(body["message"].as_str().unwrap().contains("launchkey"), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("unknown_provider"))
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("launchkey"),
+        "{body}"
+    );
 
     let unknown = uuid::Uuid::new_v4();
     let (status, body) = post(&format!("{c}/launchkey/step-ups/{unknown}/approve"), None).await;
-    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("not_found")),
+        "{body}"
+    );
 
     let (status, body) = post(&format!("{c}/launchkey/step-ups/{unknown}/shrug"), None).await;
     assert_eq!(status, 404, "{body}");
@@ -125,14 +165,26 @@ async fn control_errors_are_json_with_a_status_that_says_why() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    let (status, body) = post(&format!("{c}/launchkey/control"), Some(json!({"command": "explode"}))).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid")), "{body}");
+    let (status, body) = post(
+        &format!("{c}/launchkey/control"),
+        Some(json!({"command": "explode"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid")),
+        "{body}"
+    );
     let (status, _) = post(&format!("{c}/launchkey/users"), Some(json!({}))).await;
     assert_eq!(status, 400);
 
     // Rules are Authsignal's: another provider says it does not have them.
     let (status, body) = post(&format!("{c}/onegini-model/rules"), Some(json!([]))).await;
-    assert_eq!((status, body["error"].as_str()), (501, Some("unsupported")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (501, Some("unsupported")),
+        "{body}"
+    );
     let (status, _) = get(&format!("{c}/no/such/route")).await;
     assert_eq!(status, 404);
 }
@@ -154,10 +206,19 @@ async fn the_request_log_is_a_ring_of_the_configured_size() {
     }
     let (status, log) = get(&format!("{}/launchkey/log", server.control_url())).await;
     assert_eq!(status, 200);
-    let paths: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    let paths: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
     assert_eq!(
         paths,
-        ["/public/v3/public-key/k7", "/public/v3/public-key/k8", "/public/v3/public-key/k9"]
+        [
+            "/public/v3/public-key/k7",
+            "/public/v3/public-key/k8",
+            "/public/v3/public-key/k9"
+        ]
     );
     assert_eq!(log[0]["method"], "GET");
     assert_eq!(log[0]["status"], 404);
@@ -177,7 +238,11 @@ async fn one_clock_moves_for_every_provider() {
         ping["api_time"].as_str().unwrap().to_owned()
     };
     let before = api_time().await;
-    let (status, moved) = post(&format!("{c}/clock/advance"), Some(json!({"seconds": 86_400 * 400}))).await;
+    let (status, moved) = post(
+        &format!("{c}/clock/advance"),
+        Some(json!({"seconds": 86_400 * 400})),
+    )
+    .await;
     assert_eq!(status, 200);
     let (_, now) = get(&format!("{c}/clock")).await;
     assert!((now["now"].as_f64().unwrap() - moved["now"].as_f64().unwrap()).abs() < 5.0);
@@ -186,7 +251,11 @@ async fn one_clock_moves_for_every_provider() {
     assert_ne!(before[..4], after[..4], "{before} -> {after}");
 
     // advance_clock through one provider moves the same clock.
-    let (status, _) = post(&format!("{c}/authsignal/control"), Some(json!({"command": "advance_clock", "seconds": 60}))).await;
+    let (status, _) = post(
+        &format!("{c}/authsignal/control"),
+        Some(json!({"command": "advance_clock", "seconds": 60})),
+    )
+    .await;
     assert_eq!(status, 200);
     let (_, later) = get(&format!("{c}/clock")).await;
     assert!(later["now"].as_f64().unwrap() >= now["now"].as_f64().unwrap() + 60.0);
@@ -199,7 +268,9 @@ async fn an_injected_fault_answers_the_next_request_only() {
     let server = start(options).await;
     let info = server.info();
     let api = info["providers"]["authsignal"]["api_url"].as_str().unwrap();
-    let secret = info["providers"]["authsignal"]["secret_key"].as_str().unwrap();
+    let secret = info["providers"]["authsignal"]["secret_key"]
+        .as_str()
+        .unwrap();
     let (status, _) = post(
         &format!("{}/authsignal/faults", server.control_url()),
         Some(json!({"status": 503})),
@@ -235,13 +306,19 @@ async fn users_and_rules_from_the_options_are_there_at_start() {
 
     // The seeded rule and enrolled user make a track a challenge.
     let api = info["providers"]["authsignal"]["api_url"].as_str().unwrap();
-    let secret = info["providers"]["authsignal"]["secret_key"].as_str().unwrap();
+    let secret = info["providers"]["authsignal"]["secret_key"]
+        .as_str()
+        .unwrap();
     let request = crate::common::http()
         .post(format!("{api}/users/ada/actions/withdraw"))
         .basic_auth(secret, Some(""));
     let track = json_of(with_json(request, &json!({})).send().await.unwrap()).await;
     assert_eq!(track["state"], "CHALLENGE_REQUIRED", "{track}");
-    let (_, pending) = get(&format!("{}/pending?provider=authsignal", server.control_url())).await;
+    let (_, pending) = get(&format!(
+        "{}/pending?provider=authsignal",
+        server.control_url()
+    ))
+    .await;
     assert_eq!(pending[0]["id"], track["idempotencyKey"]);
     assert_eq!(pending[0]["user"], "ada");
 }
@@ -256,7 +333,13 @@ async fn pending_lists_the_newest_with_a_limit_and_counts_them_all() {
     for _ in 0..3 {
         let user = unique("u");
         add_user(server.control_url(), "launchkey", &user).await;
-        ids.push(client.authorize(&AuthorizationRequest::new(user.as_str())).await.unwrap().id);
+        ids.push(
+            client
+                .authorize(&AuthorizationRequest::new(user.as_str()))
+                .await
+                .unwrap()
+                .id,
+        );
     }
     let r = crate::common::http()
         .get(format!("{}/pending?limit=2", server.control_url()))

@@ -4,6 +4,7 @@
 
 mod binary;
 mod browser;
+mod clients;
 mod common;
 mod control;
 mod tls;

@@ -29,16 +29,38 @@ async fn tls_serves_https_with_the_certificate_it_wrote() {
         .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
         .build()
         .unwrap();
-    let ping = trusting.get(format!("{base}/public/v3/ping")).send().await.unwrap();
+    let ping = trusting
+        .get(format!("{base}/public/v3/ping"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ping.status(), 200);
     let localhost = base.replace("127.0.0.1", "localhost");
-    assert_eq!(trusting.get(format!("{localhost}/public/v3/ping")).send().await.unwrap().status(), 200);
-    let control = trusting.get(format!("{}/pending", server.control_url())).send().await.unwrap();
+    assert_eq!(
+        trusting
+            .get(format!("{localhost}/public/v3/ping"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let control = trusting
+        .get(format!("{}/pending", server.control_url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(control.status(), 200);
 
     // A client that does not trust the certificate gets no answer.
     let default = reqwest::Client::new();
-    assert!(default.get(format!("{base}/public/v3/ping")).send().await.is_err());
+    assert!(
+        default
+            .get(format!("{base}/public/v3/ping"))
+            .send()
+            .await
+            .is_err()
+    );
     drop(server);
     let _ = std::fs::remove_dir_all(dir);
 }
