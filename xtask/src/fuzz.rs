@@ -4,11 +4,13 @@
 //!
 //! The targets are built once, together (`cargo fuzz build`, address sanitizer, release), on the
 //! stable toolchain with `RUSTC_BOOTSTRAP=1` for the sanitizer flag (STYLE.md §5). Each target
-//! then gets [`SECONDS`] (`OOB_FUZZ_SECONDS` to change it): long enough to replay every seed and
-//! regression input under the sanitizer and to mutate from them for a few hundred thousand runs,
-//! short enough that ten targets cost under three minutes of CI. Longer campaigns are run by hand
-//! (`fuzz/README.md`). The regression inputs also run as plain tests on stable
-//! (`crates/<crate>/tests/fuzz_regressions.rs`).
+//! then gets [`SECONDS`] (`--seconds` or `OOB_FUZZ_SECONDS` to change it). Ten seconds: the
+//! first one replays every seed and regression input under the sanitizer, the rest mutate from
+//! them (tens to hundreds of thousands of runs per target on 2 cores): enough for a smoke, which
+//! catches shallow crashes and findings that come back. Eleven targets then cost about two minutes
+//! on top of the build (about three); `.ci/run` must stay well under 30 minutes in all. Longer
+//! campaigns are run by hand (`fuzz/README.md`). The regression inputs also run as plain tests
+//! on stable (`crates/<crate>/tests/fuzz_regressions.rs`).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -17,7 +19,7 @@ use crate::tools;
 use crate::util::{root, run, table};
 
 /// Seconds each target runs in the smoke.
-pub const SECONDS: u64 = 15;
+pub const SECONDS: u64 = 10;
 
 /// `cargo fuzz build`/`run` options (the same for both, or `run` rebuilds): release with debug
 /// assertions and the address sanitizer (cargo-fuzz's defaults), but 16 codegen units instead
