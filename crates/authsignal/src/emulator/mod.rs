@@ -1,6 +1,6 @@
 //! An Authsignal Server API emulator (feature `emulator`): a protocol [`Model`] with no socket
 //! code, served on a real loopback port by auth-core's server ([`Emulator`]) or called in
-//! process ([`Emulator::in_process`]).
+//! process ([`Served::in_process`]).
 //!
 //! It speaks the wire of the spec, so the official SDKs (Python, Node) work against it as
 //! they are: HTTP Basic with per-tenant secret keys (401 with the official body on a bad key),
@@ -96,7 +96,9 @@ use std::net::SocketAddr;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use auth_core::emulator::{Control, ControlError, InProcess, Server};
+#[cfg(doc)]
+use auth_core::emulator::InProcess;
+use auth_core::emulator::{Control, ControlError, Fault, Served};
 use auth_core::{BaseUrl, HttpClient, SharedClock};
 
 pub use model::{
@@ -112,12 +114,11 @@ impl Model {
     /// Answers the next authenticated request (matching any path) with `status`, and with
     /// `Retry-After: <retry_after_secs>` when given: the `inject_fault` command.
     pub fn inject(&self, status: u16, retry_after_secs: Option<u64>) -> Result<(), ControlError> {
-        // auth-core's `Fault` is `#[non_exhaustive]` without a constructor: built from its JSON.
-        let fault = serde_json::from_value(serde_json::json!({
-            "status": status,
-            "retry_after": retry_after_secs,
-        }))
-        .map_err(|e| ControlError::Invalid(e.to_string()))?;
+        let fault = Fault::status(status);
+        let fault = match retry_after_secs {
+            Some(secs) => fault.retry_after(secs),
+            None => fault,
+        };
         self.control(Control::InjectFault { fault }).map(drop)
     }
 }
@@ -202,43 +203,25 @@ impl EmulatorBuilder {
     /// Serves the model on a free loopback port (auth-core's server) until the [`Emulator`]
     /// is dropped.
     pub async fn start(self) -> io::Result<Emulator> {
-        let model = Arc::new(self.model());
-        let server = auth_core::emulator::serve(model.clone(), "127.0.0.1:0").await?;
-        let invalid = |e: auth_core::ConfigError| io::Error::new(io::ErrorKind::InvalidInput, e);
-        let base = BaseUrl::parse(&format!("{}/v1", server.base_url())).map_err(invalid)?;
-        Ok(Emulator {
-            model,
-            server,
-            base,
-        })
+        let served = Served::start(Arc::new(self.model())).await?.under("/v1")?;
+        Ok(Emulator(served))
     }
 }
 
-/// A running emulator: the [`Model`] served over HTTP/1.1 on a loopback port by auth-core's
-/// server (a body shorter than its `Content-Length` gets a prompt 400). Dropping it stops the
-/// server.
+/// A running emulator: auth-core's [`Served`] [`Model`], on HTTP/1.1 on a loopback port (a
+/// body shorter than its `Content-Length` gets a prompt 400). Dropping it stops the server.
 ///
-/// It dereferences to its [`Model`]: `emulator.control(..)`, `emulator.pending()`,
-/// `emulator.complete_challenge(..)` and the other model methods work on it directly.
-pub struct Emulator {
-    model: Arc<Model>,
-    server: Server,
-    base: BaseUrl,
-}
-
-impl std::fmt::Debug for Emulator {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Emulator")
-            .field("base_url", &self.base)
-            .finish_non_exhaustive()
-    }
-}
+/// [`base_url`](Served::base_url) is the Server API's, with `/v1`; [`control`](Served::control),
+/// [`pending`](Served::pending), [`model`](Served::model), [`in_process`](Served::in_process)
+/// and every model method (`complete_challenge`, `otp_code`, …) are called on it directly.
+#[derive(Debug)]
+pub struct Emulator(Served<Model>);
 
 impl Deref for Emulator {
-    type Target = Model;
+    type Target = Served<Model>;
 
-    fn deref(&self) -> &Model {
-        &self.model
+    fn deref(&self) -> &Served<Model> {
+        &self.0
     }
 }
 
@@ -254,35 +237,19 @@ impl Emulator {
         Emulator::builder().start().await
     }
 
-    /// The served API's base URL, with `/v1` (`http://127.0.0.1:<port>/v1`): what
-    /// [`Client::builder`]'s `base_url` takes.
-    pub fn base_url(&self) -> &BaseUrl {
-        &self.base
-    }
-
     /// The CallConnect base URL (the same server, no `/v1`); the challenge UI is there too.
     pub fn call_connect_url(&self) -> &BaseUrl {
-        self.server.base_url()
+        self.root_url()
     }
 
     /// The server's address (`127.0.0.1:<port>`), for tests that speak raw TCP to it.
     pub fn local_addr(&self) -> SocketAddr {
-        self.server.addr()
-    }
-
-    /// The model (to serve it elsewhere, or to share it with an [`InProcess`] client).
-    pub fn model(&self) -> Arc<Model> {
-        self.model.clone()
-    }
-
-    /// An [`HttpClient`] that hands every request to the same model, with no socket.
-    pub fn in_process(&self) -> Arc<dyn HttpClient> {
-        Arc::new(InProcess::new(self.model.clone()))
+        self.addr()
     }
 
     /// A client builder for the default tenant (base URL and key set).
     pub fn client_builder(&self) -> ClientBuilder {
-        Client::builder(self.secret()).base_url(&self.base)
+        Client::builder(self.secret()).base_url(self.base_url())
     }
 
     /// A client for the default tenant.

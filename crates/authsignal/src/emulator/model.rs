@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_core::emulator::{
-    Control, ControlError, Faults, LogEntry, OffsetClock, PendingStepUp, RequestLog,
+    Control, ControlError, Faults, LogEntry, OffsetClock, PendingStepUp, RequestLog, html_response,
+    json_response, request_json,
 };
 use auth_core::secret::constant_time_eq;
 use auth_core::sync::lock;
@@ -580,63 +581,22 @@ impl Default for Model {
     }
 }
 
-/// An answer of the model, before it becomes an HTTP response.
-struct Answer {
-    status: u16,
-    body: Vec<u8>,
-    content_type: &'static str,
-    headers: Vec<(http::HeaderName, String)>,
+/// The model's JSON answer (exactly `application/json`: Python 4.x only decodes that media
+/// type).
+fn reply((status, body): Reply) -> HttpResponse {
+    json_response(status, &body)
 }
 
-impl Answer {
-    fn json(status: u16, body: &Value) -> Self {
-        Answer {
-            status,
-            body: body.to_string().into_bytes(),
-            // Exactly `application/json`: Python 4.x only decodes that media type.
-            content_type: "application/json",
-            headers: Vec::new(),
-        }
-    }
-
-    fn reply((status, body): Reply) -> Self {
-        Answer::json(status, &body)
-    }
-
-    fn html(status: u16, page: String) -> Self {
-        Answer {
-            status,
-            body: page.into_bytes(),
-            content_type: "text/html; charset=utf-8",
-            headers: Vec::new(),
-        }
-    }
-
-    fn see_other(location: String) -> Self {
-        Answer {
-            status: 303,
-            body: Vec::new(),
-            content_type: "text/plain; charset=utf-8",
-            headers: vec![(http::header::LOCATION, location)],
-        }
-    }
-
-    fn into_response(self) -> HttpResponse {
-        let mut response = http::Response::new(self.body);
-        *response.status_mut() = http::StatusCode::from_u16(self.status)
-            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-        let headers = response.headers_mut();
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static(self.content_type),
-        );
-        for (name, value) in self.headers {
-            if let Ok(v) = http::HeaderValue::from_str(&value) {
-                headers.insert(name, v);
-            }
-        }
+/// Sends the browser to `location`.
+fn see_other(location: &str) -> HttpResponse {
+    let mut response = http::Response::new(Vec::new());
+    *response.status_mut() = http::StatusCode::SEE_OTHER;
+    if let Ok(location) = http::HeaderValue::from_str(location) {
         response
+            .headers_mut()
+            .insert(http::header::LOCATION, location);
     }
+    response
 }
 
 fn basic_secret(headers: &HeaderMap) -> Option<String> {
@@ -1272,22 +1232,10 @@ impl Model {
                 .take_webhooks()?
                 .iter()
                 .map(|r| {
-                    let headers: Map<String, Value> = r
-                        .headers()
-                        .iter()
-                        .map(|(k, v)| {
-                            (
-                                k.as_str().to_owned(),
-                                json!(String::from_utf8_lossy(v.as_bytes())),
-                            )
-                        })
-                        .collect();
-                    json!({
-                        "method": r.method().as_str(),
-                        "url": r.uri().to_string(),
-                        "headers": headers,
-                        "body": String::from_utf8_lossy(r.body()),
-                    })
+                    // auth-core's request JSON, and the whole URL the webhook went to.
+                    let mut hook = request_json(r);
+                    hook["url"] = json!(r.uri().to_string());
+                    hook
                 })
                 .collect();
             return Ok(Value::Array(list));
@@ -1337,7 +1285,7 @@ impl Model {
     }
 
     /// One request in, one answer out; every tenant that served it is pruned afterwards.
-    fn respond(&self, parts: &http::request::Parts, body: &[u8]) -> Answer {
+    fn respond(&self, parts: &http::request::Parts, body: &[u8]) -> HttpResponse {
         let now = self.unix_now();
         let origin = self.origin(parts);
         let mut st = lock(&self.state);
@@ -1362,11 +1310,11 @@ impl Model {
         origin: &str,
         parts: &http::request::Parts,
         body: &[u8],
-    ) -> (Answer, Option<usize>) {
+    ) -> (HttpResponse, Option<usize>) {
         let unauthorized = || {
-            let mut a = Answer::json(401, &Value::Null);
-            a.body = UNAUTHORIZED_BODY.as_bytes().to_vec();
-            a
+            let mut response = json_response(401, &Value::Null);
+            *response.body_mut() = UNAUTHORIZED_BODY.as_bytes().to_vec();
+            response
         };
         let Some(secret) = basic_secret(&parts.headers) else {
             return (unauthorized(), None);
@@ -1377,17 +1325,15 @@ impl Model {
         let path = parts.uri.path();
         if let Some(fault) = self.faults.take(path) {
             let status = fault.status().as_u16();
-            let mut answer = Answer::reply(error(
+            let mut answer = reply(error(
                 status,
                 fault_code(status),
                 "Injected by the emulator.",
             ));
-            if let Some(ra) = fault.headers().get(http::header::RETRY_AFTER)
-                && let Ok(ra) = ra.to_str()
-            {
+            if let Some(ra) = fault.headers().get(http::header::RETRY_AFTER) {
                 answer
-                    .headers
-                    .push((http::header::RETRY_AFTER, ra.to_owned()));
+                    .headers_mut()
+                    .insert(http::header::RETRY_AFTER, ra.clone());
             }
             return (answer, Some(tenant_ix));
         }
@@ -1398,10 +1344,7 @@ impl Model {
             .map(|s| auth_core::base_url::percent_decode(s, false))
             .collect::<Option<Vec<String>>>()
         else {
-            return (
-                Answer::reply(bad_request("Malformed path.")),
-                Some(tenant_ix),
-            );
+            return (reply(bad_request("Malformed path.")), Some(tenant_ix));
         };
         let query: HashMap<String, String> =
             url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
@@ -1415,7 +1358,7 @@ impl Model {
                 Ok(v @ Value::Object(_)) => v,
                 Ok(_) | Err(_) => {
                     return (
-                        Answer::reply(bad_request("The request body must be a JSON object.")),
+                        reply(bad_request("The request body must be a JSON object.")),
                         Some(tenant_ix),
                     );
                 }
@@ -1434,7 +1377,7 @@ impl Model {
             body: &body,
             query: &query,
         };
-        (Answer::reply(ctx.route(method, &segs)), Some(tenant_ix))
+        (reply(ctx.route(method, &segs)), Some(tenant_ix))
     }
 }
 
@@ -1447,7 +1390,7 @@ fn ui_request(
     now: i64,
     parts: &http::request::Parts,
     body: &[u8],
-) -> (Answer, Option<usize>) {
+) -> (HttpResponse, Option<usize>) {
     let mut form: HashMap<String, String> =
         url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
             .into_owned()
@@ -1466,7 +1409,7 @@ fn ui_request(
     });
     let settings = parts.uri.path() == "/ui/settings";
     let Some((ti, ai, user)) = found else {
-        return (Answer::html(404, ui::invalid_link()), None);
+        return (html_response(404, ui::invalid_link()), None);
     };
     if settings {
         let t = &st.tenants[ti];
@@ -1477,18 +1420,18 @@ fn ui_request(
             .unwrap_or_default();
         let back = form.get("redirectUrl").map(String::as_str);
         return (
-            Answer::html(200, ui::settings_page(&user, &methods, back)),
+            html_response(200, ui::settings_page(&user, &methods, back)),
             Some(ti),
         );
     }
     let Some(ai) = ai else {
-        return (Answer::html(404, ui::invalid_link()), Some(ti));
+        return (html_response(404, ui::invalid_link()), Some(ti));
     };
     let t = &mut st.tenants[ti];
     let a = &t.actions[ai];
     if a.state != "CHALLENGE_REQUIRED" {
         return (
-            Answer::html(200, ui::finished_page(&a.state, true)),
+            html_response(200, ui::finished_page(&a.state, true)),
             Some(ti),
         );
     }
@@ -1500,7 +1443,7 @@ fn ui_request(
                 &a.user,
                 token,
             );
-            (Answer::html(200, page), Some(ti))
+            (html_response(200, page), Some(ti))
         }
         (&http::Method::POST, Some(decision @ ("approve" | "deny"))) => {
             let approve = decision == "approve";
@@ -1513,7 +1456,7 @@ fn ui_request(
             };
             let fresh = match finish_challenge(t, ai, method, to, now) {
                 Ok(token) => token,
-                Err(e) => return (Answer::html(409, ui::error_page(&e.to_string())), Some(ti)),
+                Err(e) => return (html_response(409, ui::error_page(&e.to_string())), Some(ti)),
             };
             let back = redirect
                 .and_then(|r| url::Url::parse(&r).ok())
@@ -1522,12 +1465,12 @@ fn ui_request(
                     u.to_string()
                 });
             match back {
-                Some(location) => (Answer::see_other(location), Some(ti)),
-                None => (Answer::html(200, ui::finished_page(to, false)), Some(ti)),
+                Some(location) => (see_other(&location), Some(ti)),
+                None => (html_response(200, ui::finished_page(to, false)), Some(ti)),
             }
         }
         _ => (
-            Answer::html(400, ui::error_page("Choose approve or deny.")),
+            html_response(400, ui::error_page("Choose approve or deny.")),
             Some(ti),
         ),
     }
@@ -1547,9 +1490,13 @@ impl auth_core::emulator::Model for Model {
             .path_and_query()
             .map(|p| p.as_str())
             .unwrap_or("/");
-        self.log()
-            .record(self.now(), parts.method.as_str(), path, answer.status);
-        answer.into_response()
+        self.log().record(
+            self.now(),
+            parts.method.as_str(),
+            path,
+            answer.status().as_u16(),
+        );
+        answer
     }
 
     fn control(&self, command: Control) -> Result<Value, ControlError> {

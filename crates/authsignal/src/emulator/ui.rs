@@ -1,5 +1,7 @@
 //! The pre-built challenge UI's pages, as HTML (every text escaped).
 
+use auth_core::emulator::escape_html;
+
 /// The page's heading: track's `custom.title`, else the UI's own.
 pub(crate) fn title(custom: Option<&str>) -> String {
     custom
@@ -16,22 +18,6 @@ pub(crate) fn message(custom: Option<&str>, action: &str) -> String {
     }
 }
 
-/// `text` with `& < > " '` escaped, for HTML text and attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn page(heading: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -40,7 +26,7 @@ fn page(heading: &str, body: &str) -> String {
          <style>body{{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}}\
          button{{font-size:1rem;padding:.5rem 1.25rem;margin-right:.5rem}}</style>\n\
          </head>\n<body>\n<h1>{h}</h1>\n{body}\n</body>\n</html>\n",
-        h = escape(heading),
+        h = escape_html(heading),
     )
 }
 
@@ -52,15 +38,15 @@ pub(crate) fn challenge_page(title: &str, message: &str, user: &str, token: &str
              <input type=\"hidden\" name=\"token\" value=\"{}\">\
              <input type=\"hidden\" name=\"decision\" value=\"{decision}\">\
              <button type=\"submit\" id=\"{decision}\">{label}</button></form>",
-            escape(token)
+            escape_html(token)
         )
     };
     page(
         title,
         &format!(
             "<p id=\"message\">{}</p>\n<p>Signed in as <strong id=\"user\">{}</strong>.</p>\n<p>{}{}</p>",
-            escape(message),
-            escape(user),
+            escape_html(message),
+            escape_html(user),
             form("approve", "Approve"),
             form("deny", "Deny"),
         ),
@@ -80,7 +66,7 @@ pub(crate) fn finished_page(state: &str, already: bool) -> String {
         "Challenge finished",
         &format!(
             "<p id=\"result\" data-state=\"{}\">{}</p>",
-            escape(state),
+            escape_html(state),
             text
         ),
     )
@@ -98,7 +84,7 @@ pub(crate) fn invalid_link() -> String {
 pub(crate) fn error_page(reason: &str) -> String {
     page(
         "Something went wrong",
-        &format!("<p id=\"result\">{}</p>", escape(reason)),
+        &format!("<p id=\"result\">{}</p>", escape_html(reason)),
     )
 }
 
@@ -106,7 +92,7 @@ pub(crate) fn error_page(reason: &str) -> String {
 pub(crate) fn settings_page(user: &str, methods: &[String], back: Option<&str>) -> String {
     let items: String = methods
         .iter()
-        .map(|m| format!("<li>{}</li>", escape(m)))
+        .map(|m| format!("<li>{}</li>", escape_html(m)))
         .collect();
     let list = if items.is_empty() {
         "<p>No authenticators yet.</p>".to_owned()
@@ -115,11 +101,11 @@ pub(crate) fn settings_page(user: &str, methods: &[String], back: Option<&str>) 
     };
     let back = back
         .filter(|b| b.starts_with("https://") || b.starts_with("http://"))
-        .map(|b| format!("<p><a id=\"back\" href=\"{}\">Done</a></p>", escape(b)))
+        .map(|b| format!("<p><a id=\"back\" href=\"{}\">Done</a></p>", escape_html(b)))
         .unwrap_or_default();
     page(
         "Your authenticators",
-        &format!("<p>{}</p>\n{list}\n{back}", escape(user)),
+        &format!("<p>{}</p>\n{list}\n{back}", escape_html(user)),
     )
 }
 
