@@ -68,6 +68,18 @@ pub fn smoke(args: &[&str]) -> Result<(), String> {
             other => return Err(format!("unknown option {other}")),
         }
     }
+    // libfuzzer-sys compiles libFuzzer (C++) with the system C++ compiler.
+    let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
+    if std::process::Command::new(&cxx)
+        .arg("--version")
+        .output()
+        .map_or(true, |o| !o.status.success())
+    {
+        return Err(format!(
+            "the fuzz smoke needs a C++ compiler for libFuzzer and `{cxx}` does not run \
+             (Debian: apt-get install g++; or set CXX)"
+        ));
+    }
     tools::FUZZ.ensure()?;
     let dir = root().join("fuzz");
     let fuzz = || -> Result<std::process::Command, String> {
