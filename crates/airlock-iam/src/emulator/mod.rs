@@ -1,7 +1,7 @@
 //! A Loginapp REST emulator (feature `emulator`): the protocol as a [`Model`] (an HTTP request
 //! in, the response out, control commands, an injected clock; no socket code), and an
 //! [`Emulator`] that serves it on a loopback port ([`auth_core::emulator::serve`]) or hands it
-//! to a client with no socket ([`Emulator::in_process`]).
+//! to a client with no socket ([`Served::in_process`]).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -56,7 +56,7 @@
 //!
 //! ## Control
 //!
-//! The [`Control`] vocabulary of every oob-auth emulator ([`Emulator::control`],
+//! The [`Control`] vocabulary of every oob-auth emulator ([`Served::control`],
 //! [`Model::control`]); the Rust methods of [`Model`] (`approve`, `passcode`, …) are thin
 //! wrappers for tests.
 //!
@@ -81,14 +81,14 @@
 
 mod model;
 
-use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::emulator::{Control, ControlError, InProcess, OffsetClock, PendingStepUp, Server};
-use auth_core::{BaseUrl, HttpClient, SharedClock};
-use serde_json::Value;
+use auth_core::SharedClock;
+#[cfg(doc)]
+use auth_core::emulator::{Control, ControlError, InProcess};
+use auth_core::emulator::{OffsetClock, Served};
 
 pub use model::{ChallengeStatus, Model, Stored};
 
@@ -120,7 +120,7 @@ pub const SESSION_COOKIE: &str = "JSESSIONID";
 pub const DEFAULT_PASSWORD: &str = "password1";
 /// The id the emulator gives the default application.
 pub const DEFAULT_APPLICATION: &str = "default";
-/// The Loginapp's path on the emulator's server: [`Emulator::base_url`] is `<root>/auth` (any
+/// The Loginapp's path on the emulator's server: [`Served::base_url`] is `<root>/auth` (any
 /// prefix works: the REST root is found by its `/rest/` segment).
 pub const LOGINAPP_PATH: &str = "/auth";
 
@@ -362,34 +362,20 @@ impl EmulatorBuilder {
 
     /// Serves the model on a free loopback port.
     pub async fn start(self) -> std::io::Result<Emulator> {
-        let model = Arc::new(self.model());
-        let server = auth_core::emulator::serve(model.clone(), "127.0.0.1:0").await?;
-        let base_url = BaseUrl::parse(&format!("{}{LOGINAPP_PATH}", server.base_url().as_str()))
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-        Ok(Emulator {
-            model,
-            server,
-            base_url,
-        })
+        let served = Served::start(Arc::new(self.model())).await?;
+        Ok(Emulator(served.under(LOGINAPP_PATH)?))
     }
 }
 
-/// The Loginapp served on a loopback port until dropped: a [`Model`] (its test helpers are
-/// called on the emulator directly) and its [`Server`].
-pub struct Emulator {
-    model: Arc<Model>,
-    server: Server,
-    base_url: BaseUrl,
-}
-
-impl fmt::Debug for Emulator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Emulator")
-            .field("base_url", &self.base_url)
-            .field("model", &self.model)
-            .finish()
-    }
-}
+/// The Loginapp served on a loopback port until dropped: auth-core's [`Served`] [`Model`].
+/// [`base_url`](Served::base_url) is the Loginapp's, `http://127.0.0.1:<port>/auth`: what
+/// [`Client::builder`](crate::Client::builder) takes; [`control`](Served::control),
+/// [`pending`](Served::pending), [`model`](Served::model), [`in_process`](Served::in_process)
+/// and the model's test helpers (`approve`, `passcode`, …) are called on it directly.
+/// [`root_url`](Served::root_url) is the server's root (the Loginapp answers under any prefix:
+/// `<root>/auth-login`, `<root>` itself).
+#[derive(Debug)]
+pub struct Emulator(Served<Model>);
 
 impl Emulator {
     /// A builder for the emulator's seeds.
@@ -401,47 +387,13 @@ impl Emulator {
     pub async fn start() -> std::io::Result<Emulator> {
         Emulator::builder().start().await
     }
-
-    /// The Loginapp URL on the emulator, `http://127.0.0.1:<port>/auth`: what
-    /// [`Client::builder`](crate::Client::builder) takes.
-    pub fn base_url(&self) -> &BaseUrl {
-        &self.base_url
-    }
-
-    /// The server's root, `http://127.0.0.1:<port>` (the Loginapp answers under any prefix:
-    /// `<root>/auth-login`, `<root>` itself).
-    pub fn root_url(&self) -> &BaseUrl {
-        self.server.base_url()
-    }
-
-    /// The model, to serve elsewhere too (it is the same Loginapp).
-    pub fn model(&self) -> Arc<Model> {
-        self.model.clone()
-    }
-
-    /// An HTTP client that calls the same model with no socket.
-    pub fn in_process(&self) -> Arc<dyn HttpClient> {
-        Arc::new(InProcess::new(self.model.clone()))
-    }
-
-    /// Runs a control command ([`Model::control`]).
-    pub fn control(&self, command: Control) -> Result<Value, ControlError> {
-        self.model.control(command)
-    }
-
-    /// The 2FA requests waiting for the user ([`Model::pending`]).
-    pub fn pending(&self) -> Vec<PendingStepUp> {
-        self.model.pending()
-    }
 }
 
-/// The emulator is its model, served: the model's helpers (`approve`, `passcode`, …) are
-/// called on the emulator directly.
 impl Deref for Emulator {
-    type Target = Model;
+    type Target = Served<Model>;
 
-    fn deref(&self) -> &Model {
-        &self.model
+    fn deref(&self) -> &Served<Model> {
+        &self.0
     }
 }
 

@@ -569,18 +569,13 @@ impl Model {
                 body: request.body(),
             })
         };
-        let mut response = http::Response::new(serde_json::to_vec(&reply.body).unwrap_or_default());
-        *response.status_mut() = http::StatusCode::from_u16(reply.status)
-            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-        let headers = response.headers_mut();
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/json"),
-        );
+        let mut response = auth_core::emulator::json_response(reply.status, &reply.body);
         if let Some(cookie) = reply.set_cookie
             && let Ok(value) = http::HeaderValue::from_str(&cookie)
         {
-            headers.insert(http::header::SET_COOKIE, value);
+            response
+                .headers_mut()
+                .insert(http::header::SET_COOKIE, value);
         }
         response
     }
