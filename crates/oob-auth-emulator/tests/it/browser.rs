@@ -134,6 +134,22 @@ impl WebDriver {
         v.as_str().unwrap_or_default().to_owned()
     }
 
+    async fn attribute(&self, element: &str, name: &str) -> Option<String> {
+        let v = self
+            .cmd(
+                reqwest::Method::GET,
+                &format!("/element/{element}/attribute/{name}"),
+                None,
+            )
+            .await;
+        v.as_str().map(str::to_owned)
+    }
+
+    async fn current_url(&self) -> String {
+        let v = self.cmd(reqwest::Method::GET, "/url", None).await;
+        v.as_str().unwrap_or_default().to_owned()
+    }
+
     async fn click(&self, element: &str) {
         self.cmd(
             reqwest::Method::POST,
@@ -158,8 +174,8 @@ impl WebDriver {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_step_up_is_approved_by_clicking_on_the_phone_page() {
+/// chromedriver, Chromium and a fresh profile directory; a clear failure when they are missing.
+fn tools() -> (PathBuf, PathBuf, PathBuf) {
     let driver = find(
         "CHROMEDRIVER",
         &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
@@ -171,6 +187,24 @@ async fn a_step_up_is_approved_by_clicking_on_the_phone_page() {
     )
     .unwrap_or_else(|| panic!("chromium not found: {INSTALL}"));
     let profile = std::env::temp_dir().join(unique("oob-emu-chromium"));
+    (driver, browser, profile)
+}
+
+/// On failure: a screenshot into target/, then the panic.
+async fn finish(web: &WebDriver, outcome: Result<(), String>, name: &str) {
+    if let Err(e) = &outcome {
+        let shot = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../../target/oob-auth-emulator-{name}-failure.png"));
+        web.screenshot(&shot).await;
+        web.quit().await;
+        panic!("{e} (screenshot: {})", shot.display());
+    }
+    web.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_step_up_is_approved_by_clicking_on_the_phone_page() {
+    let (driver, browser, profile) = tools();
 
     let server = start_default().await;
     let client = launchkey_client(server.info());
@@ -236,13 +270,187 @@ async fn a_step_up_is_approved_by_clicking_on_the_phone_page() {
         }
     }
     .await;
-    if let Err(e) = &outcome {
-        let shot = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../target/oob-auth-emulator-browser-failure.png");
-        web.screenshot(&shot).await;
-        web.quit().await;
-        panic!("{e} (screenshot: {})", shot.display());
+    finish(&web, outcome, "phone-page").await;
+    let _ = std::fs::remove_dir_all(profile);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_authsignal_challenge_is_approved_on_its_own_page_linked_from_the_phone() {
+    use authsignal::{ActionCode, ChallengeToken, TrackRequest, UserId, ValidateChallengeRequest};
+    let (driver, browser, profile) = tools();
+    let mut options = oob_auth_emulator::Options::ephemeral();
+    options.only = vec![oob_auth_emulator::Provider::Authsignal];
+    let server = crate::common::start(options).await;
+    let control = server.control_url().to_owned();
+    let sig = &server.info()["providers"]["authsignal"];
+    let client = authsignal::Client::builder(authsignal::SecretKey::new(
+        sig["secret_key"].as_str().unwrap(),
+    ))
+    .base_url(sig["api_url"].as_str().unwrap())
+    .build()
+    .unwrap();
+    let user = unique("ada");
+    add_user(&control, "authsignal", &user).await;
+    let (status, _) = crate::common::post(
+        &format!("{control}/authsignal/rules"),
+        Some(json!([{"id": "r", "action": "withdraw", "outcome": "CHALLENGE"}])),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Where the challenge page sends the browser back to: any page the browser can load.
+    let back = format!("{control}/healthz");
+    let (user_id, action) = (
+        UserId::new(user.as_str()).unwrap(),
+        ActionCode::new("withdraw").unwrap(),
+    );
+    let decision = client
+        .track(
+            &user_id,
+            &action,
+            TrackRequest::new().redirect_url(back.as_str()),
+        )
+        .await
+        .unwrap();
+    let key = decision.idempotency_key.as_str().to_owned();
+
+    let web = WebDriver::start(&driver, &browser, &profile).await;
+    let outcome = async {
+        web.goto(&format!("{control}/")).await;
+        let card = format!(".card[data-id=\"{key}\"]");
+        web.find(&card, Duration::from_secs(15))
+            .await
+            .ok_or("the challenge never showed on the phone")?;
+        let link = web
+            .find(&format!("{card} a"), Duration::from_secs(2))
+            .await
+            .ok_or("no link to the provider's page")?;
+        let page = web
+            .attribute(&link, "href")
+            .await
+            .ok_or("the link has no href")?;
+        if !page.starts_with(sig["base_url"].as_str().unwrap()) {
+            return Err(format!("the link points to {page}"));
+        }
+        web.goto(&page).await;
+        let approve = web
+            .find("#approve", Duration::from_secs(10))
+            .await
+            .ok_or("no Approve on the challenge page")?;
+        web.click(&approve).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let landed = loop {
+            let url = web.current_url().await;
+            if url.starts_with(&back) {
+                break url;
+            }
+            if Instant::now() > deadline {
+                return Err(format!("the browser did not come back (at {url})"));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let token = reqwest::Url::parse(&landed)
+            .map_err(|e| e.to_string())?
+            .query_pairs()
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.into_owned())
+            .ok_or("no token on the redirect")?;
+        let valid = client
+            .validate_challenge(&ValidateChallengeRequest::new(
+                ChallengeToken::new(token),
+                user_id,
+                action,
+            ))
+            .await
+            .map_err(|e| e.to_string())?;
+        if !valid.is_valid {
+            return Err("the token from the page does not validate".to_owned());
+        }
+        Ok(())
     }
-    web.quit().await;
+    .await;
+    finish(&web, outcome, "authsignal-page").await;
+    let _ = std::fs::remove_dir_all(profile);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_logonbox_signing_page_waits_for_the_phone_then_sends_the_browser_back() {
+    let (driver, browser, profile) = tools();
+    let mut options = oob_auth_emulator::Options::ephemeral();
+    options.only = vec![oob_auth_emulator::Provider::Logonbox];
+    let server = crate::common::start(options).await;
+    let control = server.control_url().to_owned();
+    let user = format!("{}@example.com", unique("lee"));
+    add_user(&control, "logonbox", &user).await;
+    let client = logonbox::Client::builder(
+        server
+            .api_url(oob_auth_emulator::Provider::Logonbox)
+            .unwrap(),
+    )
+    .build()
+    .unwrap();
+    let back = format!("{control}/healthz?response={{response}}");
+    let pending = client
+        .generate_request(logonbox::RedirectRequest::new(user.as_str(), back.as_str()))
+        .await
+        .unwrap();
+    let sign_url = client.sign_url(&pending);
+
+    let web = WebDriver::start(&driver, &browser, &profile).await;
+    let outcome = async {
+        web.goto(sign_url.as_str()).await;
+        // The page asks the phone and waits; the phone lists the request.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let step = loop {
+            let (_, listed) = crate::common::get(&format!("{control}/logonbox/pending")).await;
+            if let Some(p) = listed.as_array().and_then(|a| a.first()).cloned() {
+                break p;
+            }
+            if Instant::now() > deadline {
+                return Err("the signing page never reached the phone".to_owned());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let body = web
+            .find("body", Duration::from_secs(2))
+            .await
+            .ok_or("no page")?;
+        let shown = web.text(&body).await;
+        if !shown.contains(&user) {
+            return Err(format!("the signing page shows {shown:?}"));
+        }
+        let id = step["id"].as_str().ok_or("no id")?;
+        let (status, answer) =
+            crate::common::post(&format!("{control}/logonbox/step-ups/{id}/approve"), None).await;
+        if status != 200 {
+            return Err(format!("approve answered {status} {answer}"));
+        }
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let landed = loop {
+            let url = web.current_url().await;
+            if url.starts_with(&format!("{control}/healthz")) {
+                break url;
+            }
+            if Instant::now() > deadline {
+                return Err(format!("the browser did not come back (at {url})"));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let response = reqwest::Url::parse(&landed)
+            .map_err(|e| e.to_string())?
+            .query_pairs()
+            .find(|(k, _)| k == "response")
+            .map(|(_, v)| v.into_owned())
+            .ok_or("no response on the redirect")?;
+        let approval = client
+            .process_response(pending, &response)
+            .await
+            .map_err(|e| format!("the client refused the response: {e}"))?;
+        if approval.principal() != user {
+            return Err(format!("approved for {}", approval.principal()));
+        }
+        Ok(())
+    }
+    .await;
+    finish(&web, outcome, "logonbox-page").await;
     let _ = std::fs::remove_dir_all(profile);
 }
