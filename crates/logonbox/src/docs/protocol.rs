@@ -64,4 +64,4 @@
 //! `expire`) answers it or the server gives up on the model's clock. The model has no socket
 //! code: [`Emulator`](crate::emulator::Emulator) serves it on a loopback port, the oob-auth
 //! emulator server serves it (with TLS: the official clients speak only https), and
-//! [`Emulator::in_process`](crate::emulator::Emulator::in_process) calls it with no socket.
+//! [`Emulator::in_process`](auth_core::emulator::Served::in_process) calls it with no socket.

@@ -5,13 +5,13 @@
 //! listing per user, also on the Node SDK's legacy `/authorizedKeys/{principal}`; the
 //! direct-flow `signPayload`; the browser's sign page, a real HTML page), takes the
 //! [`Control`] commands every oob-auth emulator takes, and runs on an injected clock. It has no
-//! socket code: [`Emulator`] serves it on a real loopback port, and [`Emulator::in_process`]
+//! socket code: [`Emulator`] serves it on a real loopback port, and [`Served::in_process`]
 //! calls it with no socket at all.
 //!
 //! The phone is played per user by a [`Behaviour`]: approve (sign with the user's real
 //! private key, as the app does: ed25519 raw, RSA PKCS#1 v1.5 with SHA-512 for flags 4 and
 //! SHA-256 for flags 2), reject, fail, misbehave in ways a verifier must catch, each after the
-//! user's delay; or [`Behaviour::Manual`]: the request waits, listed by [`Emulator::pending`]
+//! user's delay; or [`Behaviour::Manual`]: the request waits, listed by [`Served::pending`]
 //! with the text the user sees, until a control command answers it
 //! ([`Control::Approve`], [`Control::Deny`], [`Control::Fail`], [`Control::Expire`]) or the
 //! server gives up ([`EmulatorBuilder::answer_timeout`]).
@@ -62,11 +62,14 @@
 //! ```
 
 use std::fmt;
+use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::emulator::{Control, ControlError, OffsetClock, PendingStepUp, Server};
-use auth_core::{BaseUrl, HttpClient, SharedClock};
+use auth_core::SharedClock;
+#[cfg(doc)]
+use auth_core::emulator::Control;
+use auth_core::emulator::{OffsetClock, Served};
 
 mod keys;
 mod model;
@@ -110,7 +113,7 @@ impl From<EmulatorError> for std::io::Error {
 pub enum Behaviour {
     /// The user approves: the key signs.
     Approve,
-    /// The user answers by hand: the request waits (listed by [`Emulator::pending`]) until a
+    /// The user answers by hand: the request waits (listed by [`Served::pending`]) until a
     /// control command answers it or the server gives up.
     Manual,
     /// The user rejects: `success: true`, empty signature, response `false` + message (direct);
@@ -312,23 +315,26 @@ impl EmulatorBuilder {
     pub async fn start(self) -> std::io::Result<Emulator> {
         let address = self.address.clone();
         let model = Arc::new(self.build()?);
-        let server = auth_core::emulator::serve(model.clone(), &address).await?;
-        Ok(Emulator { model, server })
+        Ok(Emulator(Served::start_on(model, &address).await?))
     }
 }
 
-/// A [`Model`] served on a real loopback port (plain http), until dropped.
-pub struct Emulator {
-    model: Arc<Model>,
-    server: Server,
-}
+/// A [`Model`] served on a real loopback port (plain http), until dropped: auth-core's
+/// [`Served`] model. [`base_url`](Served::base_url) is the credential server's (what
+/// [`Client::builder`](crate::Client::builder) takes); [`control`](Served::control),
+/// [`pending`](Served::pending) (the sign requests waiting for the phone, with the text the
+/// user sees), [`model`](Served::model), [`in_process`](Served::in_process) (give it to
+/// [`ClientBuilder::http_client`](crate::ClientBuilder::http_client)) and every method of the
+/// model ([`Model::add_user`], [`Model::set_behaviour`], [`Model::sign_requests`], …) are called
+/// on it directly.
+#[derive(Debug)]
+pub struct Emulator(Served<Model>);
 
-impl fmt::Debug for Emulator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Emulator")
-            .field("base_url", self.server.base_url())
-            .field("model", &self.model)
-            .finish()
+impl Deref for Emulator {
+    type Target = Served<Model>;
+
+    fn deref(&self) -> &Served<Model> {
+        &self.0
     }
 }
 
@@ -343,117 +349,6 @@ impl Emulator {
         Emulator::builder().start().await
     }
 
-    /// The credential server's base URL (`http://127.0.0.1:<port>`): what
-    /// [`Client::builder`](crate::Client::builder) takes.
-    pub fn base_url(&self) -> &BaseUrl {
-        self.server.base_url()
-    }
-
-    /// Runs a control command (see [`Model`]'s `control` for LogonBox's commands).
-    pub fn control(&self, command: Control) -> Result<serde_json::Value, ControlError> {
-        auth_core::emulator::Model::control(self.model.as_ref(), command)
-    }
-
-    /// The sign requests waiting for the phone, with the text the user sees.
-    pub fn pending(&self) -> Vec<PendingStepUp> {
-        auth_core::emulator::Model::pending(self.model.as_ref())
-    }
-
-    /// The model (to serve it elsewhere as well, or to call its methods).
-    pub fn model(&self) -> Arc<Model> {
-        self.model.clone()
-    }
-
-    /// An [`HttpClient`] that hands requests to the same model with no socket (give it to
-    /// [`ClientBuilder::http_client`](crate::ClientBuilder::http_client)).
-    pub fn in_process(&self) -> Arc<dyn HttpClient> {
-        Arc::new(auth_core::emulator::InProcess::new(self.model.clone()))
-    }
-
-    /// See [`Model::add_user`].
-    pub fn add_user(
-        &self,
-        principal: &str,
-        key_types: &[KeyType],
-    ) -> Result<Vec<crate::AuthorizedKey>, EmulatorError> {
-        self.model.add_user(principal, key_types)
-    }
-
-    /// See [`Model::add_user_with_keys`].
-    pub fn add_user_with_keys(
-        &self,
-        principal: &str,
-        keys: Vec<EmulatorKey>,
-    ) -> Vec<crate::AuthorizedKey> {
-        self.model.add_user_with_keys(principal, keys)
-    }
-
-    /// See [`Model::remove_user`].
-    pub fn remove_user(&self, principal: &str) {
-        self.model.remove_user(principal);
-    }
-
-    /// See [`Model::set_behaviour`].
-    pub fn set_behaviour(&self, principal: &str, behaviour: Behaviour) {
-        self.model.set_behaviour(principal, behaviour);
-    }
-
-    /// See [`Model::set_delay`].
-    pub fn set_delay(&self, principal: &str, delay: Duration) {
-        self.model.set_delay(principal, delay);
-    }
-
-    /// See [`Model::set_listing`].
-    pub fn set_listing(&self, principal: &str, listing: impl Into<String>) {
-        self.model.set_listing(principal, listing);
-    }
-
-    /// See [`Model::set_padded_base64`].
-    pub fn set_padded_base64(&self, padded: bool) {
-        self.model.set_padded_base64(padded);
-    }
-
-    /// See [`Model::set_padded_signatures`].
-    pub fn set_padded_signatures(&self, padded: bool) {
-        self.model.set_padded_signatures(padded);
-    }
-
-    /// See [`Model::set_padded_responses`].
-    pub fn set_padded_responses(&self, padded: bool) {
-        self.model.set_padded_responses(padded);
-    }
-
-    /// See [`Model::public_keys`].
-    pub fn public_keys(&self, principal: &str) -> Vec<crate::AuthorizedKey> {
-        self.model.public_keys(principal)
-    }
-
-    /// See [`Model::sign_with`].
-    pub fn sign_with(
-        &self,
-        principal: &str,
-        index: usize,
-        flags: u32,
-        message: &[u8],
-    ) -> Result<Vec<u8>, EmulatorError> {
-        self.model.sign_with(principal, index, flags, message)
-    }
-
-    /// See [`Model::sign_requests`].
-    pub fn sign_requests(&self) -> Vec<SignRecord> {
-        self.model.sign_requests()
-    }
-
-    /// See [`Model::set_retention`].
-    pub fn set_retention(&self, sign_requests: usize) {
-        self.model.set_retention(sign_requests);
-    }
-
-    /// See [`Model::listing_requests`].
-    pub fn listing_requests(&self) -> usize {
-        self.model.listing_requests()
-    }
-
     /// Plays the browser: opens the sign URL (without following redirects), reloads the
     /// waiting page while the phone has not answered (at most the answer timeout), and returns
     /// where the server sends the browser back to (the redirect URL with the response in it).
@@ -463,7 +358,7 @@ impl Emulator {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(failed)?;
-        let give_up = tokio::time::Instant::now() + self.model.answer_timeout();
+        let give_up = tokio::time::Instant::now() + self.answer_timeout();
         loop {
             let page = browser
                 .get(sign_url.as_str())

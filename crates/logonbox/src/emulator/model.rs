@@ -10,7 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use auth_core::base_url::percent_decode;
 use auth_core::emulator::{
-    Control, ControlError, Faults, OffsetClock, PendingStepUp, RequestLog, json_response,
+    Control, ControlError, Faults, OffsetClock, PendingStepUp, RequestLog, escape_html,
+    html_response, json_response,
 };
 use auth_core::http_types::{Method, StatusCode, header};
 use auth_core::sync::lock;
@@ -1063,28 +1064,25 @@ fn encode(padded: bool, bytes: &[u8]) -> String {
     }
 }
 
-/// A response with a valid status (out-of-range statuses configured by a test become 500).
-fn response(status: u16, content_type: &'static str, body: Vec<u8>) -> HttpResponse {
-    let mut response = HttpResponse::new(body);
+/// A plain-text response (an out-of-range status configured by a test becomes 500).
+fn text(status: u16, body: impl Into<String>) -> HttpResponse {
+    let mut response = HttpResponse::new(body.into().into_bytes());
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     response.headers_mut().insert(
         header::CONTENT_TYPE,
-        header::HeaderValue::from_static(content_type),
+        header::HeaderValue::from_static("text/plain"),
     );
     response
 }
 
-fn text(status: u16, body: impl Into<String>) -> HttpResponse {
-    response(status, "text/plain", body.into().into_bytes())
-}
-
+/// A bare HTML page with `body` (escaped) as its text.
 fn html(status: u16, body: &str) -> HttpResponse {
     let page = format!(
         "<!doctype html><title>LogonBox</title><p>{}</p>",
         escape_html(body)
     );
-    response(status, "text/html; charset=utf-8", page.into_bytes())
+    html_response(status, page)
 }
 
 fn signed(signature: &str) -> HttpResponse {
@@ -1096,22 +1094,6 @@ fn signed(signature: &str) -> HttpResponse {
 
 fn failure(message: &str) -> HttpResponse {
     json_response(200, &json!({"success": false, "message": message}))
-}
-
-/// Text from a request blob, safe in HTML.
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The sign page while the phone has not answered: what the user is asked, and a reload
@@ -1129,7 +1111,7 @@ fn waiting_page(waiting: &Waiting, authorize_text: &str) -> HttpResponse {
         escape_html(authorize_text),
         escape_html(&waiting.id),
     );
-    response(200, "text/html; charset=utf-8", page.into_bytes())
+    html_response(200, page)
 }
 
 /// The `302` that sends the browser back to the application's redirect URL, with the literal
@@ -1137,10 +1119,9 @@ fn waiting_page(waiting: &Waiting, authorize_text: &str) -> HttpResponse {
 fn back_to_app(redirect_url: &str, padded: bool, blob: &ResponseBlob) -> HttpResponse {
     let encoded = encode(padded, &blob.to_bytes());
     let location = redirect_url.replacen(RESPONSE_PLACEHOLDER, &encoded, 1);
-    let mut found = response(
+    let mut found = html_response(
         302,
-        "text/html; charset=utf-8",
-        b"<!doctype html><p>Returning to the application</p>".to_vec(),
+        "<!doctype html><p>Returning to the application</p>".to_owned(),
     );
     match header::HeaderValue::from_str(&location) {
         Ok(value) => {
@@ -1160,10 +1141,15 @@ mod tests {
 
     #[test]
     fn html_is_escaped() {
+        let page = html(400, "<script>alert('x')</script> & \"y\"");
+        assert_eq!(page.status(), 400);
         assert_eq!(
-            escape_html("<script>alert('x')</script> & \"y\""),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;y&quot;"
+            page.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
         );
+        assert!(String::from_utf8_lossy(page.body()).ends_with(
+            "<p>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;y&quot;</p>"
+        ));
     }
 
     #[test]
