@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use auth_core::HttpResponse;
+use auth_core::emulator::{escape_html, html_response};
 use auth_core::secret::constant_time_eq;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -119,19 +120,8 @@ pub(super) fn redirect(location: &str) -> HttpResponse {
     response
 }
 
-fn html(body: String) -> HttpResponse {
-    response(200, Some("text/html; charset=utf-8"), body.into_bytes())
-}
-
 fn form_map(body: &[u8]) -> HashMap<String, String> {
     url::form_urlencoded::parse(body).into_owned().collect()
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 pub(super) fn later(now: SystemTime, validity: Duration) -> SystemTime {
@@ -359,14 +349,12 @@ fn authorize(s: &mut State, request: &Req, now: SystemTime) -> HttpResponse {
 }
 
 fn html_error(message: &str) -> HttpResponse {
-    response(
+    html_response(
         400,
-        Some("text/html; charset=utf-8"),
         format!(
             "<!doctype html><title>Error</title><p>{}</p>",
-            escape(message)
-        )
-        .into_bytes(),
+            escape_html(message)
+        ),
     )
 }
 
@@ -375,15 +363,18 @@ fn login_page(s: &State, request: &Req, error: Option<&str>) -> HttpResponse {
     if !s.sessions.contains_key(&session) {
         return html_error("unknown or expired login session");
     }
-    html(format!(
-        "<!doctype html><title>Log in</title>{}<form method=post action=/idp/login>\
+    html_response(
+        200,
+        format!(
+            "<!doctype html><title>Log in</title>{}<form method=post action=/idp/login>\
          <input type=hidden name=session value=\"{}\"><input name=username><input type=password name=password>\
          <button>Log in</button></form>",
-        error
-            .map(|e| format!("<p class=error>{}</p>", escape(e)))
-            .unwrap_or_default(),
-        escape(&session)
-    ))
+            error
+                .map(|e| format!("<p class=error>{}</p>", escape_html(e)))
+                .unwrap_or_default(),
+            escape_html(&session)
+        ),
+    )
 }
 
 fn login(s: &mut State, request: &Req, now: SystemTime) -> HttpResponse {
@@ -401,11 +392,14 @@ fn login(s: &mut State, request: &Req, now: SystemTime) -> HttpResponse {
     };
     let Some(user_id) = user_id else {
         s.event(format!("IdP: failed login for {username}"));
-        return html(format!(
-            "<!doctype html><title>Log in</title><p class=error>Wrong username or password</p>\
+        return html_response(
+            200,
+            format!(
+                "<!doctype html><title>Log in</title><p class=error>Wrong username or password</p>\
              <form method=post action=/idp/login><input type=hidden name=session value=\"{}\"></form>",
-            escape(&session_id)
-        ));
+                escape_html(&session_id)
+            ),
+        );
     };
     session.user_id = Some(user_id);
     s.event(format!("IdP: {username} logged in"));
@@ -417,13 +411,16 @@ fn consent_page(s: &State, request: &Req) -> HttpResponse {
     let Some(session) = s.sessions.get(&session_id).filter(|x| x.user_id.is_some()) else {
         return html_error("unknown login session");
     };
-    html(format!(
-        "<!doctype html><title>Consent</title><p>The app asks for: {}</p>\
+    html_response(
+        200,
+        format!(
+            "<!doctype html><title>Consent</title><p>The app asks for: {}</p>\
          <form method=post action=/oauth/v1/consent><input type=hidden name=session value=\"{}\">\
          <button name=decision value=allow>Allow</button><button name=decision value=deny>Deny</button></form>",
-        escape(&session.scopes.join(", ")),
-        escape(&session_id)
-    ))
+            escape_html(&session.scopes.join(", ")),
+            escape_html(&session_id)
+        ),
+    )
 }
 
 fn consent(s: &mut State, request: &Req, now: SystemTime) -> HttpResponse {

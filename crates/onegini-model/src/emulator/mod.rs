@@ -36,11 +36,10 @@ mod endpoints;
 mod model;
 mod records;
 
-use std::fmt;
+use std::ops::Deref;
 use std::sync::Arc;
 
-use auth_core::emulator::{Control, ControlError, InProcess, PendingStepUp, Server};
-use auth_core::{BaseUrl, HttpClient};
+use auth_core::emulator::Served;
 
 pub use browser::{BrowserError, Consent, EmulatedBrowser};
 pub use model::{
@@ -57,19 +56,21 @@ pub const DEFAULT_REDIRECT_URI: &str = "oneginiexample://loginsuccess";
 /// The version of the default app (platform `android`).
 pub const DEFAULT_APP_VERSION: &str = "1.0.0";
 
-/// A [`TokenServer`] served on a loopback port (until dropped).
-pub struct Emulator {
-    model: Arc<TokenServer>,
-    server: Server,
-    in_process: Arc<dyn HttpClient>,
-}
+/// A [`TokenServer`] served on a loopback port (until dropped): auth-core's [`Served`] model.
+/// [`base_url`](Served::base_url) is the Token Server's (what
+/// [`crate::ClientBuilder::base_url`] takes); [`control`](Served::control),
+/// [`pending`](Served::pending) (the login sessions waiting at the IdP),
+/// [`model`](Served::model), [`in_process`](Served::in_process) (give it to
+/// [`crate::ClientBuilder::http_client`] and [`EmulatedBrowser::new`]) and the model's Rust
+/// control methods are called on it directly.
+#[derive(Debug)]
+pub struct Emulator(Served<TokenServer>);
 
-impl fmt::Debug for Emulator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Emulator")
-            .field("base_url", self.server.base_url())
-            .field("model", &self.model)
-            .finish()
+impl Deref for Emulator {
+    type Target = Served<TokenServer>;
+
+    fn deref(&self) -> &Served<TokenServer> {
+        &self.0
     }
 }
 
@@ -85,36 +86,10 @@ impl Emulator {
         Emulator::builder().start().await
     }
 
-    /// The Token Server's base URL (what [`crate::ClientBuilder::base_url`] takes).
-    pub fn base_url(&self) -> &BaseUrl {
-        self.server.base_url()
-    }
-
-    /// Runs a control command (see [`TokenServer`]'s `Model` implementation).
-    pub fn control(&self, command: Control) -> Result<serde_json::Value, ControlError> {
-        auth_core::emulator::Model::control(self.model.as_ref(), command)
-    }
-
-    /// The login sessions waiting at the IdP.
-    pub fn pending(&self) -> Vec<PendingStepUp> {
-        auth_core::emulator::Model::pending(self.model.as_ref())
-    }
-
-    /// The model (to serve it elsewhere, or for its Rust control methods).
-    pub fn model(&self) -> Arc<TokenServer> {
-        self.model.clone()
-    }
-
-    /// An HTTP client that hands each request to the same model, with no socket (give it to
-    /// [`crate::ClientBuilder::http_client`] and [`EmulatedBrowser::new`]).
-    pub fn in_process(&self) -> Arc<dyn HttpClient> {
-        self.in_process.clone()
-    }
-
     /// The client configuration of the served app's first version (identifier, platform,
     /// version, signature, redirect URI); add device settings and build it.
     pub fn client_config(&self) -> ClientConfigBuilder {
-        let app = self.model.app();
+        let app = self.app();
         let mut builder = ClientConfig::builder()
             .app_identifier(app.identifier.clone())
             .redirect_uri(app.redirect_uri.clone());
@@ -220,13 +195,7 @@ impl EmulatorBuilder {
             .clone()
             .unwrap_or_else(|| "127.0.0.1:0".to_owned());
         let model = Arc::new(self.build_model()?);
-        let server = auth_core::emulator::serve(model.clone(), &address).await?;
-        let in_process: Arc<dyn HttpClient> = Arc::new(InProcess::new(model.clone()));
-        Ok(Emulator {
-            model,
-            server,
-            in_process,
-        })
+        Ok(Emulator(Served::start_on(model, &address).await?))
     }
 }
 
