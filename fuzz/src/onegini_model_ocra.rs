@@ -17,10 +17,29 @@
 //! challenges; `verify_in_window` finds a response made at another step inside the window.
 
 use aws_lc_rs::{digest, hmac};
-use onegini_model::hex;
-use onegini_model::ocra::{
+use onegini_model::hazmat::ocra::{
     MAX_WINDOW, OcraError, OcraHash, OcraInputs, OcraSuite, QuestionFormat, TimeUnit,
 };
+
+/// Hex as the crate reads it (either case, even length), written here independently: the
+/// crate's own `hex` module is private.
+mod hex {
+    pub fn decode(text: &str) -> Result<Vec<u8>, ()> {
+        if !text.len().is_multiple_of(2) {
+            return Err(());
+        }
+        text.as_bytes()
+            .chunks_exact(2)
+            .map(|pair| {
+                let digits = std::str::from_utf8(pair).map_err(|_| ())?;
+                if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(());
+                }
+                u8::from_str_radix(digits, 16).map_err(|_| ())
+            })
+            .collect()
+    }
+}
 
 fn hash_name(h: OcraHash) -> &'static str {
     h.name()
@@ -334,7 +353,7 @@ fn check(s: &OcraSuite, f: &Fields<'_>) {
             Err(OcraError::WindowTooLarge)
         );
         let secs = step.seconds();
-        assert!(secs >= 1 && secs <= 48 * 3600);
+        assert!((1..=48 * 3600).contains(&secs));
         let unix = (f.timestamp % (1 << 40)) as i64;
         assert_eq!(
             step.counter_for_unix(unix).expect("after epoch"),
