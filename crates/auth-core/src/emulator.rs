@@ -611,8 +611,9 @@ fn error_response(status: u16, message: &str) -> axum::response::Response {
 /// `base_url`, `control`, `pending`, `model`, `in_process`. Dereferences to the model, so the
 /// model's own Rust helpers stay at hand.
 ///
-/// A provider crate's `Emulator` wraps one (`pub struct Emulator(Served<Model>)`, dereferencing
-/// to it) and adds its builder and its own extras.
+/// A provider crate's `Emulator` wraps one ([`served_emulator!`](crate::served_emulator)
+/// declares it: a newtype that dereferences to its `Served`, with `builder()` and `start()`)
+/// and adds its own extras.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
@@ -729,6 +730,85 @@ impl<M: Model> std::ops::Deref for Served<M> {
     fn deref(&self) -> &M {
         &self.model
     }
+}
+
+/// Declares a provider crate's `Emulator`: a newtype over [`Served`]`<Model>` that dereferences
+/// to it (so `base_url`, `root_url`, `control`, `pending`, `model`, `in_process` and the
+/// model's own methods are called on it), with `builder()` (the builder's `Default`) and
+/// `start()` (`builder().start()`). The builder's `start(self)` serves the model and wraps the
+/// [`Served`] in the newtype; the crate adds its extras in an `impl` block of its own.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+/// # use auth_core::emulator::{Control, ControlError, Model as _, PendingStepUp, Served};
+/// # use auth_core::{HttpRequest, HttpResponse};
+/// /// A toy provider's protocol model.
+/// pub struct Model;
+/// # #[auth_core::async_trait]
+/// # impl auth_core::emulator::Model for Model {
+/// #     fn provider(&self) -> &'static str { "toy" }
+/// #     async fn handle(&self, _: HttpRequest) -> HttpResponse { http::Response::new(Vec::new()) }
+/// #     fn control(&self, command: Control) -> Result<serde_json::Value, ControlError> {
+/// #         Err(ControlError::Unsupported { provider: "toy", command: command.name() })
+/// #     }
+/// #     fn pending(&self) -> Vec<PendingStepUp> { Vec::new() }
+/// # }
+///
+/// /// Seeds for an [`Emulator`].
+/// #[derive(Default)]
+/// pub struct EmulatorBuilder;
+///
+/// impl EmulatorBuilder {
+///     /// Serves the model on a free loopback port, its API under `/v1`.
+///     pub async fn start(self) -> std::io::Result<Emulator> {
+///         Ok(Emulator(Served::start(std::sync::Arc::new(Model)).await?.under("/v1")?))
+///     }
+/// }
+///
+/// auth_core::served_emulator! {
+///     /// The toy provider, served.
+///     pub struct Emulator(Served<Model>);
+///     builder: EmulatorBuilder;
+/// }
+///
+/// let emulator = Emulator::start().await?;
+/// assert!(emulator.base_url().as_str().ends_with("/v1"));
+/// assert_eq!(emulator.model().provider(), "toy");
+/// assert!(emulator.pending().is_empty());
+/// # Ok(()) }
+/// ```
+#[macro_export]
+macro_rules! served_emulator {
+    (
+        $(#[$attr:meta])*
+        $vis:vis struct $name:ident(Served<$model:ty>);
+        builder: $builder:ty;
+    ) => {
+        $(#[$attr])*
+        #[derive(Debug)]
+        $vis struct $name($crate::emulator::Served<$model>);
+
+        impl ::core::ops::Deref for $name {
+            type Target = $crate::emulator::Served<$model>;
+
+            fn deref(&self) -> &Self::Target {
+                &self.0
+            }
+        }
+
+        impl $name {
+            /// A builder for the emulator's seeds.
+            $vis fn builder() -> $builder {
+                <$builder as ::core::default::Default>::default()
+            }
+
+            /// An emulator with the builder's defaults, on a free loopback port:
+            /// `Emulator::builder().start()`.
+            $vis async fn start() -> ::std::io::Result<$name> {
+                Self::builder().start().await
+            }
+        }
+    };
 }
 
 /// A request as JSON, for a log or a captured webhook a test in any language reads: method,
