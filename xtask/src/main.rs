@@ -21,6 +21,7 @@ pub const PROVIDERS: &[&str] = &[
     "airlock-iam",
     "logonbox",
     "onegini-model",
+    "ciba",
 ];
 
 const HELP: &str = "\
