@@ -136,7 +136,7 @@ async fn main() -> Result<(), Fail> {
                     .authorize(
                         &AuthorizationRequest::new(user.as_str())
                             .context("Pay 10.00 EUR to ACME")
-                            .ttl(Duration::from_secs(3600)),
+                            .ttl(Duration::from_secs(600)),
                     )
                     .await?;
             } else {

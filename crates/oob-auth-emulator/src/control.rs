@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::Clock as _;
-use auth_core::emulator::{Control, ControlError, Fault, Model as _, OffsetClock};
+use auth_core::emulator::{Control, ControlError, Fault, Model as _, OffsetClock, PendingStepUp};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Provider;
-use crate::served::{Served, unix};
+use crate::served::{PendingView, Served, unix};
 
 /// What the control API works on.
 pub(crate) struct Hub {
@@ -169,39 +169,43 @@ struct PendingQuery {
 /// Every provider's pending step-ups, oldest first; `?limit=N` keeps the newest N,
 /// `?provider=` one provider. `X-Total-Count` says how many there are in all.
 async fn all_pending(State(hub): Shared, Query(q): Query<PendingQuery>) -> Answer {
-    let hub2 = hub.clone();
-    let only = q.provider.clone();
     let listed = tokio::task::spawn_blocking(move || {
-        let mut all: Vec<Value> = Vec::new();
-        for (p, s) in &hub2.served {
-            if only.as_deref().is_some_and(|o| o != p.name()) {
-                continue;
+        let mut all: Vec<PendingStepUp> = Vec::new();
+        for (p, s) in &hub.served {
+            if q.provider.as_deref().is_none_or(|o| o == p.name()) {
+                all.extend(s.pending_list());
             }
-            all.extend(s.pending_json());
         }
-        all
+        all.sort_by_key(|p| p.created_at);
+        let total = all.len();
+        if let Some(limit) = q.limit {
+            all.drain(..total.saturating_sub(limit));
+        }
+        let views: Vec<PendingView<'_>> = all.iter().map(PendingView::from).collect();
+        serde_json::to_vec(&views).map(|body| (total, body))
     })
     .await;
-    let mut all = listed.map_err(|_| {
-        ApiError::new(
+    let Ok(Ok((total, body))) = listed else {
+        return Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "listing failed",
-        )
-    })?;
-    all.sort_by(|a, b| {
-        let t = |v: &Value| v["created_at"].as_f64().unwrap_or(0.0);
-        t(a).total_cmp(&t(b))
-    });
-    let total = all.len();
-    if let Some(limit) = q.limit {
-        all.drain(..total.saturating_sub(limit));
-    }
-    let mut response = axum::Json(Value::Array(all)).into_response();
-    response
-        .headers_mut()
-        .insert("x-total-count", HeaderValue::from(total));
-    Ok(response)
+        ));
+    };
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::HeaderName::from_static("x-total-count"),
+                HeaderValue::from(total),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 async fn pending(State(hub): Shared, Path(provider): Path<String>) -> Answer {

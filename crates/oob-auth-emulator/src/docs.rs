@@ -87,5 +87,17 @@ pub mod memory {
     //! cargo bench -p oob-auth-emulator --bench scale           # 10,000; `-- 2000` for another count
     //! ```
     //!
-    //! MEMORY_TABLE
+    //! Measured on Linux x86-64 (release build, 2 shared cores), 5,000 LaunchKey authorization
+    //! requests and 5,000 Authsignal challenges, the default log capacity (1,000 per provider):
+    //!
+    //! | server state | pending | VmRSS | VmHWM (peak) |
+    //! | --- | ---: | ---: | ---: |
+    //! | started, idle | 0 | 7.1 MiB | 7.1 MiB |
+    //! | 10000 step-ups created (7.7 s) | 10000 | 45.7 MiB | 55.0 MiB |
+    //! | after listing them all (`GET /pending`, 6 MiB of JSON) | 10000 | 46.8 MiB | 62.2 MiB |
+    //!
+    //! Under 100 MB, peak included. What is kept per request beyond the pending step-ups is
+    //! bounded: each provider's request log is a ring (`--log-capacity`), settled step-ups
+    //! beyond each model's cap are forgotten, and `GET /pending` writes its JSON straight from
+    //! the step-ups (no JSON tree of 10,000 in between).
 }
