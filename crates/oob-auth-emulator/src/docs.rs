@@ -2,8 +2,13 @@
 
 pub mod providers {
     //! What each provider's part of the emulator offers: what `--print-json` prints for it, its
-    //! `settings` (config file), what `add_user` takes as `details`, and its own commands
-    //! (`POST /{provider}/control` with `{"command": "provider", "body": {…}}`).
+    //! `settings` (config file), what `add_user` takes as `details`, what its step-ups are, and
+    //! its own commands (`POST /{provider}/control` with `{"command": "provider", "body":
+    //! {…}}`). Each is its crate's protocol model (`<crate>::emulator`); the crate's emulator
+    //! docs have the full list of its commands.
+    //!
+    //! Every provider takes `read_log`, `list_pending` and `inject_fault`; the one clock
+    //! (`POST /clock/advance`) moves all of them.
     //!
     //! ## launchkey
     //!
@@ -12,18 +17,19 @@ pub mod providers {
     //! SDK takes `ServiceFactory(service_id, service_private_key_pem, url=api_url)`.
     //!
     //! * settings: `service_id` (a UUID), `private_key_file` (a PEM RSA key, PKCS#1 or PKCS#8).
-    //! * `add_user` details: none; the answer has the user's `service_user_hash`,
-    //!   `user_push_id` and `device_id`.
-    //! * step-ups: authorization requests; their id is the `auth_request` id. `deny` takes
-    //!   `fraud` and `reason` (a denial reason id); `fail` takes a reason (`SENSOR`, `POLICY`,
-    //!   `PERMISSION`, `AUTHENTICATION`, `CONFIGURATION`, `BUSY_LOCAL`).
-    //! * faults: `{"status": 429, "retry_after": 3}` answers the next signed call with a
-    //!   (signed) 429; other statuses likewise.
+    //! * `add_user` details: `{"totp": "123456"}` (optional); the answer has the user's
+    //!   `service_user_hash`, `org_user_hash`, `user_push_id` and `device_id`.
+    //! * step-ups: authorization requests (the message is the request's `context`, the title its
+    //!   `title`); their id is the `auth_request` id. `deny` takes `fraud` and `reason` (a denial
+    //!   reason id); `fail` a reason (`SENSOR`, `POLICY`, …); `expire`; `rotate_keys` rotates the
+    //!   API's signing key.
     //! * provider commands: `{"webhook": "authorization", "id": "<auth request>", "path":
     //!   "/webhook"}` and `{"webhook": "session_end", "user": "<username>", "path": "/webhook"}`
     //!   answer the webhook the platform would POST to `path` — `{"method", "path", "headers",
     //!   "body"}`, signed and (authorization) encrypted — for your webhook handler;
-    //!   `{"totp": "123456", "user": "<username>"}` sets the user's TOTP code.
+    //!   `{"totp": "123456", "user": "<username>"}`; `{"register_service": "<uuid>",
+    //!   "public_key": "<PEM>"}`; `{"response_fault": "tamper_body"}` (a JOSE fault on the next
+    //!   signed response); `{"counts": {}}`.
     //!
     //! ## authsignal
     //!
@@ -33,17 +39,20 @@ pub mod providers {
     //! * `add_user` details: `{"phone_number": "+64…"}` or `{"email": "…"}` enrols a verified
     //!   SMS or e-mail OTP authenticator, so the user can be challenged (default: SMS).
     //! * rules (`PUT /authsignal/rules`): a list of `{"id", "action"?, "outcome": "ALLOW" |
-    //!   "CHALLENGE" | "REVIEW" | "BLOCK", "when"?: "always" | "new_device" |
-    //!   {"ip_address": "…"} | {"custom_equals": [key, value]} | {"custom_greater_than": [key,
-    //!   number]}, "name"?}`. The most severe matching rule wins; a challenge applies to
-    //!   enrolled users only.
-    //! * step-ups: tracked actions in `CHALLENGE_REQUIRED`; their id is the `idempotencyKey`.
-    //!   `approve` completes the challenge (the answer carries the `token` the pre-built UI
-    //!   would append to the redirect URL), `deny` / `fail` fail it.
-    //! * faults: any status; 429 with `retry_after`.
-    //! * provider commands: `{"webhook_url": "http://…"}` (where events go),
-    //!   `{"deliver_webhooks": true}` (POST the queued events, signed `X-Signature-V2`; answers
-    //!   the statuses), `{"otp_code": "<challengeId>"}` (the code the user received).
+    //!   "CHALLENGE" | "REVIEW" | "BLOCK", "when"?, "name"?}`. The most severe matching rule
+    //!   wins; a challenge applies to enrolled users only.
+    //! * step-ups: tracked actions in `CHALLENGE_REQUIRED` (the message is track's
+    //!   `custom.message`, else the action); their id is the `idempotencyKey`, their `page` the
+    //!   pre-built challenge UI (a real page with Approve / Deny that sends the browser back to
+    //!   track's `redirectUrl` with `?token=…`). `approve` completes the challenge (the answer
+    //!   carries that `token`), `deny` / `fail` fail it, `expire` ends its tokens;
+    //!   `rotate_keys` signs webhooks with a second secret.
+    //! * provider commands: `{"webhook_url": "http://…"}` (where events go);
+    //!   `{"deliver_webhooks": true}` (the server POSTs the queued events, signed
+    //!   `X-Signature-V2`; answers the statuses); `{"take_webhooks": true}` (hands them over
+    //!   instead); `{"otp_code": "<challengeId>"}` (the code the user received); `{"stats":
+    //!   true}`, `{"set_retention": {…}}`, `{"add_tenant": "<secret>"}`, `{"call_state":
+    //!   "<referenceId>"}`.
     //!
     //! ## airlock-iam
     //!
@@ -51,21 +60,31 @@ pub mod providers {
     //! (`default_users`, password `password1`: `jdoe` mobile-only, `alice` One-Touch, `bob` two
     //! devices, `carol` OTP, `dave` online QR, …).
     //!
-    //! * `add_user` details: `{"password": "…", "factor": "mobile_only" | "one_touch" | "otp" |
-    //!   "online_qr" | "none"}` (default `password1`, One-Touch).
-    //! * step-ups: a pending Airlock 2FA request; its id is the user name. `approve`, `deny`,
-    //!   `expire`.
-    //! * provider commands: `{"passcode": "<user>"}` (the user's current passcode / OTP).
+    //! * `add_user` details: `{"password"?, "factor"?: "one_touch" | "mobile_only" | "otp" |
+    //!   "online_qr" | "none", "devices"?, "locked"?, "offline_qr"?, "must_change_password"?,
+    //!   "extra_step"?}` (default `password1`, One-Touch).
+    //! * step-ups: pending Airlock 2FA requests; `approve`, `deny`, `expire` take the id from
+    //!   the list, the session token (of a `mobileAuthUri` or QR code) or a user name.
+    //! * provider commands: `{"passcode": "<user>"}` (the current passcode / OTP),
+    //!   `{"csrf_protection": bool}`, `{"application": "<id>", "second_factor": bool}`, and the
+    //!   others in the crate's docs.
     //!
     //! ## logonbox
     //!
-    //! The Authenticator API (key listing, direct signing, the browser's signing page). The
-    //! official LogonBox clients speak https only: start with `--tls` and trust `cert.pem`.
+    //! The Authenticator API: the key listing, the direct `signPayload` and the browser's
+    //! signing page (a real page that waits for the phone, then sends the browser back to the
+    //! redirect URL with the response). The official LogonBox clients speak https only: start
+    //! with `--tls` and trust `cert.pem`.
     //!
-    //! * `add_user` details: `{"keys": ["ed25519", "rsa"]}` (default one Ed25519 key); the
-    //!   answer lists the user's `authorized_keys` lines.
-    //! * provider commands: `{"behaviour": "approve" | "reject" | "fail", "user": "…"}`: how
-    //!   the user's phone answers from now on.
+    //! * `add_user` details: `{"keys": ["ed25519", "rsa"], "behaviour": "approve" | "manual" |
+    //!   "reject" | …}`. A user made without details (`--user lee@example.com`) has one Ed25519
+    //!   key and answers by hand (`manual`): their signing requests wait on the phone page.
+    //!   The answer lists the user's `authorized_keys` lines.
+    //! * step-ups: signing requests waiting for a `manual` user, with the prompt the app shows;
+    //!   `approve` signs with the user's key, `deny` (the app's message as `reason`), `fail`,
+    //!   `expire`.
+    //! * provider commands: `{"user": "…", "behaviour": "approve" | "manual" | "reject" |
+    //!   "fail" | …, "delay_ms"?}` and the others in the crate's docs.
     //!
     //! ## onegini-model
     //!
@@ -75,6 +94,10 @@ pub mod providers {
     //!
     //! * settings: `identifier`, `redirect_uri`, `version`, `platform`, `signature`.
     //! * `add_user` details: `{"password": "…"}` (default `password1`): an IdP user.
+    //! * step-ups: login sessions waiting at the IdP (`page`: the login or the consent page);
+    //!   `approve` consents, `deny` refuses, `expire` ends the session.
+    //! * provider commands: the Token Server's administration, e.g. `{"command":
+    //!   "revoke_user_tokens", "user": "alice"}` (see `onegini_model::emulator::AdminCommand`).
 }
 
 pub mod memory {
