@@ -2,7 +2,7 @@
 //! §10.3), run against the emulator.
 //!
 //! ```text
-//! cargo run -p ciba --features emulator --example ciba_callbacks_axum
+//! cargo run -p ciba --example ciba_callbacks_axum
 //! ```
 //!
 //! The routes take the `Authorization` header and the **raw body bytes** (not `Json<…>`): the
@@ -10,8 +10,7 @@
 //! constant time before anything in the body is acted on. In production the notification
 //! endpoint must be `https://` (OPs refuse anything else).
 
-use std::sync::Arc;
-
+use auth_core::emulator::Control;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -75,25 +74,26 @@ async fn push(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Status
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let emulator = Arc::new(Emulator::start().await?);
-    emulator.add_user("alice");
-
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     println!("1. The app's notification endpoints: {base}/ciba/ping and {base}/ciba/push");
 
     // Each client is registered with the OP for one delivery mode.
-    emulator.register_client(
-        EmulatedClient::secret_basic("shop-ping", "ping-secret")
-            .notify(DeliveryMode::Ping, format!("{base}/ciba/ping")),
-    );
-    emulator.register_client(
-        EmulatedClient::secret_basic("shop-push", "push-secret")
-            .notify(DeliveryMode::Push, format!("{base}/ciba/push")),
-    );
+    let emulator = Emulator::builder()
+        .user("alice")
+        .client(
+            EmulatedClient::secret_basic("shop-ping", "ping-secret")
+                .notify(DeliveryMode::Ping, format!("{base}/ciba/ping")),
+        )
+        .client(
+            EmulatedClient::secret_basic("shop-push", "push-secret")
+                .notify(DeliveryMode::Push, format!("{base}/ciba/push")),
+        )
+        .start()
+        .await?;
     let client = |id: &str, secret: &str, mode| -> Result<Client, ciba::Error> {
         Client::builder(ClientId::new(id)?, ClientAuth::secret_basic(secret))
-            .issuer(emulator.issuer())
+            .issuer(emulator.base_url())
             .delivery_mode(mode)
             .build()
     };
@@ -108,29 +108,36 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     println!("2. Two sign-ins start; each request carries a fresh 256-bit notification token.");
-    let a = app
+    let pinged = app
         .ping
         .authenticate(AuthenticationRequest::login_hint("alice").binding_message("Ping sign-in"))
         .await?;
-    let b = app
+    let pushed = app
         .push
         .authenticate(AuthenticationRequest::login_hint("alice").binding_message("Push sign-in"))
         .await?;
+    println!(
+        "   auth_req_id {} (ping) and {} (push)",
+        pinged.auth_req_id, pushed.auth_req_id
+    );
 
     println!("3. A forged ping (wrong bearer token) is refused before anything happens:");
-    let forged = format!(r#"{{"auth_req_id":"{}"}}"#, a.auth_req_id);
-    let status = emulator
-        .send_raw_notification(
-            &format!("{base}/ciba/ping"),
-            Some("Bearer guessed"),
-            &forged,
-        )
-        .await?;
-    println!("   → HTTP {status}");
+    let forged = format!(r#"{{"auth_req_id":"{}"}}"#, pinged.auth_req_id);
+    let status = reqwest::Client::new()
+        .post(format!("{base}/ciba/ping"))
+        .header("authorization", "Bearer guessed")
+        .header("content-type", "application/json")
+        .body(forged)
+        .send()
+        .await?
+        .status();
+    println!("   → HTTP {}", status.as_u16());
 
     println!("4. The user approves both on their phone; the OP notifies the app:");
-    emulator.approve(&a.auth_req_id)?;
-    emulator.approve(&b.auth_req_id)?;
+    for waiting in emulator.pending() {
+        println!("   the phone shows \"{}\": approve", waiting.message);
+        emulator.control(Control::Approve { id: waiting.id })?;
+    }
     let statuses = emulator.deliver_notifications().await?;
     println!("5. The app answered the OP with {statuses:?}.");
     Ok(())

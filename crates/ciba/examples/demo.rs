@@ -4,14 +4,14 @@
 //! Against the built-in emulator (its "phone" approves after two seconds):
 //!
 //! ```text
-//! cargo run -p ciba --features emulator --example ciba-demo
+//! cargo run -p ciba --example ciba-demo
 //! ```
 //!
 //! Against your own OP (a client registered for CIBA poll mode with `client_secret_basic`):
 //!
 //! ```text
 //! CIBA_ISSUER=https://op.example.com CIBA_CLIENT_ID=my-client CIBA_CLIENT_SECRET=… \
-//!   CIBA_LOGIN_HINT=alice cargo run -p ciba --features emulator --example ciba-demo
+//!   CIBA_LOGIN_HINT=alice cargo run -p ciba --example ciba-demo
 //! ```
 
 use std::sync::Arc;
@@ -50,9 +50,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!(
                 "1. Starting a CIBA OpenID Provider emulator on loopback (poll interval 1 s)."
             );
-            let emulator = Arc::new(Emulator::start().await?);
-            emulator.set_interval(Some(1));
-            emulator.add_user("alice");
+            let emulator = Arc::new(
+                Emulator::builder()
+                    .user("alice")
+                    .interval(Some(1))
+                    .start()
+                    .await?,
+            );
             (emulator.client()?, "alice".to_owned(), Some(emulator))
         }
     };

@@ -28,9 +28,12 @@
 //! use std::sync::Arc;
 //! use std::time::Duration;
 //! use ciba::{AuthenticationRequest, Client, ClientAuth, ClientId, Outcome};
-//! # let emulator = ciba::emulator::Emulator::start_with_clock(Arc::new(auth_core::FakeClock::at_unix(1_800_000_000))).await?;
-//! # emulator.add_user("alice@example.com");
-//! # let issuer = emulator.issuer();
+//! # let emulator = ciba::emulator::Emulator::builder()
+//! #     .user("alice@example.com")
+//! #     .clock(Arc::new(auth_core::FakeClock::at_unix(1_800_000_000)))
+//! #     .start()
+//! #     .await?;
+//! # let issuer = emulator.base_url();
 //! # let secret = ciba::emulator::DEFAULT_CLIENT_SECRET;
 //!
 //! let client = Client::builder(ClientId::new("emulated-client")?, ClientAuth::secret_basic(secret))
@@ -161,16 +164,17 @@
 //!
 //! ## Testing your integration
 //!
-//! The `emulator` feature provides [`emulator::Emulator`]: a CIBA OP over real loopback HTTP
-//! with real keys, for poll, ping and push clients, where a test plays the user
-//! (`approve`/`deny`/`fail`/`expire`) and injects faults. The crate's own suite also runs the
-//! client against a real, OpenID-certified OP (npm `oidc-provider`, `tests/real_op.rs`).
+//! The `emulator` feature provides [`emulator::Emulator`]: a CIBA OP with real keys, for poll,
+//! ping and push clients, served on a loopback port or called in process with no socket, where
+//! a test plays the user with the control vocabulary every oob-auth emulator shares
+//! (`approve`/`deny`/`fail`/`expire`, …) and injects faults. The crate's own suite also runs the
+//! client against a real, OpenID-certified OP (npm `oidc-provider`, `tests/it/real_op.rs`).
 //!
 //! ## Cargo features
 //!
 //! * `reqwest` (default): the reqwest + rustls HTTP client. Without it, pass your own
 //!   [`auth_core::HttpClient`] with [`ClientBuilder::http_client`].
-//! * `emulator`: the in-process OP.
+//! * `emulator`: the emulated OP ([`emulator::Model`], served by [`emulator::Emulator`]).
 //!
 //! ## Dependencies, and why
 //!
@@ -181,7 +185,7 @@
 //! | `rustls-pki-types` | PEM decoding only |
 //! | `tokio` (`sync` only) | single-flight discovery and JWKS refetches (`OnceCell`, `Mutex`); no runtime is started |
 //! | `url`, `serde`, `serde_json`, `base64`, `http`, `thiserror`, `async-trait`, `zeroize` | form encoding and URL checks, wire types, errors, the `StepUp` trait, wiping request bodies |
-//! | `wiremock`, `reqwest` (feature `emulator`) | the emulator's HTTP server, and its ping/push deliveries |
+//! | `reqwest`, `tokio` `time` (feature `emulator`) | the emulator's ping/push deliveries and its response delays; its server is auth-core's |
 //!
 //! No other JOSE stack (`josekit`, `biscuit`, `jwt-simple`), no `rsa`, no `ring`.
 #![forbid(unsafe_code)]

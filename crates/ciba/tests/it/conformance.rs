@@ -1,13 +1,16 @@
-//! CIBA conformance suite: the client against the emulated OP over real loopback HTTP — poll,
-//! ping and push modes, client authentication, signed requests, the FAPI-CIBA switch, ID token
-//! validation and JWKS rotation, faults. `cargo xtask conformance` prints one row per test.
-//! (The same client against a real, certified OP: `tests/real_op.rs`.)
+//! CIBA conformance suite: the client against the emulated OP — poll, ping and push modes,
+//! client authentication, signed requests, the FAPI-CIBA switch, ID token validation and JWKS
+//! rotation, faults, the shared control vocabulary. Every scenario runs twice: over real
+//! loopback HTTP (`socket::…`) and through `Emulator::in_process()`, the same model with no
+//! socket (`in_process::…`). `cargo xtask conformance` prints one row per test. (The same
+//! client against a real, certified OP: `real_op`.)
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use auth_core::emulator::{Control, ControlError, LogEntry};
 use auth_core::poll::{PollConfig, PollStatus};
-use auth_core::{FakeClock, StepUp, StepUpOutcome, StepUpRequest};
+use auth_core::{FakeClock, HttpClient, HttpRequest, StepUp, StepUpOutcome, StepUpRequest};
 use ciba::emulator::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatedClient, Emulator, Fault, RequestState,
 };
@@ -19,24 +22,111 @@ use ciba::{
 
 const T0: u64 = 1_800_000_000;
 
+/// How a scenario's client reaches the emulator's model.
+#[derive(Clone, Copy, Debug)]
+enum Wire {
+    /// Real HTTP on a loopback port.
+    Socket,
+    /// `Emulator::in_process()`: the same model, no socket.
+    InProcess,
+}
+
+/// Every scenario runs over a real socket (`socket::…`) and through `Emulator::in_process`
+/// (`in_process::…`).
+macro_rules! on_both_wires {
+    ($($name:ident),* $(,)?) => {
+        /// The scenarios over real HTTP on a loopback port.
+        mod socket {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Wire::Socket).await;
+            })*
+        }
+        /// The scenarios through the in-process client: the model, no socket.
+        mod in_process {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Wire::InProcess).await;
+            })*
+        }
+    };
+}
+
+on_both_wires!(
+    setup,
+    discovery_reads_the_ciba_endpoints_and_modes,
+    discovery_refuses_an_op_without_ciba_or_the_mode,
+    poll_mode_approval_yields_verified_id_token_claims,
+    client_secret_post_sends_the_secret_in_the_body,
+    private_key_jwt_with_rs256_ps256_and_es256,
+    denial_is_a_typed_outcome,
+    expiry_ends_polling_without_asking_past_expires_in,
+    slow_down_adds_five_seconds_for_the_rest_of_the_request,
+    polls_never_come_faster_than_the_interval,
+    default_interval_is_five_seconds_when_the_op_sends_none,
+    exactly_one_hint_and_other_checks_happen_before_sending,
+    unknown_user_is_a_typed_error,
+    wrong_client_secret_is_invalid_client_and_never_leaks,
+    binding_message_acr_values_and_user_code_are_passed_through,
+    user_code_is_refused_when_the_op_does_not_support_it,
+    signed_authentication_requests_carry_every_parameter_in_the_jwt,
+    fapi_ciba_profile_refuses_what_it_forbids_and_runs_with_ps256,
+    ping_setup,
+    ping_mode_verifies_the_bearer_then_fetches_the_token_once,
+    ping_with_a_wrong_bearer_token_fetches_nothing,
+    push_setup,
+    push_mode_validates_at_hash_rt_hash_and_auth_req_id,
+    push_with_a_forged_token_hash_or_request_id_is_rejected,
+    push_error_payloads_become_outcomes,
+    id_token_faults_are_each_rejected,
+    null_optional_fields_in_the_token_response_are_tolerated,
+    jwks_rotation_is_picked_up_with_one_refetch,
+    unknown_kids_cannot_make_the_client_hammer_the_jwks,
+    unavailable_op_is_asked_again_at_the_next_interval_honouring_retry_after,
+    the_backchannel_request_is_sent_once_even_on_503,
+    a_token_request_for_another_clients_request_is_invalid_grant,
+    id_token_hint_from_an_earlier_login_finds_the_user,
+    stepup_approval_carries_the_id_token_claims_as_evidence,
+    stepup_denied_and_expired,
+    secrets_never_appear_in_debug_or_errors,
+    emulator_requests_show_state_changes,
+    another_instance_can_resume_polling_a_stored_request,
+    the_shared_control_vocabulary_drives_the_emulator,
+    advance_clock_moves_the_default_clock,
+);
+
 struct Setup {
     emulator: Emulator,
     clock: FakeClock,
     client: Client,
+    wire: Wire,
 }
 
-async fn setup() -> Setup {
+async fn setup(wire: Wire) -> Setup {
     let clock = FakeClock::at_unix(T0);
-    let emulator = Emulator::start_with_clock(Arc::new(clock.clone()))
+    let emulator = Emulator::builder()
+        .clock(Arc::new(clock.clone()))
+        .user("alice")
+        .user("bob")
+        .start()
         .await
         .unwrap();
-    emulator.add_user("alice");
-    emulator.add_user("bob");
-    let client = emulator.client().unwrap();
+    let client = over(wire, &emulator, emulator.client_builder().unwrap())
+        .build()
+        .unwrap();
     Setup {
         emulator,
         clock,
         client,
+        wire,
+    }
+}
+
+/// `builder` with the HTTP client of `wire`.
+fn over(wire: Wire, emulator: &Emulator, builder: ciba::ClientBuilder) -> ciba::ClientBuilder {
+    match wire {
+        Wire::Socket => builder,
+        Wire::InProcess => builder.http_client(emulator.in_process()),
     }
 }
 
@@ -51,24 +141,139 @@ fn approved(outcome: Outcome) -> Box<ciba::Tokens> {
     }
 }
 
-/// A client of `emulator` with its own registration.
-fn client_for(emulator: &Emulator, client_id: &str, auth: ClientAuth) -> ciba::ClientBuilder {
-    Client::builder(id(client_id), auth)
-        .issuer(emulator.issuer())
-        .clock(emulator.clock())
+/// A client of the emulator with its own registration, over the setup's wire.
+fn client_for(s: &Setup, client_id: &str, auth: ClientAuth) -> ciba::ClientBuilder {
+    let builder = Client::builder(id(client_id), auth)
+        .issuer(s.emulator.base_url())
+        .clock(s.emulator.clock());
+    over(s.wire, &s.emulator, builder)
 }
 
-#[tokio::test]
-async fn discovery_reads_the_ciba_endpoints_and_modes() {
-    let s = setup().await;
+/// The requests the emulator logged at `path`, oldest first.
+fn calls(emulator: &Emulator, path: &str) -> Vec<LogEntry> {
+    emulator
+        .log()
+        .into_iter()
+        .filter(|c| c.path == path)
+        .collect()
+}
+
+/// Seconds since `T0` of each logged request at `path`.
+fn times(emulator: &Emulator, path: &str) -> Vec<u64> {
+    calls(emulator, path)
+        .iter()
+        .map(|c| {
+            c.at.duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+                - T0
+        })
+        .collect()
+}
+
+/// Form parameters as sent, in order.
+type Form = Vec<(String, String)>;
+
+/// An HTTP client that records what the client sends (path and form parameters) before
+/// passing it on: what the OP received, seen from the wire.
+struct Recorder {
+    inner: Arc<dyn HttpClient>,
+    sent: Mutex<Vec<(String, Form)>>,
+}
+
+impl Recorder {
+    fn new(s: &Setup) -> Arc<Recorder> {
+        let inner: Arc<dyn HttpClient> = match s.wire {
+            Wire::Socket => {
+                Arc::new(auth_core::ReqwestClient::new(&auth_core::HttpConfig::default()).unwrap())
+            }
+            Wire::InProcess => s.emulator.in_process(),
+        };
+        Arc::new(Recorder {
+            inner,
+            sent: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The form parameters of the last request to a path ending in `suffix`.
+    fn last_to(&self, suffix: &str) -> Form {
+        self.sent
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|(path, _)| path.ends_with(suffix))
+            .map(|(_, params)| params.clone())
+            .unwrap()
+    }
+}
+
+#[auth_core::async_trait]
+impl HttpClient for Recorder {
+    async fn execute(
+        &self,
+        request: HttpRequest,
+    ) -> Result<auth_core::HttpResponse, auth_core::TransportError> {
+        let params = url::form_urlencoded::parse(request.body())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        self.sent
+            .lock()
+            .unwrap()
+            .push((request.uri().path().to_owned(), params));
+        self.inner.execute(request).await
+    }
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Lets the other tasks run once. (Unlike `tokio::task::yield_now`, which may starve the
+/// calling task while an in-process poller that never waits on a socket keeps running, this
+/// goes to the back of the run queue.)
+async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+}
+
+/// POSTs a notification of your own to a client's notification endpoint (wrong tokens,
+/// forged bodies); returns the status.
+async fn post_notification(url: &str, authorization: Option<&str>, body: &str) -> u16 {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    if let Some(a) = authorization {
+        request = request.header("authorization", a);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+async fn discovery_reads_the_ciba_endpoints_and_modes(wire: Wire) {
+    let s = setup(wire).await;
     let endpoints = s.client.discover().await.unwrap();
-    assert_eq!(endpoints.issuer, s.emulator.issuer());
-    assert!(
-        endpoints
-            .backchannel_authentication
-            .as_str()
-            .ends_with("/backchannel")
+    // The issuer is the served base URL, and discovery names the served endpoints.
+    let base = s.emulator.base_url().as_str();
+    assert_eq!(endpoints.issuer, base);
+    assert_eq!(
+        endpoints.backchannel_authentication.as_str(),
+        format!("{base}/backchannel")
     );
+    assert_eq!(endpoints.token.as_str(), format!("{base}/token"));
+    assert_eq!(endpoints.jwks.as_str(), format!("{base}/jwks"));
     let m = s.client.metadata().await.unwrap().unwrap();
     assert_eq!(
         m.backchannel_token_delivery_modes_supported,
@@ -77,18 +282,20 @@ async fn discovery_reads_the_ciba_endpoints_and_modes() {
     assert!(m.backchannel_user_code_parameter_supported);
     // Fetched once, however many calls.
     s.client.discover().await.unwrap();
-    assert_eq!(s.emulator.received_at("discovery").len(), 1);
+    assert_eq!(
+        calls(&s.emulator, "/.well-known/openid-configuration").len(),
+        1
+    );
 }
 
-#[tokio::test]
-async fn discovery_refuses_an_op_without_ciba_or_the_mode() {
-    let s = setup().await;
+async fn discovery_refuses_an_op_without_ciba_or_the_mode(wire: Wire) {
+    let s = setup(wire).await;
     s.emulator.set_metadata(
         "backchannel_token_delivery_modes_supported",
         serde_json::json!(["poll"]),
     );
     let ping = client_for(
-        &s.emulator,
+        &s,
         DEFAULT_CLIENT_ID,
         ClientAuth::secret_basic(DEFAULT_CLIENT_SECRET),
     )
@@ -100,26 +307,30 @@ async fn discovery_refuses_an_op_without_ciba_or_the_mode() {
         "backchannel_authentication_endpoint",
         serde_json::Value::Null,
     );
-    let err = s.emulator.client().unwrap().discover().await.unwrap_err();
+    let err = over(s.wire, &s.emulator, s.emulator.client_builder().unwrap())
+        .build()
+        .unwrap()
+        .discover()
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Discovery(_)), "{err}");
     // The same OP with the endpoints set by hand.
-    let i = s.emulator.issuer();
+    let i = s.emulator.base_url().as_str();
     let manual = Client::builder(
         id(DEFAULT_CLIENT_ID),
         ClientAuth::secret_basic(DEFAULT_CLIENT_SECRET),
     )
     .endpoints(
         Endpoints::new(
-            &i,
+            i,
             &format!("{i}/backchannel"),
             &format!("{i}/token"),
             &format!("{i}/jwks"),
         )
         .unwrap(),
     )
-    .clock(s.emulator.clock())
-    .build()
-    .unwrap();
+    .clock(s.emulator.clock());
+    let manual = over(s.wire, &s.emulator, manual).build().unwrap();
     let started = manual
         .authenticate(AuthenticationRequest::login_hint("alice"))
         .await
@@ -128,9 +339,8 @@ async fn discovery_refuses_an_op_without_ciba_or_the_mode() {
     assert!(manual.poll(&started).await.unwrap().is_approved());
 }
 
-#[tokio::test]
-async fn poll_mode_approval_yields_verified_id_token_claims() {
-    let s = setup().await;
+async fn poll_mode_approval_yields_verified_id_token_claims(wire: Wire) {
+    let s = setup(wire).await;
     let started = s
         .client
         .authenticate(AuthenticationRequest::login_hint("alice").scope("profile email"))
@@ -146,7 +356,7 @@ async fn poll_mode_approval_yields_verified_id_token_claims() {
     s.emulator.approve(&started.auth_req_id).unwrap();
     let tokens = approved(s.client.poll(&started).await.unwrap());
     assert_eq!(tokens.claims.sub, "alice");
-    assert_eq!(tokens.claims.iss, s.emulator.issuer());
+    assert_eq!(tokens.claims.iss, s.emulator.base_url().as_str());
     assert_eq!(tokens.claims.aud, [DEFAULT_CLIENT_ID]);
     assert_eq!(tokens.claims.acr.as_deref(), Some("urn:emulator:acr:phone"));
     assert_eq!(tokens.claims.other["email"], "alice@example.com");
@@ -161,38 +371,40 @@ async fn poll_mode_approval_yields_verified_id_token_claims() {
     assert_eq!(again.error_code(), Some(&ErrorCode::InvalidGrant));
 }
 
-#[tokio::test]
-async fn client_secret_post_sends_the_secret_in_the_body() {
-    let s = setup().await;
+async fn client_secret_post_sends_the_secret_in_the_body(wire: Wire) {
+    let s = setup(wire).await;
     s.emulator
         .register_client(EmulatedClient::secret_post("post-client", "post-secret"));
-    let client = client_for(
-        &s.emulator,
-        "post-client",
-        ClientAuth::secret_post("post-secret"),
-    )
-    .build()
-    .unwrap();
+    let recorder = Recorder::new(&s);
+    let client = client_for(&s, "post-client", ClientAuth::secret_post("post-secret"))
+        .http_client(recorder.clone())
+        .build()
+        .unwrap();
     let started = client
         .authenticate(AuthenticationRequest::login_hint("alice"))
         .await
         .unwrap();
-    let call = &s.emulator.received_at("backchannel")[0];
-    assert_eq!(call.params["client_id"], "post-client");
-    assert_eq!(call.params["client_secret"], "[redacted]");
+    let sent = recorder.last_to("/backchannel");
+    assert_eq!(param(&sent, "client_id"), Some("post-client"));
+    assert_eq!(param(&sent, "client_secret"), Some("post-secret"));
     s.emulator.approve(&started.auth_req_id).unwrap();
     assert!(client.poll(&started).await.unwrap().is_approved());
+    // The emulator's own log keeps no parameters.
+    let log = format!("{:?}", s.emulator.log());
+    assert!(
+        log.contains("/backchannel") && !log.contains("post-secret"),
+        "{log}"
+    );
 }
 
-#[tokio::test]
-async fn private_key_jwt_with_rs256_ps256_and_es256() {
-    let s = setup().await;
+async fn private_key_jwt_with_rs256_ps256_and_es256(wire: Wire) {
+    let s = setup(wire).await;
     for alg in [Algorithm::RS256, Algorithm::PS256, Algorithm::ES256] {
         let key = SigningKey::generate(alg).unwrap();
         let name = format!("jwt-{alg}");
         s.emulator
             .register_client(EmulatedClient::private_key_jwt(&name, &key).id_token_alg(alg));
-        let client = client_for(&s.emulator, &name, ClientAuth::private_key_jwt(key))
+        let client = client_for(&s, &name, ClientAuth::private_key_jwt(key))
             .build()
             .unwrap();
         let started = client
@@ -204,12 +416,11 @@ async fn private_key_jwt_with_rs256_ps256_and_es256() {
         assert_eq!(tokens.claims.sub, "bob", "{alg}");
     }
     // Each assertion had its own jti (the emulator refuses a replayed one): 3 × (request + ≥1 poll).
-    assert!(s.emulator.received().iter().all(|c| c.status != 401));
+    assert!(s.emulator.log().iter().all(|c| c.status != 401));
 }
 
-#[tokio::test]
-async fn denial_is_a_typed_outcome() {
-    let s = setup().await;
+async fn denial_is_a_typed_outcome(wire: Wire) {
+    let s = setup(wire).await;
     let started = s
         .client
         .authenticate(AuthenticationRequest::login_hint("alice"))
@@ -224,9 +435,8 @@ async fn denial_is_a_typed_outcome() {
     }
 }
 
-#[tokio::test]
-async fn expiry_ends_polling_without_asking_past_expires_in() {
-    let s = setup().await;
+async fn expiry_ends_polling_without_asking_past_expires_in(wire: Wire) {
+    let s = setup(wire).await;
     let started = s
         .client
         .authenticate(
@@ -237,17 +447,8 @@ async fn expiry_ends_polling_without_asking_past_expires_in() {
     assert_eq!(started.expires_in, Duration::from_secs(12));
     let outcome = s.client.poll(&started).await.unwrap();
     assert!(matches!(outcome, Outcome::Expired), "{outcome:?}");
-    let polls = s.emulator.received_at("token");
     // Polls at +5 and +10; at +12 the client stops on its own.
-    let times: Vec<u64> = polls
-        .iter()
-        .map(|c| {
-            c.at.duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap()
-                .as_secs()
-                - T0
-        })
-        .collect();
+    let times = times(&s.emulator, "/token");
     assert_eq!(times, [5, 10]);
     // An OP's own expired_token (asked regardless of the deadline) is the same outcome.
     s.emulator.set_expiry(30);
@@ -263,9 +464,8 @@ async fn expiry_ends_polling_without_asking_past_expires_in() {
     ));
 }
 
-#[tokio::test]
-async fn slow_down_adds_five_seconds_for_the_rest_of_the_request() {
-    let s = setup().await;
+async fn slow_down_adds_five_seconds_for_the_rest_of_the_request(wire: Wire) {
+    let s = setup(wire).await;
     let started = s
         .client
         .authenticate(AuthenticationRequest::login_hint("alice"))
@@ -273,43 +473,31 @@ async fn slow_down_adds_five_seconds_for_the_rest_of_the_request() {
         .unwrap();
     s.emulator.inject(Fault::SlowDown);
     // Polls at +5 (slow_down: interval 10), +15, +25; approve before the fourth at +35.
-    let client = s.client.clone();
-    let started2 = started.clone();
-    let poller = tokio::spawn(async move { client.poll(&started2).await });
-    while s.emulator.received_at("token").len() < 3 {
-        tokio::task::yield_now().await;
-    }
-    s.emulator.approve(&started.auth_req_id).unwrap();
-    assert!(poller.await.unwrap().unwrap().is_approved());
-    let times: Vec<u64> = s
-        .emulator
-        .received_at("token")
-        .iter()
-        .map(|c| {
-            c.at.duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap()
-                .as_secs()
-                - T0
-        })
-        .collect();
+    let poll = s.client.poll(&started);
+    let approve = async {
+        while calls(&s.emulator, "/token").len() < 3 {
+            yield_once().await;
+        }
+        s.emulator.approve(&started.auth_req_id).unwrap();
+    };
+    let (outcome, ()) = tokio::join!(poll, approve);
+    assert!(outcome.unwrap().is_approved());
+    let times = times(&s.emulator, "/token");
     assert_eq!(times[0], 5);
     assert!(times.len() >= 4, "{times:?}");
     assert!(
         times.windows(2).all(|w| w[1] - w[0] == 10),
         "10 s apart after slow_down: {times:?}"
     );
-    let statuses: Vec<u16> = s
-        .emulator
-        .received_at("token")
+    let statuses: Vec<u16> = calls(&s.emulator, "/token")
         .iter()
         .map(|c| c.status)
         .collect();
     assert_eq!(statuses.last(), Some(&200));
 }
 
-#[tokio::test]
-async fn polls_never_come_faster_than_the_interval() {
-    let s = setup().await;
+async fn polls_never_come_faster_than_the_interval(wire: Wire) {
+    let s = setup(wire).await;
     s.emulator.set_interval(Some(7));
     let started = s
         .client
@@ -325,7 +513,7 @@ async fn polls_never_come_faster_than_the_interval() {
             other => panic!("{other:?}"),
         }
     }
-    assert!(s.emulator.received_at("token").is_empty());
+    assert!(calls(&s.emulator, "/token").is_empty());
     s.clock.advance(Duration::from_secs(7));
     assert!(matches!(
         s.client.poll_once(&started).await.unwrap(),
@@ -335,7 +523,7 @@ async fn polls_never_come_faster_than_the_interval() {
         s.client.poll_once(&started).await.unwrap(),
         PollStatus::Pending { .. }
     ));
-    assert_eq!(s.emulator.received_at("token").len(), 1);
+    assert_eq!(calls(&s.emulator, "/token").len(), 1);
     // StepUp::wait with a 1 s PollConfig keeps to the 7 s interval as well; the OP (which
     // answers slow_down to early polls) never had to.
     let handle = s
@@ -350,7 +538,7 @@ async fn polls_never_come_faster_than_the_interval() {
     let wait = s.client.wait(&handle, &every_second);
     let approve = async {
         while emulator.request(&req).unwrap().polls < 3 {
-            tokio::task::yield_now().await;
+            yield_once().await;
         }
         emulator.approve(&req).unwrap();
     };
@@ -365,9 +553,8 @@ async fn polls_never_come_faster_than_the_interval() {
     assert_eq!(slow_downs, 0, "the OP never had to say slow_down");
 }
 
-#[tokio::test]
-async fn default_interval_is_five_seconds_when_the_op_sends_none() {
-    let s = setup().await;
+async fn default_interval_is_five_seconds_when_the_op_sends_none(wire: Wire) {
+    let s = setup(wire).await;
     s.emulator.set_interval(None);
     let started = s
         .client
@@ -377,9 +564,8 @@ async fn default_interval_is_five_seconds_when_the_op_sends_none() {
     assert_eq!(started.interval, Duration::from_secs(5));
 }
 
-#[tokio::test]
-async fn exactly_one_hint_and_other_checks_happen_before_sending() {
-    let s = setup().await;
+async fn exactly_one_hint_and_other_checks_happen_before_sending(wire: Wire) {
+    let s = setup(wire).await;
     let refused = [
         AuthenticationRequest::login_hint("alice").param("id_token_hint", "x"),
         AuthenticationRequest::login_hint("alice").param("login_hint_token", "x"),
@@ -391,12 +577,11 @@ async fn exactly_one_hint_and_other_checks_happen_before_sending() {
         let err = s.client.authenticate(r).await.unwrap_err();
         assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
     }
-    assert!(s.emulator.received_at("backchannel").is_empty());
+    assert!(calls(&s.emulator, "/backchannel").is_empty());
 }
 
-#[tokio::test]
-async fn unknown_user_is_a_typed_error() {
-    let s = setup().await;
+async fn unknown_user_is_a_typed_error(wire: Wire) {
+    let s = setup(wire).await;
     let err = s
         .client
         .authenticate(AuthenticationRequest::login_hint("mallory"))
@@ -405,11 +590,10 @@ async fn unknown_user_is_a_typed_error() {
     assert!(err.is_unknown_user(), "{err}");
 }
 
-#[tokio::test]
-async fn wrong_client_secret_is_invalid_client_and_never_leaks() {
-    let s = setup().await;
+async fn wrong_client_secret_is_invalid_client_and_never_leaks(wire: Wire) {
+    let s = setup(wire).await;
     let client = client_for(
-        &s.emulator,
+        &s,
         DEFAULT_CLIENT_ID,
         ClientAuth::secret_basic("wrong-secret-123"),
     )
@@ -424,9 +608,8 @@ async fn wrong_client_secret_is_invalid_client_and_never_leaks() {
     assert!(!shown.contains("wrong-secret-123"), "{shown}");
 }
 
-#[tokio::test]
-async fn binding_message_acr_values_and_user_code_are_passed_through() {
-    let s = setup().await;
+async fn binding_message_acr_values_and_user_code_are_passed_through(wire: Wire) {
+    let s = setup(wire).await;
     s.emulator.add_user_with_code("carol", "2468");
     let started = s
         .client
@@ -466,9 +649,8 @@ async fn binding_message_acr_values_and_user_code_are_passed_through() {
     assert_eq!(long.error_code(), Some(&ErrorCode::InvalidBindingMessage));
 }
 
-#[tokio::test]
-async fn user_code_is_refused_when_the_op_does_not_support_it() {
-    let s = setup().await;
+async fn user_code_is_refused_when_the_op_does_not_support_it(wire: Wire) {
+    let s = setup(wire).await;
     s.emulator.set_metadata(
         "backchannel_user_code_parameter_supported",
         serde_json::json!(false),
@@ -488,20 +670,21 @@ async fn user_code_is_refused_when_the_op_does_not_support_it() {
         ),
         "{err}"
     );
-    assert!(s.emulator.received_at("backchannel").is_empty());
+    assert!(calls(&s.emulator, "/backchannel").is_empty());
 }
 
-#[tokio::test]
-async fn signed_authentication_requests_carry_every_parameter_in_the_jwt() {
-    let s = setup().await;
+async fn signed_authentication_requests_carry_every_parameter_in_the_jwt(wire: Wire) {
+    let s = setup(wire).await;
     for alg in [Algorithm::RS256, Algorithm::PS256, Algorithm::ES256] {
         let key = SigningKey::generate(alg).unwrap();
         let name = format!("signed-{alg}");
         s.emulator.register_client(
             EmulatedClient::private_key_jwt(&name, &key).require_signed_requests(),
         );
-        let client = client_for(&s.emulator, &name, ClientAuth::private_key_jwt(key))
+        let recorder = Recorder::new(&s);
+        let client = client_for(&s, &name, ClientAuth::private_key_jwt(key))
             .signed_requests(true)
+            .http_client(recorder.clone())
             .build()
             .unwrap();
         let started = client
@@ -516,10 +699,10 @@ async fn signed_authentication_requests_carry_every_parameter_in_the_jwt() {
         assert!(seen.signed);
         assert_eq!(seen.binding_message.as_deref(), Some("Sign in? 42"));
         assert_eq!(seen.requested_expiry, Some(60));
-        let call = s.emulator.received_at("backchannel").pop().unwrap();
-        let outside: Vec<&String> = call
-            .params
-            .keys()
+        let sent = recorder.last_to("/backchannel");
+        let outside: Vec<&String> = sent
+            .iter()
+            .map(|(k, _)| k)
             .filter(|k| !k.starts_with("client_") && *k != "request")
             .collect();
         assert!(outside.is_empty(), "{outside:?}");
@@ -529,7 +712,7 @@ async fn signed_authentication_requests_carry_every_parameter_in_the_jwt() {
     s.emulator.register_client(
         EmulatedClient::private_key_jwt("must-sign", &key).require_signed_requests(),
     );
-    let unsigned = client_for(&s.emulator, "must-sign", ClientAuth::private_key_jwt(key))
+    let unsigned = client_for(&s, "must-sign", ClientAuth::private_key_jwt(key))
         .build()
         .unwrap();
     let err = unsigned
@@ -539,21 +722,20 @@ async fn signed_authentication_requests_carry_every_parameter_in_the_jwt() {
     assert_eq!(err.error_code(), Some(&ErrorCode::InvalidRequest));
 }
 
-#[tokio::test]
-async fn fapi_ciba_profile_refuses_what_it_forbids_and_runs_with_ps256() {
-    let s = setup().await;
+async fn fapi_ciba_profile_refuses_what_it_forbids_and_runs_with_ps256(wire: Wire) {
+    let s = setup(wire).await;
     let refused = [
         (
-            client_for(&s.emulator, "f", ClientAuth::secret_basic("s")).fapi_ciba(),
+            client_for(&s, "f", ClientAuth::secret_basic("s")).fapi_ciba(),
             "client_secret_basic",
         ),
         (
-            client_for(&s.emulator, "f", ClientAuth::secret_post("s")).fapi_ciba(),
+            client_for(&s, "f", ClientAuth::secret_post("s")).fapi_ciba(),
             "client_secret_post",
         ),
         (
             client_for(
-                &s.emulator,
+                &s,
                 "f",
                 ClientAuth::private_key_jwt(SigningKey::generate(Algorithm::RS256).unwrap()),
             )
@@ -562,7 +744,7 @@ async fn fapi_ciba_profile_refuses_what_it_forbids_and_runs_with_ps256() {
         ),
         (
             client_for(
-                &s.emulator,
+                &s,
                 "f",
                 ClientAuth::private_key_jwt(SigningKey::generate(Algorithm::PS256).unwrap()),
             )
@@ -572,7 +754,7 @@ async fn fapi_ciba_profile_refuses_what_it_forbids_and_runs_with_ps256() {
         ),
         (
             client_for(
-                &s.emulator,
+                &s,
                 "f",
                 ClientAuth::private_key_jwt(SigningKey::generate(Algorithm::ES256).unwrap()),
             )
@@ -582,7 +764,7 @@ async fn fapi_ciba_profile_refuses_what_it_forbids_and_runs_with_ps256() {
         ),
         (
             client_for(
-                &s.emulator,
+                &s,
                 "f",
                 ClientAuth::private_key_jwt(SigningKey::generate(Algorithm::ES256).unwrap()),
             )
@@ -604,7 +786,7 @@ async fn fapi_ciba_profile_refuses_what_it_forbids_and_runs_with_ps256() {
             .id_token_alg(Algorithm::PS256)
             .require_signed_requests(),
     );
-    let client = client_for(&s.emulator, "fapi", ClientAuth::private_key_jwt(key))
+    let client = client_for(&s, "fapi", ClientAuth::private_key_jwt(key))
         .fapi_ciba()
         .build()
         .unwrap();
@@ -664,8 +846,8 @@ where
     (url, seen)
 }
 
-async fn ping_setup() -> (Setup, Client, String, Arc<Mutex<Vec<TokenPoll>>>) {
-    let s = setup().await;
+async fn ping_setup(wire: Wire) -> (Setup, Client, String, Arc<Mutex<Vec<TokenPoll>>>) {
+    let s = setup(wire).await;
     let slot: Arc<Mutex<Option<Client>>> = Arc::new(Mutex::new(None));
     let slot2 = slot.clone();
     let (url, seen) = notification_endpoint(move |auth, body| {
@@ -682,31 +864,22 @@ async fn ping_setup() -> (Setup, Client, String, Arc<Mutex<Vec<TokenPoll>>>) {
     s.emulator.register_client(
         EmulatedClient::secret_basic("ping-client", "ping-secret").notify(DeliveryMode::Ping, &url),
     );
-    let client = client_for(
-        &s.emulator,
-        "ping-client",
-        ClientAuth::secret_basic("ping-secret"),
-    )
-    .delivery_mode(DeliveryMode::Ping)
-    .build()
-    .unwrap();
+    let client = client_for(&s, "ping-client", ClientAuth::secret_basic("ping-secret"))
+        .delivery_mode(DeliveryMode::Ping)
+        .build()
+        .unwrap();
     *slot.lock().unwrap() = Some(client.clone());
     (s, client, url, seen)
 }
 
-#[tokio::test]
-async fn ping_mode_verifies_the_bearer_then_fetches_the_token_once() {
-    let (s, client, _url, seen) = ping_setup().await;
+async fn ping_mode_verifies_the_bearer_then_fetches_the_token_once(wire: Wire) {
+    let (s, client, _url, seen) = ping_setup(wire).await;
     let started = client
         .authenticate(AuthenticationRequest::login_hint("alice"))
         .await
         .unwrap();
     let token = started.client_notification_token.clone().unwrap();
     assert_eq!(token.expose_secret().len(), 43, "256 random bits");
-    assert_eq!(
-        s.emulator.received_at("backchannel")[0].params["client_notification_token"],
-        "[redacted]"
-    );
     s.emulator.approve(&started.auth_req_id).unwrap();
     assert_eq!(s.emulator.deliver_notifications().await.unwrap(), [204]);
     let results = std::mem::take(&mut *seen.lock().unwrap());
@@ -716,7 +889,7 @@ async fn ping_mode_verifies_the_bearer_then_fetches_the_token_once() {
         other => panic!("{other:?}"),
     }
     assert_eq!(
-        s.emulator.received_at("token").len(),
+        calls(&s.emulator, "/token").len(),
         1,
         "exactly one token request"
     );
@@ -733,25 +906,18 @@ async fn ping_mode_verifies_the_bearer_then_fetches_the_token_once() {
     ));
 }
 
-#[tokio::test]
-async fn ping_with_a_wrong_bearer_token_fetches_nothing() {
-    let (s, client, url, seen) = ping_setup().await;
+async fn ping_with_a_wrong_bearer_token_fetches_nothing(wire: Wire) {
+    let (s, client, url, seen) = ping_setup(wire).await;
     let started = client
         .authenticate(AuthenticationRequest::login_hint("alice"))
         .await
         .unwrap();
     let body = format!(r#"{{"auth_req_id":"{}"}}"#, started.auth_req_id);
-    let e = &s.emulator;
     assert_eq!(
-        e.send_raw_notification(&url, Some("Bearer guessed-token"), &body)
-            .await
-            .unwrap(),
+        post_notification(&url, Some("Bearer guessed-token"), &body).await,
         401
     );
-    assert_eq!(
-        e.send_raw_notification(&url, None, &body).await.unwrap(),
-        401
-    );
+    assert_eq!(post_notification(&url, None, &body).await, 401);
     let real = format!(
         "Bearer {}",
         started
@@ -761,18 +927,11 @@ async fn ping_with_a_wrong_bearer_token_fetches_nothing() {
             .expose_secret()
     );
     assert_eq!(
-        e.send_raw_notification(&url, Some(&real), r#"{"auth_req_id":"someone-elses"}"#)
-            .await
-            .unwrap(),
+        post_notification(&url, Some(&real), r#"{"auth_req_id":"someone-elses"}"#).await,
         404
     );
-    assert_eq!(
-        e.send_raw_notification(&url, Some(&real), "not json")
-            .await
-            .unwrap(),
-        400
-    );
-    assert!(s.emulator.received_at("token").is_empty());
+    assert_eq!(post_notification(&url, Some(&real), "not json").await, 400);
+    assert!(calls(&s.emulator, "/token").is_empty());
     assert!(seen.lock().unwrap().is_empty());
     // The ping types on their own.
     let ping =
@@ -785,8 +944,8 @@ async fn ping_with_a_wrong_bearer_token_fetches_nothing() {
     );
 }
 
-async fn push_setup() -> (Setup, Client, Arc<Mutex<Vec<Result<Outcome, String>>>>) {
-    let s = setup().await;
+async fn push_setup(wire: Wire) -> (Setup, Client, Arc<Mutex<Vec<Result<Outcome, String>>>>) {
+    let s = setup(wire).await;
     let slot: Arc<Mutex<Option<Client>>> = Arc::new(Mutex::new(None));
     let slot2 = slot.clone();
     let (url, seen) = notification_endpoint(move |auth, body| {
@@ -805,21 +964,16 @@ async fn push_setup() -> (Setup, Client, Arc<Mutex<Vec<Result<Outcome, String>>>
             .notify(DeliveryMode::Push, &url)
             .id_token_alg(Algorithm::ES256),
     );
-    let client = client_for(
-        &s.emulator,
-        "push-client",
-        ClientAuth::secret_basic("push-secret"),
-    )
-    .delivery_mode(DeliveryMode::Push)
-    .build()
-    .unwrap();
+    let client = client_for(&s, "push-client", ClientAuth::secret_basic("push-secret"))
+        .delivery_mode(DeliveryMode::Push)
+        .build()
+        .unwrap();
     *slot.lock().unwrap() = Some(client.clone());
     (s, client, seen)
 }
 
-#[tokio::test]
-async fn push_mode_validates_at_hash_rt_hash_and_auth_req_id() {
-    let (s, client, seen) = push_setup().await;
+async fn push_mode_validates_at_hash_rt_hash_and_auth_req_id(wire: Wire) {
+    let (s, client, seen) = push_setup(wire).await;
     let started = client
         .authenticate(AuthenticationRequest::login_hint("alice"))
         .await
@@ -834,7 +988,7 @@ async fn push_mode_validates_at_hash_rt_hash_and_auth_req_id() {
     );
     assert!(tokens.claims.at_hash.is_some() && tokens.claims.rt_hash.is_some());
     assert!(
-        s.emulator.received_at("token").is_empty(),
+        calls(&s.emulator, "/token").is_empty(),
         "push mode never polls"
     );
     // StepUp in push mode: check looks at what the notification endpoint received.
@@ -858,9 +1012,8 @@ async fn push_mode_validates_at_hash_rt_hash_and_auth_req_id() {
     }
 }
 
-#[tokio::test]
-async fn push_with_a_forged_token_hash_or_request_id_is_rejected() {
-    let (s, client, seen) = push_setup().await;
+async fn push_with_a_forged_token_hash_or_request_id_is_rejected(wire: Wire) {
+    let (s, client, seen) = push_setup(wire).await;
     for (fault, expect) in [
         (Fault::WrongAtHash, "at_hash"),
         (Fault::MissingAtHash, "at_hash"),
@@ -885,9 +1038,8 @@ async fn push_with_a_forged_token_hash_or_request_id_is_rejected() {
     }
 }
 
-#[tokio::test]
-async fn push_error_payloads_become_outcomes() {
-    let (s, client, seen) = push_setup().await;
+async fn push_error_payloads_become_outcomes(wire: Wire) {
+    let (s, client, seen) = push_setup(wire).await;
     let a = client
         .authenticate(AuthenticationRequest::login_hint("alice"))
         .await
@@ -916,9 +1068,8 @@ async fn push_error_payloads_become_outcomes() {
     assert!(matches!(got[2], Outcome::Expired), "{got:?}");
 }
 
-#[tokio::test]
-async fn id_token_faults_are_each_rejected() {
-    let s = setup().await;
+async fn id_token_faults_are_each_rejected(wire: Wire) {
+    let s = setup(wire).await;
     type Check = fn(&IdTokenError) -> bool;
     let cases: Vec<(Fault, Check)> = vec![
         (Fault::WrongIssuer, |e| {
@@ -987,9 +1138,8 @@ async fn id_token_faults_are_each_rejected() {
     ));
 }
 
-#[tokio::test]
-async fn null_optional_fields_in_the_token_response_are_tolerated() {
-    let s = setup().await;
+async fn null_optional_fields_in_the_token_response_are_tolerated(wire: Wire) {
+    let s = setup(wire).await;
     let started = s
         .client
         .authenticate(AuthenticationRequest::login_hint("alice"))
@@ -997,7 +1147,7 @@ async fn null_optional_fields_in_the_token_response_are_tolerated() {
         .unwrap();
     s.emulator.register_client(
         EmulatedClient::secret_basic(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
-            .refresh_tokens(false),
+            .without_refresh_tokens(),
     );
     s.emulator.inject(Fault::NullOptionalFields);
     s.emulator.approve(&started.auth_req_id).unwrap();
@@ -1007,9 +1157,8 @@ async fn null_optional_fields_in_the_token_response_are_tolerated() {
     );
 }
 
-#[tokio::test]
-async fn jwks_rotation_is_picked_up_with_one_refetch() {
-    let s = setup().await;
+async fn jwks_rotation_is_picked_up_with_one_refetch(wire: Wire) {
+    let s = setup(wire).await;
     let login = |c: Client| async move {
         c.authenticate(AuthenticationRequest::login_hint("alice"))
             .await
@@ -1051,9 +1200,8 @@ where
     out
 }
 
-#[tokio::test]
-async fn unknown_kids_cannot_make_the_client_hammer_the_jwks() {
-    let s = setup().await;
+async fn unknown_kids_cannot_make_the_client_hammer_the_jwks(wire: Wire) {
+    let s = setup(wire).await;
     for _ in 0..8 {
         let started = s
             .client
@@ -1074,9 +1222,8 @@ async fn unknown_kids_cannot_make_the_client_hammer_the_jwks() {
     );
 }
 
-#[tokio::test]
-async fn unavailable_op_is_asked_again_at_the_next_interval_honouring_retry_after() {
-    let s = setup().await;
+async fn unavailable_op_is_asked_again_at_the_next_interval_honouring_retry_after(wire: Wire) {
+    let s = setup(wire).await;
     let started = s
         .client
         .authenticate(AuthenticationRequest::login_hint("alice"))
@@ -1085,23 +1232,12 @@ async fn unavailable_op_is_asked_again_at_the_next_interval_honouring_retry_afte
     s.emulator.inject(Fault::Unavailable(12));
     s.emulator.approve(&started.auth_req_id).unwrap();
     assert!(s.client.poll(&started).await.unwrap().is_approved());
-    let times: Vec<u64> = s
-        .emulator
-        .received_at("token")
-        .iter()
-        .map(|c| {
-            c.at.duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap()
-                .as_secs()
-                - T0
-        })
-        .collect();
+    let times = times(&s.emulator, "/token");
     assert_eq!(times, [5, 17], "503 at +5, Retry-After 12 s");
 }
 
-#[tokio::test]
-async fn the_backchannel_request_is_sent_once_even_on_503() {
-    let s = setup().await;
+async fn the_backchannel_request_is_sent_once_even_on_503(wire: Wire) {
+    let s = setup(wire).await;
     s.emulator.inject(Fault::Unavailable(1));
     let err = s
         .client
@@ -1110,20 +1246,23 @@ async fn the_backchannel_request_is_sent_once_even_on_503() {
         .unwrap_err();
     assert_eq!(err.error_code(), Some(&ErrorCode::TemporarilyUnavailable));
     assert!(err.is_unprocessed());
-    assert_eq!(s.emulator.received_at("backchannel").len(), 1);
-    s.emulator.inject(Fault::Status(502));
+    assert_eq!(calls(&s.emulator, "/backchannel").len(), 1);
+    s.emulator
+        .control(Control::InjectFault {
+            fault: auth_core::emulator::Fault::status(502).on_path("/backchannel"),
+        })
+        .unwrap();
     assert!(
         s.client
             .authenticate(AuthenticationRequest::login_hint("alice"))
             .await
             .is_err()
     );
-    assert_eq!(s.emulator.received_at("backchannel").len(), 2);
+    assert_eq!(calls(&s.emulator, "/backchannel").len(), 2);
 }
 
-#[tokio::test]
-async fn a_token_request_for_another_clients_request_is_invalid_grant() {
-    let s = setup().await;
+async fn a_token_request_for_another_clients_request_is_invalid_grant(wire: Wire) {
+    let s = setup(wire).await;
     let started = s
         .client
         .authenticate(AuthenticationRequest::login_hint("alice"))
@@ -1131,20 +1270,15 @@ async fn a_token_request_for_another_clients_request_is_invalid_grant() {
         .unwrap();
     s.emulator
         .register_client(EmulatedClient::secret_basic("other", "other-secret"));
-    let other = client_for(
-        &s.emulator,
-        "other",
-        ClientAuth::secret_basic("other-secret"),
-    )
-    .build()
-    .unwrap();
+    let other = client_for(&s, "other", ClientAuth::secret_basic("other-secret"))
+        .build()
+        .unwrap();
     let err = other.token_request(&started.auth_req_id).await.unwrap_err();
     assert_eq!(err.error_code(), Some(&ErrorCode::InvalidGrant));
 }
 
-#[tokio::test]
-async fn id_token_hint_from_an_earlier_login_finds_the_user() {
-    let s = setup().await;
+async fn id_token_hint_from_an_earlier_login_finds_the_user(wire: Wire) {
+    let s = setup(wire).await;
     let first = s
         .client
         .authenticate(AuthenticationRequest::login_hint("bob"))
@@ -1184,9 +1318,8 @@ async fn id_token_hint_from_an_earlier_login_finds_the_user() {
     );
 }
 
-#[tokio::test]
-async fn stepup_approval_carries_the_id_token_claims_as_evidence() {
-    let s = setup().await;
+async fn stepup_approval_carries_the_id_token_claims_as_evidence(wire: Wire) {
+    let s = setup(wire).await;
     let handle = s
         .client
         .start(
@@ -1225,9 +1358,8 @@ async fn stepup_approval_carries_the_id_token_claims_as_evidence() {
     assert!(!shown.contains("eyJ"), "no tokens in evidence: {shown}");
 }
 
-#[tokio::test]
-async fn stepup_denied_and_expired() {
-    let s = setup().await;
+async fn stepup_denied_and_expired(wire: Wire) {
+    let s = setup(wire).await;
     let denied = s
         .client
         .start(StepUpRequest::new("alice", "t", "Sign in?"))
@@ -1252,7 +1384,7 @@ async fn stepup_denied_and_expired() {
         .await
         .unwrap()
         .into_handle();
-    let before = s.emulator.received_at("token").len();
+    let before = calls(&s.emulator, "/token").len();
     let out = s
         .client
         .wait(&expired, &PollConfig::default())
@@ -1260,7 +1392,7 @@ async fn stepup_denied_and_expired() {
         .unwrap();
     assert_eq!(out, StepUpOutcome::Expired);
     assert_eq!(
-        s.emulator.received_at("token").len() - before,
+        calls(&s.emulator, "/token").len() - before,
         1,
         "one poll at +5, none after +8"
     );
@@ -1278,9 +1410,8 @@ async fn stepup_denied_and_expired() {
     );
 }
 
-#[tokio::test]
-async fn secrets_never_appear_in_debug_or_errors() {
-    let s = setup().await;
+async fn secrets_never_appear_in_debug_or_errors(wire: Wire) {
+    let s = setup(wire).await;
     s.emulator.add_user_with_code("carol", "97531");
     let key = SigningKey::generate(Algorithm::ES256).unwrap();
     let started = s
@@ -1299,7 +1430,7 @@ async fn secrets_never_appear_in_debug_or_errors() {
         "{tokens:?} {:?} {:?} {key:?} {started:?} {err} {err:?} {:?}",
         s.client,
         ClientAuth::secret_post(DEFAULT_CLIENT_SECRET),
-        s.emulator.received()
+        s.emulator.log()
     );
     for secret in [
         tokens.access_token.expose_secret(),
@@ -1314,7 +1445,7 @@ async fn secrets_never_appear_in_debug_or_errors() {
 
 #[tokio::test]
 async fn a_never_answering_op_times_out() {
-    let s = setup().await;
+    let s = setup(Wire::Socket).await;
     let client = s
         .emulator
         .client_builder()
@@ -1332,9 +1463,8 @@ async fn a_never_answering_op_times_out() {
     assert!(!err.is_unprocessed(), "a timeout may have reached the OP");
 }
 
-#[tokio::test]
-async fn emulator_requests_show_state_changes() {
-    let s = setup().await;
+async fn emulator_requests_show_state_changes(wire: Wire) {
+    let s = setup(wire).await;
     let started = s
         .client
         .authenticate(AuthenticationRequest::login_hint("alice"))
@@ -1353,9 +1483,8 @@ async fn emulator_requests_show_state_changes() {
     );
 }
 
-#[tokio::test]
-async fn another_instance_can_resume_polling_a_stored_request() {
-    let s = setup().await;
+async fn another_instance_can_resume_polling_a_stored_request(wire: Wire) {
+    let s = setup(wire).await;
     let started = s
         .client
         .authenticate(AuthenticationRequest::login_hint("alice"))
@@ -1369,7 +1498,9 @@ async fn another_instance_can_resume_polling_a_stored_request() {
         started.interval,
     );
     // …and another instance picks up.
-    let other = s.emulator.client().unwrap();
+    let other = over(s.wire, &s.emulator, s.emulator.client_builder().unwrap())
+        .build()
+        .unwrap();
     let resumed = ciba::AuthRequest::resume(
         ciba::AuthReqId::new(id).unwrap(),
         expires_in,
@@ -1381,10 +1512,8 @@ async fn another_instance_can_resume_polling_a_stored_request() {
     assert!(other.poll(&resumed).await.unwrap().is_approved());
 }
 
-#[tokio::test]
-async fn the_shared_control_vocabulary_drives_the_emulator() {
-    use auth_core::emulator::{Control, ControlError};
-    let s = setup().await;
+async fn the_shared_control_vocabulary_drives_the_emulator(wire: Wire) {
+    let s = setup(wire).await;
     let json = |v: serde_json::Value| serde_json::from_value::<Control>(v).unwrap();
     s.emulator
         .control(json(serde_json::json!({"command": "add_user", "user": "dave", "details": {"user_code": "1357"}})))
@@ -1428,16 +1557,16 @@ async fn the_shared_control_vocabulary_drives_the_emulator() {
         Err(ControlError::NotFound { .. })
     ));
     assert!(s.client.poll(&started).await.unwrap().is_approved());
-    let statuses: Vec<u16> = s
-        .emulator
-        .received_at("token")
+    let statuses: Vec<u16> = calls(&s.emulator, "/token")
         .iter()
         .map(|c| c.status)
         .collect();
+    assert_eq!(statuses, [503, 200]);
+    assert_eq!(times(&s.emulator, "/token"), [5, 14], "Retry-After 9 s");
     assert_eq!(
-        statuses,
-        [200],
-        "the injected 503 was answered before routing"
+        s.emulator.request(&started.auth_req_id).unwrap().polls,
+        1,
+        "the injected 503 was answered before the token endpoint"
     );
     let log = s
         .emulator
@@ -1464,22 +1593,47 @@ async fn the_shared_control_vocabulary_drives_the_emulator() {
         s.client.poll(&again).await,
         Err(Error::IdToken(IdTokenError::Issuer { .. }))
     ));
-    let last = s
-        .client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
-        .await
-        .unwrap();
-    s.emulator
-        .control(Control::AdvanceClock { seconds: 3600 })
-        .unwrap();
-    assert!(
-        s.emulator.approve(&last.auth_req_id).is_err(),
-        "expired on the emulator's clock"
-    );
+    // On a clock of the test's own, the test moves time: advance_clock is refused.
+    assert!(matches!(
+        s.emulator.control(Control::AdvanceClock { seconds: 3600 }),
+        Err(ControlError::Conflict(_))
+    ));
     assert!(matches!(
         s.emulator.control(Control::SetRules {
             rules: serde_json::Value::Null
         }),
         Err(ControlError::Unsupported { .. })
+    ));
+}
+
+async fn advance_clock_moves_the_default_clock(wire: Wire) {
+    // The default clock: real time plus what advance_clock adds.
+    let emulator = Emulator::builder().user("alice").start().await.unwrap();
+    let client = over(wire, &emulator, emulator.client_builder().unwrap())
+        .build()
+        .unwrap();
+    let started = client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    assert_eq!(emulator.pending().len(), 1);
+    let moved = emulator
+        .control(Control::AdvanceClock { seconds: 3600 })
+        .unwrap();
+    assert!(moved["now"].is_string(), "{moved}");
+    assert!(
+        emulator.pending().is_empty(),
+        "expired on the emulator's clock"
+    );
+    assert!(matches!(
+        emulator.control(Control::Approve {
+            id: started.auth_req_id.as_str().to_owned()
+        }),
+        Err(ControlError::Conflict(_))
+    ));
+    // The client shares the emulator's clock: it sees the request expired without asking.
+    assert!(matches!(
+        client.poll(&started).await.unwrap(),
+        Outcome::Expired
     ));
 }

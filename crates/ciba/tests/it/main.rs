@@ -1,12 +1,15 @@
-//! The ciba integration tests against the emulator, in one binary (`cargo test -p ciba` runs
-//! them; the crate's dev-dependency on itself turns the `emulator` feature on). The tests
-//! against the real OpenID Provider are the other binary, `tests/real_op.rs`.
+//! The ciba integration tests, in one binary (`cargo test -p ciba` runs them all; the crate's
+//! dev-dependency on itself turns the `emulator` feature on).
 //!
 //! | module | what |
 //! | --- | --- |
-//! | [`conformance`] | the client against the emulated OP, one test per scenario |
+//! | [`conformance`] | the client against the emulated OP, one test per scenario, over a socket and in process |
+//! | [`emulator_model`] | the emulator as a protocol model: no socket, its issuer, bounded memory, key rotation, provider commands |
 //! | [`fuzz_regressions`] | the fuzz target's seeds and regressions, replayed on stable |
+//! | [`real_op`] | the client against a real, OpenID-certified OP (npm `oidc-provider`, installed under `target/ciba-op`) |
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod conformance;
+mod emulator_model;
 mod fuzz_regressions;
+mod real_op;

@@ -15,8 +15,6 @@
 //! The test plays the user's phone through the server's test-only control API, which calls
 //! oidc-provider's own CIBA result API (`provider.backchannelResult`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
