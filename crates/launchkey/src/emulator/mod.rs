@@ -44,7 +44,6 @@
 mod model;
 mod platform;
 
-use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -359,33 +358,16 @@ impl EmulatorBuilder {
     }
 }
 
-/// The LaunchKey platform served on a loopback port until dropped: auth-core's [`Served`]
-/// [`Model`], so [`base_url`](Served::base_url) (what
-/// [`Client::builder`](crate::Client::builder)`(..).base_url(..)` takes),
-/// [`control`](Served::control), [`pending`](Served::pending), [`model`](Served::model) and
-/// [`in_process`](Served::in_process) are called on it, and so is every method of the model
-/// (`approve`, `received`, webhooks, …).
-#[derive(Debug)]
-pub struct Emulator(Served<Model>);
-
-impl Emulator {
-    /// A builder for the platform's seeds.
-    pub fn builder() -> EmulatorBuilder {
-        EmulatorBuilder::default()
-    }
-
-    /// An emulator with no services and no users, on a free loopback port.
-    pub async fn start() -> std::io::Result<Emulator> {
-        Emulator::builder().start().await
-    }
-}
-
-impl Deref for Emulator {
-    type Target = Served<Model>;
-
-    fn deref(&self) -> &Served<Model> {
-        &self.0
-    }
+auth_core::served_emulator! {
+    /// The LaunchKey platform served on a loopback port until dropped: auth-core's [`Served`]
+    /// [`Model`], so [`base_url`](Served::base_url) (what
+    /// [`Client::builder`](crate::Client::builder)`(..).base_url(..)` takes),
+    /// [`control`](Served::control), [`pending`](Served::pending), [`model`](Served::model) and
+    /// [`in_process`](Served::in_process) are called on it, and so is every method of the model
+    /// (`approve`, `received`, webhooks, …). `Emulator::start()` starts one with no services and
+    /// no users.
+    pub struct Emulator(Served<Model>);
+    builder: EmulatorBuilder;
 }
 
 #[cfg(test)]
