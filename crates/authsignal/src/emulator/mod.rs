@@ -93,7 +93,6 @@ mod ui;
 
 use std::io;
 use std::net::SocketAddr;
-use std::ops::Deref;
 use std::sync::Arc;
 
 #[cfg(doc)]
@@ -208,35 +207,21 @@ impl EmulatorBuilder {
     }
 }
 
-/// A running emulator: auth-core's [`Served`] [`Model`], on HTTP/1.1 on a loopback port (a
-/// body shorter than its `Content-Length` gets a prompt 400). Dropping it stops the server.
-///
-/// [`base_url`](Served::base_url) is the Server API's, with `/v1`; [`control`](Served::control),
-/// [`pending`](Served::pending), [`model`](Served::model), [`in_process`](Served::in_process)
-/// and every model method (`complete_challenge`, `otp_code`, …) are called on it directly.
-#[derive(Debug)]
-pub struct Emulator(Served<Model>);
-
-impl Deref for Emulator {
-    type Target = Served<Model>;
-
-    fn deref(&self) -> &Served<Model> {
-        &self.0
-    }
+auth_core::served_emulator! {
+    /// A running emulator: auth-core's [`Served`] [`Model`], on HTTP/1.1 on a loopback port (a
+    /// body shorter than its `Content-Length` gets a prompt 400). Dropping it stops the server.
+    /// `Emulator::start()` starts one with one tenant (random secret key), no rules and real
+    /// time.
+    ///
+    /// [`base_url`](Served::base_url) is the Server API's, with `/v1`;
+    /// [`control`](Served::control), [`pending`](Served::pending), [`model`](Served::model),
+    /// [`in_process`](Served::in_process) and every model method (`complete_challenge`,
+    /// `otp_code`, …) are called on it directly.
+    pub struct Emulator(Served<Model>);
+    builder: EmulatorBuilder;
 }
 
 impl Emulator {
-    /// Seeds for an emulator (clock, key, rules, retention …).
-    pub fn builder() -> EmulatorBuilder {
-        EmulatorBuilder::default()
-    }
-
-    /// An emulator with one tenant (random secret key), no rules and real time:
-    /// `Emulator::builder().start()`.
-    pub async fn start() -> io::Result<Emulator> {
-        Emulator::builder().start().await
-    }
-
     /// The CallConnect base URL (the same server, no `/v1`); the challenge UI is there too.
     pub fn call_connect_url(&self) -> &BaseUrl {
         self.root_url()
