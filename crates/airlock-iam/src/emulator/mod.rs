@@ -81,7 +81,6 @@
 
 mod model;
 
-use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -367,34 +366,17 @@ impl EmulatorBuilder {
     }
 }
 
-/// The Loginapp served on a loopback port until dropped: auth-core's [`Served`] [`Model`].
-/// [`base_url`](Served::base_url) is the Loginapp's, `http://127.0.0.1:<port>/auth`: what
-/// [`Client::builder`](crate::Client::builder) takes; [`control`](Served::control),
-/// [`pending`](Served::pending), [`model`](Served::model), [`in_process`](Served::in_process)
-/// and the model's test helpers (`approve`, `passcode`, …) are called on it directly.
-/// [`root_url`](Served::root_url) is the server's root (the Loginapp answers under any prefix:
-/// `<root>/auth-login`, `<root>` itself).
-#[derive(Debug)]
-pub struct Emulator(Served<Model>);
-
-impl Emulator {
-    /// A builder for the emulator's seeds.
-    pub fn builder() -> EmulatorBuilder {
-        EmulatorBuilder::default()
-    }
-
-    /// An emulator with the default users and settings, on a free loopback port.
-    pub async fn start() -> std::io::Result<Emulator> {
-        Emulator::builder().start().await
-    }
-}
-
-impl Deref for Emulator {
-    type Target = Served<Model>;
-
-    fn deref(&self) -> &Served<Model> {
-        &self.0
-    }
+auth_core::served_emulator! {
+    /// The Loginapp served on a loopback port until dropped: auth-core's [`Served`] [`Model`].
+    /// [`base_url`](Served::base_url) is the Loginapp's, `http://127.0.0.1:<port>/auth`: what
+    /// [`Client::builder`](crate::Client::builder) takes; [`control`](Served::control),
+    /// [`pending`](Served::pending), [`model`](Served::model), [`in_process`](Served::in_process)
+    /// and the model's test helpers (`approve`, `passcode`, …) are called on it directly.
+    /// [`root_url`](Served::root_url) is the server's root (the Loginapp answers under any prefix:
+    /// `<root>/auth-login`, `<root>` itself). `Emulator::start()` starts one with the default
+    /// users and settings.
+    pub struct Emulator(Served<Model>);
+    builder: EmulatorBuilder;
 }
 
 /// The default clock: real time plus an offset.
