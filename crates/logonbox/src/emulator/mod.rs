@@ -62,7 +62,6 @@
 //! ```
 
 use std::fmt;
-use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -319,36 +318,20 @@ impl EmulatorBuilder {
     }
 }
 
-/// A [`Model`] served on a real loopback port (plain http), until dropped: auth-core's
-/// [`Served`] model. [`base_url`](Served::base_url) is the credential server's (what
-/// [`Client::builder`](crate::Client::builder) takes); [`control`](Served::control),
-/// [`pending`](Served::pending) (the sign requests waiting for the phone, with the text the
-/// user sees), [`model`](Served::model), [`in_process`](Served::in_process) (give it to
-/// [`ClientBuilder::http_client`](crate::ClientBuilder::http_client)) and every method of the
-/// model ([`Model::add_user`], [`Model::set_behaviour`], [`Model::sign_requests`], …) are called
-/// on it directly.
-#[derive(Debug)]
-pub struct Emulator(Served<Model>);
-
-impl Deref for Emulator {
-    type Target = Served<Model>;
-
-    fn deref(&self) -> &Served<Model> {
-        &self.0
-    }
+auth_core::served_emulator! {
+    /// A [`Model`] served on a real loopback port (plain http), until dropped: auth-core's
+    /// [`Served`] model. [`base_url`](Served::base_url) is the credential server's (what
+    /// [`Client::builder`](crate::Client::builder) takes); [`control`](Served::control),
+    /// [`pending`](Served::pending) (the sign requests waiting for the phone, with the text the
+    /// user sees), [`model`](Served::model), [`in_process`](Served::in_process) (give it to
+    /// [`ClientBuilder::http_client`](crate::ClientBuilder::http_client)) and every method of the
+    /// model ([`Model::add_user`], [`Model::set_behaviour`], [`Model::sign_requests`], …) are called
+    /// on it directly. `Emulator::start()` starts one with no users.
+    pub struct Emulator(Served<Model>);
+    builder: EmulatorBuilder;
 }
 
 impl Emulator {
-    /// Starts configuring an emulator (users, keys, clock, answer timeout).
-    pub fn builder() -> EmulatorBuilder {
-        EmulatorBuilder::default()
-    }
-
-    /// Starts an emulator with no users on a free loopback port.
-    pub async fn start() -> std::io::Result<Emulator> {
-        Emulator::builder().start().await
-    }
-
     /// Plays the browser: opens the sign URL (without following redirects), reloads the
     /// waiting page while the phone has not answered (at most the answer timeout), and returns
     /// where the server sends the browser back to (the redirect URL with the response in it).
