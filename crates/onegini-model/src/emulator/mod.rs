@@ -36,7 +36,6 @@ mod endpoints;
 mod model;
 mod records;
 
-use std::ops::Deref;
 use std::sync::Arc;
 
 use auth_core::emulator::Served;
@@ -56,36 +55,21 @@ pub const DEFAULT_REDIRECT_URI: &str = "oneginiexample://loginsuccess";
 /// The version of the default app (platform `android`).
 pub const DEFAULT_APP_VERSION: &str = "1.0.0";
 
-/// A [`TokenServer`] served on a loopback port (until dropped): auth-core's [`Served`] model.
-/// [`base_url`](Served::base_url) is the Token Server's (what
-/// [`crate::ClientBuilder::base_url`] takes); [`control`](Served::control),
-/// [`pending`](Served::pending) (the login sessions waiting at the IdP),
-/// [`model`](Served::model), [`in_process`](Served::in_process) (give it to
-/// [`crate::ClientBuilder::http_client`] and [`EmulatedBrowser::new`]) and the model's Rust
-/// control methods are called on it directly.
-#[derive(Debug)]
-pub struct Emulator(Served<TokenServer>);
-
-impl Deref for Emulator {
-    type Target = Served<TokenServer>;
-
-    fn deref(&self) -> &Served<TokenServer> {
-        &self.0
-    }
+auth_core::served_emulator! {
+    /// A [`TokenServer`] served on a loopback port (until dropped): auth-core's [`Served`] model.
+    /// [`base_url`](Served::base_url) is the Token Server's (what
+    /// [`crate::ClientBuilder::base_url`] takes); [`control`](Served::control),
+    /// [`pending`](Served::pending) (the login sessions waiting at the IdP),
+    /// [`model`](Served::model), [`in_process`](Served::in_process) (give it to
+    /// [`crate::ClientBuilder::http_client`] and [`EmulatedBrowser::new`]) and the model's Rust
+    /// control methods are called on it directly. `Emulator::start()` starts one with the
+    /// defaults (the default app with a fresh random signature, no users, real time that
+    /// `advance_clock` can move).
+    pub struct Emulator(Served<TokenServer>);
+    builder: EmulatorBuilder;
 }
 
 impl Emulator {
-    /// Starts describing an emulator: the app, IdP users, the clock.
-    pub fn builder() -> EmulatorBuilder {
-        EmulatorBuilder::default()
-    }
-
-    /// An emulator with the defaults (the default app with a fresh random signature, no
-    /// users, real time that `advance_clock` can move) on a free loopback port.
-    pub async fn start() -> std::io::Result<Emulator> {
-        Emulator::builder().start().await
-    }
-
     /// The client configuration of the served app's first version (identifier, platform,
     /// version, signature, redirect URI); add device settings and build it.
     pub fn client_config(&self) -> ClientConfigBuilder {
