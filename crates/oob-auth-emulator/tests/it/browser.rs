@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -148,6 +149,15 @@ impl WebDriver {
     async fn current_url(&self) -> String {
         let v = self.cmd(reqwest::Method::GET, "/url", None).await;
         v.as_str().unwrap_or_default().to_owned()
+    }
+
+    async fn type_text(&self, element: &str, text: &str) {
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
     }
 
     async fn click(&self, element: &str) {
@@ -452,5 +462,155 @@ async fn a_logonbox_signing_page_waits_for_the_phone_then_sends_the_browser_back
     }
     .await;
     finish(&web, outcome, "logonbox-page").await;
+    let _ = std::fs::remove_dir_all(profile);
+}
+
+/// The user's browser for the Onegini client's registration: logs in at the IdP's page and
+/// consents, then hands the redirect back to the app.
+struct RealBrowser {
+    web: Arc<WebDriver>,
+    user: String,
+    password: String,
+    back: String,
+    control: String,
+    failure: std::sync::Mutex<Option<String>>,
+}
+
+impl RealBrowser {
+    async fn register(&self, url: &str) -> Result<String, String> {
+        self.web.goto(url).await;
+        let username = self
+            .web
+            .find("input[name=username]", Duration::from_secs(10))
+            .await
+            .ok_or("no login form")?;
+        // The login session waits at the IdP: the phone lists it, with the page.
+        let (_, pending) =
+            crate::common::get(&format!("{}/onegini-model/pending", self.control)).await;
+        let page = pending[0]["page"].as_str().unwrap_or_default().to_owned();
+        if !page.contains("/idp/login") {
+            return Err(format!("the phone lists {pending}"));
+        }
+        self.web.type_text(&username, &self.user).await;
+        let password = self
+            .web
+            .find("input[name=password]", Duration::from_secs(2))
+            .await
+            .ok_or("no password field")?;
+        self.web.type_text(&password, &self.password).await;
+        let log_in = self
+            .web
+            .find("form button", Duration::from_secs(2))
+            .await
+            .ok_or("no button")?;
+        self.web.click(&log_in).await;
+        let allow = self
+            .web
+            .find("button[value=allow]", Duration::from_secs(10))
+            .await
+            .ok_or("no consent page after the login")?;
+        self.web.click(&allow).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = self.web.current_url().await;
+            if url.starts_with(&self.back) {
+                return Ok(url);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("the browser did not come back (at {url})"));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+#[auth_core::async_trait]
+impl onegini_model::BrowserRegistrationHandler for RealBrowser {
+    async fn start_registration(
+        &self,
+        url: reqwest::Url,
+    ) -> onegini_model::BrowserRegistrationAnswer {
+        match self.register(url.as_str()).await {
+            Ok(landed) => match reqwest::Url::parse(&landed) {
+                Ok(u) => onegini_model::BrowserRegistrationAnswer::Callback(u),
+                Err(e) => {
+                    *self.failure.lock().unwrap() = Some(e.to_string());
+                    onegini_model::BrowserRegistrationAnswer::Deny
+                }
+            },
+            Err(e) => {
+                *self.failure.lock().unwrap() = Some(e);
+                onegini_model::BrowserRegistrationAnswer::Deny
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_onegini_user_registers_through_the_idp_login_and_consent_pages() {
+    let (driver, browser, profile) = tools();
+    // The app's redirect: a page the browser can load (the control API's), on a port chosen here.
+    let control_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let back = format!("http://127.0.0.1:{control_port}/healthz");
+    let mut options = oob_auth_emulator::Options::ephemeral();
+    options.only = vec![oob_auth_emulator::Provider::OneginiModel];
+    options.control_port = Some(control_port);
+    options
+        .provider_mut(oob_auth_emulator::Provider::OneginiModel)
+        .settings = json!({ "redirect_uri": back });
+    let server = crate::common::start(options).await;
+    let control = server.control_url().to_owned();
+    let user = unique("grace");
+    let (status, _) = crate::common::post(
+        &format!("{control}/onegini-model/users"),
+        Some(json!({"user": user, "details": {"password": "correct horse"}})),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    let app = &server.info()["providers"]["onegini-model"];
+    let config = onegini_model::ClientConfig::builder()
+        .app_identifier(app["identifier"].as_str().unwrap())
+        .app_platform(app["platform"].as_str().unwrap())
+        .app_version(app["version"].as_str().unwrap())
+        .signature(onegini_model::ApplicationSignature::new(
+            app["application_signature"].as_str().unwrap(),
+        ))
+        .redirect_uri(app["redirect_uri"].as_str().unwrap())
+        .build()
+        .unwrap();
+    let client =
+        onegini_model::Client::builder(config, Arc::new(onegini_model::MemoryStorage::new()))
+            .base_url(app["api_url"].as_str().unwrap())
+            .build()
+            .unwrap();
+
+    let web = Arc::new(WebDriver::start(&driver, &browser, &profile).await);
+    let real = RealBrowser {
+        web: web.clone(),
+        user: user.clone(),
+        password: "correct horse".into(),
+        back,
+        control: control.clone(),
+        failure: std::sync::Mutex::new(None),
+    };
+    let pin = onegini_model::testing::ScriptedUser::typing(["31415"]);
+    let registered = client.register_user(&[], &real, &pin).await;
+    let outcome = match (registered, real.failure.lock().unwrap().take()) {
+        (_, Some(e)) => Err(e),
+        (Err(e), None) => Err(format!("registration failed: {e}")),
+        (Ok(profile), None) => {
+            let stored = client.user_profiles().map_err(|e| e.to_string());
+            match (stored, client.authenticated_user_profile()) {
+                (Ok(all), Some(now)) if all.contains(&profile) && now == profile => Ok(()),
+                other => Err(format!("after registration: {other:?}")),
+            }
+        }
+    };
+    finish(&web, outcome, "onegini-pages").await;
     let _ = std::fs::remove_dir_all(profile);
 }
