@@ -38,6 +38,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if !options.bind.is_loopback() {
+        eprintln!(
+            "oob-auth-emulator: warning: listening on {} — the control API hands out every \
+             key and secret, and anyone who reaches it can approve step-ups",
+            options.bind
+        );
+    }
     runtime.block_on(async move {
         let server = match Server::start(*options).await {
             Ok(s) => s,
