@@ -3,13 +3,15 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use auth_core::http_types::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use auth_core::http_types::{Method, Request};
 use auth_core::poll::PollStatus;
-use auth_core::{BaseUrl, Config, HttpConfig, HttpResponse, Replay, SharedClock, Transport};
+use auth_core::sync::lock;
+use auth_core::time::Timestamp;
+use auth_core::{BaseUrl, Config, HttpResponse, Replay, SharedClock, Transport};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::json;
@@ -32,8 +34,6 @@ use crate::types::{
     AuthReqId, ClientId, ClientNotificationToken, ClientSecret, DeliveryMode, ErrorCode,
 };
 
-/// The crate's version, sent in `User-Agent`.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// How long a `private_key_jwt` client assertion is valid.
 pub const CLIENT_ASSERTION_LIFETIME: Duration = Duration::from_secs(60);
 /// How long a signed authentication request is valid (FAPI-CIBA allows at most 60 minutes).
@@ -96,11 +96,6 @@ impl fmt::Debug for ClientAuth {
     }
 }
 
-/// The default timeouts: 10 s to connect, 30 s per request.
-pub fn default_http_config() -> HttpConfig {
-    HttpConfig::default()
-}
-
 /// Where the endpoints come from.
 #[derive(Debug, Clone)]
 enum Source {
@@ -161,9 +156,17 @@ impl ClientBuilder {
     }
 
     /// Sends authentication requests as signed request objects (CIBA §7.1.1), signed with the
-    /// `private_key_jwt` key unless [`ClientBuilder::request_signing_key`] names another.
-    pub fn signed_requests(mut self, on: bool) -> Self {
-        self.signed_requests = Some(on);
+    /// `private_key_jwt` key unless [`ClientBuilder::request_signing_key`] names another. (On
+    /// by default with [`ClientBuilder::fapi_ciba`].)
+    pub fn signed_requests(mut self) -> Self {
+        self.signed_requests = Some(true);
+        self
+    }
+
+    /// Sends authentication requests as plain form parameters (the default, except with
+    /// [`ClientBuilder::fapi_ciba`], which then refuses to build).
+    pub fn unsigned_requests(mut self) -> Self {
+        self.signed_requests = Some(false);
         self
     }
 
@@ -208,39 +211,36 @@ impl ClientBuilder {
             (Some(e), _) => Source::Manual(e),
             (None, Some(issuer)) => Source::Issuer(issuer.map_err(auth_core::Error::from)?),
             (None, None) => {
-                return Err(Error::Config {
-                    name: "issuer",
-                    reason: "set `issuer(..)` (discovery) or `endpoints(..)`".into(),
-                });
+                return Err(crate::error::config(
+                    "issuer",
+                    "set `issuer(..)` (discovery) or `endpoints(..)`",
+                ));
             }
         };
         if let ClientAuth::ClientSecretBasic(s) | ClientAuth::ClientSecretPost(s) = &self.auth
             && (s.expose_secret().is_empty() || s.expose_secret().chars().any(char::is_control))
         {
-            return Err(Error::Config {
-                name: "client_secret",
-                reason: "must be non-empty, without control characters".into(),
-            });
+            return Err(crate::error::config(
+                "client_secret",
+                "must be non-empty, without control characters",
+            ));
         }
         if self.leeway > Duration::from_secs(300) {
-            return Err(Error::Config {
-                name: "leeway",
-                reason: "at most 5 minutes".into(),
-            });
+            return Err(crate::error::config("leeway", "at most 5 minutes"));
         }
         if self.request_object_lifetime < Duration::from_secs(10)
             || self.request_object_lifetime > Duration::from_secs(3600)
         {
-            return Err(Error::Config {
-                name: "request_object_lifetime",
-                reason: "between 10 seconds and 60 minutes".into(),
-            });
+            return Err(crate::error::config(
+                "request_object_lifetime",
+                "between 10 seconds and 60 minutes",
+            ));
         }
         if let DeliveryMode::Other(m) = &self.delivery_mode {
-            return Err(Error::Config {
-                name: "delivery_mode",
-                reason: format!("unknown mode `{m}`"),
-            });
+            return Err(crate::error::config(
+                "delivery_mode",
+                format!("unknown mode `{m}`"),
+            ));
         }
         if self.fapi {
             match &self.auth {
@@ -264,10 +264,10 @@ impl ClientBuilder {
                 (Some(k), _) => Some(k),
                 (None, ClientAuth::PrivateKeyJwt(k)) => Some(k.clone()),
                 (None, _) => {
-                    return Err(Error::Config {
-                        name: "request_signing_key",
-                        reason: "signed requests need a key: use private_key_jwt or set request_signing_key".into(),
-                    });
+                    return Err(crate::error::config(
+                        "request_signing_key",
+                        "signed requests need a key: use private_key_jwt or set request_signing_key",
+                    ));
                 }
             }
         } else {
@@ -279,10 +279,7 @@ impl ClientBuilder {
             (None, false) => vec![Algorithm::RS256, Algorithm::PS256, Algorithm::ES256],
         };
         if algorithms.is_empty() {
-            return Err(Error::Config {
-                name: "id_token_algorithms",
-                reason: "at least one".into(),
-            });
+            return Err(crate::error::config("id_token_algorithms", "at least one"));
         }
         if self.fapi {
             match &request_key {
@@ -305,7 +302,7 @@ impl ClientBuilder {
             Source::Issuer(i) => i.clone(),
             Source::Manual(e) => BaseUrl::parse(&e.issuer).map_err(auth_core::Error::from)?,
         };
-        let transport = self.config.build(base, "ciba-rust", VERSION)?;
+        let transport = self.config.build(base, "ciba", env!("CARGO_PKG_VERSION"))?;
         let clock = transport.clock().clone();
         Ok(Client {
             inner: Arc::new(Inner {
@@ -381,16 +378,6 @@ impl fmt::Debug for Client {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn unix(t: SystemTime) -> i64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 fn random_id() -> Result<String, Error> {
     let mut bytes = [0u8; 16];
     aws_lc_rs::rand::fill(&mut bytes)
@@ -410,7 +397,7 @@ impl Client {
             auth,
             endpoints: None,
             base_url: None,
-            config: Config::new().http_config(default_http_config()),
+            config: Config::new(),
             delivery_mode: DeliveryMode::Poll,
             signed_requests: None,
             request_signing_key: None,
@@ -521,10 +508,7 @@ impl Client {
             .uri(url.as_str())
             .header(ACCEPT, "application/json")
             .body(Vec::new())
-            .map_err(|e| Error::Config {
-                name: "url",
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| crate::error::config("url", e.to_string()))?;
         let response = self.inner.transport.send(request, Replay::ByMethod).await?;
         if !response.status().is_success() {
             return Err(self.error_from(endpoint, &response, &[]));
@@ -597,10 +581,7 @@ impl Client {
                 let encoded = zeroize::Zeroizing::new(STANDARD.encode(pair.as_bytes()));
                 drop(zeroize::Zeroizing::new(pair));
                 let mut value = HeaderValue::from_str(&format!("Basic {}", encoded.as_str()))
-                    .map_err(|_| Error::Config {
-                        name: "client_secret",
-                        reason: "not usable in a header".into(),
-                    })?;
+                    .map_err(|_| crate::error::config("client_secret", "not usable in a header"))?;
                 value.set_sensitive(true);
                 builder = builder.header(AUTHORIZATION, value);
             }
@@ -609,7 +590,7 @@ impl Client {
                 form.append_pair("client_secret", secret.expose_secret());
             }
             ClientAuth::PrivateKeyJwt(key) => {
-                let now = unix(self.inner.clock.now());
+                let now = Timestamp::from_system_time(self.inner.clock.now()).unix_seconds();
                 let lifetime = i64::try_from(CLIENT_ASSERTION_LIFETIME.as_secs()).unwrap_or(60);
                 let assertion = key.sign(
                     &json!({
@@ -630,10 +611,7 @@ impl Client {
         let body = zeroize::Zeroizing::new(form.finish());
         builder
             .body(body.as_bytes().to_vec())
-            .map_err(|e| Error::Config {
-                name: "request",
-                reason: e.to_string(),
-            })
+            .map_err(|e| crate::error::config("request", e.to_string()))
     }
 
     /// Sends the backchannel authentication request (CIBA §7.1), **once** (it may make a phone
@@ -671,7 +649,7 @@ impl Client {
                     notification_token.as_ref(),
                     self.inner.client_id.as_str(),
                     &issuer,
-                    unix(self.inner.clock.now()),
+                    Timestamp::from_system_time(self.inner.clock.now()).unix_seconds(),
                     self.inner.request_object_lifetime,
                     &random_id()?,
                 );

@@ -62,25 +62,74 @@ pub struct Endpoints {
     pub jwks: Url,
 }
 
-impl Endpoints {
-    /// Endpoints set by hand (no discovery).
-    pub fn new(
-        issuer: impl Into<String>,
-        backchannel_authentication: &str,
-        token: &str,
-        jwks: &str,
-    ) -> Result<Self, Error> {
-        let issuer = issuer.into();
-        check_url("issuer", &issuer)?;
+/// Endpoints set by hand, each by name ([`Endpoints::builder`]).
+#[derive(Debug, Clone)]
+pub struct EndpointsBuilder {
+    issuer: String,
+    backchannel_authentication: Option<String>,
+    token: Option<String>,
+    jwks: Option<String>,
+}
+
+impl EndpointsBuilder {
+    /// The backchannel authentication endpoint (`backchannel_authentication_endpoint`).
+    pub fn backchannel_authentication(mut self, url: impl Into<String>) -> Self {
+        self.backchannel_authentication = Some(url.into());
+        self
+    }
+
+    /// The token endpoint (`token_endpoint`).
+    pub fn token(mut self, url: impl Into<String>) -> Self {
+        self.token = Some(url.into());
+        self
+    }
+
+    /// The JWKS URL (`jwks_uri`).
+    pub fn jwks(mut self, url: impl Into<String>) -> Self {
+        self.jwks = Some(url.into());
+        self
+    }
+
+    /// Checks every URL; all three endpoints are required.
+    pub fn build(self) -> Result<Endpoints, Error> {
+        check_url("issuer", &self.issuer)?;
+        let url = |name: &'static str, value: Option<String>| {
+            value
+                .ok_or_else(|| crate::error::config(name, "required"))
+                .and_then(|v| check_url(name, &v))
+        };
         Ok(Endpoints {
-            issuer,
-            backchannel_authentication: check_url(
+            backchannel_authentication: url(
                 "backchannel_authentication_endpoint",
-                backchannel_authentication,
+                self.backchannel_authentication,
             )?,
-            token: check_url("token_endpoint", token)?,
-            jwks: check_url("jwks_uri", jwks)?,
+            token: url("token_endpoint", self.token)?,
+            jwks: url("jwks_uri", self.jwks)?,
+            issuer: self.issuer,
         })
+    }
+}
+
+impl Endpoints {
+    /// Endpoints set by hand (no discovery), for the OP `issuer`: name each endpoint, then
+    /// [`EndpointsBuilder::build`].
+    ///
+    /// ```
+    /// let endpoints = ciba::Endpoints::builder("https://op.example")
+    ///     .backchannel_authentication("https://op.example/bc-authorize")
+    ///     .token("https://op.example/token")
+    ///     .jwks("https://op.example/jwks")
+    ///     .build()?;
+    /// assert_eq!(endpoints.token.as_str(), "https://op.example/token");
+    /// # Ok::<(), ciba::Error>(())
+    /// ```
+    pub fn builder(issuer: impl Into<String>) -> EndpointsBuilder {
+        EndpointsBuilder {
+            issuer: issuer.into(),
+            backchannel_authentication: None,
+            token: None,
+            jwks: None,
+        }
     }
 
     /// The endpoints of a discovery document fetched for `issuer`.
@@ -102,7 +151,11 @@ impl Endpoints {
         )?;
         let token = need("token_endpoint", &m.token_endpoint)?;
         let jwks = need("jwks_uri", &m.jwks_uri)?;
-        Endpoints::new(m.issuer.clone(), &backchannel, &token, &jwks)
+        Endpoints::builder(m.issuer.clone())
+            .backchannel_authentication(backchannel)
+            .token(token)
+            .jwks(jwks)
+            .build()
             .map_err(|e| Error::Discovery(e.to_string()))
     }
 
@@ -117,7 +170,7 @@ impl Endpoints {
 }
 
 fn check_url(name: &'static str, value: &str) -> Result<Url, Error> {
-    let bad = |reason: String| Error::Config { name, reason };
+    let bad = |reason: String| crate::error::config(name, reason);
     let url = Url::parse(value).map_err(|e| bad(format!("{e}")))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(bad("may not carry credentials".into()));
@@ -174,8 +227,15 @@ mod tests {
 
     #[test]
     fn endpoint_urls_are_https_or_loopback() {
+        let endpoints = |issuer: &str, bc: &str, token: &str, jwks: &str| {
+            Endpoints::builder(issuer)
+                .backchannel_authentication(bc)
+                .token(token)
+                .jwks(jwks)
+                .build()
+        };
         assert!(
-            Endpoints::new(
+            endpoints(
                 "http://127.0.0.1:9",
                 "http://127.0.0.1:9/bc",
                 "http://localhost/t",
@@ -184,7 +244,7 @@ mod tests {
             .is_ok()
         );
         assert!(
-            Endpoints::new(
+            endpoints(
                 "https://op.example",
                 "http://op.example/bc",
                 "https://op.example/t",
@@ -193,13 +253,24 @@ mod tests {
             .is_err()
         );
         assert!(
-            Endpoints::new(
+            endpoints(
                 "https://op.example",
                 "https://u:p@op.example/bc",
                 "https://op.example/t",
                 "https://op.example/j"
             )
             .is_err()
+        );
+        let missing = Endpoints::builder("https://op.example")
+            .token("https://op.example/t")
+            .jwks("https://op.example/j")
+            .build()
+            .unwrap_err();
+        assert!(
+            missing
+                .to_string()
+                .contains("backchannel_authentication_endpoint"),
+            "{missing}"
         );
         assert_eq!(
             Endpoints::discovery_url("https://op.example/tenant/")

@@ -25,14 +25,6 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-    /// The client was configured wrongly.
-    #[error("invalid configuration `{name}`: {reason}")]
-    Config {
-        /// The setting.
-        name: &'static str,
-        /// What is wrong with it.
-        reason: String,
-    },
     /// The OP's discovery document is unusable for CIBA.
     #[error("discovery: {0}")]
     Discovery(String),
@@ -59,6 +51,16 @@ pub enum Error {
     /// Signing a client assertion or request object failed (or the random generator did).
     #[error("signing failed: {0}")]
     Signing(String),
+}
+
+/// An identifier that fails its rules ([`crate::ClientId`], [`crate::AuthReqId`]) is bad input.
+impl From<auth_core::id::InvalidId> for Error {
+    fn from(e: auth_core::id::InvalidId) -> Self {
+        Error::InvalidInput {
+            field: e.what,
+            reason: e.reason,
+        }
+    }
 }
 
 impl Error {
@@ -100,10 +102,9 @@ impl Classify for Error {
     fn kind(&self) -> ErrorKind {
         match self {
             Error::Core(e) => e.kind(),
-            Error::InvalidInput { .. }
-            | Error::Config { .. }
-            | Error::Profile(_)
-            | Error::Signing(_) => ErrorKind::Configuration,
+            Error::InvalidInput { .. } | Error::Profile(_) | Error::Signing(_) => {
+                ErrorKind::Configuration
+            }
             Error::Discovery(_)
             | Error::Protocol { .. }
             | Error::IdToken(_)
@@ -145,6 +146,15 @@ impl Classify for Error {
             _ => None,
         }
     }
+}
+
+/// A setting that is wrong: auth-core's configuration error, the one way every provider says
+/// it ([`auth_core::ConfigError::Invalid`]).
+pub(crate) fn config(name: &'static str, reason: impl Into<String>) -> Error {
+    Error::Core(auth_core::Error::Config(auth_core::ConfigError::Invalid {
+        name,
+        reason: reason.into(),
+    }))
 }
 
 /// Which OP endpoint answered.

@@ -8,9 +8,9 @@
 //! delivery mode requires, `at_hash`, `rt_hash` and the
 //! `urn:openid:params:jwt:claim:auth_req_id` claim.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
-use aws_lc_rs::constant_time::verify_slices_are_equal;
+use auth_core::time::Timestamp;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Validation;
@@ -321,7 +321,7 @@ impl IdTokenVerifier {
         if c.sub.is_empty() {
             return Err(IdTokenError::MissingClaim("sub"));
         }
-        let now = unix(now);
+        let now = Timestamp::from_system_time(now).unix_seconds();
         let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
         if now >= c.exp.saturating_add(leeway) {
             return Err(IdTokenError::Expired { exp: c.exp, now });
@@ -363,13 +363,6 @@ impl IdTokenVerifier {
     }
 }
 
-fn unix(t: SystemTime) -> i64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
-    }
-}
-
 /// The `at_hash` / `rt_hash` value of `token` for `alg` (OIDC Core §3.1.3.6): the left half of
 /// the hash of its ASCII bytes, base64url without padding.
 pub fn token_hash(alg: Algorithm, token: &str) -> String {
@@ -379,7 +372,7 @@ pub fn token_hash(alg: Algorithm, token: &str) -> String {
 }
 
 fn hash_matches(alg: Algorithm, token: &str, claimed: &str) -> bool {
-    verify_slices_are_equal(token_hash(alg, token).as_bytes(), claimed.as_bytes()).is_ok()
+    auth_core::secret::constant_time_eq(token_hash(alg, token).as_bytes(), claimed.as_bytes())
 }
 
 #[cfg(test)]
@@ -405,7 +398,7 @@ mod tests {
     }
 
     fn at(secs: u64) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(secs)
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
     }
 
     #[test]

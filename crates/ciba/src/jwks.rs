@@ -204,7 +204,7 @@ pub(crate) struct JwksCache {
 
 impl JwksCache {
     fn lock(&self) -> MutexGuard<'_, CacheState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        auth_core::sync::lock(&self.state)
     }
 
     /// The key set to verify a token naming `kid` with, fetching with `fetch` when there is

@@ -133,10 +133,7 @@ impl fmt::Display for Algorithm {
 }
 
 fn key_error(reason: impl Into<String>) -> Error {
-    Error::Config {
-        name: "signing key",
-        reason: reason.into(),
-    }
+    crate::error::config("signing key", reason.into())
 }
 
 /// A private key the client signs with: RSA (2048–8192 bits) for RS256 / PS256, EC P-256 for

@@ -208,9 +208,9 @@ pub mod emulator;
 
 pub use client::{
     CLIENT_ASSERTION_LIFETIME, Client, ClientAuth, ClientBuilder, DEFAULT_REQUEST_OBJECT_LIFETIME,
-    MAX_TRACKED_REQUESTS, SLOW_DOWN_STEP, VERSION, default_http_config,
+    MAX_TRACKED_REQUESTS, SLOW_DOWN_STEP,
 };
-pub use discovery::{Endpoints, ProviderMetadata};
+pub use discovery::{Endpoints, EndpointsBuilder, ProviderMetadata};
 pub use error::{Endpoint, Error, IdTokenError, NotificationError, ProviderError};
 pub use id_token::{Expected, IdTokenClaims, IdTokenVerifier};
 pub use keys::{Algorithm, SigningKey};

@@ -14,7 +14,6 @@
 //! requests this client started (kept in memory); an application with several instances
 //! keeps each request's token itself and uses the steps above.
 
-use aws_lc_rs::constant_time::verify_slices_are_equal;
 use aws_lc_rs::digest::{SHA256, digest};
 use serde::Deserialize;
 
@@ -47,7 +46,7 @@ fn bearer(authorization: Option<&[u8]>) -> Result<ClientNotificationToken, Notif
 fn same_token(a: &ClientNotificationToken, b: &ClientNotificationToken) -> bool {
     let a = digest(&SHA256, a.expose_secret().as_bytes());
     let b = digest(&SHA256, b.expose_secret().as_bytes());
-    verify_slices_are_equal(a.as_ref(), b.as_ref()).is_ok()
+    auth_core::secret::constant_time_eq(a.as_ref(), b.as_ref())
 }
 
 fn bounded(body: &[u8], max: usize) -> Result<(), NotificationError> {

@@ -393,28 +393,60 @@ pub struct AuthRequest {
 
 impl AuthRequest {
     /// An acknowledged request stored elsewhere (another instance, before a restart), to poll
-    /// it with [`crate::Client::poll`]. `issued_at` is taken as `expires_at - expires_in`.
-    pub fn resume(
-        auth_req_id: AuthReqId,
-        expires_in: Duration,
-        expires_at: SystemTime,
-        interval: Duration,
-        delivery_mode: DeliveryMode,
-    ) -> Self {
-        let interval = if interval.is_zero() {
+    /// it with [`crate::Client::poll`]: its id and when it expires; the rest by name
+    /// ([`AuthRequest::with_issued_at`], [`AuthRequest::with_interval`],
+    /// [`AuthRequest::with_delivery_mode`]). Without `with_issued_at` the first token request
+    /// goes at once; `expires_in` is then unknown (zero).
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use ciba::{AuthReqId, AuthRequest, DeliveryMode};
+    ///
+    /// let issued = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    /// let resumed = AuthRequest::resume(AuthReqId::new("1c266114")?, issued + Duration::from_secs(120))
+    ///     .with_issued_at(issued)
+    ///     .with_interval(Duration::from_secs(10))
+    ///     .with_delivery_mode(DeliveryMode::Ping);
+    /// assert_eq!(resumed.expires_in, Duration::from_secs(120));
+    /// # Ok::<(), ciba::Error>(())
+    /// ```
+    pub fn resume(auth_req_id: AuthReqId, expires_at: SystemTime) -> Self {
+        AuthRequest {
+            auth_req_id,
+            expires_in: Duration::ZERO,
+            interval: DEFAULT_INTERVAL,
+            issued_at: SystemTime::UNIX_EPOCH,
+            expires_at,
+            client_notification_token: None,
+            delivery_mode: DeliveryMode::Poll,
+        }
+    }
+
+    /// When the OP acknowledged the request (its `expires_in` follows): the first token
+    /// request waits for the interval after it.
+    pub fn with_issued_at(mut self, issued_at: SystemTime) -> Self {
+        self.issued_at = issued_at.min(self.expires_at);
+        self.expires_in = self
+            .expires_at
+            .duration_since(self.issued_at)
+            .unwrap_or(Duration::ZERO);
+        self
+    }
+
+    /// The interval the OP announced (default 5 s; zero means 5 s; at most 5 minutes).
+    pub fn with_interval(mut self, interval: Duration) -> Self {
+        self.interval = if interval.is_zero() {
             DEFAULT_INTERVAL
         } else {
             interval.min(MAX_INTERVAL)
         };
-        AuthRequest {
-            auth_req_id,
-            expires_in,
-            interval,
-            issued_at: expires_at.checked_sub(expires_in).unwrap_or(expires_at),
-            expires_at,
-            client_notification_token: None,
-            delivery_mode,
-        }
+        self
+    }
+
+    /// The client's delivery mode (default poll).
+    pub fn with_delivery_mode(mut self, mode: DeliveryMode) -> Self {
+        self.delivery_mode = mode;
+        self
     }
 }
 

@@ -1,10 +1,7 @@
 //! Identifiers, secrets and wire enums.
 
-use std::fmt;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
 
 use crate::Error;
 
@@ -91,111 +88,27 @@ pub(crate) fn is_b64token(s: &str) -> bool {
         })
 }
 
-/// An OAuth client identifier: 1–255 characters, no control characters.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ClientId(String);
-
-impl ClientId {
-    /// Validates a client id.
-    pub fn new(id: impl Into<String>) -> Result<Self, Error> {
-        let id = id.into();
-        if id.is_empty() || id.chars().count() > 255 || id.chars().any(char::is_control) {
-            return Err(Error::InvalidInput {
-                field: "client_id",
-                reason: "must be 1-255 characters without control characters".into(),
-            });
-        }
-        Ok(ClientId(id))
-    }
-
-    /// The id as sent.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for ClientId {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self, Error> {
-        ClientId::new(s)
-    }
-}
-
-impl From<ClientId> for String {
-    fn from(id: ClientId) -> String {
-        id.0
-    }
-}
-
-impl fmt::Debug for ClientId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ClientId({})", self.0)
-    }
-}
-
-impl fmt::Display for ClientId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+auth_core::id_type! {
+    /// An OAuth client identifier: 1–255 characters, no control characters.
+    pub struct ClientId("client_id", max = 1020, check = |s: &str| {
+        (s.chars().count() <= 255).then_some(()).ok_or("at most 255 characters")
+    });
 }
 
 /// The longest `auth_req_id` accepted.
 pub const MAX_AUTH_REQ_ID_LEN: usize = 1024;
 
-/// The OP's identifier of one authentication request (CIBA §7.3 `auth_req_id`).
-///
-/// 1–1024 visible ASCII characters. Not a secret on its own (token requests need the client's
-/// credentials too), so it may appear in logs.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct AuthReqId(String);
-
-impl AuthReqId {
-    /// Validates an `auth_req_id`.
-    pub fn new(id: impl Into<String>) -> Result<Self, Error> {
-        let id = id.into();
-        if id.is_empty()
-            || id.len() > MAX_AUTH_REQ_ID_LEN
-            || !id.bytes().all(|b| (0x21..=0x7e).contains(&b))
-        {
-            return Err(Error::InvalidInput {
-                field: "auth_req_id",
-                reason: format!("must be 1-{MAX_AUTH_REQ_ID_LEN} visible ASCII characters"),
-            });
-        }
-        Ok(AuthReqId(id))
-    }
-
-    /// The id as sent.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for AuthReqId {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self, Error> {
-        AuthReqId::new(s)
-    }
-}
-
-impl From<AuthReqId> for String {
-    fn from(id: AuthReqId) -> String {
-        id.0
-    }
-}
-
-impl fmt::Debug for AuthReqId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "AuthReqId({})", self.0)
-    }
-}
-
-impl fmt::Display for AuthReqId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+auth_core::id_type! {
+    /// The OP's identifier of one authentication request (CIBA §7.3 `auth_req_id`).
+    ///
+    /// 1–1024 visible ASCII characters. Not a secret on its own (token requests need the
+    /// client's credentials too), so it may appear in logs.
+    pub struct AuthReqId("auth_req_id", max = MAX_AUTH_REQ_ID_LEN, check = |s: &str| {
+        s.bytes()
+            .all(|b| (0x21..=0x7e).contains(&b))
+            .then_some(())
+            .ok_or("visible ASCII characters only")
+    });
 }
 
 auth_core::wire_enum! {

@@ -34,6 +34,7 @@ const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer
 /// A refusal of client authentication (boxed: a response is large).
 type Refusal = Box<HttpResponse>;
 
+/// Unix seconds.
 fn unix(t: SystemTime) -> i64 {
     Timestamp::from_system_time(t).unix_seconds()
 }

@@ -179,6 +179,7 @@ type Form = Vec<(String, String)>;
 struct Recorder {
     inner: Arc<dyn HttpClient>,
     sent: Mutex<Vec<(String, Form)>>,
+    user_agents: Mutex<Vec<String>>,
 }
 
 impl Recorder {
@@ -192,6 +193,7 @@ impl Recorder {
         Arc::new(Recorder {
             inner,
             sent: Mutex::new(Vec::new()),
+            user_agents: Mutex::new(Vec::new()),
         })
     }
 
@@ -221,6 +223,12 @@ impl HttpClient for Recorder {
             .lock()
             .unwrap()
             .push((request.uri().path().to_owned(), params));
+        if let Some(ua) = request.headers().get("user-agent") {
+            self.user_agents
+                .lock()
+                .unwrap()
+                .push(ua.to_str().unwrap().to_owned());
+        }
         self.inner.execute(request).await
     }
 }
@@ -321,13 +329,12 @@ async fn discovery_refuses_an_op_without_ciba_or_the_mode(wire: Wire) {
         ClientAuth::secret_basic(DEFAULT_CLIENT_SECRET),
     )
     .endpoints(
-        Endpoints::new(
-            i,
-            &format!("{i}/backchannel"),
-            &format!("{i}/token"),
-            &format!("{i}/jwks"),
-        )
-        .unwrap(),
+        Endpoints::builder(i)
+            .backchannel_authentication(format!("{i}/backchannel"))
+            .token(format!("{i}/token"))
+            .jwks(format!("{i}/jwks"))
+            .build()
+            .unwrap(),
     )
     .clock(s.emulator.clock());
     let manual = over(s.wire, &s.emulator, manual).build().unwrap();
@@ -387,6 +394,13 @@ async fn client_secret_post_sends_the_secret_in_the_body(wire: Wire) {
     let sent = recorder.last_to("/backchannel");
     assert_eq!(param(&sent, "client_id"), Some("post-client"));
     assert_eq!(param(&sent, "client_secret"), Some("post-secret"));
+    // The client names itself as the crate does.
+    let agents = recorder.user_agents.lock().unwrap().clone();
+    let ours = format!("ciba/{}", env!("CARGO_PKG_VERSION"));
+    assert!(
+        !agents.is_empty() && agents.iter().all(|ua| ua.starts_with(&ours)),
+        "{agents:?}"
+    );
     s.emulator.approve(&started.auth_req_id).unwrap();
     assert!(client.poll(&started).await.unwrap().is_approved());
     // The emulator's own log keeps no parameters.
@@ -683,7 +697,7 @@ async fn signed_authentication_requests_carry_every_parameter_in_the_jwt(wire: W
         );
         let recorder = Recorder::new(&s);
         let client = client_for(&s, &name, ClientAuth::private_key_jwt(key))
-            .signed_requests(true)
+            .signed_requests()
             .http_client(recorder.clone())
             .build()
             .unwrap();
@@ -749,7 +763,7 @@ async fn fapi_ciba_profile_refuses_what_it_forbids_and_runs_with_ps256(wire: Wir
                 ClientAuth::private_key_jwt(SigningKey::generate(Algorithm::PS256).unwrap()),
             )
             .fapi_ciba()
-            .signed_requests(false),
+            .unsigned_requests(),
             "unsigned",
         ),
         (
@@ -1501,13 +1515,11 @@ async fn another_instance_can_resume_polling_a_stored_request(wire: Wire) {
     let other = over(s.wire, &s.emulator, s.emulator.client_builder().unwrap())
         .build()
         .unwrap();
-    let resumed = ciba::AuthRequest::resume(
-        ciba::AuthReqId::new(id).unwrap(),
-        expires_in,
-        expires_at,
-        interval,
-        DeliveryMode::Poll,
-    );
+    let resumed = ciba::AuthRequest::resume(ciba::AuthReqId::new(id).unwrap(), expires_at)
+        .with_issued_at(expires_at - expires_in)
+        .with_interval(interval)
+        .with_delivery_mode(DeliveryMode::Poll);
+    assert_eq!(resumed.expires_in, started.expires_in);
     s.emulator.approve(&started.auth_req_id).unwrap();
     assert!(other.poll(&resumed).await.unwrap().is_approved());
 }
