@@ -149,7 +149,6 @@ pub fn run(args: &[&str]) -> Result<(), String> {
 /// and resolver 3 keeps dev-dependencies' features out of a library check anyway.
 fn each_feature() -> Result<(), String> {
     run_cmd(tools::HACK.command()?.args([
-        "hack",
         "check",
         "--workspace",
         "--each-feature",
