@@ -50,7 +50,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::sync::lock;
-use crate::{BaseUrl, Clock, HttpClient, HttpRequest, HttpResponse, TransportError};
+use crate::{
+    BaseUrl, Clock, FakeClock, HttpClient, HttpRequest, HttpResponse, SharedClock, TransportError,
+};
 
 /// A provider's protocol model: its wire protocol in, responses out, control commands, no
 /// sockets.
@@ -467,6 +469,103 @@ impl Clock for OffsetClock {
 
     async fn sleep(&self, duration: Duration) {
         tokio::time::sleep(duration).await;
+    }
+}
+
+/// The clock a model runs on, and whether [`Control::AdvanceClock`] can move it: a builder's
+/// `clock(..)` setting, the model's time source, and the `advance_clock` command in one.
+///
+/// ```
+/// use std::time::Duration;
+/// use auth_core::emulator::{ControlError, EmulatorClock, OffsetClock};
+/// use auth_core::{Clock, FakeClock, SharedClock};
+///
+/// // The default: real time plus an offset that `advance_clock` moves.
+/// let clock = EmulatorClock::default();
+/// let before = clock.now();
+/// clock.advance(Duration::from_secs(60)).unwrap();
+/// assert!(clock.now().duration_since(before).unwrap() >= Duration::from_secs(60));
+///
+/// // A fake clock moves too, and so does the test holding it.
+/// let fake = FakeClock::at_unix(1_700_000_000);
+/// let clock = EmulatorClock::from(fake.clone());
+/// clock.advance(Duration::from_secs(5)).unwrap();
+/// assert_eq!(fake.unix_seconds(), 1_700_000_005);
+///
+/// // Any other clock is its owner's to move.
+/// let other: SharedClock = std::sync::Arc::new(FakeClock::at_unix(0));
+/// let clock = EmulatorClock::from(other);
+/// assert!(matches!(clock.advance(Duration::from_secs(1)), Err(ControlError::Conflict(_))));
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum EmulatorClock {
+    /// Real time plus an offset that `advance_clock` moves (the default).
+    Offset(OffsetClock),
+    /// A fake clock (tests): `advance_clock` moves it, and so does the test.
+    Fake(FakeClock),
+    /// Any other clock; `advance_clock` cannot move it (a conflict).
+    Shared(SharedClock),
+}
+
+impl Default for EmulatorClock {
+    fn default() -> Self {
+        EmulatorClock::Offset(OffsetClock::new())
+    }
+}
+
+impl From<OffsetClock> for EmulatorClock {
+    fn from(clock: OffsetClock) -> Self {
+        EmulatorClock::Offset(clock)
+    }
+}
+
+impl From<FakeClock> for EmulatorClock {
+    fn from(clock: FakeClock) -> Self {
+        EmulatorClock::Fake(clock)
+    }
+}
+
+impl From<SharedClock> for EmulatorClock {
+    fn from(clock: SharedClock) -> Self {
+        EmulatorClock::Shared(clock)
+    }
+}
+
+impl EmulatorClock {
+    /// Moves the clock forward: the [`Control::AdvanceClock`] command. A clock the model was
+    /// merely given ([`EmulatorClock::Shared`]) is a [`ControlError::Conflict`]: its owner
+    /// moves it.
+    pub fn advance(&self, by: Duration) -> Result<(), ControlError> {
+        match self {
+            EmulatorClock::Offset(c) => c.advance(by),
+            EmulatorClock::Fake(c) => c.advance(by),
+            EmulatorClock::Shared(_) => {
+                return Err(ControlError::Conflict(
+                    "this model runs on a clock it was given: its owner moves it".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Clock for EmulatorClock {
+    fn now(&self) -> SystemTime {
+        match self {
+            EmulatorClock::Offset(c) => c.now(),
+            EmulatorClock::Fake(c) => Clock::now(c),
+            EmulatorClock::Shared(c) => c.now(),
+        }
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        match self {
+            EmulatorClock::Offset(c) => c.sleep(duration).await,
+            EmulatorClock::Fake(c) => c.sleep(duration).await,
+            EmulatorClock::Shared(c) => c.sleep(duration).await,
+        }
     }
 }
 
