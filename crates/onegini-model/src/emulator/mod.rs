@@ -40,10 +40,11 @@ use std::sync::Arc;
 
 use auth_core::emulator::Served;
 
+pub use auth_core::emulator::EmulatorClock;
 pub use browser::{BrowserError, Consent, EmulatedBrowser};
 pub use model::{
-    AdminCommand, AppConfig, AppVersion, EmulatorClock, LOG_CAPACITY, LOGGED_REQUEST_LIMIT,
-    MAX_RECORDS, RecordCounts, TokenServer, VersionStatus,
+    AdminCommand, AppConfig, AppVersion, LOG_CAPACITY, LOGGED_REQUEST_LIMIT, MAX_RECORDS,
+    RecordCounts, TokenServer, VersionStatus,
 };
 
 use crate::client::{ApplicationSignature, ClientConfig, ClientConfigBuilder};

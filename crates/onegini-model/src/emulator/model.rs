@@ -3,14 +3,16 @@
 
 use std::fmt;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use auth_core::emulator::{
-    Control, ControlError, Faults, Model, OffsetClock, PendingStepUp, RequestLog,
+    Control, ControlError, EmulatorClock, Faults, Model, PendingStepUp, RequestLog,
 };
 use auth_core::sync::lock;
-use auth_core::{Clock, FakeClock, HttpRequest, HttpResponse, SharedClock};
+use auth_core::{Clock, HttpRequest, HttpResponse};
+#[cfg(doc)]
+use auth_core::{FakeClock, emulator::OffsetClock};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -159,76 +161,6 @@ pub struct RecordCounts {
     pub events: usize,
     /// Entries in the request log (at most [`LOG_CAPACITY`]).
     pub requests: usize,
-}
-
-/// The clock a model runs on, and whether [`Control::AdvanceClock`] can move it.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum EmulatorClock {
-    /// Real time plus an offset that `advance_clock` moves (the default).
-    Offset(OffsetClock),
-    /// A fake clock (tests): `advance_clock` moves it, and so does the test.
-    Fake(FakeClock),
-    /// Any other clock; `advance_clock` cannot move it (a conflict).
-    Shared(SharedClock),
-}
-
-impl Default for EmulatorClock {
-    fn default() -> Self {
-        EmulatorClock::Offset(OffsetClock::new())
-    }
-}
-
-impl From<OffsetClock> for EmulatorClock {
-    fn from(clock: OffsetClock) -> Self {
-        EmulatorClock::Offset(clock)
-    }
-}
-
-impl From<FakeClock> for EmulatorClock {
-    fn from(clock: FakeClock) -> Self {
-        EmulatorClock::Fake(clock)
-    }
-}
-
-impl From<SharedClock> for EmulatorClock {
-    fn from(clock: SharedClock) -> Self {
-        EmulatorClock::Shared(clock)
-    }
-}
-
-impl EmulatorClock {
-    fn advance(&self, by: Duration) -> Result<(), ControlError> {
-        match self {
-            EmulatorClock::Offset(c) => c.advance(by),
-            EmulatorClock::Fake(c) => c.advance(by),
-            EmulatorClock::Shared(_) => {
-                return Err(ControlError::Conflict(
-                    "this model runs on a clock it cannot move".into(),
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Clock for EmulatorClock {
-    fn now(&self) -> SystemTime {
-        match self {
-            EmulatorClock::Offset(c) => c.now(),
-            EmulatorClock::Fake(c) => Clock::now(c),
-            EmulatorClock::Shared(c) => c.now(),
-        }
-    }
-
-    async fn sleep(&self, duration: Duration) {
-        match self {
-            EmulatorClock::Offset(c) => c.sleep(duration).await,
-            EmulatorClock::Fake(c) => c.sleep(duration).await,
-            EmulatorClock::Shared(c) => c.sleep(duration).await,
-        }
-    }
 }
 
 /// The Token Server's administrator commands (the model's own control commands, sent as
