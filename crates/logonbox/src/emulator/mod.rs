@@ -68,7 +68,7 @@ use std::time::Duration;
 use auth_core::SharedClock;
 #[cfg(doc)]
 use auth_core::emulator::Control;
-use auth_core::emulator::{OffsetClock, Served};
+use auth_core::emulator::{EmulatorClock, OffsetClock, Served};
 
 mod keys;
 mod model;
@@ -199,8 +199,7 @@ pub struct SignRecord {
 /// [`Emulator`] serving it, or builds the model alone.
 pub struct EmulatorBuilder {
     users: Vec<(String, Seed)>,
-    clock: Option<SharedClock>,
-    offset: Option<OffsetClock>,
+    clock: EmulatorClock,
     answer_timeout: Duration,
     log_capacity: usize,
     address: String,
@@ -216,8 +215,7 @@ impl Default for EmulatorBuilder {
     fn default() -> Self {
         EmulatorBuilder {
             users: Vec::new(),
-            clock: None,
-            offset: None,
+            clock: EmulatorClock::default(),
             answer_timeout: DEFAULT_ANSWER_TIMEOUT,
             log_capacity: auth_core::emulator::DEFAULT_LOG_CAPACITY,
             address: "127.0.0.1:0".to_owned(),
@@ -253,16 +251,14 @@ impl EmulatorBuilder {
     /// [`Control::AdvanceClock`] moves). With a clock of your own (a
     /// [`auth_core::FakeClock`] in tests) you move time yourself: `advance_clock` is refused.
     pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = Some(clock);
-        self.offset = None;
+        self.clock = EmulatorClock::Shared(clock);
         self
     }
 
     /// Runs on this offset clock (shared with an emulator server, say), which
     /// [`Control::AdvanceClock`] moves.
     pub fn offset_clock(mut self, clock: OffsetClock) -> Self {
-        self.clock = None;
-        self.offset = Some(clock);
+        self.clock = EmulatorClock::Offset(clock);
         self
     }
 
@@ -289,14 +285,7 @@ impl EmulatorBuilder {
     /// Builds the model alone (to serve it elsewhere, e.g. the emulator server). Fails when a
     /// key cannot be generated.
     pub fn build(self) -> Result<Model, EmulatorError> {
-        let (clock, offset): (SharedClock, Option<OffsetClock>) = match (self.clock, self.offset) {
-            (Some(clock), _) => (clock, None),
-            (None, offset) => {
-                let offset = offset.unwrap_or_default();
-                (Arc::new(offset.clone()), Some(offset))
-            }
-        };
-        let model = Model::from_parts(clock, offset, self.answer_timeout, self.log_capacity);
+        let model = Model::from_parts(self.clock, self.answer_timeout, self.log_capacity);
         for (principal, seed) in self.users {
             match seed {
                 Seed::Types(types) => {

@@ -10,12 +10,12 @@ use std::time::{Duration, SystemTime};
 
 use auth_core::base_url::percent_decode;
 use auth_core::emulator::{
-    Control, ControlError, Faults, OffsetClock, PendingStepUp, RequestLog, escape_html,
+    Control, ControlError, EmulatorClock, Faults, PendingStepUp, RequestLog, escape_html,
     html_response, json_response,
 };
 use auth_core::http_types::{Method, StatusCode, header};
 use auth_core::sync::lock;
-use auth_core::{HttpRequest, HttpResponse, SharedClock};
+use auth_core::{Clock, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -178,8 +178,7 @@ fn expired() -> Behaviour {
 /// at most a thousand answered sign pages wait for the browser; users, keys and behaviours
 /// come from control commands only.
 pub struct Model {
-    clock: SharedClock,
-    offset: Option<OffsetClock>,
+    clock: EmulatorClock,
     answer_timeout: Duration,
     state: Mutex<State>,
     faults: Faults,
@@ -293,13 +292,11 @@ impl ProviderCommand {
 }
 
 impl Model {
-    /// A model with no users, on an [`OffsetClock`] (real time that
+    /// A model with no users, on the default [`EmulatorClock`] (real time that
     /// [`Control::AdvanceClock`] moves), waiting up to 120 s for a control command.
     pub fn new() -> Self {
-        let offset = OffsetClock::new();
         Model::from_parts(
-            Arc::new(offset.clone()),
-            Some(offset),
+            EmulatorClock::default(),
             super::DEFAULT_ANSWER_TIMEOUT,
             auth_core::emulator::DEFAULT_LOG_CAPACITY,
         )
@@ -312,14 +309,12 @@ impl Model {
     }
 
     pub(super) fn from_parts(
-        clock: SharedClock,
-        offset: Option<OffsetClock>,
+        clock: EmulatorClock,
         answer_timeout: Duration,
         log_capacity: usize,
     ) -> Self {
         Model {
             clock,
-            offset,
             answer_timeout,
             state: Mutex::new(State {
                 users: HashMap::new(),
@@ -987,12 +982,7 @@ impl auth_core::emulator::Model for Model {
                 Ok(json!({"injected": true}))
             }
             Control::AdvanceClock { seconds } => {
-                let Some(offset) = &self.offset else {
-                    return Err(ControlError::Conflict(
-                        "the model runs on an injected clock: move that clock".into(),
-                    ));
-                };
-                offset.advance(Duration::from_secs(seconds));
+                self.clock.advance(Duration::from_secs(seconds))?;
                 self.expire_due();
                 let now = auth_core::time::Timestamp::from_system_time(self.clock.now());
                 Ok(json!({"now": now.to_utc_string()}))
