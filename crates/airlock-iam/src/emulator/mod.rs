@@ -85,9 +85,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::SharedClock;
+use auth_core::emulator::Served;
 #[cfg(doc)]
-use auth_core::emulator::{Control, ControlError, InProcess};
-use auth_core::emulator::{OffsetClock, Served};
+use auth_core::emulator::{Control, ControlError, InProcess, OffsetClock};
 
 pub use model::{ChallengeStatus, Model, Stored};
 
@@ -377,10 +377,4 @@ auth_core::served_emulator! {
     /// users and settings.
     pub struct Emulator(Served<Model>);
     builder: EmulatorBuilder;
-}
-
-/// The default clock: real time plus an offset.
-fn default_clock() -> (SharedClock, OffsetClock) {
-    let clock = OffsetClock::new();
-    (Arc::new(clock.clone()), clock)
 }

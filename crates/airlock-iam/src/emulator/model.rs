@@ -7,12 +7,12 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_core::emulator::{
-    Control, ControlError, Faults, LogEntry, OffsetClock, PendingStepUp, RequestLog,
+    Control, ControlError, EmulatorClock, Faults, LogEntry, PendingStepUp, RequestLog,
 };
 use auth_core::secret::constant_time_eq;
 use auth_core::sync::lock;
 use auth_core::time::Timestamp;
-use auth_core::{HttpRequest, HttpResponse, SharedClock, async_trait};
+use auth_core::{Clock, HttpRequest, HttpResponse, async_trait};
 use http::HeaderMap;
 use serde_json::{Map, Value, json};
 
@@ -180,9 +180,8 @@ pub struct Stored {
 /// # Ok(()) }
 /// ```
 pub struct Model {
-    clock: SharedClock,
-    /// The default clock, which [`Control::AdvanceClock`] moves (`None`: the builder's clock).
-    offset: Option<OffsetClock>,
+    /// The builder's clock, or real time plus an offset that [`Control::AdvanceClock`] moves.
+    clock: EmulatorClock,
     log: RequestLog,
     faults: Faults,
     state: Mutex<State>,
@@ -212,17 +211,12 @@ impl Model {
             ("ebanking".to_owned(), true),
             ("portal".to_owned(), false),
         ]);
-        let (clock, offset) = match b.clock {
-            Some(clock) => (clock, None),
-            None => {
-                let (clock, offset) = super::default_clock();
-                (clock, Some(offset))
-            }
-        };
+        let clock = b
+            .clock
+            .map_or_else(EmulatorClock::default, EmulatorClock::Shared);
         let now = clock.now();
         Model {
             clock,
-            offset,
             log: RequestLog::with_capacity(b.log_capacity),
             faults: Faults::default(),
             state: Mutex::new(State {
@@ -450,17 +444,11 @@ impl Model {
                 self.faults.inject(fault);
                 Ok(json!({"injected": true}))
             }
-            Control::AdvanceClock { seconds } => match &self.offset {
-                Some(offset) => {
-                    offset.advance(Duration::from_secs(seconds));
-                    Ok(
-                        json!({"now": Timestamp::from_system_time(self.clock.now()).to_rfc3339_millis()}),
-                    )
-                }
-                None => Err(ControlError::Conflict(
-                    "the emulator runs on the clock it was given: move that clock".into(),
-                )),
-            },
+            Control::AdvanceClock { seconds } => {
+                self.clock.advance(Duration::from_secs(seconds))?;
+                let now = Timestamp::from_system_time(self.clock.now());
+                Ok(json!({"now": now.to_rfc3339_millis()}))
+            }
             Control::ReadLog { limit } => serde_json::to_value(self.log.recent(limit))
                 .map_err(|e| ControlError::Invalid(e.to_string())),
             Control::ListPending => serde_json::to_value(self.pending())
