@@ -23,6 +23,10 @@ use crate::error::{Endpoint, NotificationError};
 use crate::id_token::{Expected, IdTokenClaims, IdTokenVerifier};
 use crate::jwks::{JwksCache, KeySet};
 use crate::keys::{Algorithm, SigningKey, install_jwt_crypto};
+use crate::limits::{
+    CLIENT_ASSERTION_LIFETIME, DEFAULT_REQUEST_OBJECT_LIFETIME, MAX_TRACKED_REQUESTS,
+    SLOW_DOWN_STEP,
+};
 use crate::notification::{
     PingNotification, PushNotification, PushPayload, VerifiedPing, VerifiedPush,
 };
@@ -33,15 +37,6 @@ use crate::token::{
 use crate::types::{
     AuthReqId, ClientId, ClientNotificationToken, ClientSecret, DeliveryMode, ErrorCode,
 };
-
-/// How long a `private_key_jwt` client assertion is valid.
-pub const CLIENT_ASSERTION_LIFETIME: Duration = Duration::from_secs(60);
-/// How long a signed authentication request is valid (FAPI-CIBA allows at most 60 minutes).
-pub const DEFAULT_REQUEST_OBJECT_LIFETIME: Duration = Duration::from_secs(300);
-/// What `slow_down` adds to the interval (CIBA §11).
-pub const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
-/// The most requests whose polling state or notification token a client keeps in memory.
-pub const MAX_TRACKED_REQUESTS: usize = 10_000;
 
 const FORM: &str = "application/x-www-form-urlencoded";
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -403,7 +398,7 @@ impl Client {
             request_signing_key: None,
             request_object_lifetime: DEFAULT_REQUEST_OBJECT_LIFETIME,
             id_token_algorithms: None,
-            leeway: crate::id_token::DEFAULT_LEEWAY,
+            leeway: crate::limits::DEFAULT_LEEWAY,
             fapi: false,
         }
     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use auth_core::{Classify, ErrorKind};
 
+use crate::limits::MAX_DESCRIPTION_CHARS;
 use crate::types::ErrorCode;
 
 /// Everything that can go wrong.
@@ -214,9 +215,6 @@ impl fmt::Display for ProviderError {
         Ok(())
     }
 }
-
-/// The longest error description kept.
-pub const MAX_DESCRIPTION_CHARS: usize = 256;
 
 /// Scrubs `secrets`, drops control characters and bounds the length of an OP's free text.
 pub(crate) fn clean_description(text: &str, secrets: &[&str]) -> String {

@@ -1,12 +1,4 @@
-//! ID token validation (OIDC Core §3.1.3.7, CIBA §10.1.1 and §10.3.1).
-//!
-//! [`IdTokenVerifier::verify`] checks, in order: the compact JWS shape and size, no `crit`
-//! header, the `alg` against the allow-list (never `none` or `HS*`), the key (by `kid`, or the
-//! only candidate when there is none) and the signature, then `iss` (exactly the OP's issuer),
-//! `aud` (contains the client id), `azp` (required with several audiences, and the client id
-//! when present), `sub`, `exp` and `iat` / `nbf` with leeway on the client's clock, and, as the
-//! delivery mode requires, `at_hash`, `rt_hash` and the
-//! `urn:openid:params:jwt:claim:auth_req_id` claim.
+//! ID token validation (see [`crate::docs::validation`]).
 
 use std::time::{Duration, SystemTime};
 
@@ -20,16 +12,12 @@ use serde_json::{Map, Value};
 use crate::error::IdTokenError;
 use crate::jwks::KeySet;
 use crate::keys::{Algorithm, install_jwt_crypto};
+use crate::limits::{DEFAULT_LEEWAY, MAX_ID_TOKEN_BYTES};
 use crate::types::{AuthReqId, ClientId};
 
-/// The claim carrying the `auth_req_id` in push mode (CIBA §10.3.1).
-pub const AUTH_REQ_ID_CLAIM: &str = "urn:openid:params:jwt:claim:auth_req_id";
-
-/// The largest ID token accepted, in bytes.
-pub const MAX_ID_TOKEN_BYTES: usize = 16 * 1024;
-
-/// The default leeway on `exp`, `iat` and `nbf`.
-pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+/// The claim carrying the `auth_req_id` in push mode (CIBA §10.3.1; the claims' serde name).
+#[cfg(any(test, feature = "emulator"))]
+pub(crate) const AUTH_REQ_ID_CLAIM: &str = "urn:openid:params:jwt:claim:auth_req_id";
 
 /// The verified claims of an ID token. Not secret (no tokens), but personal data: log with
 /// care.
@@ -135,8 +123,20 @@ fn opt_numeric_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64
     }
 }
 
-/// What the token response (or push) the ID token came with requires of it.
+/// What the token response (or push) the ID token came with requires of it: nothing by
+/// default; name each part.
+///
+/// ```
+/// # let id = ciba::AuthReqId::new("req-1")?;
+/// let expected = ciba::Expected::default()
+///     .with_access_token("at-1")
+///     .with_auth_req_id(&id)
+///     .in_push_mode();
+/// assert!(expected.push);
+/// # Ok::<(), ciba::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
 pub struct Expected<'a> {
     /// The access token of the same response (`at_hash` is checked when present).
     pub access_token: Option<&'a str>,
@@ -147,6 +147,33 @@ pub struct Expected<'a> {
     /// Push mode (CIBA §10.3.1): `at_hash`, the `auth_req_id` claim and (with a refresh token)
     /// `rt_hash` are required.
     pub push: bool,
+}
+
+impl<'a> Expected<'a> {
+    /// The access token of the same response.
+    pub fn with_access_token(mut self, token: &'a str) -> Self {
+        self.access_token = Some(token);
+        self
+    }
+
+    /// The refresh token of the same response.
+    pub fn with_refresh_token(mut self, token: &'a str) -> Self {
+        self.refresh_token = Some(token);
+        self
+    }
+
+    /// The request the response answers.
+    pub fn with_auth_req_id(mut self, id: &'a AuthReqId) -> Self {
+        self.auth_req_id = Some(id);
+        self
+    }
+
+    /// Push mode: `at_hash`, the `auth_req_id` claim and (with a refresh token) `rt_hash` are
+    /// required.
+    pub fn in_push_mode(mut self) -> Self {
+        self.push = true;
+        self
+    }
 }
 
 /// Validates ID tokens of one OP for one client.

@@ -1,11 +1,5 @@
-//! The OP's JSON Web Key Set: parsing, and a cache that refetches on an unknown `kid`.
-//!
-//! The cache fetches the set once, keeps it for [`JWKS_MAX_AGE`], and refetches early when a
-//! token names a `kid` it does not hold (the OP rotated its keys). Refetches are
-//! **single-flight** (concurrent verifications that need one share one request) and
-//! **bounded**: at most [`MAX_UNKNOWN_KID_FETCHES`] per [`UNKNOWN_KID_WINDOW`], and a `kid` still
-//! unknown after a refetch is remembered for [`NEGATIVE_KID_TTL`] — a token naming random kids
-//! cannot turn the client into a request amplifier.
+//! The OP's JSON Web Key Set: parsing, and a cache that refetches on an unknown `kid` (see
+//! [`crate::docs::validation`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -17,17 +11,9 @@ use serde_json::Value;
 
 use crate::Error;
 use crate::keys::Algorithm;
-
-/// How long a fetched key set is used before it is fetched again.
-pub const JWKS_MAX_AGE: Duration = Duration::from_secs(3600);
-/// The most refetches for unknown kids per [`UNKNOWN_KID_WINDOW`].
-pub const MAX_UNKNOWN_KID_FETCHES: usize = 5;
-/// The window of [`MAX_UNKNOWN_KID_FETCHES`].
-pub const UNKNOWN_KID_WINDOW: Duration = Duration::from_secs(60);
-/// How long a kid that was still unknown after a refetch is not looked for again.
-pub const NEGATIVE_KID_TTL: Duration = Duration::from_secs(60);
-/// The most keys kept from one set (the rest are ignored).
-pub const MAX_KEYS: usize = 64;
+use crate::limits::{
+    JWKS_MAX_AGE, MAX_KEYS, MAX_UNKNOWN_KID_FETCHES, NEGATIVE_KID_TTL, UNKNOWN_KID_WINDOW,
+};
 
 /// The kind of a public key.
 #[derive(Debug, Clone, PartialEq, Eq)]

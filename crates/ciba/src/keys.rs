@@ -295,11 +295,12 @@ impl SigningKey {
         header.typ = typ.map(str::to_owned);
         jsonwebtoken::encode(&header, claims, &self.key).map_err(|e| Error::Signing(e.to_string()))
     }
-}
 
-/// A JWK set of these keys' public parts.
-pub fn public_jwks<'a>(keys: impl IntoIterator<Item = &'a SigningKey>) -> Value {
-    json!({ "keys": keys.into_iter().map(SigningKey::public_jwk).collect::<Vec<_>>() })
+    /// A JWK set (`{"keys": [...]}`) of these keys' public parts: what an OP takes as the
+    /// client's `jwks`.
+    pub fn public_jwk_set<'a>(keys: impl IntoIterator<Item = &'a SigningKey>) -> Value {
+        json!({ "keys": keys.into_iter().map(SigningKey::public_jwk).collect::<Vec<_>>() })
+    }
 }
 
 /// RFC 7638 JWK thumbprint (SHA-256) of an RSA or EC public JWK.

@@ -83,21 +83,6 @@
 //! every request. Keys: [`SigningKey`] (PEM PKCS#8 or PKCS#1; RSA for RS256/PS256, P-256 for
 //! ES256); register [`SigningKey::public_jwk`] with the OP.
 //!
-//! ## Polling rules
-//!
-//! * Never faster than `interval` (5 s when the OP sends none), counted from the previous token
-//!   request — also when [`auth_core::StepUp::wait`] is called with a shorter `PollConfig`:
-//!   [`Client::poll_once`] and `check` return `Pending` with the time left instead of sending.
-//! * `slow_down` adds 5 s to the interval for the rest of that request.
-//! * Never after `expires_in`: the request ends as [`Outcome::Expired`] without asking.
-//! * `authorization_pending` waits; `expired_token`, `access_denied`, `transaction_failed`
-//!   are outcomes; `invalid_grant`, `invalid_client` and the rest are [`Error::Provider`].
-//! * Retries: the backchannel request (it makes a phone ring) is sent **once**. A token request
-//!   is sent once too (had the OP issued the tokens, a repeat would only get `invalid_grant`);
-//!   the poll loop asks again at the next interval only after errors that show the OP did not
-//!   process the request — connection refused, 429, 503, honouring `Retry-After` — never after
-//!   a timeout. Discovery and JWKS fetches are `GET`s and follow the retry policy.
-//!
 //! ## Ping and push
 //!
 //! The OP calls your notification endpoint with `Authorization: Bearer <token>`. Hand the
@@ -107,60 +92,16 @@
 //! with its `at_hash`, `rt_hash` and `urn:openid:params:jwt:claim:auth_req_id` (push). Answer
 //! `204` on success and [`NotificationError::http_status`] on a notification error. Those two
 //! keep each request's token in the client's memory; an application with several instances
-//! stores the token with the request and uses [`notification::PingNotification`] /
-//! [`notification::PushNotification`], [`Client::fetch_after_ping`], [`Client::accept_push`].
-//! See `examples/callbacks_axum.rs`.
+//! stores the token with the request and uses [`PingNotification`] / [`PushNotification`],
+//! [`Client::fetch_after_ping`], [`Client::accept_push`] ([`docs::notifications`]). See
+//! `examples/callbacks_axum.rs`.
 //!
-//! ## ID token validation
+//! ## More
 //!
-//! Signature against the OP's JWKS ([`jwks`]: cached, refetched on an unknown `kid` with
-//! single-flight and a budget of [`jwks::MAX_UNKNOWN_KID_FETCHES`] a minute), the algorithm
-//! allow-list, no `crit`, `iss` equal to the issuer, `aud` containing the client id, `azp`
-//! (required with several audiences), `sub`, `exp` and `iat`/`nbf` with leeway, `at_hash` /
-//! `rt_hash` when present (required in push mode) and the `auth_req_id` claim (required in push
-//! mode, checked when present otherwise). See [`IdTokenVerifier`].
-//!
-//! ## CIBA Core 1.0, section by section
-//!
-//! | § | requirement (client side) | where |
-//! | --- | --- | --- |
-//! | 4 | OP metadata: `backchannel_authentication_endpoint`, `backchannel_token_delivery_modes_supported`, `backchannel_authentication_request_signing_alg_values_supported`, `backchannel_user_code_parameter_supported` | [`ProviderMetadata`]; the client refuses an OP without the endpoint, without its delivery mode, or without its signing algorithm; `user_code` is refused before sending when the OP says it is unsupported |
-//! | 4 | client metadata (`backchannel_token_delivery_mode`, `…_notification_endpoint`, `…_signing_alg`, `…_user_code_parameter`) | registration is out of scope (done with the OP); [`ClientBuilder::delivery_mode`] and [`ClientBuilder::signed_requests`] mirror it |
-//! | 5 | poll, ping and push modes | [`Client::poll`], [`Client::handle_ping`], [`Client::handle_push`] |
-//! | 6 | the backchannel authentication endpoint: form-encoded `POST` over TLS | [`Client::authenticate`] (`https://` off loopback, sent once) |
-//! | 7.1 | `scope` with `openid`; exactly one of `login_hint_token`, `id_token_hint`, `login_hint`; `binding_message`, `user_code`, `requested_expiry`, `acr_values`; `client_notification_token` for ping and push (bearer syntax, ≤ 1024 characters, ≥ 128 bits of entropy) | [`AuthenticationRequest`] (`openid` always first; [`UserHint`] makes one hint the only option; extension parameters that would add a hint are refused before sending); [`ClientNotificationToken::generate`] (256 bits) |
-//! | 7.1 | client authentication at the backchannel endpoint as at the token endpoint; the OP accepts its issuer as assertion audience | [`ClientAuth`] (`aud` = issuer) |
-//! | 7.1.1 | signed authentication request: all parameters as claims of a JWS, plus `aud`, `iss`, `exp`, `iat`, `nbf`, `jti`; nothing outside but `request` and client authentication | [`ClientBuilder::signed_requests`] |
-//! | 7.2 | OP-side validation | the OP's job; mirrored by [`emulator`] |
-//! | 7.3 | `auth_req_id`, `expires_in` (required), `interval` (default 5) | [`AuthRequest`]; a missing or malformed member is a typed error, `interval` absent or 0 means 5 s |
-//! | 7.4 | the client checks the acknowledgement | as above |
-//! | 8 | user authentication and consent on the device | the OP's job |
-//! | 9 | the client notification endpoint, authenticated by the bearer token | [`notification`]; the endpoint itself is your web framework's (see the axum example) |
-//! | 10.1 | token request: `grant_type=urn:openid:params:grant-type:ciba`, `auth_req_id`, client authentication; wait `interval` between requests | [`Client::token_request`], [`Client::poll`] |
-//! | 10.1.1 | token response with an ID token, validated as in OIDC Core §3.1.3.7 | [`Client::validate_id_token`] |
-//! | 10.2 | ping: verify the bearer token and `auth_req_id`, then one token request; answer 204 | [`Client::handle_ping`] |
-//! | 10.3, 10.3.1 | push: verify the bearer token; the ID token must carry `at_hash`, `rt_hash` (with a refresh token) and `urn:openid:params:jwt:claim:auth_req_id`, all checked | [`Client::handle_push`], [`Expected::push`] |
-//! | 11 | `authorization_pending`, `slow_down` (+5 s for this and later requests), `expired_token`, `access_denied`, `invalid_grant` | [`TokenPoll`], [`Outcome`], [`Error::Provider`] |
-//! | 12 | push error payload: `access_denied`, `expired_token`, `transaction_failed` | [`Client::accept_push`] → [`Outcome`] |
-//! | 13 | authentication errors: `invalid_request`, `invalid_scope`, `expired_login_hint_token`, `unknown_user_id`, `unauthorized_client`, `missing_user_code`, `invalid_user_code`, `invalid_binding_message`, `invalid_client`, `access_denied` | [`ErrorCode`] in [`Error::Provider`]; unknown codes are kept |
-//! | 14 | TLS; constant-time comparison of the notification token; no token replay | `https://` required off loopback; notification tokens compared over their SHA-256 in constant time; secrets in redacting types |
-//! | 15 | privacy: the binding message and hints are personal data | hints and user codes are never logged or put in errors; the binding message is the caller's text |
-//!
-//! Not implemented, on purpose: mTLS client authentication (`tls_client_auth`) and
-//! certificate-bound tokens — bring a `reqwest::Client` with your client certificate
-//! ([`ClientBuilder::reqwest_client`]), but the crate does not check `cnf`; DPoP; `client_secret_jwt`
-//! (a shared-secret JWT adds nothing over `client_secret_basic` for a confidential backend);
-//! encrypted ID tokens (JWE); `login_hint_token` *formats* (the token is passed through as
-//! given); the `request_context` and `authorization_details` parameters are passed with
-//! [`AuthenticationRequest::param`] without interpretation.
-//!
-//! ## FAPI-CIBA
-//!
-//! [`ClientBuilder::fapi_ciba`] refuses at build time what the profile forbids a client:
-//! `client_secret_basic`/`client_secret_post` (FAPI 1.0 Advanced allows only mTLS and
-//! `private_key_jwt`), RS256 for assertions, request objects and ID tokens (FAPI 1.0 Advanced
-//! §8.6: PS256 or ES256), unsigned authentication requests and push mode (FAPI-CIBA). Signed
-//! requests are then on, with `nbf`/`exp` at most 60 minutes apart.
+//! The rules the client keeps, in [`docs`]: [`docs::polling`] (never faster than `interval`,
+//! `slow_down`, never past expiry, what is retried), [`docs::validation`] (every check an ID
+//! token passes; the OP's key set cache), [`docs::spec`] (CIBA Core 1.0 section by section,
+//! FAPI-CIBA, what is left out on purpose). Limits and tuning constants: [`limits`].
 //!
 //! ## Testing your integration
 //!
@@ -192,31 +133,31 @@
 #![warn(missing_docs)]
 
 mod client;
-pub mod discovery;
-mod error;
-pub mod id_token;
-pub mod jwks;
-pub mod keys;
-pub mod notification;
-mod request;
-mod stepup;
-pub mod token;
-mod types;
-
+mod discovery;
+pub mod docs;
 #[cfg(feature = "emulator")]
 pub mod emulator;
+mod error;
+mod id_token;
+mod jwks;
+mod keys;
+pub mod limits;
+mod notification;
+mod request;
+mod stepup;
+mod token;
+mod types;
 
-pub use client::{
-    CLIENT_ASSERTION_LIFETIME, Client, ClientAuth, ClientBuilder, DEFAULT_REQUEST_OBJECT_LIFETIME,
-    MAX_TRACKED_REQUESTS, SLOW_DOWN_STEP,
-};
+pub use client::{Client, ClientAuth, ClientBuilder};
 pub use discovery::{Endpoints, EndpointsBuilder, ProviderMetadata};
 pub use error::{Endpoint, Error, IdTokenError, NotificationError, ProviderError};
 pub use id_token::{Expected, IdTokenClaims, IdTokenVerifier};
+pub use jwks::{KeySet, KeyType, PublicKey};
 pub use keys::{Algorithm, SigningKey};
-pub use request::{
-    AuthRequest, AuthenticationRequest, DEFAULT_INTERVAL, MAX_BINDING_MESSAGE_CHARS, UserHint,
+pub use notification::{
+    PingNotification, PushNotification, PushPayload, VerifiedPing, VerifiedPush,
 };
+pub use request::{AuthRequest, AuthenticationRequest, UserHint};
 pub use stepup::PROVIDER;
 pub use token::{Outcome, TokenPoll, TokenResponse, Tokens};
 pub use types::{

@@ -1,30 +1,13 @@
-//! The client notification endpoint: ping callbacks (CIBA §10.2), pushed token responses
-//! (§10.3) and push error payloads (§12).
-//!
-//! Both carry `Authorization: Bearer <client_notification_token>`, the token the client sent
-//! with the request. A notification is parsed from the header and the **raw body bytes**
-//! ([`PingNotification::parse`], [`PushNotification::parse`]), its `auth_req_id` (untrusted so
-//! far) picks the pending request, and [`PingNotification::verify`] /
-//! [`PushNotification::verify`] compare the bearer token with that request's token in
-//! constant time. Only a verified notification is acted on: a verified ping by one token
-//! request ([`crate::Client::fetch_after_ping`]), a verified push by validating the ID token,
-//! `at_hash`, `rt_hash` and the `auth_req_id` claim ([`crate::Client::accept_push`]).
-//!
-//! [`crate::Client::handle_ping`] and [`crate::Client::handle_push`] do all of it with the
-//! requests this client started (kept in memory); an application with several instances
-//! keeps each request's token itself and uses the steps above.
+//! The client notification endpoint: ping callbacks, pushed token responses and push error
+//! payloads (see [`crate::docs::notifications`]).
 
 use aws_lc_rs::digest::{SHA256, digest};
 use serde::Deserialize;
 
 use crate::error::NotificationError;
+use crate::limits::{MAX_PING_BODY, MAX_PUSH_BODY};
 use crate::token::TokenResponse;
 use crate::types::{AuthReqId, ClientNotificationToken, ErrorCode, is_b64token};
-
-/// The largest ping body accepted.
-pub const MAX_PING_BODY: usize = 4 * 1024;
-/// The largest push body accepted.
-pub const MAX_PUSH_BODY: usize = 64 * 1024;
 
 /// Reads `Bearer <token>` from an `Authorization` header value.
 fn bearer(authorization: Option<&[u8]>) -> Result<ClientNotificationToken, NotificationError> {

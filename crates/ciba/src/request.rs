@@ -6,19 +6,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::Error;
+use crate::limits::{DEFAULT_INTERVAL, MAX_BINDING_MESSAGE_CHARS, MAX_EXPIRY, MAX_INTERVAL};
 use crate::types::{
     AuthReqId, ClientNotificationToken, DeliveryMode, IdTokenJwt, LoginHintToken, UserCode,
 };
-
-/// The interval to use when the OP sends none (CIBA §7.3).
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
-/// The longest `binding_message` accepted, in characters (it must fit on a phone screen; the
-/// spec asks for "relatively short").
-pub const MAX_BINDING_MESSAGE_CHARS: usize = 256;
-/// The longest `expires_in` / `requested_expiry` honoured (a day).
-pub const MAX_EXPIRY: Duration = Duration::from_secs(24 * 3600);
-/// The longest `interval` honoured (an OP asking for more is clamped to this).
-pub const MAX_INTERVAL: Duration = Duration::from_secs(300);
 
 /// Parameters this crate sets itself: [`AuthenticationRequest::param`] refuses them.
 const RESERVED: &[&str] = &[

@@ -8,7 +8,7 @@ use auth_core::stepup::{Capabilities, Started};
 use auth_core::{Clock, StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};
 use serde_json::{Value, json};
 
-use crate::request::DEFAULT_INTERVAL;
+use crate::limits::DEFAULT_INTERVAL;
 use crate::types::{AuthReqId, DeliveryMode};
 use crate::{AuthenticationRequest, Client, Error, Outcome};
 

@@ -4,6 +4,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::Error;
+use crate::limits::{MAX_AUTH_REQ_ID_LEN, MAX_NOTIFICATION_TOKEN_LEN};
 
 auth_core::secret_type! {
     /// A client secret (`client_secret_basic`, `client_secret_post`).
@@ -45,9 +46,6 @@ auth_core::secret_type! {
     pub struct RefreshToken;
     serde
 }
-
-/// The longest bearer token accepted or generated (CIBA §7.1: at most 1024 characters).
-pub const MAX_NOTIFICATION_TOKEN_LEN: usize = 1024;
 
 impl ClientNotificationToken {
     /// A fresh token with 256 bits from the system's CSPRNG (CIBA §7.1 asks for at least 128),
@@ -94,9 +92,6 @@ auth_core::id_type! {
         (s.chars().count() <= 255).then_some(()).ok_or("at most 255 characters")
     });
 }
-
-/// The longest `auth_req_id` accepted.
-pub const MAX_AUTH_REQ_ID_LEN: usize = 1024;
 
 auth_core::id_type! {
     /// The OP's identifier of one authentication request (CIBA §7.3 `auth_req_id`).

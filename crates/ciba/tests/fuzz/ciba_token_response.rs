@@ -7,7 +7,7 @@
 //! * an ID token made of fuzz bytes never verifies (the key was made in this process);
 //! * an ID token the harness signs itself over fuzzed claims verifies only when those claims
 //!   are valid for the expected issuer, audience and time;
-//! * a JWK set keeps at most `ciba::jwks::MAX_KEYS` keys;
+//! * a JWK set keeps at most `ciba::limits::MAX_KEYS` keys;
 //! * a ping or push verifies only with the token that is in its `Authorization` header.
 //!
 //! The libFuzzer entry point is `fuzz/fuzz_targets/ciba_token_response.rs`; the crate's
@@ -17,10 +17,23 @@
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ciba::id_token::{Expected, IdTokenVerifier};
-use ciba::jwks::KeySet;
-use ciba::notification::{PingNotification, PushNotification};
-use ciba::{Algorithm, AuthReqId, ClientId, ClientNotificationToken, SigningKey, TokenResponse};
+use ciba::{
+    Algorithm, AuthReqId, ClientId, ClientNotificationToken, Expected, IdTokenVerifier, KeySet,
+    PingNotification, PushNotification, SigningKey, TokenResponse,
+};
+
+/// `expected` for the request `id` (if any), in push mode when `push`.
+fn expect<'a>(expected: Expected<'a>, id: Option<&'a AuthReqId>, push: bool) -> Expected<'a> {
+    let expected = match id {
+        Some(id) => expected.with_auth_req_id(id),
+        None => expected,
+    };
+    if push {
+        expected.in_push_mode()
+    } else {
+        expected
+    }
+}
 
 const ISSUER: &str = "https://op.example";
 const CLIENT: &str = "fuzz-client";
@@ -39,7 +52,7 @@ fn fixture() -> &'static Fixture {
             .into_iter()
             .map(|a| SigningKey::generate(a).unwrap())
             .collect();
-        let jwks = ciba::keys::public_jwks(&keys).to_string();
+        let jwks = SigningKey::public_jwk_set(&keys).to_string();
         let set = KeySet::parse(jwks.as_bytes()).unwrap();
         let verifier = IdTokenVerifier::new(ISSUER, ClientId::new(CLIENT).unwrap());
         Fixture {
@@ -74,12 +87,11 @@ fn signed_claims(selector: u8, data: &[u8]) {
         return;
     };
     let (id, push) = expectations(selector / 3);
-    let expected = Expected {
-        access_token: Some("at"),
-        refresh_token: None,
-        auth_req_id: id.as_ref(),
+    let expected = expect(
+        Expected::default().with_access_token("at"),
+        id.as_ref(),
         push,
-    };
+    );
     if let Ok(c) = f.verifier.verify(&jwt, &f.set, now(), &expected) {
         assert_eq!(c.iss, ISSUER);
         assert!(c.aud.iter().any(|a| a == CLIENT));
@@ -128,12 +140,13 @@ pub fn run(data: &[u8]) {
             let jwt = String::from_utf8_lossy(rest);
             let _ = IdTokenVerifier::peek_header(&jwt);
             let (id, push) = expectations(selector / 6);
-            let expected = Expected {
-                access_token: Some("at"),
-                refresh_token: Some("rt"),
-                auth_req_id: id.as_ref(),
+            let expected = expect(
+                Expected::default()
+                    .with_access_token("at")
+                    .with_refresh_token("rt"),
+                id.as_ref(),
                 push,
-            };
+            );
             assert!(
                 f.verifier.verify(&jwt, &f.set, now(), &expected).is_err(),
                 "a token not signed by the fixture's keys verified"
@@ -142,7 +155,7 @@ pub fn run(data: &[u8]) {
         2 => signed_claims(selector / 6, rest),
         3 => {
             if let Ok(set) = KeySet::parse(rest) {
-                assert!(set.keys().len() <= ciba::jwks::MAX_KEYS);
+                assert!(set.keys().len() <= ciba::limits::MAX_KEYS);
             }
         }
         4 | 5 => {

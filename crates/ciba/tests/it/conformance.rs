@@ -949,8 +949,7 @@ async fn ping_with_a_wrong_bearer_token_fetches_nothing(wire: Wire) {
     assert!(seen.lock().unwrap().is_empty());
     // The ping types on their own.
     let ping =
-        ciba::notification::PingNotification::parse(Some(b"Bearer guessed-token"), body.as_bytes())
-            .unwrap();
+        ciba::PingNotification::parse(Some(b"Bearer guessed-token"), body.as_bytes()).unwrap();
     assert_eq!(
         ping.verify(started.client_notification_token.as_ref().unwrap())
             .unwrap_err(),
@@ -1232,7 +1231,7 @@ async fn unknown_kids_cannot_make_the_client_hammer_the_jwks(wire: Wire) {
     // 1 initial fetch + at most 5 refetches for unknown kids per minute.
     assert_eq!(
         s.emulator.jwks_fetches(),
-        1 + ciba::jwks::MAX_UNKNOWN_KID_FETCHES
+        1 + ciba::limits::MAX_UNKNOWN_KID_FETCHES
     );
 }
 

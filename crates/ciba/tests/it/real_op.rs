@@ -234,7 +234,7 @@ async fn approve_with_private_key_jwt_rs256_ps256_es256() {
         .into_iter()
         .map(|a| SigningKey::generate(a).unwrap())
         .collect();
-    let jwks = ciba::keys::public_jwks(&keys).to_string();
+    let jwks = ciba::SigningKey::public_jwk_set(&keys).to_string();
     let op = Op::start(&[("CIBA_OP_CLIENT_JWKS", jwks)]).await;
     let clock = clock();
     for key in keys {
@@ -549,7 +549,7 @@ async fn jwks_rotation() {
 #[tokio::test]
 async fn signed_request_with_the_fapi_ciba_profile() {
     let key = SigningKey::generate(Algorithm::PS256).unwrap();
-    let jwks = ciba::keys::public_jwks([&key]).to_string();
+    let jwks = ciba::SigningKey::public_jwk_set([&key]).to_string();
     let op = Op::start(&[("CIBA_OP_CLIENT_JWKS", jwks)]).await;
     let clock = clock();
     let client = Client::builder(
