@@ -143,6 +143,8 @@ mod jwks;
 mod keys;
 pub mod limits;
 mod notification;
+#[cfg(test)]
+mod null_tolerance;
 mod request;
 mod stepup;
 mod token;
