@@ -161,11 +161,16 @@ impl Op {
     }
 
     fn client(&self, (id, secret): (&str, &str), clock: &FakeClock) -> Client {
-        Client::builder(ClientId::new(id).unwrap(), ClientAuth::secret_basic(secret))
-            .issuer(&self.issuer)
-            .clock(Arc::new(clock.clone()))
+        self.builder(id, ClientAuth::secret_basic(secret), clock)
             .build()
             .unwrap()
+    }
+
+    /// A client builder for this OP, on `clock`.
+    fn builder(&self, id: &str, auth: ClientAuth, clock: &FakeClock) -> ciba::ClientBuilder {
+        Client::builder(ClientId::new(id).unwrap(), auth)
+            .issuer(&self.issuer)
+            .clock(Arc::new(clock.clone()))
     }
 }
 
@@ -217,14 +222,10 @@ async fn approve_with_client_secret_basic() {
 async fn approve_with_client_secret_post() {
     let op = Op::start(&[]).await;
     let clock = clock();
-    let client = Client::builder(
-        ClientId::new(POST.0).unwrap(),
-        ClientAuth::secret_post(POST.1),
-    )
-    .issuer(&op.issuer)
-    .clock(Arc::new(clock.clone()))
-    .build()
-    .unwrap();
+    let client = op
+        .builder(POST.0, ClientAuth::secret_post(POST.1), &clock)
+        .build()
+        .unwrap();
     assert_eq!(login(&op, &client, "bob").await.claims.sub, "bob");
 }
 
@@ -239,14 +240,10 @@ async fn approve_with_private_key_jwt_rs256_ps256_es256() {
     let clock = clock();
     for key in keys {
         let client_id = format!("ciba-jwt-{}", key.algorithm().as_str().to_lowercase());
-        let client = Client::builder(
-            ClientId::new(client_id).unwrap(),
-            ClientAuth::private_key_jwt(key),
-        )
-        .issuer(&op.issuer)
-        .clock(Arc::new(clock.clone()))
-        .build()
-        .unwrap();
+        let client = op
+            .builder(&client_id, ClientAuth::private_key_jwt(key), &clock)
+            .build()
+            .unwrap();
         assert_eq!(login(&op, &client, "alice").await.claims.sub, "alice");
     }
 }
@@ -489,15 +486,11 @@ async fn ping_callback_then_token() {
     ])
     .await;
     let clock = clock();
-    let client = Client::builder(
-        ClientId::new(PING.0).unwrap(),
-        ClientAuth::secret_basic(PING.1),
-    )
-    .issuer(&op.issuer)
-    .delivery_mode(DeliveryMode::Ping)
-    .clock(Arc::new(clock.clone()))
-    .build()
-    .unwrap();
+    let client = op
+        .builder(PING.0, ClientAuth::secret_basic(PING.1), &clock)
+        .delivery_mode(DeliveryMode::Ping)
+        .build()
+        .unwrap();
     *slot.lock().unwrap() = Some(client.clone());
     let started = client
         .authenticate(AuthenticationRequest::login_hint("alice"))
@@ -552,15 +545,11 @@ async fn signed_request_with_the_fapi_ciba_profile() {
     let jwks = ciba::SigningKey::public_jwk_set([&key]).to_string();
     let op = Op::start(&[("CIBA_OP_CLIENT_JWKS", jwks)]).await;
     let clock = clock();
-    let client = Client::builder(
-        ClientId::new("ciba-fapi").unwrap(),
-        ClientAuth::private_key_jwt(key),
-    )
-    .issuer(&op.issuer)
-    .fapi_ciba()
-    .clock(Arc::new(clock.clone()))
-    .build()
-    .unwrap();
+    let client = op
+        .builder("ciba-fapi", ClientAuth::private_key_jwt(key), &clock)
+        .fapi_ciba()
+        .build()
+        .unwrap();
     let started = client
         .authenticate(AuthenticationRequest::login_hint("alice").binding_message("FAPI sign-in 42"))
         .await
