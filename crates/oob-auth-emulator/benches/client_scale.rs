@@ -119,19 +119,20 @@ async fn measure<S: StepUp + 'static>(
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(CONTROL_CONCURRENCY)
         .build()?;
-    let poll = PollConfig::every(Duration::from_secs(10), Duration::from_secs(3600));
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let poll = PollConfig::every(Duration::from_secs(10), Duration::from_secs(900));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let mut waits = tokio::task::JoinSet::new();
     for user in users {
         let (client, tx, poll) = (client.clone(), tx.clone(), poll.clone());
         waits.spawn(async move {
             let request = StepUpRequest::new(user, "Confirm payment", "Pay 10.00 EUR to ACME?")
-                .with_ttl(Duration::from_secs(3600));
+                .with_ttl(Duration::from_secs(600));
             let handle = match client.start(request).await {
                 Ok(started) => started.into_handle(),
                 Err(e) => return Err(format!("start: {e}")),
             };
-            let _ = tx.send(handle.id.clone());
+            let _ = tx.send(());
+            drop(tx); // the approver stops listening once every step-up is pending
             match client.wait(&handle, &poll).await {
                 Ok(StepUpOutcome::Approved { .. }) => Ok(()),
                 Ok(other) => Err(format!("{other:?}")),
@@ -140,15 +141,38 @@ async fn measure<S: StepUp + 'static>(
         });
     }
     drop(tx);
-    // The user approves each step-up as soon as it is pending.
-    let mut ids = Vec::with_capacity(n);
-    while let Some(id) = rx.recv().await {
-        ids.push(id);
+    // Once every step-up is pending, the user approves each one the emulator lists.
+    let mut started_count = 0;
+    while rx.recv().await.is_some() {
+        started_count += 1;
+    }
+    let listed = http
+        .get(format!("{control}/{provider}/pending"))
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    let listed: Value = serde_json::from_slice(&listed)?;
+    let items = listed
+        .as_array()
+        .or_else(|| listed["pending"].as_array())
+        .cloned()
+        .unwrap_or_default();
+    let ids: Vec<String> = items
+        .iter()
+        .filter_map(|p| p["id"].as_str().map(str::to_owned))
+        .collect();
+    if ids.len() != started_count {
+        eprintln!(
+            "{provider} n={n}: {started_count} started, {} listed pending",
+            ids.len()
+        );
     }
     let provider_name = provider.to_owned();
     each(ids, move |id: String| {
         let (http, control, provider) = (http.clone(), control.clone(), provider_name.clone());
         async move {
+            let id = auth_core::base_url::encode_path_segment(&id);
             post(
                 &http,
                 &format!("{control}/{provider}/step-ups/{id}/approve"),
@@ -278,6 +302,8 @@ async fn child(provider: &str, n: usize) -> Result<(), Fail> {
             let client = Arc::new(
                 airlock_iam::Client::builder(api.as_str())
                     .config(&config)
+                    .target_application(airlock_iam::ApplicationId::new("portal")?)
+                    .step_up_application(airlock_iam::ApplicationId::new("ebanking")?)
                     .build()?,
             );
             // Each user logs in with a password first: the step-up raises that session.
@@ -286,6 +312,7 @@ async fn child(provider: &str, n: usize) -> Result<(), Fail> {
                 let (c, password) = (c.clone(), password.clone());
                 async move {
                     let flow = c.flow();
+                    flow.start().await?;
                     flow.check_password(&user, &airlock_iam::Password::new(password))
                         .await?;
                     c.attach_session(&user, flow.save());
