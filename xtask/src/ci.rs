@@ -70,6 +70,10 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     };
 
     step("tools", &mut tools::ensure_all);
+    step(
+        "services (browser, OpenID Provider, official SDKs)",
+        &mut crate::services::ensure_all,
+    );
     step("fmt", &mut || {
         run_cmd(cargo().args(["fmt", "--all", "--", "--check"]))
     });
@@ -117,6 +121,9 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     step("each feature alone (cargo-hack)", &mut each_feature);
     step("dependency rules", &mut dependency_rules);
     step("conformance", &mut || crate::conformance::run(&[]));
+    step("conformance of the official SDKs", &mut || {
+        crate::conformance::run(&["--official"])
+    });
     step("cargo-deny", &mut deny);
     step("duplicate versions", &mut duplicate_versions);
     step(

@@ -39,12 +39,15 @@ pub fn suite(provider: &str, name: &str) -> Option<(String, Option<String>)> {
 }
 
 pub fn run(args: &[&str]) -> Result<(), String> {
+    if args == ["--official"] {
+        return official();
+    }
     let selected: Vec<&str> = match args {
         [] => PROVIDERS.to_vec(),
         [one] if PROVIDERS.contains(one) => vec![*one],
         _ => {
             return Err(format!(
-                "usage: cargo xtask conformance [{}]",
+                "usage: cargo xtask conformance [{}|--official]",
                 PROVIDERS.join("|")
             ));
         }
@@ -129,4 +132,53 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     } else {
         Ok(())
     }
+}
+
+/// `cargo xtask conformance --official`: the providers' official SDKs (installed by
+/// `cargo xtask services`) run their main flows against the `oob-auth-emulator` binary
+/// (`crates/oob-auth-emulator/official/run.sh`); each line `scenario<TAB>sdk<TAB>ok|FAIL<TAB>detail`
+/// becomes a row.
+fn official() -> Result<(), String> {
+    crate::services::official_sdks()?;
+    // The test build has the binary already (its integration tests run it).
+    let artifacts = build_artifacts(TEST_BUILD)?;
+    let bin = artifacts
+        .iter()
+        .find(|a| a.package == "oob-auth-emulator" && a.kind == "bin")
+        .ok_or("the oob-auth-emulator binary was not built")?;
+    let out = Command::new("bash")
+        .arg(root().join("crates/oob-auth-emulator/official/run.sh"))
+        .arg(&bin.executable)
+        .output()
+        .map_err(|e| format!("could not run the official SDKs: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (mut passed, mut failed) = (0, 0);
+    let mut rows = Vec::new();
+    for line in stdout.lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [scenario, sdk, result, rest @ ..] = fields.as_slice() else {
+            continue;
+        };
+        let (provider, name) = scenario.split_once(": ").unwrap_or(("-", scenario));
+        let shown = if *result == "ok" {
+            passed += 1;
+            "ok".to_owned()
+        } else {
+            failed += 1;
+            format!("{result} {}", rest.join(" "))
+        };
+        rows.push(vec![provider.into(), name.into(), (*sdk).into(), shown]);
+    }
+    println!();
+    table(&["provider", "scenario", "official SDK", "result"], &rows);
+    println!();
+    println!("official SDKs: {passed} passed, {failed} failed");
+    if !out.status.success() || failed > 0 || passed == 0 {
+        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+        return Err(format!(
+            "the official SDKs' scenarios failed ({failed} failed, exit {})",
+            out.status
+        ));
+    }
+    Ok(())
 }

@@ -8,6 +8,7 @@ mod conformance;
 mod demo;
 mod fixtures;
 mod fuzz;
+mod services;
 mod tidy;
 mod tools;
 mod util;
@@ -34,7 +35,10 @@ tasks:
                             (installs the pinned cargo tools it needs when they are missing);
                             with words, only the steps whose name contains one (`ci fuzz deny`)
   conformance [provider]    each client against its emulator and recorded transcripts; one table
+  conformance --official    the providers' official SDKs (PyPI, npm) against the emulator server
   tools                     install the pinned cargo tools `ci` uses, when missing
+  services                  install what the tests run besides Rust, when missing: Chromium and
+                            its driver, the OpenID Provider (npm), the official SDKs (PyPI, npm)
   fuzz [--seconds N] [target…]
                             the fuzz smoke: every fuzz target briefly from its seeds and regressions
   fixtures                  regenerate fixtures/ deterministically (OOB_AUTH_BLESS=1 test run)
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         Some("fixtures") => fixtures::run(&rest),
         Some("fuzz") => fuzz::smoke(&rest),
         Some("tools") if rest.is_empty() => tools::ensure_all(),
+        Some("services") if rest.is_empty() => services::ensure_all(),
         Some("help" | "-h" | "--help") | None => {
             print!("{HELP}");
             Ok(())

@@ -14,7 +14,7 @@ mod tests {
     fn members() -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = PROVIDERS
             .iter()
-            .chain(["auth-core"].iter())
+            .chain(["auth-core", "oob-auth-emulator"].iter())
             .map(|p| root().join("crates").join(p))
             .collect();
         v.push(root().join("xtask"));

@@ -170,6 +170,8 @@
 //! | `axum`, `tokio` | the control API and the providers' ports |
 //! | `rcgen` (aws-lc-rs), `rustls`, `tokio-rustls` | `--tls`: a self-signed certificate and HTTPS, on the one crypto library of the workspace |
 //! | `serde`, `serde_json`, `thiserror`, `http`, `async-trait`, `base64`, `uuid` | JSON, errors, PEM, ids |
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod control;
 pub mod docs;
