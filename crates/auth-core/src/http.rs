@@ -488,7 +488,8 @@ impl Transport {
         let (parts, body) = request.into_parts();
         // Request bodies may carry secrets (tokens, OTPs): wipe our copy when done.
         let body = zeroize::Zeroizing::new(body);
-        self.attempts(&parts.method, replay, |_| {
+        let deadline = parts.extensions.get::<RequestTimeout>().map(|t| t.0);
+        self.attempts(&parts.method, replay, deadline, |_| {
             let mut req = Request::new(body.to_vec());
             *req.method_mut() = parts.method.clone();
             *req.uri_mut() = parts.uri.clone();
@@ -518,7 +519,7 @@ impl Transport {
     {
         let mut failed: Option<E> = None;
         let sent = self
-            .attempts(method, replay, |n| {
+            .attempts(method, replay, None, |n| {
                 build(n).map_err(|e| {
                     failed = Some(e);
                     // Stops the attempts; the caller's own error is returned below.
@@ -536,6 +537,7 @@ impl Transport {
         &self,
         method: &Method,
         replay: Replay,
+        deadline: Option<Duration>,
         mut build: F,
     ) -> Result<HttpResponse, Error>
     where
@@ -548,46 +550,52 @@ impl Transport {
         };
         // One overall deadline for the call: every attempt and every pause between attempts
         // comes out of it (a slow server cannot take the timeout once per attempt).
-        let mut limit: Option<Duration> = None;
-        let mut remaining = Duration::MAX;
+        let mut total = deadline.unwrap_or(self.timeout);
+        let mut remaining = total;
         let mut attempt = 1;
         loop {
-            let mut req = build(attempt)?;
-            if !req.headers().contains_key(USER_AGENT) {
-                req.headers_mut()
-                    .insert(USER_AGENT, self.user_agent.clone());
-            }
-            let total = *limit.get_or_insert_with(|| {
-                req.extensions()
-                    .get::<RequestTimeout>()
-                    .map_or(self.timeout, |t| t.0)
-            });
-            if remaining == Duration::MAX {
-                remaining = total;
-            }
-            // The client gets what is left of the deadline once it has a slot, and the
-            // deadline is enforced here too, whatever the client does with it.
             let sent_at = tokio::time::Instant::now();
-            let timed_out = || {
+            let timed_out = |total: Duration| {
                 TransportError::new(
                     TransportErrorKind::Timeout,
                     format!("no complete response within {total:?} ({attempt} attempt(s))"),
                 )
             };
-            let outcome = match tokio::time::timeout(remaining, async {
-                // Waiting for a slot counts against the deadline, like the request itself.
-                let _slot = self.in_flight.acquire().await.map_err(|_| {
-                    TransportError::new(TransportErrorKind::Other, "the transport was closed")
-                })?;
-                req.extensions_mut()
-                    .insert(RequestTimeout(remaining.saturating_sub(sent_at.elapsed())));
-                self.client.execute(req).await
-            })
-            .await
-            {
-                Ok(outcome) => outcome,
-                Err(_) => Err(timed_out()),
+            // A slot first, then the request: a call waiting for a slot holds no built (signed,
+            // encrypted) request, so thousands of waiting calls cost next to nothing. The wait
+            // counts against the deadline, like the request itself.
+            let slot = match tokio::time::timeout(remaining, self.in_flight.acquire()).await {
+                Ok(Ok(slot)) => slot,
+                Ok(Err(_)) => {
+                    return Err(TransportError::new(
+                        TransportErrorKind::Other,
+                        "the transport was closed",
+                    )
+                    .into());
+                }
+                Err(_) => return Err(timed_out(total).into()),
             };
+            let mut req = build(attempt)?;
+            if !req.headers().contains_key(USER_AGENT) {
+                req.headers_mut()
+                    .insert(USER_AGENT, self.user_agent.clone());
+            }
+            if attempt == 1 && deadline.is_none() {
+                // A request built with its own timeout sets the call's deadline.
+                if let Some(own) = req.extensions().get::<RequestTimeout>() {
+                    total = own.0;
+                    remaining = own.0;
+                }
+            }
+            // The client gets what is left of the deadline, and the deadline is enforced here
+            // too, whatever the client does with it.
+            let left = remaining.saturating_sub(sent_at.elapsed());
+            req.extensions_mut().insert(RequestTimeout(left));
+            let outcome = match tokio::time::timeout(left, self.client.execute(req)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(timed_out(total)),
+            };
+            drop(slot);
             remaining = remaining.saturating_sub(sent_at.elapsed());
             let retry_hint = match &outcome {
                 Err(e)

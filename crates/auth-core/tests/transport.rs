@@ -770,3 +770,58 @@ mod emulator_server {
         assert_eq!(resp.body(), b"hi");
     }
 }
+
+#[tokio::test]
+async fn a_call_waiting_for_a_slot_has_built_nothing_yet() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    let t = Transport::builder(BaseUrl::parse(&format!("http://{addr}")).unwrap())
+        .max_in_flight(1)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let hog = {
+        let t = t.clone();
+        tokio::spawn(async move {
+            t.send_with_timeout(
+                req(&t, Method::GET, "/"),
+                Replay::ByMethod,
+                Duration::from_millis(600),
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let built = Arc::new(AtomicU32::new(0));
+    let b = built.clone();
+    let waiting = {
+        let (t, t2) = (t.clone(), t.clone());
+        tokio::spawn(async move {
+            t.send_built::<_, Error>(&Method::GET, Replay::ByMethod, move |_| {
+                b.fetch_add(1, Ordering::SeqCst);
+                Ok(t2.request(Method::GET, "/").body(Vec::new()).unwrap())
+            })
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        built.load(Ordering::SeqCst),
+        0,
+        "built while waiting for a slot"
+    );
+    let _ = hog.await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        built.load(Ordering::SeqCst),
+        1,
+        "not built once the slot freed"
+    );
+    waiting.abort();
+}
