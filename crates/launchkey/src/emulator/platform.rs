@@ -37,6 +37,8 @@ pub(super) struct AuthReq {
     /// The `auth_policy` the device reports: the one the request asked for.
     pub(super) auth_policy: Value,
     pub(super) state: ReqState,
+    /// The service has fetched the answer (or the cancellation) once.
+    pub(super) fetched: bool,
 }
 
 impl AuthReq {
@@ -50,6 +52,13 @@ impl AuthReq {
 
     pub(super) fn settled(&self, now: i64) -> bool {
         !self.pending(now)
+    }
+
+    /// Whether the platform may forget it: settled, and either fetched by the service or past
+    /// its time to live (an answer nobody fetched yet is kept until then, as the platform does;
+    /// the time to live bounds it like a pending request).
+    pub(super) fn forgettable(&self, now: i64) -> bool {
+        self.settled(now) && (self.fetched || self.expired(now))
     }
 }
 
@@ -432,11 +441,11 @@ fn reported_policy(policy: Option<&Value>) -> Value {
 
 /// Forgets the oldest settled requests beyond the configured capacity.
 pub(super) fn prune_settled(st: &mut State, now: i64) {
-    let settled = |st: &State| st.requests.values().filter(|r| r.settled(now)).count();
+    let settled = |st: &State| st.requests.values().filter(|r| r.forgettable(now)).count();
     let mut excess = settled(st).saturating_sub(st.settings.settled_capacity);
     let mut kept = VecDeque::with_capacity(st.request_order.len());
     while let Some(id) = st.request_order.pop_front() {
-        let drop_it = excess > 0 && st.requests.get(&id).is_none_or(|r| r.settled(now));
+        let drop_it = excess > 0 && st.requests.get(&id).is_none_or(|r| r.forgettable(now));
         if drop_it {
             if st.requests.remove(&id).is_some() {
                 excess -= 1;
@@ -501,6 +510,7 @@ fn create(st: &mut State, caller: &Caller, body: &Value, now: i64) -> Reply {
             ttl,
             auth_policy: reported_policy(obj.get("policy")),
             state: ReqState::Pending,
+            fetched: false,
         },
     );
     st.request_order.push_back(id.clone());
@@ -518,6 +528,13 @@ fn poll(st: &mut State, caller: &Caller, id: &str, now: i64) -> Reply {
     };
     if r.service != caller.service {
         return Reply::empty(204);
+    }
+    if r.settled(now)
+        && !r.fetched
+        && let Some(kept) = st.requests.get_mut(id)
+    {
+        kept.fetched = true;
+        prune_settled(st, now);
     }
     match &r.state {
         ReqState::Canceled => Reply::error(

@@ -1486,14 +1486,21 @@ async fn emulator_memory_is_bounded() {
         s.emulator.approve(&id).unwrap();
         settled.push(id);
     }
-    assert_eq!(s.emulator.stored_requests(), 3 + 1);
+    // Answers the service has not fetched yet are kept (until their time to live, which bounds
+    // them like pending requests): a client polling late still gets its answer.
+    assert_eq!(s.emulator.stored_requests(), 10 + 1);
     assert_eq!(s.emulator.received().len(), 5);
     assert_eq!(s.emulator.pending_request("bob"), Some(pending.clone()));
     assert_eq!(
         s.client.get_authorization_response(&pending).await.unwrap(),
         AuthorizationPoll::Pending
     );
-    assert!(poll(&s.client, settled.last().unwrap()).await.authorized);
+    for id in &settled {
+        assert!(poll(&s.client, id).await.authorized);
+    }
+    // Once fetched, answers beyond the capacity are forgotten, oldest first.
+    let _newest = s.authorize(&AuthorizationRequest::new("alice")).await;
+    assert_eq!(s.emulator.stored_requests(), 3 + 1 + 1);
     // The oldest answered request is forgotten: like any unknown id, it polls as pending.
     assert_eq!(
         s.client
