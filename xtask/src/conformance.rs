@@ -144,7 +144,14 @@ fn official() -> Result<(), String> {
     let artifacts = build_artifacts(TEST_BUILD)?;
     let bin = artifacts
         .iter()
-        .find(|a| a.package == "oob-auth-emulator" && a.kind == "bin")
+        // The binary itself, not its unit-test harness (also of kind `bin`, under `deps/`).
+        .find(|a| {
+            a.package == "oob-auth-emulator"
+                && a.kind == "bin"
+                && a.executable
+                    .file_name()
+                    .is_some_and(|n| n == "oob-auth-emulator")
+        })
         .ok_or("the oob-auth-emulator binary was not built")?;
     let out = Command::new("bash")
         .arg(root().join("crates/oob-auth-emulator/official/run.sh"))
