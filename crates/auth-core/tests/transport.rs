@@ -160,16 +160,26 @@ async fn dropped_connection_retries_get_but_not_post() {
     assert_eq!(count.load(Ordering::SeqCst), 3);
 }
 
-#[tokio::test]
-async fn never_answering_server_times_out() {
+/// A server that accepts connections, reads nothing back and never answers (a slowloris peer);
+/// returns its address and a count of accepted connections.
+async fn silent_server() -> (std::net::SocketAddr, Arc<AtomicU32>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicU32::new(0));
+    let a = accepted.clone();
     tokio::spawn(async move {
         let mut held = Vec::new();
         while let Ok((sock, _)) = listener.accept().await {
+            a.fetch_add(1, Ordering::SeqCst);
             held.push(sock);
         }
     });
+    (addr, accepted)
+}
+
+#[tokio::test]
+async fn never_answering_server_times_out() {
+    let (addr, _) = silent_server().await;
     let t = Transport::builder(BaseUrl::parse(&format!("http://{addr}")).unwrap())
         .config(HttpConfig {
             timeout: Duration::from_millis(300),
@@ -519,17 +529,7 @@ async fn a_retry_after_past_the_deadline_ends_the_retries_at_once() {
 async fn one_deadline_covers_every_attempt_of_a_call() {
     // A slowloris server: accepts, reads, never answers. Three attempts are allowed, yet the
     // call as a whole ends after one total timeout (before: one timeout per attempt).
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let accepted = Arc::new(AtomicU32::new(0));
-    let a = accepted.clone();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((sock, _)) = listener.accept().await {
-            a.fetch_add(1, Ordering::SeqCst);
-            held.push(sock);
-        }
-    });
+    let (addr, accepted) = silent_server().await;
     let timeout = Duration::from_millis(400);
     let t = Transport::builder(BaseUrl::parse(&format!("http://{addr}")).unwrap())
         .config(HttpConfig {
@@ -632,14 +632,7 @@ async fn requests_in_flight_are_bounded_per_client() {
 
 #[tokio::test]
 async fn waiting_for_a_slot_counts_against_the_deadline() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((sock, _)) = listener.accept().await {
-            held.push(sock);
-        }
-    });
+    let (addr, _) = silent_server().await;
     let t = Transport::builder(BaseUrl::parse(&format!("http://{addr}")).unwrap())
         .max_in_flight(1)
         .retry(RetryPolicy::none())
@@ -773,14 +766,7 @@ mod emulator_server {
 
 #[tokio::test]
 async fn a_call_waiting_for_a_slot_has_built_nothing_yet() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((sock, _)) = listener.accept().await {
-            held.push(sock);
-        }
-    });
+    let (addr, _) = silent_server().await;
     let t = Transport::builder(BaseUrl::parse(&format!("http://{addr}")).unwrap())
         .max_in_flight(1)
         .retry(RetryPolicy::none())
