@@ -54,7 +54,8 @@
 //!
 //! Nothing grows per request beyond limits: the request log is auth-core's ring
 //! ([`DEFAULT_LOG_CAPACITY`], no headers or bodies, query values redacted); settled records
-//! beyond [`DEFAULT_SETTLED_CAPACITY`] of each kind and pending ones beyond
+//! beyond [`DEFAULT_SETTLED_CAPACITY`] of each kind (a finished action nobody has read yet is
+//! kept until [`UNREAD_ANSWER_TTL`]) and pending ones beyond
 //! [`DEFAULT_PENDING_CAPACITY`] are forgotten, oldest (expired) first ([`Model::set_retention`],
 //! [`Model::set_pending_limit`], [`Model::stats`]).
 //!
@@ -102,7 +103,7 @@ use auth_core::{BaseUrl, HttpClient, SharedClock};
 
 pub use model::{
     DEFAULT_LOG_CAPACITY, DEFAULT_PENDING_CAPACITY, DEFAULT_SETTLED_CAPACITY, EmulatorStats, Model,
-    UNAUTHORIZED_BODY,
+    UNAUTHORIZED_BODY, UNREAD_ANSWER_TTL,
 };
 pub use rules::{Condition, Rule, RuleOutcome};
 

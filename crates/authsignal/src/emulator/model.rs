@@ -44,7 +44,9 @@ pub const DEFAULT_LOG_CAPACITY: usize = auth_core::emulator::DEFAULT_LOG_CAPACIT
 /// How many *settled* records of each kind a tenant keeps by default: finished actions (not
 /// `CHALLENGE_REQUIRED` / `REVIEW_REQUIRED`), issued tokens, claimed or expired OTP
 /// challenges, sessions, finished calls and undelivered webhooks. Older ones are forgotten
-/// (expired ones first). See [`Model::set_retention`].
+/// (expired ones first). A finished action nobody has read yet (with a get-action call) is
+/// not counted and is kept until [`UNREAD_ANSWER_TTL`] after it settled, so a server that polls
+/// thousands of step-ups never loses an answer. See [`Model::set_retention`].
 pub const DEFAULT_SETTLED_CAPACITY: usize = 1000;
 
 /// How many *pending* records of each kind a tenant keeps by default: actions waiting for a
@@ -53,6 +55,9 @@ pub const DEFAULT_SETTLED_CAPACITY: usize = 1000;
 pub const DEFAULT_PENDING_CAPACITY: usize = 10_000;
 
 const TOKEN_TTL: i64 = 600;
+/// How long (seconds) a finished action nobody has read yet is kept whatever the retention: as
+/// long as the challenge token it produced is valid.
+pub const UNREAD_ANSWER_TTL: i64 = TOKEN_TTL;
 const SESSION_TTL: i64 = 3600;
 const MAX_OTP_ATTEMPTS: u32 = 3;
 /// The devices a user keeps (the oldest go first).
@@ -228,6 +233,17 @@ struct Action {
     message: Option<String>,
     /// The challenge page's URL, as track handed it out.
     page: Option<String>,
+    /// The server has read the settled state once (get action); until then a settled action
+    /// is not forgettable before [`UNREAD_ANSWER_TTL`].
+    fetched: bool,
+}
+
+impl Action {
+    /// Settled, and either read by the server or settled longer than [`UNREAD_ANSWER_TTL`] ago.
+    fn forgettable(&self, now: i64) -> bool {
+        !is_pending(&self.state)
+            && (self.fetched || now >= self.state_updated_at.saturating_add(UNREAD_ANSWER_TTL))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -332,7 +348,7 @@ impl Tenant {
     /// ones beyond `pending`, oldest first: what the emulator holds stays bounded however many
     /// requests it serves.
     fn prune(&mut self, now: i64, keep: usize, pending: usize) {
-        keep_newest_settled(&mut self.actions, keep, |a| !is_pending(&a.state));
+        keep_newest_settled(&mut self.actions, keep, |a| a.forgettable(now));
         keep_newest_settled(&mut self.actions, pending, |a| is_pending(&a.state));
         while let Some(front) = self.token_order.front() {
             let expired = self.tokens.get(front).is_none_or(|t| t.expires_at <= now);
@@ -681,6 +697,7 @@ fn finish_challenge(
     }
     a.state = to.to_owned();
     a.state_updated_at = now;
+    a.fetched = false;
     a.updated_at = now;
     a.verification_method = method.clone();
     let (user, code, key, device) = (
@@ -1186,6 +1203,7 @@ impl Model {
             let a = &mut t.actions[ai];
             a.state = to.to_owned();
             a.state_updated_at = now;
+            a.fetched = false;
             a.updated_at = now;
             return Ok(json!({"id": id, "state": to}));
         }
@@ -1678,6 +1696,8 @@ impl Ctx<'_> {
                     title: custom.get("title").and_then(Value::as_str).map(short),
                     message: custom.get("message").and_then(Value::as_str).map(short),
                     page: None,
+                    // An action settled at once was answered by track itself.
+                    fetched: !is_pending(state),
                 });
                 self.t.actions.len() - 1
             }
@@ -1743,7 +1763,12 @@ impl Ctx<'_> {
 
     fn get_action(&mut self, user: &str, code: &str, key: &str) -> Result<Reply, Reply> {
         let ix = self.find_action(user, code, key)?;
-        Ok((200, self.action_json(&self.t.actions[ix])))
+        let body = self.action_json(&self.t.actions[ix]);
+        let a = &mut self.t.actions[ix];
+        if !is_pending(&a.state) {
+            a.fetched = true;
+        }
+        Ok((200, body))
     }
 
     fn update_action(&mut self, user: &str, code: &str, key: &str) -> Result<Reply, Reply> {
@@ -1765,6 +1790,7 @@ impl Ctx<'_> {
         let a = &mut self.t.actions[ix];
         a.state = state.clone();
         a.state_updated_at = self.now;
+        a.fetched = false;
         a.updated_at = self.now;
         Ok((200, json!({"state": state})))
     }
@@ -2358,6 +2384,8 @@ impl Ctx<'_> {
             title: None,
             message: None,
             page: None,
+            // Settled and answered in this very response.
+            fetched: true,
         });
         let token = issue_token(self.t, &user, &c.action, &c.key, self.now);
         Ok((200, json!({"token": token, "verificationMethod": c.method})))

@@ -1628,3 +1628,73 @@ async fn what_the_emulator_keeps_is_bounded() {
     assert_eq!(authsignal::emulator::DEFAULT_LOG_CAPACITY, 1000);
     assert_eq!(authsignal::emulator::DEFAULT_SETTLED_CAPACITY, 1000);
 }
+
+/// An answer the server has not read yet is never lost to the retention limit: thousands of
+/// step-ups approved at once stay readable until each is read once (or until
+/// `UNREAD_ANSWER_TTL`); only read ones count against the limit.
+#[tokio::test]
+async fn an_answer_nobody_has_read_outlives_the_retention_limit() {
+    let clock = FakeClock::at_unix(1_800_000_000);
+    let emu = Emulator::builder()
+        .clock(Arc::new(clock.clone()))
+        .start()
+        .await
+        .unwrap();
+    emu.set_retention(1000, 2);
+    emu.add_rule(Rule::new("c", RuleOutcome::Challenge).for_action("withdraw"));
+    let client = emu.client().unwrap();
+    let u = uid("unread");
+    client
+        .enroll_verified_authenticator(&u, &EnrollVerifiedAuthenticatorRequest::sms("+64270000406"))
+        .await
+        .unwrap();
+    let withdraw = code("withdraw");
+    let mut keys = Vec::new();
+    for _ in 0..6 {
+        keys.push(
+            client
+                .track(&u, &withdraw, TrackRequest::new())
+                .await
+                .unwrap()
+                .idempotency_key,
+        );
+    }
+    for key in &keys {
+        emu.complete_challenge(&u, &withdraw, key, VerificationMethod::Sms)
+            .unwrap();
+    }
+    // Six settled, none read: a request that prunes forgets none of them.
+    client.get_user(&u).await.unwrap();
+    assert_eq!(emu.stats().actions, 6);
+    for key in &keys[..4] {
+        let a = client.get_action(&u, &withdraw, key).await.unwrap();
+        assert_eq!(a.state, ActionState::ChallengeSucceeded);
+    }
+    // Four read: the oldest two read ones go, the two unread stay.
+    client.get_user(&u).await.unwrap();
+    assert_eq!(emu.stats().actions, 4);
+    for key in &keys[4..] {
+        client.get_action(&u, &withdraw, key).await.unwrap();
+    }
+    let err = client
+        .get_action(&u, &withdraw, &keys[0])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+    // An unread answer is kept only until its time to live.
+    let late = client
+        .track(&u, &withdraw, TrackRequest::new())
+        .await
+        .unwrap()
+        .idempotency_key;
+    emu.complete_challenge(&u, &withdraw, &late, VerificationMethod::Sms)
+        .unwrap();
+    emu.set_retention(1000, 0);
+    client.get_user(&u).await.unwrap();
+    assert_eq!(emu.stats().actions, 1, "only the unread answer is left");
+    clock.advance(Duration::from_secs(
+        u64::try_from(authsignal::emulator::UNREAD_ANSWER_TTL).unwrap(),
+    ));
+    client.get_user(&u).await.unwrap();
+    assert_eq!(emu.stats().actions, 0, "past its time to live");
+}
