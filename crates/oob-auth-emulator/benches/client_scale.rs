@@ -29,6 +29,14 @@ use tokio::io::AsyncBufReadExt as _;
 const BIN: &str = env!("CARGO_BIN_EXE_oob-auth-emulator");
 /// Concurrency of the bench's own control-API calls (setting up users, approving).
 const CONTROL_CONCURRENCY: usize = 16;
+/// How many pending step-ups the approver lists at a time.
+const PAGE: usize = 256;
+
+/// One pending step-up as the control API lists it (only its id is needed here).
+#[derive(serde::Deserialize)]
+struct Listed {
+    id: String,
+}
 const PROVIDERS: &[&str] = &["launchkey", "authsignal", "airlock-iam"];
 
 type Fail = Box<dyn std::error::Error + Send + Sync>;
@@ -146,43 +154,46 @@ async fn measure<S: StepUp + 'static>(
     while rx.recv().await.is_some() {
         started_count += 1;
     }
-    let listed = http
-        .get(format!("{control}/{provider}/pending"))
-        .send()
-        .await?
-        .bytes()
-        .await?;
-    let listed: Value = serde_json::from_slice(&listed)?;
-    let items = listed
-        .as_array()
-        .or_else(|| listed["pending"].as_array())
-        .cloned()
-        .unwrap_or_default();
-    let ids: Vec<String> = items
-        .iter()
-        .filter_map(|p| p["id"].as_str().map(str::to_owned))
-        .collect();
-    if ids.len() != started_count {
-        eprintln!(
-            "{provider} n={n}: {started_count} started, {} listed pending",
-            ids.len()
-        );
-    }
-    let provider_name = provider.to_owned();
-    each(ids, move |id: String| {
-        let (http, control, provider) = (http.clone(), control.clone(), provider_name.clone());
-        async move {
-            let id = auth_core::base_url::encode_path_segment(&id);
-            post(
-                &http,
-                &format!("{control}/{provider}/step-ups/{id}/approve"),
-                &json!({}),
-            )
-            .await
-            .map(|_| ())
+    // In pages, so the approver's own share of this process stays small: the newest
+    // `PAGE` pending step-ups, each approved, until none is left.
+    let mut approved = 0;
+    loop {
+        let page = http
+            .get(format!(
+                "{control}/pending?provider={provider}&limit={PAGE}"
+            ))
+            .send()
+            .await?
+            .bytes()
+            .await?;
+        let ids: Vec<String> = serde_json::from_slice::<Vec<Listed>>(&page)?
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        drop(page);
+        if ids.is_empty() {
+            break;
         }
-    })
-    .await?;
+        approved += ids.len();
+        let (http, control, provider) = (http.clone(), control.clone(), provider.to_owned());
+        each(ids, move |id: String| {
+            let (http, control, provider) = (http.clone(), control.clone(), provider.clone());
+            async move {
+                let id = auth_core::base_url::encode_path_segment(&id);
+                post(
+                    &http,
+                    &format!("{control}/{provider}/step-ups/{id}/approve"),
+                    &json!({}),
+                )
+                .await
+                .map(|_| ())
+            }
+        })
+        .await?;
+    }
+    if approved != started_count {
+        eprintln!("{provider} n={n}: {started_count} started, {approved} approved");
+    }
     let mut failures = 0;
     let mut first_failure = None;
     while let Some(r) = waits.join_next().await {

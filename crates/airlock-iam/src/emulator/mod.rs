@@ -110,8 +110,10 @@ pub mod codes {
 /// How many requests the emulator's log (and its pushes ring) keeps by default.
 pub const DEFAULT_LOG_CAPACITY: usize = 1000;
 /// How many server sessions (flows) the emulator keeps by default: beyond it, finished flows go
-/// first (done, or not started), then the least recently used.
-pub const DEFAULT_SESSION_CAPACITY: usize = 1000;
+/// first (done, or not started), then the least recently used. Large enough for 10,000 users
+/// logged in at once, each with a step-up under way on that session (the scale benchmark);
+/// about 0.5 KiB each.
+pub const DEFAULT_SESSION_CAPACITY: usize = 20_000;
 
 /// The session cookie's name (model choice; Airlock's is unconfirmed).
 pub const SESSION_COOKIE: &str = "JSESSIONID";
