@@ -54,6 +54,9 @@ use crate::{
     BaseUrl, Clock, FakeClock, HttpClient, HttpRequest, HttpResponse, SharedClock, TransportError,
 };
 
+mod remote;
+pub use remote::{EMULATOR_URL_ENV, RemoteEmulator, RemoteError};
+
 /// A provider's protocol model: its wire protocol in, responses out, control commands, no
 /// sockets.
 #[async_trait]
