@@ -168,6 +168,11 @@ impl ClientBuilder {
 }
 
 impl Client {
+    /// The client's transport (its slots bound the requests and step-ups in flight).
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+
     /// The CSRF header the Loginapp requires when "CSRF Protection" is on (documented S3, S4):
     /// `X-Same-Domain`, sent on every request.
     pub const CSRF_HEADER: HeaderName = HeaderName::from_static("x-same-domain");

@@ -264,6 +264,30 @@ impl StepUp for Client {
     /// ([`Error::NoSession`]), a step it cannot drive ([`Error::UnsupportedStep`]: e.g. a
     /// generic OTP to type), and every error of the calls.
     async fn start(&self, request: StepUpRequest) -> Result<Started, Error> {
+        // A slot first: a step-up waiting for one holds none of its (built, signed) state.
+        self.transport()
+            .admitted(|| self.start_step_up(request))
+            .await
+    }
+
+    /// Resumes the handle's flow (validated first, in any [`Client`] of the same Loginapp) and
+    /// polls once: a finished flow is an approval (the upgraded session goes to
+    /// [`Client::session`]), a rejection on the phone a denial, a 2FA timeout an expiry. A flow
+    /// the server already ended (an approval collected elsewhere, a passcode typed through
+    /// [`Client::step_up_flow`]) is confirmed with an application access.
+    async fn check_handle(
+        &self,
+        handle: &StepUpHandle,
+    ) -> Result<PollStatus<StepUpOutcome>, Error> {
+        self.transport()
+            .admitted(|| self.check_step_up(handle))
+            .await
+    }
+}
+
+impl Client {
+    /// [`StepUp::start`], once admitted by the transport.
+    async fn start_step_up(&self, request: StepUpRequest) -> Result<Started, Error> {
         let application = self.step_up_application().cloned().ok_or_else(|| {
             invalid(
                 "step_up_application",
@@ -310,12 +334,8 @@ impl StepUp for Client {
         Ok(Started::Pending(handle))
     }
 
-    /// Resumes the handle's flow (validated first, in any [`Client`] of the same Loginapp) and
-    /// polls once: a finished flow is an approval (the upgraded session goes to
-    /// [`Client::session`]), a rejection on the phone a denial, a 2FA timeout an expiry. A flow
-    /// the server already ended (an approval collected elsewhere, a passcode typed through
-    /// [`Client::step_up_flow`]) is confirmed with an application access.
-    async fn check_handle(
+    /// [`StepUp::check_handle`], once admitted by the transport.
+    async fn check_step_up(
         &self,
         handle: &StepUpHandle,
     ) -> Result<PollStatus<StepUpOutcome>, Error> {

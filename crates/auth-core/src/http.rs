@@ -249,6 +249,19 @@ pub struct Transport {
 /// The default limit on a client's requests in flight (see [`TransportBuilder::max_in_flight`]).
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
 
+/// The slot a call admitted by [`Transport::admitted`] holds: requests of that call through
+/// the same transport go out in it instead of taking another.
+struct Admission {
+    /// Which transport's slots (compared by identity).
+    slots: Arc<tokio::sync::Semaphore>,
+    /// How long the call waited for its slot: charged once, to its first request's deadline.
+    waited: std::cell::Cell<Option<Duration>>,
+}
+
+tokio::task_local! {
+    static ADMISSION: Admission;
+}
+
 impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Transport")
@@ -561,19 +574,28 @@ impl Transport {
                     format!("no complete response within {total:?} ({attempt} attempt(s))"),
                 )
             };
+            // Inside a call admitted by `admitted`, the call's slot is this request's; the
+            // time the call waited for it is charged to its first request.
+            let admission = ADMISSION
+                .try_with(|a| Arc::ptr_eq(&a.slots, &self.in_flight).then(|| a.waited.take()))
+                .ok()
+                .flatten();
             // A slot first, then the request: a call waiting for a slot holds no built (signed,
             // encrypted) request, so thousands of waiting calls cost next to nothing. The wait
             // counts against the deadline, like the request itself.
-            let slot = match tokio::time::timeout(remaining, self.in_flight.acquire()).await {
-                Ok(Ok(slot)) => slot,
-                Ok(Err(_)) => {
-                    return Err(TransportError::new(
-                        TransportErrorKind::Other,
-                        "the transport was closed",
-                    )
-                    .into());
-                }
-                Err(_) => return Err(timed_out(total).into()),
+            let slot = match admission {
+                Some(_) => None,
+                None => match tokio::time::timeout(remaining, self.in_flight.acquire()).await {
+                    Ok(Ok(slot)) => Some(slot),
+                    Ok(Err(_)) => {
+                        return Err(TransportError::new(
+                            TransportErrorKind::Other,
+                            "the transport was closed",
+                        )
+                        .into());
+                    }
+                    Err(_) => return Err(timed_out(total).into()),
+                },
             };
             let mut req = build(attempt)?;
             if !req.headers().contains_key(USER_AGENT) {
@@ -585,6 +607,12 @@ impl Transport {
                 if let Some(own) = req.extensions().get::<RequestTimeout>() {
                     total = own.0;
                     remaining = own.0;
+                }
+            }
+            if let Some(Some(waited)) = admission {
+                remaining = remaining.saturating_sub(waited);
+                if remaining.is_zero() {
+                    return Err(timed_out(total).into());
                 }
             }
             // The client gets what is left of the deadline, and the deadline is enforced here
@@ -626,6 +654,67 @@ impl Transport {
                 _ => return Ok(outcome?),
             }
         }
+    }
+
+    /// Runs one call of several requests — a step-up's start or check — in one slot of this
+    /// transport.
+    ///
+    /// The call waits for its slot *before* `call` is even invoked, so thousands of calls
+    /// waiting cost only this small future, not their (signed, encrypted, serialized) state.
+    /// Once admitted, the call's requests through this transport go out in that slot one after
+    /// another, and the wait counts against the first request's deadline. A call that cannot
+    /// get a slot within the transport's timeout fails with a
+    /// [`TransportErrorKind::Timeout`]. Calls nested in an admitted call of the same
+    /// transport run in the slot they are in.
+    ///
+    /// ```
+    /// # use auth_core::{BaseUrl, Error, Transport};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Error> {
+    /// let transport = Transport::builder(BaseUrl::parse("https://api.example.com")?)
+    ///     .max_in_flight(1)
+    ///     .build()?;
+    /// let answer = transport.admitted(|| async { Ok::<_, Error>(42) }).await?;
+    /// assert_eq!(answer, 42);
+    /// # Ok(()) }
+    /// ```
+    pub async fn admitted<F, Fut, T, E>(&self, call: F) -> Result<T, E>
+    where
+        F: FnOnce() -> Fut + Send,
+        Fut: Future<Output = Result<T, E>> + Send,
+        E: From<Error>,
+    {
+        let nested = ADMISSION
+            .try_with(|a| Arc::ptr_eq(&a.slots, &self.in_flight))
+            .unwrap_or(false);
+        if nested {
+            return Box::pin(call()).await;
+        }
+        let asked = tokio::time::Instant::now();
+        let slot = match tokio::time::timeout(self.timeout, self.in_flight.acquire()).await {
+            Ok(Ok(slot)) => slot,
+            Ok(Err(_)) => {
+                return Err(Error::from(TransportError::new(
+                    TransportErrorKind::Other,
+                    "the transport was closed",
+                ))
+                .into());
+            }
+            Err(_) => {
+                return Err(Error::from(TransportError::new(
+                    TransportErrorKind::Timeout,
+                    format!("no free slot within {:?}", self.timeout),
+                ))
+                .into());
+            }
+        };
+        let admission = Admission {
+            slots: self.in_flight.clone(),
+            waited: std::cell::Cell::new(Some(asked.elapsed())),
+        };
+        // Boxed, and made only now: a call waiting above holds none of its state.
+        let outcome = Box::pin(ADMISSION.scope(admission, call())).await;
+        drop(slot);
+        outcome
     }
 
     /// Like [`Transport::send`], with a total timeout for this request only (for instance a

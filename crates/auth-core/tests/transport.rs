@@ -581,9 +581,8 @@ async fn a_refused_redirect_does_not_quote_the_location_query() {
     );
 }
 
-#[tokio::test]
-async fn requests_in_flight_are_bounded_per_client() {
-    // A server that holds each request 50 ms and records the most it saw at once.
+/// A server that holds each request 50 ms and records the most requests it saw at once.
+async fn holding_server() -> (std::net::SocketAddr, Arc<AtomicU32>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let now = Arc::new(AtomicU32::new(0));
@@ -611,6 +610,12 @@ async fn requests_in_flight_are_bounded_per_client() {
             });
         }
     });
+    (addr, peak)
+}
+
+#[tokio::test]
+async fn requests_in_flight_are_bounded_per_client() {
+    let (addr, peak) = holding_server().await;
     let t = Transport::builder(BaseUrl::parse(&format!("http://{addr}")).unwrap())
         .max_in_flight(3)
         .build()
@@ -676,6 +681,84 @@ fn a_zero_in_flight_limit_is_a_configuration_error() {
         .build()
         .unwrap_err();
     assert!(matches!(err, Error::Config(_)), "{err:?}");
+}
+
+/// Calls admitted by `Transport::admitted` run at most `max_in_flight` at once, each made only
+/// once it has its slot; a call's requests (and calls nested in it) go out in its slot, so a
+/// limit of one slot cannot deadlock.
+#[tokio::test]
+async fn admitted_calls_are_made_only_once_they_have_a_slot() {
+    let (addr, peak) = holding_server().await;
+    let t = Transport::builder(BaseUrl::parse(&format!("http://{addr}")).unwrap())
+        .max_in_flight(2)
+        .build()
+        .unwrap();
+    let running = Arc::new(AtomicU32::new(0));
+    let most = Arc::new(AtomicU32::new(0));
+    let calls = (0..8).map(|_| {
+        let (t, running, most) = (t.clone(), running.clone(), most.clone());
+        async move {
+            t.admitted(|| async {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                for _ in 0..2 {
+                    t.send(req(&t, Method::GET, "/"), Replay::ByMethod).await?;
+                }
+                let nested = t
+                    .admitted(|| async {
+                        t.send(req(&t, Method::GET, "/"), Replay::ByMethod).await
+                    })
+                    .await?;
+                running.fetch_sub(1, Ordering::SeqCst);
+                Ok::<_, Error>(nested.status())
+            })
+            .await
+        }
+    });
+    let results = futures_join_all(calls).await;
+    assert!(
+        results.iter().all(|r| r.as_ref().is_ok_and(|s| *s == 200)),
+        "{results:?}"
+    );
+    assert_eq!(most.load(Ordering::SeqCst), 2, "calls running at once");
+    assert!(peak.load(Ordering::SeqCst) <= 2, "requests in flight");
+}
+
+/// A call that gets no slot within the transport's timeout fails with a timeout and is never
+/// made.
+#[tokio::test]
+async fn an_admitted_call_that_gets_no_slot_in_time_is_never_made() {
+    let t = Transport::builder(BaseUrl::parse("http://127.0.0.1:9").unwrap())
+        .max_in_flight(1)
+        .config(auth_core::HttpConfig {
+            timeout: Duration::from_millis(200),
+            ..auth_core::HttpConfig::default()
+        })
+        .build()
+        .unwrap();
+    let hog = {
+        let t = t.clone();
+        tokio::spawn(async move {
+            t.admitted(|| async {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                Ok::<_, Error>(())
+            })
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let made = Arc::new(AtomicU32::new(0));
+    let m = made.clone();
+    let err = t
+        .admitted(|| async move {
+            m.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, Error>(())
+        })
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(made.load(Ordering::SeqCst), 0);
+    hog.abort();
 }
 
 async fn futures_join_all<F>(futs: impl Iterator<Item = F>) -> Vec<F::Output>

@@ -279,6 +279,11 @@ impl Client {
         }
     }
 
+    /// The client's transport (its slots bound the requests and step-ups in flight).
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+
     /// The base URL in use.
     pub fn base_url(&self) -> &BaseUrl {
         self.inner.transport.base_url()

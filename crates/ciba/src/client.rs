@@ -385,6 +385,11 @@ fn form_encode(s: &str) -> String {
 }
 
 impl Client {
+    /// The client's transport (its slots bound the requests and step-ups in flight).
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+
     /// Starts building a client with its OAuth client id and authentication.
     pub fn builder(client_id: ClientId, auth: ClientAuth) -> ClientBuilder {
         ClientBuilder {

@@ -408,6 +408,11 @@ impl Client {
         self.inner.service_id
     }
 
+    /// The client's transport (its slots bound the requests and step-ups in flight).
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+
     /// The base URL.
     pub fn base_url(&self) -> &BaseUrl {
         self.inner.transport.base_url()

@@ -37,6 +37,25 @@ impl StepUp for Client {
     }
 
     async fn start(&self, request: StepUpRequest) -> Result<Started, Error> {
+        // A slot first: a step-up waiting for one holds none of its (built, signed) state.
+        self.transport()
+            .admitted(|| self.start_step_up(request))
+            .await
+    }
+
+    async fn check_handle(
+        &self,
+        handle: &StepUpHandle,
+    ) -> Result<PollStatus<StepUpOutcome>, Error> {
+        self.transport()
+            .admitted(|| self.check_step_up(handle))
+            .await
+    }
+}
+
+impl Client {
+    /// [`StepUp::start`], once admitted by the transport.
+    async fn start_step_up(&self, request: StepUpRequest) -> Result<Started, Error> {
         let mut auth =
             AuthorizationRequest::new(request.user.clone()).context(request.message.clone());
         if let Some(ttl) = request.ttl {
@@ -50,7 +69,8 @@ impl StepUp for Client {
         Ok(Started::Pending(handle))
     }
 
-    async fn check_handle(
+    /// [`StepUp::check_handle`], once admitted by the transport.
+    async fn check_step_up(
         &self,
         handle: &StepUpHandle,
     ) -> Result<PollStatus<StepUpOutcome>, Error> {

@@ -94,6 +94,27 @@ impl StepUp for OneginiStepUp {
     }
 
     async fn start(&self, request: StepUpRequest) -> Result<Started, Error> {
+        // A slot first: a step-up waiting for one holds none of its (built, signed) state.
+        self.client
+            .transport()
+            .admitted(|| self.start_step_up(request))
+            .await
+    }
+
+    async fn check_handle(
+        &self,
+        handle: &StepUpHandle,
+    ) -> Result<PollStatus<StepUpOutcome>, Error> {
+        self.client
+            .transport()
+            .admitted(|| self.check_step_up(handle))
+            .await
+    }
+}
+
+impl OneginiStepUp {
+    /// [`StepUp::start`], once admitted by the transport.
+    async fn start_step_up(&self, request: StepUpRequest) -> Result<Started, Error> {
         let profile = UserProfile::new(request.user.clone());
         if !self.client.is_user_registered(&profile)? {
             return Err(Error::InvalidRequest(format!(
@@ -132,7 +153,8 @@ impl StepUp for OneginiStepUp {
         Ok(Started::Settled { handle, outcome })
     }
 
-    async fn check_handle(
+    /// [`StepUp::check_handle`], once admitted by the transport.
+    async fn check_step_up(
         &self,
         handle: &StepUpHandle,
     ) -> Result<PollStatus<StepUpOutcome>, Error> {
