@@ -4,7 +4,8 @@
 //! (all targets, all features, warnings denied), tests (nextest) and doctests, rustdoc with
 //! warnings denied (broken intra-doc links), every crate with each of its features alone and with
 //! no default features (cargo-hack), the dependency rules (light crates stay light), duplicate
-//! dependency versions, the conformance table, cargo-deny offline against
+//! dependency versions, the conformance table (in process and over a socket, then against the
+//! `oob-auth-emulator` server binary), cargo-deny offline against
 //! `../shared/advisory-db`, and the fuzz smoke (every fuzz target briefly, from its seeds and
 //! regressions). Every step runs; the task fails if any failed, after a summary.
 
@@ -121,6 +122,9 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     step("each feature alone (cargo-hack)", &mut each_feature);
     step("dependency rules", &mut dependency_rules);
     step("conformance", &mut || crate::conformance::run(&[]));
+    step("conformance against the server binary", &mut || {
+        crate::conformance::run(&["--binary"])
+    });
     step("conformance of the official SDKs", &mut || {
         crate::conformance::run(&["--official"])
     });

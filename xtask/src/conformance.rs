@@ -3,13 +3,22 @@
 //! table of provider, scenario and result. A crate whose integration tests are one binary keeps
 //! it as the module `tests/<binary>/conformance.rs`; its `conformance::` tests are run.
 //!
+//! `cargo xtask conformance --binary [provider]`: the same suites' `conformance::binary::`
+//! scenarios (ignored in a plain test run) against the `oob-auth-emulator` server binary,
+//! started once here (free ports, its control URL in `OOB_EMULATOR_URL`), one scenario at a
+//! time; rows `binary::<name>`.
+//!
 //! The suites are built with the same flags as `cargo xtask ci`'s test step, so nothing is
 //! rebuilt; then each suite's binary is run and its per-test lines read.
 
-use std::process::Command;
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use crate::PROVIDERS;
-use crate::util::{build_artifacts, root, table};
+use crate::util::{Artifact, build_artifacts, root, table};
 
 /// The flags every test build in xtask uses, so artifacts are shared.
 pub const TEST_BUILD: &[&str] = &[
@@ -19,6 +28,12 @@ pub const TEST_BUILD: &[&str] = &[
     "--locked",
     "--no-run",
 ];
+
+/// The module of a conformance suite whose scenarios run against the server binary.
+const BINARY_MODULE: &str = "binary::";
+
+/// How long the server may take to print its URLs.
+const SERVER_START: Duration = Duration::from_secs(60);
 
 /// Where a provider's test suite `name` (`conformance`, `fixtures`) is: the test target
 /// `tests/<name>.rs`, or the module `<name>` of a crate whose integration tests are one binary
@@ -39,25 +54,34 @@ pub fn suite(provider: &str, name: &str) -> Option<(String, Option<String>)> {
 }
 
 pub fn run(args: &[&str]) -> Result<(), String> {
-    if args == ["--official"] {
-        return official();
-    }
+    let usage = || {
+        format!(
+            "usage: cargo xtask conformance [--official | [--binary] [{}]]",
+            PROVIDERS.join("|")
+        )
+    };
+    let (binary, args) = match args {
+        ["--official"] => return official(),
+        ["--binary", rest @ ..] => (true, rest),
+        rest => (false, rest),
+    };
     let selected: Vec<&str> = match args {
         [] => PROVIDERS.to_vec(),
         [one] if PROVIDERS.contains(one) => vec![*one],
-        _ => {
-            return Err(format!(
-                "usage: cargo xtask conformance [{}|--official]",
-                PROVIDERS.join("|")
-            ));
-        }
+        _ => return Err(usage()),
     };
     let artifacts = build_artifacts(TEST_BUILD)?;
+    let server = if binary {
+        let only = if let [one] = args { Some(*one) } else { None };
+        Some(EmulatorServer::start(&emulator_binary(&artifacts)?, only)?)
+    } else {
+        None
+    };
     let mut rows = Vec::new();
     let mut failed = 0;
     let mut passed = 0;
     for provider in selected {
-        let Some((target, filter)) = suite(provider, "conformance") else {
+        let Some((target, module)) = suite(provider, "conformance") else {
             rows.push(vec![provider.into(), "-".into(), "not built yet".into()]);
             continue;
         };
@@ -73,9 +97,22 @@ pub fn run(args: &[&str]) -> Result<(), String> {
             failed += 1;
             continue;
         };
-        let out = Command::new(&bin.executable)
-            .args(&filter)
-            .args(["--test-threads", "2"])
+        let module = module.unwrap_or_default();
+        let mut cmd = Command::new(&bin.executable);
+        match &server {
+            // Only the binary module, its ignored tests, one at a time: one shared server.
+            Some(server) => cmd
+                .arg(format!("{module}{BINARY_MODULE}"))
+                .args(["--ignored", "--test-threads", "1"])
+                .env("OOB_EMULATOR_URL", &server.control_url),
+            // Everything but the binary module (its tests need the server).
+            None => cmd
+                .args(Some(&module).filter(|m| !m.is_empty()))
+                .args(["--skip", &format!("{module}{BINARY_MODULE}")])
+                .args(["--test-threads", "2"])
+                .env_remove("OOB_EMULATOR_URL"),
+        };
+        let out = cmd
             .current_dir(root().join("crates").join(provider))
             .env("CARGO_MANIFEST_DIR", root().join("crates").join(provider))
             .output()
@@ -87,10 +124,7 @@ pub fn run(args: &[&str]) -> Result<(), String> {
             .filter_map(|l| {
                 let rest = l.strip_prefix("test ")?;
                 let (name, result) = rest.rsplit_once(" ... ")?;
-                let name = filter
-                    .as_deref()
-                    .and_then(|f| name.strip_prefix(f))
-                    .unwrap_or(name);
+                let name = name.strip_prefix(module.as_str()).unwrap_or(name);
                 Some((name.to_owned(), result.to_owned()))
             })
             .collect();
@@ -117,20 +151,146 @@ pub fn run(args: &[&str]) -> Result<(), String> {
                 "(suite)".into(),
                 format!("FAILED ({})", out.status),
             ]);
+        } else if seen == 0 && server.is_some() {
+            rows.push(vec![
+                provider.into(),
+                BINARY_MODULE.trim_end_matches(':').into(),
+                "no binary scenarios yet".into(),
+            ]);
         }
         if !out.status.success() {
             eprintln!("--- {provider} conformance output ---\n{stdout}");
             eprintln!("{}", String::from_utf8_lossy(&out.stderr));
         }
     }
+    if let Some(server) = server {
+        server.stop(failed > 0);
+    }
     println!();
     table(&["provider", "scenario", "result"], &rows);
     println!();
-    println!("conformance: {passed} passed, {failed} failed");
+    let what = if binary {
+        "conformance against the server binary"
+    } else {
+        "conformance"
+    };
+    println!("{what}: {passed} passed, {failed} failed");
     if failed > 0 {
-        Err(format!("{failed} conformance scenario(s) failed"))
+        Err(format!("{failed} {what} scenario(s) failed"))
     } else {
         Ok(())
+    }
+}
+
+/// The `oob-auth-emulator` binary itself among the test build's artifacts (not its unit-test
+/// harness, also of kind `bin`, under `deps/`).
+fn emulator_binary(artifacts: &[Artifact]) -> Result<PathBuf, String> {
+    artifacts
+        .iter()
+        .find(|a| {
+            a.package == "oob-auth-emulator"
+                && a.kind == "bin"
+                && a.executable
+                    .file_name()
+                    .is_some_and(|n| n == "oob-auth-emulator")
+        })
+        .map(|a| a.executable.clone())
+        .ok_or_else(|| "the oob-auth-emulator binary was not built".to_owned())
+}
+
+/// The server binary, running: killed when dropped (a failure or a panic included), its
+/// directory removed.
+struct EmulatorServer {
+    child: Child,
+    dir: PathBuf,
+    control_url: String,
+}
+
+impl EmulatorServer {
+    /// Starts `binary` on free ports with a fresh directory under `target/` and reads its
+    /// first stdout line (`--print-json`) for the control URL.
+    fn start(binary: &Path, only: Option<&str>) -> Result<EmulatorServer, String> {
+        let dir = root()
+            .join("target")
+            .join("conformance-binary")
+            .join(std::process::id().to_string());
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("could not create {}: {e}", dir.display()))?;
+        let log = dir.join("server.log");
+        let stderr = std::fs::File::create(&log)
+            .map_err(|e| format!("could not create {}: {e}", log.display()))?;
+        let mut cmd = Command::new(binary);
+        cmd.args(["--base-port", "0", "--print-json", "--dir"])
+            .arg(&dir)
+            .args(only.into_iter().flat_map(|p| ["--only", p]))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr);
+        eprintln!("$ {}", crate::util::show(&cmd));
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("could not start {}: {e}", binary.display()))?;
+        let Some(stdout) = child.stdout.take() else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("the server's stdout was not captured".into());
+        };
+        // From here on, dropping the server kills it.
+        let mut server = EmulatorServer {
+            child,
+            dir,
+            control_url: String::new(),
+        };
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            let read = reader.read_line(&mut line).map(|_| line);
+            let _ = tx.send(read);
+            // Keep draining, so the server never blocks on a full pipe.
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        });
+        let line = match rx.recv_timeout(SERVER_START) {
+            Ok(Ok(line)) if !line.trim().is_empty() => line,
+            Ok(Ok(_)) => return Err(server.failed_to_start("it exited without printing")),
+            Ok(Err(e)) => return Err(server.failed_to_start(&e.to_string())),
+            Err(_) => return Err(server.failed_to_start("it printed nothing in time")),
+        };
+        let info: serde_json::Value = serde_json::from_str(&line)
+            .map_err(|e| server.failed_to_start(&format!("its first line is not JSON: {e}")))?;
+        let Some(url) = info["control_url"].as_str() else {
+            return Err(server.failed_to_start("its first line has no control_url"));
+        };
+        server.control_url = url.to_owned();
+        eprintln!("oob-auth-emulator: control API at {url}");
+        Ok(server)
+    }
+
+    /// An error saying why, with what the server wrote on stderr.
+    fn failed_to_start(&mut self, why: &str) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
+        format!("the oob-auth-emulator server did not start: {why}\n{log}")
+    }
+
+    /// Stops the server; when something failed, shows what it wrote on stderr first.
+    fn stop(self, show_log: bool) {
+        if show_log {
+            let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
+            if !log.trim().is_empty() {
+                eprintln!("--- oob-auth-emulator stderr ---\n{log}");
+            }
+        }
+        drop(self);
+    }
+}
+
+impl Drop for EmulatorServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -142,20 +302,10 @@ fn official() -> Result<(), String> {
     crate::services::official_sdks()?;
     // The test build has the binary already (its integration tests run it).
     let artifacts = build_artifacts(TEST_BUILD)?;
-    let bin = artifacts
-        .iter()
-        // The binary itself, not its unit-test harness (also of kind `bin`, under `deps/`).
-        .find(|a| {
-            a.package == "oob-auth-emulator"
-                && a.kind == "bin"
-                && a.executable
-                    .file_name()
-                    .is_some_and(|n| n == "oob-auth-emulator")
-        })
-        .ok_or("the oob-auth-emulator binary was not built")?;
+    let bin = emulator_binary(&artifacts)?;
     let out = Command::new("bash")
         .arg(root().join("crates/oob-auth-emulator/official/run.sh"))
-        .arg(&bin.executable)
+        .arg(&bin)
         .output()
         .map_err(|e| format!("could not run the official SDKs: {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -35,6 +35,9 @@ tasks:
                             (installs the pinned cargo tools it needs when they are missing);
                             with words, only the steps whose name contains one (`ci fuzz deny`)
   conformance [provider]    each client against its emulator and recorded transcripts; one table
+  conformance --binary [provider]
+                            the same suites against the oob-auth-emulator server binary (started
+                            here; OOB_EMULATOR_URL), one scenario at a time
   conformance --official    the providers' official SDKs (PyPI, npm) against the emulator server
   tools                     install the pinned cargo tools `ci` uses, when missing
   services                  install what the tests run besides Rust, when missing: Chromium and
