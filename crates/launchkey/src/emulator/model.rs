@@ -185,7 +185,10 @@ impl Model {
     /// `{"webhook": "session_end", "service": "<uuid>", "user": "<username>", "path": …}`,
     /// which answer the webhook the platform would POST (`method`, `path`, `headers`, `body`);
     /// `{"response_fault": <Fault>}` (e.g. `"tamper_body"`, `{"status": 503}`), applied to the
-    /// next signed response; `{"counts": {}}`, the requests each endpoint answered.
+    /// next signed response; `{"legacy_packages": true|false}`, only the legacy RSA `auth`
+    /// package from now on (or both again); `{"has_session": "<username>", "service":
+    /// "<uuid>"}` (`service` optional with one service), whether the service has an open session
+    /// for the user (`{"session": bool}`); `{"counts": {}}`, the requests each endpoint answered.
     pub fn control(&self, command: Control) -> Result<Value, ControlError> {
         match command {
             Control::AddUser { user, details } => {
@@ -324,6 +327,20 @@ impl Model {
             self.inject(fault)?;
             return Ok(json!({"injected": 1}));
         }
+        if let Some(legacy) = body.get("legacy_packages") {
+            let legacy = legacy.as_bool().ok_or_else(|| {
+                ControlError::Invalid("`legacy_packages` is true or false".into())
+            })?;
+            self.set_legacy_packages(legacy);
+            return Ok(json!({"legacy_packages": legacy}));
+        }
+        if let Some(user) = s("has_session") {
+            let service = match s("service") {
+                Some(_) => service("service")?,
+                None => self.only_service()?,
+            };
+            return Ok(json!({"session": self.has_session(service, user)}));
+        }
         if body.get("counts").is_some() {
             let c = self.counts();
             return Ok(json!({
@@ -332,7 +349,8 @@ impl Model {
             }));
         }
         Err(ControlError::Invalid(
-            "launchkey's provider commands: register_service, totp, webhook, response_fault, counts"
+            "launchkey's provider commands: register_service, totp, webhook, response_fault, \
+             legacy_packages, has_session, counts"
                 .into(),
         ))
     }

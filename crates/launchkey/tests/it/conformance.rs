@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use auth_core::poll::PollConfig;
 use auth_core::{StepUp, StepUpOutcome, StepUpRequest};
-use common::emu::{Setup, setup};
+use common::scenario::{Setup, binary as setup_binary, in_process as setup_in_process, local};
 use launchkey::emulator::Fault;
 use launchkey::{
     AuthResponseReason, AuthorizationPoll, AuthorizationRequest, Client, DenialReason, Error,
@@ -28,15 +28,16 @@ fn reasons() -> Vec<DenialReason> {
     ]
 }
 
-/// Every scenario runs twice: over a real loopback socket (`name`) and through the same model
-/// with no socket at all (`in_process::name`, the client's HTTP client being
-/// `Emulator::in_process()`).
+/// Every scenario runs three times: over a real loopback socket (`name`), through the same
+/// model with no socket at all (`in_process::name`, the client's HTTP client being
+/// `Emulator::in_process()`), and against the `oob-auth-emulator` server binary
+/// (`binary::name`: ignored unless asked for, see its docs).
 macro_rules! scenarios {
     ($($name:ident),* $(,)?) => {
         $(
             #[tokio::test]
             async fn $name() {
-                scenarios::$name(setup().await).await
+                scenarios::$name(local().await).await
             }
         )*
 
@@ -46,6 +47,23 @@ macro_rules! scenarios {
                 #[tokio::test]
                 async fn $name() {
                     super::scenarios::$name(super::setup_in_process().await).await
+                }
+            )*
+        }
+
+        /// The same scenarios against the `oob-auth-emulator` server binary: its service and
+        /// key from `GET /providers`, users made per scenario, the user played through the
+        /// control API. Run with `cargo xtask conformance --binary` (which starts the server
+        /// and sets `OOB_EMULATOR_URL`); without the variable each fails, saying so. One at a
+        /// time: the server is shared.
+        ///
+        /// Left out: none.
+        mod binary {
+            $(
+                #[tokio::test]
+                #[ignore = "needs the emulator server: cargo xtask conformance --binary"]
+                async fn $name() {
+                    super::scenarios::$name(super::setup_binary().await).await
                 }
             )*
         }
@@ -75,25 +93,14 @@ scenarios!(
     step_up_interface_approves,
 );
 
-/// The standard setup, but the client reaches the emulator's model in process.
-async fn setup_in_process() -> Setup {
-    let s = setup().await;
-    let client = Client::builder(s.service_id, common::key_a())
-        .base_url(s.emulator.base_url())
-        .http_client(s.emulator.in_process())
-        .build()
-        .unwrap();
-    Setup { client, ..s }
-}
-
-/// The scenarios, each given a client and an emulator.
+/// The scenarios, each given a client and a platform.
 mod scenarios {
     use super::*;
 
     pub(super) async fn authorize_and_poll_until_approved(s: Setup) {
         let created = s
             .client
-            .authorize(&AuthorizationRequest::new("alice").context("Log in"))
+            .authorize(&AuthorizationRequest::new(&s.alice).context("Log in"))
             .await
             .unwrap();
         assert_eq!(
@@ -103,7 +110,7 @@ mod scenarios {
                 .unwrap(),
             AuthorizationPoll::Pending
         );
-        s.emulator.approve(&created.id).unwrap();
+        s.emu.approve(&created.id).await.unwrap();
         let r = s
             .client
             .wait_for_response(&created.id, &fast_poll())
@@ -114,9 +121,9 @@ mod scenarios {
 
     pub(super) async fn user_denies(s: Setup) {
         let id = s
-            .authorize(&AuthorizationRequest::new("alice").denial_reasons(reasons()))
+            .authorize(&AuthorizationRequest::new(&s.alice).denial_reasons(reasons()))
             .await;
-        s.emulator.deny(&id, Some("NO")).unwrap();
+        s.emu.deny(&id, Some("NO")).await.unwrap();
         let r = s.client.wait_for_response(&id, &fast_poll()).await.unwrap();
         assert!(!r.authorized && !r.fraud);
         assert_eq!(r.denial_reason.as_deref(), Some("NO"));
@@ -124,9 +131,9 @@ mod scenarios {
 
     pub(super) async fn user_denies_as_fraud_with_denial_reason(s: Setup) {
         let id = s
-            .authorize(&AuthorizationRequest::new("alice").denial_reasons(reasons()))
+            .authorize(&AuthorizationRequest::new(&s.alice).denial_reasons(reasons()))
             .await;
-        s.emulator.deny_fraud(&id, Some("FR")).unwrap();
+        s.emu.deny_fraud(&id, Some("FR")).await.unwrap();
         let r = s.client.wait_for_response(&id, &fast_poll()).await.unwrap();
         assert!(!r.authorized && r.fraud);
         assert_eq!(r.reason, Some(AuthResponseReason::Fraudulent));
@@ -134,30 +141,38 @@ mod scenarios {
     }
 
     pub(super) async fn authorization_fails_on_device(s: Setup) {
-        let id = s.authorize(&AuthorizationRequest::new("alice")).await;
-        s.emulator.fail(&id, AuthResponseReason::Sensor).unwrap();
+        let id = s.authorize(&AuthorizationRequest::new(&s.alice)).await;
+        s.emu.fail(&id, AuthResponseReason::Sensor).await.unwrap();
         let r = s.client.wait_for_response(&id, &fast_poll()).await.unwrap();
         assert!(!r.authorized);
         assert_eq!(r.reason, Some(AuthResponseReason::Sensor));
     }
 
     pub(super) async fn legacy_auth_package_is_decoded(s: Setup) {
-        s.emulator.set_legacy_packages(true);
-        let id = s.authorize(&AuthorizationRequest::new("alice")).await;
-        s.emulator.approve(&id).unwrap();
-        let r = s.client.wait_for_response(&id, &fast_poll()).await.unwrap();
+        s.emu.set_legacy_packages(true).await.unwrap();
+        let id = s.authorize(&AuthorizationRequest::new(&s.alice)).await;
+        s.emu.approve(&id).await.unwrap();
+        let r = s.client.wait_for_response(&id, &fast_poll()).await;
+        // Back to both packages before asserting: the server is shared.
+        s.emu.set_legacy_packages(false).await.unwrap();
+        let r = r.unwrap();
         assert!(r.authorized && r.legacy_package);
+        // And both again: the device package is read.
+        let id = s.authorize(&AuthorizationRequest::new(&s.alice)).await;
+        s.emu.approve(&id).await.unwrap();
+        let r = s.client.wait_for_response(&id, &fast_poll()).await.unwrap();
+        assert!(r.authorized && !r.legacy_package);
     }
 
     pub(super) async fn second_request_while_pending_is_authorization_in_progress(s: Setup) {
         let first = s
             .client
-            .authorize(&AuthorizationRequest::new("alice"))
+            .authorize(&AuthorizationRequest::new(&s.alice))
             .await
             .unwrap();
         match s
             .client
-            .authorize(&AuthorizationRequest::new("alice"))
+            .authorize(&AuthorizationRequest::new(&s.alice))
             .await
         {
             Err(Error::AuthorizationInProgress(p)) => {
@@ -170,9 +185,9 @@ mod scenarios {
 
     pub(super) async fn request_expires_after_ttl(s: Setup) {
         let id = s
-            .authorize(&AuthorizationRequest::new("alice").ttl(Duration::from_secs(30)))
+            .authorize(&AuthorizationRequest::new(&s.alice).ttl(Duration::from_secs(30)))
             .await;
-        s.emulator.expire(&id).unwrap();
+        s.emu.expire(&id).await.unwrap();
         assert_eq!(
             s.client.get_authorization_response(&id).await.unwrap(),
             AuthorizationPoll::TimedOut
@@ -182,13 +197,13 @@ mod scenarios {
             Err(Error::AuthorizationExpired)
         ));
         s.client
-            .authorize(&AuthorizationRequest::new("alice"))
+            .authorize(&AuthorizationRequest::new(&s.alice))
             .await
             .unwrap();
     }
 
     pub(super) async fn cancel_pending_request(s: Setup) {
-        let id = s.authorize(&AuthorizationRequest::new("alice")).await;
+        let id = s.authorize(&AuthorizationRequest::new(&s.alice)).await;
         s.client.cancel_authorization_request(&id).await.unwrap();
         assert!(matches!(
             s.client.get_authorization_response(&id).await,
@@ -197,26 +212,28 @@ mod scenarios {
     }
 
     pub(super) async fn session_start_and_end(s: Setup) {
-        let id = s.authorize(&AuthorizationRequest::new("alice")).await;
-        s.emulator.approve(&id).unwrap();
-        s.client.session_start("alice", Some(&id)).await.unwrap();
-        assert!(s.emulator.has_session(s.service_id, "alice"));
-        s.client.session_end("alice").await.unwrap();
-        assert!(!s.emulator.has_session(s.service_id, "alice"));
+        let id = s.authorize(&AuthorizationRequest::new(&s.alice)).await;
+        s.emu.approve(&id).await.unwrap();
+        assert!(!s.emu.has_session(s.service_id, &s.alice).await);
+        s.client.session_start(&s.alice, Some(&id)).await.unwrap();
+        assert!(s.emu.has_session(s.service_id, &s.alice).await);
+        s.client.session_end(&s.alice).await.unwrap();
+        assert!(!s.emu.has_session(s.service_id, &s.alice).await);
     }
 
     pub(super) async fn totp_verify(s: Setup) {
-        s.emulator.set_totp("alice", "246810");
-        assert!(s.client.verify_totp("alice", "246810").await.unwrap());
-        assert!(!s.client.verify_totp("alice", "000000").await.unwrap());
+        s.emu.set_totp(&s.alice, "246810").await.unwrap();
+        assert!(s.client.verify_totp(&s.alice, "246810").await.unwrap());
+        assert!(!s.client.verify_totp(&s.alice, "000000").await.unwrap());
     }
 
     pub(super) async fn webhook_authorization_response(s: Setup) {
-        let id = s.authorize(&AuthorizationRequest::new("alice")).await;
-        s.emulator.approve(&id).unwrap();
+        let id = s.authorize(&AuthorizationRequest::new(&s.alice)).await;
+        s.emu.approve(&id).await.unwrap();
         let wh = s
-            .emulator
+            .emu
             .authorization_webhook(&id, "/callbacks/launchkey")
+            .await
             .unwrap();
         match s.client.handle_webhook(&wh).await.unwrap() {
             WebhookPackage::AuthorizationResponse(r) => {
@@ -228,8 +245,9 @@ mod scenarios {
 
     pub(super) async fn webhook_session_end(s: Setup) {
         let wh = s
-            .emulator
-            .session_end_webhook(s.service_id, "alice", "/callbacks/launchkey")
+            .emu
+            .session_end_webhook(s.service_id, &s.alice, "/callbacks/launchkey")
+            .await
             .unwrap();
         assert!(matches!(
             s.client.handle_webhook(&wh).await.unwrap(),
@@ -239,8 +257,9 @@ mod scenarios {
 
     pub(super) async fn webhook_with_wrong_path_is_rejected(s: Setup) {
         let wh = s
-            .emulator
-            .session_end_webhook(s.service_id, "alice", "/callbacks/launchkey")
+            .emu
+            .session_end_webhook(s.service_id, &s.alice, "/callbacks/launchkey")
+            .await
             .unwrap();
         assert!(matches!(
             s.client
@@ -252,41 +271,41 @@ mod scenarios {
 
     pub(super) async fn api_key_rotation_refetches_by_kid(s: Setup) {
         s.client
-            .authorize(&AuthorizationRequest::new("alice"))
+            .authorize(&AuthorizationRequest::new(&s.alice))
             .await
             .unwrap();
-        s.emulator.rotate_api_key().unwrap();
+        s.emu.rotate_api_key().await.unwrap();
         s.client
-            .authorize(&AuthorizationRequest::new("bob"))
+            .authorize(&AuthorizationRequest::new(&s.bob))
             .await
             .unwrap();
     }
 
     pub(super) async fn tampered_response_body_is_rejected(s: Setup) {
-        s.emulator.inject(Fault::TamperBody).unwrap();
+        s.emu.inject(Fault::TamperBody).await.unwrap();
         assert!(matches!(
             s.client
-                .authorize(&AuthorizationRequest::new("alice"))
+                .authorize(&AuthorizationRequest::new(&s.alice))
                 .await,
             Err(Error::ResponseVerification(VerificationError::BodyHash(_)))
         ));
     }
 
     pub(super) async fn mismatched_jti_is_rejected(s: Setup) {
-        s.emulator.inject(Fault::WrongJti).unwrap();
+        s.emu.inject(Fault::WrongJti).await.unwrap();
         assert!(matches!(
             s.client
-                .authorize(&AuthorizationRequest::new("alice"))
+                .authorize(&AuthorizationRequest::new(&s.alice))
                 .await,
             Err(Error::ResponseVerification(VerificationError::Jti))
         ));
     }
 
     pub(super) async fn status_claim_must_match_http_status(s: Setup) {
-        s.emulator.inject(Fault::WrongStatusClaim).unwrap();
+        s.emu.inject(Fault::WrongStatusClaim).await.unwrap();
         assert!(matches!(
             s.client
-                .authorize(&AuthorizationRequest::new("alice"))
+                .authorize(&AuthorizationRequest::new(&s.alice))
                 .await,
             Err(Error::ResponseVerification(
                 VerificationError::Status { .. }
@@ -295,34 +314,36 @@ mod scenarios {
     }
 
     pub(super) async fn bad_authentication_tag_is_rejected(s: Setup) {
-        s.emulator.inject(Fault::BadTag).unwrap();
+        s.emu.inject(Fault::BadTag).await.unwrap();
         assert!(matches!(
             s.client
-                .authorize(&AuthorizationRequest::new("alice"))
+                .authorize(&AuthorizationRequest::new(&s.alice))
                 .await,
             Err(Error::Decryption)
         ));
     }
 
     pub(super) async fn invalid_ttl_is_rejected_before_sending(s: Setup) {
+        let before = s.emu.signed_calls().await;
         assert!(matches!(
             s.client
-                .authorize(&AuthorizationRequest::new("alice").ttl(Duration::from_secs(10)))
+                .authorize(&AuthorizationRequest::new(&s.alice).ttl(Duration::from_secs(10)))
                 .await,
             Err(Error::InvalidRequest { field: "ttl", .. })
         ));
-        assert!(s.emulator.received().is_empty());
+        assert_eq!(s.emu.signed_calls().await, before, "nothing was sent");
     }
 
     pub(super) async fn step_up_interface_approves(s: Setup) {
         let h = s
             .client
-            .start(StepUpRequest::new("alice", "Confirm", "Pay 120 EUR?"))
+            .start(StepUpRequest::new(&s.alice, "Confirm", "Pay 120 EUR?"))
             .await
             .unwrap()
             .into_handle();
-        s.emulator
+        s.emu
             .approve(&launchkey::AuthRequestId::parse(&h.id).unwrap())
+            .await
             .unwrap();
         let out = s.client.wait(&h, &fast_poll()).await.unwrap();
         assert!(matches!(out, StepUpOutcome::Approved { .. }));

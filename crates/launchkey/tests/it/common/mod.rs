@@ -99,3 +99,4 @@ pub mod emu {
 }
 
 pub mod replay;
+pub mod scenario;
