@@ -48,6 +48,7 @@ pub(crate) fn router(hub: Arc<Hub>) -> Router {
         .route("/{provider}/faults", post(inject_fault))
         .route("/{provider}/rotate-keys", post(rotate_keys))
         .route("/{provider}/log", get(read_log))
+        .route("/{provider}/deliveries", get(deliveries))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .with_state(hub)
 }
@@ -341,4 +342,22 @@ async fn read_log(
     Query(q): Query<LogQuery>,
 ) -> Answer {
     run(hub, provider, Control::ReadLog { limit: q.limit }).await
+}
+
+/// What the provider sent on its own (webhooks, notifications): the newest deliveries, each
+/// with its URL (no query) and status or error; never headers or bodies.
+async fn deliveries(
+    State(hub): Shared,
+    Path(provider): Path<String>,
+    Query(q): Query<LogQuery>,
+) -> Answer {
+    let served = served(&hub, &provider)?;
+    match served.delivery() {
+        Some(delivery) => Ok(axum::Json(delivery.report(q.limit)).into_response()),
+        None => Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "unsupported",
+            format!("{provider} sends nothing on its own"),
+        )),
+    }
 }

@@ -174,6 +174,7 @@
 #![warn(missing_docs)]
 
 mod control;
+mod delivery;
 pub mod docs;
 mod options;
 mod providers;

@@ -26,16 +26,19 @@ pub enum Provider {
     Logonbox,
     /// Onegini Token Server (the `onegini-model` crate).
     OneginiModel,
+    /// An OpenID Connect CIBA OpenID Provider (the `ciba` crate).
+    Ciba,
 }
 
 impl Provider {
     /// Every provider, in port order (the control API is the base port, these follow it).
-    pub const ALL: [Provider; 5] = [
+    pub const ALL: [Provider; 6] = [
         Provider::Launchkey,
         Provider::Authsignal,
         Provider::AirlockIam,
         Provider::Logonbox,
         Provider::OneginiModel,
+        Provider::Ciba,
     ];
 
     /// The provider's name in URLs, flags and JSON (the crate's name).
@@ -46,6 +49,7 @@ impl Provider {
             Provider::AirlockIam => "airlock-iam",
             Provider::Logonbox => "logonbox",
             Provider::OneginiModel => "onegini-model",
+            Provider::Ciba => "ciba",
         }
     }
 
@@ -57,6 +61,7 @@ impl Provider {
             Provider::AirlockIam => 3,
             Provider::Logonbox => 4,
             Provider::OneginiModel => 5,
+            Provider::Ciba => 6,
         }
     }
 }
@@ -330,7 +335,7 @@ usage: oob-auth-emulator [options]
   --bind ADDR            address to listen on (default 127.0.0.1)
   --base-port N          control API on N, providers on N+1.. (default 4700; 0 = free ports)
                            launchkey N+1, authsignal N+2, airlock-iam N+3, logonbox N+4,
-                           onegini-model N+5
+                           onegini-model N+5, ciba N+6
   --port NAME=N          one port: NAME is a provider or `control` (repeatable)
   --only NAME[,NAME..]   serve only these providers
   --tls                  HTTPS on every port, with a self-signed certificate written to --dir
@@ -339,6 +344,9 @@ usage: oob-auth-emulator [options]
   --config FILE          a JSON config file (see the crate docs); flags win over it
   --log-capacity N       requests kept per provider in the request log (default 1000)
   --user NAME            a user at every provider (repeatable)
+  --setting NAME.KEY=V   one provider setting, as in the config file's `settings` (repeatable),
+                           e.g. authsignal.webhook_url=http://127.0.0.1:9000/hooks or
+                           ciba.delivery_mode=ping
   --print-json           print one JSON line with every URL, id, key and secret, then serve
   -h, --help             this text
   -V, --version          the version
@@ -373,7 +381,7 @@ impl Command {
                 "--print-json" => print_json = true,
                 "--config" => config = Some(PathBuf::from(value("--config")?)),
                 "--bind" | "--base-port" | "--port" | "--only" | "--dir" | "--log-capacity"
-                | "--user" => {
+                | "--user" | "--setting" => {
                     let v = value(&flag)?;
                     later.push((flag, v));
                 }
@@ -437,6 +445,25 @@ fn apply_flag(options: &mut Options, flag: &str, v: &str) -> Result<(), UsageErr
                 .map_err(|_| UsageError(format!("--log-capacity: `{v}` is too large")))?;
         }
         "--user" => options.users.push(v.to_owned()),
+        "--setting" => {
+            let (name, value) = v
+                .split_once('=')
+                .ok_or_else(|| UsageError(format!("--setting takes NAME.KEY=VALUE, not `{v}`")))?;
+            let (provider, key) = name
+                .split_once('.')
+                .filter(|(_, key)| !key.is_empty())
+                .ok_or_else(|| UsageError(format!("--setting takes NAME.KEY=VALUE, not `{v}`")))?;
+            let settings = &mut options.provider_mut(provider.parse()?).settings;
+            if settings.is_null() {
+                *settings = Value::Object(serde_json::Map::new());
+            }
+            let Some(settings) = settings.as_object_mut() else {
+                return Err(UsageError(format!(
+                    "--setting {name}: the config file's `settings` for {provider} is not an object"
+                )));
+            };
+            settings.insert(key.to_owned(), Value::String(value.to_owned()));
+        }
         _ => return Err(UsageError(format!("unknown argument `{flag}`"))),
     }
     Ok(())
@@ -468,6 +495,7 @@ mod tests {
         assert_eq!(o.control_port(), 4700);
         assert_eq!(o.port_of(Provider::Launchkey), 4701);
         assert_eq!(o.port_of(Provider::OneginiModel), 4705);
+        assert_eq!(o.port_of(Provider::Ciba), 4706);
         assert!(Provider::ALL.iter().all(|p| o.serves(*p)));
     }
 
@@ -506,12 +534,52 @@ mod tests {
             &["--port", "3"],
             &["--only", "launchkey,okta"],
             &["--bind", "localhost"],
+            &["--setting", "ciba.interval"],
+            &["--setting", "ciba=1"],
+            &["--setting", "ciba.=1"],
+            &["--setting", "okta.interval=1"],
             &["--frobnicate"],
             &["--config", "/nonexistent/oob.json"],
         ] {
             assert!(parse(args).is_err(), "{args:?}");
         }
         assert_eq!(parse(&["-h"]), Ok(Command::Help));
+    }
+
+    #[test]
+    fn ciba_is_served_and_moves_with_the_base_port() {
+        let (o, _) = run(&["--base-port", "5000", "--only", "ciba"]);
+        assert_eq!(o.port_of(Provider::Ciba), 5006);
+        assert!(o.serves(Provider::Ciba) && !o.serves(Provider::Authsignal));
+        assert_eq!("ciba".parse::<Provider>(), Ok(Provider::Ciba));
+        assert!(USAGE.contains("ciba N+6"));
+    }
+
+    #[test]
+    fn settings_come_from_flags_on_top_of_the_config_file() {
+        let dir = std::env::temp_dir().join(format!("oob-emu-set-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.json");
+        std::fs::write(
+            &path,
+            r#"{"providers": {"ciba": {"settings": {"interval": 1, "client_id": "from-file"}}}}"#,
+        )
+        .unwrap();
+        let (o, _) = run(&[
+            "--setting",
+            "ciba.client_id=bank",
+            "--config",
+            path.to_str().unwrap(),
+            "--setting=authsignal.webhook_url=http://127.0.0.1:9/hooks?a=b",
+        ]);
+        let ciba = &o.providers[&Provider::Ciba].settings;
+        assert_eq!(ciba["client_id"], "bank", "the flag wins");
+        assert_eq!(ciba["interval"], 1, "the file's other settings stay");
+        assert_eq!(
+            o.providers[&Provider::Authsignal].settings["webhook_url"],
+            "http://127.0.0.1:9/hooks?a=b"
+        );
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

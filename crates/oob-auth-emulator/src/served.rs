@@ -1,5 +1,6 @@
-//! A provider's model as the server serves it: every request goes into one bounded log, and the
-//! clock is the server's (one clock for every provider).
+//! A provider's model as the server serves it: every request goes into one bounded log, the
+//! clock is the server's (one clock for every provider), and what the model queued for sending
+//! (webhooks, notifications) is delivered after every request and command.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -7,6 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use auth_core::emulator::{Control, ControlError, Model, OffsetClock, PendingStepUp, RequestLog};
 use auth_core::{Clock as _, HttpRequest, HttpResponse};
 use serde_json::{Value, json};
+
+use crate::delivery::Delivery;
 
 /// A served model: the provider's own [`Model`] plus the server's request log and clock.
 pub(crate) struct Served {
@@ -17,6 +20,8 @@ pub(crate) struct Served {
     base_url: String,
     /// The `add_user` details when a command has none.
     default_user_details: Value,
+    /// Where what the model sends on its own goes out (providers that send nothing: none).
+    delivery: Option<Arc<Delivery>>,
 }
 
 impl Served {
@@ -26,6 +31,7 @@ impl Served {
         clock: OffsetClock,
         base_url: String,
         default_user_details: Value,
+        delivery: Option<Arc<Delivery>>,
     ) -> Served {
         Served {
             inner,
@@ -33,7 +39,43 @@ impl Served {
             clock,
             base_url,
             default_user_details,
+            delivery,
         }
+    }
+
+    /// The provider's outgoing deliveries, if it makes any.
+    pub(crate) fn delivery(&self) -> Option<&Arc<Delivery>> {
+        self.delivery.as_ref()
+    }
+
+    /// Sends what the model queued (in the background; never waits).
+    fn deliver(&self) {
+        if let Some(delivery) = &self.delivery {
+            delivery.kick();
+        }
+    }
+
+    /// The server's own delivery commands: `{"deliver_webhooks": true}` (also
+    /// `deliver_notifications`, `deliver`) sends what is queued now and waits for it;
+    /// `{"auto_deliver": bool}` turns delivery after every request and command on or off.
+    fn delivery_command(&self, body: &Value) -> Option<Result<Value, ControlError>> {
+        let delivery = self.delivery.as_ref()?;
+        if ["deliver_webhooks", "deliver_notifications", "deliver"]
+            .iter()
+            .any(|k| body.get(*k).and_then(Value::as_bool) == Some(true))
+        {
+            return Some(delivery.flush());
+        }
+        let auto = body.get("auto_deliver")?;
+        Some(match auto.as_bool() {
+            Some(on) => {
+                delivery.set_auto(on);
+                Ok(json!({ "auto_deliver": on }))
+            }
+            None => Err(ControlError::Invalid(
+                "auto_deliver takes true or false".into(),
+            )),
+        })
     }
 
     /// The provider's own model (without the server's log).
@@ -101,11 +143,35 @@ impl Model for Served {
         let response = self.inner.handle(request).await;
         self.log
             .record(at, method.as_str(), &path, response.status().as_u16());
+        self.deliver();
         response
     }
 
     fn control(&self, command: Control) -> Result<Value, ControlError> {
+        let answer = self.run_control(command);
+        self.deliver();
+        answer
+    }
+
+    /// The model's pending step-ups, their pages made absolute (the phone page is elsewhere).
+    fn pending(&self) -> Vec<PendingStepUp> {
+        let mut pending = self.inner.pending();
+        for p in &mut pending {
+            if let Some(page) = p.page.as_mut().filter(|page| page.starts_with('/')) {
+                page.insert_str(0, &self.base_url);
+            }
+        }
+        pending
+    }
+}
+
+impl Served {
+    fn run_control(&self, command: Control) -> Result<Value, ControlError> {
         match command {
+            Control::Provider { body } => match self.delivery_command(&body) {
+                Some(answer) => answer,
+                None => self.inner.control(Control::Provider { body }),
+            },
             Control::ReadLog { limit } => Ok(Value::Array(
                 self.log
                     .recent(limit)
@@ -135,16 +201,5 @@ impl Model for Served {
             }
             other => self.inner.control(other),
         }
-    }
-
-    /// The model's pending step-ups, their pages made absolute (the phone page is elsewhere).
-    fn pending(&self) -> Vec<PendingStepUp> {
-        let mut pending = self.inner.pending();
-        for p in &mut pending {
-            if let Some(page) = p.page.as_mut().filter(|page| page.starts_with('/')) {
-                page.insert_str(0, &self.base_url);
-            }
-        }
-        pending
     }
 }

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::control::{self, Hub};
+use crate::delivery::{DELIVERY_TIMEOUT, Delivery};
 use crate::options::{Options, Provider};
 use crate::providers::{self, Ctx};
 use crate::served::Served;
@@ -181,6 +182,15 @@ impl Server {
         let control_url = format!("{scheme}://{host}:{control_port}");
 
         let clock = OffsetClock::new();
+        // What providers send on their own (webhooks, notifications) goes out through this.
+        let http: Arc<dyn auth_core::HttpClient> = Arc::new(
+            auth_core::ReqwestClient::new(&auth_core::HttpConfig {
+                connect_timeout: DELIVERY_TIMEOUT,
+                timeout: DELIVERY_TIMEOUT,
+                ..auth_core::HttpConfig::default()
+            })
+            .map_err(|e| StartError::Tls(format!("the delivery client: {e}")))?,
+        );
         let (stop, stop_rx) = watch::channel(false);
         let mut served = BTreeMap::new();
         let mut provider_info = Map::new();
@@ -204,12 +214,19 @@ impl Server {
                 settings: &settings,
             };
             let built = providers::build(provider, &ctx).await?;
+            let delivery = built.outbox.map(|outbox| {
+                let (delivery, task) =
+                    Delivery::new(provider.name(), outbox, http.clone(), clock.clone());
+                tasks.push(tokio::spawn(task));
+                delivery
+            });
             let model = Arc::new(Served::new(
                 built.model,
                 options.log_capacity,
                 clock.clone(),
                 base_url.clone(),
                 built.default_user_details,
+                delivery,
             ));
             let users = seed(provider, &model, &options).await?;
 

@@ -26,5 +26,6 @@ pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
         api_path: LOGINAPP_PATH,
         info,
         default_user_details: Value::Null,
+        outbox: None,
     })
 }

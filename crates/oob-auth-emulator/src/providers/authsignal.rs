@@ -1,17 +1,19 @@
 //! Authsignal: the crate's tenant model (`authsignal::emulator::Model`), its secret key
 //! generated at start, on the server's clock; its challenge page links to the served URL.
-//! One command more than the model's: `{"deliver_webhooks": true}` posts the queued events to
-//! the webhook URL (the model only hands them over; the server delivers).
+//! The model queues webhook events; once a webhook URL is set (the setting `webhook_url`, or
+//! the provider command `{"webhook_url": …}`), the server POSTs them there, signed
+//! `X-Signature-V2`, after every request and command (see `crate::delivery`).
 
 use std::sync::Arc;
 
-use auth_core::emulator::{Control, ControlError, PendingStepUp};
-use auth_core::{HttpRequest, HttpResponse};
+use auth_core::HttpRequest;
+use auth_core::emulator::ControlError;
 use authsignal::emulator::{Emulator, Model};
 use serde_json::{Map, Value, json};
 
 use super::{Built, Ctx};
-use crate::StartError;
+use crate::delivery::Outbox;
+use crate::{Provider, StartError};
 
 pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
     let model = Emulator::builder()
@@ -22,44 +24,40 @@ pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
             authsignal::emulator::DEFAULT_SETTLED_CAPACITY,
         )
         .model();
+    if let Some(url) = ctx.setting("webhook_url") {
+        super::check_url(Provider::Authsignal, "webhook_url", url)?;
+        model.set_webhook_url(url);
+    }
     let mut info = Map::new();
     info.insert("secret_key".into(), json!(model.secret().expose_secret()));
     info.insert("tenant_id".into(), json!(model.tenant_id()));
+    if let Some(url) = ctx.setting("webhook_url") {
+        info.insert("webhook_url".into(), json!(url));
+    }
+    let model = Arc::new(model);
     Ok(Built {
-        model: Arc::new(Authsignal(model)),
+        model: model.clone(),
         api_path: "/v1",
         info,
         default_user_details: Value::Null,
+        outbox: Some(Arc::new(Webhooks(model))),
     })
 }
 
-/// The model, and webhook delivery.
-struct Authsignal(Model);
+/// The model's webhook queue, for the server to deliver.
+struct Webhooks(Arc<Model>);
 
-#[async_trait::async_trait]
-impl auth_core::emulator::Model for Authsignal {
-    fn provider(&self) -> &'static str {
-        self.0.provider()
-    }
-
-    async fn handle(&self, request: HttpRequest) -> HttpResponse {
-        self.0.handle(request).await
-    }
-
-    fn control(&self, command: Control) -> Result<Value, ControlError> {
-        match command {
-            Control::Provider { body } if body.get("deliver_webhooks").is_some() => {
-                // Control commands run on a blocking thread of the server's runtime.
-                let runtime = tokio::runtime::Handle::try_current()
-                    .map_err(|_| ControlError::Conflict("no runtime to deliver on".into()))?;
-                let statuses = runtime.block_on(self.0.deliver_webhooks())?;
-                Ok(json!({ "delivered": statuses }))
+impl Outbox for Webhooks {
+    /// The queued events as signed POSTs to the webhook URL; none while no URL is set (they
+    /// stay queued, within the model's bounds, until one is).
+    fn take(&self) -> Vec<HttpRequest> {
+        // The model refuses only when no URL is set (normal: nothing to say), or when the URL
+        // set cannot be requested (said, and those events are gone).
+        self.0.take_webhooks().unwrap_or_else(|e| {
+            if !matches!(e, ControlError::Conflict(_)) {
+                eprintln!("oob-auth-emulator: authsignal: webhooks: {e}");
             }
-            other => self.0.control(other),
-        }
-    }
-
-    fn pending(&self) -> Vec<PendingStepUp> {
-        self.0.pending()
+            Vec::new()
+        })
     }
 }

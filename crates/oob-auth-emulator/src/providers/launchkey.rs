@@ -53,5 +53,6 @@ pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
         api_path: "",
         info,
         default_user_details: Value::Null,
+        outbox: None,
     })
 }

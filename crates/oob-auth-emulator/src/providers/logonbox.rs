@@ -21,5 +21,6 @@ pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
         api_path: "",
         info: Map::new(),
         default_user_details: json!({ "behaviour": "manual" }),
+        outbox: None,
     })
 }

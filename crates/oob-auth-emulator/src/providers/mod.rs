@@ -7,10 +7,12 @@ use std::sync::Arc;
 use auth_core::emulator::{Model, OffsetClock};
 use serde_json::{Map, Value};
 
+use crate::delivery::Outbox;
 use crate::{Provider, StartError};
 
 mod airlock_iam;
 mod authsignal;
+mod ciba;
 mod launchkey;
 mod logonbox;
 mod onegini_model;
@@ -35,6 +37,29 @@ impl Ctx<'_> {
         self.settings.get(name).and_then(Value::as_str)
     }
 
+    /// A whole-number setting: a JSON number, or a string of digits (as `--setting` gives).
+    pub(crate) fn number(&self, provider: Provider, name: &str) -> Result<Option<u64>, StartError> {
+        match self.settings.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| {
+                StartError::provider(
+                    provider,
+                    format!("setting `{name}`: {n} is not a whole number"),
+                )
+            }),
+            Some(Value::String(s)) => s.parse().map(Some).map_err(|_| {
+                StartError::provider(
+                    provider,
+                    format!("setting `{name}`: `{s}` is not a whole number"),
+                )
+            }),
+            Some(other) => Err(StartError::provider(
+                provider,
+                format!("setting `{name}`: {other} is not a whole number"),
+            )),
+        }
+    }
+
     /// The clock, as providers take it.
     pub(crate) fn shared_clock(&self) -> auth_core::SharedClock {
         Arc::new(self.clock.clone())
@@ -50,6 +75,8 @@ pub(crate) struct Built {
     pub(crate) info: Map<String, Value>,
     /// The `add_user` details of a user created without any (`--user alice`).
     pub(crate) default_user_details: Value,
+    /// What the model queues for the server to send (webhooks, notifications), if anything.
+    pub(crate) outbox: Option<Arc<dyn Outbox>>,
 }
 
 pub(crate) async fn build(provider: Provider, ctx: &Ctx<'_>) -> Result<Built, StartError> {
@@ -59,6 +86,21 @@ pub(crate) async fn build(provider: Provider, ctx: &Ctx<'_>) -> Result<Built, St
         Provider::AirlockIam => airlock_iam::build(ctx).await,
         Provider::Logonbox => logonbox::build(ctx).await,
         Provider::OneginiModel => onegini_model::build(ctx).await,
+        Provider::Ciba => ciba::build(ctx).await,
+    }
+}
+
+/// Checks that a URL setting is an absolute `http` or `https` URL.
+pub(crate) fn check_url(provider: Provider, name: &str, url: &str) -> Result<(), StartError> {
+    let uri: http::Uri = url.parse().map_err(|_| {
+        StartError::provider(provider, format!("setting `{name}`: `{url}` is not a URL"))
+    })?;
+    match (uri.scheme_str(), uri.authority()) {
+        (Some("http" | "https"), Some(_)) => Ok(()),
+        _ => Err(StartError::provider(
+            provider,
+            format!("setting `{name}`: `{url}` is not an absolute http or https URL"),
+        )),
     }
 }
 

@@ -52,5 +52,6 @@ pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
         api_path: "",
         info,
         default_user_details: json!({ "password": DEFAULT_PASSWORD }),
+        outbox: None,
     })
 }

@@ -43,6 +43,7 @@ async fn the_binary_prints_what_clients_need_and_serves_them() {
         "airlock-iam",
         "logonbox",
         "onegini-model",
+        "ciba",
     ] {
         assert!(
             info["providers"][name]["api_url"].is_string(),
@@ -138,5 +139,54 @@ async fn the_human_summary_names_every_url() {
     );
     assert!(text.contains("secret_key: "), "{text}");
     assert!(!text.contains("launchkey"), "--only authsignal: {text}");
+    child.kill().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_binary_serves_ciba_from_flags_to_our_client() {
+    use ciba::{AuthenticationRequest, ClientAuth, ClientId, Outcome};
+    let (mut child, info) = spawn(&[
+        "--only",
+        "ciba",
+        "--user",
+        "carol",
+        "--setting",
+        "ciba.interval=1",
+    ])
+    .await;
+    let providers = info["providers"].as_object().unwrap();
+    assert_eq!(providers.keys().collect::<Vec<_>>(), ["ciba"], "{info}");
+    let c = &info["providers"]["ciba"];
+    let issuer = c["issuer"].as_str().unwrap();
+    assert_eq!(c["base_url"].as_str(), Some(issuer));
+    assert_eq!(c["interval"], 1);
+    assert!(c["users"]["carol"].is_object(), "{info}");
+    let control = info["control_url"].as_str().unwrap().to_owned();
+
+    let client = ciba::Client::builder(
+        ClientId::new(c["client_id"].as_str().unwrap()).unwrap(),
+        ClientAuth::secret_basic(c["client_secret"].as_str().unwrap()),
+    )
+    .issuer(issuer)
+    .build()
+    .unwrap();
+    let started = client
+        .authenticate(AuthenticationRequest::login_hint("carol").binding_message("Carol? C3"))
+        .await
+        .unwrap();
+    let (status, body) = post(
+        &format!("{control}/ciba/step-ups/{}/approve", started.auth_req_id),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let outcome = tokio::time::timeout(Duration::from_secs(30), client.poll(&started))
+        .await
+        .unwrap()
+        .unwrap();
+    let Outcome::Approved(tokens) = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(tokens.claims.sub, "carol");
     child.kill().await.unwrap();
 }

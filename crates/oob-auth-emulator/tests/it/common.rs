@@ -86,3 +86,84 @@ pub async fn add_user(control_url: &str, provider: &str, user: &str) -> Value {
     assert_eq!(status, 200, "{body}");
     body
 }
+
+/// One request a [`Receiver`] got.
+#[derive(Debug)]
+pub struct Received {
+    pub path: String,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// A small HTTP server on a free loopback port that records every request it gets and answers
+/// each with one status: the webhook or notification endpoint of an application under test.
+pub struct Receiver {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    got: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Received>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Receiver {
+    /// Starts one that answers `status` to everything.
+    pub async fn start(status: u16) -> Receiver {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let app = axum::Router::new().fallback(
+            move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let tx = tx.clone();
+                async move {
+                    let _ = tx.send(Received {
+                        path: uri.path().to_owned(),
+                        headers,
+                        body: body.to_vec(),
+                    });
+                    axum::http::StatusCode::from_u16(status).unwrap()
+                }
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Receiver {
+            base,
+            got: tokio::sync::Mutex::new(rx),
+            task,
+        }
+    }
+
+    /// The next request it gets (fails after 20 s).
+    pub async fn next(&self) -> Received {
+        tokio::time::timeout(Duration::from_secs(20), self.got.lock().await.recv())
+            .await
+            .expect("a delivery within 20 s")
+            .expect("the receiver runs")
+    }
+
+    /// Requests until one satisfies `wanted` (fails after 20 s without one).
+    pub async fn next_matching(&self, wanted: impl Fn(&Received) -> bool) -> Received {
+        loop {
+            let r = self.next().await;
+            if wanted(&r) {
+                return r;
+            }
+        }
+    }
+
+    /// What it got so far and nobody read yet.
+    pub async fn drain(&self) -> Vec<Received> {
+        let mut got = self.got.lock().await;
+        let mut all = Vec::new();
+        while let Ok(r) = got.try_recv() {
+            all.push(r);
+        }
+        all
+    }
+}

@@ -1,0 +1,285 @@
+//! Outgoing deliveries: the HTTP requests a provider sends on its own (Authsignal's webhooks,
+//! CIBA's ping and push notifications, LaunchKey's webhooks). A model has no sockets: it queues
+//! them, and the server sends them, as the real provider would.
+//!
+//! After every request a provider answers and every control command it runs, the server takes
+//! what the model queued ([`Outbox::take`]) and hands it to one background task per provider,
+//! which sends the requests one at a time, in order. Taking and queueing never wait, so the
+//! answer that caused a delivery is never held up by it. The queue is bounded
+//! ([`QUEUE_CAPACITY`]): beyond it a delivery is dropped, and said so. Each request is sent once
+//! (no retries, no redirects followed); a failure or a non-2xx answer is written to standard
+//! error and kept in the provider's delivery record (`GET /{provider}/deliveries`), never fatal.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use auth_core::emulator::ControlError;
+use auth_core::sync::lock;
+use auth_core::{Clock as _, HttpClient, HttpRequest};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, watch};
+
+use crate::served::unix;
+
+/// How many deliveries may wait for the background task, per provider.
+pub(crate) const QUEUE_CAPACITY: usize = 1_000;
+/// How many finished deliveries the record keeps, per provider.
+pub(crate) const RECORD_CAPACITY: usize = 1_000;
+/// The longest one delivery may take (connection included).
+pub(crate) const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest a flush waits for the deliveries before it.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What a model queued for sending: the requests, complete (absolute URL, headers, body).
+pub(crate) trait Outbox: Send + Sync {
+    /// Takes what is ready to send (empty when nothing is, or when there is nowhere to send
+    /// it yet).
+    fn take(&self) -> Vec<HttpRequest>;
+}
+
+/// One delivery, as the record keeps it: never headers or bodies (they carry bearer tokens and
+/// signatures), and the URL without its query.
+#[derive(Debug, Clone)]
+struct Record {
+    seq: u64,
+    at: SystemTime,
+    method: String,
+    url: String,
+    outcome: Result<u16, String>,
+}
+
+impl Record {
+    fn json(&self) -> Value {
+        match &self.outcome {
+            Ok(status) => json!({
+                "at": unix(self.at), "method": self.method, "url": self.url, "status": status,
+            }),
+            Err(error) => json!({
+                "at": unix(self.at), "method": self.method, "url": self.url, "error": error,
+            }),
+        }
+    }
+}
+
+/// A request waiting for the background task.
+struct Job {
+    seq: u64,
+    request: HttpRequest,
+}
+
+/// The queue's sending end and the number of the last request put in it (both under one lock,
+/// so numbers follow the queue's order).
+struct Queue {
+    sender: mpsc::Sender<Job>,
+    last: u64,
+}
+
+/// One provider's deliveries: its outbox, the queue to the background task, the record.
+pub(crate) struct Delivery {
+    provider: &'static str,
+    outbox: Arc<dyn Outbox>,
+    auto: AtomicBool,
+    queue: Mutex<Queue>,
+    /// The number of the last delivery finished (the task sends them in order).
+    done: watch::Receiver<u64>,
+    record: Arc<Mutex<VecDeque<Record>>>,
+    clock: auth_core::emulator::OffsetClock,
+}
+
+impl Delivery {
+    /// A provider's deliveries and the task that sends them with `http` (spawn it on the
+    /// server's runtime).
+    pub(crate) fn new(
+        provider: &'static str,
+        outbox: Arc<dyn Outbox>,
+        http: Arc<dyn HttpClient>,
+        clock: auth_core::emulator::OffsetClock,
+    ) -> (
+        Arc<Delivery>,
+        impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let (done_tx, done) = watch::channel(0);
+        let record = Arc::new(Mutex::new(VecDeque::new()));
+        let delivery = Arc::new(Delivery {
+            provider,
+            outbox,
+            auto: AtomicBool::new(true),
+            queue: Mutex::new(Queue { sender, last: 0 }),
+            done,
+            record: record.clone(),
+            clock: clock.clone(),
+        });
+        let task = send_all(provider, receiver, http, done_tx, record, clock);
+        (delivery, task)
+    }
+
+    /// Queues what the model has ready, unless automatic delivery is off. Never waits.
+    pub(crate) fn kick(&self) {
+        if self.auto.load(Ordering::Relaxed) {
+            let requests = self.outbox.take();
+            if !requests.is_empty() {
+                self.enqueue(requests);
+            }
+        }
+    }
+
+    /// Queues `requests` in order; answers the numbers given to them (a dropped one has none).
+    fn enqueue(&self, requests: Vec<HttpRequest>) -> Vec<u64> {
+        let mut queue = lock(&self.queue);
+        let mut numbers = Vec::with_capacity(requests.len());
+        for request in requests {
+            let seq = queue.last + 1;
+            let url = redacted_url(&request);
+            match queue.sender.try_send(Job { seq, request }) {
+                Ok(()) => {
+                    queue.last = seq;
+                    numbers.push(seq);
+                }
+                Err(_) => {
+                    let why = format!(
+                        "dropped: {QUEUE_CAPACITY} deliveries are waiting already (or the server is stopping)"
+                    );
+                    eprintln!("oob-auth-emulator: {}: POST {url}: {why}", self.provider);
+                    self.remember(Record {
+                        seq: 0,
+                        at: self.clock.now(),
+                        method: "POST".into(),
+                        url,
+                        outcome: Err(why),
+                    });
+                }
+            }
+        }
+        numbers
+    }
+
+    fn remember(&self, record: Record) {
+        remember(&self.record, record);
+    }
+
+    /// Turns automatic delivery on or off. Off, the model keeps what it queues (within its
+    /// own bounds) until a flush or until it is turned on again.
+    pub(crate) fn set_auto(&self, on: bool) {
+        self.auto.store(on, Ordering::Relaxed);
+    }
+
+    /// Takes what the model has ready (even with automatic delivery off), waits until it and
+    /// every delivery queued before it are done, and answers how the ones it took went. Runs on
+    /// a blocking thread of the server's runtime (control commands do).
+    pub(crate) fn flush(&self) -> Result<Value, ControlError> {
+        let numbers = self.enqueue(self.outbox.take());
+        let target = lock(&self.queue).last;
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| ControlError::Conflict("no runtime to deliver on".into()))?;
+        let mut done = self.done.clone();
+        let finished = runtime.block_on(async {
+            tokio::time::timeout(FLUSH_TIMEOUT, done.wait_for(|d| *d >= target)).await
+        });
+        if !matches!(finished, Ok(Ok(_))) {
+            return Err(ControlError::Conflict(format!(
+                "the deliveries did not finish within {} s",
+                FLUSH_TIMEOUT.as_secs()
+            )));
+        }
+        let record = lock(&self.record);
+        let mine: Vec<&Record> = record
+            .iter()
+            .filter(|r| r.seq != 0 && numbers.contains(&r.seq))
+            .collect();
+        let delivered: Vec<u16> = mine.iter().filter_map(|r| r.outcome.clone().ok()).collect();
+        let failed: Vec<Value> = mine
+            .iter()
+            .filter(|r| r.outcome.is_err())
+            .map(|r| r.json())
+            .collect();
+        Ok(json!({ "delivered": delivered, "failed": failed }))
+    }
+
+    /// The delivery record, newest last: `{"auto", "recent": [{"at", "method", "url",
+    /// "status" | "error"}]}` (`limit`: the newest N).
+    pub(crate) fn report(&self, limit: Option<usize>) -> Value {
+        let record = lock(&self.record);
+        let skip = limit.map_or(0, |n| record.len().saturating_sub(n));
+        let recent: Vec<Value> = record.iter().skip(skip).map(Record::json).collect();
+        json!({
+            "auto": self.auto.load(Ordering::Relaxed),
+            "queue_capacity": QUEUE_CAPACITY,
+            "recent": recent,
+        })
+    }
+}
+
+fn remember(record: &Mutex<VecDeque<Record>>, entry: Record) {
+    let mut record = lock(record);
+    if record.len() >= RECORD_CAPACITY {
+        record.pop_front();
+    }
+    record.push_back(entry);
+}
+
+/// The request's URL without its query (which may carry tokens) and without user info.
+fn redacted_url(request: &HttpRequest) -> String {
+    let uri = request.uri();
+    let authority = uri
+        .authority()
+        .map(|a| a.as_str().rsplit('@').next().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    match uri.scheme_str() {
+        Some(scheme) => format!("{scheme}://{authority}{}", uri.path()),
+        None => uri.path().to_owned(),
+    }
+}
+
+/// The background task: sends each queued request once, in order, and records how it went.
+async fn send_all(
+    provider: &'static str,
+    mut receiver: mpsc::Receiver<Job>,
+    http: Arc<dyn HttpClient>,
+    done: watch::Sender<u64>,
+    record: Arc<Mutex<VecDeque<Record>>>,
+    clock: auth_core::emulator::OffsetClock,
+) {
+    while let Some(Job { seq, request }) = receiver.recv().await {
+        let method = request.method().as_str().to_owned();
+        let url = redacted_url(&request);
+        let outcome = match tokio::time::timeout(DELIVERY_TIMEOUT, http.execute(request)).await {
+            Ok(Ok(response)) => Ok(response.status().as_u16()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!("no answer within {} s", DELIVERY_TIMEOUT.as_secs())),
+        };
+        match &outcome {
+            Ok(status) if (200..300).contains(status) => {}
+            Ok(status) => {
+                eprintln!("oob-auth-emulator: {provider}: {method} {url}: answered {status}");
+            }
+            Err(e) => eprintln!("oob-auth-emulator: {provider}: {method} {url}: {e}"),
+        }
+        remember(
+            &record,
+            Record {
+                seq,
+                at: clock.now(),
+                method,
+                url,
+                outcome,
+            },
+        );
+        done.send_replace(seq);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_record_never_shows_queries_or_user_info() {
+        let request = http::Request::post("http://user:pw@127.0.0.1:9/hooks?token=s3cret")
+            .body(Vec::new())
+            .unwrap();
+        assert_eq!(redacted_url(&request), "http://127.0.0.1:9/hooks");
+    }
+}

@@ -1,0 +1,237 @@
+//! Authsignal's webhooks, delivered by the server itself to the configured URL after requests
+//! and control commands, signed as Authsignal signs them, verified with our verifier.
+
+use std::time::{Duration, Instant};
+
+use authsignal::webhook::{EventType, WebhookEvent, WebhookVerifier};
+use authsignal::{ActionCode, SecretKey, TrackRequest, UserId, ValidateChallengeRequest};
+use oob_auth_emulator::{Options, Provider};
+use serde_json::{Value, json};
+
+use crate::common::{Received, Receiver, add_user, get, post, start, unique};
+
+fn options(settings: Value) -> Options {
+    let mut options = Options::ephemeral();
+    options.only = vec![Provider::Authsignal];
+    options.provider_mut(Provider::Authsignal).settings = settings;
+    options
+}
+
+/// The events of a received webhook, its signature checked with `verifier`.
+fn events(verifier: &WebhookVerifier, r: &Received) -> Vec<WebhookEvent> {
+    let header = r.headers.get("x-signature-v2").map(|v| v.to_str().unwrap());
+    verifier
+        .verify(&r.body, header)
+        .unwrap_or_else(|e| panic!("the webhook verifies: {e}"))
+        .events()
+        .to_vec()
+}
+
+/// Whether `r` carries an `authenticator.created` event for `user` (signature unchecked).
+fn enrols(r: &Received, user: &str) -> bool {
+    let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+    body["type"] == "authenticator.created" && body["data"]["userId"] == user
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn authsignal_webhooks_are_posted_signed_after_a_control_api_approval() {
+    let first = Receiver::start(200).await;
+    let hooks = format!("{}/authsignal/hooks", first.base);
+    let server = start(options(json!({ "webhook_url": hooks }))).await;
+    let control = server.control_url();
+    let sig = &server.info()["providers"]["authsignal"];
+    assert_eq!(sig["webhook_url"].as_str(), Some(hooks.as_str()));
+    let secret = sig["secret_key"].as_str().unwrap().to_owned();
+    let client = authsignal::Client::builder(SecretKey::new(secret.as_str()))
+        .base_url(sig["api_url"].as_str().unwrap())
+        .build()
+        .unwrap();
+
+    // The back office enrols the user (an SMS authenticator) and asks for a challenge; the
+    // user approves it on the phone, through the control API.
+    let user = unique("wes");
+    add_user(control, "authsignal", &user).await;
+    let (status, _) = post(
+        &format!("{control}/authsignal/rules"),
+        Some(json!([{"id": "r", "action": "withdraw", "outcome": "CHALLENGE"}])),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (user_id, action) = (
+        UserId::new(user.as_str()).unwrap(),
+        ActionCode::new("withdraw").unwrap(),
+    );
+    let decision = client
+        .track(&user_id, &action, TrackRequest::new())
+        .await
+        .unwrap();
+    let key = decision.idempotency_key.as_str().to_owned();
+    let (status, done) = post(
+        &format!("{control}/authsignal/step-ups/{key}/approve"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    let token = authsignal::ChallengeToken::new(done["token"].as_str().unwrap());
+    let valid = client
+        .validate_challenge(&ValidateChallengeRequest::new(token, user_id, action))
+        .await
+        .unwrap();
+    assert!(valid.is_valid);
+
+    // The enrolment's event reached the webhook URL, signed with the tenant's secret key.
+    let verifier = WebhookVerifier::new(SecretKey::new(secret.as_str()));
+    let hook = first.next_matching(|r| enrols(r, &user)).await;
+    assert_eq!(hook.path, "/authsignal/hooks");
+    let got = events(&verifier, &hook);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].event_type, EventType::AuthenticatorCreated);
+    assert_eq!(got[0].data["userId"].as_str(), Some(user.as_str()));
+    assert_eq!(
+        got[0].tenant_id.as_deref(),
+        sig["tenant_id"].as_str(),
+        "the printed tenant"
+    );
+    let mut tampered = hook.body.clone();
+    tampered.push(b' ');
+    let header = hook
+        .headers
+        .get("x-signature-v2")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(verifier.verify(&tampered, Some(header)).is_err());
+    let other = WebhookVerifier::new(SecretKey::new("sk_not_the_tenants"));
+    assert!(other.verify(&hook.body, Some(header)).is_err());
+
+    // A new secret (two signatures while both are valid) and a new URL, both set through the
+    // control API: the next event goes to the new URL and verifies with either secret.
+    let (status, rotated) = post(&format!("{control}/authsignal/rotate-keys"), None).await;
+    assert_eq!(status, 200, "{rotated}");
+    let new_secret = rotated["webhook_secret"].as_str().unwrap();
+    let second = Receiver::start(202).await;
+    let moved = format!("{}/elsewhere", second.base);
+    let (status, body) = post(
+        &format!("{control}/authsignal/control"),
+        Some(json!({"command": "provider", "body": {"webhook_url": moved}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let next_user = unique("wen");
+    add_user(control, "authsignal", &next_user).await;
+    let hook = second.next_matching(|r| enrols(r, &next_user)).await;
+    let header = hook
+        .headers
+        .get("x-signature-v2")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert_eq!(header.matches("v2=").count(), 2, "{header}");
+    events(&verifier, &hook);
+    events(&WebhookVerifier::new(SecretKey::new(new_secret)), &hook);
+    assert!(
+        first.drain().await.iter().all(|r| !enrols(r, &next_user)),
+        "the old URL gets nothing more"
+    );
+
+    // The record: where each went and how it was answered; never bodies or signatures.
+    let (status, record) = get(&format!("{control}/authsignal/deliveries")).await;
+    assert_eq!(status, 200);
+    let recent = record["recent"].as_array().unwrap();
+    assert!(
+        recent
+            .iter()
+            .any(|d| d["url"] == hooks.as_str() && d["status"] == 200),
+        "{record}"
+    );
+    assert!(
+        recent
+            .iter()
+            .any(|d| d["url"] == moved.as_str() && d["status"] == 202),
+        "{record}"
+    );
+    assert!(!record.to_string().contains("v2="));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn authsignal_events_wait_for_a_webhook_url_and_a_flush_answers_their_statuses() {
+    let receiver = Receiver::start(200).await;
+    let server = start(options(Value::Null)).await;
+    let control = server.control_url();
+    let command = |body: Value| {
+        let url = format!("{control}/authsignal/control");
+        async move { post(&url, Some(json!({"command": "provider", "body": body}))).await }
+    };
+    // No URL yet: the event stays with the model.
+    let user = unique("wai");
+    add_user(control, "authsignal", &user).await;
+    let (_, record) = get(&format!("{control}/authsignal/deliveries")).await;
+    assert_eq!(record["recent"], json!([]), "{record}");
+
+    // Delivery off, then a URL: still nothing goes until the flush, which answers statuses.
+    command(json!({"auto_deliver": false})).await;
+    let url = format!("{}/hooks", receiver.base);
+    let (status, _) = command(json!({"webhook_url": url})).await;
+    assert_eq!(status, 200);
+    let (_, record) = get(&format!("{control}/authsignal/deliveries")).await;
+    assert_eq!(record["recent"], json!([]), "{record}");
+    let (status, flushed) = command(json!({"deliver_webhooks": true})).await;
+    assert_eq!(status, 200, "{flushed}");
+    assert_eq!(flushed["delivered"], json!([200]), "{flushed}");
+    assert_eq!(flushed["failed"], json!([]));
+    let hook = receiver.next().await;
+    assert!(enrols(&hook, &user));
+    // A second flush has nothing left to send.
+    let (_, flushed) = command(json!({"deliver_webhooks": true})).await;
+    assert_eq!(flushed["delivered"], json!([]), "{flushed}");
+    let (status, body) = command(json!({"auto_deliver": "yes"})).await;
+    assert_eq!(status, 400, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_webhook_endpoint_that_never_answers_holds_up_no_answer() {
+    // Accepts connections and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", silent.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let server = start(options(json!({ "webhook_url": url }))).await;
+    let control = server.control_url();
+    for _ in 0..3 {
+        let started = Instant::now();
+        add_user(control, "authsignal", &unique("sly")).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "an answer waited for its webhook: {:?}",
+            started.elapsed()
+        );
+    }
+    let (status, _) = get(&format!("{control}/authsignal/pending")).await;
+    assert_eq!(status, 200);
+    held.abort();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn providers_that_send_nothing_say_so() {
+    let server = start(Options::ephemeral()).await;
+    let control = server.control_url();
+    for name in ["airlock-iam", "logonbox", "onegini-model"] {
+        let (status, body) = get(&format!("{control}/{name}/deliveries")).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (501, Some("unsupported")),
+            "{name}"
+        );
+    }
+    for name in ["authsignal", "ciba"] {
+        let (status, body) = get(&format!("{control}/{name}/deliveries")).await;
+        assert_eq!(status, 200, "{name}: {body}");
+        assert_eq!(body["auto"], true);
+    }
+    let (status, _) = get(&format!("{control}/nobody/deliveries")).await;
+    assert_eq!(status, 404);
+}
