@@ -68,7 +68,7 @@
 //! | `advance_clock` | moves the emulator's clock (the default [`OffsetClock`]; a clock given to the builder is moved by its owner) |
 //! | `read_log` | the newest requests: method, path (query redacted), status; never headers or bodies |
 //! | `list_pending` | [`Model::pending`] |
-//! | `provider` | `{"passcode": "<user>"}`, `{"csrf_protection": bool}`, `{"push_to_all": bool}`, `{"temporary_lock_seconds": n}`, `{"application": "<id>", "second_factor": bool}`, `{"session_capacity": n}`, `{"stored": true}`, `{"reset": true}` |
+//! | `provider` | `{"passcode": "<user>"}`, `{"csrf_protection": bool}`, `{"push_to_all": bool}`, `{"temporary_lock_seconds": n}`, `{"max_failed_attempts": n}`, `{"application": "<id>", "second_factor": bool}`, `{"session_capacity": n}`, `{"pushes": "<user>"}` (the devices pushes went to), `{"is_locked": "<user>"}`, `{"stored": true}`, `{"reset": true}` |
 //! | `fail`, `set_rules`, `rotate_keys` | [`ControlError::Unsupported`]: no such thing in the Loginapp |
 //!
 //! ## Bounded

@@ -267,6 +267,11 @@ impl Model {
         self.state().lock_duration = duration;
     }
 
+    /// Sets how many failed attempts lock an account for good (at least one).
+    pub fn set_max_failed_attempts(&self, n: u32) {
+        self.state().max_failures = n.max(1);
+    }
+
     /// Accepts requests without `X-Same-Domain` from now on.
     pub fn disable_csrf_protection(&self) {
         self.state().csrf_protection = false;
@@ -476,7 +481,8 @@ impl Model {
             ControlError::Invalid(
                 "airlock-iam's provider commands: {\"passcode\": user}, {\"csrf_protection\": bool}, \
                  {\"push_to_all\": bool}, {\"temporary_lock_seconds\": n}, \
-                 {\"application\": id, \"second_factor\": bool}, {\"session_capacity\": n}, \
+                 {\"max_failed_attempts\": n}, {\"application\": id, \"second_factor\": bool}, \
+                 {\"session_capacity\": n}, {\"pushes\": user}, {\"is_locked\": user}, \
                  {\"stored\": true}, {\"reset\": true}"
                     .into(),
             )
@@ -504,6 +510,22 @@ impl Model {
             let secs = secs.as_u64().ok_or_else(usage)?;
             self.set_temporary_lock(Duration::from_secs(secs));
             return Ok(json!({"temporary_lock_seconds": secs}));
+        }
+        if let Some(n) = obj.get("max_failed_attempts") {
+            let n = n
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(usage)?;
+            self.set_max_failed_attempts(n);
+            return Ok(json!({"max_failed_attempts": n.max(1)}));
+        }
+        if let Some(user) = obj.get("pushes") {
+            let user = user.as_str().ok_or_else(usage)?;
+            return Ok(json!({"user": user, "devices": self.pushes(user)}));
+        }
+        if let Some(user) = obj.get("is_locked") {
+            let user = user.as_str().ok_or_else(usage)?;
+            return Ok(json!({"user": user, "locked": self.is_locked(user)}));
         }
         if let Some(app) = obj.get("application") {
             let app = app.as_str().ok_or_else(usage)?;
@@ -1603,6 +1625,12 @@ mod tests {
         assert_eq!(login.status(), 200);
         let cookie = cookie_of(&login);
         assert_eq!(model.pushes("zoe"), vec!["zoe-ipad".to_string()]);
+        let pushes = model
+            .control(Control::Provider {
+                body: json!({"pushes": "zoe"}),
+            })
+            .unwrap();
+        assert_eq!(pushes["devices"], json!(["zoe-ipad"]));
         let pending = model.control(Control::ListPending).unwrap();
         let pending: Vec<PendingStepUp> = serde_json::from_value(pending).unwrap();
         assert_eq!(pending.len(), 1);
@@ -1711,6 +1739,28 @@ mod tests {
                 Err(ControlError::Unsupported { .. })
             ));
         }
+        // Failed attempts until the account is locked for good, and whether it is.
+        let provider = |body: Value| model.control(Control::Provider { body });
+        provider(json!({"max_failed_attempts": 1})).unwrap();
+        provider(json!({"temporary_lock_seconds": 0})).unwrap();
+        assert_eq!(
+            provider(json!({"is_locked": "zoe"})).unwrap()["locked"],
+            false
+        );
+        let wrong = model
+            .handle(post(LOGIN, r#"{"username":"zoe","password":"nope"}"#, None))
+            .await;
+        assert_eq!(wrong.status(), 400);
+        assert_eq!(
+            provider(json!({"is_locked": "zoe"})).unwrap()["locked"],
+            true
+        );
+        assert!(provider(json!({"max_failed_attempts": "many"})).is_err());
+        model.add_user(EmulatedUser::new(
+            "zoe",
+            "pw-zoe-123",
+            SecondFactor::OneTouch,
+        ));
         // A password-only application added by the back office: no push for it.
         model
             .control(Control::Provider {

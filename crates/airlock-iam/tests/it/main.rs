@@ -3,7 +3,7 @@
 //!
 //! | module | what |
 //! | --- | --- |
-//! | [`conformance`] | the canonical exchanges replayed from `fixtures/airlock-iam/`, and every flow, error and step-up against the emulator (over a socket and in process) |
+//! | [`conformance`] | the canonical exchanges replayed from `fixtures/airlock-iam/`, and every flow, error and step-up against the emulator (over a socket, in process, and against the emulator server binary: `binary::`, ignored unless `cargo xtask conformance --binary` runs them) |
 //! | [`fixtures`] | the hand-written transcripts are well-formed and all replayed |
 //! | [`errors`] | non-document answers, malformed documents, input validation, rate limits, configuration |
 //! | [`redaction`] | no secret in any `Debug` / `Display`, whatever the server echoes |

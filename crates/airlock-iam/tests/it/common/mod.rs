@@ -1,7 +1,10 @@
 //! Test support: replaying the hand-written transcripts of `fixtures/airlock-iam/` from a real
-//! local HTTP server that checks every request the client sends.
+//! local HTTP server that checks every request the client sends; [`emu`]: the emulator a
+//! conformance scenario runs against (the crate's, or the emulator server binary).
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod emu;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,602 @@
+//! The Loginapp a conformance scenario runs against, through one test-side API: the crate's
+//! emulator over a loopback socket or in process, or the `oob-auth-emulator` server binary
+//! (its control URL in `OOB_EMULATOR_URL`), driven through the control API.
+//!
+//! The server is shared by every scenario of a run (one at a time): each scenario's users are
+//! its own (unique names, created with `add_user`), and a scenario's setup puts the server's
+//! settings back to the defaults and forgets its sessions first.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use airlock_iam::emulator::{DEFAULT_SESSION_CAPACITY, Emulator, EmulatorBuilder, Model};
+use airlock_iam::{Client, ClientBuilder};
+use auth_core::emulator::{Control, ControlError, LogEntry, PendingStepUp, RemoteEmulator};
+use auth_core::{BaseUrl, Clock, HttpClient, HttpConfig, ReqwestClient};
+use serde_json::{Value, json};
+
+/// The provider's name at the server.
+pub const PROVIDER: &str = "airlock-iam";
+
+/// Why a `binary::` scenario is ignored by default.
+pub const NEEDS_SERVER: &str = "needs the emulator server: cargo xtask conformance --binary";
+
+/// How a scenario reaches the Loginapp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// The crate's emulator on a loopback port.
+    Socket,
+    /// The crate's emulator's model, called in process (no socket).
+    InProcess,
+    /// The `oob-auth-emulator` server binary at `OOB_EMULATOR_URL`.
+    Binary,
+}
+
+/// What a scenario gets: the wire and the emulator behind it.
+pub struct Setup {
+    /// How the client reaches the emulator.
+    pub wire: Wire,
+    /// The emulator.
+    pub emu: Emu,
+}
+
+/// The emulator: the crate's own, or the server binary's.
+pub enum Emu {
+    /// The crate's emulator (its Rust control methods).
+    Local(Emulator),
+    /// The server binary (its control API).
+    Remote(Remote),
+}
+
+/// The server binary, as one scenario uses it.
+pub struct Remote {
+    server: RemoteEmulator,
+    /// The Loginapp's URL (`api_url`: `<root>/auth`).
+    base_url: BaseUrl,
+    /// The provider's port (`base_url`).
+    root_url: BaseUrl,
+    /// The server's log capacity.
+    log_capacity: usize,
+}
+
+/// How many records the emulator holds (the model's `stored`, read either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub requests: usize,
+    pub pushes: usize,
+    pub sessions: usize,
+    pub challenges: usize,
+    pub failure_counters: usize,
+    pub temporary_locks: usize,
+}
+
+/// Where the log stood: what a scenario sent after it is what follows this entry.
+#[derive(Debug, Clone)]
+pub struct LogMark(Option<LogEntry>);
+
+/// A user name no other scenario (or run against the same server) uses.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}-{}-{nanos:x}-{n}", std::process::id())
+}
+
+/// The `add_user` details of each default user of the crate's emulator (spec §8.2 and one per
+/// further variant), so a scenario can have its own.
+pub fn role_details(role: &str) -> Value {
+    match role {
+        "jdoe" => json!({"factor": "mobile_only"}),
+        "alice" => json!({"factor": "one_touch"}),
+        "bob" => json!({"factor": "one_touch", "devices": [
+            {"id": "bob-iphone", "display_name": "Bob's iPhone", "kind": "IOS"},
+            {"id": "bob-pixel", "display_name": "Bob's Pixel", "kind": "ANDROID"},
+        ]}),
+        "carol" => json!({"factor": "otp"}),
+        "dave" => json!({"factor": "online_qr"}),
+        "erin" => json!({"factor": "one_touch", "offline_qr": true}),
+        "frank" => json!({"factor": "none", "extra_step": "TERMS_OF_SERVICES_ACCEPTANCE_REQUIRED"}),
+        "grace" => json!({"factor": "mobile_only", "must_change_password": true}),
+        "locked" => json!({"factor": "mobile_only", "locked": true}),
+        other => panic!("no default user `{other}`"),
+    }
+}
+
+impl Setup {
+    /// The emulator with its defaults, on `wire`.
+    pub async fn start(wire: Wire) -> Setup {
+        Setup::with(wire, |b| b).await
+    }
+
+    /// On the socket and in process, the crate's emulator as `configure` builds it; the server
+    /// binary has the defaults (a scenario sets what it can at run time).
+    pub async fn with(
+        wire: Wire,
+        configure: impl FnOnce(EmulatorBuilder) -> EmulatorBuilder,
+    ) -> Setup {
+        let emu = match wire {
+            Wire::Socket | Wire::InProcess => {
+                Emu::Local(configure(Emulator::builder()).start().await.unwrap())
+            }
+            Wire::Binary => Emu::Remote(Remote::connect().await),
+        };
+        Setup { wire, emu }
+    }
+
+    /// The HTTP client a client on this wire uses.
+    pub fn http(&self) -> Arc<dyn HttpClient> {
+        match (&self.emu, self.wire) {
+            (Emu::Local(e), Wire::InProcess) => e.in_process(),
+            _ => Arc::new(ReqwestClient::new(&HttpConfig::default()).unwrap()),
+        }
+    }
+
+    /// A client builder for the Loginapp at `url` on this wire.
+    pub fn builder_at(&self, url: &str) -> ClientBuilder {
+        let builder = Client::builder(url);
+        match (&self.emu, self.wire) {
+            (Emu::Local(e), Wire::InProcess) => builder.http_client(e.in_process()),
+            _ => builder,
+        }
+    }
+
+    /// A client builder for the Loginapp.
+    pub fn builder(&self) -> ClientBuilder {
+        self.builder_at(self.emu.base_url().as_str())
+    }
+
+    /// A user of this scenario alone, with the second factor of the crate's default user
+    /// `role` (`alice`: One-Touch, `jdoe`: mobile-only, …) and password `password1`.
+    pub async fn user(&self, role: &str) -> String {
+        let name = unique(role);
+        self.emu.add_user(&name, role_details(role)).await;
+        name
+    }
+
+    /// A clock for the client that shows the emulator's time and moves it: each sleep moves
+    /// the emulator's clock (and its own) by as much, at once.
+    pub async fn synced_clock(&self) -> Arc<SyncedClock> {
+        let mover = match &self.emu {
+            Emu::Local(e) => Mover::Local(e.model()),
+            Emu::Remote(r) => Mover::Remote(r.server.clone()),
+        };
+        let offset = mover.offset().await;
+        Arc::new(SyncedClock {
+            mover,
+            offset: Mutex::new(offset),
+            sleeps: Mutex::new(Vec::new()),
+        })
+    }
+}
+
+impl Remote {
+    /// The server at `OOB_EMULATOR_URL`, its settings back to the defaults, its sessions,
+    /// 2FA requests, failure counters and locks forgotten. Fails loudly without the server.
+    pub async fn connect() -> Remote {
+        let server = RemoteEmulator::from_env().unwrap_or_else(|e| panic!("{e}"));
+        let all = server
+            .providers()
+            .await
+            .unwrap_or_else(|e| panic!("the emulator server: {e}"));
+        let info = &all["providers"][PROVIDER];
+        let url = |key: &str| {
+            BaseUrl::parse(
+                info[key]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("no {key} for {PROVIDER} in {all}")),
+            )
+            .unwrap()
+        };
+        let remote = Remote {
+            base_url: url("api_url"),
+            root_url: url("base_url"),
+            log_capacity: all["log_capacity"].as_u64().unwrap_or(1000) as usize,
+            server,
+        };
+        for body in [
+            json!({"csrf_protection": true}),
+            json!({"push_to_all": false}),
+            json!({"temporary_lock_seconds": 3}),
+            json!({"max_failed_attempts": 5}),
+            json!({"session_capacity": DEFAULT_SESSION_CAPACITY}),
+            json!({"reset": true}),
+        ] {
+            remote
+                .control(Control::Provider { body })
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        remote
+    }
+
+    async fn control(&self, command: Control) -> Result<Value, ControlError> {
+        self.server
+            .control(PROVIDER, &command)
+            .await
+            .map_err(|e| match e.control_error() {
+                Some(c) => c.clone(),
+                None => panic!("the emulator server: {e}"),
+            })
+    }
+
+    /// The server binary's handle (for what only it has).
+    pub fn server(&self) -> &RemoteEmulator {
+        &self.server
+    }
+}
+
+impl Emu {
+    /// The Loginapp's URL (`<root>/auth`).
+    pub fn base_url(&self) -> &BaseUrl {
+        match self {
+            Emu::Local(e) => e.base_url(),
+            Emu::Remote(r) => &r.base_url,
+        }
+    }
+
+    /// The server's root (the Loginapp answers under any prefix).
+    pub fn root_url(&self) -> &BaseUrl {
+        match self {
+            Emu::Local(e) => e.root_url(),
+            Emu::Remote(r) => &r.root_url,
+        }
+    }
+
+    /// The emulator's port.
+    pub fn port(&self) -> u16 {
+        self.root_url().url().port().unwrap()
+    }
+
+    /// Whether this is the server binary.
+    pub fn is_remote(&self) -> bool {
+        matches!(self, Emu::Remote(_))
+    }
+
+    /// A control command, as a test in another language sends it.
+    pub async fn control(&self, command: Control) -> Result<Value, ControlError> {
+        match self {
+            Emu::Local(e) => e.control(command),
+            Emu::Remote(r) => r.control(command).await,
+        }
+    }
+
+    /// A control command given as JSON (`{"command": "approve", "id": …}`).
+    pub async fn control_json(&self, command: Value) -> Result<Value, ControlError> {
+        self.control(serde_json::from_value(command).unwrap()).await
+    }
+
+    /// A provider command that must succeed.
+    async fn provider(&self, body: Value) -> Value {
+        self.control(Control::Provider { body: body.clone() })
+            .await
+            .unwrap_or_else(|e| panic!("{body}: {e}"))
+    }
+
+    /// Creates (or replaces) a user.
+    pub async fn add_user(&self, user: &str, details: Value) {
+        self.control(Control::AddUser {
+            user: user.to_owned(),
+            details,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("add_user {user}: {e}"));
+    }
+
+    /// Settles the pending 2FA requests `id` names (an id, a session token, a user name).
+    async fn settle(&self, command: Control) -> bool {
+        match self.control(command).await {
+            Ok(_) => true,
+            Err(ControlError::NotFound { .. }) => false,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The phone approves every pending 2FA request of `user`. Whether there was one.
+    pub async fn approve(&self, user: &str) -> bool {
+        match self {
+            Emu::Local(e) => e.approve(user),
+            Emu::Remote(_) => self.settle(Control::Approve { id: user.into() }).await,
+        }
+    }
+
+    /// The phone declines every pending 2FA request of `user`.
+    pub async fn reject(&self, user: &str) -> bool {
+        match self {
+            Emu::Local(e) => e.reject(user),
+            Emu::Remote(_) => {
+                self.settle(Control::Deny {
+                    id: user.into(),
+                    fraud: false,
+                    reason: None,
+                })
+                .await
+            }
+        }
+    }
+
+    /// Every pending 2FA request of `user` times out.
+    pub async fn time_out(&self, user: &str) -> bool {
+        match self {
+            Emu::Local(e) => e.time_out(user),
+            Emu::Remote(_) => self.settle(Control::Expire { id: user.into() }).await,
+        }
+    }
+
+    /// The app approves the request of this session token.
+    pub async fn approve_session_token(&self, token: &str) -> bool {
+        match self {
+            Emu::Local(e) => e.approve_session_token(token),
+            Emu::Remote(_) => self.settle(Control::Approve { id: token.into() }).await,
+        }
+    }
+
+    /// The app declines the request of this session token.
+    pub async fn reject_session_token(&self, token: &str) -> bool {
+        match self {
+            Emu::Local(e) => e.reject_session_token(token),
+            Emu::Remote(_) => {
+                self.settle(Control::Deny {
+                    id: token.into(),
+                    fraud: false,
+                    reason: None,
+                })
+                .await
+            }
+        }
+    }
+
+    /// The devices pushes went to for `user`, in order.
+    pub async fn pushes(&self, user: &str) -> Vec<String> {
+        match self {
+            Emu::Local(e) => e.pushes(user),
+            Emu::Remote(_) => serde_json::from_value(
+                self.provider(json!({"pushes": user})).await["devices"].take(),
+            )
+            .unwrap(),
+        }
+    }
+
+    /// The 2FA requests waiting for the user.
+    pub async fn pending(&self) -> Vec<PendingStepUp> {
+        match self {
+            Emu::Local(e) => e.pending(),
+            Emu::Remote(r) => r.server.pending(PROVIDER).await.unwrap(),
+        }
+    }
+
+    /// How many 2FA requests of `user` are pending.
+    pub async fn pending_count(&self, user: &str) -> usize {
+        self.pending()
+            .await
+            .iter()
+            .filter(|p| p.user == user)
+            .count()
+    }
+
+    /// The passcode / OTP of `user` valid now.
+    pub async fn passcode(&self, user: &str) -> Option<String> {
+        match self {
+            Emu::Local(e) => e.passcode(user),
+            Emu::Remote(_) => match self
+                .control(Control::Provider {
+                    body: json!({"passcode": user}),
+                })
+                .await
+            {
+                Ok(v) => Some(v["passcode"].as_str().unwrap().to_owned()),
+                Err(ControlError::NotFound { .. }) => None,
+                Err(e) => panic!("{e}"),
+            },
+        }
+    }
+
+    /// The newest requests, oldest first.
+    pub async fn log(&self) -> Vec<LogEntry> {
+        match self {
+            Emu::Local(e) => e.log(),
+            Emu::Remote(r) => r.server.read_log(PROVIDER).await.unwrap(),
+        }
+    }
+
+    /// Where the log stands now.
+    pub async fn log_mark(&self) -> LogMark {
+        LogMark(self.log().await.pop())
+    }
+
+    /// The requests received since `mark` (all that are kept when the mark is gone).
+    pub async fn log_since(&self, mark: &LogMark) -> Vec<LogEntry> {
+        let log = self.log().await;
+        let Some(last) = &mark.0 else { return log };
+        match log.iter().rposition(|e| e == last) {
+            Some(i) => log[i + 1..].to_vec(),
+            None => log,
+        }
+    }
+
+    /// How many records the emulator holds.
+    pub async fn stored(&self) -> Stored {
+        match self {
+            Emu::Local(e) => {
+                let s = e.stored();
+                Stored {
+                    requests: s.requests,
+                    pushes: s.pushes,
+                    sessions: s.sessions,
+                    challenges: s.challenges,
+                    failure_counters: s.failure_counters,
+                    temporary_locks: s.temporary_locks,
+                }
+            }
+            Emu::Remote(_) => {
+                let v = self.provider(json!({"stored": true})).await;
+                let n = |k: &str| v[k].as_u64().unwrap() as usize;
+                Stored {
+                    requests: n("requests"),
+                    pushes: n("pushes"),
+                    sessions: n("sessions"),
+                    challenges: n("challenges"),
+                    failure_counters: n("failure_counters"),
+                    temporary_locks: n("temporary_locks"),
+                }
+            }
+        }
+    }
+
+    /// How many server sessions exist.
+    pub async fn session_count(&self) -> usize {
+        match self {
+            Emu::Local(e) => e.session_count(),
+            Emu::Remote(_) => self.stored().await.sessions,
+        }
+    }
+
+    /// How many requests the log (and the pushes ring) keeps.
+    pub fn log_capacity(&self, local: usize) -> usize {
+        match self {
+            Emu::Local(_) => local,
+            Emu::Remote(r) => r.log_capacity,
+        }
+    }
+
+    /// Keeps at most `sessions` server sessions.
+    pub async fn set_session_capacity(&self, sessions: usize) {
+        match self {
+            Emu::Local(e) => e.set_session_capacity(sessions),
+            Emu::Remote(_) => {
+                self.provider(json!({"session_capacity": sessions})).await;
+            }
+        }
+    }
+
+    /// Accepts requests without `X-Same-Domain`.
+    pub async fn disable_csrf_protection(&self) {
+        match self {
+            Emu::Local(e) => e.disable_csrf_protection(),
+            Emu::Remote(_) => {
+                self.provider(json!({"csrf_protection": false})).await;
+            }
+        }
+    }
+
+    /// "Push-to-All": no device choice, the push goes to every device.
+    pub async fn push_to_all(&self) {
+        self.provider(json!({"push_to_all": true})).await;
+    }
+
+    /// How long a wrong password or OTP locks the user temporarily.
+    pub async fn set_temporary_lock(&self, seconds: u64) {
+        match self {
+            Emu::Local(e) => e.set_temporary_lock(Duration::from_secs(seconds)),
+            Emu::Remote(_) => {
+                self.provider(json!({"temporary_lock_seconds": seconds}))
+                    .await;
+            }
+        }
+    }
+
+    /// Failed attempts until an account is locked for good.
+    pub async fn set_max_failed_attempts(&self, n: u32) {
+        match self {
+            Emu::Local(e) => e.set_max_failed_attempts(n),
+            Emu::Remote(_) => {
+                self.provider(json!({"max_failed_attempts": n})).await;
+            }
+        }
+    }
+
+    /// Whether `user` is locked for good.
+    pub async fn is_locked(&self, user: &str) -> bool {
+        match self {
+            Emu::Local(e) => e.is_locked(user),
+            Emu::Remote(_) => self.provider(json!({"is_locked": user})).await["locked"]
+                .as_bool()
+                .unwrap(),
+        }
+    }
+}
+
+/// What moves the emulator's clock.
+#[derive(Debug, Clone)]
+enum Mover {
+    Local(Arc<Model>),
+    Remote(RemoteEmulator),
+}
+
+impl Mover {
+    /// Moves the emulator's clock by `seconds`; the emulator's time afterwards, less real time.
+    async fn advance(&self, seconds: u64) -> Duration {
+        match self {
+            Mover::Local(model) => {
+                model
+                    .control(Control::AdvanceClock { seconds })
+                    .unwrap_or_else(|e| panic!("{e}"));
+                self.offset().await
+            }
+            Mover::Remote(server) => {
+                let now = server.advance_clock(seconds).await.unwrap();
+                now.duration_since(SystemTime::now()).unwrap_or_default()
+            }
+        }
+    }
+
+    /// How far the emulator's clock is ahead of real time.
+    async fn offset(&self) -> Duration {
+        let now = match self {
+            Mover::Local(model) => {
+                let answer = model
+                    .control(Control::AdvanceClock { seconds: 0 })
+                    .unwrap_or_else(|e| panic!("{e}"));
+                auth_core::time::Timestamp::parse(answer["now"].as_str().unwrap())
+                    .unwrap()
+                    .to_system_time()
+            }
+            Mover::Remote(server) => server.now().await.unwrap(),
+        };
+        now.duration_since(SystemTime::now()).unwrap_or_default()
+    }
+}
+
+/// The client's clock in a scenario where the client and the emulator share time: it shows
+/// the emulator's time, and a sleep moves the emulator's clock (and its own) at once.
+#[derive(Debug)]
+pub struct SyncedClock {
+    mover: Mover,
+    offset: Mutex<Duration>,
+    sleeps: Mutex<Vec<Duration>>,
+}
+
+impl SyncedClock {
+    /// Moves the emulator's clock (and this one) by `by`, whole seconds.
+    pub async fn advance(&self, by: Duration) {
+        assert_eq!(
+            by.subsec_nanos(),
+            0,
+            "the emulator's clock moves in seconds"
+        );
+        let offset = self.mover.advance(by.as_secs()).await;
+        *self.offset.lock().unwrap() = offset;
+    }
+
+    /// Every sleep so far.
+    pub fn sleeps(&self) -> Vec<Duration> {
+        self.sleeps.lock().unwrap().clone()
+    }
+}
+
+#[auth_core::async_trait]
+impl Clock for SyncedClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now() + *self.offset.lock().unwrap()
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        self.sleeps.lock().unwrap().push(duration);
+        self.advance(duration).await;
+    }
+}
