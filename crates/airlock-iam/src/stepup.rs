@@ -263,31 +263,11 @@ impl StepUp for Client {
     /// Errors: no step-up application configured, no (logged-in) session for the user
     /// ([`Error::NoSession`]), a step it cannot drive ([`Error::UnsupportedStep`]: e.g. a
     /// generic OTP to type), and every error of the calls.
-    async fn start(&self, request: StepUpRequest) -> Result<Started, Error> {
-        // A slot first: a step-up waiting for one holds none of its (built, signed) state.
-        self.transport()
-            .admitted(|| self.start_step_up(request))
-            .await
+    fn transport(&self) -> Option<&auth_core::Transport> {
+        Some(Client::transport(self))
     }
 
-    /// Resumes the handle's flow (validated first, in any [`Client`] of the same Loginapp) and
-    /// polls once: a finished flow is an approval (the upgraded session goes to
-    /// [`Client::session`]), a rejection on the phone a denial, a 2FA timeout an expiry. A flow
-    /// the server already ended (an approval collected elsewhere, a passcode typed through
-    /// [`Client::step_up_flow`]) is confirmed with an application access.
-    async fn check_handle(
-        &self,
-        handle: &StepUpHandle,
-    ) -> Result<PollStatus<StepUpOutcome>, Error> {
-        self.transport()
-            .admitted(|| self.check_step_up(handle))
-            .await
-    }
-}
-
-impl Client {
-    /// [`StepUp::start`], once admitted by the transport.
-    async fn start_step_up(&self, request: StepUpRequest) -> Result<Started, Error> {
+    async fn begin(&self, request: StepUpRequest) -> Result<Started, Error> {
         let application = self.step_up_application().cloned().ok_or_else(|| {
             invalid(
                 "step_up_application",
@@ -334,8 +314,12 @@ impl Client {
         Ok(Started::Pending(handle))
     }
 
-    /// [`StepUp::check_handle`], once admitted by the transport.
-    async fn check_step_up(
+    /// Resumes the handle's flow (validated first, in any [`Client`] of the same Loginapp) and
+    /// polls once: a finished flow is an approval (the upgraded session goes to
+    /// [`Client::session`]), a rejection on the phone a denial, a 2FA timeout an expiry. A flow
+    /// the server already ended (an approval collected elsewhere, a passcode typed through
+    /// [`Client::step_up_flow`]) is confirmed with an application access.
+    async fn check_handle(
         &self,
         handle: &StepUpHandle,
     ) -> Result<PollStatus<StepUpOutcome>, Error> {

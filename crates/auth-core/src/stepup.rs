@@ -50,7 +50,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::poll::{PollConfig, PollStatus, poll_until};
-use crate::{Classify, Clock, Error, ErrorKind};
+use crate::{Classify, Clock, Error, ErrorKind, Transport};
 
 /// What to ask the user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -359,8 +359,13 @@ pub fn ensure_provider(expected: &'static str, handle: &StepUpHandle) -> Result<
 /// A step-up provider. Every provider crate's `Client` implements it.
 ///
 /// Implementors write [`StepUp::provider`], [`StepUp::capabilities`], [`StepUp::clock`],
-/// [`StepUp::start`] and [`StepUp::check_handle`]; [`StepUp::check`] and [`StepUp::wait`] are
-/// the same for everyone and should not be overridden.
+/// [`StepUp::transport`], [`StepUp::begin`] and [`StepUp::check_handle`]; applications call
+/// [`StepUp::start`], [`StepUp::check`] and [`StepUp::wait`], which are the same for everyone
+/// and should not be overridden.
+///
+/// `start` and `check` run each call in one slot of the provider's [`Transport`]
+/// ([`Transport::admitted`]): a call is made only once it has its slot, so 10,000 step-ups
+/// waiting on one client hold a few hundred bytes each, not their built requests.
 #[async_trait]
 pub trait StepUp: Send + Sync {
     /// The provider crate's error type: classified, and able to hold the shared errors.
@@ -375,8 +380,21 @@ pub trait StepUp: Send + Sync {
     /// The client's clock ([`StepUp::wait`] sleeps on it; tests inject a fake one).
     fn clock(&self) -> &dyn Clock;
 
+    /// The transport whose slots admit this provider's calls ([`Transport::admitted`]);
+    /// `None` runs them unadmitted (test doubles with no transport).
+    fn transport(&self) -> Option<&Transport>;
+
+    /// The provider's way to ask the user, for [`StepUp::start`] to run once admitted. Call
+    /// [`StepUp::start`] instead.
+    async fn begin(&self, request: StepUpRequest) -> Result<Started, Self::Error>;
+
     /// Asks the user on the second channel, and says what comes next.
-    async fn start(&self, request: StepUpRequest) -> Result<Started, Self::Error>;
+    async fn start(&self, request: StepUpRequest) -> Result<Started, Self::Error> {
+        match self.transport() {
+            Some(transport) => transport.admitted(|| self.begin(request)).await,
+            None => self.begin(request).await,
+        }
+    }
 
     /// The provider's one look at the answer, for a handle [`StepUp::check`] has already
     /// matched to this provider. Call [`StepUp::check`] instead.
@@ -390,7 +408,11 @@ pub trait StepUp: Send + Sync {
     /// is `Pending`, not an error.
     async fn check(&self, handle: &StepUpHandle) -> Result<PollStatus<StepUpOutcome>, Self::Error> {
         ensure_provider(self.provider(), handle)?;
-        match self.check_handle(handle).await {
+        let checked = match self.transport() {
+            Some(transport) => transport.admitted(|| self.check_handle(handle)).await,
+            None => self.check_handle(handle).await,
+        };
+        match checked {
             Err(e) if e.kind() == ErrorKind::RateLimited => Ok(PollStatus::Pending {
                 retry_after: e.retry_after(),
             }),
@@ -481,7 +503,11 @@ pub mod testing {
             &*self.clock
         }
 
-        async fn start(&self, request: StepUpRequest) -> Result<Started, Error> {
+        fn transport(&self) -> Option<&Transport> {
+            None
+        }
+
+        async fn begin(&self, request: StepUpRequest) -> Result<Started, Error> {
             if !lock(&self.scripts).contains_key(&request.user) {
                 return Err(crate::ConfigError::Invalid {
                     name: "user",
@@ -594,7 +620,10 @@ pub mod testing {
             fn clock(&self) -> &dyn Clock {
                 &self.clock
             }
-            async fn start(&self, r: StepUpRequest) -> Result<Started, Error> {
+            fn transport(&self) -> Option<&Transport> {
+                None
+            }
+            async fn begin(&self, r: StepUpRequest) -> Result<Started, Error> {
                 Ok(Started::Pending(StepUpHandle::new("limited", "1", r.user)))
             }
             async fn check_handle(
@@ -634,6 +663,82 @@ pub mod testing {
                 .await
                 .unwrap();
             assert!(out.is_approved());
+        }
+
+        /// A provider with a transport of two slots whose calls take a while.
+        struct Slow {
+            transport: Transport,
+            running: std::sync::atomic::AtomicU32,
+            most: std::sync::atomic::AtomicU32,
+        }
+
+        impl Slow {
+            async fn work(&self) {
+                use std::sync::atomic::Ordering::SeqCst;
+                let now = self.running.fetch_add(1, SeqCst) + 1;
+                self.most.fetch_max(now, SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                self.running.fetch_sub(1, SeqCst);
+            }
+        }
+
+        #[async_trait]
+        impl StepUp for Slow {
+            type Error = Error;
+            fn provider(&self) -> &'static str {
+                "slow"
+            }
+            fn capabilities(&self) -> Capabilities {
+                Capabilities::new().pollable()
+            }
+            fn clock(&self) -> &dyn Clock {
+                self.transport.clock().as_ref()
+            }
+            fn transport(&self) -> Option<&Transport> {
+                Some(&self.transport)
+            }
+            async fn begin(&self, r: StepUpRequest) -> Result<Started, Error> {
+                self.work().await;
+                Ok(Started::Pending(StepUpHandle::new("slow", "1", r.user)))
+            }
+            async fn check_handle(
+                &self,
+                _: &StepUpHandle,
+            ) -> Result<PollStatus<StepUpOutcome>, Error> {
+                self.work().await;
+                Ok(PollStatus::pending())
+            }
+        }
+
+        /// `start` and `check` run in the provider transport's slots: never more calls at
+        /// once than it has slots.
+        #[tokio::test]
+        async fn start_and_check_are_admitted_by_the_providers_transport() {
+            let transport = Transport::builder(crate::BaseUrl::parse("https://x.example").unwrap())
+                .max_in_flight(2)
+                .build()
+                .unwrap();
+            let p = std::sync::Arc::new(Slow {
+                transport,
+                running: 0.into(),
+                most: 0.into(),
+            });
+            let mut tasks = Vec::new();
+            for i in 0..6 {
+                let p = p.clone();
+                tasks.push(tokio::spawn(async move {
+                    let h = p
+                        .start(StepUpRequest::new(format!("u{i}"), "t", "m"))
+                        .await
+                        .unwrap()
+                        .into_handle();
+                    p.check(&h).await.unwrap()
+                }));
+            }
+            for t in tasks {
+                assert_eq!(t.await.unwrap(), PollStatus::pending());
+            }
+            assert_eq!(p.most.load(std::sync::atomic::Ordering::SeqCst), 2);
         }
     }
 }

@@ -124,26 +124,11 @@ impl StepUp for Client {
         &**Client::clock(self)
     }
 
-    async fn start(&self, request: StepUpRequest) -> Result<Started, Error> {
-        // A slot first: a step-up waiting for one holds none of its (built, signed) state.
-        self.transport()
-            .admitted(|| self.start_step_up(request))
-            .await
+    fn transport(&self) -> Option<&auth_core::Transport> {
+        Some(Client::transport(self))
     }
 
-    async fn check_handle(
-        &self,
-        handle: &StepUpHandle,
-    ) -> Result<PollStatus<StepUpOutcome>, Error> {
-        self.transport()
-            .admitted(|| self.check_step_up(handle))
-            .await
-    }
-}
-
-impl Client {
-    /// [`StepUp::start`], once admitted by the transport.
-    async fn start_step_up(&self, request: StepUpRequest) -> Result<Started, Error> {
+    async fn begin(&self, request: StepUpRequest) -> Result<Started, Error> {
         let user = UserId::new(request.user.as_str())?;
         let action = self.step_up_action().clone();
         let mut track = TrackRequest::new()
@@ -183,8 +168,7 @@ impl Client {
         })
     }
 
-    /// [`StepUp::check_handle`], once admitted by the transport.
-    async fn check_step_up(
+    async fn check_handle(
         &self,
         handle: &StepUpHandle,
     ) -> Result<PollStatus<StepUpOutcome>, Error> {

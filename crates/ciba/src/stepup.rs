@@ -84,26 +84,11 @@ impl StepUp for Client {
         self.clock().as_ref()
     }
 
-    async fn start(&self, request: StepUpRequest) -> Result<Started, Error> {
-        // A slot first: a step-up waiting for one holds none of its (built, signed) state.
-        self.transport()
-            .admitted(|| self.start_step_up(request))
-            .await
+    fn transport(&self) -> Option<&auth_core::Transport> {
+        Some(Client::transport(self))
     }
 
-    async fn check_handle(
-        &self,
-        handle: &StepUpHandle,
-    ) -> Result<PollStatus<StepUpOutcome>, Error> {
-        self.transport()
-            .admitted(|| self.check_step_up(handle))
-            .await
-    }
-}
-
-impl Client {
-    /// [`StepUp::start`], once admitted by the transport.
-    async fn start_step_up(&self, request: StepUpRequest) -> Result<Started, Error> {
+    async fn begin(&self, request: StepUpRequest) -> Result<Started, Error> {
         let mut auth = AuthenticationRequest::login_hint(request.user.clone());
         if !request.message.is_empty() {
             auth = auth.binding_message(request.message.clone());
@@ -122,8 +107,7 @@ impl Client {
         Ok(Started::Pending(handle))
     }
 
-    /// [`StepUp::check_handle`], once admitted by the transport.
-    async fn check_step_up(
+    async fn check_handle(
         &self,
         handle: &StepUpHandle,
     ) -> Result<PollStatus<StepUpOutcome>, Error> {

@@ -36,26 +36,11 @@ impl StepUp for Client {
         self.shared_clock().as_ref()
     }
 
-    async fn start(&self, request: StepUpRequest) -> Result<Started, Error> {
-        // A slot first: a step-up waiting for one holds none of its (built, signed) state.
-        self.transport()
-            .admitted(|| self.start_step_up(request))
-            .await
+    fn transport(&self) -> Option<&auth_core::Transport> {
+        Some(Client::transport(self))
     }
 
-    async fn check_handle(
-        &self,
-        handle: &StepUpHandle,
-    ) -> Result<PollStatus<StepUpOutcome>, Error> {
-        self.transport()
-            .admitted(|| self.check_step_up(handle))
-            .await
-    }
-}
-
-impl Client {
-    /// [`StepUp::start`], once admitted by the transport.
-    async fn start_step_up(&self, request: StepUpRequest) -> Result<Started, Error> {
+    async fn begin(&self, request: StepUpRequest) -> Result<Started, Error> {
         let mut auth =
             AuthorizationRequest::new(request.user.clone()).context(request.message.clone());
         if let Some(ttl) = request.ttl {
@@ -69,8 +54,7 @@ impl Client {
         Ok(Started::Pending(handle))
     }
 
-    /// [`StepUp::check_handle`], once admitted by the transport.
-    async fn check_step_up(
+    async fn check_handle(
         &self,
         handle: &StepUpHandle,
     ) -> Result<PollStatus<StepUpOutcome>, Error> {

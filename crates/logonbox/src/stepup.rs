@@ -91,26 +91,11 @@ impl StepUp for Client {
         self.shared_clock().as_ref()
     }
 
-    async fn start(&self, request: StepUpRequest) -> Result<Started, Error> {
-        // A slot first: a step-up waiting for one holds none of its (built, signed) state.
-        self.transport()
-            .admitted(|| self.start_step_up(request))
-            .await
+    fn transport(&self) -> Option<&auth_core::Transport> {
+        Some(Client::transport(self))
     }
 
-    async fn check_handle(
-        &self,
-        handle: &StepUpHandle,
-    ) -> Result<PollStatus<StepUpOutcome>, Error> {
-        self.transport()
-            .admitted(|| self.check_step_up(handle))
-            .await
-    }
-}
-
-impl Client {
-    /// [`StepUp::start`], once admitted by the transport.
-    async fn start_step_up(&self, request: StepUpRequest) -> Result<Started, Error> {
+    async fn begin(&self, request: StepUpRequest) -> Result<Started, Error> {
         let id = self.random(HANDLE_ID_LEN)?;
         let mut payload = id.clone();
         payload.extend_from_slice(&self.random(PAYLOAD_LEN - HANDLE_ID_LEN)?);
@@ -158,8 +143,7 @@ impl Client {
         Ok(Started::Settled { handle, outcome })
     }
 
-    /// [`StepUp::check_handle`], once admitted by the transport.
-    async fn check_step_up(
+    async fn check_handle(
         &self,
         handle: &StepUpHandle,
     ) -> Result<PollStatus<StepUpOutcome>, Error> {

@@ -93,28 +93,11 @@ impl StepUp for OneginiStepUp {
         self.client.clock()
     }
 
-    async fn start(&self, request: StepUpRequest) -> Result<Started, Error> {
-        // A slot first: a step-up waiting for one holds none of its (built, signed) state.
-        self.client
-            .transport()
-            .admitted(|| self.start_step_up(request))
-            .await
+    fn transport(&self) -> Option<&auth_core::Transport> {
+        Some(self.client.transport())
     }
 
-    async fn check_handle(
-        &self,
-        handle: &StepUpHandle,
-    ) -> Result<PollStatus<StepUpOutcome>, Error> {
-        self.client
-            .transport()
-            .admitted(|| self.check_step_up(handle))
-            .await
-    }
-}
-
-impl OneginiStepUp {
-    /// [`StepUp::start`], once admitted by the transport.
-    async fn start_step_up(&self, request: StepUpRequest) -> Result<Started, Error> {
+    async fn begin(&self, request: StepUpRequest) -> Result<Started, Error> {
         let profile = UserProfile::new(request.user.clone());
         if !self.client.is_user_registered(&profile)? {
             return Err(Error::InvalidRequest(format!(
@@ -153,8 +136,7 @@ impl OneginiStepUp {
         Ok(Started::Settled { handle, outcome })
     }
 
-    /// [`StepUp::check_handle`], once admitted by the transport.
-    async fn check_step_up(
+    async fn check_handle(
         &self,
         handle: &StepUpHandle,
     ) -> Result<PollStatus<StepUpOutcome>, Error> {
