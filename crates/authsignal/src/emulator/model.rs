@@ -423,6 +423,8 @@ pub struct EmulatorStats {
     pub pending_webhooks: usize,
     /// Requests in the request log.
     pub logged_requests: usize,
+    /// Track requests that reached the model (all tenants, replays included).
+    pub track_requests: usize,
 }
 
 fn ts(secs: i64) -> String {
@@ -1020,6 +1022,7 @@ impl Model {
         let st = lock(&self.state);
         let mut s = EmulatorStats {
             logged_requests: self.log().len(),
+            track_requests: st.track_requests,
             ..EmulatorStats::default()
         };
         for t in &st.tenants {

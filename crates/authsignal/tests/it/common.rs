@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use authsignal::{ActionCode, UserId};
 
+pub mod scenario;
+
 /// A user id that must be valid.
 pub fn uid(s: &str) -> UserId {
     UserId::new(s).unwrap()
