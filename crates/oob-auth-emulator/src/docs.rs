@@ -8,7 +8,8 @@ pub mod providers {
     //! docs have the full list of its commands.
     //!
     //! Every provider takes `read_log`, `list_pending` and `inject_fault`; the one clock
-    //! (`POST /clock/advance`) moves all of them.
+    //! (`POST /clock/advance`) moves all of them. Authsignal and CIBA send requests of their
+    //! own (webhooks, notifications), which the server delivers (`GET /{provider}/deliveries`).
     //!
     //! ## launchkey
     //!
@@ -47,11 +48,21 @@ pub mod providers {
     //!   track's `redirectUrl` with `?token=…`). `approve` completes the challenge (the answer
     //!   carries that `token`), `deny` / `fail` fail it, `expire` ends its tokens;
     //!   `rotate_keys` signs webhooks with a second secret.
-    //! * provider commands: `{"webhook_url": "http://…"}` (where events go);
-    //!   `{"deliver_webhooks": true}` (the server POSTs the queued events, signed
-    //!   `X-Signature-V2`; answers the statuses); `{"take_webhooks": true}` (hands them over
-    //!   instead); `{"otp_code": "<challengeId>"}` (the code the user received); `{"stats":
-    //!   true}`, `{"set_retention": {…}}`, `{"add_tenant": "<secret>"}`, `{"call_state":
+    //! * settings: `webhook_url` (where the server POSTs the tenant's webhook events; also
+    //!   printed).
+    //! * webhooks: events (`authenticator.created` when a user is enrolled, `sms.created` /
+    //!   `email.created` for a challenge, …) are queued by the model and POSTed by the server,
+    //!   signed `X-Signature-V2` with the secret key (two `v2` after `rotate_keys`), after every
+    //!   request and command, once a webhook URL is set; until then they wait (within the
+    //!   model's bounds). See the crate docs, "What the server sends".
+    //! * provider commands: `{"webhook_url": "http://…"}` (where events go, from now on);
+    //!   `{"deliver_webhooks": true}` (sends what is queued now and waits for every delivery
+    //!   queued before; answers `{"delivered": [statuses], "failed": [...]}`);
+    //!   `{"auto_deliver": false | true}` (hold events until a `deliver_webhooks`, or send them
+    //!   as they come, the default); `{"take_webhooks": true}` (hands the queued ones over
+    //!   instead of sending them: with automatic delivery on there is rarely anything left);
+    //!   `{"otp_code": "<challengeId>"}` (the code the user received); `{"stats": true}`,
+    //!   `{"set_retention": {…}}`, `{"add_tenant": "<secret>"}`, `{"call_state":
     //!   "<referenceId>"}`.
     //!
     //! ## airlock-iam
@@ -98,6 +109,38 @@ pub mod providers {
     //!   `approve` consents, `deny` refuses, `expire` ends the session.
     //! * provider commands: the Token Server's administration, e.g. `{"command":
     //!   "revoke_user_tokens", "user": "alice"}` (see `onegini_model::emulator::AdminCommand`).
+    //!
+    //! ## ciba
+    //!
+    //! An OpenID Provider for CIBA Core 1.0 (poll, ping and push), its issuer the URL it is
+    //! served at (`http://127.0.0.1:4706`, `https://…` with `--tls`): discovery at
+    //! `/.well-known/openid-configuration`, `/backchannel`, `/token`, `/jwks` (real RS256, PS256
+    //! and ES256 keys). Printed: `issuer`, `discovery_url`, the three endpoints, one client
+    //! (`client_id`, `client_secret`, `token_endpoint_auth_method`, `delivery_mode`,
+    //! `notification_endpoint` for ping and push) and the `interval` it announces. Our client:
+    //! `ciba::Client::builder(ClientId::new(client_id)?, ClientAuth::secret_basic(client_secret))
+    //! .issuer(issuer)`.
+    //!
+    //! * settings: `client_id`, `client_secret` (default: the crate emulator's
+    //!   `emulated-client` and its secret), `token_endpoint_auth_method`
+    //!   (`client_secret_basic` or `client_secret_post`), `delivery_mode` (`poll`, `ping`,
+    //!   `push`) and `notification_endpoint` (required for ping and push), `interval` and
+    //!   `expiry` (seconds; default 5 and 120), `clients` (more clients: a list of OpenID
+    //!   registration metadata, as the `register_client` command takes).
+    //! * `add_user` details: `{"user_code": "…"}` (requests for the user must carry it); the
+    //!   user is found by `login_hint` = the user's name.
+    //! * step-ups: backchannel requests waiting for the user; their id is the `auth_req_id`,
+    //!   the message the `binding_message`. `approve`, `deny` (`access_denied`), `fail`
+    //!   (`transaction_failed`), `expire`; ping and push clients are notified by the server at
+    //!   their endpoint (push: the tokens, or the error) right after.
+    //! * provider commands: `{"register_client": {"client_id", "client_secret" | "jwks",
+    //!   "token_endpoint_auth_method", "backchannel_token_delivery_mode",
+    //!   "backchannel_client_notification_endpoint", …}}`, `{"interval": n | null}`, `{"expiry":
+    //!   n}`, `{"fault": "<name>"}` (a protocol fault on the next response: `slow_down`,
+    //!   `wrong_at_hash`, `alg_none`, …), `{"metadata": {…}}`, `{"login_hint_token": "…", "user":
+    //!   "…"}`; `{"deliver_notifications": true}` and `{"auto_deliver": bool}` as for
+    //!   Authsignal's webhooks; `{"take_notifications": true}`. `rotate_keys` rotates the
+    //!   signing keys (older generations stay in the JWKS).
 }
 
 pub mod memory {

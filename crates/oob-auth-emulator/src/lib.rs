@@ -1,11 +1,13 @@
 //! # oob-auth-emulator
 //!
 //! One server that speaks the wire protocols of every oob-auth provider — **LaunchKey**,
-//! **Authsignal**, **Airlock IAM**, **LogonBox** and the **Onegini** Token Server — so that an
-//! application written in any language can be tested against them, with their official SDKs
-//! or with ours, without an account at any of them. A JSON control API plays the user (approve,
-//! deny, expire), the provider's back office (users, rules, keys) and the network (faults);
-//! a web page is the user's phone.
+//! **Authsignal**, **Airlock IAM**, **LogonBox**, the **Onegini** Token Server and a **CIBA**
+//! OpenID Provider — so that an application written in any language can be tested against
+//! them, with their official SDKs or with ours, without an account at any of them. A JSON
+//! control API plays the user (approve, deny, expire), the provider's back office (users,
+//! rules, keys) and the network (faults); a web page is the user's phone. What a provider sends
+//! on its own — Authsignal's webhooks, CIBA's ping and push notifications — the server sends
+//! too, to the URL your application gave.
 //!
 //! Each provider is its crate's own emulator (`<crate>::emulator`, a protocol model behind
 //! `auth_core::emulator::Model`), served on a real port of its own, so the official SDKs find
@@ -29,12 +31,15 @@
 //! | 4703 | Airlock IAM Loginapp REST (`/auth/rest/public/…`) |
 //! | 4704 | LogonBox Authenticator API (`/app/api/authenticator/…`, the signing page) |
 //! | 4705 | Onegini Token Server (`/oauth/…`, the IdP's login and consent pages) |
+//! | 4706 | CIBA OpenID Provider: the issuer (`/.well-known/openid-configuration`, `/backchannel`, `/token`, `/jwks`) |
 //!
 //! `--base-port 0` picks free ports (read them from `--print-json`); `--port NAME=N` moves one;
 //! `--only launchkey,authsignal` serves a subset; `--tls` serves HTTPS with a self-signed
 //! certificate written to `--dir` (for clients that only speak https, such as the official
 //! LogonBox clients: trust `cert.pem`); `--config file.json` reads the options below;
-//! `--log-capacity N` sizes each provider's request log. `--help` lists them all.
+//! `--setting NAME.KEY=VALUE` sets one of a provider's settings (`--setting
+//! authsignal.webhook_url=http://127.0.0.1:9000/hooks`); `--log-capacity N` sizes each
+//! provider's request log. `--help` lists them all.
 //!
 //! ## Point a client at it
 //!
@@ -65,7 +70,18 @@
 //! const client = new Authsignal({ apiSecretKey: sig.secret_key, apiUrl: sig.api_url, retries: 0 });
 //! ```
 //!
-//! Rust: each crate's `Client::builder(…).base_url(<api_url>)`. The scripts in
+//! CIBA, any OpenID client library (the issuer does discovery), or `curl`:
+//!
+//! ```text
+//! curl -s -u emulated-client:<client_secret> localhost:4706/backchannel \
+//!      -d scope=openid -d login_hint=alice -d binding_message='Pay 10 EUR? 7B'
+//! curl -s -u emulated-client:<client_secret> localhost:4706/token \
+//!      -d grant_type=urn:openid:params:grant-type:ciba -d auth_req_id=<auth_req_id>
+//! ```
+//!
+//! Rust: each crate's `Client::builder(…).base_url(<api_url>)`; for CIBA,
+//! `ciba::Client::builder(ClientId::new(<client_id>)?, ClientAuth::secret_basic(<client_secret>))
+//! .issuer(<issuer>)`. The scripts in
 //! `crates/oob-auth-emulator/official/` run the official SDKs' main flows against the
 //! emulator in CI (`official/install.sh` installs them under `target/`, `official/run.sh`
 //! runs them); they are complete examples.
@@ -90,8 +106,8 @@
 //! JSON in, JSON out. Errors are `{"error": code, "message": text}` with status 400
 //! (`invalid`), 404 (`not_found`, `unknown_provider`), 409 (`conflict`: e.g. approving a
 //! settled step-up) or 501 (`unsupported`: the provider has no such thing). Times are Unix
-//! seconds. `{provider}` is `launchkey`, `authsignal`, `airlock-iam`, `logonbox` or
-//! `onegini-model`.
+//! seconds. `{provider}` is `launchkey`, `authsignal`, `airlock-iam`, `logonbox`,
+//! `onegini-model` or `ciba`.
 //!
 //! | route | what |
 //! | --- | --- |
@@ -108,13 +124,36 @@
 //! | `POST /{provider}/faults` | `{"status": 503, "retry_after": 2, "path_contains": "/auths", "times": 1}`: the next matching requests fail |
 //! | `POST /{provider}/rotate-keys` | rotates the provider's signing keys |
 //! | `GET /{provider}/log[?limit=N]` | the newest requests: method, path (query values redacted), status; never bodies |
+//! | `GET /{provider}/deliveries[?limit=N]` | what the provider sent on its own (Authsignal, CIBA): `{"auto", "recent": [{"at", "method", "url", "status" \| "error"}]}`, the URL without its query; never headers or bodies (501 for providers that send nothing) |
 //! | `POST /{provider}/control` | any command of the one control vocabulary (`auth_core::emulator::Control`), e.g. `{"command": "deny", "id": "…", "fraud": true}` or a provider's own `{"command": "provider", "body": {…}}` |
 //! | `GET /clock`, `POST /clock/advance` | the one clock every provider runs on; `{"seconds": N}` moves it forward |
 //! | `GET /healthz` | `ok` |
 //!
 //! A pending step-up is `{"provider", "id", "user", "title", "message", "created_at",
-//! "expires_at", "page"}`: `message` is what the user's phone shows, `page` the provider's
-//! browser page for it (if any).
+//! "expires_at", "page"}`: `message` is what the user's phone shows (CIBA: the
+//! `binding_message`), `page` the provider's browser page for it (if any).
+//!
+//! ## What the server sends
+//!
+//! Authsignal's webhooks and CIBA's ping and push notifications are HTTP requests the provider
+//! makes to your application. The models queue them; the server sends them, like the real
+//! provider, after every request it answers and every control command it runs — so approving
+//! a CIBA request from the phone page pings the client, and enrolling an Authsignal user posts
+//! `authenticator.created` to the webhook URL. Where they go: Authsignal's `webhook_url`
+//! (setting, or the command `{"webhook_url": …}`; nothing is sent, and events wait, until one
+//! is set), a CIBA client's notification endpoint (its registration).
+//!
+//! * In the background: an answer never waits for a delivery. One queue per provider, sent in
+//!   order, one at a time, each once (10 s at most, no redirects followed); at most 1,000 wait,
+//!   beyond that a delivery is dropped.
+//! * A failure (refused, timed out, a non-2xx answer) is written to standard error and kept in
+//!   `GET /{provider}/deliveries`; it stops nothing.
+//! * `POST /{provider}/control` with `{"command": "provider", "body": {"auto_deliver": false}}`
+//!   keeps what the model queues until `{"deliver_webhooks": true}` (Authsignal) or
+//!   `{"deliver_notifications": true}` (CIBA), which sends it now, waits until it and everything
+//!   queued before it are done, and answers `{"delivered": [statuses], "failed": [...]}` for
+//!   the requests it sent itself; `{"auto_deliver": true}` turns sending after every request
+//!   back on.
 //!
 //! ## The config file
 //!
@@ -128,7 +167,10 @@
 //!   "providers": {
 //!     "launchkey": {"port": 9001, "settings": {"service_id": "…", "private_key_file": "service.pem"}},
 //!     "authsignal": {"users": [{"user": "bob", "details": {"email": "bob@example.com"}}],
-//!                    "rules": [{"id": "r1", "action": "withdraw", "outcome": "CHALLENGE"}]}
+//!                    "rules": [{"id": "r1", "action": "withdraw", "outcome": "CHALLENGE"}],
+//!                    "settings": {"webhook_url": "http://127.0.0.1:9000/hooks"}},
+//!     "ciba": {"settings": {"client_id": "bank", "client_secret": "…", "delivery_mode": "ping",
+//!                           "notification_endpoint": "http://127.0.0.1:9000/ciba", "interval": 1}}
 //!   }
 //! }
 //! ```
@@ -165,8 +207,8 @@
 //!
 //! | crate | why |
 //! | --- | --- |
-//! | the five provider crates (feature `emulator`) | their protocol models |
-//! | `auth-core` (feature `emulator`) | the `Model` trait, the control vocabulary, the request log, the axum server |
+//! | the six provider crates (feature `emulator`) | their protocol models |
+//! | `auth-core` (features `emulator`, `reqwest`) | the `Model` trait, the control vocabulary, the request log, the axum server; the HTTP client that sends webhooks and notifications |
 //! | `axum`, `tokio` | the control API and the providers' ports |
 //! | `rcgen` (aws-lc-rs), `rustls`, `tokio-rustls` | `--tls`: a self-signed certificate and HTTPS, on the one crypto library of the workspace |
 //! | `serde`, `serde_json`, `thiserror`, `http`, `async-trait`, `base64`, `uuid` | JSON, errors, PEM, ids |

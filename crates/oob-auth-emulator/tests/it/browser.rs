@@ -1,6 +1,7 @@
 //! The phone page in a real browser: headless Chromium driven over WebDriver (chromedriver).
 //! A LaunchKey client starts a step-up, the page shows it, the test clicks Approve, and the
-//! client's wait sees the approval.
+//! client's wait sees the approval; a CIBA request shows its binding message, and the click
+//! makes the server ping the client.
 //!
 //! Needs `chromium` and `chromedriver` (Debian: `apt-get install -y chromium chromium-driver`;
 //! `.ci/run` installs them). `CHROMEDRIVER` and `CHROMIUM` override where they are.
@@ -281,6 +282,77 @@ async fn a_step_up_is_approved_by_clicking_on_the_phone_page() {
     }
     .await;
     finish(&web, outcome, "phone-page").await;
+    let _ = std::fs::remove_dir_all(profile);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ciba_request_shows_its_binding_message_and_a_click_pings_the_client() {
+    use ciba::{AuthenticationRequest, ClientAuth, ClientId, DeliveryMode, Outcome, TokenPoll};
+    let (driver, browser, profile) = tools();
+    let receiver = crate::common::Receiver::start(204).await;
+    let endpoint = format!("{}/ciba", receiver.base);
+    let mut options = oob_auth_emulator::Options::ephemeral();
+    options.only = vec![oob_auth_emulator::Provider::Ciba];
+    options
+        .provider_mut(oob_auth_emulator::Provider::Ciba)
+        .settings = json!({
+        "client_id": "shop", "client_secret": "shop-secret-0123456789",
+        "delivery_mode": "ping", "notification_endpoint": endpoint,
+    });
+    let server = crate::common::start(options).await;
+    let issuer = server.info()["providers"]["ciba"]["issuer"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client = ciba::Client::builder(
+        ClientId::new("shop").unwrap(),
+        ClientAuth::secret_basic("shop-secret-0123456789"),
+    )
+    .issuer(issuer)
+    .delivery_mode(DeliveryMode::Ping)
+    .build()
+    .unwrap();
+    let user = unique("cib");
+    add_user(server.control_url(), "ciba", &user).await;
+    let started = client
+        .authenticate(
+            AuthenticationRequest::login_hint(user.as_str()).binding_message("Pay 42 EUR? K9"),
+        )
+        .await
+        .unwrap();
+    let id = started.auth_req_id.as_str().to_owned();
+
+    let web = WebDriver::start(&driver, &browser, &profile).await;
+    let outcome = async {
+        web.goto(&format!("{}/", server.control_url())).await;
+        let card = web
+            .find(&format!(".card[data-id=\"{id}\"]"), Duration::from_secs(15))
+            .await
+            .ok_or("the request never showed on the page")?;
+        let text = web.text(&card).await.to_lowercase();
+        if !text.contains(&user) || !text.contains("ciba") || !text.contains("pay 42 eur? k9") {
+            return Err(format!("the card shows {text:?}"));
+        }
+        let approve = web
+            .find(
+                &format!("button[data-action=\"approve\"][data-id=\"{id}\"]"),
+                Duration::from_secs(5),
+            )
+            .await
+            .ok_or("no Approve button")?;
+        web.click(&approve).await;
+        // The server pings the client's endpoint; the client fetches the tokens.
+        let ping = receiver.next().await;
+        let bearer = ping.headers.get("authorization").map(|v| v.as_bytes());
+        match client.handle_ping(bearer, &ping.body).await {
+            Ok((_, TokenPoll::Done(Outcome::Approved(tokens)))) if tokens.claims.sub == user => {
+                Ok(())
+            }
+            other => Err(format!("after the click the client got {other:?}")),
+        }
+    }
+    .await;
+    finish(&web, outcome, "phone-page-ciba").await;
     let _ = std::fs::remove_dir_all(profile);
 }
 

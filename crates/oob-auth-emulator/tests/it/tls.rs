@@ -64,3 +64,55 @@ async fn tls_serves_https_with_the_certificate_it_wrote() {
     drop(server);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_the_ciba_issuer_is_https_and_our_client_completes_a_step_up_over_it() {
+    use ciba::{AuthenticationRequest, ClientAuth, ClientId, Outcome};
+    let dir = std::env::temp_dir().join(crate::common::unique("oob-emu-tls-ciba"));
+    let mut options = Options::ephemeral();
+    options.tls = true;
+    options.dir = Some(dir.clone());
+    options.only = vec![Provider::Ciba];
+    options.users = vec!["tess".into()];
+    options.provider_mut(Provider::Ciba).settings = serde_json::json!({"interval": 1});
+    let server = crate::common::start(options).await;
+    let c = &server.info()["providers"]["ciba"];
+    let issuer = c["issuer"].as_str().unwrap();
+    assert!(issuer.starts_with("https://127.0.0.1:"), "{issuer}");
+    let pem = std::fs::read(server.info()["tls"]["certificate"].as_str().unwrap()).unwrap();
+    let trusting = || {
+        reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    };
+    let client = ciba::Client::builder(
+        ClientId::new(c["client_id"].as_str().unwrap()).unwrap(),
+        ClientAuth::secret_basic(c["client_secret"].as_str().unwrap()),
+    )
+    .issuer(issuer)
+    .reqwest_client(trusting())
+    .build()
+    .unwrap();
+    let started = client
+        .authenticate(AuthenticationRequest::login_hint("tess").binding_message("TLS? T1"))
+        .await
+        .unwrap();
+    let approved = trusting()
+        .post(format!(
+            "{}/ciba/step-ups/{}/approve",
+            server.control_url(),
+            started.auth_req_id
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), 200);
+    let Outcome::Approved(tokens) = client.poll(&started).await.unwrap() else {
+        panic!("approved");
+    };
+    assert_eq!(tokens.claims.iss, issuer);
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
