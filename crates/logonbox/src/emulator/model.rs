@@ -252,6 +252,22 @@ struct ProviderCommand {
     padded_responses: Option<bool>,
     #[serde(default)]
     retention: Option<usize>,
+    #[serde(default)]
+    sign: Option<SignCommand>,
+    #[serde(default)]
+    records: bool,
+}
+
+/// `"sign": {"message": "<base64url>", "key": 0, "flags": 0}`: the phone signs `message` with
+/// the user's key at `key` (listing order), as [`Model::sign_with`] does.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignCommand {
+    message: String,
+    #[serde(default)]
+    key: usize,
+    #[serde(default)]
+    flags: u32,
 }
 
 impl ProviderCommand {
@@ -879,9 +895,50 @@ impl Model {
         Ok(json!({"user": user, "authorized_keys": lines}))
     }
 
+    /// What the phone and the server recorded: every kept sign request (no signature, no
+    /// key) and how many key listings were served.
+    fn records_json(&self) -> Value {
+        let state = lock(&self.state);
+        let signs: Vec<Value> = state
+            .records
+            .iter()
+            .map(|r| {
+                json!({
+                    "flow": r.flow,
+                    "username": r.username,
+                    "fingerprint": r.fingerprint,
+                    "flags": r.flags,
+                    "text": r.text,
+                    "authorize_text": r.authorize_text,
+                    "remote_name": r.remote_name,
+                    "payload_len": r.payload_len,
+                    "payload_field": r.payload_field,
+                })
+            })
+            .collect();
+        json!({"sign_requests": signs, "listing_requests": state.listing_requests})
+    }
+
     fn provider_command(&self, body: Value) -> Result<Value, ControlError> {
         let command: ProviderCommand =
             serde_json::from_value(body).map_err(|e| ControlError::Invalid(e.to_string()))?;
+        if command.records {
+            return Ok(self.records_json());
+        }
+        if let Some(sign) = &command.sign {
+            let Some(user) = &command.user else {
+                return Err(ControlError::Invalid("`sign` needs a `user`".into()));
+            };
+            let message = b64::decode_lenient(&sign.message)
+                .map_err(|_| ControlError::Invalid("`sign.message` is not base64url".into()))?;
+            let signature = self
+                .sign_with(user, sign.key, sign.flags, &message)
+                .map_err(|e| ControlError::NotFound {
+                    what: "key",
+                    id: e.0,
+                })?;
+            return Ok(json!({"user": user, "signature": b64::encode_url(&signature)}));
+        }
         let behaviour = command.behaviour()?;
         let mut changed = Vec::new();
         if let Some(user) = &command.user {
@@ -956,7 +1013,10 @@ impl auth_core::emulator::Model for Model {
     /// "reject" | "fail" | "http_status" | "corrupt_signature" | "empty_signature_positive" |
     /// "answer_with_flags" | "sign_as", "message", "status", "flags", "sign_as", "delay_ms",
     /// "listing", "remove"}` and the server's `"padded_signatures"`, `"padded_responses"`,
-    /// `"retention"`. `set_rules` and `rotate_keys` are unsupported (LogonBox has neither).
+    /// `"retention"`; `{"records": true}` answers the kept sign requests (as
+    /// [`Model::sign_requests`]) and how many key listings were served; `{"user": …, "sign":
+    /// {"message": base64url, "key": index, "flags": n}}` signs as the phone would
+    /// ([`Model::sign_with`]). `set_rules` and `rotate_keys` are unsupported (LogonBox has neither).
     fn control(&self, command: Control) -> Result<Value, ControlError> {
         match command {
             Control::AddUser { user, details } => self.add_user_command(&user, &details),
@@ -1190,6 +1250,50 @@ mod tests {
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(body.into_bytes())
             .unwrap()
+    }
+
+    /// The records and the phone's signature are control commands too (what a test of the
+    /// emulator server reads instead of the Rust methods).
+    #[tokio::test]
+    async fn records_and_signatures_through_the_provider_command() {
+        let model = Model::new();
+        let keys = model.add_user("lee", &[KeyType::Ed25519]).unwrap();
+        let provider =
+            |body: Value| auth_core::emulator::Model::control(&model, Control::Provider { body });
+        let empty = provider(json!({"records": true})).unwrap();
+        assert_eq!(empty, json!({"sign_requests": [], "listing_requests": 0}));
+        let listing =
+            auth_core::emulator::Model::handle(&model, get(&format!("{KEYS_PATH}lee"))).await;
+        assert_eq!(listing.status(), 200);
+        let signed = auth_core::emulator::Model::handle(
+            &model,
+            sign_form("lee", keys[0].fingerprint(), "Pay?"),
+        )
+        .await;
+        assert_eq!(signed.status(), 200);
+        let records = provider(json!({"records": true})).unwrap();
+        assert_eq!(records["listing_requests"], 1);
+        let sign = &records["sign_requests"][0];
+        assert_eq!(sign["flow"], "direct");
+        assert_eq!(sign["username"], "lee");
+        assert_eq!(sign["text"], "Pay?");
+        assert_eq!(sign["fingerprint"], keys[0].fingerprint().as_str());
+        assert_eq!(sign["payload_len"], 128);
+
+        let message = b"sign me";
+        let answer =
+            provider(json!({"user": "lee", "sign": {"message": b64::encode_url(message)}}))
+                .unwrap();
+        let signature = b64::decode_lenient(answer["signature"].as_str().unwrap()).unwrap();
+        keys[0].verify(0, message, &signature).unwrap();
+        for bad in [
+            json!({"sign": {"message": "AA"}}),
+            json!({"user": "lee", "sign": {"message": "AA", "key": 3}}),
+            json!({"user": "nobody", "sign": {"message": "AA"}}),
+            json!({"user": "lee", "sign": {"message": "@@"}}),
+        ] {
+            assert!(provider(bad.clone()).is_err(), "{bad}");
+        }
     }
 
     /// Whatever the number of requests, the model keeps bounded rings (request log, sign

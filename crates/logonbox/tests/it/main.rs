@@ -3,7 +3,8 @@
 //!
 //! | module | what |
 //! | --- | --- |
-//! | [`conformance`] | both flows with both key types against the emulator, every documented failure, step-up, recorded transcripts (`cargo xtask conformance` lists it) |
+//! | [`conformance`] | both flows with both key types against the emulator, every documented failure, step-up, recorded transcripts (`cargo xtask conformance` lists it; `binary::` runs them against the emulator server binary: `cargo xtask conformance --binary`) |
+//! | [`emu`] | the emulator a conformance scenario runs against: the crate's, or the emulator server binary |
 //! | [`fixtures`] | `fixtures_are_fresh`: the generated transcripts (`cargo xtask fixtures`) |
 //! | [`client`] | the exact requests sent, timeouts, retries, bring-your-own clients, Debug output |
 //! | [`vectors`] | the published key, signature, blob and URL vectors |
@@ -17,6 +18,7 @@
 mod client;
 mod common;
 mod conformance;
+mod emu;
 mod examples;
 mod fixtures;
 mod fuzz_regressions;
