@@ -8,8 +8,9 @@ pub mod providers {
     //! docs have the full list of its commands.
     //!
     //! Every provider takes `read_log`, `list_pending` and `inject_fault`; the one clock
-    //! (`POST /clock/advance`) moves all of them. Authsignal and CIBA send requests of their
-    //! own (webhooks, notifications), which the server delivers (`GET /{provider}/deliveries`).
+    //! (`POST /clock/advance`) moves all of them. LaunchKey, Authsignal and CIBA send requests of
+    //! their own (webhooks, notifications), which the server delivers (`GET
+    //! /{provider}/deliveries`).
     //!
     //! ## launchkey
     //!
@@ -17,7 +18,12 @@ pub mod providers {
     //! to `service_private_key_file` in `--dir`, mode 0600) and `service_key_id`. The official
     //! SDK takes `ServiceFactory(service_id, service_private_key_pem, url=api_url)`.
     //!
-    //! * settings: `service_id` (a UUID), `private_key_file` (a PEM RSA key, PKCS#1 or PKCS#8).
+    //! * settings: `service_id` (a UUID), `private_key_file` (a PEM RSA key, PKCS#1 or PKCS#8),
+    //!   `webhook_url` (the service's webhook URL: see below; also printed).
+    //! * webhooks: with a webhook URL set, every authorization request answered through the
+    //!   control API (`approve`, `deny`, `fail`, the phone page) is POSTed there by the server,
+    //!   as the platform does: the encrypted `AUTHORIZATION_RESPONSE`, signed for the URL's path
+    //!   (`launchkey::Client::handle_webhook` verifies it).
     //! * `add_user` details: `{"totp": "123456"}` (optional); the answer has the user's
     //!   `service_user_hash`, `org_user_hash`, `user_push_id` and `device_id`.
     //! * step-ups: authorization requests (the message is the request's `context`, the title its
@@ -28,6 +34,8 @@ pub mod providers {
     //!   "/webhook"}` and `{"webhook": "session_end", "user": "<username>", "path": "/webhook"}`
     //!   answer the webhook the platform would POST to `path` — `{"method", "path", "headers",
     //!   "body"}`, signed and (authorization) encrypted — for your webhook handler;
+    //!   `{"webhook_url": "http://…" | null}` (where answers are posted from now on; null:
+    //!   nowhere); `{"deliver_webhooks": true}` and `{"auto_deliver": bool}` as for Authsignal;
     //!   `{"totp": "123456", "user": "<username>"}`; `{"register_service": "<uuid>",
     //!   "public_key": "<PEM>"}`; `{"response_fault": "tamper_body"}` (a JOSE fault on the next
     //!   signed response); `{"counts": {}}`.

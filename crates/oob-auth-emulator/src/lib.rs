@@ -6,8 +6,8 @@
 //! them, with their official SDKs or with ours, without an account at any of them. A JSON
 //! control API plays the user (approve, deny, expire), the provider's back office (users,
 //! rules, keys) and the network (faults); a web page is the user's phone. What a provider sends
-//! on its own — Authsignal's webhooks, CIBA's ping and push notifications — the server sends
-//! too, to the URL your application gave.
+//! on its own — LaunchKey's and Authsignal's webhooks, CIBA's ping and push notifications — the
+//! server sends too, to the URL your application gave.
 //!
 //! Each provider is its crate's own emulator (`<crate>::emulator`, a protocol model behind
 //! `auth_core::emulator::Model`), served on a real port of its own, so the official SDKs find
@@ -124,7 +124,7 @@
 //! | `POST /{provider}/faults` | `{"status": 503, "retry_after": 2, "path_contains": "/auths", "times": 1}`: the next matching requests fail |
 //! | `POST /{provider}/rotate-keys` | rotates the provider's signing keys |
 //! | `GET /{provider}/log[?limit=N]` | the newest requests: method, path (query values redacted), status; never bodies |
-//! | `GET /{provider}/deliveries[?limit=N]` | what the provider sent on its own (Authsignal, CIBA): `{"auto", "recent": [{"at", "method", "url", "status" \| "error"}]}`, the URL without its query; never headers or bodies (501 for providers that send nothing) |
+//! | `GET /{provider}/deliveries[?limit=N]` | what the provider sent on its own (LaunchKey, Authsignal, CIBA): `{"auto", "recent": [{"at", "method", "url", "status" \| "error"}]}`, the URL without its query; never headers or bodies (501 for providers that send nothing) |
 //! | `POST /{provider}/control` | any command of the one control vocabulary (`auth_core::emulator::Control`), e.g. `{"command": "deny", "id": "…", "fraud": true}` or a provider's own `{"command": "provider", "body": {…}}` |
 //! | `GET /clock`, `POST /clock/advance` | the one clock every provider runs on; `{"seconds": N}` moves it forward |
 //! | `GET /healthz` | `ok` |
@@ -135,13 +135,15 @@
 //!
 //! ## What the server sends
 //!
-//! Authsignal's webhooks and CIBA's ping and push notifications are HTTP requests the provider
-//! makes to your application. The models queue them; the server sends them, like the real
-//! provider, after every request it answers and every control command it runs — so approving
-//! a CIBA request from the phone page pings the client, and enrolling an Authsignal user posts
-//! `authenticator.created` to the webhook URL. Where they go: Authsignal's `webhook_url`
-//! (setting, or the command `{"webhook_url": …}`; nothing is sent, and events wait, until one
-//! is set), a CIBA client's notification endpoint (its registration).
+//! LaunchKey's and Authsignal's webhooks and CIBA's ping and push notifications are HTTP
+//! requests the provider makes to your application. The models queue them; the server sends
+//! them, like the real provider, after every request it answers and every control command it
+//! runs — so approving a CIBA request from the phone page pings the client, approving a
+//! LaunchKey request posts its authorization response, and enrolling an Authsignal user posts
+//! `authenticator.created`. Where they go: LaunchKey's and Authsignal's `webhook_url` (the
+//! setting, or the provider command `{"webhook_url": …}`; until one is set LaunchKey posts
+//! nothing and Authsignal's events wait), a CIBA client's notification endpoint (its
+//! registration).
 //!
 //! * In the background: an answer never waits for a delivery. One queue per provider, sent in
 //!   order, one at a time, each once (10 s at most, no redirects followed); at most 1,000 wait,
@@ -149,7 +151,7 @@
 //! * A failure (refused, timed out, a non-2xx answer) is written to standard error and kept in
 //!   `GET /{provider}/deliveries`; it stops nothing.
 //! * `POST /{provider}/control` with `{"command": "provider", "body": {"auto_deliver": false}}`
-//!   keeps what the model queues until `{"deliver_webhooks": true}` (Authsignal) or
+//!   keeps what the model queues until `{"deliver_webhooks": true}` (LaunchKey, Authsignal) or
 //!   `{"deliver_notifications": true}` (CIBA), which sends it now, waits until it and everything
 //!   queued before it are done, and answers `{"delivered": [statuses], "failed": [...]}` for
 //!   the requests it sent itself; `{"auto_deliver": true}` turns sending after every request

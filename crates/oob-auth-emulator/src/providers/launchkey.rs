@@ -1,15 +1,29 @@
 //! LaunchKey: the crate's platform model (`launchkey::emulator::Model`) with one service, made
 //! at start (id and RSA key generated, or from the settings `service_id` and
 //! `private_key_file`), on the server's clock.
+//!
+//! The platform POSTs the user's answer to the service's webhook URL when one is configured.
+//! The model builds those webhooks on request (it has no queue); here, once a webhook URL is
+//! set (the setting `webhook_url`, or the provider command `{"webhook_url": …}`), every
+//! authorization request answered through the control API (`approve`, `deny`, `fail`) queues
+//! its signed and encrypted webhook for the server to send (see `crate::delivery`).
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
-use launchkey::emulator::Emulator;
-use launchkey::{ServiceId, ServicePrivateKey};
+use auth_core::emulator::{Control, ControlError, PendingStepUp};
+use auth_core::sync::lock;
+use auth_core::{HttpRequest, HttpResponse};
+use launchkey::emulator::{Emulator, Model};
+use launchkey::{AuthRequestId, ServiceId, ServicePrivateKey};
 use serde_json::{Map, Value, json};
 
 use super::{Built, Ctx};
+use crate::delivery::Outbox;
 use crate::{Provider, StartError};
+
+/// The most webhooks waiting for the server to take them; the oldest go first.
+const MAX_WEBHOOKS: usize = 1_000;
 
 const P: Provider = Provider::Launchkey;
 
@@ -43,16 +57,138 @@ pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
         .model()
         .map_err(|e| err(&e))?;
 
+    let webhook_url = match ctx.setting("webhook_url") {
+        Some(url) => {
+            super::check_url(P, "webhook_url", url)?;
+            Some(url.parse::<http::Uri>().map_err(|e| err(&e))?)
+        }
+        None => None,
+    };
+
     let mut info = Map::new();
+    if let Some(url) = &webhook_url {
+        info.insert("webhook_url".into(), json!(url.to_string()));
+    }
     info.insert("service_id".into(), json!(service_id.to_string()));
     info.insert("service_private_key_pem".into(), json!(pem));
     info.insert("service_private_key_file".into(), json!(key_file));
     info.insert("service_key_id".into(), json!(key.kid().as_str()));
+    let served = Arc::new(Launchkey {
+        model,
+        webhooks: Mutex::new(Webhooks {
+            url: webhook_url,
+            queue: VecDeque::new(),
+        }),
+    });
     Ok(Built {
-        model: Arc::new(model),
+        model: served.clone(),
         api_path: "",
         info,
         default_user_details: Value::Null,
-        outbox: None,
+        outbox: Some(served),
     })
+}
+
+/// The platform model, and the webhooks of the answers given through the control API.
+struct Launchkey {
+    model: Model,
+    webhooks: Mutex<Webhooks>,
+}
+
+struct Webhooks {
+    /// The service's webhook URL (`None`: none configured, nothing is queued).
+    url: Option<http::Uri>,
+    queue: VecDeque<HttpRequest>,
+}
+
+impl Launchkey {
+    /// Queues the authorization webhook of the answered request `id`, if a URL is set.
+    fn queue_authorization(&self, id: &str) {
+        let Some(url) = lock(&self.webhooks).url.clone() else {
+            return;
+        };
+        let Ok(id) = AuthRequestId::parse(id) else {
+            return;
+        };
+        // Signed for the path the service receives it on; sent to the whole URL.
+        let request = match self.model.authorization_webhook(&id, url.path()) {
+            Ok(request) => request,
+            Err(e) => {
+                eprintln!("oob-auth-emulator: launchkey: the webhook of {id}: {e}");
+                return;
+            }
+        };
+        let (mut parts, body) = request.into_parts();
+        parts.uri = url;
+        let mut webhooks = lock(&self.webhooks);
+        if webhooks.queue.len() >= MAX_WEBHOOKS {
+            webhooks.queue.pop_front();
+        }
+        webhooks
+            .queue
+            .push_back(HttpRequest::from_parts(parts, body));
+    }
+
+    /// `{"webhook_url": "http://…" | null}`: where answers are posted from now on.
+    fn set_webhook_url(&self, url: &Value) -> Result<Value, ControlError> {
+        let parsed = match url {
+            Value::Null => None,
+            Value::String(s) => {
+                let uri: http::Uri = s
+                    .parse()
+                    .map_err(|_| ControlError::Invalid(format!("`{s}` is not a URL")))?;
+                if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none()
+                {
+                    return Err(ControlError::Invalid(format!(
+                        "`{s}` is not an absolute http or https URL"
+                    )));
+                }
+                Some(uri)
+            }
+            _ => return Err(ControlError::Invalid("webhook_url is a URL or null".into())),
+        };
+        lock(&self.webhooks).url = parsed;
+        Ok(json!({ "webhook_url": url }))
+    }
+}
+
+#[async_trait::async_trait]
+impl auth_core::emulator::Model for Launchkey {
+    fn provider(&self) -> &'static str {
+        self.model.provider()
+    }
+
+    async fn handle(&self, request: HttpRequest) -> HttpResponse {
+        self.model.handle(request).await
+    }
+
+    fn control(&self, command: Control) -> Result<Value, ControlError> {
+        let answered = match &command {
+            Control::Approve { id } | Control::Deny { id, .. } | Control::Fail { id, .. } => {
+                Some(id.clone())
+            }
+            Control::Provider { body } => {
+                if let Some(url) = body.get("webhook_url") {
+                    return self.set_webhook_url(url);
+                }
+                None
+            }
+            _ => None,
+        };
+        let answer = self.model.control(command)?;
+        if let Some(id) = answered {
+            self.queue_authorization(&id);
+        }
+        Ok(answer)
+    }
+
+    fn pending(&self) -> Vec<PendingStepUp> {
+        self.model.pending()
+    }
+}
+
+impl Outbox for Launchkey {
+    fn take(&self) -> Vec<HttpRequest> {
+        lock(&self.webhooks).queue.drain(..).collect()
+    }
 }

@@ -1,5 +1,6 @@
-//! Authsignal's webhooks, delivered by the server itself to the configured URL after requests
-//! and control commands, signed as Authsignal signs them, verified with our verifier.
+//! Webhooks delivered by the server itself to the configured URL after requests and control
+//! commands: Authsignal's, signed as Authsignal signs them, and LaunchKey's authorization
+//! webhooks, each verified by our own client's verifier.
 
 use std::time::{Duration, Instant};
 
@@ -227,11 +228,96 @@ async fn providers_that_send_nothing_say_so() {
             "{name}"
         );
     }
-    for name in ["authsignal", "ciba"] {
+    for name in ["launchkey", "authsignal", "ciba"] {
         let (status, body) = get(&format!("{control}/{name}/deliveries")).await;
         assert_eq!(status, 200, "{name}: {body}");
         assert_eq!(body["auto"], true);
     }
     let (status, _) = get(&format!("{control}/nobody/deliveries")).await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn launchkey_answers_given_on_the_phone_are_posted_to_the_services_webhook_url() {
+    use launchkey::{AuthorizationRequest, WebhookPackage};
+    let receiver = Receiver::start(200).await;
+    let url = format!("{}/launchkey/webhook?tenant=7", receiver.base);
+    let mut options = Options::ephemeral();
+    options.only = vec![Provider::Launchkey];
+    options.provider_mut(Provider::Launchkey).settings = json!({ "webhook_url": url });
+    let server = start(options).await;
+    let control = server.control_url();
+    assert_eq!(
+        server.info()["providers"]["launchkey"]["webhook_url"].as_str(),
+        Some(url.as_str())
+    );
+    let client = crate::common::launchkey_client(server.info());
+    let user = unique("lew");
+    add_user(control, "launchkey", &user).await;
+
+    for approve in [true, false] {
+        let created = client
+            .authorize(&AuthorizationRequest::new(user.as_str()).context("Pay 5 EUR?"))
+            .await
+            .unwrap();
+        let action = if approve { "approve" } else { "deny" };
+        let (status, body) = post(
+            &format!(
+                "{control}/launchkey/step-ups/{}/{action}",
+                created.id.as_str()
+            ),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let hook = receiver.next().await;
+        assert_eq!(hook.path, "/launchkey/webhook");
+        let mut request = http::Request::post(hook.path.as_str())
+            .body(hook.body.clone())
+            .unwrap();
+        *request.headers_mut() = hook.headers.clone();
+        let WebhookPackage::AuthorizationResponse(answer) =
+            client.handle_webhook(&request).await.unwrap()
+        else {
+            panic!("an authorization response");
+        };
+        assert_eq!(answer.authorization_request_id, created.id.as_str());
+        assert_eq!(answer.authorized, approve);
+        // Signed for the path it was sent to: at another path it is refused.
+        *request.uri_mut() = "/elsewhere".parse().unwrap();
+        assert!(client.handle_webhook(&request).await.is_err());
+    }
+
+    // No URL: answers are not posted.
+    let (status, body) = post(
+        &format!("{control}/launchkey/control"),
+        Some(json!({"command": "provider", "body": {"webhook_url": null}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let created = client
+        .authorize(&AuthorizationRequest::new(user.as_str()))
+        .await
+        .unwrap();
+    post(
+        &format!(
+            "{control}/launchkey/step-ups/{}/approve",
+            created.id.as_str()
+        ),
+        None,
+    )
+    .await;
+    let (_, flushed) = post(
+        &format!("{control}/launchkey/control"),
+        Some(json!({"command": "provider", "body": {"deliver_webhooks": true}})),
+    )
+    .await;
+    assert_eq!(flushed["delivered"], json!([]), "{flushed}");
+    assert!(receiver.drain().await.is_empty());
+    let (status, body) = post(
+        &format!("{control}/launchkey/control"),
+        Some(json!({"command": "provider", "body": {"webhook_url": "/relative"}})),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
 }
