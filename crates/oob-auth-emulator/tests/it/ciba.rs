@@ -3,7 +3,9 @@
 //! a notification endpoint (a small listener in the test).
 
 use auth_core::{PollStatus, StepUp, StepUpRequest};
-use ciba::{AuthenticationRequest, ClientAuth, ClientId, DeliveryMode, Outcome, TokenPoll};
+use ciba::{
+    AuthenticationRequest, ClientAuth, ClientId, DeliveryMode, Outcome, TokenPoll, UserCode,
+};
 use oob_auth_emulator::{Options, Provider};
 use serde_json::{Value, json};
 
@@ -155,6 +157,20 @@ async fn ciba_a_step_up_through_our_client_is_approved_on_the_phone() {
     assert_eq!(status, 409, "approving twice: {body}");
     let (status, body) = post(&format!("{control}/ciba/step-ups/nope/deny"), None).await;
     assert_eq!(status, 404, "{body}");
+
+    // A user added with a user code: requests for them must carry it.
+    let coded = unique("cody");
+    let (status, body) = post(
+        &format!("{control}/ciba/users"),
+        Some(json!({"user": coded, "details": {"user_code": "4321"}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let without = AuthenticationRequest::login_hint(coded.as_str());
+    assert!(client.authenticate(without).await.is_err());
+    let with = AuthenticationRequest::login_hint(coded.as_str()).user_code(UserCode::new("4321"));
+    client.authenticate(with).await.unwrap();
+
     let (_, log) = get(&format!("{control}/ciba/log")).await;
     let paths: Vec<&str> = log
         .as_array()
