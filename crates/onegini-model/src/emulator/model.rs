@@ -179,6 +179,16 @@ pub enum AdminCommand {
         /// The new status.
         status: VersionStatus,
     },
+    /// Turns an app version's "development mode" (no signature check at DCR) on or off.
+    /// Answers `{}`.
+    SetDevelopmentMode {
+        /// The version.
+        version: String,
+        /// Its platform.
+        platform: String,
+        /// Whether the signature check is skipped.
+        development_mode: bool,
+    },
     /// Changes the maximum number of wrong PIN attempts (for new DCRs and every counter
     /// check). Answers `{}`.
     SetMaxPinFailures {
@@ -307,6 +317,17 @@ impl TokenServer {
         for v in &mut s.app.versions {
             if v.version == version && v.platform == platform {
                 v.status = status;
+            }
+        }
+    }
+
+    /// Turns an app version's development mode (no signature check at DCR) on or off
+    /// ([`AdminCommand::SetDevelopmentMode`]).
+    pub fn set_development_mode(&self, version: &str, platform: &str, development_mode: bool) {
+        let mut s = lock(&self.state);
+        for v in &mut s.app.versions {
+            if v.version == version && v.platform == platform {
+                v.development_mode = development_mode;
             }
         }
     }
@@ -470,6 +491,25 @@ impl TokenServer {
                     });
                 }
                 self.set_version_status(&version, &platform, status);
+                json!({})
+            }
+            AdminCommand::SetDevelopmentMode {
+                version,
+                platform,
+                development_mode,
+            } => {
+                let exists = lock(&self.state)
+                    .app
+                    .versions
+                    .iter()
+                    .any(|v| v.version == version && v.platform == platform);
+                if !exists {
+                    return Err(ControlError::NotFound {
+                        what: "app version",
+                        id: format!("{version} {platform}"),
+                    });
+                }
+                self.set_development_mode(&version, &platform, development_mode);
                 json!({})
             }
             AdminCommand::SetMaxPinFailures { max } => {

@@ -2,7 +2,6 @@
 //! own fake clock, and a device (client) with another fake clock.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use auth_core::emulator::{Control, ControlError, InProcess, Model, PendingStepUp, Server};
 use auth_core::{BaseUrl, FakeClock, HttpClient, HttpRequest, HttpResponse, SharedClock};
@@ -185,12 +184,6 @@ impl World {
             .await
             .unwrap();
         (profile, pins)
-    }
-
-    /// Moves both clocks.
-    pub fn advance(&self, by: Duration) {
-        self.server_clock.advance(by);
-        self.device_clock.advance(by);
     }
 }
 
