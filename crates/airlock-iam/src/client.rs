@@ -19,7 +19,7 @@ use crate::document::{
 };
 use crate::endpoints::{Endpoints, fill};
 use crate::error::invalid;
-use crate::limits::{MAX_INPUT_BYTES, MAX_RETRY_AFTER};
+use crate::limits::MAX_INPUT_BYTES;
 use crate::model::{ApplicationId, DeviceId, ErrorCode, FlowState, NextAuthStep, Otp, Password};
 
 /// A Loginapp REST client: base URL, REST path, CSRF header value, endpoint table, transport.
@@ -477,9 +477,10 @@ impl Flow {
             return Ok((status, response.into_body()));
         }
         if status == 429 {
-            let retry_after =
-                auth_core::retry::retry_after(response.headers(), transport.clock().now())
-                    .map(|d| d.min(MAX_RETRY_AFTER));
+            let retry_after = auth_core::retry::rate_limit_retry_after(
+                response.headers(),
+                transport.clock().now(),
+            );
             return Err(Error::RateLimited { retry_after });
         }
         let body = response.into_body();
@@ -644,7 +645,7 @@ impl Flow {
     /// code, `Ready` with the step response otherwise (the next step, or done).
     ///
     /// A 429 that outlasts the transport's retries is no answer: still `Pending`, with the
-    /// server's `Retry-After` (at most [`MAX_RETRY_AFTER`]; `0` gives no hint, so the poll
+    /// server's `Retry-After` (at most [`MAX_RETRY_AFTER`](crate::limits::MAX_RETRY_AFTER); `0` gives no hint, so the poll
     /// interval applies) or else
     /// [`RATE_LIMIT_BACKOFF`](crate::limits::RATE_LIMIT_BACKOFF) as the wait before the next poll, so
     /// [`Flow::wait`] keeps going until its deadline. Errors end polling: [`Error::Rejected`],

@@ -179,18 +179,6 @@ pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
     }))
 }
 
-/// The poll hint of a 429 (the same rule in every provider crate): the server's
-/// `Retry-After` as it is (at most an hour); `Retry-After: 0` gives no hint, so the poll
-/// interval applies and a poller never spins; without one,
-/// [`RATE_LIMIT_BACKOFF`](crate::limits::RATE_LIMIT_BACKOFF).
-pub(crate) fn rate_limit_hint(retry_after: Option<Duration>) -> Option<Duration> {
-    match retry_after {
-        Some(d) if d.is_zero() => None,
-        Some(d) => Some(d),
-        None => Some(crate::limits::RATE_LIMIT_BACKOFF),
-    }
-}
-
 /// How [`Error`] is classified ([`auth_core::Classify`]):
 ///
 /// | kind | variants |
@@ -244,7 +232,7 @@ impl Classify for Error {
 
     fn retry_after(&self) -> Option<Duration> {
         match self {
-            Error::RateLimited { retry_after } => rate_limit_hint(*retry_after),
+            Error::RateLimited { retry_after } => auth_core::retry::rate_limit_hint(*retry_after),
             Error::Core(e) => e.retry_after(),
             other => other.document().and_then(lock_length),
         }

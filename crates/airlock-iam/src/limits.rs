@@ -1,14 +1,9 @@
 //! The numbers the client lives by: rate-limit hints, cookie and input limits.
 
-use std::time::Duration;
-
-/// How long polling waits after a 429 that carried no `Retry-After` (the same rule in every
-/// provider crate).
-pub const RATE_LIMIT_BACKOFF: Duration = Duration::from_secs(5);
-
-/// The longest `Retry-After` an [`Error::RateLimited`](crate::Error::RateLimited) reports (a
-/// larger or far-future value is clamped to it).
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+/// How long polling waits after a 429 that carried no `Retry-After`, and the longest
+/// `Retry-After` an [`Error::RateLimited`](crate::Error::RateLimited) reports: auth-core's, the
+/// same in every provider crate.
+pub use auth_core::retry::{MAX_RETRY_AFTER, RATE_LIMIT_BACKOFF};
 
 /// Most cookies one flow's [`CookieJar`](crate::CookieJar) keeps (older ones are evicted first).
 pub const MAX_COOKIES: usize = 50;

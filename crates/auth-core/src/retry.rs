@@ -101,6 +101,41 @@ impl RetryPolicy {
     }
 }
 
+/// The longest `Retry-After` a provider's rate-limit error reports (a larger or far-future
+/// value is cut to it): one hour.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// How long a poller waits after a 429 that named no `Retry-After` (the server asked to slow
+/// down without saying how much).
+pub const RATE_LIMIT_BACKOFF: Duration = Duration::from_secs(5);
+
+/// A 429's `Retry-After` ([`retry_after`]), cut to [`MAX_RETRY_AFTER`]: what a provider's
+/// rate-limit error holds.
+pub fn rate_limit_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    retry_after(headers, now).map(|d| d.min(MAX_RETRY_AFTER))
+}
+
+/// The poll hint of a 429, one rule for every provider (its error's
+/// [`Classify::retry_after`](crate::Classify::retry_after)): the server's `Retry-After` as it
+/// is; `Retry-After: 0` gives no hint, so the poll interval applies and a poller never spins;
+/// none at all gives [`RATE_LIMIT_BACKOFF`].
+///
+/// ```
+/// use std::time::Duration;
+/// use auth_core::retry::{RATE_LIMIT_BACKOFF, rate_limit_hint};
+///
+/// assert_eq!(rate_limit_hint(Some(Duration::from_secs(7))), Some(Duration::from_secs(7)));
+/// assert_eq!(rate_limit_hint(Some(Duration::ZERO)), None);
+/// assert_eq!(rate_limit_hint(None), Some(RATE_LIMIT_BACKOFF));
+/// ```
+pub fn rate_limit_hint(retry_after: Option<Duration>) -> Option<Duration> {
+    match retry_after {
+        Some(d) if d.is_zero() => None,
+        Some(d) => Some(d),
+        None => Some(RATE_LIMIT_BACKOFF),
+    }
+}
+
 /// Reads a `Retry-After` header: delta-seconds or an HTTP date (relative to `now`).
 pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let value = headers

@@ -25,7 +25,7 @@ use crate::hazmat::jws::{self, UnverifiedJws};
 use crate::keys::{RsaPublicKey, ServicePrivateKey};
 use crate::limits::{
     CURRENT_KEY_RECHECK, CURRENT_KEY_TTL, DEFAULT_LEEWAY, KID_FETCH_WINDOW, MAX_CACHED_API_KEYS,
-    MAX_KID_FETCHES_PER_WINDOW, MAX_RETRY_AFTER, NEGATIVE_KID_TTL, OFFSET_TTL,
+    MAX_KID_FETCHES_PER_WINDOW, NEGATIVE_KID_TTL, OFFSET_TTL,
 };
 use crate::response::{AuthorizationPoll, CorePackage, decode_core, decrypt_jwe};
 use crate::single_flight::SingleFlight;
@@ -1020,7 +1020,7 @@ impl Client {
 
     /// Polls until the user answers, the request times out ([`Error::AuthorizationExpired`]),
     /// or the poll deadline passes. A 429 keeps polling: after the server's `Retry-After`
-    /// (at most [`MAX_RETRY_AFTER`]), or [`RATE_LIMIT_BACKOFF`](crate::limits::RATE_LIMIT_BACKOFF) without one; never faster than
+    /// (at most [`MAX_RETRY_AFTER`](crate::limits::MAX_RETRY_AFTER)), or [`RATE_LIMIT_BACKOFF`](crate::limits::RATE_LIMIT_BACKOFF) without one; never faster than
     /// the poll interval.
     pub async fn wait_for_response(
         &self,
@@ -1128,7 +1128,7 @@ fn check_user(field: &'static str, value: &str) -> Result<(), Error> {
 }
 
 /// The errors every call shares, decided by the status alone: 401, 429 (with its
-/// `Retry-After`, delta-seconds or HTTP date, at most [`MAX_RETRY_AFTER`]) and 5xx (with the
+/// `Retry-After`, delta-seconds or HTTP date, at most [`MAX_RETRY_AFTER`](crate::limits::MAX_RETRY_AFTER)) and 5xx (with the
 /// bounded body). The one place they are classified, before any verification (a proxy answers
 /// them too); see [`Error`] for the rule.
 fn shared_status_error(resp: &Response<Vec<u8>>, now: SystemTime) -> Option<Error> {
@@ -1136,8 +1136,7 @@ fn shared_status_error(resp: &Response<Vec<u8>>, now: SystemTime) -> Option<Erro
     match status {
         401 => Some(Error::Unauthorized),
         429 => Some(Error::RateLimited {
-            retry_after: auth_core::retry::retry_after(resp.headers(), now)
-                .map(|d| d.min(MAX_RETRY_AFTER)),
+            retry_after: auth_core::retry::rate_limit_retry_after(resp.headers(), now),
         }),
         500..=599 => Some(auth_core::Error::status(status, resp.body(), &[]).into()),
         _ => None,
@@ -1454,18 +1453,21 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         };
-        assert_eq!(limited("99999999999"), Some(MAX_RETRY_AFTER));
-        assert_eq!(limited(&u64::MAX.to_string()), Some(MAX_RETRY_AFTER));
+        assert_eq!(limited("99999999999"), Some(crate::limits::MAX_RETRY_AFTER));
+        assert_eq!(
+            limited(&u64::MAX.to_string()),
+            Some(crate::limits::MAX_RETRY_AFTER)
+        );
         assert_eq!(
             limited(&httpdate_in(now, 86_400 * 365)),
-            Some(MAX_RETRY_AFTER)
+            Some(crate::limits::MAX_RETRY_AFTER)
         );
         assert_eq!(limited("3600"), Some(Duration::from_secs(3600)));
         assert_eq!(limited("120"), Some(Duration::from_secs(120)));
         assert_eq!(limited("0"), Some(Duration::ZERO));
 
         let wait = |retry_after| Classify::retry_after(&Error::RateLimited { retry_after });
-        assert_eq!(wait(Some(Duration::ZERO)), Some(Duration::ZERO));
+        assert_eq!(wait(Some(Duration::ZERO)), None, "zero is no hint");
         assert_eq!(
             wait(Some(Duration::from_secs(120))),
             Some(Duration::from_secs(120))

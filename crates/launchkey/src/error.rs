@@ -287,16 +287,14 @@ impl Classify for Error {
         self.code()
     }
 
-    /// For [`Error::RateLimited`]: the API's `Retry-After` (at most an hour), or
-    /// [`RATE_LIMIT_BACKOFF`](crate::limits::RATE_LIMIT_BACKOFF) when it named none (it asked
-    /// to slow down without saying how much). A zero `Retry-After` stays zero: pollers never
-    /// go faster than their interval.
+    /// For [`Error::RateLimited`]: auth-core's one rule ([`auth_core::retry::rate_limit_hint`]):
+    /// the API's `Retry-After` (at most an hour); none at all gives
+    /// [`RATE_LIMIT_BACKOFF`](crate::limits::RATE_LIMIT_BACKOFF) (it asked to slow down without
+    /// saying how much); a zero one is no hint, so pollers never go faster than their interval.
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::Core(e) => e.retry_after(),
-            Error::RateLimited { retry_after } => {
-                Some(retry_after.unwrap_or(crate::limits::RATE_LIMIT_BACKOFF))
-            }
+            Error::RateLimited { retry_after } => auth_core::retry::rate_limit_hint(*retry_after),
             _ => None,
         }
     }

@@ -26,12 +26,9 @@ pub const CURRENT_KEY_RECHECK: Duration = Duration::from_secs(30);
 /// The window of [`MAX_KID_FETCHES_PER_WINDOW`].
 pub const KID_FETCH_WINDOW: Duration = Duration::from_secs(60);
 
-/// The longest `Retry-After` a [`Error::RateLimited`](crate::Error::RateLimited) reports (a larger or far-future value
-/// is clamped to it).
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
-/// How long polling waits after a 429 that carries no `Retry-After` (the platform asked to slow
-/// down without saying how much).
-pub const RATE_LIMIT_BACKOFF: Duration = Duration::from_secs(5);
+/// The longest `Retry-After` a [`Error::RateLimited`](crate::Error::RateLimited) reports, and how
+/// long polling waits after a 429 that carries none: auth-core's, the same in every provider.
+pub use auth_core::retry::{MAX_RETRY_AFTER, RATE_LIMIT_BACKOFF};
 
 /// Shortest allowed time to live.
 pub const MIN_TTL: Duration = Duration::from_secs(30);

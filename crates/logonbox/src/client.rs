@@ -14,7 +14,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::b64;
-use crate::error::{Error, MAX_RETRY_AFTER};
+use crate::error::Error;
 use crate::key::{AuthorizedKey, Fingerprint, KeyListing, KeySelection, KeyType, RsaHash};
 use crate::request::{
     AuthRequest, DEFAULT_AUTHORIZE_TEXT, DEFAULT_PROMPT_TEXT, DEFAULT_REMOTE_NAME, MAX_PAYLOAD_LEN,
@@ -752,8 +752,7 @@ fn undo_percent_encoding(response: &str) -> String {
 fn status_error(response: &HttpResponse, now: SystemTime) -> Error {
     let status = response.status().as_u16();
     if status == 429 {
-        let retry_after = auth_core::retry::retry_after(response.headers(), now)
-            .map(|hint| hint.min(MAX_RETRY_AFTER));
+        let retry_after = auth_core::retry::rate_limit_retry_after(response.headers(), now);
         return Error::RateLimited { retry_after };
     }
     auth_core::Error::status(status, response.body(), &[]).into()
@@ -961,9 +960,13 @@ mod tests {
         assert!(err.is_retryable());
         assert_eq!(
             status_error(&response(Some("86400")), now).retry_after(),
-            Some(MAX_RETRY_AFTER)
+            Some(auth_core::retry::MAX_RETRY_AFTER)
         );
-        assert_eq!(status_error(&response(None), now).retry_after(), None);
+        // No Retry-After: the one rule of every provider, a 5 s pause.
+        assert_eq!(
+            status_error(&response(None), now).retry_after(),
+            Some(auth_core::retry::RATE_LIMIT_BACKOFF)
+        );
     }
 
     /// What the emulator answers for every behaviour of the phone, padded and not.

@@ -157,9 +157,6 @@ impl Error {
     }
 }
 
-/// The longest `Retry-After` taken as it is (a longer one is cut to this).
-pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
-
 impl Classify for Error {
     /// [`ErrorKind::Rejected`] for a rejection on the phone, [`ErrorKind::RateLimited`] for a
     /// 429, [`ErrorKind::Timeout`] for a pending redirect request past its age limit,
@@ -200,7 +197,7 @@ impl Classify for Error {
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::Core(e) => e.retry_after(),
-            Error::RateLimited { retry_after } => *retry_after,
+            Error::RateLimited { retry_after } => auth_core::retry::rate_limit_hint(*retry_after),
             _ => None,
         }
     }

@@ -1444,14 +1444,15 @@ async fn rate_limited_polling_honours_retry_after_and_never_spins() {
         ]
     );
 
-    // StepUp: a 429 is still pending, with the true hint.
+    // StepUp: a 429 is still pending, with auth-core's one hint rule (`Retry-After: 0` is
+    // no hint, none at all is the 5 s back-off).
     let handle = client
         .start(StepUpRequest::new("bob", "Confirm", "?"))
         .await
         .unwrap()
         .into_handle();
     for (fault, hint) in [
-        (Fault::RateLimited(Some(0)), Some(Duration::ZERO)),
+        (Fault::RateLimited(Some(0)), None),
         (
             Fault::RateLimited(None),
             Some(launchkey::limits::RATE_LIMIT_BACKOFF),
