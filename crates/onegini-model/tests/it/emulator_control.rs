@@ -452,6 +452,35 @@ async fn the_administrator_commands_are_json() {
     assert_eq!(w.client.start().await.unwrap(), [profile].into());
     admin(json!({"command": "delete_client", "client_id": client_id.as_str()})).unwrap();
     assert!(admin(json!({"command": "client_ids"})).unwrap() == json!([]));
+    // Development mode: a device with any signature registers, until it is off again.
+    let any_signature = || {
+        w.client_on(
+            Arc::new(MemoryStorage::new()),
+            &w.device_clock,
+            "any-signature",
+            false,
+        )
+    };
+    assert!(matches!(
+        any_signature().pin_policy().await,
+        Err(onegini_model::Error::DeviceRegistrationError)
+    ));
+    let development = |on: bool| json!({"command": "set_development_mode", "version": VERSION, "platform": PLATFORM, "development_mode": on});
+    assert_eq!(admin(development(true)).unwrap(), json!({}));
+    any_signature().pin_policy().await.unwrap();
+    admin(development(false)).unwrap();
+    assert!(matches!(
+        any_signature().pin_policy().await,
+        Err(onegini_model::Error::DeviceRegistrationError)
+    ));
+    assert_eq!(
+        admin(json!({"command": "client_ids"}))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 
     // Refused: unknown users, versions and clients; bad arguments; unknown commands.
     for (body, status) in [
@@ -469,6 +498,14 @@ async fn the_administrator_commands_are_json() {
             404,
         ),
         (json!({"command": "set_max_pin_failures", "max": 0}), 400),
+        (
+            json!({"command": "set_development_mode", "version": "9", "platform": "ios", "development_mode": true}),
+            404,
+        ),
+        (
+            json!({"command": "set_development_mode", "version": VERSION, "platform": PLATFORM}),
+            400,
+        ),
         (
             json!({"command": "set_version_status", "version": VERSION, "platform": PLATFORM, "status": "retired"}),
             400,
