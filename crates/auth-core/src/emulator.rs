@@ -366,6 +366,29 @@ impl RequestLog {
         }
     }
 
+    /// Answers `request` with `answer` and records it — method, path and query (redacted),
+    /// the answer's status — as received at `at`: what a model's [`Model::handle`] does around
+    /// its routing.
+    pub async fn answer<F, Fut>(
+        &self,
+        at: SystemTime,
+        request: HttpRequest,
+        answer: F,
+    ) -> HttpResponse
+    where
+        F: FnOnce(HttpRequest) -> Fut,
+        Fut: std::future::Future<Output = HttpResponse>,
+    {
+        let method = request.method().clone();
+        let path = request
+            .uri()
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+        let response = answer(request).await;
+        self.record(at, method.as_str(), &path, response.status().as_u16());
+        response
+    }
+
     /// Records a request and its status, dropping the oldest entry when full.
     pub fn record(&self, at: SystemTime, method: &str, path_and_query: &str, status: u16) {
         let mut entries = lock(&self.entries);

@@ -134,15 +134,10 @@ impl Model for Served {
     }
 
     async fn handle(&self, request: HttpRequest) -> HttpResponse {
-        let at = self.clock.now();
-        let method = request.method().clone();
-        let path = request
-            .uri()
-            .path_and_query()
-            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
-        let response = self.inner.handle(request).await;
-        self.log
-            .record(at, method.as_str(), &path, response.status().as_u16());
+        let response = self
+            .log
+            .answer(self.clock.now(), request, |r| self.inner.handle(r))
+            .await;
         self.deliver();
         response
     }

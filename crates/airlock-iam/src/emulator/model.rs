@@ -598,18 +598,13 @@ impl auth_core::emulator::Model for Model {
     }
 
     async fn handle(&self, request: HttpRequest) -> HttpResponse {
-        let response = self.answer(&request);
-        let target = request
-            .uri()
-            .path_and_query()
-            .map_or(request.uri().path(), |p| p.as_str());
-        self.log.record(
-            self.clock.now(),
-            request.method().as_str(),
-            target,
-            response.status().as_u16(),
-        );
-        response
+        self.log
+            .answer(
+                self.clock.now(),
+                request,
+                |r| async move { self.answer(&r) },
+            )
+            .await
     }
 
     fn control(&self, command: Control) -> Result<Value, ControlError> {

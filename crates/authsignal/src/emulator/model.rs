@@ -1504,20 +1504,12 @@ impl auth_core::emulator::Model for Model {
     }
 
     async fn handle(&self, request: HttpRequest) -> HttpResponse {
-        let (parts, body) = request.into_parts();
-        let answer = self.respond(&parts, &body);
-        let path = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
-        self.log().record(
-            self.now(),
-            parts.method.as_str(),
-            path,
-            answer.status().as_u16(),
-        );
-        answer
+        self.log()
+            .answer(self.now(), request, |r| async move {
+                let (parts, body) = r.into_parts();
+                self.respond(&parts, &body)
+            })
+            .await
     }
 
     fn control(&self, command: Control) -> Result<Value, ControlError> {

@@ -1121,18 +1121,14 @@ impl auth_core::emulator::Model for Model {
     }
 
     async fn handle(&self, request: HttpRequest) -> HttpResponse {
-        let method = request.method().as_str().to_owned();
-        let path = request.uri().path_and_query().map_or_else(
-            || request.uri().path().to_owned(),
-            |p| p.as_str().to_owned(),
-        );
-        let answer = match self.faults.take(request.uri().path()) {
-            Some(injected) => injected,
-            None => self.answer(&request),
-        };
         self.log
-            .record(self.clock.now(), &method, &path, answer.status().as_u16());
-        answer
+            .answer(self.clock.now(), request, |r| async move {
+                match self.faults.take(r.uri().path()) {
+                    Some(injected) => injected,
+                    None => self.answer(&r),
+                }
+            })
+            .await
     }
 
     fn control(&self, command: Control) -> Result<Value, ControlError> {

@@ -993,16 +993,9 @@ impl auth_core::emulator::Model for Model {
     }
 
     async fn handle(&self, request: HttpRequest) -> HttpResponse {
-        let at = self.clock.now();
-        let method = request.method().clone();
-        let path = request
-            .uri()
-            .path_and_query()
-            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
-        let response = self.route(request).await;
         self.log
-            .record(at, method.as_str(), &path, response.status().as_u16());
-        response
+            .answer(self.clock.now(), request, |r| self.route(r))
+            .await
     }
 
     /// `add_user` (details: `{"keys": ["ed25519", "rsa"], "behaviour": "manual"}`; default one
