@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use auth_core::HttpRequest;
 use auth_core::emulator::{Control, Model as _};
-use ciba::emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, Model};
+use ciba::emulator::{DEFAULT_CLIENT_ID, Emulator, Model};
 use serde_json::{Map, Value, json};
 
 use super::{Built, Ctx};
@@ -30,11 +30,13 @@ pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
     }
     let model = builder.model().map_err(|e| err(&e))?;
 
-    // The printed client: the model's default one unless the settings describe another.
+    // The printed client: the model's default id with a secret made at start (as the other
+    // providers' keys and secrets are), unless the settings describe another.
     let client_id = ctx.setting("client_id").unwrap_or(DEFAULT_CLIENT_ID);
-    let client_secret = ctx
-        .setting("client_secret")
-        .unwrap_or(DEFAULT_CLIENT_SECRET);
+    let client_secret = ctx.setting("client_secret").map_or_else(
+        || format!("ciba-{}", uuid::Uuid::new_v4().simple()),
+        str::to_owned,
+    );
     let auth_method = ctx
         .setting("token_endpoint_auth_method")
         .unwrap_or("client_secret_basic");
