@@ -315,6 +315,53 @@ impl EmulatedClient {
     pub fn client_id(&self) -> &str {
         &self.client_id
     }
+
+    /// The client as OpenID registration metadata: what the provider command
+    /// `{"register_client": …}` takes to register the same client (an emulator served
+    /// elsewhere, the `oob-auth-emulator` server). It holds the client's secret, if it has one.
+    pub fn registration(&self) -> Value {
+        let mut r = serde_json::Map::new();
+        r.insert("client_id".into(), Value::from(self.client_id.as_str()));
+        let (method, secret, jwk) = match &self.auth {
+            ClientAuthMethod::SecretBasic(s) => ("client_secret_basic", Some(s), None),
+            ClientAuthMethod::SecretPost(s) => ("client_secret_post", Some(s), None),
+            ClientAuthMethod::PrivateKeyJwt(jwk) => ("private_key_jwt", None, Some(jwk)),
+        };
+        r.insert("token_endpoint_auth_method".into(), Value::from(method));
+        if let Some(secret) = secret {
+            r.insert("client_secret".into(), Value::from(secret.as_str()));
+        }
+        if let Some(jwk) = jwk {
+            r.insert("jwks".into(), serde_json::json!({ "keys": [jwk] }));
+        }
+        r.insert(
+            "backchannel_token_delivery_mode".into(),
+            Value::from(self.mode.as_str()),
+        );
+        if let Some(endpoint) = &self.notification_endpoint {
+            r.insert(
+                "backchannel_client_notification_endpoint".into(),
+                Value::from(endpoint.as_str()),
+            );
+        }
+        r.insert(
+            "id_token_signed_response_alg".into(),
+            Value::from(self.id_token_alg.as_str()),
+        );
+        if self.require_signed_requests {
+            r.insert(
+                "backchannel_authentication_request_signing_alg".into(),
+                Value::from(self.id_token_alg.as_str()),
+            );
+        }
+        if !self.refresh_tokens {
+            r.insert(
+                "grant_types".into(),
+                serde_json::json!(["urn:openid:params:grant-type:ciba"]),
+            );
+        }
+        Value::Object(r)
+    }
 }
 
 /// Where a request stands.

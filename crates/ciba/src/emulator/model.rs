@@ -103,6 +103,8 @@ pub(super) struct State {
     pub(super) faults: VecDeque<Fault>,
     pub(super) interval: Option<u64>,
     pub(super) expiry: u64,
+    /// The interval and expiry the model was built with (what `{"reset": true}` restores).
+    pub(super) built_with: (Option<u64>, u64),
     pub(super) jwks_fetches: usize,
     pub(super) seen_assertions: SeenAssertions,
     pub(super) outbox: VecDeque<HttpRequest>,
@@ -180,7 +182,7 @@ impl State {
 /// | `read_log` | the recent requests: time, method, path, status (never parameters) |
 /// | `list_pending` | the requests waiting for the user |
 /// | `set_rules` | unsupported |
-/// | `provider` | `{"fault": "<name>"}` ([`Fault::from_name`]); `{"interval": n \| null}`; `{"expiry": n}`; `{"metadata": {"<member>": value \| null}}`; `{"login_hint_token": "…", "user": "…"}`; `{"register_client": {…}}` with OpenID registration metadata (`client_id`, `token_endpoint_auth_method`, `client_secret` or `jwks`, `backchannel_token_delivery_mode`, `backchannel_client_notification_endpoint`, `id_token_signed_response_alg`, `backchannel_authentication_request_signing_alg`); `{"take_notifications": true}`: the waiting ping and push notifications as requests (method, path, headers, body), taken |
+/// | `provider` | `{"fault": "<name>"}` ([`Fault::from_name`]); `{"interval": n \| null}`; `{"expiry": n}`; `{"metadata": {"<member>": value \| null}}`; `{"login_hint_token": "…", "user": "…"}`; `{"register_client": {…}}` with OpenID registration metadata (`client_id`, `token_endpoint_auth_method`, `client_secret` or `jwks`, `backchannel_token_delivery_mode`, `backchannel_client_notification_endpoint`, `id_token_signed_response_alg`, `backchannel_authentication_request_signing_alg`); `{"take_notifications": true}`: the waiting ping and push notifications as requests (method, path, headers, body), taken; `{"fault": "unavailable", "retry_after": n}`, `{"fault": "delay", "ms": n}`, `{"fault": "oauth_error", "status": n, "error": "…"}`; `{"request": "<auth_req_id>"}` and `{"requests": true}`: what the OP saw ([`EmulatedRequest`]: hints, binding message, polls, interval, state…); `{"jwks_fetches": true}`; `{"reset": true}` ([`Model::reset`]); a registration with `grant_types` lacking `refresh_token` gets no refresh tokens |
 pub struct Model {
     pub(super) state: Mutex<State>,
     pub(super) clock: SharedClock,
@@ -243,6 +245,8 @@ struct Registration {
     id_token_signed_response_alg: Option<String>,
     #[serde(default)]
     backchannel_authentication_request_signing_alg: Option<String>,
+    #[serde(default)]
+    grant_types: Option<Vec<String>>,
 }
 
 impl Registration {
@@ -296,6 +300,13 @@ impl Registration {
         {
             client = client.require_signed_requests();
         }
+        if self
+            .grant_types
+            .as_ref()
+            .is_some_and(|g| !g.iter().any(|t| t == "refresh_token"))
+        {
+            client = client.without_refresh_tokens();
+        }
         Ok(client)
     }
 }
@@ -339,6 +350,7 @@ impl Model {
             faults: VecDeque::new(),
             interval: b.interval,
             expiry: b.expiry.max(1),
+            built_with: (b.interval, b.expiry.max(1)),
             jwks_fetches: 0,
             seen_assertions: SeenAssertions::default(),
             outbox: VecDeque::new(),
@@ -597,14 +609,31 @@ impl Model {
 
     fn provider_command(&self, body: &Value) -> Result<Value, ControlError> {
         if let Some(name) = body.get("fault").and_then(Value::as_str) {
-            let fault = Fault::from_name(name).ok_or_else(|| {
-                ControlError::Invalid(format!(
-                    "unknown ciba fault `{}`",
-                    name.chars().take(64).collect::<String>()
-                ))
-            })?;
+            let fault = match Fault::from_name(name) {
+                Some(fault) => fault,
+                None => parameterized_fault(name, body)?,
+            };
             self.inject(fault);
             return Ok(json!({"fault": name}));
+        }
+        if let Some(id) = body.get("request").and_then(Value::as_str) {
+            let request = AuthReqId::new(id)
+                .ok()
+                .and_then(|id| self.request(&id))
+                .ok_or_else(|| not_found(id))?;
+            return Ok(request_json(&request));
+        }
+        if body.get("requests").and_then(Value::as_bool) == Some(true) {
+            return Ok(Value::Array(
+                self.requests().iter().map(request_json).collect(),
+            ));
+        }
+        if body.get("jwks_fetches").and_then(Value::as_bool) == Some(true) {
+            return Ok(json!({"jwks_fetches": self.jwks_fetches()}));
+        }
+        if body.get("reset").and_then(Value::as_bool) == Some(true) {
+            self.reset();
+            return Ok(json!({"reset": true}));
         }
         if let Some(interval) = body.get("interval") {
             self.set_interval(interval.as_u64());
@@ -644,9 +673,72 @@ impl Model {
             return Ok(Value::Array(taken));
         }
         Err(ControlError::Invalid(
-            "ciba's provider commands: fault, interval, expiry, metadata, login_hint_token + user, register_client, take_notifications".into(),
+            "ciba's provider commands: fault, interval, expiry, metadata, login_hint_token + user, register_client, take_notifications, request, requests, jwks_fetches, reset".into(),
         ))
     }
+
+    /// Forgets what tests changed: the discovery overrides, the protocol faults waiting, the
+    /// interval and expiry (back to the builder's). Users, clients, keys and requests stay.
+    pub fn reset(&self) {
+        let mut st = self.lock();
+        st.metadata.clear();
+        st.faults.clear();
+        (st.interval, st.expiry) = st.built_with;
+    }
+}
+
+/// A fault with parameters, from the provider command `{"fault": "<name>", …}`:
+/// `unavailable` (`retry_after`, seconds, default 1), `delay` (`ms`), `oauth_error` (`status`,
+/// `error`).
+fn parameterized_fault(name: &str, body: &Value) -> Result<Fault, ControlError> {
+    let number = |key: &str| body.get(key).and_then(Value::as_u64);
+    let missing = |key: &str| ControlError::Invalid(format!("the `{name}` fault needs `{key}`"));
+    Ok(match name {
+        "unavailable" => Fault::Unavailable(number("retry_after").unwrap_or(1)),
+        "delay" => Fault::Delay(Duration::from_millis(
+            number("ms").ok_or_else(|| missing("ms"))?,
+        )),
+        "oauth_error" => {
+            let status = number("status")
+                .and_then(|s| u16::try_from(s).ok())
+                .filter(|s| (400..600).contains(s))
+                .ok_or_else(|| missing("status"))?;
+            let error = body
+                .get("error")
+                .and_then(Value::as_str)
+                .ok_or_else(|| missing("error"))?;
+            Fault::OAuthError(status, error.to_owned())
+        }
+        _ => {
+            return Err(ControlError::Invalid(format!(
+                "unknown ciba fault `{}`",
+                name.chars().take(64).collect::<String>()
+            )));
+        }
+    })
+}
+
+/// A request as the control vocabulary shows it (times in Unix seconds).
+fn request_json(r: &EmulatedRequest) -> Value {
+    let expires_at = r
+        .expires_at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    json!({
+        "auth_req_id": r.auth_req_id,
+        "client_id": r.client_id,
+        "user": r.user,
+        "scope": r.scope,
+        "binding_message": r.binding_message,
+        "acr_values": r.acr_values,
+        "requested_expiry": r.requested_expiry,
+        "user_code_checked": r.user_code_checked,
+        "signed": r.signed,
+        "polls": r.polls,
+        "interval": r.interval,
+        "expires_at": expires_at,
+        "state": r.state.name(),
+    })
 }
 
 /// What a notification carries.

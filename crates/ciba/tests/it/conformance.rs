@@ -1,16 +1,17 @@
 //! CIBA conformance suite: the client against the emulated OP — poll, ping and push modes,
 //! client authentication, signed requests, the FAPI-CIBA switch, ID token validation and JWKS
-//! rotation, faults, the shared control vocabulary. Every scenario runs twice: over real
-//! loopback HTTP (`socket::…`) and through `Emulator::in_process()`, the same model with no
-//! socket (`in_process::…`). `cargo xtask conformance` prints one row per test. (The same
-//! client against a real, certified OP: `real_op`.)
+//! rotation, faults, the shared control vocabulary. Every scenario runs three times: over real
+//! loopback HTTP (`socket::…`), through `Emulator::in_process()`, the same model with no socket
+//! (`in_process::…`), and against the `oob-auth-emulator` server binary (`binary::…`, ignored
+//! unless `cargo xtask conformance --binary` runs them). `cargo xtask conformance` prints one
+//! row per test. (The same client against a real, certified OP: `real_op`.)
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use auth_core::emulator::{Control, ControlError, LogEntry};
+use auth_core::emulator::{Control, ControlError};
 use auth_core::poll::{PollConfig, PollStatus};
-use auth_core::{FakeClock, HttpClient, HttpRequest, StepUp, StepUpOutcome, StepUpRequest};
+use auth_core::{HttpClient, HttpRequest, StepUp, StepUpOutcome, StepUpRequest};
 use ciba::emulator::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatedClient, Emulator, Fault, RequestState,
 };
@@ -20,20 +21,11 @@ use ciba::{
     UserCode, UserHint,
 };
 
-const T0: u64 = 1_800_000_000;
+use crate::emu::{Setup, Wire};
 
-/// How a scenario's client reaches the emulator's model.
-#[derive(Clone, Copy, Debug)]
-enum Wire {
-    /// Real HTTP on a loopback port.
-    Socket,
-    /// `Emulator::in_process()`: the same model, no socket.
-    InProcess,
-}
-
-/// Every scenario runs over a real socket (`socket::…`) and through `Emulator::in_process`
-/// (`in_process::…`).
-macro_rules! on_both_wires {
+/// Every scenario runs over a real socket (`socket::…`), through `Emulator::in_process`
+/// (`in_process::…`), and against the emulator server binary (`binary::…`).
+macro_rules! on_every_wire {
     ($($name:ident),* $(,)?) => {
         /// The scenarios over real HTTP on a loopback port.
         mod socket {
@@ -49,10 +41,20 @@ macro_rules! on_both_wires {
                 super::$name(super::Wire::InProcess).await;
             })*
         }
+        /// The scenarios against the `oob-auth-emulator` server binary at `OOB_EMULATOR_URL`
+        /// (`cargo xtask conformance --binary` starts it and runs these); without it each
+        /// fails, never passes. None is left out.
+        mod binary {
+            $(#[tokio::test]
+            #[ignore = "needs the emulator server: cargo xtask conformance --binary"]
+            async fn $name() {
+                super::$name(super::Wire::Binary).await;
+            })*
+        }
     };
 }
 
-on_both_wires!(
+on_every_wire!(
     setup,
     discovery_reads_the_ciba_endpoints_and_modes,
     discovery_refuses_an_op_without_ciba_or_the_mode,
@@ -89,45 +91,17 @@ on_both_wires!(
     stepup_approval_carries_the_id_token_claims_as_evidence,
     stepup_denied_and_expired,
     secrets_never_appear_in_debug_or_errors,
+    a_never_answering_op_times_out,
     emulator_requests_show_state_changes,
     another_instance_can_resume_polling_a_stored_request,
     the_shared_control_vocabulary_drives_the_emulator,
     advance_clock_moves_the_default_clock,
 );
 
-struct Setup {
-    emulator: Emulator,
-    clock: FakeClock,
-    client: Client,
-    wire: Wire,
-}
-
+/// The scenario's OP (the crate's emulator on a `FakeClock` at `T0`, or the server binary),
+/// the default client and two users.
 async fn setup(wire: Wire) -> Setup {
-    let clock = FakeClock::at_unix(T0);
-    let emulator = Emulator::builder()
-        .clock(Arc::new(clock.clone()))
-        .user("alice")
-        .user("bob")
-        .start()
-        .await
-        .unwrap();
-    let client = over(wire, &emulator, emulator.client_builder().unwrap())
-        .build()
-        .unwrap();
-    Setup {
-        emulator,
-        clock,
-        client,
-        wire,
-    }
-}
-
-/// `builder` with the HTTP client of `wire`.
-fn over(wire: Wire, emulator: &Emulator, builder: ciba::ClientBuilder) -> ciba::ClientBuilder {
-    match wire {
-        Wire::Socket => builder,
-        Wire::InProcess => builder.http_client(emulator.in_process()),
-    }
+    Setup::start(wire).await
 }
 
 fn id(s: &str) -> ClientId {
@@ -143,32 +117,7 @@ fn approved(outcome: Outcome) -> Box<ciba::Tokens> {
 
 /// A client of the emulator with its own registration, over the setup's wire.
 fn client_for(s: &Setup, client_id: &str, auth: ClientAuth) -> ciba::ClientBuilder {
-    let builder = Client::builder(id(client_id), auth)
-        .issuer(s.emulator.base_url())
-        .clock(s.emulator.clock());
-    over(s.wire, &s.emulator, builder)
-}
-
-/// The requests the emulator logged at `path`, oldest first.
-fn calls(emulator: &Emulator, path: &str) -> Vec<LogEntry> {
-    emulator
-        .log()
-        .into_iter()
-        .filter(|c| c.path == path)
-        .collect()
-}
-
-/// Seconds since `T0` of each logged request at `path`.
-fn times(emulator: &Emulator, path: &str) -> Vec<u64> {
-    calls(emulator, path)
-        .iter()
-        .map(|c| {
-            c.at.duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap()
-                .as_secs()
-                - T0
-        })
-        .collect()
+    s.client_for(client_id, auth)
 }
 
 /// Form parameters as sent, in order.
@@ -184,14 +133,8 @@ struct Recorder {
 
 impl Recorder {
     fn new(s: &Setup) -> Arc<Recorder> {
-        let inner: Arc<dyn HttpClient> = match s.wire {
-            Wire::Socket => {
-                Arc::new(auth_core::ReqwestClient::new(&auth_core::HttpConfig::default()).unwrap())
-            }
-            Wire::InProcess => s.emulator.in_process(),
-        };
         Arc::new(Recorder {
-            inner,
+            inner: s.http(),
             sent: Mutex::new(Vec::new()),
             user_agents: Mutex::new(Vec::new()),
         })
@@ -274,7 +217,7 @@ async fn discovery_reads_the_ciba_endpoints_and_modes(wire: Wire) {
     let s = setup(wire).await;
     let endpoints = s.client.discover().await.unwrap();
     // The issuer is the served base URL, and discovery names the served endpoints.
-    let base = s.emulator.base_url().as_str();
+    let base = s.base_url().as_str();
     assert_eq!(endpoints.issuer, base);
     assert_eq!(
         endpoints.backchannel_authentication.as_str(),
@@ -290,18 +233,16 @@ async fn discovery_reads_the_ciba_endpoints_and_modes(wire: Wire) {
     assert!(m.backchannel_user_code_parameter_supported);
     // Fetched once, however many calls.
     s.client.discover().await.unwrap();
-    assert_eq!(
-        calls(&s.emulator, "/.well-known/openid-configuration").len(),
-        1
-    );
+    assert_eq!(s.calls("/.well-known/openid-configuration").await.len(), 1);
 }
 
 async fn discovery_refuses_an_op_without_ciba_or_the_mode(wire: Wire) {
     let s = setup(wire).await;
-    s.emulator.set_metadata(
+    s.set_metadata(
         "backchannel_token_delivery_modes_supported",
         serde_json::json!(["poll"]),
-    );
+    )
+    .await;
     let ping = client_for(
         &s,
         DEFAULT_CLIENT_ID,
@@ -311,11 +252,13 @@ async fn discovery_refuses_an_op_without_ciba_or_the_mode(wire: Wire) {
     .build()
     .unwrap();
     assert!(matches!(ping.discover().await, Err(Error::Discovery(m)) if m.contains("ping")));
-    s.emulator.set_metadata(
+    s.set_metadata(
         "backchannel_authentication_endpoint",
         serde_json::Value::Null,
-    );
-    let err = over(s.wire, &s.emulator, s.emulator.client_builder().unwrap())
+    )
+    .await;
+    let err = s
+        .default_builder()
         .build()
         .unwrap()
         .discover()
@@ -323,7 +266,7 @@ async fn discovery_refuses_an_op_without_ciba_or_the_mode(wire: Wire) {
         .unwrap_err();
     assert!(matches!(err, Error::Discovery(_)), "{err}");
     // The same OP with the endpoints set by hand.
-    let i = s.emulator.base_url().as_str();
+    let i = s.base_url().as_str();
     let manual = Client::builder(
         id(DEFAULT_CLIENT_ID),
         ClientAuth::secret_basic(DEFAULT_CLIENT_SECRET),
@@ -336,13 +279,13 @@ async fn discovery_refuses_an_op_without_ciba_or_the_mode(wire: Wire) {
             .build()
             .unwrap(),
     )
-    .clock(s.emulator.clock());
-    let manual = over(s.wire, &s.emulator, manual).build().unwrap();
+    .clock(s.clock());
+    let manual = s.over(manual).build().unwrap();
     let started = manual
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap();
-    s.emulator.approve(&started.auth_req_id).unwrap();
+    s.approve(&started.auth_req_id).await.unwrap();
     assert!(manual.poll(&started).await.unwrap().is_approved());
 }
 
@@ -350,7 +293,7 @@ async fn poll_mode_approval_yields_verified_id_token_claims(wire: Wire) {
     let s = setup(wire).await;
     let started = s
         .client
-        .authenticate(AuthenticationRequest::login_hint("alice").scope("profile email"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()).scope("profile email"))
         .await
         .unwrap();
     assert_eq!(started.interval, Duration::from_secs(5));
@@ -360,13 +303,16 @@ async fn poll_mode_approval_yields_verified_id_token_claims(wire: Wire) {
         s.client.token_request(&started.auth_req_id).await.unwrap(),
         TokenPoll::Pending
     ));
-    s.emulator.approve(&started.auth_req_id).unwrap();
+    s.approve(&started.auth_req_id).await.unwrap();
     let tokens = approved(s.client.poll(&started).await.unwrap());
-    assert_eq!(tokens.claims.sub, "alice");
-    assert_eq!(tokens.claims.iss, s.emulator.base_url().as_str());
+    assert_eq!(tokens.claims.sub, s.alice.as_str());
+    assert_eq!(tokens.claims.iss, s.base_url().as_str());
     assert_eq!(tokens.claims.aud, [DEFAULT_CLIENT_ID]);
     assert_eq!(tokens.claims.acr.as_deref(), Some("urn:emulator:acr:phone"));
-    assert_eq!(tokens.claims.other["email"], "alice@example.com");
+    assert_eq!(
+        tokens.claims.other["email"],
+        format!("{}@example.com", s.alice).as_str()
+    );
     assert!(tokens.refresh_token.is_some());
     assert_eq!(tokens.expires_in, Some(Duration::from_secs(3600)));
     // The tokens were consumed: asking again is invalid_grant.
@@ -380,15 +326,15 @@ async fn poll_mode_approval_yields_verified_id_token_claims(wire: Wire) {
 
 async fn client_secret_post_sends_the_secret_in_the_body(wire: Wire) {
     let s = setup(wire).await;
-    s.emulator
-        .register_client(EmulatedClient::secret_post("post-client", "post-secret"));
+    s.register_client(EmulatedClient::secret_post("post-client", "post-secret"))
+        .await;
     let recorder = Recorder::new(&s);
     let client = client_for(&s, "post-client", ClientAuth::secret_post("post-secret"))
         .http_client(recorder.clone())
         .build()
         .unwrap();
     let started = client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap();
     let sent = recorder.last_to("/backchannel");
@@ -401,10 +347,10 @@ async fn client_secret_post_sends_the_secret_in_the_body(wire: Wire) {
         !agents.is_empty() && agents.iter().all(|ua| ua.starts_with(&ours)),
         "{agents:?}"
     );
-    s.emulator.approve(&started.auth_req_id).unwrap();
+    s.approve(&started.auth_req_id).await.unwrap();
     assert!(client.poll(&started).await.unwrap().is_approved());
     // The emulator's own log keeps no parameters.
-    let log = format!("{:?}", s.emulator.log());
+    let log = format!("{:?}", s.log().await);
     assert!(
         log.contains("/backchannel") && !log.contains("post-secret"),
         "{log}"
@@ -416,31 +362,31 @@ async fn private_key_jwt_with_rs256_ps256_and_es256(wire: Wire) {
     for alg in [Algorithm::RS256, Algorithm::PS256, Algorithm::ES256] {
         let key = SigningKey::generate(alg).unwrap();
         let name = format!("jwt-{alg}");
-        s.emulator
-            .register_client(EmulatedClient::private_key_jwt(&name, &key).id_token_alg(alg));
+        s.register_client(EmulatedClient::private_key_jwt(&name, &key).id_token_alg(alg))
+            .await;
         let client = client_for(&s, &name, ClientAuth::private_key_jwt(key))
             .build()
             .unwrap();
         let started = client
-            .authenticate(AuthenticationRequest::login_hint("bob"))
+            .authenticate(AuthenticationRequest::login_hint(s.bob.as_str()))
             .await
             .unwrap();
-        s.emulator.approve(&started.auth_req_id).unwrap();
+        s.approve(&started.auth_req_id).await.unwrap();
         let tokens = approved(client.poll(&started).await.unwrap());
-        assert_eq!(tokens.claims.sub, "bob", "{alg}");
+        assert_eq!(tokens.claims.sub, s.bob.as_str(), "{alg}");
     }
     // Each assertion had its own jti (the emulator refuses a replayed one): 3 × (request + ≥1 poll).
-    assert!(s.emulator.log().iter().all(|c| c.status != 401));
+    assert!(s.log().await.iter().all(|c| c.status != 401));
 }
 
 async fn denial_is_a_typed_outcome(wire: Wire) {
     let s = setup(wire).await;
     let started = s
         .client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap();
-    s.emulator.deny(&started.auth_req_id).unwrap();
+    s.deny(&started.auth_req_id).await.unwrap();
     match s.client.poll(&started).await.unwrap() {
         Outcome::Denied { description } => {
             assert_eq!(description.as_deref(), Some("the user denied the request"));
@@ -454,7 +400,8 @@ async fn expiry_ends_polling_without_asking_past_expires_in(wire: Wire) {
     let started = s
         .client
         .authenticate(
-            AuthenticationRequest::login_hint("alice").requested_expiry(Duration::from_secs(12)),
+            AuthenticationRequest::login_hint(s.alice.as_str())
+                .requested_expiry(Duration::from_secs(12)),
         )
         .await
         .unwrap();
@@ -462,16 +409,16 @@ async fn expiry_ends_polling_without_asking_past_expires_in(wire: Wire) {
     let outcome = s.client.poll(&started).await.unwrap();
     assert!(matches!(outcome, Outcome::Expired), "{outcome:?}");
     // Polls at +5 and +10; at +12 the client stops on its own.
-    let times = times(&s.emulator, "/token");
+    let times = s.times("/token").await;
     assert_eq!(times, [5, 10]);
     // An OP's own expired_token (asked regardless of the deadline) is the same outcome.
-    s.emulator.set_expiry(30);
+    s.set_expiry(30).await;
     let started = s
         .client
-        .authenticate(AuthenticationRequest::login_hint("bob"))
+        .authenticate(AuthenticationRequest::login_hint(s.bob.as_str()))
         .await
         .unwrap();
-    s.emulator.expire(&started.auth_req_id).unwrap();
+    s.expire(&started.auth_req_id).await.unwrap();
     assert!(matches!(
         s.client.token_request(&started.auth_req_id).await.unwrap(),
         TokenPoll::Done(Outcome::Expired)
@@ -482,53 +429,59 @@ async fn slow_down_adds_five_seconds_for_the_rest_of_the_request(wire: Wire) {
     let s = setup(wire).await;
     let started = s
         .client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap();
-    s.emulator.inject(Fault::SlowDown);
+    s.inject(Fault::SlowDown).await;
     // Polls at +5 (slow_down: interval 10), +15, +25; approve before the fourth at +35.
     let poll = s.client.poll(&started);
     let approve = async {
-        while calls(&s.emulator, "/token").len() < 3 {
+        while s.calls("/token").await.len() < 3 {
             yield_once().await;
         }
-        s.emulator.approve(&started.auth_req_id).unwrap();
+        s.approve(&started.auth_req_id).await.unwrap();
     };
     let (outcome, ()) = tokio::join!(poll, approve);
     assert!(outcome.unwrap().is_approved());
-    let times = times(&s.emulator, "/token");
+    let times = s.times("/token").await;
     assert_eq!(times[0], 5);
     assert!(times.len() >= 4, "{times:?}");
     assert!(
         times.windows(2).all(|w| w[1] - w[0] == 10),
         "10 s apart after slow_down: {times:?}"
     );
-    let statuses: Vec<u16> = calls(&s.emulator, "/token")
-        .iter()
-        .map(|c| c.status)
-        .collect();
+    let statuses: Vec<u16> = s.calls("/token").await.iter().map(|c| c.status).collect();
     assert_eq!(statuses.last(), Some(&200));
 }
 
 async fn polls_never_come_faster_than_the_interval(wire: Wire) {
     let s = setup(wire).await;
-    s.emulator.set_interval(Some(7));
+    s.set_interval(Some(7)).await;
     let started = s
         .client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap();
     // poll_once right away, and again and again: nothing is sent before +7.
     for _ in 0..5 {
         match s.client.poll_once(&started).await.unwrap() {
             PollStatus::Pending { retry_after } => {
-                assert_eq!(retry_after, Some(Duration::from_secs(7)))
+                // The rest of the 7 s (all of it on the crate's stopped clock; against the
+                // server, whose time runs, a few milliseconds less).
+                let rest = retry_after.unwrap();
+                assert!(
+                    rest <= Duration::from_secs(7) && rest > Duration::from_secs(6),
+                    "{rest:?}"
+                );
+                if !s.is_remote() {
+                    assert_eq!(rest, Duration::from_secs(7));
+                }
             }
             other => panic!("{other:?}"),
         }
     }
-    assert!(calls(&s.emulator, "/token").is_empty());
-    s.clock.advance(Duration::from_secs(7));
+    assert!(s.calls("/token").await.is_empty());
+    s.advance(Duration::from_secs(7)).await;
     assert!(matches!(
         s.client.poll_once(&started).await.unwrap(),
         PollStatus::Pending { .. }
@@ -537,30 +490,29 @@ async fn polls_never_come_faster_than_the_interval(wire: Wire) {
         s.client.poll_once(&started).await.unwrap(),
         PollStatus::Pending { .. }
     ));
-    assert_eq!(calls(&s.emulator, "/token").len(), 1);
+    assert_eq!(s.calls("/token").await.len(), 1);
     // StepUp::wait with a 1 s PollConfig keeps to the 7 s interval as well; the OP (which
     // answers slow_down to early polls) never had to.
     let handle = s
         .client
-        .start(StepUpRequest::new("bob", "t", "Sign in?"))
+        .start(StepUpRequest::new(s.bob.as_str(), "t", "Sign in?"))
         .await
         .unwrap()
         .into_handle();
     let req = ciba::AuthReqId::new(handle.id.clone()).unwrap();
-    let emulator = &s.emulator;
     let every_second = PollConfig::every(Duration::from_secs(1), Duration::from_secs(60));
     let wait = s.client.wait(&handle, &every_second);
     let approve = async {
-        while emulator.request(&req).unwrap().polls < 3 {
+        while s.request(&req).await.unwrap().polls < 3 {
             yield_once().await;
         }
-        emulator.approve(&req).unwrap();
+        s.approve(&req).await.unwrap();
     };
     let (outcome, ()) = tokio::join!(wait, approve);
     assert!(outcome.unwrap().is_approved());
     let slow_downs = s
-        .emulator
         .requests()
+        .await
         .iter()
         .filter(|r| r.interval != 7)
         .count();
@@ -569,10 +521,10 @@ async fn polls_never_come_faster_than_the_interval(wire: Wire) {
 
 async fn default_interval_is_five_seconds_when_the_op_sends_none(wire: Wire) {
     let s = setup(wire).await;
-    s.emulator.set_interval(None);
+    s.set_interval(None).await;
     let started = s
         .client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap();
     assert_eq!(started.interval, Duration::from_secs(5));
@@ -581,17 +533,17 @@ async fn default_interval_is_five_seconds_when_the_op_sends_none(wire: Wire) {
 async fn exactly_one_hint_and_other_checks_happen_before_sending(wire: Wire) {
     let s = setup(wire).await;
     let refused = [
-        AuthenticationRequest::login_hint("alice").param("id_token_hint", "x"),
-        AuthenticationRequest::login_hint("alice").param("login_hint_token", "x"),
+        AuthenticationRequest::login_hint(s.alice.as_str()).param("id_token_hint", "x"),
+        AuthenticationRequest::login_hint(s.alice.as_str()).param("login_hint_token", "x"),
         AuthenticationRequest::login_hint(""),
-        AuthenticationRequest::login_hint("alice").binding_message("line\nbreak"),
-        AuthenticationRequest::login_hint("alice").requested_expiry(Duration::ZERO),
+        AuthenticationRequest::login_hint(s.alice.as_str()).binding_message("line\nbreak"),
+        AuthenticationRequest::login_hint(s.alice.as_str()).requested_expiry(Duration::ZERO),
     ];
     for r in refused {
         let err = s.client.authenticate(r).await.unwrap_err();
         assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
     }
-    assert!(calls(&s.emulator, "/backchannel").is_empty());
+    assert!(s.calls("/backchannel").await.is_empty());
 }
 
 async fn unknown_user_is_a_typed_error(wire: Wire) {
@@ -614,7 +566,7 @@ async fn wrong_client_secret_is_invalid_client_and_never_leaks(wire: Wire) {
     .build()
     .unwrap();
     let err = client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap_err();
     assert!(err.is_invalid_client(), "{err}");
@@ -624,18 +576,18 @@ async fn wrong_client_secret_is_invalid_client_and_never_leaks(wire: Wire) {
 
 async fn binding_message_acr_values_and_user_code_are_passed_through(wire: Wire) {
     let s = setup(wire).await;
-    s.emulator.add_user_with_code("carol", "2468");
+    let carol = s.add_user_with_code("carol", "2468").await;
     let started = s
         .client
         .authenticate(
-            AuthenticationRequest::login_hint("carol")
+            AuthenticationRequest::login_hint(carol.as_str())
                 .binding_message("Pay 120 EUR to ACME? 7B")
                 .acr_values(["urn:emulator:acr:phone"])
                 .user_code(UserCode::new("2468")),
         )
         .await
         .unwrap();
-    let seen = s.emulator.request(&started.auth_req_id).unwrap();
+    let seen = s.request(&started.auth_req_id).await.unwrap();
     assert_eq!(
         seen.binding_message.as_deref(),
         Some("Pay 120 EUR to ACME? 7B")
@@ -644,20 +596,24 @@ async fn binding_message_acr_values_and_user_code_are_passed_through(wire: Wire)
     assert!(seen.user_code_checked);
     let wrong = s
         .client
-        .authenticate(AuthenticationRequest::login_hint("carol").user_code(UserCode::new("1111")))
+        .authenticate(
+            AuthenticationRequest::login_hint(carol.as_str()).user_code(UserCode::new("1111")),
+        )
         .await
         .unwrap_err();
     assert_eq!(wrong.error_code(), Some(&ErrorCode::InvalidUserCode));
     assert!(!format!("{wrong:?}").contains("1111"));
     let missing = s
         .client
-        .authenticate(AuthenticationRequest::login_hint("carol"))
+        .authenticate(AuthenticationRequest::login_hint(carol.as_str()))
         .await
         .unwrap_err();
     assert_eq!(missing.error_code(), Some(&ErrorCode::MissingUserCode));
     let long = s
         .client
-        .authenticate(AuthenticationRequest::login_hint("alice").binding_message("x".repeat(101)))
+        .authenticate(
+            AuthenticationRequest::login_hint(s.alice.as_str()).binding_message("x".repeat(101)),
+        )
         .await
         .unwrap_err();
     assert_eq!(long.error_code(), Some(&ErrorCode::InvalidBindingMessage));
@@ -665,13 +621,16 @@ async fn binding_message_acr_values_and_user_code_are_passed_through(wire: Wire)
 
 async fn user_code_is_refused_when_the_op_does_not_support_it(wire: Wire) {
     let s = setup(wire).await;
-    s.emulator.set_metadata(
+    s.set_metadata(
         "backchannel_user_code_parameter_supported",
         serde_json::json!(false),
-    );
+    )
+    .await;
     let err = s
         .client
-        .authenticate(AuthenticationRequest::login_hint("alice").user_code(UserCode::new("2468")))
+        .authenticate(
+            AuthenticationRequest::login_hint(s.alice.as_str()).user_code(UserCode::new("2468")),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -684,7 +643,7 @@ async fn user_code_is_refused_when_the_op_does_not_support_it(wire: Wire) {
         ),
         "{err}"
     );
-    assert!(calls(&s.emulator, "/backchannel").is_empty());
+    assert!(s.calls("/backchannel").await.is_empty());
 }
 
 async fn signed_authentication_requests_carry_every_parameter_in_the_jwt(wire: Wire) {
@@ -692,9 +651,8 @@ async fn signed_authentication_requests_carry_every_parameter_in_the_jwt(wire: W
     for alg in [Algorithm::RS256, Algorithm::PS256, Algorithm::ES256] {
         let key = SigningKey::generate(alg).unwrap();
         let name = format!("signed-{alg}");
-        s.emulator.register_client(
-            EmulatedClient::private_key_jwt(&name, &key).require_signed_requests(),
-        );
+        s.register_client(EmulatedClient::private_key_jwt(&name, &key).require_signed_requests())
+            .await;
         let recorder = Recorder::new(&s);
         let client = client_for(&s, &name, ClientAuth::private_key_jwt(key))
             .signed_requests()
@@ -703,13 +661,13 @@ async fn signed_authentication_requests_carry_every_parameter_in_the_jwt(wire: W
             .unwrap();
         let started = client
             .authenticate(
-                AuthenticationRequest::login_hint("alice")
+                AuthenticationRequest::login_hint(s.alice.as_str())
                     .binding_message("Sign in? 42")
                     .requested_expiry(Duration::from_secs(60)),
             )
             .await
             .unwrap();
-        let seen = s.emulator.request(&started.auth_req_id).unwrap();
+        let seen = s.request(&started.auth_req_id).await.unwrap();
         assert!(seen.signed);
         assert_eq!(seen.binding_message.as_deref(), Some("Sign in? 42"));
         assert_eq!(seen.requested_expiry, Some(60));
@@ -723,14 +681,13 @@ async fn signed_authentication_requests_carry_every_parameter_in_the_jwt(wire: W
     }
     // An unsigned request from such a client is refused by the OP.
     let key = SigningKey::generate(Algorithm::PS256).unwrap();
-    s.emulator.register_client(
-        EmulatedClient::private_key_jwt("must-sign", &key).require_signed_requests(),
-    );
+    s.register_client(EmulatedClient::private_key_jwt("must-sign", &key).require_signed_requests())
+        .await;
     let unsigned = client_for(&s, "must-sign", ClientAuth::private_key_jwt(key))
         .build()
         .unwrap();
     let err = unsigned
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap_err();
     assert_eq!(err.error_code(), Some(&ErrorCode::InvalidRequest));
@@ -795,33 +752,35 @@ async fn fapi_ciba_profile_refuses_what_it_forbids_and_runs_with_ps256(wire: Wir
     }
     let key = SigningKey::generate(Algorithm::PS256).unwrap();
     let key_copy = key.clone();
-    s.emulator.register_client(
+    s.register_client(
         EmulatedClient::private_key_jwt("fapi", &key)
             .id_token_alg(Algorithm::PS256)
             .require_signed_requests(),
-    );
+    )
+    .await;
     let client = client_for(&s, "fapi", ClientAuth::private_key_jwt(key))
         .fapi_ciba()
         .build()
         .unwrap();
     let started = client
-        .authenticate(AuthenticationRequest::login_hint("alice").binding_message("FAPI 1"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()).binding_message("FAPI 1"))
         .await
         .unwrap();
-    assert!(s.emulator.request(&started.auth_req_id).unwrap().signed);
-    s.emulator.approve(&started.auth_req_id).unwrap();
+    assert!(s.request(&started.auth_req_id).await.unwrap().signed);
+    s.approve(&started.auth_req_id).await.unwrap();
     assert!(client.poll(&started).await.unwrap().is_approved());
     // An OP that signs ID tokens with RS256 is refused under the profile.
-    s.emulator.register_client(
+    s.register_client(
         EmulatedClient::private_key_jwt("fapi", &key_copy)
             .id_token_alg(Algorithm::RS256)
             .require_signed_requests(),
-    );
+    )
+    .await;
     let started = client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap();
-    s.emulator.approve(&started.auth_req_id).unwrap();
+    s.approve(&started.auth_req_id).await.unwrap();
     assert!(matches!(
         client.poll(&started).await,
         Err(Error::IdToken(IdTokenError::AlgorithmNotAllowed(a))) if a == "RS256"
@@ -875,9 +834,10 @@ async fn ping_setup(wire: Wire) -> (Setup, Client, String, Arc<Mutex<Vec<TokenPo
         }
     })
     .await;
-    s.emulator.register_client(
+    s.register_client(
         EmulatedClient::secret_basic("ping-client", "ping-secret").notify(DeliveryMode::Ping, &url),
-    );
+    )
+    .await;
     let client = client_for(&s, "ping-client", ClientAuth::secret_basic("ping-secret"))
         .delivery_mode(DeliveryMode::Ping)
         .build()
@@ -889,31 +849,31 @@ async fn ping_setup(wire: Wire) -> (Setup, Client, String, Arc<Mutex<Vec<TokenPo
 async fn ping_mode_verifies_the_bearer_then_fetches_the_token_once(wire: Wire) {
     let (s, client, _url, seen) = ping_setup(wire).await;
     let started = client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap();
     let token = started.client_notification_token.clone().unwrap();
     assert_eq!(token.expose_secret().len(), 43, "256 random bits");
-    s.emulator.approve(&started.auth_req_id).unwrap();
-    assert_eq!(s.emulator.deliver_notifications().await.unwrap(), [204]);
+    s.approve(&started.auth_req_id).await.unwrap();
+    assert_eq!(s.deliver_notifications().await, [204]);
     let results = std::mem::take(&mut *seen.lock().unwrap());
     assert_eq!(results.len(), 1);
     match &results[0] {
-        TokenPoll::Done(Outcome::Approved(t)) => assert_eq!(t.claims.sub, "alice"),
+        TokenPoll::Done(Outcome::Approved(t)) => assert_eq!(t.claims.sub, s.alice.as_str()),
         other => panic!("{other:?}"),
     }
     assert_eq!(
-        calls(&s.emulator, "/token").len(),
+        s.calls("/token").await.len(),
         1,
         "exactly one token request"
     );
     // A ping client may also deny, and the ping carries that too.
     let started = client
-        .authenticate(AuthenticationRequest::login_hint("bob"))
+        .authenticate(AuthenticationRequest::login_hint(s.bob.as_str()))
         .await
         .unwrap();
-    s.emulator.deny(&started.auth_req_id).unwrap();
-    assert_eq!(s.emulator.deliver_notifications().await.unwrap(), [204]);
+    s.deny(&started.auth_req_id).await.unwrap();
+    assert_eq!(s.deliver_notifications().await, [204]);
     assert!(matches!(
         seen.lock().unwrap()[0],
         TokenPoll::Done(Outcome::Denied { .. })
@@ -923,7 +883,7 @@ async fn ping_mode_verifies_the_bearer_then_fetches_the_token_once(wire: Wire) {
 async fn ping_with_a_wrong_bearer_token_fetches_nothing(wire: Wire) {
     let (s, client, url, seen) = ping_setup(wire).await;
     let started = client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap();
     let body = format!(r#"{{"auth_req_id":"{}"}}"#, started.auth_req_id);
@@ -945,7 +905,7 @@ async fn ping_with_a_wrong_bearer_token_fetches_nothing(wire: Wire) {
         404
     );
     assert_eq!(post_notification(&url, Some(&real), "not json").await, 400);
-    assert!(calls(&s.emulator, "/token").is_empty());
+    assert!(s.calls("/token").await.is_empty());
     assert!(seen.lock().unwrap().is_empty());
     // The ping types on their own.
     let ping =
@@ -972,11 +932,12 @@ async fn push_setup(wire: Wire) -> (Setup, Client, Arc<Mutex<Vec<Result<Outcome,
         }
     })
     .await;
-    s.emulator.register_client(
+    s.register_client(
         EmulatedClient::secret_basic("push-client", "push-secret")
             .notify(DeliveryMode::Push, &url)
             .id_token_alg(Algorithm::ES256),
-    );
+    )
+    .await;
     let client = client_for(&s, "push-client", ClientAuth::secret_basic("push-secret"))
         .delivery_mode(DeliveryMode::Push)
         .build()
@@ -988,11 +949,11 @@ async fn push_setup(wire: Wire) -> (Setup, Client, Arc<Mutex<Vec<Result<Outcome,
 async fn push_mode_validates_at_hash_rt_hash_and_auth_req_id(wire: Wire) {
     let (s, client, seen) = push_setup(wire).await;
     let started = client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap();
-    s.emulator.approve(&started.auth_req_id).unwrap();
-    assert_eq!(s.emulator.deliver_notifications().await.unwrap(), [204]);
+    s.approve(&started.auth_req_id).await.unwrap();
+    assert_eq!(s.deliver_notifications().await, [204]);
     let outcome = seen.lock().unwrap().pop().unwrap().unwrap();
     let tokens = approved(outcome);
     assert_eq!(
@@ -1000,13 +961,10 @@ async fn push_mode_validates_at_hash_rt_hash_and_auth_req_id(wire: Wire) {
         Some(started.auth_req_id.as_str())
     );
     assert!(tokens.claims.at_hash.is_some() && tokens.claims.rt_hash.is_some());
-    assert!(
-        calls(&s.emulator, "/token").is_empty(),
-        "push mode never polls"
-    );
+    assert!(s.calls("/token").await.is_empty(), "push mode never polls");
     // StepUp in push mode: check looks at what the notification endpoint received.
     let stepup = client
-        .start(StepUpRequest::new("bob", "t", "Push?"))
+        .start(StepUpRequest::new(s.bob.as_str(), "t", "Push?"))
         .await
         .unwrap()
         .into_handle();
@@ -1015,11 +973,11 @@ async fn push_mode_validates_at_hash_rt_hash_and_auth_req_id(wire: Wire) {
         client.check(&stepup).await.unwrap(),
         PollStatus::Pending { .. }
     ));
-    s.emulator.approve(&bob).unwrap();
-    s.emulator.deliver_notifications().await.unwrap();
+    s.approve(&bob).await.unwrap();
+    s.deliver_notifications().await;
     match client.check(&stepup).await.unwrap() {
         PollStatus::Ready(StepUpOutcome::Approved { evidence }) => {
-            assert_eq!(evidence.details["sub"], "bob")
+            assert_eq!(evidence.details["sub"], s.bob.as_str())
         }
         other => panic!("{other:?}"),
     }
@@ -1036,16 +994,12 @@ async fn push_with_a_forged_token_hash_or_request_id_is_rejected(wire: Wire) {
         (Fault::MissingAuthReqId, "auth_req_id"),
     ] {
         let started = client
-            .authenticate(AuthenticationRequest::login_hint("alice"))
+            .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
             .await
             .unwrap();
-        s.emulator.inject(fault.clone());
-        s.emulator.approve(&started.auth_req_id).unwrap();
-        assert_eq!(
-            s.emulator.deliver_notifications().await.unwrap(),
-            [400],
-            "{fault:?}"
-        );
+        s.inject(fault.clone()).await;
+        s.approve(&started.auth_req_id).await.unwrap();
+        assert_eq!(s.deliver_notifications().await, [400], "{fault:?}");
         let err = seen.lock().unwrap().pop().unwrap().unwrap_err();
         assert!(err.contains(expect), "{fault:?}: {err}");
     }
@@ -1054,24 +1008,21 @@ async fn push_with_a_forged_token_hash_or_request_id_is_rejected(wire: Wire) {
 async fn push_error_payloads_become_outcomes(wire: Wire) {
     let (s, client, seen) = push_setup(wire).await;
     let a = client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap();
     let b = client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap();
     let c = client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap();
-    s.emulator.deny(&a.auth_req_id).unwrap();
-    s.emulator.fail(&b.auth_req_id).unwrap();
-    s.emulator.expire(&c.auth_req_id).unwrap();
-    assert_eq!(
-        s.emulator.deliver_notifications().await.unwrap(),
-        [204, 204, 204]
-    );
+    s.deny(&a.auth_req_id).await.unwrap();
+    s.fail(&b.auth_req_id).await.unwrap();
+    s.expire(&c.auth_req_id).await.unwrap();
+    assert_eq!(s.deliver_notifications().await, [204, 204, 204]);
     let got: Vec<Outcome> = seen.lock().unwrap().drain(..).map(Result::unwrap).collect();
     assert!(matches!(got[0], Outcome::Denied { .. }), "{got:?}");
     assert!(
@@ -1128,11 +1079,11 @@ async fn id_token_faults_are_each_rejected(wire: Wire) {
     for (fault, check) in cases {
         let started = s
             .client
-            .authenticate(AuthenticationRequest::login_hint("alice"))
+            .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
             .await
             .unwrap();
-        s.emulator.inject(fault.clone());
-        s.emulator.approve(&started.auth_req_id).unwrap();
+        s.inject(fault.clone()).await;
+        s.approve(&started.auth_req_id).await.unwrap();
         match s.client.poll(&started).await {
             Err(Error::IdToken(e)) => assert!(check(&e), "{fault:?}: {e:?}"),
             other => panic!("{fault:?}: {other:?}"),
@@ -1140,11 +1091,11 @@ async fn id_token_faults_are_each_rejected(wire: Wire) {
     }
     let started = s
         .client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap();
-    s.emulator.inject(Fault::NoIdToken);
-    s.emulator.approve(&started.auth_req_id).unwrap();
+    s.inject(Fault::NoIdToken).await;
+    s.approve(&started.auth_req_id).await.unwrap();
     assert!(matches!(
         s.client.poll(&started).await,
         Err(Error::Protocol { .. })
@@ -1155,15 +1106,16 @@ async fn null_optional_fields_in_the_token_response_are_tolerated(wire: Wire) {
     let s = setup(wire).await;
     let started = s
         .client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap();
-    s.emulator.register_client(
+    s.register_client(
         EmulatedClient::secret_basic(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
             .without_refresh_tokens(),
-    );
-    s.emulator.inject(Fault::NullOptionalFields);
-    s.emulator.approve(&started.auth_req_id).unwrap();
+    )
+    .await;
+    s.inject(Fault::NullOptionalFields).await;
+    s.approve(&started.auth_req_id).await.unwrap();
     let tokens = approved(s.client.poll(&started).await.unwrap());
     assert!(
         tokens.refresh_token.is_none() && tokens.scope.is_none() && tokens.expires_in.is_none()
@@ -1172,21 +1124,25 @@ async fn null_optional_fields_in_the_token_response_are_tolerated(wire: Wire) {
 
 async fn jwks_rotation_is_picked_up_with_one_refetch(wire: Wire) {
     let s = setup(wire).await;
-    let login = |c: Client| async move {
-        c.authenticate(AuthenticationRequest::login_hint("alice"))
-            .await
-            .unwrap()
+    let alice = s.alice.clone();
+    let login = move |c: Client| {
+        let alice = alice.clone();
+        async move {
+            c.authenticate(AuthenticationRequest::login_hint(alice))
+                .await
+                .unwrap()
+        }
     };
     let started = login(s.client.clone()).await;
-    s.emulator.approve(&started.auth_req_id).unwrap();
+    s.approve(&started.auth_req_id).await.unwrap();
     s.client.poll(&started).await.unwrap();
-    assert_eq!(s.emulator.jwks_fetches(), 1);
-    let kids = s.emulator.rotate_keys().unwrap();
+    assert_eq!(s.jwks_fetches().await, 1);
+    let kids = s.rotate_keys().await;
     // Several logins finishing at once with the new key: one JWKS fetch between them.
     let mut started_all = Vec::new();
     for _ in 0..4 {
         let st = login(s.client.clone()).await;
-        s.emulator.approve(&st.auth_req_id).unwrap();
+        s.approve(&st.auth_req_id).await.unwrap();
         started_all.push(st);
     }
     let polls = started_all.iter().map(|st| {
@@ -1197,7 +1153,7 @@ async fn jwks_rotation_is_picked_up_with_one_refetch(wire: Wire) {
     for outcome in futures_join_all(polls).await {
         assert!(outcome.unwrap().is_approved());
     }
-    assert_eq!(s.emulator.jwks_fetches(), 2, "new kids {kids:?}");
+    assert_eq!(s.jwks_fetches().await, 2, "new kids {kids:?}");
 }
 
 async fn futures_join_all<F>(futs: impl IntoIterator<Item = F>) -> Vec<F::Output>
@@ -1218,11 +1174,11 @@ async fn unknown_kids_cannot_make_the_client_hammer_the_jwks(wire: Wire) {
     for _ in 0..8 {
         let started = s
             .client
-            .authenticate(AuthenticationRequest::login_hint("alice"))
+            .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
             .await
             .unwrap();
-        s.emulator.inject(Fault::UnknownKid);
-        s.emulator.approve(&started.auth_req_id).unwrap();
+        s.inject(Fault::UnknownKid).await;
+        s.approve(&started.auth_req_id).await.unwrap();
         assert!(matches!(
             s.client.poll(&started).await,
             Err(Error::IdToken(IdTokenError::UnknownKey { .. }))
@@ -1230,7 +1186,7 @@ async fn unknown_kids_cannot_make_the_client_hammer_the_jwks(wire: Wire) {
     }
     // 1 initial fetch + at most 5 refetches for unknown kids per minute.
     assert_eq!(
-        s.emulator.jwks_fetches(),
+        s.jwks_fetches().await,
         1 + ciba::limits::MAX_UNKNOWN_KID_FETCHES
     );
 }
@@ -1239,50 +1195,50 @@ async fn unavailable_op_is_asked_again_at_the_next_interval_honouring_retry_afte
     let s = setup(wire).await;
     let started = s
         .client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap();
-    s.emulator.inject(Fault::Unavailable(12));
-    s.emulator.approve(&started.auth_req_id).unwrap();
+    s.inject(Fault::Unavailable(12)).await;
+    s.approve(&started.auth_req_id).await.unwrap();
     assert!(s.client.poll(&started).await.unwrap().is_approved());
-    let times = times(&s.emulator, "/token");
+    let times = s.times("/token").await;
     assert_eq!(times, [5, 17], "503 at +5, Retry-After 12 s");
 }
 
 async fn the_backchannel_request_is_sent_once_even_on_503(wire: Wire) {
     let s = setup(wire).await;
-    s.emulator.inject(Fault::Unavailable(1));
+    s.inject(Fault::Unavailable(1)).await;
     let err = s
         .client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap_err();
     assert_eq!(err.error_code(), Some(&ErrorCode::TemporarilyUnavailable));
     assert!(err.is_unprocessed());
-    assert_eq!(calls(&s.emulator, "/backchannel").len(), 1);
-    s.emulator
-        .control(Control::InjectFault {
-            fault: auth_core::emulator::Fault::status(502).on_path("/backchannel"),
-        })
-        .unwrap();
+    assert_eq!(s.calls("/backchannel").await.len(), 1);
+    s.control(Control::InjectFault {
+        fault: auth_core::emulator::Fault::status(502).on_path("/backchannel"),
+    })
+    .await
+    .unwrap();
     assert!(
         s.client
-            .authenticate(AuthenticationRequest::login_hint("alice"))
+            .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
             .await
             .is_err()
     );
-    assert_eq!(calls(&s.emulator, "/backchannel").len(), 2);
+    assert_eq!(s.calls("/backchannel").await.len(), 2);
 }
 
 async fn a_token_request_for_another_clients_request_is_invalid_grant(wire: Wire) {
     let s = setup(wire).await;
     let started = s
         .client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap();
-    s.emulator
-        .register_client(EmulatedClient::secret_basic("other", "other-secret"));
+    s.register_client(EmulatedClient::secret_basic("other", "other-secret"))
+        .await;
     let other = client_for(&s, "other", ClientAuth::secret_basic("other-secret"))
         .build()
         .unwrap();
@@ -1294,10 +1250,10 @@ async fn id_token_hint_from_an_earlier_login_finds_the_user(wire: Wire) {
     let s = setup(wire).await;
     let first = s
         .client
-        .authenticate(AuthenticationRequest::login_hint("bob"))
+        .authenticate(AuthenticationRequest::login_hint(s.bob.as_str()))
         .await
         .unwrap();
-    s.emulator.approve(&first.auth_req_id).unwrap();
+    s.approve(&first.auth_req_id).await.unwrap();
     let tokens = approved(s.client.poll(&first).await.unwrap());
     let again = s
         .client
@@ -1306,7 +1262,10 @@ async fn id_token_hint_from_an_earlier_login_finds_the_user(wire: Wire) {
         )))
         .await
         .unwrap();
-    assert_eq!(s.emulator.request(&again.auth_req_id).unwrap().user, "bob");
+    assert_eq!(
+        s.request(&again.auth_req_id).await.unwrap().user,
+        s.bob.as_str()
+    );
     let forged = AuthenticationRequest::new(UserHint::IdTokenHint(IdTokenJwt::new(
         "eyJhbGciOiJub25lIn0.e30.",
     )));
@@ -1317,17 +1276,18 @@ async fn id_token_hint_from_an_earlier_login_finds_the_user(wire: Wire) {
             .unwrap_err()
             .is_unknown_user()
     );
-    s.emulator.add_login_hint_token("lht-123", "alice");
+    let lht = s.name("lht-123");
+    s.add_login_hint_token(&lht, s.alice.as_str()).await;
     let by_token = s
         .client
         .authenticate(AuthenticationRequest::new(UserHint::LoginHintToken(
-            ciba::LoginHintToken::new("lht-123"),
+            ciba::LoginHintToken::new(lht.as_str()),
         )))
         .await
         .unwrap();
     assert_eq!(
-        s.emulator.request(&by_token.auth_req_id).unwrap().user,
-        "alice"
+        s.request(&by_token.auth_req_id).await.unwrap().user,
+        s.alice.as_str()
     );
 }
 
@@ -1336,25 +1296,32 @@ async fn stepup_approval_carries_the_id_token_claims_as_evidence(wire: Wire) {
     let handle = s
         .client
         .start(
-            StepUpRequest::new("alice", "Confirm", "Pay 120 EUR?")
+            StepUpRequest::new(s.alice.as_str(), "Confirm", "Pay 120 EUR?")
                 .with_ttl(Duration::from_secs(60)),
         )
         .await
         .unwrap()
         .into_handle();
     assert_eq!(handle.provider, ciba::PROVIDER);
-    let seen = s.emulator.requests().pop().unwrap();
+    let seen = s.requests().await.pop().unwrap();
     assert_eq!(seen.binding_message.as_deref(), Some("Pay 120 EUR?"));
     assert_eq!(seen.requested_expiry, Some(60));
-    assert_eq!(
-        handle.expires_at,
-        Some(SystemTime::UNIX_EPOCH + Duration::from_secs(T0 + 60))
-    );
+    // Sixty seconds from the shared clock's now (the scenario's start: exactly on the
+    // crate's emulator; within a second of it against the server, whose time runs).
+    let ahead = handle
+        .expires_at
+        .unwrap()
+        .duration_since(s.t0() + Duration::from_secs(60))
+        .unwrap();
+    assert!(ahead < Duration::from_secs(1), "{ahead:?}");
+    if !s.is_remote() {
+        assert_eq!(ahead, Duration::ZERO);
+    }
     // The handle survives a round trip through the application's session.
     let handle: auth_core::StepUpHandle =
         serde_json::from_str(&serde_json::to_string(&handle).unwrap()).unwrap();
-    s.emulator
-        .approve(&ciba::AuthReqId::new(handle.id.clone()).unwrap())
+    s.approve(&ciba::AuthReqId::new(handle.id.clone()).unwrap())
+        .await
         .unwrap();
     let outcome = s
         .client
@@ -1365,7 +1332,7 @@ async fn stepup_approval_carries_the_id_token_claims_as_evidence(wire: Wire) {
         panic!("{outcome:?}")
     };
     assert_eq!(evidence.provider, "ciba");
-    assert_eq!(evidence.details["sub"], "alice");
+    assert_eq!(evidence.details["sub"], s.alice.as_str());
     assert_eq!(evidence.details["acr"], "urn:emulator:acr:phone");
     let shown = serde_json::to_string(&evidence).unwrap();
     assert!(!shown.contains("eyJ"), "no tokens in evidence: {shown}");
@@ -1375,12 +1342,12 @@ async fn stepup_denied_and_expired(wire: Wire) {
     let s = setup(wire).await;
     let denied = s
         .client
-        .start(StepUpRequest::new("alice", "t", "Sign in?"))
+        .start(StepUpRequest::new(s.alice.as_str(), "t", "Sign in?"))
         .await
         .unwrap()
         .into_handle();
-    s.emulator
-        .deny(&ciba::AuthReqId::new(denied.id.clone()).unwrap())
+    s.deny(&ciba::AuthReqId::new(denied.id.clone()).unwrap())
+        .await
         .unwrap();
     let out = s
         .client
@@ -1393,11 +1360,11 @@ async fn stepup_denied_and_expired(wire: Wire) {
     );
     let expired = s
         .client
-        .start(StepUpRequest::new("bob", "t", "Sign in?").with_ttl(Duration::from_secs(8)))
+        .start(StepUpRequest::new(s.bob.as_str(), "t", "Sign in?").with_ttl(Duration::from_secs(8)))
         .await
         .unwrap()
         .into_handle();
-    let before = calls(&s.emulator, "/token").len();
+    let before = s.calls("/token").await.len();
     let out = s
         .client
         .wait(&expired, &PollConfig::default())
@@ -1405,11 +1372,11 @@ async fn stepup_denied_and_expired(wire: Wire) {
         .unwrap();
     assert_eq!(out, StepUpOutcome::Expired);
     assert_eq!(
-        calls(&s.emulator, "/token").len() - before,
+        s.calls("/token").await.len() - before,
         1,
         "one poll at +5, none after +8"
     );
-    let foreign = auth_core::StepUpHandle::new("launchkey", expired.id.clone(), "bob");
+    let foreign = auth_core::StepUpHandle::new("launchkey", expired.id.clone(), s.bob.as_str());
     let err = s.client.check(&foreign).await.unwrap_err();
     assert!(
         matches!(err, Error::Core(auth_core::Error::ForeignHandle { .. })),
@@ -1425,25 +1392,27 @@ async fn stepup_denied_and_expired(wire: Wire) {
 
 async fn secrets_never_appear_in_debug_or_errors(wire: Wire) {
     let s = setup(wire).await;
-    s.emulator.add_user_with_code("carol", "97531");
+    let carol = s.add_user_with_code("carol", "97531").await;
     let key = SigningKey::generate(Algorithm::ES256).unwrap();
     let started = s
         .client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap();
-    s.emulator.approve(&started.auth_req_id).unwrap();
+    s.approve(&started.auth_req_id).await.unwrap();
     let tokens = approved(s.client.poll(&started).await.unwrap());
     let err = s
         .client
-        .authenticate(AuthenticationRequest::login_hint("carol").user_code(UserCode::new("13579")))
+        .authenticate(
+            AuthenticationRequest::login_hint(carol.as_str()).user_code(UserCode::new("13579")),
+        )
         .await
         .unwrap_err();
     let shown = format!(
         "{tokens:?} {:?} {:?} {key:?} {started:?} {err} {err:?} {:?}",
         s.client,
         ClientAuth::secret_post(DEFAULT_CLIENT_SECRET),
-        s.emulator.log()
+        s.log().await
     );
     for secret in [
         tokens.access_token.expose_secret(),
@@ -1456,20 +1425,17 @@ async fn secrets_never_appear_in_debug_or_errors(wire: Wire) {
     }
 }
 
-#[tokio::test]
-async fn a_never_answering_op_times_out() {
-    let s = setup(Wire::Socket).await;
+async fn a_never_answering_op_times_out(wire: Wire) {
+    let s = setup(wire).await;
     let client = s
-        .emulator
-        .client_builder()
-        .unwrap()
+        .default_builder()
         .timeout(Duration::from_millis(300))
         .build()
         .unwrap();
     client.discover().await.unwrap();
-    s.emulator.inject(Fault::Delay(Duration::from_secs(5)));
+    s.inject(Fault::Delay(Duration::from_secs(5))).await;
     let err = client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap_err();
     assert!(matches!(&err, Error::Core(e) if e.is_timeout()), "{err}");
@@ -1480,18 +1446,18 @@ async fn emulator_requests_show_state_changes(wire: Wire) {
     let s = setup(wire).await;
     let started = s
         .client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap();
     assert_eq!(
-        s.emulator.request(&started.auth_req_id).unwrap().state,
+        s.request(&started.auth_req_id).await.unwrap().state,
         RequestState::Pending
     );
-    s.emulator.approve(&started.auth_req_id).unwrap();
-    assert!(s.emulator.approve(&started.auth_req_id).is_err());
+    s.approve(&started.auth_req_id).await.unwrap();
+    assert!(s.approve(&started.auth_req_id).await.is_err());
     s.client.poll(&started).await.unwrap();
     assert_eq!(
-        s.emulator.request(&started.auth_req_id).unwrap().state,
+        s.request(&started.auth_req_id).await.unwrap().state,
         RequestState::Done
     );
 }
@@ -1500,7 +1466,7 @@ async fn another_instance_can_resume_polling_a_stored_request(wire: Wire) {
     let s = setup(wire).await;
     let started = s
         .client
-        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap();
     // What an application stores with the user's session…
@@ -1511,77 +1477,85 @@ async fn another_instance_can_resume_polling_a_stored_request(wire: Wire) {
         started.interval,
     );
     // …and another instance picks up.
-    let other = over(s.wire, &s.emulator, s.emulator.client_builder().unwrap())
-        .build()
-        .unwrap();
+    let other = s.default_builder().build().unwrap();
     let resumed = ciba::AuthRequest::resume(ciba::AuthReqId::new(id).unwrap(), expires_at)
         .with_issued_at(expires_at - expires_in)
         .with_interval(interval)
         .with_delivery_mode(DeliveryMode::Poll);
     assert_eq!(resumed.expires_in, started.expires_in);
-    s.emulator.approve(&started.auth_req_id).unwrap();
+    s.approve(&started.auth_req_id).await.unwrap();
     assert!(other.poll(&resumed).await.unwrap().is_approved());
 }
 
 async fn the_shared_control_vocabulary_drives_the_emulator(wire: Wire) {
     let s = setup(wire).await;
     let json = |v: serde_json::Value| serde_json::from_value::<Control>(v).unwrap();
-    s.emulator
-        .control(json(serde_json::json!({"command": "add_user", "user": "dave", "details": {"user_code": "1357"}})))
-        .unwrap();
+    let dave = s.name("dave");
+    s.control(json(
+        serde_json::json!({"command": "add_user", "user": dave, "details": {"user_code": "1357"}}),
+    ))
+    .await
+    .unwrap();
+    s.track(&dave);
     let started = s
         .client
         .authenticate(
-            AuthenticationRequest::login_hint("dave")
+            AuthenticationRequest::login_hint(dave.as_str())
                 .user_code(UserCode::new("1357"))
                 .binding_message("Transfer 50 EUR?"),
         )
         .await
         .unwrap();
-    let pending = s.emulator.pending();
+    let pending = s.pending().await;
     assert_eq!(pending.len(), 1);
     assert_eq!(
         (pending[0].user.as_str(), pending[0].message.as_str()),
-        ("dave", "Transfer 50 EUR?")
+        (dave.as_str(), "Transfer 50 EUR?")
     );
-    let listed = s.emulator.control(Control::ListPending).unwrap();
-    assert_eq!(listed[0]["id"], started.auth_req_id.as_str());
+    let listed = s.control(Control::ListPending).await.unwrap();
+    let of_dave: Vec<&serde_json::Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["user"] == dave.as_str())
+        .collect();
+    assert_eq!(of_dave.len(), 1, "{listed}");
+    assert_eq!(of_dave[0]["id"], started.auth_req_id.as_str());
     // A 503 for the next token request, by path, with Retry-After.
-    s.emulator
-        .control(json(serde_json::json!({"command": "inject_fault", "fault": {"status": 503, "retry_after": 9, "path_contains": "/token"}})))
+    s.control(json(serde_json::json!({"command": "inject_fault", "fault": {"status": 503, "retry_after": 9, "path_contains": "/token"}})))
+        .await
         .unwrap();
-    s.emulator
-        .control(json(
-            serde_json::json!({"command": "approve", "id": started.auth_req_id.as_str()}),
-        ))
-        .unwrap();
+    s.control(json(
+        serde_json::json!({"command": "approve", "id": started.auth_req_id.as_str()}),
+    ))
+    .await
+    .unwrap();
     assert!(matches!(
-        s.emulator.control(json(
+        s.control(json(
             serde_json::json!({"command": "approve", "id": started.auth_req_id.as_str()})
-        )),
+        ))
+        .await,
         Err(ControlError::Conflict(_))
     ));
     assert!(matches!(
-        s.emulator.control(json(
+        s.control(json(
             serde_json::json!({"command": "deny", "id": "no-such-request"})
-        )),
+        ))
+        .await,
         Err(ControlError::NotFound { .. })
     ));
     assert!(s.client.poll(&started).await.unwrap().is_approved());
-    let statuses: Vec<u16> = calls(&s.emulator, "/token")
-        .iter()
-        .map(|c| c.status)
-        .collect();
+    let statuses: Vec<u16> = s.calls("/token").await.iter().map(|c| c.status).collect();
     assert_eq!(statuses, [503, 200]);
-    assert_eq!(times(&s.emulator, "/token"), [5, 14], "Retry-After 9 s");
+    assert_eq!(s.times("/token").await, [5, 14], "Retry-After 9 s");
     assert_eq!(
-        s.emulator.request(&started.auth_req_id).unwrap().polls,
+        s.request(&started.auth_req_id).await.unwrap().polls,
         1,
         "the injected 503 was answered before the token endpoint"
     );
     let log = s
-        .emulator
         .control(Control::ReadLog { limit: Some(2) })
+        .await
         .unwrap();
     assert_eq!(log.as_array().unwrap().len(), 2);
     assert!(
@@ -1589,40 +1563,87 @@ async fn the_shared_control_vocabulary_drives_the_emulator(wire: Wire) {
         "no parameters in the log"
     );
     // Provider commands: a CIBA fault by name; the clock.
-    s.emulator
-        .control(json(
-            serde_json::json!({"command": "provider", "body": {"fault": "wrong_issuer"}}),
-        ))
-        .unwrap();
+    s.control(json(
+        serde_json::json!({"command": "provider", "body": {"fault": "wrong_issuer"}}),
+    ))
+    .await
+    .unwrap();
     let again = s
         .client
-        .authenticate(AuthenticationRequest::login_hint("dave").user_code(UserCode::new("1357")))
+        .authenticate(
+            AuthenticationRequest::login_hint(dave.as_str()).user_code(UserCode::new("1357")),
+        )
         .await
         .unwrap();
-    s.emulator.approve(&again.auth_req_id).unwrap();
+    s.approve(&again.auth_req_id).await.unwrap();
     assert!(matches!(
         s.client.poll(&again).await,
         Err(Error::IdToken(IdTokenError::Issuer { .. }))
     ));
-    // On a clock of the test's own, the test moves time: advance_clock is refused.
+    if s.is_remote() {
+        // The server's one clock: advance_clock moves it (answering Unix seconds).
+        let moved = s
+            .control(Control::AdvanceClock { seconds: 3600 })
+            .await
+            .unwrap();
+        assert!(moved["now"].is_f64(), "{moved}");
+    } else {
+        // On a clock of the test's own, the test moves time: advance_clock is refused.
+        assert!(matches!(
+            s.control(Control::AdvanceClock { seconds: 3600 }).await,
+            Err(ControlError::Conflict(_))
+        ));
+    }
     assert!(matches!(
-        s.emulator.control(Control::AdvanceClock { seconds: 3600 }),
-        Err(ControlError::Conflict(_))
-    ));
-    assert!(matches!(
-        s.emulator.control(Control::SetRules {
+        s.control(Control::SetRules {
             rules: serde_json::Value::Null
-        }),
+        })
+        .await,
         Err(ControlError::Unsupported { .. })
     ));
 }
 
 async fn advance_clock_moves_the_default_clock(wire: Wire) {
+    if wire == Wire::Binary {
+        // The server's one clock: real time plus what advance_clock adds.
+        let s = setup(wire).await;
+        let started = s
+            .client
+            .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
+            .await
+            .unwrap();
+        assert_eq!(s.pending().await.len(), 1);
+        let moved = s
+            .control(Control::AdvanceClock { seconds: 3600 })
+            .await
+            .unwrap();
+        assert!(moved["now"].is_f64(), "{moved}");
+        assert!(
+            s.pending().await.is_empty(),
+            "expired on the server's clock"
+        );
+        assert!(matches!(
+            s.control(Control::Approve {
+                id: started.auth_req_id.as_str().to_owned()
+            })
+            .await,
+            Err(ControlError::Conflict(_))
+        ));
+        // The client shows the server's time: it sees the request expired without asking.
+        s.resync().await;
+        assert!(matches!(
+            s.client.poll(&started).await.unwrap(),
+            Outcome::Expired
+        ));
+        return;
+    }
     // The default clock: real time plus what advance_clock adds.
     let emulator = Emulator::builder().user("alice").start().await.unwrap();
-    let client = over(wire, &emulator, emulator.client_builder().unwrap())
-        .build()
-        .unwrap();
+    let mut builder = emulator.client_builder().unwrap();
+    if wire == Wire::InProcess {
+        builder = builder.http_client(emulator.in_process());
+    }
+    let client = builder.build().unwrap();
     let started = client
         .authenticate(AuthenticationRequest::login_hint("alice"))
         .await

@@ -387,3 +387,117 @@ async fn provider_commands_register_clients_and_hand_out_notifications() {
         ));
     }
 }
+
+/// What a test of the emulator server reads and sets instead of the Rust methods: a request as
+/// the OP saw it, every request, the JWKS fetches, the faults with parameters, a client given
+/// as its registration, and a reset of what tests change.
+#[tokio::test]
+async fn provider_commands_read_requests_and_reset_what_tests_change() {
+    let model = model_on_fake_clock();
+    let provider = |body: serde_json::Value| model.control(Control::Provider { body });
+    let client = client_of(&model, "http://127.0.0.1:9").build().unwrap();
+    let started = client
+        .authenticate(AuthenticationRequest::login_hint("alice").binding_message("Pay? 7"))
+        .await
+        .unwrap();
+    let seen = provider(json!({"request": started.auth_req_id.as_str()})).unwrap();
+    assert_eq!(seen["user"], "alice");
+    assert_eq!(seen["client_id"], DEFAULT_CLIENT_ID);
+    assert_eq!(seen["binding_message"], "Pay? 7");
+    assert_eq!(seen["state"], "pending");
+    assert_eq!(seen["polls"], 0);
+    assert_eq!(seen["interval"], 5);
+    assert!(seen["expires_at"].as_f64().unwrap() > T0 as f64);
+    let all = provider(json!({"requests": true})).unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 1);
+    assert!(matches!(
+        provider(json!({"request": "no-such-request"})),
+        Err(ControlError::NotFound { .. })
+    ));
+    assert_eq!(
+        provider(json!({"jwks_fetches": true})).unwrap(),
+        json!({"jwks_fetches": 0})
+    );
+
+    // Faults with parameters: an OAuth error, then 503 with Retry-After.
+    provider(json!({"fault": "oauth_error", "status": 400, "error": "invalid_scope"})).unwrap();
+    let err = client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_code(), Some(&ErrorCode::InvalidScope));
+    provider(json!({"fault": "unavailable", "retry_after": 3})).unwrap();
+    let err = client
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_code(), Some(&ErrorCode::TemporarilyUnavailable));
+    for bad in [
+        json!({"fault": "delay"}),
+        json!({"fault": "oauth_error", "status": 200, "error": "x"}),
+        json!({"fault": "oauth_error", "status": 400}),
+    ] {
+        assert!(
+            matches!(provider(bad.clone()), Err(ControlError::Invalid(_))),
+            "{bad}"
+        );
+    }
+
+    // A client given as its registration: the same client (no refresh tokens here).
+    let registered = ciba::emulator::EmulatedClient::secret_post("post-client", "post-secret-01")
+        .without_refresh_tokens()
+        .registration();
+    assert_eq!(
+        registered["token_endpoint_auth_method"],
+        "client_secret_post"
+    );
+    provider(json!({"register_client": registered})).unwrap();
+    let post = Client::builder(
+        ClientId::new("post-client").unwrap(),
+        ClientAuth::secret_post("post-secret-01"),
+    )
+    .issuer("http://127.0.0.1:9")
+    .http_client(Arc::new(InProcess::new(model.clone())))
+    .clock(model.clock())
+    .build()
+    .unwrap();
+    let started = post
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    model.approve(&started.auth_req_id).unwrap();
+    let TokenPoll::Done(Outcome::Approved(tokens)) =
+        post.token_request(&started.auth_req_id).await.unwrap()
+    else {
+        panic!("not approved")
+    };
+    assert!(tokens.refresh_token.is_none());
+
+    // A reset forgets the discovery overrides, the waiting faults, the interval and expiry.
+    provider(json!({"metadata": {"backchannel_user_code_parameter_supported": false}})).unwrap();
+    provider(json!({"interval": 9})).unwrap();
+    provider(json!({"expiry": 30})).unwrap();
+    provider(json!({"fault": "slow_down"})).unwrap();
+    assert_eq!(
+        provider(json!({"reset": true})).unwrap(),
+        json!({"reset": true})
+    );
+    let fresh = client_of(&model, "http://127.0.0.1:9").build().unwrap();
+    let metadata = fresh.metadata().await.unwrap().unwrap();
+    assert!(metadata.backchannel_user_code_parameter_supported);
+    let started = fresh
+        .authenticate(AuthenticationRequest::login_hint("alice"))
+        .await
+        .unwrap();
+    assert_eq!(started.interval, Duration::from_secs(5));
+    assert_eq!(started.expires_in, Duration::from_secs(120));
+    model.approve(&started.auth_req_id).unwrap();
+    model.clock().sleep(Duration::from_secs(5)).await;
+    assert!(
+        matches!(
+            fresh.token_request(&started.auth_req_id).await.unwrap(),
+            TokenPoll::Done(Outcome::Approved(_))
+        ),
+        "no slow_down waiting any more"
+    );
+}
