@@ -12,9 +12,7 @@ use std::time::Duration;
 use auth_core::emulator::{Control, ControlError};
 use auth_core::poll::{PollConfig, PollStatus};
 use auth_core::{HttpClient, HttpRequest, StepUp, StepUpOutcome, StepUpRequest};
-use ciba::emulator::{
-    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatedClient, Emulator, Fault, RequestState,
-};
+use ciba::emulator::{EmulatedClient, Emulator, Fault, RequestState};
 use ciba::{
     Algorithm, AuthenticationRequest, Client, ClientAuth, ClientId, DeliveryMode, Endpoints, Error,
     ErrorCode, IdTokenError, IdTokenJwt, NotificationError, Outcome, SigningKey, TokenPoll,
@@ -245,8 +243,8 @@ async fn discovery_refuses_an_op_without_ciba_or_the_mode(wire: Wire) {
     .await;
     let ping = client_for(
         &s,
-        DEFAULT_CLIENT_ID,
-        ClientAuth::secret_basic(DEFAULT_CLIENT_SECRET),
+        s.client_id.as_str(),
+        ClientAuth::secret_basic(s.client_secret.as_str()),
     )
     .delivery_mode(DeliveryMode::Ping)
     .build()
@@ -268,8 +266,8 @@ async fn discovery_refuses_an_op_without_ciba_or_the_mode(wire: Wire) {
     // The same OP with the endpoints set by hand.
     let i = s.base_url().as_str();
     let manual = Client::builder(
-        id(DEFAULT_CLIENT_ID),
-        ClientAuth::secret_basic(DEFAULT_CLIENT_SECRET),
+        id(s.client_id.as_str()),
+        ClientAuth::secret_basic(s.client_secret.as_str()),
     )
     .endpoints(
         Endpoints::builder(i)
@@ -307,7 +305,7 @@ async fn poll_mode_approval_yields_verified_id_token_claims(wire: Wire) {
     let tokens = approved(s.client.poll(&started).await.unwrap());
     assert_eq!(tokens.claims.sub, s.alice.as_str());
     assert_eq!(tokens.claims.iss, s.base_url().as_str());
-    assert_eq!(tokens.claims.aud, [DEFAULT_CLIENT_ID]);
+    assert_eq!(tokens.claims.aud, [s.client_id.as_str()]);
     assert_eq!(tokens.claims.acr.as_deref(), Some("urn:emulator:acr:phone"));
     assert_eq!(
         tokens.claims.other["email"],
@@ -560,7 +558,7 @@ async fn wrong_client_secret_is_invalid_client_and_never_leaks(wire: Wire) {
     let s = setup(wire).await;
     let client = client_for(
         &s,
-        DEFAULT_CLIENT_ID,
+        s.client_id.as_str(),
         ClientAuth::secret_basic("wrong-secret-123"),
     )
     .build()
@@ -1110,7 +1108,7 @@ async fn null_optional_fields_in_the_token_response_are_tolerated(wire: Wire) {
         .await
         .unwrap();
     s.register_client(
-        EmulatedClient::secret_basic(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
+        EmulatedClient::secret_basic(s.client_id.as_str(), s.client_secret.as_str())
             .without_refresh_tokens(),
     )
     .await;
@@ -1411,14 +1409,14 @@ async fn secrets_never_appear_in_debug_or_errors(wire: Wire) {
     let shown = format!(
         "{tokens:?} {:?} {:?} {key:?} {started:?} {err} {err:?} {:?}",
         s.client,
-        ClientAuth::secret_post(DEFAULT_CLIENT_SECRET),
+        ClientAuth::secret_post(s.client_secret.as_str()),
         s.log().await
     );
     for secret in [
         tokens.access_token.expose_secret(),
         tokens.refresh_token.as_ref().unwrap().expose_secret(),
         tokens.id_token.expose_secret(),
-        DEFAULT_CLIENT_SECRET,
+        s.client_secret.as_str(),
         "13579",
     ] {
         assert!(!shown.contains(secret), "leaked {secret}");

@@ -56,8 +56,13 @@ pub struct Seen {
 pub struct Setup {
     /// How the client reaches the OP.
     pub wire: Wire,
-    /// The default client ([`DEFAULT_CLIENT_ID`], `client_secret_basic`), polling.
+    /// The default client (`client_secret_basic`), polling: the crate's emulator's
+    /// ([`DEFAULT_CLIENT_ID`]), or the one the server printed.
     pub client: Client,
+    /// The default client's id.
+    pub client_id: String,
+    /// The default client's secret.
+    pub client_secret: String,
     /// A user of this scenario (`alice` on the crate's emulator).
     pub alice: String,
     /// Another (`bob` on the crate's emulator).
@@ -121,6 +126,8 @@ impl Setup {
                 Setup {
                     wire,
                     client: builder.build().unwrap(),
+                    client_id: DEFAULT_CLIENT_ID.into(),
+                    client_secret: DEFAULT_CLIENT_SECRET.into(),
                     alice: "alice".into(),
                     bob: "bob".into(),
                     emu: Emu::Local(emulator),
@@ -135,7 +142,8 @@ impl Setup {
         }
     }
 
-    /// The server binary: automatic delivery off, its settings back, two fresh users.
+    /// The server binary: automatic delivery off, its settings back (its printed client
+    /// registered again as printed), two fresh users.
     async fn remote() -> Setup {
         let server = RemoteEmulator::from_env().unwrap_or_else(|e| panic!("{e}"));
         let info = server
@@ -143,18 +151,31 @@ impl Setup {
             .await
             .unwrap_or_else(|e| panic!("the emulator server: {e}"));
         let base = BaseUrl::parse(info["issuer"].as_str().unwrap()).unwrap();
+        for (key, want) in [
+            ("token_endpoint_auth_method", "client_secret_basic"),
+            ("delivery_mode", "poll"),
+        ] {
+            assert_eq!(
+                info[key], want,
+                "the server's printed ciba client is not a client_secret_basic poll client"
+            );
+        }
+        let text = |key: &str| info[key].as_str().unwrap().to_owned();
+        let (client_id, client_secret) = (text("client_id"), text("client_secret"));
         let synced = SyncedClock::of(server.clone()).await;
         let t0 = synced.now();
         let mut s = Setup {
             wire: Wire::Binary,
             client: Client::builder(
-                ClientId::new(DEFAULT_CLIENT_ID).unwrap(),
-                ClientAuth::secret_basic(DEFAULT_CLIENT_SECRET),
+                ClientId::new(&client_id).unwrap(),
+                ClientAuth::secret_basic(&client_secret),
             )
             .issuer(base.as_str())
             .clock(synced.clone())
             .build()
             .unwrap(),
+            client_id,
+            client_secret,
             alice: unique("alice"),
             bob: unique("bob"),
             emu: Emu::Remote { server, base },
@@ -164,17 +185,11 @@ impl Setup {
             jwks_before: 0,
             users: Mutex::new(Vec::new()),
         };
-        for body in [
-            json!({"auto_deliver": false}),
-            json!({"reset": true}),
-            json!({"register_client": EmulatedClient::secret_basic(
-                DEFAULT_CLIENT_ID,
-                DEFAULT_CLIENT_SECRET
-            )
-            .registration()}),
-        ] {
+        for body in [json!({"auto_deliver": false}), json!({"reset": true})] {
             s.provider(body).await;
         }
+        s.register_client(EmulatedClient::secret_basic(&s.client_id, &s.client_secret))
+            .await;
         for user in [s.alice.clone(), s.bob.clone()] {
             s.add_user(&user).await;
         }
@@ -235,8 +250,8 @@ impl Setup {
     /// A builder of the default client, on this wire and the shared clock.
     pub fn default_builder(&self) -> ClientBuilder {
         self.client_for(
-            DEFAULT_CLIENT_ID,
-            ClientAuth::secret_basic(DEFAULT_CLIENT_SECRET),
+            &self.client_id,
+            ClientAuth::secret_basic(self.client_secret.as_str()),
         )
     }
 
