@@ -37,7 +37,8 @@ pub mod providers {
     //!   `{"webhook_url": "http://…" | null}` (where answers are posted from now on; null:
     //!   nowhere); `{"deliver_webhooks": true}` and `{"auto_deliver": bool}` as for Authsignal;
     //!   `{"totp": "123456", "user": "<username>"}`; `{"register_service": "<uuid>",
-    //!   "public_key": "<PEM>"}`; `{"response_fault": "tamper_body"}` (a JOSE fault on the next
+    //!   "public_key": "<PEM>"}`; `{"legacy_packages": bool}`; `{"has_session": "<username>"}`;
+    //!   `{"response_fault": "tamper_body"}` (a JOSE fault on the next
     //!   signed response); `{"counts": {}}`.
     //!
     //! ## authsignal
@@ -85,8 +86,9 @@ pub mod providers {
     //! * step-ups: pending Airlock 2FA requests; `approve`, `deny`, `expire` take the id from
     //!   the list, the session token (of a `mobileAuthUri` or QR code) or a user name.
     //! * provider commands: `{"passcode": "<user>"}` (the current passcode / OTP),
-    //!   `{"csrf_protection": bool}`, `{"application": "<id>", "second_factor": bool}`, and the
-    //!   others in the crate's docs.
+    //!   `{"csrf_protection": bool}`, `{"application": "<id>", "second_factor": bool}`,
+    //!   `{"pushes": true}` (the pushes sent), `{"max_failed_attempts": n}`, `{"is_locked":
+    //!   "<user>"}`, and the others in the crate's docs.
     //!
     //! ## logonbox
     //!
@@ -103,7 +105,9 @@ pub mod providers {
     //!   `approve` signs with the user's key, `deny` (the app's message as `reason`), `fail`,
     //!   `expire`.
     //! * provider commands: `{"user": "…", "behaviour": "approve" | "manual" | "reject" |
-    //!   "fail" | …, "delay_ms"?}` and the others in the crate's docs.
+    //!   "fail" | …, "delay_ms"?}`, `{"records": true}` (the signing requests and key listings
+    //!   served), `{"user": "…", "sign": {"message": "<base64url>"}}` (the phone signs on demand) and the others in
+    //!   the crate's docs.
     //!
     //! ## onegini-model
     //!
@@ -116,7 +120,8 @@ pub mod providers {
     //! * step-ups: login sessions waiting at the IdP (`page`: the login or the consent page);
     //!   `approve` consents, `deny` refuses, `expire` ends the session.
     //! * provider commands: the Token Server's administration, e.g. `{"command":
-    //!   "revoke_user_tokens", "user": "alice"}` (see `onegini_model::emulator::AdminCommand`).
+    //!   "revoke_user_tokens", "user": "alice"}` or `{"command": "set_development_mode", …}`
+    //!   (see `onegini_model::emulator::AdminCommand`).
     //!
     //! ## ciba
     //!
@@ -147,7 +152,8 @@ pub mod providers {
     //!   n}`, `{"fault": "<name>"}` (a protocol fault on the next response: `slow_down`,
     //!   `wrong_at_hash`, `alg_none`, …), `{"metadata": {…}}`, `{"login_hint_token": "…", "user":
     //!   "…"}`; `{"deliver_notifications": true}` and `{"auto_deliver": bool}` as for
-    //!   Authsignal's webhooks; `{"take_notifications": true}`. `rotate_keys` rotates the
+    //!   Authsignal's webhooks; `{"take_notifications": true}`; `{"request": "<auth_req_id>"}`,
+    //!   `{"requests": true}`, `{"jwks_fetches": true}`, `{"reset": true}`. `rotate_keys` rotates the
     //!   signing keys (older generations stay in the JWKS).
 }
 
