@@ -717,6 +717,19 @@ impl Transport {
         outcome
     }
 
+    /// Runs `fetch`'s requests through this transport without waiting for a slot: for a fetch
+    /// that other calls wait on — one key or discovery fetch shared by many step-ups — which
+    /// must never queue behind the slots those very calls hold (with every slot held by a call
+    /// waiting for it, it would wait until its deadline). Use it only for such single-flight
+    /// fetches: they are one per key at a time, so they exceed the limit by a handful at most.
+    pub async fn unslotted<F: Future>(&self, fetch: F) -> F::Output {
+        let admission = Admission {
+            slots: self.in_flight.clone(),
+            waited: std::cell::Cell::new(None),
+        };
+        ADMISSION.scope(admission, fetch).await
+    }
+
     /// Like [`Transport::send`], with a total timeout for this request only (for instance a
     /// call that waits for a user to answer on their phone).
     pub async fn send_with_timeout(

@@ -761,6 +761,42 @@ async fn an_admitted_call_that_gets_no_slot_in_time_is_never_made() {
     hog.abort();
 }
 
+/// A fetch other calls wait on (a single-flight key fetch) led by a call that holds no slot:
+/// with every slot held by calls waiting for it, it would queue until its deadline; through
+/// `unslotted` it goes out at once.
+#[tokio::test]
+async fn a_shared_fetch_never_queues_behind_the_calls_waiting_for_it() {
+    let (addr, _) = holding_server().await;
+    let t = Transport::builder(BaseUrl::parse(&format!("http://{addr}")).unwrap())
+        .max_in_flight(1)
+        .config(auth_core::HttpConfig {
+            timeout: Duration::from_millis(400),
+            ..auth_core::HttpConfig::default()
+        })
+        .build()
+        .unwrap();
+    // The one slot: held by an admitted call waiting for the fetch's result.
+    let (done, result) = tokio::sync::oneshot::channel::<u16>();
+    let waiter = {
+        let t = t.clone();
+        tokio::spawn(async move {
+            t.admitted(|| async move { result.await.map_err(|_| Error::Cancelled) })
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Queued for a slot, the fetch times out...
+    let queued = t.send(req(&t, Method::GET, "/"), Replay::Never).await;
+    assert!(queued.as_ref().is_err_and(Error::is_timeout), "{queued:?}");
+    // ...unslotted, it goes out and the waiter gets its answer.
+    let fetched = t
+        .unslotted(t.send(req(&t, Method::GET, "/"), Replay::Never))
+        .await
+        .unwrap();
+    done.send(fetched.status().as_u16()).unwrap();
+    assert_eq!(waiter.await.unwrap().unwrap(), 200);
+}
+
 async fn futures_join_all<F>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
 where
     F: std::future::Future + Send + 'static,

@@ -436,29 +436,34 @@ impl Client {
     async fn resolved(&self) -> Result<Arc<Resolved>, Error> {
         self.inner
             .resolved
-            .get_or_try_init(|| async {
-                let (endpoints, metadata) = match &self.inner.source {
-                    Source::Manual(e) => ((**e).clone(), None),
-                    Source::Issuer(issuer) => {
-                        let m = self.fetch_metadata(issuer.as_str()).await?;
-                        (Endpoints::from_metadata(issuer.as_str(), &m)?, Some(m))
-                    }
-                };
-                if let Some(m) = &metadata {
-                    self.check_metadata(m)?;
-                }
-                let verifier =
-                    IdTokenVerifier::new(endpoints.issuer.clone(), self.inner.client_id.clone())
-                        .algorithms(&self.inner.algorithms)
-                        .leeway(self.inner.leeway);
-                Ok::<_, Error>(Arc::new(Resolved {
-                    endpoints,
-                    metadata,
-                    verifier,
-                }))
+            .get_or_try_init(|| {
+                // Others wait on this fetch: it takes no slot they may hold.
+                self.inner.transport.unslotted(self.resolve())
             })
             .await
             .cloned()
+    }
+
+    /// Discovers (or takes the configured endpoints) and builds the ID token verifier.
+    async fn resolve(&self) -> Result<Arc<Resolved>, Error> {
+        let (endpoints, metadata) = match &self.inner.source {
+            Source::Manual(e) => ((**e).clone(), None),
+            Source::Issuer(issuer) => {
+                let m = self.fetch_metadata(issuer.as_str()).await?;
+                (Endpoints::from_metadata(issuer.as_str(), &m)?, Some(m))
+            }
+        };
+        if let Some(m) = &metadata {
+            self.check_metadata(m)?;
+        }
+        let verifier = IdTokenVerifier::new(endpoints.issuer.clone(), self.inner.client_id.clone())
+            .algorithms(&self.inner.algorithms)
+            .leeway(self.inner.leeway);
+        Ok(Arc::new(Resolved {
+            endpoints,
+            metadata,
+            verifier,
+        }))
     }
 
     async fn fetch_metadata(&self, issuer: &str) -> Result<ProviderMetadata, Error> {
@@ -816,9 +821,12 @@ impl Client {
         let keys = self
             .inner
             .jwks
-            .keys_for(kid.as_deref(), now, || async {
-                let body = self.get_json(Endpoint::Jwks, &jwks_url).await?;
-                KeySet::parse(&body)
+            .keys_for(kid.as_deref(), now, || {
+                // Others wait on this fetch: it takes no slot they may hold.
+                self.inner.transport.unslotted(async {
+                    let body = self.get_json(Endpoint::Jwks, &jwks_url).await?;
+                    KeySet::parse(&body)
+                })
             })
             .await?;
         Ok(resolved.verifier.verify(jwt, &keys, now, expected)?)

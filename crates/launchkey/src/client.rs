@@ -467,11 +467,13 @@ impl Client {
             None => {
                 self.inner
                     .ping_flight
-                    .run((), || async {
-                        match self.fresh_offset() {
-                            Some(offset) => Ok(offset),
-                            None => self.ping().await,
-                        }
+                    .run((), || {
+                        self.inner.transport.unslotted(async {
+                            match self.fresh_offset() {
+                                Some(offset) => Ok(offset),
+                                None => self.ping().await,
+                            }
+                        })
                     })
                     .await?
             }
@@ -544,11 +546,13 @@ impl Client {
         }
         self.inner
             .current_flight
-            .run((), || async {
-                match self.cached_current(CURRENT_KEY_TTL) {
-                    Some(current) => Ok(current),
-                    None => self.fetch_current_key().await,
-                }
+            .run((), || {
+                self.inner.transport.unslotted(async {
+                    match self.cached_current(CURRENT_KEY_TTL) {
+                        Some(current) => Ok(current),
+                        None => self.fetch_current_key().await,
+                    }
+                })
             })
             .await
     }
@@ -589,17 +593,19 @@ impl Client {
         let _ = self
             .inner
             .current_flight
-            .run((), || async {
-                let recent = {
-                    let c = self.lock();
-                    c.current_attempt
-                        .is_some_and(|at| self.age(at) < CURRENT_KEY_RECHECK)
-                };
-                match (recent, self.cached_current(Duration::MAX)) {
-                    (true, Some(current)) => Ok(current),
-                    (true, None) => Err(Error::ApiKeyNotFound { kid: String::new() }),
-                    (false, _) => self.fetch_current_key().await,
-                }
+            .run((), || {
+                self.inner.transport.unslotted(async {
+                    let recent = {
+                        let c = self.lock();
+                        c.current_attempt
+                            .is_some_and(|at| self.age(at) < CURRENT_KEY_RECHECK)
+                    };
+                    match (recent, self.cached_current(Duration::MAX)) {
+                        (true, Some(current)) => Ok(current),
+                        (true, None) => Err(Error::ApiKeyNotFound { kid: String::new() }),
+                        (false, _) => self.fetch_current_key().await,
+                    }
+                })
             })
             .await;
     }
@@ -650,12 +656,14 @@ impl Client {
         }
         self.inner
             .kid_flights
-            .run(kid.to_owned(), || async {
-                let cached = self.lock().keys.get(kid).cloned();
-                match cached {
-                    Some(k) => Ok(k),
-                    None => self.fetch_key_by_kid(kid).await,
-                }
+            .run(kid.to_owned(), || {
+                self.inner.transport.unslotted(async {
+                    let cached = self.lock().keys.get(kid).cloned();
+                    match cached {
+                        Some(k) => Ok(k),
+                        None => self.fetch_key_by_kid(kid).await,
+                    }
+                })
             })
             .await
     }
