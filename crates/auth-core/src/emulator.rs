@@ -134,7 +134,7 @@ pub enum Control {
         /// What to inject.
         fault: Fault,
     },
-    /// Moves the emulator's clock forward.
+    /// Moves the emulator's clock forward; answers [`clock_answer`]: `{"now": <Unix seconds>}`.
     AdvanceClock {
         /// How far, in seconds.
         seconds: u64,
@@ -340,6 +340,31 @@ pub struct LogEntry {
     pub status: u16,
 }
 
+/// Unix seconds (fractional): how the control vocabulary writes a time.
+pub fn unix_seconds(at: SystemTime) -> f64 {
+    match at.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_secs_f64(),
+        Err(e) => -e.duration().as_secs_f64(),
+    }
+}
+
+/// The answer to [`Control::AdvanceClock`], the same from every model and the server:
+/// `{"now": <Unix seconds>}`, the emulator's time after the move.
+pub fn clock_answer(now: SystemTime) -> serde_json::Value {
+    serde_json::json!({ "now": unix_seconds(now) })
+}
+
+/// The answer to [`Control::ListPending`]: `pending` as JSON.
+pub fn pending_answer(pending: &[PendingStepUp]) -> Result<serde_json::Value, ControlError> {
+    to_answer(&pending)
+}
+
+/// A control command's answer as JSON (the shapes here always serialize; a failure is still
+/// an error, never a panic).
+fn to_answer(value: &impl Serialize) -> Result<serde_json::Value, ControlError> {
+    serde_json::to_value(value).map_err(|e| ControlError::Invalid(e.to_string()))
+}
+
 /// The default number of requests a [`RequestLog`] keeps.
 pub const DEFAULT_LOG_CAPACITY: usize = 1000;
 
@@ -387,6 +412,12 @@ impl RequestLog {
         let response = answer(request).await;
         self.record(at, method.as_str(), &path, response.status().as_u16());
         response
+    }
+
+    /// The answer to [`Control::ReadLog`]: the newest `limit` entries (all kept when `None`),
+    /// oldest first, as JSON.
+    pub fn read(&self, limit: Option<usize>) -> Result<serde_json::Value, ControlError> {
+        to_answer(&self.recent(limit))
     }
 
     /// Records a request and its status, dropping the oldest entry when full.

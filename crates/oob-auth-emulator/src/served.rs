@@ -3,7 +3,7 @@
 //! (webhooks, notifications) is delivered after every request and command.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use auth_core::emulator::{Control, ControlError, Model, OffsetClock, PendingStepUp, RequestLog};
 use auth_core::{Clock as _, HttpRequest, HttpResponse};
@@ -90,12 +90,7 @@ impl Served {
 }
 
 /// Unix seconds (fractional), the control API's one way to write a time.
-pub(crate) fn unix(at: SystemTime) -> f64 {
-    match at.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_secs_f64(),
-        Err(e) => -e.duration().as_secs_f64(),
-    }
-}
+pub(crate) use auth_core::emulator::unix_seconds as unix;
 
 /// One pending step-up as the control API writes it: every field of [`PendingStepUp`], times
 /// in Unix seconds. Serialized straight from the step-up (no JSON tree in between: a list of

@@ -451,13 +451,10 @@ impl Model {
             }
             Control::AdvanceClock { seconds } => {
                 self.clock.advance(Duration::from_secs(seconds))?;
-                let now = Timestamp::from_system_time(self.clock.now());
-                Ok(json!({"now": now.to_rfc3339_millis()}))
+                Ok(auth_core::emulator::clock_answer(self.clock.now()))
             }
-            Control::ReadLog { limit } => serde_json::to_value(self.log.recent(limit))
-                .map_err(|e| ControlError::Invalid(e.to_string())),
-            Control::ListPending => serde_json::to_value(self.pending())
-                .map_err(|e| ControlError::Invalid(e.to_string())),
+            Control::ReadLog { limit } => self.log.read(limit),
+            Control::ListPending => auth_core::emulator::pending_answer(&self.pending()),
             Control::Provider { body } => self.provider_command(&body),
             other => Err(ControlError::Unsupported {
                 provider: PROVIDER,

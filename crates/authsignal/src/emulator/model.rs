@@ -1106,14 +1106,14 @@ impl Model {
                 Ok(json!({"injected": times}))
             }
             Control::AdvanceClock { seconds } => {
-                let mut offset = lock(&self.offset);
-                *offset = offset.saturating_add(Duration::from_secs(seconds));
-                Ok(json!({"offset_seconds": offset.as_secs()}))
+                {
+                    let mut offset = lock(&self.offset);
+                    *offset = offset.saturating_add(Duration::from_secs(seconds));
+                }
+                Ok(auth_core::emulator::clock_answer(self.now()))
             }
-            Control::ReadLog { limit } => serde_json::to_value(self.log().recent(limit))
-                .map_err(|e| ControlError::Invalid(e.to_string())),
-            Control::ListPending => serde_json::to_value(self.pending())
-                .map_err(|e| ControlError::Invalid(e.to_string())),
+            Control::ReadLog { limit } => self.log().read(limit),
+            Control::ListPending => auth_core::emulator::pending_answer(&self.pending()),
             Control::Provider { body } => self.provider_command(&body),
             other => Err(ControlError::Unsupported {
                 provider: PROVIDER,

@@ -9,7 +9,6 @@ use auth_core::emulator::{
     Control, ControlError, Faults, LogEntry, OffsetClock, PendingStepUp, RequestLog,
 };
 use auth_core::sync::lock;
-use auth_core::time::Timestamp;
 use auth_core::{HttpRequest, HttpResponse, SharedClock};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -875,13 +874,12 @@ impl auth_core::emulator::Model for Model {
                     ));
                 };
                 offset.advance(Duration::from_secs(seconds));
-                let now = Timestamp::from_system_time(self.now());
-                Ok(json!({"now": now.to_utc_string()}))
+                Ok(auth_core::emulator::clock_answer(self.now()))
             }
-            Control::ReadLog { limit } => serde_json::to_value(self.log.recent(limit))
-                .map_err(|e| ControlError::Conflict(e.to_string())),
-            Control::ListPending => serde_json::to_value(auth_core::emulator::Model::pending(self))
-                .map_err(|e| ControlError::Conflict(e.to_string())),
+            Control::ReadLog { limit } => self.log.read(limit),
+            Control::ListPending => {
+                auth_core::emulator::pending_answer(&auth_core::emulator::Model::pending(self))
+            }
             Control::Provider { body } => self.provider_command(&body),
             other => Err(ControlError::Unsupported {
                 provider: crate::PROVIDER,

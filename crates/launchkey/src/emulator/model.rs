@@ -264,12 +264,10 @@ impl Model {
                     ));
                 };
                 offset.advance(Duration::from_secs(seconds));
-                Ok(json!({"now": Timestamp::from_unix(self.now()).to_utc_string()}))
+                Ok(auth_core::emulator::clock_answer(self.clock.now()))
             }
-            Control::ReadLog { limit } => serde_json::to_value(self.log.recent(limit))
-                .map_err(|e| ControlError::Conflict(e.to_string())),
-            Control::ListPending => serde_json::to_value(self.pending())
-                .map_err(|e| ControlError::Conflict(e.to_string())),
+            Control::ReadLog { limit } => self.log.read(limit),
+            Control::ListPending => auth_core::emulator::pending_answer(&self.pending()),
             Control::Provider { body } => self.provider_command(&body),
             other => Err(ControlError::Unsupported {
                 provider: Client::PROVIDER,

@@ -1037,14 +1037,11 @@ impl auth_core::emulator::Model for Model {
             Control::AdvanceClock { seconds } => {
                 self.clock.advance(Duration::from_secs(seconds))?;
                 self.expire_due();
-                let now = auth_core::time::Timestamp::from_system_time(self.clock.now());
-                Ok(json!({"now": now.to_utc_string()}))
+                Ok(auth_core::emulator::clock_answer(self.clock.now()))
             }
-            Control::ReadLog { limit } => serde_json::to_value(self.log.recent(limit))
-                .map_err(|e| ControlError::Invalid(e.to_string())),
+            Control::ReadLog { limit } => self.log.read(limit),
             Control::ListPending => {
-                let pending = auth_core::emulator::Model::pending(self);
-                serde_json::to_value(pending).map_err(|e| ControlError::Invalid(e.to_string()))
+                auth_core::emulator::pending_answer(&auth_core::emulator::Model::pending(self))
             }
             Control::Provider { body } => self.provider_command(body),
             other => Err(ControlError::Unsupported {

@@ -114,11 +114,6 @@ impl Setup {
         s
     }
 
-    /// Whether this is the server binary.
-    pub fn is_remote(&self) -> bool {
-        matches!(self.emu, Emu::Remote(_))
-    }
-
     /// The credential server's URL.
     pub fn base_url(&self) -> &BaseUrl {
         match &self.emu {

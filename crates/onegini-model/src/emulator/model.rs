@@ -670,10 +670,10 @@ impl Model for TokenServer {
             }
             Control::AdvanceClock { seconds } => {
                 self.clock.advance(Duration::from_secs(seconds))?;
-                Ok(json!({ "now_unix": self.clock.unix_seconds() }))
+                Ok(auth_core::emulator::clock_answer(self.clock.now()))
             }
-            Control::ReadLog { limit } => Ok(json!(self.log.recent(limit))),
-            Control::ListPending => Ok(json!(self.pending())),
+            Control::ReadLog { limit } => self.log.read(limit),
+            Control::ListPending => auth_core::emulator::pending_answer(&self.pending()),
             Control::Provider { body } => {
                 let command: AdminCommand = serde_json::from_value(body)
                     .map_err(|e| ControlError::Invalid(e.to_string()))?;

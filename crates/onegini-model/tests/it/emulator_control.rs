@@ -310,7 +310,7 @@ async fn the_clock_moves_through_the_control_api() {
         .await
         .unwrap();
     let moved = emu.control(Control::AdvanceClock { seconds: 901 }).unwrap();
-    assert_eq!(moved["now_unix"], T0 + 901);
+    assert_eq!(moved["now"].as_f64(), Some((T0 + 901) as f64));
     assert_eq!(
         clock.now(),
         std::time::UNIX_EPOCH + Duration::from_secs(T0 + 901)
