@@ -55,7 +55,7 @@ use crate::{
 };
 
 mod remote;
-pub use remote::{EMULATOR_URL_ENV, RemoteEmulator, RemoteError};
+pub use remote::{EMULATOR_URL_ENV, RemoteEmulator, RemoteError, testing};
 
 /// A provider's protocol model: its wire protocol in, responses out, control commands, no
 /// sockets.

@@ -26,6 +26,8 @@ use serde_json::Value;
 use super::{Control, ControlError, LogEntry, PendingStepUp};
 use crate::{BaseUrl, HttpClient, HttpRequest, TransportError};
 
+pub mod testing;
+
 /// The environment variable that holds the server's control URL
 /// (`http://127.0.0.1:4700`, the `control_url` that `--print-json` prints).
 pub const EMULATOR_URL_ENV: &str = "OOB_EMULATOR_URL";
@@ -526,8 +528,8 @@ mod tests {
     use std::sync::Mutex;
 
     /// A model that refuses in every way a model can, and lists one pending step-up.
-    struct Refuser {
-        approved: Mutex<Vec<String>>,
+    pub(super) struct Refuser {
+        pub(super) approved: Mutex<Vec<String>>,
     }
 
     #[async_trait]
@@ -630,7 +632,7 @@ mod tests {
         format!("http://{addr}")
     }
 
-    async fn remote() -> (RemoteEmulator, Arc<Refuser>) {
+    pub(super) async fn remote() -> (RemoteEmulator, Arc<Refuser>) {
         let model = Arc::new(Refuser {
             approved: Mutex::new(Vec::new()),
         });
