@@ -60,10 +60,10 @@ macro_rules! scenarios {
         /// Left out: none.
         mod binary {
             $(
-                #[tokio::test]
-                #[ignore = "needs the emulator server: cargo xtask conformance --binary"]
-                async fn $name() {
-                    super::scenarios::$name(super::setup_binary().await).await
+                auth_core::needs_emulator_server! {
+                    async fn $name() {
+                        super::scenarios::$name(super::setup_binary().await).await
+                    }
                 }
             )*
         }

@@ -1,11 +1,14 @@
 //! What a conformance scenario is given: a client and the platform it talks to — the crate's
 //! own emulator (over a socket, or in process), or the `oob-auth-emulator` server binary
 //! (`OOB_EMULATOR_URL`) driven through its control API. [`Emu`] is the one handle the
-//! scenarios use for both: every call is a control command ([`Control`]), so the same words
-//! reach the in-process model and the server.
+//! scenarios use for both (auth-core's [`Controller`]): every call is a control command
+//! ([`Control`]), so the same words reach the in-process model and the server.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use auth_core::emulator::{Control, RemoteEmulator, RemoteError};
+use std::ops::Deref;
+
+use auth_core::emulator::testing::Controller;
+use auth_core::emulator::{Control, RemoteError};
 use launchkey::emulator::{Emulator, Fault};
 use launchkey::{AuthRequestId, AuthResponseReason, Client, ServiceId, ServicePrivateKey};
 use serde_json::{Value, json};
@@ -15,12 +18,30 @@ use super::emu;
 /// The provider's name on the server.
 pub const PROVIDER: &str = "launchkey";
 
-/// The platform a scenario runs against.
-pub enum Emu {
-    /// The crate's emulator, in this process.
-    Local(Emulator),
-    /// The `oob-auth-emulator` server binary.
-    Remote(RemoteEmulator),
+/// The platform a scenario runs against: the crate's emulator, in this process, or the
+/// `oob-auth-emulator` server binary. Dereferences to its [`Controller`] (`control`,
+/// `provider`, `pending`, …); LaunchKey's own commands below.
+pub struct Emu {
+    ctl: Controller,
+    /// The crate's emulator, kept serving (none against the server binary).
+    _served: Option<Emulator>,
+}
+
+impl Deref for Emu {
+    type Target = Controller;
+    fn deref(&self) -> &Controller {
+        &self.ctl
+    }
+}
+
+impl Emu {
+    /// The crate's emulator, driven in process.
+    fn local(emulator: Emulator) -> Emu {
+        Emu {
+            ctl: Controller::local(emulator.model()),
+            _served: Some(emulator),
+        }
+    }
 }
 
 /// A client, the platform, and the scenario's users (unique names on the shared server).
@@ -46,7 +67,7 @@ impl Setup {
 pub async fn local() -> Setup {
     let s = emu::setup().await;
     Setup {
-        emu: Emu::Local(s.emulator),
+        emu: Emu::local(s.emulator),
         client: s.client,
         service_id: s.service_id,
         alice: "alice".into(),
@@ -63,7 +84,7 @@ pub async fn in_process() -> Setup {
         .build()
         .unwrap();
     Setup {
-        emu: Emu::Local(s.emulator),
+        emu: Emu::local(s.emulator),
         client,
         service_id: s.service_id,
         alice: "alice".into(),
@@ -74,8 +95,9 @@ pub async fn in_process() -> Setup {
 /// The server binary at `OOB_EMULATOR_URL`: its service (id and key from `GET /providers`)
 /// and two users made for this scenario. Fails loudly without the variable.
 pub async fn binary() -> Setup {
-    let remote = RemoteEmulator::from_env().unwrap_or_else(|e| panic!("{e}"));
-    let info = remote.provider_info(PROVIDER).await.unwrap();
+    let (ctl, info) = Controller::connect(PROVIDER)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let field = |k: &str| {
         info[k]
             .as_str()
@@ -93,7 +115,7 @@ pub async fn binary() -> Setup {
         format!("alice-{}", &tag[..12]),
         format!("bob-{}", &tag[..12]),
     );
-    let emu = Emu::Remote(remote);
+    let emu = Emu { ctl, _served: None };
     for user in [&alice, &bob] {
         emu.control(Control::AddUser {
             user: user.clone(),
@@ -112,19 +134,6 @@ pub async fn binary() -> Setup {
 }
 
 impl Emu {
-    /// Runs a control command, in process or on the server.
-    pub async fn control(&self, command: Control) -> Result<Value, RemoteError> {
-        match self {
-            Emu::Local(e) => e.control(command).map_err(RemoteError::from),
-            Emu::Remote(r) => r.control(PROVIDER, &command).await,
-        }
-    }
-
-    /// A LaunchKey provider command (`{"command": "provider", "body": …}`).
-    pub async fn provider(&self, body: Value) -> Result<Value, RemoteError> {
-        self.control(Control::Provider { body }).await
-    }
-
     /// The user approves request `id`.
     pub async fn approve(&self, id: &AuthRequestId) -> Result<(), RemoteError> {
         let id = id.to_string();
