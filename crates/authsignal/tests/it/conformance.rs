@@ -62,17 +62,17 @@ macro_rules! scenarios {
         /// Left out: none.
         mod binary {
             $(
-                #[tokio::test]
-                #[ignore = "needs the emulator server: cargo xtask conformance --binary"]
-                async fn $name() {
-                    super::scenarios::$name(super::binary().await).await
+                auth_core::needs_emulator_server! {
+                    async fn $name() {
+                        super::scenarios::$name(super::binary().await).await
+                    }
                 }
             )*
             $(
-                #[tokio::test]
-                #[ignore = "needs the emulator server: cargo xtask conformance --binary"]
-                async fn $socket() {
-                    super::scenarios::$socket(super::binary().await).await
+                auth_core::needs_emulator_server! {
+                    async fn $socket() {
+                        super::scenarios::$socket(super::binary().await).await
+                    }
                 }
             )*
         }

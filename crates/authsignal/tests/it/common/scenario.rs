@@ -1,14 +1,17 @@
 //! What a conformance scenario is given: the tenant it talks to — the crate's own emulator
 //! (over a socket, or in process), or the `oob-auth-emulator` server binary
 //! (`OOB_EMULATOR_URL`) driven through its control API — and how to make clients for it.
-//! [`Emu`] is the one handle the scenarios use for both: every call is a control command
-//! ([`Control`]), so the same words reach the in-process model and the server.
+//! [`Emu`] is the one handle the scenarios use for both (auth-core's [`Controller`]): every
+//! call is a control command ([`Control`]), so the same words reach the in-process model and
+//! the server.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
+use std::ops::Deref;
 use std::sync::Arc;
 
-use auth_core::emulator::{Control, Fault, RemoteEmulator, RemoteError};
+use auth_core::emulator::testing::Controller;
+use auth_core::emulator::{Control, Fault, RemoteError};
 use auth_core::{BaseUrl, HttpClient};
 use authsignal::emulator::{Emulator, Rule};
 use authsignal::{
@@ -20,12 +23,20 @@ use serde_json::{Value, json};
 /// The provider's name on the server.
 pub const PROVIDER: &str = "authsignal";
 
-/// The tenant a scenario runs against.
-pub enum Emu {
-    /// The crate's emulator, in this process.
-    Local(Emulator),
-    /// The `oob-auth-emulator` server binary.
-    Remote(RemoteEmulator),
+/// The tenant a scenario runs against: the crate's emulator, in this process, or the
+/// `oob-auth-emulator` server binary. Dereferences to its [`Controller`] (`control`,
+/// `provider`, `pending`, …); Authsignal's own commands below.
+pub struct Emu {
+    ctl: Controller,
+    /// The crate's emulator (none against the server binary).
+    local: Option<Emulator>,
+}
+
+impl Deref for Emu {
+    type Target = Controller;
+    fn deref(&self) -> &Controller {
+        &self.ctl
+    }
 }
 
 /// The platform, how to reach it, and a tag that makes the scenario's names unique on a
@@ -94,7 +105,10 @@ fn local_setup(emulator: Emulator, in_process: bool) -> Setup {
         secret: emulator.secret(),
         tenant_id: emulator.tenant_id(),
         in_process: in_process.then(|| emulator.in_process()),
-        emu: Emu::Local(emulator),
+        emu: Emu {
+            ctl: Controller::local(emulator.model()),
+            local: Some(emulator),
+        },
         tag: String::new(),
     }
 }
@@ -112,8 +126,9 @@ pub async fn in_process() -> Setup {
 /// The server binary at `OOB_EMULATOR_URL`: its tenant (URL, key, id from `GET /providers`),
 /// its rules cleared, names tagged for this scenario. Fails loudly without the variable.
 pub async fn binary() -> Setup {
-    let remote = RemoteEmulator::from_env().unwrap_or_else(|e| panic!("{e}"));
-    let info = remote.provider_info(PROVIDER).await.unwrap();
+    let (ctl, info) = Controller::connect(PROVIDER)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let field = |k: &str| {
         info[k]
             .as_str()
@@ -126,7 +141,7 @@ pub async fn binary() -> Setup {
         secret: SecretKey::new(field("secret_key")),
         tenant_id: field("tenant_id"),
         in_process: None,
-        emu: Emu::Remote(remote),
+        emu: Emu { ctl, local: None },
         tag: format!("-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
     };
     // The rules are the tenant's: each scenario starts with none, as on a fresh emulator.
@@ -135,19 +150,6 @@ pub async fn binary() -> Setup {
 }
 
 impl Emu {
-    /// Runs a control command, in process or on the server.
-    pub async fn control(&self, command: Control) -> Result<Value, RemoteError> {
-        match self {
-            Emu::Local(e) => e.control(command).map_err(RemoteError::from),
-            Emu::Remote(r) => r.control(PROVIDER, &command).await,
-        }
-    }
-
-    /// An Authsignal provider command (`{"command": "provider", "body": …}`).
-    pub async fn provider(&self, body: Value) -> Result<Value, RemoteError> {
-        self.control(Control::Provider { body }).await
-    }
-
     /// Replaces the default tenant's rules.
     pub async fn set_rules(&self, rules: &[Rule]) -> Result<(), RemoteError> {
         let rules = Value::Array(rules.iter().map(Rule::to_json).collect());
@@ -241,9 +243,10 @@ impl Emu {
     /// The server binary sends webhooks on its own after every request and command; `false`
     /// holds them until [`Emu::deliver_webhooks`] (the crate's emulator always holds them).
     pub async fn auto_deliver(&self, on: bool) -> Result<(), RemoteError> {
-        match self {
-            Emu::Local(_) => Ok(()),
-            Emu::Remote(_) => self.provider(json!({ "auto_deliver": on })).await.map(drop),
+        if self.is_remote() {
+            self.provider(json!({ "auto_deliver": on })).await.map(drop)
+        } else {
+            Ok(())
         }
     }
 
@@ -262,9 +265,9 @@ impl Emu {
 
     /// Posts the waiting webhooks to the webhook URL; the statuses.
     pub async fn deliver_webhooks(&self) -> Vec<u16> {
-        match self {
-            Emu::Local(e) => e.deliver_webhooks().await.unwrap(),
-            Emu::Remote(_) => {
+        match &self.local {
+            Some(e) => e.deliver_webhooks().await.unwrap(),
+            None => {
                 let answer = self
                     .provider(json!({"deliver_webhooks": true}))
                     .await
