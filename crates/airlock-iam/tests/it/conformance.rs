@@ -72,10 +72,10 @@ macro_rules! scenarios {
         /// - the `replay_*` tests: recorded transcripts from a local replay server, no emulator.
         mod binary {
             $(
-                #[tokio::test]
-                #[ignore = "needs the emulator server: cargo xtask conformance --binary"]
-                async fn $name() {
-                    super::scenarios::$name(super::Wire::Binary).await
+                auth_core::needs_emulator_server! {
+                    async fn $name() {
+                        super::scenarios::$name(super::Wire::Binary).await
+                    }
                 }
             )*
         }

@@ -2,38 +2,28 @@
 //! emulator over a loopback socket or in process, or the `oob-auth-emulator` server binary
 //! (its control URL in `OOB_EMULATOR_URL`), driven through the control API.
 //!
+//! Auth-core's [`Controller`] runs the control commands either way (and moves the clock);
+//! [`Emu`] adds the Loginapp's own words on top.
+//!
 //! The server is shared by every scenario of a run (one at a time): each scenario's users are
 //! its own (unique names, created with `add_user`), and a scenario's setup puts the server's
 //! settings back to the defaults and forgets its sessions first.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use airlock_iam::emulator::{DEFAULT_SESSION_CAPACITY, Emulator, EmulatorBuilder, Model};
+use airlock_iam::emulator::{DEFAULT_SESSION_CAPACITY, Emulator, EmulatorBuilder};
 use airlock_iam::{Client, ClientBuilder};
+use auth_core::emulator::testing::{Controller, LogMark};
+pub use auth_core::emulator::testing::{Wire, unique};
 use auth_core::emulator::{Control, ControlError, LogEntry, PendingStepUp, RemoteEmulator};
 use auth_core::{BaseUrl, Clock, HttpClient, HttpConfig, ReqwestClient};
 use serde_json::{Value, json};
 
 /// The provider's name at the server.
 pub const PROVIDER: &str = "airlock-iam";
-
-/// Why a `binary::` scenario is ignored by default.
-pub const NEEDS_SERVER: &str = "needs the emulator server: cargo xtask conformance --binary";
-
-/// How a scenario reaches the Loginapp.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wire {
-    /// The crate's emulator on a loopback port.
-    Socket,
-    /// The crate's emulator's model, called in process (no socket).
-    InProcess,
-    /// The `oob-auth-emulator` server binary at `OOB_EMULATOR_URL`.
-    Binary,
-}
 
 /// What a scenario gets: the wire and the emulator behind it.
 pub struct Setup {
@@ -43,8 +33,15 @@ pub struct Setup {
     pub emu: Emu,
 }
 
-/// The emulator: the crate's own, or the server binary's.
-pub enum Emu {
+/// The emulator: the crate's own, or the server binary's, and the control commands that reach
+/// either.
+pub struct Emu {
+    ctl: Controller,
+    side: Side,
+}
+
+/// Which emulator.
+enum Side {
     /// The crate's emulator (its Rust control methods).
     Local(Emulator),
     /// The server binary (its control API).
@@ -53,7 +50,6 @@ pub enum Emu {
 
 /// The server binary, as one scenario uses it.
 pub struct Remote {
-    server: RemoteEmulator,
     /// The Loginapp's URL (`api_url`: `<root>/auth`).
     base_url: BaseUrl,
     /// The provider's port (`base_url`).
@@ -71,21 +67,6 @@ pub struct Stored {
     pub challenges: usize,
     pub failure_counters: usize,
     pub temporary_locks: usize,
-}
-
-/// Where the log stood: what a scenario sent after it is what follows this entry.
-#[derive(Debug, Clone)]
-pub struct LogMark(Option<LogEntry>);
-
-/// A user name no other scenario (or run against the same server) uses.
-pub fn unique(prefix: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}-{}-{nanos:x}-{n}", std::process::id())
 }
 
 /// The `add_user` details of each default user of the crate's emulator (spec §8.2 and one per
@@ -122,17 +103,21 @@ impl Setup {
     ) -> Setup {
         let emu = match wire {
             Wire::Socket | Wire::InProcess => {
-                Emu::Local(configure(Emulator::builder()).start().await.unwrap())
+                let e = configure(Emulator::builder()).start().await.unwrap();
+                Emu {
+                    ctl: Controller::local(e.model()),
+                    side: Side::Local(e),
+                }
             }
-            Wire::Binary => Emu::Remote(Remote::connect().await),
+            Wire::Binary => Remote::connect().await,
         };
         Setup { wire, emu }
     }
 
     /// The HTTP client a client on this wire uses.
     pub fn http(&self) -> Arc<dyn HttpClient> {
-        match (&self.emu, self.wire) {
-            (Emu::Local(e), Wire::InProcess) => e.in_process(),
+        match (&self.emu.side, self.wire) {
+            (Side::Local(e), Wire::InProcess) => e.in_process(),
             _ => Arc::new(ReqwestClient::new(&HttpConfig::default()).unwrap()),
         }
     }
@@ -140,8 +125,8 @@ impl Setup {
     /// A client builder for the Loginapp at `url` on this wire.
     pub fn builder_at(&self, url: &str) -> ClientBuilder {
         let builder = Client::builder(url);
-        match (&self.emu, self.wire) {
-            (Emu::Local(e), Wire::InProcess) => builder.http_client(e.in_process()),
+        match (&self.emu.side, self.wire) {
+            (Side::Local(e), Wire::InProcess) => builder.http_client(e.in_process()),
             _ => builder,
         }
     }
@@ -162,11 +147,8 @@ impl Setup {
     /// A clock for the client that shows the emulator's time and moves it: each sleep moves
     /// the emulator's clock (and its own) by as much, at once.
     pub async fn synced_clock(&self) -> Arc<SyncedClock> {
-        let mover = match &self.emu {
-            Emu::Local(e) => Mover::Local(e.model()),
-            Emu::Remote(r) => Mover::Remote(r.server.clone()),
-        };
-        let offset = mover.offset().await;
+        let mover = self.emu.ctl.clone();
+        let offset = ahead(mover.now().await.unwrap());
         Arc::new(SyncedClock {
             mover,
             offset: Mutex::new(offset),
@@ -178,7 +160,7 @@ impl Setup {
 impl Remote {
     /// The server at `OOB_EMULATOR_URL`, its settings back to the defaults, its sessions,
     /// 2FA requests, failure counters and locks forgotten. Fails loudly without the server.
-    pub async fn connect() -> Remote {
+    pub async fn connect() -> Emu {
         let server = RemoteEmulator::from_env().unwrap_or_else(|e| panic!("{e}"));
         let all = server
             .providers()
@@ -193,11 +175,13 @@ impl Remote {
             )
             .unwrap()
         };
-        let remote = Remote {
-            base_url: url("api_url"),
-            root_url: url("base_url"),
-            log_capacity: all["log_capacity"].as_u64().unwrap_or(1000) as usize,
-            server,
+        let remote = Emu {
+            side: Side::Remote(Remote {
+                base_url: url("api_url"),
+                root_url: url("base_url"),
+                log_capacity: all["log_capacity"].as_u64().unwrap_or(1000) as usize,
+            }),
+            ctl: Controller::remote(server, PROVIDER),
         };
         for body in [
             json!({"csrf_protection": true}),
@@ -214,37 +198,22 @@ impl Remote {
         }
         remote
     }
-
-    async fn control(&self, command: Control) -> Result<Value, ControlError> {
-        self.server
-            .control(PROVIDER, &command)
-            .await
-            .map_err(|e| match e.control_error() {
-                Some(c) => c.clone(),
-                None => panic!("the emulator server: {e}"),
-            })
-    }
-
-    /// The server binary's handle (for what only it has).
-    pub fn server(&self) -> &RemoteEmulator {
-        &self.server
-    }
 }
 
 impl Emu {
     /// The Loginapp's URL (`<root>/auth`).
     pub fn base_url(&self) -> &BaseUrl {
-        match self {
-            Emu::Local(e) => e.base_url(),
-            Emu::Remote(r) => &r.base_url,
+        match &self.side {
+            Side::Local(e) => e.base_url(),
+            Side::Remote(r) => &r.base_url,
         }
     }
 
     /// The server's root (the Loginapp answers under any prefix).
     pub fn root_url(&self) -> &BaseUrl {
-        match self {
-            Emu::Local(e) => e.root_url(),
-            Emu::Remote(r) => &r.root_url,
+        match &self.side {
+            Side::Local(e) => e.root_url(),
+            Side::Remote(r) => &r.root_url,
         }
     }
 
@@ -255,15 +224,16 @@ impl Emu {
 
     /// Whether this is the server binary.
     pub fn is_remote(&self) -> bool {
-        matches!(self, Emu::Remote(_))
+        self.ctl.is_remote()
     }
 
-    /// A control command, as a test in another language sends it.
+    /// A control command, as a test in another language sends it: the model's answer or
+    /// refusal (the server failing to run it fails the test).
     pub async fn control(&self, command: Control) -> Result<Value, ControlError> {
-        match self {
-            Emu::Local(e) => e.control(command),
-            Emu::Remote(r) => r.control(command).await,
-        }
+        self.ctl
+            .answer(command)
+            .await
+            .unwrap_or_else(|e| panic!("the emulator server: {e}"))
     }
 
     /// A control command given as JSON (`{"command": "approve", "id": …}`).
@@ -299,17 +269,17 @@ impl Emu {
 
     /// The phone approves every pending 2FA request of `user`. Whether there was one.
     pub async fn approve(&self, user: &str) -> bool {
-        match self {
-            Emu::Local(e) => e.approve(user),
-            Emu::Remote(_) => self.settle(Control::Approve { id: user.into() }).await,
+        match &self.side {
+            Side::Local(e) => e.approve(user),
+            Side::Remote(_) => self.settle(Control::Approve { id: user.into() }).await,
         }
     }
 
     /// The phone declines every pending 2FA request of `user`.
     pub async fn reject(&self, user: &str) -> bool {
-        match self {
-            Emu::Local(e) => e.reject(user),
-            Emu::Remote(_) => {
+        match &self.side {
+            Side::Local(e) => e.reject(user),
+            Side::Remote(_) => {
                 self.settle(Control::Deny {
                     id: user.into(),
                     fraud: false,
@@ -322,25 +292,25 @@ impl Emu {
 
     /// Every pending 2FA request of `user` times out.
     pub async fn time_out(&self, user: &str) -> bool {
-        match self {
-            Emu::Local(e) => e.time_out(user),
-            Emu::Remote(_) => self.settle(Control::Expire { id: user.into() }).await,
+        match &self.side {
+            Side::Local(e) => e.time_out(user),
+            Side::Remote(_) => self.settle(Control::Expire { id: user.into() }).await,
         }
     }
 
     /// The app approves the request of this session token.
     pub async fn approve_session_token(&self, token: &str) -> bool {
-        match self {
-            Emu::Local(e) => e.approve_session_token(token),
-            Emu::Remote(_) => self.settle(Control::Approve { id: token.into() }).await,
+        match &self.side {
+            Side::Local(e) => e.approve_session_token(token),
+            Side::Remote(_) => self.settle(Control::Approve { id: token.into() }).await,
         }
     }
 
     /// The app declines the request of this session token.
     pub async fn reject_session_token(&self, token: &str) -> bool {
-        match self {
-            Emu::Local(e) => e.reject_session_token(token),
-            Emu::Remote(_) => {
+        match &self.side {
+            Side::Local(e) => e.reject_session_token(token),
+            Side::Remote(_) => {
                 self.settle(Control::Deny {
                     id: token.into(),
                     fraud: false,
@@ -353,9 +323,9 @@ impl Emu {
 
     /// The devices pushes went to for `user`, in order.
     pub async fn pushes(&self, user: &str) -> Vec<String> {
-        match self {
-            Emu::Local(e) => e.pushes(user),
-            Emu::Remote(_) => serde_json::from_value(
+        match &self.side {
+            Side::Local(e) => e.pushes(user),
+            Side::Remote(_) => serde_json::from_value(
                 self.provider(json!({"pushes": user})).await["devices"].take(),
             )
             .unwrap(),
@@ -364,10 +334,7 @@ impl Emu {
 
     /// The 2FA requests waiting for the user.
     pub async fn pending(&self) -> Vec<PendingStepUp> {
-        match self {
-            Emu::Local(e) => e.pending(),
-            Emu::Remote(r) => r.server.pending(PROVIDER).await.unwrap(),
-        }
+        self.ctl.pending().await.unwrap()
     }
 
     /// How many 2FA requests of `user` are pending.
@@ -381,9 +348,9 @@ impl Emu {
 
     /// The passcode / OTP of `user` valid now.
     pub async fn passcode(&self, user: &str) -> Option<String> {
-        match self {
-            Emu::Local(e) => e.passcode(user),
-            Emu::Remote(_) => match self
+        match &self.side {
+            Side::Local(e) => e.passcode(user),
+            Side::Remote(_) => match self
                 .control(Control::Provider {
                     body: json!({"passcode": user}),
                 })
@@ -398,31 +365,23 @@ impl Emu {
 
     /// The newest requests, oldest first.
     pub async fn log(&self) -> Vec<LogEntry> {
-        match self {
-            Emu::Local(e) => e.log(),
-            Emu::Remote(r) => r.server.read_log(PROVIDER).await.unwrap(),
-        }
+        self.ctl.read_log().await.unwrap()
     }
 
     /// Where the log stands now.
     pub async fn log_mark(&self) -> LogMark {
-        LogMark(self.log().await.pop())
+        self.ctl.log_mark().await.unwrap()
     }
 
     /// The requests received since `mark` (all that are kept when the mark is gone).
     pub async fn log_since(&self, mark: &LogMark) -> Vec<LogEntry> {
-        let log = self.log().await;
-        let Some(last) = &mark.0 else { return log };
-        match log.iter().rposition(|e| e == last) {
-            Some(i) => log[i + 1..].to_vec(),
-            None => log,
-        }
+        self.ctl.log_since(mark).await.unwrap()
     }
 
     /// How many records the emulator holds.
     pub async fn stored(&self) -> Stored {
-        match self {
-            Emu::Local(e) => {
+        match &self.side {
+            Side::Local(e) => {
                 let s = e.stored();
                 Stored {
                     requests: s.requests,
@@ -433,7 +392,7 @@ impl Emu {
                     temporary_locks: s.temporary_locks,
                 }
             }
-            Emu::Remote(_) => {
+            Side::Remote(_) => {
                 let v = self.provider(json!({"stored": true})).await;
                 let n = |k: &str| v[k].as_u64().unwrap() as usize;
                 Stored {
@@ -450,25 +409,25 @@ impl Emu {
 
     /// How many server sessions exist.
     pub async fn session_count(&self) -> usize {
-        match self {
-            Emu::Local(e) => e.session_count(),
-            Emu::Remote(_) => self.stored().await.sessions,
+        match &self.side {
+            Side::Local(e) => e.session_count(),
+            Side::Remote(_) => self.stored().await.sessions,
         }
     }
 
     /// How many requests the log (and the pushes ring) keeps.
     pub fn log_capacity(&self, local: usize) -> usize {
-        match self {
-            Emu::Local(_) => local,
-            Emu::Remote(r) => r.log_capacity,
+        match &self.side {
+            Side::Local(_) => local,
+            Side::Remote(r) => r.log_capacity,
         }
     }
 
     /// Keeps at most `sessions` server sessions.
     pub async fn set_session_capacity(&self, sessions: usize) {
-        match self {
-            Emu::Local(e) => e.set_session_capacity(sessions),
-            Emu::Remote(_) => {
+        match &self.side {
+            Side::Local(e) => e.set_session_capacity(sessions),
+            Side::Remote(_) => {
                 self.provider(json!({"session_capacity": sessions})).await;
             }
         }
@@ -476,9 +435,9 @@ impl Emu {
 
     /// Accepts requests without `X-Same-Domain`.
     pub async fn disable_csrf_protection(&self) {
-        match self {
-            Emu::Local(e) => e.disable_csrf_protection(),
-            Emu::Remote(_) => {
+        match &self.side {
+            Side::Local(e) => e.disable_csrf_protection(),
+            Side::Remote(_) => {
                 self.provider(json!({"csrf_protection": false})).await;
             }
         }
@@ -491,9 +450,9 @@ impl Emu {
 
     /// How long a wrong password or OTP locks the user temporarily.
     pub async fn set_temporary_lock(&self, seconds: u64) {
-        match self {
-            Emu::Local(e) => e.set_temporary_lock(Duration::from_secs(seconds)),
-            Emu::Remote(_) => {
+        match &self.side {
+            Side::Local(e) => e.set_temporary_lock(Duration::from_secs(seconds)),
+            Side::Remote(_) => {
                 self.provider(json!({"temporary_lock_seconds": seconds}))
                     .await;
             }
@@ -502,9 +461,9 @@ impl Emu {
 
     /// Failed attempts until an account is locked for good.
     pub async fn set_max_failed_attempts(&self, n: u32) {
-        match self {
-            Emu::Local(e) => e.set_max_failed_attempts(n),
-            Emu::Remote(_) => {
+        match &self.side {
+            Side::Local(e) => e.set_max_failed_attempts(n),
+            Side::Remote(_) => {
                 self.provider(json!({"max_failed_attempts": n})).await;
             }
         }
@@ -512,59 +471,25 @@ impl Emu {
 
     /// Whether `user` is locked for good.
     pub async fn is_locked(&self, user: &str) -> bool {
-        match self {
-            Emu::Local(e) => e.is_locked(user),
-            Emu::Remote(_) => self.provider(json!({"is_locked": user})).await["locked"]
+        match &self.side {
+            Side::Local(e) => e.is_locked(user),
+            Side::Remote(_) => self.provider(json!({"is_locked": user})).await["locked"]
                 .as_bool()
                 .unwrap(),
         }
     }
 }
 
-/// What moves the emulator's clock.
-#[derive(Debug, Clone)]
-enum Mover {
-    Local(Arc<Model>),
-    Remote(RemoteEmulator),
-}
-
-impl Mover {
-    /// Moves the emulator's clock by `seconds`; the emulator's time afterwards, less real time.
-    async fn advance(&self, seconds: u64) -> Duration {
-        match self {
-            Mover::Local(model) => {
-                model
-                    .control(Control::AdvanceClock { seconds })
-                    .unwrap_or_else(|e| panic!("{e}"));
-                self.offset().await
-            }
-            Mover::Remote(server) => {
-                let now = server.advance_clock(seconds).await.unwrap();
-                now.duration_since(SystemTime::now()).unwrap_or_default()
-            }
-        }
-    }
-
-    /// How far the emulator's clock is ahead of real time.
-    async fn offset(&self) -> Duration {
-        let now = match self {
-            Mover::Local(model) => {
-                let answer = model
-                    .control(Control::AdvanceClock { seconds: 0 })
-                    .unwrap_or_else(|e| panic!("{e}"));
-                SystemTime::UNIX_EPOCH + Duration::from_secs_f64(answer["now"].as_f64().unwrap())
-            }
-            Mover::Remote(server) => server.now().await.unwrap(),
-        };
-        now.duration_since(SystemTime::now()).unwrap_or_default()
-    }
+/// How far `now` (the emulator's time) is ahead of real time.
+fn ahead(now: SystemTime) -> Duration {
+    now.duration_since(SystemTime::now()).unwrap_or_default()
 }
 
 /// The client's clock in a scenario where the client and the emulator share time: it shows
 /// the emulator's time, and a sleep moves the emulator's clock (and its own) at once.
 #[derive(Debug)]
 pub struct SyncedClock {
-    mover: Mover,
+    mover: Controller,
     offset: Mutex<Duration>,
     sleeps: Mutex<Vec<Duration>>,
 }
@@ -577,7 +502,7 @@ impl SyncedClock {
             0,
             "the emulator's clock moves in seconds"
         );
-        let offset = self.mover.advance(by.as_secs()).await;
+        let offset = ahead(self.mover.advance_clock(by.as_secs()).await.unwrap());
         *self.offset.lock().unwrap() = offset;
     }
 
