@@ -88,15 +88,15 @@ macro_rules! scenarios {
         /// - the `transcript_*` tests: recorded transcripts from a local replay server, no
         ///   emulator.
         mod binary {
-            $(#[tokio::test]
-            #[ignore = "needs the emulator server: cargo xtask conformance --binary"]
-            async fn $direct() {
-                super::scenarios::$direct(super::Wire::Binary).await;
+            $(auth_core::needs_emulator_server! {
+                async fn $direct() {
+                    super::scenarios::$direct(super::Wire::Binary).await;
+                }
             })*
-            $(#[tokio::test]
-            #[ignore = "needs the emulator server: cargo xtask conformance --binary"]
-            async fn $name() {
-                super::scenarios::$name(super::Wire::Binary).await;
+            $(auth_core::needs_emulator_server! {
+                async fn $name() {
+                    super::scenarios::$name(super::Wire::Binary).await;
+                }
             })*
         }
     };

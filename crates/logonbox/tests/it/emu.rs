@@ -2,6 +2,9 @@
 //! crate's emulator over a loopback socket or in process, or the `oob-auth-emulator` server
 //! binary (its control URL in `OOB_EMULATOR_URL`), driven through the control API.
 //!
+//! Auth-core's [`Controller`] runs the control commands either way; [`Setup`] adds the
+//! credential server's own words on top.
+//!
 //! The server is shared by every scenario of a run (one at a time): each scenario's users are
 //! its own (unique principals), what it reads back (sign requests, pending requests) is its own
 //! users', and its setup puts the server-wide settings (padding, retention) back first.
@@ -11,7 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use auth_core::BaseUrl;
-use auth_core::emulator::{Control, ControlError, PendingStepUp, RemoteEmulator};
+use auth_core::emulator::testing::Controller;
+pub use auth_core::emulator::testing::Wire;
+use auth_core::emulator::{Control, ControlError, PendingStepUp};
 use logonbox::emulator::{Behaviour, DEFAULT_ANSWER_TIMEOUT, DEFAULT_RECORD_CAPACITY, Emulator};
 use logonbox::{AuthorizedKey, Client, ClientBuilder, KeyType};
 use serde_json::{Value, json};
@@ -20,17 +25,6 @@ use crate::common::b64url;
 
 /// The provider's name at the server.
 pub const PROVIDER: &str = "logonbox";
-
-/// How a scenario reaches the credential server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wire {
-    /// The crate's emulator on a loopback port.
-    Socket,
-    /// The crate's emulator's model, called in process (no socket).
-    InProcess,
-    /// The `oob-auth-emulator` server binary at `OOB_EMULATOR_URL`.
-    Binary,
-}
 
 /// One sign request the phone received (the model's `SignRecord`, read either way).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +45,8 @@ pub struct Setup {
     /// How the client reaches the emulator.
     pub wire: Wire,
     emu: Emu,
+    /// Runs the control commands on it.
+    ctl: Controller,
     /// This scenario's users (what it reads back is theirs).
     users: Mutex<Vec<String>>,
     /// Key listings served before the scenario began.
@@ -63,7 +59,6 @@ enum Emu {
 }
 
 struct Remote {
-    server: RemoteEmulator,
     base_url: BaseUrl,
     /// The public keys of each user this scenario added (the server answers them at
     /// `add_user`).
@@ -81,25 +76,28 @@ pub fn unique_hex(digits: usize) -> String {
 impl Setup {
     /// A fresh emulator (socket, in process), or the server binary (fails loudly without it).
     pub async fn start(wire: Wire) -> Setup {
-        let emu = match wire {
-            Wire::Socket | Wire::InProcess => Emu::Local(Emulator::start().await.unwrap()),
+        let (emu, ctl) = match wire {
+            Wire::Socket | Wire::InProcess => {
+                let e = Emulator::start().await.unwrap();
+                let ctl = Controller::local(e.model());
+                (Emu::Local(e), ctl)
+            }
             Wire::Binary => {
-                let server = RemoteEmulator::from_env().unwrap_or_else(|e| panic!("{e}"));
-                let info = server
-                    .provider_info(PROVIDER)
+                let (ctl, info) = Controller::connect(PROVIDER)
                     .await
-                    .unwrap_or_else(|e| panic!("the emulator server: {e}"));
+                    .unwrap_or_else(|e| panic!("{e}"));
                 let base_url = BaseUrl::parse(info["base_url"].as_str().unwrap()).unwrap();
-                Emu::Remote(Remote {
-                    server,
+                let remote = Remote {
                     base_url,
                     keys: Mutex::new(HashMap::new()),
-                })
+                };
+                (Emu::Remote(remote), ctl)
             }
         };
         let mut s = Setup {
             wire,
             emu,
+            ctl,
             users: Mutex::new(Vec::new()),
             listings_before: 0,
         };
@@ -227,18 +225,10 @@ impl Setup {
 
     /// A control command (the same vocabulary either way).
     pub async fn control(&self, command: Control) -> Result<Value, ControlError> {
-        match &self.emu {
-            Emu::Local(e) => e.control(command),
-            Emu::Remote(r) => {
-                r.server
-                    .control(PROVIDER, &command)
-                    .await
-                    .map_err(|e| match e.control_error() {
-                        Some(c) => c.clone(),
-                        None => panic!("the emulator server: {e}"),
-                    })
-            }
-        }
+        self.ctl
+            .answer(command)
+            .await
+            .unwrap_or_else(|e| panic!("the emulator server: {e}"))
     }
 
     /// A provider command that must succeed.
@@ -399,10 +389,7 @@ impl Setup {
 
     /// The sign requests of this scenario's users waiting for the phone.
     pub async fn pending(&self) -> Vec<PendingStepUp> {
-        let all = match &self.emu {
-            Emu::Local(e) => e.pending(),
-            Emu::Remote(r) => r.server.pending(PROVIDER).await.unwrap(),
-        };
+        let all = self.ctl.pending().await.unwrap();
         let users = self.users.lock().unwrap().clone();
         all.into_iter()
             .filter(|p| users.contains(&p.user))
