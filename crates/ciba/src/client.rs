@@ -24,7 +24,7 @@ use crate::id_token::{Expected, IdTokenClaims, IdTokenVerifier};
 use crate::jwks::{JwksCache, KeySet};
 use crate::keys::{Algorithm, SigningKey, install_jwt_crypto};
 use crate::limits::{
-    CLIENT_ASSERTION_LIFETIME, DEFAULT_REQUEST_OBJECT_LIFETIME, MAX_TRACKED_REQUESTS,
+    CLIENT_ASSERTION_LIFETIME, DEFAULT_REQUEST_OBJECT_LIFETIME, MAX_INTERVAL, MAX_TRACKED_REQUESTS,
     SLOW_DOWN_STEP,
 };
 use crate::notification::{
@@ -532,7 +532,7 @@ impl Client {
             secrets.extend(secret_text.iter().map(String::as_str));
         }
         let retry_after = if matches!(status, 429 | 503) {
-            auth_core::retry::retry_after(response.headers(), self.inner.clock.now())
+            auth_core::retry::rate_limit_retry_after(response.headers(), self.inner.clock.now())
         } else {
             None
         };
@@ -851,6 +851,10 @@ impl Client {
             self.forget(id);
             return Ok(PollStatus::Ready(Outcome::Expired));
         }
+        // An interval from a handle is input: at most MAX_INTERVAL. Every time below is now
+        // plus at most that or an hour-capped Retry-After, and past the expiry is the expiry.
+        let interval = interval.min(MAX_INTERVAL);
+        let after = |d: Duration| now.checked_add(d).unwrap_or(expires_at);
         let wait_until = |at: SystemTime| {
             let t = at.min(expires_at);
             PollStatus::Pending {
@@ -877,13 +881,13 @@ impl Client {
         let current = {
             let mut tracked = lock(&self.inner.tracked);
             let Some(t) = tracked.get_mut(id) else {
-                return Ok(wait_until(now + interval));
+                return Ok(wait_until(after(interval)));
             };
             if now < t.next_at {
                 return Ok(wait_until(t.next_at));
             }
             // Reserve this slot, so a concurrent step does not send a second request.
-            t.next_at = now + t.interval;
+            t.next_at = after(t.interval);
             t.interval
         };
         match self.token_request(id).await {
@@ -891,17 +895,17 @@ impl Client {
                 self.forget(id);
                 Ok(PollStatus::Ready(outcome))
             }
-            Ok(TokenPoll::Pending) => Ok(wait_until(now + current)),
+            Ok(TokenPoll::Pending) => Ok(wait_until(after(current))),
             Ok(TokenPoll::SlowDown) => {
                 // CIBA §11: 5 s more "for this and all subsequent requests".
                 let mut tracked = lock(&self.inner.tracked);
                 let next = match tracked.get_mut(id) {
                     Some(t) => {
-                        t.interval += SLOW_DOWN_STEP;
-                        t.next_at = now + t.interval;
+                        t.interval = t.interval.saturating_add(SLOW_DOWN_STEP);
+                        t.next_at = after(t.interval);
                         t.next_at
                     }
-                    None => now + current + SLOW_DOWN_STEP,
+                    None => after(current.saturating_add(SLOW_DOWN_STEP)),
                 };
                 Ok(wait_until(next))
             }
@@ -910,9 +914,9 @@ impl Client {
                     .unwrap_or(current)
                     .max(current);
                 if let Some(t) = lock(&self.inner.tracked).get_mut(id) {
-                    t.next_at = now + wait;
+                    t.next_at = after(wait);
                 }
-                Ok(wait_until(now + wait))
+                Ok(wait_until(after(wait)))
             }
             Err(e) => Err(e),
         }
@@ -1040,10 +1044,10 @@ impl Client {
             // Kept a little past the request's end, for a StepUp::check that comes late.
             pushed.insert(
                 id.clone(),
-                (
-                    outcome.clone(),
-                    expires_at.max(now) + Duration::from_secs(300),
-                ),
+                (outcome.clone(), {
+                    let end = expires_at.max(now);
+                    end.checked_add(Duration::from_secs(300)).unwrap_or(end)
+                }),
             );
         }
         Ok((id, outcome))

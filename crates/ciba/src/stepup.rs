@@ -141,3 +141,69 @@ impl StepUp for Client {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::time::SystemTime;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::{ClientAuth, ClientId, Endpoints};
+
+    /// An OP that answers every request with `response`, whatever it is asked.
+    async fn answering(response: &'static str) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 8192];
+                    let _ = sock.read(&mut buf).await;
+                    let _ = sock.write_all(response.as_bytes()).await;
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    /// A handle's interval and an OP's `Retry-After` are input: absurd ones give a bounded
+    /// wait, never a panic on time arithmetic.
+    #[tokio::test]
+    async fn absurd_intervals_and_retry_after_are_bounded_not_a_panic() {
+        let op = answering(
+            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+             retry-after: 18446744073709551615\r\ncontent-length: 35\r\nconnection: close\r\n\r\n\
+             {\"error\":\"temporarily_unavailable\"}",
+        )
+        .await;
+        let endpoints = Endpoints::builder(op.as_str())
+            .backchannel_authentication(format!("{op}/bc"))
+            .token(format!("{op}/token"))
+            .jwks(format!("{op}/jwks"))
+            .build()
+            .unwrap();
+        let client = Client::builder(
+            ClientId::new("c").unwrap(),
+            ClientAuth::secret_basic("s3cret"),
+        )
+        .endpoints(endpoints)
+        .retry(auth_core::RetryPolicy::none())
+        .build()
+        .unwrap();
+        let expires_at = SystemTime::now() + Duration::from_secs(600);
+        let handle = StepUpHandle::new(PROVIDER, "req-1", "alice")
+            .with_expiry(expires_at)
+            .with_state(json!({"interval": u64::MAX, "mode": "poll"}));
+        for _ in 0..2 {
+            match client.check(&handle).await.unwrap() {
+                PollStatus::Pending {
+                    retry_after: Some(wait),
+                } => assert!(wait <= Duration::from_secs(600), "{wait:?}"),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}
