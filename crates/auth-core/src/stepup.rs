@@ -381,7 +381,9 @@ pub trait StepUp: Send + Sync {
     fn clock(&self) -> &dyn Clock;
 
     /// The transport whose slots admit this provider's calls ([`Transport::admitted`]);
-    /// `None` runs them unadmitted (test doubles with no transport).
+    /// `None` runs them unadmitted, each request taking a slot of its own: for test doubles
+    /// with no transport, and for providers whose `start` waits for the user (an admitted call
+    /// would hold its slot, and queue others, for as long as the user takes).
     fn transport(&self) -> Option<&Transport>;
 
     /// The provider's way to ask the user, for [`StepUp::start`] to run once admitted. Call

@@ -296,11 +296,6 @@ impl Client {
         }
     }
 
-    /// The client's transport (its slots bound the requests and step-ups in flight).
-    pub(crate) fn transport(&self) -> &Transport {
-        &self.inner.transport
-    }
-
     /// The base URL (`https://host[:port]`; its host is the `{hostname}` of prompts).
     pub fn base_url(&self) -> &BaseUrl {
         &self.inner.base

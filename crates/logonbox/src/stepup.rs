@@ -91,8 +91,11 @@ impl StepUp for Client {
         self.shared_clock().as_ref()
     }
 
+    /// `None`: `start` waits up to the sign timeout for the user, so it is not admitted (it
+    /// would hold a slot that long); its requests take a slot each, the signing request too,
+    /// and the wait for one counts against that request's own deadline.
     fn transport(&self) -> Option<&auth_core::Transport> {
-        Some(Client::transport(self))
+        None
     }
 
     async fn begin(&self, request: StepUpRequest) -> Result<Started, Error> {

@@ -643,11 +643,6 @@ impl Sent {
 }
 
 impl Client {
-    /// The client's transport (its slots bound the requests and step-ups in flight).
-    pub(crate) fn transport(&self) -> &Transport {
-        &self.inner.transport
-    }
-
     /// Starts building a client for the app `config`, keeping its data in `storage`. Give it
     /// the Token Server's `base_url` before [`ClientBuilder::build`].
     pub fn builder(config: ClientConfig, storage: Arc<dyn Storage>) -> ClientBuilder {

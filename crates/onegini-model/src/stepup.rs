@@ -93,8 +93,10 @@ impl StepUp for OneginiStepUp {
         self.client.clock()
     }
 
+    /// `None`: `start` waits for the user's PIN or fingerprint in the app, so it is not
+    /// admitted (it would hold a slot while the user types); its requests take a slot each.
     fn transport(&self) -> Option<&auth_core::Transport> {
-        Some(self.client.transport())
+        None
     }
 
     async fn begin(&self, request: StepUpRequest) -> Result<Started, Error> {
