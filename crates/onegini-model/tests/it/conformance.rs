@@ -55,15 +55,15 @@ macro_rules! scenarios {
         /// - `replay_of_a_recorded_registration_and_pin_login`: a recorded transcript from a
         ///   stand-in server, no emulator.
         mod binary {
-            $(#[tokio::test]
-            #[ignore = "needs the emulator server: cargo xtask conformance --binary"]
-            async fn $both() {
-                super::scenarios::$both(super::Wire::Binary).await;
+            $(auth_core::needs_emulator_server! {
+                async fn $both() {
+                    super::scenarios::$both(super::Wire::Binary).await;
+                }
             })*
-            $(#[tokio::test]
-            #[ignore = "needs the emulator server: cargo xtask conformance --binary"]
-            async fn $name() {
-                super::scenarios::$name(super::Wire::Binary).await;
+            $(auth_core::needs_emulator_server! {
+                async fn $name() {
+                    super::scenarios::$name(super::Wire::Binary).await;
+                }
             })*
         }
     };

@@ -3,15 +3,20 @@
 //! `oob-auth-emulator` server binary (its control URL in `OOB_EMULATOR_URL`), driven through
 //! the control API.
 //!
+//! Auth-core's [`Controller`] runs the control commands either way; [`Server`] adds the Token
+//! Server's administrator commands on top.
+//!
 //! The server is shared by every scenario of a run (one at a time): each scenario's IdP users
 //! are its own (unique names), the client ids it counts are the ones registered since it began,
 //! and its setup puts the app's version status, development mode and PIN maximum back first.
 //! The device's clock is a fake clock showing the server's time (plus a skew, if asked).
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use auth_core::emulator::{Control, ControlError, RemoteEmulator};
+use auth_core::emulator::testing::Controller;
+pub use auth_core::emulator::testing::{Wire, unique};
+use auth_core::emulator::{Control, ControlError};
 use auth_core::{BaseUrl, FakeClock, HttpClient, HttpConfig, HttpRequest, HttpResponse};
 use onegini_model::emulator::{AdminCommand, Consent, EmulatedBrowser, TokenServer, VersionStatus};
 use onegini_model::testing::ScriptedUser;
@@ -22,17 +27,6 @@ use crate::common::{self, APP, PIN, PLATFORM, REDIRECT, SIGNATURE, VERSION, Worl
 
 /// The provider's name at the server.
 pub const PROVIDER: &str = "onegini-model";
-
-/// How a scenario reaches the Token Server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wire {
-    /// The crate's model on a loopback port.
-    Socket,
-    /// The crate's model, called in process (no socket).
-    InProcess,
-    /// The `oob-auth-emulator` server binary at `OOB_EMULATOR_URL`.
-    Binary,
-}
 
 /// A scenario's world: the device (client, storage, clock) and the Token Server behind it.
 pub struct Setup {
@@ -52,7 +46,14 @@ pub struct Setup {
 }
 
 /// The Token Server, as its administrator (and the test) sees it.
-pub enum Server {
+pub struct Server {
+    /// Runs the control commands on it.
+    ctl: Controller,
+    side: Side,
+}
+
+/// Which Token Server.
+enum Side {
     /// The crate's model (its clock a fake one the test moves).
     Local {
         /// The model.
@@ -62,8 +63,6 @@ pub enum Server {
     },
     /// The server binary.
     Remote {
-        /// Its control API.
-        server: RemoteEmulator,
         /// Every request the scenario's clients and browsers sent it.
         sent: Arc<Recorder>,
     },
@@ -71,23 +70,11 @@ pub enum Server {
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Server::Local { model, .. } => model.fmt(f),
-            Server::Remote { server, .. } => server.fmt(f),
+        match &self.side {
+            Side::Local { model, .. } => model.fmt(f),
+            Side::Remote { .. } => self.ctl.fmt(f),
         }
     }
-}
-
-/// A user name no other scenario (or run against the same server) uses.
-pub fn unique(prefix: &str) -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}-{:x}-{nanos:x}-{n}", std::process::id())
 }
 
 impl Setup {
@@ -124,9 +111,12 @@ impl Setup {
             client,
             storage,
             device_clock,
-            server: Server::Local {
-                model: server,
-                clock: server_clock,
+            server: Server {
+                ctl: Controller::local(server.clone()),
+                side: Side::Local {
+                    model: server,
+                    clock: server_clock,
+                },
             },
             net,
             signature: SIGNATURE.to_owned(),
@@ -136,11 +126,9 @@ impl Setup {
     }
 
     async fn remote(device_offset_secs: i64) -> Setup {
-        let server = RemoteEmulator::from_env().unwrap_or_else(|e| panic!("{e}"));
-        let info = server
-            .provider_info(PROVIDER)
+        let (ctl, info) = Controller::connect(PROVIDER)
             .await
-            .unwrap_or_else(|e| panic!("the emulator server: {e}"));
+            .unwrap_or_else(|e| panic!("{e}"));
         let text = |key: &str| {
             info[key]
                 .as_str()
@@ -167,7 +155,7 @@ impl Setup {
             base: BaseUrl::parse(&text("base_url")).unwrap(),
             http: Some(sent.clone()),
         };
-        let now = server.now().await.unwrap();
+        let now = ctl.now().await.unwrap();
         let skew = Duration::from_secs(device_offset_secs.unsigned_abs());
         let device_clock = FakeClock::new(if device_offset_secs < 0 {
             now - skew
@@ -177,7 +165,10 @@ impl Setup {
         let storage = Arc::new(MemoryStorage::new());
         let signature = text("application_signature");
         let client = common::make_client(&net, storage.clone(), &device_clock, &signature, true);
-        let server = Server::Remote { server, sent };
+        let server = Server {
+            ctl,
+            side: Side::Remote { sent },
+        };
         for command in [
             AdminCommand::SetVersionStatus {
                 version: VERSION.into(),
@@ -275,11 +266,11 @@ impl Setup {
     /// Moves the device's and the server's clocks.
     pub async fn advance(&self, by: Duration) {
         self.device_clock.advance(by);
-        match &self.server {
-            Server::Local { clock, .. } => clock.advance(by),
-            Server::Remote { server, .. } => {
+        match &self.server.side {
+            Side::Local { clock, .. } => clock.advance(by),
+            Side::Remote { .. } => {
                 assert_eq!(by.subsec_nanos(), 0, "the server's clock moves in seconds");
-                server.advance_clock(by.as_secs()).await.unwrap();
+                self.server.ctl.advance_clock(by.as_secs()).await.unwrap();
             }
         }
     }
@@ -303,26 +294,18 @@ impl Server {
 
     /// A control command.
     pub async fn control(&self, command: Control) -> Result<Value, ControlError> {
-        match self {
-            Server::Local { model, .. } => auth_core::emulator::Model::control(&**model, command),
-            Server::Remote { server, .. } => {
-                server
-                    .control(PROVIDER, &command)
-                    .await
-                    .map_err(|e| match e.control_error() {
-                        Some(c) => c.clone(),
-                        None => panic!("the emulator server: {e}"),
-                    })
-            }
-        }
+        self.ctl
+            .answer(command)
+            .await
+            .unwrap_or_else(|e| panic!("the emulator server: {e}"))
     }
 
     async fn add_user(&self, user: &str, password: &str) {
-        match self {
-            Server::Local { model, .. } => {
+        match &self.side {
+            Side::Local { model, .. } => {
                 model.add_user(user, password);
             }
-            Server::Remote { .. } => {
+            Side::Remote { .. } => {
                 self.control(Control::AddUser {
                     user: user.to_owned(),
                     details: json!({"password": password}),
@@ -335,9 +318,9 @@ impl Server {
 
     /// Registered client ids.
     pub async fn client_ids(&self) -> Vec<ClientId> {
-        match self {
-            Server::Local { model, .. } => model.client_ids(),
-            Server::Remote { .. } => {
+        match &self.side {
+            Side::Local { model, .. } => model.client_ids(),
+            Side::Remote { .. } => {
                 serde_json::from_value(self.admin(AdminCommand::ClientIds).await.unwrap()).unwrap()
             }
         }
@@ -345,9 +328,9 @@ impl Server {
 
     /// The user's live `(pin, fingerprint)` refresh tokens.
     pub async fn active_refresh_tokens(&self, user: &str) -> (usize, usize) {
-        match self {
-            Server::Local { model, .. } => model.active_refresh_tokens(user),
-            Server::Remote { .. } => {
+        match &self.side {
+            Side::Local { model, .. } => model.active_refresh_tokens(user),
+            Side::Remote { .. } => {
                 let v = self.active_tokens(user).await;
                 let n = |k: &str| v[k].as_u64().unwrap() as usize;
                 (n("pin_refresh"), n("fingerprint_refresh"))
@@ -357,9 +340,9 @@ impl Server {
 
     /// The user's live access tokens.
     pub async fn active_access_tokens(&self, user: &str) -> usize {
-        match self {
-            Server::Local { model, .. } => model.active_access_tokens(user),
-            Server::Remote { .. } => {
+        match &self.side {
+            Side::Local { model, .. } => model.active_access_tokens(user),
+            Side::Remote { .. } => {
                 self.active_tokens(user).await["access"].as_u64().unwrap() as usize
             }
         }
@@ -373,9 +356,9 @@ impl Server {
 
     /// Failed PIN attempts on the user's live PIN refresh token(s).
     pub async fn failed_pin_attempts(&self, user: &str) -> Option<u32> {
-        match self {
-            Server::Local { model, .. } => model.failed_pin_attempts(user),
-            Server::Remote { .. } => serde_json::from_value(
+        match &self.side {
+            Side::Local { model, .. } => model.failed_pin_attempts(user),
+            Side::Remote { .. } => serde_json::from_value(
                 self.admin(AdminCommand::FailedPinAttempts { user: user.into() })
                     .await
                     .unwrap(),
@@ -386,9 +369,9 @@ impl Server {
 
     /// Revokes every token of `user`.
     pub async fn revoke_user_tokens(&self, user: &str) {
-        match self {
-            Server::Local { model, .. } => assert!(model.revoke_user_tokens(user)),
-            Server::Remote { .. } => {
+        match &self.side {
+            Side::Local { model, .. } => assert!(model.revoke_user_tokens(user)),
+            Side::Remote { .. } => {
                 self.admin(AdminCommand::RevokeUserTokens { user: user.into() })
                     .await
                     .unwrap();
@@ -398,11 +381,11 @@ impl Server {
 
     /// Revokes only the fingerprint tokens of `user`.
     pub async fn revoke_fingerprint_tokens(&self, user: &str) {
-        match self {
-            Server::Local { model, .. } => {
+        match &self.side {
+            Side::Local { model, .. } => {
                 model.revoke_fingerprint_tokens(user).unwrap();
             }
-            Server::Remote { .. } => {
+            Side::Remote { .. } => {
                 self.admin(AdminCommand::RevokeFingerprintTokens { user: user.into() })
                     .await
                     .unwrap();
@@ -412,9 +395,9 @@ impl Server {
 
     /// Removes a device registration.
     pub async fn delete_client(&self, client_id: &ClientId) {
-        match self {
-            Server::Local { model, .. } => assert!(model.delete_client(client_id)),
-            Server::Remote { .. } => {
+        match &self.side {
+            Side::Local { model, .. } => assert!(model.delete_client(client_id)),
+            Side::Remote { .. } => {
                 self.admin(AdminCommand::DeleteClient {
                     client_id: client_id.as_str().to_owned(),
                 })
@@ -426,9 +409,9 @@ impl Server {
 
     /// Changes an app version's status.
     pub async fn set_version_status(&self, version: &str, platform: &str, status: VersionStatus) {
-        match self {
-            Server::Local { model, .. } => model.set_version_status(version, platform, status),
-            Server::Remote { .. } => {
+        match &self.side {
+            Side::Local { model, .. } => model.set_version_status(version, platform, status),
+            Side::Remote { .. } => {
                 self.admin(AdminCommand::SetVersionStatus {
                     version: version.into(),
                     platform: platform.into(),
@@ -442,9 +425,9 @@ impl Server {
 
     /// Turns an app version's development mode on or off.
     pub async fn set_development_mode(&self, version: &str, platform: &str, on: bool) {
-        match self {
-            Server::Local { model, .. } => model.set_development_mode(version, platform, on),
-            Server::Remote { .. } => {
+        match &self.side {
+            Side::Local { model, .. } => model.set_development_mode(version, platform, on),
+            Side::Remote { .. } => {
                 self.admin(AdminCommand::SetDevelopmentMode {
                     version: version.into(),
                     platform: platform.into(),
@@ -458,9 +441,9 @@ impl Server {
 
     /// Changes the maximum number of wrong PIN attempts.
     pub async fn set_max_pin_failures(&self, max: u32) {
-        match self {
-            Server::Local { model, .. } => model.set_max_pin_failures(max),
-            Server::Remote { .. } => {
+        match &self.side {
+            Side::Local { model, .. } => model.set_max_pin_failures(max),
+            Side::Remote { .. } => {
                 self.admin(AdminCommand::SetMaxPinFailures { max })
                     .await
                     .unwrap();
@@ -470,9 +453,9 @@ impl Server {
 
     /// The server's event log.
     pub async fn events(&self) -> Vec<String> {
-        match self {
-            Server::Local { model, .. } => model.events(),
-            Server::Remote { .. } => {
+        match &self.side {
+            Side::Local { model, .. } => model.events(),
+            Side::Remote { .. } => {
                 serde_json::from_value(self.admin(AdminCommand::Events).await.unwrap()).unwrap()
             }
         }
@@ -482,9 +465,9 @@ impl Server {
     /// server binary has none on its control API: bodies carry tokens) what this scenario's
     /// clients and browsers sent it, recorded on the way.
     pub async fn received_bodies(&self) -> Vec<String> {
-        match self {
-            Server::Local { model, .. } => model.received_bodies(),
-            Server::Remote { sent, .. } => sent.sent.lock().unwrap().clone(),
+        match &self.side {
+            Side::Local { model, .. } => model.received_bodies(),
+            Side::Remote { sent, .. } => sent.sent.lock().unwrap().clone(),
         }
     }
 }
