@@ -256,6 +256,9 @@ struct Admission {
     slots: Arc<tokio::sync::Semaphore>,
     /// How long the call waited for its slot: charged once, to its first request's deadline.
     waited: std::cell::Cell<Option<Duration>>,
+    /// The call's slot (none for [`Transport::unslotted`]): released while a request of the
+    /// call pauses before a retry, taken again after.
+    slot: std::cell::Cell<Option<tokio::sync::OwnedSemaphorePermit>>,
 }
 
 tokio::task_local! {
@@ -647,8 +650,36 @@ impl Transport {
                         // deadline: hand back what we have instead of waiting in vain.
                         return Ok(outcome?);
                     }
+                    // An admitted call gives its slot back for the pause, and waits for one
+                    // again after it (the wait counts against the deadline, as ever).
+                    let released = ADMISSION
+                        .try_with(|a| {
+                            if Arc::ptr_eq(&a.slots, &self.in_flight) {
+                                a.slot.take()
+                            } else {
+                                None
+                            }
+                        })
+                        .ok()
+                        .flatten();
+                    let had_slot = released.is_some();
+                    drop(released);
                     self.clock.sleep(delay).await;
                     remaining -= delay;
+                    if had_slot {
+                        let asked = tokio::time::Instant::now();
+                        let slot = match tokio::time::timeout(
+                            remaining,
+                            self.in_flight.clone().acquire_owned(),
+                        )
+                        .await
+                        {
+                            Ok(Ok(slot)) => slot,
+                            Ok(Err(_)) | Err(_) => return Err(timed_out(total).into()),
+                        };
+                        remaining = remaining.saturating_sub(asked.elapsed());
+                        let _ = ADMISSION.try_with(|a| a.slot.set(Some(slot)));
+                    }
                     attempt += 1;
                 }
                 _ => return Ok(outcome?),
@@ -683,14 +714,34 @@ impl Transport {
         Fut: Future<Output = Result<T, E>> + Send,
         E: From<Error>,
     {
+        self.try_admitted(call).await?.ok_or_else(|| {
+            Error::from(TransportError::new(
+                TransportErrorKind::Timeout,
+                format!("no free slot within {:?}", self.timeout),
+            ))
+            .into()
+        })
+    }
+
+    /// Like [`Transport::admitted`], but `Ok(None)` when no slot came free within the
+    /// transport's timeout: the call was not made (so a step-up check can say "still pending"
+    /// instead of failing).
+    pub async fn try_admitted<F, Fut, T, E>(&self, call: F) -> Result<Option<T>, E>
+    where
+        F: FnOnce() -> Fut + Send,
+        Fut: Future<Output = Result<T, E>> + Send,
+        E: From<Error>,
+    {
         let nested = ADMISSION
             .try_with(|a| Arc::ptr_eq(&a.slots, &self.in_flight))
             .unwrap_or(false);
         if nested {
-            return Box::pin(call()).await;
+            return Box::pin(call()).await.map(Some);
         }
         let asked = tokio::time::Instant::now();
-        let slot = match tokio::time::timeout(self.timeout, self.in_flight.acquire()).await {
+        let slot = match tokio::time::timeout(self.timeout, self.in_flight.clone().acquire_owned())
+            .await
+        {
             Ok(Ok(slot)) => slot,
             Ok(Err(_)) => {
                 return Err(Error::from(TransportError::new(
@@ -699,22 +750,16 @@ impl Transport {
                 ))
                 .into());
             }
-            Err(_) => {
-                return Err(Error::from(TransportError::new(
-                    TransportErrorKind::Timeout,
-                    format!("no free slot within {:?}", self.timeout),
-                ))
-                .into());
-            }
+            Err(_) => return Ok(None),
         };
         let admission = Admission {
             slots: self.in_flight.clone(),
             waited: std::cell::Cell::new(Some(asked.elapsed())),
+            slot: std::cell::Cell::new(Some(slot)),
         };
-        // Boxed, and made only now: a call waiting above holds none of its state.
-        let outcome = Box::pin(ADMISSION.scope(admission, call())).await;
-        drop(slot);
-        outcome
+        // Boxed, and made only now: a call waiting above holds none of its state. The slot is
+        // released with the admission, when the call ends (or is dropped).
+        Box::pin(ADMISSION.scope(admission, call())).await.map(Some)
     }
 
     /// Runs `fetch`'s requests through this transport without waiting for a slot: for a fetch
@@ -726,6 +771,7 @@ impl Transport {
         let admission = Admission {
             slots: self.in_flight.clone(),
             waited: std::cell::Cell::new(None),
+            slot: std::cell::Cell::new(None),
         };
         ADMISSION.scope(admission, fetch).await
     }

@@ -407,11 +407,17 @@ pub trait StepUp: Send + Sync {
 
     /// Looks at the answer once: `Pending` (with the server's hint, if any), or `Ready` with the
     /// outcome. A handle of another provider is refused before anything is sent; a rate limit
-    /// is `Pending`, not an error.
+    /// is `Pending`, not an error, and so is a check that got no slot of the client's within
+    /// its timeout (it asked nothing).
     async fn check(&self, handle: &StepUpHandle) -> Result<PollStatus<StepUpOutcome>, Self::Error> {
         ensure_provider(self.provider(), handle)?;
         let checked = match self.transport() {
-            Some(transport) => transport.admitted(|| self.check_handle(handle)).await,
+            Some(transport) => match transport.try_admitted(|| self.check_handle(handle)).await {
+                Ok(Some(status)) => Ok(status),
+                // No slot came free in time: nothing was asked, the step-up is still pending.
+                Ok(None) => return Ok(PollStatus::pending()),
+                Err(e) => Err(e),
+            },
             None => self.check_handle(handle).await,
         };
         match checked {
@@ -741,6 +747,45 @@ pub mod testing {
                 assert_eq!(t.await.unwrap(), PollStatus::pending());
             }
             assert_eq!(p.most.load(std::sync::atomic::Ordering::SeqCst), 2);
+        }
+
+        /// A check that gets no slot within the transport's timeout asked nothing: the
+        /// step-up is still pending, and `wait` goes on.
+        #[tokio::test]
+        async fn a_check_with_no_slot_in_time_is_pending_not_an_error() {
+            let transport = Transport::builder(crate::BaseUrl::parse("https://x.example").unwrap())
+                .max_in_flight(1)
+                .config(crate::HttpConfig {
+                    timeout: Duration::from_millis(100),
+                    ..crate::HttpConfig::default()
+                })
+                .build()
+                .unwrap();
+            let p = std::sync::Arc::new(Slow {
+                transport,
+                running: 0.into(),
+                most: 0.into(),
+            });
+            let hog = {
+                let p = p.clone();
+                tokio::spawn(async move {
+                    p.transport
+                        .admitted(|| async {
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                            Ok::<_, Error>(())
+                        })
+                        .await
+                })
+            };
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let h = StepUpHandle::new("slow", "1", "u");
+            assert_eq!(p.check(&h).await.unwrap(), PollStatus::pending());
+            assert_eq!(
+                p.most.load(std::sync::atomic::Ordering::SeqCst),
+                0,
+                "not made"
+            );
+            hog.await.unwrap().unwrap();
         }
     }
 }

@@ -797,6 +797,50 @@ async fn a_shared_fetch_never_queues_behind_the_calls_waiting_for_it() {
     assert_eq!(waiter.await.unwrap().unwrap(), 200);
 }
 
+/// An admitted call gives its slot back while a request of it pauses before a retry: another
+/// call runs in the meantime, even with one slot.
+#[tokio::test]
+async fn an_admitted_call_pausing_before_a_retry_lets_others_run() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/busy"))
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "2"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let t = Transport::builder(BaseUrl::parse(&server.uri()).unwrap())
+        .max_in_flight(1)
+        .build()
+        .unwrap();
+    let retrying = {
+        let t = t.clone();
+        tokio::spawn(async move {
+            t.admitted(|| async {
+                t.send(req(&t, Method::GET, "/busy"), Replay::ByMethod)
+                    .await
+            })
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The retrying call is pausing (Retry-After: 2 s): its slot is free for this one, which
+    // ends while the other still pauses (held, the slot would make it wait for the retry).
+    let other = t
+        .admitted(|| async {
+            t.send(req(&t, Method::GET, "/other"), Replay::ByMethod)
+                .await
+        })
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200);
+    assert!(!retrying.is_finished(), "the retrying call ended first");
+    assert_eq!(retrying.await.unwrap().unwrap().status(), 200);
+}
+
 async fn futures_join_all<F>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
 where
     F: std::future::Future + Send + 'static,
