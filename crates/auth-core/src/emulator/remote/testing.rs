@@ -129,8 +129,8 @@ macro_rules! needs_emulator_server {
 }
 
 /// Where a request log stood: what came after it is what a scenario sent since
-/// ([`Controller::log_since`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// ([`Controller::log_since`]). The default mark stands before every entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogMark(Option<LogEntry>);
 
 /// The emulator a scenario runs against, as the test drives it: the crate's own model (in this
@@ -407,6 +407,7 @@ mod tests {
 
         let mark = emu.log_mark().await.unwrap();
         assert!(emu.log_since(&mark).await.unwrap().is_empty());
+        assert_eq!(emu.log_since(&LogMark::default()).await.unwrap(), log);
         let t0 = *model.now.lock().unwrap();
         model.log.record(t0, "POST", "/c", 201);
         let since = emu.log_since(&mark).await.unwrap();
