@@ -43,10 +43,10 @@ macro_rules! on_every_wire {
         /// (`cargo xtask conformance --binary` starts it and runs these); without it each
         /// fails, never passes. None is left out.
         mod binary {
-            $(#[tokio::test]
-            #[ignore = "needs the emulator server: cargo xtask conformance --binary"]
-            async fn $name() {
-                super::$name(super::Wire::Binary).await;
+            $(auth_core::needs_emulator_server! {
+                async fn $name() {
+                    super::$name(super::Wire::Binary).await;
+                }
             })*
         }
     };

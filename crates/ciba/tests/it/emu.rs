@@ -9,11 +9,16 @@
 //! OP's settings (discovery, interval, expiry, the default client, waiting faults) back first.
 //! The client's clock shows the server's time; each of its sleeps moves the server's clock as
 //! far, at once (as the shared `FakeClock` does in process).
+//!
+//! Auth-core's [`Controller`] runs the control commands either way (and moves the server's
+//! clock); [`Setup`] adds the OP's own words on top.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use auth_core::emulator::{Control, ControlError, LogEntry, PendingStepUp, RemoteEmulator};
+use auth_core::emulator::testing::{Controller, LogMark};
+pub use auth_core::emulator::testing::{Wire, unique};
+use auth_core::emulator::{Control, ControlError, LogEntry, PendingStepUp};
 use auth_core::{BaseUrl, Clock, FakeClock, HttpClient, SharedClock};
 use ciba::emulator::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatedClient, Emulator, Fault, RequestState,
@@ -26,17 +31,6 @@ pub const PROVIDER: &str = "ciba";
 
 /// The crate's emulator's clock starts here (Unix seconds).
 pub const T0: u64 = 1_800_000_000;
-
-/// How a scenario's client reaches the OP.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Wire {
-    /// Real HTTP on a loopback port.
-    Socket,
-    /// `Emulator::in_process()`: the same model, no socket.
-    InProcess,
-    /// The `oob-auth-emulator` server binary at `OOB_EMULATOR_URL`.
-    Binary,
-}
 
 /// A request as the OP saw it (the emulator's `EmulatedRequest`, read either way).
 #[derive(Debug, Clone, PartialEq)]
@@ -68,11 +62,13 @@ pub struct Setup {
     /// Another (`bob` on the crate's emulator).
     pub bob: String,
     emu: Emu,
+    /// Runs the control commands on it.
+    ctl: Controller,
     clock: TestClock,
     /// When the scenario began, on the OP's clock.
     t0: SystemTime,
-    /// The log's last entry when the scenario began.
-    mark: Option<LogEntry>,
+    /// Where the log stood when the scenario began.
+    mark: LogMark,
     /// JWKS fetches before the scenario began.
     jwks_before: usize,
     users: Mutex<Vec<String>>,
@@ -80,10 +76,7 @@ pub struct Setup {
 
 enum Emu {
     Local(Emulator),
-    Remote {
-        server: RemoteEmulator,
-        base: BaseUrl,
-    },
+    Remote { base: BaseUrl },
 }
 
 /// The clock the client and the OP share.
@@ -92,18 +85,6 @@ enum TestClock {
     Fake(FakeClock),
     /// The server's time; sleeps move the server's clock.
     Synced(Arc<SyncedClock>),
-}
-
-/// A name no other scenario (or run against the same server) uses.
-pub fn unique(prefix: &str) -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}-{:x}-{nanos:x}-{n}", std::process::id())
 }
 
 impl Setup {
@@ -130,10 +111,11 @@ impl Setup {
                     client_secret: DEFAULT_CLIENT_SECRET.into(),
                     alice: "alice".into(),
                     bob: "bob".into(),
+                    ctl: Controller::local(emulator.model()),
                     emu: Emu::Local(emulator),
                     clock: TestClock::Fake(clock),
                     t0: SystemTime::UNIX_EPOCH + Duration::from_secs(T0),
-                    mark: None,
+                    mark: LogMark::default(),
                     jwks_before: 0,
                     users: Mutex::new(vec!["alice".into(), "bob".into()]),
                 }
@@ -145,11 +127,9 @@ impl Setup {
     /// The server binary: automatic delivery off, its settings back (its printed client
     /// registered again as printed), two fresh users.
     async fn remote() -> Setup {
-        let server = RemoteEmulator::from_env().unwrap_or_else(|e| panic!("{e}"));
-        let info = server
-            .provider_info(PROVIDER)
+        let (ctl, info) = Controller::connect(PROVIDER)
             .await
-            .unwrap_or_else(|e| panic!("the emulator server: {e}"));
+            .unwrap_or_else(|e| panic!("{e}"));
         let base = BaseUrl::parse(info["issuer"].as_str().unwrap()).unwrap();
         for (key, want) in [
             ("token_endpoint_auth_method", "client_secret_basic"),
@@ -162,7 +142,7 @@ impl Setup {
         }
         let text = |key: &str| info[key].as_str().unwrap().to_owned();
         let (client_id, client_secret) = (text("client_id"), text("client_secret"));
-        let synced = SyncedClock::of(server.clone()).await;
+        let synced = SyncedClock::of(ctl.clone()).await;
         let t0 = synced.now();
         let mut s = Setup {
             wire: Wire::Binary,
@@ -178,10 +158,11 @@ impl Setup {
             client_secret,
             alice: unique("alice"),
             bob: unique("bob"),
-            emu: Emu::Remote { server, base },
+            emu: Emu::Remote { base },
+            ctl,
             clock: TestClock::Synced(synced),
             t0,
-            mark: None,
+            mark: LogMark::default(),
             jwks_before: 0,
             users: Mutex::new(Vec::new()),
         };
@@ -193,7 +174,7 @@ impl Setup {
         for user in [s.alice.clone(), s.bob.clone()] {
             s.add_user(&user).await;
         }
-        s.mark = s.all_log().await.pop();
+        s.mark = s.ctl.log_mark().await.unwrap();
         s.jwks_before = s.raw_jwks_fetches().await;
         s
     }
@@ -275,18 +256,10 @@ impl Setup {
 
     /// A control command.
     pub async fn control(&self, command: Control) -> Result<Value, ControlError> {
-        match &self.emu {
-            Emu::Local(e) => e.control(command),
-            Emu::Remote { server, .. } => {
-                server
-                    .control(PROVIDER, &command)
-                    .await
-                    .map_err(|e| match e.control_error() {
-                        Some(c) => c.clone(),
-                        None => panic!("the emulator server: {e}"),
-                    })
-            }
-        }
+        self.ctl
+            .answer(command)
+            .await
+            .unwrap_or_else(|e| panic!("the emulator server: {e}"))
     }
 
     async fn provider(&self, body: Value) -> Value {
@@ -501,21 +474,9 @@ impl Setup {
         self.raw_jwks_fetches().await - self.jwks_before
     }
 
-    async fn all_log(&self) -> Vec<LogEntry> {
-        match &self.emu {
-            Emu::Local(e) => e.log(),
-            Emu::Remote { server, .. } => server.read_log(PROVIDER).await.unwrap(),
-        }
-    }
-
     /// The requests the OP received since the scenario began, oldest first.
     pub async fn log(&self) -> Vec<LogEntry> {
-        let log = self.all_log().await;
-        let Some(last) = &self.mark else { return log };
-        match log.iter().rposition(|e| e == last) {
-            Some(i) => log[i + 1..].to_vec(),
-            None => log,
-        }
+        self.ctl.log_since(&self.mark).await.unwrap()
     }
 
     /// The requests logged at `path` since the scenario began, oldest first.
@@ -592,10 +553,7 @@ impl Setup {
 
     /// The requests of this scenario's users waiting for them.
     pub async fn pending(&self) -> Vec<PendingStepUp> {
-        let all = match &self.emu {
-            Emu::Local(e) => e.pending(),
-            Emu::Remote { server, .. } => server.pending(PROVIDER).await.unwrap(),
-        };
+        let all = self.ctl.pending().await.unwrap();
         let users = self.users.lock().unwrap().clone();
         all.into_iter()
             .filter(|p| users.contains(&p.user))
@@ -672,13 +630,13 @@ fn fault_json(fault: &Fault) -> Value {
 /// server's one clock was moved), and a sleep moves the server's clock as far, at once.
 #[derive(Debug)]
 pub struct SyncedClock {
-    server: RemoteEmulator,
+    server: Controller,
     /// How far the server's clock is ahead of real time.
     offset: Mutex<Duration>,
 }
 
 impl SyncedClock {
-    async fn of(server: RemoteEmulator) -> Arc<SyncedClock> {
+    async fn of(server: Controller) -> Arc<SyncedClock> {
         let clock = Arc::new(SyncedClock {
             server,
             offset: Mutex::new(Duration::ZERO),
