@@ -46,7 +46,8 @@ pub const DEFAULT_LOG_CAPACITY: usize = auth_core::emulator::DEFAULT_LOG_CAPACIT
 /// challenges, sessions, finished calls and undelivered webhooks. Older ones are forgotten
 /// (expired ones first). A finished action nobody has read yet (with a get-action call) is
 /// not counted and is kept until [`UNREAD_ANSWER_TTL`] after it settled, so a server that polls
-/// thousands of step-ups never loses an answer. See [`Model::set_retention`].
+/// thousands of step-ups never loses an answer; at most [`DEFAULT_PENDING_CAPACITY`] (the
+/// pending limit) unread ones are kept. See [`Model::set_retention`].
 pub const DEFAULT_SETTLED_CAPACITY: usize = 1000;
 
 /// How many *pending* records of each kind a tenant keeps by default: actions waiting for a
@@ -349,6 +350,11 @@ impl Tenant {
     /// requests it serves.
     fn prune(&mut self, now: i64, keep: usize, pending: usize) {
         keep_newest_settled(&mut self.actions, keep, |a| a.forgettable(now));
+        // Unread answers are kept until their time to live, but never more than `pending` of
+        // them (a server that never reads cannot grow the emulator without bound).
+        keep_newest_settled(&mut self.actions, pending, |a| {
+            !is_pending(&a.state) && !a.forgettable(now)
+        });
         keep_newest_settled(&mut self.actions, pending, |a| is_pending(&a.state));
         while let Some(front) = self.token_order.front() {
             let expired = self.tokens.get(front).is_none_or(|t| t.expires_at <= now);

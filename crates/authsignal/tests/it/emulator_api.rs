@@ -1697,4 +1697,20 @@ async fn an_answer_nobody_has_read_outlives_the_retention_limit() {
     ));
     client.get_user(&u).await.unwrap();
     assert_eq!(emu.stats().actions, 0, "past its time to live");
+    // Unread answers are bounded too: never more than the pending limit.
+    emu.set_pending_limit(2);
+    let mut unread = Vec::new();
+    for _ in 0..4 {
+        let key = client
+            .track(&u, &withdraw, TrackRequest::new())
+            .await
+            .unwrap()
+            .idempotency_key;
+        emu.complete_challenge(&u, &withdraw, &key, VerificationMethod::Sms)
+            .unwrap();
+        unread.push(key);
+    }
+    client.get_user(&u).await.unwrap();
+    assert_eq!(emu.stats().actions, 2, "the two newest unread answers");
+    client.get_action(&u, &withdraw, &unread[3]).await.unwrap();
 }
