@@ -349,7 +349,7 @@ impl Client {
             return Ok(response.into_body());
         }
         let retry_after = if status == StatusCode::TOO_MANY_REQUESTS {
-            auth_core::retry::retry_after(response.headers(), t.clock().now())
+            auth_core::retry::rate_limit_retry_after(response.headers(), t.clock().now())
         } else {
             None
         };

@@ -56,9 +56,6 @@ auth_core::secret_type! {
 /// The model's default DCR suite (spec §3.1, model choice).
 pub(crate) const DEFAULT_DCR_SUITE: &str = "OCRA-1:HOTP-SHA256-8:QH64-T1M";
 
-/// The longest `Retry-After` a 429 may ask for; a longer one is cut to it.
-pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
-
 /// Fingerprint mismatches the model's "OS" allows before it locks the sensor out (which the
 /// SDK treats like a sensor error: fingerprint is revoked and PIN is used).
 pub(crate) const FINGERPRINT_MAX_MISMATCHES: u32 = 5;
@@ -845,14 +842,13 @@ impl Client {
     }
 
     /// A 429, whatever its body, is [`Error::RateLimited`] with the server's `Retry-After`
-    /// (at most [`MAX_RETRY_AFTER`]; `0` is no hint): the one way a 429 is reported.
+    /// (at most [`auth_core::retry::MAX_RETRY_AFTER`]; `0` is no hint): the one way a 429 is reported.
     fn refuse_rate_limit(&self, response: &auth_core::HttpResponse) -> Result<(), Error> {
         if response.status() != StatusCode::TOO_MANY_REQUESTS {
             return Ok(());
         }
-        let retry_after = auth_core::retry::retry_after(response.headers(), self.inner.clock.now())
-            .filter(|d| !d.is_zero())
-            .map(|d| d.min(MAX_RETRY_AFTER));
+        let retry_after =
+            auth_core::retry::rate_limit_retry_after(response.headers(), self.inner.clock.now());
         Err(Error::RateLimited { retry_after })
     }
 

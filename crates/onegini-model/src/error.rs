@@ -277,7 +277,7 @@ impl Classify for Error {
             Error::LocalDeregistration { source } | Error::LocalLogout { source } => {
                 source.retry_after()
             }
-            Error::RateLimited { retry_after } => *retry_after,
+            Error::RateLimited { retry_after } => auth_core::retry::rate_limit_hint(*retry_after),
             _ => None,
         }
     }

@@ -598,11 +598,16 @@ mod scenarios {
                 retry_after: Some(Duration::from_secs(7))
             }
         );
-        // … or no hint without one (the poller's own interval applies).
+        // … or, without one, auth-core's back-off (the one rule of every provider).
         for _ in 0..3 {
             s.emu.inject(429, None).await.unwrap();
         }
-        assert_eq!(client.check(&h).await.unwrap(), PollStatus::pending());
+        assert_eq!(
+            client.check(&h).await.unwrap(),
+            PollStatus::Pending {
+                retry_after: Some(auth_core::retry::RATE_LIMIT_BACKOFF)
+            }
+        );
         // The error itself says so (auth-core's check reads it through Classify).
         for _ in 0..3 {
             s.emu.inject(429, Some(3)).await.unwrap();
