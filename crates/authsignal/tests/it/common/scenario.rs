@@ -7,7 +7,6 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
-use std::ops::Deref;
 use std::sync::Arc;
 
 use auth_core::emulator::testing::Controller;
@@ -23,20 +22,12 @@ use serde_json::{Value, json};
 /// The provider's name on the server.
 pub const PROVIDER: &str = "authsignal";
 
-/// The tenant a scenario runs against: the crate's emulator, in this process, or the
-/// `oob-auth-emulator` server binary. Dereferences to its [`Controller`] (`control`,
-/// `provider`, `pending`, …); Authsignal's own commands below.
+/// The tenant a scenario runs against (the crate's emulator, in this process, or the
+/// `oob-auth-emulator` server binary), as Authsignal's own commands over a [`Controller`].
 pub struct Emu {
     ctl: Controller,
     /// The crate's emulator (none against the server binary).
     local: Option<Emulator>,
-}
-
-impl Deref for Emu {
-    type Target = Controller;
-    fn deref(&self) -> &Controller {
-        &self.ctl
-    }
 }
 
 /// The platform, how to reach it, and a tag that makes the scenario's names unique on a
@@ -153,14 +144,17 @@ impl Emu {
     /// Replaces the default tenant's rules.
     pub async fn set_rules(&self, rules: &[Rule]) -> Result<(), RemoteError> {
         let rules = Value::Array(rules.iter().map(Rule::to_json).collect());
-        self.control(Control::SetRules { rules }).await.map(drop)
+        self.ctl
+            .control(Control::SetRules { rules })
+            .await
+            .map(drop)
     }
 
     /// The user passes the challenge of the action with idempotency key `key`, or the
     /// operator approves its review: the command's answer.
     pub async fn approve(&self, key: &IdempotencyKey) -> Result<Value, RemoteError> {
         let id = key.as_str().to_owned();
-        self.control(Control::Approve { id }).await
+        self.ctl.control(Control::Approve { id }).await
     }
 
     /// The user passes the challenge; the token the page would hand back.
@@ -172,6 +166,7 @@ impl Emu {
     /// The user fails the challenge; the token the page would hand back.
     pub async fn fail_challenge(&self, key: &IdempotencyKey) -> ChallengeToken {
         let answer = self
+            .ctl
             .control(Control::Deny {
                 id: key.as_str().to_owned(),
                 fraud: false,
@@ -188,12 +183,16 @@ impl Emu {
         if let Some(secs) = retry_after {
             fault = fault.retry_after(secs);
         }
-        self.control(Control::InjectFault { fault }).await.map(drop)
+        self.ctl
+            .control(Control::InjectFault { fault })
+            .await
+            .map(drop)
     }
 
     /// The code of an OTP challenge.
     pub async fn otp_code(&self, challenge: &ChallengeId) -> VerificationCode {
         let answer = self
+            .ctl
             .provider(json!({ "otp_code": challenge.as_str() }))
             .await
             .unwrap();
@@ -203,6 +202,7 @@ impl Emu {
     /// The state a CallConnect call was finished with.
     pub async fn call_state(&self, reference: &str) -> Option<String> {
         let answer = self
+            .ctl
             .provider(json!({ "call_state": reference }))
             .await
             .unwrap();
@@ -211,7 +211,7 @@ impl Emu {
 
     /// What the emulator holds (`actions`, `pending_webhooks`, `track_requests`, …).
     pub async fn stats(&self) -> Value {
-        self.provider(json!({"stats": true})).await.unwrap()
+        self.ctl.provider(json!({"stats": true})).await.unwrap()
     }
 
     /// One number of [`Emu::stats`].
@@ -225,6 +225,7 @@ impl Emu {
     /// The newest entry of the request log (as JSON; `null` when it is empty).
     pub async fn last_request(&self) -> Value {
         let log = self
+            .ctl
             .control(Control::ReadLog { limit: Some(1) })
             .await
             .unwrap();
@@ -237,14 +238,20 @@ impl Emu {
 
     /// Webhooks go to `url` from now on.
     pub async fn set_webhook_url(&self, url: &str) -> Result<(), RemoteError> {
-        self.provider(json!({ "webhook_url": url })).await.map(drop)
+        self.ctl
+            .provider(json!({ "webhook_url": url }))
+            .await
+            .map(drop)
     }
 
     /// The server binary sends webhooks on its own after every request and command; `false`
     /// holds them until [`Emu::deliver_webhooks`] (the crate's emulator always holds them).
     pub async fn auto_deliver(&self, on: bool) -> Result<(), RemoteError> {
-        if self.is_remote() {
-            self.provider(json!({ "auto_deliver": on })).await.map(drop)
+        if self.ctl.is_remote() {
+            self.ctl
+                .provider(json!({ "auto_deliver": on }))
+                .await
+                .map(drop)
         } else {
             Ok(())
         }
@@ -252,14 +259,15 @@ impl Emu {
 
     /// Drops the webhooks waiting for delivery (needs a webhook URL).
     pub async fn discard_webhooks(&self) -> Result<(), RemoteError> {
-        self.provider(json!({"take_webhooks": true}))
+        self.ctl
+            .provider(json!({"take_webhooks": true}))
             .await
             .map(drop)
     }
 
     /// Signs webhooks with a new secret as well as the tenant's; returns it.
     pub async fn rotate_webhook_secret(&self) -> SecretKey {
-        let answer = self.control(Control::RotateKeys).await.unwrap();
+        let answer = self.ctl.control(Control::RotateKeys).await.unwrap();
         SecretKey::new(answer["webhook_secret"].as_str().unwrap())
     }
 
@@ -269,6 +277,7 @@ impl Emu {
             Some(e) => e.deliver_webhooks().await.unwrap(),
             None => {
                 let answer = self
+                    .ctl
                     .provider(json!({"deliver_webhooks": true}))
                     .await
                     .unwrap();

@@ -5,8 +5,6 @@
 //! ([`Control`]), so the same words reach the in-process model and the server.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::ops::Deref;
-
 use auth_core::emulator::testing::Controller;
 use auth_core::emulator::{Control, RemoteError};
 use launchkey::emulator::{Emulator, Fault};
@@ -18,35 +16,15 @@ use super::emu;
 /// The provider's name on the server.
 pub const PROVIDER: &str = "launchkey";
 
-/// The platform a scenario runs against: the crate's emulator, in this process, or the
-/// `oob-auth-emulator` server binary. Dereferences to its [`Controller`] (`control`,
-/// `provider`, `pending`, …); LaunchKey's own commands below.
-pub struct Emu {
-    ctl: Controller,
-    /// The crate's emulator, kept serving (none against the server binary).
-    _served: Option<Emulator>,
-}
-
-impl Deref for Emu {
-    type Target = Controller;
-    fn deref(&self) -> &Controller {
-        &self.ctl
-    }
-}
-
-impl Emu {
-    /// The crate's emulator, driven in process.
-    fn local(emulator: Emulator) -> Emu {
-        Emu {
-            ctl: Controller::local(emulator.model()),
-            _served: Some(emulator),
-        }
-    }
-}
+/// The platform a scenario runs against (the crate's emulator, in this process, or the
+/// `oob-auth-emulator` server binary), as LaunchKey's own commands over a [`Controller`].
+pub struct Emu(Controller);
 
 /// A client, the platform, and the scenario's users (unique names on the shared server).
 pub struct Setup {
     pub emu: Emu,
+    /// The crate's emulator, kept serving (none against the server binary).
+    _served: Option<Emulator>,
     pub client: Client,
     pub service_id: ServiceId,
     /// The first user (`alice` on a local emulator).
@@ -67,7 +45,8 @@ impl Setup {
 pub async fn local() -> Setup {
     let s = emu::setup().await;
     Setup {
-        emu: Emu::local(s.emulator),
+        emu: Emu(Controller::local(s.emulator.model())),
+        _served: Some(s.emulator),
         client: s.client,
         service_id: s.service_id,
         alice: "alice".into(),
@@ -84,7 +63,8 @@ pub async fn in_process() -> Setup {
         .build()
         .unwrap();
     Setup {
-        emu: Emu::local(s.emulator),
+        emu: Emu(Controller::local(s.emulator.model())),
+        _served: Some(s.emulator),
         client,
         service_id: s.service_id,
         alice: "alice".into(),
@@ -115,17 +95,19 @@ pub async fn binary() -> Setup {
         format!("alice-{}", &tag[..12]),
         format!("bob-{}", &tag[..12]),
     );
-    let emu = Emu { ctl, _served: None };
+    let emu = Emu(ctl);
     for user in [&alice, &bob] {
-        emu.control(Control::AddUser {
-            user: user.clone(),
-            details: Value::Null,
-        })
-        .await
-        .unwrap();
+        emu.0
+            .control(Control::AddUser {
+                user: user.clone(),
+                details: Value::Null,
+            })
+            .await
+            .unwrap();
     }
     Setup {
         emu,
+        _served: None,
         client,
         service_id,
         alice,
@@ -137,7 +119,7 @@ impl Emu {
     /// The user approves request `id`.
     pub async fn approve(&self, id: &AuthRequestId) -> Result<(), RemoteError> {
         let id = id.to_string();
-        self.control(Control::Approve { id }).await.map(drop)
+        self.0.control(Control::Approve { id }).await.map(drop)
     }
 
     /// The user denies (not fraud), with an optional denial reason id.
@@ -160,13 +142,14 @@ impl Emu {
         fraud: bool,
         reason: Option<&str>,
     ) -> Result<(), RemoteError> {
-        self.control(Control::Deny {
-            id: id.to_string(),
-            fraud,
-            reason: reason.map(str::to_owned),
-        })
-        .await
-        .map(drop)
+        self.0
+            .control(Control::Deny {
+                id: id.to_string(),
+                fraud,
+                reason: reason.map(str::to_owned),
+            })
+            .await
+            .map(drop)
     }
 
     /// The authorization fails on the device for `reason`.
@@ -175,28 +158,30 @@ impl Emu {
         id: &AuthRequestId,
         reason: AuthResponseReason,
     ) -> Result<(), RemoteError> {
-        self.control(Control::Fail {
-            id: id.to_string(),
-            reason: Some(reason.as_str().to_owned()),
-        })
-        .await
-        .map(drop)
+        self.0
+            .control(Control::Fail {
+                id: id.to_string(),
+                reason: Some(reason.as_str().to_owned()),
+            })
+            .await
+            .map(drop)
     }
 
     /// The request expires now.
     pub async fn expire(&self, id: &AuthRequestId) -> Result<(), RemoteError> {
         let id = id.to_string();
-        self.control(Control::Expire { id }).await.map(drop)
+        self.0.control(Control::Expire { id }).await.map(drop)
     }
 
     /// A new current API key.
     pub async fn rotate_api_key(&self) -> Result<(), RemoteError> {
-        self.control(Control::RotateKeys).await.map(drop)
+        self.0.control(Control::RotateKeys).await.map(drop)
     }
 
     /// Only the legacy `auth` package in answers (or both again).
     pub async fn set_legacy_packages(&self, legacy: bool) -> Result<(), RemoteError> {
-        self.provider(json!({ "legacy_packages": legacy }))
+        self.0
+            .provider(json!({ "legacy_packages": legacy }))
             .await
             .map(drop)
     }
@@ -204,6 +189,7 @@ impl Emu {
     /// Whether `service` has an open session for `user`.
     pub async fn has_session(&self, service: ServiceId, user: &str) -> bool {
         let answer = self
+            .0
             .provider(json!({"has_session": user, "service": service.to_string()}))
             .await
             .unwrap();
@@ -212,21 +198,23 @@ impl Emu {
 
     /// The code the user's authenticator shows.
     pub async fn set_totp(&self, user: &str, code: &str) -> Result<(), RemoteError> {
-        self.provider(json!({"totp": code, "user": user}))
+        self.0
+            .provider(json!({"totp": code, "user": user}))
             .await
             .map(drop)
     }
 
     /// A JOSE fault on the next signed response.
     pub async fn inject(&self, fault: Fault) -> Result<(), RemoteError> {
-        self.provider(json!({ "response_fault": fault }))
+        self.0
+            .provider(json!({ "response_fault": fault }))
             .await
             .map(drop)
     }
 
     /// How many signed calls (every request but the public ones) the platform has answered.
     pub async fn signed_calls(&self) -> u64 {
-        let counts = self.provider(json!({"counts": {}})).await.unwrap();
+        let counts = self.0.provider(json!({"counts": {}})).await.unwrap();
         counts["signed"].as_u64().unwrap()
     }
 
@@ -237,6 +225,7 @@ impl Emu {
         path: &str,
     ) -> Result<http::Request<Vec<u8>>, RemoteError> {
         let hook = self
+            .0
             .provider(json!({"webhook": "authorization", "id": id.to_string(), "path": path}))
             .await?;
         Ok(request_from_json(&hook))
@@ -250,6 +239,7 @@ impl Emu {
         path: &str,
     ) -> Result<http::Request<Vec<u8>>, RemoteError> {
         let hook = self
+            .0
             .provider(
                 json!({"webhook": "session_end", "service": service.to_string(),
                              "user": user, "path": path}),
