@@ -97,10 +97,30 @@ impl ReqwestClient {
         Self::with_pool(config, DEFAULT_MAX_IN_FLIGHT)
     }
 
+    /// Like [`ReqwestClient::new`], but never through a proxy from the environment
+    /// (`HTTP_PROXY`, `HTTPS_PROXY`): for talking to local test servers — the emulator's control
+    /// API, webhooks delivered to a test — whose traffic (secrets included) must not leave the
+    /// machine.
+    pub fn direct(config: &HttpConfig) -> Result<Self, ConfigError> {
+        Self::build(
+            reqwest::Client::builder().no_proxy(),
+            config,
+            DEFAULT_MAX_IN_FLIGHT,
+        )
+    }
+
     /// Like [`ReqwestClient::new`], keeping at most `max_idle` idle connections per host (the
     /// transport's in-flight limit: more could never be reused).
     pub fn with_pool(config: &HttpConfig, max_idle: usize) -> Result<Self, ConfigError> {
-        let client = reqwest::Client::builder()
+        Self::build(reqwest::Client::builder(), config, max_idle)
+    }
+
+    fn build(
+        builder: reqwest::ClientBuilder,
+        config: &HttpConfig,
+        max_idle: usize,
+    ) -> Result<Self, ConfigError> {
+        let client = builder
             .pool_max_idle_per_host(max_idle)
             .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)

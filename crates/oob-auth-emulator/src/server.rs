@@ -182,9 +182,10 @@ impl Server {
         let control_url = format!("{scheme}://{host}:{control_port}");
 
         let clock = OffsetClock::new();
-        // What providers send on their own (webhooks, notifications) goes out through this.
+        // What providers send on their own (webhooks, notifications) goes out through this,
+        // straight to the URL given (never through a proxy from the environment).
         let http: Arc<dyn auth_core::HttpClient> = Arc::new(
-            auth_core::ReqwestClient::new(&auth_core::HttpConfig {
+            auth_core::ReqwestClient::direct(&auth_core::HttpConfig {
                 connect_timeout: DELIVERY_TIMEOUT,
                 timeout: DELIVERY_TIMEOUT,
                 ..auth_core::HttpConfig::default()
