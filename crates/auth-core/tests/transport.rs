@@ -841,6 +841,46 @@ async fn an_admitted_call_pausing_before_a_retry_lets_others_run() {
     assert_eq!(retrying.await.unwrap().unwrap().status(), 200);
 }
 
+/// The time an admitted call waited for its slot is charged to its first request's deadline:
+/// the call ends within one timeout in all, not one timeout after it got its slot.
+#[tokio::test]
+async fn an_admitted_calls_wait_for_a_slot_counts_against_its_first_request() {
+    let (addr, _) = silent_server().await;
+    let t = Transport::builder(BaseUrl::parse(&format!("http://{addr}")).unwrap())
+        .max_in_flight(1)
+        .retry(RetryPolicy::none())
+        .config(auth_core::HttpConfig {
+            timeout: Duration::from_millis(800),
+            ..auth_core::HttpConfig::default()
+        })
+        .build()
+        .unwrap();
+    let hog = {
+        let t = t.clone();
+        tokio::spawn(async move {
+            t.admitted(|| async {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                Ok::<_, Error>(())
+            })
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let started = std::time::Instant::now();
+    let err = t
+        .admitted(|| async { t.send(req(&t, Method::GET, "/"), Replay::ByMethod).await })
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    // About 800 ms (500 waiting, 300 left for the request), not 1,300.
+    assert!(
+        started.elapsed() < Duration::from_millis(1_150),
+        "{:?}",
+        started.elapsed()
+    );
+    hog.await.unwrap().unwrap();
+}
+
 async fn futures_join_all<F>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
 where
     F: std::future::Future + Send + 'static,
