@@ -48,6 +48,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 
 use super::{RemoteEmulator, RemoteError, now_of};
+use crate::BaseUrl;
 use crate::emulator::{Control, ControlError, LogEntry, Model, PendingStepUp};
 
 /// How a conformance scenario's client reaches the emulator.
@@ -128,6 +129,76 @@ macro_rules! needs_emulator_server {
     };
 }
 
+/// One provider's entry of the server's `GET /providers` (what `--print-json` prints for it:
+/// `base_url`, `api_url`, ids, keys, secrets), as [`Controller::connect`] reads it. Its
+/// `Debug` names the keys only: the values hold secrets.
+///
+/// ```
+/// use auth_core::emulator::testing::ProviderInfo;
+///
+/// let info = ProviderInfo::new("toy", serde_json::json!({
+///     "api_url": "http://127.0.0.1:4701/v1", "secret": "s3cr3t", "port": 4701
+/// }));
+/// assert_eq!(info.text("secret").unwrap(), "s3cr3t");
+/// assert_eq!(info.url("api_url").unwrap().path(), "/v1");
+/// assert_eq!(info.json()["port"], 4701);
+/// // Absent, or not text: an error that names what is missing (never the values).
+/// let e = info.text("port").unwrap_err().to_string();
+/// assert!(e.contains("toy.port") && !e.contains("s3cr3t"), "{e}");
+/// assert!(info.url("secret").is_err());
+/// assert!(!format!("{info:?}").contains("s3cr3t"));
+/// ```
+#[derive(Clone)]
+pub struct ProviderInfo {
+    provider: String,
+    info: Value,
+}
+
+impl std::fmt::Debug for ProviderInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<&str> = self
+            .info
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        f.debug_struct("ProviderInfo")
+            .field("provider", &self.provider)
+            .field("keys", &keys)
+            .finish()
+    }
+}
+
+impl ProviderInfo {
+    /// `provider`'s entry `info`.
+    pub fn new(provider: &str, info: Value) -> Self {
+        ProviderInfo {
+            provider: provider.to_owned(),
+            info,
+        }
+    }
+
+    /// The entry as JSON.
+    pub fn json(&self) -> &Value {
+        &self.info
+    }
+
+    /// The text at `key`.
+    pub fn text(&self, key: &str) -> Result<&str, RemoteError> {
+        self.info[key].as_str().ok_or_else(|| RemoteError::Decode {
+            what: "providers",
+            reason: format!("GET /providers has no text {}.{key}", self.provider),
+        })
+    }
+
+    /// The URL at `key` (`base_url`, `api_url`, `issuer`, …).
+    pub fn url(&self, key: &str) -> Result<BaseUrl, RemoteError> {
+        BaseUrl::parse(self.text(key)?).map_err(|e| RemoteError::Decode {
+            what: "providers",
+            reason: format!("{}.{key} is not a URL: {e}", self.provider),
+        })
+    }
+}
+
 /// Where a request log stood: what came after it is what a scenario sent since
 /// ([`Controller::log_since`]). The default mark stands before every entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -184,9 +255,9 @@ impl Controller {
     /// variable: [`RemoteError::NotConfigured`], whose text says how to start the server (a
     /// `binary::` scenario fails with it, loudly, never passes).
     #[cfg(feature = "reqwest")]
-    pub async fn connect(provider: &str) -> Result<(Self, Value), RemoteError> {
+    pub async fn connect(provider: &str) -> Result<(Self, ProviderInfo), RemoteError> {
         let server = RemoteEmulator::from_env()?;
-        let info = server.provider_info(provider).await?;
+        let info = ProviderInfo::new(provider, server.provider_info(provider).await?);
         Ok((Controller::remote(server, provider), info))
     }
 
