@@ -130,17 +130,18 @@ impl Setup {
         let (ctl, info) = Controller::connect(PROVIDER)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let base = BaseUrl::parse(info["issuer"].as_str().unwrap()).unwrap();
+        let base = info.url("issuer").unwrap();
         for (key, want) in [
             ("token_endpoint_auth_method", "client_secret_basic"),
             ("delivery_mode", "poll"),
         ] {
             assert_eq!(
-                info[key], want,
+                info.json()[key],
+                want,
                 "the server's printed ciba client is not a client_secret_basic poll client"
             );
         }
-        let text = |key: &str| info[key].as_str().unwrap().to_owned();
+        let text = |key: &str| info.text(key).unwrap().to_owned();
         let (client_id, client_secret) = (text("client_id"), text("client_secret"));
         let synced = SyncedClock::of(ctl.clone()).await;
         let t0 = synced.now();

@@ -86,7 +86,7 @@ impl Setup {
                 let (ctl, info) = Controller::connect(PROVIDER)
                     .await
                     .unwrap_or_else(|e| panic!("{e}"));
-                let base_url = BaseUrl::parse(info["base_url"].as_str().unwrap()).unwrap();
+                let base_url = info.url("base_url").unwrap();
                 let remote = Remote {
                     base_url,
                     keys: Mutex::new(HashMap::new()),

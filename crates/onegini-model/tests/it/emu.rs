@@ -17,7 +17,7 @@ use std::time::Duration;
 use auth_core::emulator::testing::Controller;
 pub use auth_core::emulator::testing::{Wire, unique};
 use auth_core::emulator::{Control, ControlError};
-use auth_core::{BaseUrl, FakeClock, HttpClient, HttpConfig, HttpRequest, HttpResponse};
+use auth_core::{FakeClock, HttpClient, HttpConfig, HttpRequest, HttpResponse};
 use onegini_model::emulator::{AdminCommand, Consent, EmulatedBrowser, TokenServer, VersionStatus};
 use onegini_model::testing::ScriptedUser;
 use onegini_model::{Client, ClientId, MemoryStorage, Storage, UserProfile};
@@ -129,12 +129,7 @@ impl Setup {
         let (ctl, info) = Controller::connect(PROVIDER)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let text = |key: &str| {
-            info[key]
-                .as_str()
-                .unwrap_or_else(|| panic!("no {key} in {info}"))
-                .to_owned()
-        };
+        let text = |key: &str| info.text(key).unwrap_or_else(|e| panic!("{e}")).to_owned();
         for (key, want) in [
             ("identifier", APP),
             ("redirect_uri", REDIRECT),
@@ -152,7 +147,7 @@ impl Setup {
             sent: Mutex::new(Vec::new()),
         });
         let net = common::Wire {
-            base: BaseUrl::parse(&text("base_url")).unwrap(),
+            base: info.url("base_url").unwrap(),
             http: Some(sent.clone()),
         };
         let now = ctl.now().await.unwrap();

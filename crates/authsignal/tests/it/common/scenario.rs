@@ -120,15 +120,11 @@ pub async fn binary() -> Setup {
     let (ctl, info) = Controller::connect(PROVIDER)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let field = |k: &str| {
-        info[k]
-            .as_str()
-            .unwrap_or_else(|| panic!("GET /providers has no authsignal.{k}: {info}"))
-            .to_owned()
-    };
+    let field = |k: &str| info.text(k).unwrap_or_else(|e| panic!("{e}")).to_owned();
+    let url = |k: &str| info.url(k).unwrap_or_else(|e| panic!("{e}"));
     let setup = Setup {
-        api_url: BaseUrl::parse(&field("api_url")).unwrap(),
-        root_url: BaseUrl::parse(&field("base_url")).unwrap(),
+        api_url: url("api_url"),
+        root_url: url("base_url"),
         secret: SecretKey::new(field("secret_key")),
         tenant_id: field("tenant_id"),
         in_process: None,

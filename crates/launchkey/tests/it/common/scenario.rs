@@ -78,12 +78,7 @@ pub async fn binary() -> Setup {
     let (ctl, info) = Controller::connect(PROVIDER)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let field = |k: &str| {
-        info[k]
-            .as_str()
-            .unwrap_or_else(|| panic!("GET /providers has no launchkey.{k}: {info}"))
-            .to_owned()
-    };
+    let field = |k: &str| info.text(k).unwrap_or_else(|e| panic!("{e}")).to_owned();
     let service_id = ServiceId::parse(&field("service_id")).unwrap();
     let key = ServicePrivateKey::from_pem(&field("service_private_key_pem")).unwrap();
     let client = Client::builder(service_id, key)
