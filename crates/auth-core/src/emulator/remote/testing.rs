@@ -5,6 +5,9 @@
 //! - [`Controller`]: the one test-side handle on the emulator behind it — the crate's own
 //!   model, or the server binary — whose every call is a [`Control`] command (the same words
 //!   reach both), its errors [`RemoteError`]s either way.
+//! - [`Controller::connect`]: the server binary at `OOB_EMULATOR_URL` (failing loudly without
+//!   it) and the provider's entry of `GET /providers` ([`ProviderInfo`]).
+//! - [`LogMark`]: where the request log stood, to read what a scenario sent since.
 //! - [`unique`]: names no other scenario (or run against the same shared server) uses.
 //! - [`needs_emulator_server!`](crate::needs_emulator_server): the `binary::` tests, ignored
 //!   unless `cargo xtask conformance --binary` runs them.
