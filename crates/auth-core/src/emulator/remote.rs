@@ -150,6 +150,11 @@ impl fmt::Debug for RemoteEmulator {
     }
 }
 
+/// How long one control command may take: longer than the server's longest wait (a delivery
+/// flush, 60 s).
+#[cfg(feature = "reqwest")]
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(90);
+
 impl RemoteEmulator {
     /// The server whose control URL is in `OOB_EMULATOR_URL`, over the default HTTP client.
     #[cfg(feature = "reqwest")]
@@ -157,14 +162,18 @@ impl RemoteEmulator {
         Self::new(&Self::url_from_env()?)
     }
 
-    /// The server at `control_url` (`http://127.0.0.1:4700`), over the default HTTP client.
+    /// The server at `control_url` (`http://127.0.0.1:4700`), over the default HTTP client:
+    /// straight to the loopback address, never through a proxy from the environment (the
+    /// answers hold every key and secret), and patient enough for a command that waits on the
+    /// server (a delivery flush waits up to a minute).
     #[cfg(feature = "reqwest")]
     pub fn new(control_url: &str) -> Result<Self, RemoteError> {
         let config = crate::HttpConfig {
             max_response_bytes: MAX_ANSWER_BYTES,
+            timeout: CONTROL_TIMEOUT,
             ..crate::HttpConfig::default()
         };
-        let http = crate::ReqwestClient::new(&config).map_err(|e| RemoteError::InvalidUrl {
+        let http = crate::ReqwestClient::direct(&config).map_err(|e| RemoteError::InvalidUrl {
             url: control_url.to_owned(),
             reason: format!("no HTTP client: {e}"),
         })?;
