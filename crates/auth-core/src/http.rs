@@ -716,7 +716,9 @@ impl Transport {
     /// another, and the wait counts against the first request's deadline. A call that cannot
     /// get a slot within the transport's timeout fails with a
     /// [`TransportErrorKind::Timeout`]. Calls nested in an admitted call of the same
-    /// transport run in the slot they are in.
+    /// transport run in the slot they are in. The admission follows the call's own future, not
+    /// tasks it spawns: a request sent from a spawned task takes a slot of its own (so a call
+    /// must not wait, in its slot, for a spawned task that needs one).
     ///
     /// ```
     /// # use auth_core::{BaseUrl, Error, Transport};
