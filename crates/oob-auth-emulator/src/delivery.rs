@@ -128,30 +128,35 @@ impl Delivery {
 
     /// Queues `requests` in order; answers the numbers given to them (a dropped one has none).
     fn enqueue(&self, requests: Vec<HttpRequest>) -> Vec<u64> {
-        let mut queue = lock(&self.queue);
         let mut numbers = Vec::with_capacity(requests.len());
-        for request in requests {
-            let seq = queue.last + 1;
-            let url = redacted_url(&request);
-            match queue.sender.try_send(Job { seq, request }) {
-                Ok(()) => {
-                    queue.last = seq;
-                    numbers.push(seq);
-                }
-                Err(_) => {
-                    let why = format!(
-                        "dropped: {QUEUE_CAPACITY} deliveries are waiting already (or the server is stopping)"
-                    );
-                    eprintln!("oob-auth-emulator: {}: POST {url}: {why}", self.provider);
-                    self.remember(Record {
-                        seq: 0,
-                        at: self.clock.now(),
-                        method: "POST".into(),
-                        url,
-                        outcome: Err(why),
-                    });
+        let mut dropped = Vec::new();
+        {
+            let mut queue = lock(&self.queue);
+            for request in requests {
+                let seq = queue.last + 1;
+                let url = redacted_url(&request);
+                match queue.sender.try_send(Job { seq, request }) {
+                    Ok(()) => {
+                        queue.last = seq;
+                        numbers.push(seq);
+                    }
+                    Err(_) => dropped.push(url),
                 }
             }
+        }
+        // Reported with the queue unlocked: a slow stderr never holds up an answer.
+        for url in dropped {
+            let why = format!(
+                "dropped: {QUEUE_CAPACITY} deliveries are waiting already (or the server is stopping)"
+            );
+            eprintln!("oob-auth-emulator: {}: POST {url}: {why}", self.provider);
+            self.remember(Record {
+                seq: 0,
+                at: self.clock.now(),
+                method: "POST".into(),
+                url,
+                outcome: Err(why),
+            });
         }
         numbers
     }
