@@ -736,17 +736,7 @@ async fn an_admitted_call_that_gets_no_slot_in_time_is_never_made() {
         })
         .build()
         .unwrap();
-    let hog = {
-        let t = t.clone();
-        tokio::spawn(async move {
-            t.admitted(|| async {
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                Ok::<_, Error>(())
-            })
-            .await
-        })
-    };
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let hog = hold_the_slot(&t, Duration::from_secs(2)).await;
     let made = Arc::new(AtomicU32::new(0));
     let m = made.clone();
     let err = t
@@ -855,17 +845,7 @@ async fn an_admitted_calls_wait_for_a_slot_counts_against_its_first_request() {
         })
         .build()
         .unwrap();
-    let hog = {
-        let t = t.clone();
-        tokio::spawn(async move {
-            t.admitted(|| async {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                Ok::<_, Error>(())
-            })
-            .await
-        })
-    };
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    let hog = hold_the_slot(&t, Duration::from_millis(500)).await;
     let started = std::time::Instant::now();
     let err = t
         .admitted(|| async { t.send(req(&t, Method::GET, "/"), Replay::ByMethod).await })
@@ -879,6 +859,23 @@ async fn an_admitted_calls_wait_for_a_slot_counts_against_its_first_request() {
         started.elapsed()
     );
     hog.await.unwrap().unwrap();
+}
+
+/// An admitted call holding `t`'s slot for `time`, already holding it when this returns.
+async fn hold_the_slot(
+    t: &Transport,
+    time: Duration,
+) -> tokio::task::JoinHandle<Result<(), Error>> {
+    let t = t.clone();
+    let hog = tokio::spawn(async move {
+        t.admitted(|| async {
+            tokio::time::sleep(time).await;
+            Ok::<_, Error>(())
+        })
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    hog
 }
 
 async fn futures_join_all<F>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
