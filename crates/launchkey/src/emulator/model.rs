@@ -636,24 +636,14 @@ impl Model {
         if let Some(obj) = core.as_object_mut() {
             obj.insert("type".into(), json!("AUTHORIZATION_RESPONSE"));
         }
-        let body = jwe::encrypt(
-            jwe_alg,
-            key.encrypting(),
-            Some(&kid),
-            Some("application/json"),
-            core.to_string().as_bytes(),
-        )
-        .map_err(|e| crypto_failed(e.into()))?
-        .into_bytes();
-        webhook(
-            &api,
-            jws_alg,
-            self.now(),
-            service,
-            path,
-            body,
-            "application/jose",
-        )
+        let sealed = Sealing {
+            api: &api,
+            jws: jws_alg,
+            jwe: jwe_alg,
+            key: &key,
+            kid: &kid,
+        };
+        self.sealed_webhook(&sealed, service, path, &core)
     }
 
     /// The same webhook with another body, signed afresh (method, path and body hash match), so
@@ -725,20 +715,38 @@ impl Model {
             let api = st.current_api_key().ok_or_else(no_api_key)?;
             (api, st.settings.response_jwe, st.settings.response_jws)
         };
+        let sealed = Sealing {
+            api: &api,
+            jws: jws_alg,
+            jwe: jwe_alg,
+            key: &key,
+            kid: &kid,
+        };
+        self.sealed_webhook(&sealed, service_id, path, plaintext)
+    }
+
+    /// A webhook whose body is `plaintext` encrypted to the service's key, signed by the API.
+    fn sealed_webhook(
+        &self,
+        sealing: &Sealing<'_>,
+        service: ServiceId,
+        path: &str,
+        plaintext: &Value,
+    ) -> Result<http::Request<Vec<u8>>, ControlError> {
         let body = jwe::encrypt(
-            jwe_alg,
-            key.encrypting(),
-            Some(&kid),
+            sealing.jwe,
+            sealing.key.encrypting(),
+            Some(sealing.kid),
             Some("application/json"),
             plaintext.to_string().as_bytes(),
         )
         .map_err(|e| crypto_failed(e.into()))?
         .into_bytes();
         webhook(
-            &api,
-            jws_alg,
+            sealing.api,
+            sealing.jws,
             self.now(),
-            service_id,
+            service,
             path,
             body,
             "application/jose",
@@ -1203,6 +1211,16 @@ fn build_package(job: PackageJob) -> Result<Value, Error> {
         core.insert("auth_jwe".into(), json!(token));
     }
     Ok(Value::Object(core))
+}
+
+/// What seals a webhook: the API key that signs it, the algorithms, and the service key (and
+/// its kid) it is encrypted to.
+struct Sealing<'a> {
+    api: &'a ServicePrivateKey,
+    jws: crate::JwsAlgorithm,
+    jwe: crate::JweAlgorithm,
+    key: &'a RsaPublicKey,
+    kid: &'a str,
 }
 
 /// A webhook signed by `api` (both token headers, marked sensitive: `Debug` of the request
