@@ -254,6 +254,11 @@ impl StepUp for Client {
         self.inner.transport.clock().as_ref()
     }
 
+    /// The client's transport: `start` and `check` run in its slots.
+    fn transport(&self) -> Option<&auth_core::Transport> {
+        Some(Client::transport(self))
+    }
+
     /// Accesses the step-up application with the user's attached session. Already authorized:
     /// [`Started::Settled`] (approved). Otherwise device choice is made (the first One-Touch
     /// device) and the mobile-only challenge or online QR code fetched, and the step-up is
@@ -263,10 +268,6 @@ impl StepUp for Client {
     /// Errors: no step-up application configured, no (logged-in) session for the user
     /// ([`Error::NoSession`]), a step it cannot drive ([`Error::UnsupportedStep`]: e.g. a
     /// generic OTP to type), and every error of the calls.
-    fn transport(&self) -> Option<&auth_core::Transport> {
-        Some(Client::transport(self))
-    }
-
     async fn begin(&self, request: StepUpRequest) -> Result<Started, Error> {
         let application = self.step_up_application().cloned().ok_or_else(|| {
             invalid(
