@@ -695,7 +695,8 @@ impl Client {
     }
 }
 
-fn blob_digest(blob: &[u8]) -> [u8; 32] {
+/// The SHA-256 digest of `blob`.
+pub(crate) fn blob_digest(blob: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, blob);
     for (o, d) in out.iter_mut().zip(digest.as_ref()) {

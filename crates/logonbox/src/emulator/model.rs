@@ -733,7 +733,7 @@ impl Model {
         if request.redirect_url.matches(RESPONSE_PLACEHOLDER).count() != 1 {
             return html(400, "The redirect URL has no {response} placeholder");
         }
-        let digest = digest(&bytes);
+        let digest = crate::client::blob_digest(&bytes);
         self.expire_due();
         let (behaviour, delay) = {
             let mut state = lock(&self.state);
@@ -1085,15 +1085,6 @@ fn signed_blob(username: &str, key: &EmulatorKey, flags: u32, signature: Vec<u8>
         flags,
         signature,
     }
-}
-
-fn digest(bytes: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
-    for (o, b) in out.iter_mut().zip(d.as_ref()) {
-        *o = *b;
-    }
-    out
 }
 
 fn encode(padded: bool, bytes: &[u8]) -> String {
