@@ -132,18 +132,13 @@ impl ClientBuilder {
 
     /// Validates everything and builds the client.
     pub fn build(self) -> Result<Client, Error> {
-        let base = self.base_url.ok_or_else(|| ConfigError::Invalid {
-            name: "base_url",
-            reason: "the Loginapp URL is required".into(),
-        })??;
+        let base = self
+            .base_url
+            .ok_or_else(|| ConfigError::invalid("base_url", "the Loginapp URL is required"))??;
         let csrf = csrf_header(&self.csrf)?;
         let rest = self.rest_path.trim_matches('/');
         if rest.contains(['?', '#']) {
-            return Err(ConfigError::Invalid {
-                name: "rest_path",
-                reason: "must be a path".into(),
-            }
-            .into());
+            return Err(ConfigError::invalid("rest_path", "must be a path").into());
         }
         let rest_root = if rest.is_empty() {
             String::new()
@@ -355,10 +350,7 @@ const MAX_CSRF_BYTES: usize = 256;
 
 /// Validates an `X-Same-Domain` value: non-empty, at most [`MAX_CSRF_BYTES`], a header value.
 fn csrf_header(value: &str) -> Result<HeaderValue, ConfigError> {
-    let refuse = |reason: String| ConfigError::Invalid {
-        name: "csrf_value",
-        reason,
-    };
+    let refuse = |reason: String| ConfigError::invalid("csrf_value", reason);
     if value.trim().is_empty() || value.len() > MAX_CSRF_BYTES {
         return Err(refuse(format!(
             "X-Same-Domain must be 1 to {MAX_CSRF_BYTES} bytes, not blank"

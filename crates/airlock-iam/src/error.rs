@@ -173,10 +173,7 @@ impl From<auth_core::id::InvalidId> for Error {
 
 /// A value refused before anything was sent: [`auth_core::ConfigError::Invalid`] naming it.
 pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
-    Error::Core(auth_core::Error::Config(auth_core::ConfigError::Invalid {
-        name: field,
-        reason: reason.into(),
-    }))
+    Error::Core(auth_core::ConfigError::invalid(field, reason).into())
 }
 
 /// How [`Error`] is classified ([`auth_core::Classify`]):

@@ -539,6 +539,16 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// [`ConfigError::Invalid`]: the setting `name` was refused, and why.
+    pub fn invalid(name: &'static str, reason: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            name,
+            reason: reason.into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

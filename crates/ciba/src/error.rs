@@ -152,10 +152,7 @@ impl Classify for Error {
 /// A setting that is wrong: auth-core's configuration error, the one way every provider says
 /// it ([`auth_core::ConfigError::Invalid`]).
 pub(crate) fn config(name: &'static str, reason: impl Into<String>) -> Error {
-    Error::Core(auth_core::Error::Config(auth_core::ConfigError::Invalid {
-        name,
-        reason: reason.into(),
-    }))
+    Error::Core(auth_core::ConfigError::invalid(name, reason).into())
 }
 
 /// Which OP endpoint answered.

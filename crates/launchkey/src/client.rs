@@ -162,11 +162,7 @@ impl ClientBuilder {
 
 /// A configuration error for setting `name`.
 fn invalid_setting(name: &'static str, reason: &str) -> Error {
-    ConfigError::Invalid {
-        name,
-        reason: reason.to_owned(),
-    }
-    .into()
+    ConfigError::invalid(name, reason).into()
 }
 
 #[derive(Default)]

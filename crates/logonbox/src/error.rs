@@ -150,10 +150,7 @@ impl Error {
     }
 
     pub(crate) fn config(name: &'static str, reason: impl Into<String>) -> Self {
-        Error::Core(auth_core::Error::Config(auth_core::ConfigError::Invalid {
-            name,
-            reason: reason.into(),
-        }))
+        Error::Core(auth_core::ConfigError::invalid(name, reason).into())
     }
 }
 

@@ -129,10 +129,7 @@ impl From<OcraError> for Error {
 
 /// A configuration error (10001): the setting `name` and why it is unusable.
 pub(crate) fn config_error(name: &'static str, reason: impl Into<String>) -> Error {
-    Error::Core(auth_core::Error::Config(ConfigError::Invalid {
-        name,
-        reason: reason.into(),
-    }))
+    Error::Core(ConfigError::invalid(name, reason).into())
 }
 
 /// The SDK's codes: number, name, and the number as text (the provider code).
