@@ -158,8 +158,9 @@ impl std::fmt::Debug for StepUpHandle {
     }
 }
 
-/// What [`StepUp::start`] tells the application to do next.
-#[derive(Debug, Clone, PartialEq)]
+/// What [`StepUp::start`] tells the application to do next. `Debug` redacts the redirect URL's
+/// query, as [`StepUpHandle`]'s does.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Started {
     /// The user was asked on their device: [`StepUp::wait`] (or [`StepUp::check`] now and
@@ -180,6 +181,24 @@ pub enum Started {
         /// How it ended.
         outcome: StepUpOutcome,
     },
+}
+
+impl std::fmt::Debug for Started {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Started::Pending(handle) => f.debug_tuple("Pending").field(handle).finish(),
+            Started::Redirect { handle, url } => f
+                .debug_struct("Redirect")
+                .field("handle", handle)
+                .field("url", &crate::base_url::redact_url(url))
+                .finish(),
+            Started::Settled { handle, outcome } => f
+                .debug_struct("Settled")
+                .field("handle", handle)
+                .field("outcome", outcome)
+                .finish(),
+        }
+    }
 }
 
 impl Started {
@@ -592,6 +611,21 @@ pub mod testing {
                     .is_err()
             );
             assert_eq!(d.started().len(), 2);
+        }
+
+        #[test]
+        fn a_redirect_shows_no_token_in_debug() {
+            let url = "https://ui.example/challenge?token=eyJsecret";
+            let handle = StepUpHandle::new("p", "1", "u").with_user_url(url);
+            let shown = format!(
+                "{:?}",
+                Started::Redirect {
+                    handle,
+                    url: url.into()
+                }
+            );
+            assert!(!shown.contains("eyJsecret"), "{shown}");
+            assert!(shown.contains("ui.example/challenge"), "{shown}");
         }
 
         #[tokio::test]
