@@ -12,13 +12,13 @@ use std::time::Duration;
 
 use auth_core::base_url::percent_decode;
 use auth_core::emulator::{
-    Control, ControlError, Faults, OffsetClock, PendingStepUp, RequestLog, json_response,
+    Control, ControlError, EmulatorClock, Faults, PendingStepUp, RequestLog, json_response,
 };
 use auth_core::http_types::header::{AUTHORIZATION, CONTENT_TYPE};
 use auth_core::http_types::{HeaderValue, Method, Request};
 use auth_core::sync::lock;
 use auth_core::time::Timestamp;
-use auth_core::{HttpRequest, HttpResponse, SharedClock};
+use auth_core::{Clock, HttpRequest, HttpResponse};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
@@ -58,9 +58,9 @@ fn first_api_key() -> Result<Arc<ServicePrivateKey>, Error> {
 /// and works as an `Arc<dyn auth_core::emulator::Model>`.
 pub struct Model {
     state: Mutex<State>,
-    clock: SharedClock,
-    /// The default clock, which [`Control::AdvanceClock`] moves.
-    offset: Option<OffsetClock>,
+    /// The builder's clock, or the real clock plus an offset that [`Control::AdvanceClock`]
+    /// moves.
+    clock: EmulatorClock,
     log: RequestLog,
     faults: Faults,
 }
@@ -109,13 +109,9 @@ impl Model {
             Some(key) => key,
             None => first_api_key()?,
         };
-        let (clock, offset): (SharedClock, Option<OffsetClock>) = match b.clock {
-            Some(clock) => (clock, None),
-            None => {
-                let offset = OffsetClock::new();
-                (Arc::new(offset.clone()), Some(offset))
-            }
-        };
+        let clock = b
+            .clock
+            .map_or_else(EmulatorClock::default, EmulatorClock::Shared);
         let mut services: HashMap<ServiceId, Service> = HashMap::new();
         for (id, key) in b.services {
             services
@@ -140,7 +136,6 @@ impl Model {
                 counts: EndpointCounts::default(),
             }),
             clock,
-            offset,
             log: RequestLog::with_capacity(b.log_capacity),
             faults: Faults::default(),
         };
@@ -159,7 +154,7 @@ impl Model {
     }
 
     /// The model's clock.
-    pub fn clock(&self) -> &SharedClock {
+    pub fn clock(&self) -> &EmulatorClock {
         &self.clock
     }
 
@@ -258,12 +253,7 @@ impl Model {
                 Ok(json!({"injected": times}))
             }
             Control::AdvanceClock { seconds } => {
-                let Some(offset) = &self.offset else {
-                    return Err(ControlError::Conflict(
-                        "this emulator runs on an injected clock: advance that clock".into(),
-                    ));
-                };
-                offset.advance(Duration::from_secs(seconds));
+                self.clock.advance(Duration::from_secs(seconds))?;
                 Ok(auth_core::emulator::clock_answer(self.clock.now()))
             }
             Control::ReadLog { limit } => self.log.read(limit),
