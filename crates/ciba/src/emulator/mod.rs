@@ -61,7 +61,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::emulator::{Control, ControlError, OffsetClock, PendingStepUp, Served};
+use auth_core::emulator::{
+    Control, ControlError, EmulatorClock, OffsetClock, PendingStepUp, Served,
+};
 use auth_core::{BaseUrl, HttpClient, SharedClock};
 use serde_json::Value;
 
@@ -432,8 +434,7 @@ pub struct EmulatorBuilder {
     login_hint_tokens: Vec<(String, String)>,
     interval: Option<u64>,
     expiry: u64,
-    clock: Option<SharedClock>,
-    offset: Option<OffsetClock>,
+    clock: Option<EmulatorClock>,
     issuer: Option<String>,
     log_capacity: usize,
     settled_capacity: usize,
@@ -449,7 +450,6 @@ impl Default for EmulatorBuilder {
             interval: Some(DEFAULT_INTERVAL),
             expiry: DEFAULT_EXPIRY,
             clock: None,
-            offset: None,
             issuer: None,
             log_capacity: auth_core::emulator::DEFAULT_LOG_CAPACITY,
             settled_capacity: DEFAULT_SETTLED_CAPACITY,
@@ -517,16 +517,14 @@ impl EmulatorBuilder {
     /// [`Control::AdvanceClock`] moves). With a clock of your own (a
     /// [`auth_core::FakeClock`] in tests) you move time yourself: `advance_clock` is refused.
     pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = Some(clock);
-        self.offset = None;
+        self.clock = Some(EmulatorClock::Shared(clock));
         self
     }
 
     /// Runs on this offset clock (shared with an emulator server, say), which
     /// [`Control::AdvanceClock`] moves.
     pub fn offset_clock(mut self, clock: OffsetClock) -> Self {
-        self.clock = None;
-        self.offset = Some(clock);
+        self.clock = Some(EmulatorClock::Offset(clock));
         self
     }
 

@@ -6,10 +6,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use auth_core::emulator::{
-    Control, ControlError, Faults, LogEntry, OffsetClock, PendingStepUp, RequestLog,
+    Control, ControlError, EmulatorClock, Faults, LogEntry, PendingStepUp, RequestLog,
 };
 use auth_core::sync::lock;
-use auth_core::{HttpRequest, HttpResponse, SharedClock};
+use auth_core::{Clock, HttpRequest, HttpResponse, SharedClock};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
@@ -184,9 +184,8 @@ impl State {
 /// | `provider` | `{"fault": "<name>"}` ([`Fault::from_name`]); `{"interval": n \| null}`; `{"expiry": n}`; `{"metadata": {"<member>": value \| null}}`; `{"login_hint_token": "…", "user": "…"}`; `{"register_client": {…}}` with OpenID registration metadata (`client_id`, `token_endpoint_auth_method`, `client_secret` or `jwks`, `backchannel_token_delivery_mode`, `backchannel_client_notification_endpoint`, `id_token_signed_response_alg`, `backchannel_authentication_request_signing_alg`); `{"take_notifications": true}`: the waiting ping and push notifications as requests (method, path, headers, body), taken; `{"fault": "unavailable", "retry_after": n}`, `{"fault": "delay", "ms": n}`, `{"fault": "oauth_error", "status": n, "error": "…"}`; `{"request": "<auth_req_id>"}` and `{"requests": true}`: what the OP saw ([`EmulatedRequest`]: hints, binding message, polls, interval, state…); `{"jwks_fetches": true}`; `{"reset": true}` ([`Model::reset`]); a registration with `grant_types` lacking `refresh_token` gets no refresh tokens |
 pub struct Model {
     pub(super) state: Mutex<State>,
-    pub(super) clock: SharedClock,
-    /// The default clock, which [`Control::AdvanceClock`] moves.
-    offset: Option<OffsetClock>,
+    /// The builder's clock, or an [`OffsetClock`] that [`Control::AdvanceClock`] moves.
+    pub(super) clock: EmulatorClock,
     pub(super) log: RequestLog,
     pub(super) faults: Faults,
 }
@@ -319,13 +318,7 @@ impl Model {
 
     pub(super) fn from_builder(b: EmulatorBuilder) -> Result<Model, EmulatorError> {
         install_jwt_crypto();
-        let (clock, offset): (SharedClock, Option<OffsetClock>) = match (b.clock, b.offset) {
-            (Some(clock), _) => (clock, None),
-            (None, offset) => {
-                let offset = offset.unwrap_or_default();
-                (Arc::new(offset.clone()), Some(offset))
-            }
-        };
+        let clock = b.clock.unwrap_or_default();
         let mut clients = HashMap::new();
         for c in std::iter::once(EmulatedClient::secret_basic(
             DEFAULT_CLIENT_ID,
@@ -361,7 +354,6 @@ impl Model {
         Ok(Model {
             state: Mutex::new(state),
             clock,
-            offset,
             log: RequestLog::with_capacity(b.log_capacity),
             faults: Faults::default(),
         })
@@ -378,7 +370,7 @@ impl Model {
 
     /// The model's clock (a client on the same clock agrees on expiry and intervals).
     pub fn clock(&self) -> SharedClock {
-        self.clock.clone()
+        Arc::new(self.clock.clone())
     }
 
     /// The issuer set for the model (`None`: each request's own URL).
@@ -820,22 +812,18 @@ impl auth_core::emulator::Model for Model {
 
     async fn handle(&self, request: HttpRequest) -> HttpResponse {
         let now = self.now();
-        let path = request.uri().path().to_owned();
-        let (response, delay) = match self.faults.take(&path) {
-            Some(injected) => (injected, None),
-            None => self.route(&request, now),
-        };
-        let path_and_query = request.uri().path_and_query().map_or("/", |p| p.as_str());
-        self.log.record(
-            now,
-            request.method().as_str(),
-            path_and_query,
-            response.status().as_u16(),
-        );
-        if let Some(delay) = delay {
-            tokio::time::sleep(delay).await;
-        }
-        response
+        self.log
+            .answer(now, request, |request| async move {
+                let (response, delay) = match self.faults.take(request.uri().path()) {
+                    Some(injected) => (injected, None),
+                    None => self.route(&request, now),
+                };
+                if let Some(delay) = delay {
+                    tokio::time::sleep(delay).await;
+                }
+                response
+            })
+            .await
     }
 
     fn control(&self, command: Control) -> Result<Value, ControlError> {
@@ -868,12 +856,7 @@ impl auth_core::emulator::Model for Model {
                 Ok(json!({}))
             }
             Control::AdvanceClock { seconds } => {
-                let Some(offset) = &self.offset else {
-                    return Err(ControlError::Conflict(
-                        "the model runs on an injected clock: move that clock".into(),
-                    ));
-                };
-                offset.advance(Duration::from_secs(seconds));
+                self.clock.advance(Duration::from_secs(seconds))?;
                 Ok(auth_core::emulator::clock_answer(self.now()))
             }
             Control::ReadLog { limit } => self.log.read(limit),
