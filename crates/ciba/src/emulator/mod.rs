@@ -4,9 +4,9 @@
 //! [`Model`] is the protocol model: it answers discovery, the JWKS, the backchannel
 //! authentication endpoint and the token endpoint as CIBA Core 1.0 describes them, for poll,
 //! ping **and push** clients (the real OP the `real_op` tests run, oidc-provider, has no push
-//! mode), takes the [`Control`] commands every oob-auth emulator takes, and runs on an injected
+//! mode), takes the [`Control`](auth_core::emulator::Control) commands every oob-auth emulator takes, and runs on an injected
 //! clock. It has no socket code: [`Emulator`] serves it on a real loopback port, and
-//! [`Emulator::in_process`] calls it with no socket at all.
+//! [`Served::in_process`] calls it with no socket at all.
 //!
 //! * client authentication: `client_secret_basic`, `client_secret_post`, `private_key_jwt`
 //!   (signature, `iss` = `sub` = client id, `aud`, `exp`, single-use `jti`);
@@ -61,10 +61,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::emulator::{
-    Control, ControlError, EmulatorClock, OffsetClock, PendingStepUp, Served,
-};
-use auth_core::{BaseUrl, HttpClient, SharedClock};
+use auth_core::emulator::{EmulatorClock, OffsetClock, Served};
+use auth_core::{HttpClient, SharedClock};
 use serde_json::Value;
 
 mod model;
@@ -101,7 +99,7 @@ pub const KEY_GENERATIONS: usize = 3;
 
 /// A protocol fault applied to the next response it concerns (one per [`Model::inject`] call,
 /// in order). Status faults on any path are the shared vocabulary's
-/// ([`Control::InjectFault`]).
+/// ([`Control::InjectFault`](auth_core::emulator::Control::InjectFault)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fault {
@@ -514,7 +512,7 @@ impl EmulatorBuilder {
     }
 
     /// The model's clock (default: an [`OffsetClock`], real time that
-    /// [`Control::AdvanceClock`] moves). With a clock of your own (a
+    /// [`Control::AdvanceClock`](auth_core::emulator::Control::AdvanceClock) moves). With a clock of your own (a
     /// [`auth_core::FakeClock`] in tests) you move time yourself: `advance_clock` is refused.
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = Some(EmulatorClock::Shared(clock));
@@ -522,7 +520,7 @@ impl EmulatorBuilder {
     }
 
     /// Runs on this offset clock (shared with an emulator server, say), which
-    /// [`Control::AdvanceClock`] moves.
+    /// [`Control::AdvanceClock`](auth_core::emulator::Control::AdvanceClock) moves.
     pub fn offset_clock(mut self, clock: OffsetClock) -> Self {
         self.clock = Some(EmulatorClock::Offset(clock));
         self
@@ -571,76 +569,23 @@ impl EmulatorBuilder {
         if served.issuer().is_none() {
             served.set_issuer(served.base_url().as_str());
         }
-        Ok(Emulator { served })
+        Ok(Emulator(served))
     }
 }
 
-/// A [`Model`] served on a real loopback port (plain http), until dropped. Dereferences to the
-/// model, whose Rust helpers ([`Model::approve`], [`Model::register_client`], …) play the user
-/// and the OP's administrator.
-pub struct Emulator {
-    served: Served<Model>,
-}
-
-impl fmt::Debug for Emulator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Emulator")
-            .field("base_url", self.served.base_url())
-            .finish_non_exhaustive()
-    }
-}
-
-impl std::ops::Deref for Emulator {
-    type Target = Model;
-    fn deref(&self) -> &Model {
-        &self.served
-    }
+auth_core::served_emulator! {
+    /// A [`Model`] served on a real loopback port (plain http), until dropped. Dereferences
+    /// (through [`Served`]) to the model, whose Rust helpers ([`Model::approve`],
+    /// [`Model::register_client`], …) play the user and the OP's administrator.
+    pub struct Emulator(Served<Model>);
+    builder: EmulatorBuilder;
 }
 
 impl Emulator {
-    /// Starts configuring an emulator (users, clients, clock, interval, expiry).
-    pub fn builder() -> EmulatorBuilder {
-        EmulatorBuilder::default()
-    }
-
-    /// Starts an emulator with the default client and no users, on a free loopback port and
-    /// an [`OffsetClock`].
-    pub async fn start() -> std::io::Result<Emulator> {
-        Emulator::builder().start().await
-    }
-
-    /// The served base URL (`http://127.0.0.1:<port>`): the OP's issuer, what
-    /// [`ClientBuilder::issuer`] takes.
-    pub fn base_url(&self) -> &BaseUrl {
-        self.served.base_url()
-    }
-
-    /// Runs a control command (see [`Model`] for CIBA's commands).
-    pub fn control(&self, command: Control) -> Result<Value, ControlError> {
-        self.served.control(command)
-    }
-
-    /// The requests waiting for the user, with the text their phone shows.
-    pub fn pending(&self) -> Vec<PendingStepUp> {
-        self.served.pending()
-    }
-
-    /// The model (to serve it elsewhere as well, or to call its methods).
-    pub fn model(&self) -> Arc<Model> {
-        self.served.model().clone()
-    }
-
-    /// An [`HttpClient`] that hands requests to the same model with no socket (give it to
-    /// [`ClientBuilder::http_client`]).
-    pub fn in_process(&self) -> Arc<dyn HttpClient> {
-        self.served.in_process()
-    }
-
     /// A builder for the default client ([`DEFAULT_CLIENT_ID`], `client_secret_basic`) of this
     /// OP, on the model's clock.
     pub fn client_builder(&self) -> Result<ClientBuilder, Error> {
         let issuer = self
-            .served
             .issuer()
             .unwrap_or_else(|| self.base_url().as_str().to_owned());
         Ok(Client::builder(

@@ -177,14 +177,14 @@ impl State {
 /// | `approve`, `deny`, `expire`, `fail` | play the user on request `id` (an `auth_req_id`); ping and push clients get their notification queued |
 /// | `rotate_keys` | new signing keys first, the previous generations still published (at most [`KEY_GENERATIONS`]) |
 /// | `inject_fault` | the next matching requests get that status (and `Retry-After`) |
-/// | `advance_clock` | moves the model's [`OffsetClock`] forward (refused on a clock of your own) |
+/// | `advance_clock` | moves the model's [`OffsetClock`](auth_core::emulator::OffsetClock) forward (refused on a clock of your own) |
 /// | `read_log` | the recent requests: time, method, path, status (never parameters) |
 /// | `list_pending` | the requests waiting for the user |
 /// | `set_rules` | unsupported |
 /// | `provider` | `{"fault": "<name>"}` ([`Fault::from_name`]); `{"interval": n \| null}`; `{"expiry": n}`; `{"metadata": {"<member>": value \| null}}`; `{"login_hint_token": "…", "user": "…"}`; `{"register_client": {…}}` with OpenID registration metadata (`client_id`, `token_endpoint_auth_method`, `client_secret` or `jwks`, `backchannel_token_delivery_mode`, `backchannel_client_notification_endpoint`, `id_token_signed_response_alg`, `backchannel_authentication_request_signing_alg`); `{"take_notifications": true}`: the waiting ping and push notifications as requests (method, path, headers, body), taken; `{"fault": "unavailable", "retry_after": n}`, `{"fault": "delay", "ms": n}`, `{"fault": "oauth_error", "status": n, "error": "…"}`; `{"request": "<auth_req_id>"}` and `{"requests": true}`: what the OP saw ([`EmulatedRequest`]: hints, binding message, polls, interval, state…); `{"jwks_fetches": true}`; `{"reset": true}` ([`Model::reset`]); a registration with `grant_types` lacking `refresh_token` gets no refresh tokens |
 pub struct Model {
     pub(super) state: Mutex<State>,
-    /// The builder's clock, or an [`OffsetClock`] that [`Control::AdvanceClock`] moves.
+    /// The builder's clock, or an [`OffsetClock`](auth_core::emulator::OffsetClock) that [`Control::AdvanceClock`](auth_core::emulator::Control::AdvanceClock) moves.
     pub(super) clock: EmulatorClock,
     pub(super) log: RequestLog,
     pub(super) faults: Faults,
@@ -311,7 +311,7 @@ impl Registration {
 
 impl Model {
     /// A model with the default client ([`DEFAULT_CLIENT_ID`]) and no users, on an
-    /// [`OffsetClock`]; as [`EmulatorBuilder::model`] with no settings.
+    /// [`OffsetClock`](auth_core::emulator::OffsetClock); as [`EmulatorBuilder::model`] with no settings.
     pub fn new() -> Result<Model, EmulatorError> {
         EmulatorBuilder::default().model()
     }
