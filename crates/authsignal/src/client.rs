@@ -154,7 +154,6 @@ impl ClientBuilder {
             None => BaseUrl::parse(Region::default().base_url()).map_err(auth_core::Error::from)?,
         };
         let transport = self.config.build(base, "authsignal", VERSION)?;
-        let clock = transport.clock().clone();
         let auth = BasicAuth::for_secret(secret);
         // Checked once here, so building the header per request cannot fail.
         auth.header()?;
@@ -165,7 +164,6 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(Inner {
                 transport,
-                clock,
                 secret: self.secret,
                 auth,
                 step_up_action,
@@ -216,7 +214,6 @@ impl BasicAuth {
 
 struct Inner {
     transport: Transport,
-    clock: SharedClock,
     secret: SecretKey,
     auth: BasicAuth,
     step_up_action: ActionCode,
@@ -291,7 +288,7 @@ impl Client {
 
     /// The client's clock (retry back-off, step-up expiry).
     pub(crate) fn clock(&self) -> &SharedClock {
-        &self.inner.clock
+        self.inner.transport.clock()
     }
 
     pub(crate) fn step_up_action(&self) -> &ActionCode {

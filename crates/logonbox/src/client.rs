@@ -206,15 +206,11 @@ impl ClientBuilder {
         // once (`Replay::Never`) with its own timeout, since it waits for the user.
         let transport = self
             .config
-            .build(base.clone(), "logonbox", env!("CARGO_PKG_VERSION"))?;
-        let clock = transport.clock().clone();
+            .build(base, "logonbox", env!("CARGO_PKG_VERSION"))?;
         Ok(Client {
             inner: Arc::new(Inner {
-                host: base.host().to_owned(),
-                base,
                 transport,
                 sign_timeout: self.sign_timeout,
-                clock,
                 remote_name: self.remote_name,
                 prompt_text: self.prompt_text,
                 authorize_text: self.authorize_text,
@@ -230,11 +226,9 @@ impl ClientBuilder {
 }
 
 struct Inner {
-    host: String,
-    base: BaseUrl,
+    /// The credential server's URL (`base_url`) and the client's clock are the transport's.
     transport: Transport,
     sign_timeout: Duration,
-    clock: SharedClock,
     remote_name: String,
     prompt_text: String,
     authorize_text: String,
@@ -257,7 +251,7 @@ pub struct Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("base", &self.inner.base)
+            .field("base", self.inner.transport.base_url())
             .field("key_types", &self.inner.key_types)
             .field("selection", &self.inner.selection)
             .finish_non_exhaustive()
@@ -298,7 +292,7 @@ impl Client {
 
     /// The base URL (`https://host[:port]`; its host is the `{hostname}` of prompts).
     pub fn base_url(&self) -> &BaseUrl {
-        &self.inner.base
+        self.inner.transport.base_url()
     }
 
     /// Fetches and parses `principal`'s key listing.
@@ -325,12 +319,12 @@ impl Client {
             });
         }
         if status != StatusCode::OK {
-            return Err(status_error(&response, inner.clock.now()));
+            return Err(status_error(&response, inner.transport.clock().now()));
         }
         let text = std::str::from_utf8(response.body())
             .map_err(|e| Error::decode("key listing", ".", e))?;
         let listing = KeyListing::parse(text).map_err(|reason| Error::InvalidKeyListing {
-            host: inner.host.clone(),
+            host: inner.transport.base_url().host().to_owned(),
             reason,
         })?;
         tracing::debug!(
@@ -415,7 +409,7 @@ impl Client {
         let text = Placeholders {
             principal,
             remote_name,
-            hostname: &inner.host,
+            hostname: inner.transport.base_url().host(),
         }
         .fill(template);
         let form = SignForm {
@@ -447,7 +441,7 @@ impl Client {
             .send_with_timeout(http_request, Replay::Never, inner.sign_timeout)
             .await?;
         if response.status() != StatusCode::OK {
-            return Err(status_error(&response, inner.clock.now()));
+            return Err(status_error(&response, inner.transport.clock().now()));
         }
         let signature = read_sign_answer(response.body())?;
         match key.verify(flags, &payload, &signature) {
@@ -501,7 +495,7 @@ impl Client {
             prompt_text: Placeholders {
                 principal,
                 remote_name,
-                hostname: &inner.host,
+                hostname: inner.transport.base_url().host(),
             }
             .fill(template),
             authorize_text: authorize_text.to_owned(),
@@ -516,7 +510,7 @@ impl Client {
             principal: principal.to_owned(),
             fingerprint: key.fingerprint().clone(),
             flags,
-            created_at: u64::try_from(inner.clock.unix_seconds()).unwrap_or(0),
+            created_at: u64::try_from(inner.transport.clock().unix_seconds()).unwrap_or(0),
         })
     }
 
@@ -529,7 +523,7 @@ impl Client {
 
     /// The sign URL for an already encoded request blob (base64url, as in the path).
     pub fn sign_url_for(&self, encoded_blob: &str) -> Url {
-        self.inner.base.join(&format!(
+        self.inner.transport.base_url().join(&format!(
             "{SIGN_PAGE_PATH}{}",
             auth_core::base_url::encode_path_segment(encoded_blob)
         ))
@@ -559,7 +553,7 @@ impl Client {
         response: &str,
     ) -> Result<Approval, Error> {
         let inner = &self.inner;
-        let now = u64::try_from(inner.clock.unix_seconds()).unwrap_or(0);
+        let now = u64::try_from(inner.transport.clock().unix_seconds()).unwrap_or(0);
         let age = Duration::from_secs(now.saturating_sub(pending.created_at));
         if age > inner.max_pending_age || pending.created_at > now.saturating_add(60) {
             return Err(Error::RequestExpired {
@@ -682,7 +676,7 @@ impl Client {
 
     /// The client's clock (the shared configuration's, or the system clock).
     pub(crate) fn shared_clock(&self) -> &SharedClock {
-        &self.inner.clock
+        self.inner.transport.clock()
     }
 
     pub(crate) fn random(&self, n: usize) -> Result<Vec<u8>, Error> {
@@ -1143,9 +1137,9 @@ mod tests {
             .config(&shared)
             .build()
             .unwrap();
-        assert_eq!(client.inner.clock.unix_seconds(), 1_700_000_000);
+        assert_eq!(client.inner.transport.clock().unix_seconds(), 1_700_000_000);
         clock.advance(Duration::from_secs(5));
-        assert_eq!(client.inner.clock.unix_seconds(), 1_700_000_005);
+        assert_eq!(client.inner.transport.clock().unix_seconds(), 1_700_000_005);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use auth_core::{BaseUrl, ConfigError, Replay, SharedClock, Transport};
+use auth_core::{BaseUrl, ConfigError, Replay, Transport};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
@@ -452,22 +452,14 @@ impl ClientBuilder {
             )
         })?;
         let base = base.map_err(auth_core::Error::from)?;
-        let clock = self
+        let transport = self
             .config
-            .clock
-            .clone()
-            .unwrap_or_else(auth_core::clock::system_clock);
-        let transport = self.config.clock(clock.clone()).build(
-            base,
-            "onegini-model",
-            env!("CARGO_PKG_VERSION"),
-        )?;
+            .build(base, "onegini-model", env!("CARGO_PKG_VERSION"))?;
         self.storage.load()?;
         Ok(Client {
             inner: Arc::new(Inner {
                 config: self.app,
                 transport,
-                clock,
                 storage: self.storage,
                 keystore: self.keystore,
                 session: Mutex::new(None),
@@ -486,7 +478,6 @@ struct Session {
 struct Inner {
     config: ClientConfig,
     transport: Transport,
-    clock: SharedClock,
     storage: Arc<dyn Storage>,
     keystore: Option<Arc<dyn Keystore>>,
     session: Mutex<Option<Session>>,
@@ -674,7 +665,7 @@ impl Client {
 
     /// The client's clock (OCRA time steps, token expiry, step-up waits).
     pub(crate) fn clock(&self) -> &dyn auth_core::Clock {
-        self.inner.clock.as_ref()
+        self.inner.transport.clock().as_ref()
     }
 
     /// The client id after DCR (the app may read it; the secret stays inside).
@@ -708,7 +699,7 @@ impl Client {
     /// `getAuthenticatedUserProfile()`: the profile whose access token is in memory and not
     /// expired (by the client's clock).
     pub fn authenticated_user_profile(&self) -> Option<UserProfile> {
-        let now = self.inner.clock.now();
+        let now = self.inner.transport.clock().now();
         self.session()
             .as_ref()
             .filter(|s| s.expires_at.is_none_or(|e| now < e))
@@ -847,8 +838,10 @@ impl Client {
         if response.status() != StatusCode::TOO_MANY_REQUESTS {
             return Ok(());
         }
-        let retry_after =
-            auth_core::retry::rate_limit_retry_after(response.headers(), self.inner.clock.now());
+        let retry_after = auth_core::retry::rate_limit_retry_after(
+            response.headers(),
+            self.inner.transport.clock().now(),
+        );
         Err(Error::RateLimited { retry_after })
     }
 
@@ -993,7 +986,7 @@ impl Client {
         let suite = &cfg.dcr_suite;
         let mut inputs = OcraInputs::new(&challenge.challenge);
         if let Some(step) = suite.timestamp() {
-            inputs = inputs.timestamp(step.counter_at(self.inner.clock.as_ref())?);
+            inputs = inputs.timestamp(step.counter_at(self.inner.transport.clock().as_ref())?);
         }
         let ocra_response = suite
             .compute(cfg.signature.expose_secret().as_bytes(), &inputs)
@@ -1197,7 +1190,7 @@ impl Client {
     fn set_session(&self, profile: &UserProfile, tokens: &wire::TokenResponse) -> Option<Session> {
         // `expires_in` comes from the server: an absurd value must not overflow the clock
         // (no local expiry then; the server still refuses the token when it expires).
-        let now = self.inner.clock.now();
+        let now = self.inner.transport.clock().now();
         let expires_at = tokens
             .expires_in
             .and_then(|s| now.checked_add(Duration::from_secs(s)));
@@ -1715,7 +1708,7 @@ impl Client {
     }
 
     fn current_session(&self) -> Result<(UserProfile, AccessToken), Error> {
-        let now = self.inner.clock.now();
+        let now = self.inner.transport.clock().now();
         let session = self.session();
         match session.as_ref() {
             Some(s) if s.expires_at.is_none_or(|e| now < e) => {
