@@ -330,6 +330,9 @@ fn is_pending(state: &str) -> bool {
 
 /// Removes the oldest items for which `settled` holds until at most `keep` of them remain.
 fn keep_newest_settled<T>(items: &mut Vec<T>, keep: usize, settled: impl Fn(&T) -> bool) {
+    if items.len() <= keep {
+        return; // fewer settled than `keep` whatever they are: nothing to count
+    }
     let count = items.iter().filter(|x| settled(x)).count();
     let mut excess = count.saturating_sub(keep);
     if excess > 0 {
@@ -389,6 +392,9 @@ impl Tenant {
         let excess = self.outbox.len().saturating_sub(keep);
         self.outbox.drain(..excess);
         // Users a track or an update created, without authenticators: the oldest go first.
+        if self.users.len() <= pending {
+            return; // fewer bare users than `pending` whatever they are
+        }
         let bare = self
             .users
             .values()

@@ -441,8 +441,15 @@ fn reported_policy(policy: Option<&Value>) -> Value {
 
 /// Forgets the oldest settled requests beyond the configured capacity.
 pub(super) fn prune_settled(st: &mut State, now: i64) {
+    // Nothing to forget (and nothing to count) while every request fits.
+    if st.requests.len() <= st.settings.settled_capacity {
+        return;
+    }
     let settled = |st: &State| st.requests.values().filter(|r| r.forgettable(now)).count();
     let mut excess = settled(st).saturating_sub(st.settings.settled_capacity);
+    if excess == 0 {
+        return;
+    }
     let mut kept = VecDeque::with_capacity(st.request_order.len());
     while let Some(id) = st.request_order.pop_front() {
         let drop_it = excess > 0 && st.requests.get(&id).is_none_or(|r| r.forgettable(now));
