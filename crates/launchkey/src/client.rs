@@ -461,20 +461,36 @@ impl Client {
         let offset = match self.fresh_offset() {
             Some(offset) => offset,
             None => {
-                self.inner
-                    .ping_flight
-                    .run((), || {
-                        self.inner.transport.unslotted(async {
-                            match self.fresh_offset() {
-                                Some(offset) => Ok(offset),
-                                None => self.ping().await,
-                            }
-                        })
-                    })
-                    .await?
+                self.shared(&self.inner.ping_flight, (), || async {
+                    match self.fresh_offset() {
+                        Some(offset) => Ok(offset),
+                        None => self.ping().await,
+                    }
+                })
+                .await?
             }
         };
         Ok(self.inner.clock.unix_seconds().saturating_add(offset))
+    }
+
+    /// Runs `fetch` as the one fetch for `key` that concurrent callers of `flight` share. It
+    /// takes no slot of the transport ([`auth_core::Transport::unslotted`]): the callers
+    /// waiting for it may hold every slot.
+    async fn shared<K, V, F, Fut>(
+        &self,
+        flight: &SingleFlight<K, V>,
+        key: K,
+        fetch: F,
+    ) -> Result<V, Error>
+    where
+        K: std::hash::Hash + Eq + Clone,
+        V: Clone,
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<V, Error>>,
+    {
+        flight
+            .run(key, || self.inner.transport.unslotted(fetch()))
+            .await
     }
 
     fn fresh_offset(&self) -> Option<i64> {
@@ -540,17 +556,13 @@ impl Client {
         if let Some(current) = self.cached_current(CURRENT_KEY_TTL) {
             return Ok(current);
         }
-        self.inner
-            .current_flight
-            .run((), || {
-                self.inner.transport.unslotted(async {
-                    match self.cached_current(CURRENT_KEY_TTL) {
-                        Some(current) => Ok(current),
-                        None => self.fetch_current_key().await,
-                    }
-                })
-            })
-            .await
+        self.shared(&self.inner.current_flight, (), || async {
+            match self.cached_current(CURRENT_KEY_TTL) {
+                Some(current) => Ok(current),
+                None => self.fetch_current_key().await,
+            }
+        })
+        .await
     }
 
     /// `GET /public/v3/public-key`: caches the key by kid and as the current key.
@@ -587,21 +599,17 @@ impl Client {
             return;
         }
         let _ = self
-            .inner
-            .current_flight
-            .run((), || {
-                self.inner.transport.unslotted(async {
-                    let recent = {
-                        let c = self.lock();
-                        c.current_attempt
-                            .is_some_and(|at| self.age(at) < CURRENT_KEY_RECHECK)
-                    };
-                    match (recent, self.cached_current(Duration::MAX)) {
-                        (true, Some(current)) => Ok(current),
-                        (true, None) => Err(Error::ApiKeyNotFound { kid: String::new() }),
-                        (false, _) => self.fetch_current_key().await,
-                    }
-                })
+            .shared(&self.inner.current_flight, (), || async {
+                let recent = {
+                    let c = self.lock();
+                    c.current_attempt
+                        .is_some_and(|at| self.age(at) < CURRENT_KEY_RECHECK)
+                };
+                match (recent, self.cached_current(Duration::MAX)) {
+                    (true, Some(current)) => Ok(current),
+                    (true, None) => Err(Error::ApiKeyNotFound { kid: String::new() }),
+                    (false, _) => self.fetch_current_key().await,
+                }
             })
             .await;
     }
@@ -650,18 +658,14 @@ impl Client {
                 self.take_kid_fetch_budget(kid)?;
             }
         }
-        self.inner
-            .kid_flights
-            .run(kid.to_owned(), || {
-                self.inner.transport.unslotted(async {
-                    let cached = self.lock().keys.get(kid).cloned();
-                    match cached {
-                        Some(k) => Ok(k),
-                        None => self.fetch_key_by_kid(kid).await,
-                    }
-                })
-            })
-            .await
+        self.shared(&self.inner.kid_flights, kid.to_owned(), || async {
+            let cached = self.lock().keys.get(kid).cloned();
+            match cached {
+                Some(k) => Ok(k),
+                None => self.fetch_key_by_kid(kid).await,
+            }
+        })
+        .await
     }
 
     /// `GET /public/v3/public-key/{kid}`; a 404 is remembered as a miss.
