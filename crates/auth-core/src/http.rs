@@ -608,16 +608,9 @@ impl Transport {
             // counts against the deadline, like the request itself.
             let slot = match admission {
                 Some(_) => None,
-                None => match tokio::time::timeout(remaining, self.in_flight.acquire()).await {
-                    Ok(Ok(slot)) => Some(slot),
-                    Ok(Err(_)) => {
-                        return Err(TransportError::new(
-                            TransportErrorKind::Other,
-                            "the transport was closed",
-                        )
-                        .into());
-                    }
-                    Err(_) => return Err(timed_out(total).into()),
+                None => match self.take_slot(remaining).await? {
+                    Some(slot) => Some(slot),
+                    None => return Err(timed_out(total).into()),
                 },
             };
             let mut req = build(attempt)?;
@@ -688,14 +681,8 @@ impl Transport {
                     remaining -= delay;
                     if had_slot {
                         let asked = tokio::time::Instant::now();
-                        let slot = match tokio::time::timeout(
-                            remaining,
-                            self.in_flight.clone().acquire_owned(),
-                        )
-                        .await
-                        {
-                            Ok(Ok(slot)) => slot,
-                            Ok(Err(_)) | Err(_) => return Err(timed_out(total).into()),
+                        let Some(slot) = self.take_slot(remaining).await? else {
+                            return Err(timed_out(total).into());
                         };
                         remaining = remaining.saturating_sub(asked.elapsed());
                         let _ = ADMISSION.try_with(|a| a.slot.set(Some(slot)));
@@ -761,18 +748,8 @@ impl Transport {
             return Box::pin(call()).await.map(Some);
         }
         let asked = tokio::time::Instant::now();
-        let slot = match tokio::time::timeout(self.timeout, self.in_flight.clone().acquire_owned())
-            .await
-        {
-            Ok(Ok(slot)) => slot,
-            Ok(Err(_)) => {
-                return Err(Error::from(TransportError::new(
-                    TransportErrorKind::Other,
-                    "the transport was closed",
-                ))
-                .into());
-            }
-            Err(_) => return Ok(None),
+        let Some(slot) = self.take_slot(self.timeout).await.map_err(Error::from)? else {
+            return Ok(None);
         };
         let admission = Admission {
             slots: self.in_flight.clone(),
@@ -782,6 +759,21 @@ impl Transport {
         // Boxed, and made only now: a call waiting above holds none of its state. The slot is
         // released with the admission, when the call ends (or is dropped).
         Box::pin(ADMISSION.scope(admission, call())).await.map(Some)
+    }
+
+    /// One of this transport's slots, if one comes free `within`; `None` when none did.
+    async fn take_slot(
+        &self,
+        within: Duration,
+    ) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, TransportError> {
+        match tokio::time::timeout(within, self.in_flight.clone().acquire_owned()).await {
+            Ok(Ok(slot)) => Ok(Some(slot)),
+            Ok(Err(_)) => Err(TransportError::new(
+                TransportErrorKind::Other,
+                "the transport was closed",
+            )),
+            Err(_) => Ok(None),
+        }
     }
 
     /// Runs `fetch`'s requests through this transport without waiting for a slot: for a fetch
