@@ -279,9 +279,11 @@ pub struct PendingStepUp {
     pub title: String,
     /// The text the user sees.
     pub message: String,
-    /// When it was created.
+    /// When it was created (on the wire: Unix seconds, as every time of the control API).
+    #[serde(with = "unix_time")]
     pub created_at: SystemTime,
     /// When it runs out, if it does.
+    #[serde(default, with = "unix_time::option")]
     pub expires_at: Option<SystemTime>,
     /// A page the user answers on instead of the phone (a browser challenge), if any.
     pub page: Option<String>,
@@ -330,7 +332,8 @@ impl PendingStepUp {
 /// One request, as the log keeps it: no headers, no bodies (they carry secrets).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogEntry {
-    /// When it arrived (emulator clock).
+    /// When it arrived (emulator clock; on the wire: Unix seconds).
+    #[serde(with = "unix_time")]
     pub at: SystemTime,
     /// The method.
     pub method: String,
@@ -345,6 +348,59 @@ pub fn unix_seconds(at: SystemTime) -> f64 {
     match at.duration_since(std::time::UNIX_EPOCH) {
         Ok(d) => d.as_secs_f64(),
         Err(e) => -e.duration().as_secs_f64(),
+    }
+}
+
+/// The instant `seconds` (fractional Unix seconds, as [`unix_seconds`] writes them); `None`
+/// for what is no time (not finite, or out of range).
+pub fn from_unix_seconds(seconds: f64) -> Option<SystemTime> {
+    let magnitude = Duration::try_from_secs_f64(seconds.abs()).ok()?;
+    if seconds >= 0.0 {
+        std::time::UNIX_EPOCH.checked_add(magnitude)
+    } else {
+        std::time::UNIX_EPOCH.checked_sub(magnitude)
+    }
+}
+
+/// Serde for the control vocabulary's times: Unix seconds, fractional.
+mod unix_time {
+    use std::time::SystemTime;
+
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    pub(super) fn serialize<S: Serializer>(at: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(super::unix_seconds(*at))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+        let seconds = f64::deserialize(d)?;
+        super::from_unix_seconds(seconds)
+            .ok_or_else(|| D::Error::custom(format!("{seconds} is not a time")))
+    }
+
+    /// The same, for an optional time (`null` is none).
+    pub(super) mod option {
+        use std::time::SystemTime;
+
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub(crate) fn serialize<S: Serializer>(
+            at: &Option<SystemTime>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match at {
+                Some(at) => super::serialize(at, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<SystemTime>, D::Error> {
+            #[derive(Deserialize)]
+            struct Wrapped(#[serde(with = "super")] SystemTime);
+            Ok(Option::<Wrapped>::deserialize(d)?.map(|Wrapped(at)| at))
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use auth_core::{Clock as _, HttpClient, HttpRequest};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 
-use crate::served::unix;
+use auth_core::emulator::unix_seconds as unix;
 
 /// How many deliveries may wait for the background task, per provider.
 pub(crate) const QUEUE_CAPACITY: usize = 1_000;

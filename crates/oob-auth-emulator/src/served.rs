@@ -5,7 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::emulator::{Control, ControlError, Model, OffsetClock, PendingStepUp, RequestLog};
+use auth_core::emulator::{
+    Control, ControlError, Model, OffsetClock, PendingStepUp, RequestLog, clock_answer,
+    pending_answer,
+};
 use auth_core::{Clock as _, HttpRequest, HttpResponse};
 use serde_json::{Value, json};
 
@@ -82,44 +85,6 @@ impl Served {
     pub(crate) fn inner(&self) -> &Arc<dyn Model> {
         &self.inner
     }
-
-    /// The pending step-ups, their pages absolute.
-    pub(crate) fn pending_list(&self) -> Vec<PendingStepUp> {
-        self.pending()
-    }
-}
-
-/// Unix seconds (fractional), the control API's one way to write a time.
-pub(crate) use auth_core::emulator::unix_seconds as unix;
-
-/// One pending step-up as the control API writes it: every field of [`PendingStepUp`], times
-/// in Unix seconds. Serialized straight from the step-up (no JSON tree in between: a list of
-/// 10,000 stays cheap).
-#[derive(serde::Serialize)]
-pub(crate) struct PendingView<'a> {
-    provider: &'a str,
-    id: &'a str,
-    user: &'a str,
-    title: &'a str,
-    message: &'a str,
-    created_at: f64,
-    expires_at: Option<f64>,
-    page: Option<&'a str>,
-}
-
-impl<'a> From<&'a PendingStepUp> for PendingView<'a> {
-    fn from(p: &'a PendingStepUp) -> Self {
-        PendingView {
-            provider: &p.provider,
-            id: &p.id,
-            user: &p.user,
-            title: &p.title,
-            message: &p.message,
-            created_at: unix(p.created_at),
-            expires_at: p.expires_at.map(unix),
-            page: p.page.as_deref(),
-        }
-    }
 }
 
 #[async_trait::async_trait]
@@ -162,27 +127,15 @@ impl Served {
                 Some(answer) => answer,
                 None => self.inner.control(Control::Provider { body }),
             },
-            Control::ReadLog { limit } => Ok(Value::Array(
-                self.log
-                    .recent(limit)
-                    .into_iter()
-                    .map(|e| {
-                        json!({"at": unix(e.at), "method": e.method, "path": e.path, "status": e.status})
-                    })
-                    .collect(),
-            )),
+            Control::ReadLog { limit } => self.log.read(limit),
             // One clock for every provider: the server's. The model shares it; told that time
             // moved (by nothing more), it settles what ran out.
             Control::AdvanceClock { seconds } => {
                 self.clock.advance(Duration::from_secs(seconds));
                 let _ = self.inner.control(Control::AdvanceClock { seconds: 0 });
-                Ok(json!({"now": unix(self.clock.now())}))
+                Ok(clock_answer(self.clock.now()))
             }
-            Control::ListPending => {
-                let pending = self.pending();
-                let views: Vec<PendingView<'_>> = pending.iter().map(PendingView::from).collect();
-                serde_json::to_value(views).map_err(|e| ControlError::Conflict(e.to_string()))
-            }
+            Control::ListPending => pending_answer(&self.pending()),
             Control::AddUser { user, details } if details.is_null() => {
                 self.inner.control(Control::AddUser {
                     user,

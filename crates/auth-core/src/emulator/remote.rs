@@ -17,7 +17,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use http::{Method, StatusCode, header};
 use serde::Deserialize;
@@ -256,8 +256,7 @@ impl RemoteEmulator {
     /// The provider's pending step-ups, oldest first, with the text the user sees.
     pub async fn pending(&self, provider: &str) -> Result<Vec<PendingStepUp>, RemoteError> {
         let answer = self.control(provider, &Control::ListPending).await?;
-        let views: Vec<PendingView> = decode("list_pending", answer)?;
-        views.into_iter().map(PendingView::into_step_up).collect()
+        decode("list_pending", answer)
     }
 
     /// Moves the server's one clock (every provider's) forward by `seconds`; each provider
@@ -289,18 +288,7 @@ impl RemoteEmulator {
         let answer = self
             .control(provider, &Control::ReadLog { limit: None })
             .await?;
-        let entries: Vec<LogView> = decode("read_log", answer)?;
-        entries
-            .into_iter()
-            .map(|e| {
-                Ok(LogEntry {
-                    at: instant("read_log", e.at)?,
-                    method: e.method,
-                    path: e.path,
-                    status: e.status,
-                })
-            })
-            .collect()
+        decode("read_log", answer)
     }
 
     /// One call; an error answer becomes the matching [`RemoteError`] (the model's
@@ -455,17 +443,10 @@ fn decode<T: serde::de::DeserializeOwned>(what: &'static str, v: Value) -> Resul
 
 /// Unix seconds (fractional, the control API's times) as an instant.
 fn instant(what: &'static str, seconds: f64) -> Result<SystemTime, RemoteError> {
-    let bad = || RemoteError::Decode {
+    crate::emulator::from_unix_seconds(seconds).ok_or_else(|| RemoteError::Decode {
         what,
         reason: format!("{seconds} is not a time"),
-    };
-    let magnitude = Duration::try_from_secs_f64(seconds.abs()).map_err(|_| bad())?;
-    if seconds >= 0.0 {
-        UNIX_EPOCH.checked_add(magnitude)
-    } else {
-        UNIX_EPOCH.checked_sub(magnitude)
-    }
-    .ok_or_else(bad)
+    })
 }
 
 /// `{"now": seconds}`.
@@ -478,48 +459,6 @@ fn now_of(what: &'static str, answer: &Value) -> Result<SystemTime, RemoteError>
             reason: "no `now`".to_owned(),
         })?;
     instant(what, now)
-}
-
-/// A pending step-up as the control API writes it (times in Unix seconds).
-#[derive(Deserialize)]
-struct PendingView {
-    provider: String,
-    id: String,
-    user: String,
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    message: String,
-    created_at: f64,
-    #[serde(default)]
-    expires_at: Option<f64>,
-    #[serde(default)]
-    page: Option<String>,
-}
-
-impl PendingView {
-    fn into_step_up(self) -> Result<PendingStepUp, RemoteError> {
-        let created_at = instant("list_pending", self.created_at)?;
-        let mut p =
-            PendingStepUp::new(&self.provider, self.id, self.user, self.message, created_at)
-                .with_title(self.title);
-        if let Some(at) = self.expires_at {
-            p = p.with_expiry(instant("list_pending", at)?);
-        }
-        if let Some(page) = self.page {
-            p = p.with_page(page);
-        }
-        Ok(p)
-    }
-}
-
-/// A log entry as the control API writes it.
-#[derive(Deserialize)]
-struct LogView {
-    at: f64,
-    method: String,
-    path: String,
-    status: u16,
 }
 
 #[cfg(all(test, feature = "reqwest"))]
@@ -535,6 +474,7 @@ mod tests {
     use axum::routing::{get, post};
     use serde_json::json;
     use std::sync::Mutex;
+    use std::time::UNIX_EPOCH;
 
     /// A model that refuses in every way a model can, and lists one pending step-up.
     pub(super) struct Refuser {
