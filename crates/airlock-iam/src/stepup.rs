@@ -218,7 +218,7 @@ impl Client {
 }
 
 fn read_state(handle: &StepUpHandle) -> Result<HandleState, Error> {
-    let state: HandleState = serde_json::from_value(handle.state.clone()).map_err(|_| {
+    let state = HandleState::deserialize(&handle.state).map_err(|_| {
         invalid(
             "step-up handle",
             "its state is not an airlock-iam step-up state",
