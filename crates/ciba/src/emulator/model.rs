@@ -92,8 +92,6 @@ pub(super) struct State {
     pub(super) users: HashMap<String, User>,
     pub(super) login_hint_tokens: HashMap<String, String>,
     pub(super) requests: HashMap<String, Req>,
-    /// Requests waiting for the user.
-    pub(super) open: usize,
     /// The number of requests made so far.
     pub(super) made: u64,
     /// Settled requests, oldest first.
@@ -111,6 +109,12 @@ pub(super) struct State {
 }
 
 impl State {
+    /// Requests waiting for the user: every request kept is open until it settles, and only
+    /// settled ones are ever forgotten.
+    pub(super) fn open(&self) -> usize {
+        self.requests.len().saturating_sub(self.settled.len())
+    }
+
     /// Counts `id` as settled, dropping the oldest settled requests beyond the capacity.
     pub(super) fn settle(&mut self, id: &str) {
         let Some(r) = self.requests.get_mut(id) else {
@@ -120,7 +124,6 @@ impl State {
             return;
         }
         r.settled = true;
-        self.open = self.open.saturating_sub(1);
         self.settled.push_back(id.to_owned());
         while self.settled.len() > self.settled_capacity {
             if let Some(old) = self.settled.pop_front() {
@@ -335,7 +338,6 @@ impl Model {
             users: HashMap::new(),
             login_hint_tokens: b.login_hint_tokens.into_iter().collect(),
             requests: HashMap::new(),
-            open: 0,
             made: 0,
             settled: VecDeque::new(),
             settled_capacity: b.settled_capacity.max(1),

@@ -372,10 +372,10 @@ impl Model {
             (None, Some(_)) => return bad("invalid_user_code", "this user has no user_code"),
             _ => {}
         }
-        if st.open >= MAX_OPEN_REQUESTS {
+        if st.open() >= MAX_OPEN_REQUESTS {
             st.settle_expired(now);
         }
-        if st.open >= MAX_OPEN_REQUESTS {
+        if st.open() >= MAX_OPEN_REQUESTS {
             return oauth_error(
                 503,
                 "temporarily_unavailable",
@@ -415,7 +415,6 @@ impl Model {
                 settled: false,
             },
         );
-        st.open += 1;
         let mut ack = json!({"auth_req_id": id, "expires_in": expires_in});
         if let Some(i) = st.interval {
             ack["interval"] = json!(i);
