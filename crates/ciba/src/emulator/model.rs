@@ -713,10 +713,7 @@ fn parameterized_fault(name: &str, body: &Value) -> Result<Fault, ControlError> 
 
 /// A request as the control vocabulary shows it (times in Unix seconds).
 fn request_json(r: &EmulatedRequest) -> Value {
-    let expires_at = r
-        .expires_at
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
+    let expires_at = auth_core::emulator::unix_seconds(r.expires_at);
     json!({
         "auth_req_id": r.auth_req_id,
         "client_id": r.client_id,

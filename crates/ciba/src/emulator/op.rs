@@ -168,8 +168,7 @@ impl Model {
     fn jwks(&self) -> HttpResponse {
         let mut st = self.lock();
         st.jwks_fetches += 1;
-        let keys: Vec<Value> = st.keys.iter().map(SigningKey::public_jwk).collect();
-        respond(200, &json!({ "keys": keys }))
+        respond(200, &SigningKey::public_jwk_set(&st.keys))
     }
 
     /// Authenticates the client at `<issuer><endpoint>`, then answers an injected OAuth
