@@ -134,13 +134,13 @@ impl Delivery {
             let mut queue = lock(&self.queue);
             for request in requests {
                 let seq = queue.last + 1;
-                let url = redacted_url(&request);
                 match queue.sender.try_send(Job { seq, request }) {
                     Ok(()) => {
                         queue.last = seq;
                         numbers.push(seq);
                     }
-                    Err(_) => dropped.push(url),
+                    // Its URL (redacted) is needed only now, for the report.
+                    Err(refused) => dropped.push(redacted_url(&refused.into_inner().request)),
                 }
             }
         }
