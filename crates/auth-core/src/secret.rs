@@ -23,22 +23,50 @@ pub use secrecy::{ExposeSecret, SecretBox, SecretString};
 ///
 /// Ending the definition with `serde` also makes it (de)serialize as a plain JSON string, for
 /// secrets that are part of a wire format (tokens in responses, stored state). Opt-in, because
-/// serializing exposes the value: never put such a type in anything that is logged.
+/// serializing exposes the value: never put such a type in anything that is logged. Ending it
+/// with `eq` (or `serde, eq`) adds `PartialEq`/`Eq` through `matches`: constant time in the
+/// contents.
 ///
 /// ```
 /// auth_core::secret_type! {
 ///     /// A session token, as the API sends it.
 ///     pub struct SessionToken;
-///     serde
+///     serde, eq
 /// }
 ///
 /// let t: SessionToken = serde_json::from_str("\"tok_123\"").unwrap();
 /// assert_eq!(t.expose_secret(), "tok_123");
 /// assert_eq!(format!("{t:?}"), "SessionToken([redacted])");
 /// assert_eq!(serde_json::to_string(&t).unwrap(), "\"tok_123\"");
+/// assert!(t == SessionToken::new("tok_123") && t != SessionToken::new("tok_124"));
 /// ```
 #[macro_export]
 macro_rules! secret_type {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident; serde, eq) => {
+        $crate::secret_type! {
+            $(#[$meta])*
+            $vis struct $name;
+            serde
+        }
+        $crate::secret_type!(@eq $name);
+    };
+    ($(#[$meta:meta])* $vis:vis struct $name:ident; eq) => {
+        $crate::secret_type! {
+            $(#[$meta])*
+            $vis struct $name;
+        }
+        $crate::secret_type!(@eq $name);
+    };
+    (@eq $name:ident) => {
+        /// Compares in constant time (in the contents; the lengths may show).
+        impl ::std::cmp::PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                self.matches(other.expose_secret())
+            }
+        }
+
+        impl ::std::cmp::Eq for $name {}
+    };
     ($(#[$meta:meta])* $vis:vis struct $name:ident; serde) => {
         $crate::secret_type! {
             $(#[$meta])*

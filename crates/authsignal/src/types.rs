@@ -72,66 +72,43 @@ auth_core::id_type! {
     });
 }
 
-/// `PartialEq` for secret types, in constant time ([`auth_core::secret_type!`]'s `matches`).
-macro_rules! constant_time_eq {
-    ($($name:ident),* $(,)?) => {$(
-        impl PartialEq for $name {
-            /// Constant-time comparison (the length may show).
-            fn eq(&self, other: &Self) -> bool {
-                self.matches(other.expose_secret())
-            }
-        }
-
-        impl Eq for $name {}
-    )*};
-}
-
 auth_core::secret_type! {
     /// The tenant's server API secret key. Sent as the HTTP Basic user name; also the webhook
     /// HMAC key.
     pub struct SecretKey;
-    serde
+    serde, eq
 }
 
 auth_core::secret_type! {
     /// A short-lived token: the track `token`, the `token` query parameter after a challenge,
     /// or a claimed challenge's token.
     pub struct ChallengeToken;
-    serde
+    serde, eq
 }
 
 auth_core::secret_type! {
     /// A session access token.
     pub struct AccessToken;
-    serde
+    serde, eq
 }
 
 auth_core::secret_type! {
     /// A session refresh token.
     pub struct RefreshToken;
-    serde
+    serde, eq
 }
 
 auth_core::secret_type! {
     /// A one-time code (`verificationCode`, webhook `data.code`).
     pub struct VerificationCode;
-    serde
+    serde, eq
 }
 
 auth_core::secret_type! {
     /// A recovery code returned when an authenticator is enrolled.
     pub struct RecoveryCode;
-    serde
+    serde, eq
 }
-
-constant_time_eq!(
-    SecretKey,
-    ChallengeToken,
-    AccessToken,
-    RefreshToken,
-    VerificationCode,
-    RecoveryCode,
-);
 
 auth_core::wire_enum! {
     /// The state of an action (`state`): the rules' decision, then the challenge's or

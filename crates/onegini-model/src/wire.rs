@@ -43,7 +43,7 @@ auth_core::secret_type! {
     /// A secret string on the wire (tokens, client secret): redacted `Debug`, no `Display`,
     /// zeroized on drop, serialized transparently.
     pub struct SecretField;
-    serde
+    serde, eq
 }
 
 impl Default for SecretField {
@@ -51,16 +51,6 @@ impl Default for SecretField {
         SecretField::new(String::new())
     }
 }
-
-/// Constant time in the contents ([`SecretField::matches`]); only the lengths are compared in
-/// variable time.
-impl PartialEq for SecretField {
-    fn eq(&self, other: &Self) -> bool {
-        self.matches(other.expose_secret())
-    }
-}
-
-impl Eq for SecretField {}
 
 /// DCR round 1: the app identifies itself and asks for a challenge (model choice).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
