@@ -427,7 +427,7 @@ pub const DEFAULT_LOG_CAPACITY: usize = 1000;
 /// A bounded request log: the newest `capacity` entries, nothing more, ever.
 #[derive(Debug)]
 pub struct RequestLog {
-    capacity: usize,
+    capacity: std::sync::atomic::AtomicUsize,
     entries: Mutex<VecDeque<LogEntry>>,
 }
 
@@ -442,7 +442,7 @@ impl RequestLog {
     pub fn with_capacity(capacity: usize) -> Self {
         let capacity = capacity.max(1);
         RequestLog {
-            capacity,
+            capacity: capacity.into(),
             entries: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
         }
     }
@@ -479,7 +479,7 @@ impl RequestLog {
     /// Records a request and its status, dropping the oldest entry when full.
     pub fn record(&self, at: SystemTime, method: &str, path_and_query: &str, status: u16) {
         let mut entries = lock(&self.entries);
-        if entries.len() == self.capacity {
+        while entries.len() >= self.capacity() {
             entries.pop_front();
         }
         entries.push_back(LogEntry {
@@ -509,7 +509,18 @@ impl RequestLog {
 
     /// The most entries it keeps.
     pub fn capacity(&self) -> usize {
+        self.capacity.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Keeps at most `capacity` entries (at least one) from now on; the oldest beyond it go at
+    /// once.
+    pub fn set_capacity(&self, capacity: usize) {
+        let capacity = capacity.max(1);
+        let mut entries = lock(&self.entries);
         self.capacity
+            .store(capacity, std::sync::atomic::Ordering::Relaxed);
+        let excess = entries.len().saturating_sub(capacity);
+        entries.drain(..excess);
     }
 }
 

@@ -591,7 +591,7 @@ pub struct Model {
     /// How far `advance_clock` moved the model's time past its clock's.
     offset: Mutex<Duration>,
     faults: Faults,
-    log: Mutex<Arc<RequestLog>>,
+    log: RequestLog,
     public_url: Option<String>,
     webhook_client: Option<Arc<dyn HttpClient>>,
 }
@@ -789,7 +789,7 @@ impl Model {
             clock: s.clock.unwrap_or_else(|| Arc::new(OffsetClock::new())),
             offset: Mutex::new(Duration::ZERO),
             faults: Faults::default(),
-            log: Mutex::new(Arc::new(RequestLog::with_capacity(s.log_capacity))),
+            log: RequestLog::with_capacity(s.log_capacity),
             public_url: s.public_url.map(|u| u.trim_end_matches('/').to_owned()),
             webhook_client: s.webhook_client,
         }
@@ -802,10 +802,6 @@ impl Model {
 
     fn unix_now(&self) -> i64 {
         unix(self.now())
-    }
-
-    fn log(&self) -> Arc<RequestLog> {
-        lock(&self.log).clone()
     }
 
     /// `scheme://host:port` for the links the model hands out: the public URL it was given,
@@ -1033,7 +1029,7 @@ impl Model {
     pub fn stats(&self) -> EmulatorStats {
         let st = lock(&self.state);
         let mut s = EmulatorStats {
-            logged_requests: self.log().len(),
+            logged_requests: self.log.len(),
             track_requests: st.track_requests,
             ..EmulatorStats::default()
         };
@@ -1052,20 +1048,13 @@ impl Model {
     /// The most recent requests, oldest first (method, path with query values redacted,
     /// status; never headers or bodies).
     pub fn received(&self) -> Vec<LogEntry> {
-        self.log().recent(None)
+        self.log.recent(None)
     }
 
     /// Sets how many requests the log keeps (at least one), and how many settled records of
     /// each kind every tenant keeps (see [`DEFAULT_SETTLED_CAPACITY`]). Takes effect at once.
     pub fn set_retention(&self, log: usize, settled: usize) {
-        {
-            let mut current = lock(&self.log);
-            let fresh = RequestLog::with_capacity(log);
-            for e in current.recent(Some(fresh.capacity())) {
-                fresh.record(e.at, &e.method, &e.path, e.status);
-            }
-            *current = Arc::new(fresh);
-        }
+        self.log.set_capacity(log);
         let now = self.unix_now();
         let mut st = lock(&self.state);
         st.settled_capacity = settled;
@@ -1124,7 +1113,7 @@ impl Model {
                 }
                 Ok(auth_core::emulator::clock_answer(self.now()))
             }
-            Control::ReadLog { limit } => self.log().read(limit),
+            Control::ReadLog { limit } => self.log.read(limit),
             Control::ListPending => auth_core::emulator::pending_answer(&self.pending()),
             Control::Provider { body } => self.provider_command(&body),
             other => Err(ControlError::Unsupported {
@@ -1516,7 +1505,7 @@ impl auth_core::emulator::Model for Model {
     }
 
     async fn handle(&self, request: HttpRequest) -> HttpResponse {
-        self.log()
+        self.log
             .answer(self.now(), request, |r| async move {
                 let (parts, body) = r.into_parts();
                 self.respond(&parts, &body)
