@@ -6,10 +6,10 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use auth_core::emulator::{
-    Control, ControlError, Faults, LogEntry, OffsetClock, PendingStepUp, RequestLog, html_response,
+    Control, ControlError, Faults, LogEntry, PendingStepUp, RequestLog, html_response,
     json_response, request_json,
 };
 use auth_core::secret::constant_time_eq;
@@ -656,21 +656,6 @@ fn fault_code(status: u16) -> &'static str {
     }
 }
 
-fn unix(at: SystemTime) -> i64 {
-    match at.duration_since(UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
-    }
-}
-
-fn at_unix(secs: i64) -> SystemTime {
-    if secs >= 0 {
-        UNIX_EPOCH + Duration::from_secs(secs.unsigned_abs())
-    } else {
-        UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
-    }
-}
-
 /// `(tenant, action)` of the action `key` answers to: a pending one first.
 fn find_by_key(st: &State, key: &str) -> Option<(usize, usize)> {
     let mut settled = None;
@@ -786,7 +771,7 @@ impl Model {
                 settled_capacity: s.settled_capacity,
                 pending_capacity: s.pending_capacity,
             }),
-            clock: s.clock.unwrap_or_else(|| Arc::new(OffsetClock::new())),
+            clock: s.clock.unwrap_or_else(auth_core::clock::system_clock),
             offset: Mutex::new(Duration::ZERO),
             faults: Faults::default(),
             log: RequestLog::with_capacity(s.log_capacity),
@@ -801,7 +786,7 @@ impl Model {
     }
 
     fn unix_now(&self) -> i64 {
-        unix(self.now())
+        auth_core::time::Timestamp::from_system_time(self.now()).unix_seconds()
     }
 
     /// `scheme://host:port` for the links the model hands out: the public URL it was given,
@@ -1141,11 +1126,11 @@ impl Model {
                     a.key.as_str(),
                     a.user.as_str(),
                     ui::message(a.message.as_deref(), &a.code),
-                    at_unix(a.created_at),
+                    auth_core::time::Timestamp::from_unix(a.created_at).to_system_time(),
                 )
                 .with_title(ui::title(a.title.as_deref()));
                 if let Some(e) = expires {
-                    p = p.with_expiry(at_unix(e));
+                    p = p.with_expiry(auth_core::time::Timestamp::from_unix(e).to_system_time());
                 }
                 if let Some(page) = &a.page {
                     p = p.with_page(page.as_str());
