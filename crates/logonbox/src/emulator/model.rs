@@ -54,6 +54,17 @@ struct User {
     listing: Option<String>,
 }
 
+impl User {
+    /// The user's key with `fingerprint`.
+    fn key(&self, fingerprint: &str) -> Result<Arc<EmulatorKey>, String> {
+        self.keys
+            .iter()
+            .find(|k| k.public().fingerprint().as_str() == fingerprint)
+            .cloned()
+            .ok_or_else(|| "No key with that fingerprint".to_owned())
+    }
+}
+
 /// A sign request the phone has not answered yet.
 struct Waiting {
     id: String,
@@ -136,15 +147,10 @@ impl State {
     /// The keys that answer for `principal` with `fingerprint` (and the first key of another
     /// user, when the behaviour signs as them), cloned out of the lock.
     fn signer(&self, principal: &str, fingerprint: &str) -> Result<Arc<EmulatorKey>, String> {
-        let user = self
-            .users
+        self.users
             .get(principal)
-            .ok_or_else(|| not_registered(principal))?;
-        user.keys
-            .iter()
-            .find(|k| k.public().fingerprint().as_str() == fingerprint)
-            .cloned()
-            .ok_or_else(|| "No key with that fingerprint".to_owned())
+            .ok_or_else(|| not_registered(principal))?
+            .key(fingerprint)
     }
 
     fn first_key_of(&self, principal: &str) -> Option<Arc<EmulatorKey>> {
@@ -644,12 +650,12 @@ impl Model {
                 payload_len: payload.len(),
                 payload_field,
             });
-            if let Err(message) = state.signer(&username, &fingerprint) {
-                return failure(&message);
-            }
             let Some(user) = state.users.get(&username) else {
                 return failure(&not_registered(&username));
             };
+            if let Err(message) = user.key(&fingerprint) {
+                return failure(&message);
+            }
             (user.behaviour.clone(), user.delay)
         };
         let prompt = Prompt {
