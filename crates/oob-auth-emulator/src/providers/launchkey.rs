@@ -58,10 +58,7 @@ pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
         .map_err(|e| err(&e))?;
 
     let webhook_url = match ctx.setting("webhook_url") {
-        Some(url) => {
-            super::check_url(P, "webhook_url", url)?;
-            Some(url.parse::<http::Uri>().map_err(|e| err(&e))?)
-        }
+        Some(url) => Some(super::check_url(P, "webhook_url", url)?),
         None => None,
     };
 
@@ -133,18 +130,7 @@ impl Launchkey {
     fn set_webhook_url(&self, url: &Value) -> Result<Value, ControlError> {
         let parsed = match url {
             Value::Null => None,
-            Value::String(s) => {
-                let uri: http::Uri = s
-                    .parse()
-                    .map_err(|_| ControlError::Invalid(format!("`{s}` is not a URL")))?;
-                if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none()
-                {
-                    return Err(ControlError::Invalid(format!(
-                        "`{s}` is not an absolute http or https URL"
-                    )));
-                }
-                Some(uri)
-            }
+            Value::String(s) => Some(super::absolute_http_url(s).map_err(ControlError::Invalid)?),
             _ => return Err(ControlError::Invalid("webhook_url is a URL or null".into())),
         };
         lock(&self.webhooks).url = parsed;

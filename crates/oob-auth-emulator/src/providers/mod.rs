@@ -90,18 +90,23 @@ pub(crate) async fn build(provider: Provider, ctx: &Ctx<'_>) -> Result<Built, St
     }
 }
 
-/// Checks that a URL setting is an absolute `http` or `https` URL.
-pub(crate) fn check_url(provider: Provider, name: &str, url: &str) -> Result<(), StartError> {
-    let uri: http::Uri = url.parse().map_err(|_| {
-        StartError::provider(provider, format!("setting `{name}`: `{url}` is not a URL"))
-    })?;
+/// `url` as an absolute `http` or `https` URL, or why it is not one.
+pub(crate) fn absolute_http_url(url: &str) -> Result<http::Uri, String> {
+    let uri: http::Uri = url.parse().map_err(|_| format!("`{url}` is not a URL"))?;
     match (uri.scheme_str(), uri.authority()) {
-        (Some("http" | "https"), Some(_)) => Ok(()),
-        _ => Err(StartError::provider(
-            provider,
-            format!("setting `{name}`: `{url}` is not an absolute http or https URL"),
-        )),
+        (Some("http" | "https"), Some(_)) => Ok(uri),
+        _ => Err(format!("`{url}` is not an absolute http or https URL")),
     }
+}
+
+/// Checks that a URL setting is an absolute `http` or `https` URL, and returns it parsed.
+pub(crate) fn check_url(
+    provider: Provider,
+    name: &str,
+    url: &str,
+) -> Result<http::Uri, StartError> {
+    absolute_http_url(url)
+        .map_err(|why| StartError::provider(provider, format!("setting `{name}`: {why}")))
 }
 
 /// Writes a private key file readable by its owner only.
