@@ -80,10 +80,11 @@ pub fn smoke(args: &[&str]) -> Result<(), String> {
              (Debian: apt-get install g++; or set CXX)"
         ));
     }
-    tools::FUZZ.ensure()?;
+    // Found (or installed) once; every run below uses the same one.
+    let found = tools::FUZZ.ensure()?;
     let dir = root().join("fuzz");
     let fuzz = || -> Result<std::process::Command, String> {
-        let mut cmd = tools::FUZZ.command()?;
+        let mut cmd = tools::FUZZ.command_for(&found);
         cmd.current_dir(&dir).env("RUSTC_BOOTSTRAP", "1");
         Ok(cmd)
     };

@@ -117,9 +117,9 @@ impl Tool {
     }
 
     /// Finds the tool, installing the pinned version when no accepted one is installed.
-    pub fn ensure(&self) -> Result<(), String> {
-        if self.find().is_some() {
-            return Ok(());
+    pub fn ensure(&self) -> Result<Found, String> {
+        if let Some(found) = self.find() {
+            return Ok(found);
         }
         let mut probe = cargo();
         probe.arg(self.sub);
@@ -155,37 +155,35 @@ impl Tool {
             self.pinned,
             started.elapsed().as_secs_f64()
         );
-        if self.find().is_some() {
-            Ok(())
-        } else {
-            Err(format!(
+        self.find().ok_or_else(|| {
+            format!(
                 "installed {}@{} but `cargo {} --version` still does not report it \
                  (is cargo's bin directory shadowed by another copy on PATH?)",
                 self.krate, self.pinned, self.sub
-            ))
-        }
+            )
+        })
     }
 
     /// `cargo <sub>` with an accepted version, installing the pinned one first if need be.
     pub fn command(&self) -> Result<Command, String> {
-        self.ensure()?;
-        match self.find() {
-            Some(Found::ViaCargo) => {
+        Ok(self.command_for(&self.ensure()?))
+    }
+
+    /// `cargo <sub>` where `found` (from [`Tool::ensure`]) says it is.
+    pub fn command_for(&self, found: &Found) -> Command {
+        match found {
+            Found::ViaCargo => {
                 let mut cmd = cargo();
                 cmd.arg(self.sub);
-                Ok(cmd)
+                cmd
             }
-            Some(Found::Local(path)) => {
+            Found::Local(path) => {
                 let mut cmd = Command::new(path);
                 cmd.arg(self.sub)
                     .current_dir(root())
                     .env("CARGO", crate::util::cargo_program());
-                Ok(cmd)
+                cmd
             }
-            None => Err(format!(
-                "{} {}x is not installed (`cargo install --locked {}@{}`)",
-                self.krate, self.accepts, self.krate, self.pinned
-            )),
         }
     }
 }
@@ -195,12 +193,12 @@ pub fn ensure_all() -> Result<(), String> {
     let mut failed = Vec::new();
     for tool in ALL {
         match tool.ensure() {
-            Ok(()) => {
-                let shown = match tool.find() {
-                    Some(Found::Local(p)) => format!(" ({})", p.display()),
-                    _ => String::new(),
+            Ok(found) => {
+                let shown = match &found {
+                    Found::Local(p) => format!(" ({})", p.display()),
+                    Found::ViaCargo => String::new(),
                 };
-                let v = Tool::version_of(tool.command()?).unwrap_or_default();
+                let v = Tool::version_of(tool.command_for(&found)).unwrap_or_default();
                 println!("{} {v}{shown}", tool.krate);
             }
             Err(e) => failed.push(e),
