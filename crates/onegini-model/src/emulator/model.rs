@@ -313,23 +313,31 @@ impl TokenServer {
 
     /// Changes an app version's status ([`AdminCommand::SetVersionStatus`]).
     pub fn set_version_status(&self, version: &str, platform: &str, status: VersionStatus) {
-        let mut s = lock(&self.state);
-        for v in &mut s.app.versions {
-            if v.version == version && v.platform == platform {
-                v.status = status;
-            }
-        }
+        self.update_version(version, platform, |v| v.status = status);
     }
 
     /// Turns an app version's development mode (no signature check at DCR) on or off
     /// ([`AdminCommand::SetDevelopmentMode`]).
     pub fn set_development_mode(&self, version: &str, platform: &str, development_mode: bool) {
+        self.update_version(version, platform, |v| v.development_mode = development_mode);
+    }
+
+    /// Applies `change` to the app version `version` on `platform`; whether there is one.
+    fn update_version(
+        &self,
+        version: &str,
+        platform: &str,
+        mut change: impl FnMut(&mut AppVersion),
+    ) -> bool {
         let mut s = lock(&self.state);
+        let mut found = false;
         for v in &mut s.app.versions {
             if v.version == version && v.platform == platform {
-                v.development_mode = development_mode;
+                change(v);
+                found = true;
             }
         }
+        found
     }
 
     /// Changes the maximum number of wrong PIN attempts ([`AdminCommand::SetMaxPinFailures`]).
@@ -473,24 +481,19 @@ impl TokenServer {
             id: user.to_owned(),
         };
         let known = |user: &str| lock(&self.state).users.contains_key(user);
+        let no_version = |version: &str, platform: &str| ControlError::NotFound {
+            what: "app version",
+            id: format!("{version} {platform}"),
+        };
         Ok(match command {
             AdminCommand::SetVersionStatus {
                 version,
                 platform,
                 status,
             } => {
-                let exists = lock(&self.state)
-                    .app
-                    .versions
-                    .iter()
-                    .any(|v| v.version == version && v.platform == platform);
-                if !exists {
-                    return Err(ControlError::NotFound {
-                        what: "app version",
-                        id: format!("{version} {platform}"),
-                    });
+                if !self.update_version(&version, &platform, |v| v.status = status) {
+                    return Err(no_version(&version, &platform));
                 }
-                self.set_version_status(&version, &platform, status);
                 json!({})
             }
             AdminCommand::SetDevelopmentMode {
@@ -498,18 +501,10 @@ impl TokenServer {
                 platform,
                 development_mode,
             } => {
-                let exists = lock(&self.state)
-                    .app
-                    .versions
-                    .iter()
-                    .any(|v| v.version == version && v.platform == platform);
-                if !exists {
-                    return Err(ControlError::NotFound {
-                        what: "app version",
-                        id: format!("{version} {platform}"),
-                    });
+                let dev = development_mode;
+                if !self.update_version(&version, &platform, |v| v.development_mode = dev) {
+                    return Err(no_version(&version, &platform));
                 }
-                self.set_development_mode(&version, &platform, development_mode);
                 json!({})
             }
             AdminCommand::SetMaxPinFailures { max } => {
