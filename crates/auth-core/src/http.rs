@@ -387,6 +387,16 @@ impl TransportBuilder {
 
     /// Builds the transport.
     pub fn build(self) -> Result<Transport, Error> {
+        // A zero timeout would fail every request, and a zero connect timeout every connection:
+        // one rule for every provider, refused here rather than at the first call.
+        for (name, value) in [
+            ("timeout", self.config.timeout),
+            ("connect_timeout", self.config.connect_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(ConfigError::invalid(name, "must be above zero").into());
+            }
+        }
         if self.config.max_response_bytes == 0 {
             return Err(ConfigError::Invalid {
                 name: "max_response_bytes",

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use auth_core::clock::FakeClock;
 use auth_core::{
-    BaseUrl, Error, HttpConfig, HttpRequest, HttpResponse, Replay, RetryPolicy, Transport,
-    TransportError, TransportErrorKind,
+    BaseUrl, Config, ConfigError, Error, HttpConfig, HttpRequest, HttpResponse, Replay,
+    RetryPolicy, Transport, TransportError, TransportErrorKind,
 };
 use http::Method;
 use tokio::io::AsyncReadExt;
@@ -681,6 +681,30 @@ fn a_zero_in_flight_limit_is_a_configuration_error() {
         .build()
         .unwrap_err();
     assert!(matches!(err, Error::Config(_)), "{err:?}");
+}
+
+#[test]
+fn a_zero_timeout_is_a_configuration_error_for_every_provider() {
+    // Built from the shared configuration, as every provider's client builds its transport.
+    for (name, config) in [
+        ("timeout", Config::new().timeout(Duration::ZERO)),
+        (
+            "connect_timeout",
+            Config::new().connect_timeout(Duration::ZERO),
+        ),
+    ] {
+        let err = config
+            .build(
+                BaseUrl::parse("https://api.example.com").unwrap(),
+                "test",
+                "0",
+            )
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Config(ConfigError::Invalid { name: n, .. }) if *n == name),
+            "{err:?}"
+        );
+    }
 }
 
 /// Calls admitted by `Transport::admitted` run at most `max_in_flight` at once, each made only

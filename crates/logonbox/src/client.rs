@@ -189,8 +189,8 @@ impl ClientBuilder {
                 ));
             }
         };
-        if self.sign_timeout.is_zero() || self.config.config.timeout.is_zero() {
-            return Err(Error::config("timeout", "timeouts must be above zero"));
+        if self.sign_timeout.is_zero() {
+            return Err(Error::config("sign_timeout", "must be above zero"));
         }
         if self.key_types.is_empty() {
             return Err(Error::config("key_types", "allow at least one key type"));
