@@ -985,12 +985,16 @@ impl Client {
         Ok(outcome)
     }
 
-    /// The notification token of a pending request this client started.
+    /// The notification token of a pending request this client started. A notification is
+    /// taken until the request's end plus the leeway: an OP tells a push client of an expiry
+    /// (`expired_token`) only once the request has ended on its own clock, and the delivery
+    /// takes time too.
     fn expected_token(&self, id: &AuthReqId) -> Result<ClientNotificationToken, NotificationError> {
         let now = self.inner.clock.now();
+        let leeway = self.inner.leeway;
         lock(&self.inner.tracked)
             .get(id)
-            .filter(|t| t.expires_at > now)
+            .filter(|t| t.expires_at.checked_add(leeway).is_none_or(|end| end > now))
             .and_then(|t| t.notification_token.clone())
             .ok_or(NotificationError::UnknownRequest)
     }

@@ -2,8 +2,9 @@
 //! CIBA's ping and push notifications, LaunchKey's webhooks). A model has no sockets: it queues
 //! them, and the server sends them, as the real provider would.
 //!
-//! After every request a provider answers and every control command it runs, the server takes
-//! what the model queued ([`Outbox::take`]) and hands it to one background task per provider,
+//! After every request a provider answers and every control command it runs, and every
+//! [`TICK`] besides (time running out queues deliveries too: a CIBA push client is told of an
+//! expiry), the server takes what the model queued ([`Outbox::take`]) and hands it to one background task per provider,
 //! which sends the requests one at a time, in order. Taking and queueing never wait, so the
 //! answer that caused a delivery is never held up by it. The queue is bounded
 //! ([`QUEUE_CAPACITY`]): beyond it a delivery is dropped, and said so. Each request is sent once
@@ -29,6 +30,9 @@ pub(crate) const QUEUE_CAPACITY: usize = 1_000;
 pub(crate) const RECORD_CAPACITY: usize = 1_000;
 /// The longest one delivery may take (connection included).
 pub(crate) const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the server takes what a model queued on its own time, with no request or command
+/// to set it off.
+pub(crate) const TICK: Duration = Duration::from_secs(1);
 /// The longest a flush waits for the deliveries before it.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -123,6 +127,16 @@ impl Delivery {
             if !requests.is_empty() {
                 self.enqueue(requests);
             }
+        }
+    }
+
+    /// Kicks every [`TICK`], for as long as the server runs (spawn it beside the sending task).
+    pub(crate) async fn tick(self: Arc<Self>) {
+        let mut every = tokio::time::interval(TICK);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            every.tick().await;
+            self.kick();
         }
     }
 

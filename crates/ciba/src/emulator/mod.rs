@@ -18,8 +18,9 @@
 //!   `access_denied`, `transaction_failed`, `invalid_grant` for a foreign or used
 //!   `auth_req_id`; tokens with an ID token (`at_hash`, `rt_hash`, and in push mode the
 //!   `auth_req_id` claim);
-//! * ping and push notifications: a model has no sockets, so when the user answers, the
-//!   notification for the client's endpoint (with its bearer token) waits in the model
+//! * ping and push notifications: a model has no sockets, so when the user answers (or, for a
+//!   push client, when the request expires), the notification for the client's endpoint (with
+//!   its bearer token) waits in the model
 //!   ([`Model::take_notifications`], or the provider command `{"take_notifications": true}`)
 //!   until [`Emulator::deliver_notifications`] (or whoever serves the model) sends it.
 //!
@@ -71,7 +72,7 @@ mod op;
 pub use model::Model;
 
 use crate::keys::{Algorithm, SigningKey};
-use crate::types::{ClientId, DeliveryMode};
+use crate::types::{ClientId, ClientSecret, DeliveryMode};
 use crate::{Client, ClientAuth, ClientBuilder, Error};
 
 /// The default client's id.
@@ -219,26 +220,17 @@ impl From<EmulatorError> for std::io::Error {
     }
 }
 
-/// How an emulated client authenticates.
-#[derive(Clone)]
+/// How an emulated client authenticates (the secrets are the client's own type: redacted in
+/// `Debug`, compared in constant time).
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum ClientAuthMethod {
     /// `client_secret_basic` with this secret.
-    SecretBasic(String),
+    SecretBasic(ClientSecret),
     /// `client_secret_post` with this secret.
-    SecretPost(String),
+    SecretPost(ClientSecret),
     /// `private_key_jwt` with this public JWK.
     PrivateKeyJwt(Value),
-}
-
-impl fmt::Debug for ClientAuthMethod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ClientAuthMethod::SecretBasic(_) => "SecretBasic([redacted])",
-            ClientAuthMethod::SecretPost(_) => "SecretPost([redacted])",
-            ClientAuthMethod::PrivateKeyJwt(_) => "PrivateKeyJwt",
-        })
-    }
 }
 
 /// A client registered with the emulated OP.
@@ -268,12 +260,18 @@ impl EmulatedClient {
 
     /// A `client_secret_basic` poll client.
     pub fn secret_basic(client_id: &str, secret: &str) -> Self {
-        Self::new(client_id, ClientAuthMethod::SecretBasic(secret.to_owned()))
+        Self::new(
+            client_id,
+            ClientAuthMethod::SecretBasic(ClientSecret::new(secret)),
+        )
     }
 
     /// A `client_secret_post` poll client.
     pub fn secret_post(client_id: &str, secret: &str) -> Self {
-        Self::new(client_id, ClientAuthMethod::SecretPost(secret.to_owned()))
+        Self::new(
+            client_id,
+            ClientAuthMethod::SecretPost(ClientSecret::new(secret)),
+        )
     }
 
     /// A `private_key_jwt` poll client whose key is `key`.
@@ -329,7 +327,7 @@ impl EmulatedClient {
         };
         r.insert("token_endpoint_auth_method".into(), Value::from(method));
         if let Some(secret) = secret {
-            r.insert("client_secret".into(), Value::from(secret.as_str()));
+            r.insert("client_secret".into(), Value::from(secret.expose_secret()));
         }
         if let Some(jwk) = jwk {
             r.insert("jwks".into(), serde_json::json!({ "keys": [jwk] }));

@@ -22,7 +22,7 @@ use super::{
     RequestState,
 };
 use crate::keys::{Algorithm, SigningKey, install_jwt_crypto};
-use crate::types::{AuthReqId, DeliveryMode};
+use crate::types::{AuthReqId, DeliveryMode, UserCode};
 
 /// The most protocol faults waiting at once (they are added by control commands only).
 const MAX_FAULTS: usize = 1_000;
@@ -32,7 +32,7 @@ const MAX_FAULTS: usize = 1_000;
 pub(super) struct User {
     pub(super) name: String,
     pub(super) email: String,
-    pub(super) user_code: Option<String>,
+    pub(super) user_code: Option<UserCode>,
 }
 
 /// One backchannel request.
@@ -132,17 +132,36 @@ impl State {
         }
     }
 
-    /// Settles the requests whose time ran out.
+    /// Settles the requests whose time ran out, and queues the `expired_token` payload for
+    /// each one a push client was still waiting on (CIBA §12: the OP tells a push client of an
+    /// expiry as it tells an answer; poll and ping clients learn it from the token endpoint).
     pub(super) fn settle_expired(&mut self, now: SystemTime) {
-        let expired: Vec<String> = self
+        let expired: Vec<(String, bool)> = self
             .requests
             .iter()
             .filter(|(_, r)| !r.settled && now >= r.view.expires_at)
-            .map(|(id, _)| id.clone())
+            .map(|(id, r)| (id.clone(), r.view.state == RequestState::Pending))
             .collect();
-        for id in expired {
+        for (id, waiting) in expired {
             self.settle(&id);
+            if !waiting {
+                continue;
+            }
+            // An expiry's payload is plain JSON: nothing to sign, so it is built here.
+            if let Some(request) =
+                notification(self, &id, now, Tell::Expiry).and_then(Planned::into_request)
+            {
+                self.push_notification(request);
+            }
         }
+    }
+
+    /// Queues a notification for delivery, dropping the oldest beyond [`MAX_NOTIFICATIONS`].
+    fn push_notification(&mut self, request: HttpRequest) {
+        if self.outbox.len() >= MAX_NOTIFICATIONS {
+            self.outbox.pop_front();
+        }
+        self.outbox.push_back(request);
     }
 
     /// Takes the first fault `wanted` matches.
@@ -151,7 +170,7 @@ impl State {
         self.faults.remove(i)
     }
 
-    fn add_user(&mut self, login_hint: &str, user_code: Option<String>) {
+    fn add_user(&mut self, login_hint: &str, user_code: Option<UserCode>) {
         let name = login_hint.split('@').next().unwrap_or(login_hint);
         let mut chars = name.chars();
         let display = match chars.next() {
@@ -351,7 +370,7 @@ impl Model {
             metadata: Map::new(),
         };
         for (hint, code) in b.users {
-            state.add_user(&hint, code);
+            state.add_user(&hint, code.map(UserCode::new));
         }
         Ok(Model {
             state: Mutex::new(state),
@@ -398,7 +417,8 @@ impl Model {
 
     /// Adds a user who set up `user_code`: requests for them must carry it.
     pub fn add_user_with_code(&self, login_hint: &str, user_code: &str) {
-        self.lock().add_user(login_hint, Some(user_code.to_owned()));
+        self.lock()
+            .add_user(login_hint, Some(UserCode::new(user_code)));
     }
 
     /// Accepts `token` as a `login_hint_token` for `login_hint`.
@@ -525,31 +545,8 @@ impl Model {
     /// Finishes a notification planned under the lock (signing its tokens outside it) and
     /// queues it.
     fn queue(&self, plan: Option<Planned>) {
-        let Some(planned) = plan else { return };
-        let body = match planned.body {
-            Body::Json(v) => v,
-            Body::Tokens(plan, id) => {
-                let mut body = plan.finish();
-                if let Some(o) = body.as_object_mut() {
-                    o.insert("auth_req_id".into(), json!(id));
-                }
-                body
-            }
-        };
-        let request = http::Request::post(planned.url.as_str())
-            .header(
-                http::header::AUTHORIZATION,
-                format!("Bearer {}", planned.token),
-            )
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string().into_bytes());
-        // An endpoint that is not a URI cannot be called; the notification is dropped.
-        if let Ok(request) = request {
-            let mut st = self.lock();
-            if st.outbox.len() >= MAX_NOTIFICATIONS {
-                st.outbox.pop_front();
-            }
-            st.outbox.push_back(request);
+        if let Some(request) = plan.and_then(Planned::into_request) {
+            self.lock().push_notification(request);
         }
     }
 
@@ -588,16 +585,26 @@ impl Model {
         })
     }
 
-    /// How many ping and push notifications wait for delivery.
+    /// How many ping and push notifications wait for delivery (a push client's expiry counts
+    /// once its time has run out).
     pub fn pending_notifications(&self) -> usize {
-        self.lock().outbox.len()
+        let now = self.now();
+        let mut st = self.lock();
+        st.settle_expired(now);
+        st.outbox.len()
     }
 
     /// Takes the waiting ping and push notifications: each a `POST` to the client's
     /// notification endpoint with `Authorization: Bearer <client_notification_token>` and the
-    /// JSON body, for whoever serves the model to send.
+    /// JSON body, for whoever serves the model to send. Requests whose time has run out since
+    /// the last look are settled first, so a push client's `expired_token` payload is among
+    /// them even when nothing else happened (whoever serves the model calls this now and then:
+    /// the oob-auth emulator server every second).
     pub fn take_notifications(&self) -> Vec<HttpRequest> {
-        self.lock().outbox.drain(..).collect()
+        let now = self.now();
+        let mut st = self.lock();
+        st.settle_expired(now);
+        st.outbox.drain(..).collect()
     }
 
     fn provider_command(&self, body: &Value) -> Result<Value, ControlError> {
@@ -743,6 +750,31 @@ struct Planned {
     url: String,
     token: String,
     body: Body,
+}
+
+impl Planned {
+    /// The notification's request (its tokens signed, if it carries any). An endpoint that is
+    /// not a URI cannot be called: then there is none, and the notification is dropped.
+    fn into_request(self) -> Option<HttpRequest> {
+        let body = match self.body {
+            Body::Json(v) => v,
+            Body::Tokens(plan, id) => {
+                let mut body = plan.finish();
+                if let Some(o) = body.as_object_mut() {
+                    o.insert("auth_req_id".into(), json!(id));
+                }
+                body
+            }
+        };
+        http::Request::post(self.url.as_str())
+            .header(
+                http::header::AUTHORIZATION,
+                format!("Bearer {}", self.token),
+            )
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string().into_bytes())
+            .ok()
+    }
 }
 
 /// What a change of a request tells its client.
@@ -907,7 +939,9 @@ impl ClientAuthMethod {
     /// The shared secret, for HS256 faults.
     pub(super) fn secret(&self) -> Option<&str> {
         match self {
-            ClientAuthMethod::SecretBasic(s) | ClientAuthMethod::SecretPost(s) => Some(s),
+            ClientAuthMethod::SecretBasic(s) | ClientAuthMethod::SecretPost(s) => {
+                Some(s.expose_secret())
+            }
             ClientAuthMethod::PrivateKeyJwt(_) => None,
         }
     }

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use auth_core::emulator::json_response;
-use auth_core::secret::constant_time_eq;
 use auth_core::time::Timestamp;
 use auth_core::{HttpRequest, HttpResponse};
 use base64::Engine as _;
@@ -235,14 +234,13 @@ impl Model {
             .get(&claimed)
             .cloned()
             .ok_or_else(|| fail("unknown client"))?;
-        let same = |sent: &str, secret: &str| constant_time_eq(sent.as_bytes(), secret.as_bytes());
         match &client.auth {
             ClientAuthMethod::SecretBasic(secret) => match &basic {
-                Some((_, s)) if same(s, secret) => Ok(client),
+                Some((_, s)) if secret.matches(s) => Ok(client),
                 _ => Err(fail("client authentication failed")),
             },
             ClientAuthMethod::SecretPost(secret) => match (&basic, params.get("client_secret")) {
-                (None, Some(s)) if same(s, secret) => Ok(client),
+                (None, Some(s)) if secret.matches(s) => Ok(client),
                 _ => Err(fail("client authentication failed")),
             },
             ClientAuthMethod::PrivateKeyJwt(jwk) => {
@@ -365,7 +363,7 @@ impl Model {
         let sent_code = p.get("user_code");
         match (&user_code, sent_code) {
             (Some(_), None) => return bad("missing_user_code", "this user requires a user_code"),
-            (Some(c), Some(s)) if !constant_time_eq(c.as_bytes(), s.as_bytes()) => {
+            (Some(c), Some(s)) if !c.matches(s) => {
                 return bad("invalid_user_code", "wrong user_code");
             }
             (None, Some(_)) => return bad("invalid_user_code", "this user has no user_code"),

@@ -78,6 +78,7 @@ on_every_wire!(
     push_mode_validates_at_hash_rt_hash_and_auth_req_id,
     push_with_a_forged_token_hash_or_request_id_is_rejected,
     push_error_payloads_become_outcomes,
+    push_clients_are_told_once_when_time_runs_out,
     id_token_faults_are_each_rejected,
     null_optional_fields_in_the_token_response_are_tolerated,
     jwks_rotation_is_picked_up_with_one_refetch,
@@ -1028,6 +1029,43 @@ async fn push_error_payloads_become_outcomes(wire: Wire) {
         "{got:?}"
     );
     assert!(matches!(got[2], Outcome::Expired), "{got:?}");
+}
+
+async fn push_clients_are_told_once_when_time_runs_out(wire: Wire) {
+    let (s, client, seen) = push_setup(wire).await;
+    let waiting = client
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
+        .await
+        .unwrap();
+    let answered = client
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
+        .await
+        .unwrap();
+    s.deny(&answered.auth_req_id).await.unwrap();
+    assert_eq!(s.deliver_notifications().await, [204]);
+    assert!(matches!(
+        seen.lock().unwrap().pop().unwrap().unwrap(),
+        Outcome::Denied { .. }
+    ));
+    // Nobody expires it: time runs out, and the next look finds the push client's payload,
+    // which the client takes although the request has just ended on its clock too.
+    assert_eq!(s.deliver_notifications().await, Vec::<u16>::new());
+    s.advance(waiting.expires_in + Duration::from_secs(1)).await;
+    assert_eq!(s.deliver_notifications().await, [204]);
+    let got: Vec<Outcome> = seen.lock().unwrap().drain(..).map(Result::unwrap).collect();
+    assert!(matches!(got[..], [Outcome::Expired]), "{got:?}");
+    // Told once; the denied request, answered already, is not told of its expiry.
+    assert_eq!(s.deliver_notifications().await, Vec::<u16>::new());
+
+    // The client takes a notification until the request's end plus its leeway (60 s), no
+    // longer: one that comes later is for a request it has let go of.
+    let late = client
+        .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
+        .await
+        .unwrap();
+    s.advance(late.expires_in + Duration::from_secs(61)).await;
+    assert_eq!(s.deliver_notifications().await, [404]);
+    assert!(seen.lock().unwrap().is_empty());
 }
 
 async fn id_token_faults_are_each_rejected(wire: Wire) {

@@ -303,6 +303,41 @@ async fn ciba_push_results_wait_while_delivery_is_off_and_go_on_a_flush() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn ciba_a_push_client_is_told_of_an_expiry_with_nothing_else_happening() {
+    let receiver = Receiver::start(204).await;
+    let server = start(options(json!({"interval": 1}))).await;
+    let control = server.control_url();
+    let issuer = server.info()["providers"]["ciba"]["issuer"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let endpoint = format!("{}/push", receiver.base);
+    let client = notified_client(control, &issuer, DeliveryMode::Push, &endpoint).await;
+    let user = unique("eve");
+    add_user(control, "ciba", &user).await;
+    let (status, body) = post(
+        &format!("{control}/ciba/control"),
+        Some(json!({"command": "provider", "body": {"expiry": 1}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let started = client
+        .authenticate(AuthenticationRequest::login_hint(user.as_str()))
+        .await
+        .unwrap();
+    assert_eq!(started.expires_in.as_secs(), 1);
+
+    // No request, no command: the server's own tick finds the expiry and pushes it.
+    let push = receiver.next().await;
+    let bearer = push.headers.get("authorization").map(|v| v.as_bytes());
+    let (id, outcome) = client.handle_push(bearer, &push.body).await.unwrap();
+    assert_eq!(id, started.auth_req_id);
+    assert!(matches!(outcome, Outcome::Expired), "{outcome:?}");
+    let recent = deliveries(control, 1).await;
+    assert_eq!(recent.len(), 1, "told once: {recent:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn ciba_an_endpoint_that_is_down_is_recorded_and_nothing_else_breaks() {
     let dead = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
