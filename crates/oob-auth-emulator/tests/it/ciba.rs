@@ -6,7 +6,7 @@ use auth_core::{PollStatus, StepUp, StepUpRequest};
 use ciba::{
     AuthenticationRequest, ClientAuth, ClientId, DeliveryMode, Outcome, TokenPoll, UserCode,
 };
-use oob_auth_emulator::{Options, Provider};
+use oob_auth_emulator::{Options, Provider, Server};
 use serde_json::{Value, json};
 
 use crate::common::{Receiver, add_user, get, poll, post, start, unique};
@@ -31,14 +31,16 @@ fn printed_client(info: &Value) -> ciba::Client {
     .unwrap()
 }
 
-/// Registers a ping or push client whose notification endpoint is `endpoint`, through the
-/// control API, and builds our client for it.
-async fn notified_client(
-    control: &str,
-    issuer: &str,
+/// The server serving CIBA (interval 1 s), a ping or push client of it whose notification
+/// endpoint is `endpoint` (registered through the control API), and a new user.
+async fn notified(
     mode: DeliveryMode,
     endpoint: &str,
-) -> ciba::Client {
+    user: &str,
+) -> (Server, ciba::Client, String) {
+    let server = start(options(json!({"interval": 1}))).await;
+    let control = server.control_url();
+    let issuer = issuer_of(&server);
     let id = unique("app");
     let secret = format!("secret-{}", uuid::Uuid::new_v4().simple());
     let (status, body) = post(
@@ -52,11 +54,23 @@ async fn notified_client(
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    ciba::Client::builder(ClientId::new(id).unwrap(), ClientAuth::secret_basic(secret))
-        .issuer(issuer)
-        .delivery_mode(mode)
-        .build()
+    let client =
+        ciba::Client::builder(ClientId::new(id).unwrap(), ClientAuth::secret_basic(secret))
+            .issuer(&issuer)
+            .delivery_mode(mode)
+            .build()
+            .unwrap();
+    let user = unique(user);
+    add_user(control, "ciba", &user).await;
+    (server, client, user)
+}
+
+/// The issuer the server prints for CIBA.
+fn issuer_of(server: &Server) -> String {
+    server.info()["providers"]["ciba"]["issuer"]
+        .as_str()
         .unwrap()
+        .to_owned()
 }
 
 /// The provider's delivery record, once it has `n` entries (fails after 10 s).
@@ -187,16 +201,9 @@ async fn ciba_a_step_up_through_our_client_is_approved_on_the_phone() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ciba_the_server_pings_the_clients_endpoint_when_the_user_approves() {
     let receiver = Receiver::start(204).await;
-    let server = start(options(json!({"interval": 1}))).await;
-    let control = server.control_url();
-    let issuer = server.info()["providers"]["ciba"]["issuer"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let endpoint = format!("{}/ciba/ping", receiver.base);
-    let client = notified_client(control, &issuer, DeliveryMode::Ping, &endpoint).await;
-    let user = unique("pia");
-    add_user(control, "ciba", &user).await;
+    let (server, client, user) = notified(DeliveryMode::Ping, &endpoint, "pia").await;
+    let control = server.control_url();
     let started = client
         .authenticate(
             AuthenticationRequest::login_hint(user.as_str()).binding_message("Log in? P1"),
@@ -220,7 +227,7 @@ async fn ciba_the_server_pings_the_clients_endpoint_when_the_user_approves() {
         panic!("{result:?}");
     };
     assert_eq!(tokens.claims.sub, user);
-    assert_eq!(tokens.claims.iss, issuer);
+    assert_eq!(tokens.claims.iss, issuer_of(&server));
 
     // A ping with another token is refused by the client (the server sent the right one).
     assert!(
@@ -240,16 +247,9 @@ async fn ciba_the_server_pings_the_clients_endpoint_when_the_user_approves() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ciba_push_results_wait_while_delivery_is_off_and_go_on_a_flush() {
     let receiver = Receiver::start(204).await;
-    let server = start(options(json!({"interval": 1}))).await;
-    let control = server.control_url();
-    let issuer = server.info()["providers"]["ciba"]["issuer"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let endpoint = format!("{}/push", receiver.base);
-    let client = notified_client(control, &issuer, DeliveryMode::Push, &endpoint).await;
-    let user = unique("pat");
-    add_user(control, "ciba", &user).await;
+    let (server, client, user) = notified(DeliveryMode::Push, &endpoint, "pat").await;
+    let control = server.control_url();
     let command = |body: Value| {
         let url = format!("{control}/ciba/control");
         async move { post(&url, Some(json!({"command": "provider", "body": body}))).await }
@@ -305,16 +305,9 @@ async fn ciba_push_results_wait_while_delivery_is_off_and_go_on_a_flush() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ciba_a_push_client_is_told_of_an_expiry_with_nothing_else_happening() {
     let receiver = Receiver::start(204).await;
-    let server = start(options(json!({"interval": 1}))).await;
-    let control = server.control_url();
-    let issuer = server.info()["providers"]["ciba"]["issuer"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let endpoint = format!("{}/push", receiver.base);
-    let client = notified_client(control, &issuer, DeliveryMode::Push, &endpoint).await;
-    let user = unique("eve");
-    add_user(control, "ciba", &user).await;
+    let (server, client, user) = notified(DeliveryMode::Push, &endpoint, "eve").await;
+    let control = server.control_url();
     let (status, body) = post(
         &format!("{control}/ciba/control"),
         Some(json!({"command": "provider", "body": {"expiry": 1}})),
@@ -343,15 +336,8 @@ async fn ciba_an_endpoint_that_is_down_is_recorded_and_nothing_else_breaks() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}/gone", l.local_addr().unwrap())
     };
-    let server = start(options(json!({"interval": 1}))).await;
+    let (server, client, user) = notified(DeliveryMode::Ping, &dead, "dee").await;
     let control = server.control_url();
-    let issuer = server.info()["providers"]["ciba"]["issuer"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let client = notified_client(control, &issuer, DeliveryMode::Ping, &dead).await;
-    let user = unique("dee");
-    add_user(control, "ciba", &user).await;
     let started = client
         .authenticate(AuthenticationRequest::login_hint(user.as_str()))
         .await
