@@ -539,6 +539,14 @@ impl Faults {
         }
     }
 
+    /// The `inject_fault` command, answered as every model answers it: the fault is added, and
+    /// the answer says for how many requests (`{"injected": n}`).
+    pub fn inject_command(&self, fault: Fault) -> Result<serde_json::Value, ControlError> {
+        let times = fault.times;
+        self.inject(fault);
+        Ok(serde_json::json!({ "injected": times }))
+    }
+
     /// The response for `path` if a fault matches it (using up one of its times).
     pub fn take(&self, path: &str) -> Option<HttpResponse> {
         let mut queue = lock(&self.queue);

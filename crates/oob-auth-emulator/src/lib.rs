@@ -121,7 +121,7 @@
 //! | `POST /{provider}/step-ups/{id}/fail` | it fails on the user's side; body `{"reason": "…"}` (optional) |
 //! | `POST /{provider}/users` | `{"user": "alice", "details": {…}}` (details per provider: [`docs::providers`]) |
 //! | `PUT /{provider}/rules` | replaces the decision rules (Authsignal) |
-//! | `POST /{provider}/faults` | `{"status": 503, "retry_after": 2, "path_contains": "/auths", "times": 1}`: the next matching requests fail |
+//! | `POST /{provider}/faults` | `{"status": 503, "retry_after": 2, "path_contains": "/auths", "times": 1}`: the next matching requests fail; answers `{"injected": 1}` (how many requests) for every provider |
 //! | `POST /{provider}/rotate-keys` | rotates the provider's signing keys |
 //! | `GET /{provider}/log[?limit=N]` | the newest requests: method, path (query values redacted), status; never bodies |
 //! | `GET /{provider}/deliveries[?limit=N]` | what the provider sent on its own (LaunchKey, Authsignal, CIBA): `{"auto", "recent": [{"at", "method", "url", "status" \| "error"}]}`, the URL without its query; never headers or bodies (501 for providers that send nothing) |

@@ -445,10 +445,7 @@ impl Model {
             Control::Approve { id } => self.settle_command(&id, ChallengeStatus::Approved),
             Control::Deny { id, .. } => self.settle_command(&id, ChallengeStatus::Rejected),
             Control::Expire { id } => self.settle_command(&id, ChallengeStatus::TimedOut),
-            Control::InjectFault { fault } => {
-                self.faults.inject(fault);
-                Ok(json!({"injected": true}))
-            }
+            Control::InjectFault { fault } => self.faults.inject_command(fault),
             Control::AdvanceClock { seconds } => {
                 self.clock.advance(Duration::from_secs(seconds))?;
                 Ok(auth_core::emulator::clock_answer(self.clock.now()))

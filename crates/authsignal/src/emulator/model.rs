@@ -1086,11 +1086,7 @@ impl Model {
                 self.rotate_webhook_secret(secret);
                 Ok(json!({"webhook_secret": shown}))
             }
-            Control::InjectFault { fault } => {
-                let times = fault.times;
-                self.faults.inject(fault);
-                Ok(json!({"injected": times}))
-            }
+            Control::InjectFault { fault } => self.faults.inject_command(fault),
             Control::AdvanceClock { seconds } => {
                 {
                     let mut offset = lock(&self.offset);

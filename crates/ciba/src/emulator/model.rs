@@ -882,10 +882,7 @@ impl auth_core::emulator::Model for Model {
                     .map_err(|e| ControlError::Conflict(e.to_string()))?;
                 Ok(json!({"kids": kids}))
             }
-            Control::InjectFault { fault } => {
-                self.faults.inject(fault);
-                Ok(json!({}))
-            }
+            Control::InjectFault { fault } => self.faults.inject_command(fault),
             Control::AdvanceClock { seconds } => {
                 self.clock.advance(Duration::from_secs(seconds))?;
                 Ok(auth_core::emulator::clock_answer(self.now()))

@@ -247,11 +247,7 @@ impl Model {
                 self.lock().api_keys.push(key);
                 Ok(json!({"kid": kid}))
             }
-            Control::InjectFault { fault } => {
-                let times = fault.times;
-                self.faults.inject(fault);
-                Ok(json!({"injected": times}))
-            }
+            Control::InjectFault { fault } => self.faults.inject_command(fault),
             Control::AdvanceClock { seconds } => {
                 self.clock.advance(Duration::from_secs(seconds))?;
                 Ok(auth_core::emulator::clock_answer(self.clock.now()))

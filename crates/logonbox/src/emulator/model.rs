@@ -1036,10 +1036,7 @@ impl auth_core::emulator::Model for Model {
                 },
             ),
             Control::Expire { id } => self.answer(&id, expired()),
-            Control::InjectFault { fault } => {
-                self.faults.inject(fault);
-                Ok(json!({"injected": true}))
-            }
+            Control::InjectFault { fault } => self.faults.inject_command(fault),
             Control::AdvanceClock { seconds } => {
                 self.clock.advance(Duration::from_secs(seconds))?;
                 self.expire_due();

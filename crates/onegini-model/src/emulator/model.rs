@@ -661,10 +661,7 @@ impl Model for TokenServer {
                 s.event("admin: a login session was expired".into());
                 Ok(json!({ "expired": id }))
             }
-            Control::InjectFault { fault } => {
-                self.faults.inject(fault);
-                Ok(json!({}))
-            }
+            Control::InjectFault { fault } => self.faults.inject_command(fault),
             Control::AdvanceClock { seconds } => {
                 self.clock.advance(Duration::from_secs(seconds))?;
                 Ok(auth_core::emulator::clock_answer(self.clock.now()))

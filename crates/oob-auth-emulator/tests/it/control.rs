@@ -40,6 +40,37 @@ async fn every_provider_is_served_and_described() {
     );
 }
 
+/// The shared commands get the same answer from every provider.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_provider_answers_the_shared_commands_alike() {
+    let server = start_default().await;
+    let control = server.control_url();
+    for provider in Provider::ALL {
+        let command = |body: Value| {
+            let url = format!("{control}/{}/control", provider.name());
+            async move { post(&url, Some(body)).await }
+        };
+        let (status, body) = command(json!({"command": "inject_fault", "fault": {
+            "status": 503, "path_contains": "/nothing-asks-this", "times": 2,
+        }}))
+        .await;
+        assert_eq!(
+            (status, &body),
+            (200, &json!({"injected": 2})),
+            "{provider}"
+        );
+        let (status, body) = command(json!({"command": "read_log", "limit": 1})).await;
+        assert_eq!(status, 200, "{provider}: {body}");
+        assert!(
+            body.as_array().is_some_and(|a| a.len() <= 1),
+            "{provider}: {body}"
+        );
+        let (status, body) = command(json!({"command": "list_pending"})).await;
+        assert_eq!(status, 200, "{provider}: {body}");
+        assert!(body.is_array(), "{provider}: {body}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_launchkey_step_up_waits_on_the_phone_until_approved() {
     let server = start_default().await;
