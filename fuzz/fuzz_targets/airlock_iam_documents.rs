@@ -1,5 +1,5 @@
 //! libFuzzer entry point of `airlock_iam_documents`: the harness, with the invariants it checks, is
-//! `src/airlock_iam_documents.rs` (also replayed on stable by the crate's `tests/fuzz_regressions.rs`).
+//! `src/airlock_iam_documents.rs` (also replayed on stable by the crate's `tests/it/fuzz_regressions.rs`).
 #![no_main]
 
 #[path = "../src/airlock_iam_documents.rs"]

@@ -1,5 +1,5 @@
 //! libFuzzer entry point of `launchkey_jws`: the harness, with the invariants it checks, is
-//! `src/launchkey_jws.rs` (also replayed on stable by the crate's `tests/fuzz_regressions.rs`).
+//! `src/launchkey_jws.rs` (also replayed on stable by the crate's `tests/it/fuzz_regressions.rs`).
 #![no_main]
 
 #[path = "../src/launchkey_jws.rs"]

@@ -1,5 +1,5 @@
 //! libFuzzer entry point of `logonbox_listing`: the harness, with the invariants it checks, is
-//! `src/logonbox_listing.rs` (also replayed on stable by the crate's `tests/fuzz_regressions.rs`).
+//! `src/logonbox_listing.rs` (also replayed on stable by the crate's `tests/it/fuzz_regressions.rs`).
 #![no_main]
 
 #[path = "../src/logonbox_listing.rs"]

@@ -1,5 +1,5 @@
 //! libFuzzer entry point of `onegini_model_ocra`: the harness, with the invariants it checks, is
-//! `src/onegini_model_ocra.rs` (also replayed on stable by the crate's `tests/fuzz_regressions.rs`).
+//! `src/onegini_model_ocra.rs` (also replayed on stable by the crate's `tests/it/fuzz_regressions.rs`).
 #![no_main]
 
 #[path = "../src/onegini_model_ocra.rs"]

@@ -10,7 +10,7 @@
 //! catches shallow crashes and findings that come back. Eleven targets then cost about two minutes
 //! on top of the build (about three); `.ci/run` must stay well under 30 minutes in all. Longer
 //! campaigns are run by hand (`fuzz/README.md`). The regression inputs also run as plain tests
-//! on stable (`crates/<crate>/tests/fuzz_regressions.rs`).
+//! on stable (`crates/<crate>/tests/it/fuzz_regressions.rs`).
 
 use std::path::PathBuf;
 use std::time::Instant;

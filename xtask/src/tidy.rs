@@ -139,6 +139,47 @@ mod tests {
             .collect()
     }
 
+    /// Every crate's integration tests are one binary, `tests/it/main.rs` with a module per
+    /// concern: each test binary links AWS-LC again, and the same layout everywhere tells a
+    /// newcomer where a crate's tests are.
+    #[test]
+    fn every_crates_integration_tests_are_one_binary_in_tests_it() {
+        let mut strays = Vec::new();
+        for krate in std::fs::read_dir(root().join("crates"))
+            .unwrap_or_else(|e| panic!("crates/: {e}"))
+            .flatten()
+        {
+            let Ok(entries) = std::fs::read_dir(krate.path().join("tests")) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                // A top-level file, or a folder with a `main.rs`, is a test binary of its own.
+                let binary = path.extension().is_some_and(|e| e == "rs")
+                    || (path.is_dir() && path.join("main.rs").is_file());
+                if binary && entry.file_name() != "it" {
+                    strays.push(
+                        path.strip_prefix(root())
+                            .unwrap_or(&path)
+                            .display()
+                            .to_string(),
+                    );
+                }
+            }
+            if krate.path().join("tests").is_dir() {
+                assert!(
+                    krate.path().join("tests/it/main.rs").is_file(),
+                    "{}: its integration tests belong in tests/it/main.rs",
+                    krate.path().display()
+                );
+            }
+        }
+        assert!(
+            strays.is_empty(),
+            "test binaries outside tests/it/ (make each a module of tests/it/main.rs): {strays:?}"
+        );
+    }
+
     /// A fixed fuzz finding must not come back unnoticed: every target's harness (a
     /// `pub fn run(data: &[u8])` in its own file, usually `fuzz/src/<target>.rs`, which the entry
     /// point includes with `#[path]`) is also included by its crate's `fuzz_regressions.rs`
@@ -173,8 +214,7 @@ mod tests {
                      can replay it"
                 )
             });
-            // Usually `tests/fuzz_regressions.rs`; a crate whose tests are one binary may keep
-            // it as a module (`tests/it/fuzz_regressions.rs`).
+            // `tests/it/fuzz_regressions.rs`: a module of the crate's one test binary.
             let mut test_files = Vec::new();
             rust_files(
                 &root().join("crates").join(krate).join("tests"),
@@ -187,7 +227,7 @@ mod tests {
             });
             assert!(
                 replayed,
-                "crates/{krate}/tests/fuzz_regressions.rs must replay fuzz target `{target}`: \
+                "crates/{krate}/tests/it/fuzz_regressions.rs must replay fuzz target `{target}`: \
                  include {} with #[path] and run the target's seeds and regressions through it, \
                  as the other crates do",
                 harness.display()

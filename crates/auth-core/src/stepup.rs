@@ -752,11 +752,22 @@ pub mod testing {
             }
         }
 
+        /// An HTTP client for a provider that sends nothing (whatever the crate's features).
+        fn never_called() -> std::sync::Arc<dyn crate::HttpClient> {
+            std::sync::Arc::new(|_: crate::HttpRequest| async {
+                Err::<crate::HttpResponse, _>(crate::TransportError::new(
+                    crate::TransportErrorKind::Connect,
+                    "this provider sends nothing",
+                ))
+            })
+        }
+
         /// `start` and `check` run in the provider transport's slots: never more calls at
         /// once than it has slots.
         #[tokio::test]
         async fn start_and_check_are_admitted_by_the_providers_transport() {
             let transport = Transport::builder(crate::BaseUrl::parse("https://x.example").unwrap())
+                .http_client(never_called())
                 .max_in_flight(2)
                 .build()
                 .unwrap();
@@ -788,6 +799,7 @@ pub mod testing {
         #[tokio::test]
         async fn a_check_with_no_slot_in_time_is_pending_not_an_error() {
             let transport = Transport::builder(crate::BaseUrl::parse("https://x.example").unwrap())
+                .http_client(never_called())
                 .max_in_flight(1)
                 .config(crate::HttpConfig {
                     timeout: Duration::from_millis(100),

@@ -13,6 +13,7 @@ mod emu;
 mod emulator_control;
 mod fixtures;
 mod flows;
+mod fuzz_regressions;
 mod independent;
 mod null_tolerance;
 mod secrets;

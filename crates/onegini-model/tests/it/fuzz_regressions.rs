@@ -6,10 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
-#[path = "../../../fuzz/src/onegini_model_ocra.rs"]
+#[path = "../../../../fuzz/src/onegini_model_ocra.rs"]
 mod onegini_model_ocra;
 
-#[path = "../../../fuzz/src/onegini_model_pin_secret.rs"]
+#[path = "../../../../fuzz/src/onegini_model_pin_secret.rs"]
 mod onegini_model_pin_secret;
 
 /// Runs every regression and seed input of `target` through `run`; a failure names the file.
