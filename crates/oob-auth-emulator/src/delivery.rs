@@ -7,9 +7,12 @@
 //! expiry), the server takes what the model queued ([`Outbox::take`]) and hands it to one background task per provider,
 //! which sends the requests one at a time, in order. Taking and queueing never wait, so the
 //! answer that caused a delivery is never held up by it. The queue is bounded
-//! ([`QUEUE_CAPACITY`]): beyond it a delivery is dropped, and said so. Each request is sent once
-//! (no retries, no redirects followed); a failure or a non-2xx answer is written to standard
-//! error and kept in the provider's delivery record (`GET /{provider}/deliveries`), never fatal.
+//! ([`QUEUE_CAPACITY`]): beyond it a delivery is dropped, and said so. No redirect is followed;
+//! a failure or a non-2xx answer is written to standard error and kept in the provider's
+//! delivery record (`GET /{provider}/deliveries`), never fatal. A request is sent once, unless
+//! its provider retries it ([`Outbox::retry`]: Authsignal's authenticator events, as the real
+//! tenant does): then a failed attempt is sent again, as it was, after the provider's delay,
+//! between the other deliveries, at most [`QUEUE_CAPACITY`] waiting to be retried.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,6 +44,21 @@ pub(crate) trait Outbox: Send + Sync {
     /// Takes what is ready to send (empty when nothing is, or when there is nowhere to send
     /// it yet).
     fn take(&self) -> Vec<HttpRequest>;
+
+    /// Whether the provider sends `request` again when an attempt fails (no answer, or not
+    /// 2xx), how often and after how long. By default it does not.
+    fn retry(&self, _request: &HttpRequest) -> Option<Retry> {
+        None
+    }
+}
+
+/// A provider's retries of one delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Retry {
+    /// Attempts after the first.
+    pub(crate) times: u32,
+    /// The wait before each.
+    pub(crate) after: Duration,
 }
 
 /// One delivery, as the record keeps it: never headers or bodies (they carry bearer tokens and
@@ -48,6 +66,8 @@ pub(crate) trait Outbox: Send + Sync {
 #[derive(Debug, Clone)]
 struct Record {
     seq: u64,
+    /// 1 for the first attempt, 2 for the first retry…
+    attempt: u32,
     at: SystemTime,
     method: String,
     url: String,
@@ -56,14 +76,14 @@ struct Record {
 
 impl Record {
     fn json(&self) -> Value {
+        let mut entry = json!({
+            "at": unix(self.at), "method": self.method, "url": self.url, "attempt": self.attempt,
+        });
         match &self.outcome {
-            Ok(status) => json!({
-                "at": unix(self.at), "method": self.method, "url": self.url, "status": status,
-            }),
-            Err(error) => json!({
-                "at": unix(self.at), "method": self.method, "url": self.url, "error": error,
-            }),
+            Ok(status) => entry["status"] = json!(status),
+            Err(error) => entry["error"] = json!(error),
         }
+        entry
     }
 }
 
@@ -71,6 +91,10 @@ impl Record {
 struct Job {
     seq: u64,
     request: HttpRequest,
+    /// The attempt this is (1: the first).
+    attempt: u32,
+    /// The provider's retries of it.
+    retry: Option<Retry>,
 }
 
 /// The queue's sending end and the number of the last request put in it (both under one lock,
@@ -116,7 +140,16 @@ impl Delivery {
             record: record.clone(),
             clock: clock.clone(),
         });
-        let task = send_all(provider, receiver, http, done_tx, record, clock);
+        let task = send_all(
+            provider,
+            receiver,
+            Sender {
+                http,
+                done: done_tx,
+                record,
+                clock,
+            },
+        );
         (delivery, task)
     }
 
@@ -148,7 +181,14 @@ impl Delivery {
             let mut queue = lock(&self.queue);
             for request in requests {
                 let seq = queue.last + 1;
-                match queue.sender.try_send(Job { seq, request }) {
+                let retry = self.outbox.retry(&request);
+                let job = Job {
+                    seq,
+                    request,
+                    attempt: 1,
+                    retry,
+                };
+                match queue.sender.try_send(job) {
                     Ok(()) => {
                         queue.last = seq;
                         numbers.push(seq);
@@ -166,6 +206,7 @@ impl Delivery {
             eprintln!("oob-auth-emulator: {}: POST {url}: {why}", self.provider);
             self.remember(Record {
                 seq: 0,
+                attempt: 1,
                 at: self.clock.now(),
                 method: "POST".into(),
                 url,
@@ -204,9 +245,10 @@ impl Delivery {
             )));
         }
         let record = lock(&self.record);
+        // The first attempts: their retries, if any, come later.
         let mine: Vec<&Record> = record
             .iter()
-            .filter(|r| r.seq != 0 && numbers.contains(&r.seq))
+            .filter(|r| r.seq != 0 && r.attempt == 1 && numbers.contains(&r.seq))
             .collect();
         let delivered: Vec<u16> = mine.iter().filter_map(|r| r.outcome.clone().ok()).collect();
         let failed: Vec<Value> = mine
@@ -218,7 +260,7 @@ impl Delivery {
     }
 
     /// The delivery record, newest last: `{"auto", "recent": [{"at", "method", "url",
-    /// "status" | "error"}]}` (`limit`: the newest N).
+    /// "attempt", "status" | "error"}]}` (`limit`: the newest N).
     pub(crate) fn report(&self, limit: Option<usize>) -> Value {
         let record = lock(&self.record);
         let skip = limit.map_or(0, |n| record.len().saturating_sub(n));
@@ -252,42 +294,117 @@ fn redacted_url(request: &HttpRequest) -> String {
     }
 }
 
-/// The background task: sends each queued request once, in order, and records how it went.
-async fn send_all(
-    provider: &'static str,
-    mut receiver: mpsc::Receiver<Job>,
+/// What the background task sends with and writes to.
+struct Sender {
     http: Arc<dyn HttpClient>,
+    /// The number of the last delivery whose first attempt is done.
     done: watch::Sender<u64>,
     record: Arc<Mutex<VecDeque<Record>>>,
     clock: auth_core::emulator::OffsetClock,
-) {
-    while let Some(Job { seq, request }) = receiver.recv().await {
+}
+
+/// The background task: sends each queued request in order, and each retry when it is due,
+/// and records how every attempt went.
+async fn send_all(provider: &'static str, mut receiver: mpsc::Receiver<Job>, sender: Sender) {
+    // Retries waiting for their time, soonest first (one delay per provider keeps them in
+    // order of their due times).
+    let mut retries: VecDeque<(tokio::time::Instant, Job)> = VecDeque::new();
+    loop {
+        let due = retries.front().map(|(at, _)| *at);
+        let job = tokio::select! {
+            // A retry that is due goes before new deliveries.
+            biased;
+            () = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)),
+                if due.is_some() =>
+            {
+                match retries.pop_front() {
+                    Some((_, job)) => job,
+                    None => continue,
+                }
+            }
+            job = receiver.recv() => match job {
+                Some(job) => job,
+                None => break,
+            },
+        };
+        if let Some(again) = sender.send(provider, job).await {
+            if retries.len() < QUEUE_CAPACITY {
+                let after = again.retry.map_or(Duration::ZERO, |r| r.after);
+                retries.push_back((tokio::time::Instant::now() + after, again));
+            } else {
+                eprintln!(
+                    "oob-auth-emulator: {provider}: a retry dropped: {QUEUE_CAPACITY} wait already"
+                );
+            }
+        }
+    }
+}
+
+impl Sender {
+    /// Sends one attempt and records it; answers the next attempt when this one failed and
+    /// the provider retries it.
+    async fn send(&self, provider: &'static str, job: Job) -> Option<Job> {
+        let Job {
+            seq,
+            request,
+            attempt,
+            retry,
+        } = job;
+        let again = retry.filter(|r| attempt <= r.times).map(|_| copy(&request));
         let method = request.method().as_str().to_owned();
         let url = redacted_url(&request);
-        let outcome = match tokio::time::timeout(DELIVERY_TIMEOUT, http.execute(request)).await {
+        let outcome = match tokio::time::timeout(DELIVERY_TIMEOUT, self.http.execute(request)).await
+        {
             Ok(Ok(response)) => Ok(response.status().as_u16()),
             Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err(format!("no answer within {} s", DELIVERY_TIMEOUT.as_secs())),
         };
-        match &outcome {
-            Ok(status) if (200..300).contains(status) => {}
-            Ok(status) => {
-                eprintln!("oob-auth-emulator: {provider}: {method} {url}: answered {status}");
-            }
-            Err(e) => eprintln!("oob-auth-emulator: {provider}: {method} {url}: {e}"),
+        let failed = !matches!(outcome, Ok(status) if (200..300).contains(&status));
+        if failed {
+            let what = match &outcome {
+                Ok(status) => format!("answered {status}"),
+                Err(e) => e.clone(),
+            };
+            let next = match (&again, retry) {
+                (Some(_), Some(r)) => format!("; sent again in {} s", r.after.as_secs()),
+                _ => String::new(),
+            };
+            eprintln!(
+                "oob-auth-emulator: {provider}: {method} {url} (attempt {attempt}): {what}{next}"
+            );
         }
         remember(
-            &record,
+            &self.record,
             Record {
                 seq,
-                at: clock.now(),
+                attempt,
+                at: self.clock.now(),
                 method,
                 url,
                 outcome,
             },
         );
-        done.send_replace(seq);
+        if attempt == 1 {
+            self.done.send_replace(seq);
+        }
+        let request = again.filter(|_| failed)?;
+        Some(Job {
+            seq,
+            request,
+            attempt: attempt + 1,
+            retry,
+        })
     }
+}
+
+/// A copy of `request` for its next attempt (`http::Request` is not `Clone`).
+fn copy(request: &HttpRequest) -> HttpRequest {
+    let mut copy = http::Request::new(request.body().clone());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    copy
 }
 
 #[cfg(test)]

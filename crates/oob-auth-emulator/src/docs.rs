@@ -58,7 +58,9 @@ pub mod providers {
     //!   carries that `token`), `deny` / `fail` fail it, `expire` ends its tokens;
     //!   `rotate_keys` signs webhooks with a second secret.
     //! * settings: `webhook_url` (where the server POSTs the tenant's webhook events; also
-    //!   printed).
+    //!   printed); `webhook_retry_seconds` (default 30; 0: no retries): as the real tenant
+    //!   does, an authenticator event that fails (no answer, or not 2xx) is sent again,
+    //!   unchanged (same `id`, same signature), up to 3 times, this many seconds apart.
     //! * webhooks: events (`authenticator.created` when a user is enrolled, `sms.created` /
     //!   `email.created` for a challenge, …) are queued by the model and POSTed by the server,
     //!   signed `X-Signature-V2` with the secret key (two `v2` after `rotate_keys`), after every

@@ -124,7 +124,7 @@
 //! | `POST /{provider}/faults` | `{"status": 503, "retry_after": 2, "path_contains": "/auths", "times": 1}`: the next matching requests fail; answers `{"injected": 1}` (how many requests) for every provider |
 //! | `POST /{provider}/rotate-keys` | rotates the provider's signing keys |
 //! | `GET /{provider}/log[?limit=N]` | the newest requests: method, path (query values redacted), status; never bodies |
-//! | `GET /{provider}/deliveries[?limit=N]` | what the provider sent on its own (LaunchKey, Authsignal, CIBA): `{"auto", "recent": [{"at", "method", "url", "status" \| "error"}]}`, the URL without its query; never headers or bodies (501 for providers that send nothing) |
+//! | `GET /{provider}/deliveries[?limit=N]` | what the provider sent on its own (LaunchKey, Authsignal, CIBA): `{"auto", "recent": [{"at", "method", "url", "attempt", "status" \| "error"}]}`, the URL without its query; never headers or bodies (501 for providers that send nothing) |
 //! | `POST /{provider}/control` | any command of the one control vocabulary (`auth_core::emulator::Control`), e.g. `{"command": "deny", "id": "…", "fraud": true}` or a provider's own `{"command": "provider", "body": {…}}` |
 //! | `GET /clock`, `POST /clock/advance` | the one clock every provider runs on; `{"seconds": N}` moves it forward |
 //! | `GET /healthz` | `ok` |
@@ -146,8 +146,11 @@
 //! registration).
 //!
 //! * In the background: an answer never waits for a delivery. One queue per provider, sent in
-//!   order, one at a time, each once (10 s at most, no redirects followed); at most 1,000 wait,
-//!   beyond that a delivery is dropped.
+//!   order, one at a time (10 s at most, no redirects followed); at most 1,000 wait, beyond
+//!   that a delivery is dropped. Each is sent once, but for Authsignal's authenticator events,
+//!   which the real tenant retries: a failed one is sent again, unchanged, up to 3 times, 30 s
+//!   apart (the setting `authsignal.webhook_retry_seconds`). A server looks for what a model
+//!   queued on its own time (a CIBA push client's expiry) every second as well.
 //! * A failure (refused, timed out, a non-2xx answer) is written to standard error and kept in
 //!   `GET /{provider}/deliveries`; it stops nothing.
 //! * `POST /{provider}/control` with `{"command": "provider", "body": {"auto_deliver": false}}`

@@ -2,9 +2,13 @@
 //! generated at start, on the server's clock; its challenge page links to the served URL.
 //! The model queues webhook events; once a webhook URL is set (the setting `webhook_url`, or
 //! the provider command `{"webhook_url": …}`), the server POSTs them there, signed
-//! `X-Signature-V2`, after every request and command (see `crate::delivery`).
+//! `X-Signature-V2`, after every request and command (see `crate::delivery`). As the real
+//! tenant does, an authenticator event that fails (no answer, or not 2xx) is sent again, up to
+//! [`WEBHOOK_RETRIES`] times, [`DEFAULT_WEBHOOK_RETRY_SECONDS`] apart (the setting
+//! `webhook_retry_seconds`; 0 turns retries off), unchanged: same event `id`, same signature.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use auth_core::HttpRequest;
 use auth_core::emulator::ControlError;
@@ -12,8 +16,13 @@ use authsignal::emulator::{Emulator, Model};
 use serde_json::{Map, Value, json};
 
 use super::{Built, Ctx};
-use crate::delivery::Outbox;
+use crate::delivery::{Outbox, Retry};
 use crate::{Provider, StartError};
+
+/// How often a failed authenticator event is sent again (Authsignal: "up to 3 times").
+pub(crate) const WEBHOOK_RETRIES: u32 = 3;
+/// The wait before each retry (Authsignal: "after at least 30 seconds").
+pub(crate) const DEFAULT_WEBHOOK_RETRY_SECONDS: u64 = 30;
 
 pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
     let model = Emulator::builder()
@@ -28,7 +37,11 @@ pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
         super::check_url(Provider::Authsignal, "webhook_url", url)?;
         model.set_webhook_url(url);
     }
+    let retry_seconds = ctx
+        .number(Provider::Authsignal, "webhook_retry_seconds")?
+        .unwrap_or(DEFAULT_WEBHOOK_RETRY_SECONDS);
     let mut info = Map::new();
+    info.insert("webhook_retry_seconds".into(), json!(retry_seconds));
     info.insert("secret_key".into(), json!(model.secret().expose_secret()));
     info.insert("tenant_id".into(), json!(model.tenant_id()));
     if let Some(url) = ctx.setting("webhook_url") {
@@ -40,12 +53,22 @@ pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
         api_path: "/v1",
         info,
         default_user_details: Value::Null,
-        outbox: Some(Arc::new(Webhooks(model))),
+        outbox: Some(Arc::new(Webhooks {
+            model,
+            retry: (retry_seconds > 0).then(|| Retry {
+                times: WEBHOOK_RETRIES,
+                after: Duration::from_secs(retry_seconds),
+            }),
+        })),
     })
 }
 
-/// The model's webhook queue, for the server to deliver.
-struct Webhooks(Arc<Model>);
+/// The model's webhook queue, for the server to deliver, and the tenant's retries.
+struct Webhooks {
+    model: Arc<Model>,
+    /// How authenticator events are retried (`None`: they are not).
+    retry: Option<Retry>,
+}
 
 impl Outbox for Webhooks {
     /// The queued events as signed POSTs to the webhook URL; none while no URL is set (they
@@ -53,11 +76,60 @@ impl Outbox for Webhooks {
     fn take(&self) -> Vec<HttpRequest> {
         // The model refuses only when no URL is set (normal: nothing to say), or when the URL
         // set cannot be requested (said, and those events are gone).
-        self.0.take_webhooks().unwrap_or_else(|e| {
+        self.model.take_webhooks().unwrap_or_else(|e| {
             if !matches!(e, ControlError::Conflict(_)) {
                 eprintln!("oob-auth-emulator: authsignal: webhooks: {e}");
             }
             Vec::new()
         })
+    }
+
+    /// Authenticator events are retried (Authsignal documents it for them alone).
+    fn retry(&self, request: &HttpRequest) -> Option<Retry> {
+        let event: Value = serde_json::from_slice(request.body()).ok()?;
+        let kind = event.get("type").and_then(Value::as_str)?;
+        kind.starts_with("authenticator.")
+            .then_some(self.retry)
+            .flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: &str) -> HttpRequest {
+        http::Request::post("http://127.0.0.1:9/hooks")
+            .body(
+                json!({"version": 1, "id": "e1", "type": kind, "data": {}})
+                    .to_string()
+                    .into_bytes(),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn only_authenticator_events_are_retried() {
+        let model = Arc::new(Emulator::builder().model());
+        let retry = Retry {
+            times: WEBHOOK_RETRIES,
+            after: Duration::from_secs(30),
+        };
+        let hooks = Webhooks {
+            model: model.clone(),
+            retry: Some(retry),
+        };
+        for kind in [
+            "authenticator.created",
+            "authenticator.updated",
+            "authenticator.deleted",
+        ] {
+            assert_eq!(hooks.retry(&event(kind)), Some(retry), "{kind}");
+        }
+        for kind in ["email.created", "action.verify", "challenge.log_created"] {
+            assert_eq!(hooks.retry(&event(kind)), None, "{kind}");
+        }
+        let off = Webhooks { model, retry: None };
+        assert_eq!(off.retry(&event("authenticator.created")), None);
     }
 }

@@ -1,5 +1,7 @@
 //! Helpers: a server on free ports, JSON over HTTP, a LaunchKey client for the served service.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use auth_core::poll::PollConfig;
@@ -113,10 +115,25 @@ impl Drop for Receiver {
 impl Receiver {
     /// Starts one that answers `status` to everything.
     pub async fn start(status: u16) -> Receiver {
+        Receiver::answering(&[status]).await
+    }
+
+    /// Starts one that answers its requests with `statuses` in turn, the last to all the rest.
+    pub async fn answering(statuses: &[u16]) -> Receiver {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let statuses: Arc<Mutex<VecDeque<u16>>> =
+            Arc::new(Mutex::new(statuses.iter().copied().collect()));
         let app = axum::Router::new().fallback(
             move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
                 let tx = tx.clone();
+                let status = {
+                    let mut statuses = statuses.lock().unwrap();
+                    match statuses.len() {
+                        0 => 204,
+                        1 => statuses[0],
+                        _ => statuses.pop_front().unwrap(),
+                    }
+                };
                 async move {
                     let _ = tx.send(Received {
                         path: uri.path().to_owned(),

@@ -189,6 +189,98 @@ async fn authsignal_events_wait_for_a_webhook_url_and_a_flush_answers_their_stat
     assert_eq!(status, 400, "{body}");
 }
 
+/// The delivery record's attempts of the deliveries to `path`, once there are `n` (fails after
+/// 20 s): (attempt, status, at).
+async fn attempts(control: &str, path: &str, n: usize) -> Vec<(u64, u64, f64)> {
+    for _ in 0..200 {
+        let (status, record) = get(&format!("{control}/authsignal/deliveries")).await;
+        assert_eq!(status, 200, "{record}");
+        let mine: Vec<(u64, u64, f64)> = record["recent"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["url"].as_str().is_some_and(|u| u.ends_with(path)))
+            .map(|d| {
+                (
+                    d["attempt"].as_u64().unwrap(),
+                    d["status"].as_u64().unwrap_or(0),
+                    d["at"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        if mine.len() >= n {
+            return mine;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("fewer than {n} attempts recorded for {path}");
+}
+
+/// As the real tenant does, an authenticator event that fails is sent again, unchanged, after
+/// the retry delay, until it is taken, and at most three times more.
+#[tokio::test(flavor = "multi_thread")]
+async fn authsignal_a_failed_authenticator_event_is_sent_again_until_it_is_taken() {
+    let flaky = Receiver::answering(&[503, 500, 204]).await;
+    let down = Receiver::answering(&[500]).await;
+    let server = start(options(json!({
+        "webhook_url": format!("{}/flaky", flaky.base),
+        "webhook_retry_seconds": 1,
+    })))
+    .await;
+    let control = server.control_url();
+    let info = &server.info()["providers"]["authsignal"];
+    assert_eq!(info["webhook_retry_seconds"], 1);
+    let secret = info["secret_key"].as_str().unwrap();
+    let verifier = WebhookVerifier::new(SecretKey::new(secret));
+
+    let user = unique("ret");
+    add_user(control, "authsignal", &user).await;
+    let tries = [flaky.next().await, flaky.next().await, flaky.next().await];
+    for t in &tries {
+        assert_eq!(t.body, tries[0].body, "sent again unchanged");
+        assert_eq!(
+            t.headers.get("x-signature-v2"),
+            tries[0].headers.get("x-signature-v2")
+        );
+    }
+    let taken = events(&verifier, &tries[2]);
+    assert_eq!(taken[0].event_type, EventType::AuthenticatorCreated);
+    let record = attempts(control, "/flaky", 3).await;
+    assert_eq!(
+        record.iter().map(|(a, s, _)| (*a, *s)).collect::<Vec<_>>(),
+        [(1, 503), (2, 500), (3, 204)]
+    );
+    for pair in record.windows(2) {
+        assert!(
+            pair[1].2 - pair[0].2 >= 0.9,
+            "a retry came early: {record:?}"
+        );
+    }
+
+    // An endpoint that is down gets the first attempt and three retries, then no more.
+    let (status, body) = post(
+        &format!("{control}/authsignal/control"),
+        Some(
+            json!({"command": "provider", "body": {"webhook_url": format!("{}/down", down.base)}}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    add_user(control, "authsignal", &unique("ret")).await;
+    for _ in 0..4 {
+        down.next().await;
+    }
+    let record = attempts(control, "/down", 4).await;
+    assert_eq!(
+        record.iter().map(|(a, s, _)| (*a, *s)).collect::<Vec<_>>(),
+        [(1, 500), (2, 500), (3, 500), (4, 500)]
+    );
+    // Two retry delays later, nothing more came.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(down.drain().await.is_empty());
+    assert!(flaky.drain().await.is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_webhook_endpoint_that_never_answers_holds_up_no_answer() {
     // Accepts connections and never answers.
