@@ -554,21 +554,8 @@ fn verify_client_jwt(
     if !key.fits(alg) {
         return Err(format!("the client key cannot verify {alg}"));
     }
-    let mut validation = Validation::new(alg.jwt());
-    validation.required_spec_claims.clear();
-    validation.validate_exp = false;
-    validation.validate_aud = false;
-    let data = jsonwebtoken::decode::<Map<String, Value>>(jwt, key.decoding_key(), &validation)
-        .map_err(|e| format!("{e}"))?;
-    let c = data.claims;
-    let aud_ok = match c.get("aud") {
-        Some(Value::String(a)) => audiences.contains(a),
-        Some(Value::Array(list)) => list
-            .iter()
-            .any(|a| a.as_str().is_some_and(|a| audiences.iter().any(|x| x == a))),
-        _ => false,
-    };
-    if !aud_ok {
+    let c = signed_claims(jwt, &key, alg).map_err(|e| e.to_string())?;
+    if !names_audience(&c, |a| audiences.iter().any(|x| x == a)) {
         return Err("wrong audience".into());
     }
     let n = unix(now);
@@ -586,6 +573,30 @@ fn verify_client_jwt(
     Ok(c)
 }
 
+/// The claims of `jwt`, its signature checked with `key` for `alg`. No claim is checked here:
+/// each caller has its own rules for times and audience.
+fn signed_claims(
+    jwt: &str,
+    key: &PublicKey,
+    alg: Algorithm,
+) -> Result<Map<String, Value>, jsonwebtoken::errors::Error> {
+    let mut validation = Validation::new(alg.jwt());
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    jsonwebtoken::decode::<Map<String, Value>>(jwt, key.decoding_key(), &validation)
+        .map(|data| data.claims)
+}
+
+/// Whether the claims' `aud` (one string, or a list) names an audience `wanted` takes.
+fn names_audience(claims: &Map<String, Value>, wanted: impl Fn(&str) -> bool) -> bool {
+    match claims.get("aud") {
+        Some(Value::String(a)) => wanted(a),
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).any(wanted),
+        _ => false,
+    }
+}
+
 /// The `sub` of an `id_token_hint` this OP issued to `client` (signature checked; expiry not,
 /// as OPs accept expired hints).
 fn id_token_hint_subject(
@@ -599,20 +610,8 @@ fn id_token_hint_subject(
         .iter()
         .find(|k| Some(k.kid()) == header.kid.as_deref())?;
     let public = PublicKey::from_jwk(&key.public_jwk())?;
-    let mut validation = Validation::new(key.algorithm().jwt());
-    validation.required_spec_claims.clear();
-    validation.validate_exp = false;
-    validation.validate_aud = false;
-    let c = jsonwebtoken::decode::<Map<String, Value>>(jwt, public.decoding_key(), &validation)
-        .ok()?
-        .claims;
-    let aud_ok = match c.get("aud") {
-        Some(Value::String(a)) => *a == client.client_id,
-        Some(Value::Array(l)) => l
-            .iter()
-            .any(|a| a.as_str() == Some(client.client_id.as_str())),
-        _ => false,
-    };
+    let c = signed_claims(jwt, &public, key.algorithm()).ok()?;
+    let aud_ok = names_audience(&c, |a| a == client.client_id);
     (aud_ok && c.get("iss").and_then(Value::as_str) == Some(issuer))
         .then(|| c.get("sub").and_then(Value::as_str).map(str::to_owned))
         .flatten()
