@@ -399,10 +399,11 @@ pub trait StepUp: Send + Sync {
     /// The client's clock ([`StepUp::wait`] sleeps on it; tests inject a fake one).
     fn clock(&self) -> &dyn Clock;
 
-    /// The transport whose slots admit this provider's calls ([`Transport::admitted`]);
-    /// `None` runs them unadmitted, each request taking a slot of its own: for test doubles
-    /// with no transport, and for providers whose `start` waits for the user (an admitted call
-    /// would hold its slot, and queue others, for as long as the user takes).
+    /// The client's transport, whose slots admit this provider's calls
+    /// ([`Transport::admitted`]); `None` (test doubles with no transport) runs them
+    /// unadmitted, each request taking a slot of its own. A `start` that waits for the user
+    /// ([`Capabilities::start_blocks`]) is never admitted: it would hold its slot, and queue
+    /// every other call, for as long as the user takes.
     fn transport(&self) -> Option<&Transport>;
 
     /// The provider's way to ask the user, for [`StepUp::start`] to run once admitted. Call
@@ -412,8 +413,10 @@ pub trait StepUp: Send + Sync {
     /// Asks the user on the second channel, and says what comes next.
     async fn start(&self, request: StepUpRequest) -> Result<Started, Self::Error> {
         match self.transport() {
-            Some(transport) => transport.admitted(|| self.begin(request)).await,
-            None => self.begin(request).await,
+            Some(transport) if !self.capabilities().start_blocks => {
+                transport.admitted(|| self.begin(request)).await
+            }
+            _ => self.begin(request).await,
         }
     }
 
@@ -710,6 +713,8 @@ pub mod testing {
         /// A provider with a transport of two slots whose calls take a while.
         struct Slow {
             transport: Transport,
+            /// Whether its `start` waits for the user.
+            blocks: bool,
             running: std::sync::atomic::AtomicU32,
             most: std::sync::atomic::AtomicU32,
         }
@@ -731,7 +736,11 @@ pub mod testing {
                 "slow"
             }
             fn capabilities(&self) -> Capabilities {
-                Capabilities::new().pollable()
+                if self.blocks {
+                    Capabilities::new().start_blocks()
+                } else {
+                    Capabilities::new().pollable()
+                }
             }
             fn clock(&self) -> &dyn Clock {
                 self.transport.clock().as_ref()
@@ -773,6 +782,7 @@ pub mod testing {
                 .unwrap();
             let p = std::sync::Arc::new(Slow {
                 transport,
+                blocks: false,
                 running: 0.into(),
                 most: 0.into(),
             });
@@ -794,6 +804,35 @@ pub mod testing {
             assert_eq!(p.most.load(std::sync::atomic::Ordering::SeqCst), 2);
         }
 
+        /// A `start` that waits for the user is not admitted, whatever the transport's slots:
+        /// held for as long as the user takes, it would queue every other call.
+        #[tokio::test]
+        async fn a_start_that_waits_for_the_user_holds_no_slot() {
+            let transport = Transport::builder(crate::BaseUrl::parse("https://x.example").unwrap())
+                .http_client(never_called())
+                .max_in_flight(1)
+                .build()
+                .unwrap();
+            let p = std::sync::Arc::new(Slow {
+                transport,
+                blocks: true,
+                running: 0.into(),
+                most: 0.into(),
+            });
+            let starts: Vec<_> = (0..4)
+                .map(|i| {
+                    let p = p.clone();
+                    tokio::spawn(async move {
+                        p.start(StepUpRequest::new(format!("u{i}"), "t", "m")).await
+                    })
+                })
+                .collect();
+            for started in starts {
+                started.await.unwrap().unwrap();
+            }
+            assert_eq!(p.most.load(std::sync::atomic::Ordering::SeqCst), 4);
+        }
+
         /// A check that gets no slot within the transport's timeout asked nothing: the
         /// step-up is still pending, and `wait` goes on.
         #[tokio::test]
@@ -809,6 +848,7 @@ pub mod testing {
                 .unwrap();
             let p = std::sync::Arc::new(Slow {
                 transport,
+                blocks: false,
                 running: 0.into(),
                 most: 0.into(),
             });

@@ -674,6 +674,11 @@ impl Client {
         })
     }
 
+    /// The client's transport.
+    pub(crate) fn transport(&self) -> &auth_core::Transport {
+        &self.inner.transport
+    }
+
     /// The client's clock (the shared configuration's, or the system clock).
     pub(crate) fn shared_clock(&self) -> &SharedClock {
         self.inner.transport.clock()

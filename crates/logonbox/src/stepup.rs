@@ -91,11 +91,12 @@ impl StepUp for Client {
         self.shared_clock().as_ref()
     }
 
-    /// `None`: `start` waits up to the sign timeout for the user, so it is not admitted (it
-    /// would hold a slot that long); its requests take a slot each, the signing request too,
-    /// and the wait for one counts against that request's own deadline.
+    /// The client's transport. `start` waits up to the sign timeout for the user
+    /// ([`Capabilities::start_blocks`]), so it is not admitted; its requests take a slot each,
+    /// the signing request too, and the wait for one counts against that request's own
+    /// deadline.
     fn transport(&self) -> Option<&auth_core::Transport> {
-        None
+        Some(Client::transport(self))
     }
 
     async fn begin(&self, request: StepUpRequest) -> Result<Started, Error> {

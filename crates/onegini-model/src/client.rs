@@ -668,6 +668,11 @@ impl Client {
         self.inner.transport.clock().as_ref()
     }
 
+    /// The client's transport.
+    pub(crate) fn transport(&self) -> &auth_core::Transport {
+        &self.inner.transport
+    }
+
     /// The client id after DCR (the app may read it; the secret stays inside).
     pub fn client_id(&self) -> Result<Option<ClientId>, Error> {
         self.load()?

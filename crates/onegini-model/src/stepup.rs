@@ -93,10 +93,10 @@ impl StepUp for OneginiStepUp {
         self.client.clock()
     }
 
-    /// `None`: `start` waits for the user's PIN or fingerprint in the app, so it is not
-    /// admitted (it would hold a slot while the user types); its requests take a slot each.
+    /// The client's transport. `start` waits for the user's PIN or fingerprint in the app
+    /// ([`Capabilities::start_blocks`]), so it is not admitted; its requests take a slot each.
     fn transport(&self) -> Option<&auth_core::Transport> {
-        None
+        Some(self.client.transport())
     }
 
     async fn begin(&self, request: StepUpRequest) -> Result<Started, Error> {
