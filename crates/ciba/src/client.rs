@@ -329,6 +329,16 @@ struct Tracked {
     notification_token: Option<ClientNotificationToken>,
 }
 
+impl Tracked {
+    /// Until when a notification for the request is taken.
+    fn taken_until(&self) -> SystemTime {
+        let grace = crate::limits::LATE_NOTIFICATION_GRACE;
+        self.expires_at
+            .checked_add(grace)
+            .unwrap_or(self.expires_at)
+    }
+}
+
 /// The OP as resolved (discovery done, or endpoints set by hand).
 struct Resolved {
     endpoints: Endpoints,
@@ -719,7 +729,7 @@ impl Client {
         let now = self.inner.clock.now();
         let mut tracked = lock(&self.inner.tracked);
         if !tracked.contains_key(&id) && tracked.len() >= MAX_TRACKED_REQUESTS {
-            tracked.retain(|_, t| t.expires_at > now);
+            tracked.retain(|_, t| t.taken_until() > now);
             if tracked.len() >= MAX_TRACKED_REQUESTS
                 && let Some(oldest) = tracked
                     .iter()
@@ -986,15 +996,14 @@ impl Client {
     }
 
     /// The notification token of a pending request this client started. A notification is
-    /// taken until the request's end plus the leeway: an OP tells a push client of an expiry
-    /// (`expired_token`) only once the request has ended on its own clock, and the delivery
-    /// takes time too.
+    /// taken until [`LATE_NOTIFICATION_GRACE`](crate::limits::LATE_NOTIFICATION_GRACE) after
+    /// the request's end: an OP may tell a push client of an expiry (`expired_token`), and can
+    /// only once the request has ended on its own clock.
     fn expected_token(&self, id: &AuthReqId) -> Result<ClientNotificationToken, NotificationError> {
         let now = self.inner.clock.now();
-        let leeway = self.inner.leeway;
         lock(&self.inner.tracked)
             .get(id)
-            .filter(|t| t.expires_at.checked_add(leeway).is_none_or(|end| end > now))
+            .filter(|t| t.taken_until() > now)
             .and_then(|t| t.notification_token.clone())
             .ok_or(NotificationError::UnknownRequest)
     }

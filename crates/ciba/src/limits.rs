@@ -18,6 +18,11 @@ pub const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 /// The most requests whose polling state or notification token a client keeps in memory.
 pub const MAX_TRACKED_REQUESTS: usize = 10_000;
 
+/// How long after a request's end a notification for it is still taken: an OP that sends a
+/// push client `expired_token` (CIBA §12) does so once the request has ended on its clock, and
+/// the delivery takes time too.
+pub const LATE_NOTIFICATION_GRACE: Duration = Duration::from_secs(60);
+
 // Authentication requests and their acknowledgement.
 
 /// The interval to use when the OP sends none (CIBA §7.3).

@@ -220,9 +220,9 @@ impl From<EmulatorError> for std::io::Error {
     }
 }
 
-/// How an emulated client authenticates (the secrets are the client's own type: redacted in
-/// `Debug`, compared in constant time).
-#[derive(Debug, Clone)]
+/// How an emulated client authenticates (the secrets are the client's own type, compared in
+/// constant time; `Debug` shows neither them nor the JWK).
+#[derive(Clone)]
 #[non_exhaustive]
 pub enum ClientAuthMethod {
     /// `client_secret_basic` with this secret.
@@ -231,6 +231,17 @@ pub enum ClientAuthMethod {
     SecretPost(ClientSecret),
     /// `private_key_jwt` with this public JWK.
     PrivateKeyJwt(Value),
+}
+
+impl fmt::Debug for ClientAuthMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientAuthMethod::SecretBasic(s) => f.debug_tuple("SecretBasic").field(s).finish(),
+            ClientAuthMethod::SecretPost(s) => f.debug_tuple("SecretPost").field(s).finish(),
+            // A private JWK registered by mistake must not show either.
+            ClientAuthMethod::PrivateKeyJwt(_) => f.write_str("PrivateKeyJwt(..)"),
+        }
+    }
 }
 
 /// A client registered with the emulated OP.

@@ -132,17 +132,22 @@ impl State {
         }
     }
 
-    /// Settles the requests whose time ran out, and queues the `expired_token` payload for
-    /// each one a push client was still waiting on (CIBA §12: the OP tells a push client of an
-    /// expiry as it tells an answer; poll and ping clients learn it from the token endpoint).
+    /// Settles the requests whose time ran out, oldest first, and queues the `expired_token`
+    /// payload for each one a push client was still waiting on. CIBA §12 lets an OP send it
+    /// (it need not); this one does, so that a push client's tests see it. Poll and ping
+    /// clients learn of an expiry from the token endpoint.
     pub(super) fn settle_expired(&mut self, now: SystemTime) {
-        let expired: Vec<(String, bool)> = self
+        let mut expired: Vec<(SystemTime, u64, String, bool)> = self
             .requests
             .iter()
             .filter(|(_, r)| !r.settled && now >= r.view.expires_at)
-            .map(|(id, r)| (id.clone(), r.view.state == RequestState::Pending))
+            .map(|(id, r)| {
+                let waiting = r.view.state == RequestState::Pending;
+                (r.view.expires_at, r.seq, id.clone(), waiting)
+            })
             .collect();
-        for (id, waiting) in expired {
+        expired.sort();
+        for (_, _, id, waiting) in expired {
             self.settle(&id);
             if !waiting {
                 continue;
@@ -573,11 +578,13 @@ impl Model {
         )
     }
 
-    /// The request expires now (push clients get an `expired_token` error payload queued).
+    /// The request expires now (push clients get an `expired_token` error payload queued,
+    /// unless it had expired already: a client is told once).
     pub fn expire(&self, id: &AuthReqId) -> Result<(), EmulatorError> {
         self.update(id, |r, now| {
-            r.view.expires_at = now;
-            Ok(if r.view.state == RequestState::Pending {
+            let told = r.settled;
+            r.view.expires_at = r.view.expires_at.min(now);
+            Ok(if r.view.state == RequestState::Pending && !told {
                 Tell::Expiry
             } else {
                 Tell::Nothing
@@ -678,12 +685,29 @@ impl Model {
     }
 
     /// Forgets what tests changed: the discovery overrides, the protocol faults waiting, the
-    /// interval and expiry (back to the builder's). Users, clients, keys and requests stay.
+    /// interval and expiry (back to the builder's), and the notifications not yet delivered.
+    /// Requests still open end now, silently: their clients are told nothing, and a token
+    /// request for one is `expired_token`, so that nothing a test left behind reaches the next
+    /// test's notification endpoint. Users, clients and keys stay.
     pub fn reset(&self) {
+        let now = self.now();
         let mut st = self.lock();
         st.metadata.clear();
         st.faults.clear();
         (st.interval, st.expiry) = st.built_with;
+        let open: Vec<String> = st
+            .requests
+            .iter_mut()
+            .filter(|(_, r)| !r.settled)
+            .map(|(id, r)| {
+                r.view.expires_at = r.view.expires_at.min(now);
+                id.clone()
+            })
+            .collect();
+        for id in open {
+            st.settle(&id);
+        }
+        st.outbox.clear();
     }
 }
 

@@ -1057,13 +1057,15 @@ async fn push_clients_are_told_once_when_time_runs_out(wire: Wire) {
     // Told once; the denied request, answered already, is not told of its expiry.
     assert_eq!(s.deliver_notifications().await, Vec::<u16>::new());
 
-    // The client takes a notification until the request's end plus its leeway (60 s), no
-    // longer: one that comes later is for a request it has let go of.
+    // The client takes a notification until LATE_NOTIFICATION_GRACE after the request's end,
+    // no longer: one that comes later is for a request it has let go of.
     let late = client
         .authenticate(AuthenticationRequest::login_hint(s.alice.as_str()))
         .await
         .unwrap();
-    s.advance(late.expires_in + Duration::from_secs(61)).await;
+    let grace = ciba::limits::LATE_NOTIFICATION_GRACE;
+    s.advance(late.expires_in + grace + Duration::from_secs(1))
+        .await;
     assert_eq!(s.deliver_notifications().await, [404]);
     assert!(seen.lock().unwrap().is_empty());
 }

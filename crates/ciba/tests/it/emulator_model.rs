@@ -501,3 +501,69 @@ async fn provider_commands_read_requests_and_reset_what_tests_change() {
         "no slow_down waiting any more"
     );
 }
+
+/// A push client is told of an expiry once, whether time ran out or `expire` came (or both);
+/// a reset ends what is still open without telling anyone, and drops what waits for delivery.
+#[tokio::test]
+async fn a_push_client_is_told_of_an_expiry_once_and_a_reset_tells_nobody() {
+    let clock = Arc::new(FakeClock::at_unix(T0));
+    let model = Arc::new(
+        Emulator::builder()
+            .user("alice")
+            .clock(clock.clone())
+            .model()
+            .unwrap(),
+    );
+    model
+        .control(Control::Provider {
+            body: json!({"register_client": {
+                "client_id": "push-client",
+                "token_endpoint_auth_method": "client_secret_post",
+                "client_secret": "s3cret-0123456789",
+                "backchannel_token_delivery_mode": "push",
+                "backchannel_client_notification_endpoint": "https://app.example/cb/push",
+            }}),
+        })
+        .unwrap();
+    let push = Client::builder(
+        ClientId::new("push-client").unwrap(),
+        ClientAuth::secret_post("s3cret-0123456789"),
+    )
+    .issuer("http://127.0.0.1:9")
+    .http_client(Arc::new(InProcess::new(model.clone())))
+    .clock(model.clock())
+    .delivery_mode(DeliveryMode::Push)
+    .build()
+    .unwrap();
+    let start = || push.authenticate(AuthenticationRequest::login_hint("alice"));
+    let (first, second) = (start().await.unwrap(), start().await.unwrap());
+
+    // Time runs out for both: one expiry payload each, the older request first.
+    clock.advance(first.expires_in + Duration::from_secs(1));
+    let told = model.take_notifications();
+    let named: Vec<String> = told
+        .iter()
+        .map(|r| {
+            let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+            assert_eq!(body["error"], "expired_token");
+            body["auth_req_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(
+        named,
+        [first.auth_req_id.as_str(), second.auth_req_id.as_str()]
+    );
+    // `expire` after that tells nobody again, and neither does the next look.
+    model.expire(&first.auth_req_id).unwrap();
+    assert!(model.take_notifications().is_empty());
+
+    // A reset ends the open requests silently and drops the undelivered notifications.
+    let (open, answered) = (start().await.unwrap(), start().await.unwrap());
+    model.deny(&answered.auth_req_id).unwrap();
+    assert_eq!(model.pending_notifications(), 1);
+    model.reset();
+    assert_eq!(model.pending_notifications(), 0);
+    clock.advance(open.expires_in + Duration::from_secs(1));
+    assert!(model.take_notifications().is_empty());
+    assert!(model.pending().is_empty());
+}
