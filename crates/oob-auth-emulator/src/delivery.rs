@@ -12,10 +12,12 @@
 //! delivery record (`GET /{provider}/deliveries`), never fatal. A request is sent once, unless
 //! its provider retries it ([`Outbox::retry`]: Authsignal's authenticator events, as the real
 //! tenant does): then a failed attempt is sent again, as it was, after the provider's delay,
-//! between the other deliveries, at most [`QUEUE_CAPACITY`] waiting to be retried.
+//! between the other deliveries, at most [`QUEUE_CAPACITY`] waiting to be retried. Retries wait
+//! in real time (moving the emulator's clock does not bring them forward), and go on whether
+//! automatic delivery is on or off.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -110,8 +112,11 @@ pub(crate) struct Delivery {
     outbox: Arc<dyn Outbox>,
     auto: AtomicBool,
     queue: Mutex<Queue>,
-    /// The number of the last delivery finished (the task sends them in order).
+    /// The number of the last delivery whose first attempt is done (first attempts go in
+    /// order; retries come later, on their own time).
     done: watch::Receiver<u64>,
+    /// How many retries wait for their time (or are being sent).
+    retrying: Arc<AtomicUsize>,
     record: Arc<Mutex<VecDeque<Record>>>,
     clock: auth_core::emulator::OffsetClock,
 }
@@ -131,12 +136,14 @@ impl Delivery {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let (done_tx, done) = watch::channel(0);
         let record = Arc::new(Mutex::new(VecDeque::new()));
+        let retrying = Arc::new(AtomicUsize::new(0));
         let delivery = Arc::new(Delivery {
             provider,
             outbox,
             auto: AtomicBool::new(true),
             queue: Mutex::new(Queue { sender, last: 0 }),
             done,
+            retrying: retrying.clone(),
             record: record.clone(),
             clock: clock.clone(),
         });
@@ -146,6 +153,7 @@ impl Delivery {
             Sender {
                 http,
                 done: done_tx,
+                retrying,
                 record,
                 clock,
             },
@@ -156,10 +164,7 @@ impl Delivery {
     /// Queues what the model has ready, unless automatic delivery is off. Never waits.
     pub(crate) fn kick(&self) {
         if self.auto.load(Ordering::Relaxed) {
-            let requests = self.outbox.take();
-            if !requests.is_empty() {
-                self.enqueue(requests);
-            }
+            self.take_and_enqueue();
         }
     }
 
@@ -173,13 +178,16 @@ impl Delivery {
         }
     }
 
-    /// Queues `requests` in order; answers the numbers given to them (a dropped one has none).
-    fn enqueue(&self, requests: Vec<HttpRequest>) -> Vec<u64> {
-        let mut numbers = Vec::with_capacity(requests.len());
+    /// Takes what the model has ready and queues it in order, in one step under the queue
+    /// lock, so that a flush never overtakes requests a kick took just before it. Answers the
+    /// numbers given to them (a dropped one has none) and the number of the last request
+    /// queued.
+    fn take_and_enqueue(&self) -> (Vec<u64>, u64) {
+        let mut numbers = Vec::new();
         let mut dropped = Vec::new();
-        {
+        let last = {
             let mut queue = lock(&self.queue);
-            for request in requests {
+            for request in self.outbox.take() {
                 let seq = queue.last + 1;
                 let retry = self.outbox.retry(&request);
                 let job = Job {
@@ -197,7 +205,8 @@ impl Delivery {
                     Err(refused) => dropped.push(redacted_url(&refused.into_inner().request)),
                 }
             }
-        }
+            queue.last
+        };
         // Reported with the queue unlocked: a slow stderr never holds up an answer.
         for url in dropped {
             let why = format!(
@@ -213,7 +222,7 @@ impl Delivery {
                 outcome: Err(why),
             });
         }
-        numbers
+        (numbers, last)
     }
 
     fn remember(&self, record: Record) {
@@ -226,12 +235,13 @@ impl Delivery {
         self.auto.store(on, Ordering::Relaxed);
     }
 
-    /// Takes what the model has ready (even with automatic delivery off), waits until it and
-    /// every delivery queued before it are done, and answers how the ones it took went. Runs on
-    /// a blocking thread of the server's runtime (control commands do).
+    /// Takes what the model has ready (even with automatic delivery off), waits until the
+    /// first attempts of it and of every delivery queued before it are done, and answers how
+    /// the ones it took went, with how many retries still wait for their time (they go on
+    /// whether automatic delivery is on or off). Runs on a blocking thread of the server's
+    /// runtime (control commands do).
     pub(crate) fn flush(&self) -> Result<Value, ControlError> {
-        let numbers = self.enqueue(self.outbox.take());
-        let target = lock(&self.queue).last;
+        let (numbers, target) = self.take_and_enqueue();
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| ControlError::Conflict("no runtime to deliver on".into()))?;
         let mut done = self.done.clone();
@@ -256,7 +266,11 @@ impl Delivery {
             .filter(|r| r.outcome.is_err())
             .map(|r| r.json())
             .collect();
-        Ok(json!({ "delivered": delivered, "failed": failed }))
+        Ok(json!({
+            "delivered": delivered,
+            "failed": failed,
+            "retrying": self.retrying.load(Ordering::Relaxed),
+        }))
     }
 
     /// The delivery record, newest last: `{"auto", "recent": [{"at", "method", "url",
@@ -268,6 +282,7 @@ impl Delivery {
         json!({
             "auto": self.auto.load(Ordering::Relaxed),
             "queue_capacity": QUEUE_CAPACITY,
+            "retrying": self.retrying.load(Ordering::Relaxed),
             "recent": recent,
         })
     }
@@ -299,6 +314,8 @@ struct Sender {
     http: Arc<dyn HttpClient>,
     /// The number of the last delivery whose first attempt is done.
     done: watch::Sender<u64>,
+    /// How many retries wait for their time (or are being sent).
+    retrying: Arc<AtomicUsize>,
     record: Arc<Mutex<VecDeque<Record>>>,
     clock: auth_core::emulator::OffsetClock,
 }
@@ -308,17 +325,22 @@ struct Sender {
 async fn send_all(provider: &'static str, mut receiver: mpsc::Receiver<Job>, sender: Sender) {
     // Retries waiting for their time, soonest first (one delay per provider keeps them in
     // order of their due times).
-    let mut retries: VecDeque<(tokio::time::Instant, Job)> = VecDeque::new();
+    // Retries waiting for their time, by due time (then by the order they were scheduled).
+    let mut retries: BTreeMap<(tokio::time::Instant, u64), Job> = BTreeMap::new();
+    let mut scheduled: u64 = 0;
     loop {
-        let due = retries.front().map(|(at, _)| *at);
+        let due = retries.first_key_value().map(|((at, _), _)| *at);
         let job = tokio::select! {
             // A retry that is due goes before new deliveries.
             biased;
             () = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)),
                 if due.is_some() =>
             {
-                match retries.pop_front() {
-                    Some((_, job)) => job,
+                match retries.pop_first() {
+                    Some((_, job)) => {
+                        sender.retrying.fetch_sub(1, Ordering::Relaxed);
+                        job
+                    }
                     None => continue,
                 }
             }
@@ -328,13 +350,19 @@ async fn send_all(provider: &'static str, mut receiver: mpsc::Receiver<Job>, sen
             },
         };
         if let Some(again) = sender.send(provider, job).await {
-            if retries.len() < QUEUE_CAPACITY {
-                let after = again.retry.map_or(Duration::ZERO, |r| r.after);
-                retries.push_back((tokio::time::Instant::now() + after, again));
-            } else {
-                eprintln!(
-                    "oob-auth-emulator: {provider}: a retry dropped: {QUEUE_CAPACITY} wait already"
-                );
+            let after = again.retry.map_or(Duration::ZERO, |r| r.after);
+            let at = tokio::time::Instant::now().checked_add(after);
+            match at {
+                Some(at) if retries.len() < QUEUE_CAPACITY => {
+                    scheduled += 1;
+                    retries.insert((at, scheduled), again);
+                }
+                _ => {
+                    sender.retrying.fetch_sub(1, Ordering::Relaxed);
+                    eprintln!(
+                        "oob-auth-emulator: {provider}: a retry dropped: {QUEUE_CAPACITY} wait already"
+                    );
+                }
             }
         }
     }
@@ -384,16 +412,20 @@ impl Sender {
                 outcome,
             },
         );
-        if attempt == 1 {
-            self.done.send_replace(seq);
-        }
-        let request = again.filter(|_| failed)?;
-        Some(Job {
+        let next = again.filter(|_| failed).map(|request| Job {
             seq,
             request,
             attempt: attempt + 1,
             retry,
-        })
+        });
+        // Counted before the first attempt is marked done, so a flush waiting for it sees it.
+        if next.is_some() {
+            self.retrying.fetch_add(1, Ordering::Relaxed);
+        }
+        if attempt == 1 {
+            self.done.send_replace(seq);
+        }
+        next
     }
 }
 

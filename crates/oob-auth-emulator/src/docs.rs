@@ -58,7 +58,7 @@ pub mod providers {
     //!   carries that `token`), `deny` / `fail` fail it, `expire` ends its tokens;
     //!   `rotate_keys` signs webhooks with a second secret.
     //! * settings: `webhook_url` (where the server POSTs the tenant's webhook events; also
-    //!   printed); `webhook_retry_seconds` (default 30; 0: no retries): as the real tenant
+    //!   printed); `webhook_retry_seconds` (default 30, at most 60; 0: no retries): as the real tenant
     //!   does, an authenticator event that fails (no answer, or not 2xx) is sent again,
     //!   unchanged (same `id`, same signature), up to 3 times, this many seconds apart.
     //! * webhooks: events (`authenticator.created` when a user is enrolled, `sms.created` /
@@ -68,7 +68,7 @@ pub mod providers {
     //!   model's bounds). See the crate docs, "What the server sends".
     //! * provider commands: `{"webhook_url": "http://…"}` (where events go, from now on);
     //!   `{"deliver_webhooks": true}` (sends what is queued now and waits for every delivery
-    //!   queued before; answers `{"delivered": [statuses], "failed": [...]}`);
+    //!   queued before; answers `{"delivered": [statuses], "failed": [...], "retrying": n}`);
     //!   `{"auto_deliver": false | true}` (hold events until a `deliver_webhooks`, or send them
     //!   as they come, the default); `{"take_webhooks": true}` (hands the queued ones over
     //!   instead of sending them: with automatic delivery on there is rarely anything left);
@@ -147,7 +147,9 @@ pub mod providers {
     //! * step-ups: backchannel requests waiting for the user; their id is the `auth_req_id`,
     //!   the message the `binding_message`. `approve`, `deny` (`access_denied`), `fail`
     //!   (`transaction_failed`), `expire`; ping and push clients are notified by the server at
-    //!   their endpoint (push: the tokens, or the error) right after.
+    //!   their endpoint (push: the tokens, or the error) right after. A push client is also
+    //!   sent `expired_token` when a request's time runs out (CIBA §12 allows it; the server
+    //!   looks every second), once.
     //! * provider commands: `{"register_client": {"client_id", "client_secret" | "jwks",
     //!   "token_endpoint_auth_method", "backchannel_token_delivery_mode",
     //!   "backchannel_client_notification_endpoint", …}}`, `{"interval": n | null}`, `{"expiry":
@@ -155,7 +157,8 @@ pub mod providers {
     //!   `wrong_at_hash`, `alg_none`, …), `{"metadata": {…}}`, `{"login_hint_token": "…", "user":
     //!   "…"}`; `{"deliver_notifications": true}` and `{"auto_deliver": bool}` as for
     //!   Authsignal's webhooks; `{"take_notifications": true}`; `{"request": "<auth_req_id>"}`,
-    //!   `{"requests": true}`, `{"jwks_fetches": true}`, `{"reset": true}`. `rotate_keys` rotates the
+    //!   `{"requests": true}`, `{"jwks_fetches": true}`, `{"reset": true}` (back to the settings,
+    //!   open requests ended silently, undelivered notifications dropped). `rotate_keys` rotates the
     //!   signing keys (older generations stay in the JWKS).
 }
 

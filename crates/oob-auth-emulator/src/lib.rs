@@ -156,9 +156,10 @@
 //! * `POST /{provider}/control` with `{"command": "provider", "body": {"auto_deliver": false}}`
 //!   keeps what the model queues until `{"deliver_webhooks": true}` (LaunchKey, Authsignal) or
 //!   `{"deliver_notifications": true}` (CIBA), which sends it now, waits until it and everything
-//!   queued before it are done, and answers `{"delivered": [statuses], "failed": [...]}` for
-//!   the requests it sent itself; `{"auto_deliver": true}` turns sending after every request
-//!   back on.
+//!   queued before it are done (first attempts), and answers `{"delivered": [statuses],
+//!   "failed": [...], "retrying": n}` for the requests it sent itself (`retrying`: the retries
+//!   still waiting for their time, which go on either way); `{"auto_deliver": true}` turns
+//!   sending after every request back on.
 //!
 //! ## The config file
 //!

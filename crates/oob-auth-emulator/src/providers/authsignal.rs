@@ -5,7 +5,8 @@
 //! `X-Signature-V2`, after every request and command (see `crate::delivery`). As the real
 //! tenant does, an authenticator event that fails (no answer, or not 2xx) is sent again, up to
 //! [`WEBHOOK_RETRIES`] times, [`DEFAULT_WEBHOOK_RETRY_SECONDS`] apart (the setting
-//! `webhook_retry_seconds`; 0 turns retries off), unchanged: same event `id`, same signature.
+//! `webhook_retry_seconds`, at most [`MAX_WEBHOOK_RETRY_SECONDS`]; 0 turns retries off),
+//! unchanged: same event `id`, same signature.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +24,9 @@ use crate::{Provider, StartError};
 pub(crate) const WEBHOOK_RETRIES: u32 = 3;
 /// The wait before each retry (Authsignal: "after at least 30 seconds").
 pub(crate) const DEFAULT_WEBHOOK_RETRY_SECONDS: u64 = 30;
+/// The longest wait the setting takes: a retry is sent unchanged, so the last one must still
+/// fall within the 5 minutes for which verifiers take the first attempt's signature.
+pub(crate) const MAX_WEBHOOK_RETRY_SECONDS: u64 = 60;
 
 pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
     let model = Emulator::builder()
@@ -40,6 +44,15 @@ pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
     let retry_seconds = ctx
         .number(Provider::Authsignal, "webhook_retry_seconds")?
         .unwrap_or(DEFAULT_WEBHOOK_RETRY_SECONDS);
+    if retry_seconds > MAX_WEBHOOK_RETRY_SECONDS {
+        return Err(StartError::provider(
+            Provider::Authsignal,
+            format!(
+                "setting `webhook_retry_seconds`: at most {MAX_WEBHOOK_RETRY_SECONDS} (a retry \
+                 carries the first attempt's signature, which verifiers take for 5 minutes)"
+            ),
+        ));
+    }
     let mut info = Map::new();
     info.insert("webhook_retry_seconds".into(), json!(retry_seconds));
     info.insert("secret_key".into(), json!(model.secret().expose_secret()));

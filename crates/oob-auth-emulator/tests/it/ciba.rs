@@ -326,6 +326,9 @@ async fn ciba_a_push_client_is_told_of_an_expiry_with_nothing_else_happening() {
     let (id, outcome) = client.handle_push(bearer, &push.body).await.unwrap();
     assert_eq!(id, started.auth_req_id);
     assert!(matches!(outcome, Outcome::Expired), "{outcome:?}");
+    // Told once: two looks later, nothing more went out.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert!(receiver.drain().await.is_empty());
     let recent = deliveries(control, 1).await;
     assert_eq!(recent.len(), 1, "told once: {recent:?}");
 }

@@ -281,6 +281,37 @@ async fn authsignal_a_failed_authenticator_event_is_sent_again_until_it_is_taken
     assert!(flaky.drain().await.is_empty());
 }
 
+/// A flush answers for the first attempts it sent, and says how many retries still wait.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flush_says_how_many_retries_wait() {
+    let down = Receiver::answering(&[500]).await;
+    let server = start(options(json!({
+        "webhook_url": format!("{}/down", down.base),
+        "webhook_retry_seconds": 60,
+    })))
+    .await;
+    let control = server.control_url();
+    let command = |body: Value| {
+        let url = format!("{control}/authsignal/control");
+        async move { post(&url, Some(json!({"command": "provider", "body": body}))).await }
+    };
+    command(json!({"auto_deliver": false})).await;
+    add_user(control, "authsignal", &unique("fl")).await;
+    let (status, flushed) = command(json!({"deliver_webhooks": true})).await;
+    assert_eq!(status, 200, "{flushed}");
+    assert_eq!(flushed["delivered"], json!([500]), "{flushed}");
+    assert_eq!(flushed["retrying"], 1, "{flushed}");
+    let (_, record) = get(&format!("{control}/authsignal/deliveries")).await;
+    assert_eq!(record["retrying"], 1, "{record}");
+    assert_eq!(record["recent"][0]["attempt"], 1, "{record}");
+
+    // A retry delay past what a signature stays valid for is refused at start.
+    let err = oob_auth_emulator::Server::start(options(json!({"webhook_retry_seconds": 3600})))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("webhook_retry_seconds"), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_webhook_endpoint_that_never_answers_holds_up_no_answer() {
     // Accepts connections and never answers.
