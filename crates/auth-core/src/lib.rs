@@ -55,7 +55,9 @@
 //! | `http` | request/response types shared by every provider, independent of any client |
 //! | `reqwest` (feature `reqwest`, default) | the default client: rustls on AWS-LC, HTTP/2; kept out of public signatures so a reqwest upgrade is not a breaking change |
 //! | `async-trait` | `dyn HttpClient`, `dyn Clock`, `StepUp` as trait objects (native `async fn` in traits is not `dyn`-compatible) |
-//! | `tokio` (`time` only) | the system clock's sleep and the transport's timeout |
+//! | `tokio` (`time`, `sync`, `rt`) | the system clock's sleep, the transport's timeout, the `max_in_flight` slots and the task-local that marks an admitted call |
+//! | `base64` | recognising a secret's base64 forms when errors are redacted |
+//! | `axum`, `bytes` (feature `emulator`; `bytes` also with `reqwest`) | the emulators' real-port server; response bodies |
 //! | `secrecy`, `zeroize` | redacted, zeroized secrets |
 //! | `serde`, `serde_json`, `serde_path_to_error` | wire types, and the JSON path of a field that fails to decode |
 //! | `thiserror` | the error enum |

@@ -375,7 +375,8 @@ pub fn ensure_provider(expected: &'static str, handle: &StepUpHandle) -> Result<
     })
 }
 
-/// A step-up provider. Every provider crate's `Client` implements it.
+/// A step-up provider. Every provider crate's `Client` implements it (onegini-model's
+/// `OneginiStepUp`, which holds the in-app PIN or fingerprint prompt).
 ///
 /// Implementors write [`StepUp::provider`], [`StepUp::capabilities`], [`StepUp::clock`],
 /// [`StepUp::transport`], [`StepUp::begin`] and [`StepUp::check_handle`]; applications call
@@ -384,7 +385,9 @@ pub fn ensure_provider(expected: &'static str, handle: &StepUpHandle) -> Result<
 ///
 /// `start` and `check` run each call in one slot of the provider's [`Transport`]
 /// ([`Transport::admitted`]): a call is made only once it has its slot, so 10,000 step-ups
-/// waiting on one client hold a few hundred bytes each, not their built requests.
+/// waiting on one client hold no built request and no connection. Two exceptions: a `start`
+/// that waits for the user ([`Capabilities::start_blocks`]) holds no slot, and a provider with
+/// no transport (`None`, test doubles) runs its calls unadmitted.
 #[async_trait]
 pub trait StepUp: Send + Sync {
     /// The provider crate's error type: classified, and able to hold the shared errors.

@@ -273,8 +273,8 @@ impl Delivery {
         }))
     }
 
-    /// The delivery record, newest last: `{"auto", "recent": [{"at", "method", "url",
-    /// "attempt", "status" | "error"}]}` (`limit`: the newest N).
+    /// The delivery record, newest last: `{"auto", "queue_capacity", "retrying", "recent":
+    /// [{"at", "method", "url", "attempt", "status" | "error"}]}` (`limit`: the newest N).
     pub(crate) fn report(&self, limit: Option<usize>) -> Value {
         let record = lock(&self.record);
         let skip = limit.map_or(0, |n| record.len().saturating_sub(n));

@@ -89,7 +89,7 @@ pub mod providers {
     //!   the list, the session token (of a `mobileAuthUri` or QR code) or a user name.
     //! * provider commands: `{"passcode": "<user>"}` (the current passcode / OTP),
     //!   `{"csrf_protection": bool}`, `{"application": "<id>", "second_factor": bool}`,
-    //!   `{"pushes": true}` (the pushes sent), `{"max_failed_attempts": n}`, `{"is_locked":
+    //!   `{"pushes": "<user>"}` (the devices pushes went to), `{"max_failed_attempts": n}`, `{"is_locked":
     //!   "<user>"}`, and the others in the crate's docs.
     //!
     //! ## logonbox
@@ -136,8 +136,8 @@ pub mod providers {
     //! `ciba::Client::builder(ClientId::new(client_id)?, ClientAuth::secret_basic(client_secret))
     //! .issuer(issuer)`.
     //!
-    //! * settings: `client_id`, `client_secret` (default: the crate emulator's
-    //!   `emulated-client` and its secret), `token_endpoint_auth_method`
+    //! * settings: `client_id` (default: the crate emulator's `emulated-client`),
+    //!   `client_secret` (default: a random one made at start, printed), `token_endpoint_auth_method`
     //!   (`client_secret_basic` or `client_secret_post`), `delivery_mode` (`poll`, `ping`,
     //!   `push`) and `notification_endpoint` (required for ping and push), `interval` and
     //!   `expiry` (seconds; default 5 and 120), `clients` (more clients: a list of OpenID

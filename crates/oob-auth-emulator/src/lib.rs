@@ -105,7 +105,8 @@
 //!
 //! JSON in, JSON out. Errors are `{"error": code, "message": text}` with status 400
 //! (`invalid`), 404 (`not_found`, `unknown_provider`), 409 (`conflict`: e.g. approving a
-//! settled step-up) or 501 (`unsupported`: the provider has no such thing). Times are Unix
+//! settled step-up), 501 (`unsupported`: the provider has no such thing) or 500 (`internal`:
+//! the server could not list the pending step-ups). Times are Unix
 //! seconds. `{provider}` is `launchkey`, `authsignal`, `airlock-iam`, `logonbox`,
 //! `onegini-model` or `ciba`.
 //!
@@ -124,7 +125,7 @@
 //! | `POST /{provider}/faults` | `{"status": 503, "retry_after": 2, "path_contains": "/auths", "times": 1}`: the next matching requests fail; answers `{"injected": 1}` (how many requests) for every provider |
 //! | `POST /{provider}/rotate-keys` | rotates the provider's signing keys |
 //! | `GET /{provider}/log[?limit=N]` | the newest requests: method, path (query values redacted), status; never bodies |
-//! | `GET /{provider}/deliveries[?limit=N]` | what the provider sent on its own (LaunchKey, Authsignal, CIBA): `{"auto", "recent": [{"at", "method", "url", "attempt", "status" \| "error"}]}`, the URL without its query; never headers or bodies (501 for providers that send nothing) |
+//! | `GET /{provider}/deliveries[?limit=N]` | what the provider sent on its own (LaunchKey, Authsignal, CIBA): `{"auto", "queue_capacity", "retrying", "recent": [{"at", "method", "url", "attempt", "status" \| "error"}]}`, the URL without its query; never headers or bodies (501 for providers that send nothing) |
 //! | `POST /{provider}/control` | any command of the one control vocabulary (`auth_core::emulator::Control`), e.g. `{"command": "deny", "id": "…", "fraud": true}` or a provider's own `{"command": "provider", "body": {…}}` |
 //! | `GET /clock`, `POST /clock/advance` | the one clock every provider runs on; `{"seconds": N}` moves it forward |
 //! | `GET /healthz` | `ok` |
