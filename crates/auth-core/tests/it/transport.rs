@@ -644,18 +644,7 @@ async fn waiting_for_a_slot_counts_against_the_deadline() {
         .build()
         .unwrap();
     // The first call holds the only slot for 2 s; the second may wait 200 ms in all.
-    let hog = {
-        let t = t.clone();
-        tokio::spawn(async move {
-            t.send_with_timeout(
-                req(&t, Method::GET, "/"),
-                Replay::ByMethod,
-                Duration::from_secs(2),
-            )
-            .await
-        })
-    };
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let hog = hold_the_slot(&t, Duration::from_secs(2)).await;
     let started = std::time::Instant::now();
     let err = t
         .send_with_timeout(
@@ -996,18 +985,7 @@ async fn a_call_waiting_for_a_slot_has_built_nothing_yet() {
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
-    let hog = {
-        let t = t.clone();
-        tokio::spawn(async move {
-            t.send_with_timeout(
-                req(&t, Method::GET, "/"),
-                Replay::ByMethod,
-                Duration::from_millis(600),
-            )
-            .await
-        })
-    };
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let hog = hold_the_slot(&t, Duration::from_millis(600)).await;
     let built = Arc::new(AtomicU32::new(0));
     let b = built.clone();
     let waiting = {
