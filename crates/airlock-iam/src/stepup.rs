@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use auth_core::poll::PollStatus;
 use auth_core::stepup::{Capabilities, Started};
 use auth_core::sync::lock;
-use auth_core::{Clock, StepUp, StepUpHandle, StepUpOutcome, StepUpRequest, async_trait};
+use auth_core::{StepUp, StepUpHandle, StepUpOutcome, StepUpRequest, async_trait};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -248,10 +248,6 @@ impl StepUp for Client {
 
     fn capabilities(&self) -> Capabilities {
         CAPABILITIES
-    }
-
-    fn clock(&self) -> &dyn Clock {
-        self.inner.transport.clock().as_ref()
     }
 
     /// The client's transport: `start` and `check` run in its slots.

@@ -50,7 +50,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::poll::{PollConfig, PollStatus, poll_until};
-use crate::{Classify, Clock, Error, ErrorKind, Transport};
+use crate::{Classify, Clock, Error, ErrorKind, SystemClock, Transport};
 
 /// What to ask the user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -378,8 +378,9 @@ pub fn ensure_provider(expected: &'static str, handle: &StepUpHandle) -> Result<
 /// A step-up provider. Every provider crate's `Client` implements it (onegini-model's
 /// `OneginiStepUp`, which holds the in-app PIN or fingerprint prompt).
 ///
-/// Implementors write [`StepUp::provider`], [`StepUp::capabilities`], [`StepUp::clock`],
-/// [`StepUp::transport`], [`StepUp::begin`] and [`StepUp::check_handle`]; applications call
+/// Implementors write [`StepUp::provider`], [`StepUp::capabilities`],
+/// [`StepUp::transport`], [`StepUp::begin`] and [`StepUp::check_handle`] ([`StepUp::clock`]
+/// is the transport's); applications call
 /// [`StepUp::start`], [`StepUp::check`] and [`StepUp::wait`], which are the same for everyone
 /// and should not be overridden.
 ///
@@ -399,8 +400,14 @@ pub trait StepUp: Send + Sync {
     /// What the provider needs from the application.
     fn capabilities(&self) -> Capabilities;
 
-    /// The client's clock ([`StepUp::wait`] sleeps on it; tests inject a fake one).
-    fn clock(&self) -> &dyn Clock;
+    /// The client's clock ([`StepUp::wait`] sleeps on it; tests inject a fake one): the
+    /// transport's, or the system clock for a provider with none.
+    fn clock(&self) -> &dyn Clock {
+        match self.transport() {
+            Some(transport) => transport.clock().as_ref(),
+            None => &SystemClock,
+        }
+    }
 
     /// The client's transport, whose slots admit this provider's calls
     /// ([`Transport::admitted`]); `None` (test doubles with no transport) runs them

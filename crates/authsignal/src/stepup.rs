@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use auth_core::poll::PollStatus;
 use auth_core::stepup::{Capabilities, Started, ensure_provider};
-use auth_core::{Clock, StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};
+use auth_core::{StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};
 use serde_json::json;
 
 use crate::client::Client;
@@ -118,10 +118,6 @@ impl StepUp for Client {
             .webhook()
             .needs_browser()
             .portable_handle()
-    }
-
-    fn clock(&self) -> &dyn Clock {
-        &**Client::clock(self)
     }
 
     fn transport(&self) -> Option<&auth_core::Transport> {

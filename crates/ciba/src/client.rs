@@ -298,7 +298,6 @@ impl ClientBuilder {
             Source::Manual(e) => BaseUrl::parse(&e.issuer).map_err(auth_core::Error::from)?,
         };
         let transport = self.config.build(base, "ciba", env!("CARGO_PKG_VERSION"))?;
-        let clock = transport.clock().clone();
         Ok(Client {
             inner: Arc::new(Inner {
                 client_id: self.client_id,
@@ -306,7 +305,6 @@ impl ClientBuilder {
                 source,
                 resolved: tokio::sync::OnceCell::new(),
                 transport,
-                clock,
                 delivery_mode: self.delivery_mode,
                 request_key,
                 request_object_lifetime: self.request_object_lifetime,
@@ -352,7 +350,6 @@ struct Inner {
     source: Source,
     resolved: tokio::sync::OnceCell<Arc<Resolved>>,
     transport: Transport,
-    clock: SharedClock,
     delivery_mode: DeliveryMode,
     request_key: Option<SigningKey>,
     request_object_lifetime: Duration,
@@ -429,7 +426,7 @@ impl Client {
     }
 
     pub(crate) fn clock(&self) -> &SharedClock {
-        &self.inner.clock
+        self.inner.transport.clock()
     }
 
     /// Fetches and checks the discovery document now (otherwise it happens on first use, once;
@@ -542,7 +539,7 @@ impl Client {
             secrets.extend(secret_text.iter().map(String::as_str));
         }
         let retry_after = if matches!(status, 429 | 503) {
-            auth_core::retry::rate_limit_retry_after(response.headers(), self.inner.clock.now())
+            auth_core::retry::rate_limit_retry_after(response.headers(), self.clock().now())
         } else {
             None
         };
@@ -605,7 +602,7 @@ impl Client {
                 form.append_pair("client_secret", secret.expose_secret());
             }
             ClientAuth::PrivateKeyJwt(key) => {
-                let now = Timestamp::from_system_time(self.inner.clock.now()).unix_seconds();
+                let now = Timestamp::from_system_time(self.clock().now()).unix_seconds();
                 let lifetime = i64::try_from(CLIENT_ASSERTION_LIFETIME.as_secs()).unwrap_or(60);
                 let assertion = key.sign(
                     &json!({
@@ -664,7 +661,7 @@ impl Client {
                     notification_token.as_ref(),
                     self.inner.client_id.as_str(),
                     &issuer,
-                    Timestamp::from_system_time(self.inner.clock.now()).unix_seconds(),
+                    Timestamp::from_system_time(self.clock().now()).unix_seconds(),
                     self.inner.request_object_lifetime,
                     &random_id()?,
                 );
@@ -700,7 +697,7 @@ impl Client {
         }
         let ack: Acknowledgement =
             auth_core::json::from_slice("backchannel authentication response", response.body())?;
-        let now = self.inner.clock.now();
+        let now = self.clock().now();
         let started = ack
             .into_request(now, notification_token, mode)
             .map_err(|reason| Error::Protocol {
@@ -726,7 +723,7 @@ impl Client {
     /// Inserts per-request state, keeping at most [`MAX_TRACKED_REQUESTS`] entries (expired
     /// ones go first, then the one closest to its end).
     fn insert_tracked(&self, id: AuthReqId, entry: Tracked) {
-        let now = self.inner.clock.now();
+        let now = self.clock().now();
         let mut tracked = lock(&self.inner.tracked);
         if !tracked.contains_key(&id) && tracked.len() >= MAX_TRACKED_REQUESTS {
             tracked.retain(|_, t| t.taken_until() > now);
@@ -826,7 +823,7 @@ impl Client {
     ) -> Result<IdTokenClaims, Error> {
         let resolved = self.resolved().await?;
         let (kid, _) = IdTokenVerifier::peek_header(jwt)?;
-        let now = self.inner.clock.now();
+        let now = self.clock().now();
         let jwks_url = resolved.endpoints.jwks.clone();
         let keys = self
             .inner
@@ -856,7 +853,7 @@ impl Client {
         expires_at: SystemTime,
         interval: Duration,
     ) -> Result<PollStatus<Outcome>, Error> {
-        let now = self.inner.clock.now();
+        let now = self.clock().now();
         if now >= expires_at {
             self.forget(id);
             return Ok(PollStatus::Ready(Outcome::Expired));
@@ -940,12 +937,11 @@ impl Client {
             match self.poll_once(request).await? {
                 PollStatus::Ready(outcome) => return Ok(outcome),
                 PollStatus::Pending { retry_after } => {
-                    self.inner
-                        .clock
+                    self.clock()
                         .sleep(retry_after.unwrap_or(request.interval))
                         .await;
                 }
-                _ => self.inner.clock.sleep(request.interval).await,
+                _ => self.clock().sleep(request.interval).await,
             }
         }
     }
@@ -1000,7 +996,7 @@ impl Client {
     /// the request's end: an OP may tell a push client of an expiry (`expired_token`), and can
     /// only once the request has ended on its own clock.
     fn expected_token(&self, id: &AuthReqId) -> Result<ClientNotificationToken, NotificationError> {
-        let now = self.inner.clock.now();
+        let now = self.clock().now();
         lock(&self.inner.tracked)
             .get(id)
             .filter(|t| t.taken_until() > now)
@@ -1046,9 +1042,9 @@ impl Client {
         let expires_at = lock(&self.inner.tracked)
             .get(&id)
             .map(|t| t.expires_at)
-            .unwrap_or_else(|| self.inner.clock.now());
+            .unwrap_or_else(|| self.clock().now());
         let outcome = self.accept_push(verified).await?;
-        let now = self.inner.clock.now();
+        let now = self.clock().now();
         let mut pushed = lock(&self.inner.pushed);
         if pushed.len() >= MAX_TRACKED_REQUESTS {
             pushed.retain(|_, (_, until)| *until > now);

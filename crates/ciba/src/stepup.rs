@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use auth_core::poll::PollStatus;
 use auth_core::stepup::{Capabilities, Started};
-use auth_core::{Clock, StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};
+use auth_core::{StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};
 use serde_json::{Value, json};
 
 use crate::limits::DEFAULT_INTERVAL;
@@ -78,10 +78,6 @@ impl StepUp for Client {
             DeliveryMode::Ping => Capabilities::new().pollable().webhook().portable_handle(),
             _ => Capabilities::new().pollable().portable_handle(),
         }
-    }
-
-    fn clock(&self) -> &dyn Clock {
-        self.clock().as_ref()
     }
 
     fn transport(&self) -> Option<&auth_core::Transport> {

@@ -136,7 +136,6 @@ impl ClientBuilder {
         let transport = self
             .config
             .build(base, "launchkey", env!("CARGO_PKG_VERSION"))?;
-        let clock = transport.clock().clone();
         let entity = self.service_id.entity();
         Ok(Client {
             inner: Arc::new(Inner {
@@ -144,7 +143,6 @@ impl ClientBuilder {
                 entity,
                 keys: self.keys,
                 transport,
-                clock,
                 jws: self.jws,
                 jwe: self.jwe,
                 leeway: i64::try_from(self.leeway.as_secs()).unwrap_or(30),
@@ -183,7 +181,6 @@ struct Inner {
     entity: String,
     keys: Vec<ServicePrivateKey>,
     transport: Transport,
-    clock: SharedClock,
     jws: JwsAlgorithm,
     jwe: JweAlgorithm,
     leeway: i64,
@@ -416,7 +413,7 @@ impl Client {
 
     /// The client's clock (also [`auth_core::StepUp::clock`]).
     pub(crate) fn shared_clock(&self) -> &SharedClock {
-        &self.inner.clock
+        self.inner.transport.clock()
     }
 
     pub(crate) fn service_keys(&self) -> &[ServicePrivateKey] {
@@ -428,8 +425,7 @@ impl Client {
     }
 
     fn age(&self, since: SystemTime) -> Duration {
-        self.inner
-            .clock
+        self.shared_clock()
             .now()
             .duration_since(since)
             .unwrap_or(Duration::ZERO)
@@ -439,7 +435,7 @@ impl Client {
     /// offset is known yet).
     pub(crate) fn cached_server_now(&self) -> i64 {
         let offset = self.lock().offset.map(|(o, _)| o).unwrap_or(0);
-        self.inner.clock.unix_seconds().saturating_add(offset)
+        self.shared_clock().unix_seconds().saturating_add(offset)
     }
 
     async fn unsigned_get(&self, path: &str) -> Result<Response<Vec<u8>>, Error> {
@@ -470,7 +466,7 @@ impl Client {
                 .await?
             }
         };
-        Ok(self.inner.clock.unix_seconds().saturating_add(offset))
+        Ok(self.shared_clock().unix_seconds().saturating_add(offset))
     }
 
     /// Runs `fetch` as the one fetch for `key` that concurrent callers of `flight` share. It
@@ -507,15 +503,15 @@ impl Client {
             return Err(self.status_error(&resp));
         }
         let ping: Ping = auth_core::json::from_slice("ping response", resp.body())?;
-        let offset = ping.api_time.unix_seconds() - self.inner.clock.unix_seconds();
-        self.lock().offset = Some((offset, self.inner.clock.now()));
+        let offset = ping.api_time.unix_seconds() - self.shared_clock().unix_seconds();
+        self.lock().offset = Some((offset, self.shared_clock().now()));
         Ok(offset)
     }
 
     /// The typed error for an unexpected status of an unsigned call.
     fn status_error(&self, resp: &Response<Vec<u8>>) -> Error {
         let status = resp.status().as_u16();
-        shared_status_error(resp, self.inner.clock.now())
+        shared_status_error(resp, self.shared_clock().now())
             .unwrap_or_else(|| auth_core::Error::status(status, resp.body(), &[]).into())
     }
 
@@ -567,7 +563,7 @@ impl Client {
 
     /// `GET /public/v3/public-key`: caches the key by kid and as the current key.
     async fn fetch_current_key(&self) -> Result<(String, Arc<RsaPublicKey>), Error> {
-        self.lock().current_attempt = Some(self.inner.clock.now());
+        self.lock().current_attempt = Some(self.shared_clock().now());
         let resp = self.unsigned_get("/public/v3/public-key").await?;
         if !resp.status().is_success() {
             return Err(self.status_error(&resp));
@@ -582,7 +578,7 @@ impl Client {
             .map_err(|_| auth_core::Error::decode("public key response", ".", "not UTF-8 PEM"))?;
         let key = Arc::new(RsaPublicKey::from_pem(pem)?);
         self.remember_key(&kid, key.clone());
-        self.lock().current = Some((kid.clone(), self.inner.clock.now()));
+        self.lock().current = Some((kid.clone(), self.shared_clock().now()));
         Ok((kid, key))
     }
 
@@ -674,7 +670,7 @@ impl Client {
             .unsigned_get(&format!("/public/v3/public-key/{kid}"))
             .await?;
         if resp.status().as_u16() == 404 {
-            let now = self.inner.clock.now();
+            let now = self.shared_clock().now();
             let mut c = self.lock();
             if c.misses.len() >= 1024 {
                 c.misses.clear();
@@ -697,7 +693,7 @@ impl Client {
     /// Counts one fetch of an unknown kid from unauthenticated input against the budget, or
     /// refuses it.
     fn take_kid_fetch_budget(&self, kid: &str) -> Result<(), Error> {
-        let now = self.inner.clock.now();
+        let now = self.shared_clock().now();
         let mut c = self.lock();
         while let Some(first) = c.kid_fetches.front()
             && now.duration_since(*first).unwrap_or(Duration::ZERO) >= KID_FETCH_WINDOW
@@ -891,7 +887,7 @@ impl Client {
             })
             .await?;
         let status = resp.status().as_u16();
-        if let Some(e) = shared_status_error(&resp, self.inner.clock.now()) {
+        if let Some(e) = shared_status_error(&resp, self.shared_clock().now()) {
             return Err(e);
         }
         self.verify_response(&resp, &jti).await?;
@@ -1035,7 +1031,7 @@ impl Client {
         id: &AuthRequestId,
         poll: &PollConfig,
     ) -> Result<AuthorizationResponse, Error> {
-        poll_until(self.inner.clock.as_ref(), poll, |_| async move {
+        poll_until(self.shared_clock().as_ref(), poll, |_| async move {
             match self.get_authorization_response(id).await {
                 Ok(AuthorizationPoll::Pending) => Ok(PollStatus::pending()),
                 Ok(AuthorizationPoll::Responded(r)) => Ok(PollStatus::Ready(*r)),

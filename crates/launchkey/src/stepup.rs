@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use auth_core::poll::PollStatus;
 use auth_core::stepup::{Capabilities, Started};
-use auth_core::{Clock, StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};
+use auth_core::{StepUp, StepUpHandle, StepUpOutcome, StepUpRequest};
 use serde_json::json;
 
 use crate::{
@@ -30,10 +30,6 @@ impl StepUp for Client {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities::new().pollable().webhook().portable_handle()
-    }
-
-    fn clock(&self) -> &dyn Clock {
-        self.shared_clock().as_ref()
     }
 
     fn transport(&self) -> Option<&auth_core::Transport> {

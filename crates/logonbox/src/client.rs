@@ -6,9 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use auth_core::http_types::{Method, StatusCode, header};
-use auth_core::{
-    BaseUrl, Config, ConfigError, HttpResponse, IntoBaseUrl, Replay, SharedClock, Transport,
-};
+use auth_core::{BaseUrl, Config, ConfigError, HttpResponse, IntoBaseUrl, Replay, Transport};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use serde::Deserialize;
 use url::Url;
@@ -677,11 +675,6 @@ impl Client {
     /// The client's transport.
     pub(crate) fn transport(&self) -> &auth_core::Transport {
         &self.inner.transport
-    }
-
-    /// The client's clock (the shared configuration's, or the system clock).
-    pub(crate) fn shared_clock(&self) -> &SharedClock {
-        self.inner.transport.clock()
     }
 
     pub(crate) fn random(&self, n: usize) -> Result<Vec<u8>, Error> {

@@ -25,7 +25,7 @@ use auth_core::poll::PollStatus;
 use auth_core::stepup::{
     Capabilities, Started, StepUp, StepUpHandle, StepUpOutcome, StepUpRequest,
 };
-use auth_core::{Classify, Clock, ErrorKind, async_trait};
+use auth_core::{Classify, ErrorKind, async_trait};
 use serde::{Deserialize, Serialize};
 
 use crate::b64;
@@ -85,10 +85,6 @@ impl StepUp for Client {
     /// checked anywhere; there is nothing to poll and no webhook.
     fn capabilities(&self) -> Capabilities {
         Capabilities::new().start_blocks().portable_handle()
-    }
-
-    fn clock(&self) -> &dyn Clock {
-        self.shared_clock().as_ref()
     }
 
     /// The client's transport. `start` waits up to the sign timeout for the user

@@ -663,11 +663,6 @@ impl Client {
         lock(&self.inner.session)
     }
 
-    /// The client's clock (OCRA time steps, token expiry, step-up waits).
-    pub(crate) fn clock(&self) -> &dyn auth_core::Clock {
-        self.inner.transport.clock().as_ref()
-    }
-
     /// The client's transport.
     pub(crate) fn transport(&self) -> &auth_core::Transport {
         &self.inner.transport

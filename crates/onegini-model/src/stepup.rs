@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use auth_core::sync::lock;
 use auth_core::{
-    Capabilities, Clock, PollStatus, Started, StepUp, StepUpHandle, StepUpOutcome, StepUpRequest,
+    Capabilities, PollStatus, Started, StepUp, StepUpHandle, StepUpOutcome, StepUpRequest,
 };
 
 use crate::client::{Client, FingerprintHandler, PinAuthenticationHandler, UserProfile};
@@ -87,10 +87,6 @@ impl StepUp for OneginiStepUp {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities::new().start_blocks()
-    }
-
-    fn clock(&self) -> &dyn Clock {
-        self.client.clock()
     }
 
     /// The client's transport. `start` waits for the user's PIN or fingerprint in the app
