@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use auth_core::HttpResponse;
 use auth_core::emulator::{escape_html, html_response};
 use auth_core::secret::constant_time_eq;
+use auth_core::time::Timestamp;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -65,9 +66,9 @@ impl Req {
 }
 
 /// Answers `request` (the state is already locked; expired records already forgotten).
-pub(super) fn route(s: &mut State, request: &Req, now: SystemTime, unix: i64) -> HttpResponse {
+pub(super) fn route(s: &mut State, request: &Req, now: SystemTime) -> HttpResponse {
     match (&request.method, request.path.as_str()) {
-        (&Method::POST, wire::DCR_PATH) => dcr(s, request, now, unix),
+        (&Method::POST, wire::DCR_PATH) => dcr(s, request, now),
         (&Method::GET, "/oauth/authorize" | "/oauth/v1/authorize") => authorize(s, request, now),
         (&Method::GET, "/idp/login") => login_page(s, request, None),
         (&Method::POST, "/idp/login") => login(s, request, now),
@@ -132,7 +133,7 @@ pub(super) fn short(id: &str) -> String {
     id.chars().take(8).collect::<String>() + "…"
 }
 
-fn dcr(s: &mut State, request: &Req, now: SystemTime, unix: i64) -> HttpResponse {
+fn dcr(s: &mut State, request: &Req, now: SystemTime) -> HttpResponse {
     let Ok(body) = serde_json::from_slice::<serde_json::Value>(&request.body) else {
         return oauth_error(400, TokenError::new("invalid_request"));
     };
@@ -140,7 +141,7 @@ fn dcr(s: &mut State, request: &Req, now: SystemTime, unix: i64) -> HttpResponse
         let Ok(answer) = serde_json::from_value::<wire::DcrAnswer>(body) else {
             return oauth_error(400, TokenError::new("invalid_request"));
         };
-        dcr_answer(s, answer, now, unix)
+        dcr_answer(s, answer, now)
     } else {
         let Ok(ask) = serde_json::from_value::<wire::DcrChallengeRequest>(body) else {
             return oauth_error(400, TokenError::new("invalid_request"));
@@ -189,7 +190,7 @@ fn dcr(s: &mut State, request: &Req, now: SystemTime, unix: i64) -> HttpResponse
     }
 }
 
-fn dcr_answer(s: &mut State, answer: wire::DcrAnswer, now: SystemTime, unix: i64) -> HttpResponse {
+fn dcr_answer(s: &mut State, answer: wire::DcrAnswer, now: SystemTime) -> HttpResponse {
     let invalid = || oauth_error(400, TokenError::new("invalid_dcr"));
     // Single use: removed whatever the outcome.
     let Some(pending) = s.pending_dcr.remove(&answer.registration_id) else {
@@ -212,7 +213,7 @@ fn dcr_answer(s: &mut State, answer: wire::DcrAnswer, now: SystemTime, unix: i64
     let ok = version.development_mode || {
         let t = suite
             .timestamp()
-            .map(|step| step.counter_for_unix(unix))
+            .map(|step| step.counter_for_unix(Timestamp::from_system_time(now).unix_seconds()))
             .transpose();
         match t {
             Ok(t) => {

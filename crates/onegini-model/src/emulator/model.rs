@@ -617,9 +617,7 @@ impl Model for TokenServer {
                 Some(fault) => fault,
                 None => {
                     s.forget_expired(now);
-                    // One time for the whole answer: the DCR time step from the same `now`.
-                    let unix = auth_core::time::Timestamp::from_system_time(now).unix_seconds();
-                    endpoints::route(&mut s, &request, now, unix)
+                    endpoints::route(&mut s, &request, now)
                 }
             }
         };
