@@ -171,8 +171,9 @@ impl Behaviour {
     }
 }
 
-/// One signature request the emulated phone received.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One signature request the emulated phone received (serialized as the `{"records": true}`
+/// provider command answers it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct SignRecord {
     /// `direct` (signPayload) or `redirect` (sign page).

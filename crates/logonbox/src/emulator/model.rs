@@ -905,24 +905,7 @@ impl Model {
     /// key) and how many key listings were served.
     fn records_json(&self) -> Value {
         let state = lock(&self.state);
-        let signs: Vec<Value> = state
-            .records
-            .iter()
-            .map(|r| {
-                json!({
-                    "flow": r.flow,
-                    "username": r.username,
-                    "fingerprint": r.fingerprint,
-                    "flags": r.flags,
-                    "text": r.text,
-                    "authorize_text": r.authorize_text,
-                    "remote_name": r.remote_name,
-                    "payload_len": r.payload_len,
-                    "payload_field": r.payload_field,
-                })
-            })
-            .collect();
-        json!({"sign_requests": signs, "listing_requests": state.listing_requests})
+        json!({"sign_requests": state.records, "listing_requests": state.listing_requests})
     }
 
     fn provider_command(&self, body: Value) -> Result<Value, ControlError> {
