@@ -240,6 +240,14 @@ struct Action {
 }
 
 impl Action {
+    /// Moves the action to `state` at `now`: an answer the server has not read yet.
+    fn set_state(&mut self, state: String, now: i64) {
+        self.state = state;
+        self.state_updated_at = now;
+        self.fetched = false;
+        self.updated_at = now;
+    }
+
     /// Settled, and either read by the server or settled longer than [`UNREAD_ANSWER_TTL`] ago.
     fn forgettable(&self, now: i64) -> bool {
         !is_pending(&self.state)
@@ -694,10 +702,7 @@ fn finish_challenge(
             a.state
         )));
     }
-    a.state = to.to_owned();
-    a.state_updated_at = now;
-    a.fetched = false;
-    a.updated_at = now;
+    a.set_state(to.to_owned(), now);
     a.verification_method = method.clone();
     let (user, code, key, device) = (
         a.user.clone(),
@@ -1186,10 +1191,7 @@ impl Model {
                 "REVIEW_FAILED"
             };
             let a = &mut t.actions[ai];
-            a.state = to.to_owned();
-            a.state_updated_at = now;
-            a.fetched = false;
-            a.updated_at = now;
+            a.set_state(to.to_owned(), now);
             return Ok(json!({"id": id, "state": to}));
         }
         let (method, to) = if approve {
@@ -1765,10 +1767,7 @@ impl Ctx<'_> {
         }
         let ix = self.find_action(user, code, key)?;
         let a = &mut self.t.actions[ix];
-        a.state = state.clone();
-        a.state_updated_at = self.now;
-        a.fetched = false;
-        a.updated_at = self.now;
+        a.set_state(state.clone(), self.now);
         Ok((200, json!({"state": state})))
     }
 
