@@ -105,6 +105,9 @@ pub(super) struct State {
     pub(super) jwks_fetches: usize,
     pub(super) seen_assertions: SeenAssertions,
     pub(super) outbox: VecDeque<HttpRequest>,
+    /// No open request ends before this (`None`: none is open). Lowered as requests are made,
+    /// worked out again by each sweep of [`State::settle_expired`].
+    pub(super) next_expiry: Option<SystemTime>,
     pub(super) metadata: Map<String, Value>,
 }
 
@@ -133,25 +136,29 @@ impl State {
     }
 
     /// Settles the requests whose time ran out, oldest first, and queues the `expired_token`
-    /// payload for each one a push client was still waiting on. CIBA §12 lets an OP send it
-    /// (it need not); this one does, so that a push client's tests see it. Poll and ping
-    /// clients learn of an expiry from the token endpoint.
+    /// payload for each (an open request is one still waiting for its user). CIBA §12 lets an
+    /// OP send it to a push client (it need not); this one does, so that a push client's tests
+    /// see it. Poll and ping clients learn of an expiry from the token endpoint. Called on
+    /// every look at the notifications, so it scans the requests only once one may have
+    /// ended ([`State::next_expiry`]).
     pub(super) fn settle_expired(&mut self, now: SystemTime) {
-        let mut expired: Vec<(SystemTime, u64, String, bool)> = self
-            .requests
-            .iter()
-            .filter(|(_, r)| !r.settled && now >= r.view.expires_at)
-            .map(|(id, r)| {
-                let waiting = r.view.state == RequestState::Pending;
-                (r.view.expires_at, r.seq, id.clone(), waiting)
-            })
-            .collect();
-        expired.sort();
-        for (_, _, id, waiting) in expired {
-            self.settle(&id);
-            if !waiting {
-                continue;
+        if self.next_expiry.is_none_or(|next| now < next) {
+            return;
+        }
+        let mut expired: Vec<(SystemTime, u64, String)> = Vec::new();
+        let mut next_expiry: Option<SystemTime> = None;
+        for (id, r) in self.requests.iter().filter(|(_, r)| !r.settled) {
+            if now >= r.view.expires_at {
+                expired.push((r.view.expires_at, r.seq, id.clone()));
+            } else {
+                next_expiry =
+                    Some(next_expiry.map_or(r.view.expires_at, |t| t.min(r.view.expires_at)));
             }
+        }
+        self.next_expiry = next_expiry;
+        expired.sort();
+        for (_, _, id) in expired {
+            self.settle(&id);
             // An expiry's payload is plain JSON: nothing to sign, so it is built here.
             if let Some(request) =
                 notification(self, &id, now, Tell::Expiry).and_then(Planned::into_request)
@@ -372,6 +379,7 @@ impl Model {
             jwks_fetches: 0,
             seen_assertions: SeenAssertions::default(),
             outbox: VecDeque::new(),
+            next_expiry: None,
             metadata: Map::new(),
         };
         for (hint, code) in b.users {
@@ -582,13 +590,10 @@ impl Model {
     /// unless it had expired already: a client is told once).
     pub fn expire(&self, id: &AuthReqId) -> Result<(), EmulatorError> {
         self.update(id, |r, now| {
+            // An open request is one still waiting for its user; a settled one was told.
             let told = r.settled;
             r.view.expires_at = r.view.expires_at.min(now);
-            Ok(if r.view.state == RequestState::Pending && !told {
-                Tell::Expiry
-            } else {
-                Tell::Nothing
-            })
+            Ok(if told { Tell::Nothing } else { Tell::Expiry })
         })
     }
 

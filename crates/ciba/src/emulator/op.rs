@@ -384,6 +384,8 @@ impl Model {
         let interval = st.interval.unwrap_or(5);
         st.made += 1;
         let seq = st.made;
+        let expires_at = now + Duration::from_secs(expires_in);
+        st.next_expiry = Some(st.next_expiry.map_or(expires_at, |t| t.min(expires_at)));
         st.requests.insert(
             id.clone(),
             Req {
@@ -399,7 +401,7 @@ impl Model {
                     signed,
                     polls: 0,
                     interval,
-                    expires_at: now + Duration::from_secs(expires_in),
+                    expires_at,
                     state: RequestState::Pending,
                 },
                 created: now,
