@@ -527,9 +527,11 @@ impl Model {
                 .requests
                 .get_mut(id.as_str())
                 .ok_or(EmulatorError::UnknownRequest)?;
-            let told = change(r, now);
+            // A refused change settles nothing: a request whose time ran out while nobody
+            // looked is left to `settle_expired`, which tells a push client of it.
+            let told = change(r, now)?;
             st.settle(id.as_str());
-            notification(&mut st, id.as_str(), now, told?)
+            notification(&mut st, id.as_str(), now, told)
         };
         self.queue(plan);
         Ok(())

@@ -557,6 +557,17 @@ async fn a_push_client_is_told_of_an_expiry_once_and_a_reset_tells_nobody() {
     model.expire(&first.auth_req_id).unwrap();
     assert!(model.take_notifications().is_empty());
 
+    // An answer that comes after the end, before anyone looked, is refused and leaves the
+    // expiry to be told.
+    let late = start().await.unwrap();
+    clock.advance(late.expires_in + Duration::from_secs(1));
+    assert!(model.approve(&late.auth_req_id).is_err());
+    let told = model.take_notifications();
+    assert_eq!(told.len(), 1);
+    let body: serde_json::Value = serde_json::from_slice(told[0].body()).unwrap();
+    assert_eq!(body["auth_req_id"], late.auth_req_id.as_str());
+    assert_eq!(body["error"], "expired_token");
+
     // A reset ends the open requests silently and drops the undelivered notifications.
     let (open, answered) = (start().await.unwrap(), start().await.unwrap());
     model.deny(&answered.auth_req_id).unwrap();
