@@ -3,8 +3,9 @@
 //! them, and the server sends them, as the real provider would.
 //!
 //! After every request a provider answers and every control command it runs, and every
-//! [`TICK`] besides (time running out queues deliveries too: a CIBA push client is told of an
-//! expiry), the server takes what the model queued ([`Outbox::take`]) and hands it to one background task per provider,
+//! [`TICK`] for a model that queues on its own time ([`Outbox::ticks`]: a CIBA push client is
+//! told when a request's time runs out), the server takes what the model queued
+//! ([`Outbox::take`]) and hands it to one background task per provider,
 //! which sends the requests one at a time, in order. Taking and queueing never wait, so the
 //! answer that caused a delivery is never held up by it. The queue is bounded
 //! ([`QUEUE_CAPACITY`]): beyond it a delivery is dropped, and said so. No redirect is followed;
@@ -17,6 +18,7 @@
 //! automatic delivery is on or off.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -51,6 +53,12 @@ pub(crate) trait Outbox: Send + Sync {
     /// 2xx), how often and after how long. By default it does not.
     fn retry(&self, _request: &HttpRequest) -> Option<Retry> {
         None
+    }
+
+    /// Whether the model queues requests on its own time, with no request or command to set
+    /// it off (CIBA's expiries), so the server must look every [`TICK`]. By default it does not.
+    fn ticks(&self) -> bool {
+        false
     }
 }
 
@@ -95,7 +103,8 @@ struct Job {
     request: HttpRequest,
     /// The attempt this is (1: the first).
     attempt: u32,
-    /// The provider's retries of it.
+    /// The provider's retries of it (asked by the sending task at the first attempt, off the
+    /// queue's lock).
     retry: Option<Retry>,
 }
 
@@ -152,6 +161,7 @@ impl Delivery {
             receiver,
             Sender {
                 http,
+                outbox: delivery.outbox.clone(),
                 done: done_tx,
                 retrying,
                 record,
@@ -168,7 +178,13 @@ impl Delivery {
         }
     }
 
-    /// Kicks every [`TICK`], for as long as the server runs (spawn it beside the sending task).
+    /// Whether the server must kick it every [`TICK`] ([`Outbox::ticks`]).
+    pub(crate) fn ticks(&self) -> bool {
+        self.outbox.ticks()
+    }
+
+    /// Kicks every [`TICK`], for as long as the server runs (spawn it beside the sending task,
+    /// for a delivery that [`Delivery::ticks`]).
     pub(crate) async fn tick(self: Arc<Self>) {
         let mut every = tokio::time::interval(TICK);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -180,32 +196,27 @@ impl Delivery {
 
     /// Takes what the model has ready and queues it in order, in one step under the queue
     /// lock, so that a flush never overtakes requests a kick took just before it. Answers the
-    /// numbers given to them (a dropped one has none) and the number of the last request
-    /// queued.
-    fn take_and_enqueue(&self) -> (Vec<u64>, u64) {
-        let mut numbers = Vec::new();
+    /// numbers given to the ones queued (a dropped one gets none, so they follow each other),
+    /// up to the last request queued so far.
+    fn take_and_enqueue(&self) -> RangeInclusive<u64> {
         let mut dropped = Vec::new();
-        let last = {
+        let numbers = {
             let mut queue = lock(&self.queue);
+            let first = queue.last + 1;
             for request in self.outbox.take() {
-                let seq = queue.last + 1;
-                let retry = self.outbox.retry(&request);
                 let job = Job {
-                    seq,
+                    seq: queue.last + 1,
                     request,
                     attempt: 1,
-                    retry,
+                    retry: None,
                 };
                 match queue.sender.try_send(job) {
-                    Ok(()) => {
-                        queue.last = seq;
-                        numbers.push(seq);
-                    }
+                    Ok(()) => queue.last += 1,
                     // Its URL (redacted) is needed only now, for the report.
                     Err(refused) => dropped.push(redacted_url(&refused.into_inner().request)),
                 }
             }
-            queue.last
+            first..=queue.last
         };
         // Reported with the queue unlocked: a slow stderr never holds up an answer.
         for url in dropped {
@@ -222,7 +233,7 @@ impl Delivery {
                 outcome: Err(why),
             });
         }
-        (numbers, last)
+        numbers
     }
 
     fn remember(&self, record: Record) {
@@ -241,7 +252,8 @@ impl Delivery {
     /// whether automatic delivery is on or off). Runs on a blocking thread of the server's
     /// runtime (control commands do).
     pub(crate) fn flush(&self) -> Result<Value, ControlError> {
-        let (numbers, target) = self.take_and_enqueue();
+        let numbers = self.take_and_enqueue();
+        let target = *numbers.end();
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| ControlError::Conflict("no runtime to deliver on".into()))?;
         let mut done = self.done.clone();
@@ -258,9 +270,12 @@ impl Delivery {
         // The first attempts: their retries, if any, come later.
         let mine: Vec<&Record> = record
             .iter()
-            .filter(|r| r.seq != 0 && r.attempt == 1 && numbers.contains(&r.seq))
+            .filter(|r| r.attempt == 1 && numbers.contains(&r.seq))
             .collect();
-        let delivered: Vec<u16> = mine.iter().filter_map(|r| r.outcome.clone().ok()).collect();
+        let delivered: Vec<u16> = mine
+            .iter()
+            .filter_map(|r| r.outcome.as_ref().ok().copied())
+            .collect();
         let failed: Vec<Value> = mine
             .iter()
             .filter(|r| r.outcome.is_err())
@@ -312,6 +327,8 @@ fn redacted_url(request: &HttpRequest) -> String {
 /// What the background task sends with and writes to.
 struct Sender {
     http: Arc<dyn HttpClient>,
+    /// The provider's outbox, asked for its retries of a first attempt.
+    outbox: Arc<dyn Outbox>,
     /// The number of the last delivery whose first attempt is done.
     done: watch::Sender<u64>,
     /// How many retries wait for their time (or are being sent).
@@ -323,8 +340,6 @@ struct Sender {
 /// The background task: sends each queued request in order, and each retry when it is due,
 /// and records how every attempt went.
 async fn send_all(provider: &'static str, mut receiver: mpsc::Receiver<Job>, sender: Sender) {
-    // Retries waiting for their time, soonest first (one delay per provider keeps them in
-    // order of their due times).
     // Retries waiting for their time, by due time (then by the order they were scheduled).
     let mut retries: BTreeMap<(tokio::time::Instant, u64), Job> = BTreeMap::new();
     let mut scheduled: u64 = 0;
@@ -378,6 +393,11 @@ impl Sender {
             attempt,
             retry,
         } = job;
+        let retry = if attempt == 1 {
+            self.outbox.retry(&request)
+        } else {
+            retry
+        };
         let again = retry.filter(|r| attempt <= r.times).map(|_| copy(&request));
         let method = request.method().as_str().to_owned();
         let url = redacted_url(&request);

@@ -1,7 +1,7 @@
 //! A provider's model as the server serves it: every request goes into one bounded log, the
 //! clock is the server's (one clock for every provider), and what the model queued for sending
-//! (webhooks, notifications) is delivered after every request and command, and every second
-//! (`crate::delivery::TICK`).
+//! (webhooks, notifications) is delivered after every request and command (and every second
+//! for CIBA, whose expiries need no request: `crate::delivery::TICK`).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -219,7 +219,9 @@ impl Server {
                 let (delivery, task) =
                     Delivery::new(provider.name(), outbox, http.clone(), clock.clone());
                 tasks.push(tokio::spawn(task));
-                tasks.push(tokio::spawn(delivery.clone().tick()));
+                if delivery.ticks() {
+                    tasks.push(tokio::spawn(delivery.clone().tick()));
+                }
                 delivery
             });
             let model = Arc::new(Served::new(

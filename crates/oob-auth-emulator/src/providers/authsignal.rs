@@ -37,7 +37,8 @@ pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
             authsignal::emulator::DEFAULT_SETTLED_CAPACITY,
         )
         .model();
-    if let Some(url) = ctx.setting("webhook_url") {
+    let webhook_url = ctx.setting("webhook_url");
+    if let Some(url) = webhook_url {
         super::check_url(Provider::Authsignal, "webhook_url", url)?;
         model.set_webhook_url(url);
     }
@@ -57,7 +58,7 @@ pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
     info.insert("webhook_retry_seconds".into(), json!(retry_seconds));
     info.insert("secret_key".into(), json!(model.secret().expose_secret()));
     info.insert("tenant_id".into(), json!(model.tenant_id()));
-    if let Some(url) = ctx.setting("webhook_url") {
+    if let Some(url) = webhook_url {
         info.insert("webhook_url".into(), json!(url));
     }
     let model = Arc::new(model);

@@ -22,8 +22,9 @@ pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
         .issuer(ctx.base_url)
         .offset_clock(ctx.clock.clone())
         .log_capacity(ctx.log_capacity);
-    if let Some(interval) = ctx.number(P, "interval")? {
-        builder = builder.interval(Some(interval));
+    let interval = ctx.number(P, "interval")?;
+    if interval.is_some() {
+        builder = builder.interval(interval);
     }
     if let Some(expiry) = ctx.number(P, "expiry")? {
         builder = builder.expiry(expiry);
@@ -96,9 +97,7 @@ pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
     if let Some(url) = endpoint {
         info.insert("notification_endpoint".into(), json!(url));
     }
-    let interval = ctx
-        .number(P, "interval")?
-        .unwrap_or(ciba::emulator::DEFAULT_INTERVAL);
+    let interval = interval.unwrap_or(ciba::emulator::DEFAULT_INTERVAL);
     info.insert("interval".into(), json!(interval));
 
     let model = Arc::new(model);
@@ -117,5 +116,10 @@ struct Notifications(Arc<Model>);
 impl Outbox for Notifications {
     fn take(&self) -> Vec<HttpRequest> {
         self.0.take_notifications()
+    }
+
+    /// A push client is told when a request's time runs out, with nothing else happening.
+    fn ticks(&self) -> bool {
+        true
     }
 }
