@@ -98,6 +98,15 @@ pub const MAX_SEEN_ASSERTIONS: usize = 10_000;
 /// How many generations of signing keys the JWKS publishes ([`Model::rotate_keys`]).
 pub const KEY_GENERATIONS: usize = 3;
 
+/// The discovery document's path, under the issuer (the one the client looks at).
+pub const DISCOVERY_PATH: &str = crate::discovery::WELL_KNOWN_PATH;
+/// The backchannel authentication endpoint's path, under the issuer.
+pub const BACKCHANNEL_PATH: &str = "/backchannel";
+/// The token endpoint's path, under the issuer.
+pub const TOKEN_PATH: &str = "/token";
+/// The JWKS's path, under the issuer.
+pub const JWKS_PATH: &str = "/jwks";
+
 /// A protocol fault applied to the next response it concerns (one per [`Model::inject`] call,
 /// in order). Status faults on any path are the shared vocabulary's
 /// ([`Control::InjectFault`](auth_core::emulator::Control::InjectFault)).

@@ -16,8 +16,8 @@ use serde_json::{Map, Value, json};
 
 use super::model::{Model, Req, State, random_token};
 use super::{
-    ClientAuthMethod, EmulatedClient, EmulatedRequest, Fault, MAX_BINDING_MESSAGE,
-    MAX_OPEN_REQUESTS, RequestState,
+    BACKCHANNEL_PATH, ClientAuthMethod, DISCOVERY_PATH, EmulatedClient, EmulatedRequest, Fault,
+    JWKS_PATH, MAX_BINDING_MESSAGE, MAX_OPEN_REQUESTS, RequestState, TOKEN_PATH,
 };
 use crate::id_token::{AUTH_REQ_ID_CLAIM, token_hash};
 use crate::jwks::PublicKey;
@@ -121,10 +121,10 @@ impl Model {
             _ => full,
         };
         let response = match (request.method().as_str(), path) {
-            ("GET", "/.well-known/openid-configuration") => self.discovery(&issuer),
-            ("GET", "/jwks") => self.jwks(),
-            ("POST", "/backchannel") => self.backchannel(request, &issuer, now),
-            ("POST", "/token") => self.token(request, &issuer, now),
+            ("GET", DISCOVERY_PATH) => self.discovery(&issuer),
+            ("GET", JWKS_PATH) => self.jwks(),
+            ("POST", BACKCHANNEL_PATH) => self.backchannel(request, &issuer, now),
+            ("POST", TOKEN_PATH) => self.token(request, &issuer, now),
             _ => oauth_error(404, "not_found", "no such endpoint"),
         };
         let delay = match self.lock().take_fault(|f| matches!(f, Fault::Delay(_))) {
@@ -138,9 +138,9 @@ impl Model {
         let mut doc = json!({
             "issuer": i,
             "authorization_endpoint": format!("{i}/authorize"),
-            "token_endpoint": format!("{i}/token"),
-            "jwks_uri": format!("{i}/jwks"),
-            "backchannel_authentication_endpoint": format!("{i}/backchannel"),
+            "token_endpoint": format!("{i}{TOKEN_PATH}"),
+            "jwks_uri": format!("{i}{JWKS_PATH}"),
+            "backchannel_authentication_endpoint": format!("{i}{BACKCHANNEL_PATH}"),
             "backchannel_token_delivery_modes_supported": ["poll", "ping", "push"],
             "backchannel_authentication_request_signing_alg_values_supported": ["RS256", "PS256", "ES256"],
             "backchannel_user_code_parameter_supported": true,

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use auth_core::HttpRequest;
 use auth_core::emulator::{Control, Model as _};
-use ciba::emulator::{DEFAULT_CLIENT_ID, Emulator, Model};
+use ciba::emulator::{
+    BACKCHANNEL_PATH, DEFAULT_CLIENT_ID, DISCOVERY_PATH, Emulator, JWKS_PATH, Model, TOKEN_PATH,
+};
 use serde_json::{Map, Value, json};
 
 use super::{Built, Ctx};
@@ -82,14 +84,17 @@ pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
     info.insert("issuer".into(), json!(issuer));
     info.insert(
         "discovery_url".into(),
-        json!(format!("{issuer}/.well-known/openid-configuration")),
+        json!(format!("{issuer}{DISCOVERY_PATH}")),
     );
     info.insert(
         "backchannel_authentication_endpoint".into(),
-        json!(format!("{issuer}/backchannel")),
+        json!(format!("{issuer}{BACKCHANNEL_PATH}")),
     );
-    info.insert("token_endpoint".into(), json!(format!("{issuer}/token")));
-    info.insert("jwks_uri".into(), json!(format!("{issuer}/jwks")));
+    info.insert(
+        "token_endpoint".into(),
+        json!(format!("{issuer}{TOKEN_PATH}")),
+    );
+    info.insert("jwks_uri".into(), json!(format!("{issuer}{JWKS_PATH}")));
     info.insert("client_id".into(), json!(client_id));
     info.insert("client_secret".into(), json!(client_secret));
     info.insert("token_endpoint_auth_method".into(), json!(auth_method));
