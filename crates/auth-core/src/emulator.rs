@@ -254,6 +254,16 @@ pub enum ControlError {
 }
 
 impl ControlError {
+    /// The `error` code a control API answers this error with (`{"error": code, "message"}`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ControlError::Unsupported { .. } => "unsupported",
+            ControlError::NotFound { .. } => "not_found",
+            ControlError::Conflict(_) => "conflict",
+            ControlError::Invalid(_) => "invalid",
+        }
+    }
+
     /// The HTTP status a control API answers this error with.
     pub fn status(&self) -> u16 {
         match self {
@@ -427,8 +437,14 @@ pub const DEFAULT_LOG_CAPACITY: usize = 1000;
 /// A bounded request log: the newest `capacity` entries, nothing more, ever.
 #[derive(Debug)]
 pub struct RequestLog {
-    capacity: std::sync::atomic::AtomicUsize,
-    entries: Mutex<VecDeque<LogEntry>>,
+    ring: Mutex<Ring>,
+}
+
+/// The log's entries and their bound, under one lock.
+#[derive(Debug)]
+struct Ring {
+    capacity: usize,
+    entries: VecDeque<LogEntry>,
 }
 
 impl Default for RequestLog {
@@ -442,8 +458,10 @@ impl RequestLog {
     pub fn with_capacity(capacity: usize) -> Self {
         let capacity = capacity.max(1);
         RequestLog {
-            capacity: capacity.into(),
-            entries: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
+            ring: Mutex::new(Ring {
+                capacity,
+                entries: VecDeque::with_capacity(capacity.min(1024)),
+            }),
         }
     }
 
@@ -478,11 +496,12 @@ impl RequestLog {
 
     /// Records a request and its status, dropping the oldest entry when full.
     pub fn record(&self, at: SystemTime, method: &str, path_and_query: &str, status: u16) {
-        let mut entries = lock(&self.entries);
-        while entries.len() >= self.capacity() {
-            entries.pop_front();
+        let mut ring = lock(&self.ring);
+        // Never more than one over: a smaller capacity drops the excess when it is set.
+        if ring.entries.len() >= ring.capacity {
+            ring.entries.pop_front();
         }
-        entries.push_back(LogEntry {
+        ring.entries.push_back(LogEntry {
             at,
             method: method.to_owned(),
             path: crate::base_url::redact_url(path_and_query),
@@ -492,14 +511,14 @@ impl RequestLog {
 
     /// The newest `limit` entries (all kept when `None`), oldest first.
     pub fn recent(&self, limit: Option<usize>) -> Vec<LogEntry> {
-        let entries = lock(&self.entries);
+        let entries = &lock(&self.ring).entries;
         let n = limit.unwrap_or(entries.len()).min(entries.len());
         entries.iter().skip(entries.len() - n).cloned().collect()
     }
 
     /// How many entries are kept now.
     pub fn len(&self) -> usize {
-        lock(&self.entries).len()
+        lock(&self.ring).entries.len()
     }
 
     /// Whether the log is empty.
@@ -509,18 +528,16 @@ impl RequestLog {
 
     /// The most entries it keeps.
     pub fn capacity(&self) -> usize {
-        self.capacity.load(std::sync::atomic::Ordering::Relaxed)
+        lock(&self.ring).capacity
     }
 
     /// Keeps at most `capacity` entries (at least one) from now on; the oldest beyond it go at
     /// once.
     pub fn set_capacity(&self, capacity: usize) {
-        let capacity = capacity.max(1);
-        let mut entries = lock(&self.entries);
-        self.capacity
-            .store(capacity, std::sync::atomic::Ordering::Relaxed);
-        let excess = entries.len().saturating_sub(capacity);
-        entries.drain(..excess);
+        let mut ring = lock(&self.ring);
+        ring.capacity = capacity.max(1);
+        let excess = ring.entries.len().saturating_sub(ring.capacity);
+        ring.entries.drain(..excess);
     }
 }
 

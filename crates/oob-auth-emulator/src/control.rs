@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::Clock as _;
-use auth_core::emulator::{Control, ControlError, Fault, Model as _, OffsetClock, PendingStepUp};
+use auth_core::emulator::{
+    Control, ControlError, Fault, Model as _, OffsetClock, PendingStepUp, clock_answer,
+};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -17,7 +19,6 @@ use serde_json::{Value, json};
 
 use crate::Provider;
 use crate::served::Served;
-use auth_core::emulator::unix_seconds as unix;
 
 /// What the control API works on.
 pub(crate) struct Hub {
@@ -77,14 +78,8 @@ impl ApiError {
 
 impl From<ControlError> for ApiError {
     fn from(e: ControlError) -> ApiError {
-        let code = match e {
-            ControlError::Unsupported { .. } => "unsupported",
-            ControlError::NotFound { .. } => "not_found",
-            ControlError::Conflict(_) => "conflict",
-            _ => "invalid",
-        };
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-        ApiError::new(status, code, e.to_string())
+        ApiError::new(status, e.code(), e.to_string())
     }
 }
 
@@ -215,7 +210,7 @@ async fn pending(State(hub): Shared, Path(provider): Path<String>) -> Answer {
 }
 
 async fn clock(State(hub): Shared) -> Response {
-    axum::Json(json!({"now": unix(hub.clock.now())})).into_response()
+    axum::Json(clock_answer(hub.clock.now())).into_response()
 }
 
 #[derive(Deserialize)]
@@ -231,7 +226,7 @@ async fn advance_clock(State(hub): Shared, bytes: axum::body::Bytes) -> Answer {
     for served in hub.served.values() {
         let _ = run_blocking(served.clone(), Control::AdvanceClock { seconds: 0 }).await;
     }
-    Ok(axum::Json(json!({"now": unix(hub.clock.now())})).into_response())
+    Ok(axum::Json(clock_answer(hub.clock.now())).into_response())
 }
 
 async fn control(

@@ -61,9 +61,6 @@ const NOT_FOUND_WHAT: &[&str] = &[
     "request",
     "tenant",
     "waiting sign request",
-    "session",
-    "device",
-    "service",
 ];
 
 /// The largest control-API answer read (a full request log of a busy provider).
@@ -543,14 +540,8 @@ mod tests {
             match model.control(command) {
                 Ok(v) => axum::Json(v).into_response(),
                 Err(e) => {
-                    let code = match e {
-                        ControlError::Unsupported { .. } => "unsupported",
-                        ControlError::NotFound { .. } => "not_found",
-                        ControlError::Conflict(_) => "conflict",
-                        _ => "invalid",
-                    };
                     let status = http::StatusCode::from_u16(e.status()).unwrap();
-                    let body = json!({"error": code, "message": e.to_string()});
+                    let body = json!({"error": e.code(), "message": e.to_string()});
                     (status, axum::Json(body)).into_response()
                 }
             }
