@@ -609,10 +609,7 @@ impl Transport {
             };
             // Inside a call admitted by `admitted`, the call's slot is this request's; the
             // time the call waited for it is charged to its first request.
-            let admission = ADMISSION
-                .try_with(|a| Arc::ptr_eq(&a.slots, &self.in_flight).then(|| a.waited.take()))
-                .ok()
-                .flatten();
+            let admission = self.own_admission(|a| a.waited.take());
             // A slot first, then the request: a call waiting for a slot holds no built (signed,
             // encrypted) request, so thousands of waiting calls cost next to nothing. The wait
             // counts against the deadline, like the request itself.
@@ -675,18 +672,8 @@ impl Transport {
                     }
                     // An admitted call gives its slot back for the pause, and waits for one
                     // again after it (the wait counts against the deadline, as ever).
-                    let released = ADMISSION
-                        .try_with(|a| {
-                            if Arc::ptr_eq(&a.slots, &self.in_flight) {
-                                a.slot.take()
-                            } else {
-                                None
-                            }
-                        })
-                        .ok()
-                        .flatten();
-                    let had_slot = released.is_some();
-                    drop(released);
+                    // (The slot taken back is dropped, so freed, at the end of the statement.)
+                    let had_slot = self.own_admission(|a| a.slot.take()).flatten().is_some();
                     self.clock.sleep(delay).await;
                     remaining -= delay;
                     if had_slot {
@@ -695,7 +682,7 @@ impl Transport {
                             return Err(timed_out(total).into());
                         };
                         remaining = remaining.saturating_sub(asked.elapsed());
-                        let _ = ADMISSION.try_with(|a| a.slot.set(Some(slot)));
+                        self.own_admission(|a| a.slot.set(Some(slot)));
                     }
                     attempt += 1;
                 }
@@ -742,6 +729,15 @@ impl Transport {
         })
     }
 
+    /// `f` on the call admitted by this transport (or a clone) that the current task runs
+    /// inside, if it runs inside one.
+    fn own_admission<R>(&self, f: impl FnOnce(&Admission) -> R) -> Option<R> {
+        ADMISSION
+            .try_with(|a| Arc::ptr_eq(&a.slots, &self.in_flight).then(|| f(a)))
+            .ok()
+            .flatten()
+    }
+
     /// Like [`Transport::admitted`], but `Ok(None)` when no slot came free within the
     /// transport's timeout: the call was not made (so a step-up check can say "still pending"
     /// instead of failing).
@@ -751,10 +747,7 @@ impl Transport {
         Fut: Future<Output = Result<T, E>> + Send,
         E: From<Error>,
     {
-        let nested = ADMISSION
-            .try_with(|a| Arc::ptr_eq(&a.slots, &self.in_flight))
-            .unwrap_or(false);
-        if nested {
+        if self.own_admission(|_| ()).is_some() {
             return Box::pin(call()).await.map(Some);
         }
         let asked = tokio::time::Instant::now();
