@@ -269,7 +269,7 @@ impl RemoteEmulator {
                 "advance_clock",
             )
             .await?;
-        now_of("advance_clock", &answer)
+        now_of("advance_clock", answer)
     }
 
     /// The server's time (its one clock).
@@ -277,7 +277,7 @@ impl RemoteEmulator {
         let answer = self
             .call(Method::GET, "/clock", None, None, "clock")
             .await?;
-        now_of("clock", &answer)
+        now_of("clock", answer)
     }
 
     /// The provider's most recent requests (method, path, status), oldest first.
@@ -438,24 +438,15 @@ fn decode<T: serde::de::DeserializeOwned>(what: &'static str, v: Value) -> Resul
     })
 }
 
-/// Unix seconds (fractional, the control API's times) as an instant.
-fn instant(what: &'static str, seconds: f64) -> Result<SystemTime, RemoteError> {
-    crate::emulator::from_unix_seconds(seconds).ok_or_else(|| RemoteError::Decode {
-        what,
-        reason: format!("{seconds} is not a time"),
-    })
-}
-
-/// `{"now": seconds}`.
-fn now_of(what: &'static str, answer: &Value) -> Result<SystemTime, RemoteError> {
-    let now = answer
-        .get("now")
-        .and_then(Value::as_f64)
-        .ok_or(RemoteError::Decode {
-            what,
-            reason: "no `now`".to_owned(),
-        })?;
-    instant(what, now)
+/// `{"now": seconds}` (the answer `clock_answer` writes), read with the same Unix-seconds rule
+/// as every time on the wire.
+fn now_of(what: &'static str, answer: Value) -> Result<SystemTime, RemoteError> {
+    #[derive(serde::Deserialize)]
+    struct Now {
+        #[serde(with = "super::unix_time")]
+        now: SystemTime,
+    }
+    decode::<Now>(what, answer).map(|n| n.now)
 }
 
 #[cfg(all(test, feature = "reqwest"))]

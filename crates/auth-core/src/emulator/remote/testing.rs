@@ -350,7 +350,7 @@ impl Controller {
         match &self.target {
             Target::Local(model) => {
                 let answer = model.control(Control::AdvanceClock { seconds })?;
-                now_of("advance_clock", &answer)
+                now_of("advance_clock", answer)
             }
             Target::Remote(server) => server.advance_clock(seconds).await,
         }
