@@ -713,7 +713,7 @@ mod scenarios {
         let right = s.emu.passcode(&carol).await.unwrap();
         let err = flow.check_otp(&Otp::new(right)).await.unwrap_err();
         assert!(matches!(err, Error::TemporarilyLocked { .. }), "{err:?}");
-        clock.advance(Duration::from_secs(3)).await;
+        clock.advance(Duration::from_secs(3)).await.unwrap();
         let right = s.emu.passcode(&carol).await.unwrap();
         assert!(flow.check_otp(&Otp::new(right)).await.unwrap().is_done());
     }
@@ -865,7 +865,7 @@ mod scenarios {
             .await
             .unwrap_err();
         assert!(matches!(err, Error::WrongPassword { .. }), "{err:?}");
-        clock.advance(Duration::from_secs(3)).await;
+        clock.advance(Duration::from_secs(3)).await.unwrap();
         assert!(flow.check_password(&jdoe, &pw("password1")).await.is_ok());
     }
 

@@ -16,7 +16,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use auth_core::emulator::testing::{Controller, LogMark};
+use auth_core::emulator::testing::{Controller, LogMark, SyncedClock};
 pub use auth_core::emulator::testing::{Wire, unique};
 use auth_core::emulator::{Control, ControlError, LogEntry, PendingStepUp};
 use auth_core::{BaseUrl, Clock, FakeClock, HttpClient, SharedClock};
@@ -143,7 +143,7 @@ impl Setup {
         }
         let text = |key: &str| info.text(key).unwrap().to_owned();
         let (client_id, client_secret) = (text("client_id"), text("client_secret"));
-        let synced = SyncedClock::of(ctl.clone()).await;
+        let synced = SyncedClock::of(ctl.clone()).await.unwrap();
         let t0 = synced.now();
         let mut s = Setup {
             wire: Wire::Binary,
@@ -210,14 +210,17 @@ impl Setup {
     pub async fn advance(&self, by: Duration) {
         match &self.clock {
             TestClock::Fake(c) => c.advance(by),
-            TestClock::Synced(c) => c.advance(by).await,
+            TestClock::Synced(c) => {
+                assert_eq!(by.subsec_nanos(), 0, "the server's clock moves in seconds");
+                c.advance(by).await.unwrap();
+            }
         }
     }
 
     /// After a control command moved the OP's clock: the client's clock follows.
     pub async fn resync(&self) {
         if let TestClock::Synced(c) = &self.clock {
-            c.resync().await;
+            c.resync().await.unwrap();
         }
     }
 
@@ -625,53 +628,4 @@ fn fault_json(fault: &Fault) -> Value {
     };
     assert_eq!(Fault::from_name(name).as_ref(), Some(fault), "{name}");
     json!({ "fault": name })
-}
-
-/// The client's clock against the server binary: the server's time (real time plus how far the
-/// server's one clock was moved), and a sleep moves the server's clock as far, at once.
-#[derive(Debug)]
-pub struct SyncedClock {
-    server: Controller,
-    /// How far the server's clock is ahead of real time.
-    offset: Mutex<Duration>,
-}
-
-impl SyncedClock {
-    async fn of(server: Controller) -> Arc<SyncedClock> {
-        let clock = Arc::new(SyncedClock {
-            server,
-            offset: Mutex::new(Duration::ZERO),
-        });
-        clock.resync().await;
-        clock
-    }
-
-    /// Reads the server's time again.
-    async fn resync(&self) {
-        let now = self.server.now().await.unwrap();
-        *self.offset.lock().unwrap() = now.duration_since(SystemTime::now()).unwrap_or_default();
-    }
-
-    /// Moves the server's clock (and this one) by `by`, whole seconds.
-    async fn advance(&self, by: Duration) {
-        assert_eq!(by.subsec_nanos(), 0, "the server's clock moves in seconds");
-        let now = self.server.advance_clock(by.as_secs()).await.unwrap();
-        *self.offset.lock().unwrap() = now.duration_since(SystemTime::now()).unwrap_or_default();
-    }
-}
-
-#[auth_core::async_trait]
-impl Clock for SyncedClock {
-    fn now(&self) -> SystemTime {
-        SystemTime::now() + *self.offset.lock().unwrap()
-    }
-
-    /// Moves the server's clock by `duration`, rounded up to whole seconds (what it moves by),
-    /// at once.
-    async fn sleep(&self, duration: Duration) {
-        let seconds = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
-        if seconds > 0 {
-            self.advance(Duration::from_secs(seconds)).await;
-        }
-    }
 }

@@ -11,15 +11,16 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::Duration;
 
 use airlock_iam::emulator::{DEFAULT_SESSION_CAPACITY, Emulator, EmulatorBuilder};
 use airlock_iam::{Client, ClientBuilder};
+pub use auth_core::emulator::testing::SyncedClock;
 use auth_core::emulator::testing::{Controller, LogMark};
 pub use auth_core::emulator::testing::{Wire, unique};
 use auth_core::emulator::{Control, ControlError, LogEntry, PendingStepUp, RemoteEmulator};
-use auth_core::{BaseUrl, Clock, HttpClient, HttpConfig, ReqwestClient};
+use auth_core::{BaseUrl, HttpClient, HttpConfig, ReqwestClient};
 use serde_json::{Value, json};
 
 /// The provider's name at the server.
@@ -147,13 +148,7 @@ impl Setup {
     /// A clock for the client that shows the emulator's time and moves it: each sleep moves
     /// the emulator's clock (and its own) by as much, at once.
     pub async fn synced_clock(&self) -> Arc<SyncedClock> {
-        let mover = self.emu.ctl.clone();
-        let offset = ahead(mover.now().await.unwrap());
-        Arc::new(SyncedClock {
-            mover,
-            offset: Mutex::new(offset),
-            sleeps: Mutex::new(Vec::new()),
-        })
+        SyncedClock::of(self.emu.ctl.clone()).await.unwrap()
     }
 }
 
@@ -477,49 +472,5 @@ impl Emu {
                 .as_bool()
                 .unwrap(),
         }
-    }
-}
-
-/// How far `now` (the emulator's time) is ahead of real time.
-fn ahead(now: SystemTime) -> Duration {
-    now.duration_since(SystemTime::now()).unwrap_or_default()
-}
-
-/// The client's clock in a scenario where the client and the emulator share time: it shows
-/// the emulator's time, and a sleep moves the emulator's clock (and its own) at once.
-#[derive(Debug)]
-pub struct SyncedClock {
-    mover: Controller,
-    offset: Mutex<Duration>,
-    sleeps: Mutex<Vec<Duration>>,
-}
-
-impl SyncedClock {
-    /// Moves the emulator's clock (and this one) by `by`, whole seconds.
-    pub async fn advance(&self, by: Duration) {
-        assert_eq!(
-            by.subsec_nanos(),
-            0,
-            "the emulator's clock moves in seconds"
-        );
-        let offset = ahead(self.mover.advance_clock(by.as_secs()).await.unwrap());
-        *self.offset.lock().unwrap() = offset;
-    }
-
-    /// Every sleep so far.
-    pub fn sleeps(&self) -> Vec<Duration> {
-        self.sleeps.lock().unwrap().clone()
-    }
-}
-
-#[auth_core::async_trait]
-impl Clock for SyncedClock {
-    fn now(&self) -> SystemTime {
-        SystemTime::now() + *self.offset.lock().unwrap()
-    }
-
-    async fn sleep(&self, duration: Duration) {
-        self.sleeps.lock().unwrap().push(duration);
-        self.advance(duration).await;
     }
 }

@@ -46,7 +46,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
@@ -362,6 +362,77 @@ impl Controller {
         match &self.target {
             Target::Local(_) => self.advance_clock(0).await,
             Target::Remote(server) => server.now().await,
+        }
+    }
+}
+
+/// A client's clock that shares the emulator's time, for scenarios whose client and emulator
+/// must agree on it (against the server binary, whose one clock runs on real time): it shows
+/// the emulator's time (real time plus how far the emulator's clock was moved), and a sleep
+/// moves the emulator's clock by as much (rounded up to whole seconds, as it moves), at once.
+/// Every sleep is recorded ([`SyncedClock::sleeps`]).
+#[derive(Debug)]
+pub struct SyncedClock {
+    emulator: Controller,
+    /// How far the emulator's clock is ahead of real time.
+    offset: std::sync::Mutex<Duration>,
+    sleeps: std::sync::Mutex<Vec<Duration>>,
+}
+
+impl SyncedClock {
+    /// A clock showing `emulator`'s time now.
+    pub async fn of(emulator: Controller) -> Result<Arc<SyncedClock>, RemoteError> {
+        let clock = Arc::new(SyncedClock {
+            emulator,
+            offset: std::sync::Mutex::new(Duration::ZERO),
+            sleeps: std::sync::Mutex::new(Vec::new()),
+        });
+        clock.resync().await?;
+        Ok(clock)
+    }
+
+    /// Reads the emulator's time again (after a command moved its clock).
+    pub async fn resync(&self) -> Result<(), RemoteError> {
+        let now = self.emulator.now().await?;
+        self.follow(now);
+        Ok(())
+    }
+
+    /// Moves the emulator's clock (and this one) by `by`, rounded up to whole seconds.
+    pub async fn advance(&self, by: Duration) -> Result<(), RemoteError> {
+        let seconds = by.as_secs() + u64::from(by.subsec_nanos() > 0);
+        let now = self.emulator.advance_clock(seconds).await?;
+        self.follow(now);
+        Ok(())
+    }
+
+    /// Every sleep so far, as asked.
+    pub fn sleeps(&self) -> Vec<Duration> {
+        crate::sync::lock(&self.sleeps).clone()
+    }
+
+    fn follow(&self, emulator_now: SystemTime) {
+        *crate::sync::lock(&self.offset) = emulator_now
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::Clock for SyncedClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now() + *crate::sync::lock(&self.offset)
+    }
+
+    /// Moves the emulator's clock by `duration` at once. A clock is infallible: an emulator
+    /// that cannot move its clock fails the test here.
+    #[allow(clippy::panic)]
+    async fn sleep(&self, duration: Duration) {
+        crate::sync::lock(&self.sleeps).push(duration);
+        if !duration.is_zero()
+            && let Err(e) = self.advance(duration).await
+        {
+            panic!("the emulator's clock did not move: {e}");
         }
     }
 }
