@@ -4,39 +4,15 @@
 //! fixed finding cannot come back unnoticed, and a seed that stops passing an invariant shows.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+#[path = "../../../../fuzz/src/replay.rs"]
+mod replay;
+use replay::replay;
 
 #[path = "../../../../fuzz/src/launchkey_jwe.rs"]
 mod launchkey_jwe;
 
 #[path = "../../../../fuzz/src/launchkey_jws.rs"]
 mod launchkey_jws;
-
-/// Runs every regression and seed input of `target` through `run`; a failure names the file.
-fn replay(target: &str, run: fn(&[u8])) {
-    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
-    let mut seeds = 0;
-    for kind in ["regressions", "seeds"] {
-        let dir = fuzz.join(kind).join(target);
-        let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
-            Err(_) if kind == "regressions" => continue,
-            Err(e) => panic!("{}: {e}", dir.display()),
-        };
-        files.sort();
-        for file in files {
-            let data = std::fs::read(&file).unwrap();
-            if std::panic::catch_unwind(|| run(&data)).is_err() {
-                panic!(
-                    "{} breaks {target} (the harness's panic is above)",
-                    file.display()
-                );
-            }
-            seeds += usize::from(kind == "seeds");
-        }
-    }
-    assert!(seeds > 0, "fuzz/seeds/{target}/ has no inputs");
-}
 
 #[test]
 fn launchkey_jwe() {
