@@ -1,7 +1,7 @@
-//! `cargo xtask conformance [provider]`: each provider crate's `tests/conformance.rs` (its client
-//! against its emulator, and against the recorded transcripts in `fixtures/<provider>/`), as one
-//! table of provider, scenario and result. A crate whose integration tests are one binary keeps
-//! it as the module `tests/<binary>/conformance.rs`; its `conformance::` tests are run.
+//! `cargo xtask conformance [provider]`: each provider crate's conformance suite, the module
+//! `tests/it/conformance.rs` of its one test binary (its client against its emulator, and
+//! against the recorded transcripts in `fixtures/<provider>/`), as one table of provider,
+//! scenario and result.
 //!
 //! `cargo xtask conformance --binary [provider]`: the same suites' `conformance::binary::`
 //! scenarios (ignored in a plain test run) against the `oob-auth-emulator` server binary,
@@ -35,22 +35,20 @@ const BINARY_MODULE: &str = "binary::";
 /// How long the server may take to print its URLs.
 const SERVER_START: Duration = Duration::from_secs(60);
 
-/// Where a provider's test suite `name` (`conformance`, `fixtures`) is: the test target
-/// `tests/<name>.rs`, or the module `<name>` of a crate whose integration tests are one binary
-/// (`tests/<binary>/main.rs` + `tests/<binary>/<name>.rs`). Returns the test target and, for a
-/// module, the test-name filter (`<name>::`).
-pub fn suite(provider: &str, name: &str) -> Option<(String, Option<String>)> {
-    let tests = root().join("crates").join(provider).join("tests");
-    if tests.join(format!("{name}.rs")).is_file() {
-        return Some((name.to_owned(), None));
-    }
-    let binary = std::fs::read_dir(&tests)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .find(|d| d.join("main.rs").is_file() && d.join(format!("{name}.rs")).is_file())?;
-    let target = binary.file_name()?.to_string_lossy().into_owned();
-    Some((target, Some(format!("{name}::"))))
+/// The test target every crate's integration tests are (`tests/it/main.rs`; the tidy test
+/// `every_crates_integration_tests_are_one_binary_in_tests_it` keeps it so).
+const TEST_TARGET: &str = "it";
+
+/// Where a provider's test suite `name` (`conformance`, `fixtures`) is, if it has one: the
+/// module `tests/it/<name>.rs`. Returns the test target and the test-name filter (`<name>::`).
+pub fn suite(provider: &str, name: &str) -> Option<(&'static str, String)> {
+    let file = root()
+        .join("crates")
+        .join(provider)
+        .join("tests")
+        .join(TEST_TARGET)
+        .join(format!("{name}.rs"));
+    file.is_file().then(|| (TEST_TARGET, format!("{name}::")))
 }
 
 pub fn run(args: &[&str]) -> Result<(), String> {
@@ -97,7 +95,6 @@ pub fn run(args: &[&str]) -> Result<(), String> {
             failed += 1;
             continue;
         };
-        let module = module.unwrap_or_default();
         let mut cmd = Command::new(&bin.executable);
         match &server {
             // Only the binary module, its ignored tests, one at a time: one shared server.
@@ -107,7 +104,7 @@ pub fn run(args: &[&str]) -> Result<(), String> {
                 .env("OOB_EMULATOR_URL", &server.control_url),
             // Everything but the binary module (its tests need the server).
             None => cmd
-                .args(Some(&module).filter(|m| !m.is_empty()))
+                .arg(&module)
                 .args(["--skip", &format!("{module}{BINARY_MODULE}")])
                 .args(["--test-threads", "2"])
                 .env_remove("OOB_EMULATOR_URL"),
@@ -118,7 +115,6 @@ pub fn run(args: &[&str]) -> Result<(), String> {
             .output()
             .map_err(|e| format!("could not run {}: {e}", bin.executable.display()))?;
         let stdout = String::from_utf8_lossy(&out.stdout);
-        let mut seen = 0;
         let mut lines: Vec<(String, String)> = stdout
             .lines()
             .filter_map(|l| {
@@ -129,8 +125,8 @@ pub fn run(args: &[&str]) -> Result<(), String> {
             })
             .collect();
         lines.sort();
+        let seen = lines.len();
         for (name, result) in lines {
-            seen += 1;
             let shown = match result.as_str() {
                 "ok" => {
                     passed += 1;

@@ -1,8 +1,7 @@
 //! `cargo xtask fixtures`: regenerate `fixtures/` deterministically.
 //!
-//! Each provider crate owns its generated fixtures through a `tests/fixtures.rs` test (or a
-//! `fixtures` module of its one test binary, see [`crate::conformance::suite`]) that
-//! recomputes them (fixed keys and seeds) and compares with the checked-in files; with
+//! Each provider crate owns its generated fixtures through the `fixtures` module of its test
+//! binary (`tests/it/fixtures.rs`, see [`crate::conformance::suite`]) that recomputes them (fixed keys and seeds) and compares with the checked-in files; with
 //! `OOB_AUTH_BLESS=1` it rewrites them instead. This task runs those tests in bless mode (or,
 //! with `--check`, in check mode).
 //!
@@ -42,7 +41,7 @@ fn generated(bless: bool) -> Result<(), String> {
             return Err(format!("{provider}'s `{target}` test suite was not built"));
         };
         let mut cmd = Command::new(&bin.executable);
-        cmd.args(&filter)
+        cmd.arg(&filter)
             .current_dir(root().join("crates").join(provider))
             .env("CARGO_MANIFEST_DIR", root().join("crates").join(provider));
         if bless {
