@@ -30,17 +30,6 @@ pub mod hex {
     }
 }
 
-/// A name no other test (or test run) uses, for temporary files.
-pub fn unique() -> String {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("{}-{nanos}-{n}", std::process::id())
-}
-
 /// 2026-01-01T00:00:00Z.
 pub const T0: u64 = 1_767_225_600;
 pub const APP: &str = "ExampleApp";

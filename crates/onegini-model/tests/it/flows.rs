@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::common::*;
 use async_trait::async_trait;
+use auth_core::emulator::testing::unique;
 use auth_core::{
     FakeClock, HttpClient, HttpConfig, HttpRequest, HttpResponse, ReqwestClient, TransportError,
     TransportErrorKind,
@@ -68,7 +69,7 @@ fn credentials(storage: &MemoryStorage) -> (String, String) {
 #[tokio::test]
 async fn profiles_survive_a_restart_with_file_storage() {
     let w = World::new().await;
-    let dir = std::env::temp_dir().join(format!("onegini-model-flow-{}", unique()));
+    let dir = std::env::temp_dir().join(unique("onegini-model-flow"));
     std::fs::create_dir_all(&dir).unwrap();
     let storage = Arc::new(FileStorage::new(dir.join("device.json")));
     let first = w.client_on(storage.clone(), &w.device_clock, SIGNATURE, false);
@@ -137,7 +138,7 @@ fn device(
 #[tokio::test]
 async fn the_fingerprint_token_is_sealed_under_a_key_the_storage_file_does_not_hold() {
     let w = World::new().await;
-    let dir = std::env::temp_dir().join(format!("onegini-model-keystore-{}", unique()));
+    let dir = std::env::temp_dir().join(unique("onegini-model-keystore"));
     std::fs::create_dir_all(&dir).unwrap();
     let file_a = Arc::new(FileStorage::new(dir.join("device-a.json")));
     let keystore_a = Arc::new(MemoryKeystore::new());
@@ -999,7 +1000,7 @@ async fn broken_storage_is_data_storage_not_available() {
     let client = w.client_on(storage.clone(), &w.device_clock, SIGNATURE, false);
     client.pin_policy().await.unwrap();
     let missing_dir = std::env::temp_dir()
-        .join(format!("onegini-model-missing-{}", unique()))
+        .join(unique("onegini-model-missing"))
         .join("nested")
         .join("device.json");
     let config = client_config(SIGNATURE).build().unwrap();
@@ -1011,7 +1012,7 @@ async fn broken_storage_is_data_storage_not_available() {
     let err = on_missing_dir.pin_policy().await.unwrap_err();
     assert_eq!(err.code(), 9024, "{err}");
 
-    let corrupt = std::env::temp_dir().join(format!("onegini-model-corrupt-{}.json", unique()));
+    let corrupt = std::env::temp_dir().join(format!("{}.json", unique("onegini-model-corrupt")));
     std::fs::write(&corrupt, b"not json").unwrap();
     let err = Client::builder(config, Arc::new(FileStorage::new(&corrupt)))
         .base_url(w.base_url())

@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use auth_core::emulator::testing::Controller;
+use auth_core::emulator::testing::{Controller, unique};
 use auth_core::emulator::{Control, Fault, RemoteError};
 use auth_core::{BaseUrl, HttpClient};
 use authsignal::emulator::{Emulator, Rule};
@@ -129,7 +129,7 @@ pub async fn binary() -> Setup {
         tenant_id: field("tenant_id"),
         in_process: None,
         emu: Emu { ctl, local: None },
-        tag: format!("-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+        tag: unique(""),
     };
     // The rules are the tenant's: each scenario starts with none, as on a fresh emulator.
     setup.emu.set_rules(&[]).await.unwrap();

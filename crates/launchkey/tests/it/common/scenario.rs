@@ -5,7 +5,7 @@
 //! ([`Control`]), so the same words reach the in-process model and the server.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use auth_core::emulator::testing::Controller;
+use auth_core::emulator::testing::{Controller, unique};
 use auth_core::emulator::{Control, RemoteError};
 use launchkey::emulator::{Emulator, Fault};
 use launchkey::{AuthRequestId, AuthResponseReason, Client, ServiceId, ServicePrivateKey};
@@ -85,11 +85,7 @@ pub async fn binary() -> Setup {
         .base_url(field("api_url"))
         .build()
         .unwrap();
-    let tag = uuid::Uuid::new_v4().simple().to_string();
-    let (alice, bob) = (
-        format!("alice-{}", &tag[..12]),
-        format!("bob-{}", &tag[..12]),
-    );
+    let (alice, bob) = (unique("alice"), unique("bob"));
     let emu = Emu(ctl);
     for user in [&alice, &bob] {
         emu.0
