@@ -8,7 +8,7 @@ use launchkey::AuthorizationRequest;
 use serde_json::Value;
 use tokio::io::AsyncBufReadExt as _;
 
-use crate::common::{add_user, launchkey_client, poll, post, unique};
+use crate::common::{add_user, answer, ciba_client, launchkey_client, poll, post, unique};
 
 const BIN: &str = env!("CARGO_BIN_EXE_oob-auth-emulator");
 
@@ -144,7 +144,7 @@ async fn the_human_summary_names_every_url() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_binary_serves_ciba_from_flags_to_our_client() {
-    use ciba::{AuthenticationRequest, ClientAuth, ClientId, Outcome};
+    use ciba::{AuthenticationRequest, Outcome};
     let (mut child, info) = spawn(&[
         "--only",
         "ciba",
@@ -163,23 +163,12 @@ async fn the_binary_serves_ciba_from_flags_to_our_client() {
     assert!(c["users"]["carol"].is_object(), "{info}");
     let control = info["control_url"].as_str().unwrap().to_owned();
 
-    let client = ciba::Client::builder(
-        ClientId::new(c["client_id"].as_str().unwrap()).unwrap(),
-        ClientAuth::secret_basic(c["client_secret"].as_str().unwrap()),
-    )
-    .issuer(issuer)
-    .build()
-    .unwrap();
+    let client = ciba_client(&info).build().unwrap();
     let started = client
         .authenticate(AuthenticationRequest::login_hint("carol").binding_message("Carol? C3"))
         .await
         .unwrap();
-    let (status, body) = post(
-        &format!("{control}/ciba/step-ups/{}/approve", started.auth_req_id),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    answer(&control, "ciba", started.auth_req_id.as_str(), "approve").await;
     let outcome = tokio::time::timeout(Duration::from_secs(30), client.poll(&started))
         .await
         .unwrap()

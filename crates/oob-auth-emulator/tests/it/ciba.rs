@@ -9,7 +9,7 @@ use ciba::{
 use oob_auth_emulator::{Options, Provider, Server};
 use serde_json::{Value, json};
 
-use crate::common::{Receiver, add_user, get, poll, post, start, unique};
+use crate::common::{Receiver, add_user, answer, ciba_client, get, poll, post, start, unique};
 
 /// The server serving CIBA alone, with these settings.
 fn options(settings: Value) -> Options {
@@ -17,18 +17,6 @@ fn options(settings: Value) -> Options {
     options.only = vec![Provider::Ciba];
     options.provider_mut(Provider::Ciba).settings = settings;
     options
-}
-
-/// A client for the printed client of the OP described in `info`.
-fn printed_client(info: &Value) -> ciba::Client {
-    let c = &info["providers"]["ciba"];
-    ciba::Client::builder(
-        ClientId::new(c["client_id"].as_str().unwrap()).unwrap(),
-        ClientAuth::secret_basic(c["client_secret"].as_str().unwrap()),
-    )
-    .issuer(c["issuer"].as_str().unwrap())
-    .build()
-    .unwrap()
 }
 
 /// The server serving CIBA (interval 1 s), a ping or push client of it whose notification
@@ -124,7 +112,7 @@ async fn ciba_a_step_up_through_our_client_is_approved_on_the_phone() {
     let user = unique("ada");
     let added = add_user(control, "ciba", &user).await;
     assert_eq!(added["user"].as_str(), Some(user.as_str()));
-    let client = printed_client(info);
+    let client = ciba_client(info).build().unwrap();
     let auth_core::Started::Pending(handle) = client
         .start(StepUpRequest::new(
             user.as_str(),
@@ -211,12 +199,7 @@ async fn ciba_the_server_pings_the_clients_endpoint_when_the_user_approves() {
         .await
         .unwrap();
 
-    let (status, body) = post(
-        &format!("{control}/ciba/step-ups/{}/approve", started.auth_req_id),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    answer(control, "ciba", started.auth_req_id.as_str(), "approve").await;
 
     let ping = receiver.next().await;
     assert_eq!(ping.path, "/ciba/ping");
@@ -261,12 +244,7 @@ async fn ciba_push_results_wait_while_delivery_is_off_and_go_on_a_flush() {
         .authenticate(AuthenticationRequest::login_hint(user.as_str()).binding_message("No? D1"))
         .await
         .unwrap();
-    let (status, body) = post(
-        &format!("{control}/ciba/step-ups/{}/deny", denied.auth_req_id),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    answer(control, "ciba", denied.auth_req_id.as_str(), "deny").await;
     // Nothing went out: with delivery off nothing is even queued.
     let (_, record) = get(&format!("{control}/ciba/deliveries")).await;
     assert_eq!(record["auto"], false);
@@ -345,12 +323,7 @@ async fn ciba_an_endpoint_that_is_down_is_recorded_and_nothing_else_breaks() {
         .authenticate(AuthenticationRequest::login_hint(user.as_str()))
         .await
         .unwrap();
-    let (status, body) = post(
-        &format!("{control}/ciba/step-ups/{}/approve", started.auth_req_id),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    answer(control, "ciba", started.auth_req_id.as_str(), "approve").await;
 
     let recent = deliveries(control, 1).await;
     let last = recent.last().unwrap();

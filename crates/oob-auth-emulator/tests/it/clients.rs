@@ -6,7 +6,7 @@ use std::sync::Arc;
 use oob_auth_emulator::{Options, Provider};
 use serde_json::json;
 
-use crate::common::{get, post, start, unique};
+use crate::common::{answer, get, post, start, unique};
 
 fn only(providers: &[Provider]) -> Options {
     let mut options = Options::ephemeral();
@@ -60,8 +60,7 @@ async fn authsignal_a_challenge_approved_on_the_phone_validates() {
         "{pending}"
     );
 
-    let (status, done) = post(&format!("{c}/authsignal/step-ups/{key}/approve"), None).await;
-    assert_eq!(status, 200, "{done}");
+    let done = answer(c, "authsignal", &key, "approve").await;
     let token = authsignal::ChallengeToken::new(done["token"].as_str().unwrap());
     let valid = client
         .validate_challenge(&ValidateChallengeRequest::new(token, user_id, action))
@@ -92,8 +91,7 @@ async fn airlock_a_one_touch_push_approved_on_the_phone_finishes_the_flow() {
         "{pending}"
     );
     let id = pending[0]["id"].as_str().unwrap().to_owned();
-    let (status, body) = post(&format!("{c}/airlock-iam/step-ups/{id}/approve"), None).await;
-    assert_eq!(status, 200, "{body}");
+    answer(c, "airlock-iam", &id, "approve").await;
     assert!(flow.wait().await.unwrap().is_done());
 }
 

@@ -68,6 +68,17 @@ pub fn launchkey_client(info: &Value) -> launchkey::Client {
         .unwrap()
 }
 
+/// A CIBA client builder for the client the emulator printed in `info` (its id, secret and
+/// issuer).
+pub fn ciba_client(info: &Value) -> ciba::ClientBuilder {
+    let c = &info["providers"]["ciba"];
+    ciba::Client::builder(
+        ciba::ClientId::new(c["client_id"].as_str().unwrap()).unwrap(),
+        ciba::ClientAuth::secret_basic(c["client_secret"].as_str().unwrap()),
+    )
+    .issuer(c["issuer"].as_str().unwrap())
+}
+
 /// Polls fast, for a while.
 pub fn poll() -> PollConfig {
     PollConfig::every(Duration::from_millis(100), Duration::from_secs(20))
@@ -83,6 +94,18 @@ pub async fn add_user(control_url: &str, provider: &str, user: &str) -> Value {
     let (status, body) = post(
         &format!("{control_url}/{provider}/users"),
         Some(serde_json::json!({ "user": user })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// Plays the user on the control API: `verb` (`approve`, `deny`, …) on the step-up `id` of
+/// `provider`; the answer, which must be 200.
+pub async fn answer(control_url: &str, provider: &str, id: &str, verb: &str) -> Value {
+    let (status, body) = post(
+        &format!("{control_url}/{provider}/step-ups/{id}/{verb}"),
+        None,
     )
     .await;
     assert_eq!(status, 200, "{body}");

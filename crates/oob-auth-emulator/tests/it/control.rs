@@ -6,7 +6,8 @@ use oob_auth_emulator::{Options, Provider, UserSeed};
 use serde_json::{Value, json};
 
 use crate::common::{
-    add_user, get, json_of, launchkey_client, poll, post, start, start_default, unique, with_json,
+    add_user, answer, get, json_of, launchkey_client, poll, post, start, start_default, unique,
+    with_json,
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -104,8 +105,7 @@ async fn a_launchkey_step_up_waits_on_the_phone_until_approved() {
         AuthorizationPoll::Pending
     ));
 
-    let (status, body) = post(&format!("{control}/launchkey/step-ups/{id}/approve"), None).await;
-    assert_eq!(status, 200, "{body}");
+    answer(control, "launchkey", &id, "approve").await;
     let answer = client
         .wait_for_response(&created.id, &poll())
         .await

@@ -67,7 +67,7 @@ async fn tls_serves_https_with_the_certificate_it_wrote() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tls_the_ciba_issuer_is_https_and_our_client_completes_a_step_up_over_it() {
-    use ciba::{AuthenticationRequest, ClientAuth, ClientId, Outcome};
+    use ciba::{AuthenticationRequest, Outcome};
     let dir = std::env::temp_dir().join(crate::common::unique("oob-emu-tls-ciba"));
     let mut options = Options::ephemeral();
     options.tls = true;
@@ -87,14 +87,10 @@ async fn tls_the_ciba_issuer_is_https_and_our_client_completes_a_step_up_over_it
             .build()
             .unwrap()
     };
-    let client = ciba::Client::builder(
-        ClientId::new(c["client_id"].as_str().unwrap()).unwrap(),
-        ClientAuth::secret_basic(c["client_secret"].as_str().unwrap()),
-    )
-    .issuer(issuer)
-    .reqwest_client(trusting())
-    .build()
-    .unwrap();
+    let client = crate::common::ciba_client(server.info())
+        .reqwest_client(trusting())
+        .build()
+        .unwrap();
     let started = client
         .authenticate(AuthenticationRequest::login_hint("tess").binding_message("TLS? T1"))
         .await
