@@ -48,6 +48,32 @@ pub struct Wire {
     pub http: Option<Arc<dyn HttpClient>>,
 }
 
+impl Wire {
+    /// A browser on this wire that logs in as `user` and answers the consent.
+    pub fn browser_with(&self, user: &str, password: &str, consent: Consent) -> EmulatedBrowser {
+        let mut config = auth_core::Config::new();
+        if let Some(http) = &self.http {
+            config = config.http_client(http.clone());
+        }
+        EmulatedBrowser::new(self.base.clone(), &config, user, password, consent).unwrap()
+    }
+
+    /// A browser that logs in as `user` with the right password and allows.
+    pub fn browser(&self, user: &str) -> EmulatedBrowser {
+        self.browser_with(user, &format!("{user}-password"), Consent::Allow)
+    }
+
+    /// Registers `user` at the IdP through `client`, with `PIN`; returns the profile.
+    pub async fn register(&self, client: &Client, user: &str) -> (UserProfile, ScriptedUser) {
+        let pins = ScriptedUser::typing([PIN]);
+        let profile = client
+            .register_user(&["read"], &self.browser(user), &pins)
+            .await
+            .unwrap();
+        (profile, pins)
+    }
+}
+
 pub struct World {
     /// The emulator serving the model on a loopback port (`None` in process: no socket at all).
     pub emu: Option<Emulator>,
@@ -153,26 +179,16 @@ impl World {
 
     /// A browser on this world's wire that logs in as `user` and answers the consent.
     pub fn browser_with(&self, user: &str, password: &str, consent: Consent) -> EmulatedBrowser {
-        let mut config = auth_core::Config::new();
-        if let Some(http) = &self.wire.http {
-            config = config.http_client(http.clone());
-        }
-        EmulatedBrowser::new(self.wire.base.clone(), &config, user, password, consent).unwrap()
+        self.wire.browser_with(user, password, consent)
     }
 
     pub fn browser(&self, user: &str) -> EmulatedBrowser {
-        self.browser_with(user, &format!("{user}-password"), Consent::Allow)
+        self.wire.browser(user)
     }
 
     /// Registers `user` at the IdP with `PIN`; returns the profile.
     pub async fn register(&self, user: &str) -> (UserProfile, ScriptedUser) {
-        let pins = ScriptedUser::typing([PIN]);
-        let profile = self
-            .client
-            .register_user(&["read"], &self.browser(user), &pins)
-            .await
-            .unwrap();
-        (profile, pins)
+        self.wire.register(&self.client, user).await
     }
 }
 

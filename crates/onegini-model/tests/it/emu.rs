@@ -23,7 +23,7 @@ use onegini_model::testing::ScriptedUser;
 use onegini_model::{Client, ClientId, MemoryStorage, Storage, UserProfile};
 use serde_json::{Value, json};
 
-use crate::common::{self, APP, PIN, PLATFORM, REDIRECT, SIGNATURE, VERSION, World};
+use crate::common::{self, APP, PLATFORM, REDIRECT, SIGNATURE, VERSION, World};
 
 /// The provider's name at the server.
 pub const PROVIDER: &str = "onegini-model";
@@ -235,27 +235,17 @@ impl Setup {
 
     /// A browser on this world's wire that logs in as `user` and answers the consent.
     pub fn browser_with(&self, user: &str, password: &str, consent: Consent) -> EmulatedBrowser {
-        let mut config = auth_core::Config::new();
-        if let Some(http) = &self.net.http {
-            config = config.http_client(http.clone());
-        }
-        EmulatedBrowser::new(self.net.base.clone(), &config, user, password, consent).unwrap()
+        self.net.browser_with(user, password, consent)
     }
 
     /// A browser that logs in as `user` with the right password and allows.
     pub fn browser(&self, user: &str) -> EmulatedBrowser {
-        self.browser_with(user, &format!("{user}-password"), Consent::Allow)
+        self.net.browser(user)
     }
 
     /// Registers `user` at the IdP with `PIN`; returns the profile.
     pub async fn register(&self, user: &str) -> (UserProfile, ScriptedUser) {
-        let pins = ScriptedUser::typing([PIN]);
-        let profile = self
-            .client
-            .register_user(&["read"], &self.browser(user), &pins)
-            .await
-            .unwrap();
-        (profile, pins)
+        self.net.register(&self.client, user).await
     }
 
     /// Moves the device's and the server's clocks.
