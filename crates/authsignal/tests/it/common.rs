@@ -6,6 +6,17 @@ use authsignal::{ActionCode, UserId};
 
 pub mod scenario;
 
+/// The emulator on its own socket, on a fake clock at 1_800_000_000 (the test moves time).
+pub async fn emulator_on_fake_clock() -> (authsignal::emulator::Emulator, auth_core::FakeClock) {
+    let clock = auth_core::FakeClock::at_unix(1_800_000_000);
+    let emu = authsignal::emulator::Emulator::builder()
+        .clock(std::sync::Arc::new(clock.clone()))
+        .start()
+        .await
+        .unwrap();
+    (emu, clock)
+}
+
 /// A user id that must be valid.
 pub fn uid(s: &str) -> UserId {
     UserId::new(s).unwrap()

@@ -2,14 +2,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::FakeClock;
 use authsignal::emulator::{Condition, Emulator, Rule, RuleOutcome, UNAUTHORIZED_BODY};
 use authsignal::*;
 
-use crate::common::{code, uid};
+use crate::common::{code, emulator_on_fake_clock, uid};
 
 #[tokio::test]
 async fn bad_key_is_401_with_the_official_body() {
@@ -679,12 +677,7 @@ async fn challenge_then_validate() {
 
 #[tokio::test]
 async fn tokens_expire() {
-    let clock = FakeClock::at_unix(1_800_000_000);
-    let emu = Emulator::builder()
-        .clock(Arc::new(clock.clone()))
-        .start()
-        .await
-        .unwrap();
+    let (emu, clock) = emulator_on_fake_clock().await;
     emu.add_rule(Rule::new("always", RuleOutcome::Challenge));
     let client = emu.client().unwrap();
     let (u, a) = (uid("gina"), code("signIn"));
@@ -1551,12 +1544,7 @@ async fn a_body_shorter_than_its_content_length_is_answered_400_promptly() {
 /// retention limit are forgotten (expired ones first); pending actions always stay.
 #[tokio::test]
 async fn what_the_emulator_keeps_is_bounded() {
-    let clock = FakeClock::at_unix(1_800_000_000);
-    let emu = Emulator::builder()
-        .clock(Arc::new(clock.clone()))
-        .start()
-        .await
-        .unwrap();
+    let (emu, clock) = emulator_on_fake_clock().await;
     emu.set_retention(8, 5);
     emu.add_rule(Rule::new("c", RuleOutcome::Challenge).for_action("withdraw"));
     let client = emu.client().unwrap();
@@ -1634,12 +1622,7 @@ async fn what_the_emulator_keeps_is_bounded() {
 /// `UNREAD_ANSWER_TTL`); only read ones count against the limit.
 #[tokio::test]
 async fn an_answer_nobody_has_read_outlives_the_retention_limit() {
-    let clock = FakeClock::at_unix(1_800_000_000);
-    let emu = Emulator::builder()
-        .clock(Arc::new(clock.clone()))
-        .start()
-        .await
-        .unwrap();
+    let (emu, clock) = emulator_on_fake_clock().await;
     emu.set_retention(1000, 2);
     emu.add_rule(Rule::new("c", RuleOutcome::Challenge).for_action("withdraw"));
     let client = emu.client().unwrap();

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use auth_core::emulator::{Control, ControlError, InProcess, LogEntry, PendingStepUp};
-use auth_core::{FakeClock, StepUp, StepUpRequest};
+use auth_core::{StepUp, StepUpRequest};
 use authsignal::emulator::{Emulator, Model, Rule, RuleOutcome};
 use authsignal::*;
 use serde_json::{Value, json};
 
-use crate::common::{code, uid};
+use crate::common::{code, emulator_on_fake_clock, uid};
 
 fn assert_model<M: auth_core::emulator::Model>() {}
 
@@ -60,12 +60,7 @@ fn the_model_needs_no_socket() {
 /// Every command of the vocabulary Authsignal has, through `control`.
 #[tokio::test]
 async fn the_control_vocabulary() {
-    let clock = FakeClock::at_unix(1_800_000_000);
-    let emu = Emulator::builder()
-        .clock(Arc::new(clock.clone()))
-        .start()
-        .await
-        .unwrap();
+    let (emu, clock) = emulator_on_fake_clock().await;
     let client = emu.client().unwrap();
     // set_rules (replaces), then add_user enrols a verified authenticator.
     let r = emu
