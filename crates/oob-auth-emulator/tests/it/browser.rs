@@ -365,20 +365,10 @@ async fn an_authsignal_challenge_is_approved_on_its_own_page_linked_from_the_pho
     let server = crate::common::start(options).await;
     let control = server.control_url().to_owned();
     let sig = &server.info()["providers"]["authsignal"];
-    let client = authsignal::Client::builder(authsignal::SecretKey::new(
-        sig["secret_key"].as_str().unwrap(),
-    ))
-    .base_url(sig["api_url"].as_str().unwrap())
-    .build()
-    .unwrap();
+    let client = crate::common::authsignal_client(server.info());
     let user = unique("ada");
     add_user(&control, "authsignal", &user).await;
-    let (status, _) = crate::common::post(
-        &format!("{control}/authsignal/rules"),
-        Some(json!([{"id": "r", "action": "withdraw", "outcome": "CHALLENGE"}])),
-    )
-    .await;
-    assert_eq!(status, 200);
+    crate::common::challenge_withdrawals(&control).await;
     // Where the challenge page sends the browser back to: any page the browser can load.
     let back = format!("{control}/healthz");
     let (user_id, action) = (

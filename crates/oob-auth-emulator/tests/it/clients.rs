@@ -6,7 +6,7 @@ use std::sync::Arc;
 use oob_auth_emulator::{Options, Provider};
 use serde_json::json;
 
-use crate::common::{answer, get, post, start, unique};
+use crate::common::{answer, authsignal_client, challenge_withdrawals, get, post, start, unique};
 
 fn only(providers: &[Provider]) -> Options {
     let mut options = Options::ephemeral();
@@ -19,13 +19,7 @@ async fn authsignal_a_challenge_approved_on_the_phone_validates() {
     use authsignal::{ActionCode, TrackRequest, UserId, ValidateChallengeRequest};
     let server = start(only(&[Provider::Authsignal])).await;
     let c = server.control_url();
-    let sig = &server.info()["providers"]["authsignal"];
-    let client = authsignal::Client::builder(authsignal::SecretKey::new(
-        sig["secret_key"].as_str().unwrap(),
-    ))
-    .base_url(sig["api_url"].as_str().unwrap())
-    .build()
-    .unwrap();
+    let client = authsignal_client(server.info());
     let user = unique("ada");
     let (status, _) = post(
         &format!("{c}/authsignal/users"),
@@ -33,12 +27,7 @@ async fn authsignal_a_challenge_approved_on_the_phone_validates() {
     )
     .await;
     assert_eq!(status, 200);
-    let (status, _) = post(
-        &format!("{c}/authsignal/rules"),
-        Some(json!([{"id": "r", "action": "withdraw", "outcome": "CHALLENGE"}])),
-    )
-    .await;
-    assert_eq!(status, 200);
+    challenge_withdrawals(c).await;
 
     let (user_id, action) = (
         UserId::new(user.as_str()).unwrap(),

@@ -68,6 +68,27 @@ pub fn launchkey_client(info: &Value) -> launchkey::Client {
         .unwrap()
 }
 
+/// An Authsignal client for the tenant the emulator printed in `info`.
+pub fn authsignal_client(info: &Value) -> authsignal::Client {
+    let sig = &info["providers"]["authsignal"];
+    authsignal::Client::builder(authsignal::SecretKey::new(
+        sig["secret_key"].as_str().unwrap(),
+    ))
+    .base_url(sig["api_url"].as_str().unwrap())
+    .build()
+    .unwrap()
+}
+
+/// Sets the tenant's one rule: every `withdraw` needs a challenge.
+pub async fn challenge_withdrawals(control_url: &str) {
+    let (status, body) = post(
+        &format!("{control_url}/authsignal/rules"),
+        Some(serde_json::json!([{"id": "r", "action": "withdraw", "outcome": "CHALLENGE"}])),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
 /// A CIBA client builder for the client the emulator printed in `info` (its id, secret and
 /// issuer).
 pub fn ciba_client(info: &Value) -> ciba::ClientBuilder {

@@ -9,7 +9,10 @@ use authsignal::{ActionCode, SecretKey, TrackRequest, UserId, ValidateChallengeR
 use oob_auth_emulator::{Options, Provider};
 use serde_json::{Value, json};
 
-use crate::common::{Received, Receiver, add_user, get, post, start, unique};
+use crate::common::{
+    Received, Receiver, add_user, authsignal_client, challenge_withdrawals, get, post, start,
+    unique,
+};
 
 fn options(settings: Value) -> Options {
     let mut options = Options::ephemeral();
@@ -43,21 +46,13 @@ async fn authsignal_webhooks_are_posted_signed_after_a_control_api_approval() {
     let sig = &server.info()["providers"]["authsignal"];
     assert_eq!(sig["webhook_url"].as_str(), Some(hooks.as_str()));
     let secret = sig["secret_key"].as_str().unwrap().to_owned();
-    let client = authsignal::Client::builder(SecretKey::new(secret.as_str()))
-        .base_url(sig["api_url"].as_str().unwrap())
-        .build()
-        .unwrap();
+    let client = authsignal_client(server.info());
 
     // The back office enrols the user (an SMS authenticator) and asks for a challenge; the
     // user approves it on the phone, through the control API.
     let user = unique("wes");
     add_user(control, "authsignal", &user).await;
-    let (status, _) = post(
-        &format!("{control}/authsignal/rules"),
-        Some(json!([{"id": "r", "action": "withdraw", "outcome": "CHALLENGE"}])),
-    )
-    .await;
-    assert_eq!(status, 200);
+    challenge_withdrawals(control).await;
     let (user_id, action) = (
         UserId::new(user.as_str()).unwrap(),
         ActionCode::new("withdraw").unwrap(),
