@@ -681,6 +681,13 @@ impl From<SharedClock> for EmulatorClock {
     }
 }
 
+/// `Arc::new(clock)` of any clock: a [`EmulatorClock::Shared`], as a [`SharedClock`] is.
+impl<C: Clock + 'static> From<Arc<C>> for EmulatorClock {
+    fn from(clock: Arc<C>) -> Self {
+        EmulatorClock::Shared(clock)
+    }
+}
+
 impl EmulatorClock {
     /// Moves the clock forward: the [`Control::AdvanceClock`] command. A clock the model was
     /// merely given ([`EmulatorClock::Shared`]) is a [`ControlError::Conflict`]: its owner

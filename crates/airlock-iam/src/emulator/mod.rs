@@ -84,7 +84,7 @@ mod model;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::SharedClock;
+use auth_core::emulator::EmulatorClock;
 use auth_core::emulator::Served;
 #[cfg(doc)]
 use auth_core::emulator::{Control, ControlError, InProcess, OffsetClock};
@@ -262,7 +262,7 @@ fn default_users() -> Vec<EmulatedUser> {
 #[derive(Debug)]
 #[must_use]
 pub struct EmulatorBuilder {
-    clock: Option<SharedClock>,
+    clock: EmulatorClock,
     users: Vec<EmulatedUser>,
     default_users: bool,
     lock_duration: Duration,
@@ -277,7 +277,7 @@ pub struct EmulatorBuilder {
 impl Default for EmulatorBuilder {
     fn default() -> Self {
         EmulatorBuilder {
-            clock: None,
+            clock: EmulatorClock::default(),
             users: Vec::new(),
             default_users: true,
             lock_duration: Duration::from_secs(3),
@@ -292,10 +292,14 @@ impl Default for EmulatorBuilder {
 }
 
 impl EmulatorBuilder {
-    /// The emulator's clock (lock expiry, challenge expiry, passcode windows, timestamps).
-    /// Default: real time plus an offset that [`Control::AdvanceClock`] moves.
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = Some(clock);
+    /// The model's clock: an [`OffsetClock`], real time that
+    /// [`Control::AdvanceClock`] moves (the
+    /// default, and what the emulator server shares with every provider); a
+    /// [`FakeClock`](auth_core::FakeClock) (`advance_clock` moves it too); or any other clock
+    /// (`Arc::new(clock)`, a [`SharedClock`](auth_core::SharedClock)), which you move yourself:
+    /// `advance_clock` is refused.
+    pub fn clock(mut self, clock: impl Into<EmulatorClock>) -> Self {
+        self.clock = clock.into();
         self
     }
 

@@ -211,9 +211,7 @@ impl Model {
             ("ebanking".to_owned(), true),
             ("portal".to_owned(), false),
         ]);
-        let clock = b
-            .clock
-            .map_or_else(EmulatorClock::default, EmulatorClock::Shared);
+        let clock = b.clock;
         let now = clock.now();
         Model {
             clock,

@@ -47,7 +47,7 @@ mod platform;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::SharedClock;
+use auth_core::emulator::EmulatorClock;
 use auth_core::emulator::Served;
 #[cfg(doc)]
 use auth_core::emulator::{Control, InProcess};
@@ -251,7 +251,7 @@ impl EndpointCounts {
 #[derive(Debug)]
 #[must_use]
 pub struct EmulatorBuilder {
-    clock: Option<SharedClock>,
+    clock: EmulatorClock,
     services: Vec<(ServiceId, RsaPublicKey)>,
     users: Vec<String>,
     api_key: Option<Arc<ServicePrivateKey>>,
@@ -262,7 +262,7 @@ pub struct EmulatorBuilder {
 impl Default for EmulatorBuilder {
     fn default() -> Self {
         EmulatorBuilder {
-            clock: None,
+            clock: EmulatorClock::default(),
             services: Vec::new(),
             users: Vec::new(),
             api_key: None,
@@ -282,10 +282,14 @@ impl Default for EmulatorBuilder {
 }
 
 impl EmulatorBuilder {
-    /// Runs the platform on `clock` (token times, TTLs, `api_time`); default: the real clock
-    /// plus an offset that [`Control::AdvanceClock`] moves.
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = Some(clock);
+    /// The model's clock: an [`OffsetClock`](auth_core::emulator::OffsetClock), real time that
+    /// [`Control::AdvanceClock`] moves (the
+    /// default, and what the emulator server shares with every provider); a
+    /// [`FakeClock`](auth_core::FakeClock) (`advance_clock` moves it too); or any other clock
+    /// (`Arc::new(clock)`, a [`SharedClock`](auth_core::SharedClock)), which you move yourself:
+    /// `advance_clock` is refused.
+    pub fn clock(mut self, clock: impl Into<EmulatorClock>) -> Self {
+        self.clock = clock.into();
         self
     }
 

@@ -109,9 +109,7 @@ impl Model {
             Some(key) => key,
             None => first_api_key()?,
         };
-        let clock = b
-            .clock
-            .map_or_else(EmulatorClock::default, EmulatorClock::Shared);
+        let clock = b.clock;
         let mut services: HashMap<ServiceId, Service> = HashMap::new();
         for (id, key) in b.services {
             services

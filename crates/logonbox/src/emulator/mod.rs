@@ -65,10 +65,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::SharedClock;
 #[cfg(doc)]
 use auth_core::emulator::Control;
-use auth_core::emulator::{EmulatorClock, OffsetClock, Served};
+use auth_core::emulator::{EmulatorClock, Served};
 
 mod keys;
 mod model;
@@ -248,18 +247,14 @@ impl EmulatorBuilder {
         self
     }
 
-    /// The model's clock (default: an [`OffsetClock`], real time that
-    /// [`Control::AdvanceClock`] moves). With a clock of your own (a
-    /// [`auth_core::FakeClock`] in tests) you move time yourself: `advance_clock` is refused.
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = EmulatorClock::Shared(clock);
-        self
-    }
-
-    /// Runs on this offset clock (shared with an emulator server, say), which
-    /// [`Control::AdvanceClock`] moves.
-    pub fn offset_clock(mut self, clock: OffsetClock) -> Self {
-        self.clock = EmulatorClock::Offset(clock);
+    /// The model's clock: an [`OffsetClock`](auth_core::emulator::OffsetClock), real time that
+    /// [`Control::AdvanceClock`] moves (the
+    /// default, and what the emulator server shares with every provider); a
+    /// [`FakeClock`](auth_core::FakeClock) (`advance_clock` moves it too); or any other clock
+    /// (`Arc::new(clock)`, a [`SharedClock`](auth_core::SharedClock)), which you move yourself:
+    /// `advance_clock` is refused.
+    pub fn clock(mut self, clock: impl Into<EmulatorClock>) -> Self {
+        self.clock = clock.into();
         self
     }
 

@@ -15,7 +15,7 @@ const DEFAULT_USERS: [&str; 9] = [
 
 pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
     let model = Emulator::builder()
-        .clock(ctx.shared_clock())
+        .clock(ctx.clock.clone())
         .log_capacity(ctx.log_capacity)
         .model();
     let mut info = Map::new();

@@ -22,7 +22,7 @@ pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
     let err = |e: &dyn std::fmt::Display| StartError::provider(P, e);
     let mut builder = Emulator::builder()
         .issuer(ctx.base_url)
-        .offset_clock(ctx.clock.clone())
+        .clock(ctx.clock.clone())
         .log_capacity(ctx.log_capacity);
     let interval = ctx.number(P, "interval")?;
     if interval.is_some() {

@@ -51,7 +51,7 @@ pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
     };
     let key = ServicePrivateKey::from_pem(&pem).map_err(|e| err(&e))?;
     let model = Emulator::builder()
-        .clock(ctx.shared_clock())
+        .clock(ctx.clock.clone())
         .service(service_id, key.public_key())
         .log_capacity(ctx.log_capacity)
         .model()

@@ -12,7 +12,7 @@ use crate::{Provider, StartError};
 
 pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Built, StartError> {
     let model = Emulator::builder()
-        .offset_clock(ctx.clock.clone())
+        .clock(ctx.clock.clone())
         .log_capacity(ctx.log_capacity)
         .build()
         .map_err(|e| StartError::provider(Provider::Logonbox, e))?;
