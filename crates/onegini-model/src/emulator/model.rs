@@ -311,15 +311,21 @@ impl TokenServer {
         user_id
     }
 
-    /// Changes an app version's status ([`AdminCommand::SetVersionStatus`]).
-    pub fn set_version_status(&self, version: &str, platform: &str, status: VersionStatus) {
-        self.update_version(version, platform, |v| v.status = status);
+    /// Changes an app version's status ([`AdminCommand::SetVersionStatus`]); whether the
+    /// version exists.
+    pub fn set_version_status(&self, version: &str, platform: &str, status: VersionStatus) -> bool {
+        self.update_version(version, platform, |v| v.status = status)
     }
 
     /// Turns an app version's development mode (no signature check at DCR) on or off
-    /// ([`AdminCommand::SetDevelopmentMode`]).
-    pub fn set_development_mode(&self, version: &str, platform: &str, development_mode: bool) {
-        self.update_version(version, platform, |v| v.development_mode = development_mode);
+    /// ([`AdminCommand::SetDevelopmentMode`]); whether the version exists.
+    pub fn set_development_mode(
+        &self,
+        version: &str,
+        platform: &str,
+        development_mode: bool,
+    ) -> bool {
+        self.update_version(version, platform, |v| v.development_mode = development_mode)
     }
 
     /// Applies `change` to the app version `version` on `platform`; whether there is one.
@@ -491,7 +497,7 @@ impl TokenServer {
                 platform,
                 status,
             } => {
-                if !self.update_version(&version, &platform, |v| v.status = status) {
+                if !self.set_version_status(&version, &platform, status) {
                     return Err(no_version(&version, &platform));
                 }
                 json!({})
@@ -501,8 +507,7 @@ impl TokenServer {
                 platform,
                 development_mode,
             } => {
-                let dev = development_mode;
-                if !self.update_version(&version, &platform, |v| v.development_mode = dev) {
+                if !self.set_development_mode(&version, &platform, development_mode) {
                     return Err(no_version(&version, &platform));
                 }
                 json!({})

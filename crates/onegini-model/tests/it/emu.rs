@@ -395,7 +395,9 @@ impl Server {
     /// Changes an app version's status.
     pub async fn set_version_status(&self, version: &str, platform: &str, status: VersionStatus) {
         match &self.side {
-            Side::Local { model, .. } => model.set_version_status(version, platform, status),
+            Side::Local { model, .. } => {
+                model.set_version_status(version, platform, status);
+            }
             Side::Remote { .. } => {
                 self.admin(AdminCommand::SetVersionStatus {
                     version: version.into(),
@@ -411,7 +413,9 @@ impl Server {
     /// Turns an app version's development mode on or off.
     pub async fn set_development_mode(&self, version: &str, platform: &str, on: bool) {
         match &self.side {
-            Side::Local { model, .. } => model.set_development_mode(version, platform, on),
+            Side::Local { model, .. } => {
+                model.set_development_mode(version, platform, on);
+            }
             Side::Remote { .. } => {
                 self.admin(AdminCommand::SetDevelopmentMode {
                     version: version.into(),
